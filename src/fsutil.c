@@ -1,0 +1,236 @@
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fsutil.h"
+#include "xmalloc.h"
+
+static int
+fail(char **cause, const char *what, const char *path)
+{
+	int saved = errno;
+
+	if (cause != NULL)
+		*cause = xasprintf("cannot %s '%s': %s", what, path,
+		    strerror(saved));
+	errno = saved;
+	return -1;
+}
+
+int
+fs_write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+	ssize_t n;
+
+	while (len > 0) {
+		n = write(fd, p, len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int
+fs_sync_parent(const char *path)
+{
+	char *copy = xstrdup(path);
+	int fd, rc = 0;
+
+	fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	free(copy);
+	if (fd < 0)
+		return -1;
+	if (fsync(fd) != 0 && errno != EINVAL)
+		rc = -1;
+	close(fd);
+	return rc;
+}
+
+int
+fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
+    char **cause)
+{
+	char *tmp = xasprintf("%s.tmp.%ld", path, (long)getpid());
+	int fd, saved;
+
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
+	    mode);
+	if (fd < 0) {
+		fail(cause, "create", tmp);
+		goto out_free;
+	}
+	if (fchmod(fd, mode) != 0 || fs_write_all(fd, data, len) != 0 ||
+	    fsync(fd) != 0) {
+		fail(cause, "write", tmp);
+		goto out_close;
+	}
+	if (close(fd) != 0) {
+		fd = -1;
+		fail(cause, "write", tmp);
+		goto out_unlink;
+	}
+	fd = -1;
+	if (rename(tmp, path) != 0) {
+		fail(cause, "rename into", path);
+		goto out_unlink;
+	}
+	free(tmp);
+	(void)fs_sync_parent(path);
+	return 0;
+
+out_close:
+	saved = errno;
+	close(fd);
+	errno = saved;
+out_unlink:
+	saved = errno;
+	unlink(tmp);
+	errno = saved;
+out_free:
+	free(tmp);
+	return -1;
+}
+
+int
+fs_read_fd(int fd, const char *name, size_t max, char **bufp, size_t *lenp,
+    char **cause)
+{
+	size_t cap = 4096, len = 0;
+	char *buf = xmalloc(cap);
+	ssize_t n;
+
+	for (;;) {
+		if (cap - len < 2) {
+			if (cap > max + 1) {
+				free(buf);
+				errno = EFBIG;
+				if (cause != NULL)
+					*cause = xasprintf("'%s' is larger "
+					    "than %zu bytes", name, max);
+				return -1;
+			}
+			cap *= 2;
+			buf = xreallocarray(buf, cap, 1);
+		}
+		n = read(fd, buf + len, cap - len - 1);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			free(buf);
+			return fail(cause, "read", name);
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	if (len > max) {
+		free(buf);
+		errno = EFBIG;
+		if (cause != NULL)
+			*cause = xasprintf("'%s' is larger than %zu bytes",
+			    name, max);
+		return -1;
+	}
+	buf[len] = '\0';
+	*bufp = buf;
+	*lenp = len;
+	return 0;
+}
+
+int
+fs_read_file(const char *path, size_t max, char **buf, size_t *len,
+    char **cause)
+{
+	int fd, rc, saved;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return fail(cause, "open", path);
+	rc = fs_read_fd(fd, path, max, buf, len, cause);
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return rc;
+}
+
+int
+fs_mkdirs(const char *path, mode_t mode, char **cause)
+{
+	char *p = xstrdup(path), *s;
+	struct stat st;
+
+	for (s = p + 1; ; s++) {
+		if (*s != '/' && *s != '\0')
+			continue;
+		char c = *s;
+		*s = '\0';
+		if (mkdir(p, mode) != 0 && errno != EEXIST) {
+			fail(cause, "create directory", p);
+			free(p);
+			return -1;
+		}
+		*s = c;
+		if (c == '\0')
+			break;
+	}
+	if (stat(p, &st) != 0 || (!S_ISDIR(st.st_mode) && (errno = ENOTDIR))) {
+		fail(cause, "create directory", p);
+		free(p);
+		return -1;
+	}
+	free(p);
+	return 0;
+}
+
+static int
+remove_at(int dfd, const char *name)
+{
+	int fd, rc = 0;
+	DIR *d;
+	struct dirent *e;
+
+	if (unlinkat(dfd, name, 0) == 0 || errno == ENOENT)
+		return 0;
+	if (errno != EISDIR && errno != EPERM)
+		return -1;
+	fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	if ((d = fdopendir(fd)) == NULL) {
+		close(fd);
+		return -1;
+	}
+	while ((e = readdir(d)) != NULL) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		if (remove_at(dirfd(d), e->d_name) != 0)
+			rc = -1;
+	}
+	closedir(d);
+	if (unlinkat(dfd, name, AT_REMOVEDIR) != 0 && errno != ENOENT)
+		rc = -1;
+	return rc;
+}
+
+int
+fs_remove_tree(const char *path, char **cause)
+{
+	if (remove_at(AT_FDCWD, path) != 0)
+		return fail(cause, "remove", path);
+	return 0;
+}

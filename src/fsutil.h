@@ -1,0 +1,30 @@
+/* File helpers: atomic writes, whole-file reads, directory creation. */
+#ifndef DAGEXEC_FSUTIL_H
+#define DAGEXEC_FSUTIL_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/* Write data to path atomically: PATH.tmp.PID in the same directory, write,
+ * fsync, rename, fsync the directory. Returns 0, or -1 with errno set and
+ * *cause an allocated message naming the path. */
+int fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
+    char **cause);
+/* Read a whole file into a new NUL-terminated buffer (*len excludes the NUL).
+ * Fails with EFBIG when the file holds more than max bytes. O_NOFOLLOW is not
+ * used: callers who need it open the file themselves and use fs_read_fd. */
+int fs_read_file(const char *path, size_t max, char **buf, size_t *len,
+    char **cause);
+/* Read everything from fd (at most max bytes, else EFBIG) into a new buffer. */
+int fs_read_fd(int fd, const char *name, size_t max, char **buf, size_t *len,
+    char **cause);
+/* mkdir -p with the given mode for directories it creates. */
+int fs_mkdirs(const char *path, mode_t mode, char **cause);
+/* rm -rf of path, without following symlinks; ENOENT is not an error. */
+int fs_remove_tree(const char *path, char **cause);
+/* Write all of buf to fd, retrying on EINTR and short writes. */
+int fs_write_all(int fd, const void *buf, size_t len);
+/* fsync the directory that holds path. */
+int fs_sync_parent(const char *path);
+
+#endif

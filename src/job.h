@@ -1,0 +1,43 @@
+/* One DAG in flight: feeds loop events to the scheduler and carries out its
+ * decisions (spawn, kill, journal, state, outputs). */
+#ifndef DAGEXEC_JOB_H
+#define DAGEXEC_JOB_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "loop.h"
+#include "manifest.h"
+#include "sched.h"
+
+struct job;
+
+struct job_config {
+	const char	*id;		/* job id */
+	const char	*dir;		/* job directory: state.yaml, events.log,
+					   nodes/, outputs/, work/ */
+	const char	*manifest_path;	/* copied to DIR/manifest.yaml */
+	int		 jobs;		/* -j: cap on this DAG's nodes (0: none) */
+	bool		 clean_env;	/* watch: PATH HOME USER LANG TZ only */
+	bool		 progress;	/* one line an event on stderr */
+	void		(*on_finish)(struct job *j, void *arg);
+	void		*arg;
+};
+
+/* Prepare a job for m (the job takes ownership of m): create its directory
+ * layout and journal. NULL with *cause on failure. */
+struct job *job_new(struct loop *l, struct manifest *m,
+    const struct job_config *c, char **cause);
+/* Start scheduling. Returns 0 or -1 with *cause. */
+int job_start(struct job *j, char **cause);
+/* Cancel (DS_CANCELLED) or interrupt (DS_INTERRUPTED): kill running nodes. */
+void job_stop(struct job *j, enum dag_status why);
+/* True once every node is final and the final state is written. */
+bool job_finished(const struct job *j);
+enum dag_status job_status(const struct job *j);
+const struct manifest *job_manifest(const struct job *j);
+const struct sched *job_sched(const struct job *j);
+/* Free everything; kills (SIGKILL) any process still running. */
+void job_free(struct job *j);
+
+#endif

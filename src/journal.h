@@ -1,0 +1,55 @@
+/* events.log: the append-only journal a job can be resumed from.
+ * One line an event: "WALL_MS EVENT key=value key=value...\n", values
+ * percent-encoded (%XX for '%', space, '=', control bytes and bytes >= 0x7f)
+ * so that a line always splits on spaces. Events are buffered by
+ * journal_add and made durable by journal_sync (write + fdatasync), which the
+ * caller runs before it relies on them (before starting a process that the
+ * journal must know of, before reporting an end). */
+#ifndef DAGEXEC_JOURNAL_H
+#define DAGEXEC_JOURNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct journal;
+
+/* Open (create, mode 0600) path for appending. NULL with *cause on failure. */
+struct journal *journal_open(const char *path, char **cause);
+/* Sync what is buffered and close. Returns 0 or -1 (with *cause when cause is
+ * not NULL). NULL is fine. */
+int journal_close(struct journal *j, char **cause);
+/* Buffer one event: key/value string pairs follow `event`, ended by NULL.
+ * Values may hold any bytes but NUL. */
+void journal_add(struct journal *j, int64_t wall_ms, const char *event, ...)
+    __attribute__((sentinel));
+/* Write the buffer and fdatasync. Returns 0 or -1 with errno and *cause. */
+int journal_sync(struct journal *j, char **cause);
+
+struct journal_field {
+	char	*key;
+	char	*value;		/* decoded */
+};
+
+struct journal_event {
+	int			 line;		/* 1-based line in the file */
+	int64_t			 wall_ms;
+	char			*event;
+	struct journal_field	*f;
+	size_t			 nf;
+};
+
+/* Value of key in ev, or NULL. */
+const char *journal_get(const struct journal_event *ev, const char *key);
+/* Call cb for each complete line of path, in order; a last line without its
+ * newline (torn by a crash) is ignored. A malformed line stops the replay:
+ * -1 with *cause "events.log:LINE: ...". cb returning non-zero stops it too
+ * and is returned. Returns 0 at the end. The event is valid during cb only. */
+int journal_replay(const char *path,
+    int (*cb)(const struct journal_event *ev, void *arg), void *arg,
+    char **cause);
+/* The same over a buffer (for the fuzzer and tests). */
+int journal_replay_buf(const char *buf, size_t len,
+    int (*cb)(const struct journal_event *ev, void *arg), void *arg,
+    char **cause);
+
+#endif

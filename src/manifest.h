@@ -1,0 +1,193 @@
+/* A DAG manifest (interface.md §2): YAML text -> struct manifest, with every
+ * rule checked and every error reported with its line and column. */
+#ifndef DAGEXEC_MANIFEST_H
+#define DAGEXEC_MANIFEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "diag.h"
+#include "graph.h"
+
+struct strmap;
+
+#define MANIFEST_MAX_BYTES	(16u << 20)	/* default size bound */
+#define MANIFEST_MAX_DEPTH	64		/* nesting of mappings/sequences */
+#define MANIFEST_MAX_ALIASES	100		/* alias nodes in one document */
+#define MANIFEST_MAX_NODES	1000000
+#define MANIFEST_ID_MAX		64
+
+/* Why an attempt or a node did not succeed (interface §6 `reason`). */
+enum reason {
+	REASON_NONE = 0,
+	REASON_EXIT,
+	REASON_SIGNAL,
+	REASON_TIMEOUT,
+	REASON_RLIMIT_CPU,
+	REASON_RLIMIT_FSIZE,
+	REASON_SPAWN_ERROR,
+	REASON_OUTPUT_MISSING,
+	REASON_HTTP_STATUS,
+	REASON_CHECKSUM,
+	REASON_UPSTREAM_FAILED,
+	REASON_CANCELLED,
+	REASON_BUDGET,
+	REASON_DEADLINE,
+	REASON_LOST,
+	REASON__COUNT
+};
+/* "exit", "signal", ...; NULL for REASON_NONE. */
+const char *reason_name(enum reason r);
+/* The reason named s, or -1. REASON_NONE is never returned. */
+int reason_parse(const char *s);
+
+enum node_kind { NODE_RUN, NODE_ARGV, NODE_HTTP };
+enum backoff { BACKOFF_EXPONENTIAL, BACKOFF_FIXED };
+enum when { WHEN_SUCCESS, WHEN_ALWAYS, WHEN_FAILURE };
+enum on_failure { ONFAIL_CONTINUE, ONFAIL_STOP, ONFAIL_ABORT };
+enum schedule { SCHEDULE_CRITICAL_PATH, SCHEDULE_WAVES };
+enum executor { EXECUTOR_LOCAL, EXECUTOR_SLURM };
+
+enum limit_kind {
+	LIMIT_CPU,		/* seconds (RLIMIT_CPU), stored in ms */
+	LIMIT_MEMORY,		/* bytes (RLIMIT_AS) */
+	LIMIT_FSIZE,		/* bytes */
+	LIMIT_NOFILE,
+	LIMIT_NPROC,
+	LIMIT_CORE,		/* bytes; 0 unless set */
+	LIMIT__COUNT
+};
+
+struct kv {
+	char	*key;
+	char	*value;
+};
+
+struct kvlist {
+	struct kv	*v;
+	size_t		 n;
+};
+
+struct mpos {
+	int	line;
+	int	col;
+};
+
+struct http_spec {
+	char		*url;
+	char		*method;		/* upper case; default "GET" */
+	struct kvlist	 headers;
+	char		*body;			/* NULL when unset */
+	char		*body_file;		/* NULL when unset */
+	char		*save;			/* NULL when unset */
+	char		*sha256;		/* 64 lower-case hex or NULL */
+	int		*expect;		/* statuses; NULL: any 2xx */
+	size_t		 nexpect;
+	bool		 follow_redirects;	/* default true */
+	int64_t		 max_bytes;		/* default 1G */
+	bool		 insecure;		/* default false */
+};
+
+struct slurm_spec {
+	char		*partition;
+	char		*account;
+	char		*qos;
+	int		 cpus;			/* 0: unset */
+	int64_t		 mem;			/* bytes; 0: unset */
+	int64_t		 time_ms;		/* 0: unset */
+	char		*gres;
+	char		**extra;
+	size_t		 nextra;
+};
+
+struct node {
+	char		*id;
+	struct mpos	 pos;			/* of the id key */
+	enum node_kind	 kind;
+	char		*run;			/* NODE_RUN */
+	char		**argv;			/* NODE_ARGV, NULL-terminated */
+	size_t		 argc;
+	struct http_spec *http;			/* NODE_HTTP */
+	size_t		*needs;			/* indices into manifest.nodes */
+	size_t		 nneeds;
+	struct kvlist	 env;
+	char		**outputs;		/* paths relative to the workdir */
+	size_t		 noutputs;
+	int		 retries;		/* default 0 */
+	int64_t		 retry_delay_ms;	/* default 1000 */
+	enum backoff	 backoff;		/* default exponential */
+	int64_t		 max_retry_delay_ms;	/* default 300000 (5m) */
+	int64_t		 timeout_ms;		/* 0: none */
+	int64_t		 limit[LIMIT__COUNT];	/* valid where limit_set bit */
+	unsigned	 limit_set;		/* 1u << enum limit_kind */
+	int64_t		 log_limit;		/* bytes; default 10M */
+	unsigned	 retry_on;		/* 1u << enum reason; default all
+						   but spawn_error */
+	enum when	 when;
+	bool		 allow_failure;
+	char		*pool;			/* NULL: none */
+	int		 pool_index;		/* into manifest.pools, or -1 */
+	int		 priority;		/* default 0 */
+	int64_t		 estimate_ms;		/* -1: unset */
+	enum executor	 executor;
+	struct slurm_spec slurm;
+};
+
+struct budget_item {
+	char	*name;
+	double	 limit;
+};
+
+struct pool {
+	char	*name;
+	int	 cap;
+};
+
+#define NOTIFY_ON_SUCCESS	0x1u
+#define NOTIFY_ON_FAILURE	0x2u
+
+struct notify_spec {
+	char		*url;
+	unsigned	 on;			/* NOTIFY_ON_*; default both */
+	bool		 insecure;
+};
+
+struct manifest {
+	char			*name;
+	int			 max_parallel;	/* 0: number of CPUs */
+	enum schedule		 schedule;
+	enum on_failure		 on_failure;
+	int64_t			 deadline_ms;	/* 0: none */
+	struct budget_item	*budget;
+	size_t			 nbudget;
+	struct kvlist		 env;
+	char			*workdir;	/* absolute, or NULL */
+	struct pool		*pools;
+	size_t			 npools;
+	struct notify_spec	*notify;	/* NULL: none */
+	struct node		*nodes;		/* in manifest order */
+	size_t			 nnodes;
+	struct graph		 graph;		/* analysed: topo, waves,
+						   blevels (weights from
+						   estimate, 1 where unset) */
+	struct strmap		*ids;		/* node id -> index */
+};
+
+/* Parse and validate len bytes of YAML. file names the input in messages.
+ * Returns 0 and a new manifest in *mp; or 1 with *mp NULL and every error,
+ * sorted by position, appended to d. Never prints. The text need not be
+ * NUL-terminated; NUL bytes inside are an error. */
+int manifest_parse(const char *file, const char *text, size_t len,
+    struct manifest **mp, struct diags *d);
+/* Read path (at most MANIFEST_MAX_BYTES) and parse it. Returns 0 or 1 as
+ * manifest_parse, or -1 with errno set and *cause a message when the file
+ * cannot be read. "-" reads standard input. */
+int manifest_load(const char *path, struct manifest **mp, struct diags *d,
+    char **cause);
+/* Free a manifest and everything it owns; NULL is fine. */
+void manifest_free(struct manifest *m);
+/* Index of the node with this id, or -1. O(1) average (hash table). */
+long manifest_find(const struct manifest *m, const char *id);
+
+#endif

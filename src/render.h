@@ -1,0 +1,20 @@
+/* Text views of a DAG for people and tools: DOT, waves, the summary table. */
+#ifndef DAGEXEC_RENDER_H
+#define DAGEXEC_RENDER_H
+
+#include <stdio.h>
+
+#include "manifest.h"
+#include "sched.h"
+
+/* Graphviz DOT: a header, one node line each, one "a" -> "b"; line an edge
+ * (a before b). With s, nodes are coloured by their status. */
+void render_dot(FILE *fp, const struct manifest *m, const struct sched *s);
+/* One line a wave: "wave 0: id id ...", ids in manifest order. */
+void render_waves(FILE *fp, const struct manifest *m);
+/* The summary table: node, status, attempts, time, cpu, error; failures
+ * first; totals last. */
+void render_summary(FILE *fp, const struct manifest *m, const struct sched *s,
+    int64_t duration_ms);
+
+#endif

@@ -1,0 +1,171 @@
+/* The scheduling policy of one DAG: ready set, priorities, caps, pools,
+ * retries and backoff, failure strategies, trigger rules, budgets, waves,
+ * deadline. Pure: no system calls, no clock. The caller feeds it events
+ * (an attempt ended, a metric arrived, the time is now T) and carries out
+ * the actions it returns (start X, kill Y), and calls again no later than
+ * sched_wakeup(). Times are milliseconds on the caller's monotonic clock. */
+#ifndef DAGEXEC_SCHED_H
+#define DAGEXEC_SCHED_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "manifest.h"
+
+enum node_status {
+	NS_PENDING,		/* waiting for its needs, a slot, or the wave */
+	NS_RUNNING,
+	NS_RETRYING,		/* an attempt failed; waiting for retry_at */
+	NS_SUCCEEDED,
+	NS_FAILED,
+	NS_SKIPPED,		/* never ran: trigger rule, stop, budget... */
+	NS_CANCELLED,
+	NS_TIMED_OUT,		/* last attempt hit its timeout, no retry left */
+	NS__COUNT
+};
+/* "pending", "running", ... as in interface §6. */
+const char *node_status_name(enum node_status s);
+/* True for succeeded, failed, skipped, cancelled, timed_out. */
+bool node_status_final(enum node_status s);
+
+enum dag_status {
+	DS_QUEUED,
+	DS_RUNNING,
+	DS_SUCCEEDED,
+	DS_FAILED,
+	DS_CANCELLED,
+	DS_TIMED_OUT,
+	DS_BUDGET_EXCEEDED,
+	DS_INTERRUPTED,
+	DS__COUNT
+};
+/* "queued", "running", ... as in interface §6. */
+const char *dag_status_name(enum dag_status s);
+
+struct metric {
+	char	*name;
+	double	 value;
+};
+
+/* One attempt of a node, for the state, the timeline and the trace. */
+struct attempt {
+	int64_t		start_ms;
+	int64_t		end_ms;		/* -1 while running */
+	enum reason	reason;		/* REASON_NONE: succeeded */
+	int		exit_code;	/* -1: none */
+	int		signal;		/* 0: none */
+	int		slot;		/* 0 .. max_parallel-1, for trace rows */
+};
+
+/* What the scheduler knows of one node. Owned by the scheduler. */
+struct node_run {
+	enum node_status status;
+	int		 attempts;	/* attempts started so far */
+	int		 exit_code;	/* of the last attempt; -1: none */
+	int		 signal;	/* of the last attempt; 0: none */
+	int64_t		 started_ms;	/* first attempt's start; -1 */
+	int64_t		 finished_ms;	/* when it became final; -1 */
+	int64_t		 cpu_ms;	/* summed over attempts */
+	int64_t		 max_rss_kb;	/* max over attempts */
+	enum reason	 reason;	/* why it did not succeed */
+	char		*error;		/* one line for a person, or NULL */
+	struct metric	*metrics;	/* summed over attempts */
+	size_t		 nmetrics;
+	struct attempt	*hist;		/* every attempt, in order */
+	size_t		 nhist;
+	int64_t		 retry_at;	/* NS_RETRYING: when to start again */
+};
+
+/* How an attempt ended, as the executor saw it. */
+struct attempt_end {
+	enum reason	 reason;	/* REASON_NONE when it succeeded; else
+					   the executor's class (exit, signal,
+					   spawn_error, output_missing,
+					   http_status, checksum, rlimit_*);
+					   a kill the scheduler asked for
+					   overrides it (timeout, deadline,
+					   cancelled) */
+	int		 exit_code;	/* -1: none */
+	int		 signal;	/* 0: none */
+	int64_t		 cpu_ms;
+	int64_t		 max_rss_kb;
+	const char	*error;		/* copied; NULL: the scheduler writes
+					   one from the class and codes */
+	const struct metric *metrics;	/* copied; summed into node and DAG */
+	size_t		 nmetrics;
+};
+
+enum sched_action_kind {
+	SA_START,		/* start attempt `attempt` of `node` in `slot` */
+	SA_KILL,		/* end the running attempt of `node` now
+				   (SIGTERM, then SIGKILL); `reason` says why:
+				   timeout, deadline, cancelled */
+	SA_CHANGE		/* `node` changed status (for the journal and
+				   the log): see sched_node(node)->status */
+};
+
+struct sched_action {
+	enum sched_action_kind	kind;
+	size_t			node;
+	int			attempt;	/* SA_START: 1, 2, ... */
+	int			slot;		/* SA_START */
+	enum reason		reason;		/* SA_KILL */
+};
+
+struct sched_config {
+	int		 max_parallel;	/* cap for this DAG (>= 1): the
+					   smaller of -j and max_parallel */
+	const int64_t	*estimate_ms;	/* per node, learned estimates used
+					   where the manifest has none
+					   (<= 0: unknown); may be NULL */
+};
+
+struct sched;
+
+/* A scheduler for m (which must outlive it; m->graph analysed). */
+struct sched *sched_new(const struct manifest *m, const struct sched_config *c);
+/* Free the scheduler and its node records. NULL is fine. */
+void sched_free(struct sched *s);
+
+/* Before sched_begin, for a resumed job: node i already succeeded in an
+ * earlier run after `attempts` attempts (it will not run again). */
+void sched_preset_succeeded(struct sched *s, size_t i, int attempts,
+    int64_t duration_ms);
+/* Before sched_begin, for a resumed job: node i has already used `attempts`
+ * attempts (the next start is attempts+1; retries still count from there). */
+void sched_preset_attempts(struct sched *s, size_t i, int attempts);
+
+/* The DAG starts at now (the deadline counts from here). */
+void sched_begin(struct sched *s, int64_t now);
+/* The next thing to do at time now: 1 and *a filled, or 0 when nothing is to
+ * be done until another event or sched_wakeup(). `slots` is how many more
+ * nodes the caller may start (watch's global -j); pass INT_MAX for no limit.
+ * SA_START counts against it: pass the remaining number on each call. */
+int sched_next(struct sched *s, int64_t now, int slots, struct sched_action *a);
+/* The running attempt of node i ended at now. */
+void sched_ended(struct sched *s, size_t i, int64_t now,
+    const struct attempt_end *e);
+/* Stop the DAG: start nothing more, kill what runs (SA_KILL with reason
+ * cancelled), and end as `why` (DS_CANCELLED or DS_INTERRUPTED). */
+void sched_cancel(struct sched *s, int64_t now, enum dag_status why);
+/* The earliest time at which sched_next may have something to do without
+ * another event (a retry, a timeout, the deadline); INT64_MAX if none. */
+int64_t sched_wakeup(const struct sched *s);
+/* True when no attempt runs and nothing will ever start: the DAG is over. */
+bool sched_finished(const struct sched *s);
+/* The DAG's status: DS_QUEUED before sched_begin, DS_RUNNING until
+ * sched_finished, then the final status. */
+enum dag_status sched_status(const struct sched *s);
+/* The record of node i. */
+const struct node_run *sched_node(const struct sched *s, size_t i);
+/* The DAG's metric sums (*n entries). */
+const struct metric *sched_metrics(const struct sched *s, size_t *n);
+/* Counts of nodes per status, indexed by enum node_status. */
+void sched_counts(const struct sched *s, size_t counts[NS__COUNT]);
+/* The failure class of a process that exited with exit_code (signal 0) or was
+ * killed by signal: exit, signal, rlimit_cpu (SIGXCPU), rlimit_fsize
+ * (SIGXFSZ); REASON_NONE for exit 0. */
+enum reason sched_classify(int exit_code, int signal);
+
+#endif

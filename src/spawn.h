@@ -1,0 +1,57 @@
+/* Starting a node's process: fork, child setup with async-signal-safe calls
+ * only, exec; a failed step is reported back over a CLOEXEC pipe. */
+#ifndef DAGEXEC_SPAWN_H
+#define DAGEXEC_SPAWN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/resource.h>
+#include <sys/types.h>
+
+#define SPAWN_MAX_RLIMITS 8
+
+/* Everything the child needs, prepared by the parent before fork. */
+struct spawn_spec {
+	const char	 *node;		/* node id, for messages */
+	char		**argv;		/* NULL-terminated; argv[0] is the
+					   program as written */
+	char		**envp;		/* NULL-terminated */
+	char		**paths;	/* candidates for execve, in order
+					   (from spawn_resolve); NULL-terminated */
+	const char	 *cwd;		/* chdir here; NULL: stay */
+	int		  stdout_fd;	/* dup2'd to 1; the child's copy only */
+	int		  stderr_fd;	/* dup2'd to 2 */
+	int		  nrlimits;
+	struct {
+		int		resource;
+		struct rlimit	lim;
+	} rlimits[SPAWN_MAX_RLIMITS];
+	bool		  set_ids;	/* switch to uid/gid/groups */
+	uid_t		  uid;
+	gid_t		  gid;
+	const gid_t	 *groups;
+	size_t		  ngroups;
+	mode_t		  umask;	/* 077 for nodes */
+};
+
+/* The execve candidates for argv0 as execvp would try them, using PATH from
+ * envp (or "/usr/local/bin:/usr/bin:/bin" when unset): argv0 itself when it
+ * holds a '/', else DIR/argv0 for each PATH entry. A NULL-terminated array the
+ * caller frees with spawn_free_paths. */
+char **spawn_resolve(const char *argv0, char *const *envp);
+void spawn_free_paths(char **paths);
+
+/* Fork and set the child up as interface §3 orders: signals reset, setsid,
+ * stdin /dev/null, stdout/stderr from the spec, every other descriptor
+ * closed, PR_SET_PDEATHSIG(SIGKILL) with the getppid check, rlimits,
+ * groups/gid/uid, chdir, umask, PR_SET_NO_NEW_PRIVS, execve.
+ * Returns the pid (also the process group and session id) and a pidfd in
+ * *pidfd (-1 when the kernel has none), or -1 with *cause, e.g.
+ * "cannot start node 'x': execve 'pyhton3': No such file or directory".
+ * A child that fails after fork is reaped here. */
+pid_t spawn_start(const struct spawn_spec *sp, int *pidfd, char **cause);
+
+/* Send sig to the process group pgid; ESRCH is not an error. */
+int spawn_kill_group(pid_t pgid, int sig);
+
+#endif
