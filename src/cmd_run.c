@@ -185,7 +185,8 @@ cmd_run(int argc, char **argv)
 	    argv[optind];
 	jc.jobs = jobs;
 	jc.clean_env = false;
-	jc.progress = !quiet;
+	jc.progress = quiet ? PROGRESS_NONE : isatty(STDERR_FILENO) ?
+	    PROGRESS_TTY : PROGRESS_LINES;
 	jc.on_finish = on_finish;
 	jc.arg = &rc;
 	rc.job = job_new(rc.loop, m, &jc, &cause);

@@ -23,6 +23,7 @@
 #include "render.h"
 #include "spawn.h"
 #include "state.h"
+#include "units.h"
 #include "xmalloc.h"
 
 #define KILL_GRACE_MS		5000	/* SIGTERM -> SIGKILL */
@@ -74,7 +75,9 @@ struct job {
 	int			 workdir_fd;
 	char			*state_path;
 	bool			 clean_env;
-	bool			 progress;
+	enum job_progress	 progress;
+	int64_t			 last_draw;
+	bool			 line_shown;
 	void			(*on_finish)(struct job *, void *);
 	void			*arg;
 	struct nodeproc		*procs;
@@ -107,22 +110,26 @@ node_dir(const struct job *j, size_t i)
 }
 
 static void
-job_log(const struct job *j, enum log_level lvl, size_t node,
+job_log(struct job *j, enum log_level lvl, size_t node,
     const char *event, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
 
 static void
-job_log(const struct job *j, enum log_level lvl, size_t node,
+job_log(struct job *j, enum log_level lvl, size_t node,
     const char *event, const char *fmt, ...)
 {
 	va_list ap;
 	char *detail;
 
-	if (!j->progress && lvl < LOG_WARN)
+	if (j->progress != PROGRESS_LINES && lvl < LOG_WARN)
 		return;
 	va_start(ap, fmt);
 	detail = xvasprintf(fmt, ap);
 	va_end(ap);
+	if (j->line_shown) {
+		fputs("\r\033[K", stderr);
+		j->line_shown = false;
+	}
 	log_event(lvl, j->id, node == SIZE_MAX ? NULL : j->m->nodes[node].id,
 	    event, "%s", detail);
 	free(detail);
@@ -905,6 +912,38 @@ state_touch(struct job *j)
 		    j->last_state + STATE_INTERVAL_MS, state_timer_cb, j);
 }
 
+/* ---- the live progress line ------------------------------------------- */
+
+static void
+progress_draw(struct job *j, bool force)
+{
+	size_t counts[NS__COUNT], done, failed;
+	int64_t now = loop_now(), elapsed, eta;
+	char ebuf[32], tbuf[32];
+
+	if (j->progress != PROGRESS_TTY || (!force && now - j->last_draw < 100))
+		return;
+	j->last_draw = now;
+	sched_counts(j->s, counts);
+	done = counts[NS_SUCCEEDED] + counts[NS_FAILED] + counts[NS_SKIPPED] +
+	    counts[NS_CANCELLED] + counts[NS_TIMED_OUT];
+	failed = counts[NS_FAILED] + counts[NS_TIMED_OUT];
+	elapsed = j->started >= 0 ? now - j->started : 0;
+	units_format_duration(elapsed / 100 * 100, ebuf, sizeof ebuf);
+	if (done > 0 && done < j->m->nnodes) {
+		eta = elapsed / (int64_t)done *
+		    (int64_t)(j->m->nnodes - done);
+		units_format_duration(eta / 1000 * 1000 + 1000, tbuf,
+		    sizeof tbuf);
+	} else
+		snprintf(tbuf, sizeof tbuf, "-");
+	fprintf(stderr, "\r\033[K%s: %zu/%zu done, %zu running, %zu failed, "
+	    "%s elapsed, eta %s", j->id, done, j->m->nnodes,
+	    counts[NS_RUNNING], failed, ebuf, tbuf);
+	fflush(stderr);
+	j->line_shown = true;
+}
+
 /* ---- the pump: carry out what the scheduler decides --------------------- */
 
 static void
@@ -970,6 +1009,11 @@ job_finish(struct job *j)
 		fclose(fp);
 	}
 	free(path);
+	if (j->progress == PROGRESS_TTY) {
+		progress_draw(j, true);
+		fputc('\n', stderr);
+		j->line_shown = false;
+	}
 	job_log(j, LOG_INFO, SIZE_MAX, "finish", "status=%s",
 	    dag_status_name(sched_status(j->s)));
 	if (j->on_finish != NULL)
@@ -1032,8 +1076,10 @@ job_pump(struct job *j)
 			j->wake_timer = loop_timer_at(j->loop, wake, wake_cb,
 			    j);
 	}
-	if (changed)
+	if (changed) {
 		state_touch(j);
+		progress_draw(j, false);
+	}
 }
 
 /* ---- lifecycle ---------------------------------------------------------- */

@@ -12,6 +12,12 @@
 
 struct job;
 
+enum job_progress {
+	PROGRESS_NONE,		/* warnings and errors only */
+	PROGRESS_LINES,		/* one log line an event */
+	PROGRESS_TTY		/* one live line, redrawn; warnings above it */
+};
+
 struct job_config {
 	const char	*id;		/* job id */
 	const char	*dir;		/* job directory: state.yaml, events.log,
@@ -19,7 +25,7 @@ struct job_config {
 	const char	*manifest_path;	/* copied to DIR/manifest.yaml */
 	int		 jobs;		/* -j: cap on this DAG's nodes (0: none) */
 	bool		 clean_env;	/* watch: PATH HOME USER LANG TZ only */
-	bool		 progress;	/* one line an event on stderr */
+	enum job_progress progress;	/* what goes to stderr */
 	void		(*on_finish)(struct job *j, void *arg);
 	void		*arg;
 };
