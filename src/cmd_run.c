@@ -8,8 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "bundle.h"
@@ -41,24 +39,6 @@ run_usage(FILE *fp)
 	    "exit status: 0 succeeded, 1 the DAG failed, 64 usage, "
 	    "65 invalid manifest,\n66 unreadable manifest, 73 cannot create "
 	    "the bundle, 75 interrupted\n");
-}
-
-/* NAME-YYYYMMDDTHHMMSS-XXXX, UTC. */
-static char *
-make_job_id(const char *name)
-{
-	unsigned char r[2] = { 0, 0 };
-	struct tm tm;
-	time_t t = time(NULL);
-	char ts[32];
-
-	if (getrandom(r, sizeof r, 0) != (ssize_t)sizeof r) {
-		r[0] = (unsigned char)getpid();
-		r[1] = (unsigned char)(t ^ (getpid() >> 8));
-	}
-	gmtime_r(&t, &tm);
-	strftime(ts, sizeof ts, "%Y%m%dT%H%M%S", &tm);
-	return xasprintf("%s-%s-%02x%02x", name, ts, r[0], r[1]);
 }
 
 struct run_ctx {
@@ -170,7 +150,7 @@ cmd_run(int argc, char **argv)
 	}
 	diags_release(&d);
 
-	id = make_job_id(m->name);
+	id = job_make_id(m->name);
 	jobdir = xasprintf("%s/%s", outdir, id);
 	bundle = xasprintf("%s/%s%s", outdir, id, bundle_ext(fmt));
 	if ((rc.loop = loop_new(&cause)) == NULL) {

@@ -2,6 +2,7 @@
  * processes, pipes, timers, the journal and the state file. */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -9,7 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/epoll.h>
+#include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -80,6 +83,13 @@ struct job {
 	bool			 line_shown;
 	void			(*on_finish)(struct job *, void *);
 	void			*arg;
+	int			*slots;		/* shared: nodes running */
+	bool			 set_ids;
+	uid_t			 uid;
+	gid_t			 gid;
+	gid_t			*groups;
+	size_t			 ngroups;
+	void			(*on_slots)(struct job *, void *);
 	struct nodeproc		*procs;
 	char			**base_env;	/* NULL-terminated, owned */
 	size_t			 nbase_env;
@@ -523,16 +533,18 @@ open_log(const char *dir, const char *name, int attempt, char **cause)
 	return fd;
 }
 
-/* An empty side file the node appends to. */
+/* An empty side file the node (as its user) appends to. */
 static int
-reset_sidefile(const char *path, char **cause)
+reset_sidefile(const struct job *j, const char *path, char **cause)
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
 	    O_NOFOLLOW, 0600);
 
-	if (fd < 0) {
+	if (fd < 0 || (j->set_ids && fchown(fd, j->uid, j->gid) != 0)) {
 		*cause = xasprintf("cannot create '%s': %s", path,
 		    strerror(errno));
+		if (fd >= 0)
+			close(fd);
 		return -1;
 	}
 	close(fd);
@@ -604,8 +616,8 @@ start_node(struct job *j, size_t i, int attempt)
 		goto fail;
 	out_path = xasprintf("%s/output.env", dir);
 	met_path = xasprintf("%s/metrics.env", dir);
-	if (reset_sidefile(out_path, &cause) != 0 ||
-	    reset_sidefile(met_path, &cause) != 0)
+	if (reset_sidefile(j, out_path, &cause) != 0 ||
+	    reset_sidefile(j, met_path, &cause) != 0)
 		goto fail;
 	if ((lout = open_log(dir, "stdout.log", attempt, &cause)) < 0 ||
 	    (lerr = open_log(dir, "stderr.log", attempt, &cause)) < 0)
@@ -635,6 +647,11 @@ start_node(struct job *j, size_t i, int attempt)
 	sp.stdout_fd = pout[1];
 	sp.stderr_fd = perr[1];
 	sp.umask = 077;
+	sp.set_ids = j->set_ids;
+	sp.uid = j->uid;
+	sp.gid = j->gid;
+	sp.groups = j->groups;
+	sp.ngroups = j->ngroups;
 	fill_rlimits(&sp, n);
 	pid = spawn_start(&sp, &pidfd, &cause);
 	spawn_free_paths(sp.paths);
@@ -668,6 +685,8 @@ start_node(struct job *j, size_t i, int attempt)
 		abort();
 	}
 	j->running++;
+	if (j->slots != NULL)
+		(*j->slots)++;
 	s1 = num(attempt);
 	s2 = num(pid);
 	journal_add(j->jr, loop_wallclock(), "start", "node", n->id,
@@ -774,6 +793,8 @@ node_try_end(struct nodeproc *np)
 	sink_finish(&np->err);
 	np->pid = 0;
 	j->running--;
+	if (j->slots != NULL)
+		(*j->slots)--;
 
 	memset(&e, 0, sizeof e);
 	e.exit_code = -1;
@@ -1020,28 +1041,32 @@ job_finish(struct job *j)
 		j->on_finish(j, j->arg);
 }
 
-static void
-job_pump(struct job *j)
+/* Carry out the scheduler's decisions, starting at most max_starts nodes.
+ * Returns how many were started. */
+static int
+job_pump_n(struct job *j, int max_starts)
 {
 	struct sched_action a;
 	int64_t now, wake;
 	char *cause = NULL;
 	bool changed = false;
+	int started = 0;
 
 	if (j->done)
-		return;
+		return 0;
 	if (j->in_pump) {
 		j->pump_again = true;
-		return;
+		return 0;
 	}
 	j->in_pump = true;
 	do {
 		j->pump_again = false;
 		now = loop_now();
-		while (sched_next(j->s, now, INT_MAX, &a)) {
+		while (sched_next(j->s, now, max_starts - started, &a)) {
 			changed = true;
 			switch (a.kind) {
 			case SA_START:
+				started++;
 				start_node(j, a.node, a.attempt);
 				break;
 			case SA_KILL:
@@ -1064,7 +1089,7 @@ job_pump(struct job *j)
 	}
 	if (sched_finished(j->s) && j->running == 0) {
 		job_finish(j);
-		return;
+		return started;
 	}
 	wake = sched_wakeup(j->s);
 	if (wake != j->wake_at) {
@@ -1080,9 +1105,203 @@ job_pump(struct job *j)
 		state_touch(j);
 		progress_draw(j, false);
 	}
+	return started;
+}
+
+/* Under a shared slot budget the owner dispatches starts (round-robin over
+ * its jobs); on our own, start whatever the scheduler allows. */
+static void
+job_pump(struct job *j)
+{
+	if (j->slots == NULL) {
+		(void)job_pump_n(j, INT_MAX);
+		return;
+	}
+	(void)job_pump_n(j, 0);
+	if (j->on_slots != NULL && !j->done)
+		j->on_slots(j, j->arg);
+}
+
+int
+job_dispatch(struct job *j, int max_starts)
+{
+	int n = job_pump_n(j, max_starts);
+
+	return n;
+}
+
+/* ---- resuming from an earlier run's journal ---------------------------- */
+
+struct resume {
+	struct job	*job;
+	int		*attempts;	/* highest attempt started */
+	bool		*succeeded;
+	pid_t		*pgid;		/* of an attempt that never ended */
+	int64_t		*duration;
+};
+
+static long
+resume_node(const struct resume *r, const struct journal_event *ev)
+{
+	const char *id = journal_get(ev, "node");
+
+	return id != NULL ? manifest_find(r->job->m, id) : -1;
+}
+
+static int
+resume_event(const struct journal_event *ev, void *arg)
+{
+	struct resume *r = arg;
+	struct nodeproc *np;
+	const char *s, *k, *v;
+	long i = resume_node(r, ev);
+	int a;
+
+	if (i < 0)
+		return 0;
+	np = &r->job->procs[i];
+	if (strcmp(ev->event, "start") == 0) {
+		s = journal_get(ev, "attempt");
+		a = s != NULL ? atoi(s) : 0;
+		if (a > r->attempts[i])
+			r->attempts[i] = a;
+		s = journal_get(ev, "pgid");
+		r->pgid[i] = s != NULL ? (pid_t)atol(s) : 0;
+		r->duration[i] = -ev->wall_ms;
+		kv_free(np->outputs, np->noutputs);
+		np->outputs = NULL;
+		np->noutputs = 0;
+	} else if (strcmp(ev->event, "end") == 0) {
+		r->pgid[i] = 0;
+		r->duration[i] += ev->wall_ms;
+	} else if (strcmp(ev->event, "status") == 0) {
+		s = journal_get(ev, "status");
+		r->succeeded[i] = s != NULL && strcmp(s, "succeeded") == 0;
+	} else if (strcmp(ev->event, "output") == 0) {
+		k = journal_get(ev, "key");
+		v = journal_get(ev, "value");
+		if (k != NULL && v != NULL) {
+			np->outputs = xreallocarray(np->outputs,
+			    np->noutputs + 1, sizeof *np->outputs);
+			np->outputs[np->noutputs].key = xstrdup(k);
+			np->outputs[np->noutputs].value = xstrdup(v);
+			np->noutputs++;
+		}
+	}
+	return 0;
+}
+
+/* Does process pid belong to job id? Its environment says so (a node's
+ * processes inherit DAGEXEC_JOB); a reused pid would not. */
+static bool
+proc_of_job(pid_t pid, const char *id)
+{
+	char path[64], *buf, *p, *want;
+	size_t len;
+	bool yes = false;
+
+	snprintf(path, sizeof path, "/proc/%ld/environ", (long)pid);
+	if (fs_read_file(path, 1u << 20, &buf, &len, NULL) != 0)
+		return false;
+	want = xasprintf("DAGEXEC_JOB=%s", id);
+	for (p = buf; p < buf + len; p += strlen(p) + 1)
+		if (strcmp(p, want) == 0) {
+			yes = true;
+			break;
+		}
+	free(want);
+	free(buf);
+	return yes;
+}
+
+/* Kill what is left of an interrupted attempt's process group: every
+ * process in group pgid that carries this job's DAGEXEC_JOB. */
+static void
+kill_leftovers(struct job *j, size_t i, pid_t pgid)
+{
+	DIR *d;
+	struct dirent *e;
+	char path[64], *buf, *p;
+	size_t len;
+	long pid, grp;
+	int killed = 0;
+
+	if (pgid <= 1 || (d = opendir("/proc")) == NULL)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		pid = strtol(e->d_name, &p, 10);
+		if (*p != '\0' || pid <= 1)
+			continue;
+		snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+		if (fs_read_file(path, 4096, &buf, &len, NULL) != 0)
+			continue;
+		/* pid (comm) state ppid pgrp ...: comm may hold spaces */
+		p = strrchr(buf, ')');
+		grp = -1;
+		if (p != NULL && sscanf(p + 1, " %*c %*d %ld", &grp) != 1)
+			grp = -1;
+		free(buf);
+		if (grp == pgid && proc_of_job((pid_t)pid, j->id)) {
+			kill((pid_t)pid, SIGKILL);
+			killed++;
+		}
+	}
+	closedir(d);
+	if (killed > 0)
+		job_log(j, LOG_WARN, i, "leftover",
+		    "killed %d process(es) of group %ld from the interrupted "
+		    "run", killed, (long)pgid);
+}
+
+static int
+job_resume(struct job *j, const char *path, char **cause)
+{
+	struct resume r;
+	size_t n = j->m->nnodes, i;
+	int rc;
+
+	r.job = j;
+	r.attempts = xcalloc(n, sizeof *r.attempts);
+	r.succeeded = xcalloc(n, sizeof *r.succeeded);
+	r.pgid = xcalloc(n, sizeof *r.pgid);
+	r.duration = xcalloc(n, sizeof *r.duration);
+	rc = journal_replay(path, resume_event, &r, cause);
+	if (rc == 0) {
+		for (i = 0; i < n; i++) {
+			if (r.pgid[i] != 0)
+				kill_leftovers(j, i, r.pgid[i]);
+			if (r.succeeded[i])
+				sched_preset_succeeded(j->s, i, r.attempts[i],
+				    r.duration[i] > 0 ? r.duration[i] : 0);
+			else if (r.attempts[i] > 0)
+				sched_preset_attempts(j->s, i, r.attempts[i]);
+		}
+	}
+	free(r.attempts);
+	free(r.succeeded);
+	free(r.pgid);
+	free(r.duration);
+	return rc == 0 ? 0 : -1;
 }
 
 /* ---- lifecycle ---------------------------------------------------------- */
+
+char *
+job_make_id(const char *name)
+{
+	unsigned char r[2] = { 0, 0 };
+	struct tm tm;
+	time_t t = time(NULL);
+	char ts[32];
+
+	if (getrandom(r, sizeof r, 0) != (ssize_t)sizeof r) {
+		r[0] = (unsigned char)getpid();
+		r[1] = (unsigned char)(t ^ (getpid() >> 8));
+	}
+	gmtime_r(&t, &tm);
+	strftime(ts, sizeof ts, "%Y%m%dT%H%M%S", &tm);
+	return xasprintf("%s-%s-%02x%02x", name, ts, r[0], r[1]);
+}
 
 static int
 copy_manifest(const char *from, const char *to, char **cause)
@@ -1114,6 +1333,16 @@ job_new(struct loop *l, struct manifest *m, const struct job_config *c,
 	j->progress = c->progress;
 	j->on_finish = c->on_finish;
 	j->arg = c->arg;
+	j->slots = c->slots;
+	j->on_slots = c->on_slots;
+	j->set_ids = c->set_ids;
+	j->uid = c->uid;
+	j->gid = c->gid;
+	if (c->ngroups > 0) {
+		j->groups = xcalloc(c->ngroups, sizeof *j->groups);
+		memcpy(j->groups, c->groups, c->ngroups * sizeof *j->groups);
+		j->ngroups = c->ngroups;
+	}
 	j->workdir_fd = -1;
 	j->started = j->finished = -1;
 	j->wake_at = INT64_MAX;
@@ -1145,6 +1374,11 @@ job_new(struct loop *l, struct manifest *m, const struct job_config *c,
 		j->workdir = xasprintf("%s/work", j->dir);
 		if (fs_mkdirs(j->workdir, 0700, cause) != 0)
 			goto fail;
+		if (j->set_ids && chown(j->workdir, j->uid, j->gid) != 0) {
+			*cause = xasprintf("cannot give '%s' to uid %ld: %s",
+			    j->workdir, (long)j->uid, strerror(errno));
+			goto fail;
+		}
 	}
 	j->workdir_fd = open(j->workdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (j->workdir_fd < 0) {
@@ -1175,6 +1409,8 @@ job_new(struct loop *l, struct manifest *m, const struct job_config *c,
 		sc.max_parallel = c->jobs;
 	j->s = sched_new(m, &sc);
 	j->procs = xcalloc(m->nnodes, sizeof *j->procs);
+	if (c->resume_log != NULL && job_resume(j, c->resume_log, cause) != 0)
+		goto fail;
 	env_init_base(j);
 	j->mono_base = loop_now();
 	j->wall_base = loop_wallclock();
@@ -1296,6 +1532,7 @@ job_free(struct job *j)
 	sched_free(j->s);
 	manifest_free(j->m);
 	env_free(j->base_env);
+	free(j->groups);
 	free(j->state_path);
 	free(j->workdir);
 	free(j->dir);

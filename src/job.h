@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "loop.h"
 #include "manifest.h"
@@ -27,7 +28,23 @@ struct job_config {
 	bool		 clean_env;	/* watch: PATH HOME USER LANG TZ only */
 	enum job_progress progress;	/* what goes to stderr */
 	void		(*on_finish)(struct job *j, void *arg);
+					/* runs once the job is over; it must
+					   not free the job (free it later,
+					   from a timer) */
 	void		*arg;
+	int		*slots;		/* shared count of running nodes
+					   across jobs (watch -j), or NULL */
+	void		(*on_slots)(struct job *j, void *arg);
+					/* with slots: a node of this job
+					   ended or became ready; the owner
+					   calls job_dispatch on its jobs */
+	bool		 set_ids;	/* run nodes as uid/gid/groups */
+	uid_t		 uid;
+	gid_t		 gid;
+	const gid_t	*groups;	/* copied */
+	size_t		 ngroups;
+	const char	*resume_log;	/* an events.log to resume from, or
+					   NULL */
 };
 
 /* Prepare a job for m (the job takes ownership of m): create its directory
@@ -36,6 +53,11 @@ struct job *job_new(struct loop *l, struct manifest *m,
     const struct job_config *c, char **cause);
 /* Start scheduling. Returns 0 or -1 with *cause. */
 int job_start(struct job *j, char **cause);
+/* With shared slots: start at most max_starts nodes that are ready;
+ * returns how many were started. */
+int job_dispatch(struct job *j, int max_starts);
+/* A job id for a DAG named name: NAME-YYYYMMDDTHHMMSS-XXXX (UTC, random). */
+char *job_make_id(const char *name);
 /* Cancel (DS_CANCELLED) or interrupt (DS_INTERRUPTED): kill running nodes. */
 void job_stop(struct job *j, enum dag_status why);
 /* True once every node is final and the final state is written. */
