@@ -19,5 +19,6 @@ int cmd_run(int argc, char **argv);
 int cmd_watch(int argc, char **argv);
 int cmd_submit(int argc, char **argv);
 int cmd_cancel(int argc, char **argv);
+int cmd_status(int argc, char **argv);
 
 #endif

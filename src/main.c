@@ -16,6 +16,7 @@ static const struct {
 	{ "graph",	cmd_graph,	"print the DAG as DOT or as its waves" },
 	{ "watch",	cmd_watch,	"the spool daemon: run what is dropped" },
 	{ "submit",	cmd_submit,	"drop a manifest into a spool" },
+	{ "status",	cmd_status,	"jobs of a spool and their progress" },
 	{ "cancel",	cmd_cancel,	"cancel a queued or running job" },
 };
 
