@@ -23,6 +23,7 @@
 #include "cmd.h"
 #include "diag.h"
 #include "fsutil.h"
+#include "history.h"
 #include "job.h"
 #include "log.h"
 #include "loop.h"
@@ -102,7 +103,7 @@ reap_cb(struct loop *l, void *arg)
 	struct watch *w = arg;
 	struct wjob *wj;
 	enum bundle_format fmt = BUNDLE_TGZ;
-	char *bundle, *cause = NULL;
+	char *bundle, *cause = NULL, *hpath;
 	size_t i, k;
 
 	(void)l;
@@ -144,6 +145,17 @@ reap_cb(struct loop *l, void *arg)
 				}
 			}
 			free(bundle);
+		}
+		if (job_status(wj->job) != DS_INTERRUPTED) {
+			hpath = history_path(w, job_manifest(wj->job));
+			if (history_update(hpath, job_manifest(wj->job),
+			    job_sched(wj->job), &cause) != 0) {
+				log_event(LOG_WARN, wj->id, NULL, "history",
+				    "%s", cause);
+				free(cause);
+				cause = NULL;
+			}
+			free(hpath);
 		}
 		job_free(wj->job);
 		free(wj->id);
@@ -220,6 +232,12 @@ identity(uid_t uid, gid_t fgid, gid_t *gid, gid_t *groups, int *ngroups)
 	*ngroups = n;
 }
 
+static char *
+history_path(const struct watch *w, const struct manifest *m)
+{
+	return xasprintf("%s/history/%s.yaml", spool_path(w->sp), m->name);
+}
+
 static struct wjob *
 watch_add(struct watch *w, struct manifest *m, const char *id,
     const char *dir, uid_t uid, gid_t fgid, const char *resume_log)
@@ -228,7 +246,8 @@ watch_add(struct watch *w, struct manifest *m, const char *id,
 	struct wjob *wj;
 	gid_t groups[MAX_GROUPS], gid = fgid;
 	int ngroups = 0;
-	char *cause = NULL;
+	char *cause = NULL, *hpath;
+	int64_t *est;
 
 	memset(&jc, 0, sizeof jc);
 	jc.id = id;
@@ -240,6 +259,14 @@ watch_add(struct watch *w, struct manifest *m, const char *id,
 	jc.slots = &w->running;
 	jc.on_slots = on_job_slots;
 	jc.resume_log = resume_log;
+	hpath = history_path(w, m);
+	est = xcalloc(m->nnodes, sizeof *est);
+	if (history_load(hpath, m, est, &cause) != 0) {
+		log_event(LOG_WARN, id, NULL, "history", "%s", cause);
+		free(cause);
+		cause = NULL;
+	}
+	jc.estimates = est;
 	if (geteuid() == 0) {
 		identity(uid, fgid, &gid, groups, &ngroups);
 		jc.set_ids = true;
@@ -257,6 +284,8 @@ watch_add(struct watch *w, struct manifest *m, const char *id,
 	wj->uid = uid;
 	wj->gid = gid;
 	wj->job = job_new(w->loop, m, &jc, &cause);
+	free(est);
+	free(hpath);
 	if (wj->job == NULL) {
 		log_event(LOG_ERROR, id, NULL, "start", "%s", cause);
 		free(cause);

@@ -89,6 +89,7 @@ struct job {
 	gid_t			 gid;
 	gid_t			*groups;
 	size_t			 ngroups;
+	int64_t			*estimates;
 	void			(*on_slots)(struct job *, void *);
 	struct nodeproc		*procs;
 	char			**base_env;	/* NULL-terminated, owned */
@@ -1407,6 +1408,12 @@ job_new(struct loop *l, struct manifest *m, const struct job_config *c,
 	    (ncpu > 0 ? (int)ncpu : 1);
 	if (c->jobs > 0 && c->jobs < sc.max_parallel)
 		sc.max_parallel = c->jobs;
+	if (c->estimates != NULL) {
+		j->estimates = xcalloc(m->nnodes, sizeof *j->estimates);
+		memcpy(j->estimates, c->estimates,
+		    m->nnodes * sizeof *j->estimates);
+		sc.estimate_ms = j->estimates;
+	}
 	j->s = sched_new(m, &sc);
 	j->procs = xcalloc(m->nnodes, sizeof *j->procs);
 	if (c->resume_log != NULL && job_resume(j, c->resume_log, cause) != 0)
@@ -1533,6 +1540,7 @@ job_free(struct job *j)
 	manifest_free(j->m);
 	env_free(j->base_env);
 	free(j->groups);
+	free(j->estimates);
 	free(j->state_path);
 	free(j->workdir);
 	free(j->dir);

@@ -43,6 +43,8 @@ struct job_config {
 	gid_t		 gid;
 	const gid_t	*groups;	/* copied */
 	size_t		 ngroups;
+	const int64_t	*estimates;	/* learned durations (ms, 0 unknown)
+					   per node, copied; or NULL */
 	const char	*resume_log;	/* an events.log to resume from, or
 					   NULL */
 };
