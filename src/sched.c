@@ -519,6 +519,23 @@ skip(struct sched *s, size_t i, enum reason why, char *error, int64_t now)
 	node_final(s, i, NS_SKIPPED, now);
 }
 
+/* End pending node i because the DAG halted: cancelled on a cancel,
+ * skipped on a budget or a deadline. */
+static void
+halt_end(struct sched *s, size_t i, int64_t now)
+{
+	struct node_run	*r = &s->nr[i];
+
+	if (s->halt == H_CANCEL) {
+		r->reason = REASON_CANCELLED;
+		set_error(r, xstrdup(s->halt_error));
+		node_final(s, i, NS_CANCELLED, now);
+		return;
+	}
+	skip(s, i, s->halt == H_BUDGET ? REASON_BUDGET : REASON_DEADLINE,
+	    xstrdup(s->halt_error), now);
+}
+
 static char *
 stop_error(const struct sched *s)
 {
@@ -554,6 +571,10 @@ judge(struct sched *s, size_t i, int64_t now)
 
 	if (s->nr[i].status != NS_PENDING)
 		return;
+	if (s->halt != H_NONE) {
+		halt_end(s, i, now);
+		return;
+	}
 	for (k = s->g->need_off[i]; k < s->g->need_off[i + 1]; k++) {
 		j = s->g->need[k];
 		rj = &s->nr[j];
@@ -592,12 +613,7 @@ judge(struct sched *s, size_t i, int64_t now)
 		return;
 	}
 	if (!may_start(s, i)) {
-		if (s->halt != H_NONE)
-			skip(s, i, s->halt == H_CANCEL ? REASON_CANCELLED :
-			    s->halt == H_BUDGET ? REASON_BUDGET :
-			    REASON_DEADLINE, xstrdup(s->halt_error), now);
-		else
-			skip(s, i, REASON_CANCELLED, stop_error(s), now);
+		skip(s, i, REASON_CANCELLED, stop_error(s), now);
 		return;
 	}
 	enqueue(s, i);
@@ -620,10 +636,7 @@ stop_walk(struct sched *s, int64_t now)
 {
 	struct node_run	*r;
 	size_t		 i;
-	enum reason	 why;
 
-	why = s->halt == H_CANCEL ? REASON_CANCELLED : s->halt == H_BUDGET ?
-	    REASON_BUDGET : REASON_DEADLINE;
 	for (i = 0; i < s->n; i++) {
 		r = &s->nr[i];
 		if (may_start(s, i))
@@ -639,12 +652,8 @@ stop_walk(struct sched *s, int64_t now)
 		}
 		if (r->status != NS_PENDING)
 			continue;
-		if (s->halt == H_CANCEL) {
-			r->reason = REASON_CANCELLED;
-			set_error(r, xstrdup(s->halt_error));
-			node_final(s, i, NS_CANCELLED, now);
-		} else if (s->halt != H_NONE)
-			skip(s, i, why, xstrdup(s->halt_error), now);
+		if (s->halt != H_NONE)
+			halt_end(s, i, now);
 		else if (s->q[i] != Q_NONE)
 			skip(s, i, REASON_CANCELLED, stop_error(s), now);
 		/* else: judged when its needs are final */

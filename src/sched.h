@@ -156,7 +156,8 @@ void sched_cancel(struct sched *s, int64_t now, enum dag_status why);
 /* The earliest time at which sched_next may have something to do without
  * another event (a retry, a timeout, the deadline); INT64_MAX if none. */
 int64_t sched_wakeup(const struct sched *s);
-/* True when no attempt runs and nothing will ever start: the DAG is over. */
+/* True when no attempt runs and nothing will ever start: the DAG is over
+ * (once sched_next has handed out every SA_CHANGE). */
 bool sched_finished(const struct sched *s);
 /* The DAG's status: DS_QUEUED before sched_begin, DS_RUNNING until
  * sched_finished, then the final status. */

@@ -1251,6 +1251,133 @@ test_preset(void)
 	fx_done(&f);
 }
 
+/* A stop ends retrying nodes, except cleanup ones (when: always). */
+static void
+test_stop_retrying(void)
+{
+	struct manifest		*m = man_new("a b r");
+	struct fx		 f;
+	const struct node_run	*r;
+
+	m->on_failure = ONFAIL_STOP;
+	nd(m, "b")->when = WHEN_ALWAYS;
+	nd(m, "b")->retries = 1;
+	nd(m, "r")->retries = 1;
+	fx_init(&f, m, 3, NULL);
+	sched_begin(f.s, 0);
+	RUN("+a +b +r");
+	fx_exit(&f, "b", 1);
+	fx_exit(&f, "r", 4);
+	RUN("b=retrying r=retrying");
+	f.now = 10;
+	fx_exit(&f, "a", 1);
+	RUN("a=failed r=failed");
+	r = fx_node(&f, "r");
+	CU_ASSERT_EQUAL(r->reason, REASON_EXIT);
+	CU_ASSERT_STRING_EQUAL(r->error, "exited with status 4");
+	CU_ASSERT_EQUAL(r->finished_ms, 10);
+	CU_ASSERT_EQUAL(sched_wakeup(f.s), 1000);
+	f.now = 1000;
+	RUN("+b#2");
+	fx_ok(&f, "b");
+	RUN("b=succeeded");
+	CU_ASSERT_EQUAL(sched_status(f.s), DS_FAILED);
+	fx_done(&f);
+}
+
+/* A retry waiting past the deadline ends with its last failure. */
+static void
+test_deadline_retrying(void)
+{
+	struct manifest		*m = man_new("a");
+	struct fx		 f;
+
+	m->deadline_ms = 5000;
+	nd(m, "a")->retries = 3;
+	nd(m, "a")->retry_delay_ms = 10000;
+	fx_init(&f, m, 1, NULL);
+	sched_begin(f.s, 0);
+	RUN("+a");
+	f.now = 100;
+	fx_exit(&f, "a", 1);
+	RUN("a=retrying");
+	CU_ASSERT_EQUAL(sched_wakeup(f.s), 5000);
+	f.now = 5000;
+	RUN("a=failed");
+	CU_ASSERT_EQUAL(fx_node(&f, "a")->reason, REASON_EXIT);
+	CU_ASSERT_EQUAL(fx_node(&f, "a")->attempts, 1);
+	CU_ASSERT_EQUAL(sched_status(f.s), DS_TIMED_OUT);
+	fx_done(&f);
+}
+
+/* The first cause decides the DAG's status; a later deadline still kills. */
+static void
+test_budget_then_deadline(void)
+{
+	struct manifest		*m = man_new("a b c");
+	struct fx		 f;
+	struct metric		 mv[] = { { s_tokens, 1 } };
+
+	m->deadline_ms = 1000;
+	man_budget(m, "tokens", 1);
+	fx_init(&f, m, 2, NULL);
+	sched_begin(f.s, 0);
+	RUN("+a +b");
+	fx_end_full(&f, 0, REASON_NONE, 0, 0, NULL, mv, 1, 0, 0);
+	RUN("a=succeeded c=skipped");
+	CU_ASSERT_EQUAL(sched_wakeup(f.s), 1000);
+	f.now = 1000;
+	RUN("!b:deadline");
+	fx_sig(&f, "b", SIGTERM);
+	RUN("b=failed");
+	CU_ASSERT_EQUAL(fx_node(&f, "b")->reason, REASON_DEADLINE);
+	CU_ASSERT_EQUAL(sched_status(f.s), DS_BUDGET_EXCEEDED);
+	fx_done(&f);
+}
+
+/* Cancelled before it began: nothing starts. */
+static void
+test_cancel_early(void)
+{
+	struct fx	f;
+
+	fx_init(&f, man_new("a b:a"), 2, NULL);
+	sched_cancel(f.s, 0, DS_CANCELLED);
+	CU_ASSERT_EQUAL(sched_status(f.s), DS_QUEUED);
+	sched_begin(f.s, 0);
+	RUN("a=cancelled b=cancelled");
+	CU_ASSERT(sched_finished(f.s));
+	CU_ASSERT_EQUAL(sched_status(f.s), DS_CANCELLED);
+	CU_ASSERT_EQUAL(f.starts[0] + f.starts[1], 0);
+	fx_done(&f);
+}
+
+/* A retry goes back through the heaps with its own priority. */
+static void
+test_retry_priority(void)
+{
+	struct manifest	*m = man_new("a b c");
+	struct fx	 f;
+
+	nd(m, "a")->priority = 1;
+	nd(m, "a")->retries = 1;
+	nd(m, "a")->retry_delay_ms = 10;
+	fx_init(&f, m, 1, NULL);
+	sched_begin(f.s, 0);
+	RUN("+a");
+	fx_exit(&f, "a", 1);
+	RUN("a=retrying +b");
+	f.now = 10;
+	RUN("");
+	fx_ok(&f, "b");
+	RUN("b=succeeded +a#2");	/* before c, by priority */
+	fx_ok(&f, "a");
+	RUN("a=succeeded +c");
+	fx_ok(&f, "c");
+	RUN("c=succeeded");
+	fx_done(&f);
+}
+
 /* ---- a large random DAG -------------------------------------------- */
 
 struct ev {
@@ -1497,6 +1624,11 @@ main(void)
 		{ "deadline", test_deadline },
 		{ "cancel", test_cancel },
 		{ "preset", test_preset },
+		{ "stop_retrying", test_stop_retrying },
+		{ "deadline_retrying", test_deadline_retrying },
+		{ "budget_then_deadline", test_budget_then_deadline },
+		{ "cancel_early", test_cancel_early },
+		{ "retry_priority", test_retry_priority },
 		{ "big", test_big },
 		{ "big_waves", test_big_waves },
 	};
