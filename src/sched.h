@@ -110,11 +110,11 @@ struct sched_action {
 	size_t			node;
 	int			attempt;	/* SA_START: 1, 2, ... */
 	int			slot;		/* SA_START */
-	enum reason		reason;		/* SA_KILL; SA_CHANGE: the node's
-						   reason after the change */
-	enum node_status	status;		/* SA_CHANGE: the new status (the
-						   node may have changed again
-						   since) */
+	enum reason		reason;		/* SA_KILL; SA_CHANGE: the
+						   node's reason now */
+	enum node_status	status;		/* SA_CHANGE: the new status
+						   (the node may have changed
+						   again since) */
 };
 
 struct sched_config {

@@ -1581,6 +1581,38 @@ big_run(size_t n, enum schedule sched, int maxpar)
 	}
 	CU_ASSERT(sched_status(f.s) == DS_FAILED ||
 	    sched_status(f.s) == DS_SUCCEEDED);
+	/* the run went through kills and retries */
+	CU_ASSERT(counts[NS_TIMED_OUT] > 0);
+	for (i = 0, k = 0; i < n; i++)
+		if (sched_node(f.s, i)->nhist > 1)
+			k++;
+	CU_ASSERT(k > 0);
+	if (sched == SCHEDULE_WAVES) {
+		/* no attempt of wave w began before waves < w were final */
+		size_t	 nw = m->graph.nwaves, w;
+		int64_t	*fin = xcalloc(nw + 1, sizeof *fin);
+		int64_t	*beg = xcalloc(nw + 1, sizeof *beg);
+
+		for (w = 0; w < nw; w++)
+			beg[w] = INT64_MAX;
+		for (i = 0; i < n; i++) {
+			r = sched_node(f.s, i);
+			w = m->graph.wave[i];
+			if (r->finished_ms > fin[w])
+				fin[w] = r->finished_ms;
+			if (r->nhist > 0 && r->hist[0].start_ms < beg[w])
+				beg[w] = r->hist[0].start_ms;
+		}
+		CU_ASSERT(nw > 10);
+		for (w = 1; w < nw; w++) {
+			if (fin[w - 1] > fin[w])
+				fin[w] = fin[w - 1];
+			if (beg[w] != INT64_MAX)
+				CU_ASSERT(fin[w - 1] <= beg[w]);
+		}
+		free(fin);
+		free(beg);
+	}
 	free(q.v);
 	fx_done(&f);
 }
