@@ -1378,6 +1378,62 @@ test_retry_priority(void)
 	fx_done(&f);
 }
 
+/* A kill that was handed out decides, even over a clean exit; error lines
+ * written from the class when the executor gives none. */
+static void
+test_kill_decides(void)
+{
+	struct manifest		*m = man_new("a b c");
+	struct fx		 f;
+
+	nd(m, "a")->timeout_ms = 90000;
+	nd(m, "b")->timeout_ms = 1500;
+	fx_init(&f, m, 3, NULL);
+	sched_begin(f.s, 0);
+	RUN("+a +b +c");
+	f.now = 1500;
+	RUN("!b:timeout");
+	fx_end_full(&f, idx(m, "b"), REASON_NONE, -1, 0, NULL, NULL, 0, 0, 0);
+	fx_sig(&f, "c", SIGXFSZ);
+	RUN("b=timed_out c=failed");
+	CU_ASSERT_STRING_EQUAL(fx_node(&f, "b")->error,
+	    "timeout 1s500ms reached");
+	CU_ASSERT_EQUAL(fx_node(&f, "c")->reason, REASON_RLIMIT_FSIZE);
+	CU_ASSERT_STRING_EQUAL(fx_node(&f, "c")->error,
+	    "killed by SIGXFSZ: file size limit reached");
+	f.now = 90000;
+	RUN("!a:timeout");
+	fx_end_full(&f, idx(m, "a"), REASON_NONE, 0, 0, NULL, NULL, 0, 0, 0);
+	RUN("a=timed_out");
+	CU_ASSERT_STRING_EQUAL(fx_node(&f, "a")->error,
+	    "exited with status 0 after timeout 1m30s");
+	CU_ASSERT_EQUAL(sched_status(f.s), DS_FAILED);
+	fx_done(&f);
+}
+
+/* Exponential backoff without a cap saturates instead of overflowing. */
+static void
+test_backoff_saturates(void)
+{
+	struct manifest	*m = man_new("a");
+	struct fx	 f;
+
+	nd(m, "a")->retries = 100;
+	nd(m, "a")->retry_delay_ms = INT64_C(1) << 61;
+	nd(m, "a")->max_retry_delay_ms = 0;	/* no cap */
+	fx_init(&f, m, 1, NULL);
+	sched_preset_attempts(f.s, 0, 9);
+	sched_begin(f.s, 0);
+	RUN("+a#10");
+	f.now = 5;
+	fx_exit(&f, "a", 1);
+	RUN("a=retrying");
+	CU_ASSERT_EQUAL(fx_node(&f, "a")->retry_at, INT64_MAX);
+	sched_cancel(f.s, 6, DS_CANCELLED);
+	RUN("a=cancelled");
+	fx_done(&f);
+}
+
 /* ---- a large random DAG -------------------------------------------- */
 
 struct ev {
@@ -1661,6 +1717,8 @@ main(void)
 		{ "budget_then_deadline", test_budget_then_deadline },
 		{ "cancel_early", test_cancel_early },
 		{ "retry_priority", test_retry_priority },
+		{ "kill_decides", test_kill_decides },
+		{ "backoff_saturates", test_backoff_saturates },
 		{ "big", test_big },
 		{ "big_waves", test_big_waves },
 	};
