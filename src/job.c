@@ -980,20 +980,21 @@ wake_cb(struct loop *l, void *arg)
 }
 
 static void
-log_change(struct job *j, size_t i)
+log_change(struct job *j, const struct sched_action *a)
 {
-	const struct node_run *r = sched_node(j->s, i);
-	const char *st = node_status_name(r->status);
+	const struct node_run *r = sched_node(j->s, a->node);
+	const char *st = node_status_name(a->status);
 
 	journal_add(j->jr, loop_wallclock(), "status", "node",
-	    j->m->nodes[i].id, "status", st,
-	    "reason", r->reason ? reason_name(r->reason) : "",
-	    "error", r->error ? r->error : "", (char *)NULL);
-	if (r->status == NS_SUCCEEDED)
-		job_log(j, LOG_INFO, i, st, "attempts=%d", r->attempts);
+	    j->m->nodes[a->node].id, "status", st,
+	    "reason", a->reason ? reason_name(a->reason) : NULL,
+	    "error", r->error, (char *)NULL);
+	if (a->status == NS_SUCCEEDED)
+		job_log(j, LOG_INFO, a->node, st, "attempts=%d", r->attempts);
 	else
-		job_log(j, r->status == NS_RETRYING || r->status == NS_SKIPPED ?
-		    LOG_INFO : LOG_WARN, i, st, "%s", r->error ? r->error : "");
+		job_log(j, a->status == NS_RETRYING ||
+		    a->status == NS_SKIPPED ? LOG_INFO : LOG_WARN, a->node, st,
+		    "%s", r->error ? r->error : "");
 }
 
 static void
@@ -1076,7 +1077,7 @@ job_pump_n(struct job *j, int max_starts)
 				kill_node(j, a.node, SIGTERM);
 				break;
 			case SA_CHANGE:
-				log_change(j, a.node);
+				log_change(j, &a);
 				break;
 			}
 			now = loop_now();
