@@ -126,6 +126,21 @@ strmap_put(struct strmap *m, const char *key, size_t value, size_t *old)
 }
 
 int
+strmap_set(struct strmap *m, const char *key, size_t value)
+{
+	uint64_t h = strmap_hash(key);
+	struct strmap_slot *s;
+
+	s = strmap_lookup(m, key, h);
+	if (s->key != NULL) {
+		s->key = key;
+		s->value = value;
+		return 1;
+	}
+	return strmap_put(m, key, value, NULL);
+}
+
+int
 strmap_get(const struct strmap *m, const char *key, size_t *value)
 {
 	const struct strmap_slot *s;
