@@ -414,13 +414,15 @@ bundle_openat2(int dirfd, const char *path, int flags)
 {
 	struct open_how	how;
 	long		r;
+	int		tries = 0;
 
 	memset(&how, 0, sizeof how);
 	how.flags = (unsigned long long)flags;
 	how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
+	/* EAGAIN: a rename raced with the walk; try again, a few times. */
 	do
 		r = syscall(SYS_openat2, dirfd, path, &how, sizeof how);
-	while (r < 0 && (errno == EINTR || errno == EAGAIN));
+	while (r < 0 && (errno == EINTR || (errno == EAGAIN && ++tries < 64)));
 	return (int)r;
 }
 

@@ -18,39 +18,6 @@
 
 #define STATE_MAX_BYTES	((size_t)1 << 30)	/* state_read bound */
 
-/*
- * The names are those of interface §6. They are repeated here rather than
- * taken from sched.c and manifest.c so that this module links on its own.
- */
-static const char *const state_node_names[NS__COUNT] = {
-	"pending", "running", "retrying", "succeeded", "failed", "skipped",
-	"cancelled", "timed_out"
-};
-static const char *const state_dag_names[DS__COUNT] = {
-	"queued", "running", "succeeded", "failed", "cancelled", "timed_out",
-	"budget_exceeded", "interrupted"
-};
-static const char *const state_reason_names[REASON__COUNT] = {
-	NULL, "exit", "signal", "timeout", "rlimit_cpu", "rlimit_fsize",
-	"spawn_error", "output_missing", "http_status", "checksum",
-	"upstream_failed", "cancelled", "budget", "deadline", "lost"
-};
-
-static const char *
-state_node_name(enum node_status s)
-{
-	if ((unsigned)s >= NS__COUNT)
-		return "pending";
-	return state_node_names[s];
-}
-
-static int
-state_node_is_final(enum node_status s)
-{
-	return s == NS_SUCCEEDED || s == NS_FAILED || s == NS_SKIPPED ||
-	    s == NS_CANCELLED || s == NS_TIMED_OUT;
-}
-
 char *
 state_format_time(int64_t wall_ms, char *buf, size_t len)
 {
@@ -400,7 +367,7 @@ state_node(struct state_em *em, const struct manifest *m, size_t i,
 	state_str(em, m->nodes[i].id);
 	state_map_start(em, 0);
 	state_key(em, "status");
-	state_scalar(em, state_node_name(r->status), 1);
+	state_scalar(em, node_status_name(r->status), 1);
 	state_key(em, "wave");
 	if (m->graph.wave != NULL)
 		state_int(em, (int64_t)m->graph.wave[i]);
@@ -428,8 +395,7 @@ state_node(struct state_em *em, const struct manifest *m, size_t i,
 	state_key(em, "metrics");
 	state_metrics(em, r->metrics, r->nmetrics);
 	state_key(em, "reason");
-	if ((unsigned)r->reason < REASON__COUNT)
-		reason = state_reason_names[r->reason];
+	reason = reason_name(r->reason);
 	state_str(em, reason);
 	state_key(em, "error");
 	state_str(em, r->error);
@@ -472,7 +438,7 @@ state_waves(struct state_em *em, const struct manifest *m,
 		for (k = off[w]; k < off[w + 1]; k++) {
 			r = runs != NULL && runs[order[k]] != NULL ?
 			    runs[order[k]] : &state_pending_run;
-			if (!state_node_is_final(r->status))
+			if (!node_status_final(r->status))
 				all_final = 0;
 			if (r->status != NS_PENDING || r->attempts > 0)
 				started = 1;
@@ -559,8 +525,7 @@ state_render_runs(const struct manifest *m, const struct node_run *const *runs,
 	state_key(&em, "job");
 	state_str(&em, sj->job != NULL ? sj->job : "");
 	state_key(&em, "status");
-	state_scalar(&em, (unsigned)sj->status < DS__COUNT ?
-	    state_dag_names[sj->status] : "queued", 1);
+	state_scalar(&em, dag_status_name(sj->status), 1);
 	state_key(&em, "started_at");
 	state_time(&em, sj->started_ms);
 	state_key(&em, "finished_at");

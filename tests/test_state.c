@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <dirent.h>
+#include <limits.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -14,35 +15,14 @@
 #include <CUnit/Basic.h>
 #include <yaml.h>
 
+#include "diag.h"
 #include "fsutil.h"
+#include "manifest.h"
+#include "sched.h"
 #include "state.h"
 #include "xmalloc.h"
 
 static char tmpdir[] = "/tmp/test_state.XXXXXX";
-
-/*
- * A stand-in for the scheduler: state.c only asks it for node records and
- * metric sums. (sched.c is written on another branch; this keeps the suite
- * about state.c alone.)
- */
-struct sched {
-	const struct node_run	*const *runs;
-	const struct metric	*metrics;
-	size_t			 nmetrics;
-};
-
-const struct node_run *
-sched_node(const struct sched *s, size_t i)
-{
-	return s->runs[i];
-}
-
-const struct metric *
-sched_metrics(const struct sched *s, size_t *n)
-{
-	*n = s->nmetrics;
-	return s->metrics;
-}
 
 /* ---- a hand-built manifest and run ----------------------------------- */
 
@@ -269,7 +249,6 @@ static const char *node_keys[] = {
 static void
 test_render_parse_back(void)
 {
-	struct sched	 s = { runp, dagm, 4 };
 	yaml_node_t	*root, *n, *w, *nd;
 	char		*text;
 	size_t		 len, i, k;
@@ -278,7 +257,7 @@ test_render_parse_back(void)
 	};
 
 	setup_manifest();
-	text = state_render(&man, &s, &sj, &len);
+	text = state_render_runs(&man, runp, dagm, 4, &sj, &len);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(text);
 	CU_ASSERT_EQUAL(strlen(text), len);
 	CU_ASSERT_FATAL(load(text, len));
@@ -479,7 +458,6 @@ count_entries(const char *dir)
 static void
 test_write_atomic(void)
 {
-	struct sched	 s = { runp, dagm, 4 };
 	char		*dir = xasprintf("%s/w", tmpdir), *path, *cause = NULL;
 	char		*text, *buf;
 	size_t		 len, blen;
@@ -489,8 +467,8 @@ test_write_atomic(void)
 	CU_ASSERT_EQUAL_FATAL(mkdir(dir, 0700), 0);
 	path = xasprintf("%s/state.yaml", dir);
 	CU_ASSERT_EQUAL(fs_write_atomic(path, "old\n", 4, 0600, &cause), 0);
-	CU_ASSERT_EQUAL(state_write(path, &man, &s, &sj, &cause), 0);
-	text = state_render(&man, &s, &sj, &len);
+	CU_ASSERT_EQUAL(state_write(path, &man, NULL, &sj, &cause), 0);
+	text = state_render(&man, NULL, &sj, &len);
 	CU_ASSERT_EQUAL_FATAL(fs_read_file(path, 1 << 20, &buf, &blen, &cause),
 	    0);
 	CU_ASSERT_EQUAL(blen, len);
@@ -505,7 +483,7 @@ test_write_atomic(void)
 	 * leaves nothing. */
 	free(path);
 	path = xasprintf("%s/state.yaml/x.yaml", dir);
-	CU_ASSERT_EQUAL(state_write(path, &man, &s, &sj, &cause), -1);
+	CU_ASSERT_EQUAL(state_write(path, &man, NULL, &sj, &cause), -1);
 	CU_ASSERT_EQUAL(errno, ENOTDIR);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(cause);
 	CU_ASSERT_PTR_NOT_NULL(strstr(cause, "x.yaml"));
@@ -518,13 +496,16 @@ test_write_atomic(void)
 static void
 test_read_back(void)
 {
-	struct sched	 s = { runp, dagm, 4 };
 	struct state_doc *d;
 	char		*path = xasprintf("%s/read.yaml", tmpdir), *cause = NULL;
-	size_t		 i;
+	char		*text;
+	size_t		 i, len;
 
 	setup_manifest();
-	CU_ASSERT_EQUAL_FATAL(state_write(path, &man, &s, &sj, &cause), 0);
+	text = state_render_runs(&man, runp, dagm, 4, &sj, &len);
+	CU_ASSERT_EQUAL_FATAL(fs_write_atomic(path, text, len, 0644, &cause),
+	    0);
+	free(text);
 	CU_ASSERT_EQUAL_FATAL(state_read(path, &d, &cause), 0);
 	CU_ASSERT_STRING_EQUAL(d->dag, "research-pipeline");
 	CU_ASSERT_STRING_EQUAL(d->job, sj.job);
@@ -654,6 +635,144 @@ test_render_large(void)
 	free(bw);
 }
 
+/* Drain every action at now; returns how many starts were handed out and
+ * records the started nodes in started[]. */
+static int
+drain(struct sched *s, int64_t now, size_t *started)
+{
+	struct sched_action	a;
+	int			n = 0;
+
+	while (sched_next(s, now, INT_MAX, &a) == 1) {
+		if (a.kind == SA_START)
+			started[n++] = a.node;
+	}
+	return n;
+}
+
+/* The state of a DAG driven by the real scheduler, written and read back. */
+static void
+test_real_sched(void)
+{
+	static const char yaml[] =
+	    "name: real\n"
+	    "nodes:\n"
+	    "  a: {run: 'true'}\n"
+	    "  b: {run: 'false', needs: [a]}\n"
+	    "  c: {run: 'sleep 1', needs: [a]}\n"
+	    "  d: {run: 'true', needs: [b]}\n";
+	struct manifest		*m = NULL;
+	struct diags		 dg;
+	struct sched_config	 cfg = { 4, NULL };
+	struct sched		*s;
+	struct attempt_end	 e;
+	struct metric		 met = { (char []){ "tokens" }, 10 };
+	struct state_job	 j = sj;
+	struct state_doc	*d = NULL;
+	size_t			 started[8];
+	char			*path = xasprintf("%s/real.yaml", tmpdir);
+	char			*cause = NULL, *text;
+	size_t			 len;
+	yaml_node_t		*root, *w;
+
+	diags_init(&dg);
+	CU_ASSERT_EQUAL_FATAL(manifest_parse("real.yaml", yaml,
+	    sizeof yaml - 1, &m, &dg), 0);
+	diags_release(&dg);
+	s = sched_new(m, &cfg);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	sched_begin(s, 0);
+	CU_ASSERT_EQUAL_FATAL(drain(s, 0, started), 1);
+	CU_ASSERT_EQUAL(started[0], 0);
+
+	memset(&e, 0, sizeof e);
+	e.reason = REASON_NONE;
+	e.exit_code = 0;
+	e.cpu_ms = 5;
+	e.max_rss_kb = 100;
+	e.metrics = &met;
+	e.nmetrics = 1;
+	sched_ended(s, 0, 100, &e);
+	CU_ASSERT_EQUAL_FATAL(drain(s, 100, started), 2);
+
+	e.reason = REASON_EXIT;
+	e.exit_code = 1;
+	e.metrics = NULL;
+	e.nmetrics = 0;
+	sched_ended(s, 1, 200, &e);
+	(void)drain(s, 200, started);
+
+	j.mono_base_ms = 0;
+	j.wall_base_ms = 1795860900000;
+	j.started_ms = 0;
+	j.finished_ms = -1;
+	j.status = sched_status(s);
+	text = state_render(m, s, &j, &len);
+	CU_ASSERT_FATAL(load(text, len));
+	root = yaml_document_get_root_node(&doc);
+	CU_ASSERT_STRING_EQUAL(sval(get(root, "status")), "running");
+	w = get(root, "progress");
+	CU_ASSERT_STRING_EQUAL(sval(get(w, "total")), "4");
+	CU_ASSERT_STRING_EQUAL(sval(get(w, "pending")), "0");
+	CU_ASSERT_STRING_EQUAL(sval(get(w, "running")), "1");
+	CU_ASSERT_STRING_EQUAL(sval(get(w, "succeeded")), "1");
+	CU_ASSERT_STRING_EQUAL(sval(get(w, "failed")), "1");
+	CU_ASSERT_STRING_EQUAL(sval(get(w, "skipped")), "1");
+	w = get(root, "waves");
+	CU_ASSERT_EQUAL_FATAL(seq_len(w), 3);
+	CU_ASSERT_STRING_EQUAL(sval(get(seq_at(w, 0), "status")), "completed");
+	CU_ASSERT_STRING_EQUAL(sval(get(seq_at(w, 1), "status")), "running");
+	CU_ASSERT_STRING_EQUAL(sval(get(seq_at(w, 2), "status")), "completed");
+	CU_ASSERT_STRING_EQUAL(sval(seq_at(get(seq_at(w, 1), "nodes"), 1)),
+	    "c");
+	w = get(get(root, "nodes"), "a");
+	CU_ASSERT_STRING_EQUAL(sval(get(w, "started_at")),
+	    "2026-11-28T10:15:00.000Z");
+	CU_ASSERT_STRING_EQUAL(sval(get(w, "duration_ms")), "100");
+	CU_ASSERT_STRING_EQUAL(sval(get(w, "cpu_ms")), "5");
+	CU_ASSERT_STRING_EQUAL(sval(get(get(w, "metrics"), "tokens")), "10");
+	w = get(get(root, "nodes"), "b");
+	CU_ASSERT_STRING_EQUAL(sval(get(w, "status")), "failed");
+	CU_ASSERT_STRING_EQUAL(sval(get(w, "exit_code")), "1");
+	CU_ASSERT_STRING_EQUAL(sval(get(w, "reason")), "exit");
+	w = get(get(root, "nodes"), "d");
+	CU_ASSERT_STRING_EQUAL(sval(get(w, "status")), "skipped");
+	CU_ASSERT_STRING_EQUAL(sval(get(w, "reason")), "upstream_failed");
+	CU_ASSERT_STRING_EQUAL(sval(get(get(root, "metrics"), "tokens")),
+	    "10");
+	yaml_document_delete(&doc);
+	free(text);
+
+	/* c ends: the DAG is over, failed. */
+	e.reason = REASON_NONE;
+	e.exit_code = 0;
+	sched_ended(s, 2, 300, &e);
+	(void)drain(s, 300, started);
+	CU_ASSERT(sched_finished(s));
+	j.status = sched_status(s);
+	j.finished_ms = 300;
+	CU_ASSERT_EQUAL(state_write(path, m, s, &j, &cause), 0);
+	CU_ASSERT_EQUAL_FATAL(state_read(path, &d, &cause), 0);
+	CU_ASSERT_STRING_EQUAL(d->dag, "real");
+	CU_ASSERT_STRING_EQUAL(d->status, "failed");
+	CU_ASSERT_EQUAL(d->duration_ms, 300);
+	CU_ASSERT_STRING_EQUAL(d->finished_at, "2026-11-28T10:15:00.300Z");
+	CU_ASSERT_EQUAL(d->succeeded, 2);
+	CU_ASSERT_EQUAL(d->failed, 1);
+	CU_ASSERT_EQUAL(d->skipped, 1);
+	CU_ASSERT_EQUAL(d->running, 0);
+	CU_ASSERT_EQUAL_FATAL(d->nnodes, 4);
+	CU_ASSERT_STRING_EQUAL(d->nodes[1].id, "b");
+	CU_ASSERT_STRING_EQUAL(d->nodes[1].reason, "exit");
+	CU_ASSERT_PTR_NOT_NULL(d->nodes[1].error);
+	CU_ASSERT_EQUAL(d->nodes[2].duration_ms, 200);
+	state_doc_free(d);
+	sched_free(s);
+	manifest_free(m);
+	unlink(path);
+	free(path);
+}
+
 int
 main(void)
 {
@@ -677,7 +796,9 @@ main(void)
 	    CU_add_test(s, "atomic write", test_write_atomic) == NULL ||
 	    CU_add_test(s, "read back", test_read_back) == NULL ||
 	    CU_add_test(s, "read errors", test_read_errors) == NULL ||
-	    CU_add_test(s, "large render", test_render_large) == NULL) {
+	    CU_add_test(s, "large render", test_render_large) == NULL ||
+	    CU_add_test(s, "with the real scheduler",
+	    test_real_sched) == NULL) {
 		CU_cleanup_registry();
 		return 1;
 	}
