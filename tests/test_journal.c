@@ -439,6 +439,79 @@ test_random_bytes(void)
 	}
 }
 
+/* Any bytes but NUL survive the round trip. */
+struct rvals {
+	char	**v;
+	size_t	  n;
+	size_t	  i;
+	int	  bad;
+};
+
+static int
+rvals_cb(const struct journal_event *ev, void *arg)
+{
+	struct rvals	*r = arg;
+	const char	*v = journal_get(ev, "v");
+
+	if (r->i >= r->n || v == NULL || strcmp(v, r->v[r->i]) != 0 ||
+	    strcmp(ev->event, r->v[r->i]) != 0)
+		r->bad++;
+	r->i++;
+	return 0;
+}
+
+static void
+test_random_round_trip(void)
+{
+	char		*path = path_in("random.log"), *cause = NULL;
+	struct journal	*j;
+	struct rvals	 r = { NULL, 500, 0, 0 };
+	unsigned	 seed = 777;
+	size_t		 i, k, len;
+
+	r.v = xcalloc(r.n, sizeof *r.v);
+	j = journal_open(path, &cause);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(j);
+	for (i = 0; i < r.n; i++) {
+		len = 1 + (size_t)(rand_r(&seed) % 40);
+		r.v[i] = xmalloc(len + 1);
+		for (k = 0; k < len; k++)
+			r.v[i][k] = (char)(1 + rand_r(&seed) % 255);
+		r.v[i][len] = '\0';
+		journal_add(j, (int64_t)i, r.v[i], "v", r.v[i], NULL);
+	}
+	CU_ASSERT_EQUAL(journal_close(j, &cause), 0);
+	CU_ASSERT_EQUAL(journal_replay(path, rvals_cb, &r, &cause), 0);
+	CU_ASSERT_EQUAL(r.i, r.n);
+	CU_ASSERT_EQUAL(r.bad, 0);
+	for (i = 0; i < r.n; i++)
+		free(r.v[i]);
+	free(r.v);
+	unlink(path);
+	free(path);
+}
+
+/* Fully random bytes, not only a friendly alphabet. */
+static void
+test_random_raw(void)
+{
+	char		 buf[512], *cause;
+	size_t		 len, i, n;
+	unsigned	 seed = 99, round;
+	int		 rc;
+
+	for (round = 0; round < 5000; round++) {
+		len = (size_t)(rand_r(&seed) % sizeof buf);
+		for (i = 0; i < len; i++)
+			buf[i] = (char)(rand_r(&seed) & 0xff);
+		cause = NULL;
+		n = 0;
+		rc = journal_replay_buf(buf, len, noop_cb, &n, &cause);
+		CU_ASSERT(rc == 0 || (rc == -1 && cause != NULL));
+		free(cause);
+	}
+}
+
 /* One long line with many fields is linear, not quadratic. */
 static void
 test_long_line(void)
@@ -487,7 +560,10 @@ main(void)
 	    CU_add_test(s, "file name in messages",
 	    test_malformed_file_names_path) == NULL ||
 	    CU_add_test(s, "random bytes", test_random_bytes) == NULL ||
-	    CU_add_test(s, "long line", test_long_line) == NULL) {
+	    CU_add_test(s, "long line", test_long_line) == NULL ||
+	    CU_add_test(s, "random round trip",
+	    test_random_round_trip) == NULL ||
+	    CU_add_test(s, "random raw bytes", test_random_raw) == NULL) {
 		CU_cleanup_registry();
 		return 1;
 	}
