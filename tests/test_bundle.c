@@ -291,6 +291,34 @@ test_write_failures(void)
 	free(jobdir);
 }
 
+/* A failure after the temporary file exists removes it too. */
+static void
+test_write_fails_midway(void)
+{
+	char	*rel = xstrdup("deep/outputs"), *tmp, *jobdir, *out;
+	char	*cause = NULL;
+	int	 i;
+
+	for (i = 0; i < 140; i++) {
+		tmp = xasprintf("%s/d", rel);
+		free(rel);
+		rel = tmp;
+	}
+	tmp = xasprintf("%s/f.txt", rel);
+	put(tmp, "deep\n");
+	free(tmp);
+	free(rel);
+	jobdir = xasprintf("%s/deep", tmpdir);
+	out = xasprintf("%s/out/D.tar.gz", tmpdir);
+	CU_ASSERT_EQUAL(bundle_write(out, BUNDLE_TGZ, "D", jobdir, &cause), -1);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(cause);
+	CU_ASSERT_PTR_NOT_NULL(strstr(cause, "is nested too deeply"));
+	free(cause);
+	CU_ASSERT_EQUAL(count_entries("out"), 0);
+	free(out);
+	free(jobdir);
+}
+
 /* A job directory whose trees are missing: only what is there. */
 static void
 test_write_sparse(void)
@@ -487,6 +515,8 @@ main(void)
 	    CU_add_test(s, "write tar.zst", test_write_zst) == NULL ||
 	    CU_add_test(s, "write failures", test_write_failures) == NULL ||
 	    CU_add_test(s, "write sparse job", test_write_sparse) == NULL ||
+	    CU_add_test(s, "write fails midway",
+	    test_write_fails_midway) == NULL ||
 	    CU_add_test(s, "write odd names", test_write_odd_names) == NULL ||
 	    CU_add_test(s, "collect files", test_collect_file) == NULL ||
 	    CU_add_test(s, "collect a directory", test_collect_dir) == NULL ||
