@@ -691,3 +691,70 @@ out:
 	free(bc);
 	return rc;
 }
+
+int
+bundle_read_member(const char *path, const char *member, size_t max,
+    char **bufp, size_t *lenp, char **cause)
+{
+	struct archive *a;
+	struct archive_entry *e;
+	la_int64_t size;
+	char *buf;
+	la_ssize_t n;
+	size_t len = 0;
+	int r, rc = -1;
+
+	if ((a = archive_read_new()) == NULL) {
+		*cause = xstrdup("cannot allocate an archive reader");
+		return -1;
+	}
+	archive_read_support_filter_gzip(a);
+	archive_read_support_filter_zstd(a);
+	archive_read_support_filter_none(a);
+	archive_read_support_format_tar(a);
+	if (archive_read_open_filename(a, path, 65536) != ARCHIVE_OK) {
+		*cause = xasprintf("cannot open '%s': %s", path,
+		    archive_error_string(a));
+		goto out;
+	}
+	while ((r = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
+		if (strcmp(archive_entry_pathname(e), member) != 0)
+			continue;
+		size = archive_entry_size(e);
+		if (size < 0 || (uint64_t)size > max) {
+			*cause = xasprintf("'%s' in '%s' is larger than %zu "
+			    "bytes", member, path, max);
+			errno = EFBIG;
+			goto out;
+		}
+		buf = xmalloc((size_t)size + 1);
+		while (len < (size_t)size &&
+		    (n = archive_read_data(a, buf + len,
+		    (size_t)size - len)) > 0)
+			len += (size_t)n;
+		if (len != (size_t)size) {
+			*cause = xasprintf("cannot read '%s' in '%s': %s",
+			    member, path, archive_error_string(a) ?
+			    archive_error_string(a) : "short member");
+			free(buf);
+			errno = EIO;
+			goto out;
+		}
+		buf[len] = '\0';
+		*bufp = buf;
+		*lenp = len;
+		rc = 0;
+		goto out;
+	}
+	if (r == ARCHIVE_EOF) {
+		*cause = xasprintf("'%s' has no member '%s'", path, member);
+		errno = ENOENT;
+	} else {
+		*cause = xasprintf("cannot read '%s': %s", path,
+		    archive_error_string(a));
+		errno = EIO;
+	}
+out:
+	archive_read_free(a);
+	return rc;
+}

@@ -60,6 +60,7 @@ struct watch {
 };
 
 static void	watch_scan(struct watch *);
+static char	*history_path(const struct watch *, const struct manifest *);
 static void	watch_dispatch(struct watch *);
 static void	watch_check_done(struct watch *);
 

@@ -31,6 +31,8 @@
 
 #define KILL_GRACE_MS		5000	/* SIGTERM -> SIGKILL */
 #define STATE_INTERVAL_MS	200	/* at most 5 state writes a second */
+#define SYNC_INTERVAL_MS	100	/* fdatasync of the journal at most
+					   this long after a write */
 #define SIDEFILE_MAX		(1u << 20)	/* $DAGEXEC_OUTPUT/METRICS */
 #define READ_CHUNK		65536
 
@@ -102,6 +104,7 @@ struct job {
 	bool			 state_dirty;
 	struct loop_timer	*state_timer;
 	struct loop_timer	*wake_timer;
+	struct loop_timer	*sync_timer;
 	int64_t			 wake_at;
 	bool			 done;
 	bool			 in_pump;
@@ -969,6 +972,20 @@ progress_draw(struct job *j, bool force)
 /* ---- the pump: carry out what the scheduler decides --------------------- */
 
 static void
+sync_timer_cb(struct loop *l, void *arg)
+{
+	struct job *j = arg;
+	char *cause = NULL;
+
+	(void)l;
+	j->sync_timer = NULL;
+	if (journal_sync(j->jr, &cause) != 0) {
+		job_log(j, LOG_ERROR, SIZE_MAX, "journal", "%s", cause);
+		free(cause);
+	}
+}
+
+static void
 wake_cb(struct loop *l, void *arg)
 {
 	struct job *j = arg;
@@ -1012,6 +1029,10 @@ job_finish(struct job *j)
 	if (j->wake_timer != NULL) {
 		loop_timer_cancel(j->loop, j->wake_timer);
 		j->wake_timer = NULL;
+	}
+	if (j->sync_timer != NULL) {
+		loop_timer_cancel(j->loop, j->sync_timer);
+		j->sync_timer = NULL;
 	}
 	state_flush(j);
 	journal_add(j->jr, loop_wallclock(), "finish", "status",
@@ -1085,10 +1106,16 @@ job_pump_n(struct job *j, int max_starts)
 	} while (j->pump_again);
 	j->in_pump = false;
 
-	if (journal_sync(j->jr, &cause) != 0) {
+	/* written at once: the events survive our death (kill -9); made
+	 * durable against a machine crash within SYNC_INTERVAL_MS */
+	if (journal_write(j->jr, &cause) != 0) {
 		job_log(j, LOG_ERROR, SIZE_MAX, "journal", "%s", cause);
 		free(cause);
+		cause = NULL;
 	}
+	if (journal_unsynced(j->jr) && j->sync_timer == NULL)
+		j->sync_timer = loop_timer_at(j->loop,
+		    loop_now() + SYNC_INTERVAL_MS, sync_timer_cb, j);
 	if (sched_finished(j->s) && j->running == 0) {
 		job_finish(j);
 		return started;
@@ -1533,6 +1560,8 @@ job_free(struct job *j)
 		loop_timer_cancel(j->loop, j->state_timer);
 	if (j->wake_timer != NULL)
 		loop_timer_cancel(j->loop, j->wake_timer);
+	if (j->sync_timer != NULL)
+		loop_timer_cancel(j->loop, j->sync_timer);
 	if (j->jr != NULL)
 		(void)journal_close(j->jr, NULL);
 	if (j->workdir_fd >= 0)

@@ -24,6 +24,7 @@ struct journal {
 	char	*buf;		/* buffered, not yet written */
 	size_t	 len;
 	size_t	 cap;
+	int	 unsynced;	/* written since the last fdatasync */
 };
 
 static const char hexdigits[] = "0123456789ABCDEF";
@@ -199,7 +200,7 @@ journal_add(struct journal *j, int64_t wall_ms, const char *event, ...)
 }
 
 int
-journal_sync(struct journal *j, char **cause)
+journal_write(struct journal *j, char **cause)
 {
 	int	saved;
 
@@ -217,7 +218,20 @@ journal_sync(struct journal *j, char **cause)
 		}
 		j->size += (off_t)j->len;
 		j->len = 0;
+		j->unsynced = 1;
 	}
+	return 0;
+}
+
+int
+journal_sync(struct journal *j, char **cause)
+{
+	int	saved;
+
+	if (journal_write(j, cause) != 0)
+		return -1;
+	if (!j->unsynced)
+		return 0;
 	if (fdatasync(j->fd) != 0) {
 		saved = errno;
 		if (cause != NULL)
@@ -226,7 +240,14 @@ journal_sync(struct journal *j, char **cause)
 		errno = saved;
 		return -1;
 	}
+	j->unsynced = 0;
 	return 0;
+}
+
+int
+journal_unsynced(const struct journal *j)
+{
+	return j->len != 0 || j->unsynced;
 }
 
 const char *

@@ -24,8 +24,14 @@ int journal_close(struct journal *j, char **cause);
  * must not be empty. */
 void journal_add(struct journal *j, int64_t wall_ms, const char *event, ...)
     __attribute__((sentinel));
-/* Write the buffer and fdatasync. Returns 0 or -1 with errno and *cause. */
+/* Write the buffer and fdatasync (skipped when nothing was written since
+ * the last one). Returns 0 or -1 with errno and *cause. */
 int journal_sync(struct journal *j, char **cause);
+/* Write the buffer without fdatasync: the events then survive the death of
+ * this process (they are in the kernel), not a crash of the machine. */
+int journal_write(struct journal *j, char **cause);
+/* True when events are buffered or written but not yet synced. */
+int journal_unsynced(const struct journal *j);
 
 struct journal_field {
 	char	*key;
