@@ -167,13 +167,14 @@ collect(const char *spool, const char *want, struct entry **v, size_t *n)
 	*n = 0;
 	/* queued: files in incoming/ */
 	dir = xasprintf("%s/incoming", spool);
-	if ((d = opendir(dir)) == NULL) {
+	if ((d = opendir(dir)) == NULL && errno != EACCES) {
 		fprintf(stderr, "dagexec: status: cannot read '%s': %s\n", dir,
 		    strerror(errno));
 		free(dir);
 		return -1;
 	}
-	while ((de = readdir(d)) != NULL) {
+	/* incoming/ is 1733: only its owner sees what is queued */
+	while (d != NULL && (de = readdir(d)) != NULL) {
 		if (de->d_name[0] == '.')
 			continue;
 		id = strip_ext(de->d_name, ".yaml");
@@ -187,7 +188,8 @@ collect(const char *spool, const char *want, struct entry **v, size_t *n)
 			free(id);
 		free(path);
 	}
-	closedir(d);
+	if (d != NULL)
+		closedir(d);
 	free(dir);
 	/* running (or interrupted): active/JOB/state.yaml */
 	dir = xasprintf("%s/active", spool);
@@ -243,7 +245,7 @@ static void
 print_jobs(const struct entry *v, size_t n)
 {
 	const struct state_doc *d;
-	char el[32], prog[48];
+	char el[32], prog[48], *id;
 	size_t i;
 
 	if (isatty(STDOUT_FILENO))
@@ -251,16 +253,19 @@ print_jobs(const struct entry *v, size_t n)
 		    "FAILED", "ELAPSED");
 	for (i = 0; i < n; i++) {
 		d = v[i].doc;
+		id = log_escape(v[i].id, strlen(v[i].id));
 		if (d == NULL) {
-			printf("%-48s %-16s %9s %6s %8s\n", v[i].id, "queued",
+			printf("%-48s %-16s %9s %6s %8s\n", id, "queued",
 			    "-", "-", "-");
+			free(id);
 			continue;
 		}
 		snprintf(prog, sizeof prog, "%zu/%zu",
 		    d->succeeded + d->failed + d->skipped, d->total);
 		fmt_elapsed(doc_elapsed(d), el, sizeof el);
-		printf("%-48s %-16s %9s %6zu %8s\n", v[i].id, d->status, prog,
+		printf("%-48s %-16s %9s %6zu %8s\n", id, d->status, prog,
 		    d->failed, el);
+		free(id);
 	}
 }
 
@@ -328,7 +333,7 @@ cmd_status(int argc, char **argv)
 		    dir);
 		ret = EXIT_DAG_FAILED;
 	} else if (v[0].doc == NULL)
-		printf("%s queued\n", v[0].id);
+		printf("%s queued\n", job);
 	else
 		print_nodes(v[0].doc);
 	for (i = 0; i < n; i++) {

@@ -31,8 +31,6 @@
 #include "spool.h"
 #include "xmalloc.h"
 
-#define MAX_GROUPS 256
-
 struct wjob {
 	struct job	*job;
 	char		*id;
@@ -216,21 +214,31 @@ watch_dispatch(struct watch *w)
 	w->in_dispatch = false;
 }
 
-static void
-identity(uid_t uid, gid_t fgid, gid_t *gid, gid_t *groups, int *ngroups)
+/* The dropper's primary gid and supplementary groups (a new array). */
+static gid_t *
+identity(uid_t uid, gid_t fgid, gid_t *gid, int *ngroups)
 {
 	struct passwd *pw = getpwuid(uid);
-	int n = MAX_GROUPS;
+	gid_t *groups;
+	int n = 32;
 
+	*ngroups = 0;
 	if (pw == NULL) {
 		*gid = fgid;
-		*ngroups = 0;
-		return;
+		return NULL;
 	}
 	*gid = pw->pw_gid;
-	if (getgrouplist(pw->pw_name, pw->pw_gid, groups, &n) < 0)
-		n = 0;
+	groups = xcalloc((size_t)n, sizeof *groups);
+	while (getgrouplist(pw->pw_name, pw->pw_gid, groups, &n) < 0) {
+		if (n > 65536) {
+			free(groups);
+			return NULL;
+		}
+		groups = xreallocarray(groups, (size_t)n * 2, sizeof *groups);
+		n *= 2;
+	}
 	*ngroups = n;
+	return groups;
 }
 
 static char *
@@ -245,7 +253,7 @@ watch_add(struct watch *w, struct manifest *m, const char *id,
 {
 	struct job_config jc;
 	struct wjob *wj;
-	gid_t groups[MAX_GROUPS], gid = fgid;
+	gid_t *groups = NULL, gid = fgid;
 	int ngroups = 0;
 	char *cause = NULL, *hpath;
 	int64_t *est;
@@ -269,7 +277,7 @@ watch_add(struct watch *w, struct manifest *m, const char *id,
 	}
 	jc.estimates = est;
 	if (geteuid() == 0) {
-		identity(uid, fgid, &gid, groups, &ngroups);
+		groups = identity(uid, fgid, &gid, &ngroups);
 		jc.set_ids = true;
 		jc.uid = uid;
 		jc.gid = gid;
@@ -285,6 +293,7 @@ watch_add(struct watch *w, struct manifest *m, const char *id,
 	wj->uid = uid;
 	wj->gid = gid;
 	wj->job = job_new(w->loop, m, &jc, &cause);
+	free(groups);
 	free(est);
 	free(hpath);
 	if (wj->job == NULL) {
@@ -305,14 +314,34 @@ watch_add(struct watch *w, struct manifest *m, const char *id,
 	return wj;
 }
 
+/* Is id in use: a job in active/, or a bundle in done/? A dropped file must
+ * never take over another job's id, nor overwrite its results. */
+static bool
+id_taken(const struct watch *w, const char *id)
+{
+	static const char *const where[][2] = { { "active", "" },
+	    { "done", ".tar.gz" }, { "done", ".tar.zst" } };
+	struct stat st;
+	bool taken = false;
+	size_t i;
+	char *p;
+
+	for (i = 0; i < sizeof where / sizeof where[0] && !taken; i++) {
+		p = xasprintf("%s/%s/%s%s", spool_path(w->sp), where[i][0], id,
+		    where[i][1]);
+		taken = lstat(p, &st) == 0 || errno != ENOENT;
+		free(p);
+	}
+	return taken;
+}
+
 /* The job id a submitted file carries in its name (NAME-TS-XXXX.yaml with
  * NAME the DAG's name), or a new one. */
 static char *
 claim_job_id(const struct watch *w, const char *file, const char *name)
 {
 	regex_t re;
-	char *stem = xstrdup(file), *dot, *p, *id = NULL;
-	struct stat st;
+	char *stem = xstrdup(file), *dot, *id = NULL;
 
 	if ((dot = strrchr(stem, '.')) != NULL)
 		*dot = '\0';
@@ -328,12 +357,8 @@ claim_job_id(const struct watch *w, const char *file, const char *name)
 	for (;;) {
 		if (id == NULL)
 			id = job_make_id(name);
-		p = xasprintf("%s/active/%s", spool_path(w->sp), id);
-		if (stat(p, &st) != 0) {
-			free(p);
+		if (!id_taken(w, id))
 			return id;
-		}
-		free(p);
 		free(id);
 		id = NULL;
 	}
@@ -360,7 +385,8 @@ watch_take(struct watch *w, const char *name)
 	struct spool_claim c;
 	struct manifest *m = NULL;
 	struct diags d;
-	char *cause = NULL, *text, *id = NULL, *mpath = NULL, *from;
+	char *cause = NULL, *text, *id = NULL, *mpath = NULL, *from, *buf;
+	size_t len;
 	int rc;
 
 	rc = spool_claim(w->sp, name, &c, &cause);
@@ -381,12 +407,18 @@ watch_take(struct watch *w, const char *name)
 		goto reject;
 	}
 	diags_init(&d);
-	rc = manifest_load(c.path, &m, &d, &cause);
-	if (rc != 0) {
-		text = rc > 0 ? diags_text(name, &d) : xasprintf("%s\n", cause);
-		diags_release(&d);
+	if (fs_read_fd(c.fd, name, MANIFEST_MAX_BYTES, &buf, &len,
+	    &cause) != 0) {
+		text = xasprintf("%s: error: %s\n", name, cause);
 		free(cause);
 		cause = NULL;
+		goto reject;
+	}
+	rc = manifest_parse(name, buf, len, &m, &d);
+	free(buf);
+	if (rc != 0) {
+		text = diags_text(name, &d);
+		diags_release(&d);
 		goto reject;
 	}
 	diags_release(&d);
@@ -443,6 +475,21 @@ watch_scan(struct watch *w)
 	free(names);
 }
 
+static bool
+id_ok(const char *s)
+{
+	size_t i, n = strlen(s);
+
+	if (n == 0 || n > 128)
+		return false;
+	for (i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' &&
+		    s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9') ||
+		    s[i] == '-' || s[i] == '_' || s[i] == '.'))
+			return false;
+	return true;
+}
+
 /* Cancel a job that is still a file in incoming/ (as `submit` names it):
  * it goes to rejected/ saying so. */
 static void
@@ -495,7 +542,10 @@ watch_cancels(struct watch *w)
 	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	for (i = 0; i < n; i++) {
 		found = false;
-		if (dfd >= 0 && fstatat(dfd, names[i], &st,
+		if (!id_ok(names[i])) {
+			log_event(LOG_WARN, NULL, NULL, "cancel",
+			    "ignored: '%s' is not a job id", names[i]);
+		} else if (dfd >= 0 && fstatat(dfd, names[i], &st,
 		    AT_SYMLINK_NOFOLLOW) == 0) {
 			for (k = 0; k < w->njobs; k++) {
 				if (strcmp(w->jobs[k]->id, names[i]) != 0)
@@ -639,10 +689,14 @@ watch_recover(struct watch *w)
 		diags_init(&d);
 		if (stat(man, &st) == 0 &&
 		    manifest_load(man, &m, &d, &cause) == 0) {
+			struct stat est;
+			bool have_log = stat(ev, &est) == 0;
+
 			log_event(LOG_INFO, e->d_name, NULL, "resume",
 			    "from %s", ev);
+			/* the manifest keeps the dropper as its owner */
 			(void)watch_add(w, m, e->d_name, p, st.st_uid,
-			    st.st_gid, stat(ev, &st) == 0 ? ev : NULL);
+			    st.st_gid, have_log ? ev : NULL);
 		} else {
 			log_event(LOG_ERROR, e->d_name, NULL, "resume",
 			    "cannot resume: %s", cause ? cause :

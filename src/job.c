@@ -1315,6 +1315,26 @@ job_resume(struct job *j, const char *path, char **cause)
 
 /* ---- lifecycle ---------------------------------------------------------- */
 
+/* DIR/sub: mode 0700 and the job owner's when nodes run as another user,
+ * else 0755. */
+static int
+job_private_dir(struct job *j, const char *sub, char **cause)
+{
+	char *path = xasprintf("%s/%s", j->dir, sub);
+	int rc = 0;
+
+	if (fs_mkdirs(path, j->set_ids ? 0700 : 0755, cause) != 0)
+		rc = -1;
+	else if (j->set_ids && (chown(path, j->uid, j->gid) != 0 ||
+	    chmod(path, 0700) != 0)) {
+		*cause = xasprintf("cannot give '%s' to uid %ld: %s", path,
+		    (long)j->uid, strerror(errno));
+		rc = -1;
+	}
+	free(path);
+	return rc;
+}
+
 char *
 job_make_id(const char *name)
 {
@@ -1385,18 +1405,11 @@ job_new(struct loop *l, struct manifest *m, const struct job_config *c,
 		goto fail;
 	}
 	j->dir = abs;
-	path = xasprintf("%s/nodes", j->dir);
-	if (fs_mkdirs(path, 0755, cause) != 0) {
-		free(path);
+	/* logs and outputs are the job owner's, like its work directory;
+	 * state.yaml stays readable by anyone */
+	if (job_private_dir(j, "nodes", cause) != 0 ||
+	    job_private_dir(j, "outputs", cause) != 0)
 		goto fail;
-	}
-	free(path);
-	path = xasprintf("%s/outputs", j->dir);
-	if (fs_mkdirs(path, 0755, cause) != 0) {
-		free(path);
-		goto fail;
-	}
-	free(path);
 	if (m->workdir != NULL)
 		j->workdir = xstrdup(m->workdir);
 	else {

@@ -75,7 +75,7 @@ log_event(enum log_level level, const char *job, const char *node,
     const char *event, const char *fmt, ...)
 {
 	va_list ap;
-	char *detail, *esc;
+	char *detail, *esc, *ejob;
 
 	if (level < log_min)
 		return;
@@ -83,12 +83,15 @@ log_event(enum log_level level, const char *job, const char *node,
 	detail = xvasprintf(fmt, ap);
 	va_end(ap);
 	esc = log_escape(detail, strlen(detail));
+	/* job ids come from file names: untrusted too */
+	ejob = log_escape(job ? job : "-", strlen(job ? job : "-"));
 	if (node != NULL)
-		fprintf(stderr, "%s %s/%s %s %s\n", log_names[level],
-		    job ? job : "-", node, event, esc);
+		fprintf(stderr, "%s %s/%s %s %s\n", log_names[level], ejob,
+		    node, event, esc);
 	else
-		fprintf(stderr, "%s %s %s %s\n", log_names[level],
-		    job ? job : "-", event, esc);
+		fprintf(stderr, "%s %s %s %s\n", log_names[level], ejob,
+		    event, esc);
 	free(detail);
 	free(esc);
+	free(ejob);
 }

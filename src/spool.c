@@ -371,6 +371,7 @@ spool_claim(struct spool *sp, const char *name, struct spool_claim *c,
 	enum spool_kind kind;
 
 	memset(c, 0, sizeof *c);
+	c->fd = -1;
 	in = openat(sp->dirfd, "incoming", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (in < 0) {
 		*cause = xasprintf("cannot open '%s/incoming': %s", sp->path,
@@ -451,9 +452,35 @@ spool_claim(struct spool *sp, const char *name, struct spool_claim *c,
 		    strerror(saved));
 		return -1;
 	}
-	close(dfd);
 	close(in);
 	(void)fs_sync_parent(dir);
+	/* what we checked is what we claimed: the name could have been
+	 * replaced between the check and the rename */
+	fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC |
+	    O_NOCTTY);
+	close(dfd);
+	{
+		struct stat st2;
+
+		if (fd < 0 || fstat(fd, &st2) != 0 || !S_ISREG(st2.st_mode) ||
+		    st2.st_dev != st.st_dev || st2.st_ino != st.st_ino ||
+		    st2.st_nlink != 1) {
+			c->name = xstrdup(name);
+			c->dir = dir;
+			c->path = xasprintf("%s/%s", dir, name);
+			c->fd = -1;
+			if (fd >= 0)
+				close(fd);
+			if (spool_reject_claim(sp, c, "the file was replaced "
+			    "while it was being claimed", cause) != 0) {
+				spool_claim_release(c);
+				return -1;
+			}
+			spool_claim_release(c);
+			return 1;
+		}
+	}
+	c->fd = fd;
 	c->name = xstrdup(name);
 	c->dir = dir;
 	c->path = xasprintf("%s/%s", dir, name);
@@ -493,7 +520,9 @@ spool_activate(struct spool *sp, struct spool_claim *c, const char *job,
 {
 	char *dest = xasprintf("%s/active/%s", sp->path, job);
 
-	if (rename(c->dir, dest) != 0) {
+	/* the job directory is traversable (its work/ is the user's) and its
+	 * state.yaml readable by anyone */
+	if (chmod(c->dir, 0755) != 0 || rename(c->dir, dest) != 0) {
 		*cause = xasprintf("cannot rename '%s' to '%s': %s", c->dir,
 		    dest, strerror(errno));
 		free(dest);
@@ -510,6 +539,8 @@ spool_activate(struct spool *sp, struct spool_claim *c, const char *job,
 void
 spool_claim_release(struct spool_claim *c)
 {
+	if (c->fd >= 0)
+		close(c->fd);
 	free(c->name);
 	free(c->dir);
 	free(c->path);

@@ -22,6 +22,9 @@ struct spool_claim {
 	char		*name;		/* as dropped */
 	char		*dir;		/* active/.claim-XXXX, absolute */
 	char		*path;		/* dir/NAME */
+	int		 fd;		/* the claimed file, open read-only
+					   (checked: regular, one link); read
+					   it from here, never by name */
 	enum spool_kind	 kind;
 	uid_t		 uid;		/* the dropper: the file's owner */
 	gid_t		 gid;
@@ -68,7 +71,7 @@ int spool_reject_claim(struct spool *sp, struct spool_claim *c,
 /* Rename the claim directory to active/JOB. The claim's paths follow. */
 int spool_activate(struct spool *sp, struct spool_claim *c, const char *job,
     char **cause);
-/* Free the claim's strings. */
+/* Close the claim's descriptor and free its strings. */
 void spool_claim_release(struct spool_claim *c);
 
 #endif
