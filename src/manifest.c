@@ -301,9 +301,11 @@ yaml_build(struct ctx *c, const char *text, size_t len)
 				    p.problem : "cannot read the text");
 			} else if (p.context != NULL)
 				err(c, (int)p.problem_mark.line + 1,
-				    (int)p.problem_mark.column + 1, "%s %s",
-				    p.context, p.problem != NULL ? p.problem :
-				    "syntax error");
+				    (int)p.problem_mark.column + 1,
+				    "%s (%s started at %d:%d)", p.problem !=
+				    NULL ? p.problem : "syntax error",
+				    p.context, (int)p.context_mark.line + 1,
+				    (int)p.context_mark.column + 1);
 			else
 				err(c, (int)p.problem_mark.line + 1,
 				    (int)p.problem_mark.column + 1, "%s",
