@@ -390,8 +390,9 @@ yaml_build(struct ctx *c, const char *text, size_t len)
 			y->n = stack[depth].n;
 			y->u.kids = arena_alloc(&c->arena, (y->n + 1) *
 			    sizeof *y->u.kids);
-			memcpy(y->u.kids, stack[depth].kids, y->n *
-			    sizeof *y->u.kids);
+			if (y->n > 0)
+				memcpy(y->u.kids, stack[depth].kids, y->n *
+				    sizeof *y->u.kids);
 			/* An anchor names its node once it is complete, so
 			 * that no alias can make the tree a loop. */
 			if (stack[depth].anchor != NULL)
