@@ -80,11 +80,12 @@ reason_parse(const char *s)
 enum ytype { Y_SCALAR, Y_SEQ, Y_MAP };
 
 struct ynode {
-	unsigned char	 type;
-	unsigned char	 plain;		/* plain scalar (not quoted, no tag) */
 	int		 line;
 	int		 col;
-	size_t		 n;		/* scalar length; kids (map: 2 a pair) */
+	uint32_t	 n;		/* scalar length; kids (map: 2 a pair);
+					   the text is at most 16 MiB */
+	unsigned char	 type;
+	unsigned char	 plain;		/* plain scalar (not quoted, no tag) */
 	union {
 		char		*s;	/* NUL-terminated copy */
 		struct ynode	**kids;
@@ -111,6 +112,7 @@ arena_alloc(struct arena *a, size_t size)
 
 	size = (size + 7) & ~(size_t)7;
 	if (c == NULL || c->size - c->used < size) {
+		/* Big enough to be mmap'd: freed, it goes back at once. */
 		csize = size > 65536 ? size : 65536;
 		c = xmalloc(sizeof *c + csize);
 		c->size = csize;
@@ -151,6 +153,8 @@ struct ctx {
 	size_t		 copies;	/* values copied from defaults */
 	struct strmap	*pools;		/* pool name -> index */
 	size_t		*mark;		/* per node: last node + 1 needing it */
+	size_t		*pairidx;	/* per pair of `nodes`: its node, or
+					   SIZE_MAX */
 };
 
 static void err(struct ctx *, int, int, const char *, ...)
@@ -239,10 +243,11 @@ text_position(const char *text, size_t len, size_t off, int *line, int *col)
 	*col = cl;
 }
 
+/* A new tree node; extra bytes of room after it (for a scalar's text). */
 static struct ynode *
-ynew(struct ctx *c, int type, const yaml_mark_t *mk)
+ynew(struct ctx *c, int type, const yaml_mark_t *mk, size_t extra)
 {
-	struct ynode *y = arena_alloc(&c->arena, sizeof *y);
+	struct ynode *y = arena_alloc(&c->arena, sizeof *y + extra);
 
 	memset(y, 0, sizeof *y);
 	y->type = (unsigned char)type;
@@ -350,13 +355,15 @@ yaml_build(struct ctx *c, const char *text, size_t len)
 			y = (struct ynode *)v;
 			break;
 		case YAML_SCALAR_EVENT:
-			y = ynew(c, Y_SCALAR, &ev.start_mark);
+			y = ynew(c, Y_SCALAR, &ev.start_mark,
+			    ev.data.scalar.length + 1);
 			y->plain = ev.data.scalar.style ==
 			    YAML_PLAIN_SCALAR_STYLE && ev.data.scalar.tag ==
 			    NULL;
-			y->n = ev.data.scalar.length;
-			y->u.s = arena_strdup(c, (const char *)
-			    ev.data.scalar.value, ev.data.scalar.length);
+			y->n = (uint32_t)ev.data.scalar.length;
+			y->u.s = (char *)(y + 1);
+			memcpy(y->u.s, ev.data.scalar.value, y->n);
+			y->u.s[y->n] = '\0';
 			anchor = (const char *)ev.data.scalar.anchor;
 			break;
 		case YAML_SEQUENCE_START_EVENT:
@@ -371,7 +378,7 @@ yaml_build(struct ctx *c, const char *text, size_t len)
 			}
 			stack[depth].node = ynew(c, ev.type ==
 			    YAML_SEQUENCE_START_EVENT ? Y_SEQ : Y_MAP,
-			    &ev.start_mark);
+			    &ev.start_mark, 0);
 			stack[depth].n = 0;
 			stack[depth].anchor = NULL;
 			anchor = ev.type == YAML_SEQUENCE_START_EVENT ?
@@ -387,7 +394,7 @@ yaml_build(struct ctx *c, const char *text, size_t len)
 		case YAML_MAPPING_END_EVENT:
 			depth--;
 			y = stack[depth].node;
-			y->n = stack[depth].n;
+			y->n = (uint32_t)stack[depth].n;
 			y->u.kids = arena_alloc(&c->arena, (y->n + 1) *
 			    sizeof *y->u.kids);
 			if (y->n > 0)
@@ -2004,6 +2011,9 @@ collect_ids(struct ctx *c, const struct ynode *v)
 		return;
 	m->nodes = xcalloc(v->n / 2 + 1, sizeof *m->nodes);
 	m->ids = strmap_new(v->n / 2);
+	c->pairidx = xcalloc(v->n / 2 + 1, sizeof *c->pairidx);
+	for (i = 0; i + 1 < v->n; i += 2)
+		c->pairidx[i / 2] = SIZE_MAX;
 	for (i = 0; i + 1 < v->n && !c->stop; i += 2) {
 		k = v->u.kids[i];
 		if (k->type != Y_SCALAR) {
@@ -2028,6 +2038,7 @@ collect_ids(struct ctx *c, const struct ynode *v)
 			n->id = NULL;
 			continue;
 		}
+		c->pairidx[i / 2] = m->nnodes;
 		m->nnodes++;
 	}
 }
@@ -2037,20 +2048,17 @@ parse_nodes(struct ctx *c, const struct ynode *nodes, const struct node *dflt,
     uint32_t dset, const struct ynode *dflt_y)
 {
 	struct manifest *m = c->m;
-	const struct ynode *k, *v;
+	const struct ynode *v;
 	struct node *n;
 	uint32_t set;
 	size_t i, idx;
 
 	c->mark = xcalloc(m->nnodes + 1, sizeof *c->mark);
 	for (i = 0; i + 1 < nodes->n && !c->stop; i += 2) {
-		k = nodes->u.kids[i];
 		v = nodes->u.kids[i + 1];
-		if (k->type != Y_SCALAR || !strmap_get(m->ids, k->u.s, &idx))
-			continue;
+		if ((idx = c->pairidx[i / 2]) == SIZE_MAX)
+			continue;	/* an invalid or duplicate id */
 		n = &m->nodes[idx];
-		if (n->pos.line != k->line || n->pos.col != k->col)
-			continue;	/* a duplicate id */
 		if (v->type != Y_MAP) {
 			yerr(c, v, "node '%s' must be a mapping, not %s",
 			    n->id, ydesc(v));
@@ -2231,8 +2239,15 @@ parse_top(struct ctx *c, const struct ynode *root)
 				collect_ids(c, nodes_y);
 				parse_nodes(c, nodes_y, &dflt, dset,
 				    defaults_y);
-				if (!c->stop)
+				if (!c->stop) {
+					/* The tree is no longer needed: give
+					 * its memory back before the graph
+					 * takes its own. */
+					free(c->mark);
+					c->mark = NULL;
+					arena_free(&c->arena);
 					build_graph(c);
+				}
 			}
 		}
 	}
@@ -2302,6 +2317,7 @@ manifest_parse(const char *file, const char *text, size_t len,
 	arena_free(&c.arena);
 	strmap_free(c.pools);
 	free(c.mark);
+	free(c.pairidx);
 	if (c.nerr > 0 || c.stop) {
 		manifest_free(c.m);
 		diags_sort(d);
