@@ -22,7 +22,7 @@
 
 #define MANIFEST_MAX_ERRORS	1000	/* stop reporting after this many */
 #define MANIFEST_ALIAS_VISITS	1000000	/* nodes walked through aliases */
-#define MANIFEST_DEFAULT_COPIES	10000000 /* values copied from defaults */
+#define MANIFEST_DEFAULT_COPIES	2000000	/* values copied from defaults */
 
 /* ------------------------------------------------------------------------ */
 /* reasons */
@@ -1772,20 +1772,33 @@ merge_defaults(struct ctx *c, struct node *n, uint32_t nset,
     const struct node *d, uint32_t dset)
 {
 	uint32_t only = dset & ~nset;
+	struct strmap *seen = NULL;
 	size_t i, j, add;
 	int k;
 
 	if (dset == 0)
 		return;
 	if (dset & (1u << NK_ENV)) {
+		/* The node's own keys win; a hash table where a linear
+		 * search could cost more than a few comparisons. */
+		if (n->env.n > 8) {
+			seen = strmap_new(n->env.n);
+			for (j = 0; j < n->env.n; j++)
+				strmap_put(seen, n->env.v[j].key, j, NULL);
+		}
 		add = 0;
 		n->env.v = xreallocarray(n->env.v, n->env.n + d->env.n + 1,
 		    sizeof *n->env.v);
 		for (i = 0; i < d->env.n; i++) {
-			for (j = 0; j < n->env.n; j++)
-				if (strcmp(n->env.v[j].key,
-				    d->env.v[i].key) == 0)
-					break;
+			if (seen != NULL)
+				j = strmap_get(seen, d->env.v[i].key, NULL) ?
+				    0 : n->env.n;
+			else {
+				for (j = 0; j < n->env.n; j++)
+					if (strcmp(n->env.v[j].key,
+					    d->env.v[i].key) == 0)
+						break;
+			}
 			if (j < n->env.n)
 				continue;
 			n->env.v[n->env.n + add].key = xstrdup(d->env.v[i].key);
@@ -1794,7 +1807,7 @@ merge_defaults(struct ctx *c, struct node *n, uint32_t nset,
 			add++;
 		}
 		n->env.n += add;
-		c->copies += d->env.n * (n->env.n + 1);
+		strmap_free(seen);
 	}
 	if (dset & (1u << NK_LIMITS)) {
 		for (k = 0; k < LIMIT__COUNT; k++) {
@@ -1808,7 +1821,6 @@ merge_defaults(struct ctx *c, struct node *n, uint32_t nset,
 	if (only & (1u << NK_OUTPUTS)) {
 		n->outputs = strv_copy(d->outputs, d->noutputs);
 		n->noutputs = d->noutputs;
-		c->copies += d->noutputs;
 	}
 	if (only & (1u << NK_RETRIES))
 		n->retries = d->retries;
@@ -1845,9 +1857,7 @@ merge_defaults(struct ctx *c, struct node *n, uint32_t nset,
 		n->slurm.qos = str_copy(d->slurm.qos);
 		n->slurm.gres = str_copy(d->slurm.gres);
 		n->slurm.extra = strv_copy(d->slurm.extra, d->slurm.nextra);
-		c->copies += d->slurm.nextra;
 	}
-	c->copies++;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -2065,12 +2075,16 @@ parse_nodes(struct ctx *c, const struct ynode *nodes, const struct node *dflt,
 			continue;
 		}
 		parse_node_keys(c, v, n, idx, &set);
-		merge_defaults(c, n, set, dflt, dset);
+		/* Refuse before copying, so that memory stays bounded. */
+		c->copies += 1 + dflt->env.n + dflt->noutputs +
+		    dflt->slurm.nextra;
 		if (c->copies > MANIFEST_DEFAULT_COPIES) {
 			yerr(c, dflt_y, "defaults expand to too many values "
 			    "(more than %d)", MANIFEST_DEFAULT_COPIES);
 			c->stop = true;
+			break;
 		}
+		merge_defaults(c, n, set, dflt, dset);
 	}
 }
 

@@ -824,7 +824,11 @@ test_defaults(void)
 	    "    env: {B: nb, C: nc}\n"
 	    "    limits: {memory: 2G}\n"
 	    "    outputs: []\n"
-	    "    when: success\n";
+	    "    when: success\n"
+	    "  c:\n"
+	    "    run: z\n"
+	    "    env: {C0: a, C1: a, C2: a, C3: a, C4: a, C5: a, C6: a, C7: a,"
+	    " A: mine}\n";
 	struct manifest *m;
 	struct diags d;
 	struct node *a, *b;
@@ -867,8 +871,43 @@ test_defaults(void)
 	CU_ASSERT_EQUAL(b->when, WHEN_SUCCESS);
 	CU_ASSERT_EQUAL_FATAL(b->nneeds, 1);
 	CU_ASSERT_EQUAL(b->needs[0], 0);
+	/* more env keys than a linear search is used for */
+	CU_ASSERT_EQUAL_FATAL(m->nodes[2].env.n, 10);
+	CU_ASSERT_STRING_EQUAL(m->nodes[2].env.v[8].key, "A");
+	CU_ASSERT_STRING_EQUAL(m->nodes[2].env.v[8].value, "mine");
+	CU_ASSERT_STRING_EQUAL(m->nodes[2].env.v[9].key, "B");
+	CU_ASSERT_STRING_EQUAL(m->nodes[2].env.v[9].value, "db");
 	manifest_free(m);
 	diags_release(&d);
+}
+
+/* Defaults that would copy more values than the bound are refused before
+ * they are copied. */
+static void
+test_defaults_bound(void)
+{
+	struct manifest *m;
+	struct diags d;
+	size_t cap = 1 << 20, len, i;
+	char *text = xmalloc(cap);
+	int rc;
+
+	len = (size_t)snprintf(text, cap, "name: t\ndefaults:\n  env: {");
+	for (i = 0; i < 1000; i++)
+		len += (size_t)snprintf(text + len, cap - len, "%sV%zu: x",
+		    i ? ", " : "", i);
+	len += (size_t)snprintf(text + len, cap - len, "}\nnodes:\n");
+	for (i = 0; i < 2100; i++)
+		len += (size_t)snprintf(text + len, cap - len,
+		    "  n%zu: {run: x}\n", i);
+	m = parse(text, len, &d, &rc);
+	CU_ASSERT_EQUAL(rc, 1);
+	CU_ASSERT_PTR_NULL(m);
+	CU_ASSERT(has_diag(&d, 3, 3, "defaults expand to too many values"));
+	if (!has_diag(&d, 3, 3, "defaults expand"))
+		dump(&d);
+	diags_release(&d);
+	free(text);
 }
 
 /* Waves of a diamond plus a tail, and an estimate-weighted critical path. */
@@ -1112,6 +1151,7 @@ main(void)
 	    CU_add_test(s, "all errors, sorted", test_many_errors) == NULL ||
 	    CU_add_test(s, "every field", test_full) == NULL ||
 	    CU_add_test(s, "defaults", test_defaults) == NULL ||
+	    CU_add_test(s, "defaults bound", test_defaults_bound) == NULL ||
 	    CU_add_test(s, "waves", test_waves) == NULL ||
 	    CU_add_test(s, "insecure hosts", test_insecure_hosts) == NULL ||
 	    CU_add_test(s, "reasons", test_reasons) == NULL ||
