@@ -267,12 +267,11 @@ arena_strdup(struct ctx *c, const char *s, size_t len)
 	return p;
 }
 
-static bool
+static void
 frame_add(struct frame *f, struct ynode *y)
 {
 	xgrow(&f->kids, &f->cap, f->n + 1, sizeof *f->kids);
 	f->kids[f->n++] = y;
-	return true;
 }
 
 /* Build the tree of the single document in text; NULL (and errors) when the
@@ -1224,7 +1223,7 @@ parse_http(struct ctx *c, const struct ynode *v, struct node *n)
 	struct ynode *body_y = NULL;
 	const char *s;
 	char *p;
-	int idx, mi;
+	int idx;
 	size_t i;
 	int64_t x;
 
@@ -1387,8 +1386,6 @@ parse_http(struct ctx *c, const struct ynode *v, struct node *n)
 		    "loopback host (localhost, 127.0.0.0/8, [::1])");
 	if (h->method == NULL)
 		h->method = xstrdup("GET");
-	mi = 0;
-	(void)mi;
 }
 
 static void
@@ -1606,9 +1603,8 @@ parse_node_keys(struct ctx *c, const struct ynode *map, struct node *n,
     size_t self, uint32_t *set)
 {
 	struct mapit it;
-	struct ynode *k, *val, *kind_y = NULL;
+	struct ynode *k, *val;
 	bool dflt = self == SIZE_MAX;
-	const char *s;
 	int idx, e, nkinds = 0;
 	int64_t x;
 
@@ -1635,7 +1631,6 @@ parse_node_keys(struct ctx *c, const struct ynode *map, struct node *n,
 				    "'run', 'argv', 'http'", n->id);
 				continue;
 			}
-			kind_y = k;
 			if (idx == NK_RUN) {
 				n->kind = NODE_RUN;
 				if (get_nestr(c, "run", val, &n->run) != 1)
@@ -1742,8 +1737,6 @@ parse_node_keys(struct ctx *c, const struct ynode *map, struct node *n,
 	if (!dflt && nkinds == 0)
 		err(c, n->pos.line, n->pos.col, "node '%s' has none of 'run', "
 		    "'argv', 'http'", n->id);
-	(void)kind_y;
-	(void)s;
 }
 
 static char **

@@ -210,7 +210,8 @@ static const struct bad bad_cases[] = {
 	  "name: t\nnodes:\n  a:\n    http: {method: GET}\n", 4, 11,
 	  "missing required key 'url' in 'http'" },
 	{ "http method",
-	  "name: t\nnodes:\n  a:\n    http: {url: 'http://h/', method: FETCH}\n",
+	  "name: t\nnodes:\n  a:\n"
+	  "    http: {url: 'http://h/', method: FETCH}\n",
 	  4, 38, "invalid method 'FETCH'" },
 	{ "http body and body_file",
 	  "name: t\nnodes:\n  a:\n    http:\n      url: http://h/\n"
@@ -220,13 +221,15 @@ static const struct bad bad_cases[] = {
 	  "name: t\nnodes:\n  a:\n    http: {url: 'http://h/', sha256: abc}\n",
 	  4, 38, "'sha256' must be 64 hexadecimal digits" },
 	{ "http expect",
-	  "name: t\nnodes:\n  a:\n    http: {url: 'http://h/', expect: [200, 600]}"
+	  "name: t\nnodes:\n  a:\n"
+	  "    http: {url: 'http://h/', expect: [200, 600]}"
 	  "\n", 4, 44, "'expect' must be between 100 and 599" },
 	{ "http insecure remote",
 	  "name: t\nnodes:\n  a:\n    http:\n      url: https://10.0.0.1/x\n"
 	  "      insecure: true\n", 6, 17, "only allowed for a loopback host" },
 	{ "http insecure, a loopback-looking user name",
-	  "name: t\nnodes:\n  a:\n    http:\n      url: https://127.0.0.1@evil/\n"
+	  "name: t\nnodes:\n  a:\n    http:\n"
+	  "      url: https://127.0.0.1@evil/\n"
 	  "      insecure: true\n", 6, 17, "only allowed for a loopback host" },
 	{ "http unknown key",
 	  "name: t\nnodes:\n  a:\n    http: {url: 'http://h/', headrs: {}}\n",
@@ -244,7 +247,8 @@ static const struct bad bad_cases[] = {
 	  "name: t\nnodes:\n  a:\n    run: x\n    limits: {nofile: 0}\n", 5,
 	  22, "'nofile' must be between 1" },
 	{ "retry_on class",
-	  "name: t\nnodes:\n  a:\n    run: x\n    retry_on: [exit, upstream_failed]"
+	  "name: t\nnodes:\n  a:\n    run: x\n"
+	  "    retry_on: [exit, upstream_failed]"
 	  "\n", 5, 22, "invalid retry_on class 'upstream_failed'" },
 	{ "slurm cpus",
 	  "name: t\nnodes:\n  a:\n    run: x\n    slurm: {cpus: 5000}\n", 5, 19,
@@ -259,7 +263,8 @@ static const struct bad bad_cases[] = {
 	  "name: t\nnodes:\n  a:\n    run: x\n    when: sometimes\n", 5, 11,
 	  "invalid when 'sometimes'" },
 	{ "empty run",
-	  "name: t\nnodes:\n  a: {run: ''}\n", 3, 12, "'run' must not be empty" },
+	  "name: t\nnodes:\n  a: {run: ''}\n", 3, 12,
+	  "'run' must not be empty" },
 	{ "empty argv",
 	  "name: t\nnodes:\n  a: {argv: []}\n", 3, 13,
 	  "'argv' must not be empty" },
@@ -629,7 +634,8 @@ test_full(void)
 	    "    priority: -5\n"
 	    "    estimate: 2m\n"
 	    "    executor: slurm\n"
-	    "    slurm: {partition: gpu, account: lab, qos: high, gres: 'gpu:1',"
+	    "    slurm: {partition: gpu, account: lab, qos: high, "
+	    "gres: 'gpu:1',"
 	    " cpus: 8, mem: 16G, time: 1h, extra: [--exclusive]}\n"
 	    "  fetch-index:\n"
 	    "    pool: net\n"
@@ -639,7 +645,8 @@ test_full(void)
 	    "      headers: {Accept: text/csv, X-N: 1}\n"
 	    "      body_file: req/body.json\n"
 	    "      save: index.csv\n"
-	    "      sha256: 9F86D081884C7D659A2FEAA0C55AD015A3BF4F1B2B0B822CD15D6C15B0F00A08\n"
+	    "      sha256: 9F86D081884C7D659A2FEAA0C55AD015"
+	    "A3BF4F1B2B0B822CD15D6C15B0F00A08\n"
 	    "      expect: [200, 204]\n"
 	    "      follow_redirects: false\n"
 	    "      max_bytes: 1M\n"
