@@ -1144,6 +1144,11 @@ static const char *const node_keys[] = {
 	"estimate", "executor", "slurm", NULL
 };
 
+static const char *const top_keys[] = {
+	"name", "max_parallel", "schedule", "on_failure", "deadline",
+	"budget", "env", "workdir", "pools", "notify", "defaults", "nodes",
+	NULL
+};
 static const char *const backoff_names[] = { "exponential", "fixed", NULL };
 static const char *const when_names[] = { "success", "always", "failure",
 	NULL };
@@ -1239,7 +1244,10 @@ parse_http(struct ctx *c, const struct ynode *v, struct node *n)
 		idx = key_index(k->u.s, http_keys);
 		switch (idx) {
 		case 0:	/* url */
-			if (get_nestr(c, "url", val, &h->url) == 1) {
+			if (is_null(val)) {
+				yerr(c, val, "'url' must be a string, not null");
+				url_y = val;
+			} else if (get_nestr(c, "url", val, &h->url) == 1) {
 				url_y = val;
 				if (!check_url(c, "url", val, h->url)) {
 					free(h->url);
@@ -1612,6 +1620,12 @@ parse_node_keys(struct ctx *c, const struct ynode *map, struct node *n,
 	mapit_init(&it, map);
 	while (map_next(c, &it, &k, &val)) {
 		idx = key_index(k->u.s, node_keys);
+		if (idx < 0 && key_index(k->u.s, top_keys) >= 0 &&
+		    suggest(k->u.s, node_keys, NK__COUNT) == NULL) {
+			yerr(c, k, "unknown key '%s' (it belongs at the top "
+			    "level)", k->u.s);
+			continue;
+		}
 		if (idx < 0) {
 			unknown_key(c, k, "key", node_keys, NK__COUNT);
 			continue;
@@ -1856,11 +1870,6 @@ merge_defaults(struct ctx *c, struct node *n, uint32_t nset,
 /* ------------------------------------------------------------------------ */
 /* The top level. */
 
-static const char *const top_keys[] = {
-	"name", "max_parallel", "schedule", "on_failure", "deadline",
-	"budget", "env", "workdir", "pools", "notify", "defaults", "nodes",
-	NULL
-};
 enum { TK_NAME, TK_MAX_PARALLEL, TK_SCHEDULE, TK_ON_FAILURE, TK_DEADLINE,
 	TK_BUDGET, TK_ENV, TK_WORKDIR, TK_POOLS, TK_NOTIFY, TK_DEFAULTS,
 	TK_NODES };
@@ -1957,7 +1966,10 @@ parse_notify(struct ctx *c, const struct ynode *v)
 	while (map_next(c, &it, &k, &val)) {
 		switch (key_index(k->u.s, notify_keys)) {
 		case 0:
-			if (get_nestr(c, "url", val, &nt->url) == 1) {
+			if (is_null(val)) {
+				yerr(c, val, "'url' must be a string, not null");
+				have_url = true;
+			} else if (get_nestr(c, "url", val, &nt->url) == 1) {
 				have_url = true;
 				if (!check_url(c, "url", val, nt->url)) {
 					free(nt->url);
@@ -2218,8 +2230,15 @@ parse_top(struct ctx *c, const struct ynode *root)
 			nodes_y = v;
 			break;
 		default:
-			unknown_key(c, k, "key", top_keys,
-			    count_names(top_keys));
+			if (key_index(k->u.s, node_keys) >= 0 &&
+			    suggest(k->u.s, top_keys,
+			    count_names(top_keys)) == NULL)
+				yerr(c, k, "unknown key '%s' (a node key: set "
+				    "it in a node or under 'defaults')",
+				    k->u.s);
+			else
+				unknown_key(c, k, "key", top_keys,
+				    count_names(top_keys));
 			break;
 		}
 	}
