@@ -927,6 +927,30 @@ test_defaults_bound(void)
 	free(text);
 }
 
+/* Errors stop being collected after a bound, and say so. */
+static void
+test_too_many_errors(void)
+{
+	struct manifest *m;
+	struct diags d;
+	size_t cap = 1 << 20, len, i;
+	char *text = xmalloc(cap);
+	int rc;
+
+	len = (size_t)snprintf(text, cap, "name: t\nnodes:\n");
+	for (i = 0; i < 3000; i++)
+		len += (size_t)snprintf(text + len, cap - len,
+		    "  n%zu: {run: x, bogus: 1}\n", i);
+	m = parse(text, len, &d, &rc);
+	CU_ASSERT_EQUAL(rc, 1);
+	CU_ASSERT_PTR_NULL(m);
+	CU_ASSERT_EQUAL(d.n, 1001);
+	CU_ASSERT(has_diag(&d, 3, 16, "unknown key 'bogus'"));
+	CU_ASSERT(has_diag(&d, 1002, 18, "too many errors, stopping"));
+	diags_release(&d);
+	free(text);
+}
+
 /* Waves of a diamond plus a tail, and an estimate-weighted critical path. */
 static void
 test_waves(void)
@@ -1070,6 +1094,18 @@ test_load(void)
 	unlink(path);
 	free(path);
 
+	/* a directory cannot be read */
+	errno = 0;
+	rc = manifest_load(tmpdir, &m, &d, &cause);
+	saved = errno;
+	CU_ASSERT_EQUAL(rc, -1);
+	CU_ASSERT_EQUAL(saved, EISDIR);
+	CU_ASSERT_PTR_NULL(m);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(cause);
+	CU_ASSERT_PTR_NOT_NULL(strstr(cause, "Is a directory"));
+	free(cause);
+	cause = NULL;
+
 	/* one byte over the bound: a comment-only file of 16 MiB + 1 */
 	path = xasprintf("%s/big.yaml", tmpdir);
 	big = xmalloc(MANIFEST_MAX_BYTES + 1);
@@ -1169,6 +1205,7 @@ main(void)
 	    CU_add_test(s, "every field", test_full) == NULL ||
 	    CU_add_test(s, "defaults", test_defaults) == NULL ||
 	    CU_add_test(s, "defaults bound", test_defaults_bound) == NULL ||
+	    CU_add_test(s, "too many errors", test_too_many_errors) == NULL ||
 	    CU_add_test(s, "waves", test_waves) == NULL ||
 	    CU_add_test(s, "insecure hosts", test_insecure_hosts) == NULL ||
 	    CU_add_test(s, "reasons", test_reasons) == NULL ||
