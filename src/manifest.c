@@ -2108,7 +2108,7 @@ build_graph(struct ctx *c)
 	for (i = 0; i < m->nnodes; i++) {
 		nneeds[i] = m->nodes[i].nneeds;
 		needs[i] = m->nodes[i].needs;
-		weight[i] = m->nodes[i].estimate_ms > 0 ?
+		weight[i] = m->nodes[i].estimate_ms >= 0 ?
 		    m->nodes[i].estimate_ms : 1000;
 	}
 	graph_init(&m->graph, m->nnodes, nneeds,
