@@ -22,6 +22,7 @@
 
 #define MANIFEST_MAX_ERRORS	1000	/* stop reporting after this many */
 #define MANIFEST_ALIAS_VISITS	1000000	/* nodes walked through aliases */
+#define MANIFEST_MAX_MESSAGE	400	/* bytes of one message */
 #define MANIFEST_DEFAULT_COPIES	2000000	/* values copied from defaults */
 
 /* ------------------------------------------------------------------------ */
@@ -166,11 +167,22 @@ err(struct ctx *c, int line, int col, const char *fmt, ...)
 	va_list ap;
 	char *msg;
 
+	size_t i, len;
+
 	if (c->stop)
 		return;
 	va_start(ap, fmt);
 	msg = xvasprintf(fmt, ap);
 	va_end(ap);
+	/* The message quotes the manifest: no control characters reach a
+	 * terminal, and a huge key or value is cut short. */
+	len = strlen(msg);
+	for (i = 0; i < len; i++) {
+		if ((unsigned char)msg[i] < 0x20 || msg[i] == 0x7f)
+			msg[i] = '?';
+	}
+	if (len > MANIFEST_MAX_MESSAGE)
+		memcpy(msg + MANIFEST_MAX_MESSAGE - 3, "...", 4);
 	diags_add(c->d, line, col, "%s", msg);
 	free(msg);
 	if (++c->nerr >= MANIFEST_MAX_ERRORS) {

@@ -75,6 +75,9 @@ static const struct bad bad_cases[] = {
 	{ "null http url",
 	  "name: t\nnodes:\n  a:\n    http: {url: ~}\n", 4, 17,
 	  "'url' must be a string, not null" },
+	{ "control characters are not echoed",
+	  "name: t\n\"a\\e[31mb\": 1\n" OK_NODES, 2, 1,
+	  "unknown key 'a?[31mb'" },
 	{ "duplicate top key",
 	  "name: t\nname: u\n" OK_NODES, 2, 1,
 	  "duplicate key 'name' (first at line 1)" },
@@ -927,6 +930,29 @@ test_defaults_bound(void)
 	free(text);
 }
 
+/* A huge unknown key is cut short in the message. */
+static void
+test_long_message(void)
+{
+	struct manifest *m;
+	struct diags d;
+	char *key = repeat("k", 100000), *text;
+	int rc;
+
+	/* libyaml wants an explicit key past 1024 characters */
+	text = xasprintf("name: t\n? %s\n: 1\n" OK_NODES, key);
+	m = parse(text, 0, &d, &rc);
+	CU_ASSERT_EQUAL(rc, 1);
+	CU_ASSERT_EQUAL_FATAL(d.n, 1);
+	CU_ASSERT(strlen(d.v[0].msg) <= 400);
+	CU_ASSERT(has_diag(&d, 2, 3, "unknown key 'kkkk"));
+	CU_ASSERT(has_diag(&d, 2, 3, "..."));
+	manifest_free(m);
+	diags_release(&d);
+	free(key);
+	free(text);
+}
+
 /* Errors stop being collected after a bound, and say so. */
 static void
 test_too_many_errors(void)
@@ -1206,6 +1232,7 @@ main(void)
 	    CU_add_test(s, "defaults", test_defaults) == NULL ||
 	    CU_add_test(s, "defaults bound", test_defaults_bound) == NULL ||
 	    CU_add_test(s, "too many errors", test_too_many_errors) == NULL ||
+	    CU_add_test(s, "long message", test_long_message) == NULL ||
 	    CU_add_test(s, "waves", test_waves) == NULL ||
 	    CU_add_test(s, "insecure hosts", test_insecure_hosts) == NULL ||
 	    CU_add_test(s, "reasons", test_reasons) == NULL ||
