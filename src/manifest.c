@@ -22,7 +22,8 @@
 
 #define MANIFEST_MAX_ERRORS	1000	/* stop reporting after this many */
 #define MANIFEST_ALIAS_VISITS	1000000	/* nodes walked through aliases */
-#define MANIFEST_DEFAULT_COPIES	10000000 /* values copied from defaults */
+#define MANIFEST_MAX_MESSAGE	400	/* bytes of one message */
+#define MANIFEST_DEFAULT_COPIES	2000000	/* values copied from defaults */
 
 /* ------------------------------------------------------------------------ */
 /* reasons */
@@ -80,11 +81,12 @@ reason_parse(const char *s)
 enum ytype { Y_SCALAR, Y_SEQ, Y_MAP };
 
 struct ynode {
-	unsigned char	 type;
-	unsigned char	 plain;		/* plain scalar (not quoted, no tag) */
 	int		 line;
 	int		 col;
-	size_t		 n;		/* scalar length; kids (map: 2 a pair) */
+	uint32_t	 n;		/* scalar length; kids (map: 2 a pair);
+					   the text is at most 16 MiB */
+	unsigned char	 type;
+	unsigned char	 plain;		/* plain scalar (not quoted, no tag) */
 	union {
 		char		*s;	/* NUL-terminated copy */
 		struct ynode	**kids;
@@ -111,6 +113,7 @@ arena_alloc(struct arena *a, size_t size)
 
 	size = (size + 7) & ~(size_t)7;
 	if (c == NULL || c->size - c->used < size) {
+		/* Big enough to be mmap'd: freed, it goes back at once. */
 		csize = size > 65536 ? size : 65536;
 		c = xmalloc(sizeof *c + csize);
 		c->size = csize;
@@ -151,6 +154,8 @@ struct ctx {
 	size_t		 copies;	/* values copied from defaults */
 	struct strmap	*pools;		/* pool name -> index */
 	size_t		*mark;		/* per node: last node + 1 needing it */
+	size_t		*pairidx;	/* per pair of `nodes`: its node, or
+					   SIZE_MAX */
 };
 
 static void err(struct ctx *, int, int, const char *, ...)
@@ -162,11 +167,22 @@ err(struct ctx *c, int line, int col, const char *fmt, ...)
 	va_list ap;
 	char *msg;
 
+	size_t i, len;
+
 	if (c->stop)
 		return;
 	va_start(ap, fmt);
 	msg = xvasprintf(fmt, ap);
 	va_end(ap);
+	/* The message quotes the manifest: no control characters reach a
+	 * terminal, and a huge key or value is cut short. */
+	len = strlen(msg);
+	for (i = 0; i < len; i++) {
+		if ((unsigned char)msg[i] < 0x20 || msg[i] == 0x7f)
+			msg[i] = '?';
+	}
+	if (len > MANIFEST_MAX_MESSAGE)
+		memcpy(msg + MANIFEST_MAX_MESSAGE - 3, "...", 4);
 	diags_add(c->d, line, col, "%s", msg);
 	free(msg);
 	if (++c->nerr >= MANIFEST_MAX_ERRORS) {
@@ -239,10 +255,11 @@ text_position(const char *text, size_t len, size_t off, int *line, int *col)
 	*col = cl;
 }
 
+/* A new tree node; extra bytes of room after it (for a scalar's text). */
 static struct ynode *
-ynew(struct ctx *c, int type, const yaml_mark_t *mk)
+ynew(struct ctx *c, int type, const yaml_mark_t *mk, size_t extra)
 {
-	struct ynode *y = arena_alloc(&c->arena, sizeof *y);
+	struct ynode *y = arena_alloc(&c->arena, sizeof *y + extra);
 
 	memset(y, 0, sizeof *y);
 	y->type = (unsigned char)type;
@@ -262,12 +279,11 @@ arena_strdup(struct ctx *c, const char *s, size_t len)
 	return p;
 }
 
-static bool
+static void
 frame_add(struct frame *f, struct ynode *y)
 {
 	xgrow(&f->kids, &f->cap, f->n + 1, sizeof *f->kids);
 	f->kids[f->n++] = y;
-	return true;
 }
 
 /* Build the tree of the single document in text; NULL (and errors) when the
@@ -301,9 +317,11 @@ yaml_build(struct ctx *c, const char *text, size_t len)
 				    p.problem : "cannot read the text");
 			} else if (p.context != NULL)
 				err(c, (int)p.problem_mark.line + 1,
-				    (int)p.problem_mark.column + 1, "%s %s",
-				    p.context, p.problem != NULL ? p.problem :
-				    "syntax error");
+				    (int)p.problem_mark.column + 1,
+				    "%s (%s started at %d:%d)", p.problem !=
+				    NULL ? p.problem : "syntax error",
+				    p.context, (int)p.context_mark.line + 1,
+				    (int)p.context_mark.column + 1);
 			else
 				err(c, (int)p.problem_mark.line + 1,
 				    (int)p.problem_mark.column + 1, "%s",
@@ -348,13 +366,15 @@ yaml_build(struct ctx *c, const char *text, size_t len)
 			y = (struct ynode *)v;
 			break;
 		case YAML_SCALAR_EVENT:
-			y = ynew(c, Y_SCALAR, &ev.start_mark);
+			y = ynew(c, Y_SCALAR, &ev.start_mark,
+			    ev.data.scalar.length + 1);
 			y->plain = ev.data.scalar.style ==
 			    YAML_PLAIN_SCALAR_STYLE && ev.data.scalar.tag ==
 			    NULL;
-			y->n = ev.data.scalar.length;
-			y->u.s = arena_strdup(c, (const char *)
-			    ev.data.scalar.value, ev.data.scalar.length);
+			y->n = (uint32_t)ev.data.scalar.length;
+			y->u.s = (char *)(y + 1);
+			memcpy(y->u.s, ev.data.scalar.value, y->n);
+			y->u.s[y->n] = '\0';
 			anchor = (const char *)ev.data.scalar.anchor;
 			break;
 		case YAML_SEQUENCE_START_EVENT:
@@ -369,7 +389,7 @@ yaml_build(struct ctx *c, const char *text, size_t len)
 			}
 			stack[depth].node = ynew(c, ev.type ==
 			    YAML_SEQUENCE_START_EVENT ? Y_SEQ : Y_MAP,
-			    &ev.start_mark);
+			    &ev.start_mark, 0);
 			stack[depth].n = 0;
 			stack[depth].anchor = NULL;
 			anchor = ev.type == YAML_SEQUENCE_START_EVENT ?
@@ -385,11 +405,12 @@ yaml_build(struct ctx *c, const char *text, size_t len)
 		case YAML_MAPPING_END_EVENT:
 			depth--;
 			y = stack[depth].node;
-			y->n = stack[depth].n;
+			y->n = (uint32_t)stack[depth].n;
 			y->u.kids = arena_alloc(&c->arena, (y->n + 1) *
 			    sizeof *y->u.kids);
-			memcpy(y->u.kids, stack[depth].kids, y->n *
-			    sizeof *y->u.kids);
+			if (y->n > 0)
+				memcpy(y->u.kids, stack[depth].kids, y->n *
+				    sizeof *y->u.kids);
 			/* An anchor names its node once it is complete, so
 			 * that no alias can make the tree a loop. */
 			if (stack[depth].anchor != NULL)
@@ -1135,6 +1156,11 @@ static const char *const node_keys[] = {
 	"estimate", "executor", "slurm", NULL
 };
 
+static const char *const top_keys[] = {
+	"name", "max_parallel", "schedule", "on_failure", "deadline",
+	"budget", "env", "workdir", "pools", "notify", "defaults", "nodes",
+	NULL
+};
 static const char *const backoff_names[] = { "exponential", "fixed", NULL };
 static const char *const when_names[] = { "success", "always", "failure",
 	NULL };
@@ -1214,7 +1240,7 @@ parse_http(struct ctx *c, const struct ynode *v, struct node *n)
 	struct ynode *body_y = NULL;
 	const char *s;
 	char *p;
-	int idx, mi;
+	int idx;
 	size_t i;
 	int64_t x;
 
@@ -1230,7 +1256,10 @@ parse_http(struct ctx *c, const struct ynode *v, struct node *n)
 		idx = key_index(k->u.s, http_keys);
 		switch (idx) {
 		case 0:	/* url */
-			if (get_nestr(c, "url", val, &h->url) == 1) {
+			if (is_null(val)) {
+				yerr(c, val, "'url' must be a string, not null");
+				url_y = val;
+			} else if (get_nestr(c, "url", val, &h->url) == 1) {
 				url_y = val;
 				if (!check_url(c, "url", val, h->url)) {
 					free(h->url);
@@ -1377,8 +1406,6 @@ parse_http(struct ctx *c, const struct ynode *v, struct node *n)
 		    "loopback host (localhost, 127.0.0.0/8, [::1])");
 	if (h->method == NULL)
 		h->method = xstrdup("GET");
-	mi = 0;
-	(void)mi;
 }
 
 static void
@@ -1596,9 +1623,8 @@ parse_node_keys(struct ctx *c, const struct ynode *map, struct node *n,
     size_t self, uint32_t *set)
 {
 	struct mapit it;
-	struct ynode *k, *val, *kind_y = NULL;
+	struct ynode *k, *val;
 	bool dflt = self == SIZE_MAX;
-	const char *s;
 	int idx, e, nkinds = 0;
 	int64_t x;
 
@@ -1606,6 +1632,12 @@ parse_node_keys(struct ctx *c, const struct ynode *map, struct node *n,
 	mapit_init(&it, map);
 	while (map_next(c, &it, &k, &val)) {
 		idx = key_index(k->u.s, node_keys);
+		if (idx < 0 && key_index(k->u.s, top_keys) >= 0 &&
+		    suggest(k->u.s, node_keys, NK__COUNT) == NULL) {
+			yerr(c, k, "unknown key '%s' (it belongs at the top "
+			    "level)", k->u.s);
+			continue;
+		}
 		if (idx < 0) {
 			unknown_key(c, k, "key", node_keys, NK__COUNT);
 			continue;
@@ -1625,7 +1657,6 @@ parse_node_keys(struct ctx *c, const struct ynode *map, struct node *n,
 				    "'run', 'argv', 'http'", n->id);
 				continue;
 			}
-			kind_y = k;
 			if (idx == NK_RUN) {
 				n->kind = NODE_RUN;
 				if (get_nestr(c, "run", val, &n->run) != 1)
@@ -1732,8 +1763,6 @@ parse_node_keys(struct ctx *c, const struct ynode *map, struct node *n,
 	if (!dflt && nkinds == 0)
 		err(c, n->pos.line, n->pos.col, "node '%s' has none of 'run', "
 		    "'argv', 'http'", n->id);
-	(void)kind_y;
-	(void)s;
 }
 
 static char **
@@ -1762,20 +1791,33 @@ merge_defaults(struct ctx *c, struct node *n, uint32_t nset,
     const struct node *d, uint32_t dset)
 {
 	uint32_t only = dset & ~nset;
+	struct strmap *seen = NULL;
 	size_t i, j, add;
 	int k;
 
 	if (dset == 0)
 		return;
 	if (dset & (1u << NK_ENV)) {
+		/* The node's own keys win; a hash table where a linear
+		 * search could cost more than a few comparisons. */
+		if (n->env.n > 8) {
+			seen = strmap_new(n->env.n);
+			for (j = 0; j < n->env.n; j++)
+				strmap_put(seen, n->env.v[j].key, j, NULL);
+		}
 		add = 0;
 		n->env.v = xreallocarray(n->env.v, n->env.n + d->env.n + 1,
 		    sizeof *n->env.v);
 		for (i = 0; i < d->env.n; i++) {
-			for (j = 0; j < n->env.n; j++)
-				if (strcmp(n->env.v[j].key,
-				    d->env.v[i].key) == 0)
-					break;
+			if (seen != NULL)
+				j = strmap_get(seen, d->env.v[i].key, NULL) ?
+				    0 : n->env.n;
+			else {
+				for (j = 0; j < n->env.n; j++)
+					if (strcmp(n->env.v[j].key,
+					    d->env.v[i].key) == 0)
+						break;
+			}
 			if (j < n->env.n)
 				continue;
 			n->env.v[n->env.n + add].key = xstrdup(d->env.v[i].key);
@@ -1784,7 +1826,7 @@ merge_defaults(struct ctx *c, struct node *n, uint32_t nset,
 			add++;
 		}
 		n->env.n += add;
-		c->copies += d->env.n * (n->env.n + 1);
+		strmap_free(seen);
 	}
 	if (dset & (1u << NK_LIMITS)) {
 		for (k = 0; k < LIMIT__COUNT; k++) {
@@ -1798,7 +1840,6 @@ merge_defaults(struct ctx *c, struct node *n, uint32_t nset,
 	if (only & (1u << NK_OUTPUTS)) {
 		n->outputs = strv_copy(d->outputs, d->noutputs);
 		n->noutputs = d->noutputs;
-		c->copies += d->noutputs;
 	}
 	if (only & (1u << NK_RETRIES))
 		n->retries = d->retries;
@@ -1835,19 +1876,12 @@ merge_defaults(struct ctx *c, struct node *n, uint32_t nset,
 		n->slurm.qos = str_copy(d->slurm.qos);
 		n->slurm.gres = str_copy(d->slurm.gres);
 		n->slurm.extra = strv_copy(d->slurm.extra, d->slurm.nextra);
-		c->copies += d->slurm.nextra;
 	}
-	c->copies++;
 }
 
 /* ------------------------------------------------------------------------ */
 /* The top level. */
 
-static const char *const top_keys[] = {
-	"name", "max_parallel", "schedule", "on_failure", "deadline",
-	"budget", "env", "workdir", "pools", "notify", "defaults", "nodes",
-	NULL
-};
 enum { TK_NAME, TK_MAX_PARALLEL, TK_SCHEDULE, TK_ON_FAILURE, TK_DEADLINE,
 	TK_BUDGET, TK_ENV, TK_WORKDIR, TK_POOLS, TK_NOTIFY, TK_DEFAULTS,
 	TK_NODES };
@@ -1944,7 +1978,10 @@ parse_notify(struct ctx *c, const struct ynode *v)
 	while (map_next(c, &it, &k, &val)) {
 		switch (key_index(k->u.s, notify_keys)) {
 		case 0:
-			if (get_nestr(c, "url", val, &nt->url) == 1) {
+			if (is_null(val)) {
+				yerr(c, val, "'url' must be a string, not null");
+				have_url = true;
+			} else if (get_nestr(c, "url", val, &nt->url) == 1) {
 				have_url = true;
 				if (!check_url(c, "url", val, nt->url)) {
 					free(nt->url);
@@ -2001,6 +2038,9 @@ collect_ids(struct ctx *c, const struct ynode *v)
 		return;
 	m->nodes = xcalloc(v->n / 2 + 1, sizeof *m->nodes);
 	m->ids = strmap_new(v->n / 2);
+	c->pairidx = xcalloc(v->n / 2 + 1, sizeof *c->pairidx);
+	for (i = 0; i + 1 < v->n; i += 2)
+		c->pairidx[i / 2] = SIZE_MAX;
 	for (i = 0; i + 1 < v->n && !c->stop; i += 2) {
 		k = v->u.kids[i];
 		if (k->type != Y_SCALAR) {
@@ -2025,6 +2065,7 @@ collect_ids(struct ctx *c, const struct ynode *v)
 			n->id = NULL;
 			continue;
 		}
+		c->pairidx[i / 2] = m->nnodes;
 		m->nnodes++;
 	}
 }
@@ -2034,32 +2075,33 @@ parse_nodes(struct ctx *c, const struct ynode *nodes, const struct node *dflt,
     uint32_t dset, const struct ynode *dflt_y)
 {
 	struct manifest *m = c->m;
-	const struct ynode *k, *v;
+	const struct ynode *v;
 	struct node *n;
 	uint32_t set;
 	size_t i, idx;
 
 	c->mark = xcalloc(m->nnodes + 1, sizeof *c->mark);
 	for (i = 0; i + 1 < nodes->n && !c->stop; i += 2) {
-		k = nodes->u.kids[i];
 		v = nodes->u.kids[i + 1];
-		if (k->type != Y_SCALAR || !strmap_get(m->ids, k->u.s, &idx))
-			continue;
+		if ((idx = c->pairidx[i / 2]) == SIZE_MAX)
+			continue;	/* an invalid or duplicate id */
 		n = &m->nodes[idx];
-		if (n->pos.line != k->line || n->pos.col != k->col)
-			continue;	/* a duplicate id */
 		if (v->type != Y_MAP) {
 			yerr(c, v, "node '%s' must be a mapping, not %s",
 			    n->id, ydesc(v));
 			continue;
 		}
 		parse_node_keys(c, v, n, idx, &set);
-		merge_defaults(c, n, set, dflt, dset);
+		/* Refuse before copying, so that memory stays bounded. */
+		c->copies += 1 + dflt->env.n + dflt->noutputs +
+		    dflt->slurm.nextra;
 		if (c->copies > MANIFEST_DEFAULT_COPIES) {
 			yerr(c, dflt_y, "defaults expand to too many values "
 			    "(more than %d)", MANIFEST_DEFAULT_COPIES);
 			c->stop = true;
+			break;
 		}
+		merge_defaults(c, n, set, dflt, dset);
 	}
 }
 
@@ -2078,7 +2120,7 @@ build_graph(struct ctx *c)
 	for (i = 0; i < m->nnodes; i++) {
 		nneeds[i] = m->nodes[i].nneeds;
 		needs[i] = m->nodes[i].needs;
-		weight[i] = m->nodes[i].estimate_ms > 0 ?
+		weight[i] = m->nodes[i].estimate_ms >= 0 ?
 		    m->nodes[i].estimate_ms : 1000;
 	}
 	graph_init(&m->graph, m->nnodes, nneeds,
@@ -2200,8 +2242,15 @@ parse_top(struct ctx *c, const struct ynode *root)
 			nodes_y = v;
 			break;
 		default:
-			unknown_key(c, k, "key", top_keys,
-			    count_names(top_keys));
+			if (key_index(k->u.s, node_keys) >= 0 &&
+			    suggest(k->u.s, top_keys,
+			    count_names(top_keys)) == NULL)
+				yerr(c, k, "unknown key '%s' (a node key: set "
+				    "it in a node or under 'defaults')",
+				    k->u.s);
+			else
+				unknown_key(c, k, "key", top_keys,
+				    count_names(top_keys));
 			break;
 		}
 	}
@@ -2228,8 +2277,15 @@ parse_top(struct ctx *c, const struct ynode *root)
 				collect_ids(c, nodes_y);
 				parse_nodes(c, nodes_y, &dflt, dset,
 				    defaults_y);
-				if (!c->stop)
+				if (!c->stop) {
+					/* The tree is no longer needed: give
+					 * its memory back before the graph
+					 * takes its own. */
+					free(c->mark);
+					c->mark = NULL;
+					arena_free(&c->arena);
 					build_graph(c);
+				}
 			}
 		}
 	}
@@ -2299,6 +2355,7 @@ manifest_parse(const char *file, const char *text, size_t len,
 	arena_free(&c.arena);
 	strmap_free(c.pools);
 	free(c.mark);
+	free(c.pairidx);
 	if (c.nerr > 0 || c.stop) {
 		manifest_free(c.m);
 		diags_sort(d);

@@ -169,8 +169,8 @@ struct manifest {
 	struct node		*nodes;		/* in manifest order */
 	size_t			 nnodes;
 	struct graph		 graph;		/* analysed: topo, waves,
-						   blevels (weights from
-						   estimate, 1 where unset) */
+						   blevels (weights: estimate
+						   in ms, 1000 where unset) */
 	struct strmap		*ids;		/* node id -> index */
 };
 

@@ -31,8 +31,11 @@ strmap_hash(const char *s)
 		h ^= (unsigned char)*s;
 		h *= 0x100000001b3ULL;
 	}
-	/* Mix the high bits down: the index uses the low ones. */
-	h ^= h >> 29;
+	/* Mix every bit into the low ones the index uses (murmur3 fmix64):
+	 * keys such as "n00017" differ in their last bytes only. */
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 33;
 	return h;
 }
 

@@ -156,11 +156,12 @@ units_parse_duration(const char *s, int64_t *ms, const char **why)
 		} else {
 			found = false;
 			for (i = 0; i < NDURATION_UNITS; i++) {
-				if (strlen(duration_units[i].name) == ulen &&
-				    memcmp(duration_units[i].name, u, ulen) == 0) {
-					found = true;
-					break;
-				}
+				if (strlen(duration_units[i].name) != ulen ||
+				    memcmp(duration_units[i].name, u,
+				    ulen) != 0)
+					continue;
+				found = true;
+				break;
 			}
 			if (!found) {
 				*why = units_unknown(u, ulen);

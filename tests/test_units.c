@@ -113,7 +113,8 @@ test_duration_errors(void)
 	dur_bad("1s1s", "not a duration");
 	dur_bad("1m30", "not a duration");
 	dur_bad("abc", "not a duration");
-	dur_bad("10xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", "unknown unit");
+	dur_bad("10xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+	    "unknown unit 'xxxxxxxxxxxxxxxx'");
 }
 
 static void
@@ -270,7 +271,8 @@ main(void)
 	s = CU_add_suite("units", NULL, NULL);
 	if (s == NULL ||
 	    CU_add_test(s, "duration units", test_duration_units) == NULL ||
-	    CU_add_test(s, "duration fractions", test_duration_fractions) == NULL ||
+	    CU_add_test(s, "duration fractions",
+	    test_duration_fractions) == NULL ||
 	    CU_add_test(s, "duration errors", test_duration_errors) == NULL ||
 	    CU_add_test(s, "duration range", test_duration_range) == NULL ||
 	    CU_add_test(s, "size", test_size) == NULL ||
