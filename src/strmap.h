@@ -14,6 +14,9 @@ void strmap_free(struct strmap *m);
  * the key is already there; *old then holds its value when old is not NULL.
  * The key must stay valid as long as the map. */
 int strmap_put(struct strmap *m, const char *key, size_t value, size_t *old);
+/* Insert key -> value, or replace the key and value already there. Returns
+ * 0 when inserted, 1 when replaced. */
+int strmap_set(struct strmap *m, const char *key, size_t value);
 /* Look key up: 1 and *value, or 0 when absent. */
 int strmap_get(const struct strmap *m, const char *key, size_t *value);
 /* Number of keys. */

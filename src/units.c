@@ -1,3 +1,325 @@
 #include "config.h"
 
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
 #include "units.h"
+
+/* Room for "unknown unit '...'" with the unit cut at a few characters. */
+static __thread char units_why[64];
+
+struct unit {
+	const char	*name;
+	int64_t		 mult;
+};
+
+/* Longest names first where one is a prefix of another ("ms" before "m"). */
+static const struct unit duration_units[] = {
+	{ "d", 86400000 },
+	{ "h", 3600000 },
+	{ "m", 60000 },
+	{ "s", 1000 },
+	{ "ms", 1 },
+};
+#define NDURATION_UNITS (sizeof duration_units / sizeof duration_units[0])
+
+static const char *
+units_unknown(const char *u, size_t len)
+{
+	if (len > 16)
+		len = 16;
+	snprintf(units_why, sizeof units_why, "unknown unit '%.*s'", (int)len,
+	    u);
+	return units_why;
+}
+
+/*
+ * Read "DIGITS[.DIGITS]" at *sp: the integer part in *ip, the fraction as
+ * *fp / *fden (fden a power of ten, 1 without a fraction). Trailing zeros of
+ * the fraction are dropped. Returns 0, or -1 with *why.
+ */
+static int
+units_number(const char **sp, uint64_t *ip, uint64_t *fp, uint64_t *fden,
+    const char **why)
+{
+	const char *s = *sp, *f, *fe;
+	uint64_t v = 0;
+	size_t nf;
+
+	if (*s < '0' || *s > '9') {
+		*why = NULL;
+		return -1;
+	}
+	for (; *s >= '0' && *s <= '9'; s++) {
+		if (__builtin_mul_overflow(v, 10, &v) ||
+		    __builtin_add_overflow(v, (uint64_t)(*s - '0'), &v)) {
+			*why = "out of range";
+			return -1;
+		}
+	}
+	*ip = v;
+	*fp = 0;
+	*fden = 1;
+	if (*s == '.') {
+		s++;
+		if (*s < '0' || *s > '9') {
+			*why = NULL;
+			return -1;
+		}
+		f = s;
+		while (*s >= '0' && *s <= '9')
+			s++;
+		fe = s;
+		while (fe > f && fe[-1] == '0')
+			fe--;
+		nf = (size_t)(fe - f);
+		if (nf > 18) {
+			*why = "out of range";
+			return -1;
+		}
+		for (; f < fe; f++) {
+			*fp = *fp * 10 + (uint64_t)(*f - '0');
+			*fden *= 10;
+		}
+	}
+	*sp = s;
+	return 0;
+}
+
+/* ip + fp/fden times mult, exactly: 0, or -1 with *why. */
+static int
+units_scale(uint64_t ip, uint64_t fp, uint64_t fden, int64_t mult,
+    const char *inexact, uint64_t *out, const char **why)
+{
+	unsigned __int128 frac;
+	uint64_t v;
+
+	if (__builtin_mul_overflow(ip, (uint64_t)mult, &v)) {
+		*why = "out of range";
+		return -1;
+	}
+	frac = (unsigned __int128)fp * (uint64_t)mult;
+	if (frac % fden != 0) {
+		*why = inexact;
+		return -1;
+	}
+	frac /= fden;
+	if (frac > INT64_MAX || __builtin_add_overflow(v, (uint64_t)frac, &v) ||
+	    v > INT64_MAX) {
+		*why = "out of range";
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+int
+units_parse_duration(const char *s, int64_t *ms, const char **why)
+{
+	const char *u;
+	uint64_t ip, fp, fden, part, total = 0;
+	size_t i, ulen, last = 0, n = 0;
+	bool found;
+
+	if (s == NULL || *s == '\0') {
+		*why = "empty duration";
+		return -1;
+	}
+	if (*s == '-') {
+		*why = "negative duration";
+		return -1;
+	}
+	while (*s != '\0') {
+		if (units_number(&s, &ip, &fp, &fden, why) != 0) {
+			if (*why == NULL)
+				*why = "not a duration";
+			return -1;
+		}
+		u = s;
+		while ((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z'))
+			s++;
+		ulen = (size_t)(s - u);
+		if (*s != '\0' && (*s < '0' || *s > '9')) {
+			*why = "not a duration";
+			return -1;
+		}
+		if (ulen == 0) {
+			/* A bare number of seconds, alone. */
+			if (n != 0 || *s != '\0') {
+				*why = "not a duration";
+				return -1;
+			}
+			i = 3;
+		} else {
+			found = false;
+			for (i = 0; i < NDURATION_UNITS; i++) {
+				if (strlen(duration_units[i].name) == ulen &&
+				    memcmp(duration_units[i].name, u, ulen) == 0) {
+					found = true;
+					break;
+				}
+			}
+			if (!found) {
+				*why = units_unknown(u, ulen);
+				return -1;
+			}
+			/* Compound forms go from large to small units. */
+			if (n != 0 && i <= last) {
+				*why = "not a duration";
+				return -1;
+			}
+		}
+		if (units_scale(ip, fp, fden, duration_units[i].mult,
+		    "finer than a millisecond", &part, why) != 0)
+			return -1;
+		if (__builtin_add_overflow(total, part, &total) ||
+		    total > INT64_MAX) {
+			*why = "out of range";
+			return -1;
+		}
+		last = i;
+		n++;
+	}
+	*ms = (int64_t)total;
+	return 0;
+}
+
+int
+units_parse_size(const char *s, int64_t *bytes, const char **why)
+{
+	static const char prefixes[] = "KMGTPE";
+	const char *u, *u0, *p;
+	uint64_t ip, fp, fden, v;
+	int64_t mult = 1;
+	size_t ulen, ulen0;
+
+	if (s == NULL || *s == '\0') {
+		*why = "empty size";
+		return -1;
+	}
+	if (*s == '-') {
+		*why = "negative size";
+		return -1;
+	}
+	if (units_number(&s, &ip, &fp, &fden, why) != 0) {
+		if (*why == NULL)
+			*why = "not a size";
+		return -1;
+	}
+	u = s;
+	while ((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z'))
+		s++;
+	ulen = (size_t)(s - u);
+	u0 = u;
+	ulen0 = ulen;
+	if (*s != '\0') {
+		*why = "not a size";
+		return -1;
+	}
+	if (ulen > 0) {
+		p = NULL;
+		if (*u >= 'a' && *u <= 'z')
+			p = strchr(prefixes, *u - 'a' + 'A');
+		else if (*u != '\0')
+			p = strchr(prefixes, *u);
+		if (p != NULL && *p != '\0') {
+			mult = (int64_t)1 << (10 * (p - prefixes + 1));
+			u++;
+			ulen--;
+			if (ulen == 2 && u[0] == 'i' && (u[1] == 'B' ||
+			    u[1] == 'b'))
+				ulen = 0;
+		}
+		if (ulen == 1 && (u[0] == 'B' || u[0] == 'b'))
+			ulen = 0;
+		if (ulen != 0) {
+			*why = units_unknown(u0, ulen0);
+			return -1;
+		}
+	}
+	if (units_scale(ip, fp, fden, mult, "not a whole number of bytes", &v,
+	    why) != 0)
+		return -1;
+	*bytes = (int64_t)v;
+	return 0;
+}
+
+char *
+units_format_duration(int64_t ms, char *buf, size_t len)
+{
+	static const struct unit parts[] = {
+		{ "d", 86400000 }, { "h", 3600000 }, { "m", 60000 },
+		{ "s", 1000 }, { "ms", 1 },
+	};
+	uint64_t v, q;
+	size_t i, off = 0;
+	int n;
+
+	if (len == 0)
+		return buf;
+	buf[0] = '\0';
+	if (ms < 0) {
+		v = (uint64_t)0 - (uint64_t)ms;
+		n = snprintf(buf, len, "-");
+		off = (size_t)n < len ? (size_t)n : len - 1;
+	} else
+		v = (uint64_t)ms;
+	if (v == 0) {
+		snprintf(buf + off, len - off, "0s");
+		return buf;
+	}
+	for (i = 0; i < sizeof parts / sizeof parts[0] && v != 0; i++) {
+		q = v / (uint64_t)parts[i].mult;
+		if (q == 0)
+			continue;
+		v -= q * (uint64_t)parts[i].mult;
+		n = snprintf(buf + off, len - off, "%" PRIu64 "%s", q,
+		    parts[i].name);
+		if (n < 0 || (size_t)n >= len - off)
+			break;
+		off += (size_t)n;
+	}
+	return buf;
+}
+
+char *
+units_format_size(int64_t bytes, char *buf, size_t len)
+{
+	static const char prefixes[] = "KMGTPE";
+	unsigned __int128 tenths;
+	uint64_t v, unit = 1;
+	int i, k = -1;
+
+	if (len == 0)
+		return buf;
+	if (bytes < 0) {
+		snprintf(buf, len, "%" PRId64, bytes);
+		return buf;
+	}
+	v = (uint64_t)bytes;
+	for (i = 0; i < 6; i++) {
+		if (v < ((uint64_t)1 << (10 * (i + 1))))
+			break;
+		k = i;
+		unit = (uint64_t)1 << (10 * (i + 1));
+	}
+	if (k < 0) {
+		snprintf(buf, len, "%" PRIu64, v);
+		return buf;
+	}
+	if (v % unit == 0) {
+		snprintf(buf, len, "%" PRIu64 "%c", v / unit, prefixes[k]);
+		return buf;
+	}
+	tenths = ((unsigned __int128)v * 10 + unit / 2) / unit;
+	if (tenths % 10 == 0)
+		snprintf(buf, len, "%" PRIu64 "%c", (uint64_t)(tenths / 10),
+		    prefixes[k]);
+	else
+		snprintf(buf, len, "%" PRIu64 ".%u%c", (uint64_t)(tenths / 10),
+		    (unsigned)(tenths % 10), prefixes[k]);
+	return buf;
+}
