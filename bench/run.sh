@@ -173,44 +173,76 @@ part_a() {
 }
 
 # ---- (b) overhead ---------------------------------------------------------
-OW_10000=; OS_10000=
-part_b() {
-	echo "== (b) overhead: 10000 nodes of 'argv: [true]', no needs, -j2"
-	$GEN --nodes 10000 --seed 1 --needs 0 --max-parallel 2 \
-	    >"$TMP/o10000.yaml"
-	measure "$SPAWNLOOP" -j 2 -n 10000 /bin/true
+# keep KEY: remember the fastest of the rounds as B_KEY (wall) and R_KEY (RSS)
+keep() {
+	eval "old=\${B_$1:-}"
 	if [ "$RC" != 0 ]; then
-		echo "spawnloop failed (exit $RC)"; echo; return
+		eval "F_$1=\$RC"
+		return
 	fi
-	OS_10000=$WALL
-	printf '%-22s %9s %10s %8s\n' runner wall_s rss_MiB vs_spawn
-	printf '%-22s %9s %10s %8s\n' "spawnloop -j2" "$WALL" \
-	    "$(mib "$RSS")" 1.00
-	if [ "$RUN_OK" = 1 ]; then
-		run_dagexec 2 "$TMP/o10000.yaml"
-		if [ "$RC" = 0 ]; then
-			OW_10000=$WALL; OR_10000=$RSS
-			printf '%-22s %9s %10s %8s\n' "dagexec run -j2" \
-			    "$WALL" "$(mib "$RSS")" "$(ratio "$WALL" "$OS_10000")"
-		else
-			echo "dagexec run -j2: failed (exit $RC)"
+	if [ -z "$old" ] || lt "$WALL" "$old"; then
+		eval "B_$1=\$WALL; R_$1=\$RSS"
+	fi
+}
+
+# row LABEL KEY BASE: one line of the table
+row() {
+	eval "w=\${B_$2:-}; r=\${R_$2:-}; f=\${F_$2:-}"
+	if [ -n "$f" ]; then
+		printf '%-22s failed (exit %s)\n' "$1" "$f"
+	elif [ -n "$w" ]; then
+		printf '%-22s %9s %10s %8s\n' "$1" "$w" "$(mib "$r")" \
+		    "$(ratio "$w" "$3")"
+	fi
+}
+
+# overhead N ROUNDS: every runner on N nodes, interleaved, ROUNDS times;
+# sets B_spawn_N, B_dagexec_N, ... (the fastest round of each)
+overhead() {
+	n=$1
+	$GEN --nodes $n --seed 1 --needs 0 --max-parallel 2 >"$TMP/o$n.yaml"
+	mkdir -p "$TMP/mk$n" "$TMP/nj$n"
+	$GEN --nodes $n --seed 1 --needs 0 --no-stamp --format make \
+	    >"$TMP/mk$n/Makefile"
+	$GEN --nodes $n --seed 1 --needs 0 --no-stamp --format ninja \
+	    >"$TMP/nj$n/build.ninja"
+	i=0
+	while [ $i -lt "$2" ]; do
+		i=$((i + 1))
+		measure "$SPAWNLOOP" -j 2 -n $n /bin/true
+		keep spawn_$n
+		if [ "$RUN_OK" = 1 ]; then
+			run_dagexec 2 "$TMP/o$n.yaml"
+			keep dagexec_$n
 		fi
+		if [ "$3" = all ]; then
+			run_tool make 2 "$TMP/mk$n"
+			keep make_$n
+			if [ "$HAVE_NINJA" = 1 ]; then
+				run_tool ninja 2 "$TMP/nj$n"
+				keep ninja_$n
+			fi
+		fi
+	done
+}
+
+part_b() {
+	echo "== (b) overhead: 10000 nodes of 'argv: [true]', no needs, -j2," \
+	    "fastest of 3 interleaved rounds"
+	overhead 10000 3 all
+	if [ -z "${B_spawn_10000:-}" ]; then
+		echo "spawnloop failed (exit ${F_spawn_10000:-?})"; echo; return
+	fi
+	printf '%-22s %9s %10s %8s\n' runner wall_s rss_MiB vs_spawn
+	row "spawnloop -j2" spawn_10000 "$B_spawn_10000"
+	if [ "$RUN_OK" = 1 ]; then
+		row "dagexec run -j2" dagexec_10000 "$B_spawn_10000"
 	else
 		echo "dagexec run -j2: skipped: dagexec run not available"
 	fi
-	mkdir -p "$TMP/mk10000"
-	$GEN --nodes 10000 --seed 1 --needs 0 --no-stamp --format make \
-	    >"$TMP/mk10000/Makefile"
-	run_tool make 2 "$TMP/mk10000"
-	printf '%-22s %9s %10s %8s\n' "make -j2" "$WALL" "$(mib "$RSS")" \
-	    "$(ratio "$WALL" "$OS_10000")"
+	row "make -j2" make_10000 "$B_spawn_10000"
 	if [ "$HAVE_NINJA" = 1 ]; then
-		mkdir -p "$TMP/nj10000"
-		$GEN --nodes 10000 --seed 1 --needs 0 --no-stamp --format ninja \
-		    >"$TMP/nj10000/build.ninja"
-		run_tool ninja 2 "$TMP/nj10000"
-		printf '%-22s %9s %10s %8s\n' "ninja -j2" "$WALL" \
-		    "$(mib "$RSS")" "$(ratio "$WALL" "$OS_10000")"
+		row "ninja -j2" ninja_10000 "$B_spawn_10000"
 	else
 		echo "ninja -j2: skipped: ninja not installed"
 	fi
@@ -220,34 +252,28 @@ part_b() {
 # ---- (c) growth -----------------------------------------------------------
 part_c() {
 	echo "== (c) growth: per-node overhead over spawnloop, 100000 vs 10000" \
-	    "nodes, -j2"
+	    "nodes, -j2, fastest of 2 rounds"
 	if [ "$RUN_OK" != 1 ]; then
 		echo "skipped: dagexec run not available"; echo; return
 	fi
-	if [ -z "$OW_10000" ] || [ -z "$OS_10000" ]; then
-		echo "skipped: needs the 10000-node figures of part (b)"
+	[ -z "${B_dagexec_10000:-}" ] && overhead 10000 2 dagexec
+	overhead 100000 2 dagexec
+	if [ -z "${B_dagexec_10000:-}" ] || [ -z "${B_dagexec_100000:-}" ] ||
+	    [ -z "${B_spawn_10000:-}" ] || [ -z "${B_spawn_100000:-}" ]; then
+		echo "a run failed: dagexec exit ${F_dagexec_100000:-}" \
+		    "${F_dagexec_10000:-}"
 		echo; return
 	fi
-	$GEN --nodes 100000 --seed 1 --needs 0 --max-parallel 2 \
-	    >"$TMP/o100000.yaml"
-	measure "$SPAWNLOOP" -j 2 -n 100000 /bin/true
-	s100=$WALL
-	run_dagexec 2 "$TMP/o100000.yaml"
-	if [ "$RC" != 0 ]; then
-		echo "dagexec run on 100000 nodes failed (exit $RC)"; echo
-		return
-	fi
-	d100=$WALL; r100=$RSS
-	p10=$(awk -v a="$OW_10000" -v b="$OS_10000" \
+	p10=$(awk -v a="$B_dagexec_10000" -v b="$B_spawn_10000" \
 	    'BEGIN { printf "%.1f", (a - b) / 10000 * 1e6 }')
-	p100=$(awk -v a="$d100" -v b="$s100" \
+	p100=$(awk -v a="$B_dagexec_100000" -v b="$B_spawn_100000" \
 	    'BEGIN { printf "%.1f", (a - b) / 100000 * 1e6 }')
-	printf '%8s %12s %12s %14s %10s\n' nodes dagexec_s spawnloop_s \
+	printf '%8s %12s %12s %17s %10s\n' nodes dagexec_s spawnloop_s \
 	    overhead_us/node rss_MiB
-	printf '%8s %12s %12s %14s %10s\n' 10000 "$OW_10000" "$OS_10000" \
-	    "$p10" "$(mib "$OR_10000")"
-	printf '%8s %12s %12s %14s %10s\n' 100000 "$d100" "$s100" "$p100" \
-	    "$(mib "$r100")"
+	printf '%8s %12s %12s %17s %10s\n' 10000 "$B_dagexec_10000" \
+	    "$B_spawn_10000" "$p10" "$(mib "$R_dagexec_10000")"
+	printf '%8s %12s %12s %17s %10s\n' 100000 "$B_dagexec_100000" \
+	    "$B_spawn_100000" "$p100" "$(mib "$R_dagexec_100000")"
 	echo "per-node overhead ratio 100k/10k: $(ratio "$p100" "$p10")"
 	echo
 }
