@@ -26,4 +26,10 @@ int bundle_write(const char *out_path, enum bundle_format fmt,
 int bundle_collect_output(int workdir_fd, const char *rel, const char *destdir,
     char **cause);
 
+/* Read the member named member (e.g. "JOB/state.yaml") of the bundle at path
+ * into a new NUL-terminated buffer (at most max bytes). Returns 0, or -1 with
+ * *cause (ENOENT: no such member). */
+int bundle_read_member(const char *path, const char *member, size_t max,
+    char **buf, size_t *len, char **cause);
+
 #endif

@@ -16,5 +16,9 @@
 int cmd_validate(int argc, char **argv);
 int cmd_graph(int argc, char **argv);
 int cmd_run(int argc, char **argv);
+int cmd_watch(int argc, char **argv);
+int cmd_submit(int argc, char **argv);
+int cmd_cancel(int argc, char **argv);
+int cmd_status(int argc, char **argv);
 
 #endif

@@ -1,13 +1,86 @@
+/* dagexec graph [--format dot|waves] MANIFEST: print the DAG. */
 #include "config.h"
 
+#include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "cmd.h"
+#include "diag.h"
+#include "manifest.h"
+#include "render.h"
+
+static void
+graph_usage(FILE *fp)
+{
+	fprintf(fp, "usage: dagexec graph [--format dot|waves] MANIFEST\n\n"
+	    "Print the DAG as Graphviz DOT (the default: one \"a\" -> \"b\"; "
+	    "line an edge,\na before b) or as its waves (one line a wave: "
+	    "wave 0: id id ...).\n\n"
+	    "exit status: 0 printed, 65 the manifest is invalid, "
+	    "66 it cannot be read, 64 usage\n");
+}
 
 int
 cmd_graph(int argc, char **argv)
 {
-	(void)argc; (void)argv;
-	fprintf(stderr, "dagexec: graph: not implemented yet\n");
-	return EXIT_SOFTWARE;
+	static const struct option opts[] = {
+		{ "format", required_argument, NULL, 'f' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct manifest *m;
+	struct diags d;
+	char *cause = NULL;
+	int c, waves = 0, rc;
+
+	while ((c = getopt_long(argc, argv, "+f:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'f':
+			if (strcmp(optarg, "dot") == 0)
+				waves = 0;
+			else if (strcmp(optarg, "waves") == 0)
+				waves = 1;
+			else {
+				fprintf(stderr, "dagexec: graph: unknown format "
+				    "'%s' (dot or waves)\n", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'h':
+			graph_usage(stdout);
+			return 0;
+		default:
+			graph_usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (argc - optind != 1) {
+		graph_usage(stderr);
+		return EXIT_USAGE;
+	}
+	diags_init(&d);
+	rc = manifest_load(argv[optind], &m, &d, &cause);
+	if (rc < 0) {
+		fprintf(stderr, "dagexec: %s\n", cause);
+		free(cause);
+		return EXIT_NOINPUT;
+	}
+	if (rc > 0) {
+		diags_print(stderr, argv[optind], &d);
+		diags_release(&d);
+		return EXIT_DATAERR;
+	}
+	diags_release(&d);
+	if (waves)
+		render_waves(stdout, m);
+	else
+		render_dot(stdout, m, NULL);
+	manifest_free(m);
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		perror("dagexec: graph: stdout");
+		return EXIT_IOERR;
+	}
+	return 0;
 }

@@ -1,13 +1,71 @@
+/* dagexec validate MANIFEST...: check manifests without running anything. */
 #include "config.h"
 
+#include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "cmd.h"
+#include "diag.h"
+#include "manifest.h"
+
+static void
+validate_usage(FILE *fp)
+{
+	fprintf(fp, "usage: dagexec validate MANIFEST...\n\n"
+	    "Check each manifest against dagexec.yaml(5) without running it.\n"
+	    "Prints every error as FILE:LINE:COL: error: MESSAGE on stderr.\n"
+	    "'-' reads standard input.\n\n"
+	    "exit status: 0 all valid, 65 a manifest is invalid, "
+	    "66 a file cannot be read, 64 usage\n");
+}
 
 int
 cmd_validate(int argc, char **argv)
 {
-	(void)argc; (void)argv;
-	fprintf(stderr, "dagexec: validate: not implemented yet\n");
-	return EXIT_SOFTWARE;
+	static const struct option opts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct manifest *m;
+	struct diags d;
+	char *cause;
+	int c, i, bad = 0, unreadable = 0;
+
+	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'h':
+			validate_usage(stdout);
+			return 0;
+		default:
+			validate_usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		validate_usage(stderr);
+		return EXIT_USAGE;
+	}
+	for (i = optind; i < argc; i++) {
+		diags_init(&d);
+		cause = NULL;
+		switch (manifest_load(argv[i], &m, &d, &cause)) {
+		case 0:
+			manifest_free(m);
+			break;
+		case 1:
+			diags_print(stderr, argv[i], &d);
+			bad = 1;
+			break;
+		default:
+			fprintf(stderr, "dagexec: %s\n", cause);
+			free(cause);
+			unreadable = 1;
+			break;
+		}
+		diags_release(&d);
+	}
+	if (unreadable)
+		return EXIT_NOINPUT;
+	return bad ? EXIT_DATAERR : 0;
 }

@@ -1,3 +1,1579 @@
+/* One DAG in flight: the scheduler's decisions carried out with real
+ * processes, pipes, timers, the journal and the state file. */
 #include "config.h"
 
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <sys/epoll.h>
+#include <sys/random.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "bundle.h"
+#include "fsutil.h"
 #include "job.h"
+#include "journal.h"
+#include "log.h"
+#include "render.h"
+#include "spawn.h"
+#include "state.h"
+#include "units.h"
+#include "xmalloc.h"
+
+#define KILL_GRACE_MS		5000	/* SIGTERM -> SIGKILL */
+#define STATE_INTERVAL_MS	200	/* at most 5 state writes a second */
+#define SYNC_INTERVAL_MS	100	/* fdatasync of the journal at most
+					   this long after a write */
+#define SIDEFILE_MAX		(1u << 20)	/* $DAGEXEC_OUTPUT/METRICS */
+#define READ_CHUNK		65536
+
+extern char **environ;
+
+/* One output stream of a running attempt, capped at limit bytes: the first
+ * half goes straight to the file, the last half is kept in a ring and
+ * written at the end, after a line counting what was dropped. */
+struct logsink {
+	int	 fd;		/* the pipe's read end, -1 at EOF */
+	int	 file;		/* the log file */
+	int64_t	 head_max;	/* limit / 2 */
+	int64_t	 tail_max;	/* limit - head_max */
+	int64_t	 written;	/* head bytes written */
+	char	*ring;		/* tail_max bytes, allocated on overflow */
+	int64_t	 ring_pos;	/* next write position */
+	int64_t	 ring_len;	/* valid bytes */
+	int64_t	 dropped;
+};
+
+struct nodeproc {
+	struct job		*job;
+	size_t			 node;
+	int			 attempt;
+	pid_t			 pid;		/* 0: not running */
+	bool			 exited;
+	int			 status;
+	struct rusage		 ru;
+	struct logsink		 out;
+	struct logsink		 err;
+	struct loop_timer	*kill_timer;
+	bool			 killing;
+	struct kv		*outputs;	/* $DAGEXEC_OUTPUT of success */
+	size_t			 noutputs;
+};
+
+struct job {
+	struct loop		*loop;
+	struct manifest		*m;
+	struct sched		*s;
+	struct journal		*jr;
+	char			*id;
+	char			*dir;		/* absolute */
+	char			*workdir;	/* absolute */
+	int			 workdir_fd;
+	char			*state_path;
+	bool			 clean_env;
+	enum job_progress	 progress;
+	int64_t			 last_draw;
+	bool			 line_shown;
+	void			(*on_finish)(struct job *, void *);
+	void			*arg;
+	int			*slots;		/* shared: nodes running */
+	bool			 set_ids;
+	uid_t			 uid;
+	gid_t			 gid;
+	gid_t			*groups;
+	size_t			 ngroups;
+	int64_t			*estimates;
+	void			(*on_slots)(struct job *, void *);
+	struct nodeproc		*procs;
+	char			**base_env;	/* NULL-terminated, owned */
+	size_t			 nbase_env;
+	int64_t			 wall_base;
+	int64_t			 mono_base;
+	int64_t			 started;
+	int64_t			 finished;
+	int64_t			 last_state;
+	bool			 state_dirty;
+	struct loop_timer	*state_timer;
+	struct loop_timer	*wake_timer;
+	struct loop_timer	*sync_timer;
+	int64_t			 wake_at;
+	bool			 done;
+	bool			 in_pump;
+	bool			 pump_again;
+	int			 running;
+};
+
+static void	job_pump(struct job *);
+static void	node_try_end(struct nodeproc *);
+
+/* ---- small helpers ------------------------------------------------------ */
+
+static char *
+node_dir(const struct job *j, size_t i)
+{
+	return xasprintf("%s/nodes/%s", j->dir, j->m->nodes[i].id);
+}
+
+static void
+job_log(struct job *j, enum log_level lvl, size_t node,
+    const char *event, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+static void
+job_log(struct job *j, enum log_level lvl, size_t node,
+    const char *event, const char *fmt, ...)
+{
+	va_list ap;
+	char *detail;
+
+	if (j->progress != PROGRESS_LINES && lvl < LOG_WARN)
+		return;
+	va_start(ap, fmt);
+	detail = xvasprintf(fmt, ap);
+	va_end(ap);
+	if (j->line_shown) {
+		fputs("\r\033[K", stderr);
+		j->line_shown = false;
+	}
+	log_event(lvl, j->id, node == SIZE_MAX ? NULL : j->m->nodes[node].id,
+	    event, "%s", detail);
+	free(detail);
+}
+
+static char *
+num(int64_t v)
+{
+	return xasprintf("%lld", (long long)v);
+}
+
+/* ---- environment -------------------------------------------------------- */
+
+static bool
+env_allowed_clean(const char *e)
+{
+	static const char *const keep[] = { "PATH=", "HOME=", "USER=",
+	    "LANG=", "TZ=" };
+	size_t i;
+
+	for (i = 0; i < sizeof keep / sizeof keep[0]; i++)
+		if (strncmp(e, keep[i], strlen(keep[i])) == 0)
+			return true;
+	return false;
+}
+
+static void
+env_init_base(struct job *j)
+{
+	size_t n = 0, i;
+	char **e;
+
+	for (e = environ; e != NULL && *e != NULL; e++)
+		n++;
+	j->base_env = xcalloc(n + 1, sizeof *j->base_env);
+	for (i = 0, e = environ; e != NULL && *e != NULL; e++) {
+		if (strncmp(*e, "DAGEXEC_", 8) == 0 &&
+		    strncmp(*e, "DAGEXEC_SPOOL=", 14) != 0)
+			continue;	/* never pass our own variables down */
+		if (j->clean_env && !env_allowed_clean(*e))
+			continue;
+		j->base_env[i++] = xstrdup(*e);
+	}
+	j->nbase_env = i;
+}
+
+struct envbuf {
+	char	**v;
+	size_t	  n;
+	size_t	  cap;
+};
+
+/* Set NAME=VALUE, replacing an earlier NAME. */
+static void
+env_set(struct envbuf *eb, const char *name, const char *value)
+{
+	size_t i, len = strlen(name);
+
+	for (i = 0; i < eb->n; i++) {
+		if (strncmp(eb->v[i], name, len) == 0 && eb->v[i][len] == '=') {
+			free(eb->v[i]);
+			eb->v[i] = xasprintf("%s=%s", name, value);
+			return;
+		}
+	}
+	xgrow(&eb->v, &eb->cap, eb->n + 2, sizeof *eb->v);
+	eb->v[eb->n++] = xasprintf("%s=%s", name, value);
+	eb->v[eb->n] = NULL;
+}
+
+static void
+env_free(char **v)
+{
+	char **p;
+
+	if (v == NULL)
+		return;
+	for (p = v; *p != NULL; p++)
+		free(*p);
+	free(v);
+}
+
+/* NEED and KEY upper-cased, '-' and '.' made '_'. */
+static char *
+env_in_name(const char *need, const char *key)
+{
+	char *s = xasprintf("DAGEXEC_IN_%s_%s", need, key), *p;
+
+	for (p = s + 11; *p != '\0'; p++) {
+		if (*p == '-' || *p == '.')
+			*p = '_';
+		else if (*p >= 'a' && *p <= 'z')
+			*p = (char)(*p - 'a' + 'A');
+	}
+	return s;
+}
+
+static char **
+env_build(struct job *j, size_t i, int attempt, const char *out_path,
+    const char *metrics_path)
+{
+	const struct node *n = &j->m->nodes[i];
+	struct envbuf eb = { NULL, 0, 0 };
+	struct nodeproc *np;
+	size_t k, q;
+	char *s;
+
+	xgrow(&eb.v, &eb.cap, j->nbase_env + 16, sizeof *eb.v);
+	for (k = 0; k < j->nbase_env; k++)
+		eb.v[eb.n++] = xstrdup(j->base_env[k]);
+	eb.v[eb.n] = NULL;
+	for (k = 0; k < j->m->env.n; k++)
+		env_set(&eb, j->m->env.v[k].key, j->m->env.v[k].value);
+	for (k = 0; k < n->env.n; k++)
+		env_set(&eb, n->env.v[k].key, n->env.v[k].value);
+	env_set(&eb, "DAGEXEC_JOB", j->id);
+	env_set(&eb, "DAGEXEC_NODE", n->id);
+	s = num(attempt);
+	env_set(&eb, "DAGEXEC_ATTEMPT", s);
+	free(s);
+	env_set(&eb, "DAGEXEC_WORKDIR", j->workdir);
+	env_set(&eb, "DAGEXEC_OUTPUT", out_path);
+	env_set(&eb, "DAGEXEC_METRICS", metrics_path);
+	for (k = 0; k < n->nneeds; k++) {
+		np = &j->procs[n->needs[k]];
+		for (q = 0; q < np->noutputs; q++) {
+			s = env_in_name(j->m->nodes[n->needs[k]].id,
+			    np->outputs[q].key);
+			env_set(&eb, s, np->outputs[q].value);
+			free(s);
+		}
+	}
+	return eb.v;
+}
+
+/* ---- logs --------------------------------------------------------------- */
+
+static void
+sink_init(struct logsink *ls, int fd, int file, int64_t limit)
+{
+	memset(ls, 0, sizeof *ls);
+	ls->fd = fd;
+	ls->file = file;
+	ls->head_max = limit / 2;
+	ls->tail_max = limit - ls->head_max;
+}
+
+static void
+sink_write(struct logsink *ls, const char *buf, size_t len)
+{
+	size_t take, first;
+
+	if (ls->written < ls->head_max) {
+		take = len;
+		if ((int64_t)take > ls->head_max - ls->written)
+			take = (size_t)(ls->head_max - ls->written);
+		(void)fs_write_all(ls->file, buf, take);
+		ls->written += (int64_t)take;
+		buf += take;
+		len -= take;
+	}
+	if (len == 0 || ls->tail_max <= 0) {
+		ls->dropped += (int64_t)len;
+		return;
+	}
+	if (ls->ring == NULL)
+		ls->ring = xmalloc((size_t)ls->tail_max);
+	if ((int64_t)len >= ls->tail_max) {
+		/* everything in the ring and all but the last tail_max
+		 * bytes of buf are dropped */
+		ls->dropped += ls->ring_len + (int64_t)len - ls->tail_max;
+		memcpy(ls->ring, buf + len - (size_t)ls->tail_max,
+		    (size_t)ls->tail_max);
+		ls->ring_pos = 0;
+		ls->ring_len = ls->tail_max;
+		return;
+	}
+	if (ls->ring_len + (int64_t)len > ls->tail_max)
+		ls->dropped += ls->ring_len + (int64_t)len - ls->tail_max;
+	first = (size_t)(ls->tail_max - ls->ring_pos);
+	if (first > len)
+		first = len;
+	memcpy(ls->ring + ls->ring_pos, buf, first);
+	memcpy(ls->ring, buf + first, len - first);
+	ls->ring_pos = (ls->ring_pos + (int64_t)len) % ls->tail_max;
+	ls->ring_len += (int64_t)len;
+	if (ls->ring_len > ls->tail_max)
+		ls->ring_len = ls->tail_max;
+}
+
+/* Write the kept tail and close the file. */
+static void
+sink_finish(struct logsink *ls)
+{
+	char *line;
+	int64_t start;
+
+	if (ls->file < 0)
+		return;
+	if (ls->dropped > 0) {
+		line = xasprintf("\n[dagexec: %lld bytes dropped]\n",
+		    (long long)ls->dropped);
+		(void)fs_write_all(ls->file, line, strlen(line));
+		free(line);
+	}
+	if (ls->ring_len > 0) {
+		start = (ls->ring_pos - ls->ring_len + ls->tail_max) %
+		    ls->tail_max;
+		if (start + ls->ring_len <= ls->tail_max)
+			(void)fs_write_all(ls->file, ls->ring + start,
+			    (size_t)ls->ring_len);
+		else {
+			(void)fs_write_all(ls->file, ls->ring + start,
+			    (size_t)(ls->tail_max - start));
+			(void)fs_write_all(ls->file, ls->ring,
+			    (size_t)(ls->ring_len - (ls->tail_max - start)));
+		}
+	}
+	free(ls->ring);
+	ls->ring = NULL;
+	close(ls->file);
+	ls->file = -1;
+}
+
+static void
+sink_read(struct loop *l, int fd, uint32_t events, void *arg)
+{
+	struct nodeproc *np = arg;
+	struct logsink *ls = (fd == np->out.fd) ? &np->out : &np->err;
+	char buf[READ_CHUNK];
+	ssize_t n;
+	int rounds;
+
+	(void)events;
+	/* a few reads per wakeup keep one noisy node from starving others */
+	for (rounds = 0; rounds < 4; rounds++) {
+		n = read(fd, buf, sizeof buf);
+		if (n > 0) {
+			sink_write(ls, buf, (size_t)n);
+			continue;
+		}
+		if (n < 0 && (errno == EINTR))
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return;
+		/* EOF or error: the stream is over */
+		loop_del_fd(l, fd);
+		close(fd);
+		ls->fd = -1;
+		node_try_end(np);
+		return;
+	}
+}
+
+/* ---- side files: $DAGEXEC_OUTPUT and $DAGEXEC_METRICS ------------------- */
+
+/* Parse KEY=VALUE lines. Returns 0, or -1 with *cause naming the bad line. */
+static int
+parse_kv_file(const char *path, const char *what, bool numeric,
+    struct kv **out, size_t *nout, char **cause)
+{
+	char *buf, *line, *next, *eq, *end, *c2 = NULL;
+	size_t len, cap = 0, lineno = 0;
+	struct kv *v = NULL;
+	size_t n = 0;
+
+	*out = NULL;
+	*nout = 0;
+	if (fs_read_file(path, SIDEFILE_MAX, &buf, &len, &c2) != 0) {
+		if (errno == ENOENT) {
+			free(c2);
+			return 0;
+		}
+		*cause = xasprintf("%s: %s", what, c2);
+		free(c2);
+		return -1;
+	}
+	for (line = buf; line < buf + len; line = next) {
+		lineno++;
+		next = memchr(line, '\n', (size_t)(buf + len - line));
+		if (next == NULL)
+			next = buf + len;
+		else
+			*next++ = '\0';
+		if (*line == '\0')
+			continue;
+		if (memchr(line, '\0', strlen(line)) != NULL)
+			goto bad;
+		eq = strchr(line, '=');
+		if (eq == NULL || eq == line)
+			goto bad;
+		*eq = '\0';
+		for (end = line; *end != '\0'; end++)
+			if (!((*end >= 'A' && *end <= 'Z') ||
+			    (*end >= 'a' && *end <= 'z') ||
+			    (*end >= '0' && *end <= '9') || *end == '_' ||
+			    *end == '-' || *end == '.'))
+				break;
+		if (*end != '\0') {
+			*eq = '=';
+			goto bad;
+		}
+		if (numeric) {
+			errno = 0;
+			(void)strtod(eq + 1, &end);
+			if (eq[1] == '\0' || *end != '\0' || errno != 0) {
+				*eq = '=';
+				goto bad;
+			}
+		}
+		xgrow(&v, &cap, n + 1, sizeof *v);
+		v[n].key = xstrdup(line);
+		v[n].value = xstrdup(eq + 1);
+		n++;
+	}
+	free(buf);
+	*out = v;
+	*nout = n;
+	return 0;
+bad:
+	{
+		char *esc = log_escape(line, strlen(line));
+
+		if (strlen(esc) > 80)
+			strcpy(esc + 77, "...");
+		*cause = xasprintf("malformed line %zu in %s: '%s' (expected "
+		    "%s)", lineno, what, esc,
+		    numeric ? "NAME=NUMBER" : "KEY=VALUE");
+		free(esc);
+	}
+	free(buf);
+	while (n > 0) {
+		n--;
+		free(v[n].key);
+		free(v[n].value);
+	}
+	free(v);
+	return -1;
+}
+
+static void
+kv_free(struct kv *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		free(v[i].key);
+		free(v[i].value);
+	}
+	free(v);
+}
+
+/* ---- starting and ending attempts -------------------------------------- */
+
+static void
+fail_start(struct job *j, size_t i, const char *cause)
+{
+	struct attempt_end e;
+
+	memset(&e, 0, sizeof e);
+	e.reason = REASON_SPAWN_ERROR;
+	e.exit_code = -1;
+	e.error = cause;
+	job_log(j, LOG_WARN, i, "spawn-error", "%s", cause);
+	sched_ended(j->s, i, loop_now(), &e);
+}
+
+static void	child_exited(struct loop *, pid_t, int, const struct rusage *,
+		    void *);
+
+static int
+open_log(const char *dir, const char *name, int attempt, char **cause)
+{
+	char *path = xasprintf("%s/%s", dir, name), *sep;
+	int fd;
+
+	fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW,
+	    0644);
+	if (fd < 0) {
+		*cause = xasprintf("cannot open '%s': %s", path,
+		    strerror(errno));
+		free(path);
+		return -1;
+	}
+	free(path);
+	if (attempt > 1) {
+		sep = xasprintf("--- attempt %d ---\n", attempt);
+		(void)fs_write_all(fd, sep, strlen(sep));
+		free(sep);
+	}
+	return fd;
+}
+
+/* An empty side file the node (as its user) appends to. */
+static int
+reset_sidefile(const struct job *j, const char *path, char **cause)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
+	    O_NOFOLLOW, 0600);
+
+	if (fd < 0 || (j->set_ids && fchown(fd, j->uid, j->gid) != 0)) {
+		*cause = xasprintf("cannot create '%s': %s", path,
+		    strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+static void
+set_rlimit(struct spawn_spec *sp, int res, rlim_t soft, rlim_t hard)
+{
+	sp->rlimits[sp->nrlimits].resource = res;
+	sp->rlimits[sp->nrlimits].lim.rlim_cur = soft;
+	sp->rlimits[sp->nrlimits].lim.rlim_max = hard;
+	sp->nrlimits++;
+}
+
+static void
+fill_rlimits(struct spawn_spec *sp, const struct node *n)
+{
+	rlim_t v;
+
+	if (n->limit_set & (1u << LIMIT_CPU)) {
+		/* soft first, so the node gets SIGXCPU (rlimit_cpu), not
+		 * SIGKILL at the hard limit */
+		v = (rlim_t)((n->limit[LIMIT_CPU] + 999) / 1000);
+		set_rlimit(sp, RLIMIT_CPU, v, v + 1);
+	}
+	if (n->limit_set & (1u << LIMIT_MEMORY))
+		set_rlimit(sp, RLIMIT_AS, (rlim_t)n->limit[LIMIT_MEMORY],
+		    (rlim_t)n->limit[LIMIT_MEMORY]);
+	if (n->limit_set & (1u << LIMIT_FSIZE))
+		set_rlimit(sp, RLIMIT_FSIZE, (rlim_t)n->limit[LIMIT_FSIZE],
+		    (rlim_t)n->limit[LIMIT_FSIZE]);
+	if (n->limit_set & (1u << LIMIT_NOFILE))
+		set_rlimit(sp, RLIMIT_NOFILE, (rlim_t)n->limit[LIMIT_NOFILE],
+		    (rlim_t)n->limit[LIMIT_NOFILE]);
+	if (n->limit_set & (1u << LIMIT_NPROC))
+		set_rlimit(sp, RLIMIT_NPROC, (rlim_t)n->limit[LIMIT_NPROC],
+		    (rlim_t)n->limit[LIMIT_NPROC]);
+	v = (n->limit_set & (1u << LIMIT_CORE)) ?
+	    (rlim_t)n->limit[LIMIT_CORE] : 0;
+	set_rlimit(sp, RLIMIT_CORE, v, v);
+}
+
+static char sh_name[] = "sh";
+static char sh_c[] = "-c";
+
+static void
+start_node(struct job *j, size_t i, int attempt)
+{
+	const struct node *n = &j->m->nodes[i];
+	struct nodeproc *np = &j->procs[i];
+	struct spawn_spec sp;
+	char *dir = node_dir(j, i), *out_path = NULL, *met_path = NULL;
+	char *cause = NULL, **envp = NULL, *shargv[4];
+	int pout[2] = { -1, -1 }, perr[2] = { -1, -1 };
+	int lout = -1, lerr = -1, pidfd = -1;
+	char *s1, *s2;
+	pid_t pid;
+
+	if (n->kind == NODE_HTTP) {
+		fail_start(j, i, "http nodes are not supported yet");
+		goto out;
+	}
+	if (n->executor == EXECUTOR_SLURM) {
+		fail_start(j, i, "executor slurm is not supported yet");
+		goto out;
+	}
+	if (fs_mkdirs(dir, 0755, &cause) != 0)
+		goto fail;
+	out_path = xasprintf("%s/output.env", dir);
+	met_path = xasprintf("%s/metrics.env", dir);
+	if (reset_sidefile(j, out_path, &cause) != 0 ||
+	    reset_sidefile(j, met_path, &cause) != 0)
+		goto fail;
+	if ((lout = open_log(dir, "stdout.log", attempt, &cause)) < 0 ||
+	    (lerr = open_log(dir, "stderr.log", attempt, &cause)) < 0)
+		goto fail;
+	if (pipe2(pout, O_CLOEXEC | O_NONBLOCK) != 0 ||
+	    pipe2(perr, O_CLOEXEC | O_NONBLOCK) != 0) {
+		cause = xasprintf("cannot create a pipe: %s", strerror(errno));
+		goto fail;
+	}
+	envp = env_build(j, i, attempt, out_path, met_path);
+
+	memset(&sp, 0, sizeof sp);
+	sp.node = n->id;
+	if (n->kind == NODE_RUN) {
+		shargv[0] = sh_name;
+		shargv[1] = sh_c;
+		shargv[2] = n->run;
+		shargv[3] = NULL;
+		sp.argv = shargv;
+		sp.paths = spawn_resolve("/bin/sh", envp);
+	} else {
+		sp.argv = n->argv;
+		sp.paths = spawn_resolve(n->argv[0], envp);
+	}
+	sp.envp = envp;
+	sp.cwd = j->workdir;
+	sp.stdout_fd = pout[1];
+	sp.stderr_fd = perr[1];
+	sp.umask = 077;
+	sp.set_ids = j->set_ids;
+	sp.uid = j->uid;
+	sp.gid = j->gid;
+	sp.groups = j->groups;
+	sp.ngroups = j->ngroups;
+	fill_rlimits(&sp, n);
+	pid = spawn_start(&sp, &pidfd, &cause);
+	spawn_free_paths(sp.paths);
+	close(pout[1]);
+	close(perr[1]);
+	pout[1] = perr[1] = -1;
+	if (pid < 0)
+		goto fail;
+
+	{
+		struct kv *keep = np->outputs;
+		size_t nkeep = np->noutputs;
+
+		memset(np, 0, sizeof *np);
+		np->outputs = keep;
+		np->noutputs = nkeep;
+	}
+	np->job = j;
+	np->node = i;
+	np->attempt = attempt;
+	np->pid = pid;
+	sink_init(&np->out, pout[0], lout, n->log_limit);
+	sink_init(&np->err, perr[0], lerr, n->log_limit);
+	if (loop_add_fd(j->loop, pout[0], EPOLLIN, sink_read, np) != 0 ||
+	    loop_add_fd(j->loop, perr[0], EPOLLIN, sink_read, np) != 0 ||
+	    loop_watch_child(j->loop, pid, pidfd, child_exited, np) != 0) {
+		/* cannot happen short of ENOMEM in epoll: kill and fail */
+		job_log(j, LOG_ERROR, i, "internal", "cannot watch pid %ld: %s",
+		    (long)pid, strerror(errno));
+		spawn_kill_group(pid, SIGKILL);
+		abort();
+	}
+	j->running++;
+	if (j->slots != NULL)
+		(*j->slots)++;
+	s1 = num(attempt);
+	s2 = num(pid);
+	journal_add(j->jr, loop_wallclock(), "start", "node", n->id,
+	    "attempt", s1, "pid", s2, "pgid", s2, (char *)NULL);
+	free(s1);
+	free(s2);
+	job_log(j, LOG_INFO, i, "start", "attempt=%d pid=%ld", attempt,
+	    (long)pid);
+	goto out;
+
+fail:
+	if (lout >= 0)
+		close(lout);
+	if (lerr >= 0)
+		close(lerr);
+	if (pout[0] >= 0)
+		close(pout[0]);
+	if (pout[1] >= 0)
+		close(pout[1]);
+	if (perr[0] >= 0)
+		close(perr[0]);
+	if (perr[1] >= 0)
+		close(perr[1]);
+	fail_start(j, i, cause);
+out:
+	env_free(envp);
+	free(cause);
+	free(out_path);
+	free(met_path);
+	free(dir);
+}
+
+static void
+kill_escalate(struct loop *l, void *arg)
+{
+	struct nodeproc *np = arg;
+
+	(void)l;
+	np->kill_timer = NULL;
+	if (np->pid > 0) {
+		job_log(np->job, LOG_WARN, np->node, "kill",
+		    "SIGKILL after %ds", KILL_GRACE_MS / 1000);
+		spawn_kill_group(np->pid, SIGKILL);
+	}
+}
+
+/* SIGTERM to the node's process group now, SIGKILL after the grace. */
+static void
+kill_node(struct job *j, size_t i, int sig)
+{
+	struct nodeproc *np = &j->procs[i];
+
+	if (np->pid <= 0)
+		return;
+	spawn_kill_group(np->pid, sig);
+	if (sig != SIGKILL && np->kill_timer == NULL)
+		np->kill_timer = loop_timer_at(j->loop,
+		    loop_now() + KILL_GRACE_MS, kill_escalate, np);
+	np->killing = true;
+}
+
+static void
+child_exited(struct loop *l, pid_t pid, int status, const struct rusage *ru,
+    void *arg)
+{
+	struct nodeproc *np = arg;
+
+	(void)l;
+	(void)pid;
+	np->exited = true;
+	np->status = status;
+	np->ru = *ru;
+	/* what the node left behind in its group would hold the pipes open
+	 * forever: nothing outlives a node (systemd's KillMode=control-group) */
+	if (np->out.fd >= 0 || np->err.fd >= 0) {
+		spawn_kill_group(np->pid, SIGTERM);
+		if (np->kill_timer == NULL)
+			np->kill_timer = loop_timer_at(np->job->loop,
+			    loop_now() + KILL_GRACE_MS, kill_escalate, np);
+	}
+	node_try_end(np);
+}
+
+/* An attempt is over once its process exited and both pipes reached EOF. */
+static void
+node_try_end(struct nodeproc *np)
+{
+	struct job *j = np->job;
+	size_t i = np->node, k;
+	const struct node *n = &j->m->nodes[i];
+	struct attempt_end e;
+	struct kv *mv = NULL, *ov = NULL;
+	size_t nm = 0, no = 0;
+	struct metric *metrics = NULL;
+	char *dir, *path, *cause = NULL, *dest, *s1, *s2, *s3, *s4;
+
+	if (!np->exited || np->out.fd >= 0 || np->err.fd >= 0)
+		return;
+	if (np->kill_timer != NULL) {
+		loop_timer_cancel(j->loop, np->kill_timer);
+		np->kill_timer = NULL;
+	}
+	sink_finish(&np->out);
+	sink_finish(&np->err);
+	np->pid = 0;
+	j->running--;
+	if (j->slots != NULL)
+		(*j->slots)--;
+
+	memset(&e, 0, sizeof e);
+	e.exit_code = -1;
+	if (WIFEXITED(np->status))
+		e.exit_code = WEXITSTATUS(np->status);
+	else if (WIFSIGNALED(np->status))
+		e.signal = WTERMSIG(np->status);
+	e.reason = sched_classify(e.exit_code < 0 ? 0 : e.exit_code, e.signal);
+	e.cpu_ms = (int64_t)np->ru.ru_utime.tv_sec * 1000 +
+	    np->ru.ru_utime.tv_usec / 1000 +
+	    (int64_t)np->ru.ru_stime.tv_sec * 1000 +
+	    np->ru.ru_stime.tv_usec / 1000;
+	e.max_rss_kb = np->ru.ru_maxrss;
+
+	dir = node_dir(j, i);
+	path = xasprintf("%s/metrics.env", dir);
+	if (parse_kv_file(path, "$DAGEXEC_METRICS", true, &mv, &nm,
+	    &cause) != 0) {
+		if (e.reason == REASON_NONE)
+			e.reason = REASON_OUTPUT_MISSING;
+	} else if (nm > 0) {
+		metrics = xcalloc(nm, sizeof *metrics);
+		for (k = 0; k < nm; k++) {
+			metrics[k].name = mv[k].key;
+			metrics[k].value = strtod(mv[k].value, NULL);
+		}
+		e.metrics = metrics;
+		e.nmetrics = nm;
+	}
+	free(path);
+	if (e.reason == REASON_NONE) {
+		path = xasprintf("%s/output.env", dir);
+		if (parse_kv_file(path, "$DAGEXEC_OUTPUT", false, &ov, &no,
+		    &cause) != 0)
+			e.reason = REASON_OUTPUT_MISSING;
+		free(path);
+	}
+	if (e.reason == REASON_NONE && n->noutputs > 0) {
+		dest = xasprintf("%s/outputs/%s", j->dir, n->id);
+		for (k = 0; k < n->noutputs; k++) {
+			if (bundle_collect_output(j->workdir_fd,
+			    n->outputs[k], dest, &cause) != 0) {
+				e.reason = REASON_OUTPUT_MISSING;
+				break;
+			}
+		}
+		free(dest);
+	}
+	e.error = cause;
+	if (e.reason == REASON_NONE) {
+		kv_free(np->outputs, np->noutputs);
+		np->outputs = ov;
+		np->noutputs = no;
+		ov = NULL;
+		no = 0;
+		for (k = 0; k < np->noutputs; k++)
+			journal_add(j->jr, loop_wallclock(), "output",
+			    "node", n->id, "key", np->outputs[k].key,
+			    "value", np->outputs[k].value, (char *)NULL);
+	}
+	s1 = num(np->attempt);
+	s2 = num(e.exit_code);
+	s3 = num(e.signal);
+	s4 = num(e.cpu_ms);
+	journal_add(j->jr, loop_wallclock(), "end", "node", n->id,
+	    "attempt", s1, "exit", s2, "signal", s3,
+	    "cpu_ms", s4, (char *)NULL);
+	for (k = 0; k < nm; k++)
+		journal_add(j->jr, loop_wallclock(), "metric", "node", n->id,
+		    "name", mv[k].key, "value", mv[k].value, (char *)NULL);
+	free(s1);
+	free(s2);
+	free(s3);
+	free(s4);
+
+	sched_ended(j->s, i, loop_now(), &e);
+	free(metrics);
+	kv_free(mv, nm);
+	kv_free(ov, no);
+	free(cause);
+	free(dir);
+	job_pump(j);
+}
+
+/* ---- state -------------------------------------------------------------- */
+
+static void
+fill_state_job(const struct job *j, struct state_job *sj)
+{
+	sj->job = j->id;
+	sj->status = sched_status(j->s);
+	sj->mono_base_ms = j->mono_base;
+	sj->wall_base_ms = j->wall_base;
+	sj->started_ms = j->started;
+	sj->finished_ms = j->finished;
+}
+
+static void
+state_flush(struct job *j)
+{
+	struct state_job sj;
+	char *cause = NULL;
+
+	fill_state_job(j, &sj);
+	if (state_write(j->state_path, j->m, j->s, &sj, &cause) != 0) {
+		job_log(j, LOG_ERROR, SIZE_MAX, "state", "%s", cause);
+		free(cause);
+	}
+	j->last_state = loop_now();
+	j->state_dirty = false;
+}
+
+static void
+state_timer_cb(struct loop *l, void *arg)
+{
+	struct job *j = arg;
+
+	(void)l;
+	j->state_timer = NULL;
+	if (j->state_dirty && !j->done)
+		state_flush(j);
+}
+
+static void
+state_touch(struct job *j)
+{
+	int64_t now = loop_now();
+
+	j->state_dirty = true;
+	if (j->state_timer != NULL)
+		return;
+	if (now - j->last_state >= STATE_INTERVAL_MS)
+		state_flush(j);
+	else
+		j->state_timer = loop_timer_at(j->loop,
+		    j->last_state + STATE_INTERVAL_MS, state_timer_cb, j);
+}
+
+/* ---- the live progress line ------------------------------------------- */
+
+static void
+progress_draw(struct job *j, bool force)
+{
+	size_t counts[NS__COUNT], done, failed;
+	int64_t now = loop_now(), elapsed, eta;
+	char ebuf[32], tbuf[32];
+
+	if (j->progress != PROGRESS_TTY || (!force && now - j->last_draw < 100))
+		return;
+	j->last_draw = now;
+	sched_counts(j->s, counts);
+	done = counts[NS_SUCCEEDED] + counts[NS_FAILED] + counts[NS_SKIPPED] +
+	    counts[NS_CANCELLED] + counts[NS_TIMED_OUT];
+	failed = counts[NS_FAILED] + counts[NS_TIMED_OUT];
+	elapsed = j->started >= 0 ? now - j->started : 0;
+	units_format_duration(elapsed / 100 * 100, ebuf, sizeof ebuf);
+	if (done > 0 && done < j->m->nnodes) {
+		eta = elapsed / (int64_t)done *
+		    (int64_t)(j->m->nnodes - done);
+		units_format_duration(eta / 1000 * 1000 + 1000, tbuf,
+		    sizeof tbuf);
+	} else
+		snprintf(tbuf, sizeof tbuf, "-");
+	fprintf(stderr, "\r\033[K%s: %zu/%zu done, %zu running, %zu failed, "
+	    "%s elapsed, eta %s", j->id, done, j->m->nnodes,
+	    counts[NS_RUNNING], failed, ebuf, tbuf);
+	fflush(stderr);
+	j->line_shown = true;
+}
+
+/* ---- the pump: carry out what the scheduler decides --------------------- */
+
+static void
+sync_timer_cb(struct loop *l, void *arg)
+{
+	struct job *j = arg;
+	char *cause = NULL;
+
+	(void)l;
+	j->sync_timer = NULL;
+	if (journal_sync(j->jr, &cause) != 0) {
+		job_log(j, LOG_ERROR, SIZE_MAX, "journal", "%s", cause);
+		free(cause);
+	}
+}
+
+static void
+wake_cb(struct loop *l, void *arg)
+{
+	struct job *j = arg;
+
+	(void)l;
+	j->wake_timer = NULL;
+	j->wake_at = INT64_MAX;
+	job_pump(j);
+}
+
+static void
+log_change(struct job *j, const struct sched_action *a)
+{
+	const struct node_run *r = sched_node(j->s, a->node);
+	const char *st = node_status_name(a->status);
+
+	journal_add(j->jr, loop_wallclock(), "status", "node",
+	    j->m->nodes[a->node].id, "status", st,
+	    "reason", a->reason ? reason_name(a->reason) : NULL,
+	    "error", r->error, (char *)NULL);
+	if (a->status == NS_SUCCEEDED)
+		job_log(j, LOG_INFO, a->node, st, "attempts=%d", r->attempts);
+	else
+		job_log(j, a->status == NS_RETRYING ||
+		    a->status == NS_SKIPPED ? LOG_INFO : LOG_WARN, a->node, st,
+		    "%s", r->error ? r->error : "");
+}
+
+static void
+job_finish(struct job *j)
+{
+	char *path, *cause = NULL;
+	FILE *fp;
+
+	j->done = true;
+	j->finished = loop_now();
+	if (j->state_timer != NULL) {
+		loop_timer_cancel(j->loop, j->state_timer);
+		j->state_timer = NULL;
+	}
+	if (j->wake_timer != NULL) {
+		loop_timer_cancel(j->loop, j->wake_timer);
+		j->wake_timer = NULL;
+	}
+	if (j->sync_timer != NULL) {
+		loop_timer_cancel(j->loop, j->sync_timer);
+		j->sync_timer = NULL;
+	}
+	state_flush(j);
+	journal_add(j->jr, loop_wallclock(), "finish", "status",
+	    dag_status_name(sched_status(j->s)), (char *)NULL);
+	if (journal_sync(j->jr, &cause) != 0) {
+		job_log(j, LOG_ERROR, SIZE_MAX, "journal", "%s", cause);
+		free(cause);
+	}
+	path = xasprintf("%s/summary.txt", j->dir);
+	if ((fp = fopen(path, "we")) != NULL) {
+		render_summary(fp, j->m, j->s, j->finished - j->started);
+		fclose(fp);
+	}
+	free(path);
+	path = xasprintf("%s/graph.dot", j->dir);
+	if ((fp = fopen(path, "we")) != NULL) {
+		render_dot(fp, j->m, j->s);
+		fclose(fp);
+	}
+	free(path);
+	if (j->progress == PROGRESS_TTY) {
+		progress_draw(j, true);
+		fputc('\n', stderr);
+		j->line_shown = false;
+	}
+	job_log(j, LOG_INFO, SIZE_MAX, "finish", "status=%s",
+	    dag_status_name(sched_status(j->s)));
+	if (j->on_finish != NULL)
+		j->on_finish(j, j->arg);
+}
+
+/* Carry out the scheduler's decisions, starting at most max_starts nodes.
+ * Returns how many were started. */
+static int
+job_pump_n(struct job *j, int max_starts)
+{
+	struct sched_action a;
+	int64_t now, wake;
+	char *cause = NULL;
+	bool changed = false;
+	int started = 0;
+
+	if (j->done)
+		return 0;
+	if (j->in_pump) {
+		j->pump_again = true;
+		return 0;
+	}
+	j->in_pump = true;
+	do {
+		j->pump_again = false;
+		now = loop_now();
+		while (sched_next(j->s, now, max_starts - started, &a)) {
+			changed = true;
+			switch (a.kind) {
+			case SA_START:
+				started++;
+				start_node(j, a.node, a.attempt);
+				break;
+			case SA_KILL:
+				job_log(j, LOG_WARN, a.node, "kill", "%s",
+				    reason_name(a.reason));
+				kill_node(j, a.node, SIGTERM);
+				break;
+			case SA_CHANGE:
+				log_change(j, &a);
+				break;
+			}
+			now = loop_now();
+		}
+	} while (j->pump_again);
+	j->in_pump = false;
+
+	/* written at once: the events survive our death (kill -9); made
+	 * durable against a machine crash within SYNC_INTERVAL_MS */
+	if (journal_write(j->jr, &cause) != 0) {
+		job_log(j, LOG_ERROR, SIZE_MAX, "journal", "%s", cause);
+		free(cause);
+		cause = NULL;
+	}
+	if (journal_unsynced(j->jr) && j->sync_timer == NULL)
+		j->sync_timer = loop_timer_at(j->loop,
+		    loop_now() + SYNC_INTERVAL_MS, sync_timer_cb, j);
+	if (sched_finished(j->s) && j->running == 0) {
+		job_finish(j);
+		return started;
+	}
+	wake = sched_wakeup(j->s);
+	if (wake != j->wake_at) {
+		if (j->wake_timer != NULL)
+			loop_timer_cancel(j->loop, j->wake_timer);
+		j->wake_timer = NULL;
+		j->wake_at = wake;
+		if (wake != INT64_MAX)
+			j->wake_timer = loop_timer_at(j->loop, wake, wake_cb,
+			    j);
+	}
+	if (changed) {
+		state_touch(j);
+		progress_draw(j, false);
+	}
+	return started;
+}
+
+/* Under a shared slot budget the owner dispatches starts (round-robin over
+ * its jobs); on our own, start whatever the scheduler allows. */
+static void
+job_pump(struct job *j)
+{
+	if (j->slots == NULL) {
+		(void)job_pump_n(j, INT_MAX);
+		return;
+	}
+	(void)job_pump_n(j, 0);
+	if (j->on_slots != NULL && !j->done)
+		j->on_slots(j, j->arg);
+}
+
+int
+job_dispatch(struct job *j, int max_starts)
+{
+	int n = job_pump_n(j, max_starts);
+
+	return n;
+}
+
+/* ---- resuming from an earlier run's journal ---------------------------- */
+
+struct resume {
+	struct job	*job;
+	int		*attempts;	/* highest attempt started */
+	bool		*succeeded;
+	pid_t		*pgid;		/* of an attempt that never ended */
+	int64_t		*duration;
+};
+
+static long
+resume_node(const struct resume *r, const struct journal_event *ev)
+{
+	const char *id = journal_get(ev, "node");
+
+	return id != NULL ? manifest_find(r->job->m, id) : -1;
+}
+
+static int
+resume_event(const struct journal_event *ev, void *arg)
+{
+	struct resume *r = arg;
+	struct nodeproc *np;
+	const char *s, *k, *v;
+	long i = resume_node(r, ev);
+	int a;
+
+	if (i < 0)
+		return 0;
+	np = &r->job->procs[i];
+	if (strcmp(ev->event, "start") == 0) {
+		s = journal_get(ev, "attempt");
+		a = s != NULL ? atoi(s) : 0;
+		if (a > r->attempts[i])
+			r->attempts[i] = a;
+		s = journal_get(ev, "pgid");
+		r->pgid[i] = s != NULL ? (pid_t)atol(s) : 0;
+		r->duration[i] = -ev->wall_ms;
+		kv_free(np->outputs, np->noutputs);
+		np->outputs = NULL;
+		np->noutputs = 0;
+	} else if (strcmp(ev->event, "end") == 0) {
+		r->pgid[i] = 0;
+		r->duration[i] += ev->wall_ms;
+	} else if (strcmp(ev->event, "status") == 0) {
+		s = journal_get(ev, "status");
+		r->succeeded[i] = s != NULL && strcmp(s, "succeeded") == 0;
+	} else if (strcmp(ev->event, "output") == 0) {
+		k = journal_get(ev, "key");
+		v = journal_get(ev, "value");
+		if (k != NULL && v != NULL) {
+			np->outputs = xreallocarray(np->outputs,
+			    np->noutputs + 1, sizeof *np->outputs);
+			np->outputs[np->noutputs].key = xstrdup(k);
+			np->outputs[np->noutputs].value = xstrdup(v);
+			np->noutputs++;
+		}
+	}
+	return 0;
+}
+
+/* Does process pid belong to job id? Its environment says so (a node's
+ * processes inherit DAGEXEC_JOB); a reused pid would not. */
+static bool
+proc_of_job(pid_t pid, const char *id)
+{
+	char path[64], *buf, *p, *want;
+	size_t len;
+	bool yes = false;
+
+	snprintf(path, sizeof path, "/proc/%ld/environ", (long)pid);
+	if (fs_read_file(path, 1u << 20, &buf, &len, NULL) != 0)
+		return false;
+	want = xasprintf("DAGEXEC_JOB=%s", id);
+	for (p = buf; p < buf + len; p += strlen(p) + 1)
+		if (strcmp(p, want) == 0) {
+			yes = true;
+			break;
+		}
+	free(want);
+	free(buf);
+	return yes;
+}
+
+/* Kill what is left of an interrupted attempt's process group: every
+ * process in group pgid that carries this job's DAGEXEC_JOB. */
+static void
+kill_leftovers(struct job *j, size_t i, pid_t pgid)
+{
+	DIR *d;
+	struct dirent *e;
+	char path[64], *buf, *p;
+	size_t len;
+	long pid, grp;
+	int killed = 0;
+
+	if (pgid <= 1 || (d = opendir("/proc")) == NULL)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		pid = strtol(e->d_name, &p, 10);
+		if (*p != '\0' || pid <= 1)
+			continue;
+		snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+		if (fs_read_file(path, 4096, &buf, &len, NULL) != 0)
+			continue;
+		/* pid (comm) state ppid pgrp ...: comm may hold spaces */
+		p = strrchr(buf, ')');
+		grp = -1;
+		if (p != NULL && sscanf(p + 1, " %*c %*d %ld", &grp) != 1)
+			grp = -1;
+		free(buf);
+		if (grp == pgid && proc_of_job((pid_t)pid, j->id)) {
+			kill((pid_t)pid, SIGKILL);
+			killed++;
+		}
+	}
+	closedir(d);
+	if (killed > 0)
+		job_log(j, LOG_WARN, i, "leftover",
+		    "killed %d process(es) of group %ld from the interrupted "
+		    "run", killed, (long)pgid);
+}
+
+static int
+job_resume(struct job *j, const char *path, char **cause)
+{
+	struct resume r;
+	size_t n = j->m->nnodes, i;
+	int rc;
+
+	r.job = j;
+	r.attempts = xcalloc(n, sizeof *r.attempts);
+	r.succeeded = xcalloc(n, sizeof *r.succeeded);
+	r.pgid = xcalloc(n, sizeof *r.pgid);
+	r.duration = xcalloc(n, sizeof *r.duration);
+	rc = journal_replay(path, resume_event, &r, cause);
+	if (rc == 0) {
+		for (i = 0; i < n; i++) {
+			if (r.pgid[i] != 0)
+				kill_leftovers(j, i, r.pgid[i]);
+			if (r.succeeded[i])
+				sched_preset_succeeded(j->s, i, r.attempts[i],
+				    r.duration[i] > 0 ? r.duration[i] : 0);
+			else if (r.attempts[i] > 0)
+				sched_preset_attempts(j->s, i, r.attempts[i]);
+		}
+	}
+	free(r.attempts);
+	free(r.succeeded);
+	free(r.pgid);
+	free(r.duration);
+	return rc == 0 ? 0 : -1;
+}
+
+/* ---- lifecycle ---------------------------------------------------------- */
+
+char *
+job_make_id(const char *name)
+{
+	unsigned char r[2] = { 0, 0 };
+	struct tm tm;
+	time_t t = time(NULL);
+	char ts[32];
+
+	if (getrandom(r, sizeof r, 0) != (ssize_t)sizeof r) {
+		r[0] = (unsigned char)getpid();
+		r[1] = (unsigned char)(t ^ (getpid() >> 8));
+	}
+	gmtime_r(&t, &tm);
+	strftime(ts, sizeof ts, "%Y%m%dT%H%M%S", &tm);
+	return xasprintf("%s-%s-%02x%02x", name, ts, r[0], r[1]);
+}
+
+static int
+copy_manifest(const char *from, const char *to, char **cause)
+{
+	char *buf;
+	size_t len;
+	int rc;
+
+	if (fs_read_file(from, MANIFEST_MAX_BYTES, &buf, &len, cause) != 0)
+		return -1;
+	rc = fs_write_atomic(to, buf, len, 0644, cause);
+	free(buf);
+	return rc;
+}
+
+struct job *
+job_new(struct loop *l, struct manifest *m, const struct job_config *c,
+    char **cause)
+{
+	struct job *j = xcalloc(1, sizeof *j);
+	struct sched_config sc;
+	char *path, *abs;
+	long ncpu;
+
+	j->loop = l;
+	j->m = m;
+	j->id = xstrdup(c->id);
+	j->clean_env = c->clean_env;
+	j->progress = c->progress;
+	j->on_finish = c->on_finish;
+	j->arg = c->arg;
+	j->slots = c->slots;
+	j->on_slots = c->on_slots;
+	j->set_ids = c->set_ids;
+	j->uid = c->uid;
+	j->gid = c->gid;
+	if (c->ngroups > 0) {
+		j->groups = xcalloc(c->ngroups, sizeof *j->groups);
+		memcpy(j->groups, c->groups, c->ngroups * sizeof *j->groups);
+		j->ngroups = c->ngroups;
+	}
+	j->workdir_fd = -1;
+	j->started = j->finished = -1;
+	j->wake_at = INT64_MAX;
+	j->last_state = INT64_MIN / 2;
+
+	if (fs_mkdirs(c->dir, 0755, cause) != 0)
+		goto fail;
+	if ((abs = realpath(c->dir, NULL)) == NULL) {
+		*cause = xasprintf("cannot resolve '%s': %s", c->dir,
+		    strerror(errno));
+		goto fail;
+	}
+	j->dir = abs;
+	path = xasprintf("%s/nodes", j->dir);
+	if (fs_mkdirs(path, 0755, cause) != 0) {
+		free(path);
+		goto fail;
+	}
+	free(path);
+	path = xasprintf("%s/outputs", j->dir);
+	if (fs_mkdirs(path, 0755, cause) != 0) {
+		free(path);
+		goto fail;
+	}
+	free(path);
+	if (m->workdir != NULL)
+		j->workdir = xstrdup(m->workdir);
+	else {
+		j->workdir = xasprintf("%s/work", j->dir);
+		if (fs_mkdirs(j->workdir, 0700, cause) != 0)
+			goto fail;
+		if (j->set_ids && chown(j->workdir, j->uid, j->gid) != 0) {
+			*cause = xasprintf("cannot give '%s' to uid %ld: %s",
+			    j->workdir, (long)j->uid, strerror(errno));
+			goto fail;
+		}
+	}
+	j->workdir_fd = open(j->workdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (j->workdir_fd < 0) {
+		*cause = xasprintf("cannot open work directory '%s': %s",
+		    j->workdir, strerror(errno));
+		goto fail;
+	}
+	if (c->manifest_path != NULL) {
+		path = xasprintf("%s/manifest.yaml", j->dir);
+		if (copy_manifest(c->manifest_path, path, cause) != 0) {
+			free(path);
+			goto fail;
+		}
+		free(path);
+	}
+	path = xasprintf("%s/events.log", j->dir);
+	j->jr = journal_open(path, cause);
+	free(path);
+	if (j->jr == NULL)
+		goto fail;
+	j->state_path = xasprintf("%s/state.yaml", j->dir);
+
+	memset(&sc, 0, sizeof sc);
+	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	sc.max_parallel = m->max_parallel > 0 ? m->max_parallel :
+	    (ncpu > 0 ? (int)ncpu : 1);
+	if (c->jobs > 0 && c->jobs < sc.max_parallel)
+		sc.max_parallel = c->jobs;
+	if (c->estimates != NULL) {
+		j->estimates = xcalloc(m->nnodes, sizeof *j->estimates);
+		memcpy(j->estimates, c->estimates,
+		    m->nnodes * sizeof *j->estimates);
+		sc.estimate_ms = j->estimates;
+	}
+	j->s = sched_new(m, &sc);
+	j->procs = xcalloc(m->nnodes, sizeof *j->procs);
+	if (c->resume_log != NULL && job_resume(j, c->resume_log, cause) != 0)
+		goto fail;
+	env_init_base(j);
+	j->mono_base = loop_now();
+	j->wall_base = loop_wallclock();
+	state_flush(j);
+	return j;
+
+fail:
+	job_free(j);
+	return NULL;
+}
+
+int
+job_start(struct job *j, char **cause)
+{
+	char *n;
+
+	(void)cause;
+	j->started = loop_now();
+	n = num((int64_t)j->m->nnodes);
+	journal_add(j->jr, loop_wallclock(), "begin", "job", j->id, "dag",
+	    j->m->name, "nodes", n, (char *)NULL);
+	free(n);
+	sched_begin(j->s, j->started);
+	job_log(j, LOG_INFO, SIZE_MAX, "begin", "dag=%s nodes=%zu",
+	    j->m->name, j->m->nnodes);
+	job_pump(j);
+	return 0;
+}
+
+void
+job_stop(struct job *j, enum dag_status why)
+{
+	size_t i;
+
+	if (j->done)
+		return;
+	if (sched_status(j->s) == why) {
+		/* asked twice: do not wait for the grace period */
+		for (i = 0; i < j->m->nnodes; i++)
+			kill_node(j, i, SIGKILL);
+		return;
+	}
+	job_log(j, LOG_WARN, SIZE_MAX, "stop", "%s", dag_status_name(why));
+	journal_add(j->jr, loop_wallclock(), "stop", "status",
+	    dag_status_name(why), (char *)NULL);
+	sched_cancel(j->s, loop_now(), why);
+	job_pump(j);
+}
+
+bool
+job_finished(const struct job *j)
+{
+	return j->done;
+}
+
+enum dag_status
+job_status(const struct job *j)
+{
+	return sched_status(j->s);
+}
+
+const struct manifest *
+job_manifest(const struct job *j)
+{
+	return j->m;
+}
+
+const struct sched *
+job_sched(const struct job *j)
+{
+	return j->s;
+}
+
+const char *
+job_dir(const struct job *j)
+{
+	return j->dir;
+}
+
+void
+job_free(struct job *j)
+{
+	size_t i;
+	struct nodeproc *np;
+
+	if (j == NULL)
+		return;
+	if (j->procs != NULL) {
+		for (i = 0; i < j->m->nnodes; i++) {
+			np = &j->procs[i];
+			if (np->pid > 0)
+				spawn_kill_group(np->pid, SIGKILL);
+			if (np->kill_timer != NULL)
+				loop_timer_cancel(j->loop, np->kill_timer);
+			if (np->out.fd >= 0 && np->pid > 0) {
+				loop_del_fd(j->loop, np->out.fd);
+				close(np->out.fd);
+			}
+			if (np->err.fd >= 0 && np->pid > 0) {
+				loop_del_fd(j->loop, np->err.fd);
+				close(np->err.fd);
+			}
+			if (np->pid > 0) {
+				sink_finish(&np->out);
+				sink_finish(&np->err);
+			}
+			kv_free(np->outputs, np->noutputs);
+		}
+		free(j->procs);
+	}
+	if (j->state_timer != NULL)
+		loop_timer_cancel(j->loop, j->state_timer);
+	if (j->wake_timer != NULL)
+		loop_timer_cancel(j->loop, j->wake_timer);
+	if (j->sync_timer != NULL)
+		loop_timer_cancel(j->loop, j->sync_timer);
+	if (j->jr != NULL)
+		(void)journal_close(j->jr, NULL);
+	if (j->workdir_fd >= 0)
+		close(j->workdir_fd);
+	sched_free(j->s);
+	manifest_free(j->m);
+	env_free(j->base_env);
+	free(j->groups);
+	free(j->estimates);
+	free(j->state_path);
+	free(j->workdir);
+	free(j->dir);
+	free(j->id);
+	free(j);
+}

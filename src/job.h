@@ -5,12 +5,19 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "loop.h"
 #include "manifest.h"
 #include "sched.h"
 
 struct job;
+
+enum job_progress {
+	PROGRESS_NONE,		/* warnings and errors only */
+	PROGRESS_LINES,		/* one log line an event */
+	PROGRESS_TTY		/* one live line, redrawn; warnings above it */
+};
 
 struct job_config {
 	const char	*id;		/* job id */
@@ -19,9 +26,27 @@ struct job_config {
 	const char	*manifest_path;	/* copied to DIR/manifest.yaml */
 	int		 jobs;		/* -j: cap on this DAG's nodes (0: none) */
 	bool		 clean_env;	/* watch: PATH HOME USER LANG TZ only */
-	bool		 progress;	/* one line an event on stderr */
+	enum job_progress progress;	/* what goes to stderr */
 	void		(*on_finish)(struct job *j, void *arg);
+					/* runs once the job is over; it must
+					   not free the job (free it later,
+					   from a timer) */
 	void		*arg;
+	int		*slots;		/* shared count of running nodes
+					   across jobs (watch -j), or NULL */
+	void		(*on_slots)(struct job *j, void *arg);
+					/* with slots: a node of this job
+					   ended or became ready; the owner
+					   calls job_dispatch on its jobs */
+	bool		 set_ids;	/* run nodes as uid/gid/groups */
+	uid_t		 uid;
+	gid_t		 gid;
+	const gid_t	*groups;	/* copied */
+	size_t		 ngroups;
+	const int64_t	*estimates;	/* learned durations (ms, 0 unknown)
+					   per node, copied; or NULL */
+	const char	*resume_log;	/* an events.log to resume from, or
+					   NULL */
 };
 
 /* Prepare a job for m (the job takes ownership of m): create its directory
@@ -30,6 +55,11 @@ struct job *job_new(struct loop *l, struct manifest *m,
     const struct job_config *c, char **cause);
 /* Start scheduling. Returns 0 or -1 with *cause. */
 int job_start(struct job *j, char **cause);
+/* With shared slots: start at most max_starts nodes that are ready;
+ * returns how many were started. */
+int job_dispatch(struct job *j, int max_starts);
+/* A job id for a DAG named name: NAME-YYYYMMDDTHHMMSS-XXXX (UTC, random). */
+char *job_make_id(const char *name);
 /* Cancel (DS_CANCELLED) or interrupt (DS_INTERRUPTED): kill running nodes. */
 void job_stop(struct job *j, enum dag_status why);
 /* True once every node is final and the final state is written. */
@@ -37,6 +67,8 @@ bool job_finished(const struct job *j);
 enum dag_status job_status(const struct job *j);
 const struct manifest *job_manifest(const struct job *j);
 const struct sched *job_sched(const struct job *j);
+/* The job directory, absolute. */
+const char *job_dir(const struct job *j);
 /* Free everything; kills (SIGKILL) any process still running. */
 void job_free(struct job *j);
 

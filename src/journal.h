@@ -13,17 +13,25 @@
 
 struct journal;
 
-/* Open (create, mode 0600) path for appending. NULL with *cause on failure. */
+/* Open (create, mode 0600) path for appending; a torn last line (no '\n',
+ * left by a crash) is cut off first. NULL with *cause on failure. */
 struct journal *journal_open(const char *path, char **cause);
 /* Sync what is buffered and close. Returns 0 or -1 (with *cause when cause is
  * not NULL). NULL is fine. */
 int journal_close(struct journal *j, char **cause);
 /* Buffer one event: key/value string pairs follow `event`, ended by NULL.
- * Values may hold any bytes but NUL. */
+ * Values may hold any bytes but NUL; a NULL value leaves its pair out. Keys
+ * must not be empty. */
 void journal_add(struct journal *j, int64_t wall_ms, const char *event, ...)
     __attribute__((sentinel));
-/* Write the buffer and fdatasync. Returns 0 or -1 with errno and *cause. */
+/* Write the buffer and fdatasync (skipped when nothing was written since
+ * the last one). Returns 0 or -1 with errno and *cause. */
 int journal_sync(struct journal *j, char **cause);
+/* Write the buffer without fdatasync: the events then survive the death of
+ * this process (they are in the kernel), not a crash of the machine. */
+int journal_write(struct journal *j, char **cause);
+/* True when events are buffered or written but not yet synced. */
+int journal_unsynced(const struct journal *j);
 
 struct journal_field {
 	char	*key;
@@ -42,12 +50,14 @@ struct journal_event {
 const char *journal_get(const struct journal_event *ev, const char *key);
 /* Call cb for each complete line of path, in order; a last line without its
  * newline (torn by a crash) is ignored. A malformed line stops the replay:
- * -1 with *cause "events.log:LINE: ...". cb returning non-zero stops it too
+ * -1 with EINVAL and *cause "PATH:LINE: malformed event: WHAT". Files
+ * over 1 GiB are refused (EFBIG). cb returning non-zero stops it too
  * and is returned. Returns 0 at the end. The event is valid during cb only. */
 int journal_replay(const char *path,
     int (*cb)(const struct journal_event *ev, void *arg), void *arg,
     char **cause);
-/* The same over a buffer (for the fuzzer and tests). */
+/* The same over a buffer (for the fuzzer and tests); messages say
+ * "events.log:LINE: ...". */
 int journal_replay_buf(const char *buf, size_t len,
     int (*cb)(const struct journal_event *ev, void *arg), void *arg,
     char **cause);

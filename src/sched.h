@@ -110,7 +110,11 @@ struct sched_action {
 	size_t			node;
 	int			attempt;	/* SA_START: 1, 2, ... */
 	int			slot;		/* SA_START */
-	enum reason		reason;		/* SA_KILL */
+	enum reason		reason;		/* SA_KILL; SA_CHANGE: the
+						   node's reason now */
+	enum node_status	status;		/* SA_CHANGE: the new status
+						   (the node may have changed
+						   again since) */
 };
 
 struct sched_config {
@@ -152,7 +156,8 @@ void sched_cancel(struct sched *s, int64_t now, enum dag_status why);
 /* The earliest time at which sched_next may have something to do without
  * another event (a retry, a timeout, the deadline); INT64_MAX if none. */
 int64_t sched_wakeup(const struct sched *s);
-/* True when no attempt runs and nothing will ever start: the DAG is over. */
+/* True when no attempt runs and nothing will ever start: the DAG is over
+ * (once sched_next has handed out every SA_CHANGE). */
 bool sched_finished(const struct sched *s);
 /* The DAG's status: DS_QUEUED before sched_begin, DS_RUNNING until
  * sched_finished, then the final status. */

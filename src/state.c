@@ -1,3 +1,901 @@
 #include "config.h"
 
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <yaml.h>
+
+#include "fsutil.h"
 #include "state.h"
+#include "xmalloc.h"
+
+#define STATE_MAX_BYTES	((size_t)1 << 30)	/* state_read bound */
+
+char *
+state_format_time(int64_t wall_ms, char *buf, size_t len)
+{
+	struct tm	tm;
+	time_t		secs;
+	int64_t		ms;
+
+	ms = wall_ms % 1000;
+	secs = (time_t)(wall_ms / 1000);
+	if (ms < 0) {
+		ms += 1000;
+		secs--;
+	}
+	if (gmtime_r(&secs, &tm) == NULL) {
+		snprintf(buf, len, "%" PRId64, wall_ms);
+		return buf;
+	}
+	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
+	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+	    tm.tm_min, tm.tm_sec, (int)ms);
+	return buf;
+}
+
+/* ---- the emitter ------------------------------------------------------ */
+
+struct state_out {
+	char	*buf;
+	size_t	 len;
+	size_t	 cap;
+};
+
+struct state_em {
+	yaml_emitter_t	 e;
+	struct state_out out;
+	int		 failed;
+	const struct state_job *sj;
+};
+
+static int
+state_write_handler(void *data, unsigned char *buffer, size_t size)
+{
+	struct state_out *o = data;
+
+	xgrow(&o->buf, &o->cap, o->len + size + 1, 1);
+	memcpy(o->buf + o->len, buffer, size);
+	o->len += size;
+	o->buf[o->len] = '\0';
+	return 1;
+}
+
+static void
+state_emit(struct state_em *em, yaml_event_t *ev)
+{
+	if (em->failed) {
+		yaml_event_delete(ev);
+		return;
+	}
+	if (!yaml_emitter_emit(&em->e, ev))	/* frees ev in any case */
+		em->failed = 1;
+}
+
+/* Valid UTF-8 (no overlongs, no surrogates, at most U+10FFFF) as libyaml
+ * wants it; anything else is replaced by U+FFFD. Returns s or a new copy in
+ * *copy. */
+static const char *
+state_utf8(const char *s, char **copy)
+{
+	const unsigned char	*p = (const unsigned char *)s;
+	size_t			 i, n, len = strlen(s), k;
+	unsigned		 cp, min;
+	char			*out = NULL;
+	size_t			 olen = 0;
+	int			 bad = 0;
+
+	*copy = NULL;
+	for (i = 0; i < len; i += n) {
+		unsigned char c = p[i];
+
+		n = 1;
+		if (c < 0x80)
+			goto ok;
+		if (c >= 0xc2 && c <= 0xdf) {
+			n = 2;
+			cp = c & 0x1f;
+			min = 0x80;
+		} else if (c >= 0xe0 && c <= 0xef) {
+			n = 3;
+			cp = c & 0x0f;
+			min = 0x800;
+		} else if (c >= 0xf0 && c <= 0xf4) {
+			n = 4;
+			cp = c & 0x07;
+			min = 0x10000;
+		} else
+			goto invalid;
+		if (i + n > len)
+			goto invalid1;
+		for (k = 1; k < n; k++) {
+			if ((p[i + k] & 0xc0) != 0x80)
+				goto invalid1;
+			cp = cp << 6 | (p[i + k] & 0x3f);
+		}
+		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			goto invalid1;
+	ok:
+		if (bad) {
+			memcpy(out + olen, p + i, n);
+			olen += n;
+		}
+		continue;
+	invalid1:
+		n = 1;
+	invalid:
+		if (!bad) {
+			bad = 1;
+			out = xmalloc(len * 3 + 1);
+			memcpy(out, s, i);
+			olen = i;
+		}
+		memcpy(out + olen, "\xef\xbf\xbd", 3);
+		olen += 3;
+	}
+	if (!bad)
+		return s;
+	out[olen] = '\0';
+	*copy = out;
+	return out;
+}
+
+/* Would a plain scalar s be read back as something other than this string
+ * (null, a boolean, a number)? Then it is quoted. */
+static int
+state_needs_quotes(const char *s)
+{
+	static const char *const words[] = {
+		"null", "~", "true", "false", "yes", "no", "on", "off", "y", "n"
+	};
+	size_t	i;
+
+	if (*s == '\0')
+		return 1;
+	if ((*s >= '0' && *s <= '9') || *s == '-' || *s == '+' || *s == '.')
+		return 1;
+	for (i = 0; i < sizeof words / sizeof words[0]; i++) {
+		if (strcasecmp(s, words[i]) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+static void
+state_scalar(struct state_em *em, const char *v, int plain)
+{
+	yaml_event_t	 ev;
+	yaml_scalar_style_t style = YAML_ANY_SCALAR_STYLE;
+	char		*copy = NULL;
+	const char	*s;
+
+	if (em->failed)
+		return;
+	if (plain)
+		s = v;
+	else {
+		s = state_utf8(v, &copy);
+		if (state_needs_quotes(s))
+			style = YAML_DOUBLE_QUOTED_SCALAR_STYLE;
+	}
+	if (!yaml_scalar_event_initialize(&ev, NULL, NULL,
+	    (yaml_char_t *)(uintptr_t)s, (int)strlen(s), 1, 1, style))
+		em->failed = 1;
+	else
+		state_emit(em, &ev);
+	if (!plain)
+		free(copy);
+}
+
+static void
+state_str(struct state_em *em, const char *v)
+{
+	if (v == NULL)
+		state_scalar(em, "null", 1);
+	else
+		state_scalar(em, v, 0);
+}
+
+static void
+state_int(struct state_em *em, int64_t v)
+{
+	char	buf[32];
+
+	snprintf(buf, sizeof buf, "%" PRId64, v);
+	state_scalar(em, buf, 1);
+}
+
+static void
+state_number(struct state_em *em, double v)
+{
+	char	buf[64];
+	int	prec;
+
+	if (isnan(v))
+		snprintf(buf, sizeof buf, ".nan");
+	else if (isinf(v))
+		snprintf(buf, sizeof buf, "%s", v > 0 ? ".inf" : "-.inf");
+	else if (v > -9007199254740992.0 && v < 9007199254740992.0 &&
+	    v == (double)(int64_t)v)
+		snprintf(buf, sizeof buf, "%" PRId64, (int64_t)v);
+	else {
+		for (prec = 15; prec <= 17; prec++) {
+			snprintf(buf, sizeof buf, "%.*g", prec, v);
+			if (strtod(buf, NULL) == v)
+				break;
+		}
+	}
+	state_scalar(em, buf, 1);
+}
+
+static void
+state_time(struct state_em *em, int64_t mono_ms)
+{
+	char	buf[64];
+
+	if (mono_ms < 0) {
+		state_scalar(em, "null", 1);
+		return;
+	}
+	state_format_time(em->sj->wall_base_ms + (mono_ms -
+	    em->sj->mono_base_ms), buf, sizeof buf);
+	state_scalar(em, buf, 1);
+}
+
+static void
+state_duration(struct state_em *em, int64_t start, int64_t end)
+{
+	if (start < 0 || end < 0)
+		state_scalar(em, "null", 1);
+	else
+		state_int(em, end - start);
+}
+
+static void
+state_key(struct state_em *em, const char *k)
+{
+	state_scalar(em, k, 1);
+}
+
+static void
+state_map_start(struct state_em *em, int flow)
+{
+	yaml_event_t	ev;
+
+	if (em->failed)
+		return;
+	if (!yaml_mapping_start_event_initialize(&ev, NULL, NULL, 1,
+	    flow ? YAML_FLOW_MAPPING_STYLE : YAML_BLOCK_MAPPING_STYLE))
+		em->failed = 1;
+	else
+		state_emit(em, &ev);
+}
+
+static void
+state_map_end(struct state_em *em)
+{
+	yaml_event_t	ev;
+
+	if (em->failed)
+		return;
+	if (!yaml_mapping_end_event_initialize(&ev))
+		em->failed = 1;
+	else
+		state_emit(em, &ev);
+}
+
+static void
+state_seq_start(struct state_em *em, int flow)
+{
+	yaml_event_t	ev;
+
+	if (em->failed)
+		return;
+	if (!yaml_sequence_start_event_initialize(&ev, NULL, NULL, 1,
+	    flow ? YAML_FLOW_SEQUENCE_STYLE : YAML_BLOCK_SEQUENCE_STYLE))
+		em->failed = 1;
+	else
+		state_emit(em, &ev);
+}
+
+static void
+state_seq_end(struct state_em *em)
+{
+	yaml_event_t	ev;
+
+	if (em->failed)
+		return;
+	if (!yaml_sequence_end_event_initialize(&ev))
+		em->failed = 1;
+	else
+		state_emit(em, &ev);
+}
+
+static void
+state_metrics(struct state_em *em, const struct metric *m, size_t n)
+{
+	size_t	i;
+
+	state_map_start(em, 1);
+	for (i = 0; i < n; i++) {
+		state_str(em, m[i].name);
+		state_number(em, m[i].value);
+	}
+	state_map_end(em);
+}
+
+static void
+state_signal(struct state_em *em, int sig)
+{
+	const char	*abbrev;
+	char		 buf[32];
+
+	if (sig <= 0) {
+		state_scalar(em, "null", 1);
+		return;
+	}
+	if (sig >= SIGRTMIN && sig <= SIGRTMAX)
+		snprintf(buf, sizeof buf, "SIGRTMIN+%d", sig - SIGRTMIN);
+	else if ((abbrev = sigabbrev_np(sig)) != NULL)
+		snprintf(buf, sizeof buf, "SIG%s", abbrev);
+	else
+		snprintf(buf, sizeof buf, "%d", sig);
+	state_scalar(em, buf, 1);
+}
+
+static const struct node_run state_pending_run = {
+	.status = NS_PENDING,
+	.exit_code = -1,
+	.started_ms = -1,
+	.finished_ms = -1,
+	.reason = REASON_NONE,
+};
+
+static void
+state_node(struct state_em *em, const struct manifest *m, size_t i,
+    const struct node_run *r)
+{
+	const char	*reason = NULL;
+
+	state_str(em, m->nodes[i].id);
+	state_map_start(em, 0);
+	state_key(em, "status");
+	state_scalar(em, node_status_name(r->status), 1);
+	state_key(em, "wave");
+	if (m->graph.wave != NULL)
+		state_int(em, (int64_t)m->graph.wave[i]);
+	else
+		state_scalar(em, "null", 1);
+	state_key(em, "attempts");
+	state_int(em, r->attempts);
+	state_key(em, "exit_code");
+	if (r->exit_code < 0)
+		state_scalar(em, "null", 1);
+	else
+		state_int(em, r->exit_code);
+	state_key(em, "signal");
+	state_signal(em, r->signal);
+	state_key(em, "started_at");
+	state_time(em, r->started_ms);
+	state_key(em, "finished_at");
+	state_time(em, r->finished_ms);
+	state_key(em, "duration_ms");
+	state_duration(em, r->started_ms, r->finished_ms);
+	state_key(em, "cpu_ms");
+	state_int(em, r->cpu_ms);
+	state_key(em, "max_rss_kb");
+	state_int(em, r->max_rss_kb);
+	state_key(em, "metrics");
+	state_metrics(em, r->metrics, r->nmetrics);
+	state_key(em, "reason");
+	reason = reason_name(r->reason);
+	state_str(em, reason);
+	state_key(em, "error");
+	state_str(em, r->error);
+	state_map_end(em);
+}
+
+static void
+state_waves(struct state_em *em, const struct manifest *m,
+    const struct node_run *const *runs)
+{
+	const struct graph	*g = &m->graph;
+	size_t			*off, *order, *fill, i, w, k, nw;
+	int			 all_final, started;
+	const struct node_run	*r;
+
+	state_seq_start(em, 0);
+	nw = g->wave != NULL ? g->nwaves : 0;
+	if (nw == 0 || m->nnodes == 0) {
+		state_seq_end(em);
+		return;
+	}
+	/* Nodes by wave, manifest order kept (a counting sort). */
+	off = xcalloc(nw + 1, sizeof *off);
+	fill = xcalloc(nw, sizeof *fill);
+	order = xcalloc(m->nnodes, sizeof *order);
+	for (i = 0; i < m->nnodes; i++) {
+		if (g->wave[i] < nw)
+			off[g->wave[i] + 1]++;
+	}
+	for (w = 0; w < nw; w++)
+		off[w + 1] += off[w];
+	for (i = 0; i < m->nnodes; i++) {
+		w = g->wave[i];
+		if (w < nw)
+			order[off[w] + fill[w]++] = i;
+	}
+	for (w = 0; w < nw; w++) {
+		all_final = 1;
+		started = 0;
+		for (k = off[w]; k < off[w + 1]; k++) {
+			r = runs != NULL && runs[order[k]] != NULL ?
+			    runs[order[k]] : &state_pending_run;
+			if (!node_status_final(r->status))
+				all_final = 0;
+			if (r->status != NS_PENDING || r->attempts > 0)
+				started = 1;
+		}
+		state_map_start(em, 1);
+		state_key(em, "wave");
+		state_int(em, (int64_t)w);
+		state_key(em, "status");
+		state_scalar(em, all_final ? "completed" :
+		    started ? "running" : "pending", 1);
+		state_key(em, "nodes");
+		state_seq_start(em, 1);
+		for (k = off[w]; k < off[w + 1]; k++)
+			state_str(em, m->nodes[order[k]].id);
+		state_seq_end(em);
+		state_map_end(em);
+	}
+	state_seq_end(em);
+	free(order);
+	free(fill);
+	free(off);
+}
+
+char *
+state_render_runs(const struct manifest *m, const struct node_run *const *runs,
+    const struct metric *metrics, size_t nmetrics, const struct state_job *sj,
+    size_t *len)
+{
+	struct state_em		 em;
+	yaml_event_t		 ev;
+	const struct node_run	*r;
+	size_t			 i, pending = 0, running = 0, succeeded = 0;
+	size_t			 failed = 0, skipped = 0;
+	const char		*dag;
+
+	memset(&em, 0, sizeof em);
+	em.sj = sj;
+	if (!yaml_emitter_initialize(&em.e))
+		abort();	/* only on allocation failure */
+	yaml_emitter_set_output(&em.e, state_write_handler, &em.out);
+	yaml_emitter_set_unicode(&em.e, 1);
+	yaml_emitter_set_width(&em.e, -1);
+	yaml_emitter_set_indent(&em.e, 2);
+	yaml_emitter_set_break(&em.e, YAML_LN_BREAK);
+
+	if (!yaml_stream_start_event_initialize(&ev, YAML_UTF8_ENCODING))
+		em.failed = 1;
+	else
+		state_emit(&em, &ev);
+	if (!em.failed && !yaml_document_start_event_initialize(&ev, NULL,
+	    NULL, NULL, 1))
+		em.failed = 1;
+	else
+		state_emit(&em, &ev);
+
+	for (i = 0; i < m->nnodes; i++) {
+		r = runs != NULL && runs[i] != NULL ? runs[i] :
+		    &state_pending_run;
+		switch (r->status) {
+		case NS_RUNNING:
+			running++;
+			break;
+		case NS_SUCCEEDED:
+			succeeded++;
+			break;
+		case NS_FAILED:
+		case NS_TIMED_OUT:
+		case NS_CANCELLED:
+			failed++;
+			break;
+		case NS_SKIPPED:
+			skipped++;
+			break;
+		default:
+			pending++;	/* pending, retrying */
+			break;
+		}
+	}
+
+	state_map_start(&em, 0);
+	state_key(&em, "dag");
+	dag = m->name != NULL ? m->name : "";
+	state_str(&em, dag);
+	state_key(&em, "job");
+	state_str(&em, sj->job != NULL ? sj->job : "");
+	state_key(&em, "status");
+	state_scalar(&em, dag_status_name(sj->status), 1);
+	state_key(&em, "started_at");
+	state_time(&em, sj->started_ms);
+	state_key(&em, "finished_at");
+	state_time(&em, sj->finished_ms);
+	state_key(&em, "duration_ms");
+	state_duration(&em, sj->started_ms, sj->finished_ms);
+
+	state_key(&em, "progress");
+	state_map_start(&em, 1);
+	state_key(&em, "total");
+	state_int(&em, (int64_t)m->nnodes);
+	state_key(&em, "pending");
+	state_int(&em, (int64_t)pending);
+	state_key(&em, "running");
+	state_int(&em, (int64_t)running);
+	state_key(&em, "succeeded");
+	state_int(&em, (int64_t)succeeded);
+	state_key(&em, "failed");
+	state_int(&em, (int64_t)failed);
+	state_key(&em, "skipped");
+	state_int(&em, (int64_t)skipped);
+	state_map_end(&em);
+
+	state_key(&em, "waves");
+	state_waves(&em, m, runs);
+
+	state_key(&em, "nodes");
+	state_map_start(&em, 0);
+	for (i = 0; i < m->nnodes; i++) {
+		r = runs != NULL && runs[i] != NULL ? runs[i] :
+		    &state_pending_run;
+		state_node(&em, m, i, r);
+	}
+	state_map_end(&em);
+
+	state_key(&em, "metrics");
+	state_metrics(&em, metrics, nmetrics);
+	state_map_end(&em);
+
+	if (!em.failed && !yaml_document_end_event_initialize(&ev, 1))
+		em.failed = 1;
+	else
+		state_emit(&em, &ev);
+	if (!em.failed && !yaml_stream_end_event_initialize(&ev))
+		em.failed = 1;
+	else
+		state_emit(&em, &ev);
+	if (!em.failed && !yaml_emitter_flush(&em.e))
+		em.failed = 1;
+	if (em.failed) {
+		/* Every string went through state_utf8: a failure here is a
+		 * bug, not bad input. */
+		fprintf(stderr, "dagexec: cannot render state: %s\n",
+		    em.e.problem != NULL ? em.e.problem : "emitter error");
+		abort();
+	}
+	yaml_emitter_delete(&em.e);
+	if (em.out.buf == NULL)
+		em.out.buf = xstrdup("");
+	*len = em.out.len;
+	return em.out.buf;
+}
+
+char *
+state_render(const struct manifest *m, const struct sched *s,
+    const struct state_job *sj, size_t *len)
+{
+	const struct node_run	**runs = NULL;
+	const struct metric	 *metrics = NULL;
+	size_t			  nmetrics = 0, i;
+	char			 *out;
+
+	if (s != NULL) {
+		runs = xcalloc(m->nnodes + 1, sizeof *runs);
+		for (i = 0; i < m->nnodes; i++)
+			runs[i] = sched_node(s, i);
+		metrics = sched_metrics(s, &nmetrics);
+	}
+	out = state_render_runs(m, runs, metrics, nmetrics, sj, len);
+	free(runs);
+	return out;
+}
+
+int
+state_write(const char *path, const struct manifest *m, const struct sched *s,
+    const struct state_job *sj, char **cause)
+{
+	char	*text;
+	size_t	 len;
+	int	 rc, saved;
+
+	text = state_render(m, s, sj, &len);
+	rc = fs_write_atomic(path, text, len, 0644, cause);
+	saved = errno;
+	free(text);
+	errno = saved;
+	return rc;
+}
+
+/* ---- the reader ------------------------------------------------------- */
+
+struct state_rd {
+	yaml_document_t	 doc;
+	const char	*name;
+	char		*why;		/* the first problem */
+};
+
+static yaml_node_t *
+state_rd_get(struct state_rd *rd, yaml_node_t *map, const char *key)
+{
+	yaml_node_pair_t	*p;
+	yaml_node_t		*k;
+
+	if (map == NULL || map->type != YAML_MAPPING_NODE)
+		return NULL;
+	for (p = map->data.mapping.pairs.start;
+	    p < map->data.mapping.pairs.top; p++) {
+		k = yaml_document_get_node(&rd->doc, p->key);
+		if (k != NULL && k->type == YAML_SCALAR_NODE &&
+		    strlen(key) == k->data.scalar.length &&
+		    memcmp(k->data.scalar.value, key, k->data.scalar.length)
+		    == 0)
+			return yaml_document_get_node(&rd->doc, p->value);
+	}
+	return NULL;
+}
+
+static int state_rd_fail(struct state_rd *, const char *, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static int
+state_rd_fail(struct state_rd *rd, const char *fmt, ...)
+{
+	va_list	ap;
+
+	if (rd->why == NULL) {
+		va_start(ap, fmt);
+		rd->why = xvasprintf(fmt, ap);
+		va_end(ap);
+	}
+	return -1;
+}
+
+static int
+state_rd_is_null(const yaml_node_t *n)
+{
+	const char	*v;
+
+	if (n == NULL)
+		return 1;
+	if (n->type != YAML_SCALAR_NODE ||
+	    n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+		return 0;
+	v = (const char *)n->data.scalar.value;
+	return *v == '\0' || strcmp(v, "~") == 0 || strcasecmp(v, "null") == 0;
+}
+
+/* A string (NULL allowed when nullable). */
+static int
+state_rd_str(struct state_rd *rd, yaml_node_t *map, const char *key,
+    int nullable, char **out)
+{
+	yaml_node_t	*n = state_rd_get(rd, map, key);
+
+	*out = NULL;
+	if (nullable && state_rd_is_null(n))
+		return 0;
+	if (n == NULL)
+		return state_rd_fail(rd, "missing '%s'", key);
+	if (n->type != YAML_SCALAR_NODE)
+		return state_rd_fail(rd, "'%s' is not a string", key);
+	if (strlen((char *)n->data.scalar.value) != n->data.scalar.length)
+		return state_rd_fail(rd, "'%s' holds a NUL byte", key);
+	*out = xstrdup((char *)n->data.scalar.value);
+	return 0;
+}
+
+/* A non-negative integer (-1 for null when nullable). */
+static int
+state_rd_int(struct state_rd *rd, yaml_node_t *map, const char *key,
+    int nullable, int64_t max, int64_t *out)
+{
+	yaml_node_t	*n = state_rd_get(rd, map, key);
+	const char	*v;
+	char		*end;
+	long long	 x;
+
+	*out = -1;
+	if (nullable && state_rd_is_null(n))
+		return 0;
+	if (n == NULL)
+		return state_rd_fail(rd, "missing '%s'", key);
+	if (n->type != YAML_SCALAR_NODE ||
+	    n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+		return state_rd_fail(rd, "'%s' is not an integer", key);
+	v = (const char *)n->data.scalar.value;
+	if (*v < '0' || *v > '9')
+		return state_rd_fail(rd, "'%s' is not an integer", key);
+	errno = 0;
+	x = strtoll(v, &end, 10);
+	if (errno != 0 || *end != '\0' || x > max)
+		return state_rd_fail(rd, "'%s' is not an integer in range",
+		    key);
+	*out = x;
+	return 0;
+}
+
+static int
+state_rd_count(struct state_rd *rd, yaml_node_t *map, const char *key,
+    size_t *out)
+{
+	int64_t	v;
+
+	if (state_rd_int(rd, map, key, 0, INT64_MAX, &v) != 0)
+		return -1;
+	*out = (size_t)v;
+	return 0;
+}
+
+static int
+state_rd_nodes(struct state_rd *rd, yaml_node_t *nodes, struct state_doc *d)
+{
+	yaml_node_pair_t	*p;
+	yaml_node_t		*k, *v;
+	struct state_doc_node	*dn;
+	size_t			 n;
+	int64_t			 x;
+
+	if (nodes == NULL)
+		return state_rd_fail(rd, "missing '%s'", "nodes");
+	if (state_rd_is_null(nodes))
+		return 0;
+	if (nodes->type != YAML_MAPPING_NODE)
+		return state_rd_fail(rd, "'%s' is not a mapping", "nodes");
+	n = (size_t)(nodes->data.mapping.pairs.top -
+	    nodes->data.mapping.pairs.start);
+	d->nodes = xcalloc(n + 1, sizeof *d->nodes);
+	for (p = nodes->data.mapping.pairs.start;
+	    p < nodes->data.mapping.pairs.top; p++) {
+		k = yaml_document_get_node(&rd->doc, p->key);
+		v = yaml_document_get_node(&rd->doc, p->value);
+		if (k == NULL || k->type != YAML_SCALAR_NODE ||
+		    strlen((char *)k->data.scalar.value) !=
+		    k->data.scalar.length)
+			return state_rd_fail(rd, "a node id is not a %s",
+			    "string");
+		if (v == NULL || v->type != YAML_MAPPING_NODE)
+			return state_rd_fail(rd, "node '%s' is not a mapping",
+			    (char *)k->data.scalar.value);
+		dn = &d->nodes[d->nnodes++];
+		dn->id = xstrdup((char *)k->data.scalar.value);
+		dn->duration_ms = -1;
+		if (state_rd_str(rd, v, "status", 0, &dn->status) != 0 ||
+		    state_rd_int(rd, v, "attempts", 0, INT32_MAX, &x) != 0)
+			return -1;
+		dn->attempts = (int)x;
+		if (state_rd_int(rd, v, "duration_ms", 1, INT64_MAX,
+		    &dn->duration_ms) != 0 ||
+		    state_rd_str(rd, v, "reason", 1, &dn->reason) != 0 ||
+		    state_rd_str(rd, v, "error", 1, &dn->error) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+void
+state_doc_free(struct state_doc *d)
+{
+	size_t	i;
+
+	if (d == NULL)
+		return;
+	for (i = 0; i < d->nnodes; i++) {
+		free(d->nodes[i].id);
+		free(d->nodes[i].status);
+		free(d->nodes[i].reason);
+		free(d->nodes[i].error);
+	}
+	free(d->nodes);
+	free(d->dag);
+	free(d->job);
+	free(d->status);
+	free(d->started_at);
+	free(d->finished_at);
+	free(d);
+}
+
+int
+state_read_buf(const char *name, const char *buf, size_t len,
+    struct state_doc **out, char **cause)
+{
+	yaml_parser_t		 parser;
+	struct state_rd		 rd;
+	struct state_doc	*d;
+	yaml_node_t		*root, *prog;
+	int			 rc = -1;
+
+	*out = NULL;
+	memset(&rd, 0, sizeof rd);
+	rd.name = name;
+	if (!yaml_parser_initialize(&parser))
+		abort();
+	yaml_parser_set_input_string(&parser, (const unsigned char *)buf, len);
+	if (!yaml_parser_load(&parser, &rd.doc)) {
+		*cause = xasprintf("%s:%zu:%zu: %s", name,
+		    parser.problem_mark.line + 1,
+		    parser.problem_mark.column + 1,
+		    parser.problem != NULL ? parser.problem : "bad YAML");
+		yaml_parser_delete(&parser);
+		errno = EINVAL;
+		return -1;
+	}
+	yaml_parser_delete(&parser);
+
+	d = xcalloc(1, sizeof *d);
+	root = yaml_document_get_root_node(&rd.doc);
+	if (root == NULL || root->type != YAML_MAPPING_NODE) {
+		state_rd_fail(&rd, "%s", "not a YAML mapping");
+		goto out;
+	}
+	if (state_rd_str(&rd, root, "dag", 0, &d->dag) != 0 ||
+	    state_rd_str(&rd, root, "job", 0, &d->job) != 0 ||
+	    state_rd_str(&rd, root, "status", 0, &d->status) != 0 ||
+	    state_rd_str(&rd, root, "started_at", 1, &d->started_at) != 0 ||
+	    state_rd_str(&rd, root, "finished_at", 1, &d->finished_at) != 0 ||
+	    state_rd_int(&rd, root, "duration_ms", 1, INT64_MAX,
+	    &d->duration_ms) != 0)
+		goto out;
+	prog = state_rd_get(&rd, root, "progress");
+	if (prog == NULL || prog->type != YAML_MAPPING_NODE) {
+		state_rd_fail(&rd, "'%s' is missing or not a mapping",
+		    "progress");
+		goto out;
+	}
+	if (state_rd_count(&rd, prog, "total", &d->total) != 0 ||
+	    state_rd_count(&rd, prog, "pending", &d->pending) != 0 ||
+	    state_rd_count(&rd, prog, "running", &d->running) != 0 ||
+	    state_rd_count(&rd, prog, "succeeded", &d->succeeded) != 0 ||
+	    state_rd_count(&rd, prog, "failed", &d->failed) != 0 ||
+	    state_rd_count(&rd, prog, "skipped", &d->skipped) != 0)
+		goto out;
+	if (state_rd_nodes(&rd, state_rd_get(&rd, root, "nodes"), d) != 0)
+		goto out;
+	rc = 0;
+out:
+	yaml_document_delete(&rd.doc);
+	if (rc != 0) {
+		*cause = xasprintf("%s: %s", name, rd.why);
+		free(rd.why);
+		state_doc_free(d);
+		errno = EINVAL;
+		return -1;
+	}
+	*out = d;
+	return 0;
+}
+
+int
+state_read(const char *path, struct state_doc **out, char **cause)
+{
+	char	*buf;
+	size_t	 len;
+	int	 rc, saved;
+
+	*out = NULL;
+	if (fs_read_file(path, STATE_MAX_BYTES, &buf, &len, cause) != 0)
+		return -1;
+	rc = state_read_buf(path, buf, len, out, cause);
+	saved = errno;
+	free(buf);
+	errno = saved;
+	return rc;
+}

@@ -21,10 +21,48 @@ struct state_job {
  * pending). A new NUL-terminated buffer; *len its length. */
 char *state_render(const struct manifest *m, const struct sched *s,
     const struct state_job *sj, size_t *len);
+/* state_render over node records given directly: runs[i] for node i (runs
+ * or runs[i] may be NULL: pending), metrics the DAG's sums. */
+char *state_render_runs(const struct manifest *m,
+    const struct node_run *const *runs, const struct metric *metrics,
+    size_t nmetrics, const struct state_job *sj, size_t *len);
 /* state_render, then fs_write_atomic into path (mode 0644). */
 int state_write(const char *path, const struct manifest *m,
     const struct sched *s, const struct state_job *sj, char **cause);
 /* Format wall ms as "2026-11-28T10:15:00.120Z" into buf (at least 32). */
 char *state_format_time(int64_t wall_ms, char *buf, size_t len);
+
+/* One node of a state.yaml read back. */
+struct state_doc_node {
+	char		*id;
+	char		*status;	/* "pending", "running", ... */
+	int		 attempts;
+	int64_t		 duration_ms;	/* -1: null */
+	char		*reason;	/* NULL: null */
+	char		*error;		/* NULL: null */
+};
+
+/* A state.yaml read back (for `dagexec status`). */
+struct state_doc {
+	char			*dag;
+	char			*job;
+	char			*status;	/* "queued", "running", ... */
+	char			*started_at;	/* NULL: null */
+	char			*finished_at;	/* NULL: null */
+	int64_t			 duration_ms;	/* -1: null */
+	size_t			 total, pending, running, succeeded, failed,
+				 skipped;
+	struct state_doc_node	*nodes;		/* in file order */
+	size_t			 nnodes;
+};
+
+/* Read and check the state.yaml at path (at most 1 GiB). Returns 0 and a new
+ * document in *out, or -1 with errno and *cause "PATH: ...". */
+int state_read(const char *path, struct state_doc **out, char **cause);
+/* The same over a buffer; name is used in messages. */
+int state_read_buf(const char *name, const char *buf, size_t len,
+    struct state_doc **out, char **cause);
+/* Free a document and everything it holds; NULL is fine. */
+void state_doc_free(struct state_doc *d);
 
 #endif

@@ -1,2 +1,817 @@
-/* placeholder until the suite lands: skips (77) */
-int main(void) { return 77; }
+/* CUnit suite for src/state.c: state.yaml rendering, atomic writes, reading
+ * it back. */
+#include "config.h"
+
+#include <dirent.h>
+#include <limits.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <CUnit/Basic.h>
+#include <yaml.h>
+
+#include "diag.h"
+#include "fsutil.h"
+#include "manifest.h"
+#include "sched.h"
+#include "state.h"
+#include "xmalloc.h"
+
+static char tmpdir[] = "/tmp/test_state.XXXXXX";
+
+/* ---- a hand-built manifest and run ----------------------------------- */
+
+static const char *ids[] = {
+	"gather-sources",
+	"say \"hi\": # not a comment",
+	"line\nbreak",
+	"   leading spaces",
+	"caf\xc3\xa9-\xe2\x82\xac",
+	"null",
+	"123",
+	"- dash: [x] {y}",
+};
+#define NIDS (sizeof ids / sizeof ids[0])
+static size_t waves[NIDS] = { 0, 1, 1, 2, 2, 3, 3, 3 };
+
+static struct manifest	 man;
+static struct node	 nodes[NIDS];
+static struct node_run	 runs[NIDS];
+static const struct node_run *runp[NIDS];
+static struct metric	 m0[] = { { (char []){ "tokens" }, 4500 },
+			    { (char []){ "cost" }, 0.05 } };
+static struct metric	 dagm[] = { { (char []){ "tokens" }, 4500 },
+			    { (char []){ "cost" }, 0.1 },
+			    { (char []){ "big" }, 1e300 },
+			    { (char []){ "neg" }, -2.5 } };
+static char dagname[] = "research-pipeline";
+static char err_quoted[] = "killed by SIGKILL after timeout 30s: \"x\" # y\n"
+    "second line\t\xc3\xa9";
+static char err_badutf8[] = "bad \xff\xfe bytes";
+
+static const struct state_job sj = {
+	.job = "research-pipeline-20261128T101500-3f2a",
+	.status = DS_RUNNING,
+	.mono_base_ms = 1000,
+	.wall_base_ms = 1795860900120 - 5,	/* mono 1005 -> 10:15:00.120 */
+	.started_ms = 1005,
+	.finished_ms = -1,
+};
+
+static void
+setup_manifest(void)
+{
+	size_t	i;
+
+	memset(&man, 0, sizeof man);
+	memset(nodes, 0, sizeof nodes);
+	man.name = dagname;
+	man.nodes = nodes;
+	man.nnodes = NIDS;
+	for (i = 0; i < NIDS; i++)
+		nodes[i].id = (char *)(uintptr_t)ids[i];
+	man.graph.n = NIDS;
+	man.graph.wave = waves;
+	man.graph.nwaves = 4;
+
+	memset(runs, 0, sizeof runs);
+	for (i = 0; i < NIDS; i++) {
+		runs[i].status = NS_PENDING;
+		runs[i].exit_code = -1;
+		runs[i].started_ms = -1;
+		runs[i].finished_ms = -1;
+		runp[i] = &runs[i];
+	}
+	/* wave 0: completed */
+	runs[0].status = NS_SUCCEEDED;
+	runs[0].attempts = 1;
+	runs[0].exit_code = 0;
+	runs[0].started_ms = 1005;
+	runs[0].finished_ms = 1005 + 28500;
+	runs[0].cpu_ms = 310;
+	runs[0].max_rss_kb = 10240;
+	runs[0].metrics = m0;
+	runs[0].nmetrics = 2;
+	/* wave 1: running (one running, one retrying) */
+	runs[1].status = NS_RUNNING;
+	runs[1].attempts = 1;
+	runs[1].started_ms = 30000;
+	runs[2].status = NS_RETRYING;
+	runs[2].attempts = 2;
+	runs[2].exit_code = 3;
+	runs[2].started_ms = 30000;
+	runs[2].reason = REASON_EXIT;
+	runs[2].error = err_badutf8;
+	/* wave 2: completed: timed out and cancelled */
+	runs[3].status = NS_TIMED_OUT;
+	runs[3].attempts = 3;
+	runs[3].signal = SIGKILL;
+	runs[3].started_ms = 2000;
+	runs[3].finished_ms = 3000;
+	runs[3].reason = REASON_TIMEOUT;
+	runs[3].error = err_quoted;
+	runs[4].status = NS_CANCELLED;
+	runs[4].reason = REASON_CANCELLED;
+	/* wave 3: pending, one skipped, one failed */
+	runs[5].status = NS_SKIPPED;
+	runs[5].reason = REASON_UPSTREAM_FAILED;
+	runs[6].status = NS_FAILED;
+	runs[6].attempts = 1;
+	runs[6].signal = SIGSEGV;
+	runs[6].reason = REASON_SIGNAL;
+	runs[6].started_ms = 4000;
+	runs[6].finished_ms = 4001;
+	runs[7].status = NS_PENDING;
+}
+
+/* ---- a small YAML reader for the checks ------------------------------ */
+
+static yaml_document_t	doc;
+
+static int
+load(const char *text, size_t len)
+{
+	yaml_parser_t	p;
+	int		ok;
+
+	yaml_parser_initialize(&p);
+	yaml_parser_set_input_string(&p, (const unsigned char *)text, len);
+	ok = yaml_parser_load(&p, &doc);
+	if (!ok)
+		fprintf(stderr, "\nparse error: %s at line %zu\n", p.problem,
+		    p.problem_mark.line + 1);
+	yaml_parser_delete(&p);
+	return ok;
+}
+
+static yaml_node_t *
+node_at(int i)
+{
+	return yaml_document_get_node(&doc, i);
+}
+
+/* The key of pair k of mapping n. */
+static const char *
+key_at(yaml_node_t *n, size_t k)
+{
+	yaml_node_t	*kn;
+
+	if (n == NULL || n->type != YAML_MAPPING_NODE ||
+	    n->data.mapping.pairs.start + k >= n->data.mapping.pairs.top)
+		return NULL;
+	kn = node_at(n->data.mapping.pairs.start[k].key);
+	return kn->type == YAML_SCALAR_NODE ?
+	    (const char *)kn->data.scalar.value : NULL;
+}
+
+static size_t
+map_len(yaml_node_t *n)
+{
+	if (n == NULL || n->type != YAML_MAPPING_NODE)
+		return 0;
+	return (size_t)(n->data.mapping.pairs.top - n->data.mapping.pairs.start);
+}
+
+static yaml_node_t *
+get(yaml_node_t *n, const char *key)
+{
+	size_t	k;
+
+	for (k = 0; k < map_len(n); k++) {
+		if (strcmp(key_at(n, k), key) == 0)
+			return node_at(n->data.mapping.pairs.start[k].value);
+	}
+	return NULL;
+}
+
+/* The scalar's text, "<null>" for a plain null, "<none>" when absent. */
+static const char *
+sval(yaml_node_t *n)
+{
+	if (n == NULL || n->type != YAML_SCALAR_NODE)
+		return "<none>";
+	if (n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
+	    strcmp((char *)n->data.scalar.value, "null") == 0)
+		return "<null>";
+	return (const char *)n->data.scalar.value;
+}
+
+static yaml_node_t *
+seq_at(yaml_node_t *n, size_t i)
+{
+	if (n == NULL || n->type != YAML_SEQUENCE_NODE ||
+	    n->data.sequence.items.start + i >= n->data.sequence.items.top)
+		return NULL;
+	return node_at(n->data.sequence.items.start[i]);
+}
+
+static size_t
+seq_len(yaml_node_t *n)
+{
+	if (n == NULL || n->type != YAML_SEQUENCE_NODE)
+		return 0;
+	return (size_t)(n->data.sequence.items.top -
+	    n->data.sequence.items.start);
+}
+
+/* ---- tests ------------------------------------------------------------ */
+
+static void
+test_format_time(void)
+{
+	char	buf[64];
+
+	CU_ASSERT_STRING_EQUAL(state_format_time(1795860900120, buf,
+	    sizeof buf), "2026-11-28T10:15:00.120Z");
+	CU_ASSERT_STRING_EQUAL(state_format_time(0, buf, sizeof buf),
+	    "1970-01-01T00:00:00.000Z");
+	CU_ASSERT_STRING_EQUAL(state_format_time(-1, buf, sizeof buf),
+	    "1969-12-31T23:59:59.999Z");
+	CU_ASSERT_STRING_EQUAL(state_format_time(951782400007, buf,
+	    sizeof buf), "2000-02-29T00:00:00.007Z");
+}
+
+static const char *top_keys[] = {
+	"dag", "job", "status", "started_at", "finished_at", "duration_ms",
+	"progress", "waves", "nodes", "metrics"
+};
+static const char *node_keys[] = {
+	"status", "wave", "attempts", "exit_code", "signal", "started_at",
+	"finished_at", "duration_ms", "cpu_ms", "max_rss_kb", "metrics",
+	"reason", "error"
+};
+
+static void
+test_render_parse_back(void)
+{
+	yaml_node_t	*root, *n, *w, *nd;
+	char		*text;
+	size_t		 len, i, k;
+	static const char *wstatus[] = {
+		"completed", "running", "completed", "running"
+	};
+
+	setup_manifest();
+	text = state_render_runs(&man, runp, dagm, 4, &sj, &len);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+	CU_ASSERT_EQUAL(strlen(text), len);
+	CU_ASSERT_FATAL(load(text, len));
+	root = yaml_document_get_root_node(&doc);
+	CU_ASSERT_EQUAL_FATAL(map_len(root), 10);
+	for (k = 0; k < 10; k++)
+		CU_ASSERT_STRING_EQUAL(key_at(root, k), top_keys[k]);
+	CU_ASSERT_STRING_EQUAL(sval(get(root, "dag")), "research-pipeline");
+	CU_ASSERT_STRING_EQUAL(sval(get(root, "job")),
+	    "research-pipeline-20261128T101500-3f2a");
+	CU_ASSERT_STRING_EQUAL(sval(get(root, "status")), "running");
+	CU_ASSERT_STRING_EQUAL(sval(get(root, "started_at")),
+	    "2026-11-28T10:15:00.120Z");
+	CU_ASSERT_STRING_EQUAL(sval(get(root, "finished_at")), "<null>");
+	CU_ASSERT_STRING_EQUAL(sval(get(root, "duration_ms")), "<null>");
+
+	/* progress: running counts NS_RUNNING only, retrying is pending,
+	 * failed counts failed + timed_out + cancelled. */
+	n = get(root, "progress");
+	CU_ASSERT_EQUAL(n->data.mapping.style, YAML_FLOW_MAPPING_STYLE);
+	CU_ASSERT_STRING_EQUAL(sval(get(n, "total")), "8");
+	CU_ASSERT_STRING_EQUAL(sval(get(n, "pending")), "2");
+	CU_ASSERT_STRING_EQUAL(sval(get(n, "running")), "1");
+	CU_ASSERT_STRING_EQUAL(sval(get(n, "succeeded")), "1");
+	CU_ASSERT_STRING_EQUAL(sval(get(n, "failed")), "3");
+	CU_ASSERT_STRING_EQUAL(sval(get(n, "skipped")), "1");
+	CU_ASSERT_STRING_EQUAL(key_at(n, 0), "total");
+	CU_ASSERT_STRING_EQUAL(key_at(n, 5), "skipped");
+
+	n = get(root, "waves");
+	CU_ASSERT_EQUAL_FATAL(seq_len(n), 4);
+	for (i = 0; i < 4; i++) {
+		w = seq_at(n, i);
+		CU_ASSERT_EQUAL(w->data.mapping.style, YAML_FLOW_MAPPING_STYLE);
+		CU_ASSERT_STRING_EQUAL(key_at(w, 0), "wave");
+		CU_ASSERT_STRING_EQUAL(key_at(w, 1), "status");
+		CU_ASSERT_STRING_EQUAL(key_at(w, 2), "nodes");
+		CU_ASSERT_EQUAL(atoi(sval(get(w, "wave"))), (int)i);
+		CU_ASSERT_STRING_EQUAL(sval(get(w, "status")), wstatus[i]);
+	}
+	w = get(seq_at(n, 3), "nodes");
+	CU_ASSERT_EQUAL_FATAL(seq_len(w), 3);
+	CU_ASSERT_STRING_EQUAL(sval(seq_at(w, 0)), "null");	/* quoted */
+	CU_ASSERT_NOT_EQUAL(seq_at(w, 0)->data.scalar.style,
+	    YAML_PLAIN_SCALAR_STYLE);
+	CU_ASSERT_STRING_EQUAL(sval(seq_at(w, 1)), "123");
+	CU_ASSERT_NOT_EQUAL(seq_at(w, 1)->data.scalar.style,
+	    YAML_PLAIN_SCALAR_STYLE);
+	CU_ASSERT_STRING_EQUAL(sval(seq_at(w, 2)), ids[7]);
+	w = get(seq_at(n, 1), "nodes");
+	CU_ASSERT_EQUAL_FATAL(seq_len(w), 2);
+	CU_ASSERT_STRING_EQUAL(sval(seq_at(w, 0)), ids[1]);
+	CU_ASSERT_STRING_EQUAL(sval(seq_at(w, 1)), ids[2]);
+
+	/* nodes: every id round-trips exactly, in manifest order. */
+	n = get(root, "nodes");
+	CU_ASSERT_EQUAL_FATAL(map_len(n), NIDS);
+	for (i = 0; i < NIDS; i++) {
+		CU_ASSERT_STRING_EQUAL(key_at(n, i), ids[i]);
+		nd = node_at(n->data.mapping.pairs.start[i].value);
+		CU_ASSERT_EQUAL_FATAL(map_len(nd), 13);
+		for (k = 0; k < 13; k++)
+			CU_ASSERT_STRING_EQUAL(key_at(nd, k), node_keys[k]);
+		CU_ASSERT_EQUAL(atoi(sval(get(nd, "wave"))), (int)waves[i]);
+	}
+	nd = get(n, ids[0]);
+	CU_ASSERT_STRING_EQUAL(sval(get(nd, "status")), "succeeded");
+	CU_ASSERT_STRING_EQUAL(sval(get(nd, "attempts")), "1");
+	CU_ASSERT_STRING_EQUAL(sval(get(nd, "exit_code")), "0");
+	CU_ASSERT_STRING_EQUAL(sval(get(nd, "signal")), "<null>");
+	CU_ASSERT_STRING_EQUAL(sval(get(nd, "started_at")),
+	    "2026-11-28T10:15:00.120Z");
+	CU_ASSERT_STRING_EQUAL(sval(get(nd, "finished_at")),
+	    "2026-11-28T10:15:28.620Z");
+	CU_ASSERT_STRING_EQUAL(sval(get(nd, "duration_ms")), "28500");
+	CU_ASSERT_STRING_EQUAL(sval(get(nd, "cpu_ms")), "310");
+	CU_ASSERT_STRING_EQUAL(sval(get(nd, "max_rss_kb")), "10240");
+	CU_ASSERT_STRING_EQUAL(sval(get(get(nd, "metrics"), "tokens")),
+	    "4500");
+	CU_ASSERT_STRING_EQUAL(sval(get(get(nd, "metrics"), "cost")), "0.05");
+	CU_ASSERT_STRING_EQUAL(sval(get(nd, "reason")), "<null>");
+	CU_ASSERT_STRING_EQUAL(sval(get(nd, "error")), "<null>");
+
+	nd = get(n, ids[1]);
+	CU_ASSERT_STRING_EQUAL(sval(get(nd, "status")), "running");
+	CU_ASSERT_STRING_EQUAL(sval(get(nd, "finished_at")), "<null>");
+	CU_ASSERT_STRING_EQUAL(sval(get(nd, "duration_ms")), "<null>");
+	CU_ASSERT_EQUAL(map_len(get(nd, "metrics")), 0);
+
+	nd = get(n, ids[2]);
+	CU_ASSERT_STRING_EQUAL(sval(get(nd, "status")), "retrying");
+	CU_ASSERT_STRING_EQUAL(sval(get(nd, "exit_code")), "3");
+	CU_ASSERT_STRING_EQUAL(sval(get(nd, "reason")), "exit");
+	/* Invalid UTF-8 is replaced, not a failure. */
+	CU_ASSERT_STRING_EQUAL(sval(get(nd, "error")),
+	    "bad \xef\xbf\xbd\xef\xbf\xbd bytes");
+
+	nd = get(n, ids[3]);
+	CU_ASSERT_STRING_EQUAL(sval(get(nd, "status")), "timed_out");
+	CU_ASSERT_STRING_EQUAL(sval(get(nd, "signal")), "SIGKILL");
+	CU_ASSERT_STRING_EQUAL(sval(get(nd, "exit_code")), "<null>");
+	CU_ASSERT_STRING_EQUAL(sval(get(nd, "duration_ms")), "1000");
+	CU_ASSERT_STRING_EQUAL(sval(get(nd, "reason")), "timeout");
+	CU_ASSERT_STRING_EQUAL(sval(get(nd, "error")), err_quoted);
+
+	nd = get(n, ids[5]);
+	CU_ASSERT_STRING_EQUAL(sval(get(nd, "status")), "skipped");
+	CU_ASSERT_STRING_EQUAL(sval(get(nd, "reason")), "upstream_failed");
+	CU_ASSERT_STRING_EQUAL(sval(get(nd, "started_at")), "<null>");
+	nd = get(n, ids[6]);
+	CU_ASSERT_STRING_EQUAL(sval(get(nd, "signal")), "SIGSEGV");
+
+	n = get(root, "metrics");
+	CU_ASSERT_EQUAL(map_len(n), 4);
+	CU_ASSERT_STRING_EQUAL(sval(get(n, "tokens")), "4500");
+	CU_ASSERT_STRING_EQUAL(sval(get(n, "cost")), "0.1");
+	CU_ASSERT_EQUAL(strtod(sval(get(n, "big")), NULL), 1e300);
+	CU_ASSERT_STRING_EQUAL(sval(get(n, "neg")), "-2.5");
+
+	/* The shape of interface §6, as text. */
+	CU_ASSERT_PTR_NOT_NULL(strstr(text, "dag: research-pipeline\n"
+	    "job: research-pipeline-20261128T101500-3f2a\nstatus: running\n"
+	    "started_at: 2026-11-28T10:15:00.120Z\nfinished_at: null\n"
+	    "duration_ms: null\n"
+	    "progress: {total: 8, pending: 2, running: 1, succeeded: 1, "
+	    "failed: 3, skipped: 1}\nwaves:\n"
+	    "- {wave: 0, status: completed, nodes: [gather-sources]}\n"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(text, "\nnodes:\n  gather-sources:\n"
+	    "    status: succeeded\n    wave: 0\n    attempts: 1\n"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(text,
+	    "\nmetrics: {tokens: 4500, cost: 0.1, "));
+
+	yaml_document_delete(&doc);
+	free(text);
+}
+
+static void
+test_render_without_sched(void)
+{
+	struct state_job j = sj;
+	yaml_node_t	*root, *n;
+	char		*text;
+	size_t		 len, i;
+
+	setup_manifest();
+	j.status = DS_QUEUED;
+	j.started_ms = -1;
+	text = state_render(&man, NULL, &j, &len);
+	CU_ASSERT_FATAL(load(text, len));
+	root = yaml_document_get_root_node(&doc);
+	CU_ASSERT_STRING_EQUAL(sval(get(root, "status")), "queued");
+	CU_ASSERT_STRING_EQUAL(sval(get(root, "started_at")), "<null>");
+	CU_ASSERT_STRING_EQUAL(sval(get(get(root, "progress"), "pending")),
+	    "8");
+	n = get(root, "waves");
+	for (i = 0; i < seq_len(n); i++)
+		CU_ASSERT_STRING_EQUAL(sval(get(seq_at(n, i), "status")),
+		    "pending");
+	n = get(get(root, "nodes"), ids[4]);
+	CU_ASSERT_STRING_EQUAL(sval(get(n, "status")), "pending");
+	CU_ASSERT_STRING_EQUAL(sval(get(n, "attempts")), "0");
+	CU_ASSERT_STRING_EQUAL(sval(get(n, "exit_code")), "<null>");
+	CU_ASSERT_EQUAL(map_len(get(root, "metrics")), 0);
+	yaml_document_delete(&doc);
+	free(text);
+
+	/* A finished DAG has its end and duration. */
+	j.status = DS_SUCCEEDED;
+	j.started_ms = 1005;
+	j.finished_ms = 61005;
+	text = state_render_runs(&man, runp, NULL, 0, &j, &len);
+	CU_ASSERT_FATAL(load(text, len));
+	root = yaml_document_get_root_node(&doc);
+	CU_ASSERT_STRING_EQUAL(sval(get(root, "finished_at")),
+	    "2026-11-28T10:16:00.120Z");
+	CU_ASSERT_STRING_EQUAL(sval(get(root, "duration_ms")), "60000");
+	yaml_document_delete(&doc);
+	free(text);
+}
+
+static int
+count_entries(const char *dir)
+{
+	DIR		*d = opendir(dir);
+	struct dirent	*e;
+	int		 n = 0;
+
+	if (d == NULL)
+		return -1;
+	while ((e = readdir(d)) != NULL) {
+		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+			n++;
+	}
+	closedir(d);
+	return n;
+}
+
+static void
+test_write_atomic(void)
+{
+	char		*dir = xasprintf("%s/w", tmpdir), *path, *cause = NULL;
+	char		*text, *buf;
+	size_t		 len, blen;
+	struct stat	 st;
+
+	setup_manifest();
+	CU_ASSERT_EQUAL_FATAL(mkdir(dir, 0700), 0);
+	path = xasprintf("%s/state.yaml", dir);
+	CU_ASSERT_EQUAL(fs_write_atomic(path, "old\n", 4, 0600, &cause), 0);
+	CU_ASSERT_EQUAL(state_write(path, &man, NULL, &sj, &cause), 0);
+	text = state_render(&man, NULL, &sj, &len);
+	CU_ASSERT_EQUAL_FATAL(fs_read_file(path, 1 << 20, &buf, &blen, &cause),
+	    0);
+	CU_ASSERT_EQUAL(blen, len);
+	CU_ASSERT_STRING_EQUAL(buf, text);
+	CU_ASSERT_EQUAL(stat(path, &st), 0);
+	CU_ASSERT_EQUAL(st.st_mode & 07777, 0644);
+	CU_ASSERT_EQUAL(count_entries(dir), 1);	/* no .tmp left behind */
+	free(buf);
+	free(text);
+
+	/* A path under a regular file fails (ENOTDIR even for root) and
+	 * leaves nothing. */
+	free(path);
+	path = xasprintf("%s/state.yaml/x.yaml", dir);
+	CU_ASSERT_EQUAL(state_write(path, &man, NULL, &sj, &cause), -1);
+	CU_ASSERT_EQUAL(errno, ENOTDIR);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(cause);
+	CU_ASSERT_PTR_NOT_NULL(strstr(cause, "x.yaml"));
+	free(cause);
+	CU_ASSERT_EQUAL(count_entries(dir), 1);
+	free(path);
+	free(dir);
+}
+
+static void
+test_read_back(void)
+{
+	struct state_doc *d;
+	char		*path = xasprintf("%s/read.yaml", tmpdir), *cause = NULL;
+	char		*text;
+	size_t		 i, len;
+
+	setup_manifest();
+	text = state_render_runs(&man, runp, dagm, 4, &sj, &len);
+	CU_ASSERT_EQUAL_FATAL(fs_write_atomic(path, text, len, 0644, &cause),
+	    0);
+	free(text);
+	CU_ASSERT_EQUAL_FATAL(state_read(path, &d, &cause), 0);
+	CU_ASSERT_STRING_EQUAL(d->dag, "research-pipeline");
+	CU_ASSERT_STRING_EQUAL(d->job, sj.job);
+	CU_ASSERT_STRING_EQUAL(d->status, "running");
+	CU_ASSERT_STRING_EQUAL(d->started_at, "2026-11-28T10:15:00.120Z");
+	CU_ASSERT_PTR_NULL(d->finished_at);
+	CU_ASSERT_EQUAL(d->duration_ms, -1);
+	CU_ASSERT_EQUAL(d->total, 8);
+	CU_ASSERT_EQUAL(d->pending, 2);
+	CU_ASSERT_EQUAL(d->running, 1);
+	CU_ASSERT_EQUAL(d->succeeded, 1);
+	CU_ASSERT_EQUAL(d->failed, 3);
+	CU_ASSERT_EQUAL(d->skipped, 1);
+	CU_ASSERT_EQUAL_FATAL(d->nnodes, NIDS);
+	for (i = 0; i < NIDS; i++)
+		CU_ASSERT_STRING_EQUAL(d->nodes[i].id, ids[i]);
+	CU_ASSERT_STRING_EQUAL(d->nodes[0].status, "succeeded");
+	CU_ASSERT_EQUAL(d->nodes[0].attempts, 1);
+	CU_ASSERT_EQUAL(d->nodes[0].duration_ms, 28500);
+	CU_ASSERT_PTR_NULL(d->nodes[0].reason);
+	CU_ASSERT_PTR_NULL(d->nodes[0].error);
+	CU_ASSERT_STRING_EQUAL(d->nodes[3].status, "timed_out");
+	CU_ASSERT_EQUAL(d->nodes[3].attempts, 3);
+	CU_ASSERT_STRING_EQUAL(d->nodes[3].reason, "timeout");
+	CU_ASSERT_STRING_EQUAL(d->nodes[3].error, err_quoted);
+	CU_ASSERT_EQUAL(d->nodes[1].duration_ms, -1);
+	/* A node named "null" is a string, not a null. */
+	CU_ASSERT_STRING_EQUAL(d->nodes[5].id, "null");
+	state_doc_free(d);
+	state_doc_free(NULL);
+	unlink(path);
+	free(path);
+}
+
+static void
+check_bad(const char *text, const char *want)
+{
+	struct state_doc *d = NULL;
+	char		*cause = NULL;
+
+	CU_ASSERT_EQUAL(state_read_buf("s.yaml", text, strlen(text), &d,
+	    &cause), -1);
+	CU_ASSERT_PTR_NULL(d);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(cause);
+	if (strstr(cause, want) == NULL)
+		fprintf(stderr, "\n  got '%s', want '%s'\n", cause, want);
+	CU_ASSERT_PTR_NOT_NULL(strstr(cause, want));
+	free(cause);
+}
+
+static void
+test_read_errors(void)
+{
+	const char	*prog = "progress: {total: 0, pending: 0, running: 0, "
+	    "succeeded: 0, failed: 0, skipped: 0}\n";
+	char		*t;
+	struct state_doc *d;
+	char		*cause = NULL;
+
+	check_bad("- a\n", "s.yaml: not a YAML mapping");
+	check_bad("dag: [x\n", "s.yaml:");
+	check_bad("job: j\n", "s.yaml: missing 'dag'");
+	check_bad("dag: [x]\n", "s.yaml: 'dag' is not a string");
+	check_bad("dag: d\njob: j\nstatus: s\n",
+	    "s.yaml: 'progress' is missing or not a mapping");
+	t = xasprintf("dag: d\njob: j\nstatus: s\n%snodes: {a: {status: x, "
+	    "attempts: -1}}\n", prog);
+	check_bad(t, "s.yaml: 'attempts' is not an integer");
+	free(t);
+	t = xasprintf("dag: d\njob: j\nstatus: s\nduration_ms: 1\n%s"
+	    "nodes: {a: 3}\n", prog);
+	check_bad(t, "s.yaml: node 'a' is not a mapping");
+	free(t);
+	t = xasprintf("dag: d\njob: j\nstatus: s\n%s", prog);
+	check_bad(t, "s.yaml: missing 'nodes'");
+	free(t);
+
+	/* Minimal but fine. */
+	t = xasprintf("dag: d\njob: j\nstatus: s\n%snodes: {}\n", prog);
+	CU_ASSERT_EQUAL(state_read_buf("s.yaml", t, strlen(t), &d, &cause), 0);
+	if (d != NULL) {
+		CU_ASSERT_EQUAL(d->nnodes, 0);
+		CU_ASSERT_EQUAL(d->duration_ms, -1);
+	}
+	state_doc_free(d);
+	free(t);
+
+	CU_ASSERT_EQUAL(state_read("/nonexistent/state.yaml", &d, &cause), -1);
+	CU_ASSERT_EQUAL(errno, ENOENT);
+	CU_ASSERT_PTR_NOT_NULL(cause);
+	free(cause);
+}
+
+/* Many nodes in one wave and many waves: rendering stays linear. */
+static void
+test_render_large(void)
+{
+	size_t		 n = 20000, i;
+	struct manifest	 big;
+	struct node	*bn = xcalloc(n, sizeof *bn);
+	size_t		*bw = xcalloc(n, sizeof *bw);
+	struct state_doc *d = NULL;
+	char		*text, *cause = NULL;
+	size_t		 len;
+
+	memset(&big, 0, sizeof big);
+	big.name = (char []){ "big" };
+	big.nodes = bn;
+	big.nnodes = n;
+	for (i = 0; i < n; i++) {
+		bn[i].id = xasprintf("n%zu", i);
+		bw[i] = i;		/* a chain: one node a wave */
+	}
+	big.graph.n = n;
+	big.graph.wave = bw;
+	big.graph.nwaves = n;
+	text = state_render(&big, NULL, &sj, &len);
+	CU_ASSERT_EQUAL_FATAL(state_read_buf("big", text, len, &d, &cause), 0);
+	CU_ASSERT_EQUAL(d->nnodes, n);
+	CU_ASSERT_EQUAL(d->pending, n);
+	CU_ASSERT_STRING_EQUAL(d->nodes[n - 1].id, "n19999");
+	state_doc_free(d);
+	free(text);
+	for (i = 0; i < n; i++)
+		free(bn[i].id);
+	free(bn);
+	free(bw);
+}
+
+/* Drain every action at now; returns how many starts were handed out and
+ * records the started nodes in started[]. */
+static int
+drain(struct sched *s, int64_t now, size_t *started)
+{
+	struct sched_action	a;
+	int			n = 0;
+
+	while (sched_next(s, now, INT_MAX, &a) == 1) {
+		if (a.kind == SA_START)
+			started[n++] = a.node;
+	}
+	return n;
+}
+
+/* The state of a DAG driven by the real scheduler, written and read back. */
+static void
+test_real_sched(void)
+{
+	static const char yaml[] =
+	    "name: real\n"
+	    "nodes:\n"
+	    "  a: {run: 'true'}\n"
+	    "  b: {run: 'false', needs: [a]}\n"
+	    "  c: {run: 'sleep 1', needs: [a]}\n"
+	    "  d: {run: 'true', needs: [b]}\n";
+	struct manifest		*m = NULL;
+	struct diags		 dg;
+	struct sched_config	 cfg = { 4, NULL };
+	struct sched		*s;
+	struct attempt_end	 e;
+	struct metric		 met = { (char []){ "tokens" }, 10 };
+	struct state_job	 j = sj;
+	struct state_doc	*d = NULL;
+	size_t			 started[8];
+	char			*path = xasprintf("%s/real.yaml", tmpdir);
+	char			*cause = NULL, *text;
+	size_t			 len;
+	yaml_node_t		*root, *w;
+
+	diags_init(&dg);
+	CU_ASSERT_EQUAL_FATAL(manifest_parse("real.yaml", yaml,
+	    sizeof yaml - 1, &m, &dg), 0);
+	diags_release(&dg);
+	s = sched_new(m, &cfg);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	sched_begin(s, 0);
+	CU_ASSERT_EQUAL_FATAL(drain(s, 0, started), 1);
+	CU_ASSERT_EQUAL(started[0], 0);
+
+	memset(&e, 0, sizeof e);
+	e.reason = REASON_NONE;
+	e.exit_code = 0;
+	e.cpu_ms = 5;
+	e.max_rss_kb = 100;
+	e.metrics = &met;
+	e.nmetrics = 1;
+	sched_ended(s, 0, 100, &e);
+	CU_ASSERT_EQUAL_FATAL(drain(s, 100, started), 2);
+
+	e.reason = REASON_EXIT;
+	e.exit_code = 1;
+	e.metrics = NULL;
+	e.nmetrics = 0;
+	sched_ended(s, 1, 200, &e);
+	(void)drain(s, 200, started);
+
+	j.mono_base_ms = 0;
+	j.wall_base_ms = 1795860900000;
+	j.started_ms = 0;
+	j.finished_ms = -1;
+	j.status = sched_status(s);
+	text = state_render(m, s, &j, &len);
+	CU_ASSERT_FATAL(load(text, len));
+	root = yaml_document_get_root_node(&doc);
+	CU_ASSERT_STRING_EQUAL(sval(get(root, "status")), "running");
+	w = get(root, "progress");
+	CU_ASSERT_STRING_EQUAL(sval(get(w, "total")), "4");
+	CU_ASSERT_STRING_EQUAL(sval(get(w, "pending")), "0");
+	CU_ASSERT_STRING_EQUAL(sval(get(w, "running")), "1");
+	CU_ASSERT_STRING_EQUAL(sval(get(w, "succeeded")), "1");
+	CU_ASSERT_STRING_EQUAL(sval(get(w, "failed")), "1");
+	CU_ASSERT_STRING_EQUAL(sval(get(w, "skipped")), "1");
+	w = get(root, "waves");
+	CU_ASSERT_EQUAL_FATAL(seq_len(w), 3);
+	CU_ASSERT_STRING_EQUAL(sval(get(seq_at(w, 0), "status")), "completed");
+	CU_ASSERT_STRING_EQUAL(sval(get(seq_at(w, 1), "status")), "running");
+	CU_ASSERT_STRING_EQUAL(sval(get(seq_at(w, 2), "status")), "completed");
+	CU_ASSERT_STRING_EQUAL(sval(seq_at(get(seq_at(w, 1), "nodes"), 1)),
+	    "c");
+	w = get(get(root, "nodes"), "a");
+	CU_ASSERT_STRING_EQUAL(sval(get(w, "started_at")),
+	    "2026-11-28T10:15:00.000Z");
+	CU_ASSERT_STRING_EQUAL(sval(get(w, "duration_ms")), "100");
+	CU_ASSERT_STRING_EQUAL(sval(get(w, "cpu_ms")), "5");
+	CU_ASSERT_STRING_EQUAL(sval(get(get(w, "metrics"), "tokens")), "10");
+	w = get(get(root, "nodes"), "b");
+	CU_ASSERT_STRING_EQUAL(sval(get(w, "status")), "failed");
+	CU_ASSERT_STRING_EQUAL(sval(get(w, "exit_code")), "1");
+	CU_ASSERT_STRING_EQUAL(sval(get(w, "reason")), "exit");
+	w = get(get(root, "nodes"), "d");
+	CU_ASSERT_STRING_EQUAL(sval(get(w, "status")), "skipped");
+	CU_ASSERT_STRING_EQUAL(sval(get(w, "reason")), "upstream_failed");
+	CU_ASSERT_STRING_EQUAL(sval(get(get(root, "metrics"), "tokens")),
+	    "10");
+	yaml_document_delete(&doc);
+	free(text);
+
+	/* c ends: the DAG is over, failed. */
+	e.reason = REASON_NONE;
+	e.exit_code = 0;
+	sched_ended(s, 2, 300, &e);
+	(void)drain(s, 300, started);
+	CU_ASSERT(sched_finished(s));
+	j.status = sched_status(s);
+	j.finished_ms = 300;
+	CU_ASSERT_EQUAL(state_write(path, m, s, &j, &cause), 0);
+	CU_ASSERT_EQUAL_FATAL(state_read(path, &d, &cause), 0);
+	CU_ASSERT_STRING_EQUAL(d->dag, "real");
+	CU_ASSERT_STRING_EQUAL(d->status, "failed");
+	CU_ASSERT_EQUAL(d->duration_ms, 300);
+	CU_ASSERT_STRING_EQUAL(d->finished_at, "2026-11-28T10:15:00.300Z");
+	CU_ASSERT_EQUAL(d->succeeded, 2);
+	CU_ASSERT_EQUAL(d->failed, 1);
+	CU_ASSERT_EQUAL(d->skipped, 1);
+	CU_ASSERT_EQUAL(d->running, 0);
+	CU_ASSERT_EQUAL_FATAL(d->nnodes, 4);
+	CU_ASSERT_STRING_EQUAL(d->nodes[1].id, "b");
+	CU_ASSERT_STRING_EQUAL(d->nodes[1].reason, "exit");
+	CU_ASSERT_PTR_NOT_NULL(d->nodes[1].error);
+	CU_ASSERT_EQUAL(d->nodes[2].duration_ms, 200);
+	state_doc_free(d);
+	sched_free(s);
+	manifest_free(m);
+	unlink(path);
+	free(path);
+}
+
+int
+main(void)
+{
+	CU_pSuite	 s;
+	unsigned	 failures;
+	char		*cause = NULL;
+
+	if (mkdtemp(tmpdir) == NULL) {
+		perror("mkdtemp");
+		return 1;
+	}
+	if (CU_initialize_registry() != CUE_SUCCESS)
+		return 1;
+	s = CU_add_suite("state", NULL, NULL);
+	if (s == NULL ||
+	    CU_add_test(s, "format time", test_format_time) == NULL ||
+	    CU_add_test(s, "render and parse back",
+	    test_render_parse_back) == NULL ||
+	    CU_add_test(s, "render without scheduler",
+	    test_render_without_sched) == NULL ||
+	    CU_add_test(s, "atomic write", test_write_atomic) == NULL ||
+	    CU_add_test(s, "read back", test_read_back) == NULL ||
+	    CU_add_test(s, "read errors", test_read_errors) == NULL ||
+	    CU_add_test(s, "large render", test_render_large) == NULL ||
+	    CU_add_test(s, "with the real scheduler",
+	    test_real_sched) == NULL) {
+		CU_cleanup_registry();
+		return 1;
+	}
+	CU_basic_set_mode(CU_BRM_VERBOSE);
+	if (CU_basic_run_tests() != CUE_SUCCESS) {
+		CU_cleanup_registry();
+		return 1;
+	}
+	failures = CU_get_number_of_failures();
+	CU_cleanup_registry();
+	if (fs_remove_tree(tmpdir, &cause) != 0) {
+		fprintf(stderr, "%s\n", cause);
+		free(cause);
+	}
+	return failures == 0 ? 0 : 1;
+}

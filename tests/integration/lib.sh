@@ -1,1 +1,84 @@
-# helpers for integration tests
+# Helpers for the integration tests: sourced by each tests/integration/*.sh.
+# Each test runs in its own temporary directory, removed on exit.
+set -u
+
+: "${DAGEXEC:?DAGEXEC must name the dagexec binary}"
+: "${TOP_SRCDIR:?TOP_SRCDIR must name the source tree}"
+
+T=$(mktemp -d "${TMPDIR:-/tmp}/dagexec-test.XXXXXX") || exit 99
+trap 'rm -rf "$T"' EXIT
+cd "$T" || exit 99
+
+npass=0
+nfail=0
+
+pass() { npass=$((npass + 1)); echo "ok - $*"; }
+fail() { nfail=$((nfail + 1)); echo "FAIL - $*"; }
+
+# check DESCRIPTION COMMAND...: passes when the command succeeds
+check() {
+	desc=$1; shift
+	if "$@"; then pass "$desc"; else fail "$desc"; fi
+}
+
+# expect_status N DESCRIPTION COMMAND...: runs the command, output in
+# $T/out and $T/err, and checks its exit status
+expect_status() {
+	want=$1; desc=$2; shift 2
+	"$@" >"$T/out" 2>"$T/err"
+	got=$?
+	if [ "$got" -eq "$want" ]; then
+		pass "$desc (exit $got)"
+	else
+		fail "$desc: exit $got, wanted $want"
+		sed 's/^/  stderr: /' "$T/err" | head -20
+	fi
+}
+
+# grep_file DESCRIPTION PATTERN FILE: the file holds a line matching PATTERN
+grep_file() {
+	if grep -q -e "$2" "$3" 2>/dev/null; then
+		pass "$1"
+	else
+		fail "$1: no line matching '$2' in $3"
+		sed 's/^/  | /' "$3" 2>/dev/null | head -20
+	fi
+}
+
+# no_grep_file DESCRIPTION PATTERN FILE
+no_grep_file() {
+	if grep -q -e "$2" "$3" 2>/dev/null; then
+		fail "$1: '$2' found in $3"
+	else
+		pass "$1"
+	fi
+}
+
+# A YAML value from a state.yaml: yget FILE 'nodes.a.status'. Uses python3
+# when present; tests that need it skip the check otherwise.
+yget() {
+	python3 - "$1" "$2" <<'PY'
+import sys
+try:
+    import yaml
+except ImportError:
+    yaml = None
+path, key = sys.argv[1], sys.argv[2]
+text = open(path).read()
+if yaml is None:
+    sys.exit(3)
+d = yaml.safe_load(text)
+for k in key.split('.'):
+    if isinstance(d, list):
+        d = d[int(k)]
+    else:
+        d = d[k]
+print('null' if d is None else d)
+PY
+}
+
+finish() {
+	echo "$npass passed, $nfail failed"
+	[ "$nfail" -eq 0 ]
+	exit $?
+}

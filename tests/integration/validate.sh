@@ -1,3 +1,88 @@
 #!/bin/sh
-# placeholder until the suite lands
-exit 77
+# dagexec validate end to end: valid examples, GCC-style errors at the right
+# line and column, every error reported, hostile input refused in bounded time.
+. "$TOP_SRCDIR/tests/integration/lib.sh"
+
+for ex in "$TOP_SRCDIR"/examples/*.yaml; do
+	expect_status 0 "example $(basename "$ex") is valid" "$DAGEXEC" validate "$ex"
+	check "validate prints nothing for $(basename "$ex")" test ! -s "$T/out" -a ! -s "$T/err"
+done
+expect_status 0 "several valid files at once" "$DAGEXEC" validate "$TOP_SRCDIR"/examples/*.yaml
+
+cat >typo.yaml <<'Y'
+name: typo
+max_paralel: 3
+nodes:
+  a: {run: "true"}
+Y
+expect_status 65 "an unknown key" "$DAGEXEC" validate typo.yaml
+grep_file "unknown key at 2:1 with a suggestion" "^typo.yaml:2:1: error: unknown key 'max_paralel' (did you mean 'max_parallel'?)" "$T/err"
+
+cat >dup.yaml <<'Y'
+name: dup
+nodes:
+  a:
+    run: "true"
+    retries: 1
+    retries: 2
+Y
+expect_status 65 "a duplicate key" "$DAGEXEC" validate dup.yaml
+grep_file "duplicate key at 6:5" "^dup.yaml:6:5: error: duplicate key 'retries'" "$T/err"
+
+cat >many.yaml <<'Y'
+name: "bad name!"
+nodes:
+  a:
+    run: "true"
+    argv: ["true"]
+  b:
+    needs: [zz]
+    run: "true"
+    timeout: 10x
+  c:
+    run: "true"
+    retries: -1
+Y
+expect_status 65 "several errors" "$DAGEXEC" validate many.yaml
+check "every error is reported (at least 4 lines)" test "$(grep -c ': error: ' "$T/err")" -ge 4
+check "errors are sorted by line" sh -c "cut -d: -f2 '$T/err' | sort -n -c"
+grep_file "the bad name at 1:7" '^many.yaml:1:7: error: ' "$T/err"
+grep_file "the unknown need at 7:13" "^many.yaml:7:13: error: .*'zz'" "$T/err"
+grep_file "the bad duration at 9:14" "^many.yaml:9:14: error: .*'10x'" "$T/err"
+grep_file "the negative retries at 12:14" '^many.yaml:12:14: error: ' "$T/err"
+
+printf 'name: x\nnodes:\n  a: {run: "true"}\n' | "$DAGEXEC" validate - >"$T/out" 2>"$T/err"
+check "'-' reads standard input" test $? -eq 0
+
+expect_status 66 "a valid and a missing file" "$DAGEXEC" validate "$TOP_SRCDIR/examples/research-pipeline.yaml" nope.yaml
+: >empty.yaml
+expect_status 65 "an empty file" "$DAGEXEC" validate empty.yaml
+grep_file "the empty file says so" 'empty' "$T/err"
+
+# 17 MiB: over the 16 MiB bound
+head -c 17825792 /dev/zero | tr '\0' '#' >big.yaml
+expect_status 65 "a 17 MiB manifest" timeout 20 "$DAGEXEC" validate big.yaml
+grep_file "the size bound is named" 'larger than' "$T/err"
+
+# billion laughs: nine levels of nine aliases
+{
+	echo 'a0: &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]'
+	i=1
+	while [ $i -le 9 ]; do
+		p=$((i - 1))
+		echo "a$i: &a$i [*a$p,*a$p,*a$p,*a$p,*a$p,*a$p,*a$p,*a$p,*a$p]"
+		i=$((i + 1))
+	done
+	echo 'name: laughs'
+	echo 'nodes: {x: {run: "true"}}'
+} >laughs.yaml
+expect_status 65 "an alias bomb is refused quickly" timeout 20 "$DAGEXEC" validate laughs.yaml
+
+printf 'name: x\nnodes:\n  a: {run: "tr\0ue"}\n' >nul.yaml
+expect_status 65 "a NUL byte" "$DAGEXEC" validate nul.yaml
+grep_file "the NUL byte is located" '^nul.yaml:3:' "$T/err"
+
+printf 'name: x\n---\nname: y\n' >two.yaml
+expect_status 65 "two documents" "$DAGEXEC" validate two.yaml
+grep_file "the second document is located" '^two.yaml:2:' "$T/err"
+finish

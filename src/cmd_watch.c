@@ -1,0 +1,769 @@
+/* dagexec watch: the spool daemon. Picks dropped files up, runs them as
+ * jobs (several at once, nodes capped across all of them and shared
+ * round-robin), writes result bundles into done/, resumes after a crash. */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <grp.h>
+#include <limits.h>
+#include <pwd.h>
+#include <regex.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "bundle.h"
+#include "cmd.h"
+#include "diag.h"
+#include "fsutil.h"
+#include "history.h"
+#include "job.h"
+#include "log.h"
+#include "loop.h"
+#include "manifest.h"
+#include "spool.h"
+#include "xmalloc.h"
+
+#define MAX_GROUPS 256
+
+struct wjob {
+	struct job	*job;
+	char		*id;
+	char		*dir;
+	uid_t		 uid;
+	gid_t		 gid;
+	bool		 over;		/* finished, waiting to be reaped */
+};
+
+struct watch {
+	struct loop		*loop;
+	struct spool		*sp;
+	int			 max_jobs;
+	int			 cap;		/* -j across all jobs */
+	int			 running;	/* nodes running, all jobs */
+	struct wjob		**jobs;
+	size_t			 njobs;
+	size_t			 cap_jobs;
+	size_t			 rr;		/* round-robin cursor */
+	bool			 drain;
+	bool			 stopping;
+	bool			 in_dispatch;
+	struct loop_timer	*reap_timer;
+	struct loop_timer	*scan_timer;
+};
+
+static void	watch_scan(struct watch *);
+static char	*history_path(const struct watch *, const struct manifest *);
+static void	watch_dispatch(struct watch *);
+static void	watch_check_done(struct watch *);
+
+static void
+watch_usage(FILE *fp)
+{
+	fprintf(fp, "usage: dagexec watch [-s SPOOL] [-j N] [--max-jobs N] "
+	    "[--drain]\n\n"
+	    "The spool daemon: run every manifest or bundle dropped into "
+	    "SPOOL/incoming/\nand write its result bundle into SPOOL/done/. "
+	    "Runs in the foreground until\nSIGTERM or SIGINT (exit 75; jobs "
+	    "resume at the next start).\n\n"
+	    "  -s, --spool SPOOL   the spool (default $DAGEXEC_SPOOL, then "
+	    "%s)\n"
+	    "  -j, --jobs N        run at most N nodes at once across all "
+	    "jobs\n"
+	    "      --max-jobs N    run at most N jobs at once (default 4)\n"
+	    "      --drain         take what is already dropped, run it all, "
+	    "exit 0\n", spool_default());
+}
+
+static bool
+parse_count(const char *s, int *v)
+{
+	char *end;
+	long n;
+
+	errno = 0;
+	n = strtol(s, &end, 10);
+	if (errno != 0 || *end != '\0' || n < 1 || n > 1000000)
+		return false;
+	*v = (int)n;
+	return true;
+}
+
+/* ---- jobs --------------------------------------------------------------- */
+
+static void
+reap_cb(struct loop *l, void *arg)
+{
+	struct watch *w = arg;
+	struct wjob *wj;
+	enum bundle_format fmt = BUNDLE_TGZ;
+	char *bundle, *cause = NULL, *hpath;
+	size_t i, k;
+
+	(void)l;
+	w->reap_timer = NULL;
+	for (i = 0, k = 0; i < w->njobs; i++) {
+		wj = w->jobs[i];
+		if (!wj->over) {
+			w->jobs[k++] = wj;
+			continue;
+		}
+		if (job_status(wj->job) == DS_INTERRUPTED) {
+			log_event(LOG_INFO, wj->id, NULL, "interrupted",
+			    "kept in active/ to resume");
+		} else {
+			bundle = xasprintf("%s/done/%s%s", spool_path(w->sp),
+			    wj->id, bundle_ext(fmt));
+			if (bundle_write(bundle, fmt, wj->id, wj->dir,
+			    &cause) != 0) {
+				log_event(LOG_ERROR, wj->id, NULL, "bundle",
+				    "%s", cause);
+				free(cause);
+				cause = NULL;
+			} else {
+				if (chown(bundle, wj->uid, wj->gid) != 0 &&
+				    geteuid() == 0)
+					log_event(LOG_ERROR, wj->id, NULL,
+					    "bundle", "cannot chown '%s': %s",
+					    bundle, strerror(errno));
+				(void)chmod(bundle, 0600);
+				log_event(LOG_INFO, wj->id, NULL, "done",
+				    "status=%s bundle=%s",
+				    dag_status_name(job_status(wj->job)),
+				    bundle);
+				if (fs_remove_tree(wj->dir, &cause) != 0) {
+					log_event(LOG_ERROR, wj->id, NULL,
+					    "cleanup", "%s", cause);
+					free(cause);
+					cause = NULL;
+				}
+			}
+			free(bundle);
+		}
+		if (job_status(wj->job) != DS_INTERRUPTED) {
+			hpath = history_path(w, job_manifest(wj->job));
+			if (history_update(hpath, job_manifest(wj->job),
+			    job_sched(wj->job), &cause) != 0) {
+				log_event(LOG_WARN, wj->id, NULL, "history",
+				    "%s", cause);
+				free(cause);
+				cause = NULL;
+			}
+			free(hpath);
+		}
+		job_free(wj->job);
+		free(wj->id);
+		free(wj->dir);
+		free(wj);
+	}
+	w->njobs = k;
+	if (w->rr >= w->njobs)
+		w->rr = 0;
+	if (!w->stopping)
+		watch_scan(w);
+	watch_check_done(w);
+}
+
+static void
+on_job_finish(struct job *j, void *arg)
+{
+	struct watch *w = arg;
+	size_t i;
+
+	for (i = 0; i < w->njobs; i++)
+		if (w->jobs[i]->job == j)
+			w->jobs[i]->over = true;
+	if (w->reap_timer == NULL)
+		w->reap_timer = loop_timer_at(w->loop, loop_now(), reap_cb, w);
+}
+
+static void
+on_job_slots(struct job *j, void *arg)
+{
+	(void)j;
+	watch_dispatch(arg);
+}
+
+/* Fill free node slots round-robin over the jobs: one start a job a turn,
+ * so a 10,000-node DAG does not starve a 3-node one. */
+static void
+watch_dispatch(struct watch *w)
+{
+	size_t tried;
+	struct wjob *wj;
+
+	if (w->in_dispatch)
+		return;
+	w->in_dispatch = true;
+	tried = 0;
+	while (w->running < w->cap && w->njobs > 0 && tried < w->njobs) {
+		if (w->rr >= w->njobs)
+			w->rr = 0;
+		wj = w->jobs[w->rr];
+		w->rr = (w->rr + 1) % w->njobs;
+		if (!wj->over && job_dispatch(wj->job, 1) > 0)
+			tried = 0;
+		else
+			tried++;
+	}
+	w->in_dispatch = false;
+}
+
+static void
+identity(uid_t uid, gid_t fgid, gid_t *gid, gid_t *groups, int *ngroups)
+{
+	struct passwd *pw = getpwuid(uid);
+	int n = MAX_GROUPS;
+
+	if (pw == NULL) {
+		*gid = fgid;
+		*ngroups = 0;
+		return;
+	}
+	*gid = pw->pw_gid;
+	if (getgrouplist(pw->pw_name, pw->pw_gid, groups, &n) < 0)
+		n = 0;
+	*ngroups = n;
+}
+
+static char *
+history_path(const struct watch *w, const struct manifest *m)
+{
+	return xasprintf("%s/history/%s.yaml", spool_path(w->sp), m->name);
+}
+
+static struct wjob *
+watch_add(struct watch *w, struct manifest *m, const char *id,
+    const char *dir, uid_t uid, gid_t fgid, const char *resume_log)
+{
+	struct job_config jc;
+	struct wjob *wj;
+	gid_t groups[MAX_GROUPS], gid = fgid;
+	int ngroups = 0;
+	char *cause = NULL, *hpath;
+	int64_t *est;
+
+	memset(&jc, 0, sizeof jc);
+	jc.id = id;
+	jc.dir = dir;
+	jc.clean_env = true;
+	jc.progress = PROGRESS_LINES;
+	jc.on_finish = on_job_finish;
+	jc.arg = w;
+	jc.slots = &w->running;
+	jc.on_slots = on_job_slots;
+	jc.resume_log = resume_log;
+	hpath = history_path(w, m);
+	est = xcalloc(m->nnodes, sizeof *est);
+	if (history_load(hpath, m, est, &cause) != 0) {
+		log_event(LOG_WARN, id, NULL, "history", "%s", cause);
+		free(cause);
+		cause = NULL;
+	}
+	jc.estimates = est;
+	if (geteuid() == 0) {
+		identity(uid, fgid, &gid, groups, &ngroups);
+		jc.set_ids = true;
+		jc.uid = uid;
+		jc.gid = gid;
+		jc.groups = groups;
+		jc.ngroups = (size_t)ngroups;
+	} else {
+		uid = geteuid();
+		gid = getegid();
+	}
+	wj = xcalloc(1, sizeof *wj);
+	wj->id = xstrdup(id);
+	wj->dir = xstrdup(dir);
+	wj->uid = uid;
+	wj->gid = gid;
+	wj->job = job_new(w->loop, m, &jc, &cause);
+	free(est);
+	free(hpath);
+	if (wj->job == NULL) {
+		log_event(LOG_ERROR, id, NULL, "start", "%s", cause);
+		free(cause);
+		free(wj->id);
+		free(wj->dir);
+		free(wj);
+		return NULL;
+	}
+	xgrow(&w->jobs, &w->cap_jobs, w->njobs + 1, sizeof *w->jobs);
+	w->jobs[w->njobs++] = wj;
+	if (job_start(wj->job, &cause) != 0) {
+		log_event(LOG_ERROR, id, NULL, "start", "%s", cause);
+		free(cause);
+	}
+	watch_dispatch(w);
+	return wj;
+}
+
+/* The job id a submitted file carries in its name (NAME-TS-XXXX.yaml with
+ * NAME the DAG's name), or a new one. */
+static char *
+claim_job_id(const struct watch *w, const char *file, const char *name)
+{
+	regex_t re;
+	char *stem = xstrdup(file), *dot, *p, *id = NULL;
+	struct stat st;
+
+	if ((dot = strrchr(stem, '.')) != NULL)
+		*dot = '\0';
+	if (regcomp(&re, "^[A-Za-z0-9._-]+-[0-9]{8}T[0-9]{6}-[0-9a-f]{4}$",
+	    REG_EXTENDED | REG_NOSUB) == 0) {
+		if (regexec(&re, stem, 0, NULL, 0) == 0 &&
+		    strncmp(stem, name, strlen(name)) == 0 &&
+		    stem[strlen(name)] == '-')
+			id = xstrdup(stem);
+		regfree(&re);
+	}
+	free(stem);
+	for (;;) {
+		if (id == NULL)
+			id = job_make_id(name);
+		p = xasprintf("%s/active/%s", spool_path(w->sp), id);
+		if (stat(p, &st) != 0) {
+			free(p);
+			return id;
+		}
+		free(p);
+		free(id);
+		id = NULL;
+	}
+}
+
+/* The diagnostics as `validate` prints them, for FILE.error. */
+static char *
+diags_text(const char *file, const struct diags *d)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *fp = open_memstream(&buf, &len);
+
+	if (fp == NULL)
+		return xstrdup("invalid manifest\n");
+	diags_print(fp, file, d);
+	fclose(fp);
+	return buf;
+}
+
+static void
+watch_take(struct watch *w, const char *name)
+{
+	struct spool_claim c;
+	struct manifest *m = NULL;
+	struct diags d;
+	char *cause = NULL, *text, *id = NULL, *mpath = NULL, *from;
+	int rc;
+
+	rc = spool_claim(w->sp, name, &c, &cause);
+	if (rc == 2)
+		return;
+	if (rc == 1) {
+		log_event(LOG_WARN, NULL, NULL, "reject", "file=%s", name);
+		return;
+	}
+	if (rc < 0) {
+		log_event(LOG_ERROR, NULL, NULL, "claim", "%s", cause);
+		free(cause);
+		return;
+	}
+	if (c.kind != SPOOL_MANIFEST) {
+		text = xasprintf("%s: error: dropped bundles are not "
+		    "supported yet\n", name);
+		goto reject;
+	}
+	diags_init(&d);
+	rc = manifest_load(c.path, &m, &d, &cause);
+	if (rc != 0) {
+		text = rc > 0 ? diags_text(name, &d) : xasprintf("%s\n", cause);
+		diags_release(&d);
+		free(cause);
+		cause = NULL;
+		goto reject;
+	}
+	diags_release(&d);
+	id = claim_job_id(w, name, m->name);
+	if (spool_activate(w->sp, &c, id, &cause) != 0) {
+		/* the claim directory still holds the file: a restart puts
+		 * it back into incoming/ */
+		log_event(LOG_ERROR, id, NULL, "claim", "%s", cause);
+		free(cause);
+		manifest_free(m);
+		goto out;
+	}
+	mpath = xasprintf("%s/manifest.yaml", c.dir);
+	from = c.path;
+	if (rename(from, mpath) != 0) {
+		log_event(LOG_ERROR, id, NULL, "claim", "cannot rename '%s': %s",
+		    from, strerror(errno));
+		manifest_free(m);
+		goto out;
+	}
+	log_event(LOG_INFO, id, NULL, "claim", "file=%s uid=%ld nodes=%zu",
+	    name, (long)c.uid, m->nnodes);
+	(void)watch_add(w, m, id, c.dir, c.uid, c.gid, NULL);
+	goto out;
+
+reject:
+	manifest_free(m);
+	if (spool_reject_claim(w->sp, &c, text, &cause) != 0) {
+		log_event(LOG_ERROR, NULL, NULL, "reject", "%s", cause);
+		free(cause);
+	} else
+		log_event(LOG_WARN, NULL, NULL, "reject", "file=%s", name);
+	free(text);
+out:
+	free(mpath);
+	free(id);
+	spool_claim_release(&c);
+}
+
+static void
+watch_scan(struct watch *w)
+{
+	char **names;
+	size_t n, i;
+
+	if (w->stopping)
+		return;
+	names = spool_list(w->sp, "incoming", &n);
+	for (i = 0; i < n; i++) {
+		if ((int)w->njobs < w->max_jobs)
+			watch_take(w, names[i]);
+		free(names[i]);
+	}
+	free(names);
+}
+
+/* Cancel a job that is still a file in incoming/ (as `submit` names it):
+ * it goes to rejected/ saying so. */
+static void
+cancel_queued(struct watch *w, const char *id, uid_t who)
+{
+	struct spool_claim c;
+	char *name = xasprintf("%s.yaml", id), *cause = NULL, *text;
+	struct stat st;
+	char *path = xasprintf("%s/incoming/%s", spool_path(w->sp), name);
+
+	if (lstat(path, &st) != 0) {
+		log_event(LOG_WARN, id, NULL, "cancel", "no such job");
+		goto out;
+	}
+	if (who != 0 && who != st.st_uid) {
+		log_event(LOG_WARN, id, NULL, "cancel-refused",
+		    "uid %ld does not own the job", (long)who);
+		goto out;
+	}
+	if (spool_claim(w->sp, name, &c, &cause) != 0) {
+		free(cause);
+		goto out;
+	}
+	text = xasprintf("%s: error: cancelled before it started (uid %ld)\n",
+	    name, (long)who);
+	if (spool_reject_claim(w->sp, &c, text, &cause) != 0) {
+		log_event(LOG_ERROR, id, NULL, "cancel", "%s", cause);
+		free(cause);
+	} else
+		log_event(LOG_INFO, id, NULL, "cancel", "queued job cancelled");
+	free(text);
+	spool_claim_release(&c);
+out:
+	free(path);
+	free(name);
+}
+
+/* A cancel/JOB file from the job's owner (or root) cancels it. */
+static void
+watch_cancels(struct watch *w)
+{
+	char **names, *dir;
+	size_t n, i, k;
+	struct stat st;
+	int dfd;
+	bool found;
+
+	names = spool_list(w->sp, "cancel", &n);
+	dir = spool_subdir(w->sp, "cancel");
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	for (i = 0; i < n; i++) {
+		found = false;
+		if (dfd >= 0 && fstatat(dfd, names[i], &st,
+		    AT_SYMLINK_NOFOLLOW) == 0) {
+			for (k = 0; k < w->njobs; k++) {
+				if (strcmp(w->jobs[k]->id, names[i]) != 0)
+					continue;
+				found = true;
+				if (st.st_uid != 0 &&
+				    st.st_uid != w->jobs[k]->uid) {
+					log_event(LOG_WARN, names[i], NULL,
+					    "cancel-refused", "uid %ld does "
+					    "not own the job",
+					    (long)st.st_uid);
+					break;
+				}
+				log_event(LOG_INFO, names[i], NULL, "cancel",
+				    "uid=%ld", (long)st.st_uid);
+				job_stop(w->jobs[k]->job, DS_CANCELLED);
+			}
+			if (!found)
+				cancel_queued(w, names[i], st.st_uid);
+		}
+		if (dfd >= 0)
+			(void)unlinkat(dfd, names[i], 0);
+		free(names[i]);
+	}
+	if (dfd >= 0)
+		close(dfd);
+	free(dir);
+	free(names);
+}
+
+static void
+on_inotify(struct loop *l, int fd, uint32_t events, void *arg)
+{
+	struct watch *w = arg;
+	bool in = false, cancel = false;
+
+	(void)l;
+	(void)fd;
+	(void)events;
+	spool_drain(w->sp, &in, &cancel);
+	if (cancel)
+		watch_cancels(w);
+	if (in)
+		watch_scan(w);
+	watch_check_done(w);
+}
+
+static void
+on_signal(struct loop *l, int signo, void *arg)
+{
+	struct watch *w = arg;
+	size_t i;
+
+	(void)l;
+	if (signo == SIGHUP) {
+		log_event(LOG_INFO, NULL, NULL, "rescan", "SIGHUP");
+		watch_cancels(w);
+		watch_scan(w);
+		return;
+	}
+	log_event(LOG_INFO, NULL, NULL, "stop", "signal %d: ending running "
+	    "nodes; jobs resume at the next start", signo);
+	w->stopping = true;
+	for (i = 0; i < w->njobs; i++)
+		if (!w->jobs[i]->over)
+			job_stop(w->jobs[i]->job, DS_INTERRUPTED);
+	watch_check_done(w);
+}
+
+static void
+watch_check_done(struct watch *w)
+{
+	size_t n, left;
+	char **names;
+
+	if (w->njobs > 0)
+		return;
+	if (w->stopping) {
+		loop_break(w->loop);
+		return;
+	}
+	if (w->drain) {
+		names = spool_list(w->sp, "incoming", &n);
+		left = n;
+		while (n > 0)
+			free(names[--n]);
+		free(names);
+		if (left == 0)
+			loop_break(w->loop);
+	}
+}
+
+/* ---- start-up: claims to put back, jobs to resume ----------------------- */
+
+static void
+watch_recover(struct watch *w)
+{
+	char *active = spool_subdir(w->sp, "active"), *p, *q, *man, *ev;
+	struct dirent *e;
+	struct manifest *m;
+	struct diags d;
+	struct stat st;
+	char *cause = NULL;
+	DIR *dir, *cd;
+
+	if ((dir = opendir(active)) == NULL) {
+		free(active);
+		return;
+	}
+	while ((e = readdir(dir)) != NULL) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		p = xasprintf("%s/%s", active, e->d_name);
+		if (strncmp(e->d_name, ".claim-", 7) == 0) {
+			/* a claim cut short: put its file back */
+			if ((cd = opendir(p)) != NULL) {
+				struct dirent *f;
+
+				while ((f = readdir(cd)) != NULL) {
+					if (f->d_name[0] == '.')
+						continue;
+					q = xasprintf("%s/%s", p, f->d_name);
+					man = xasprintf("%s/incoming/%s",
+					    spool_path(w->sp), f->d_name);
+					if (rename(q, man) != 0)
+						log_event(LOG_ERROR, NULL, NULL,
+						    "recover", "cannot move "
+						    "'%s' back: %s", q,
+						    strerror(errno));
+					free(q);
+					free(man);
+				}
+				closedir(cd);
+			}
+			(void)rmdir(p);
+			free(p);
+			continue;
+		}
+		man = xasprintf("%s/manifest.yaml", p);
+		ev = xasprintf("%s/events.log", p);
+		diags_init(&d);
+		if (stat(man, &st) == 0 &&
+		    manifest_load(man, &m, &d, &cause) == 0) {
+			log_event(LOG_INFO, e->d_name, NULL, "resume",
+			    "from %s", ev);
+			(void)watch_add(w, m, e->d_name, p, st.st_uid,
+			    st.st_gid, stat(ev, &st) == 0 ? ev : NULL);
+		} else {
+			log_event(LOG_ERROR, e->d_name, NULL, "resume",
+			    "cannot resume: %s", cause ? cause :
+			    "manifest.yaml is missing or invalid");
+		}
+		free(cause);
+		cause = NULL;
+		diags_release(&d);
+		free(man);
+		free(ev);
+		free(p);
+	}
+	closedir(dir);
+	free(active);
+}
+
+int
+cmd_watch(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "spool", required_argument, NULL, 's' },
+		{ "jobs", required_argument, NULL, 'j' },
+		{ "max-jobs", required_argument, NULL, 'M' },
+		{ "drain", no_argument, NULL, 'D' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct watch w;
+	const char *dir = NULL;
+	char *cause = NULL;
+	int c, ifd, ret = 0;
+
+	memset(&w, 0, sizeof w);
+	w.max_jobs = 4;
+	w.cap = INT_MAX;
+	while ((c = getopt_long(argc, argv, "+s:j:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			dir = optarg;
+			break;
+		case 'j':
+			if (!parse_count(optarg, &w.cap)) {
+				fprintf(stderr, "dagexec: watch: -j takes a "
+				    "number from 1 to 1000000\n");
+				return EXIT_USAGE;
+			}
+			break;
+		case 'M':
+			if (!parse_count(optarg, &w.max_jobs)) {
+				fprintf(stderr, "dagexec: watch: --max-jobs "
+				    "takes a number from 1 to 1000000\n");
+				return EXIT_USAGE;
+			}
+			break;
+		case 'D':
+			w.drain = true;
+			break;
+		case 'h':
+			watch_usage(stdout);
+			return 0;
+		default:
+			watch_usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind != argc) {
+		watch_usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (dir == NULL)
+		dir = spool_default();
+	if ((w.sp = spool_open(dir, true, &cause)) == NULL) {
+		fprintf(stderr, "dagexec: %s\n", cause);
+		free(cause);
+		return EXIT_CANTCREAT;
+	}
+	if (spool_lock(w.sp, &cause) != 0) {
+		fprintf(stderr, "dagexec: %s\n", cause);
+		free(cause);
+		spool_free(w.sp);
+		return EXIT_TEMPFAIL;
+	}
+	if ((w.loop = loop_new(&cause)) == NULL ||
+	    (ifd = spool_watch(w.sp, &cause)) < 0 ||
+	    loop_add_fd(w.loop, ifd, EPOLLIN, on_inotify, &w) != 0) {
+		fprintf(stderr, "dagexec: %s\n", cause ? cause :
+		    strerror(errno));
+		free(cause);
+		ret = EXIT_OSERR;
+		goto out;
+	}
+	loop_on_signal(w.loop, SIGTERM, on_signal, &w);
+	loop_on_signal(w.loop, SIGINT, on_signal, &w);
+	loop_on_signal(w.loop, SIGHUP, on_signal, &w);
+	log_event(LOG_INFO, NULL, NULL, "watch", "spool=%s pid=%ld max-jobs=%d",
+	    spool_path(w.sp), (long)getpid(), w.max_jobs);
+	watch_recover(&w);
+	watch_cancels(&w);
+	watch_scan(&w);
+	watch_check_done(&w);
+	if (!(w.njobs == 0 && w.drain)) {
+		if (loop_run(w.loop) != 0) {
+			fprintf(stderr, "dagexec: event loop: %s\n",
+			    strerror(errno));
+			ret = EXIT_OSERR;
+			goto out;
+		}
+	}
+	ret = w.stopping ? EXIT_TEMPFAIL : 0;
+out:
+	while (w.njobs > 0) {
+		w.njobs--;
+		job_free(w.jobs[w.njobs]->job);
+		free(w.jobs[w.njobs]->id);
+		free(w.jobs[w.njobs]->dir);
+		free(w.jobs[w.njobs]);
+	}
+	free(w.jobs);
+	if (w.reap_timer != NULL)
+		loop_timer_cancel(w.loop, w.reap_timer);
+	loop_free(w.loop);
+	spool_free(w.sp);
+	return ret;
+}

@@ -1,0 +1,316 @@
+#include "config.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yaml.h>
+
+#include "fsutil.h"
+#include "history.h"
+#include "strmap.h"
+#include "xmalloc.h"
+
+#define HISTORY_MAX_BYTES	(64u << 20)
+
+struct hentry {
+	char	*id;
+	double	 mean_ms;
+	long	 runs;
+};
+
+struct hist {
+	struct hentry	*v;
+	size_t		 n;
+	size_t		 cap;
+};
+
+static void
+hist_release(struct hist *h)
+{
+	size_t i;
+
+	for (i = 0; i < h->n; i++)
+		free(h->v[i].id);
+	free(h->v);
+	memset(h, 0, sizeof *h);
+}
+
+/* The file is written by history_update: a mapping with `nodes`, a mapping
+ * of id -> {mean_ms: N, runs: N}. Anything else is an error. */
+static int
+hist_parse(const char *path, const char *buf, size_t len, struct hist *h,
+    char **cause)
+{
+	yaml_parser_t p;
+	yaml_event_t ev;
+	int depth = 0, rc = -1, done = 0;
+	char *key = NULL, *id = NULL, *field = NULL;
+	struct hentry *cur = NULL;
+
+	if (!yaml_parser_initialize(&p)) {
+		*cause = xstrdup("cannot initialise the YAML parser");
+		return -1;
+	}
+	yaml_parser_set_input_string(&p, (const unsigned char *)buf, len);
+	while (!done) {
+		if (!yaml_parser_parse(&p, &ev)) {
+			*cause = xasprintf("%s:%zu:%zu: %s", path,
+			    p.problem_mark.line + 1, p.problem_mark.column + 1,
+			    p.problem ? p.problem : "invalid YAML");
+			goto out;
+		}
+		switch (ev.type) {
+		case YAML_STREAM_END_EVENT:
+			done = 1;
+			break;
+		case YAML_MAPPING_START_EVENT:
+			depth++;
+			if (depth == 3) {
+				if (id == NULL)
+					goto bad;
+				xgrow(&h->v, &h->cap, h->n + 1, sizeof *h->v);
+				cur = &h->v[h->n++];
+				cur->id = id;
+				cur->mean_ms = 0;
+				cur->runs = 0;
+				id = NULL;
+			}
+			if (depth > 3)
+				goto bad;
+			break;
+		case YAML_MAPPING_END_EVENT:
+			if (depth == 3)
+				cur = NULL;
+			depth--;
+			free(key);
+			key = NULL;
+			break;
+		case YAML_SCALAR_EVENT: {
+			const char *v = (const char *)ev.data.scalar.value;
+
+			if (depth == 1) {
+				if (key == NULL)
+					key = xstrdup(v);
+				else {
+					free(key);
+					key = NULL;
+				}
+			} else if (depth == 2) {
+				free(id);
+				id = xstrdup(v);
+			} else if (depth == 3 && cur != NULL) {
+				if (field == NULL)
+					field = xstrdup(v);
+				else {
+					if (strcmp(field, "mean_ms") == 0)
+						cur->mean_ms = strtod(v, NULL);
+					else if (strcmp(field, "runs") == 0)
+						cur->runs = strtol(v, NULL, 10);
+					free(field);
+					field = NULL;
+				}
+			}
+			break;
+		}
+		case YAML_SEQUENCE_START_EVENT:
+		case YAML_ALIAS_EVENT:
+			yaml_event_delete(&ev);
+			goto bad;
+		default:
+			break;
+		}
+		yaml_event_delete(&ev);
+	}
+	rc = 0;
+	goto out;
+bad:
+	*cause = xasprintf("%s: not a history file", path);
+out:
+	free(key);
+	free(id);
+	free(field);
+	yaml_parser_delete(&p);
+	if (rc != 0)
+		hist_release(h);
+	return rc;
+}
+
+static int
+hist_read(const char *path, struct hist *h, char **cause)
+{
+	char *buf, *c2 = NULL;
+	size_t len;
+	int rc;
+
+	memset(h, 0, sizeof *h);
+	if (fs_read_file(path, HISTORY_MAX_BYTES, &buf, &len, &c2) != 0) {
+		if (errno == ENOENT) {
+			free(c2);
+			return 0;
+		}
+		*cause = c2;
+		return -1;
+	}
+	rc = hist_parse(path, buf, len, h, cause);
+	free(buf);
+	return rc;
+}
+
+int
+history_load(const char *path, const struct manifest *m, int64_t *est,
+    char **cause)
+{
+	struct hist h;
+	size_t i;
+	long k;
+
+	memset(est, 0, m->nnodes * sizeof *est);
+	if (hist_read(path, &h, cause) != 0)
+		return -1;
+	for (i = 0; i < h.n; i++) {
+		k = manifest_find(m, h.v[i].id);
+		if (k >= 0 && h.v[i].runs > 0 && h.v[i].mean_ms >= 1)
+			est[k] = (int64_t)h.v[i].mean_ms;
+	}
+	hist_release(&h);
+	return 0;
+}
+
+static int
+emit(yaml_emitter_t *e, yaml_event_t *ev)
+{
+	return yaml_emitter_emit(e, ev) ? 0 : -1;
+}
+
+static int
+emit_scalar(yaml_emitter_t *e, const char *s)
+{
+	yaml_event_t ev;
+
+	yaml_scalar_event_initialize(&ev, NULL, NULL, (yaml_char_t *)(uintptr_t)s,
+	    (int)strlen(s), 1, 1, YAML_ANY_SCALAR_STYLE);
+	return emit(e, &ev);
+}
+
+static int
+write_handler(void *data, unsigned char *buf, size_t size)
+{
+	FILE *fp = data;
+
+	return fwrite(buf, 1, size, fp) == size;
+}
+
+int
+history_update(const char *path, const struct manifest *m,
+    const struct sched *s, char **cause)
+{
+	struct hist h;
+	struct strmap *idx;
+	const struct node_run *r;
+	const struct attempt *a;
+	yaml_emitter_t e;
+	yaml_event_t ev;
+	char *buf = NULL, num[64];
+	size_t len = 0, i, k;
+	FILE *fp;
+	double d;
+	int rc = -1, ok = 0;
+
+	if (hist_read(path, &h, cause) != 0)
+		memset(&h, 0, sizeof h);	/* a broken file is replaced */
+	idx = strmap_new(h.n + m->nnodes);
+	for (i = 0; i < h.n; i++)
+		(void)strmap_put(idx, h.v[i].id, i, NULL);
+	for (i = 0; i < m->nnodes; i++) {
+		r = sched_node(s, i);
+		if (r->status != NS_SUCCEEDED || r->nhist == 0)
+			continue;
+		a = &r->hist[r->nhist - 1];
+		if (a->end_ms < a->start_ms)
+			continue;
+		d = (double)(a->end_ms - a->start_ms);
+		if (!strmap_get(idx, m->nodes[i].id, &k)) {
+			xgrow(&h.v, &h.cap, h.n + 1, sizeof *h.v);
+			k = h.n++;
+			h.v[k].id = xstrdup(m->nodes[i].id);
+			h.v[k].mean_ms = d;
+			h.v[k].runs = 0;
+			(void)strmap_put(idx, h.v[k].id, k, NULL);
+		} else
+			h.v[k].mean_ms = HISTORY_WEIGHT * d +
+			    (1 - HISTORY_WEIGHT) * h.v[k].mean_ms;
+		h.v[k].runs++;
+	}
+	strmap_free(idx);
+
+	if ((fp = open_memstream(&buf, &len)) == NULL) {
+		*cause = xasprintf("cannot write history: %s", strerror(errno));
+		goto out;
+	}
+	if (!yaml_emitter_initialize(&e)) {
+		fclose(fp);
+		*cause = xstrdup("cannot initialise the YAML emitter");
+		goto out;
+	}
+	yaml_emitter_set_output(&e, write_handler, fp);
+	yaml_emitter_set_unicode(&e, 1);
+	yaml_stream_start_event_initialize(&ev, YAML_UTF8_ENCODING);
+	if (emit(&e, &ev) != 0)
+		goto emit_fail;
+	yaml_document_start_event_initialize(&ev, NULL, NULL, NULL, 1);
+	if (emit(&e, &ev) != 0)
+		goto emit_fail;
+	yaml_mapping_start_event_initialize(&ev, NULL, NULL, 1,
+	    YAML_BLOCK_MAPPING_STYLE);
+	if (emit(&e, &ev) != 0 || emit_scalar(&e, "dag") != 0 ||
+	    emit_scalar(&e, m->name) != 0 || emit_scalar(&e, "nodes") != 0)
+		goto emit_fail;
+	yaml_mapping_start_event_initialize(&ev, NULL, NULL, 1,
+	    YAML_BLOCK_MAPPING_STYLE);
+	if (emit(&e, &ev) != 0)
+		goto emit_fail;
+	for (i = 0; i < h.n; i++) {
+		if (emit_scalar(&e, h.v[i].id) != 0)
+			goto emit_fail;
+		yaml_mapping_start_event_initialize(&ev, NULL, NULL, 1,
+		    YAML_FLOW_MAPPING_STYLE);
+		if (emit(&e, &ev) != 0 || emit_scalar(&e, "mean_ms") != 0)
+			goto emit_fail;
+		snprintf(num, sizeof num, "%.0f", h.v[i].mean_ms);
+		if (emit_scalar(&e, num) != 0 || emit_scalar(&e, "runs") != 0)
+			goto emit_fail;
+		snprintf(num, sizeof num, "%ld", h.v[i].runs);
+		if (emit_scalar(&e, num) != 0)
+			goto emit_fail;
+		yaml_mapping_end_event_initialize(&ev);
+		if (emit(&e, &ev) != 0)
+			goto emit_fail;
+	}
+	yaml_mapping_end_event_initialize(&ev);
+	if (emit(&e, &ev) != 0)
+		goto emit_fail;
+	yaml_mapping_end_event_initialize(&ev);
+	if (emit(&e, &ev) != 0)
+		goto emit_fail;
+	yaml_document_end_event_initialize(&ev, 1);
+	if (emit(&e, &ev) != 0)
+		goto emit_fail;
+	yaml_stream_end_event_initialize(&ev);
+	if (emit(&e, &ev) != 0)
+		goto emit_fail;
+	ok = 1;
+emit_fail:
+	if (!ok)
+		*cause = xasprintf("cannot write history: %s",
+		    e.problem ? e.problem : "emitter error");
+	yaml_emitter_delete(&e);
+	fclose(fp);
+	if (ok)
+		rc = fs_write_atomic(path, buf, len, 0644, cause);
+out:
+	free(buf);
+	hist_release(&h);
+	return rc;
+}

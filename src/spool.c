@@ -1,0 +1,517 @@
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/inotify.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fsutil.h"
+#include "spool.h"
+#include "xmalloc.h"
+
+#ifndef LOCALSTATEDIR
+#define LOCALSTATEDIR "/var"
+#endif
+
+struct spool {
+	char	*path;		/* absolute */
+	int	 dirfd;
+	int	 lockfd;
+	int	 ifd;		/* inotify */
+};
+
+static const struct {
+	const char	*name;
+	mode_t		 mode;
+} spool_dirs[] = {
+	{ "incoming",	01733 },	/* anyone drops; nobody reads another's */
+	{ "active",	0755 },
+	{ "done",	0755 },
+	{ "rejected",	0755 },
+	{ "cancel",	01733 },
+	{ "tmp",	01733 },
+	{ "history",	0755 },
+};
+
+const char *
+spool_default(void)
+{
+	const char *s = getenv("DAGEXEC_SPOOL");
+
+	if (s != NULL && *s != '\0')
+		return s;
+	return LOCALSTATEDIR "/spool/dagexec";
+}
+
+const char *
+spool_path(const struct spool *sp)
+{
+	return sp->path;
+}
+
+char *
+spool_subdir(const struct spool *sp, const char *sub)
+{
+	return xasprintf("%s/%s", sp->path, sub);
+}
+
+struct spool *
+spool_open(const char *dir, bool create, char **cause)
+{
+	struct spool *sp = xcalloc(1, sizeof *sp);
+	struct stat st;
+	size_t i;
+	char *p;
+
+	sp->dirfd = sp->lockfd = sp->ifd = -1;
+	if (create && fs_mkdirs(dir, 0755, cause) != 0)
+		goto fail;
+	if ((sp->path = realpath(dir, NULL)) == NULL) {
+		*cause = xasprintf("cannot open spool '%s': %s", dir,
+		    strerror(errno));
+		goto fail;
+	}
+	sp->dirfd = open(sp->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (sp->dirfd < 0) {
+		*cause = xasprintf("cannot open spool '%s': %s", sp->path,
+		    strerror(errno));
+		goto fail;
+	}
+	for (i = 0; i < sizeof spool_dirs / sizeof spool_dirs[0]; i++) {
+		if (fstatat(sp->dirfd, spool_dirs[i].name, &st,
+		    AT_SYMLINK_NOFOLLOW) == 0) {
+			if (!S_ISDIR(st.st_mode)) {
+				*cause = xasprintf("'%s/%s' is not a directory",
+				    sp->path, spool_dirs[i].name);
+				goto fail;
+			}
+			/* fix the modes of a layout made by hand (or git) */
+			if (create && (st.st_mode & 07777) !=
+			    spool_dirs[i].mode && st.st_uid == geteuid())
+				(void)fchmodat(sp->dirfd, spool_dirs[i].name,
+				    spool_dirs[i].mode, 0);
+			continue;
+		}
+		if (errno != ENOENT || !create) {
+			*cause = xasprintf("cannot open '%s/%s': %s", sp->path,
+			    spool_dirs[i].name, strerror(errno));
+			goto fail;
+		}
+		if (mkdirat(sp->dirfd, spool_dirs[i].name, 0700) != 0 ||
+		    fchmodat(sp->dirfd, spool_dirs[i].name,
+		    spool_dirs[i].mode, 0) != 0) {
+			p = spool_subdir(sp, spool_dirs[i].name);
+			*cause = xasprintf("cannot create '%s': %s", p,
+			    strerror(errno));
+			free(p);
+			goto fail;
+		}
+	}
+	return sp;
+fail:
+	spool_free(sp);
+	return NULL;
+}
+
+void
+spool_free(struct spool *sp)
+{
+	if (sp == NULL)
+		return;
+	if (sp->ifd >= 0)
+		close(sp->ifd);
+	if (sp->lockfd >= 0)
+		close(sp->lockfd);
+	if (sp->dirfd >= 0)
+		close(sp->dirfd);
+	free(sp->path);
+	free(sp);
+}
+
+int
+spool_lock(struct spool *sp, char **cause)
+{
+	char buf[32];
+	ssize_t n;
+	int fd;
+
+	fd = openat(sp->dirfd, "lock", O_RDWR | O_CREAT | O_CLOEXEC |
+	    O_NOFOLLOW, 0644);
+	if (fd < 0) {
+		*cause = xasprintf("cannot open '%s/lock': %s", sp->path,
+		    strerror(errno));
+		return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		if (errno == EWOULDBLOCK) {
+			n = pread(fd, buf, sizeof buf - 1, 0);
+			buf[n > 0 ? n : 0] = '\0';
+			buf[strcspn(buf, "\n")] = '\0';
+			*cause = xasprintf("spool '%s' is served by pid %s",
+			    sp->path, *buf ? buf : "(unknown)");
+		} else
+			*cause = xasprintf("cannot lock '%s/lock': %s",
+			    sp->path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	n = snprintf(buf, sizeof buf, "%ld\n", (long)getpid());
+	if (ftruncate(fd, 0) != 0 || pwrite(fd, buf, (size_t)n, 0) != n) {
+		*cause = xasprintf("cannot write '%s/lock': %s", sp->path,
+		    strerror(errno));
+		close(fd);
+		return -1;
+	}
+	sp->lockfd = fd;
+	return 0;
+}
+
+int
+spool_watch(struct spool *sp, char **cause)
+{
+	static const char *const subs[] = { "incoming", "cancel" };
+	uint32_t mask = IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_ATTRIB |
+	    IN_ONLYDIR;
+	size_t i;
+	char *p;
+
+	sp->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (sp->ifd < 0) {
+		*cause = xasprintf("inotify: %s", strerror(errno));
+		return -1;
+	}
+	for (i = 0; i < 2; i++) {
+		p = spool_subdir(sp, subs[i]);
+		if (inotify_add_watch(sp->ifd, p, mask) < 0) {
+			*cause = xasprintf("cannot watch '%s': %s", p,
+			    strerror(errno));
+			free(p);
+			return -1;
+		}
+		free(p);
+	}
+	return sp->ifd;
+}
+
+void
+spool_drain(struct spool *sp, bool *incoming, bool *cancel)
+{
+	char buf[8192] __attribute__((aligned(__alignof__(struct inotify_event))));
+	const struct inotify_event *ev;
+	ssize_t n;
+	char *p;
+
+	for (;;) {
+		n = read(sp->ifd, buf, sizeof buf);
+		if (n <= 0)
+			return;
+		for (p = buf; p < buf + n; p += sizeof *ev + ev->len) {
+			ev = (const struct inotify_event *)p;
+			if (ev->mask & IN_Q_OVERFLOW) {
+				*incoming = *cancel = true;
+				continue;
+			}
+			/* watch descriptors are 1 (incoming), 2 (cancel) */
+			if (ev->wd == 1)
+				*incoming = true;
+			else
+				*cancel = true;
+		}
+	}
+}
+
+static int
+name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static bool
+name_candidate(const char *name)
+{
+	size_t len = strlen(name);
+
+	if (name[0] == '.')
+		return false;
+	if (len >= 4 && strcmp(name + len - 4, ".tmp") == 0)
+		return false;
+	return true;
+}
+
+char **
+spool_list(struct spool *sp, const char *sub, size_t *np)
+{
+	char **v = NULL;
+	size_t n = 0, cap = 0;
+	struct dirent *e;
+	DIR *d;
+	int fd;
+
+	*np = 0;
+	fd = openat(sp->dirfd, sub, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	if ((d = fdopendir(fd)) == NULL) {
+		close(fd);
+		return NULL;
+	}
+	while ((e = readdir(d)) != NULL) {
+		if (!name_candidate(e->d_name))
+			continue;
+		xgrow(&v, &cap, n + 1, sizeof *v);
+		v[n++] = xstrdup(e->d_name);
+	}
+	closedir(d);
+	if (n > 1)
+		qsort(v, n, sizeof *v, name_cmp);
+	*np = n;
+	return v;
+}
+
+static bool
+ends_with(const char *s, const char *suffix)
+{
+	size_t a = strlen(s), b = strlen(suffix);
+
+	return a >= b && strcmp(s + a - b, suffix) == 0;
+}
+
+static int
+kind_of(const char *name, enum spool_kind *k)
+{
+	if (ends_with(name, ".yaml") || ends_with(name, ".yml"))
+		*k = SPOOL_MANIFEST;
+	else if (ends_with(name, ".tar"))
+		*k = SPOOL_TAR;
+	else if (ends_with(name, ".tar.gz") || ends_with(name, ".tgz"))
+		*k = SPOOL_TGZ;
+	else if (ends_with(name, ".tar.zst"))
+		*k = SPOOL_TZST;
+	else
+		return -1;
+	return 0;
+}
+
+/* A new name in dir for base: base, base.1, base.2, ... */
+static char *
+free_name(int dirfd, const char *base)
+{
+	char *n = xstrdup(base), *e;
+	struct stat st;
+	int i;
+
+	for (i = 1; i < 10000; i++) {
+		e = xasprintf("%s.error", n);
+		if (fstatat(dirfd, n, &st, AT_SYMLINK_NOFOLLOW) != 0 &&
+		    errno == ENOENT &&
+		    fstatat(dirfd, e, &st, AT_SYMLINK_NOFOLLOW) != 0 &&
+		    errno == ENOENT) {
+			free(e);
+			return n;
+		}
+		free(e);
+		free(n);
+		n = xasprintf("%s.%d", base, i);
+	}
+	return n;
+}
+
+/* Move incoming/NAME (whatever it is) to rejected/ with its .error. */
+static int
+reject_in_place(struct spool *sp, const char *from_sub, const char *name,
+    const char *text, char **cause)
+{
+	int from = -1, to = -1, rc = -1;
+	char *dest = NULL, *epath = NULL, *errtext;
+
+	from = openat(sp->dirfd, from_sub, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	to = openat(sp->dirfd, "rejected", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (from < 0 || to < 0) {
+		*cause = xasprintf("cannot open the spool's directories: %s",
+		    strerror(errno));
+		goto out;
+	}
+	dest = free_name(to, name);
+	if (renameat(from, name, to, dest) != 0) {
+		*cause = xasprintf("cannot move '%s' to rejected/: %s", name,
+		    strerror(errno));
+		goto out;
+	}
+	epath = xasprintf("%s/rejected/%s.error", sp->path, dest);
+	errtext = xasprintf("%s%s", text,
+	    text[0] != '\0' && text[strlen(text) - 1] == '\n' ? "" : "\n");
+	rc = fs_write_atomic(epath, errtext, strlen(errtext), 0644, cause);
+	free(errtext);
+out:
+	if (from >= 0)
+		close(from);
+	if (to >= 0)
+		close(to);
+	free(dest);
+	free(epath);
+	return rc;
+}
+
+int
+spool_claim(struct spool *sp, const char *name, struct spool_claim *c,
+    char **cause)
+{
+	struct stat st;
+	unsigned char r[4];
+	char *dir = NULL, *why = NULL;
+	int in = -1, fd, dfd = -1;
+	enum spool_kind kind;
+
+	memset(c, 0, sizeof *c);
+	in = openat(sp->dirfd, "incoming", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (in < 0) {
+		*cause = xasprintf("cannot open '%s/incoming': %s", sp->path,
+		    strerror(errno));
+		return -1;
+	}
+	fd = openat(in, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC |
+	    O_NOCTTY);
+	if (fd < 0) {
+		if (errno == ENOENT) {
+			close(in);
+			return 2;
+		}
+		if (errno == ELOOP)
+			why = xasprintf("'%s' is a symbolic link: not followed",
+			    name);
+		else if (errno == ENXIO)
+			why = xasprintf("'%s' is not a regular file (a socket)",
+			    name);
+		else
+			why = xasprintf("cannot open '%s': %s", name,
+			    strerror(errno));
+		goto reject;
+	}
+	if (fstat(fd, &st) != 0) {
+		why = xasprintf("cannot stat '%s': %s", name, strerror(errno));
+		close(fd);
+		goto reject;
+	}
+	close(fd);
+	if (!S_ISREG(st.st_mode))
+		why = xasprintf("'%s' is not a regular file (%s)", name,
+		    S_ISDIR(st.st_mode) ? "a directory" :
+		    S_ISFIFO(st.st_mode) ? "a FIFO" :
+		    S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) ? "a device" :
+		    "a special file");
+	else if (st.st_nlink != 1)
+		why = xasprintf("'%s' has %lu links: a dropped file must have "
+		    "exactly one", name, (unsigned long)st.st_nlink);
+	else if (kind_of(name, &kind) != 0)
+		why = xasprintf("'%s' is neither a manifest (.yaml, .yml) nor "
+		    "a bundle (.tar, .tar.gz, .tgz, .tar.zst)", name);
+	else if (kind == SPOOL_MANIFEST && st.st_size > SPOOL_MAX_INPUT)
+		why = xasprintf("'%s' is larger than %u bytes", name,
+		    SPOOL_MAX_INPUT);
+	else if (kind != SPOOL_MANIFEST && st.st_size > SPOOL_MAX_BUNDLE)
+		why = xasprintf("'%s' is larger than %u bytes", name,
+		    SPOOL_MAX_BUNDLE);
+	if (why != NULL)
+		goto reject;
+
+	if (getrandom(r, sizeof r, 0) != (ssize_t)sizeof r) {
+		r[0] = (unsigned char)getpid();
+		r[1] = (unsigned char)st.st_ino;
+		r[2] = (unsigned char)(st.st_ino >> 8);
+		r[3] = (unsigned char)st.st_size;
+	}
+	dir = xasprintf("%s/active/.claim-%02x%02x%02x%02x", sp->path, r[0],
+	    r[1], r[2], r[3]);
+	if (mkdir(dir, 0700) != 0 ||
+	    (dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		*cause = xasprintf("cannot create '%s': %s", dir,
+		    strerror(errno));
+		free(dir);
+		close(in);
+		return -1;
+	}
+	if (renameat(in, name, dfd, name) != 0) {
+		int saved = errno;
+
+		close(dfd);
+		rmdir(dir);
+		free(dir);
+		close(in);
+		if (saved == ENOENT)
+			return 2;
+		*cause = xasprintf("cannot claim '%s': %s", name,
+		    strerror(saved));
+		return -1;
+	}
+	close(dfd);
+	close(in);
+	(void)fs_sync_parent(dir);
+	c->name = xstrdup(name);
+	c->dir = dir;
+	c->path = xasprintf("%s/%s", dir, name);
+	c->kind = kind;
+	c->uid = st.st_uid;
+	c->gid = st.st_gid;
+	c->size = st.st_size;
+	return 0;
+
+reject:
+	close(in);
+	if (reject_in_place(sp, "incoming", name, why, cause) != 0) {
+		free(why);
+		return -1;
+	}
+	free(why);
+	return 1;
+}
+
+int
+spool_reject_claim(struct spool *sp, struct spool_claim *c, const char *text,
+    char **cause)
+{
+	char *sub = xasprintf("active/%s", strrchr(c->dir, '/') + 1);
+	int rc;
+
+	rc = reject_in_place(sp, sub, c->name, text, cause);
+	free(sub);
+	if (rc == 0)
+		(void)fs_remove_tree(c->dir, NULL);
+	return rc;
+}
+
+int
+spool_activate(struct spool *sp, struct spool_claim *c, const char *job,
+    char **cause)
+{
+	char *dest = xasprintf("%s/active/%s", sp->path, job);
+
+	if (rename(c->dir, dest) != 0) {
+		*cause = xasprintf("cannot rename '%s' to '%s': %s", c->dir,
+		    dest, strerror(errno));
+		free(dest);
+		return -1;
+	}
+	(void)fs_sync_parent(dest);
+	free(c->dir);
+	c->dir = dest;
+	free(c->path);
+	c->path = xasprintf("%s/%s", dest, c->name);
+	return 0;
+}
+
+void
+spool_claim_release(struct spool_claim *c)
+{
+	free(c->name);
+	free(c->dir);
+	free(c->path);
+	memset(c, 0, sizeof *c);
+}

@@ -1,0 +1,74 @@
+/* The spool directory (interface §5): its layout and modes, the lock that
+ * makes one daemon serve it, inotify on incoming/ and cancel/, claiming
+ * dropped files by rename, rejecting what cannot become a job. */
+#ifndef DAGEXEC_SPOOL_H
+#define DAGEXEC_SPOOL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#define SPOOL_MAX_INPUT		(16u << 20)	/* a dropped manifest */
+#define SPOOL_MAX_BUNDLE	(256u << 20)	/* a dropped bundle, packed */
+
+struct spool;
+
+/* What a dropped file is, from its name. */
+enum spool_kind { SPOOL_MANIFEST, SPOOL_TAR, SPOOL_TGZ, SPOOL_TZST };
+
+/* A file taken out of incoming/: it now lives in active/.claim-XXXX/. */
+struct spool_claim {
+	char		*name;		/* as dropped */
+	char		*dir;		/* active/.claim-XXXX, absolute */
+	char		*path;		/* dir/NAME */
+	enum spool_kind	 kind;
+	uid_t		 uid;		/* the dropper: the file's owner */
+	gid_t		 gid;
+	off_t		 size;
+};
+
+/* The default spool: $DAGEXEC_SPOOL, else LOCALSTATEDIR/spool/dagexec. */
+const char *spool_default(void);
+/* Open the spool at dir. With create, make the layout (incoming/ 1733,
+ * others 0755 or 0700) and fix what is missing; without it, the layout must
+ * exist. NULL with *cause on failure. */
+struct spool *spool_open(const char *dir, bool create, char **cause);
+/* Close everything (the lock included). NULL is fine. */
+void spool_free(struct spool *sp);
+/* The spool's absolute path, and its sub-directories' ("active", ...). */
+const char *spool_path(const struct spool *sp);
+char *spool_subdir(const struct spool *sp, const char *sub);
+
+/* Take the exclusive lock (flock on SPOOL/lock, holding our pid). Fails at
+ * once with "spool '/x' is served by pid N" when another daemon holds it. */
+int spool_lock(struct spool *sp, char **cause);
+
+/* An inotify descriptor watching incoming/ and cancel/ (close-after-write,
+ * moved-in, create). Every event is only a hint: callers rescan. */
+int spool_watch(struct spool *sp, char **cause);
+/* Drain pending inotify events; sets *incoming / *cancel when either
+ * directory may have changed (both on IN_Q_OVERFLOW). */
+void spool_drain(struct spool *sp, bool *incoming, bool *cancel);
+
+/* Names in incoming/ that are candidates (not '.', not '*.tmp'), sorted by
+ * name; *n entries, each allocated, the array too. */
+char **spool_list(struct spool *sp, const char *sub, size_t *n);
+/* Claim incoming/NAME: open it without following links, check it (regular
+ * file, one link, size bound, a known kind), and rename it into a fresh
+ * active/.claim-XXXX/. Returns 0 and fills c; 1 when the file was refused
+ * (it is then already in rejected/ with its .error); -1 with *cause on an
+ * OS error (the file is left where it is); 2 when it vanished. */
+int spool_claim(struct spool *sp, const char *name, struct spool_claim *c,
+    char **cause);
+/* Move a claimed file to rejected/ with NAME.error holding text, and remove
+ * the claim directory. */
+int spool_reject_claim(struct spool *sp, struct spool_claim *c,
+    const char *text, char **cause);
+/* Rename the claim directory to active/JOB. The claim's paths follow. */
+int spool_activate(struct spool *sp, struct spool_claim *c, const char *job,
+    char **cause);
+/* Free the claim's strings. */
+void spool_claim_release(struct spool_claim *c);
+
+#endif

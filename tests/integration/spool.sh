@@ -1,0 +1,187 @@
+#!/bin/sh
+# The spool daemon: watch, submit, status, cancel, claiming, rejection,
+# crash safety, fairness and identity, with a real daemon on a temp spool.
+. "$TOP_SRCDIR/tests/integration/lib.sh"
+
+SP="$T/spool"
+WPID=
+stop_daemon() {
+	if [ -n "$WPID" ]; then
+		kill -TERM "$WPID" 2>/dev/null
+		wait "$WPID" 2>/dev/null
+		WPID=
+	fi
+}
+trap 'stop_daemon; rm -rf "$T"' EXIT
+
+start_daemon() {
+	"$DAGEXEC" watch -s "$SP" "$@" >>"$T/watch.log" 2>&1 &
+	WPID=$!
+	# wait for the lock file to name us
+	i=0
+	while [ $i -lt 50 ] && [ "$(cat "$SP/lock" 2>/dev/null)" != "$WPID" ]; do
+		sleep 0.1; i=$((i + 1))
+	done
+}
+
+# wait_for COUNT GLOB: until COUNT files match (at most 30 s)
+wait_for() {
+	i=0
+	while [ $i -lt 300 ]; do
+		n=$(ls $2 2>/dev/null | wc -l)
+		[ "$n" -ge "$1" ] && return 0
+		sleep 0.1; i=$((i + 1))
+	done
+	return 1
+}
+
+bundle_state() {	# bundle_state BUNDLE KEY
+	b=$1
+	id=$(basename "$b"); id=${id%.tar.gz}
+	mkdir -p "$T/x.$id"
+	tar xzf "$b" -C "$T/x.$id" 2>/dev/null
+	yget "$T/x.$id/$id/state.yaml" "$2"
+}
+
+cat >ok.yaml <<'Y'
+name: ok
+nodes:
+  a: {run: "echo hello > a.txt", outputs: [a.txt]}
+  b: {run: "cat a.txt", needs: [a]}
+Y
+
+# --- layout, lock ---------------------------------------------------------
+"$DAGEXEC" watch -s "$SP" --drain >"$T/drain0.log" 2>&1
+check "watch --drain on an empty new spool exits 0" test $? -eq 0
+for d in incoming active done rejected cancel tmp; do
+	check "layout: $d/ exists" test -d "$SP/$d"
+done
+check "incoming/ is mode 1733" test "$(stat -c %a "$SP/incoming")" = 1733
+
+start_daemon
+"$DAGEXEC" watch -s "$SP" >"$T/out" 2>"$T/err"
+check "a second daemon on the same spool exits 75" test $? -eq 75
+grep_file "the second daemon names the holder's pid" "served by pid $WPID" "$T/err"
+
+# --- submit, pickup, done ---------------------------------------------------
+id=$("$DAGEXEC" submit -s "$SP" ok.yaml)
+check "submit prints a job id" sh -c "echo '$id' | grep -Eq '^ok-[0-9]{8}T[0-9]{6}-[0-9a-f]{4}\$'"
+check "the job's bundle lands in done/" wait_for 1 "$SP/done/$id.tar.gz"
+check "the bundle is mode 0600" test "$(stat -c %a "$SP/done/$id.tar.gz")" = 600
+check "the state in the bundle says succeeded" test "$(bundle_state "$SP/done/$id.tar.gz" status)" = succeeded
+check "nothing is left in active/" sh -c "test -z \"\$(ls '$SP/active')\""
+"$DAGEXEC" status -s "$SP" >"$T/out" 2>"$T/err"
+grep_file "status lists the finished job" "^$id  *succeeded  *2/2" "$T/out"
+"$DAGEXEC" status -s "$SP" "$id" >"$T/out" 2>"$T/err"
+grep_file "status JOB lists its nodes" "^a  *succeeded  *1 " "$T/out"
+
+printf 'name: bad\nnodes:\n  a: {run: "true", needs: [zz]}\n' >bad.yaml
+expect_status 65 "submit refuses an invalid manifest" "$DAGEXEC" submit -s "$SP" bad.yaml
+check "nothing was dropped" sh -c "test -z \"\$(ls '$SP/incoming' '$SP/tmp')\""
+
+# --- rejection, left-alone names, non-files ----------------------------------
+cp bad.yaml "$SP/incoming/dropped-bad.yaml"
+check "an invalid drop is rejected" wait_for 1 "$SP/rejected/dropped-bad.yaml.error"
+grep_file "the .error holds validate's line" "^dropped-bad.yaml:3:28: error: .*'zz'" "$SP/rejected/dropped-bad.yaml.error"
+check "the rejected file itself is kept" test -f "$SP/rejected/dropped-bad.yaml"
+cp ok.yaml "$SP/incoming/.hidden.yaml"
+cp ok.yaml "$SP/incoming/later.yaml.tmp"
+ln -s /etc/passwd "$SP/incoming/link.yaml"
+mkdir "$SP/incoming/dir.yaml"
+mkfifo "$SP/incoming/fifo.yaml"
+check "a symlink is rejected" wait_for 1 "$SP/rejected/link.yaml.error"
+check "a directory is rejected" wait_for 1 "$SP/rejected/dir.yaml.error"
+check "a FIFO is rejected" wait_for 1 "$SP/rejected/fifo.yaml.error"
+grep_file "the symlink is not followed" "symbolic link" "$SP/rejected/link.yaml.error"
+sleep 0.5
+check "dot files are left alone" test -f "$SP/incoming/.hidden.yaml"
+check ".tmp files are left alone" test -f "$SP/incoming/later.yaml.tmp"
+mv "$SP/incoming/later.yaml.tmp" "$SP/incoming/later.yaml"
+check "a .tmp renamed into place is picked up" wait_for 2 "$SP/done/ok-*.tar.gz"
+rm -f "$SP/incoming/.hidden.yaml"
+
+# --- cancel -------------------------------------------------------------------
+cat >long.yaml <<'Y'
+name: long
+nodes:
+  sleepy: {run: "echo $$ > ../sleepy.pid; sleep 300"}
+Y
+lid=$("$DAGEXEC" submit -s "$SP" long.yaml)
+check "the long job starts" wait_for 1 "$SP/active/$lid/sleepy.pid"
+"$DAGEXEC" cancel -s "$SP" "$lid"
+check "cancel exits 0" test $? -eq 0
+check "a cancelled job still gets its bundle" wait_for 1 "$SP/done/$lid.tar.gz"
+check "its state says cancelled" test "$(bundle_state "$SP/done/$lid.tar.gz" status)" = cancelled
+expect_status 1 "cancel of an unknown job" "$DAGEXEC" cancel -s "$SP" no-such-job-20260101T000000-0000
+
+# --- SIGTERM: exit 75, resume at the next start ---------------------------------
+cat >count.yaml <<'Y'
+name: count
+nodes:
+  first: {run: "echo x >> ../../first.count"}
+  second: {run: "echo x >> ../../second.count; sleep 2", needs: [first]}
+  third: {run: "true", needs: [second]}
+Y
+cid=$("$DAGEXEC" submit -s "$SP" count.yaml)
+check "the second node starts" wait_for 1 "$SP/second.count"
+kill -TERM "$WPID"; wait "$WPID"; rc=$?; WPID=
+check "SIGTERM makes watch exit 75" test "$rc" -eq 75
+check "the interrupted job stays in active/" test -d "$SP/active/$cid"
+start_daemon
+check "the resumed job finishes" wait_for 1 "$SP/done/$cid.tar.gz"
+check "the resumed job succeeded" test "$(bundle_state "$SP/done/$cid.tar.gz" status)" = succeeded
+check "the succeeded node did not run again" test "$(wc -l <"$SP/first.count")" -eq 1
+check "the interrupted node ran again" test "$(wc -l <"$SP/second.count")" -eq 2
+
+# --- kill -9 in the middle: nothing lost, nothing succeeded twice ---------------
+rm -f "$SP/first.count" "$SP/second.count"
+kid=$("$DAGEXEC" submit -s "$SP" count.yaml)
+check "the second node starts (kill -9 run)" wait_for 1 "$SP/second.count"
+kill -KILL "$WPID"; wait "$WPID" 2>/dev/null; WPID=
+start_daemon
+check "the job survives kill -9" wait_for 1 "$SP/done/$kid.tar.gz"
+check "after kill -9 the job succeeded" test "$(bundle_state "$SP/done/$kid.tar.gz" status)" = succeeded
+check "after kill -9 no succeeded node ran twice" test "$(wc -l <"$SP/first.count")" -eq 1
+
+# --- fairness: a small job is not starved by a big one --------------------------
+stop_daemon
+python3 - >big.yaml <<'PY'
+print("name: big\nnodes:")
+for i in range(120):
+    print(f"  n{i}: {{run: \"sleep 0.05\"}}")
+PY
+printf 'name: small\nnodes:\n  s1: {run: "true"}\n  s2: {run: "true", needs: [s1]}\n  s3: {run: "true", needs: [s2]}\n' >small.yaml
+bid=$("$DAGEXEC" submit -s "$SP" big.yaml)
+sleep 1.1   # the ids carry seconds: the small job sorts after the big one
+sid=$("$DAGEXEC" submit -s "$SP" small.yaml)
+start_daemon -j 2 --max-jobs 2
+check "both jobs finish" wait_for 1 "$SP/done/$bid.tar.gz"
+ts=$(stat -c %Y "$SP/done/$sid.tar.gz" 2>/dev/null || echo 0)
+tb=$(stat -c %Y "$SP/done/$bid.tar.gz" 2>/dev/null || echo 0)
+check "the small job finished before the big one ($ts <= $tb)" test "$ts" -le "$tb"
+stop_daemon
+
+# --- identity: a job runs as the owner of the dropped file ----------------------
+if [ "$(id -u)" -eq 0 ] && command -v useradd >/dev/null 2>&1; then
+	u=dgxtest$$
+	useradd -M -N -d /nonexistent -s /usr/sbin/nologin "$u" 2>/dev/null
+	uid=$(id -u "$u")
+	cat >who.yaml <<'Y'
+name: who
+nodes:
+  whoami: {run: "id -u; id -g; echo uid=$(id -u) >> $DAGEXEC_OUTPUT"}
+Y
+	cp who.yaml "$SP/incoming/who.yaml.tmp"
+	chown "$u" "$SP/incoming/who.yaml.tmp"
+	mv "$SP/incoming/who.yaml.tmp" "$SP/incoming/who.yaml"
+	"$DAGEXEC" watch -s "$SP" --drain >>"$T/watch.log" 2>&1
+	wb=$(ls "$SP"/done/who-*.tar.gz | head -n 1)
+	check "the bundle belongs to the dropper" test "$(stat -c %u "$wb")" = "$uid"
+	mkdir -p "$T/who.x"; tar xzf "$wb" -C "$T/who.x"
+	grep_file "the node ran as the dropper" "^$uid\$" "$(ls "$T"/who.x/*/nodes/whoami/stdout.log)"
+	userdel "$u" 2>/dev/null
+else
+	echo "skip - identity: needs root and useradd (not root here)"
+fi
+
+finish
