@@ -1,0 +1,342 @@
+#!/bin/sh
+# dagexec benchmarks: `make bench` runs `sh bench/run.sh BUILDDIR SRCDIR`.
+# Never part of `make check`. Prints tables; writes nothing into the tree.
+# See bench/README.md for what each part measures.
+#
+# Environment:
+#   BENCH_PARTS   parts to run, default "a b c d"
+#   BENCH_SEEDS   seeds of the makespan DAGs (part d), default "1 2 3"
+#   BENCH_KEEP    set to 1 to keep the temporary directory
+#   BENCH_VALIDATE  command timed in part (a) instead of "BUILDDIR/dagexec
+#                 validate" (e.g. a driver calling manifest_load), word-split
+
+set -u
+
+BUILDDIR=${1:?usage: run.sh BUILDDIR SRCDIR}
+SRCDIR=${2:?usage: run.sh BUILDDIR SRCDIR}
+DAGEXEC=$BUILDDIR/dagexec
+SPAWNLOOP=$BUILDDIR/bench/spawnloop
+GEN="python3 $SRCDIR/bench/gen_dag.py"
+PARTS=${BENCH_PARTS:-a b c d}
+SEEDS=${BENCH_SEEDS:-1 2 3}
+
+TMP=$(mktemp -d /tmp/dagexec-bench.XXXXXX) || exit 1
+cleanup() {
+	if [ "${BENCH_KEEP:-0}" = 1 ]; then
+		echo "kept $TMP"
+	else
+		rm -rf "$TMP"
+	fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+if [ -x /usr/bin/time ]; then
+	HAVE_TIME=1
+else
+	HAVE_TIME=0
+	echo "note: /usr/bin/time is missing: peak RSS unknown"
+fi
+
+# measure CMD...: run it with stdout and stderr into $TMP/last.out and
+# .err; sets WALL (seconds, ms resolution, from date +%s%N), RSS (peak KiB
+# from /usr/bin/time, or "unknown") and RC.
+measure() {
+	t0=$(date +%s%N)
+	if [ "$HAVE_TIME" = 1 ]; then
+		/usr/bin/time -f '%M' -o "$TMP/time.out" "$@" \
+		    >"$TMP/last.out" 2>"$TMP/last.err"
+		RC=$?
+	else
+		"$@" >"$TMP/last.out" 2>"$TMP/last.err"
+		RC=$?
+	fi
+	t1=$(date +%s%N)
+	WALL=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", (b - a) / 1e9 }')
+	RSS=unknown
+	if [ "$HAVE_TIME" = 1 ]; then
+		RSS=$(tail -n 1 "$TMP/time.out")
+	fi
+}
+
+# best of three wall times (RSS of the fastest run)
+measure3() {
+	bw=; br=; brc=0
+	for _ in 1 2 3; do
+		measure "$@"
+		[ "$RC" != 0 ] && brc=$RC
+		if [ -z "$bw" ] || awk -v a="$WALL" -v b="$bw" \
+		    'BEGIN { exit !(a < b) }'; then
+			bw=$WALL; br=$RSS
+		fi
+	done
+	WALL=$bw; RSS=$br; RC=$brc
+}
+
+mib() {
+	if [ "$1" = unknown ]; then
+		echo unknown
+	else
+		awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'
+	fi
+}
+
+ratio() {
+	awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'
+}
+
+# verdict 1|0: print "ok" or "MISSED"
+verdict() {
+	if [ "$1" = 1 ]; then echo ok; else echo MISSED; fi
+}
+
+lt() {
+	awk -v a="$1" -v b="$2" 'BEGIN { exit !(a < b) }'
+}
+
+echo "dagexec benchmarks, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs,"\
+    "$(uname -sr)"
+echo "binary: $DAGEXEC"
+echo
+
+# Does `dagexec run` work? A one-node manifest must run and exit 0.
+RUN_OK=0
+printf 'name: probe\nnodes:\n  a:\n    argv: [true]\n' >"$TMP/probe.yaml"
+mkdir -p "$TMP/probe.out"
+if "$DAGEXEC" run -j 1 -q -o "$TMP/probe.out" "$TMP/probe.yaml" \
+    >"$TMP/probe.log" 2>&1; then
+	RUN_OK=1
+fi
+VALIDATE=${BENCH_VALIDATE:-$DAGEXEC validate}
+VALIDATE_OK=0
+if $VALIDATE "$TMP/probe.yaml" >/dev/null 2>&1; then
+	VALIDATE_OK=1
+fi
+
+# run_dagexec J MANIFEST: a fresh output directory each time
+run_dagexec() {
+	out=$(mktemp -d "$TMP/out.XXXXXX")
+	measure "$DAGEXEC" run -j "$1" -q -o "$out" "$2"
+	BUNDLE=$(tail -n 1 "$TMP/last.out")
+}
+
+# run_tool TOOL J DIR: make or ninja in DIR (its generated file is there)
+run_tool() {
+	(cd "$3" && rm -f ./*.stamp .ninja_log .ninja_deps)
+	case $1 in
+	make)	measure make -C "$3" -s -j "$2" ;;
+	ninja)	measure ninja -C "$3" -j "$2" ;;
+	esac
+	if [ "$RC" != 0 ]; then
+		echo "$1 -j$2 in $3 failed (exit $RC):" >&2
+		head -n 5 "$TMP/last.err" >&2
+	fi
+}
+
+HAVE_NINJA=0
+command -v ninja >/dev/null 2>&1 && HAVE_NINJA=1
+
+# ---- (a) validate ---------------------------------------------------------
+part_a() {
+	echo "== (a) validate: random DAGs, 1-3 needs a node, best of 3"
+	echo "command: $VALIDATE"
+	if [ "$VALIDATE_OK" != 1 ]; then
+		echo "skipped: dagexec validate not available"
+		echo
+		return
+	fi
+	printf '%8s %10s %9s %10s\n' nodes bytes wall_s rss_MiB
+	for n in 1000 10000 100000; do
+		$GEN --nodes $n --seed 1 --needs 1-3 >"$TMP/v$n.yaml"
+		measure3 $VALIDATE "$TMP/v$n.yaml"
+		if [ "$RC" != 0 ]; then
+			echo "validate failed on $n nodes (exit $RC):"
+			head -n 5 "$TMP/last.err"
+			echo
+			return
+		fi
+		printf '%8s %10s %9s %10s\n' $n "$(wc -c <"$TMP/v$n.yaml")" \
+		    "$WALL" "$(mib "$RSS")"
+		eval "VW_$n=\$WALL; VR_$n=\$RSS"
+	done
+	r=$(ratio "$VW_100000" "$VW_10000")
+	ok=0; lt "$VW_100000" 1 && ok=1
+	echo "100k wall < 1 s: $VW_100000 s $(verdict $ok)"
+	if [ "$VR_100000" != unknown ]; then
+		ok=0; lt "$VR_100000" $((150 * 1024)) && ok=1
+		echo "100k peak RSS < 150 MiB: $(mib "$VR_100000") MiB" \
+		    "$(verdict $ok)"
+	fi
+	ok=0; lt "$r" 12.0001 && ok=1
+	echo "time ratio 100k/10k <= 12: $r $(verdict $ok)"
+	echo
+}
+
+# ---- (b) overhead ---------------------------------------------------------
+# keep KEY: remember the fastest of the rounds as B_KEY (wall) and R_KEY (RSS)
+keep() {
+	eval "old=\${B_$1:-}"
+	if [ "$RC" != 0 ]; then
+		eval "F_$1=\$RC"
+		return
+	fi
+	if [ -z "$old" ] || lt "$WALL" "$old"; then
+		eval "B_$1=\$WALL; R_$1=\$RSS"
+	fi
+}
+
+# row LABEL KEY BASE: one line of the table
+row() {
+	eval "w=\${B_$2:-}; r=\${R_$2:-}; f=\${F_$2:-}"
+	if [ -n "$f" ]; then
+		printf '%-22s failed (exit %s)\n' "$1" "$f"
+	elif [ -n "$w" ]; then
+		printf '%-22s %9s %10s %8s\n' "$1" "$w" "$(mib "$r")" \
+		    "$(ratio "$w" "$3")"
+	fi
+}
+
+# overhead N ROUNDS: every runner on N nodes, interleaved, ROUNDS times;
+# sets B_spawn_N, B_dagexec_N, ... (the fastest round of each)
+overhead() {
+	n=$1
+	$GEN --nodes $n --seed 1 --needs 0 --max-parallel 2 >"$TMP/o$n.yaml"
+	mkdir -p "$TMP/mk$n" "$TMP/nj$n"
+	$GEN --nodes $n --seed 1 --needs 0 --no-stamp --format make \
+	    >"$TMP/mk$n/Makefile"
+	$GEN --nodes $n --seed 1 --needs 0 --no-stamp --format ninja \
+	    >"$TMP/nj$n/build.ninja"
+	i=0
+	while [ $i -lt "$2" ]; do
+		i=$((i + 1))
+		measure "$SPAWNLOOP" -j 2 -n $n /bin/true
+		keep spawn_$n
+		if [ "$RUN_OK" = 1 ]; then
+			run_dagexec 2 "$TMP/o$n.yaml"
+			keep dagexec_$n
+		fi
+		if [ "$3" = all ]; then
+			run_tool make 2 "$TMP/mk$n"
+			keep make_$n
+			if [ "$HAVE_NINJA" = 1 ]; then
+				run_tool ninja 2 "$TMP/nj$n"
+				keep ninja_$n
+			fi
+		fi
+	done
+}
+
+part_b() {
+	echo "== (b) overhead: 10000 nodes of 'argv: [true]', no needs, -j2," \
+	    "fastest of 3 interleaved rounds"
+	overhead 10000 3 all
+	if [ -z "${B_spawn_10000:-}" ]; then
+		echo "spawnloop failed (exit ${F_spawn_10000:-?})"; echo; return
+	fi
+	printf '%-22s %9s %10s %8s\n' runner wall_s rss_MiB vs_spawn
+	row "spawnloop -j2" spawn_10000 "$B_spawn_10000"
+	if [ "$RUN_OK" = 1 ]; then
+		row "dagexec run -j2" dagexec_10000 "$B_spawn_10000"
+	else
+		echo "dagexec run -j2: skipped: dagexec run not available"
+	fi
+	row "make -j2" make_10000 "$B_spawn_10000"
+	if [ "$HAVE_NINJA" = 1 ]; then
+		row "ninja -j2" ninja_10000 "$B_spawn_10000"
+	else
+		echo "ninja -j2: skipped: ninja not installed"
+	fi
+	echo
+}
+
+# ---- (c) growth -----------------------------------------------------------
+part_c() {
+	echo "== (c) growth: per-node overhead over spawnloop, 100000 vs 10000" \
+	    "nodes, -j2, fastest of 2 rounds"
+	if [ "$RUN_OK" != 1 ]; then
+		echo "skipped: dagexec run not available"; echo; return
+	fi
+	[ -z "${B_dagexec_10000:-}" ] && overhead 10000 2 dagexec
+	overhead 100000 2 dagexec
+	if [ -z "${B_dagexec_10000:-}" ] || [ -z "${B_dagexec_100000:-}" ] ||
+	    [ -z "${B_spawn_10000:-}" ] || [ -z "${B_spawn_100000:-}" ]; then
+		echo "a run failed: dagexec exit ${F_dagexec_100000:-}" \
+		    "${F_dagexec_10000:-}"
+		echo; return
+	fi
+	p10=$(awk -v a="$B_dagexec_10000" -v b="$B_spawn_10000" \
+	    'BEGIN { printf "%.1f", (a - b) / 10000 * 1e6 }')
+	p100=$(awk -v a="$B_dagexec_100000" -v b="$B_spawn_100000" \
+	    'BEGIN { printf "%.1f", (a - b) / 100000 * 1e6 }')
+	printf '%8s %12s %12s %17s %10s\n' nodes dagexec_s spawnloop_s \
+	    overhead_us/node rss_MiB
+	printf '%8s %12s %12s %17s %10s\n' 10000 "$B_dagexec_10000" \
+	    "$B_spawn_10000" "$p10" "$(mib "$R_dagexec_10000")"
+	printf '%8s %12s %12s %17s %10s\n' 100000 "$B_dagexec_100000" \
+	    "$B_spawn_100000" "$p100" "$(mib "$R_dagexec_100000")"
+	echo "per-node overhead ratio 100k/10k: $(ratio "$p100" "$p10")"
+	echo
+}
+
+# ---- (d) makespan ---------------------------------------------------------
+# bound P: max(critical path, total work / P) in seconds, from gen stats
+part_d() {
+	echo "== (d) makespan: 200 nodes of 'run: sleep X', X in 0.01-0.2 s," \
+	    "estimate = X, needs 1-3 among the 20 previous"
+	echo "ratio = makespan / max(critical path, total work / P);" \
+	    "makespan = wall time of the whole command"
+	printf '%5s %3s %-26s %9s %9s %7s\n' seed P runner makespan bound ratio
+	for seed in $SEEDS; do
+		g="--nodes 200 --seed $seed --cmd sleep --window 20"
+		set -- $($GEN $g --format stats)
+		crit=$3; total=$4
+		for P in 2 4; do
+			bound=$(awk -v c="$crit" -v t="$total" -v p="$P" \
+			    'BEGIN { b = t / p; if (c > b) b = c;
+			    printf "%.3f", b / 1000 }')
+			if [ "$RUN_OK" = 1 ]; then
+				for sch in critical-path waves; do
+					$GEN $g --estimates --max-parallel $P \
+					    --schedule $sch \
+					    >"$TMP/m$seed.$P.$sch.yaml"
+					run_dagexec $P "$TMP/m$seed.$P.$sch.yaml"
+					if [ "$RC" != 0 ]; then
+						printf '%5s %3s %-26s failed (exit %s)\n' \
+						    "$seed" "$P" "dagexec $sch" "$RC"
+						continue
+					fi
+					printf '%5s %3s %-26s %9s %9s %7s\n' \
+					    "$seed" "$P" "dagexec $sch" "$WALL" \
+					    "$bound" "$(ratio "$WALL" "$bound")"
+				done
+			else
+				printf '%5s %3s %-26s skipped: dagexec run not available\n' \
+				    "$seed" "$P" "dagexec"
+			fi
+			mkdir -p "$TMP/mm$seed"
+			$GEN $g --no-stamp --format make >"$TMP/mm$seed/Makefile"
+			run_tool make $P "$TMP/mm$seed"
+			printf '%5s %3s %-26s %9s %9s %7s\n' "$seed" "$P" \
+			    "make -j$P" "$WALL" "$bound" "$(ratio "$WALL" "$bound")"
+			if [ "$HAVE_NINJA" = 1 ]; then
+				mkdir -p "$TMP/nm$seed"
+				$GEN $g --no-stamp --format ninja >"$TMP/nm$seed/build.ninja"
+				run_tool ninja $P "$TMP/nm$seed"
+				printf '%5s %3s %-26s %9s %9s %7s\n' "$seed" "$P" \
+				    "ninja -j$P" "$WALL" "$bound" \
+				    "$(ratio "$WALL" "$bound")"
+			fi
+		done
+	done
+	echo
+}
+
+for p in $PARTS; do
+	case $p in
+	a) part_a ;;
+	b) part_b ;;
+	c) part_c ;;
+	d) part_d ;;
+	*) echo "unknown part '$p' (a b c d)"; exit 64 ;;
+	esac
+done
