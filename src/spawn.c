@@ -179,16 +179,24 @@ spawn_child(const struct spawn_spec *sp, int errfd, int nullfd, pid_t ppid)
 {
 	struct sigaction	sa;
 	sigset_t		set;
+	unsigned long		ksa[16];
 	int			src[3], i, stage, err, sig;
 
-	/* Dispositions first, then the mask: no handler may run here. */
+	/* Dispositions first, then the mask: no handler may run here. libc
+	 * refuses its own signals (32, 33), which can arrive ignored from
+	 * our parent and stay so across exec: the kernel call does those. An
+	 * all-zero kernel sigaction is SIG_DFL, no flags, empty mask, whatever
+	 * the architecture's layout. */
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = SIG_DFL;
 	sigemptyset(&sa.sa_mask);
+	memset(ksa, 0, sizeof ksa);
 	for (sig = 1; sig < _NSIG; sig++) {
 		if (sig == SIGKILL || sig == SIGSTOP)
 			continue;
-		sigaction(sig, &sa, NULL);	/* EINVAL for libc's own */
+		if (sigaction(sig, &sa, NULL) == -1)
+			syscall(SYS_rt_sigaction, sig, ksa, NULL,
+			    (size_t)(_NSIG - 1) / 8);
 	}
 	sigemptyset(&set);
 	if (sigprocmask(SIG_SETMASK, &set, NULL) == -1)

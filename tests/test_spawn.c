@@ -698,7 +698,7 @@ pdeathsig_case(int set_ids)
 	char			*argv[] = { S("sleep"), S("100"), NULL };
 	struct spawn_spec	 sp;
 	pid_t			 middle, node = -1;
-	int			 p[2], st, nodefd;
+	int			 p[2], st, nodefd, dead;
 
 	CU_ASSERT_FATAL(prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0);
 	CU_ASSERT_FATAL(pipe(p) == 0);
@@ -730,11 +730,14 @@ pdeathsig_case(int set_ids)
 
 	CU_ASSERT_EQUAL(kill(middle, SIGKILL), 0);
 	CU_ASSERT_EQUAL(wait_child(middle, &st), middle);
-	CU_ASSERT(wait_readable(nodefd, 10000));	/* it died */
+	dead = wait_readable(nodefd, 10000);
+	CU_ASSERT(dead);
+	if (!dead)
+		kill(node, SIGKILL);	/* do not hang on a failure */
 	close(nodefd);
 	/* Reparented to us: we can see it was SIGKILL. */
 	CU_ASSERT_EQUAL(wait_child(node, &st), node);
-	CU_ASSERT(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+	CU_ASSERT(dead && WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
 	prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0);
 }
 
@@ -800,8 +803,14 @@ test_kill_group(void)
 	free(stat);
 
 	CU_ASSERT_EQUAL(spawn_kill_group(pid, SIGKILL), 0);
-	CU_ASSERT(wait_readable(pidfd, 10000));
-	CU_ASSERT(wait_readable(bgfd, 10000));	/* the grandchild died */
+	if (!wait_readable(pidfd, 10000)) {
+		CU_FAIL("the node survived");
+		kill(pid, SIGKILL);
+	}
+	if (!wait_readable(bgfd, 10000)) {
+		CU_FAIL("the grandchild survived");
+		kill(bg, SIGKILL);
+	}
 	CU_ASSERT_EQUAL(wait_child(pid, &st), pid);
 	CU_ASSERT(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
 	/* Everything in the group is gone: EOF on the shared pipe. */
