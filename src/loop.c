@@ -54,7 +54,7 @@ TAILQ_HEAD(loop_children, loop_ent);
 struct loop_timer {
 	int64_t			 at;
 	uint64_t		 seq;
-	ssize_t			 idx;		/* in the heap; -1 while running */
+	ssize_t			 idx;		/* heap index; -1: running */
 	loop_timer_cb		 cb;
 	void			*arg;
 };

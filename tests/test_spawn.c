@@ -266,7 +266,8 @@ test_resolve(void)
 static void
 test_environment(void)
 {
-	char			*envp[] = { S("A=1"), S("B=two words"), S("EMPTY="),
+	char			*envp[] = { S("A=1"), S("B=two words"),
+				    S("EMPTY="),
 				    NULL };
 	char			*argv[] = { S("/usr/bin/env"), NULL };
 	struct spawn_spec	 sp;
@@ -286,7 +287,8 @@ test_environment(void)
 	{
 		char	*env2[] = { S("PATH=/nonexistent:/usr/bin:/bin"),
 			    S("ONLY=me"), NULL };
-		char	*argv2[] = { S("sh"), S("-c"), S("echo \"$0 $ONLY\"; env"),
+		char	*argv2[] = { S("sh"), S("-c"),
+			    S("echo \"$0 $ONLY\"; env"),
 			    NULL };
 
 		spec_init(&sp, argv2, env2);
@@ -395,7 +397,8 @@ static void
 test_session_leader(void)
 {
 	struct spawn_spec	 sp;
-	char			*argv[] = { S("cat"), S("/proc/self/stat"), NULL };
+	char			*argv[] = { S("cat"), S("/proc/self/stat"),
+				    NULL };
 	char			*out, *cause = NULL, comm[64], state;
 	pid_t			 pid;
 	long			 spid, ppid, pgrp, sid;
@@ -432,7 +435,8 @@ static void
 test_umask(void)
 {
 	struct spawn_spec	 sp;
-	char			*argv[] = { S("sh"), S("-c"), S("umask; : > made"),
+	char			*argv[] = { S("sh"), S("-c"),
+				    S("umask; : > made"),
 				    NULL };
 	char			*out, *cause, *path;
 	struct stat		 sb;
@@ -497,7 +501,8 @@ static void
 test_rlimit_nofile(void)
 {
 	struct spawn_spec	 sp;
-	char			*argv[] = { S("cat"), S("/proc/self/limits"), NULL };
+	char			*argv[] = { S("cat"), S("/proc/self/limits"),
+				    NULL };
 	char			*out, *cause, *line;
 	long			 soft = 0, hard = 0;
 	int			 st;
@@ -556,7 +561,8 @@ static void
 test_rlimit_cpu(void)
 {
 	struct spawn_spec	 sp;
-	char			*argv[] = { S("sh"), S("-c"), S("while :; do :; done"),
+	char			*argv[] = { S("sh"), S("-c"),
+				    S("while :; do :; done"),
 				    NULL };
 	pid_t			 pid;
 	int			 st;
@@ -762,7 +768,8 @@ static void
 test_kill_group(void)
 {
 	char			*argv[] = { S("sh"), S("-c"),
-				    S("sleep 100 & echo $!; exec sleep 101"), NULL };
+				    S("sleep 100 & echo $!; exec sleep 101"),
+				    NULL };
 	struct spawn_spec	 sp;
 	char			 buf[64], path[64], *stat, *p;
 	pid_t			 pid, bg;
