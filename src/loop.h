@@ -29,14 +29,16 @@ int64_t loop_wallclock(void);
  * on failure. */
 struct loop *loop_new(char **cause);
 /* Close every descriptor the loop owns (not those added with loop_add_fd),
- * cancel the timers, restore the signal mask. NULL is fine. */
+ * cancel the timers, restore the signal mask and SIGPIPE. NULL is fine. Not
+ * from a callback. */
 void loop_free(struct loop *l);
 
 /* Watch fd for events (EPOLLIN, EPOLLOUT...); the caller keeps the fd and
  * must loop_del_fd before closing it. Returns 0 or -1 with errno. */
 int loop_add_fd(struct loop *l, int fd, uint32_t events, loop_fd_cb cb,
     void *arg);
-/* Stop watching fd. */
+/* Stop watching fd (-1 ENOENT if not watched). Safe from any callback, also
+ * for an fd whose event is pending in the same turn: it is not delivered. */
 int loop_del_fd(struct loop *l, int fd);
 
 /* Call cb once at monotonic time at_ms (now or past: at the next turn).
@@ -46,12 +48,14 @@ struct loop_timer *loop_timer_at(struct loop *l, int64_t at_ms,
 /* Cancel a pending timer (NULL is fine). */
 void loop_timer_cancel(struct loop *l, struct loop_timer *t);
 
-/* Call cb when signo (one of SIGINT, SIGTERM, SIGHUP) arrives. */
+/* Call cb when signo (one of SIGINT, SIGTERM, SIGHUP; else -1 EINVAL)
+ * arrives; cb NULL to stop. */
 int loop_on_signal(struct loop *l, int signo, loop_signal_cb cb, void *arg);
 
 /* Reap child pid when it exits: pidfd is watched (the loop takes ownership
  * and closes it); when it becomes readable the child is reaped with wait4 and
- * cb runs once. pidfd may be -1: then the child is reaped on SIGCHLD. */
+ * cb runs once. pidfd may be -1: then the child is reaped on SIGCHLD. On
+ * failure (-1) the caller keeps pidfd. */
 int loop_watch_child(struct loop *l, pid_t pid, int pidfd, loop_child_cb cb,
     void *arg);
 

@@ -19,8 +19,9 @@ struct spawn_spec {
 	char		**paths;	/* candidates for execve, in order
 					   (from spawn_resolve); NULL-terminated */
 	const char	 *cwd;		/* chdir here; NULL: stay */
-	int		  stdout_fd;	/* dup2'd to 1; the child's copy only */
-	int		  stderr_fd;	/* dup2'd to 2 */
+	int		  stdout_fd;	/* dup2'd to 1; the child's copy only;
+					   -1: /dev/null */
+	int		  stderr_fd;	/* dup2'd to 2; -1: /dev/null */
 	int		  nrlimits;
 	struct {
 		int		resource;
@@ -46,12 +47,17 @@ void spawn_free_paths(char **paths);
  * closed, PR_SET_PDEATHSIG(SIGKILL) with the getppid check, rlimits,
  * groups/gid/uid, chdir, umask, PR_SET_NO_NEW_PRIVS, execve.
  * Returns the pid (also the process group and session id) and a pidfd in
- * *pidfd (-1 when the kernel has none), or -1 with *cause, e.g.
- * "cannot start node 'x': execve 'pyhton3': No such file or directory".
- * A child that fails after fork is reaped here. */
+ * *pidfd (-1 when the kernel has none or pidfd_open failed: reap on
+ * SIGCHLD then), or -1 with *cause, e.g.
+ * "cannot start node 'x': execve 'pyhton3': No such file or directory",
+ * and errno set to the child's. A child that fails after fork is reaped
+ * here. pidfd may be NULL (no pidfd kept). The spec's descriptors stay the
+ * caller's. Fork from the thread that keeps running: PR_SET_PDEATHSIG fires
+ * when the forking thread exits. */
 pid_t spawn_start(const struct spawn_spec *sp, int *pidfd, char **cause);
 
-/* Send sig to the process group pgid; ESRCH is not an error. */
+/* Send sig to the process group pgid; ESRCH is not an error; pgid 0 or 1
+ * is refused (EINVAL). */
 int spawn_kill_group(pid_t pgid, int sig);
 
 #endif
