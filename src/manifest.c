@@ -1343,7 +1343,8 @@ parse_http(struct ctx *c, const struct ynode *v, struct node *n)
 		switch (idx) {
 		case 0:	/* url */
 			if (is_null(val)) {
-				yerr(c, val, "'url' must be a string, not null");
+				yerr(c, val, "'url' must be a string, "
+				    "not null");
 				url_y = val;
 			} else if (get_nestr(c, "url", val, &h->url) == 1) {
 				url_y = val;
@@ -2065,7 +2066,8 @@ parse_notify(struct ctx *c, const struct ynode *v)
 		switch (key_index(k->u.s, notify_keys)) {
 		case 0:
 			if (is_null(val)) {
-				yerr(c, val, "'url' must be a string, not null");
+				yerr(c, val, "'url' must be a string, "
+				    "not null");
 				have_url = true;
 			} else if (get_nestr(c, "url", val, &nt->url) == 1) {
 				have_url = true;

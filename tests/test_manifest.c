@@ -597,7 +597,8 @@ test_merge_keys(void)
 		size_t cap = 1 << 20, len = 0, i;
 		char *big = xmalloc(cap);
 
-		len += (size_t)snprintf(big + len, cap - len, "name: t\nx: &m {");
+		len += (size_t)snprintf(big + len, cap - len,
+		    "name: t\nx: &m {");
 		for (i = 0; i < 20000; i++)
 			len += (size_t)snprintf(big + len, cap - len,
 			    "%sk%zu: 1", i ? ", " : "", i);
