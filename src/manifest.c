@@ -152,6 +152,7 @@ struct ctx {
 	size_t		 visits;	/* kids walked */
 	size_t		 maxvisits;
 	size_t		 copies;	/* values copied from defaults */
+	size_t		 merged;	/* pairs added by merge keys */
 	struct strmap	*pools;		/* pool name -> index */
 	size_t		*mark;		/* per node: last node + 1 needing it */
 	size_t		*pairidx;	/* per pair of `nodes`: its node, or
@@ -286,6 +287,86 @@ frame_add(struct frame *f, struct ynode *y)
 	f->kids[f->n++] = y;
 }
 
+static const char *ydesc(const struct ynode *);
+
+static bool
+is_merge_key(const struct ynode *k)
+{
+	return k->type == Y_SCALAR && k->plain && strcmp(k->u.s, "<<") == 0;
+}
+
+/*
+ * YAML merge keys ("<<: *base", "<<: [*a, *b]") in the mapping being closed:
+ * the pairs of the merged mappings are added where the mapping does not set
+ * the key itself (and an earlier merged mapping did not). Returns 0, or -1
+ * when the merges expand past the bound.
+ */
+static int
+merge_keys(struct ctx *c, struct frame *f)
+{
+	struct ynode **out = NULL, *v, *src, *k;
+	struct strmap *seen = NULL;
+	size_t i, j, s, n = 0, cap = 0, nsrc;
+	int rc = -1;
+
+	for (i = 0; i + 1 < f->n; i += 2)
+		if (is_merge_key(f->kids[i]))
+			break;
+	if (i + 1 >= f->n)
+		return 0;
+	seen = strmap_new(f->n);
+	for (i = 0; i + 1 < f->n; i += 2) {
+		if (is_merge_key(f->kids[i]))
+			continue;
+		xgrow(&out, &cap, n + 2, sizeof *out);
+		out[n++] = f->kids[i];
+		out[n++] = f->kids[i + 1];
+		if (f->kids[i]->type == Y_SCALAR)
+			strmap_put(seen, f->kids[i]->u.s, 0, NULL);
+	}
+	for (i = 0; i + 1 < f->n; i += 2) {
+		if (!is_merge_key(f->kids[i]))
+			continue;
+		v = f->kids[i + 1];
+		nsrc = v->type == Y_SEQ ? v->n : 1;
+		for (s = 0; s < nsrc; s++) {
+			src = v->type == Y_SEQ ? v->u.kids[s] : v;
+			if (src->type != Y_MAP) {
+				yerr(c, src, "a merge key ('<<') takes a "
+				    "mapping or a sequence of mappings, not "
+				    "%s", ydesc(src));
+				continue;
+			}
+			c->merged += src->n / 2;
+			if (c->merged > MANIFEST_ALIAS_VISITS) {
+				yerr(c, src, "merge keys expand to too many "
+				    "entries (more than %d)",
+				    MANIFEST_ALIAS_VISITS);
+				goto out;
+			}
+			for (j = 0; j + 1 < src->n; j += 2) {
+				k = src->u.kids[j];
+				if (k->type == Y_SCALAR &&
+				    strmap_put(seen, k->u.s, 0, NULL) != 0)
+					continue;
+				xgrow(&out, &cap, n + 2, sizeof *out);
+				out[n++] = k;
+				out[n++] = src->u.kids[j + 1];
+			}
+		}
+	}
+	free(f->kids);
+	f->kids = out;
+	f->cap = cap;
+	f->n = n;
+	out = NULL;
+	rc = 0;
+out:
+	free(out);
+	strmap_free(seen);
+	return rc;
+}
+
 /* Build the tree of the single document in text; NULL (and errors) when the
  * text is not one well-formed, bounded YAML document. */
 static struct ynode *
@@ -405,6 +486,11 @@ yaml_build(struct ctx *c, const char *text, size_t len)
 		case YAML_MAPPING_END_EVENT:
 			depth--;
 			y = stack[depth].node;
+			if (y->type == Y_MAP &&
+			    merge_keys(c, &stack[depth]) != 0) {
+				failed = true;
+				break;
+			}
 			y->n = (uint32_t)stack[depth].n;
 			y->u.kids = arena_alloc(&c->arena, (y->n + 1) *
 			    sizeof *y->u.kids);
@@ -1257,7 +1343,8 @@ parse_http(struct ctx *c, const struct ynode *v, struct node *n)
 		switch (idx) {
 		case 0:	/* url */
 			if (is_null(val)) {
-				yerr(c, val, "'url' must be a string, not null");
+				yerr(c, val, "'url' must be a string, "
+				    "not null");
 				url_y = val;
 			} else if (get_nestr(c, "url", val, &h->url) == 1) {
 				url_y = val;
@@ -1979,7 +2066,8 @@ parse_notify(struct ctx *c, const struct ynode *v)
 		switch (key_index(k->u.s, notify_keys)) {
 		case 0:
 			if (is_null(val)) {
-				yerr(c, val, "'url' must be a string, not null");
+				yerr(c, val, "'url' must be a string, "
+				    "not null");
 				have_url = true;
 			} else if (get_nestr(c, "url", val, &nt->url) == 1) {
 				have_url = true;

@@ -557,6 +557,79 @@ test_aliases_ok(void)
 	diags_release(&d);
 }
 
+/* YAML merge keys: explicit keys win, then earlier merged mappings. */
+static void
+test_merge_keys(void)
+{
+	static const char text[] =
+	    "name: t\n"
+	    "nodes:\n"
+	    "  a: &base {run: make, retries: 2, timeout: 10s}\n"
+	    "  b:\n"
+	    "    <<: *base\n"
+	    "    retries: 3\n"
+	    "  c:\n"
+	    "    <<: [{retries: 5, env: {A: '1'}}, *base]\n";
+	static const char bad[] =
+	    "name: t\n"
+	    "nodes:\n"
+	    "  a: {run: x, <<: [hello]}\n"
+	    "  b: {run: x, \"<<\": {}}\n";
+	struct manifest *m;
+	struct diags d;
+	int rc;
+
+	m = parse(text, 0, &d, &rc);
+	if (rc != 0)
+		dump(&d);
+	CU_ASSERT_EQUAL_FATAL(rc, 0);
+	CU_ASSERT_STRING_EQUAL(m->nodes[1].run, "make");
+	CU_ASSERT_EQUAL(m->nodes[1].retries, 3);
+	CU_ASSERT_EQUAL(m->nodes[1].timeout_ms, 10000);
+	CU_ASSERT_STRING_EQUAL(m->nodes[2].run, "make");
+	CU_ASSERT_EQUAL(m->nodes[2].retries, 5);
+	CU_ASSERT_EQUAL(m->nodes[2].env.n, 1);
+	manifest_free(m);
+	diags_release(&d);
+
+	/* 60 merges of a 20000-pair mapping: past the bound */
+	{
+		size_t cap = 1 << 20, len = 0, i;
+		char *big = xmalloc(cap);
+
+		len += (size_t)snprintf(big + len, cap - len,
+		    "name: t\nx: &m {");
+		for (i = 0; i < 20000; i++)
+			len += (size_t)snprintf(big + len, cap - len,
+			    "%sk%zu: 1", i ? ", " : "", i);
+		len += (size_t)snprintf(big + len, cap - len, "}\ny: [");
+		for (i = 0; i < 60; i++)
+			len += (size_t)snprintf(big + len, cap - len,
+			    "{<<: *m}, ");
+		len += (size_t)snprintf(big + len, cap - len, "]\n" OK_NODES);
+		m = parse(big, len, &d, &rc);
+		CU_ASSERT_EQUAL(rc, 1);
+		CU_ASSERT_PTR_NULL(m);
+		CU_ASSERT(has_diag(&d, 2, 4, "merge keys expand to too many "
+		    "entries"));
+		if (!has_diag(&d, 2, 4, "merge keys"))
+			dump(&d);
+		diags_release(&d);
+		free(big);
+	}
+
+	m = parse(bad, 0, &d, &rc);
+	CU_ASSERT_EQUAL(rc, 1);
+	CU_ASSERT_PTR_NULL(m);
+	CU_ASSERT_EQUAL(d.n, 2);
+	CU_ASSERT(has_diag(&d, 3, 20, "a merge key ('<<') takes a mapping or "
+	    "a sequence of mappings, not a string"));
+	CU_ASSERT(has_diag(&d, 4, 15, "unknown key '<<'"));
+	if (d.n != 2)
+		dump(&d);
+	diags_release(&d);
+}
+
 /* Several errors: all reported, sorted by position. */
 static void
 test_many_errors(void)
@@ -1227,6 +1300,7 @@ main(void)
 	    CU_add_test(s, "deep nesting", test_deep) == NULL ||
 	    CU_add_test(s, "alias bounds", test_aliases) == NULL ||
 	    CU_add_test(s, "aliases work", test_aliases_ok) == NULL ||
+	    CU_add_test(s, "merge keys", test_merge_keys) == NULL ||
 	    CU_add_test(s, "all errors, sorted", test_many_errors) == NULL ||
 	    CU_add_test(s, "every field", test_full) == NULL ||
 	    CU_add_test(s, "defaults", test_defaults) == NULL ||
