@@ -5,8 +5,9 @@
 expect_status 0 "--version" "$DAGEXEC" --version
 grep_file "--version prints the version" '^dagexec [0-9]' "$T/out"
 expect_status 0 "--help" "$DAGEXEC" --help
-for c in run validate graph; do
-	grep_file "--help lists $c" "^  $c " "$T/out"
+cp "$T/out" "$T/help"
+for c in run validate graph watch submit status cancel; do
+	grep_file "--help lists $c" "^  $c " "$T/help"
 	expect_status 0 "$c --help" "$DAGEXEC" $c --help
 	grep_file "$c --help shows its usage" "^usage: dagexec $c" "$T/out"
 	expect_status 64 "$c with an unknown option" "$DAGEXEC" $c --no-such-option
@@ -24,5 +25,5 @@ expect_status 66 "validate a missing file" "$DAGEXEC" validate missing.yaml
 grep_file "the missing file is named" "cannot open 'missing.yaml': No such file or directory" "$T/err"
 expect_status 66 "graph a missing file" "$DAGEXEC" graph missing.yaml
 expect_status 66 "run a missing file" "$DAGEXEC" run missing.yaml
-check "a failed run leaves nothing behind" test -z "$(ls "$T" | grep -v '^out$' | grep -v '^err$')"
+check "a failed run leaves nothing behind" test -z "$(ls "$T" | grep -v -e '^out$' -e '^err$' -e '^help$')"
 finish

@@ -224,7 +224,7 @@ cat >limits.yaml <<'Y'
 name: limits
 nodes:
   spin: {run: "while :; do :; done", limits: {cpu: 1s}, timeout: 20s}
-  big-file: {run: "head -c 100000 /dev/zero > big.bin", limits: {fsize: 4K}}
+  big-file: {run: "exec head -c 100000 /dev/zero > big.bin", limits: {fsize: 4K}}
   nofile: {run: "ulimit -n", limits: {nofile: 37}}
 Y
 runjob limits limits.yaml

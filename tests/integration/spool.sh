@@ -77,7 +77,7 @@ grep_file "status JOB lists its nodes" "^a  *succeeded  *1 " "$T/out"
 
 printf 'name: bad\nnodes:\n  a: {run: "true", needs: [zz]}\n' >bad.yaml
 expect_status 65 "submit refuses an invalid manifest" "$DAGEXEC" submit -s "$SP" bad.yaml
-check "nothing was dropped" sh -c "test -z \"\$(ls '$SP/incoming' '$SP/tmp')\""
+check "nothing was dropped" test -z "$(find "$SP/incoming" "$SP/tmp" -mindepth 1)"
 
 # --- rejection, left-alone names, non-files ----------------------------------
 cp bad.yaml "$SP/incoming/dropped-bad.yaml"
@@ -115,11 +115,11 @@ check "its state says cancelled" test "$(bundle_state "$SP/done/$lid.tar.gz" sta
 expect_status 1 "cancel of an unknown job" "$DAGEXEC" cancel -s "$SP" no-such-job-20260101T000000-0000
 
 # --- SIGTERM: exit 75, resume at the next start ---------------------------------
-cat >count.yaml <<'Y'
+cat >count.yaml <<Y
 name: count
 nodes:
-  first: {run: "echo x >> ../../first.count"}
-  second: {run: "echo x >> ../../second.count; sleep 2", needs: [first]}
+  first: {run: "echo x >> $SP/first.count"}
+  second: {run: "echo x >> $SP/second.count; sleep 2", needs: [first]}
   third: {run: "true", needs: [second]}
 Y
 cid=$("$DAGEXEC" submit -s "$SP" count.yaml)
@@ -164,12 +164,13 @@ stop_daemon
 # --- identity: a job runs as the owner of the dropped file ----------------------
 if [ "$(id -u)" -eq 0 ] && command -v useradd >/dev/null 2>&1; then
 	u=dgxtest$$
+	chmod 755 "$T"	# mktemp made it 0700: the user must reach the spool
 	useradd -M -N -d /nonexistent -s /usr/sbin/nologin "$u" 2>/dev/null
 	uid=$(id -u "$u")
 	cat >who.yaml <<'Y'
 name: who
 nodes:
-  whoami: {run: "id -u; id -g; echo uid=$(id -u) >> $DAGEXEC_OUTPUT"}
+  whoami: {run: "id -u; echo home=$HOME; echo uid=$(id -u) >> $DAGEXEC_OUTPUT"}
 Y
 	cp who.yaml "$SP/incoming/who.yaml.tmp"
 	chown "$u" "$SP/incoming/who.yaml.tmp"
@@ -178,7 +179,10 @@ Y
 	wb=$(ls "$SP"/done/who-*.tar.gz | head -n 1)
 	check "the bundle belongs to the dropper" test "$(stat -c %u "$wb")" = "$uid"
 	mkdir -p "$T/who.x"; tar xzf "$wb" -C "$T/who.x"
-	grep_file "the node ran as the dropper" "^$uid\$" "$(ls "$T"/who.x/*/nodes/whoami/stdout.log)"
+	wl=$(ls "$T"/who.x/*/nodes/whoami/stdout.log)
+	grep_file "the node ran as the dropper" "^$uid\$" "$wl"
+	sed 's/^/  who: /' "$wl"
+	grep_file "the job ran in the dropper's HOME" "^home=/nonexistent\$" "$wl"
 	userdel "$u" 2>/dev/null
 else
 	echo "skip - identity: needs root and useradd (not root here)"
