@@ -401,6 +401,16 @@ spool_claim(struct spool *sp, const char *name, struct spool_claim *c,
 		close(fd);
 		goto reject;
 	}
+	/* a file still being written (created in place, not renamed in) is
+	 * left for its close-after-write event: a read lease is granted only
+	 * when nobody has the file open for writing */
+	if (S_ISREG(st.st_mode) && fcntl(fd, F_SETLEASE, F_RDLCK) != 0 &&
+	    errno == EAGAIN) {
+		close(fd);
+		close(in);
+		return 2;
+	}
+	(void)fcntl(fd, F_SETLEASE, F_UNLCK);
 	close(fd);
 	if (!S_ISREG(st.st_mode))
 		why = xasprintf("'%s' is not a regular file (%s)", name,

@@ -61,7 +61,8 @@ char **spool_list(struct spool *sp, const char *sub, size_t *n);
  * file, one link, size bound, a known kind), and rename it into a fresh
  * active/.claim-XXXX/. Returns 0 and fills c; 1 when the file was refused
  * (it is then already in rejected/ with its .error); -1 with *cause on an
- * OS error (the file is left where it is); 2 when it vanished. */
+ * OS error (the file is left where it is); 2 when it vanished or is still
+ * open for writing by someone (its close brings another event). */
 int spool_claim(struct spool *sp, const char *name, struct spool_claim *c,
     char **cause);
 /* Move a claimed file to rejected/ with NAME.error holding text, and remove
