@@ -3,6 +3,12 @@
 #ifndef DAGEXEC_BUNDLE_H
 #define DAGEXEC_BUNDLE_H
 
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define BUNDLE_MAX_MEMBERS	100000	/* in a dropped bundle */
+
 enum bundle_format { BUNDLE_TGZ, BUNDLE_TZST };
 
 /* The file extension: ".tar.gz" or ".tar.zst". */
@@ -31,5 +37,16 @@ int bundle_collect_output(int workdir_fd, const char *rel, const char *destdir,
  * *cause (ENOENT: no such member). */
 int bundle_read_member(const char *path, const char *member, size_t max,
     char **buf, size_t *len, char **cause);
+
+/* Unpack a dropped bundle (.tar, .tar.gz, .tgz, .tar.zst) into the existing
+ * directory destdir. Every member is checked first and the archive refused
+ * as a whole when one is an absolute path, holds '..', is a link leading out
+ * of destdir, is a device or FIFO, or when the members add up to more than
+ * max_bytes (or BUNDLE_MAX_MEMBERS members); then it is extracted with
+ * libarchive's secure flags, without set-id bits, and with chown_to the
+ * files are given to uid:gid. Not thread-safe (it changes directory for the
+ * extraction). Returns 0 or -1 with *cause. */
+int bundle_unpack(const char *path, const char *destdir, uint64_t max_bytes,
+    int chown_to, uid_t uid, gid_t gid, char **cause);
 
 #endif

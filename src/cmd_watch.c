@@ -379,14 +379,55 @@ diags_text(const char *file, const struct diags *d)
 	return buf;
 }
 
+/* Unpack a claimed bundle into CLAIM/work and read its dag.yaml (without
+ * following a link) into *buf. */
+static int
+unpack_drop(struct watch *w, struct spool_claim *c, char **buf, size_t *len,
+    char **cause)
+{
+	char *work = xasprintf("%s/work", c->dir), *man;
+	gid_t gid = c->gid, *groups;
+	int ngroups, fd, rc = -1;
+
+	(void)w;
+	if (geteuid() == 0) {
+		groups = identity(c->uid, c->gid, &gid, &ngroups);
+		free(groups);
+	}
+	if (mkdir(work, 0700) != 0) {
+		*cause = xasprintf("cannot create '%s': %s", work,
+		    strerror(errno));
+		goto out;
+	}
+	if (bundle_unpack(c->path, work, SPOOL_MAX_UNPACKED, geteuid() == 0,
+	    c->uid, gid, cause) != 0)
+		goto out;
+	man = xasprintf("%s/dag.yaml", work);
+	fd = open(man, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0) {
+		*cause = errno == ENOENT ? xstrdup("the bundle has no dag.yaml "
+		    "at its root") : xasprintf("cannot open dag.yaml: %s",
+		    strerror(errno));
+		free(man);
+		goto out;
+	}
+	free(man);
+	rc = fs_read_fd(fd, "dag.yaml", MANIFEST_MAX_BYTES, buf, len, cause);
+	close(fd);
+out:
+	free(work);
+	return rc;
+}
+
 static void
 watch_take(struct watch *w, const char *name)
 {
 	struct spool_claim c;
 	struct manifest *m = NULL;
 	struct diags d;
-	char *cause = NULL, *text, *id = NULL, *mpath = NULL, *from, *buf;
-	size_t len;
+	char *cause = NULL, *text, *id = NULL, *mpath = NULL, *from;
+	char *buf = NULL, *shown = NULL;
+	size_t len = 0;
 	int rc;
 
 	rc = spool_claim(w->sp, name, &c, &cause);
@@ -401,23 +442,30 @@ watch_take(struct watch *w, const char *name)
 		free(cause);
 		return;
 	}
-	if (c.kind != SPOOL_MANIFEST) {
-		text = xasprintf("%s: error: dropped bundles are not "
-		    "supported yet\n", name);
-		goto reject;
-	}
 	diags_init(&d);
-	if (fs_read_fd(c.fd, name, MANIFEST_MAX_BYTES, &buf, &len,
-	    &cause) != 0) {
-		text = xasprintf("%s: error: %s\n", name, cause);
-		free(cause);
-		cause = NULL;
-		goto reject;
+	if (c.kind != SPOOL_MANIFEST) {
+		/* a bundle: unpacked into the job's work/, dag.yaml at its
+		 * root is the manifest */
+		if (unpack_drop(w, &c, &buf, &len, &cause) != 0) {
+			text = xasprintf("%s: error: %s\n", name, cause);
+			free(cause);
+			cause = NULL;
+			goto reject;
+		}
+		shown = xasprintf("%s/dag.yaml", name);
+	} else {
+		if (fs_read_fd(c.fd, name, MANIFEST_MAX_BYTES, &buf, &len,
+		    &cause) != 0) {
+			text = xasprintf("%s: error: %s\n", name, cause);
+			free(cause);
+			cause = NULL;
+			goto reject;
+		}
+		shown = xstrdup(name);
 	}
-	rc = manifest_parse(name, buf, len, &m, &d);
-	free(buf);
+	rc = manifest_parse(shown, buf, len, &m, &d);
 	if (rc != 0) {
-		text = diags_text(name, &d);
+		text = diags_text(shown, &d);
 		diags_release(&d);
 		goto reject;
 	}
@@ -433,9 +481,11 @@ watch_take(struct watch *w, const char *name)
 	}
 	mpath = xasprintf("%s/manifest.yaml", c.dir);
 	from = c.path;
-	if (rename(from, mpath) != 0) {
-		log_event(LOG_ERROR, id, NULL, "claim", "cannot rename '%s': %s",
-		    from, strerror(errno));
+	if (c.kind == SPOOL_MANIFEST ? rename(from, mpath) != 0 :
+	    fs_write_atomic(mpath, buf, len, 0644, &cause) != 0) {
+		log_event(LOG_ERROR, id, NULL, "claim", "cannot write '%s': %s",
+		    mpath, cause ? cause : strerror(errno));
+		free(cause);
 		manifest_free(m);
 		goto out;
 	}
@@ -446,6 +496,7 @@ watch_take(struct watch *w, const char *name)
 
 reject:
 	manifest_free(m);
+	diags_release(&d);
 	if (spool_reject_claim(w->sp, &c, text, &cause) != 0) {
 		log_event(LOG_ERROR, NULL, NULL, "reject", "%s", cause);
 		free(cause);
@@ -453,6 +504,8 @@ reject:
 		log_event(LOG_WARN, NULL, NULL, "reject", "file=%s", name);
 	free(text);
 out:
+	free(buf);
+	free(shown);
 	free(mpath);
 	free(id);
 	spool_claim_release(&c);

@@ -11,6 +11,7 @@
 
 #define SPOOL_MAX_INPUT		(16u << 20)	/* a dropped manifest */
 #define SPOOL_MAX_BUNDLE	(256u << 20)	/* a dropped bundle, packed */
+#define SPOOL_MAX_UNPACKED	(1ull << 30)	/* ... and unpacked */
 
 struct spool;
 

@@ -161,6 +161,63 @@ tb=$(stat -c %Y "$SP/done/$bid.tar.gz" 2>/dev/null || echo 0)
 check "the small job finished before the big one ($ts <= $tb)" test "$ts" -le "$tb"
 stop_daemon
 
+# --- dropped bundles -------------------------------------------------------------
+mkdir -p tb
+cat >tb/dag.yaml <<'Y'
+name: tarjob
+nodes:
+  use-script: {run: "./step.sh > result.txt", outputs: [result.txt]}
+Y
+printf '#!/bin/sh\necho from-the-bundle\n' >tb/step.sh
+chmod 755 tb/step.sh
+tar czf "$SP/incoming/.tarjob.tar.gz" -C tb dag.yaml step.sh
+mv "$SP/incoming/.tarjob.tar.gz" "$SP/incoming/tarjob.tar.gz"
+python3 - "$SP/incoming" <<'PY'
+import io, sys, tarfile
+d = sys.argv[1]
+def member(t, name, data=b"x", kind=tarfile.REGTYPE, link=""):
+    i = tarfile.TarInfo(name)
+    i.type = kind
+    i.linkname = link
+    i.size = len(data) if kind == tarfile.REGTYPE else 0
+    t.addfile(i, io.BytesIO(data) if kind == tarfile.REGTYPE else None)
+dag = b'name: evil\nnodes:\n  a: {run: "true"}\n'
+for name, extra in [("dotdot", ("../../../escaped.txt", b"gotcha")),
+                    ("absolute", ("/tmp/dagexec-absolute-escape.txt", b"x"))]:
+    with tarfile.open(f"{d}/.{name}.tar", "w") as t:
+        member(t, "dag.yaml", dag)
+        member(t, extra[0], extra[1])
+with tarfile.open(f"{d}/.symlink.tar", "w") as t:
+    member(t, "dag.yaml", dag)
+    member(t, "out", kind=tarfile.SYMTYPE, link="../../../../etc")
+with tarfile.open(f"{d}/.device.tar", "w") as t:
+    member(t, "dag.yaml", dag)
+    member(t, "null", kind=tarfile.CHRTYPE)
+with tarfile.open(f"{d}/.nodag.tar", "w") as t:
+    member(t, "other.yaml", dag)
+PY
+for n in dotdot absolute symlink device nodag; do mv "$SP/incoming/.$n.tar" "$SP/incoming/$n.tar"; done
+"$DAGEXEC" watch -s "$SP" --drain >>"$T/watch.log" 2>&1
+check "drain exits 0 after the bundles" test $? -eq 0
+tjb=$(ls "$SP"/done/tarjob-*.tar.gz 2>/dev/null | head -n 1)
+check "a dropped bundle runs" test -n "$tjb"
+if [ -n "$tjb" ]; then
+	check "its node used the bundle's files" test "$(bundle_state "$tjb" nodes.use-script.status)" = succeeded
+	mkdir -p "$T/tj.x"; tar xzf "$tjb" -C "$T/tj.x"
+	grep_file "its output came from the bundle's script" "from-the-bundle" "$(ls "$T"/tj.x/*/outputs/use-script/result.txt)"
+fi
+for n in dotdot absolute symlink device nodag; do
+	check "the $n bundle is rejected" test -f "$SP/rejected/$n.tar.error"
+done
+grep_file "'..' is refused as a whole" "leads out of the work directory" "$SP/rejected/dotdot.tar.error"
+grep_file "an absolute member is refused" "leads out of the work directory" "$SP/rejected/absolute.tar.error"
+grep_file "a link out is refused" "symbolic link out of the work directory" "$SP/rejected/symlink.tar.error"
+grep_file "a device is refused" "device or FIFO" "$SP/rejected/device.tar.error"
+grep_file "a bundle without dag.yaml is refused" "no dag.yaml" "$SP/rejected/nodag.tar.error"
+check "nothing escaped through '..'" test ! -e "$SP/../escaped.txt" -a ! -e "$SP/escaped.txt" -a ! -e "$SP/active/escaped.txt"
+check "nothing escaped to an absolute path" test ! -e /tmp/dagexec-absolute-escape.txt
+check "no claim is left behind" test -z "$(ls -A "$SP/active")"
+
 # --- identity: a job runs as the owner of the dropped file ----------------------
 if [ "$(id -u)" -eq 0 ] && command -v useradd >/dev/null 2>&1; then
 	u=dgxtest$$
