@@ -258,8 +258,12 @@ spawn_child(const struct spawn_spec *sp, int errfd, int nullfd, pid_t ppid)
 		spawn_child_fail(errfd, SPAWN_NO_NEW_PRIVS, 0, errno);
 
 	/* As execvp: go on after ENOENT and the like; EACCES wins. */
+	if (sp->paths == NULL) {
+		execve(sp->argv[0], sp->argv, sp->envp);
+		spawn_child_fail(errfd, SPAWN_EXECVE, 0, errno);
+	}
 	err = ENOENT;
-	for (i = 0; sp->paths != NULL && sp->paths[i] != NULL; i++) {
+	for (i = 0; sp->paths[i] != NULL; i++) {
 		execve(sp->paths[i], sp->argv, sp->envp);
 		switch (errno) {
 		case EACCES:
