@@ -130,6 +130,19 @@ spawn_free_paths(char **paths)
 	free(paths);
 }
 
+static int
+spawn_close_range(unsigned int first, unsigned int last, unsigned int flags)
+{
+#if defined(HAVE_CLOSE_RANGE)
+	return (close_range(first, last, (int)flags));
+#elif HAVE_DECL_SYS_CLOSE_RANGE
+	return ((int)syscall(SYS_close_range, first, last, flags));
+#else
+	errno = ENOSYS;
+	return (-1);
+#endif
+}
+
 /* In the child: report and die. Only write(2) and _exit(2). */
 static void __attribute__((noreturn))
 spawn_child_fail(int fd, int stage, int arg, int err)
@@ -224,7 +237,7 @@ spawn_child(const struct spawn_spec *sp, int errfd, int nullfd, pid_t ppid)
 
 	/* Everything from 3 up is closed at exec; the error pipe stays
 	 * usable until then. */
-	if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) == -1) {
+	if (spawn_close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) == -1) {
 		if (errno != EINVAL && errno != ENOSYS)
 			spawn_child_fail(errfd, SPAWN_CLOSE_RANGE, 0, errno);
 		spawn_child_cloexec_all();
