@@ -397,6 +397,7 @@ spawn_start(const struct spawn_spec *sp, int *pidfd, char **cause)
 	ssize_t			 r;
 	size_t			 got;
 	int			 pfd[2], nullfd, pfd_child = -1, status, saved;
+	int			 fd;
 
 	if (pidfd != NULL)
 		*pidfd = -1;
@@ -424,6 +425,22 @@ spawn_start(const struct spawn_spec *sp, int *pidfd, char **cause)
 			*cause = xasprintf("cannot start node '%s': pipe: %s",
 			    node, strerror(saved));
 		goto fail_null;
+	}
+
+	/* The child dup2s over 0..2: keep its end of the pipe above them
+	 * (our own stdio may be closed). */
+	if (pfd[1] <= 2) {
+		fd = fcntl(pfd[1], F_DUPFD_CLOEXEC, 3);
+		saved = errno;
+		close(pfd[1]);
+		if (fd == -1) {
+			close(pfd[0]);
+			if (cause != NULL)
+				*cause = xasprintf("cannot start node '%s': "
+				    "fcntl: %s", node, strerror(saved));
+			goto fail_null;
+		}
+		pfd[1] = fd;
 	}
 
 	/* No handler of ours may run in the child before it resets them. */
