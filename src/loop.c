@@ -90,6 +90,7 @@ struct loop {
 
 	sigset_t		 oldmask;
 	struct sigaction	 oldpipe;
+	struct sigaction	 oldchld;
 };
 
 int64_t
@@ -148,6 +149,14 @@ loop_new(char **cause)
 		what = "sigaction(SIGPIPE)";
 		goto fail_pipe;
 	}
+	/* An ignored SIGCHLD (inherited across exec) would have the kernel
+	 * reap our children and take their statuses away. */
+	sa.sa_handler = SIG_DFL;
+	if (sigaction(SIGCHLD, &sa, &l->oldchld) == -1) {
+		what = "sigaction(SIGCHLD)";
+		sigaction(SIGPIPE, &l->oldpipe, NULL);
+		goto fail_pipe;
+	}
 
 	if ((l->epfd = epoll_create1(EPOLL_CLOEXEC)) == -1) {
 		what = "epoll_create1";
@@ -190,6 +199,7 @@ fail:
 		close(l->tfd);
 	if (l->epfd != -1)
 		close(l->epfd);
+	sigaction(SIGCHLD, &l->oldchld, NULL);
 	sigaction(SIGPIPE, &l->oldpipe, NULL);
 	sigprocmask(SIG_SETMASK, &l->oldmask, NULL);
 	free(l);
@@ -242,6 +252,7 @@ loop_free(struct loop *l)
 	close(l->sfd);
 	close(l->tfd);
 	close(l->epfd);
+	sigaction(SIGCHLD, &l->oldchld, NULL);
 	sigaction(SIGPIPE, &l->oldpipe, NULL);
 	sigprocmask(SIG_SETMASK, &l->oldmask, NULL);
 	free(l);

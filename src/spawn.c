@@ -130,6 +130,19 @@ spawn_free_paths(char **paths)
 	free(paths);
 }
 
+static int
+spawn_close_range(unsigned int first, unsigned int last, unsigned int flags)
+{
+#if defined(HAVE_CLOSE_RANGE)
+	return (close_range(first, last, (int)flags));
+#elif HAVE_DECL_SYS_CLOSE_RANGE
+	return ((int)syscall(SYS_close_range, first, last, flags));
+#else
+	errno = ENOSYS;
+	return (-1);
+#endif
+}
+
 /* In the child: report and die. Only write(2) and _exit(2). */
 static void __attribute__((noreturn))
 spawn_child_fail(int fd, int stage, int arg, int err)
@@ -224,7 +237,7 @@ spawn_child(const struct spawn_spec *sp, int errfd, int nullfd, pid_t ppid)
 
 	/* Everything from 3 up is closed at exec; the error pipe stays
 	 * usable until then. */
-	if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) == -1) {
+	if (spawn_close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) == -1) {
 		if (errno != EINVAL && errno != ENOSYS)
 			spawn_child_fail(errfd, SPAWN_CLOSE_RANGE, 0, errno);
 		spawn_child_cloexec_all();
@@ -258,8 +271,12 @@ spawn_child(const struct spawn_spec *sp, int errfd, int nullfd, pid_t ppid)
 		spawn_child_fail(errfd, SPAWN_NO_NEW_PRIVS, 0, errno);
 
 	/* As execvp: go on after ENOENT and the like; EACCES wins. */
+	if (sp->paths == NULL) {
+		execve(sp->argv[0], sp->argv, sp->envp);
+		spawn_child_fail(errfd, SPAWN_EXECVE, 0, errno);
+	}
 	err = ENOENT;
-	for (i = 0; sp->paths != NULL && sp->paths[i] != NULL; i++) {
+	for (i = 0; sp->paths[i] != NULL; i++) {
 		execve(sp->paths[i], sp->argv, sp->envp);
 		switch (errno) {
 		case EACCES:
@@ -380,6 +397,7 @@ spawn_start(const struct spawn_spec *sp, int *pidfd, char **cause)
 	ssize_t			 r;
 	size_t			 got;
 	int			 pfd[2], nullfd, pfd_child = -1, status, saved;
+	int			 fd;
 
 	if (pidfd != NULL)
 		*pidfd = -1;
@@ -407,6 +425,22 @@ spawn_start(const struct spawn_spec *sp, int *pidfd, char **cause)
 			*cause = xasprintf("cannot start node '%s': pipe: %s",
 			    node, strerror(saved));
 		goto fail_null;
+	}
+
+	/* The child dup2s over 0..2: keep its end of the pipe above them
+	 * (our own stdio may be closed). */
+	if (pfd[1] <= 2) {
+		fd = fcntl(pfd[1], F_DUPFD_CLOEXEC, 3);
+		saved = errno;
+		close(pfd[1]);
+		if (fd == -1) {
+			close(pfd[0]);
+			if (cause != NULL)
+				*cause = xasprintf("cannot start node '%s': "
+				    "fcntl: %s", node, strerror(saved));
+			goto fail_null;
+		}
+		pfd[1] = fd;
 	}
 
 	/* No handler of ours may run in the child before it resets them. */

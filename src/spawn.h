@@ -17,7 +17,8 @@ struct spawn_spec {
 					   program as written */
 	char		**envp;		/* NULL-terminated */
 	char		**paths;	/* candidates for execve, in order
-					   (from spawn_resolve); NULL-terminated */
+					   (from spawn_resolve); NULL-terminated
+					   (NULL: argv[0] as is) */
 	const char	 *cwd;		/* chdir here; NULL: stay */
 	int		  stdout_fd;	/* dup2'd to 1; the child's copy only;
 					   -1: /dev/null */

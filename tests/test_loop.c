@@ -18,7 +18,14 @@
 #include "loop.h"
 #include "xmalloc.h"
 
-#define RUN_LIMIT 2000		/* turns before a test gives up */
+/* Turn the loop while cond holds, giving up after 10 s so that a failure
+ * cannot hang the suite (a bound, not a timed assertion). */
+#define RUN_WHILE(l, cond) do {						\
+	int64_t	giveup_ = loop_now() + 10000;				\
+									\
+	while ((cond) && loop_now() < giveup_)				\
+		CU_ASSERT(loop_run_once((l), 100) >= 0);		\
+} while (0)
 
 static struct loop *
 new_loop(void)
@@ -75,8 +82,7 @@ test_timer_order(void)
 	loop_timer_at(l, now + 25, order_cb, &e[2]);
 	loop_timer_at(l, now - 100, order_cb, &e[3]);
 	loop_timer_at(l, now + 25, order_cb, &e[4]);	/* after 2: FIFO */
-	for (i = 0; i < RUN_LIMIT && o.n < 5; i++)
-		CU_ASSERT(loop_run_once(l, 1000) >= 0);
+	RUN_WHILE(l, o.n < 5);
 	CU_ASSERT_EQUAL(o.n, 5);
 	CU_ASSERT_EQUAL(o.got[0], 3);
 	CU_ASSERT_EQUAL(o.got[1], 1);
@@ -140,7 +146,7 @@ test_timer_cancel(void)
 {
 	struct loop		*l = new_loop();
 	struct loop_timer	*t;
-	int			 a = 0, b = 0, i;
+	int			 a = 0, b = 0;
 	int64_t			 now;
 
 	CU_ASSERT_FATAL(l != NULL);
@@ -149,8 +155,7 @@ test_timer_cancel(void)
 	loop_timer_at(l, now + 20, count_cb, &b);
 	loop_timer_cancel(l, t);
 	loop_timer_cancel(l, NULL);
-	for (i = 0; i < RUN_LIMIT && b == 0; i++)
-		loop_run_once(l, 1000);
+	RUN_WHILE(l, b == 0);
 	CU_ASSERT_EQUAL(b, 1);
 	CU_ASSERT_EQUAL(a, 0);	/* its time passed before b's */
 	loop_free(l);
@@ -208,8 +213,7 @@ many_timers(int n)
 		loop_timer_cancel(l, t[i]);
 		ncancel++;
 	}
-	for (i = 0; i < RUN_LIMIT && m.fired < n - ncancel; i++)
-		loop_run_once(l, 1000);
+	RUN_WHILE(l, m.fired < n - ncancel);
 	CU_ASSERT_EQUAL(m.fired, n - ncancel);
 	CU_ASSERT_EQUAL(m.disorder, 0);
 	free(t);
@@ -514,8 +518,7 @@ watch_one(int use_pidfd)
 		CU_ASSERT_FATAL(pidfd >= 0);
 	}
 	CU_ASSERT_EQUAL(loop_watch_child(l, pid, pidfd, child_cb, &c), 0);
-	for (i = 0; i < RUN_LIMIT && c.calls == 0; i++)
-		loop_run_once(l, 1000);
+	RUN_WHILE(l, c.calls == 0);
 	CU_ASSERT_EQUAL(c.calls, 1);
 	CU_ASSERT_EQUAL(c.pid, pid);
 	CU_ASSERT(WIFEXITED(c.status) && WEXITSTATUS(c.status) == 7);
@@ -567,11 +570,20 @@ test_child_exited_before_watch(void)
 		loop_run_once(l, 1000);
 	}
 	CU_ASSERT_EQUAL(loop_watch_child(l, pid, -1, child_cb, &c), 0);
-	for (i = 0; i < RUN_LIMIT && c.calls == 0; i++)
-		loop_run_once(l, 1000);
+	RUN_WHILE(l, c.calls == 0);
 	CU_ASSERT_EQUAL(c.calls, 1);
 	CU_ASSERT(WIFEXITED(c.status) && WEXITSTATUS(c.status) == 5);
 	loop_free(l);
+}
+
+static int
+sum_calls(const struct childrec *c, int n)
+{
+	int	i, sum = 0;
+
+	for (i = 0; i < n; i++)
+		sum += c[i].calls;
+	return (sum);
 }
 
 /* Several children at once, mixed. */
@@ -581,7 +593,7 @@ test_child_many(void)
 	struct loop	*l = new_loop();
 	struct childrec	 c[8];
 	pid_t		 pid[8];
-	int		 i, k, done, pidfd;
+	int		 k, pidfd;
 
 	CU_ASSERT_FATAL(l != NULL);
 	memset(c, 0, sizeof c);
@@ -594,13 +606,7 @@ test_child_many(void)
 		CU_ASSERT_EQUAL(loop_watch_child(l, pid[k], pidfd, child_cb,
 		    &c[k]), 0);
 	}
-	for (i = 0; i < RUN_LIMIT; i++) {
-		for (done = 0, k = 0; k < 8; k++)
-			done += c[k].calls;
-		if (done == 8)
-			break;
-		loop_run_once(l, 1000);
-	}
+	RUN_WHILE(l, sum_calls(c, 8) < 8);
 	for (k = 0; k < 8; k++) {
 		CU_ASSERT_EQUAL(c[k].calls, 1);
 		CU_ASSERT_EQUAL(c[k].pid, pid[k]);
@@ -608,6 +614,35 @@ test_child_many(void)
 		    WEXITSTATUS(c[k].status) == 10 + k);
 	}
 	loop_free(l);
+}
+
+/* SIGCHLD ignored when the loop is made (it survives exec): children must
+ * still be reaped by the loop with their status, and SIG_IGN comes back at
+ * loop_free. */
+static void
+test_child_sigchld_ignored(void)
+{
+	struct loop		*l;
+	struct sigaction	 sa;
+	struct childrec		 c;
+	pid_t			 pid;
+
+	signal(SIGCHLD, SIG_IGN);
+	l = new_loop();
+	CU_ASSERT_FATAL(l != NULL);
+	memset(&c, 0, sizeof c);
+	pid = fork();
+	if (pid == 0)
+		_exit(9);
+	CU_ASSERT_FATAL(pid > 0);
+	CU_ASSERT_EQUAL(loop_watch_child(l, pid, -1, child_cb, &c), 0);
+	RUN_WHILE(l, c.calls == 0);
+	CU_ASSERT_EQUAL(c.calls, 1);
+	CU_ASSERT(WIFEXITED(c.status) && WEXITSTATUS(c.status) == 9);
+	loop_free(l);
+	CU_ASSERT(sigaction(SIGCHLD, NULL, &sa) == 0 &&
+	    sa.sa_handler == SIG_IGN);
+	signal(SIGCHLD, SIG_DFL);
 }
 
 /* ---- signals ----------------------------------------------------------- */
@@ -627,17 +662,28 @@ sig_cb(struct loop *l, int signo, void *arg)
 	loop_break(l);
 }
 
+/* Ends loop_run if the event under test never comes. */
+static void
+giveup_cb(struct loop *l, void *arg)
+{
+	CU_FAIL("gave up waiting");
+	loop_break(l);
+}
+
 static void
 test_signal_term(void)
 {
-	struct loop	*l = new_loop();
-	struct sigrec	 s = { 0, 0 };
+	struct loop		*l = new_loop();
+	struct loop_timer	*giveup;
+	struct sigrec		 s = { 0, 0 };
 
 	CU_ASSERT_FATAL(l != NULL);
 	CU_ASSERT_EQUAL(loop_on_signal(l, SIGTERM, sig_cb, &s), 0);
 	CU_ASSERT_EQUAL(loop_on_signal(l, SIGKILL, sig_cb, &s), -1);
 	CU_ASSERT_EQUAL(kill(getpid(), SIGTERM), 0);
+	giveup = loop_timer_at(l, loop_now() + 10000, giveup_cb, NULL);
 	CU_ASSERT_EQUAL(loop_run(l), 0);	/* sig_cb breaks */
+	loop_timer_cancel(l, giveup);
 	CU_ASSERT_EQUAL(s.calls, 1);
 	CU_ASSERT_EQUAL(s.signo, SIGTERM);
 	loop_free(l);
@@ -648,15 +694,13 @@ test_signal_hup_int(void)
 {
 	struct loop	*l = new_loop();
 	struct sigrec	 h = { 0, 0 }, n = { 0, 0 };
-	int		 i;
 
 	CU_ASSERT_FATAL(l != NULL);
 	CU_ASSERT_EQUAL(loop_on_signal(l, SIGHUP, sig_cb, &h), 0);
 	CU_ASSERT_EQUAL(loop_on_signal(l, SIGINT, sig_cb, &n), 0);
 	CU_ASSERT_EQUAL(kill(getpid(), SIGHUP), 0);
 	CU_ASSERT_EQUAL(kill(getpid(), SIGINT), 0);
-	for (i = 0; i < RUN_LIMIT && (h.calls == 0 || n.calls == 0); i++)
-		loop_run_once(l, 1000);
+	RUN_WHILE(l, (h.calls == 0 || n.calls == 0));
 	CU_ASSERT_EQUAL(h.calls, 1);
 	CU_ASSERT_EQUAL(h.signo, SIGHUP);
 	CU_ASSERT_EQUAL(n.calls, 1);
@@ -766,6 +810,8 @@ main(void)
 		{ "child by SIGCHLD", test_child_sigchld },
 		{ "child exited before watch", test_child_exited_before_watch },
 		{ "many children", test_child_many },
+		{ "SIGCHLD ignored before the loop",
+		    test_child_sigchld_ignored },
 		{ "SIGTERM through loop_on_signal", test_signal_term },
 		{ "SIGHUP and SIGINT", test_signal_hup_int },
 		{ "mask and SIGPIPE restored", test_signal_restore },

@@ -377,6 +377,54 @@ test_stdio_swapped(void)
 	free(b);
 }
 
+/* A parent with 0, 1 and 2 closed (a daemon may run so): the error pipe
+ * lands on them and must survive the child's dup2s; output still flows. */
+static void
+test_parent_stdio_closed(void)
+{
+	char			*argv[] = { S("sh"), S("-c"), S("echo ok"),
+				    NULL };
+	char			*bad[] = { S("nope-not-here"), NULL };
+	struct spawn_spec	 sp;
+	char			*out, *cause;
+	pid_t			 sub, pid;
+	int			 pc[2], st;
+
+	CU_ASSERT_FATAL(pipe(pc) == 0);
+	sub = fork();
+	CU_ASSERT_FATAL(sub != -1);
+	if (sub == 0) {
+		close(pc[0]);
+		close(0);
+		close(1);
+		close(2);
+		spec_init(&sp, bad, std_env);
+		sp.stderr_fd = -1;
+		cause = NULL;
+		if (spawn_start(&sp, NULL, &cause) != -1)
+			_exit(2);
+		if (cause == NULL || strcmp(cause, "cannot start node 't': "
+		    "execve 'nope-not-here': No such file or directory") != 0)
+			_exit(3);
+		spec_init(&sp, argv, std_env);
+		sp.stdout_fd = pc[1];
+		sp.stderr_fd = -1;
+		if ((pid = spawn_start(&sp, NULL, NULL)) == -1)
+			_exit(4);
+		if (wait_child(pid, &st) != pid || st != 0)
+			_exit(5);
+		_exit(0);
+	}
+	close(pc[1]);
+	out = read_all(pc[0]);
+	close(pc[0]);
+	CU_ASSERT_EQUAL(wait_child(sub, &st), sub);
+	CU_ASSERT(WIFEXITED(st));
+	CU_ASSERT_EQUAL(WEXITSTATUS(st), 0);
+	CU_ASSERT_STRING_EQUAL(out, "ok\n");
+	free(out);
+}
+
 static void
 test_stdin_devnull(void)
 {
@@ -953,6 +1001,7 @@ main(int argc, char **argv)
 		{ "exactly the given environment", test_environment },
 		{ "only 0, 1, 2 open", test_only_stdio_open },
 		{ "stdout and stderr already 2 and 1", test_stdio_swapped },
+		{ "parent with 0, 1, 2 closed", test_parent_stdio_closed },
 		{ "stdin is /dev/null", test_stdin_devnull },
 		{ "session and group leader", test_session_leader },
 		{ "umask 077", test_umask },
