@@ -44,7 +44,10 @@ extern char **environ;
  * written at the end, after a line counting what was dropped. */
 struct logsink {
 	int	 fd;		/* the pipe's read end, -1 at EOF */
-	int	 file;		/* the log file */
+	int	 file;		/* the log file; -1 until the first byte */
+	char	*path;		/* of the log file */
+	int	 attempt;	/* for the "--- attempt N ---" line */
+	bool	 failed;	/* the file could not be opened */
 	int64_t	 head_max;	/* limit / 2 */
 	int64_t	 tail_max;	/* limit - head_max */
 	int64_t	 written;	/* head bytes written */
@@ -102,6 +105,7 @@ struct job {
 	int64_t			 started;
 	int64_t			 finished;
 	int64_t			 last_state;
+	int64_t			 state_interval;
 	bool			 state_dirty;
 	struct loop_timer	*state_timer;
 	struct loop_timer	*wake_timer;
@@ -298,14 +302,48 @@ env_build(struct job *j, size_t i, int attempt, const char *out_path,
 
 /* ---- logs --------------------------------------------------------------- */
 
+/* A log sink for attempt `attempt` into path (taken); the file is made
+ * on the first byte, so a silent node costs no file. */
 static void
-sink_init(struct logsink *ls, int fd, int file, int64_t limit)
+sink_init(struct logsink *ls, int fd, char *path, int attempt, int64_t limit)
 {
 	memset(ls, 0, sizeof *ls);
 	ls->fd = fd;
-	ls->file = file;
+	ls->file = -1;
+	ls->path = path;
+	ls->attempt = attempt;
 	ls->head_max = limit / 2;
 	ls->tail_max = limit - ls->head_max;
+}
+
+static int
+sink_open(struct logsink *ls)
+{
+	char *dir, *slash, *sep;
+
+	if (ls->file >= 0 || ls->failed)
+		return ls->file;
+	dir = xstrdup(ls->path);
+	if ((slash = strrchr(dir, '/')) != NULL)
+		*slash = '\0';
+	if (mkdir(dir, 0755) != 0 && errno != EEXIST)
+		ls->failed = true;
+	free(dir);
+	if (!ls->failed)
+		ls->file = open(ls->path, O_WRONLY | O_CREAT | O_APPEND |
+		    O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (ls->file < 0) {
+		ls->failed = true;
+		log_event(LOG_ERROR, NULL, NULL, "log", "cannot open '%s': %s",
+		    ls->path, strerror(errno));
+		return -1;
+	}
+	if (ls->attempt > 1) {
+		sep = xasprintf("--- attempt %d ---\n", ls->attempt);
+		(void)fs_write_all(ls->file, sep, strlen(sep));
+		free(sep);
+	}
+	return ls->file;
 }
 
 static void
@@ -313,6 +351,8 @@ sink_write(struct logsink *ls, const char *buf, size_t len)
 {
 	size_t take, first;
 
+	if (len == 0 || sink_open(ls) < 0)
+		return;
 	if (ls->written < ls->head_max) {
 		take = len;
 		if ((int64_t)take > ls->head_max - ls->written)
@@ -358,6 +398,8 @@ sink_finish(struct logsink *ls)
 	char *line;
 	int64_t start;
 
+	free(ls->path);
+	ls->path = NULL;
 	if (ls->file < 0)
 		return;
 	if (ls->dropped > 0) {
@@ -419,23 +461,39 @@ sink_read(struct loop *l, int fd, uint32_t events, void *arg)
 
 /* Parse KEY=VALUE lines. Returns 0, or -1 with *cause naming the bad line. */
 static int
-parse_kv_file(const char *path, const char *what, bool numeric,
-    struct kv **out, size_t *nout, char **cause)
+parse_kv_file(const struct job *j, const char *path, const char *what,
+    bool numeric, struct kv **out, size_t *nout, char **cause)
 {
 	char *buf, *line, *next, *eq, *end, *c2 = NULL;
 	size_t len, cap = 0, lineno = 0;
 	struct kv *v = NULL;
 	size_t n = 0;
+	struct stat st;
+	int fd, rc;
 
 	*out = NULL;
 	*nout = 0;
-	if (fs_read_file(path, SIDEFILE_MAX, &buf, &len, &c2) != 0) {
-		if (errno == ENOENT) {
-			free(c2);
+	/* the node made this file: no link followed, no FIFO waited on,
+	 * nothing but a plain file of its own */
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ENOENT)
 			return 0;
-		}
-		*cause = xasprintf("%s: %s", what, c2);
-		free(c2);
+		*cause = xasprintf("%s: cannot open: %s", what,
+		    strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1 ||
+	    (j->set_ids && st.st_uid != j->uid)) {
+		close(fd);
+		*cause = xasprintf("%s is not a plain file of the node's",
+		    what);
+		return -1;
+	}
+	rc = fs_read_fd(fd, what, SIDEFILE_MAX, &buf, &len, &c2);
+	close(fd);
+	if (rc != 0) {
+		*cause = c2;
 		return -1;
 	}
 	for (line = buf; line < buf + len; line = next) {
@@ -531,47 +589,6 @@ fail_start(struct job *j, size_t i, const char *cause)
 static void	child_exited(struct loop *, pid_t, int, const struct rusage *,
 		    void *);
 
-static int
-open_log(const char *dir, const char *name, int attempt, char **cause)
-{
-	char *path = xasprintf("%s/%s", dir, name), *sep;
-	int fd;
-
-	fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW,
-	    0644);
-	if (fd < 0) {
-		*cause = xasprintf("cannot open '%s': %s", path,
-		    strerror(errno));
-		free(path);
-		return -1;
-	}
-	free(path);
-	if (attempt > 1) {
-		sep = xasprintf("--- attempt %d ---\n", attempt);
-		(void)fs_write_all(fd, sep, strlen(sep));
-		free(sep);
-	}
-	return fd;
-}
-
-/* An empty side file the node (as its user) appends to. */
-static int
-reset_sidefile(const struct job *j, const char *path, char **cause)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
-	    O_NOFOLLOW, 0600);
-
-	if (fd < 0 || (j->set_ids && fchown(fd, j->uid, j->gid) != 0)) {
-		*cause = xasprintf("cannot create '%s': %s", path,
-		    strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
-	close(fd);
-	return 0;
-}
-
 static void
 set_rlimit(struct spawn_spec *sp, int res, rlim_t soft, rlim_t hard)
 {
@@ -621,7 +638,7 @@ start_node(struct job *j, size_t i, int attempt)
 	char *dir = node_dir(j, i), *out_path = NULL, *met_path = NULL;
 	char *cause = NULL, **envp = NULL, *shargv[4];
 	int pout[2] = { -1, -1 }, perr[2] = { -1, -1 };
-	int lout = -1, lerr = -1, pidfd = -1;
+	int pidfd = -1;
 	char *s1, *s2;
 	pid_t pid;
 
@@ -633,16 +650,16 @@ start_node(struct job *j, size_t i, int attempt)
 		fail_start(j, i, "executor slurm is not supported yet");
 		goto out;
 	}
-	if (fs_mkdirs(dir, 0755, &cause) != 0)
+	/* the node makes its side files itself (in io/, which is its
+	 * user's); what an earlier attempt left is gone first */
+	out_path = xasprintf("%s/io/%s.output", j->dir, n->id);
+	met_path = xasprintf("%s/io/%s.metrics", j->dir, n->id);
+	if ((unlink(out_path) != 0 && errno != ENOENT) ||
+	    (unlink(met_path) != 0 && errno != ENOENT)) {
+		cause = xasprintf("cannot remove '%s': %s", out_path,
+		    strerror(errno));
 		goto fail;
-	out_path = xasprintf("%s/output.env", dir);
-	met_path = xasprintf("%s/metrics.env", dir);
-	if (reset_sidefile(j, out_path, &cause) != 0 ||
-	    reset_sidefile(j, met_path, &cause) != 0)
-		goto fail;
-	if ((lout = open_log(dir, "stdout.log", attempt, &cause)) < 0 ||
-	    (lerr = open_log(dir, "stderr.log", attempt, &cause)) < 0)
-		goto fail;
+	}
 	if (pipe2(pout, O_CLOEXEC | O_NONBLOCK) != 0 ||
 	    pipe2(perr, O_CLOEXEC | O_NONBLOCK) != 0) {
 		cause = xasprintf("cannot create a pipe: %s", strerror(errno));
@@ -694,8 +711,10 @@ start_node(struct job *j, size_t i, int attempt)
 	np->node = i;
 	np->attempt = attempt;
 	np->pid = pid;
-	sink_init(&np->out, pout[0], lout, n->log_limit);
-	sink_init(&np->err, perr[0], lerr, n->log_limit);
+	sink_init(&np->out, pout[0], xasprintf("%s/stdout.log", dir), attempt,
+	    n->log_limit);
+	sink_init(&np->err, perr[0], xasprintf("%s/stderr.log", dir), attempt,
+	    n->log_limit);
 	if (loop_add_fd(j->loop, pout[0], EPOLLIN, sink_read, np) != 0 ||
 	    loop_add_fd(j->loop, perr[0], EPOLLIN, sink_read, np) != 0 ||
 	    loop_watch_child(j->loop, pid, pidfd, child_exited, np) != 0) {
@@ -719,10 +738,6 @@ start_node(struct job *j, size_t i, int attempt)
 	goto out;
 
 fail:
-	if (lout >= 0)
-		close(lout);
-	if (lerr >= 0)
-		close(lerr);
 	if (pout[0] >= 0)
 		close(pout[0]);
 	if (pout[1] >= 0)
@@ -831,8 +846,8 @@ node_try_end(struct nodeproc *np)
 	e.max_rss_kb = np->ru.ru_maxrss;
 
 	dir = node_dir(j, i);
-	path = xasprintf("%s/metrics.env", dir);
-	if (parse_kv_file(path, "$DAGEXEC_METRICS", true, &mv, &nm,
+	path = xasprintf("%s/io/%s.metrics", j->dir, n->id);
+	if (parse_kv_file(j, path, "$DAGEXEC_METRICS", true, &mv, &nm,
 	    &cause) != 0) {
 		if (e.reason == REASON_NONE)
 			e.reason = REASON_OUTPUT_MISSING;
@@ -847,8 +862,8 @@ node_try_end(struct nodeproc *np)
 	}
 	free(path);
 	if (e.reason == REASON_NONE) {
-		path = xasprintf("%s/output.env", dir);
-		if (parse_kv_file(path, "$DAGEXEC_OUTPUT", false, &ov, &no,
+		path = xasprintf("%s/io/%s.output", j->dir, n->id);
+		if (parse_kv_file(j, path, "$DAGEXEC_OUTPUT", false, &ov, &no,
 		    &cause) != 0)
 			e.reason = REASON_OUTPUT_MISSING;
 		free(path);
@@ -919,6 +934,8 @@ state_flush(struct job *j)
 	struct state_job sj;
 	char *cause = NULL;
 
+	int64_t t0 = loop_now(), cost;
+
 	fill_state_job(j, &sj);
 	if (state_write(j->state_path, j->m, j->s, &sj, &cause) != 0) {
 		job_log(j, LOG_ERROR, SIZE_MAX, "state", "%s", cause);
@@ -926,6 +943,11 @@ state_flush(struct job *j)
 	}
 	j->last_state = loop_now();
 	j->state_dirty = false;
+	/* a rewrite costs O(nodes): space them so that writing the state
+	 * takes at most a tenth of the time, whatever the DAG's size */
+	cost = j->last_state - t0;
+	j->state_interval = cost * 10 > STATE_INTERVAL_MS ? cost * 10 :
+	    STATE_INTERVAL_MS;
 }
 
 static void
@@ -947,11 +969,11 @@ state_touch(struct job *j)
 	j->state_dirty = true;
 	if (j->state_timer != NULL)
 		return;
-	if (now - j->last_state >= STATE_INTERVAL_MS)
+	if (now - j->last_state >= j->state_interval)
 		state_flush(j);
 	else
 		j->state_timer = loop_timer_at(j->loop,
-		    j->last_state + STATE_INTERVAL_MS, state_timer_cb, j);
+		    j->last_state + j->state_interval, state_timer_cb, j);
 }
 
 /* ---- the live progress line ------------------------------------------- */
@@ -1413,6 +1435,7 @@ job_new(struct loop *l, struct manifest *m, const struct job_config *c,
 	j->started = j->finished = -1;
 	j->wake_at = INT64_MAX;
 	j->last_state = INT64_MIN / 2;
+	j->state_interval = STATE_INTERVAL_MS;
 
 	if (fs_mkdirs(c->dir, 0755, cause) != 0)
 		goto fail;
@@ -1425,7 +1448,8 @@ job_new(struct loop *l, struct manifest *m, const struct job_config *c,
 	/* logs and outputs are the job owner's, like its work directory;
 	 * state.yaml stays readable by anyone */
 	if (job_private_dir(j, "nodes", cause) != 0 ||
-	    job_private_dir(j, "outputs", cause) != 0)
+	    job_private_dir(j, "outputs", cause) != 0 ||
+	    job_private_dir(j, "io", cause) != 0)
 		goto fail;
 	if (m->workdir != NULL)
 		j->workdir = xstrdup(m->workdir);
