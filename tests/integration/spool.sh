@@ -218,6 +218,26 @@ check "nothing escaped through '..'" test ! -e "$SP/../escaped.txt" -a ! -e "$SP
 check "nothing escaped to an absolute path" test ! -e /tmp/dagexec-absolute-escape.txt
 check "no claim is left behind" test -z "$(ls -A "$SP/active")"
 
+# --- learned estimates: the second run starts the long node first ------------------
+cat >learn.yaml <<Y
+name: learn
+max_parallel: 1
+nodes:
+  short1: {run: "echo short1 >> $SP/learn.order; sleep 0.05"}
+  short2: {run: "echo short2 >> $SP/learn.order; sleep 0.05"}
+  long: {run: "echo long >> $SP/learn.order; sleep 0.6"}
+Y
+"$DAGEXEC" submit -s "$SP" learn.yaml >/dev/null
+"$DAGEXEC" watch -s "$SP" --drain >>"$T/watch.log" 2>&1
+check "the first run follows manifest order" test "$(tr '\n' ' ' <"$SP/learn.order")" = "short1 short2 long "
+check "the history file is written" test -f "$SP/history/learn.yaml"
+grep_file "the history holds the long node" "long: {mean_ms: [5-9][0-9][0-9]" "$SP/history/learn.yaml"
+rm -f "$SP/learn.order"
+"$DAGEXEC" submit -s "$SP" learn.yaml >/dev/null
+"$DAGEXEC" watch -s "$SP" --drain >>"$T/watch.log" 2>&1
+check "the second run starts the long node first" test "$(head -n 1 "$SP/learn.order")" = long
+grep_file "the history counts two runs" "long: {mean_ms: [0-9]*, runs: 2}" "$SP/history/learn.yaml"
+
 # --- identity: a job runs as the owner of the dropped file ----------------------
 if [ "$(id -u)" -eq 0 ] && command -v useradd >/dev/null 2>&1; then
 	u=dgxtest$$
