@@ -660,8 +660,11 @@ start_node(struct job *j, size_t i, int attempt)
 		    strerror(errno));
 		goto fail;
 	}
-	if (pipe2(pout, O_CLOEXEC | O_NONBLOCK) != 0 ||
-	    pipe2(perr, O_CLOEXEC | O_NONBLOCK) != 0) {
+	/* non-blocking on our end only: the node's end must block, or a
+	 * writer faster than us gets EAGAIN */
+	if (pipe2(pout, O_CLOEXEC) != 0 || pipe2(perr, O_CLOEXEC) != 0 ||
+	    fcntl(pout[0], F_SETFL, O_NONBLOCK) != 0 ||
+	    fcntl(perr[0], F_SETFL, O_NONBLOCK) != 0) {
 		cause = xasprintf("cannot create a pipe: %s", strerror(errno));
 		goto fail;
 	}
