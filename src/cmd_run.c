@@ -86,6 +86,9 @@ cmd_run(int argc, char **argv)
 	enum dag_status st;
 	const char *outdir = ".";
 	char *cause = NULL, *id = NULL, *jobdir = NULL, *bundle = NULL, *end;
+	char *text = NULL;
+	const char *file;
+	size_t len = 0;
 	int c, jobs = 0, keep = 0, quiet = 0, ret;
 	long v;
 
@@ -134,19 +137,29 @@ cmd_run(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 
-	diags_init(&d);
-	switch (manifest_load(argv[optind], &m, &d, &cause)) {
-	case 0:
-		break;
-	case 1:
-		diags_print(stderr, argv[optind], &d);
-		diags_release(&d);
-		return EXIT_DATAERR;
-	default:
+	/* read once: what runs and what the bundle keeps are the bytes that
+	 * were validated */
+	file = argv[optind];
+	if (strcmp(file, "-") == 0 ?
+	    fs_read_fd(STDIN_FILENO, "(standard input)", MANIFEST_MAX_BYTES,
+	    &text, &len, &cause) != 0 :
+	    fs_read_file(file, MANIFEST_MAX_BYTES, &text, &len, &cause) != 0) {
+		if (errno == EFBIG) {
+			fprintf(stderr, "%s: error: manifest is larger than %u "
+			    "bytes\n", file, MANIFEST_MAX_BYTES);
+			free(cause);
+			return EXIT_DATAERR;
+		}
 		fprintf(stderr, "dagexec: %s\n", cause);
 		free(cause);
-		diags_release(&d);
 		return EXIT_NOINPUT;
+	}
+	diags_init(&d);
+	if (manifest_parse(file, text, len, &m, &d) != 0) {
+		diags_print(stderr, file, &d);
+		diags_release(&d);
+		free(text);
+		return EXIT_DATAERR;
 	}
 	diags_release(&d);
 
@@ -161,8 +174,8 @@ cmd_run(int argc, char **argv)
 	memset(&jc, 0, sizeof jc);
 	jc.id = id;
 	jc.dir = jobdir;
-	jc.manifest_path = strcmp(argv[optind], "-") == 0 ? NULL :
-	    argv[optind];
+	jc.manifest_text = text;
+	jc.manifest_len = len;
 	jc.jobs = jobs;
 	jc.clean_env = false;
 	jc.progress = quiet ? PROGRESS_NONE : isatty(STDERR_FILENO) ?
@@ -221,6 +234,7 @@ cmd_run(int argc, char **argv)
 		ret = EXIT_DAG_FAILED;
 out:
 	free(cause);
+	free(text);
 	job_free(rc.job);
 	manifest_free(m);
 	loop_free(rc.loop);

@@ -1394,20 +1394,6 @@ job_make_id(const char *name)
 	return xasprintf("%s-%s-%02x%02x", name, ts, r[0], r[1]);
 }
 
-static int
-copy_manifest(const char *from, const char *to, char **cause)
-{
-	char *buf;
-	size_t len;
-	int rc;
-
-	if (fs_read_file(from, MANIFEST_MAX_BYTES, &buf, &len, cause) != 0)
-		return -1;
-	rc = fs_write_atomic(to, buf, len, 0644, cause);
-	free(buf);
-	return rc;
-}
-
 struct job *
 job_new(struct loop *l, struct manifest *m, const struct job_config *c,
     char **cause)
@@ -1472,9 +1458,10 @@ job_new(struct loop *l, struct manifest *m, const struct job_config *c,
 		    j->workdir, strerror(errno));
 		goto fail;
 	}
-	if (c->manifest_path != NULL) {
+	if (c->manifest_text != NULL) {
 		path = xasprintf("%s/manifest.yaml", j->dir);
-		if (copy_manifest(c->manifest_path, path, cause) != 0) {
+		if (fs_write_atomic(path, c->manifest_text, c->manifest_len,
+		    0644, cause) != 0) {
 			free(path);
 			goto fail;
 		}

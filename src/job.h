@@ -23,7 +23,10 @@ struct job_config {
 	const char	*id;		/* job id */
 	const char	*dir;		/* job directory: state.yaml, events.log,
 					   nodes/, outputs/, work/ */
-	const char	*manifest_path;	/* copied to DIR/manifest.yaml */
+	const char	*manifest_text;	/* written to DIR/manifest.yaml (the
+					   bytes that were validated), or
+					   NULL when it is there already */
+	size_t		 manifest_len;
 	int		 jobs;		/* -j: cap on this DAG's nodes (0: none) */
 	bool		 clean_env;	/* watch: PATH HOME USER LANG TZ only */
 	enum job_progress progress;	/* what goes to stderr */
