@@ -368,7 +368,7 @@ spool_claim(struct spool *sp, const char *name, struct spool_claim *c,
 	unsigned char r[4];
 	char *dir = NULL, *why = NULL;
 	int in = -1, fd, dfd = -1;
-	enum spool_kind kind;
+	enum spool_kind kind = SPOOL_MANIFEST;
 
 	memset(c, 0, sizeof *c);
 	c->fd = -1;
