@@ -20,5 +20,8 @@ int cmd_watch(int argc, char **argv);
 int cmd_submit(int argc, char **argv);
 int cmd_cancel(int argc, char **argv);
 int cmd_status(int argc, char **argv);
+int cmd_http(int argc, char **argv);
+int cmd_verify(int argc, char **argv);
+int cmd_show(int argc, char **argv);
 
 #endif

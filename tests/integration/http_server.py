@@ -1,0 +1,1 @@
+# test HTTP server (issue 5)
