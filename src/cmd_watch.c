@@ -341,10 +341,19 @@ static char *
 claim_job_id(const struct watch *w, const char *file, const char *name)
 {
 	regex_t re;
-	char *stem = xstrdup(file), *dot, *id = NULL;
+	static const char *const exts[] = { ".yaml", ".yml", ".tar.gz",
+	    ".tgz", ".tar.zst", ".tar" };
+	char *stem = xstrdup(file), *id = NULL;
+	size_t i, n, k;
 
-	if ((dot = strrchr(stem, '.')) != NULL)
-		*dot = '\0';
+	for (i = 0; i < sizeof exts / sizeof exts[0]; i++) {
+		n = strlen(stem);
+		k = strlen(exts[i]);
+		if (n > k && strcmp(stem + n - k, exts[i]) == 0) {
+			stem[n - k] = '\0';
+			break;
+		}
+	}
 	if (regcomp(&re, "^[A-Za-z0-9._-]+-[0-9]{8}T[0-9]{6}-[0-9a-f]{4}$",
 	    REG_EXTENDED | REG_NOSUB) == 0) {
 		if (regexec(&re, stem, 0, NULL, 0) == 0 &&
@@ -486,6 +495,14 @@ watch_take(struct watch *w, const char *name)
 		log_event(LOG_ERROR, id, NULL, "claim", "cannot write '%s': %s",
 		    mpath, cause ? cause : strerror(errno));
 		free(cause);
+		manifest_free(m);
+		goto out;
+	}
+	/* manifest.yaml carries the dropper as its owner: a restart resumes
+	 * the job as that user (for a bundle we wrote the file ourselves) */
+	if (geteuid() == 0 && chown(mpath, c.uid, c.gid) != 0) {
+		log_event(LOG_ERROR, id, NULL, "claim", "cannot chown '%s': %s",
+		    mpath, strerror(errno));
 		manifest_free(m);
 		goto out;
 	}
@@ -718,7 +735,10 @@ watch_recover(struct watch *w)
 				struct dirent *f;
 
 				while ((f = readdir(cd)) != NULL) {
-					if (f->d_name[0] == '.')
+					/* the dropped file only: not the
+					 * work/ a bundle was unpacked to */
+					if (f->d_name[0] == '.' ||
+					    f->d_type == DT_DIR)
 						continue;
 					q = xasprintf("%s/%s", p, f->d_name);
 					man = xasprintf("%s/incoming/%s",
@@ -733,7 +753,7 @@ watch_recover(struct watch *w)
 				}
 				closedir(cd);
 			}
-			(void)rmdir(p);
+			(void)fs_remove_tree(p, NULL);
 			free(p);
 			continue;
 		}

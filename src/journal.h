@@ -2,9 +2,10 @@
  * One line an event: "WALL_MS EVENT key=value key=value...\n", values
  * percent-encoded (%XX for '%', space, '=', control bytes and bytes >= 0x7f)
  * so that a line always splits on spaces. Events are buffered by
- * journal_add and made durable by journal_sync (write + fdatasync), which the
- * caller runs before it relies on them (before starting a process that the
- * journal must know of, before reporting an end). */
+ * journal_add; journal_write hands them to the kernel (they then survive the
+ * death of the process) and journal_sync also fdatasyncs them (they survive
+ * a crash of the machine). The job writes after every scheduling pass and
+ * syncs within 100 ms and at its end. */
 #ifndef DAGEXEC_JOURNAL_H
 #define DAGEXEC_JOURNAL_H
 

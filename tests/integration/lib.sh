@@ -54,10 +54,15 @@ no_grep_file() {
 	fi
 }
 
-# A YAML value from a state.yaml: yget FILE 'nodes.a.status'. Uses python3
-# when present; tests that need it skip the check otherwise.
+# A python3 with PyYAML: the first python3 on PATH, else Debian's.
+PY=python3
+if ! python3 -c 'import yaml' 2>/dev/null && [ -x /usr/bin/python3 ]; then
+	PY=/usr/bin/python3
+fi
+
+# A YAML value from a state.yaml: yget FILE 'nodes.a.status'.
 yget() {
-	python3 - "$1" "$2" <<'PY'
+	"$PY" - "$1" "$2" <<'PY'
 import sys
 try:
     import yaml

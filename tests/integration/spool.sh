@@ -260,6 +260,22 @@ Y
 	grep_file "the node ran as the dropper" "^$uid\$" "$wl"
 	sed 's/^/  who: /' "$wl"
 	grep_file "the job ran in the dropper's HOME" "^home=/nonexistent\$" "$wl"
+	# a bundle dropped by the user, interrupted by kill -9, resumed: every
+	# attempt runs as the user
+	mkdir -p ub
+	printf 'name: ubundle\nnodes:\n  slow: {run: "id -u >> %s/ub.ids; sleep 2"}\n' "$SP" >ub/dag.yaml
+	tar cf "$SP/incoming/.ub.tar" -C ub dag.yaml
+	chown "$u" "$SP/incoming/.ub.tar"
+	: >"$SP/ub.ids"; chmod 666 "$SP/ub.ids"
+	start_daemon
+	mv "$SP/incoming/.ub.tar" "$SP/incoming/ub.tar"
+	i=0; while [ $i -lt 100 ] && [ ! -s "$SP/ub.ids" ]; do sleep 0.1; i=$((i + 1)); done
+	kill -KILL "$WPID"; wait "$WPID" 2>/dev/null; WPID=
+	"$DAGEXEC" watch -s "$SP" --drain >>"$T/watch.log" 2>&1
+	check "the resumed bundle job ran twice" test "$(wc -l <"$SP/ub.ids")" -eq 2
+	check "every attempt of the resumed bundle job ran as the dropper" test "$(sort -u "$SP/ub.ids")" = "$uid"
+	ubb=$(ls "$SP"/done/ubundle-*.tar.gz 2>/dev/null | head -n 1)
+	check "the resumed bundle job's result belongs to the dropper" test -n "$ubb" -a "$(stat -c %u "$ubb" 2>/dev/null)" = "$uid"
 	userdel "$u" 2>/dev/null
 else
 	echo "skip - identity: needs root and useradd (not root here)"
