@@ -23,6 +23,7 @@
 #include "fsutil.h"
 #include "job.h"
 #include "journal.h"
+#include "kvfile.h"
 #include "log.h"
 #include "render.h"
 #include "spawn.h"
@@ -464,10 +465,8 @@ static int
 parse_kv_file(const struct job *j, const char *path, const char *what,
     bool numeric, struct kv **out, size_t *nout, char **cause)
 {
-	char *buf, *line, *next, *eq, *end, *c2 = NULL;
-	size_t len, cap = 0, lineno = 0;
-	struct kv *v = NULL;
-	size_t n = 0;
+	char *buf, *c2 = NULL;
+	size_t len;
 	struct stat st;
 	int fd, rc;
 
@@ -496,79 +495,9 @@ parse_kv_file(const struct job *j, const char *path, const char *what,
 		*cause = c2;
 		return -1;
 	}
-	for (line = buf; line < buf + len; line = next) {
-		lineno++;
-		next = memchr(line, '\n', (size_t)(buf + len - line));
-		if (next == NULL)
-			next = buf + len;
-		else
-			*next++ = '\0';
-		if (*line == '\0')
-			continue;
-		if (memchr(line, '\0', strlen(line)) != NULL)
-			goto bad;
-		eq = strchr(line, '=');
-		if (eq == NULL || eq == line)
-			goto bad;
-		*eq = '\0';
-		for (end = line; *end != '\0'; end++)
-			if (!((*end >= 'A' && *end <= 'Z') ||
-			    (*end >= 'a' && *end <= 'z') ||
-			    (*end >= '0' && *end <= '9') || *end == '_' ||
-			    *end == '-' || *end == '.'))
-				break;
-		if (*end != '\0') {
-			*eq = '=';
-			goto bad;
-		}
-		if (numeric) {
-			errno = 0;
-			(void)strtod(eq + 1, &end);
-			if (eq[1] == '\0' || *end != '\0' || errno != 0) {
-				*eq = '=';
-				goto bad;
-			}
-		}
-		xgrow(&v, &cap, n + 1, sizeof *v);
-		v[n].key = xstrdup(line);
-		v[n].value = xstrdup(eq + 1);
-		n++;
-	}
+	rc = kvfile_parse(buf, len, what, numeric, out, nout, cause);
 	free(buf);
-	*out = v;
-	*nout = n;
-	return 0;
-bad:
-	{
-		char *esc = log_escape(line, strlen(line));
-
-		if (strlen(esc) > 80)
-			strcpy(esc + 77, "...");
-		*cause = xasprintf("malformed line %zu in %s: '%s' (expected "
-		    "%s)", lineno, what, esc,
-		    numeric ? "NAME=NUMBER" : "KEY=VALUE");
-		free(esc);
-	}
-	free(buf);
-	while (n > 0) {
-		n--;
-		free(v[n].key);
-		free(v[n].value);
-	}
-	free(v);
-	return -1;
-}
-
-static void
-kv_free(struct kv *v, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		free(v[i].key);
-		free(v[i].value);
-	}
-	free(v);
+	return rc;
 }
 
 /* ---- starting and ending attempts -------------------------------------- */
@@ -884,7 +813,7 @@ node_try_end(struct nodeproc *np)
 	}
 	e.error = cause;
 	if (e.reason == REASON_NONE) {
-		kv_free(np->outputs, np->noutputs);
+		kvfile_free(np->outputs, np->noutputs);
 		np->outputs = ov;
 		np->noutputs = no;
 		ov = NULL;
@@ -911,8 +840,8 @@ node_try_end(struct nodeproc *np)
 
 	sched_ended(j->s, i, loop_now(), &e);
 	free(metrics);
-	kv_free(mv, nm);
-	kv_free(ov, no);
+	kvfile_free(mv, nm);
+	kvfile_free(ov, no);
 	free(cause);
 	free(dir);
 	job_pump(j);
@@ -1239,7 +1168,7 @@ resume_event(const struct journal_event *ev, void *arg)
 		s = journal_get(ev, "pgid");
 		r->pgid[i] = s != NULL ? (pid_t)atol(s) : 0;
 		r->duration[i] = -ev->wall_ms;
-		kv_free(np->outputs, np->noutputs);
+		kvfile_free(np->outputs, np->noutputs);
 		np->outputs = NULL;
 		np->noutputs = 0;
 	} else if (strcmp(ev->event, "end") == 0) {
@@ -1596,7 +1525,7 @@ job_free(struct job *j)
 				sink_finish(&np->out);
 				sink_finish(&np->err);
 			}
-			kv_free(np->outputs, np->noutputs);
+			kvfile_free(np->outputs, np->noutputs);
 		}
 		free(j->procs);
 	}

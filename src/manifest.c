@@ -1878,6 +1878,8 @@ merge_defaults(struct ctx *c, struct node *n, uint32_t nset,
     const struct node *d, uint32_t dset)
 {
 	uint32_t only = dset & ~nset;
+
+	(void)c;
 	struct strmap *seen = NULL;
 	size_t i, j, add;
 	int k;

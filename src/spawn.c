@@ -391,6 +391,25 @@ spawn_pidfd_open(pid_t pid)
 #endif
 }
 
+/*
+ * Start the child as posix_spawn does: CLONE_VM | CLONE_VFORK on a stack of
+ * its own, so the parent's page tables are not copied for a child that
+ * execs at once (fork's cost grows with the parent's memory: at 10,000
+ * nodes it was a quarter of the run). We are suspended until the child
+ * execs or exits, so one stack serves every spawn. The child writes no
+ * memory of ours but its own stack and errno, and makes only system calls.
+ * Under AddressSanitizer, whose bookkeeping does not follow a foreign
+ * stack, plain fork is used.
+ */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define SPAWN_USE_FORK 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define SPAWN_USE_FORK 1
+#endif
+#endif
+
+#ifndef SPAWN_USE_FORK
 struct spawn_args {
 	const struct spawn_spec	*sp;
 	int			 errfd;
@@ -406,26 +425,11 @@ spawn_clone_child(void *arg)
 	spawn_child(a->sp, a->errfd, a->nullfd, a->ppid);
 }
 
-/*
- * Start the child as posix_spawn does: CLONE_VM | CLONE_VFORK on a stack of
- * its own, so the parent's page tables are not copied for a child that
- * execs at once (fork's cost grows with the parent's memory: at 10,000
- * nodes it was a quarter of the run). We are suspended until the child
- * execs or exits, so one stack serves every spawn. The child writes no
- * memory of ours but its own stack and errno, and makes only system calls.
- * Under AddressSanitizer, whose bookkeeping does not follow a foreign
- * stack, plain fork is used.
- */
+#endif
+
 static pid_t
 spawn_clone(const struct spawn_spec *sp, int errfd, int nullfd, pid_t ppid)
 {
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define SPAWN_USE_FORK 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-#define SPAWN_USE_FORK 1
-#endif
-#endif
 #ifdef SPAWN_USE_FORK
 	pid_t pid = fork();
 

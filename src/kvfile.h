@@ -1,0 +1,21 @@
+/* The KEY=VALUE lines a node writes to $DAGEXEC_OUTPUT (any value) and
+ * NAME=NUMBER lines to $DAGEXEC_METRICS. */
+#ifndef DAGEXEC_KVFILE_H
+#define DAGEXEC_KVFILE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "manifest.h"
+
+/* Parse len bytes of lines "KEY=VALUE" (KEY of [A-Za-z0-9_.-]+, VALUE the
+ * rest of the line, spaces kept; with numeric, a number strtod reads whole).
+ * Empty lines are skipped. Returns 0 and a new array in *out (*n entries,
+ * free with kvfile_free), or -1 with *cause naming the first bad line:
+ * "malformed line 3 in WHAT: '...' (expected KEY=VALUE)". */
+int kvfile_parse(const char *buf, size_t len, const char *what, bool numeric,
+    struct kv **out, size_t *n, char **cause);
+/* Free n entries and the array. */
+void kvfile_free(struct kv *v, size_t n);
+
+#endif
