@@ -23,6 +23,7 @@ critical_ms is the heaviest path of sleep durations (0 with --cmd true).
 """
 
 import argparse
+import heapq
 import random
 import sys
 
@@ -141,6 +142,71 @@ def out_stats(args, ids, needs, ms, w):
                             max(depth, default=0)))
 
 
+def simulate(ms, needs, procs, order, barrier):
+    """Makespan (ms) of list scheduling on procs slots with no overhead:
+    among ready nodes the one with the smallest order[i] starts first; with
+    barrier, a node of wave k waits until every node of wave k-1 ended."""
+    n = len(ms)
+    left = [len(x) for x in needs]
+    deps = [[] for _ in range(n)]
+    for i, x in enumerate(needs):
+        for j in x:
+            deps[j].append(i)
+    wave = [0] * n
+    for i in range(n):
+        wave[i] = max((wave[j] + 1 for j in needs[i]), default=0)
+    inwave = [0] * (max(wave, default=0) + 2)
+    for w in wave:
+        inwave[w] += 1
+    cur = 0                      # the wave allowed to start (barrier)
+    ready = [(order[i], i) for i in range(n) if left[i] == 0]
+    heapq.heapify(ready)
+    held = []                    # ready but behind the barrier
+    running = []                 # (end, i)
+    t = 0
+    done = 0
+    while done < n:
+        if barrier:
+            for item in held[:]:
+                if wave[item[1]] <= cur:
+                    held.remove(item)
+                    heapq.heappush(ready, item)
+        while ready and len(running) < procs:
+            item = heapq.heappop(ready)
+            if barrier and wave[item[1]] > cur:
+                held.append(item)
+                continue
+            heapq.heappush(running, (t + ms[item[1]], item[1]))
+        t, i = heapq.heappop(running)
+        done += 1
+        inwave[wave[i]] -= 1
+        while cur < len(inwave) - 1 and inwave[cur] == 0:
+            cur += 1
+        for d in deps[i]:
+            left[d] -= 1
+            if left[d] == 0:
+                heapq.heappush(ready, (order[d], d))
+    return t
+
+
+def out_sim(args, ids, needs, ms, w):
+    n = len(ids)
+    blevel = [0] * n
+    for i in reversed(range(n)):
+        blevel[i] = ms[i]
+    deps = [[] for _ in range(n)]
+    for i, x in enumerate(needs):
+        for j in x:
+            deps[j].append(i)
+    for i in reversed(range(n)):
+        blevel[i] = ms[i] + max((blevel[d] for d in deps[i]), default=0)
+    cp = [(-blevel[i], i) for i in range(n)]
+    idx = list(range(n))
+    w("%d %d %d\n" % (simulate(ms, needs, args.procs, cp, False),
+                       simulate(ms, needs, args.procs, idx, False),
+                       simulate(ms, needs, args.procs, cp, True)))
+
+
 def main():
     p = argparse.ArgumentParser(description="random DAG for dagexec benches")
     p.add_argument("--nodes", type=int, required=True)
@@ -159,8 +225,11 @@ def main():
     p.add_argument("--name", default="bench")
     p.add_argument("--max-parallel", type=int, default=0)
     p.add_argument("--schedule", choices=("critical-path", "waves"))
-    p.add_argument("--format", choices=("yaml", "make", "ninja", "stats"),
+    p.add_argument("--format",
+                   choices=("yaml", "make", "ninja", "stats", "sim"),
                    default="yaml")
+    p.add_argument("--procs", type=int, default=2,
+                   help="slots for --format sim (default 2)")
     args = p.parse_args()
     if args.nodes < 0:
         p.error("--nodes must be >= 0")
@@ -170,7 +239,7 @@ def main():
     chunks = []
     write = chunks.append
     {"yaml": out_yaml, "make": out_make, "ninja": out_ninja,
-     "stats": out_stats}[args.format](args, ids, needs, ms, write)
+     "stats": out_stats, "sim": out_sim}[args.format](args, ids, needs, ms, write)
     out.write("".join(chunks))
 
 

@@ -7,6 +7,8 @@
 #   BENCH_PARTS   parts to run, default "a b c d"
 #   BENCH_SEEDS   seeds of the makespan DAGs (part d), default "1 2 3"
 #   BENCH_KEEP    set to 1 to keep the temporary directory
+#   BENCH_TIMEOUT wall limit of one `dagexec run` in seconds, default 1200;
+#                 a run cut by it shows as "failed (exit 124)"
 #   BENCH_VALIDATE  command timed in part (a) instead of "BUILDDIR/dagexec
 #                 validate" (e.g. a driver calling manifest_load), word-split
 
@@ -19,6 +21,7 @@ SPAWNLOOP=$BUILDDIR/bench/spawnloop
 GEN="python3 $SRCDIR/bench/gen_dag.py"
 PARTS=${BENCH_PARTS:-a b c d}
 SEEDS=${BENCH_SEEDS:-1 2 3}
+LIMIT=${BENCH_TIMEOUT:-1200}
 
 TMP=$(mktemp -d /tmp/dagexec-bench.XXXXXX) || exit 1
 cleanup() {
@@ -116,7 +119,8 @@ fi
 # run_dagexec J MANIFEST: a fresh output directory each time
 run_dagexec() {
 	out=$(mktemp -d "$TMP/out.XXXXXX")
-	measure "$DAGEXEC" run -j "$1" -q -o "$out" "$2"
+	measure timeout -k 30 "$LIMIT" "$DAGEXEC" run -j "$1" -q -o "$out" "$2"
+	[ "$RC" = 124 ] && echo "dagexec run -j $1 on $2: cut after $LIMIT s" >&2
 	BUNDLE=$(tail -n 1 "$TMP/last.out")
 }
 
@@ -261,7 +265,7 @@ part_c() {
 	if [ -z "${B_dagexec_10000:-}" ] || [ -z "${B_dagexec_100000:-}" ] ||
 	    [ -z "${B_spawn_10000:-}" ] || [ -z "${B_spawn_100000:-}" ]; then
 		echo "a run failed: dagexec exit ${F_dagexec_100000:-}" \
-		    "${F_dagexec_10000:-}"
+		    "${F_dagexec_10000:-} (124: cut after $LIMIT s)"
 		echo; return
 	fi
 	p10=$(awk -v a="$B_dagexec_10000" -v b="$B_spawn_10000" \
@@ -284,7 +288,9 @@ part_d() {
 	echo "== (d) makespan: 200 nodes of 'run: sleep X', X in 0.01-0.2 s," \
 	    "estimate = X, needs 1-3 among the 20 previous"
 	echo "ratio = makespan / max(critical path, total work / P);" \
-	    "makespan = wall time of the whole command"
+	    "makespan = wall time of the whole command;"
+	echo "ideal = list schedule simulated by gen_dag.py --format sim" \
+	    "(no overhead)"
 	printf '%5s %3s %-26s %9s %9s %7s\n' seed P runner makespan bound ratio
 	for seed in $SEEDS; do
 		g="--nodes 200 --seed $seed --cmd sleep --window 20"
@@ -294,6 +300,12 @@ part_d() {
 			bound=$(awk -v c="$crit" -v t="$total" -v p="$P" \
 			    'BEGIN { b = t / p; if (c > b) b = c;
 			    printf "%.3f", b / 1000 }')
+			set -- $($GEN $g --format sim --procs $P)
+			for x in "critical-path:$1" "index order:$2" "waves:$3"; do
+				v=$(awk -v m="${x##*:}" 'BEGIN { printf "%.3f", m / 1000 }')
+				printf '%5s %3s %-26s %9s %9s %7s\n' "$seed" "$P" \
+				    "ideal ${x%%:*}" "$v" "$bound" "$(ratio "$v" "$bound")"
+			done
 			if [ "$RUN_OK" = 1 ]; then
 				for sch in critical-path waves; do
 					$GEN $g --estimates --max-parallel $P \
