@@ -19,16 +19,8 @@
 #include <time.h>
 #include <unistd.h>
 
-/*
- * AM_CPPFLAGS puts -I$(top_srcdir)/src before the system directories, so
- * <spawn.h> and <sched.h> (which the C library's spawn.h includes) would
- * find dagexec's own src/spawn.h and src/sched.h. Reach the C library's
- * headers past them, and keep src/sched.h out by its include guard. With
- * -iquote instead of -I in Makefile.am a plain <spawn.h> would do.
- */
-#include <../include/sched.h>
-#define DAGEXEC_SCHED_H
-#include <../include/spawn.h>
+#include <sched.h>
+#include <spawn.h>
 
 extern char **environ;
 
