@@ -97,6 +97,7 @@ struct job {
 	gid_t			*groups;
 	size_t			 ngroups;
 	int64_t			*estimates;
+	bool			 resumed;	/* from an earlier run's journal */
 	void			(*on_slots)(struct job *, void *);
 	struct nodeproc		*procs;
 	char			**base_env;	/* NULL-terminated, owned */
@@ -497,6 +498,8 @@ parse_kv_file(const struct job *j, const char *path, const char *what,
 	}
 	rc = kvfile_parse(buf, len, what, numeric, out, nout, cause);
 	free(buf);
+	/* read: the next attempt starts without it */
+	(void)unlink(path);
 	return rc;
 }
 
@@ -583,8 +586,10 @@ start_node(struct job *j, size_t i, int attempt)
 	 * user's); what an earlier attempt left is gone first */
 	out_path = xasprintf("%s/io/%s.output", j->dir, n->id);
 	met_path = xasprintf("%s/io/%s.metrics", j->dir, n->id);
-	if ((unlink(out_path) != 0 && errno != ENOENT) ||
-	    (unlink(met_path) != 0 && errno != ENOENT)) {
+	/* an attempt's side files are removed once read: only an earlier
+	 * run's (a resumed job) can be left */
+	if (j->resumed && ((unlink(out_path) != 0 && errno != ENOENT) ||
+	    (unlink(met_path) != 0 && errno != ENOENT))) {
 		cause = xasprintf("cannot remove '%s': %s", out_path,
 		    strerror(errno));
 		goto fail;
@@ -876,9 +881,9 @@ state_flush(struct job *j)
 	j->last_state = loop_now();
 	j->state_dirty = false;
 	/* a rewrite costs O(nodes): space them so that writing the state
-	 * takes at most a tenth of the time, whatever the DAG's size */
+	 * takes at most a twentieth of the time, whatever the DAG's size */
 	cost = j->last_state - t0;
-	j->state_interval = cost * 10 > STATE_INTERVAL_MS ? cost * 10 :
+	j->state_interval = cost * 20 > STATE_INTERVAL_MS ? cost * 20 :
 	    STATE_INTERVAL_MS;
 }
 
@@ -1417,8 +1422,11 @@ job_new(struct loop *l, struct manifest *m, const struct job_config *c,
 	}
 	j->s = sched_new(m, &sc);
 	j->procs = xcalloc(m->nnodes, sizeof *j->procs);
-	if (c->resume_log != NULL && job_resume(j, c->resume_log, cause) != 0)
-		goto fail;
+	if (c->resume_log != NULL) {
+		j->resumed = true;
+		if (job_resume(j, c->resume_log, cause) != 0)
+			goto fail;
+	}
 	env_init_base(j);
 	j->mono_base = loop_now();
 	j->wall_base = loop_wallclock();

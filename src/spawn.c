@@ -456,6 +456,16 @@ spawn_clone(const struct spawn_spec *sp, int errfd, int nullfd, pid_t ppid)
 #endif
 }
 
+static int
+spawn_devnull(void)
+{
+	static int fd = -1;
+
+	if (fd == -1)
+		fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	return (fd);
+}
+
 pid_t
 spawn_start(const struct spawn_spec *sp, int *pidfd, char **cause)
 {
@@ -479,7 +489,8 @@ spawn_start(const struct spawn_spec *sp, int *pidfd, char **cause)
 		return (-1);
 	}
 
-	if ((nullfd = open("/dev/null", O_RDWR|O_CLOEXEC)) == -1) {
+	/* /dev/null is opened once and kept (close-on-exec) */
+	if ((nullfd = spawn_devnull()) == -1) {
 		saved = errno;
 		if (cause != NULL)
 			*cause = xasprintf("cannot start node '%s': "
@@ -520,7 +531,6 @@ spawn_start(const struct spawn_spec *sp, int *pidfd, char **cause)
 	saved = errno;
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	close(pfd[1]);
-	close(nullfd);
 	if (pid == -1) {
 		if (cause != NULL)
 			*cause = xasprintf("cannot start node '%s': fork: %s",
@@ -568,7 +578,6 @@ spawn_start(const struct spawn_spec *sp, int *pidfd, char **cause)
 	return (-1);
 
 fail_null:
-	close(nullfd);
 	errno = saved;
 	return (-1);
 }
