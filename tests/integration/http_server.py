@@ -10,6 +10,7 @@
 #   GET  /missing           404
 #   GET  /flaky/NAME        503 with Retry-After: 1 the first time for NAME,
 #                           then 200 "ok\n"
+#   GET  /slow-flaky/NAME   the same with Retry-After: 30
 #   GET  /hang              never answers (sleeps 60 s)
 #   POST|PUT /echo          records method, headers and body into
 #                           RECDIR/echo.json; answers 201
@@ -57,12 +58,13 @@ class Handler(BaseHTTPRequestHandler):
             self.send(200, FILE_BODY, {"Content-Type": "text/plain"})
         elif p == "/missing":
             self.send(404, b"no such thing\n")
-        elif p.startswith("/flaky/"):
+        elif p.startswith("/flaky/") or p.startswith("/slow-flaky/"):
             with lock:
                 counters[p] = counters.get(p, 0) + 1
                 n = counters[p]
+            wait = "1" if p.startswith("/flaky/") else "30"
             if n == 1:
-                self.send(503, b"busy\n", {"Retry-After": "1"})
+                self.send(503, b"busy\n", {"Retry-After": wait})
             else:
                 self.send(200, b"ok\n")
         elif p == "/hang":
