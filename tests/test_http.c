@@ -15,6 +15,7 @@
 #include "diag.h"
 #include "http.h"
 #include "manifest.h"
+#include "sched.h"
 #include "state.h"
 
 static char v1[] = "A=one", v2[] = "B=two", v3[] = "A=last";
@@ -383,6 +384,58 @@ test_yaml_json_state(void)
 	diags_release(&d);
 }
 
+/* When the retry of a node that failed with retry_after_ms (as an http node
+ * reports a Retry-After) comes: max(backoff, min(retry_after, cap)). */
+static int64_t
+retry_at_after(int64_t retry_after_ms)
+{
+	static const char mtext[] = "name: r\nnodes:\n  a:\n    run: \"true\"\n"
+	    "    retries: 2\n    retry_delay: 100ms\n    max_retry_delay: 5s\n";
+	struct manifest *m = NULL;
+	struct diags d;
+	struct sched_config c;
+	struct sched *s;
+	struct sched_action a;
+	struct attempt_end e;
+	int64_t at;
+	int started = 0;
+
+	diags_init(&d);
+	CU_ASSERT_EQUAL_FATAL(manifest_parse("r.yaml", mtext, sizeof mtext - 1,
+	    &m, &d), 0);
+	memset(&c, 0, sizeof c);
+	c.max_parallel = 1;
+	s = sched_new(m, &c);
+	sched_begin(s, 0);
+	while (sched_next(s, 0, 1, &a))
+		if (a.kind == SA_START)
+			started++;
+	CU_ASSERT_EQUAL(started, 1);
+	memset(&e, 0, sizeof e);
+	e.reason = REASON_HTTP_STATUS;
+	e.exit_code = 1;
+	e.error = "GET http://x/: 503 Service Unavailable";
+	e.retry_after_ms = retry_after_ms;
+	sched_ended(s, 0, 1000, &e);
+	while (sched_next(s, 1000, 1, &a))
+		;
+	CU_ASSERT_EQUAL(sched_node(s, 0)->status, NS_RETRYING);
+	at = sched_node(s, 0)->retry_at;
+	sched_free(s);
+	manifest_free(m);
+	diags_release(&d);
+	return at;
+}
+
+static void
+test_sched_retry_after(void)
+{
+	CU_ASSERT_EQUAL(retry_at_after(0), 1100);	/* the backoff */
+	CU_ASSERT_EQUAL(retry_at_after(2000), 3000);	/* the server's wait */
+	CU_ASSERT_EQUAL(retry_at_after(50), 1100);	/* never shorter */
+	CU_ASSERT_EQUAL(retry_at_after(60000), 6000);	/* max_retry_delay */
+}
+
 int
 main(void)
 {
@@ -400,7 +453,9 @@ main(void)
 	    CU_add_test(s, "Retry-After", test_retry_after) == NULL ||
 	    CU_add_test(s, "YAML to JSON: types", test_yaml_json_types) == NULL ||
 	    CU_add_test(s, "YAML to JSON: a state.yaml",
-	    test_yaml_json_state) == NULL) {
+	    test_yaml_json_state) == NULL ||
+	    CU_add_test(s, "Retry-After in the scheduler",
+	    test_sched_retry_after) == NULL) {
 		CU_cleanup_registry();
 		return 1;
 	}

@@ -163,14 +163,14 @@ cat >post.yaml <<Y
 name: post
 env: {TOKEN: tok-123}
 nodes:
-  mk: {run: 'printf "{\"n\": 42}" > payload.json'}
+  mk: {run: 'printf "{\"n\": 42}" > payload.json; echo token=from-a-file >> "$DAGEXEC_OUTPUT"'}
   send:
     needs: [mk]
     http:
       url: $BASE/echo
       method: POST
       body_file: payload.json
-      headers: {Content-Type: application/json, Authorization: "Bearer \${TOKEN}", X-Node: "\${DAGEXEC_NODE}"}
+      headers: {Content-Type: application/json, Authorization: "Bearer \${TOKEN}", X-Node: "\${DAGEXEC_NODE}", X-Token: "\${DAGEXEC_IN_MK_TOKEN}"}
       expect: [201]
 Y
 runjob post post.yaml
@@ -181,6 +181,7 @@ check "the server saw the body" test "$(jq_echo 'd["body"]')" = '{"n": 42}'
 check "the server saw the content type" test "$(jq_echo 'd["headers"]["content-type"]')" = application/json
 check "\${TOKEN} came from the manifest env" test "$(jq_echo 'd["headers"]["authorization"]')" = "Bearer tok-123"
 check "\${DAGEXEC_NODE} is available" test "$(jq_echo 'd["headers"]["x-node"]')" = send
+check "a need's output is available (the secret path)" test "$(jq_echo 'd["headers"]["x-token"]')" = from-a-file
 
 # --- PUT with an inline body; $${ stays literal ------------------------------
 cat >put.yaml <<Y
