@@ -163,7 +163,7 @@ cat >post.yaml <<Y
 name: post
 env: {TOKEN: tok-123}
 nodes:
-  mk: {run: 'printf "{\"n\": 42}" > payload.json; echo token=from-a-file >> "$DAGEXEC_OUTPUT"'}
+  mk: {run: 'printf "{\"n\": 42}" > payload.json; echo token=from-a-file >> "\$DAGEXEC_OUTPUT"'}
   send:
     needs: [mk]
     http:
