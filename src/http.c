@@ -7,6 +7,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -465,6 +466,36 @@ status_text(const struct xfer *x, long code, char *buf, size_t len)
 	return buf;
 }
 
+/* "GET URL: " and libcurl's message, with the system's reason when there
+ * is one: "... Couldn't connect to server (Connection refused)". */
+static char *
+curl_message(CURL *c, CURLcode cc, const char *errbuf, const char *method,
+    const char *url)
+{
+	long oserr = 0;
+
+	curl_easy_getinfo(c, CURLINFO_OS_ERRNO, &oserr);
+	return xasprintf("%s %s: %s%s%s%s", method, url,
+	    errbuf[0] != '\0' ? errbuf : curl_easy_strerror(cc),
+	    oserr != 0 ? " (" : "", oserr != 0 ? strerror((int)oserr) : "",
+	    oserr != 0 ? ")" : "");
+}
+
+/* The temporary file of save, removed when a timeout or a cancel ends us
+ * (SIGTERM) so that nothing half-written is left in the work directory. */
+static char *volatile http_tmp_path;
+
+static void
+http_on_term(int sig)
+{
+	char *p = http_tmp_path;
+
+	if (p != NULL)
+		unlink(p);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
 static void
 write_result(const char *path, const char *key, const char *value,
     const char *error, int64_t retry_after_ms)
@@ -648,6 +679,9 @@ http_node_main(const char *specpath, const char *result)
 		tmp = slash != NULL ? xasprintf("%.*s/.%s.XXXXXX",
 		    (int)(slash - save), save, slash + 1) :
 		    xasprintf(".%s.XXXXXX", save);
+		signal(SIGTERM, http_on_term);
+		signal(SIGINT, http_on_term);
+		signal(SIGHUP, http_on_term);
 		if ((fd = mkstemp(tmp)) < 0 ||
 		    (x.fp = fdopen(fd, "w")) == NULL) {
 			err = xasprintf("cannot create '%s': %s", tmp,
@@ -656,6 +690,7 @@ http_node_main(const char *specpath, const char *result)
 			tmp = NULL;
 			goto out;
 		}
+		http_tmp_path = tmp;
 	}
 
 	errbuf[0] = '\0';
@@ -720,16 +755,8 @@ http_node_main(const char *specpath, const char *result)
 		else if (x.write_failed)
 			err = xasprintf("%s %s: cannot write '%s': %s", method,
 			    url, tmp, strerror(errno));
-		else {
-			long oserr = 0;
-
-			curl_easy_getinfo(x.c, CURLINFO_OS_ERRNO, &oserr);
-			err = xasprintf("%s %s: %s%s%s%s", method, url,
-			    errbuf[0] != '\0' ? errbuf : curl_easy_strerror(cc),
-			    oserr != 0 ? " (" : "",
-			    oserr != 0 ? strerror((int)oserr) : "",
-			    oserr != 0 ? ")" : "");
-		}
+		else
+			err = curl_message(x.c, cc, errbuf, method, url);
 		goto out;
 	}
 	{
@@ -771,6 +798,7 @@ http_node_main(const char *specpath, const char *result)
 		goto out;
 	}
 	if (tmp != NULL) {
+		http_tmp_path = NULL;
 		if (rename(tmp, save) != 0) {
 			err = xasprintf("cannot rename '%s' to '%s': %s", tmp,
 			    save, strerror(errno));
@@ -785,6 +813,7 @@ http_node_main(const char *specpath, const char *result)
 	free(line);
 	ret = 0;
 out:
+	http_tmp_path = NULL;
 	if (x.fp != NULL)
 		fclose(x.fp);
 	if (tmp != NULL) {
@@ -856,8 +885,7 @@ notify_once(const char *url, const char *json, bool insecure, char **err)
 	cc = curl_easy_perform(c);
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
 	if (cc != CURLE_OK)
-		*err = xasprintf("POST %s: %s", url, errbuf[0] != '\0' ?
-		    errbuf : curl_easy_strerror(cc));
+		*err = curl_message(c, cc, errbuf, "POST", url);
 	else if (code < 200 || code > 299)
 		*err = xasprintf("POST %s: %s", url,
 		    status_text(&x, code, cbuf, sizeof cbuf));
