@@ -990,8 +990,14 @@ node_try_end(struct nodeproc *np)
 		}
 		free(dest);
 	}
-	if (n->kind == NODE_HTTP && e.exit_code > 0)
-		http_result(j, i, &e, &cause);
+	if (n->kind == NODE_HTTP) {
+		/* the resolved request may hold a templated secret */
+		path = xasprintf("%s/io/%s.http.json", j->dir, n->id);
+		(void)unlink(path);
+		free(path);
+		if (e.exit_code > 0)
+			http_result(j, i, &e, &cause);
+	}
 	e.error = cause;
 	if (e.reason == REASON_NONE) {
 		kv_free(np->outputs, np->noutputs);

@@ -71,6 +71,8 @@ grep_file "stdout log has the final url" "^url=$BASE/file.txt\$" "$J/nodes/fetch
 grep_file "stdout log has timings" "^time_first_byte_ms=[0-9]" "$J/nodes/fetch/stdout.log"
 grep_file "stdout log has the dns time" "^time_dns_ms=[0-9]" "$J/nodes/fetch/stdout.log"
 check "no temp file is left" test -z "$(find "$J/work" -name '.*' -type f)"
+check "the resolved request is removed after the attempt" test ! -e "$J/io/fetch.http.json"
+check "which was written to io/" test -d "$J/io"
 
 # --- a mismatching sha256 ------------------------------------------------
 cat >sum.yaml <<Y
