@@ -73,7 +73,7 @@ test_template(void)
 	tmpl_ok("n=${DAGEXEC_NODE}", "n=fetch");
 	tmpl_ok("[${EMPTY}]", "[]");
 	tmpl_ok("$${B}", "${B}");		/* escaped */
-	tmpl_ok("$$${B}", "$${B}");	/* read left to right: "$", then "$${" */
+	tmpl_ok("$$${B}", "$${B}");	/* left to right: "$", then "$${" */
 	tmpl_ok("$B $ {B} $", "$B $ {B} $");	/* only ${ is special */
 	tmpl_ok("cost: 5$", "cost: 5$");
 	tmpl_bad("${NOPE}", "url: unknown variable 'NOPE'");
@@ -451,7 +451,8 @@ main(void)
 	    test_template_no_env) == NULL ||
 	    CU_add_test(s, "request spec", test_spec) == NULL ||
 	    CU_add_test(s, "Retry-After", test_retry_after) == NULL ||
-	    CU_add_test(s, "YAML to JSON: types", test_yaml_json_types) == NULL ||
+	    CU_add_test(s, "YAML to JSON: types",
+	    test_yaml_json_types) == NULL ||
 	    CU_add_test(s, "YAML to JSON: a state.yaml",
 	    test_yaml_json_state) == NULL ||
 	    CU_add_test(s, "Retry-After in the scheduler",
