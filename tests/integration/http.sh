@@ -14,7 +14,8 @@ mkdir -p "$REC"
 python3 "$TOP_SRCDIR/tests/integration/http_server.py" "$T/port" "$REC" \
     >"$T/server.log" 2>&1 &
 SRV=$!
-trap 'kill "$SRV" 2>/dev/null; wait "$SRV" 2>/dev/null; rm -rf "$T"' EXIT
+TLS=
+trap 'kill "$SRV" $TLS 2>/dev/null; wait "$SRV" $TLS 2>/dev/null; rm -rf "$T"' EXIT
 i=0
 while [ ! -s "$T/port" ] && [ $i -lt 100 ]; do
 	sleep 0.1
@@ -330,5 +331,33 @@ expect_state "the DAG still succeeded" status succeeded
 expect_state "notify failed is in the state" notify.status failed
 state_grep "with curl's error" notify.error "Failed to connect to 127.0.0.1 port 1.*Connection refused"
 grep_file "and it is logged" "notify.*failed" "$T/ndown.stderr"
+
+# --- https: verified by default; insecure: true for a loopback test server --
+if command -v openssl >/dev/null 2>&1 &&
+    openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=localhost -days 2 \
+    -keyout "$T/key.pem" -out "$T/cert.pem" >/dev/null 2>&1; then
+	python3 "$TOP_SRCDIR/tests/integration/http_server.py" "$T/tlsport" \
+	    "$REC" "$T/cert.pem" "$T/key.pem" >"$T/tls.log" 2>&1 &
+	TLS=$!
+	i=0
+	while [ ! -s "$T/tlsport" ] && [ $i -lt 100 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	TBASE="https://127.0.0.1:$(cat "$T/tlsport")"
+	cat >tls.yaml <<Y
+name: tls
+nodes:
+  insecure: {http: {url: $TBASE/file.txt, save: t.txt, insecure: true, sha256: $HELLO_SHA}}
+  verified: {http: {url: $TBASE/file.txt}}
+Y
+	runjob tls tls.yaml
+	expect_state "https with insecure: true works" nodes.insecure.status succeeded
+	grep_file "and saves the body" "^hello, dagexec\$" "$J/work/t.txt"
+	expect_state "a self-signed certificate is refused by default" nodes.verified.status failed
+	state_grep "with the TLS error" nodes.verified.error "certificate"
+else
+	echo "skip: https (no openssl to make a certificate)"
+fi
 
 finish

@@ -3,7 +3,9 @@
 # 127.0.0.1 on a free port, writes the port to PORTFILE, records what it is
 # sent under RECDIR.
 #
-#   usage: http_server.py PORTFILE RECDIR
+#   usage: http_server.py PORTFILE RECDIR [CERTFILE KEYFILE]
+#
+# With CERTFILE and KEYFILE it serves https instead.
 #
 # Routes:
 #   GET  /file.txt          "hello, dagexec\n" (known content)
@@ -106,11 +108,17 @@ class Handler(BaseHTTPRequestHandler):
 
 def main():
     global RECDIR
-    if len(sys.argv) != 3:
-        sys.stderr.write("usage: http_server.py PORTFILE RECDIR\n")
+    if len(sys.argv) not in (3, 5):
+        sys.stderr.write("usage: http_server.py PORTFILE RECDIR "
+                         "[CERTFILE KEYFILE]\n")
         sys.exit(64)
     portfile, RECDIR = sys.argv[1], sys.argv[2]
     srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    if len(sys.argv) == 5:
+        import ssl
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(sys.argv[3], sys.argv[4])
+        srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
     srv.daemon_threads = True
     # a client that gives up (max_bytes, a timeout) is part of the tests
     srv.handle_error = lambda request, address: None
