@@ -116,12 +116,13 @@ has_crlf(const char *s)
 
 int
 http_write_spec(const char *path, const struct http_spec *h,
-    int64_t max_retry_delay_ms, char *const *vars, char **cause)
+    int64_t max_retry_delay_ms, char *const *vars, uid_t uid, gid_t gid,
+    char **cause)
 {
 	json_t *o = json_object(), *hdrs = json_array(), *ex;
 	char *s = NULL, *name, *text = NULL;
 	size_t i;
-	int rc = -1;
+	int rc = -1, fd;
 
 	if ((s = http_template(h->url, vars, "url", cause)) == NULL)
 		goto out;
@@ -181,7 +182,31 @@ http_write_spec(const char *path, const struct http_spec *h,
 		*cause = xstrdup("cannot encode the request as JSON");
 		goto out;
 	}
-	rc = fs_write_atomic(path, text, strlen(text), 0600, cause);
+	/* the directory may be the job user's: make the file anew, follow
+	 * no link, and give it away by descriptor */
+	if (unlink(path) != 0 && errno != ENOENT) {
+		*cause = xasprintf("cannot remove '%s': %s", path,
+		    strerror(errno));
+		goto out;
+	}
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+	    0600);
+	if (fd < 0 || (uid != (uid_t)-1 && fchown(fd, uid, gid) != 0) ||
+	    fs_write_all(fd, text, strlen(text)) != 0) {
+		*cause = xasprintf("cannot write '%s': %s", path,
+		    strerror(errno));
+		if (fd >= 0) {
+			close(fd);
+			(void)unlink(path);
+		}
+		goto out;
+	}
+	if (close(fd) != 0) {
+		*cause = xasprintf("cannot write '%s': %s", path,
+		    strerror(errno));
+		goto out;
+	}
+	rc = 0;
 out:
 	free(text);
 	json_decref(hdrs);

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
+#include <sys/types.h>
 
 #include <jansson.h>
 
@@ -25,10 +26,13 @@
  * unknown variable, or an unterminated "${". */
 char *http_template(const char *s, char *const *vars, const char *what,
     char **cause);
-/* Write the resolved request of h (templated from vars) as JSON into path,
- * mode 0600 (replaced if there). Returns 0, or -1 with *cause. */
+/* Write the resolved request of h (templated from vars) as JSON into path:
+ * what was there is removed, and a new file made (O_EXCL, no link followed),
+ * mode 0600, given to uid/gid unless uid is (uid_t)-1. Returns 0, or -1
+ * with *cause. */
 int http_write_spec(const char *path, const struct http_spec *h,
-    int64_t max_retry_delay_ms, char *const *vars, char **cause);
+    int64_t max_retry_delay_ms, char *const *vars, uid_t uid, gid_t gid,
+    char **cause);
 /* The delay a Retry-After value asks for, in ms (seconds or an HTTP-date,
  * relative to now; a date in the past is 0). Returns 0, or -1 when the value
  * is neither. */

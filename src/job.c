@@ -684,14 +684,10 @@ http_prepare(struct job *j, size_t i, char **envp, char **argv, char **cause)
 		goto out;
 	}
 	if (http_write_spec(argv[2], n->http, n->max_retry_delay_ms, vars,
+	    j->set_ids ? j->uid : (uid_t)-1, j->set_ids ? j->gid : (gid_t)-1,
 	    &c2) != 0) {
 		*cause = xasprintf("http: %s", c2);
 		free(c2);
-		goto out;
-	}
-	if (j->set_ids && chown(argv[2], j->uid, j->gid) != 0) {
-		*cause = xasprintf("cannot give '%s' to uid %ld: %s", argv[2],
-		    (long)j->uid, strerror(errno));
 		goto out;
 	}
 	rc = 0;

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <CUnit/Basic.h>
@@ -119,6 +120,8 @@ test_spec(void)
 	int expect[] = { 200, 204 };
 	json_t *o, *v;
 	json_error_t je;
+	char target[64];
+	struct stat sb;
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
 	path = malloc(strlen(dir) + 16);
@@ -138,8 +141,15 @@ test_spec(void)
 	h.nexpect = 2;
 	h.follow_redirects = true;
 	h.max_bytes = 1024;
-	CU_ASSERT_EQUAL_FATAL(http_write_spec(path, &h, 5000, vars, &cause),
-	    0);
+	/* a link planted at the name is replaced, never followed */
+	sprintf(target, "%s/target", dir);
+	CU_ASSERT_EQUAL_FATAL(symlink(target, path), 0);
+	CU_ASSERT_EQUAL_FATAL(http_write_spec(path, &h, 5000, vars, (uid_t)-1,
+	    (gid_t)-1, &cause), 0);
+	CU_ASSERT_EQUAL(access(target, F_OK), -1);
+	CU_ASSERT_EQUAL_FATAL(lstat(path, &sb), 0);
+	CU_ASSERT(S_ISREG(sb.st_mode));
+	CU_ASSERT_EQUAL(sb.st_mode & 0777, 0600);
 	o = json_load_file(path, 0, &je);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(o);
 	CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(o, "url")),
@@ -161,14 +171,16 @@ test_spec(void)
 	h.url = L("http://127.0.0.1/");
 	h.body = NULL;
 	hk[1].value = L("${A}");
-	CU_ASSERT_EQUAL(http_write_spec(path, &h, 0, crlf, &cause), -1);
+	CU_ASSERT_EQUAL(http_write_spec(path, &h, 0, crlf, (uid_t)-1, (gid_t)-1,
+	    &cause), -1);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(cause);
 	CU_ASSERT_PTR_NOT_NULL(strstr(cause, "line break"));
 	free(cause);
 	cause = NULL;
 	/* an unknown variable in a header names the header */
 	hk[0].value = L("${NOPE}");
-	CU_ASSERT_EQUAL(http_write_spec(path, &h, 0, vars, &cause), -1);
+	CU_ASSERT_EQUAL(http_write_spec(path, &h, 0, vars, (uid_t)-1, (gid_t)-1,
+	    &cause), -1);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(cause);
 	CU_ASSERT_PTR_NOT_NULL(strstr(cause,
 	    "header 'Authorization': unknown variable 'NOPE'"));
