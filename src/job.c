@@ -21,6 +21,7 @@
 
 #include "bundle.h"
 #include "fsutil.h"
+#include "http.h"
 #include "job.h"
 #include "journal.h"
 #include "kvfile.h"
@@ -117,6 +118,12 @@ struct job {
 	bool			 in_pump;
 	bool			 pump_again;
 	int			 running;
+	char			*self;		/* this binary, for __http and
+					   __notify children */
+	pid_t			 notify_pid;	/* the __notify child, or 0 */
+	bool			 notifying;
+	char			*notify_status;	/* "sent", "failed" or NULL */
+	char			*notify_error;
 };
 
 static void	job_pump(struct job *);
@@ -561,6 +568,66 @@ fill_rlimits(struct spawn_spec *sp, const struct node *n)
 static char sh_name[] = "sh";
 static char sh_c[] = "-c";
 
+/* ---- http nodes (issue 5) ----------------------------------------------- */
+
+static char http_argv0[] = "dagexec";
+static char http_verb[] = "__http";
+
+/* Write the resolved request of http node i into io/NODE.http.json (the
+ * job user's) and fill argv with `dagexec __http SPEC RESULT` (argv[2] and
+ * argv[3] allocated). ${NAME} comes from the manifest env, the node env
+ * and the DAGEXEC_* variables of envp, never from our own environment. */
+static int
+http_prepare(struct job *j, size_t i, char **envp, char **argv, char **cause)
+{
+	const struct node *n = &j->m->nodes[i];
+	char **vars, **e, *c2 = NULL;
+	size_t nv = 0, k;
+	int rc = -1;
+
+	if (j->self == NULL) {
+		*cause = xstrdup("cannot find the dagexec binary "
+		    "(/proc/self/exe)");
+		return -1;
+	}
+	vars = xcalloc(j->m->env.n + n->env.n + 32, sizeof *vars);
+	for (k = 0; k < j->m->env.n; k++)
+		vars[nv++] = xasprintf("%s=%s", j->m->env.v[k].key,
+		    j->m->env.v[k].value);
+	for (k = 0; k < n->env.n; k++)
+		vars[nv++] = xasprintf("%s=%s", n->env.v[k].key,
+		    n->env.v[k].value);
+	for (e = envp; *e != NULL; e++) {
+		if (strncmp(*e, "DAGEXEC_", 8) != 0 ||
+		    strncmp(*e, "DAGEXEC_SPOOL=", 14) == 0)
+			continue;
+		vars = xreallocarray(vars, nv + 2, sizeof *vars);
+		vars[nv++] = xstrdup(*e);
+	}
+	vars[nv] = NULL;
+	argv[0] = http_argv0;
+	argv[1] = http_verb;
+	argv[2] = xasprintf("%s/io/%s.http.json", j->dir, n->id);
+	argv[3] = xasprintf("%s/io/%s.http.result", j->dir, n->id);
+	argv[4] = NULL;
+	if (unlink(argv[3]) != 0 && errno != ENOENT) {
+		*cause = xasprintf("cannot remove '%s': %s", argv[3],
+		    strerror(errno));
+		goto out;
+	}
+	if (http_write_spec(argv[2], n->http, n->max_retry_delay_ms, vars,
+	    j->set_ids ? j->uid : (uid_t)-1, j->set_ids ? j->gid : (gid_t)-1,
+	    &c2) != 0) {
+		*cause = xasprintf("http: %s", c2);
+		free(c2);
+		goto out;
+	}
+	rc = 0;
+out:
+	env_free(vars);
+	return rc;
+}
+
 static void
 start_node(struct job *j, size_t i, int attempt)
 {
@@ -571,13 +638,9 @@ start_node(struct job *j, size_t i, int attempt)
 	char *cause = NULL, **envp = NULL, *shargv[4];
 	int pout[2] = { -1, -1 }, perr[2] = { -1, -1 };
 	int pidfd = -1;
-	char *s1, *s2;
+	char *s1, *s2, *httpargv[5] = { NULL, NULL, NULL, NULL, NULL };
 	pid_t pid;
 
-	if (n->kind == NODE_HTTP) {
-		fail_start(j, i, "http nodes are not supported yet");
-		goto out;
-	}
 	if (n->executor == EXECUTOR_SLURM) {
 		fail_start(j, i, "executor slurm is not supported yet");
 		goto out;
@@ -606,7 +669,13 @@ start_node(struct job *j, size_t i, int attempt)
 
 	memset(&sp, 0, sizeof sp);
 	sp.node = n->id;
-	if (n->kind == NODE_RUN) {
+	if (n->kind == NODE_HTTP) {
+		if (http_prepare(j, i, envp, httpargv, &cause) != 0)
+			goto fail;
+		sp.argv = httpargv;
+		sp.paths = xcalloc(2, sizeof *sp.paths);
+		sp.paths[0] = xstrdup(j->self);
+	} else if (n->kind == NODE_RUN) {
 		shargv[0] = sh_name;
 		shargv[1] = sh_c;
 		shargv[2] = n->run;
@@ -685,11 +754,46 @@ fail:
 		close(perr[1]);
 	fail_start(j, i, cause);
 out:
+	free(httpargv[2]);
+	free(httpargv[3]);
 	env_free(envp);
 	free(cause);
 	free(out_path);
 	free(met_path);
 	free(dir);
+}
+
+/* An http node's child failed: its RESULT file says why (reason, error,
+ * retry_after_ms); *cause is replaced by that error. */
+static void
+http_result(struct job *j, size_t i, struct attempt_end *e, char **cause)
+{
+	char *path, *c2 = NULL, *end;
+	struct kv *v = NULL;
+	size_t nv = 0, k;
+	int r;
+
+	path = xasprintf("%s/io/%s.http.result", j->dir, j->m->nodes[i].id);
+	if (parse_kv_file(j, path, "the http result", false, &v, &nv,
+	    &c2) != 0) {
+		job_log(j, LOG_WARN, i, "http", "%s", c2);
+		free(c2);
+	}
+	for (k = 0; k < nv; k++) {
+		if (strcmp(v[k].key, "reason") == 0 &&
+		    (r = reason_parse(v[k].value)) > 0)
+			e->reason = (enum reason)r;
+		else if (strcmp(v[k].key, "error") == 0) {
+			free(*cause);
+			*cause = xstrdup(v[k].value);
+		} else if (strcmp(v[k].key, "retry_after_ms") == 0) {
+			e->retry_after_ms = strtoll(v[k].value, &end, 10);
+			if (*end != '\0' || e->retry_after_ms < 0)
+				e->retry_after_ms = 0;
+		}
+	}
+	kv_free(v, nv);
+	free(path);
 }
 
 static void
@@ -816,6 +920,14 @@ node_try_end(struct nodeproc *np)
 		}
 		free(dest);
 	}
+	if (n->kind == NODE_HTTP) {
+		/* the resolved request may hold a templated secret */
+		path = xasprintf("%s/io/%s.http.json", j->dir, n->id);
+		(void)unlink(path);
+		free(path);
+		if (e.exit_code > 0)
+			http_result(j, i, &e, &cause);
+	}
 	e.error = cause;
 	if (e.reason == REASON_NONE) {
 		kvfile_free(np->outputs, np->noutputs);
@@ -863,6 +975,8 @@ fill_state_job(const struct job *j, struct state_job *sj)
 	sj->wall_base_ms = j->wall_base;
 	sj->started_ms = j->started;
 	sj->finished_ms = j->finished;
+	sj->notify_status = j->notify_status;
+	sj->notify_error = j->notify_error;
 }
 
 static void
@@ -990,6 +1104,137 @@ log_change(struct job *j, const struct sched_action *a)
 		    "%s", r->error ? r->error : "");
 }
 
+/* ---- notify (issue 5) --------------------------------------------------- */
+
+static void
+notify_exited(struct loop *l, pid_t pid, int status, const struct rusage *ru,
+    void *arg)
+{
+	struct job *j = arg;
+	struct kv *v = NULL;
+	size_t nv = 0, k;
+	char *path, *c2 = NULL;
+
+	(void)l;
+	(void)pid;
+	(void)ru;
+	j->notify_pid = 0;
+	path = xasprintf("%s/io/.notify.result", j->dir);
+	if (parse_kv_file(j, path, "the notify result", false, &v, &nv,
+	    &c2) != 0) {
+		j->notify_error = c2;
+		c2 = NULL;
+	}
+	for (k = 0; k < nv; k++) {
+		if (strcmp(v[k].key, "status") == 0 &&
+		    strcmp(v[k].value, "sent") == 0 && status == 0)
+			j->notify_status = xstrdup("sent");
+		else if (strcmp(v[k].key, "error") == 0 &&
+		    j->notify_error == NULL)
+			j->notify_error = xstrdup(v[k].value);
+	}
+	kv_free(v, nv);
+	free(path);
+	if (j->notify_status == NULL) {
+		j->notify_status = xstrdup("failed");
+		if (j->notify_error == NULL)
+			j->notify_error = xasprintf("the notifier ended with "
+			    "status %d", WIFEXITED(status) ?
+			    WEXITSTATUS(status) : 128 + WTERMSIG(status));
+		job_log(j, LOG_WARN, SIZE_MAX, "notify", "failed: %s",
+		    j->notify_error);
+	} else
+		job_log(j, LOG_INFO, SIZE_MAX, "notify", "sent to %s",
+		    j->m->notify->url);
+	journal_add(j->jr, loop_wallclock(), "notify", "status",
+	    j->notify_status, "error", j->notify_error, (char *)NULL);
+	if (journal_write(j->jr, &c2) != 0) {
+		job_log(j, LOG_ERROR, SIZE_MAX, "journal", "%s", c2);
+		free(c2);
+	}
+	state_flush(j);
+	j->notifying = false;
+	if (j->on_finish != NULL)
+		j->on_finish(j, j->arg);
+}
+
+/* When manifest.notify asks for this end, start `dagexec __notify URL
+ * STATE RESULT` in a child process (it never blocks the loop). Returns 0
+ * when one was started (notify_exited calls on_finish), else -1. */
+static int
+notify_start(struct job *j)
+{
+	const struct notify_spec *ns = j->m->notify;
+	enum dag_status st = sched_status(j->s);
+	struct spawn_spec sp;
+	char *argv[7], *result, *cause = NULL;
+	unsigned want;
+	int pidfd = -1;
+	pid_t pid;
+
+	if (ns == NULL || st == DS_INTERRUPTED)
+		return -1;
+	want = st == DS_SUCCEEDED ? NOTIFY_ON_SUCCESS : NOTIFY_ON_FAILURE;
+	if (!(ns->on & want))
+		return -1;
+	if (j->self == NULL) {
+		j->notify_status = xstrdup("failed");
+		j->notify_error = xstrdup("cannot find the dagexec binary "
+		    "(/proc/self/exe)");
+		state_flush(j);
+		return -1;
+	}
+	result = xasprintf("%s/io/.notify.result", j->dir);
+	if (unlink(result) != 0 && errno != ENOENT)
+		job_log(j, LOG_WARN, SIZE_MAX, "notify",
+		    "cannot remove '%s': %s", result, strerror(errno));
+	argv[0] = http_argv0;
+	argv[1] = xstrdup("__notify");
+	argv[2] = ns->url;
+	argv[3] = j->state_path;
+	argv[4] = result;
+	argv[5] = ns->insecure ? xstrdup("--insecure") : NULL;
+	argv[6] = NULL;
+	memset(&sp, 0, sizeof sp);
+	sp.node = "notify";
+	sp.argv = argv;
+	sp.paths = xcalloc(2, sizeof *sp.paths);
+	sp.paths[0] = xstrdup(j->self);
+	sp.envp = j->base_env;
+	sp.cwd = j->dir;
+	sp.stdout_fd = -1;
+	sp.stderr_fd = -1;
+	sp.umask = 077;
+	sp.set_ids = j->set_ids;
+	sp.uid = j->uid;
+	sp.gid = j->gid;
+	sp.groups = j->groups;
+	sp.ngroups = j->ngroups;
+	pid = spawn_start(&sp, &pidfd, &cause);
+	spawn_free_paths(sp.paths);
+	free(argv[1]);
+	free(argv[5]);
+	free(result);
+	if (pid < 0) {
+		j->notify_status = xstrdup("failed");
+		j->notify_error = cause;
+		job_log(j, LOG_WARN, SIZE_MAX, "notify", "failed: %s", cause);
+		state_flush(j);
+		return -1;
+	}
+	if (loop_watch_child(j->loop, pid, pidfd, notify_exited, j) != 0) {
+		job_log(j, LOG_ERROR, SIZE_MAX, "internal",
+		    "cannot watch pid %ld: %s", (long)pid, strerror(errno));
+		spawn_kill_group(pid, SIGKILL);
+		abort();
+	}
+	j->notify_pid = pid;
+	j->notifying = true;
+	job_log(j, LOG_INFO, SIZE_MAX, "notify", "pid=%ld url=%s", (long)pid,
+	    ns->url);
+	return 0;
+}
+
 static void
 job_finish(struct job *j)
 {
@@ -1036,6 +1281,8 @@ job_finish(struct job *j)
 	}
 	job_log(j, LOG_INFO, SIZE_MAX, "finish", "status=%s",
 	    dag_status_name(sched_status(j->s)));
+	if (notify_start(j) == 0)
+		return;		/* on_finish once the notification ended */
 	if (j->on_finish != NULL)
 		j->on_finish(j, j->arg);
 }
@@ -1355,6 +1602,8 @@ job_new(struct loop *l, struct manifest *m, const struct job_config *c,
 		j->ngroups = c->ngroups;
 	}
 	j->workdir_fd = -1;
+	/* for http nodes and notify: exec this very binary */
+	j->self = realpath("/proc/self/exe", NULL);
 	j->started = j->finished = -1;
 	j->wake_at = INT64_MAX;
 	j->last_state = INT64_MIN / 2;
@@ -1479,7 +1728,7 @@ job_stop(struct job *j, enum dag_status why)
 bool
 job_finished(const struct job *j)
 {
-	return j->done;
+	return j->done && !j->notifying;
 }
 
 enum dag_status
@@ -1543,6 +1792,11 @@ job_free(struct job *j)
 		loop_timer_cancel(j->loop, j->wake_timer);
 	if (j->sync_timer != NULL)
 		loop_timer_cancel(j->loop, j->sync_timer);
+	if (j->notify_pid > 0)
+		spawn_kill_group(j->notify_pid, SIGKILL);
+	free(j->self);
+	free(j->notify_status);
+	free(j->notify_error);
 	if (j->jr != NULL)
 		(void)journal_close(j->jr, NULL);
 	if (j->workdir_fd >= 0)

@@ -1195,6 +1195,15 @@ sched_ended(struct sched *s, size_t i, int64_t now,
 	if (r->attempts < 1 + (nd->retries > 0 ? nd->retries : 0) &&
 	    (nd->retry_on & (1u << why)) && may_start(s, i)) {
 		delay = retry_delay(nd, r->attempts);
+		if (e->retry_after_ms > 0 && why == e->reason) {
+			int64_t ra = e->retry_after_ms;
+
+			if (nd->max_retry_delay_ms > 0 &&
+			    ra > nd->max_retry_delay_ms)
+				ra = nd->max_retry_delay_ms;
+			if (ra > delay)
+				delay = ra;
+		}
 		r->retry_at = now > INT64_MAX - delay ? INT64_MAX : now + delay;
 		set_status(s, i, NS_RETRYING);
 		timer_push(s, r->retry_at, i, r->attempts, T_RETRY);

@@ -94,6 +94,9 @@ struct attempt_end {
 					   one from the class and codes */
 	const struct metric *metrics;	/* copied; summed into node and DAG */
 	size_t		 nmetrics;
+	int64_t		 retry_after_ms;	/* > 0: the server asked for this
+					   wait (Retry-After); honoured up to
+					   max_retry_delay */
 };
 
 enum sched_action_kind {

@@ -563,6 +563,17 @@ state_render_runs(const struct manifest *m, const struct node_run *const *runs,
 
 	state_key(&em, "metrics");
 	state_metrics(&em, metrics, nmetrics);
+	if (sj->notify_status != NULL) {
+		state_key(&em, "notify");
+		state_map_start(&em, 1);
+		state_key(&em, "status");
+		state_str(&em, sj->notify_status);
+		if (sj->notify_error != NULL) {
+			state_key(&em, "error");
+			state_str(&em, sj->notify_error);
+		}
+		state_map_end(&em);
+	}
 	state_map_end(&em);
 
 	if (!em.failed && !yaml_document_end_event_initialize(&ev, 1))

@@ -15,6 +15,9 @@ struct state_job {
 	int64_t		 wall_base_ms;	/*   clock as wall_base + (t - mono_base) */
 	int64_t		 started_ms;	/* monotonic; -1: not started */
 	int64_t		 finished_ms;	/* monotonic; -1: not finished */
+	const char	*notify_status;	/* "sent", "failed"; NULL: no
+					   notification was attempted */
+	const char	*notify_error;	/* with "failed", or NULL */
 };
 
 /* The YAML text of the state of m as s knows it (s may be NULL: all nodes
