@@ -792,7 +792,7 @@ http_result(struct job *j, size_t i, struct attempt_end *e, char **cause)
 				e->retry_after_ms = 0;
 		}
 	}
-	kv_free(v, nv);
+	kvfile_free(v, nv);
 	free(path);
 }
 
@@ -1133,7 +1133,7 @@ notify_exited(struct loop *l, pid_t pid, int status, const struct rusage *ru,
 		    j->notify_error == NULL)
 			j->notify_error = xstrdup(v[k].value);
 	}
-	kv_free(v, nv);
+	kvfile_free(v, nv);
 	free(path);
 	if (j->notify_status == NULL) {
 		j->notify_status = xstrdup("failed");
