@@ -486,8 +486,10 @@ timeline_render(const struct manifest *m, const struct node_run *const *runs,
 	if (sj != NULL && sj->started_ms >= 0)
 		state_format_time(sj->wall_base_ms + sj->started_ms -
 		    sj->mono_base_ms, when, sizeof when);
-	sb_printf(&b, "<title>%s %s</title>\n", m->name,
-	    sj != NULL && sj->job != NULL ? sj->job : "");
+	e = timeline_xml_escape(sj != NULL && sj->job != NULL ? sj->job : "",
+	    sj != NULL && sj->job != NULL ? strlen(sj->job) : 0);
+	sb_printf(&b, "<title>%s %s</title>\n", m->name, e);
+	free(e);
 	sb_printf(&b, "<rect class=\"bg\" x=\"0\" y=\"0\" width=\"%.0f\" "
 	    "height=\"%.0f\" fill=\"#ffffff\"/>\n", width, height);
 	sb_printf(&b, "<text class=\"head\" x=\"8\" y=\"18\" font-size=\"14\" "
