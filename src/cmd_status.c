@@ -359,9 +359,50 @@ follow_since(struct follow *f, const char *id, bool running)
 	return f->since[f->nids++];
 }
 
+/* Is the job somewhere on its way (queued, being claimed, active, done)?
+ * Checked in the order a job moves, so that a move between two checks is
+ * seen by the later one. */
+static bool
+follow_known(struct follow *f)
+{
+	struct dirent *de;
+	struct stat st;
+	char *path, *dir;
+	bool yes;
+	DIR *d;
+
+	path = xasprintf("%s/incoming/%s.yaml", f->spool, f->job);
+	yes = lstat(path, &st) == 0;
+	free(path);
+	dir = xasprintf("%s/active", f->spool);
+	if (!yes && (d = opendir(dir)) != NULL) {
+		while (!yes && (de = readdir(d)) != NULL) {
+			if (strncmp(de->d_name, ".claim-", 7) != 0)
+				continue;
+			path = xasprintf("%s/%s/%s.yaml", dir, de->d_name,
+			    f->job);
+			yes = lstat(path, &st) == 0;
+			free(path);
+		}
+		closedir(d);
+	}
+	free(dir);
+	if (!yes)
+		yes = lstat(f->jobdir, &st) == 0;
+	path = xasprintf("%s/done/%s.tar.gz", f->spool, f->job);
+	if (!yes)
+		yes = lstat(path, &st) == 0;
+	free(path);
+	path = xasprintf("%s/done/%s.tar.zst", f->spool, f->job);
+	if (!yes)
+		yes = lstat(path, &st) == 0;
+	free(path);
+	return yes;
+}
+
 /* The state of the job: from active/JOB/state.yaml, else from its bundle in
- * done/. NULL when there is neither (yet); *queued when it waits in
- * incoming/. */
+ * done/. NULL when there is neither (yet); *queued when the job is known
+ * all the same (waiting in incoming/, being claimed, just activated). */
 static struct state_doc *
 follow_read(struct follow *f, bool *queued)
 {
@@ -383,11 +424,8 @@ follow_read(struct follow *f, bool *queued)
 			d = read_bundle_state(path, f->job);
 		free(path);
 	}
-	if (d == NULL) {
-		path = xasprintf("%s/incoming/%s.yaml", f->spool, f->job);
-		*queued = access(path, F_OK) == 0;
-		free(path);
-	}
+	if (d == NULL)
+		*queued = follow_known(f);
 	return d;
 }
 
