@@ -191,6 +191,18 @@ fmt_metrics(const struct metric *v, size_t n)
 	return out;
 }
 
+/* Write line without its trailing blanks, then a newline; frees line. */
+static void
+put_line(FILE *fp, char *line)
+{
+	size_t n = strlen(line);
+
+	while (n > 0 && line[n - 1] == ' ')
+		line[--n] = '\0';
+	fprintf(fp, "%s\n", line);
+	free(line);
+}
+
 /* Cut s (escaped first) to width columns, "..." marking the cut. */
 static char *
 fmt_cut(const char *s, int width)
@@ -212,7 +224,7 @@ render_summary(FILE *fp, const struct manifest *m, const struct sched *s,
 	const struct node_run *r;
 	const struct metric *met;
 	int64_t dur, cpu = 0, rss = 0;
-	char dbuf[32], cbuf[32], rbuf[32], *err, *mt, *mc;
+	char dbuf[32], cbuf[32], rbuf[32], *err, *mt, *mc, *line;
 	int width = 4, attempts = 0;
 
 	order = xcalloc(m->nnodes > 0 ? m->nnodes : 1, sizeof *order);
@@ -250,10 +262,11 @@ render_summary(FILE *fp, const struct manifest *m, const struct sched *s,
 		err = fmt_cut(r->error, SUMMARY_WIDTH - width - 53 -
 		    SUMMARY_METRICS < 20 ? 20 : SUMMARY_WIDTH - width - 53 -
 		    SUMMARY_METRICS);
-		fprintf(fp, "%-*.*s  %-10s %8d %9s %9s %7s  %-*s  %s\n", width,
-		    width, m->nodes[order[i]].id, node_status_name(r->status),
-		    r->attempts, dbuf, cbuf, rbuf, SUMMARY_METRICS,
-		    *mc != '\0' ? mc : "-", err);
+		line = xasprintf("%-*.*s  %-10s %8d %9s %9s %7s  %-*s  %s",
+		    width, width, m->nodes[order[i]].id,
+		    node_status_name(r->status), r->attempts, dbuf, cbuf,
+		    rbuf, SUMMARY_METRICS, *mc != '\0' ? mc : "-", err);
+		put_line(fp, line);
 		free(err);
 		free(mt);
 		free(mc);
@@ -268,9 +281,10 @@ render_summary(FILE *fp, const struct manifest *m, const struct sched *s,
 	met = sched_metrics(s, &nmet);
 	mt = fmt_metrics(met, nmet);
 	mc = fmt_cut(mt, SUMMARY_METRICS);
-	fprintf(fp, "%-*s  %-10s %8d %9s %9s %7s  %-*s\n", width, "TOTAL",
+	line = xasprintf("%-*s  %-10s %8d %9s %9s %7s  %s", width, "TOTAL",
 	    dag_status_name(sched_status(s)), attempts, dbuf, cbuf, rbuf,
-	    SUMMARY_METRICS, *mc != '\0' ? mc : "-");
+	    *mc != '\0' ? mc : "-");
+	put_line(fp, line);
 	fprintf(fp, "\n%zu nodes: %zu succeeded, %zu failed, %zu timed out, "
 	    "%zu cancelled, %zu skipped; DAG %s in %s (cpu %s)\n", m->nnodes,
 	    counts[NS_SUCCEEDED], counts[NS_FAILED], counts[NS_TIMED_OUT],
