@@ -126,7 +126,7 @@ check "the failing DAG exits 1" test "$rc" -eq 1
 head -n 2 "$X/summary.txt" | tail -n 1 >"$T/first"
 grep_file "summary: failures first" "^bad  *failed  *2 " "$T/first"
 grep_file "summary: a header with max RSS and metrics" "^NODE  *STATUS  *ATTEMPTS  *TIME  *CPU  *MAXRSS  *METRICS  *ERROR" "$X/summary.txt"
-grep_file "summary: metrics of a node" "^first  *succeeded .* tokens=7 " "$X/summary.txt"
+grep_file "summary: metrics of a node" "^first  *succeeded .* tokens=7$" "$X/summary.txt"
 grep_file "summary: totals at the bottom" "^TOTAL  *failed  *3 " "$X/summary.txt"
 grep_file "summary: the error" "exited with status 3" "$X/summary.txt"
 python3 - "$X/timeline.svg" >"$T/svg2" 2>&1 <<'PY'
