@@ -226,7 +226,8 @@ tl_fmt_dur(int64_t ms, char *buf, size_t len)
 		    (double)(ms % 60000) / 1000);
 	else
 		snprintf(buf, len, "%lldh%02lldm%02llds",
-		    (long long)(ms / 3600000), (long long)(ms % 3600000 / 60000),
+		    (long long)(ms / 3600000),
+		    (long long)(ms % 3600000 / 60000),
 		    (long long)(ms % 60000 / 1000));
 }
 
@@ -276,7 +277,8 @@ static const struct node_run *const	*tl_sort_runs;
 static int
 tl_row_cmp(const void *pa, const void *pb)
 {
-	size_t			 a = *(const size_t *)pa, b = *(const size_t *)pb;
+	size_t			 a = *(const size_t *)pa;
+	size_t			 b = *(const size_t *)pb;
 	const struct node_run	*ra = tl_run(tl_sort_runs, a);
 	const struct node_run	*rb = tl_run(tl_sort_runs, b);
 	int64_t			 sa, sb;
@@ -532,7 +534,8 @@ timeline_render(const struct manifest *m, const struct node_run *const *runs,
 			sb_printf(&b, "<line class=\"wave\" x1=\"0\" "
 			    "y1=\"%.1f\" x2=\"%.0f\" y2=\"%.1f\" "
 			    "stroke=\"#bbbbbb\" stroke-dasharray=\"4,3\"/>\n",
-			    y + TL_WAVE_GAP / 2.0, width, y + TL_WAVE_GAP / 2.0);
+			    y + TL_WAVE_GAP / 2.0, width,
+			    y + TL_WAVE_GAP / 2.0);
 			y += TL_WAVE_GAP;
 		}
 		r = tl_run(runs, i);

@@ -146,7 +146,8 @@ trace_render(const struct manifest *m, const struct node_run *const *runs,
 		}
 	}
 	if (json_object_set_new(root, "traceEvents", evs) != 0 ||
-	    json_object_set_new(root, "displayTimeUnit", json_string("ms")) != 0)
+	    json_object_set_new(root, "displayTimeUnit",
+	    json_string("ms")) != 0)
 		abort();
 	ev = json_pack("{s:o, s:s}", "dag", trace_str(m->name), "status",
 	    sj != NULL ? dag_status_name(sj->status) : "unknown");

@@ -414,8 +414,9 @@ test_many_nodes(void)
 	ylen = (size_t)sprintf(yaml, "name: big\nnodes:\n");
 	for (i = 0; i < n; i++) {
 		xgrow(&yaml, &cap, ylen + 80, 1);
-		ylen += (size_t)sprintf(yaml + ylen, "  node-%03zu: {run: 'true'"
-		    "%s}\n", i, i >= 250 ? ", needs: [node-000]" : "");
+		ylen += (size_t)sprintf(yaml + ylen, "  node-%03zu: "
+		    "{run: 'true'%s}\n", i,
+		    i >= 250 ? ", needs: [node-000]" : "");
 	}
 	m = parse(yaml);
 	free(yaml);
