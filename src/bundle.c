@@ -15,10 +15,15 @@
 
 #include <archive.h>
 #include <archive_entry.h>
+#include <openssl/evp.h>
 
 #include "bundle.h"
 #include "fsutil.h"
+#include "strmap.h"
 #include "xmalloc.h"
+
+#define BUNDLE_SUMS		"SHA256SUMS"
+#define BUNDLE_SUMS_MAX		(64u << 20)	/* SHA256SUMS read back */
 
 #define BUNDLE_MAX_DEPTH	128		/* directory nesting walked */
 #define BUNDLE_BUFSIZE		(64 * 1024)
@@ -39,8 +44,44 @@ struct bundle_w {
 	struct archive	*a;
 	const char	*jobdir;	/* for messages */
 	char		*cause;
+	EVP_MD_CTX	*md;
+	char		*sums;		/* SHA256SUMS so far */
+	size_t		 sums_len;
+	size_t		 sums_cap;
 	char		 buf[BUNDLE_BUFSIZE];
 };
+
+/* Append "HEX  NAME\n" to a SHA256SUMS text as sha256sum(1) writes it: a
+ * name holding a backslash, a newline or a carriage return is escaped and
+ * the line starts with a backslash. */
+static void
+bundle_sums_line(char **s, size_t *len, size_t *cap, const unsigned char *md,
+    const char *name)
+{
+	static const char	 hex[] = "0123456789abcdef";
+	size_t			 i, need = 2 + 64 + 2 + 2 * strlen(name) + 2;
+	char			*o;
+
+	xgrow(s, cap, *len + need, 1);
+	o = *s + *len;
+	if (strpbrk(name, "\\\n\r") != NULL)
+		*o++ = '\\';
+	for (i = 0; i < 32; i++) {
+		*o++ = hex[md[i] >> 4];
+		*o++ = hex[md[i] & 15];
+	}
+	*o++ = ' ';
+	*o++ = ' ';
+	for (; *name != '\0'; name++) {
+		if (*name == '\\' || *name == '\n' || *name == '\r') {
+			*o++ = '\\';
+			*o++ = *name == '\n' ? 'n' : *name == '\r' ? 'r' : '\\';
+		} else
+			*o++ = *name;
+	}
+	*o++ = '\n';
+	*len = (size_t)(o - *s);
+}
 
 static int
 bundle_fail(struct bundle_w *bw, char *cause)
@@ -152,6 +193,7 @@ bundle_add_fd(struct bundle_w *bw, int fd, const char *member,
 	off_t		 left;
 	ssize_t		 n;
 	int		 saved;
+	unsigned char	 md[EVP_MAX_MD_SIZE];
 
 	if (fstat(fd, &st) != 0) {
 		saved = errno;
@@ -167,6 +209,8 @@ bundle_add_fd(struct bundle_w *bw, int fd, const char *member,
 		close(fd);
 		return -1;
 	}
+	if (EVP_DigestInit_ex(bw->md, EVP_sha256(), NULL) != 1)
+		abort();
 	for (left = st.st_size; left > 0; left -= n) {
 		n = read(fd, bw->buf, left < (off_t)sizeof bw->buf ?
 		    (size_t)left : sizeof bw->buf);
@@ -188,8 +232,13 @@ bundle_add_fd(struct bundle_w *bw, int fd, const char *member,
 			return bundle_fail(bw, xasprintf("cannot add '%s': %s",
 			    member, archive_error_string(bw->a)));
 		}
+		if (EVP_DigestUpdate(bw->md, bw->buf, (size_t)n) != 1)
+			abort();
 	}
 	close(fd);
+	if (EVP_DigestFinal_ex(bw->md, md, NULL) != 1)
+		abort();
+	bundle_sums_line(&bw->sums, &bw->sums_len, &bw->sums_cap, md, member);
 	return 0;
 }
 
@@ -308,7 +357,16 @@ bundle_add_all(struct bundle_w *bw, const char *job, int jfd)
 		if (rc != 0)
 			return -1;
 	}
-	return 0;
+	/* last: the digests of every other member */
+	m = xasprintf("%s/%s", job, BUNDLE_SUMS);
+	st.st_size = (off_t)bw->sums_len;
+	rc = bundle_header(bw, m, &st, 0);
+	if (rc == 0 && bw->sums_len > 0 && archive_write_data(bw->a, bw->sums,
+	    bw->sums_len) != (la_ssize_t)bw->sums_len)
+		rc = bundle_fail(bw, xasprintf("cannot add '%s': %s", m,
+		    archive_error_string(bw->a)));
+	free(m);
+	return rc;
 }
 
 int
@@ -321,6 +379,8 @@ bundle_write(const char *out_path, enum bundle_format fmt, const char *job,
 
 	bw = xcalloc(1, sizeof *bw);
 	bw->jobdir = jobdir;
+	if ((bw->md = EVP_MD_CTX_new()) == NULL)
+		abort();
 	tmp = xasprintf("%s.tmp.%ld", out_path, (long)getpid());
 
 	jfd = open(jobdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -385,6 +445,8 @@ bundle_write(const char *out_path, enum bundle_format fmt, const char *job,
 	(void)fs_sync_parent(out_path);
 	close(jfd);
 	free(tmp);
+	EVP_MD_CTX_free(bw->md);
+	free(bw->sums);
 	free(bw);
 	return 0;
 
@@ -402,6 +464,8 @@ fail:
 	else
 		free(bw->cause);
 	free(tmp);
+	EVP_MD_CTX_free(bw->md);
+	free(bw->sums);
 	free(bw);
 	errno = saved != 0 ? saved : EIO;
 	return -1;
@@ -1029,5 +1093,257 @@ out:
 		close(cwd);
 	if (dfd >= 0)
 		close(dfd);
+	return rc;
+}
+
+/* ---- checking a bundle against its SHA256SUMS --------------------------- */
+
+static struct archive *
+bundle_open_read(const char *path, int *fdp, char **cause)
+{
+	struct archive	*a;
+	int		 fd, saved;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0) {
+		saved = errno;
+		*cause = xasprintf("cannot open '%s': %s", path,
+		    strerror(saved));
+		errno = saved;
+		return NULL;
+	}
+	if ((a = archive_read_new()) == NULL)
+		abort();
+	archive_read_support_filter_gzip(a);
+	archive_read_support_filter_zstd(a);
+	archive_read_support_filter_none(a);
+	archive_read_support_format_tar(a);
+	if (archive_read_open_fd(a, fd, 65536) != ARCHIVE_OK) {
+		*cause = xasprintf("'%s' is not a readable archive: %s", path,
+		    archive_error_string(a));
+		archive_read_free(a);
+		close(fd);
+		errno = EILSEQ;
+		return NULL;
+	}
+	*fdp = fd;
+	return a;
+}
+
+int
+bundle_job(const char *path, char **job, char **cause)
+{
+	struct archive		*a;
+	struct archive_entry	*e;
+	const char		*name, *slash;
+	int			 fd, r;
+
+	if ((a = bundle_open_read(path, &fd, cause)) == NULL)
+		return -1;
+	r = archive_read_next_header(a, &e);
+	if (r != ARCHIVE_OK || (name = archive_entry_pathname(e)) == NULL ||
+	    (slash = strchr(name, '/')) == NULL || slash == name) {
+		*cause = r == ARCHIVE_OK || r == ARCHIVE_EOF ?
+		    xasprintf("'%s' is not a dagexec bundle", path) :
+		    xasprintf("cannot read '%s': %s", path,
+		    archive_error_string(a));
+		archive_read_free(a);
+		close(fd);
+		errno = EILSEQ;
+		return -1;
+	}
+	*job = xstrndup(name, (size_t)(slash - name));
+	archive_read_free(a);
+	close(fd);
+	return 0;
+}
+
+struct bundle_sum {
+	char	*name;
+	char	 hex[65];
+	int	 listed;
+};
+
+/* Parse one SHA256SUMS line (without its newline) into hex and a new name.
+ * Returns 0, or -1 when it is malformed. */
+static int
+bundle_sums_parse(const char *line, size_t len, char *hex, char **name)
+{
+	const char	*p = line, *end = line + len;
+	char		*o;
+	int		 esc = 0, i;
+
+	if (p < end && *p == '\\') {
+		esc = 1;
+		p++;
+	}
+	if (end - p < 66)
+		return -1;
+	for (i = 0; i < 64; i++) {
+		if (strchr("0123456789abcdef", p[i]) == NULL || p[i] == '\0') {
+			if (p[i] >= 'A' && p[i] <= 'F')
+				hex[i] = (char)(p[i] - 'A' + 'a');
+			else
+				return -1;
+		} else
+			hex[i] = p[i];
+	}
+	hex[64] = '\0';
+	p += 64;
+	if (p[0] != ' ' || (p[1] != ' ' && p[1] != '*'))
+		return -1;
+	p += 2;
+	if (p == end)
+		return -1;
+	o = *name = xmalloc((size_t)(end - p) + 1);
+	for (; p < end; p++) {
+		if (esc && *p == '\\' && p + 1 < end) {
+			p++;
+			*o++ = *p == 'n' ? '\n' : *p == 'r' ? '\r' : *p;
+		} else
+			*o++ = *p;
+	}
+	*o = '\0';
+	return 0;
+}
+
+int
+bundle_verify(const char *path,
+    void (*bad)(const char *member, enum bundle_bad why, void *arg),
+    void *arg, char **cause)
+{
+	static const char	 hexd[] = "0123456789abcdef";
+	struct archive		*a;
+	struct archive_entry	*e;
+	struct bundle_sum	*v = NULL;
+	struct strmap		*map = NULL;
+	EVP_MD_CTX		*md;
+	unsigned char		 dig[EVP_MAX_MD_SIZE];
+	char			*job = NULL, *sumsname = NULL, *sums = NULL;
+	char			*buf, *name, hex[65], *nl, *p;
+	size_t			 n = 0, cap = 0, slen = 0, scap = 0, i, idx;
+	la_ssize_t		 got;
+	int			 fd, r, nbad = 0, rc = -1, have_sums = 0, k;
+
+	if (bundle_job(path, &job, cause) != 0)
+		return -1;
+	sumsname = xasprintf("%s/%s", job, BUNDLE_SUMS);
+	if ((a = bundle_open_read(path, &fd, cause)) == NULL) {
+		free(job);
+		free(sumsname);
+		return -1;
+	}
+	if ((md = EVP_MD_CTX_new()) == NULL)
+		abort();
+	buf = xmalloc(BUNDLE_BUFSIZE);
+	while ((r = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
+		if (archive_entry_filetype(e) != AE_IFREG)
+			continue;
+		name = xstrdup(archive_entry_pathname(e));
+		if (strcmp(name, sumsname) == 0) {
+			have_sums = 1;
+			slen = 0;
+			if (EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1)
+				abort();
+		} else if (EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1)
+			abort();
+		while ((got = archive_read_data(a, buf, BUNDLE_BUFSIZE)) > 0) {
+			if (strcmp(name, sumsname) == 0) {
+				if (slen + (size_t)got > BUNDLE_SUMS_MAX) {
+					*cause = xasprintf("'%s' in '%s' is "
+					    "too large", sumsname, path);
+					free(name);
+					errno = EILSEQ;
+					goto out;
+				}
+				xgrow(&sums, &scap, slen + (size_t)got + 1, 1);
+				memcpy(sums + slen, buf, (size_t)got);
+				slen += (size_t)got;
+			} else if (EVP_DigestUpdate(md, buf, (size_t)got) != 1)
+				abort();
+		}
+		if (got < 0) {
+			*cause = xasprintf("cannot read '%s' in '%s': %s",
+			    name, path, archive_error_string(a));
+			free(name);
+			errno = EILSEQ;
+			goto out;
+		}
+		if (strcmp(name, sumsname) == 0) {
+			free(name);
+			continue;
+		}
+		if (EVP_DigestFinal_ex(md, dig, NULL) != 1)
+			abort();
+		xgrow(&v, &cap, n + 1, sizeof *v);
+		v[n].name = name;
+		for (k = 0; k < 32; k++) {
+			v[n].hex[2 * k] = hexd[dig[k] >> 4];
+			v[n].hex[2 * k + 1] = hexd[dig[k] & 15];
+		}
+		v[n].hex[64] = '\0';
+		v[n].listed = 0;
+		n++;
+	}
+	if (r != ARCHIVE_EOF) {
+		*cause = xasprintf("cannot read '%s': %s", path,
+		    archive_error_string(a));
+		errno = EILSEQ;
+		goto out;
+	}
+	if (!have_sums) {
+		*cause = xasprintf("'%s' has no member '%s'", path, sumsname);
+		errno = EILSEQ;
+		goto out;
+	}
+	map = strmap_new(n);
+	for (i = 0; i < n; i++)
+		strmap_set(map, v[i].name, i);	/* a repeated name: the last */
+	xgrow(&sums, &scap, slen + 1, 1);
+	sums[slen] = '\0';
+	for (p = sums; p < sums + slen; p = nl + 1) {
+		if ((nl = memchr(p, '\n', (size_t)(sums + slen - p))) == NULL)
+			nl = sums + slen;
+		if (nl == p)
+			continue;
+		if (memchr(p, '\0', (size_t)(nl - p)) != NULL ||
+		    bundle_sums_parse(p, (size_t)(nl - p), hex, &name) != 0) {
+			*cause = xasprintf("'%s' in '%s' is malformed at "
+			    "'%.*s'", sumsname, path, (int)(nl - p > 80 ? 80 :
+			    nl - p), p);
+			errno = EILSEQ;
+			goto out;
+		}
+		if (!strmap_get(map, name, &idx)) {
+			bad(name, BUNDLE_MISSING, arg);
+			nbad++;
+		} else {
+			v[idx].listed = 1;
+			if (strcmp(v[idx].hex, hex) != 0) {
+				bad(name, BUNDLE_FAILED, arg);
+				nbad++;
+			}
+		}
+		free(name);
+	}
+	for (i = 0; i < n; i++) {
+		/* a repeated name counts as listed when its last copy is */
+		if (strmap_get(map, v[i].name, &idx) && !v[idx].listed) {
+			bad(v[i].name, BUNDLE_NOT_LISTED, arg);
+			nbad++;
+		}
+	}
+	rc = nbad;
+out:
+	strmap_free(map);
+	for (i = 0; i < n; i++)
+		free(v[i].name);
+	free(v);
+	free(buf);
+	free(sums);
+	free(job);
+	free(sumsname);
+	EVP_MD_CTX_free(md);
+	archive_read_free(a);
+	close(fd);
 	return rc;
 }

@@ -17,7 +17,8 @@ const char *bundle_ext(enum bundle_format f);
 /* Pack the job directory jobdir into out_path as members JOB/...:
  * manifest.yaml, state.yaml, events.log, summary.txt, graph.dot,
  * timeline.svg, trace.json (those that exist, in that order), then
- * nodes/NODE/{stdout,stderr}.log and outputs/NODE/... sorted by name.
+ * nodes/NODE/{stdout,stderr}.log and outputs/NODE/... sorted by name, and
+ * last SHA256SUMS over every other regular-file member.
  * work/ is not packed. Written to out_path.tmp.PID, fsynced, renamed.
  * Owners and modes are normalised (root, 0644/0755). Returns 0 or -1 with
  * *cause; nothing is left at out_path on failure. */
@@ -37,6 +38,29 @@ int bundle_collect_output(int workdir_fd, const char *rel, const char *destdir,
  * *cause (ENOENT: no such member). */
 int bundle_read_member(const char *path, const char *member, size_t max,
     char **buf, size_t *len, char **cause);
+
+/* The job name of the bundle at path: the first component of its first
+ * member, new in *job. Returns 0, or -1 with errno (EILSEQ: not a readable
+ * archive or not a bundle; else the file cannot be opened) and *cause. */
+int bundle_job(const char *path, char **job, char **cause);
+
+/* What is wrong with one member of a bundle. */
+enum bundle_bad {
+	BUNDLE_FAILED,		/* its SHA-256 differs from SHA256SUMS */
+	BUNDLE_MISSING,		/* listed in SHA256SUMS, not in the archive */
+	BUNDLE_NOT_LISTED	/* a regular file SHA256SUMS does not list */
+};
+
+/* Check the bundle at path against its member JOB/SHA256SUMS (which
+ * bundle_write adds last, "HEX  JOB/member" lines as sha256sum(1) writes
+ * them, over every other regular-file member). bad is called once a bad
+ * member, in SHA256SUMS order, then archive order. Returns the number of
+ * bad members (0: whole), or -1 with *cause and errno: EILSEQ when the
+ * archive is corrupt, not a bundle, or has no (or a malformed)
+ * SHA256SUMS; otherwise the file cannot be opened. */
+int bundle_verify(const char *path,
+    void (*bad)(const char *member, enum bundle_bad why, void *arg),
+    void *arg, char **cause);
 
 /* Unpack a dropped bundle (.tar, .tar.gz, .tgz, .tar.zst) into the existing
  * directory destdir. Every member is checked first and the archive refused

@@ -1,6 +1,7 @@
 /* dagexec graph [--format dot|waves] MANIFEST: print the DAG. */
 #include "config.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,14 +11,19 @@
 #include "diag.h"
 #include "manifest.h"
 #include "render.h"
+#include "state.h"
 
 static void
 graph_usage(FILE *fp)
 {
-	fprintf(fp, "usage: dagexec graph [--format dot|waves] MANIFEST\n\n"
+	fprintf(fp, "usage: dagexec graph [--format dot|waves] [--state FILE] "
+	    "MANIFEST\n\n"
 	    "Print the DAG as Graphviz DOT (the default: one \"a\" -> \"b\"; "
 	    "line an edge,\na before b) or as its waves (one line a wave: "
-	    "wave 0: id id ...).\n\n"
+	    "wave 0: id id ...).\n"
+	    "With --state FILE (a state.yaml), the DOT nodes are coloured by "
+	    "their status:\n  dagexec graph --state state.yaml dag.yaml | "
+	    "dot -Tsvg > run.svg\n\n"
 	    "exit status: 0 printed, 65 the manifest is invalid, "
 	    "66 it cannot be read, 64 usage\n");
 }
@@ -27,16 +33,22 @@ cmd_graph(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "format", required_argument, NULL, 'f' },
+		{ "state", required_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct manifest *m;
 	struct diags d;
+	struct state_doc *doc = NULL;
+	const char *state = NULL;
 	char *cause = NULL;
 	int c, waves = 0, rc;
 
 	while ((c = getopt_long(argc, argv, "+f:h", opts, NULL)) != -1) {
 		switch (c) {
+		case 'S':
+			state = optarg;
+			break;
 		case 'f':
 			if (strcmp(optarg, "dot") == 0)
 				waves = 0;
@@ -73,10 +85,20 @@ cmd_graph(int argc, char **argv)
 		return EXIT_DATAERR;
 	}
 	diags_release(&d);
+	if (state != NULL && !waves && state_read(state, &doc, &cause) != 0) {
+		fprintf(stderr, "dagexec: graph: %s\n", cause);
+		free(cause);
+		manifest_free(m);
+		return errno == ENOENT || errno == EACCES ? EXIT_NOINPUT :
+		    EXIT_DATAERR;
+	}
 	if (waves)
 		render_waves(stdout, m);
+	else if (doc != NULL)
+		render_dot_doc(stdout, m, doc);
 	else
 		render_dot(stdout, m, NULL);
+	state_doc_free(doc);
 	manifest_free(m);
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		perror("dagexec: graph: stdout");

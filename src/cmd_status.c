@@ -5,6 +5,9 @@
 #include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
+#include <poll.h>
+#include <sys/inotify.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +20,7 @@
 #include "log.h"
 #include "spool.h"
 #include "state.h"
+#include "strmap.h"
 #include "xmalloc.h"
 
 struct entry {
@@ -28,13 +32,18 @@ struct entry {
 static void
 status_usage(FILE *fp)
 {
-	fprintf(fp, "usage: dagexec status [-s SPOOL] [JOB]\n\n"
+	fprintf(fp, "usage: dagexec status [-s SPOOL] [JOB]\n"
+	    "       dagexec status [-s SPOOL] --follow JOB\n\n"
 	    "Without JOB: one line a job (id, status, done/total nodes, "
 	    "failed, elapsed),\nnewest first. With JOB: one line a node "
 	    "(status, attempts, duration, error).\nReads state files only; "
-	    "works while the daemon is down.\n\n"
+	    "works while the daemon is down.\n"
+	    "With --follow: watch the job (inotify on its state.yaml) until "
+	    "it ends; on a\nterminal a view redrawn in place (progress bar, "
+	    "running nodes, last failures),\nelse one line a change.\n\n"
 	    "  -s, --spool SPOOL   the spool (default $DAGEXEC_SPOOL, then "
-	    "%s)\n\n"
+	    "%s)\n"
+	    "  -f, --follow        follow JOB until it ends\n\n"
 	    "exit status: 0, 1 no such job, 66 the spool cannot be read, "
 	    "64 usage\n", spool_default());
 }
@@ -290,23 +299,382 @@ print_nodes(const struct state_doc *d)
 	}
 }
 
+/* ---- --follow ------------------------------------------------------------ */
+
+#define FOLLOW_RUNNING	8	/* running nodes listed */
+#define FOLLOW_FAILED	5	/* last failures listed */
+#define FOLLOW_BAR	30	/* progress bar cells */
+
+struct follow {
+	const char	*spool;
+	const char	*job;
+	char		*jobdir;
+	bool		 tty;
+	int		 lines;		/* drawn last time (tty) */
+	char		*last;		/* the last line printed (pipe) */
+	struct strmap	*seen;		/* id -> index into since/ids */
+	char		**ids;
+	int64_t		*since;		/* when we first saw it running */
+	size_t		 nids;
+	size_t		 cap;
+};
+
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static bool
+status_final(const char *st)
+{
+	return strcmp(st, "queued") != 0 && strcmp(st, "running") != 0;
+}
+
+/* When node id was first seen running (now when it is new). */
+static int64_t
+follow_since(struct follow *f, const char *id, bool running)
+{
+	size_t i;
+
+	if (strmap_get(f->seen, id, &i)) {
+		if (!running)
+			f->since[i] = -1;
+		else if (f->since[i] < 0)
+			f->since[i] = now_ms();
+		return f->since[i];
+	}
+	if (f->nids == f->cap) {
+		f->cap = f->cap == 0 ? 64 : f->cap * 2;
+		f->ids = xreallocarray(f->ids, f->cap, sizeof *f->ids);
+		f->since = xreallocarray(f->since, f->cap, sizeof *f->since);
+	}
+	/* the keys are borrowed: ids[] keeps them (pointers, not moved) */
+	f->ids[f->nids] = xstrdup(id);
+	f->since[f->nids] = running ? now_ms() : -1;
+	strmap_put(f->seen, f->ids[f->nids], f->nids, NULL);
+	return f->since[f->nids++];
+}
+
+/* Is the job somewhere on its way (queued, being claimed, active, done)?
+ * Checked in the order a job moves, so that a move between two checks is
+ * seen by the later one. */
+static bool
+follow_known(struct follow *f)
+{
+	struct dirent *de;
+	struct stat st;
+	char *path, *dir;
+	bool yes;
+	DIR *d;
+
+	path = xasprintf("%s/incoming/%s.yaml", f->spool, f->job);
+	yes = lstat(path, &st) == 0;
+	free(path);
+	dir = xasprintf("%s/active", f->spool);
+	if (!yes && (d = opendir(dir)) != NULL) {
+		while (!yes && (de = readdir(d)) != NULL) {
+			if (strncmp(de->d_name, ".claim-", 7) != 0)
+				continue;
+			path = xasprintf("%s/%s/%s.yaml", dir, de->d_name,
+			    f->job);
+			yes = lstat(path, &st) == 0;
+			free(path);
+		}
+		closedir(d);
+	}
+	free(dir);
+	if (!yes)
+		yes = lstat(f->jobdir, &st) == 0;
+	path = xasprintf("%s/done/%s.tar.gz", f->spool, f->job);
+	if (!yes)
+		yes = lstat(path, &st) == 0;
+	free(path);
+	path = xasprintf("%s/done/%s.tar.zst", f->spool, f->job);
+	if (!yes)
+		yes = lstat(path, &st) == 0;
+	free(path);
+	return yes;
+}
+
+/* The state of the job: from active/JOB/state.yaml, else from its bundle in
+ * done/. NULL when there is neither (yet); *queued when the job is known
+ * all the same (waiting in incoming/, being claimed, just activated). */
+static struct state_doc *
+follow_read(struct follow *f, bool *queued)
+{
+	static const char *const exts[] = { ".tar.gz", ".tar.zst" };
+	struct state_doc *d = NULL;
+	char *path, *cause = NULL;
+	size_t e;
+
+	*queued = false;
+	path = xasprintf("%s/state.yaml", f->jobdir);
+	if (state_read(path, &d, &cause) != 0) {
+		free(cause);
+		d = NULL;
+	}
+	free(path);
+	for (e = 0; d == NULL && e < 2; e++) {
+		path = xasprintf("%s/done/%s%s", f->spool, f->job, exts[e]);
+		if (access(path, R_OK) == 0)
+			d = read_bundle_state(path, f->job);
+		free(path);
+	}
+	if (d == NULL)
+		*queued = follow_known(f);
+	return d;
+}
+
+static void
+follow_line(struct follow *f, const struct state_doc *d)
+{
+	char el[32], *line, *run = NULL, *t, *id;
+	size_t i, k = 0, done;
+
+	for (i = 0; i < d->nnodes; i++) {
+		(void)follow_since(f, d->nodes[i].id,
+		    strcmp(d->nodes[i].status, "running") == 0);
+		if (strcmp(d->nodes[i].status, "running") != 0)
+			continue;
+		if (k++ < FOLLOW_RUNNING) {
+			t = xasprintf("%s%s%s", run != NULL ? run : "",
+			    run != NULL ? " " : "", d->nodes[i].id);
+			free(run);
+			run = t;
+		} else if (k == FOLLOW_RUNNING + 1) {
+			t = xasprintf("%s ...", run);
+			free(run);
+			run = t;
+		}
+	}
+	done = d->succeeded + d->failed + d->skipped;
+	fmt_elapsed(doc_elapsed(d), el, sizeof el);
+	id = log_escape(f->job, strlen(f->job));
+	line = xasprintf("%s %s %zu/%zu done, %zu running, %zu failed%s%s",
+	    id, d->status, done, d->total, d->running, d->failed,
+	    run != NULL ? ": " : "", run != NULL ? run : "");
+	free(id);
+	free(run);
+	/* one line a change: the elapsed time is not a change */
+	if (f->last == NULL || strcmp(f->last, line) != 0) {
+		printf("%s (%s)\n", line, el);
+		fflush(stdout);
+		free(f->last);
+		f->last = line;
+	} else
+		free(line);
+}
+
+static void
+follow_draw(struct follow *f, const struct state_doc *d)
+{
+	const struct state_doc_node *nd;
+	char el[32], *id, *err;
+	size_t i, k, done, cells, nfail = 0;
+	int lines = 0;
+	int64_t since, now = now_ms();
+
+	if (f->lines > 0)
+		printf("\033[%dA", f->lines);
+	printf("\r\033[J");
+	done = d->succeeded + d->failed + d->skipped;
+	fmt_elapsed(doc_elapsed(d), el, sizeof el);
+	id = log_escape(f->job, strlen(f->job));
+	printf("%s  %s  %s\n", id, d->status, el);
+	free(id);
+	cells = d->total > 0 ? done * FOLLOW_BAR / d->total : 0;
+	putchar('[');
+	for (i = 0; i < FOLLOW_BAR; i++)
+		putchar(i < cells ? '#' : '.');
+	printf("] %zu/%zu done, %zu running, %zu failed, %zu skipped\n", done,
+	    d->total, d->running, d->failed, d->skipped);
+	lines += 2;
+	for (i = k = 0; i < d->nnodes; i++) {
+		nd = &d->nodes[i];
+		since = follow_since(f, nd->id, strcmp(nd->status,
+		    "running") == 0);
+		if (strcmp(nd->status, "running") != 0)
+			continue;
+		if (k++ >= FOLLOW_RUNNING)
+			continue;
+		fmt_elapsed(since >= 0 ? now - since : -1, el, sizeof el);
+		printf("  running  %-40s %8s%s\n", nd->id, el,
+		    nd->attempts > 1 ? " (retry)" : "");
+		lines++;
+	}
+	if (k > FOLLOW_RUNNING) {
+		printf("  ... and %zu more running\n", k - FOLLOW_RUNNING);
+		lines++;
+	}
+	for (i = 0; i < d->nnodes; i++)
+		if (strcmp(d->nodes[i].status, "failed") == 0 ||
+		    strcmp(d->nodes[i].status, "timed_out") == 0)
+			nfail++;
+	for (i = 0, k = 0; i < d->nnodes; i++) {
+		nd = &d->nodes[i];
+		if (strcmp(nd->status, "failed") != 0 &&
+		    strcmp(nd->status, "timed_out") != 0)
+			continue;
+		if (++k + FOLLOW_FAILED <= nfail)
+			continue;	/* only the last few */
+		err = log_escape(nd->error ? nd->error : "",
+		    nd->error ? strlen(nd->error) : 0);
+		if (strlen(err) > 60)
+			strcpy(err + 57, "...");
+		printf("  %-8s %-40s %s\n", nd->status, nd->id, err);
+		free(err);
+		lines++;
+	}
+	f->lines = lines;
+	fflush(stdout);
+}
+
+static int
+follow_job(const char *spool, const char *job)
+{
+	struct follow f;
+	struct state_doc *d = NULL;
+	struct pollfd pfd;
+	char *path, buf[4096]
+	    __attribute__((aligned(__alignof__(struct inotify_event))));
+	int ifd, wd_job = -1, ret = 0, r;
+	bool queued, seen = false, changed = true;
+	ssize_t n;
+
+	if (strchr(job, '/') != NULL || job[0] == '.') {
+		fprintf(stderr, "dagexec: status: no job '%s' in '%s'\n", job,
+		    spool);
+		return EXIT_DAG_FAILED;
+	}
+	memset(&f, 0, sizeof f);
+	f.spool = spool;
+	f.job = job;
+	f.jobdir = xasprintf("%s/active/%s", spool, job);
+	f.tty = isatty(STDOUT_FILENO);
+	f.seen = strmap_new(64);
+	if ((ifd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK)) < 0) {
+		fprintf(stderr, "dagexec: status: inotify: %s\n",
+		    strerror(errno));
+		ret = EXIT_OSERR;
+		goto out;
+	}
+	/* a job appears in active/ (claimed) and ends in done/ */
+	path = xasprintf("%s/active", spool);
+	r = inotify_add_watch(ifd, path, IN_CREATE | IN_MOVED_TO |
+	    IN_DELETE | IN_MOVED_FROM | IN_ONLYDIR);
+	free(path);
+	path = xasprintf("%s/done", spool);
+	if (r >= 0)
+		r = inotify_add_watch(ifd, path, IN_CREATE | IN_MOVED_TO |
+		    IN_CLOSE_WRITE | IN_ONLYDIR);
+	if (r < 0) {
+		fprintf(stderr, "dagexec: status: cannot watch '%s': %s\n",
+		    path, strerror(errno));
+		free(path);
+		ret = EXIT_NOINPUT;
+		goto out;
+	}
+	free(path);
+	for (;;) {
+		/* state.yaml is replaced by rename: IN_MOVED_TO */
+		if (wd_job < 0)
+			wd_job = inotify_add_watch(ifd, f.jobdir, IN_MOVED_TO |
+			    IN_CLOSE_WRITE | IN_DELETE_SELF | IN_MOVE_SELF |
+			    IN_ONLYDIR);
+		if (changed) {
+			state_doc_free(d);
+			d = follow_read(&f, &queued);
+			if (d == NULL && !queued && !seen) {
+				fprintf(stderr, "dagexec: status: no job '%s' "
+				    "in '%s'\n", job, spool);
+				ret = EXIT_DAG_FAILED;
+				goto out;
+			}
+			seen = true;
+			if (d == NULL && queued && !f.tty && f.last == NULL) {
+				f.last = xstrdup("queued");
+				printf("%s queued\n", job);
+				fflush(stdout);
+			}
+		}
+		if (d != NULL) {
+			if (f.tty)
+				follow_draw(&f, d);
+			else if (changed)
+				follow_line(&f, d);
+			if (status_final(d->status))
+				break;
+		}
+		/* on a terminal the clocks tick once a second; otherwise
+		 * only inotify wakes us */
+		pfd.fd = ifd;
+		pfd.events = POLLIN;
+		r = poll(&pfd, 1, f.tty && d != NULL ? 1000 : -1);
+		if (r < 0 && errno != EINTR) {
+			fprintf(stderr, "dagexec: status: poll: %s\n",
+			    strerror(errno));
+			ret = EXIT_OSERR;
+			goto out;
+		}
+		changed = false;
+		while ((n = read(ifd, buf, sizeof buf)) > 0) {
+			const struct inotify_event *ev;
+			char *p;
+
+			changed = true;
+			for (p = buf; p < buf + n; p += sizeof *ev + ev->len) {
+				ev = (const struct inotify_event *)p;
+				if (ev->wd == wd_job && (ev->mask &
+				    (IN_IGNORED | IN_DELETE_SELF |
+				    IN_MOVE_SELF)) != 0) {
+					if ((ev->mask & IN_IGNORED) == 0)
+						inotify_rm_watch(ifd, wd_job);
+					wd_job = -1;
+				}
+			}
+		}
+	}
+out:
+	if (f.tty && f.lines > 0)
+		fflush(stdout);
+	if (ifd >= 0)
+		close(ifd);
+	state_doc_free(d);
+	strmap_free(f.seen);
+	while (f.nids > 0)
+		free(f.ids[--f.nids]);
+	free(f.ids);
+	free(f.since);
+	free(f.last);
+	free(f.jobdir);
+	return ret;
+}
+
 int
 cmd_status(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "spool", required_argument, NULL, 's' },
+		{ "follow", no_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *dir = NULL, *job = NULL;
 	struct entry *v;
 	size_t n, i;
-	int c, ret = 0;
+	int c, ret = 0, follow = 0;
 
-	while ((c = getopt_long(argc, argv, "+s:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+s:fh", opts, NULL)) != -1) {
 		switch (c) {
 		case 's':
 			dir = optarg;
+			break;
+		case 'f':
+			follow = 1;
 			break;
 		case 'h':
 			status_usage(stdout);
@@ -324,6 +692,13 @@ cmd_status(int argc, char **argv)
 		job = argv[optind];
 	if (dir == NULL)
 		dir = spool_default();
+	if (follow) {
+		if (job == NULL) {
+			status_usage(stderr);
+			return EXIT_USAGE;
+		}
+		return follow_job(dir, job);
+	}
 	if (collect(dir, job, &v, &n) != 0)
 		return EXIT_NOINPUT;
 	if (job == NULL)

@@ -29,6 +29,8 @@
 #include "render.h"
 #include "spawn.h"
 #include "state.h"
+#include "timeline.h"
+#include "trace.h"
 #include "units.h"
 #include "xmalloc.h"
 
@@ -1238,6 +1240,7 @@ notify_start(struct job *j)
 static void
 job_finish(struct job *j)
 {
+	struct state_job sj;
 	char *path, *cause = NULL;
 	FILE *fp;
 
@@ -1272,6 +1275,21 @@ job_finish(struct job *j)
 	if ((fp = fopen(path, "we")) != NULL) {
 		render_dot(fp, j->m, j->s);
 		fclose(fp);
+	}
+	free(path);
+	fill_state_job(j, &sj);
+	path = xasprintf("%s/timeline.svg", j->dir);
+	if (timeline_write(path, j->m, j->s, &sj, &cause) != 0) {
+		job_log(j, LOG_ERROR, SIZE_MAX, "finish", "%s", cause);
+		free(cause);
+		cause = NULL;
+	}
+	free(path);
+	path = xasprintf("%s/trace.json", j->dir);
+	if (trace_write(path, j->m, j->s, &sj, &cause) != 0) {
+		job_log(j, LOG_ERROR, SIZE_MAX, "finish", "%s", cause);
+		free(cause);
+		cause = NULL;
 	}
 	free(path);
 	if (j->progress == PROGRESS_TTY) {

@@ -18,6 +18,8 @@ static const struct {
 	{ "submit",	cmd_submit,	"drop a manifest into a spool" },
 	{ "status",	cmd_status,	"jobs of a spool and their progress" },
 	{ "cancel",	cmd_cancel,	"cancel a queued or running job" },
+	{ "verify",	cmd_verify,	"check a bundle's SHA256SUMS" },
+	{ "show",	cmd_show,	"print a bundle's summary or logs" },
 };
 
 static void

@@ -7,6 +7,9 @@
 #include "log.h"
 #include "render.h"
 #include "units.h"
+
+#define SUMMARY_WIDTH		132	/* columns a summary line fits in */
+#define SUMMARY_METRICS		24	/* columns of the metrics */
 #include "xmalloc.h"
 
 static const char *
@@ -22,6 +25,57 @@ status_color(enum node_status s)
 	case NS_RETRYING:	return "#f0e68c";
 	default:		return "#ffffff";
 	}
+}
+
+static const char *
+status_color_name(const char *name)
+{
+	int	k;
+
+	for (k = 0; k < NS__COUNT; k++)
+		if (strcmp(name, node_status_name((enum node_status)k)) == 0)
+			return status_color((enum node_status)k);
+	return "#ffffff";
+}
+
+void
+render_dot_doc(FILE *fp, const struct manifest *m, const struct state_doc *d)
+{
+	const struct state_doc_node	*dn;
+	size_t				 i, k;
+	long				 idx;
+	const char			**st;
+	char				 *e;
+
+	st = xcalloc(m->nnodes > 0 ? m->nnodes : 1, sizeof *st);
+	for (k = 0; k < d->nnodes; k++) {
+		dn = &d->nodes[k];
+		if ((idx = manifest_find(m, dn->id)) >= 0)
+			st[idx] = dn->status;
+	}
+	fprintf(fp, "digraph \"%s\" {\n\trankdir=LR;\n"
+	    "\tnode [shape=box, style=\"rounded,filled\", "
+	    "fillcolor=\"#ffffff\", fontname=\"sans-serif\"];\n", m->name);
+	for (i = 0; i < m->nnodes; i++) {
+		if (st[i] == NULL) {
+			fprintf(fp, "\t\"%s\";\n", m->nodes[i].id);
+			continue;
+		}
+		/* the status comes from a file: keep it inside the quotes */
+		e = log_escape(st[i], strlen(st[i]));
+		for (k = 0; e[k] != '\0'; k++)
+			if (e[k] == '"' || e[k] == '\\')
+				e[k] = '_';
+		fprintf(fp, "\t\"%s\" [fillcolor=\"%s\", tooltip=\"%s\"];\n",
+		    m->nodes[i].id, status_color_name(st[i]), e);
+		free(e);
+	}
+	for (i = 0; i < m->nnodes; i++)
+		for (k = 0; k < m->nodes[i].nneeds; k++)
+			fprintf(fp, "\t\"%s\" -> \"%s\";\n",
+			    m->nodes[m->nodes[i].needs[k]].id, m->nodes[i].id);
+	fprintf(fp, "}\n");
+	free(st);
 }
 
 void
@@ -121,17 +175,59 @@ fmt_ms(int64_t ms, char *buf, size_t len)
 		units_format_duration(ms / 1000 * 1000, buf, len);
 }
 
+/* "name=value name=value" of a metric list, new. */
+static char *
+fmt_metrics(const struct metric *v, size_t n)
+{
+	char	*out = xstrdup(""), *t;
+	size_t	 i;
+
+	for (i = 0; i < n; i++) {
+		t = xasprintf("%s%s%s=%.15g", out, i > 0 ? " " : "", v[i].name,
+		    v[i].value);
+		free(out);
+		out = t;
+	}
+	return out;
+}
+
+/* Write line without its trailing blanks, then a newline; frees line. */
+static void
+put_line(FILE *fp, char *line)
+{
+	size_t n = strlen(line);
+
+	while (n > 0 && line[n - 1] == ' ')
+		line[--n] = '\0';
+	fprintf(fp, "%s\n", line);
+	free(line);
+}
+
+/* Cut s (escaped first) to width columns, "..." marking the cut. */
+static char *
+fmt_cut(const char *s, int width)
+{
+	char	*e = log_escape(s != NULL ? s : "", s != NULL ? strlen(s) : 0);
+
+	if (width < 4)
+		width = 4;
+	if ((int)strlen(e) > width)
+		strcpy(e + width - 3, "...");
+	return e;
+}
+
 void
 render_summary(FILE *fp, const struct manifest *m, const struct sched *s,
     int64_t duration_ms)
 {
-	size_t *order, i, counts[NS__COUNT];
+	size_t *order, i, counts[NS__COUNT], nmet;
 	const struct node_run *r;
-	int64_t dur, cpu = 0;
-	char dbuf[32], cbuf[32], *err;
-	int width = 4;
+	const struct metric *met;
+	int64_t dur, cpu = 0, rss = 0;
+	char dbuf[32], cbuf[32], rbuf[32], *err, *mt, *mc, *line;
+	int width = 4, attempts = 0;
 
-	order = xcalloc(m->nnodes, sizeof *order);
+	order = xcalloc(m->nnodes > 0 ? m->nnodes : 1, sizeof *order);
 	for (i = 0; i < m->nnodes; i++) {
 		order[i] = i;
 		if ((int)strlen(m->nodes[i].id) > width)
@@ -141,31 +237,60 @@ render_summary(FILE *fp, const struct manifest *m, const struct sched *s,
 		width = 40;
 	summary_sched = s;
 	qsort(order, m->nnodes, sizeof *order, summary_cmp);
-	fprintf(fp, "%-*s  %-10s %8s %10s %10s  %s\n", width, "NODE", "STATUS",
-	    "ATTEMPTS", "TIME", "CPU", "ERROR");
+	/* NODE STATUS ATTEMPTS TIME CPU MAXRSS METRICS ERROR: the error is
+	 * cut so that a line fits SUMMARY_WIDTH columns */
+	fprintf(fp, "%-*s  %-10s %8s %9s %9s %7s  %-*s  %s\n", width, "NODE",
+	    "STATUS", "ATTEMPTS", "TIME", "CPU", "MAXRSS", SUMMARY_METRICS,
+	    "METRICS", "ERROR");
 	for (i = 0; i < m->nnodes; i++) {
 		r = sched_node(s, order[i]);
 		dur = (r->started_ms >= 0 && r->finished_ms >= 0) ?
 		    r->finished_ms - r->started_ms : -1;
 		fmt_ms(dur, dbuf, sizeof dbuf);
 		fmt_ms(r->attempts > 0 ? r->cpu_ms : -1, cbuf, sizeof cbuf);
+		if (r->attempts > 0 && r->max_rss_kb > 0)
+			units_format_size(r->max_rss_kb * 1024, rbuf,
+			    sizeof rbuf);
+		else
+			snprintf(rbuf, sizeof rbuf, "-");
 		cpu += r->cpu_ms;
-		err = log_escape(r->error ? r->error : "",
-		    r->error ? strlen(r->error) : 0);
-		if (strlen(err) > 60)
-			strcpy(err + 57, "...");
-		fprintf(fp, "%-*.*s  %-10s %8d %10s %10s  %s\n", width, width,
-		    m->nodes[order[i]].id, node_status_name(r->status),
-		    r->attempts, dbuf, cbuf, err);
+		attempts += r->attempts;
+		if (r->max_rss_kb > rss)
+			rss = r->max_rss_kb;
+		mt = fmt_metrics(r->metrics, r->nmetrics);
+		mc = fmt_cut(mt, SUMMARY_METRICS);
+		err = fmt_cut(r->error, SUMMARY_WIDTH - width - 53 -
+		    SUMMARY_METRICS < 20 ? 20 : SUMMARY_WIDTH - width - 53 -
+		    SUMMARY_METRICS);
+		line = xasprintf("%-*.*s  %-10s %8d %9s %9s %7s  %-*s  %s",
+		    width, width, m->nodes[order[i]].id,
+		    node_status_name(r->status), r->attempts, dbuf, cbuf,
+		    rbuf, SUMMARY_METRICS, *mc != '\0' ? mc : "-", err);
+		put_line(fp, line);
 		free(err);
+		free(mt);
+		free(mc);
 	}
 	sched_counts(s, counts);
 	fmt_ms(duration_ms, dbuf, sizeof dbuf);
 	fmt_ms(cpu, cbuf, sizeof cbuf);
+	if (rss > 0)
+		units_format_size(rss * 1024, rbuf, sizeof rbuf);
+	else
+		snprintf(rbuf, sizeof rbuf, "-");
+	met = sched_metrics(s, &nmet);
+	mt = fmt_metrics(met, nmet);
+	mc = fmt_cut(mt, SUMMARY_METRICS);
+	line = xasprintf("%-*s  %-10s %8d %9s %9s %7s  %s", width, "TOTAL",
+	    dag_status_name(sched_status(s)), attempts, dbuf, cbuf, rbuf,
+	    *mc != '\0' ? mc : "-");
+	put_line(fp, line);
 	fprintf(fp, "\n%zu nodes: %zu succeeded, %zu failed, %zu timed out, "
 	    "%zu cancelled, %zu skipped; DAG %s in %s (cpu %s)\n", m->nnodes,
 	    counts[NS_SUCCEEDED], counts[NS_FAILED], counts[NS_TIMED_OUT],
 	    counts[NS_CANCELLED], counts[NS_SKIPPED],
 	    dag_status_name(sched_status(s)), dbuf, cbuf);
+	free(mt);
+	free(mc);
 	free(order);
 }

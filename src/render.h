@@ -6,14 +6,20 @@
 
 #include "manifest.h"
 #include "sched.h"
+#include "state.h"
 
 /* Graphviz DOT: a header, one node line each, one "a" -> "b"; line an edge
  * (a before b). With s, nodes are coloured by their status. */
 void render_dot(FILE *fp, const struct manifest *m, const struct sched *s);
+/* render_dot with the nodes coloured by their status in a state.yaml read
+ * back (nodes it does not name stay white). */
+void render_dot_doc(FILE *fp, const struct manifest *m,
+    const struct state_doc *d);
 /* One line a wave: "wave 0: id id ...", ids in manifest order. */
 void render_waves(FILE *fp, const struct manifest *m);
-/* The summary table: node, status, attempts, time, cpu, error; failures
- * first; totals last. */
+/* The summary table: node, status, attempts, time, cpu, max RSS, metrics,
+ * error (cut so a line fits 132 columns); failures first; totals last.
+ * duration_ms < 0: unknown. */
 void render_summary(FILE *fp, const struct manifest *m, const struct sched *s,
     int64_t duration_ms);
 

@@ -116,6 +116,7 @@ static const char *members[] = {
 	"JOB/nodes/a/stdout.log", "JOB/nodes/b/", "JOB/nodes/b/stderr.log",
 	"JOB/nodes/b/stdout.log", "JOB/outputs/", "JOB/outputs/a/",
 	"JOB/outputs/a/sub/", "JOB/outputs/a/sub/y.txt", "JOB/outputs/a/x.txt",
+	"JOB/SHA256SUMS",
 };
 #define NMEMBERS (sizeof members / sizeof members[0])
 
@@ -126,7 +127,7 @@ read_bundle(const char *path, int filter)
 {
 	struct archive		*a;
 	struct archive_entry	*e;
-	char			*names = xstrdup(""), *tmp, buf[256];
+	char			*names = xstrdup(""), *tmp, buf[4096];
 	const char		*name;
 	size_t			 i = 0;
 	ssize_t			 n;
@@ -164,6 +165,12 @@ read_bundle(const char *path, int filter)
 				CU_ASSERT_STRING_EQUAL(buf, "y\n");
 			if (strcmp(name, "JOB/nodes/a/stderr.log") == 0)
 				CU_ASSERT_STRING_EQUAL(buf, "");
+			/* sha256sum(1) lines; the digest of "y\n" */
+			if (strcmp(name, "JOB/SHA256SUMS") == 0)
+				CU_ASSERT_PTR_NOT_NULL(strstr(buf,
+				    "3bb2abb69ebb27fbfe63c7639624c6ec"
+				    "5e331b841a5bc8c3ebc10b9285e90877  "
+				    "JOB/outputs/a/sub/y.txt\n"));
 		}
 		i++;
 	}
@@ -331,9 +338,52 @@ test_write_sparse(void)
 	CU_ASSERT_EQUAL_FATAL(bundle_write(out, BUNDLE_TGZ, "S", jobdir,
 	    &cause), 0);
 	names = read_bundle(out, ARCHIVE_FILTER_GZIP);
-	CU_ASSERT_STRING_EQUAL(names, "S/\nS/state.yaml\n");
+	CU_ASSERT_STRING_EQUAL(names, "S/\nS/state.yaml\nS/SHA256SUMS\n");
 	unlink(out);
 	free(names);
+	free(out);
+	free(jobdir);
+}
+
+static void
+count_bad(const char *member, enum bundle_bad why, void *arg)
+{
+	(void)member;
+	(void)why;
+	(*(int *)arg)++;
+}
+
+/* SHA256SUMS read back: a fresh bundle is whole, also with names that
+ * sha256sum(1) escapes; a missing file or a non-archive is an error. */
+static void
+test_verify(void)
+{
+	char	*jobdir, *out, *cause = NULL, *job = NULL;
+	int	 nbad = 0;
+
+	put("ver/state.yaml", "dag: v\n");
+	put("ver/outputs/n/new\nline\\back", "x\n");
+	jobdir = xasprintf("%s/ver", tmpdir);
+	out = xasprintf("%s/out/V.tar.gz", tmpdir);
+	CU_ASSERT_EQUAL_FATAL(bundle_write(out, BUNDLE_TGZ, "V", jobdir,
+	    &cause), 0);
+	CU_ASSERT_EQUAL(bundle_verify(out, count_bad, &nbad, &cause), 0);
+	CU_ASSERT_EQUAL(nbad, 0);
+	CU_ASSERT_EQUAL(bundle_job(out, &job, &cause), 0);
+	CU_ASSERT_STRING_EQUAL(job, "V");
+	free(job);
+	unlink(out);
+	CU_ASSERT_EQUAL(bundle_verify(out, count_bad, &nbad, &cause), -1);
+	CU_ASSERT_EQUAL(errno, ENOENT);
+	free(cause);
+	cause = NULL;
+	put("out/junk.tar.gz", "not an archive\n");
+	free(out);
+	out = xasprintf("%s/out/junk.tar.gz", tmpdir);
+	CU_ASSERT_EQUAL(bundle_verify(out, count_bad, &nbad, &cause), -1);
+	CU_ASSERT_EQUAL(errno, EILSEQ);
+	free(cause);
+	unlink(out);
 	free(out);
 	free(jobdir);
 }
@@ -352,7 +402,8 @@ test_write_odd_names(void)
 	    &cause), 0);
 	names = read_bundle(out, ARCHIVE_FILTER_ZSTD);
 	CU_ASSERT_STRING_EQUAL(names, "O/\nO/outputs/\nO/outputs/n/\n"
-	    "O/outputs/n/bad\xff\nO/outputs/n/caf\xc3\xa9 x.txt\n");
+	    "O/outputs/n/bad\xff\nO/outputs/n/caf\xc3\xa9 x.txt\n"
+	    "O/SHA256SUMS\n");
 	unlink(out);
 	free(names);
 	free(out);
@@ -518,6 +569,7 @@ main(void)
 	    CU_add_test(s, "write fails midway",
 	    test_write_fails_midway) == NULL ||
 	    CU_add_test(s, "write odd names", test_write_odd_names) == NULL ||
+	    CU_add_test(s, "verify", test_verify) == NULL ||
 	    CU_add_test(s, "collect files", test_collect_file) == NULL ||
 	    CU_add_test(s, "collect a directory", test_collect_dir) == NULL ||
 	    CU_add_test(s, "collect refusals", test_collect_refused) == NULL) {
