@@ -1767,6 +1767,13 @@ job_sched(const struct job *j)
 	return j->s;
 }
 
+int64_t
+job_duration_ms(const struct job *j)
+{
+	return j->finished >= 0 && j->started >= 0 ?
+	    j->finished - j->started : -1;
+}
+
 const char *
 job_dir(const struct job *j)
 {

@@ -70,6 +70,8 @@ bool job_finished(const struct job *j);
 enum dag_status job_status(const struct job *j);
 const struct manifest *job_manifest(const struct job *j);
 const struct sched *job_sched(const struct job *j);
+/* How long the job ran (ms), or -1 before it finished. */
+int64_t job_duration_ms(const struct job *j);
 /* The job directory, absolute. */
 const char *job_dir(const struct job *j);
 /* Free everything; kills (SIGKILL) any process still running. */
