@@ -13,6 +13,9 @@
 #                   1000 (a smaller sample is scaled to SPOOL_TP_N)
 #   SPOOL_PARTS     parts to run, default "lat tp tsp seq"
 #   SPOOL_LIMIT     wall limit of one wait in seconds, default 300
+#   SPOOL_BENCH_DIR where the temporary directory goes, default /tmp (the
+#                   spool's file system is most of the latency: try
+#                   /dev/shm to see the daemon without disk)
 #   BENCH_KEEP      set to 1 to keep the temporary directory
 #
 # Everything lives in a mktemp -d directory under /tmp (a fresh spool for
@@ -30,7 +33,7 @@ SEQ_N=${SPOOL_SEQ_N:-1000}
 PARTS=${SPOOL_PARTS:-lat tp tsp seq}
 LIMIT=${SPOOL_LIMIT:-300}
 
-TMP=$(mktemp -d /tmp/dagexec-spool-bench.XXXXXX) || exit 1
+TMP=$(mktemp -d "${SPOOL_BENCH_DIR:-/tmp}/dagexec-spool-bench.XXXXXX") || exit 1
 DPID=
 TSP_UP=0
 cleanup() {
