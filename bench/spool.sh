@@ -181,7 +181,7 @@ newest_mtime() {
 	stat -c %.9Y "$1"/* | sort -n | tail -n 1 | tr -d .
 }
 
-ms() {
+secs() {
 	awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", (b - a) / 1e9 }'
 }
 
@@ -263,7 +263,7 @@ watch_tp() {
 	nf=$(grep -c 'done status=' "$sp.log")
 	ns=$(grep -c 'done status=succeeded' "$sp.log")
 	[ "$nf" != "$ns" ] && echo "note: $((nf - ns)) of $nf jobs did not succeed"
-	TP_WALL=$(ms "$t0" "$t1")
+	TP_WALL=$(secs "$t0" "$t1")
 	TP_RATE=$(awk -v n="$TP_N" -v w="$TP_WALL" 'BEGIN { printf "%.1f", n / w }')
 }
 
@@ -318,8 +318,8 @@ part_tsp() {
 	tsp -K >/dev/null 2>&1
 	TSP_UP=0
 	unset TS_SOCKET TS_MAXCONN TS_MAXFINISHED TMPDIR
-	w=$(ms "$t0" "$t1")
-	tp_row "tsp -S 8 (queueing took $(ms "$t0" "$tq") s)" "$w" \
+	w=$(secs "$t0" "$t1")
+	tp_row "tsp -S 8 (queueing took $(secs "$t0" "$tq") s)" "$w" \
 	    "$(awk -v n="$TP_N" -v w="$w" 'BEGIN { printf "%.1f", n / w }')"
 }
 
@@ -334,7 +334,8 @@ part_seq() {
 	i=0; bad=0
 	for f in "$TMP"/seq/*.yaml; do
 		i=$((i + 1))
-		"$DAGEXEC" run -q -o "$TMP/seq.out" "$f" >/dev/null 2>&1 ||
+		timeout -k 5 "$LIMIT" "$DAGEXEC" run -q -o "$TMP/seq.out" "$f" \
+		    >/dev/null 2>&1 ||
 		    bad=$((bad + 1))
 		if [ "$(date +%s)" -ge "$deadline" ]; then
 			echo "seq: cut after $LIMIT s at $i runs"
@@ -343,7 +344,7 @@ part_seq() {
 	done
 	t1=$(nsnow)
 	[ "$bad" != 0 ] && echo "note: $bad of $i runs failed"
-	w=$(ms "$t0" "$t1")
+	w=$(secs "$t0" "$t1")
 	label="dagexec run, one at a time"
 	if [ "$i" -lt "$TP_N" ]; then
 		label="$label ($i run, scaled)"
