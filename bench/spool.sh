@@ -237,13 +237,21 @@ part_lat() {
 # stage DIR N: N three-node manifests (a -> b -> c, each /bin/true) in DIR
 stage() {
 	mkdir -p "$1"
+	m='name: tp
+nodes:
+  a:
+    argv: [/bin/true]
+  b:
+    argv: [/bin/true]
+    needs: [a]
+  c:
+    argv: [/bin/true]
+    needs: [b]
+'
 	i=0
 	while [ $i -lt "$2" ]; do
 		i=$((i + 1))
-		printf 'name: tp\nnodes:\n  a:\n    argv: [/bin/true]\n'`
-		    `'  b:\n    argv: [/bin/true]\n    needs: [a]\n'`
-		    `'  c:\n    argv: [/bin/true]\n    needs: [b]\n' \
-		    >"$1/tp$(printf %04d $i).yaml"
+		printf '%s' "$m" >"$1/tp$(printf %04d $i).yaml"
 	done
 }
 
@@ -293,8 +301,8 @@ part_tsp() {
 		tp_row "tsp -S 8" "skipped: tsp (task-spooler) not installed" ""
 		return
 	fi
-	export TS_SOCKET=$TMP/tsp.socket TS_MAXCONN=$((TP_N + 100))
-	export TS_MAXFINISHED=$((TP_N + 100)) TMPDIR=$TMP
+	export TS_SOCKET="$TMP/tsp.socket" TS_MAXCONN=$((TP_N + 100))
+	export TS_MAXFINISHED=$((TP_N + 100)) TMPDIR="$TMP"
 	mkdir -p "$TMP/tspout"
 	TSP_UP=1
 	tsp -S 8 >/dev/null
