@@ -4,7 +4,7 @@
 # See bench/README.md for what each part measures.
 #
 # Environment:
-#   BENCH_PARTS   parts to run, default "a b c d e"
+#   BENCH_PARTS   parts to run, default "a b c d e f"
 #   BENCH_SEEDS   seeds of the makespan DAGs (part d), default "1 2 3"
 #   BENCH_KEEP    set to 1 to keep the temporary directory
 #   BENCH_TIMEOUT wall limit of one `dagexec run` in seconds, default 1200;
@@ -19,7 +19,7 @@ SRCDIR=${2:?usage: run.sh BUILDDIR SRCDIR}
 DAGEXEC=$BUILDDIR/dagexec
 SPAWNLOOP=$BUILDDIR/bench/spawnloop
 GEN="python3 $SRCDIR/bench/gen_dag.py"
-PARTS=${BENCH_PARTS:-a b c d e}
+PARTS=${BENCH_PARTS:-a b c d e f}
 SEEDS=${BENCH_SEEDS:-1 2 3}
 LIMIT=${BENCH_TIMEOUT:-1200}
 
@@ -351,6 +351,8 @@ for p in $PARTS; do
 	d) part_d ;;
 	e) echo "== (e) learned estimates under watch"
 	   sh "$SRCDIR/bench/learned.sh" "$BUILDDIR"; echo ;;
-	*) echo "unknown part '$p' (a b c d e)"; exit 64 ;;
+	f) echo "== (f) spool daemon: drop latency and throughput"
+	   sh "$SRCDIR/bench/spool.sh" "$BUILDDIR"; echo ;;
+	*) echo "unknown part '$p' (a b c d e f)"; exit 64 ;;
 	esac
 done
