@@ -1,0 +1,3 @@
+#!/bin/sh
+# placeholder until the suite lands
+exit 77
