@@ -174,6 +174,14 @@ fs_mkdirs(const char *path, mode_t mode, char **cause)
 	char *p = xstrdup(path), *s;
 	struct stat st;
 
+	/* the common cases first: the parent exists (one mkdir), or the
+	 * directory does (one mkdir and one stat); walk down only when a
+	 * parent is missing */
+	if (mkdir(p, mode) == 0 || (errno == EEXIST && stat(p, &st) == 0 &&
+	    S_ISDIR(st.st_mode))) {
+		free(p);
+		return 0;
+	}
 	for (s = p + 1; ; s++) {
 		if (*s != '/' && *s != '\0')
 			continue;
