@@ -521,7 +521,9 @@ test_random_dags(void)
 				brute_paths(&s, v, v, 0, w_of(&s, v), longest,
 				    heaviest);
 		}
-		/* heaviest from every node, not only roots */
+		/* heaviest from every node, not only roots (scratch takes
+		 * the longest-path side, unused here) */
+		memset(scratch, 0, sizeof scratch);
 		for (v = 0; v < s.n; v++)
 			brute_paths(&s, v, v, 0, w_of(&s, v), scratch,
 			    heaviest);
