@@ -145,6 +145,10 @@ spawn_close_range(unsigned int first, unsigned int last, unsigned int flags)
 #endif
 }
 
+/* Set by the parent around a CLONE_VM start: the child reports into this
+ * memory, which it shares, instead of through a pipe. */
+static volatile struct spawn_report *spawn_shared;
+
 /* In the child: report and die. Only write(2) and _exit(2). */
 static void __attribute__((noreturn))
 spawn_child_fail(int fd, int stage, int arg, int err)
@@ -152,6 +156,12 @@ spawn_child_fail(int fd, int stage, int arg, int err)
 	struct spawn_report	rep;
 	ssize_t			r;
 
+	if (spawn_shared != NULL) {
+		spawn_shared->arg = arg;
+		spawn_shared->err = err;
+		spawn_shared->stage = stage;
+		_exit(127);
+	}
 	rep.stage = stage;
 	rep.arg = arg;
 	rep.err = err;
@@ -499,6 +509,33 @@ spawn_start(const struct spawn_spec *sp, int *pidfd, char **cause)
 		errno = saved;
 		return (-1);
 	}
+#ifndef SPAWN_USE_FORK
+	/* CLONE_VM | CLONE_VFORK: the child shares our memory and we wait
+	 * until it has exec'd or died, so it reports into `shared`; no pipe */
+	{
+		struct spawn_report shared = { 0, 0, 0 };
+
+		ppid = getpid();
+		sigfillset(&all);
+		sigprocmask(SIG_SETMASK, &all, &old);
+		spawn_shared = &shared;
+		pid = spawn_clone(sp, -1, nullfd, ppid);
+		saved = errno;
+		spawn_shared = NULL;
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		if (pid == -1) {
+			if (cause != NULL)
+				*cause = xasprintf("cannot start node '%s': "
+				    "clone: %s", node, strerror(saved));
+			errno = saved;
+			return (-1);
+		}
+		pfd_child = spawn_pidfd_open(pid);
+		rep = *(volatile struct spawn_report *)&shared;
+		got = rep.stage == 0 ? 0 : sizeof rep;
+		goto reported;
+	}
+#endif
 	if (pipe2(pfd, O_CLOEXEC) == -1) {
 		saved = errno;
 		if (cause != NULL)
@@ -552,6 +589,9 @@ spawn_start(const struct spawn_spec *sp, int *pidfd, char **cause)
 		got += (size_t)r;
 	}
 	close(pfd[0]);
+#ifndef SPAWN_USE_FORK
+reported:
+#endif
 	if (got == 0) {
 		if (pidfd != NULL)
 			*pidfd = pfd_child;
