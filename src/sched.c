@@ -1270,6 +1270,18 @@ sched_node(const struct sched *s, size_t i)
 	return (&s->nr[i]);
 }
 
+const struct node_run **
+sched_runs(const struct sched *s)
+{
+	const struct node_run **runs;
+	size_t i, n = s->m->nnodes;
+
+	runs = xcalloc(n > 0 ? n : 1, sizeof *runs);
+	for (i = 0; i < n; i++)
+		runs[i] = sched_node(s, i);
+	return runs;
+}
+
 const struct metric *
 sched_metrics(const struct sched *s, size_t *n)
 {

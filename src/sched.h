@@ -167,6 +167,9 @@ bool sched_finished(const struct sched *s);
 enum dag_status sched_status(const struct sched *s);
 /* The record of node i. */
 const struct node_run *sched_node(const struct sched *s, size_t i);
+/* Every node's record, as a new array of m->nnodes pointers (into s) that
+ * the caller frees: the form state, timeline and trace render from. */
+const struct node_run **sched_runs(const struct sched *s);
 /* The DAG's metric sums (*n entries). */
 const struct metric *sched_metrics(const struct sched *s, size_t *n);
 /* Counts of nodes per status, indexed by enum node_status. */

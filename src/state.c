@@ -606,13 +606,11 @@ state_render(const struct manifest *m, const struct sched *s,
 {
 	const struct node_run	**runs = NULL;
 	const struct metric	 *metrics = NULL;
-	size_t			  nmetrics = 0, i;
+	size_t			  nmetrics = 0;
 	char			 *out;
 
 	if (s != NULL) {
-		runs = xcalloc(m->nnodes + 1, sizeof *runs);
-		for (i = 0; i < m->nnodes; i++)
-			runs[i] = sched_node(s, i);
+		runs = sched_runs(s);
 		metrics = sched_metrics(s, &nmetrics);
 	}
 	out = state_render_runs(m, runs, metrics, nmetrics, sj, len);

@@ -602,13 +602,11 @@ timeline_write(const char *path, const struct manifest *m,
     const struct sched *s, const struct state_job *sj, char **cause)
 {
 	const struct node_run	**runs;
-	size_t			  i, len;
+	size_t			  len;
 	char			 *svg;
 	int			  rc;
 
-	runs = xcalloc(m->nnodes > 0 ? m->nnodes : 1, sizeof *runs);
-	for (i = 0; i < m->nnodes; i++)
-		runs[i] = sched_node(s, i);
+	runs = sched_runs(s);
 	svg = timeline_render(m, runs, sj, &len);
 	rc = fs_write_atomic(path, svg, len, 0644, cause);
 	free(svg);

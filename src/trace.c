@@ -175,13 +175,11 @@ trace_write(const char *path, const struct manifest *m,
     const struct sched *s, const struct state_job *sj, char **cause)
 {
 	const struct node_run	**runs;
-	size_t			  i, len;
+	size_t			  len;
 	char			 *text;
 	int			  rc;
 
-	runs = xcalloc(m->nnodes > 0 ? m->nnodes : 1, sizeof *runs);
-	for (i = 0; i < m->nnodes; i++)
-		runs[i] = sched_node(s, i);
+	runs = sched_runs(s);
 	text = trace_render(m, runs, sj, &len);
 	rc = fs_write_atomic(path, text, len, 0644, cause);
 	free(text);
