@@ -798,6 +798,9 @@ http_result(struct job *j, size_t i, struct attempt_end *e, char **cause)
 	free(path);
 }
 
+static bool	proc_of_job(pid_t, const char *, const char *);
+static int	kill_strays(struct job *, size_t, int);
+
 static void
 kill_escalate(struct loop *l, void *arg)
 {
@@ -809,6 +812,7 @@ kill_escalate(struct loop *l, void *arg)
 		job_log(np->job, LOG_WARN, np->node, "kill",
 		    "SIGKILL after %ds", KILL_GRACE_MS / 1000);
 		spawn_kill_group(np->pid, SIGKILL);
+		(void)kill_strays(np->job, np->node, SIGKILL);
 	}
 }
 
@@ -821,6 +825,7 @@ kill_node(struct job *j, size_t i, int sig)
 	if (np->pid <= 0)
 		return;
 	spawn_kill_group(np->pid, sig);
+	(void)kill_strays(j, i, sig);
 	if (sig != SIGKILL && np->kill_timer == NULL)
 		np->kill_timer = loop_timer_at(j->loop,
 		    loop_now() + KILL_GRACE_MS, kill_escalate, np);
@@ -842,6 +847,7 @@ child_exited(struct loop *l, pid_t pid, int status, const struct rusage *ru,
 	 * forever: nothing outlives a node (systemd's KillMode=control-group) */
 	if (np->out.fd >= 0 || np->err.fd >= 0) {
 		spawn_kill_group(np->pid, SIGTERM);
+		(void)kill_strays(np->job, np->node, SIGTERM);
 		if (np->kill_timer == NULL)
 			np->kill_timer = loop_timer_at(np->job->loop,
 			    loop_now() + KILL_GRACE_MS, kill_escalate, np);
@@ -861,6 +867,7 @@ node_try_end(struct nodeproc *np)
 	size_t nm = 0, no = 0;
 	struct metric *metrics = NULL;
 	char *dir, *path, *cause = NULL, *dest, *s1, *s2, *s3, *s4;
+	int nstray;
 
 	if (!np->exited || np->out.fd >= 0 || np->err.fd >= 0)
 		return;
@@ -868,6 +875,11 @@ node_try_end(struct nodeproc *np)
 		loop_timer_cancel(j->loop, np->kill_timer);
 		np->kill_timer = NULL;
 	}
+	/* detached processes that let go of the pipes: nothing outlives
+	 * its node */
+	if ((nstray = kill_strays(j, i, SIGKILL)) > 0)
+		job_log(j, LOG_WARN, i, "leftover",
+		    "killed %d process(es) left behind by the node", nstray);
 	sink_finish(&np->out);
 	sink_finish(&np->err);
 	np->pid = 0;
@@ -1461,27 +1473,59 @@ resume_event(const struct journal_event *ev, void *arg)
 	return 0;
 }
 
-/* Does process pid belong to job id? Its environment says so (a node's
- * processes inherit DAGEXEC_JOB); a reused pid would not. */
+/* Does process pid belong to job id (and to node, unless NULL)? Its
+ * environment says so (a node's processes inherit DAGEXEC_JOB and
+ * DAGEXEC_NODE); a reused pid would not. */
 static bool
-proc_of_job(pid_t pid, const char *id)
+proc_of_job(pid_t pid, const char *id, const char *node)
 {
-	char path[64], *buf, *p, *want;
+	char path[64], *buf, *p, *want, *wantnode = NULL;
 	size_t len;
-	bool yes = false;
+	bool job = false, yes = (node == NULL);
 
 	snprintf(path, sizeof path, "/proc/%ld/environ", (long)pid);
 	if (fs_read_file(path, 1u << 20, &buf, &len, NULL) != 0)
 		return false;
 	want = xasprintf("DAGEXEC_JOB=%s", id);
-	for (p = buf; p < buf + len; p += strlen(p) + 1)
-		if (strcmp(p, want) == 0) {
+	if (node != NULL)
+		wantnode = xasprintf("DAGEXEC_NODE=%s", node);
+	for (p = buf; p < buf + len; p += strlen(p) + 1) {
+		if (strcmp(p, want) == 0)
+			job = true;
+		else if (wantnode != NULL && strcmp(p, wantnode) == 0)
 			yes = true;
-			break;
-		}
+	}
+	free(wantnode);
 	free(want);
 	free(buf);
-	return yes;
+	return job && yes;
+}
+
+/* Send sig to every process that carries node i's DAGEXEC_JOB and
+ * DAGEXEC_NODE, wherever it is: one that left the node's process group
+ * and session (setsid) escapes the group kill but not this. Returns how
+ * many were signalled. */
+static int
+kill_strays(struct job *j, size_t i, int sig)
+{
+	DIR *d;
+	struct dirent *e;
+	char *p;
+	long pid;
+	int n = 0;
+
+	if ((d = opendir("/proc")) == NULL)
+		return 0;
+	while ((e = readdir(d)) != NULL) {
+		pid = strtol(e->d_name, &p, 10);
+		if (*p != '\0' || pid <= 1 || pid == (long)getpid())
+			continue;
+		if (proc_of_job((pid_t)pid, j->id, j->m->nodes[i].id) &&
+		    kill((pid_t)pid, sig) == 0)
+			n++;
+	}
+	closedir(d);
+	return n;
 }
 
 /* Kill what is left of an interrupted attempt's process group: every
@@ -1511,7 +1555,7 @@ kill_leftovers(struct job *j, size_t i, pid_t pgid)
 		if (p != NULL && sscanf(p + 1, " %*c %*d %ld", &grp) != 1)
 			grp = -1;
 		free(buf);
-		if (grp == pgid && proc_of_job((pid_t)pid, j->id)) {
+		if (grp == pgid && proc_of_job((pid_t)pid, j->id, NULL)) {
 			kill((pid_t)pid, SIGKILL);
 			killed++;
 		}
