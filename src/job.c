@@ -4,6 +4,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <grp.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <pwd.h>
@@ -13,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 #include <sys/epoll.h>
+#include <sys/fsuid.h>
 #include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -855,6 +857,41 @@ child_exited(struct loop *l, pid_t pid, int status, const struct rusage *ru,
 	node_try_end(np);
 }
 
+/* Read what a node left (its $DAGEXEC_OUTPUT, metrics and outputs) with
+ * the job owner's file access rights, not the daemon's: an owner must not
+ * get a file into the bundle that only root can read (an absolute
+ * workdir, a hard link). on false: back to our own. */
+static void
+as_owner(struct job *j, bool on)
+{
+	static gid_t	*saved;
+	static int	 nsaved = -1;
+
+	if (!j->set_ids)
+		return;
+	if (on) {
+		free(saved);
+		saved = NULL;
+		nsaved = getgroups(0, NULL);
+		if (nsaved > 0) {
+			saved = xcalloc((size_t)nsaved, sizeof *saved);
+			nsaved = getgroups(nsaved, saved);
+		}
+		if (setgroups(j->ngroups, j->groups) != 0)
+			(void)setgroups(0, NULL);
+		(void)setfsgid(j->gid);
+		(void)setfsuid(j->uid);
+	} else {
+		(void)setfsuid(geteuid());
+		(void)setfsgid(getegid());
+		if (nsaved >= 0)
+			(void)setgroups((size_t)nsaved, saved);
+		free(saved);
+		saved = NULL;
+		nsaved = -1;
+	}
+}
+
 /* An attempt is over once its process exited and both pipes reached EOF. */
 static void
 node_try_end(struct nodeproc *np)
@@ -901,6 +938,7 @@ node_try_end(struct nodeproc *np)
 	e.max_rss_kb = np->ru.ru_maxrss;
 
 	dir = node_dir(j, i);
+	as_owner(j, true);
 	path = xasprintf("%s/io/%s.metrics", j->dir, n->id);
 	if (parse_kv_file(j, path, "$DAGEXEC_METRICS", true, &mv, &nm,
 	    &cause) != 0) {
@@ -934,6 +972,7 @@ node_try_end(struct nodeproc *np)
 		}
 		free(dest);
 	}
+	as_owner(j, false);
 	if (n->kind == NODE_HTTP) {
 		/* the resolved request may hold a templated secret */
 		path = xasprintf("%s/io/%s.http.json", j->dir, n->id);
