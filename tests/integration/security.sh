@@ -140,6 +140,11 @@ else
 	check "esc-save: the http node with save '..' fails" test "$(yget "$B/state.yaml" nodes.get.status 2>/dev/null)" = failed
 fi
 check "esc-save: nothing was written outside" test ! -e /tmp/dagexec-sec-escape.$$
+for bf in ../../../etc/passwd /etc/shadow; do
+	printf 'name: bf\nnodes:\n  p: {http: {url: "http://127.0.0.1:9/", method: POST, body_file: %s}}\n' "$bf" >bf.yaml
+	"$DAGEXEC" validate bf.yaml >"$T/out" 2>&1
+	check "esc-body: validate refuses body_file '$bf'" test $? -eq 65
+done
 
 python3 - "$T" <<'PY'
 import io, sys, tarfile
