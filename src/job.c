@@ -1549,8 +1549,10 @@ kill_strays(struct job *j, size_t i, int sig)
 {
 	DIR *d;
 	struct dirent *e;
+	struct stat st;
 	char *p;
 	long pid;
+	uid_t uid = j->set_ids ? j->uid : geteuid();
 	int n = 0;
 
 	if ((d = opendir("/proc")) == NULL)
@@ -1558,6 +1560,10 @@ kill_strays(struct job *j, size_t i, int sig)
 	while ((e = readdir(d)) != NULL) {
 		pid = strtol(e->d_name, &p, 10);
 		if (*p != '\0' || pid <= 1 || pid == (long)getpid())
+			continue;
+		/* a node's processes are its user's: skip the others cheaply */
+		if (fstatat(dirfd(d), e->d_name, &st, 0) != 0 ||
+		    st.st_uid != uid)
 			continue;
 		if (proc_of_job((pid_t)pid, j->id, j->m->nodes[i].id) &&
 		    kill((pid_t)pid, sig) == 0)
