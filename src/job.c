@@ -1617,7 +1617,7 @@ job_resume(struct job *j, const char *path, char **cause)
 {
 	struct resume r;
 	size_t n = j->m->nnodes, i;
-	int rc;
+	int rc, k;
 
 	r.job = j;
 	r.attempts = xcalloc(n, sizeof *r.attempts);
@@ -1627,8 +1627,14 @@ job_resume(struct job *j, const char *path, char **cause)
 	rc = journal_replay(path, resume_event, &r, cause);
 	if (rc == 0) {
 		for (i = 0; i < n; i++) {
-			if (r.pgid[i] != 0)
+			if (r.pgid[i] != 0) {
 				kill_leftovers(j, i, r.pgid[i]);
+				/* and what left the group (setsid) */
+				if ((k = kill_strays(j, i, SIGKILL)) > 0)
+					job_log(j, LOG_WARN, i, "leftover",
+					    "killed %d detached process(es) "
+					    "from the interrupted run", k);
+			}
 			if (r.succeeded[i])
 				sched_preset_succeeded(j->s, i, r.attempts[i],
 				    r.duration[i] > 0 ? r.duration[i] : 0);

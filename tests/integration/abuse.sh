@@ -274,6 +274,26 @@ for f in holds letsgo; do
 done
 grep_file "detach: the daemon says it killed what was left" "leftover.*left behind" "$T/watch.log"
 
+# a detached process that survives a daemon killed by SIGKILL is killed
+# when the daemon resumes the job
+cat >detach9.yaml <<Y
+name: detach9
+nodes:
+  d9: {run: "[ -f $P/d9.again ] && exit 0; touch $P/d9.again; setsid sh -c 'echo \$\$ > $P/d9.pid; exec sleep 300' >/dev/null 2>&1 & sleep 300"}
+Y
+drop detach9.yaml
+check "detach9: the detached process starts" wait_for 1 "$P/d9.pid"
+sleep 0.3
+kill -KILL "$WPID"; wait "$WPID" 2>/dev/null
+p=$(cat "$P/d9.pid" 2>/dev/null)
+check "detach9: the detached process outlives the killed daemon" kill -0 "${p:-0}"
+"$DAGEXEC" watch -s "$SP" -j 8 --max-jobs 4 >>"$T/watch.log" 2>&1 &
+WPID=$!
+ended detach9
+check "detach9: the resumed job succeeded" test "$(yget "$B/state.yaml" status 2>/dev/null)" = succeeded
+check "detach9: the detached process is gone after the resume" gone "${p:-0}"
+grep_file "detach9: the daemon says it killed it" "detached process(es) from the interrupted run" "$T/watch.log"
+
 # --- a node that fills its work directory -----------------------------------------
 if $ROOT && command -v mount >/dev/null 2>&1 && mkdir -p "$T/small" &&
     mount -t tmpfs -o size=2m tmpfs "$T/small" 2>/dev/null; then
