@@ -225,6 +225,16 @@ if [ -n "$wdb" ]; then
 	check "workdir: a file A cannot read did not reach A's bundle" sh -c "! grep -rq shadow-like-secret '$B'"
 fi
 
+# a dropped bundle whose dag.yaml sets workdir to a root directory: the
+# daemon does not unpack A's files there
+mkdir -p "$T/rootdir" tw; chmod 755 "$T/rootdir"
+printf 'name: tw\nworkdir: %s\nnodes:\n  a: {run: "true"}\n' "$T/rootdir" >tw/dag.yaml
+echo planted >tw/planted.txt
+tar cf tw.tar -C tw dag.yaml planted.txt
+drop tw.tar "$UA"
+wait_for 1 "$SP/done/tw-*.tar.gz" || wait_for 1 "$SP/rejected/tw.tar.error"
+check "workdir: A's bundle was not unpacked into a root directory" test ! -e "$T/rootdir/planted.txt"
+
 # --- A cannot read, replace or cancel B's job -------------------------------------------
 cat >bjob.yaml <<Y
 name: bjob
