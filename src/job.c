@@ -4,6 +4,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <grp.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <pwd.h>
@@ -13,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 #include <sys/epoll.h>
+#include <sys/fsuid.h>
 #include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -798,6 +800,9 @@ http_result(struct job *j, size_t i, struct attempt_end *e, char **cause)
 	free(path);
 }
 
+static bool	proc_of_job(pid_t, const char *, const char *);
+static int	kill_strays(struct job *, size_t, int);
+
 static void
 kill_escalate(struct loop *l, void *arg)
 {
@@ -809,6 +814,7 @@ kill_escalate(struct loop *l, void *arg)
 		job_log(np->job, LOG_WARN, np->node, "kill",
 		    "SIGKILL after %ds", KILL_GRACE_MS / 1000);
 		spawn_kill_group(np->pid, SIGKILL);
+		(void)kill_strays(np->job, np->node, SIGKILL);
 	}
 }
 
@@ -821,6 +827,7 @@ kill_node(struct job *j, size_t i, int sig)
 	if (np->pid <= 0)
 		return;
 	spawn_kill_group(np->pid, sig);
+	(void)kill_strays(j, i, sig);
 	if (sig != SIGKILL && np->kill_timer == NULL)
 		np->kill_timer = loop_timer_at(j->loop,
 		    loop_now() + KILL_GRACE_MS, kill_escalate, np);
@@ -842,11 +849,47 @@ child_exited(struct loop *l, pid_t pid, int status, const struct rusage *ru,
 	 * forever: nothing outlives a node (systemd's KillMode=control-group) */
 	if (np->out.fd >= 0 || np->err.fd >= 0) {
 		spawn_kill_group(np->pid, SIGTERM);
+		(void)kill_strays(np->job, np->node, SIGTERM);
 		if (np->kill_timer == NULL)
 			np->kill_timer = loop_timer_at(np->job->loop,
 			    loop_now() + KILL_GRACE_MS, kill_escalate, np);
 	}
 	node_try_end(np);
+}
+
+/* Read what a node left (its $DAGEXEC_OUTPUT, metrics and outputs) with
+ * the job owner's file access rights, not the daemon's: an owner must not
+ * get a file into the bundle that only root can read (an absolute
+ * workdir, a hard link). on false: back to our own. */
+static void
+as_owner(struct job *j, bool on)
+{
+	static gid_t	*saved;
+	static int	 nsaved = -1;
+
+	if (!j->set_ids)
+		return;
+	if (on) {
+		free(saved);
+		saved = NULL;
+		nsaved = getgroups(0, NULL);
+		if (nsaved > 0) {
+			saved = xcalloc((size_t)nsaved, sizeof *saved);
+			nsaved = getgroups(nsaved, saved);
+		}
+		if (setgroups(j->ngroups, j->groups) != 0)
+			(void)setgroups(0, NULL);
+		(void)setfsgid(j->gid);
+		(void)setfsuid(j->uid);
+	} else {
+		(void)setfsuid(geteuid());
+		(void)setfsgid(getegid());
+		if (nsaved >= 0)
+			(void)setgroups((size_t)nsaved, saved);
+		free(saved);
+		saved = NULL;
+		nsaved = -1;
+	}
 }
 
 /* An attempt is over once its process exited and both pipes reached EOF. */
@@ -861,6 +904,7 @@ node_try_end(struct nodeproc *np)
 	size_t nm = 0, no = 0;
 	struct metric *metrics = NULL;
 	char *dir, *path, *cause = NULL, *dest, *s1, *s2, *s3, *s4;
+	int nstray;
 
 	if (!np->exited || np->out.fd >= 0 || np->err.fd >= 0)
 		return;
@@ -868,6 +912,11 @@ node_try_end(struct nodeproc *np)
 		loop_timer_cancel(j->loop, np->kill_timer);
 		np->kill_timer = NULL;
 	}
+	/* detached processes that let go of the pipes: nothing outlives
+	 * its node */
+	if ((nstray = kill_strays(j, i, SIGKILL)) > 0)
+		job_log(j, LOG_WARN, i, "leftover",
+		    "killed %d process(es) left behind by the node", nstray);
 	sink_finish(&np->out);
 	sink_finish(&np->err);
 	np->pid = 0;
@@ -889,6 +938,7 @@ node_try_end(struct nodeproc *np)
 	e.max_rss_kb = np->ru.ru_maxrss;
 
 	dir = node_dir(j, i);
+	as_owner(j, true);
 	path = xasprintf("%s/io/%s.metrics", j->dir, n->id);
 	if (parse_kv_file(j, path, "$DAGEXEC_METRICS", true, &mv, &nm,
 	    &cause) != 0) {
@@ -922,6 +972,7 @@ node_try_end(struct nodeproc *np)
 		}
 		free(dest);
 	}
+	as_owner(j, false);
 	if (n->kind == NODE_HTTP) {
 		/* the resolved request may hold a templated secret */
 		path = xasprintf("%s/io/%s.http.json", j->dir, n->id);
@@ -1461,27 +1512,65 @@ resume_event(const struct journal_event *ev, void *arg)
 	return 0;
 }
 
-/* Does process pid belong to job id? Its environment says so (a node's
- * processes inherit DAGEXEC_JOB); a reused pid would not. */
+/* Does process pid belong to job id (and to node, unless NULL)? Its
+ * environment says so (a node's processes inherit DAGEXEC_JOB and
+ * DAGEXEC_NODE); a reused pid would not. */
 static bool
-proc_of_job(pid_t pid, const char *id)
+proc_of_job(pid_t pid, const char *id, const char *node)
 {
-	char path[64], *buf, *p, *want;
+	char path[64], *buf, *p, *want, *wantnode = NULL;
 	size_t len;
-	bool yes = false;
+	bool job = false, yes = (node == NULL);
 
 	snprintf(path, sizeof path, "/proc/%ld/environ", (long)pid);
 	if (fs_read_file(path, 1u << 20, &buf, &len, NULL) != 0)
 		return false;
 	want = xasprintf("DAGEXEC_JOB=%s", id);
-	for (p = buf; p < buf + len; p += strlen(p) + 1)
-		if (strcmp(p, want) == 0) {
+	if (node != NULL)
+		wantnode = xasprintf("DAGEXEC_NODE=%s", node);
+	for (p = buf; p < buf + len; p += strlen(p) + 1) {
+		if (strcmp(p, want) == 0)
+			job = true;
+		else if (wantnode != NULL && strcmp(p, wantnode) == 0)
 			yes = true;
-			break;
-		}
+	}
+	free(wantnode);
 	free(want);
 	free(buf);
-	return yes;
+	return job && yes;
+}
+
+/* Send sig to every process that carries node i's DAGEXEC_JOB and
+ * DAGEXEC_NODE, wherever it is: one that left the node's process group
+ * and session (setsid) escapes the group kill but not this. Returns how
+ * many were signalled. */
+static int
+kill_strays(struct job *j, size_t i, int sig)
+{
+	DIR *d;
+	struct dirent *e;
+	struct stat st;
+	char *p;
+	long pid;
+	uid_t uid = j->set_ids ? j->uid : geteuid();
+	int n = 0;
+
+	if ((d = opendir("/proc")) == NULL)
+		return 0;
+	while ((e = readdir(d)) != NULL) {
+		pid = strtol(e->d_name, &p, 10);
+		if (*p != '\0' || pid <= 1 || pid == (long)getpid())
+			continue;
+		/* a node's processes are its user's: skip the others cheaply */
+		if (fstatat(dirfd(d), e->d_name, &st, 0) != 0 ||
+		    st.st_uid != uid)
+			continue;
+		if (proc_of_job((pid_t)pid, j->id, j->m->nodes[i].id) &&
+		    kill((pid_t)pid, sig) == 0)
+			n++;
+	}
+	closedir(d);
+	return n;
 }
 
 /* Kill what is left of an interrupted attempt's process group: every
@@ -1511,7 +1600,7 @@ kill_leftovers(struct job *j, size_t i, pid_t pgid)
 		if (p != NULL && sscanf(p + 1, " %*c %*d %ld", &grp) != 1)
 			grp = -1;
 		free(buf);
-		if (grp == pgid && proc_of_job((pid_t)pid, j->id)) {
+		if (grp == pgid && proc_of_job((pid_t)pid, j->id, NULL)) {
 			kill((pid_t)pid, SIGKILL);
 			killed++;
 		}
@@ -1528,7 +1617,7 @@ job_resume(struct job *j, const char *path, char **cause)
 {
 	struct resume r;
 	size_t n = j->m->nnodes, i;
-	int rc;
+	int rc, k;
 
 	r.job = j;
 	r.attempts = xcalloc(n, sizeof *r.attempts);
@@ -1538,8 +1627,14 @@ job_resume(struct job *j, const char *path, char **cause)
 	rc = journal_replay(path, resume_event, &r, cause);
 	if (rc == 0) {
 		for (i = 0; i < n; i++) {
-			if (r.pgid[i] != 0)
+			if (r.pgid[i] != 0) {
 				kill_leftovers(j, i, r.pgid[i]);
+				/* and what left the group (setsid) */
+				if ((k = kill_strays(j, i, SIGKILL)) > 0)
+					job_log(j, LOG_WARN, i, "leftover",
+					    "killed %d detached process(es) "
+					    "from the interrupted run", k);
+			}
 			if (r.succeeded[i])
 				sched_preset_succeeded(j->s, i, r.attempts[i],
 				    r.duration[i] > 0 ? r.duration[i] : 0);
