@@ -15,6 +15,7 @@
 #include <time.h>
 #include <sys/epoll.h>
 #include <sys/fsuid.h>
+#include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -802,6 +803,7 @@ http_result(struct job *j, size_t i, struct attempt_end *e, char **cause)
 
 static bool	proc_of_job(pid_t, const char *, const char *);
 static int	kill_strays(struct job *, size_t, int);
+static int	kill_orphans(struct job *, size_t, int);
 
 static void
 kill_escalate(struct loop *l, void *arg)
@@ -849,7 +851,8 @@ child_exited(struct loop *l, pid_t pid, int status, const struct rusage *ru,
 	 * forever: nothing outlives a node (systemd's KillMode=control-group) */
 	if (np->out.fd >= 0 || np->err.fd >= 0) {
 		spawn_kill_group(np->pid, SIGTERM);
-		(void)kill_strays(np->job, np->node, SIGTERM);
+		/* its own process is gone: what it detached is ours now */
+		(void)kill_orphans(np->job, np->node, SIGTERM);
 		if (np->kill_timer == NULL)
 			np->kill_timer = loop_timer_at(np->job->loop,
 			    loop_now() + KILL_GRACE_MS, kill_escalate, np);
@@ -914,7 +917,7 @@ node_try_end(struct nodeproc *np)
 	}
 	/* detached processes that let go of the pipes: nothing outlives
 	 * its node */
-	if ((nstray = kill_strays(j, i, SIGKILL)) > 0)
+	if ((nstray = kill_orphans(j, i, SIGKILL)) > 0)
 		job_log(j, LOG_WARN, i, "leftover",
 		    "killed %d process(es) left behind by the node", nstray);
 	sink_finish(&np->out);
@@ -1573,6 +1576,42 @@ kill_strays(struct job *j, size_t i, int sig)
 	return n;
 }
 
+/*
+ * At a node's end, its detached processes (setsid and gone from its group)
+ * are our children: dagexec is a child subreaper, and the node's own
+ * process has exited. Our children that the loop does not watch are such
+ * orphans: those of node i get sig, and any that are already dead are
+ * reaped (nobody else waits for them). Cheap: one small /proc file, no scan
+ * of every process. Returns how many were signalled.
+ */
+static int
+kill_orphans(struct job *j, size_t i, int sig)
+{
+	char path[64], *buf, *p, *end;
+	size_t len;
+	long pid;
+	int n = 0, status;
+
+	snprintf(path, sizeof path, "/proc/self/task/%ld/children",
+	    (long)getpid());
+	if (fs_read_file(path, 1u << 20, &buf, &len, NULL) != 0)
+		return kill_strays(j, i, sig);	/* no such file: scan */
+	for (p = buf; *p != '\0'; p = end) {
+		pid = strtol(p, &end, 10);
+		if (end == p)
+			break;
+		if (pid <= 1 || loop_watches_child(j->loop, (pid_t)pid))
+			continue;
+		if (waitpid((pid_t)pid, &status, WNOHANG) == (pid_t)pid)
+			continue;	/* a dead orphan, now reaped */
+		if (proc_of_job((pid_t)pid, j->id, j->m->nodes[i].id) &&
+		    kill((pid_t)pid, sig) == 0)
+			n++;
+	}
+	free(buf);
+	return n;
+}
+
 /* Kill what is left of an interrupted attempt's process group: every
  * process in group pgid that carries this job's DAGEXEC_JOB. */
 static void
@@ -1790,6 +1829,9 @@ job_new(struct loop *l, struct manifest *m, const struct job_config *c,
 			goto fail;
 	}
 	env_init_base(j);
+	/* a node's detached processes become our children when its own
+	 * process exits, so kill_orphans finds them without a /proc scan */
+	(void)prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
 	j->mono_base = loop_now();
 	j->wall_base = loop_wallclock();
 	state_flush(j);

@@ -480,6 +480,17 @@ loop_on_signal(struct loop *l, int signo, loop_signal_cb cb, void *arg)
 }
 
 int
+loop_watches_child(const struct loop *l, pid_t pid)
+{
+	const struct loop_ent *e;
+
+	TAILQ_FOREACH(e, &l->children, entry)
+		if (e->pid == pid)
+			return (1);
+	return (0);
+}
+
+int
 loop_watch_child(struct loop *l, pid_t pid, int pidfd, loop_child_cb cb,
     void *arg)
 {

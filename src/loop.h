@@ -59,6 +59,9 @@ int loop_on_signal(struct loop *l, int signo, loop_signal_cb cb, void *arg);
 int loop_watch_child(struct loop *l, pid_t pid, int pidfd, loop_child_cb cb,
     void *arg);
 
+/* True when pid is a child the loop watches (and will reap). */
+int loop_watches_child(const struct loop *l, pid_t pid);
+
 /* Wait for events (at most timeout_ms; -1 forever) and run their callbacks.
  * Returns the number handled, or -1 with errno on an epoll error. */
 int loop_run_once(struct loop *l, int timeout_ms);
