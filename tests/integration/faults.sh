@@ -62,6 +62,8 @@ rand_sleep() {
 	    printf "%.2f\n", 0.1 + rand() * 0.9 }'
 }
 
+printf 'name: ok\nnodes:\n  a: {run: "true"}\n' >ok.yaml
+
 # === 1. kill -9 at random moments ============================================
 # Nodes n0..n(N-1) in layers of 10: n(i) needs n(i-10).  n(i) with
 # i % 13 == 5 always fails (retried once); i % 7 == 3 fails its first
@@ -144,5 +146,206 @@ sort "$K/count" | uniq -d | sed 's/^/  ran twice: /'
 check "no succeeded node ran twice" test "$dups" -eq 0
 check "no failed or skipped node is counted" \
     test -z "$(grep -v ' succeeded$' kill.expect | cut -d' ' -f1 | grep -Fxf - "$K/count")"
+
+# === 2. bad inputs: the table of tests/README.md =============================
+# Each is dropped into incoming/ of one running daemon while a bystander job
+# runs; each must land in rejected/ with its .error, the daemon must live,
+# the bystander and a small job dropped last must succeed.
+BSP="$T/bspool"
+"$DAGEXEC" watch -s "$BSP" --drain >>"$T/watch.log" 2>&1
+B="$T/bad"
+mkdir -p "$B"
+python3 - "$B" <<'PY'
+import io, os, struct, sys, tarfile, zlib, gzip
+d = sys.argv[1]
+ok = 'name: x\nnodes:\n  a: {run: "true"}\n'
+def laughs(levels, where):
+    s = '      L0: &l0 ["x","x","x","x","x","x","x","x","x","x"]\n'
+    for k in range(1, levels + 1):
+        s += '      L%d: &l%d [%s]\n' % (k, k, ",".join(["*l%d" % (k - 1)] * 10))
+    return 'name: x\nnodes:\n  a:\n    run: "true"\n    %s:\n' % where + s
+m = {
+ "unknown-key": 'name: x\nnodez: {}\nnodes:\n  a: {run: "true"}\n',
+ "missing-name": 'nodes:\n  a: {run: "true"}\n',
+ "missing-nodes": 'name: x\n',
+ "no-run": 'name: x\nnodes:\n  a: {retries: 1}\n',
+ "run-and-argv": 'name: x\nnodes:\n  a: {run: "true", argv: [true]}\n',
+ "unknown-need": 'name: x\nnodes:\n  a: {run: "true", needs: [zz]}\n',
+ "self-need": 'name: x\nnodes:\n  a: {run: "true", needs: [a]}\n',
+ "cycle": 'name: x\nnodes:\n  a: {run: "true", needs: [c]}\n'
+     '  b: {run: "true", needs: [a]}\n  c: {run: "true", needs: [b]}\n',
+ "duplicate-key": 'name: x\nname: y\nnodes:\n  a: {run: "true"}\n',
+ "duplicate-id": 'name: x\nnodes:\n  a: {run: "true"}\n  a: {run: "false"}\n',
+ "bad-id": 'name: x\nnodes:\n  "a b/c": {run: "true"}\n',
+ "wrong-type": 'name: x\nnodes:\n  a: {run: "true", retries: lots}\n',
+ "out-of-range": 'name: x\nmax_parallel: 0\nnodes:\n  a: {run: "true"}\n',
+ "alias-bomb": laughs(11, "env"),
+ "alias-laughs": laughs(8, "env"),
+ "too-deep": 'name: x\nnodes:\n  a: {run: "true", env: ' + '[' * 5000 + ']' * 5000 + '}\n',
+ "nul": 'name: x\nnodes:\n  a: {run: "tr\x00ue"}\n',
+ "empty": '',
+ "two-documents": ok + '---\n' + ok,
+ "not-a-mapping": '- a\n- b\n',
+ "bad-name": ok.replace("name: x", "name: ../../x"),
+}
+for k, v in m.items():
+    open(f"{d}/{k}.yaml", "w").write(v)
+open(f"{d}/bad-utf8.yaml", "wb").write(b'name: x\nnodes:\n  a: {run: "\xff\xfe"}\n')
+with open(f"{d}/over-16mib.yaml", "w") as f:
+    f.write(ok + "#" + "x" * (17 << 20) + "\n")
+open(f"{d}/wrong-suffix.txt", "w").write(ok)
+
+def hdr(name, size=0, kind=b"0", link=b""):
+    h = bytearray(512)
+    h[0:len(name)] = name
+    h[100:108] = b"0000644\0"
+    h[108:116] = b"0000000\0"
+    h[116:124] = b"0000000\0"
+    h[124:136] = b"%011o\0" % size
+    h[136:148] = b"%011o\0" % 0
+    h[148:156] = b" " * 8
+    h[156:157] = kind
+    h[157:157 + len(link)] = link
+    h[257:265] = b"ustar\x0000"
+    h[148:156] = b"%06o\0 " % sum(h)
+    return bytes(h)
+dag = b'name: bomb\nnodes:\n  a: {run: "true"}\n'
+pad = lambda b: b + b"\0" * (-len(b) % 512)
+# many members: 200,000 empty files
+with gzip.open(f"{d}/many-members.tar.gz", "wb", compresslevel=1) as g:
+    g.write(hdr(b"dag.yaml", len(dag)) + pad(dag))
+    g.write(b"".join(hdr(b"f%d" % k) for k in range(200000)))
+    g.write(b"\0" * 1024)
+# a huge declared size: 64 GiB in one member, the data not there
+with open(f"{d}/huge-size.tar", "wb") as f:
+    f.write(hdr(b"dag.yaml", len(dag)) + pad(dag))
+    f.write(hdr(b"big", 64 << 30) + b"\0" * 4096)
+# many members whose sizes add up past 1 GiB (sparse data of zeros)
+with gzip.open(f"{d}/huge-sum.tar.gz", "wb", compresslevel=1) as g:
+    g.write(hdr(b"dag.yaml", len(dag)) + pad(dag))
+    for k in range(5):
+        g.write(hdr(b"z%d" % k, 256 << 20))
+        z = b"\0" * (1 << 20)
+        for _ in range(256):
+            g.write(z)
+    g.write(b"\0" * 1024)
+with tarfile.open(f"{d}/deep-path.tar", "w", format=tarfile.PAX_FORMAT) as t:
+    i = tarfile.TarInfo("dag.yaml"); i.size = len(dag); t.addfile(i, io.BytesIO(dag))
+    i = tarfile.TarInfo("/".join(["d"] * 200) + "/f"); i.size = 1
+    t.addfile(i, io.BytesIO(b"x"))
+with open(f"{d}/hardlink-out.tar", "wb") as f:
+    f.write(hdr(b"dag.yaml", len(dag)) + pad(dag))
+    f.write(hdr(b"pw", 0, b"1", b"/etc/passwd") + b"\0" * 1024)
+with open(f"{d}/symlink-out.tar", "wb") as f:
+    f.write(hdr(b"dag.yaml", len(dag)) + pad(dag))
+    f.write(hdr(b"up", 0, b"2", b"../../../..") + b"\0" * 1024)
+with open(f"{d}/truncated.tar.gz", "wb") as f:
+    f.write(gzip.compress(hdr(b"dag.yaml", len(dag)) + pad(dag))[:40])
+open(f"{d}/not-a-tar.tar", "wb").write(os.urandom(3000))
+PY
+truncate -s 2G "$B/sparse-2g.yaml"
+
+cat >bystander.yaml <<'Y'
+name: bystander
+nodes:
+  slow: {run: "sleep 3; echo fine > f.txt", outputs: [f.txt]}
+  after: {run: "cat f.txt", needs: [slow]}
+Y
+start_daemon "$BSP"
+BPID=$WPID
+byid=$("$DAGEXEC" submit -s "$BSP" bystander.yaml)
+# drop each as a dot file, then rename it into place
+for f in "$B"/*; do
+	n=$(basename "$f")
+	mv "$f" "$BSP/incoming/.$n" && mv "$BSP/incoming/.$n" "$BSP/incoming/$n"
+done
+mkfifo "$BSP/incoming/fifo.yaml"
+ln -s /etc/passwd "$BSP/incoming/symlink.yaml"
+ln -s "$BSP/incoming/none" "$BSP/incoming/dangling.yaml"
+mkdir "$BSP/incoming/directory.yaml"
+printf 'name: hl\nnodes:\n  a: {run: "true"}\n' >"$T/hl.yaml"
+ln "$T/hl.yaml" "$BSP/incoming/hardlinked.yaml"
+if [ "$(id -u)" -eq 0 ] && mknod "$BSP/incoming/device.yaml" c 1 3 2>/dev/null; then
+	:
+else
+	echo "skip - device node: needs root"
+fi
+python3 -c 'import socket,sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' \
+    "$BSP/incoming/socket.yaml"
+# a file still being written in place: half now, the rest 2 s later
+( exec 3>"$BSP/incoming/held.yaml"
+  printf 'name: held\nnodes:\n' >&3
+  sleep 2
+  printf '  a: {run: "true"}\n' >&3 ) &
+HOLD=$!
+sleep 1
+check "a file held open for writing is not claimed" test -f "$BSP/incoming/held.yaml"
+check "a file held open for writing is not rejected" test ! -e "$BSP/rejected/held.yaml.error"
+wait "$HOLD"; HOLD=
+
+# expect NAME PATTERN: rejected/NAME.error holds PATTERN
+expect() {
+	if wait_for 1 "$BSP/rejected/$1.error"; then
+		grep_file "$1 is refused: $2" "$2" "$BSP/rejected/$1.error"
+		check "$1 is kept in rejected/" test -e "$BSP/rejected/$1" -o -L "$BSP/rejected/$1"
+	else
+		fail "$1 is refused: no rejected/$1.error"
+	fi
+}
+expect unknown-key.yaml "^unknown-key.yaml:2:1: error: unknown key 'nodez' (did you mean 'nodes'?)"
+expect missing-name.yaml "^missing-name.yaml:1:1: error: missing required key 'name'"
+expect missing-nodes.yaml "^missing-nodes.yaml:1:1: error: missing required key 'nodes'"
+expect no-run.yaml "^no-run.yaml:3:3: error: node 'a' has none of 'run', 'argv', 'http'"
+expect run-and-argv.yaml "^run-and-argv.yaml:3:[0-9]*: error: node 'a' has more than one of 'run', 'argv', 'http'"
+expect unknown-need.yaml "^unknown-need.yaml:3:28: error: node 'a' needs unknown node 'zz'"
+expect self-need.yaml "^self-need.yaml:3:28: error: node 'a' needs itself"
+expect cycle.yaml "^cycle.yaml:[0-9]*:[0-9]*: error: dependency cycle: a -> b -> c -> a"
+expect duplicate-key.yaml "^duplicate-key.yaml:2:1: error: duplicate key 'name' (first at line 1)"
+expect duplicate-id.yaml "^duplicate-id.yaml:4:3: error: duplicate node id 'a' (first at line 3)"
+expect bad-id.yaml "^bad-id.yaml:3:3: error: invalid node id 'a b/c'"
+expect bad-name.yaml "^bad-name.yaml:1:7: error: .*name"
+expect wrong-type.yaml "^wrong-type.yaml:3:29: error: 'retries' must be an integer, not a string"
+expect out-of-range.yaml "^out-of-range.yaml:2:15: error: 'max_parallel' must be between 1 and 100000"
+expect alias-bomb.yaml "^alias-bomb.yaml:[0-9]*:[0-9]*: error: more than 100 aliases"
+expect alias-laughs.yaml "^alias-laughs.yaml:[0-9]*:[0-9]*: error: "
+expect too-deep.yaml "^too-deep.yaml:3:[0-9]*: error: nesting deeper than 64 levels"
+expect nul.yaml "^nul.yaml:3:[0-9]*: error: manifest contains a NUL byte"
+expect bad-utf8.yaml "^bad-utf8.yaml:3:[0-9]*: error: invalid leading UTF-8 octet"
+expect empty.yaml "^empty.yaml: error: empty manifest"
+expect two-documents.yaml "^two-documents.yaml:4:1: error: more than one yaml document"
+expect not-a-mapping.yaml "^not-a-mapping.yaml:1:1: error: a manifest must be a mapping, not a sequence"
+expect over-16mib.yaml "'over-16mib.yaml' is larger than 16777216 bytes"
+expect sparse-2g.yaml "'sparse-2g.yaml' is larger than 16777216 bytes"
+expect wrong-suffix.txt "wrong-suffix.txt"
+expect fifo.yaml "'fifo.yaml' is not a regular file (a FIFO)"
+expect symlink.yaml "'symlink.yaml' is a symbolic link: not followed"
+expect dangling.yaml "'dangling.yaml' is a symbolic link: not followed"
+expect directory.yaml "'directory.yaml' is not a regular file (a directory)"
+expect socket.yaml "'socket.yaml' is not a regular file (a socket)"
+expect hardlinked.yaml "'hardlinked.yaml' has 2 links: a dropped file must have exactly one"
+[ -e "$BSP/rejected/device.yaml" ] || [ -c "$BSP/incoming/device.yaml" ] &&
+    expect device.yaml "'device.yaml' is not a regular file (a device)"
+expect many-members.tar.gz "^many-members.tar.gz: error: bundle has more than 100000 members"
+expect huge-size.tar "^huge-size.tar: error: bundle unpacks to more than 1073741824 bytes"
+expect huge-sum.tar.gz "^huge-sum.tar.gz: error: bundle unpacks to more than 1073741824 bytes"
+expect deep-path.tar "^deep-path.tar: error: bundle member 'd/d/.*' is nested deeper than 128"
+expect hardlink-out.tar "^hardlink-out.tar: error: bundle member 'pw' links out of the work directory"
+expect symlink-out.tar "^symlink-out.tar: error: bundle member 'up' is a symbolic link out of the work directory"
+expect truncated.tar.gz "^truncated.tar.gz: error: "
+expect not-a-tar.tar "^not-a-tar.tar: error: "
+for e in "$BSP"/rejected/*.error; do
+	printf '# %s: %s\n' "$(basename "$e")" "$(head -n 1 "$e" | cut -c 1-150)"
+done
+check "the held file is claimed once closed, and runs" wait_for 1 "$BSP/done/held-*.tar.gz"
+check "the bystander job finishes" wait_for 1 "$BSP/done/$byid.tar.gz"
+[ -f "$BSP/done/$byid.tar.gz" ] &&
+    check "the bystander job succeeded" \
+    test "$(yget "$(bundle_x "$BSP/done/$byid.tar.gz")/state.yaml" status)" = succeeded
+check "the daemon is alive after the bad inputs" kill -0 "$BPID"
+sid=$("$DAGEXEC" submit -s "$BSP" ok.yaml)
+check "a small job dropped last completes" wait_for 1 "$BSP/done/$sid.tar.gz"
+check "incoming/ is empty at the end" test -z "$(ls -A "$BSP/incoming")"
+check "no claim is left in active/" test -z "$(ls -A "$BSP/active")"
+stop_daemon
 
 finish
