@@ -348,4 +348,45 @@ check "incoming/ is empty at the end" test -z "$(ls -A "$BSP/incoming")"
 check "no claim is left in active/" test -z "$(ls -A "$BSP/active")"
 stop_daemon
 
+# === 3. a spool directory taken away under the daemon ==========================
+# incoming/ renamed away and back, then removed and made again, cancel/
+# removed and made again: the daemon logs each, lives, and serves again.
+DSP="$T/dspool"
+"$DAGEXEC" watch -s "$DSP" --drain >>"$T/watch.log" 2>&1
+: >"$T/watch.log.d"
+"$DAGEXEC" watch -s "$DSP" >>"$T/watch.log.d" 2>&1 &
+WPID=$!
+i=0; while [ $i -lt 50 ] && [ "$(cat "$DSP/lock" 2>/dev/null)" != "$WPID" ]; do sleep 0.1; i=$((i + 1)); done
+mv "$DSP/incoming" "$DSP/incoming.away"
+sleep 0.5
+check "the daemon lives with incoming/ renamed away" kill -0 "$WPID"
+grep_file "it logs incoming/ renamed away" "^WARN - spool '.*/incoming' was renamed away" "$T/watch.log.d"
+cp ok.yaml "$DSP/incoming.away/while-away.yaml"
+sleep 0.5
+check "nothing is taken from the renamed directory" test -f "$DSP/incoming.away/while-away.yaml"
+mv "$DSP/incoming.away" "$DSP/incoming"
+check "back in place, its file is taken" wait_for 1 "$DSP/done/ok-*.tar.gz"
+grep_file "it logs incoming/ back" "^INFO - spool '.*/incoming' is back" "$T/watch.log.d"
+rm -rf "$DSP/incoming"
+sleep 0.5
+check "the daemon lives with incoming/ removed" kill -0 "$WPID"
+grep_file "it logs incoming/ removed" "^WARN - spool '.*/incoming' was removed" "$T/watch.log.d"
+mkdir -m 1733 "$DSP/incoming"
+sleep 0.3
+id2=$("$DAGEXEC" submit -s "$DSP" ok.yaml)
+check "a job dropped into the new incoming/ runs" wait_for 1 "$DSP/done/$id2.tar.gz"
+rm -rf "$DSP/cancel"
+sleep 0.3
+mkdir -m 1733 "$DSP/cancel"
+printf 'name: long\nnodes:\n  s: {run: ": > ../started; sleep 60"}\n' >long.yaml
+id3=$("$DAGEXEC" submit -s "$DSP" long.yaml)
+check "the long job starts" wait_for 1 "$DSP/active/$id3/started"
+"$DAGEXEC" cancel -s "$DSP" "$id3"
+check "a cancel through the new cancel/ ends the job" wait_for 1 "$DSP/done/$id3.tar.gz"
+[ -f "$DSP/done/$id3.tar.gz" ] &&
+    check "the job says cancelled" \
+    test "$(yget "$(bundle_x "$DSP/done/$id3.tar.gz")/state.yaml" status)" = cancelled
+check "the daemon is still alive" kill -0 "$WPID"
+stop_daemon
+
 finish
