@@ -389,4 +389,45 @@ check "a cancel through the new cancel/ ends the job" wait_for 1 "$DSP/done/$id3
 check "the daemon is still alive" kill -0 "$WPID"
 stop_daemon
 
+# === 4. a full disk ================================================================
+# A 2 MB tmpfs as the spool (root only), nearly filled by a filler file; a
+# node writes more than is left.  The job must fail with a clear "No space
+# left on device", stay whole (in active/ or as a bundle), the daemon must
+# live; once the filler is gone a new job runs, and a restart settles the
+# first job into exactly one bundle.
+if [ "$(id -u)" -eq 0 ] && mkdir -p "$T/mnt" &&
+    mount -t tmpfs -o size=2m,mode=0755 tmpfs "$T/mnt" 2>/dev/null; then
+	MNT="$T/mnt"
+	FSP="$MNT/spool"
+	"$DAGEXEC" watch -s "$FSP" --drain >>"$T/watch.log" 2>&1
+	head -c 1800000 /dev/zero >"$MNT/filler" 2>/dev/null
+	printf 'name: hog\nnodes:\n  fill: {run: "head -c 400000 /dev/zero > big"}\n  after: {run: "true", needs: [fill]}\n' >hog.yaml
+	: >"$T/watch.log.f"
+	"$DAGEXEC" watch -s "$FSP" >>"$T/watch.log.f" 2>&1 &
+	WPID=$!
+	i=0; while [ $i -lt 50 ] && [ "$(cat "$FSP/lock" 2>/dev/null)" != "$WPID" ]; do sleep 0.1; i=$((i + 1)); done
+	hid=$("$DAGEXEC" submit -s "$FSP" hog.yaml 2>"$T/err")
+	check "the hog job is submitted" test -n "$hid"
+	i=0
+	while [ $i -lt 100 ] && ! grep -q "^INFO $hid finish" "$T/watch.log.f"; do
+		sleep 0.1; i=$((i + 1))
+	done
+	sed 's/^/  | /' "$T/watch.log.f" | cut -c 1-200
+	grep_file "the hog job fails" "^INFO $hid finish status=failed" "$T/watch.log.f"
+	grep_file "the daemon says the disk is full" "^[A-Z]* $hid.*No space left on device" "$T/watch.log.f"
+	no_grep_file "a failed bundle write names the system error" "bundle cannot write.*: Write error\$" "$T/watch.log.f"
+	check "the hog job is not lost" test -f "$FSP/active/$hid/manifest.yaml" -o -f "$FSP/done/$hid.tar.gz"
+	check "the daemon lives on a full disk" kill -0 "$WPID"
+	rm -f "$MNT/filler" "$FSP/active/$hid/work/big"
+	oid=$("$DAGEXEC" submit -s "$FSP" ok.yaml)
+	check "once space is back a new job runs" wait_for 1 "$FSP/done/$oid.tar.gz"
+	stop_daemon
+	"$DAGEXEC" watch -s "$FSP" --drain >>"$T/watch.log.f" 2>&1
+	check "after a restart the hog job has one bundle" test "$(ls "$FSP/done" | grep -c "^$hid")" -eq 1
+	check "after a restart active/ is empty" test -z "$(ls -A "$FSP/active")"
+	cd "$T" && umount "$MNT" && MNT=
+else
+	echo "skip - full disk: needs root to mount a tmpfs"
+fi
+
 finish
