@@ -430,4 +430,50 @@ else
 	echo "skip - full disk: needs root to mount a tmpfs"
 fi
 
+# === 5. the clock jumping ==========================================================
+# Every duration (timeouts, retry delays, deadlines, the state's rate, the
+# kill grace) is measured on CLOCK_MONOTONIC through loop_now() and the
+# loop's timerfd.  The wall clock is read only where a date is wanted: the
+# journal's and the state's timestamps (loop_wallclock), a job id
+# (job_make_id), an HTTP Retry-After date, and status's "running for"
+# (now minus the recorded start).  This reads the source to keep it so.
+SRC="$TOP_SRCDIR/src"
+grep -n 'CLOCK_REALTIME\|time(NULL)\|gettimeofday\|CLOCK_MONOTONIC' "$SRC"/*.c |
+    sed "s|^$SRC/||" >clocks.txt
+sed 's/^/  clock: /' clocks.txt
+check "the loop's timers run on CLOCK_MONOTONIC" \
+    grep -q 'timerfd_create(CLOCK_MONOTONIC' "$SRC/loop.c"
+check "loop_now reads CLOCK_MONOTONIC" \
+    sh -c "sed -n '/^loop_now(/,/^}/p' '$SRC/loop.c' | grep -q CLOCK_MONOTONIC"
+check "the wall clock is read only where a date is wanted" \
+    test -z "$(grep -v '^loop.c:.*CLOCK_MONOTONIC' clocks.txt |
+    grep -v -e '^loop.c:[0-9]*:	clock_gettime(CLOCK_REALTIME' \
+    -e '^cmd_status.c:' -e '^http.c:.*http_parse_retry_after' \
+    -e '^job.c:[0-9]*:	time_t t = time(NULL);')"
+check "no sleep on the wall clock in the daemon's modules" \
+    test -z "$(grep -ln 'clock_nanosleep(CLOCK_REALTIME\|pthread_cond_timedwait' "$SRC"/*.c)"
+# A live jump, only when asked (it moves the machine's clock for everyone):
+# FAULTS_CLOCK=1 as root.  A node of timeout 20s sleeping 2 s while the
+# clock jumps 1 h ahead and back must still succeed.
+if [ "${FAULTS_CLOCK:-0}" = 1 ] && [ "$(id -u)" -eq 0 ]; then
+	CSP="$T/cspool"
+	printf 'name: clock\nnodes:\n  s: {run: "sleep 2", timeout: 20s}\n' >clock.yaml
+	"$DAGEXEC" watch -s "$CSP" --drain >>"$T/watch.log" 2>&1
+	cid=$("$DAGEXEC" submit -s "$CSP" clock.yaml)
+	start_daemon "$CSP"
+	sleep 0.5
+	if date -s "@$(($(date +%s) + 3600))" >/dev/null 2>&1; then
+		sleep 0.5
+		date -s "@$(($(date +%s) - 3600))" >/dev/null 2>&1
+		check "a jump of the clock times nothing out" wait_for 1 "$CSP/done/$cid.tar.gz"
+		[ -f "$CSP/done/$cid.tar.gz" ] && check "the node succeeded across the jump" \
+		    test "$(yget "$(bundle_x "$CSP/done/$cid.tar.gz")/state.yaml" nodes.s.status)" = succeeded
+	else
+		echo "skip - clock jump: date -s does not work here"
+	fi
+	stop_daemon
+else
+	echo "skip - clock jump: set FAULTS_CLOCK=1 as root to move the clock"
+fi
+
 finish
