@@ -1330,6 +1330,15 @@ job_pump_n(struct job *j, int max_starts)
 			changed = true;
 			switch (a.kind) {
 			case SA_START:
+				/* what ended is on file before a start
+				 * (a fork and exec) delays it: a kill -9
+				 * then finds the success recorded */
+				if (journal_write(j->jr, &cause) != 0) {
+					job_log(j, LOG_ERROR, SIZE_MAX,
+					    "journal", "%s", cause);
+					free(cause);
+					cause = NULL;
+				}
 				started++;
 				start_node(j, a.node, a.attempt);
 				break;
