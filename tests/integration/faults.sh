@@ -490,4 +490,8 @@ else
 	echo "skip - clock jump: set FAULTS_CLOCK=1 as root to move the clock"
 fi
 
+# a build with --enable-sanitizers reports into the daemons' logs
+check "no sanitizer report in the daemons' logs" \
+    test -z "$(grep -l 'Sanitizer\|runtime error:' "$T"/watch.log* 2>/dev/null)"
+
 finish
