@@ -48,6 +48,7 @@ struct bundle_w {
 	char		*sums;		/* SHA256SUMS so far */
 	size_t		 sums_len;
 	size_t		 sums_cap;
+	char		*aerr;		/* the last bw_error text */
 	char		 buf[BUNDLE_BUFSIZE];
 };
 
@@ -91,6 +92,24 @@ bundle_fail(struct bundle_w *bw, char *cause)
 	else
 		free(cause);
 	return -1;
+}
+
+/* libarchive's message for the writer, with the system error when it has
+ * one ("Write error" alone would hide a full disk). */
+static const char *
+bw_error(struct bundle_w *bw)
+{
+	const char *s = archive_error_string(bw->a);
+	int e = archive_errno(bw->a);
+
+	if (s == NULL)
+		s = "unknown error";
+	free(bw->aerr);
+	if (e > 0 && strstr(s, strerror(e)) == NULL)
+		bw->aerr = xasprintf("%s: %s", s, strerror(e));
+	else
+		bw->aerr = xstrdup(s);
+	return bw->aerr;
 }
 
 static int
@@ -180,7 +199,7 @@ bundle_header(struct bundle_w *bw, const char *member, const struct stat *st,
 	archive_entry_free(e);
 	if (r < ARCHIVE_WARN)
 		return bundle_fail(bw, xasprintf("cannot add '%s': %s", member,
-		    archive_error_string(bw->a)));
+		    bw_error(bw)));
 	return 0;
 }
 
@@ -230,7 +249,7 @@ bundle_add_fd(struct bundle_w *bw, int fd, const char *member,
 		if (archive_write_data(bw->a, bw->buf, (size_t)n) != n) {
 			close(fd);
 			return bundle_fail(bw, xasprintf("cannot add '%s': %s",
-			    member, archive_error_string(bw->a)));
+			    member, bw_error(bw)));
 		}
 		if (EVP_DigestUpdate(bw->md, bw->buf, (size_t)n) != 1)
 			abort();
@@ -364,7 +383,7 @@ bundle_add_all(struct bundle_w *bw, const char *job, int jfd)
 	if (rc == 0 && bw->sums_len > 0 && archive_write_data(bw->a, bw->sums,
 	    bw->sums_len) != (la_ssize_t)bw->sums_len)
 		rc = bundle_fail(bw, xasprintf("cannot add '%s': %s", m,
-		    archive_error_string(bw->a)));
+		    bw_error(bw)));
 	free(m);
 	return rc;
 }
@@ -407,7 +426,7 @@ bundle_write(const char *out_path, enum bundle_format fmt, const char *job,
 	    archive_write_open_fd(bw->a, fd) != ARCHIVE_OK) {
 		saved = EIO;
 		bundle_fail(bw, xasprintf("cannot write '%s': %s", tmp,
-		    archive_error_string(bw->a)));
+		    bw_error(bw)));
 		goto fail;
 	}
 	if (bundle_add_all(bw, job, jfd) != 0) {
@@ -417,7 +436,7 @@ bundle_write(const char *out_path, enum bundle_format fmt, const char *job,
 	if (archive_write_close(bw->a) != ARCHIVE_OK) {
 		saved = errno != 0 ? errno : EIO;
 		bundle_fail(bw, xasprintf("cannot write '%s': %s", tmp,
-		    archive_error_string(bw->a)));
+		    bw_error(bw)));
 		goto fail;
 	}
 	archive_write_free(bw->a);
@@ -447,6 +466,7 @@ bundle_write(const char *out_path, enum bundle_format fmt, const char *job,
 	free(tmp);
 	EVP_MD_CTX_free(bw->md);
 	free(bw->sums);
+	free(bw->aerr);
 	free(bw);
 	return 0;
 
@@ -466,6 +486,7 @@ fail:
 	free(tmp);
 	EVP_MD_CTX_free(bw->md);
 	free(bw->sums);
+	free(bw->aerr);
 	free(bw);
 	errno = saved != 0 ? saved : EIO;
 	return -1;

@@ -1384,6 +1384,15 @@ job_pump_n(struct job *j, int max_starts)
 			changed = true;
 			switch (a.kind) {
 			case SA_START:
+				/* what ended is on file before a start
+				 * (a fork and exec) delays it: a kill -9
+				 * then finds the success recorded */
+				if (journal_write(j->jr, &cause) != 0) {
+					job_log(j, LOG_ERROR, SIZE_MAX,
+					    "journal", "%s", cause);
+					free(cause);
+					cause = NULL;
+				}
 				started++;
 				start_node(j, a.node, a.attempt);
 				break;
@@ -1461,6 +1470,7 @@ struct resume {
 	int		*attempts;	/* highest attempt started */
 	bool		*succeeded;
 	pid_t		*pgid;		/* of an attempt that never ended */
+	int		*lost;		/* attempts that never ended */
 	int64_t		*duration;
 };
 
@@ -1489,6 +1499,8 @@ resume_event(const struct journal_event *ev, void *arg)
 		a = s != NULL ? atoi(s) : 0;
 		if (a > r->attempts[i])
 			r->attempts[i] = a;
+		if (r->pgid[i] != 0)
+			r->lost[i]++;
 		s = journal_get(ev, "pgid");
 		r->pgid[i] = s != NULL ? (pid_t)atol(s) : 0;
 		r->duration[i] = -ev->wall_ms;
@@ -1662,6 +1674,7 @@ job_resume(struct job *j, const char *path, char **cause)
 	r.attempts = xcalloc(n, sizeof *r.attempts);
 	r.succeeded = xcalloc(n, sizeof *r.succeeded);
 	r.pgid = xcalloc(n, sizeof *r.pgid);
+	r.lost = xcalloc(n, sizeof *r.lost);
 	r.duration = xcalloc(n, sizeof *r.duration);
 	rc = journal_replay(path, resume_event, &r, cause);
 	if (rc == 0) {
@@ -1673,7 +1686,16 @@ job_resume(struct job *j, const char *path, char **cause)
 					job_log(j, LOG_WARN, i, "leftover",
 					    "killed %d detached process(es) "
 					    "from the interrupted run", k);
+				r.lost[i]++;
 			}
+			/*
+			 * An attempt cut short by the daemon's death is not
+			 * the node's failure: it does not use up a retry.
+			 */
+			if (r.lost[i] > 0 && !r.succeeded[i] &&
+			    j->m->nodes[i].retries >= 0 &&
+			    j->m->nodes[i].retries <= INT_MAX - r.lost[i])
+				j->m->nodes[i].retries += r.lost[i];
 			if (r.succeeded[i])
 				sched_preset_succeeded(j->s, i, r.attempts[i],
 				    r.duration[i] > 0 ? r.duration[i] : 0);
@@ -1684,6 +1706,7 @@ job_resume(struct job *j, const char *path, char **cause)
 	free(r.attempts);
 	free(r.succeeded);
 	free(r.pgid);
+	free(r.lost);
 	free(r.duration);
 	return rc == 0 ? 0 : -1;
 }

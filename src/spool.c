@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "fsutil.h"
+#include "log.h"
 #include "spool.h"
 #include "xmalloc.h"
 
@@ -26,7 +27,12 @@ struct spool {
 	int	 dirfd;
 	int	 lockfd;
 	int	 ifd;		/* inotify */
+	int	 wd[3];		/* watches: incoming, cancel, the spool */
 };
+
+static const char *const spool_watched[] = { "incoming", "cancel" };
+#define SPOOL_SUB_MASK	(IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | \
+			 IN_ATTRIB | IN_ONLYDIR | IN_DELETE_SELF | IN_MOVE_SELF)
 
 static const struct {
 	const char	*name;
@@ -72,6 +78,7 @@ spool_open(const char *dir, bool create, char **cause)
 	char *p;
 
 	sp->dirfd = sp->lockfd = sp->ifd = -1;
+	sp->wd[0] = sp->wd[1] = sp->wd[2] = -1;
 	if (create && fs_mkdirs(dir, 0755, cause) != 0)
 		goto fail;
 	if ((sp->path = realpath(dir, NULL)) == NULL) {
@@ -177,9 +184,6 @@ spool_lock(struct spool *sp, char **cause)
 int
 spool_watch(struct spool *sp, char **cause)
 {
-	static const char *const subs[] = { "incoming", "cancel" };
-	uint32_t mask = IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_ATTRIB |
-	    IN_ONLYDIR;
 	size_t i;
 	char *p;
 
@@ -189,8 +193,9 @@ spool_watch(struct spool *sp, char **cause)
 		return -1;
 	}
 	for (i = 0; i < 2; i++) {
-		p = spool_subdir(sp, subs[i]);
-		if (inotify_add_watch(sp->ifd, p, mask) < 0) {
+		p = spool_subdir(sp, spool_watched[i]);
+		sp->wd[i] = inotify_add_watch(sp->ifd, p, SPOOL_SUB_MASK);
+		if (sp->wd[i] < 0) {
 			*cause = xasprintf("cannot watch '%s': %s", p,
 			    strerror(errno));
 			free(p);
@@ -198,7 +203,36 @@ spool_watch(struct spool *sp, char **cause)
 		}
 		free(p);
 	}
+	/* the spool itself: a sub-directory removed or renamed away is
+	 * watched again when it comes back */
+	sp->wd[2] = inotify_add_watch(sp->ifd, sp->path, IN_CREATE |
+	    IN_MOVED_TO | IN_ONLYDIR);
+	if (sp->wd[2] < 0) {
+		*cause = xasprintf("cannot watch '%s': %s", sp->path,
+		    strerror(errno));
+		return -1;
+	}
 	return sp->ifd;
+}
+
+/* Watch sub-directory i again, now that a directory of its name is back. */
+static void
+spool_rewatch(struct spool *sp, size_t i)
+{
+	char *p = spool_subdir(sp, spool_watched[i]);
+	int wd;
+
+	wd = inotify_add_watch(sp->ifd, p, SPOOL_SUB_MASK);
+	if (wd < 0)
+		log_event(LOG_WARN, NULL, NULL, "spool", "cannot watch '%s': "
+		    "%s", p, strerror(errno));
+	else {
+		if (wd != sp->wd[i])
+			log_event(LOG_INFO, NULL, NULL, "spool",
+			    "'%s' is back: watched again", p);
+		sp->wd[i] = wd;
+	}
+	free(p);
 }
 
 void
@@ -207,7 +241,8 @@ spool_drain(struct spool *sp, bool *incoming, bool *cancel)
 	char buf[8192] __attribute__((aligned(__alignof__(struct inotify_event))));
 	const struct inotify_event *ev;
 	ssize_t n;
-	char *p;
+	size_t i;
+	char *p, *path;
 
 	for (;;) {
 		n = read(sp->ifd, buf, sizeof buf);
@@ -219,8 +254,38 @@ spool_drain(struct spool *sp, bool *incoming, bool *cancel)
 				*incoming = *cancel = true;
 				continue;
 			}
-			/* watch descriptors are 1 (incoming), 2 (cancel) */
-			if (ev->wd == 1)
+			if (ev->wd == sp->wd[2]) {
+				for (i = 0; i < 2; i++) {
+					if (ev->len == 0 || strcmp(ev->name,
+					    spool_watched[i]) != 0)
+						continue;
+					spool_rewatch(sp, i);
+					if (i == 0)
+						*incoming = true;
+					else
+						*cancel = true;
+				}
+				continue;
+			}
+			for (i = 0; i < 2; i++)
+				if (ev->wd == sp->wd[i])
+					break;
+			if (i == 2)
+				continue;
+			if (ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF)) {
+				path = spool_subdir(sp, spool_watched[i]);
+				log_event(LOG_WARN, NULL, NULL, "spool",
+				    "'%s' was %s: nothing is taken from it "
+				    "until it is back", path,
+				    (ev->mask & IN_DELETE_SELF) ? "removed" :
+				    "renamed away");
+				free(path);
+				if (ev->mask & IN_MOVE_SELF)
+					inotify_rm_watch(sp->ifd, ev->wd);
+				sp->wd[i] = -1;
+				continue;
+			}
+			if (i == 0)
 				*incoming = true;
 			else
 				*cancel = true;
