@@ -1,0 +1,3 @@
+#!/bin/sh
+echo "start.sh: not written yet" >&2
+exit 1
