@@ -139,6 +139,7 @@ struct job {
 	char			*notify_status;	/* "sent", "failed" or NULL */
 	char			*notify_error;
 	bool			 cancel_remote;	/* interrupted: scancel too */
+	bool			 interrupted;	/* job_stop(DS_INTERRUPTED) */
 	char			**slurm_jobs;	/* per node, for state.yaml */
 };
 
@@ -1481,7 +1482,7 @@ slurm_kill(struct job *j, size_t i)
 
 	if (!np->slurm_live)
 		return;
-	if (sched_status(j->s) == DS_INTERRUPTED && !j->cancel_remote) {
+	if (j->interrupted && !j->cancel_remote) {
 		slurm_detach(j, i);
 		return;
 	}
@@ -2399,6 +2400,8 @@ job_stop(struct job *j, enum dag_status why)
 			kill_node(j, i, SIGKILL);
 		return;
 	}
+	if (why == DS_INTERRUPTED)
+		j->interrupted = true;
 	job_log(j, LOG_WARN, SIZE_MAX, "stop", "%s", dag_status_name(why));
 	journal_add(j->jr, loop_wallclock(), "stop", "status",
 	    dag_status_name(why), (char *)NULL);
