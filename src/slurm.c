@@ -593,7 +593,7 @@ drop(size_t i)
 static void
 trouble(char *cause)
 {
-	if (loop_now() - trk.last_warn > 60000) {
+	if (trk.last_warn == 0 || loop_now() - trk.last_warn > 60000) {
 		log_event(LOG_WARN, NULL, NULL, "slurm", "%s", cause);
 		trk.last_warn = loop_now();
 	}
