@@ -13,6 +13,7 @@
 
 #include <CUnit/Basic.h>
 
+#include "cunit_main.h"
 #include "fsutil.h"
 #include "loop.h"
 #include "manifest.h"
@@ -492,30 +493,17 @@ test_tracker(void)
 int
 main(void)
 {
-	CU_pSuite s;
-	unsigned fails;
+	static const struct cunit_test tests[] = {
+		{ "batch script", test_script },
+		{ "sbatch argv", test_sbatch_argv },
+		{ "parse submit", test_parse_submit },
+		{ "parse queue", test_parse_queue },
+		{ "state map", test_map },
+		{ "oom text", test_oom_text },
+		{ "environment", test_env },
+		{ "tracker", test_tracker },
+		{ NULL, NULL }
+	};
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return CU_get_error();
-	s = CU_add_suite("slurm", suite_init, suite_clean);
-	if (s == NULL ||
-	    CU_add_test(s, "batch script", test_script) == NULL ||
-	    CU_add_test(s, "sbatch argv", test_sbatch_argv) == NULL ||
-	    CU_add_test(s, "parse submit", test_parse_submit) == NULL ||
-	    CU_add_test(s, "parse queue", test_parse_queue) == NULL ||
-	    CU_add_test(s, "state map", test_map) == NULL ||
-	    CU_add_test(s, "oom text", test_oom_text) == NULL ||
-	    CU_add_test(s, "environment", test_env) == NULL ||
-	    CU_add_test(s, "tracker", test_tracker) == NULL) {
-		CU_cleanup_registry();
-		return 1;
-	}
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	if (CU_basic_run_tests() != CUE_SUCCESS) {
-		CU_cleanup_registry();
-		return 1;
-	}
-	fails = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return fails > 0;
+	return cunit_run("slurm", suite_init, suite_clean, tests);
 }
