@@ -68,13 +68,30 @@ run_script(const char *text, char **out)
 	return st;
 }
 
+/* A NULL-terminated copy of src (free with slurm_argv_free). */
+static char **
+strv(const char *const *src)
+{
+	size_t n, i;
+	char **v;
+
+	for (n = 0; src[n] != NULL; n++)
+		;
+	v = xcalloc(n + 1, sizeof *v);
+	for (i = 0; i < n; i++)
+		v[i] = xstrdup(src[i]);
+	return v;
+}
+
 static void
 test_script(void)
 {
-	char *envp[] = { "PLAIN=a b", "QUOTE=it's \"x\" $HOME `id` \\n",
-	    "NEWLINE=one\ntwo", "1BAD=skipped", "BAD-NAME=skipped",
-	    "EMPTY=", NULL };
-	char *argv[] = { "printf", "[%s]", "a b", "'q'", NULL };
+	static const char *const env0[] = { "PLAIN=a b",
+	    "QUOTE=it's \"x\" $HOME `id` \\n", "NEWLINE=one\ntwo",
+	    "1BAD=skipped", "BAD-NAME=skipped", "EMPTY=", NULL };
+	static const char *const argv0[] = { "printf", "[%s]", "a b", "'q'",
+	    NULL };
+	char **envp = strv(env0), **argv = strv(argv0);
 	char *text, *out;
 	int st;
 
@@ -110,6 +127,8 @@ test_script(void)
 	CU_ASSERT(strstr(out, "ran") == NULL);
 	free(out);
 	free(text);
+	slurm_argv_free(envp);
+	slurm_argv_free(argv);
 }
 
 static bool
@@ -137,13 +156,16 @@ index_of(char **argv, const char *s)
 static void
 test_sbatch_argv(void)
 {
+	static const char *const extra0[] = { "--nice=5", "--exclusive",
+	    NULL };
+	char id[] = "train", part[] = "gpu", acct[] = "proj", qos[] = "high";
+	char gres[] = "gpu:1", **extra = strv(extra0);
 	struct node n;
-	char *extra[] = { "--nice=5", "--exclusive", NULL };
 	char **a;
 	size_t k;
 
 	memset(&n, 0, sizeof n);
-	n.id = "train";
+	n.id = id;
 	/* nothing given: cpus 1, no mem, no time */
 	a = slurm_sbatch_argv(&n, "dag", "dag-1", 2, "/s/x.sbatch", "/o",
 	    "/e", "/w");
@@ -182,10 +204,10 @@ test_sbatch_argv(void)
 	n.slurm.cpus = 4;
 	n.slurm.mem = 2LL << 30;
 	n.slurm.time_ms = 3600000;
-	n.slurm.partition = "gpu";
-	n.slurm.account = "proj";
-	n.slurm.qos = "high";
-	n.slurm.gres = "gpu:1";
+	n.slurm.partition = part;
+	n.slurm.account = acct;
+	n.slurm.qos = qos;
+	n.slurm.gres = gres;
 	n.slurm.extra = extra;
 	n.slurm.nextra = 2;
 	a = slurm_sbatch_argv(&n, "d", "j", 1, "/s", "/o", "/e", "/w");
@@ -201,6 +223,7 @@ test_sbatch_argv(void)
 	CU_ASSERT(index_of(a, "--exclusive") + 1 == index_of(a, "/s"));
 	CU_ASSERT(a[index_of(a, "/s") + 1] == NULL);
 	slurm_argv_free(a);
+	slurm_argv_free(extra);
 }
 
 static void
@@ -330,9 +353,9 @@ test_oom_text(void)
 static void
 test_env(void)
 {
-	char *base[] = { "HOME=/h", "SLURM_JOB_ID=5", "SLURM_JOBID=5",
-	    "SLURM_CPUS=2", NULL };
-	char **e, *oldpath = xstrdup(getenv("PATH"));
+	static const char *const base0[] = { "HOME=/h", "SLURM_JOB_ID=5",
+	    "SLURM_JOBID=5", "SLURM_CPUS=2", NULL };
+	char **base = strv(base0), **e, *oldpath = xstrdup(getenv("PATH"));
 
 	setenv("SLURM_CONF", "/etc/x/slurm.conf", 1);
 	setenv("PATH", "/p1:/p2", 1);
@@ -347,6 +370,7 @@ test_env(void)
 	unsetenv("SLURM_CONF");
 	setenv("PATH", oldpath, 1);
 	free(oldpath);
+	slurm_argv_free(base);
 }
 
 /* ---- the tracker against a fake squeue ---------------------------------- */
