@@ -157,7 +157,10 @@ slurm_sbatch_argv(const struct node *n, const char *dag, const char *job,
 	argv_add(&a, xasprintf("--output=%s", out));
 	argv_add(&a, xasprintf("--error=%s", err));
 	argv_add(&a, xasprintf("--chdir=%s", workdir));
-	argv_add(&a, xstrdup("--export=NONE"));
+	/* sbatch's own environment is already the clean one slurm_env
+	 * made, and the script sets the node's: with NONE, slurmd would
+	 * load the user's login environment instead (and slowly) */
+	argv_add(&a, xstrdup("--export=ALL"));
 	argv_add(&a, xstrdup("--open-mode=truncate"));
 	argv_add(&a, xasprintf("--cpus-per-task=%d", s->cpus > 0 ? s->cpus :
 	    1));

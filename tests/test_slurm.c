@@ -176,7 +176,8 @@ test_sbatch_argv(void)
 	CU_ASSERT(has(a, "--output=/o"));
 	CU_ASSERT(has(a, "--error=/e"));
 	CU_ASSERT(has(a, "--chdir=/w"));
-	CU_ASSERT(has(a, "--export=NONE"));
+	CU_ASSERT(has(a, "--export=ALL"));
+	CU_ASSERT(!has(a, "--export=NONE"));
 	CU_ASSERT(has(a, "--cpus-per-task=1"));
 	for (k = 0; a[k] != NULL; k++) {
 		CU_ASSERT(strncmp(a[k], "--mem=", 6) != 0);
