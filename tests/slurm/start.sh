@@ -173,6 +173,14 @@ mkdir -p "$DIR/munge" "$DIR/state" "$DIR/spool" "$DIR/run" "$DIR/log" ||
     die "cannot create the directories in '$DIR'"
 # munged wants every directory on the socket's path searchable by all
 chmod 755 "$DIR" "$DIR/munge" "$DIR/run" "$DIR/log"
+d=$(dirname "$DIR")
+while :; do
+	[ "$(($(stat -c '0%a' "$d") & 1))" -eq 1 ] ||
+	    die "munged needs every directory above '$DIR' searchable by" \
+	    "all, and '$d' is mode $(stat -c %a "$d") (chmod a+x '$d')"
+	[ "$d" = / ] && break
+	d=$(dirname "$d")
+done
 
 # ---- the node, from slurmd -C ----------------------------------------------
 hw=$(slurmd -C 2>/dev/null | head -n 1)
