@@ -398,6 +398,40 @@ Y
 	grep_file "crash: the quick node's \$DAGEXEC_OUTPUT reached its dependant" "^got=from-quick\$" "$X/nodes/after/stdout.log"
 }
 
+# SIGTERM of the daemon: a plain one leaves the Slurm job running and the
+# next daemon re-adopts it; with --cancel-remote it scancels it
+spool_term() {
+	rm -f "$T/term.runs"
+	cat >term.yaml <<Y
+name: term
+nodes:
+  long: {executor: slurm, run: "echo run >> $T/term.runs; sleep 60"}
+Y
+	mid=$("$DAGEXEC" submit -s "$SP" term.yaml)
+	if ! until_ok 60 has_slurm_job "$mid" long; then
+		fail "term: no slurm_job in events.log after 60 s (the rest skipped)"
+		return
+	fi
+	aid=$(slurm_id "$SP/active/$mid/events.log" long)
+	check "term: the Slurm job $aid runs" until_ok 30 is_state "$aid" RUNNING
+	kill -TERM "$WPID"; wait "$WPID"; trc=$?; WPID=
+	check "term: SIGTERM makes watch exit 75 (got $trc)" test "$trc" -eq 75
+	check "term: a plain SIGTERM leaves the Slurm job running" is_state "$aid" RUNNING
+	touch "$T/restart.mark"
+	start_daemon --cancel-remote
+	# the restarted daemon has taken the job up once it rewrote its state
+	until_ok 30 test -n "$(find "$SP/active/$mid/state.yaml" -newer "$T/restart.mark" 2>/dev/null)"
+	sleep 0.5
+	check "term: the restarted daemon did not submit again" test "$(count_events "$SP/active/$mid/events.log" slurm_submit long)" -eq 1
+	kill -TERM "$WPID"; wait "$WPID"; trc=$?; WPID=
+	check "term: SIGTERM of watch --cancel-remote exits 75 (got $trc)" test "$trc" -eq 75
+	gone_ok=0; until_ok 10 gone "$aid" && gone_ok=1
+	check "term: --cancel-remote scancels the Slurm job" test "$gone_ok" = 1
+	check "term: the Slurm job ended CANCELLED ($(sstate "$aid"))" is_state "$aid" CANCELLED
+	check "term: the node ran once" test "$(cat "$T/term.runs" 2>/dev/null | wc -l)" -eq 1
+	check "term: one term/long in the job completion log" test "$(comps term/long)" -eq 1
+}
+
 both_journalled() {
 	has_slurm_job "$1" quick && has_slurm_job "$1" long
 }
@@ -405,6 +439,7 @@ both_journalled() {
 start_daemon
 spool_cancel
 spool_crash
+spool_term	# last: it leaves its job in active/
 stop_daemon
 check "no Slurm job of the tests is left in squeue" test -z "$(squeue -h -o %i 2>/dev/null)"
 finish
