@@ -178,6 +178,8 @@ cmd_run(int argc, char **argv)
 	jc.manifest_len = len;
 	jc.jobs = jobs;
 	jc.clean_env = false;
+	/* interrupted, nothing resumes a run: its Slurm jobs go too */
+	jc.cancel_remote = true;
 	jc.progress = quiet ? PROGRESS_NONE : isatty(STDERR_FILENO) ?
 	    PROGRESS_TTY : PROGRESS_LINES;
 	jc.on_finish = on_finish;

@@ -51,6 +51,7 @@ struct watch {
 	size_t			 cap_jobs;
 	size_t			 rr;		/* round-robin cursor */
 	bool			 drain;
+	bool			 cancel_remote;	/* stopping: scancel too */
 	bool			 stopping;
 	bool			 in_dispatch;
 	struct loop_timer	*reap_timer;
@@ -66,7 +67,7 @@ static void
 watch_usage(FILE *fp)
 {
 	fprintf(fp, "usage: dagexec watch [-s SPOOL] [-j N] [--max-jobs N] "
-	    "[--drain]\n\n"
+	    "[--drain]\n                     [--cancel-remote]\n\n"
 	    "The spool daemon: run every manifest or bundle dropped into "
 	    "SPOOL/incoming/\nand write its result bundle into SPOOL/done/. "
 	    "Runs in the foreground until\nSIGTERM or SIGINT (exit 75; jobs "
@@ -77,7 +78,10 @@ watch_usage(FILE *fp)
 	    "jobs\n"
 	    "      --max-jobs N    run at most N jobs at once (default 4)\n"
 	    "      --drain         take what is already dropped, run it all, "
-	    "exit 0\n", spool_default());
+	    "exit 0\n"
+	    "      --cancel-remote on SIGTERM/SIGINT, also scancel the jobs' "
+	    "Slurm jobs\n                      (default: leave them running "
+	    "for the next start to adopt)\n", spool_default());
 }
 
 static bool
@@ -268,6 +272,7 @@ watch_add(struct watch *w, struct manifest *m, const char *id,
 	jc.slots = &w->running;
 	jc.on_slots = on_job_slots;
 	jc.resume_log = resume_log;
+	jc.cancel_remote = w->cancel_remote;
 	hpath = history_path(w, m);
 	est = xcalloc(m->nnodes, sizeof *est);
 	if (history_load(hpath, m, est, &cause) != 0) {
@@ -794,6 +799,7 @@ cmd_watch(int argc, char **argv)
 		{ "jobs", required_argument, NULL, 'j' },
 		{ "max-jobs", required_argument, NULL, 'M' },
 		{ "drain", no_argument, NULL, 'D' },
+		{ "cancel-remote", no_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -826,6 +832,9 @@ cmd_watch(int argc, char **argv)
 			break;
 		case 'D':
 			w.drain = true;
+			break;
+		case 'C':
+			w.cancel_remote = true;
 			break;
 		case 'h':
 			watch_usage(stdout);

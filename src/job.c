@@ -30,6 +30,7 @@
 #include "kvfile.h"
 #include "log.h"
 #include "render.h"
+#include "slurm.h"
 #include "spawn.h"
 #include "state.h"
 #include "timeline.h"
@@ -78,6 +79,14 @@ struct nodeproc {
 	bool			 killing;
 	struct kv		*outputs;	/* $DAGEXEC_OUTPUT of success */
 	size_t			 noutputs;
+	/* executor: slurm */
+	bool			 slurm;		/* this attempt runs on Slurm */
+	bool			 slurm_live;	/* submitting or tracked */
+	char			*slurm_id;	/* its Slurm job, once known */
+	struct slurm_cmd	*slurm_cmd;	/* sbatch or the lookup */
+	int			 adopt_attempt;	/* resume: the attempt still
+						   on Slurm (0: none) */
+	char			*adopt_id;	/* and its journalled id */
 };
 
 struct job {
@@ -129,10 +138,15 @@ struct job {
 	bool			 notifying;
 	char			*notify_status;	/* "sent", "failed" or NULL */
 	char			*notify_error;
+	bool			 cancel_remote;	/* interrupted: scancel too */
+	bool			 interrupted;	/* job_stop(DS_INTERRUPTED) */
+	char			**slurm_jobs;	/* per node, for state.yaml */
 };
 
 static void	job_pump(struct job *);
 static void	node_try_end(struct nodeproc *);
+static void	slurm_start(struct job *, size_t, int);
+static void	slurm_kill(struct job *, size_t);
 
 /* ---- small helpers ------------------------------------------------------ */
 
@@ -646,8 +660,8 @@ start_node(struct job *j, size_t i, int attempt)
 	char *s1, *s2, *httpargv[5] = { NULL, NULL, NULL, NULL, NULL };
 	pid_t pid;
 
-	if (n->executor == EXECUTOR_SLURM) {
-		fail_start(j, i, "executor slurm is not supported yet");
+	if (n->executor == EXECUTOR_SLURM && n->kind != NODE_HTTP) {
+		slurm_start(j, i, attempt);
 		goto out;
 	}
 	/* the node makes its side files itself (in io/, which is its
@@ -826,6 +840,10 @@ kill_node(struct job *j, size_t i, int sig)
 {
 	struct nodeproc *np = &j->procs[i];
 
+	if (np->slurm) {
+		slurm_kill(j, i);
+		return;
+	}
 	if (np->pid <= 0)
 		return;
 	spawn_kill_group(np->pid, sig);
@@ -895,18 +913,15 @@ as_owner(struct job *j, bool on)
 	}
 }
 
+static void	node_end(struct nodeproc *, struct attempt_end *, char *);
+
 /* An attempt is over once its process exited and both pipes reached EOF. */
 static void
 node_try_end(struct nodeproc *np)
 {
 	struct job *j = np->job;
-	size_t i = np->node, k;
-	const struct node *n = &j->m->nodes[i];
+	size_t i = np->node;
 	struct attempt_end e;
-	struct kv *mv = NULL, *ov = NULL;
-	size_t nm = 0, no = 0;
-	struct metric *metrics = NULL;
-	char *dir, *path, *cause = NULL, *dest, *s1, *s2, *s3, *s4;
 	int nstray;
 
 	if (!np->exited || np->out.fd >= 0 || np->err.fd >= 0)
@@ -922,10 +937,6 @@ node_try_end(struct nodeproc *np)
 		    "killed %d process(es) left behind by the node", nstray);
 	sink_finish(&np->out);
 	sink_finish(&np->err);
-	np->pid = 0;
-	j->running--;
-	if (j->slots != NULL)
-		(*j->slots)--;
 
 	memset(&e, 0, sizeof e);
 	e.exit_code = -1;
@@ -939,14 +950,39 @@ node_try_end(struct nodeproc *np)
 	    (int64_t)np->ru.ru_stime.tv_sec * 1000 +
 	    np->ru.ru_stime.tv_usec / 1000;
 	e.max_rss_kb = np->ru.ru_maxrss;
+	node_end(np, &e, NULL);
+}
+
+/* The attempt of np ended as e says (cause: an error line, taken, or
+ * NULL): read what it left, journal its end, tell the scheduler. */
+static void
+node_end(struct nodeproc *np, struct attempt_end *ep, char *cause)
+{
+	struct job *j = np->job;
+	size_t i = np->node, k;
+	const struct node *n = &j->m->nodes[i];
+	struct attempt_end e = *ep;
+	struct kv *mv = NULL, *ov = NULL;
+	size_t nm = 0, no = 0;
+	struct metric *metrics = NULL;
+	char *dir, *path, *dest, *s1, *s2, *s3, *s4, *c2 = NULL;
+
+	np->pid = 0;
+	np->slurm_live = false;
+	j->running--;
+	if (j->slots != NULL)
+		(*j->slots)--;
 
 	dir = node_dir(j, i);
 	as_owner(j, true);
 	path = xasprintf("%s/io/%s.metrics", j->dir, n->id);
 	if (parse_kv_file(j, path, "$DAGEXEC_METRICS", true, &mv, &nm,
-	    &cause) != 0) {
+	    &c2) != 0) {
 		if (e.reason == REASON_NONE)
 			e.reason = REASON_OUTPUT_MISSING;
+		free(cause);
+		cause = c2;
+		c2 = NULL;
 	} else if (nm > 0) {
 		metrics = xcalloc(nm, sizeof *metrics);
 		for (k = 0; k < nm; k++) {
@@ -1020,6 +1056,444 @@ node_try_end(struct nodeproc *np)
 	job_pump(j);
 }
 
+/* ---- slurm nodes (issue 6) ---------------------------------------------- */
+
+static void	state_touch(struct job *);
+
+static char *
+slurm_io(const struct job *j, size_t i, int attempt, const char *ext)
+{
+	return xasprintf("%s/io/%s.%d.%s", j->dir, j->m->nodes[i].id,
+	    attempt, ext);
+}
+
+static void
+slurm_ids_of(const struct job *j, struct slurm_ids *ids)
+{
+	ids->set_ids = j->set_ids;
+	ids->uid = j->uid;
+	ids->gid = j->gid;
+	ids->groups = j->groups;
+	ids->ngroups = j->ngroups;
+}
+
+/*
+ * Append the file Slurm wrote for a stream of the attempt to the node's
+ * log through ls (capped like a pipe's output), then remove it. The file
+ * is opened with the owner's rights and must be a plain file of theirs.
+ * *oom: the text says Slurm killed the job for memory.
+ */
+static void
+slurm_copy_log(struct job *j, struct logsink *ls, const char *path, bool *oom)
+{
+	char buf[READ_CHUNK], win[256];
+	struct stat st;
+	ssize_t n;
+	size_t keep = 0, w;
+	int fd;
+
+	as_owner(j, true);
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	as_owner(j, false);
+	if (fd < 0)
+		goto out;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+	    (j->set_ids && st.st_uid != j->uid)) {
+		log_event(LOG_WARN, j->id, NULL, "slurm",
+		    "'%s' is not a plain file of the job's user", path);
+		close(fd);
+		goto out;
+	}
+	while ((n = read(fd, buf, sizeof buf)) > 0) {
+		sink_write(ls, buf, (size_t)n);
+		/* a mark cut by the chunk border is seen in the window */
+		w = (size_t)n < sizeof win - keep ? (size_t)n :
+		    sizeof win - keep;
+		memcpy(win + keep, buf, w);
+		if (slurm_says_oom(buf, (size_t)n) ||
+		    slurm_says_oom(win, keep + w))
+			*oom = true;
+		keep = (size_t)n < 64 ? (size_t)n : 64;
+		memcpy(win, buf + n - (ssize_t)keep, keep);
+	}
+	close(fd);
+out:
+	as_owner(j, true);
+	(void)unlink(path);
+	as_owner(j, false);
+}
+
+/* The Slurm job of np's attempt reached a final state (the tracker). */
+static void
+slurm_finished(const struct slurm_job_state *st, void *arg)
+{
+	struct nodeproc *np = arg;
+	struct job *j = np->job;
+	size_t i = np->node;
+	const struct node *n = &j->m->nodes[i];
+	struct attempt_end e;
+	enum reason r;
+	char *path, *cause = NULL;
+	bool oom = false;
+	int code, sig;
+
+	memset(&e, 0, sizeof e);
+	if (!slurm_map(st->state, st->wstatus, &r, &code, &sig))
+		return;		/* not final: the tracker does not call */
+	e.reason = r;
+	e.exit_code = code;
+	e.signal = sig;
+	sink_init(&np->out, -1, xasprintf("%s/nodes/%s/stdout.log", j->dir,
+	    n->id), np->attempt, n->log_limit);
+	sink_init(&np->err, -1, xasprintf("%s/nodes/%s/stderr.log", j->dir,
+	    n->id), np->attempt, n->log_limit);
+	path = slurm_io(j, i, np->attempt, "out");
+	slurm_copy_log(j, &np->out, path, &oom);
+	free(path);
+	path = slurm_io(j, i, np->attempt, "err");
+	slurm_copy_log(j, &np->err, path, &oom);
+	free(path);
+	sink_finish(&np->out);
+	sink_finish(&np->err);
+	path = slurm_io(j, i, np->attempt, "sbatch");
+	as_owner(j, true);
+	(void)unlink(path);	/* it holds the node's environment */
+	as_owner(j, false);
+	free(path);
+
+	if (r == REASON_EXIT && code == SLURM_EXIT_CHDIR) {
+		e.reason = REASON_SPAWN_ERROR;
+		cause = xasprintf("Slurm job %s cannot enter the work "
+		    "directory '%s': it must be on a filesystem the Slurm "
+		    "nodes share", st->id, j->workdir);
+	} else if (oom && r != REASON_NONE && r != REASON_CANCELLED) {
+		e.reason = REASON_OOM;
+		cause = xasprintf("Slurm job %s was killed for memory "
+		    "(limit %s)", st->id, n->slurm.mem > 0 ||
+		    (n->limit_set & (1u << LIMIT_MEMORY)) ? "from the manifest" :
+		    "of the partition");
+	} else if (r == REASON_OOM)
+		cause = xasprintf("Slurm job %s ran out of memory", st->id);
+	else if (r == REASON_TIMEOUT)
+		cause = xasprintf("Slurm job %s reached its time limit",
+		    st->id);
+	else if (r == REASON_CANCELLED)
+		cause = xasprintf("Slurm job %s was cancelled", st->id);
+	else if (r == REASON_LOST)
+		cause = xasprintf("Slurm job %s ended as %s", st->id,
+		    st->state);
+	job_log(j, LOG_INFO, i, "slurm", "job %s %s", st->id, st->state);
+	free(np->slurm_id);
+	np->slurm_id = NULL;
+	node_end(np, &e, cause);
+}
+
+/* From now on np's attempt is Slurm job id: on file first (journal = true:
+ * fsynced before anything relies on it), then tracked. */
+static void
+slurm_attach(struct nodeproc *np, const char *id, bool journal)
+{
+	struct job *j = np->job;
+	size_t i = np->node;
+	char *a, *cause = NULL;
+
+	np->slurm_id = xstrdup(id);
+	if (j->slurm_jobs == NULL)
+		j->slurm_jobs = xcalloc(j->m->nnodes, sizeof *j->slurm_jobs);
+	free(j->slurm_jobs[i]);
+	j->slurm_jobs[i] = xstrdup(id);
+	if (journal) {
+		a = num(np->attempt);
+		journal_add(j->jr, loop_wallclock(), "slurm_job", "node",
+		    j->m->nodes[i].id, "attempt", a, "id", id, (char *)NULL);
+		free(a);
+		if (journal_sync(j->jr, &cause) != 0) {
+			job_log(j, LOG_ERROR, i, "journal", "%s", cause);
+			free(cause);
+		}
+	}
+	(void)slurm_track(j->loop, id, slurm_finished, np);
+	job_log(j, LOG_INFO, i, "slurm", "attempt=%d job %s%s", np->attempt,
+	    id, journal ? "" : " (adopted)");
+	if (np->killing)	/* asked while sbatch ran */
+		slurm_cancel(j->loop, id);
+	state_touch(j);
+}
+
+/* The first line of a command's output, for an error message. */
+static char *
+first_line(const char *out, size_t len)
+{
+	const char *e = memchr(out, '\n', len);
+	size_t n = e != NULL ? (size_t)(e - out) : len;
+
+	return log_escape(out, n > 300 ? 300 : n);
+}
+
+static void
+slurm_submitted(int status, const char *out, size_t len, void *arg)
+{
+	struct nodeproc *np = arg;
+	struct job *j = np->job;
+	struct attempt_end e;
+	char *id = NULL, *line, *cause, *path;
+
+	np->slurm_cmd = NULL;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0 &&
+	    slurm_parse_submit(out, len, &id) == 0) {
+		slurm_attach(np, id, true);
+		free(id);
+		return;
+	}
+	memset(&e, 0, sizeof e);
+	e.exit_code = -1;
+	/* a controller that does not answer is worth a retry; a request
+	 * Slurm refuses is not */
+	if (memmem(out, len, "Unable to contact slurm controller", 34) ||
+	    memmem(out, len, "Socket timed out", 16) ||
+	    memmem(out, len, "temporarily unable", 18))
+		e.reason = REASON_LOST;
+	else
+		e.reason = REASON_SPAWN_ERROR;
+	line = first_line(out, len);
+	cause = xasprintf("sbatch failed (%s %d): %s",
+	    WIFEXITED(status) ? "status" : "signal", WIFEXITED(status) ?
+	    WEXITSTATUS(status) : WTERMSIG(status), *line != '\0' ? line :
+	    "no output");
+	free(line);
+	path = slurm_io(j, np->node, np->attempt, "sbatch");
+	as_owner(j, true);
+	(void)unlink(path);
+	as_owner(j, false);
+	free(path);
+	node_end(np, &e, cause);
+}
+
+static void
+slurm_fail(struct nodeproc *np, char *cause)
+{
+	struct attempt_end e;
+
+	memset(&e, 0, sizeof e);
+	e.exit_code = -1;
+	e.reason = REASON_SPAWN_ERROR;
+	job_log(np->job, LOG_WARN, np->node, "spawn-error", "%s", cause);
+	node_end(np, &e, cause);
+}
+
+/* Write the attempt's batch script and run sbatch as the job's user. */
+static void
+slurm_submit(struct nodeproc *np)
+{
+	struct job *j = np->job;
+	size_t i = np->node;
+	const struct node *n = &j->m->nodes[i];
+	struct slurm_ids ids;
+	char *out_path, *met_path, **envp, *text, *script, *so, *se;
+	char **argv, **env, *a, *cause = NULL;
+	int rc;
+
+	out_path = xasprintf("%s/io/%s.output", j->dir, n->id);
+	met_path = xasprintf("%s/io/%s.metrics", j->dir, n->id);
+	script = slurm_io(j, i, np->attempt, "sbatch");
+	so = slurm_io(j, i, np->attempt, "out");
+	se = slurm_io(j, i, np->attempt, "err");
+	envp = env_build(j, i, np->attempt, out_path, met_path);
+	text = slurm_script(envp, j->workdir, n->kind == NODE_RUN ? n->run :
+	    NULL, n->argv);
+	/* the script is the user's: sbatch reads it as them */
+	as_owner(j, true);
+	if (j->resumed) {
+		(void)unlink(out_path);
+		(void)unlink(met_path);
+	}
+	rc = fs_write_atomic(script, text, strlen(text), 0600, &cause);
+	as_owner(j, false);
+	env_free(envp);
+	free(text);
+	if (rc != 0) {
+		slurm_fail(np, cause);
+		goto out;
+	}
+	/* on file before sbatch runs: a restart looks the attempt up by its
+	 * comment instead of submitting it twice */
+	a = num(np->attempt);
+	journal_add(j->jr, loop_wallclock(), "start", "node", n->id,
+	    "attempt", a, "executor", "slurm", (char *)NULL);
+	free(a);
+	if (journal_sync(j->jr, &cause) != 0) {
+		job_log(j, LOG_ERROR, i, "journal", "%s", cause);
+		free(cause);
+		cause = NULL;
+	}
+	argv = slurm_sbatch_argv(n, j->m->name, j->id, np->attempt, script,
+	    so, se, j->workdir);
+	env = slurm_env(j->base_env);
+	slurm_ids_of(j, &ids);
+	np->slurm_cmd = slurm_cmd_run(j->loop, argv, env, &ids,
+	    slurm_submitted, np, &cause);
+	slurm_argv_free(argv);
+	slurm_argv_free(env);
+	if (np->slurm_cmd == NULL) {
+		slurm_fail(np, cause);
+		goto out;
+	}
+	job_log(j, LOG_INFO, i, "submit", "attempt=%d", np->attempt);
+out:
+	free(out_path);
+	free(met_path);
+	free(script);
+	free(so);
+	free(se);
+}
+
+static void	slurm_lookup(struct nodeproc *);
+
+static void
+slurm_lookup_again(struct loop *l, void *arg)
+{
+	struct nodeproc *np = arg;
+
+	(void)l;
+	np->kill_timer = NULL;
+	slurm_lookup(np);
+}
+
+/* Resume found the attempt on file but not its Slurm id: find it by its
+ * comment, or submit it when Slurm never got it. */
+static void
+slurm_looked_up(int status, const char *out, size_t len, void *arg)
+{
+	struct nodeproc *np = arg;
+	struct job *j = np->job;
+	struct slurm_job_state *st = NULL;
+	size_t nst = 0, k;
+	char *want, *cause = NULL;
+
+	np->slurm_cmd = NULL;
+	if (status != 0 || slurm_parse_queue(out, len, &st, &nst,
+	    &cause) != 0) {
+		job_log(j, LOG_WARN, np->node, "slurm", "cannot look the "
+		    "attempt up, again in 5s: %s", cause != NULL ? cause :
+		    "squeue failed");
+		free(cause);
+		np->kill_timer = loop_timer_at(j->loop, loop_now() + 5000,
+		    slurm_lookup_again, np);
+		return;
+	}
+	want = slurm_comment(j->id, j->m->nodes[np->node].id, np->attempt);
+	for (k = 0; k < nst; k++)
+		if (st[k].comment != NULL && strcmp(st[k].comment, want) == 0)
+			break;
+	if (k < nst)
+		slurm_attach(np, st[k].id, true);
+	else
+		slurm_submit(np);
+	free(want);
+	slurm_states_free(st, nst);
+}
+
+static void
+slurm_lookup(struct nodeproc *np)
+{
+	struct job *j = np->job;
+	char **argv, **env, *name, *cause = NULL;
+
+	name = xasprintf("%s/%s", j->m->name, j->m->nodes[np->node].id);
+	argv = slurm_queue_argv(NULL, 0, name);
+	env = slurm_env(NULL);
+	np->slurm_cmd = slurm_cmd_run(j->loop, argv, env, NULL,
+	    slurm_looked_up, np, &cause);
+	slurm_argv_free(argv);
+	slurm_argv_free(env);
+	free(name);
+	if (np->slurm_cmd == NULL)
+		slurm_fail(np, cause);
+}
+
+/* Start (or, resuming, adopt) attempt of Slurm node i. */
+static void
+slurm_start(struct job *j, size_t i, int attempt)
+{
+	struct nodeproc *np = &j->procs[i];
+	struct kv *keep = np->outputs;
+	size_t nkeep = np->noutputs;
+	int adopt = np->adopt_attempt;
+	char *adopt_id = np->adopt_id;
+
+	memset(np, 0, sizeof *np);
+	np->outputs = keep;
+	np->noutputs = nkeep;
+	np->job = j;
+	np->node = i;
+	np->attempt = attempt;
+	np->slurm = true;
+	np->slurm_live = true;
+	np->out.fd = np->err.fd = -1;
+	np->out.file = np->err.file = -1;
+	j->running++;
+	if (j->slots != NULL)
+		(*j->slots)++;
+	if (adopt == attempt && adopt_id != NULL)
+		slurm_attach(np, adopt_id, false);
+	else if (adopt == attempt)
+		slurm_lookup(np);
+	else
+		slurm_submit(np);
+	free(adopt_id);
+}
+
+/* Stop following a Slurm node without touching its Slurm job: the daemon
+ * is going away and a restart re-adopts it. No end goes on file. */
+static void
+slurm_detach(struct job *j, size_t i)
+{
+	struct nodeproc *np = &j->procs[i];
+	struct attempt_end e;
+
+	if (np->slurm_id != NULL)
+		slurm_untrack(np->slurm_id, np);
+	slurm_cmd_forget(j->loop, np->slurm_cmd);
+	np->slurm_cmd = NULL;
+	if (np->kill_timer != NULL)
+		loop_timer_cancel(j->loop, np->kill_timer);
+	np->kill_timer = NULL;
+	job_log(j, LOG_WARN, i, "slurm", "left running on Slurm%s%s: a "
+	    "restart adopts it", np->slurm_id != NULL ? " as job " : "",
+	    np->slurm_id != NULL ? np->slurm_id : "");
+	free(np->slurm_id);
+	np->slurm_id = NULL;
+	np->slurm_live = false;
+	j->running--;
+	if (j->slots != NULL)
+		(*j->slots)--;
+	memset(&e, 0, sizeof e);
+	e.exit_code = -1;
+	e.reason = REASON_CANCELLED;
+	sched_ended(j->s, i, loop_now(), &e);
+}
+
+/* kill_node for a Slurm node: scancel (or, interrupted without
+ * --cancel-remote, let it run on). */
+static void
+slurm_kill(struct job *j, size_t i)
+{
+	struct nodeproc *np = &j->procs[i];
+
+	if (!np->slurm_live)
+		return;
+	if (j->interrupted && !j->cancel_remote) {
+		slurm_detach(j, i);
+		return;
+	}
+	if (np->killing)
+		return;
+	np->killing = true;
+	if (np->slurm_id != NULL)
+		slurm_cancel(j->loop, np->slurm_id);
+	/* else sbatch is running: slurm_attach cancels */
+}
+
 /* ---- state -------------------------------------------------------------- */
 
 static void
@@ -1033,6 +1507,7 @@ fill_state_job(const struct job *j, struct state_job *sj)
 	sj->finished_ms = j->finished;
 	sj->notify_status = j->notify_status;
 	sj->notify_error = j->notify_error;
+	sj->slurm_jobs = (const char *const *)j->slurm_jobs;
 }
 
 static void
@@ -1472,6 +1947,8 @@ struct resume {
 	pid_t		*pgid;		/* of an attempt that never ended */
 	int		*lost;		/* attempts that never ended */
 	int64_t		*duration;
+	int		*slurm_open;	/* a Slurm attempt that never ended */
+	char		**slurm_id;	/* and its Slurm job, when on file */
 };
 
 static long
@@ -1503,12 +1980,24 @@ resume_event(const struct journal_event *ev, void *arg)
 			r->lost[i]++;
 		s = journal_get(ev, "pgid");
 		r->pgid[i] = s != NULL ? (pid_t)atol(s) : 0;
+		s = journal_get(ev, "executor");
+		r->slurm_open[i] = s != NULL && strcmp(s, "slurm") == 0 ? a : 0;
+		free(r->slurm_id[i]);
+		r->slurm_id[i] = NULL;
 		r->duration[i] = -ev->wall_ms;
 		kvfile_free(np->outputs, np->noutputs);
 		np->outputs = NULL;
 		np->noutputs = 0;
+	} else if (strcmp(ev->event, "slurm_job") == 0) {
+		s = journal_get(ev, "attempt");
+		v = journal_get(ev, "id");
+		if (s != NULL && v != NULL && atoi(s) == r->slurm_open[i]) {
+			free(r->slurm_id[i]);
+			r->slurm_id[i] = xstrdup(v);
+		}
 	} else if (strcmp(ev->event, "end") == 0) {
 		r->pgid[i] = 0;
+		r->slurm_open[i] = 0;
 		r->duration[i] += ev->wall_ms;
 	} else if (strcmp(ev->event, "status") == 0) {
 		s = journal_get(ev, "status");
@@ -1676,6 +2165,8 @@ job_resume(struct job *j, const char *path, char **cause)
 	r.pgid = xcalloc(n, sizeof *r.pgid);
 	r.lost = xcalloc(n, sizeof *r.lost);
 	r.duration = xcalloc(n, sizeof *r.duration);
+	r.slurm_open = xcalloc(n, sizeof *r.slurm_open);
+	r.slurm_id = xcalloc(n, sizeof *r.slurm_id);
 	rc = journal_replay(path, resume_event, &r, cause);
 	if (rc == 0) {
 		for (i = 0; i < n; i++) {
@@ -1699,7 +2190,15 @@ job_resume(struct job *j, const char *path, char **cause)
 			if (r.succeeded[i])
 				sched_preset_succeeded(j->s, i, r.attempts[i],
 				    r.duration[i] > 0 ? r.duration[i] : 0);
-			else if (r.attempts[i] > 0)
+			else if (r.slurm_open[i] > 0) {
+				/* still Slurm's: its next start adopts the
+				 * same attempt, never a second submission */
+				j->procs[i].adopt_attempt = r.slurm_open[i];
+				j->procs[i].adopt_id = r.slurm_id[i];
+				r.slurm_id[i] = NULL;
+				sched_preset_attempts(j->s, i,
+				    r.slurm_open[i] - 1);
+			} else if (r.attempts[i] > 0)
 				sched_preset_attempts(j->s, i, r.attempts[i]);
 		}
 	}
@@ -1708,6 +2207,10 @@ job_resume(struct job *j, const char *path, char **cause)
 	free(r.pgid);
 	free(r.lost);
 	free(r.duration);
+	for (i = 0; i < n; i++)
+		free(r.slurm_id[i]);
+	free(r.slurm_id);
+	free(r.slurm_open);
 	return rc == 0 ? 0 : -1;
 }
 
@@ -1769,6 +2272,7 @@ job_new(struct loop *l, struct manifest *m, const struct job_config *c,
 	j->slots = c->slots;
 	j->on_slots = c->on_slots;
 	j->set_ids = c->set_ids;
+	j->cancel_remote = c->cancel_remote;
 	j->uid = c->uid;
 	j->gid = c->gid;
 	if (c->ngroups > 0) {
@@ -1896,6 +2400,8 @@ job_stop(struct job *j, enum dag_status why)
 			kill_node(j, i, SIGKILL);
 		return;
 	}
+	if (why == DS_INTERRUPTED)
+		j->interrupted = true;
 	job_log(j, LOG_WARN, SIZE_MAX, "stop", "%s", dag_status_name(why));
 	journal_add(j->jr, loop_wallclock(), "stop", "status",
 	    dag_status_name(why), (char *)NULL);
@@ -1968,8 +2474,20 @@ job_free(struct job *j)
 				sink_finish(&np->err);
 			}
 			kvfile_free(np->outputs, np->noutputs);
+			/* a Slurm job runs on: a restart adopts it */
+			if (np->slurm_live && np->slurm_id != NULL)
+				slurm_untrack(np->slurm_id, np);
+			if (np->slurm_live)
+				slurm_cmd_forget(j->loop, np->slurm_cmd);
+			free(np->slurm_id);
+			free(np->adopt_id);
 		}
 		free(j->procs);
+	}
+	if (j->slurm_jobs != NULL) {
+		for (i = 0; i < j->m->nnodes; i++)
+			free(j->slurm_jobs[i]);
+		free(j->slurm_jobs);
 	}
 	if (j->state_timer != NULL)
 		loop_timer_cancel(j->loop, j->state_timer);

@@ -41,6 +41,8 @@ struct job_config {
 					/* with slots: a node of this job
 					   ended or became ready; the owner
 					   calls job_dispatch on its jobs */
+	bool		 cancel_remote;	/* interrupted: scancel the Slurm jobs
+					   too (else a restart adopts them) */
 	bool		 set_ids;	/* run nodes as uid/gid/groups */
 	uid_t		 uid;
 	gid_t		 gid;

@@ -44,6 +44,7 @@ static const char *const reason_names[REASON__COUNT] = {
 	[REASON_BUDGET] = "budget",
 	[REASON_DEADLINE] = "deadline",
 	[REASON_LOST] = "lost",
+	[REASON_OOM] = "oom",
 };
 
 /* The classes a node may retry on (retry_on). */
@@ -51,7 +52,8 @@ static const char *const reason_names[REASON__COUNT] = {
 	(1u << REASON_TIMEOUT) | (1u << REASON_RLIMIT_CPU) | \
 	(1u << REASON_RLIMIT_FSIZE) | (1u << REASON_SPAWN_ERROR) | \
 	(1u << REASON_OUTPUT_MISSING) | (1u << REASON_HTTP_STATUS) | \
-	(1u << REASON_CHECKSUM) | (1u << REASON_LOST))
+	(1u << REASON_CHECKSUM) | (1u << REASON_LOST) | \
+	(1u << REASON_OOM))
 #define RETRY_ON_DEFAULT (RETRYABLE_MASK & ~(1u << REASON_SPAWN_ERROR))
 
 const char *
@@ -1850,6 +1852,11 @@ parse_node_keys(struct ctx *c, const struct ynode *map, struct node *n,
 	if (!dflt && nkinds == 0)
 		err(c, n->pos.line, n->pos.col, "node '%s' has none of 'run', "
 		    "'argv', 'http'", n->id);
+	/* from defaults it does not apply: http nodes run here */
+	if (!dflt && n->kind == NODE_HTTP && (*set & (1u << NK_EXECUTOR)) &&
+	    n->executor == EXECUTOR_SLURM)
+		err(c, n->pos.line, n->pos.col, "node '%s': an http node "
+		    "runs locally, not on 'slurm'", n->id);
 }
 
 static char **

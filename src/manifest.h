@@ -35,6 +35,7 @@ enum reason {
 	REASON_BUDGET,
 	REASON_DEADLINE,
 	REASON_LOST,
+	REASON_OOM,			/* killed for memory (Slurm) */
 	REASON__COUNT
 };
 /* "exit", "signal", ...; NULL for REASON_NONE. */

@@ -1105,6 +1105,10 @@ end_error(const struct sched *s, size_t i, enum reason why,
 	case REASON_LOST:
 		msg = xstrdup("the attempt was lost");
 		break;
+	case REASON_OOM:
+		msg = xasprintf("%s: memory limit exceeded",
+		    how != NULL ? how : "killed");
+		break;
 	default:
 		msg = how != NULL ? xstrdup(how) : xstrdup("failed");
 		break;

@@ -360,7 +360,7 @@ static const struct node_run state_pending_run = {
 
 static void
 state_node(struct state_em *em, const struct manifest *m, size_t i,
-    const struct node_run *r)
+    const struct node_run *r, const char *slurm_job)
 {
 	const char	*reason = NULL;
 
@@ -399,6 +399,10 @@ state_node(struct state_em *em, const struct manifest *m, size_t i,
 	state_str(em, reason);
 	state_key(em, "error");
 	state_str(em, r->error);
+	if (slurm_job != NULL) {
+		state_key(em, "slurm_job");
+		state_str(em, slurm_job);
+	}
 	state_map_end(em);
 }
 
@@ -557,7 +561,8 @@ state_render_runs(const struct manifest *m, const struct node_run *const *runs,
 	for (i = 0; i < m->nnodes; i++) {
 		r = runs != NULL && runs[i] != NULL ? runs[i] :
 		    &state_pending_run;
-		state_node(&em, m, i, r);
+		state_node(&em, m, i, r, sj->slurm_jobs != NULL ?
+		    sj->slurm_jobs[i] : NULL);
 	}
 	state_map_end(&em);
 

@@ -18,6 +18,8 @@ struct state_job {
 	const char	*notify_status;	/* "sent", "failed"; NULL: no
 					   notification was attempted */
 	const char	*notify_error;	/* with "failed", or NULL */
+	const char *const *slurm_jobs;	/* per node: the Slurm job id of its
+					   last attempt, or NULL; may be NULL */
 };
 
 /* The YAML text of the state of m as s knows it (s may be NULL: all nodes

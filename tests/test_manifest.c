@@ -99,6 +99,10 @@ static const struct bad bad_cases[] = {
 	{ "node with none of run argv http",
 	  "name: t\nnodes:\n  a: {retries: 1}\n", 3, 3,
 	  "node 'a' has none of 'run', 'argv', 'http'" },
+	{ "http node on slurm",
+	  "name: t\nnodes:\n  a:\n    http: {url: 'http://x/'}\n"
+	  "    executor: slurm\n", 3, 3,
+	  "node 'a': an http node runs locally, not on 'slurm'" },
 	{ "node with two of run argv http",
 	  "name: t\nnodes:\n  a:\n    run: x\n    argv: [y]\n", 5, 5,
 	  "node 'a' has more than one of 'run', 'argv', 'http'" },
@@ -797,7 +801,8 @@ test_full(void)
 	    (1u << REASON_SIGNAL) | (1u << REASON_TIMEOUT) |
 	    (1u << REASON_RLIMIT_CPU) | (1u << REASON_RLIMIT_FSIZE) |
 	    (1u << REASON_OUTPUT_MISSING) | (1u << REASON_HTTP_STATUS) |
-	    (1u << REASON_CHECKSUM) | (1u << REASON_LOST));
+	    (1u << REASON_CHECKSUM) | (1u << REASON_LOST) |
+	    (1u << REASON_OOM));
 	CU_ASSERT_EQUAL(n->when, WHEN_SUCCESS);
 	CU_ASSERT(!n->allow_failure);
 	CU_ASSERT_PTR_NULL(n->pool);
