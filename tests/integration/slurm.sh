@@ -328,6 +328,31 @@ unbundle() {
 	X=$X/$1
 }
 
+# the environment of a Slurm node under watch: interface section 3's (PATH,
+# HOME, USER, LANG, TZ, the manifest's, DAGEXEC_*) and what Slurm itself sets
+# (SLURM_*, ENVIRONMENT, HOSTNAME, TMPDIR), nothing of the daemon's own
+# environment and nothing of a login shell's
+spool_env() {
+	cat >env.yaml <<'Y'
+name: envjob
+env: {FROM_MANIFEST: "yes"}
+nodes:
+  show: {executor: slurm, run: "env | cut -d= -f1 | sort"}
+Y
+	eid=$("$DAGEXEC" submit -s "$SP" env.yaml)
+	if ! until_ok 60 test -f "$SP/done/$eid.tar.gz"; then
+		fail "env: the job does not finish in 60 s"
+		return
+	fi
+	unbundle "$eid"
+	expect_state "env: the node succeeded" nodes.show.status succeeded
+	grep_file "env: the manifest's env reaches the Slurm node" "^FROM_MANIFEST\$" "$X/nodes/show/stdout.log"
+	grep_file "env: DAGEXEC_OUTPUT reaches the Slurm node" "^DAGEXEC_OUTPUT\$" "$X/nodes/show/stdout.log"
+	no_grep_file "env: the daemon's own environment does not reach the Slurm node" "^DGX_LEAK_MARKER\$" "$X/nodes/show/stdout.log"
+	extra=$(grep -v -E '^(PATH|HOME|USER|LANG|TZ|PWD|OLDPWD|SHLVL|_|FROM_MANIFEST|DAGEXEC_[A-Z0-9_]*|SLURM[A-Z0-9_]*|ENVIRONMENT|HOSTNAME|TMPDIR)$' "$X/nodes/show/stdout.log" 2>/dev/null | tr '\n' ' ')
+	check "env: nothing else in the Slurm node's environment (extra: ${extra:-none})" test -z "$extra"
+}
+
 # cancel through the spool while the Slurm node runs
 spool_cancel() {
 	cat >cancel.yaml <<'Y'
@@ -453,7 +478,10 @@ both_journalled() {
 	has_slurm_job "$1" quick && has_slurm_job "$1" long
 }
 
+DGX_LEAK_MARKER=leaked
+export DGX_LEAK_MARKER
 start_daemon
+spool_env
 spool_cancel
 spool_crash
 spool_term	# last: it leaves its job in active/
