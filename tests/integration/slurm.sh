@@ -438,6 +438,94 @@ Y
 	grep_file "crash: the quick node's \$DAGEXEC_OUTPUT reached its dependant" "^got=from-quick\$" "$X/nodes/after/stdout.log"
 }
 
+# with_wrapper: start the daemon with $T/bin (a slow sbatch) first in PATH
+with_wrapper() {
+	stop_daemon
+	opath=$PATH
+	PATH="$T/bin:$PATH"
+	start_daemon
+	PATH=$opath
+}
+
+# kill -9 between the attempt going on file and its Slurm id going on file:
+# the next daemon looks the attempt up by its --comment; it adopts what
+# Slurm has and submits what Slurm never got, once
+spool_lookup() {
+	case $T in /tmp/*|"${TMPDIR:-/tmp}"/*) ;; *) fail "lookup: odd T '$T'"; return ;; esac
+	real=$(command -v sbatch)
+	mkdir -p "$T/bin"
+	# Slurm gets the job; the daemon never hears its id
+	cat >"$T/bin/sbatch" <<EOF
+#!/bin/sh
+out=\$("$real" "\$@"); rc=\$?
+echo "\$out" >"$T/sbatch.id"
+while [ ! -f "$T/sbatch.release" ]; do sleep 0.1; done
+echo "\$out"
+exit \$rc
+EOF
+	chmod 755 "$T/bin/sbatch"
+	rm -f "$T/sbatch.id" "$T/sbatch.release" "$T/lookup.runs"
+	cat >lookup.yaml <<Y
+name: lookup
+nodes:
+  once: {executor: slurm, run: "echo run >> $T/lookup.runs; sleep 2; echo lookup-done"}
+Y
+	with_wrapper
+	lkid=$("$DAGEXEC" submit -s "$SP" lookup.yaml)
+	if ! until_ok 60 test -s "$T/sbatch.id"; then
+		fail "lookup: the wrapped sbatch never ran (the rest skipped)"
+		touch "$T/sbatch.release"
+		return
+	fi
+	sid=$(cut -d';' -f1 "$T/sbatch.id")
+	sleep 0.3
+	check "lookup: the attempt is on file before sbatch answers" test "$(submits "$SP/active/$lkid/events.log" once)" -eq 1
+	check "lookup: its Slurm id is not on file yet" test -z "$(slurm_id "$SP/active/$lkid/events.log" once)"
+	kill -KILL "$WPID"; wait "$WPID" 2>/dev/null; WPID=
+	touch "$T/sbatch.release"
+	start_daemon
+	if ! until_ok 60 test -f "$SP/done/$lkid.tar.gz"; then
+		fail "lookup: the job does not finish in 60 s after the restart"
+		return
+	fi
+	unbundle "$lkid"
+	expect_state "lookup: the node succeeded" nodes.once.status succeeded
+	expect_state "lookup: the node adopted the Slurm job found by its comment" nodes.once.slurm_job "$sid"
+	check "lookup: one lookup/once in the job completion log ($(comps lookup/once))" test "$(comps lookup/once)" -eq 1
+	runs=$(cat "$T/lookup.runs" 2>/dev/null | wc -l)
+	check "lookup: the node ran once ($runs runs)" test "$runs" -eq 1
+	grep_file "lookup: the adopted job's output was collected" "^lookup-done\$" "$X/nodes/once/stdout.log"
+
+	# Slurm never gets the job: the next daemon submits it, once
+	cat >"$T/bin/sbatch" <<EOF
+#!/bin/sh
+touch "$T/sbatch.waiting"
+while [ ! -f "$T/sbatch.release2" ]; do sleep 0.1; done
+exit 1
+EOF
+	rm -f "$T/sbatch.waiting" "$T/sbatch.release2" "$T/lookup.runs"
+	sed 's/^name: lookup$/name: lookup2/' lookup.yaml >lookup2.yaml
+	with_wrapper
+	l2id=$("$DAGEXEC" submit -s "$SP" lookup2.yaml)
+	if ! until_ok 60 test -f "$T/sbatch.waiting"; then
+		fail "lookup2: the wrapped sbatch never ran (the rest skipped)"
+		touch "$T/sbatch.release2"
+		return
+	fi
+	kill -KILL "$WPID"; wait "$WPID" 2>/dev/null; WPID=
+	touch "$T/sbatch.release2"
+	start_daemon
+	if ! until_ok 60 test -f "$SP/done/$l2id.tar.gz"; then
+		fail "lookup2: the job does not finish in 60 s after the restart"
+		return
+	fi
+	unbundle "$l2id"
+	expect_state "lookup2: a node Slurm never got succeeds after the restart" nodes.once.status succeeded
+	check "lookup2: one lookup2/once in the job completion log ($(comps lookup2/once))" test "$(comps lookup2/once)" -eq 1
+	runs=$(cat "$T/lookup.runs" 2>/dev/null | wc -l)
+	check "lookup2: the node ran once ($runs runs)" test "$runs" -eq 1
+}
+
 # SIGTERM of the daemon: a plain one leaves the Slurm job running and the
 # next daemon re-adopts it; with --cancel-remote it scancels it
 spool_term() {
@@ -484,6 +572,7 @@ start_daemon
 spool_env
 spool_cancel
 spool_crash
+spool_lookup
 spool_term	# last: it leaves its job in active/
 stop_daemon
 check "no Slurm job of the tests is left in squeue" test -z "$(squeue -h -o %i 2>/dev/null)"
