@@ -1,10 +1,15 @@
 #!/bin/sh
 # The Slurm executor (issue 6) against a real single-node Slurm started by
-# tests/slurm/start.sh in the test's temporary directory: a mixed DAG passing
-# outputs and metrics across, a failing node, retries, a timeout that
-# scancels, --mem ending as oom, cancel through the spool, and kill -9 of
-# the daemon while Slurm nodes run (re-adopted, never submitted twice; a node
-# that ended while the daemon was down is collected, not rerun).
+# tests/slurm/start.sh in the test's temporary directory (stopped on every
+# exit path). With `dagexec run`: a mixed local -> slurm -> local DAG passing
+# outputs and a metric across, slurm_job in state.yaml and events.log; a
+# failing node (exit code, reason, stderr.log) and a retried one; a 3 s
+# timeout that scancels; slurm.mem and limits.memory ending as oom. With
+# `dagexec watch` on a spool: a node's environment; cancel; kill -9 while two
+# Slurm nodes run, one ending while the daemon is down (same Slurm ids, one
+# submission each in jobcomp.txt); kill -9 between the attempt and its Slurm
+# id going on file (found by --comment, or submitted once); SIGTERM with and
+# without --cancel-remote.
 # Skips (77) when not root or when Slurm or munge is not installed.
 . "$TOP_SRCDIR/tests/integration/lib.sh"
 
@@ -55,7 +60,6 @@ JOBCOMP=$SL/log/jobcomp.txt
 digits() {
 	case $1 in ''|*[!0-9]*) return 1 ;; esac
 }
-
 
 # runjob NAME [RUN OPTIONS] MANIFEST: runs it into $T/NAME.out, sets $rc and
 # $bundle, unpacks the bundle into $X (the member directory) and $S (state).
