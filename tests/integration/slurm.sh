@@ -580,4 +580,8 @@ spool_lookup
 spool_term	# last: it leaves its job in active/
 stop_daemon
 check "no Slurm job of the tests is left in squeue" test -z "$(squeue -h -o %i 2>/dev/null)"
+# in a sanitizer build: nothing reported by dagexec run or watch
+san=$(cat "$T"/*.stderr "$T/watch.log" 2>/dev/null |
+    grep -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' | head -n 3)
+check "no sanitizer report from dagexec${san:+: $san}" test -z "$san"
 finish
