@@ -73,6 +73,11 @@ done
 
 mkdir -p "$DIR" || die "cannot create '$DIR'"
 DIR=$(cd "$DIR" && pwd) || die "cannot enter '$DIR'"
+case $DIR in
+*[!A-Za-z0-9/._+-]*)
+	die "slurm.conf cannot hold the path '$DIR': use letters, digits" \
+	    "and / . _ + - only" ;;
+esac
 CONF=$DIR/slurm.conf
 
 # alive NAME BINARY: the pid in DIR/run/NAME.pid is running BINARY
