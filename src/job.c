@@ -44,6 +44,7 @@
 					   this long after a write */
 #define SIDEFILE_MAX		(1u << 20)	/* $DAGEXEC_OUTPUT/METRICS */
 #define READ_CHUNK		65536
+#define SLURM_RECANCEL_MS	10000	/* scancel again while it runs */
 
 extern char **environ;
 
@@ -969,6 +970,10 @@ node_end(struct nodeproc *np, struct attempt_end *ep, char *cause)
 
 	np->pid = 0;
 	np->slurm_live = false;
+	if (np->kill_timer != NULL) {
+		loop_timer_cancel(j->loop, np->kill_timer);
+		np->kill_timer = NULL;
+	}
 	j->running--;
 	if (j->slots != NULL)
 		(*j->slots)--;
@@ -1387,7 +1392,15 @@ slurm_looked_up(int status, const char *out, size_t len, void *arg)
 			break;
 	if (k < nst)
 		slurm_attach(np, st[k].id, true);
-	else
+	else if (np->killing) {
+		/* stopped before it ever reached Slurm */
+		struct attempt_end e;
+
+		memset(&e, 0, sizeof e);
+		e.exit_code = -1;
+		e.reason = REASON_CANCELLED;
+		node_end(np, &e, NULL);
+	} else
 		slurm_submit(np);
 	free(want);
 	slurm_states_free(st, nst);
@@ -1473,6 +1486,22 @@ slurm_detach(struct job *j, size_t i)
 	sched_ended(j->s, i, loop_now(), &e);
 }
 
+/* Until the tracker sees the cancelled job end, scancel again now and
+ * then: a controller that did not answer must not let a timeout pass. */
+static void
+slurm_cancel_again(struct loop *l, void *arg)
+{
+	struct nodeproc *np = arg;
+
+	np->kill_timer = NULL;
+	if (!np->slurm_live)
+		return;
+	if (np->slurm_id != NULL)
+		slurm_cancel(l, np->slurm_id);
+	np->kill_timer = loop_timer_at(l, loop_now() + SLURM_RECANCEL_MS,
+	    slurm_cancel_again, np);
+}
+
 /* kill_node for a Slurm node: scancel (or, interrupted without
  * --cancel-remote, let it run on). */
 static void
@@ -1492,6 +1521,9 @@ slurm_kill(struct job *j, size_t i)
 	if (np->slurm_id != NULL)
 		slurm_cancel(j->loop, np->slurm_id);
 	/* else sbatch is running: slurm_attach cancels */
+	if (np->kill_timer == NULL)
+		np->kill_timer = loop_timer_at(j->loop, loop_now() +
+		    SLURM_RECANCEL_MS, slurm_cancel_again, np);
 }
 
 /* ---- state -------------------------------------------------------------- */

@@ -588,6 +588,20 @@ drop(size_t i)
 	trk.v[i] = trk.v[--trk.n];
 }
 
+/* squeue could not be asked or did not answer: say so (once a minute)
+ * and ask again at the slowest tick. Takes cause. */
+static void
+trouble(char *cause)
+{
+	if (trk.last_warn == 0 || loop_now() - trk.last_warn > 60000) {
+		log_event(LOG_WARN, NULL, NULL, "slurm", "%s", cause);
+		trk.last_warn = loop_now();
+	}
+	free(cause);
+	trk.interval = TICK_MAX_MS;
+	arm(trk.interval);
+}
+
 static void
 query_done(int status, const char *out, size_t len, void *arg)
 {
@@ -612,13 +626,7 @@ query_done(int status, const char *out, size_t len, void *arg)
 	} else if (slurm_parse_queue(out, len, &st, &nst, &cause) != 0)
 		ok = false;
 	if (!ok) {
-		if (loop_now() - trk.last_warn > 60000) {
-			log_event(LOG_WARN, NULL, NULL, "slurm", "%s", cause);
-			trk.last_warn = loop_now();
-		}
-		free(cause);
-		trk.interval = TICK_MAX_MS;
-		arm(trk.interval);
+		trouble(cause);
 		return;
 	}
 	/* callbacks may untrack or track others: walk by id, from a copy */
@@ -688,15 +696,8 @@ tick(struct loop *l, void *arg)
 	    &cause);
 	slurm_argv_free(argv);
 	slurm_argv_free(env);
-	if (trk.query == NULL) {
-		if (loop_now() - trk.last_warn > 60000) {
-			log_event(LOG_WARN, NULL, NULL, "slurm", "%s", cause);
-			trk.last_warn = loop_now();
-		}
-		free(cause);
-		trk.interval = TICK_MAX_MS;
-		arm(trk.interval);
-	}
+	if (trk.query == NULL)
+		trouble(cause);
 }
 
 int

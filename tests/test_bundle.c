@@ -15,6 +15,7 @@
 #include <archive_entry.h>
 
 #include "bundle.h"
+#include "cunit_main.h"
 #include "fsutil.h"
 #include "xmalloc.h"
 
@@ -543,9 +544,21 @@ test_collect_refused(void)
 int
 main(void)
 {
-	CU_pSuite	 s;
-	unsigned	 failures;
+	static const struct cunit_test tests[] = {
+		{ "write tar.gz", test_write_gz },
+		{ "write tar.zst", test_write_zst },
+		{ "write failures", test_write_failures },
+		{ "write sparse job", test_write_sparse },
+		{ "write fails midway", test_write_fails_midway },
+		{ "write odd names", test_write_odd_names },
+		{ "verify", test_verify },
+		{ "collect files", test_collect_file },
+		{ "collect a directory", test_collect_dir },
+		{ "collect refusals", test_collect_refused },
+		{ NULL, NULL }
+	};
 	char		*cause = NULL;
+	int		 rc;
 
 	if (mkdtemp(tmpdir) == NULL) {
 		perror("mkdtemp");
@@ -558,36 +571,12 @@ main(void)
 	unlink(cause);
 	free(cause);
 	cause = NULL;
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	s = CU_add_suite("bundle", NULL, NULL);
-	if (s == NULL ||
-	    CU_add_test(s, "write tar.gz", test_write_gz) == NULL ||
-	    CU_add_test(s, "write tar.zst", test_write_zst) == NULL ||
-	    CU_add_test(s, "write failures", test_write_failures) == NULL ||
-	    CU_add_test(s, "write sparse job", test_write_sparse) == NULL ||
-	    CU_add_test(s, "write fails midway",
-	    test_write_fails_midway) == NULL ||
-	    CU_add_test(s, "write odd names", test_write_odd_names) == NULL ||
-	    CU_add_test(s, "verify", test_verify) == NULL ||
-	    CU_add_test(s, "collect files", test_collect_file) == NULL ||
-	    CU_add_test(s, "collect a directory", test_collect_dir) == NULL ||
-	    CU_add_test(s, "collect refusals", test_collect_refused) == NULL) {
-		CU_cleanup_registry();
-		return 1;
-	}
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	if (CU_basic_run_tests() != CUE_SUCCESS) {
-		CU_cleanup_registry();
-		return 1;
-	}
-	failures = CU_get_number_of_failures();
-	CU_cleanup_registry();
+	rc = cunit_run("bundle", NULL, NULL, tests);
 	if (workfd >= 0)
 		close(workfd);
 	if (fs_remove_tree(tmpdir, &cause) != 0) {
 		fprintf(stderr, "%s\n", cause);
 		free(cause);
 	}
-	return failures == 0 ? 0 : 1;
+	return rc;
 }

@@ -13,6 +13,7 @@
 #include <CUnit/Basic.h>
 #include <CUnit/CUnit.h>
 
+#include "cunit_main.h"
 #include "graph.h"
 #include "xmalloc.h"
 
@@ -674,36 +675,23 @@ test_big_random(void)
 int
 main(void)
 {
-	CU_pSuite	s;
-	int		rc;
+	static const struct cunit_test tests[] = {
+		{ "diamond", test_diamond },
+		{ "chain", test_chain },
+		{ "forest", test_forest },
+		{ "ties by index", test_ties_by_index },
+		{ "self need", test_self_need },
+		{ "two-cycle", test_two_cycle },
+		{ "three-cycle", test_three_cycle },
+		{ "duplicate needs", test_duplicate_needs },
+		{ "empty", test_empty },
+		{ "random dags", test_random_dags },
+		{ "random cycles", test_random_cycles },
+		{ "big chain", test_big_chain },
+		{ "big ring", test_big_ring },
+		{ "big random", test_big_random },
+		{ NULL, NULL }
+	};
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	s = CU_add_suite("graph", NULL, NULL);
-	if (s == NULL ||
-	    CU_add_test(s, "diamond", test_diamond) == NULL ||
-	    CU_add_test(s, "chain", test_chain) == NULL ||
-	    CU_add_test(s, "forest", test_forest) == NULL ||
-	    CU_add_test(s, "ties by index", test_ties_by_index) == NULL ||
-	    CU_add_test(s, "self need", test_self_need) == NULL ||
-	    CU_add_test(s, "two-cycle", test_two_cycle) == NULL ||
-	    CU_add_test(s, "three-cycle", test_three_cycle) == NULL ||
-	    CU_add_test(s, "duplicate needs", test_duplicate_needs) == NULL ||
-	    CU_add_test(s, "empty", test_empty) == NULL ||
-	    CU_add_test(s, "random dags", test_random_dags) == NULL ||
-	    CU_add_test(s, "random cycles", test_random_cycles) == NULL ||
-	    CU_add_test(s, "big chain", test_big_chain) == NULL ||
-	    CU_add_test(s, "big ring", test_big_ring) == NULL ||
-	    CU_add_test(s, "big random", test_big_random) == NULL) {
-		CU_cleanup_registry();
-		return 1;
-	}
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	if (CU_basic_run_tests() != CUE_SUCCESS) {
-		CU_cleanup_registry();
-		return 1;
-	}
-	rc = CU_get_number_of_failures() > 0;
-	CU_cleanup_registry();
-	return rc;
+	return cunit_run("graph", NULL, NULL, tests);
 }

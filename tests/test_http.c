@@ -13,6 +13,7 @@
 #include <curl/curl.h>
 #include <jansson.h>
 
+#include "cunit_main.h"
 #include "diag.h"
 #include "http.h"
 #include "manifest.h"
@@ -451,33 +452,17 @@ test_sched_retry_after(void)
 int
 main(void)
 {
-	CU_pSuite s;
-	unsigned fails;
+	static const struct cunit_test tests[] = {
+		{ "templating", test_template },
+		{ "templating never reads our environment",
+		    test_template_no_env },
+		{ "request spec", test_spec },
+		{ "Retry-After", test_retry_after },
+		{ "YAML to JSON: types", test_yaml_json_types },
+		{ "YAML to JSON: a state.yaml", test_yaml_json_state },
+		{ "Retry-After in the scheduler", test_sched_retry_after },
+		{ NULL, NULL }
+	};
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return CU_get_error();
-	s = CU_add_suite("http", NULL, NULL);
-	if (s == NULL ||
-	    CU_add_test(s, "templating", test_template) == NULL ||
-	    CU_add_test(s, "templating never reads our environment",
-	    test_template_no_env) == NULL ||
-	    CU_add_test(s, "request spec", test_spec) == NULL ||
-	    CU_add_test(s, "Retry-After", test_retry_after) == NULL ||
-	    CU_add_test(s, "YAML to JSON: types",
-	    test_yaml_json_types) == NULL ||
-	    CU_add_test(s, "YAML to JSON: a state.yaml",
-	    test_yaml_json_state) == NULL ||
-	    CU_add_test(s, "Retry-After in the scheduler",
-	    test_sched_retry_after) == NULL) {
-		CU_cleanup_registry();
-		return 1;
-	}
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	if (CU_basic_run_tests() != CUE_SUCCESS) {
-		CU_cleanup_registry();
-		return 1;
-	}
-	fails = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return fails > 0;
+	return cunit_run("http", NULL, NULL, tests);
 }

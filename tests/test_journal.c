@@ -11,6 +11,7 @@
 
 #include <CUnit/Basic.h>
 
+#include "cunit_main.h"
 #include "fsutil.h"
 #include "journal.h"
 #include "xmalloc.h"
@@ -534,49 +535,35 @@ test_long_line(void)
 int
 main(void)
 {
-	CU_pSuite	 s;
-	unsigned	 failures;
+	static const struct cunit_test tests[] = {
+		{ "round trip of awkward values", test_round_trip },
+		{ "line encoding", test_line_is_encoded },
+		{ "journal_get", test_get },
+		{ "torn last line", test_torn_last_line },
+		{ "malformed lines", test_malformed },
+		{ "callback stops", test_callback_stops },
+		{ "many events", test_many_events },
+		{ "sync persists, reopen appends",
+		    test_sync_persists_and_reopen },
+		{ "open errors", test_open_errors },
+		{ "file name in messages", test_malformed_file_names_path },
+		{ "random bytes", test_random_bytes },
+		{ "long line", test_long_line },
+		{ "random round trip", test_random_round_trip },
+		{ "random raw bytes", test_random_raw },
+		{ NULL, NULL }
+	};
 	char		*cause = NULL;
+	int		 rc;
 
 	if (mkdtemp(tmpdir) == NULL) {
 		perror("mkdtemp");
 		return 1;
 	}
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	s = CU_add_suite("journal", NULL, NULL);
-	if (s == NULL ||
-	    CU_add_test(s, "round trip of awkward values",
-	    test_round_trip) == NULL ||
-	    CU_add_test(s, "line encoding", test_line_is_encoded) == NULL ||
-	    CU_add_test(s, "journal_get", test_get) == NULL ||
-	    CU_add_test(s, "torn last line", test_torn_last_line) == NULL ||
-	    CU_add_test(s, "malformed lines", test_malformed) == NULL ||
-	    CU_add_test(s, "callback stops", test_callback_stops) == NULL ||
-	    CU_add_test(s, "many events", test_many_events) == NULL ||
-	    CU_add_test(s, "sync persists, reopen appends",
-	    test_sync_persists_and_reopen) == NULL ||
-	    CU_add_test(s, "open errors", test_open_errors) == NULL ||
-	    CU_add_test(s, "file name in messages",
-	    test_malformed_file_names_path) == NULL ||
-	    CU_add_test(s, "random bytes", test_random_bytes) == NULL ||
-	    CU_add_test(s, "long line", test_long_line) == NULL ||
-	    CU_add_test(s, "random round trip",
-	    test_random_round_trip) == NULL ||
-	    CU_add_test(s, "random raw bytes", test_random_raw) == NULL) {
-		CU_cleanup_registry();
-		return 1;
-	}
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	if (CU_basic_run_tests() != CUE_SUCCESS) {
-		CU_cleanup_registry();
-		return 1;
-	}
-	failures = CU_get_number_of_failures();
-	CU_cleanup_registry();
+	rc = cunit_run("journal", NULL, NULL, tests);
 	if (fs_remove_tree(tmpdir, &cause) != 0) {
 		fprintf(stderr, "%s\n", cause);
 		free(cause);
 	}
-	return failures == 0 ? 0 : 1;
+	return rc;
 }

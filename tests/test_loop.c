@@ -15,6 +15,7 @@
 
 #include <CUnit/Basic.h>
 
+#include "cunit_main.h"
 #include "loop.h"
 #include "xmalloc.h"
 
@@ -787,12 +788,7 @@ test_clocks(void)
 int
 main(void)
 {
-	CU_pSuite	s;
-	unsigned int	failures;
-	static const struct {
-		const char	*name;
-		void		(*fn)(void);
-	} tests[] = {
+	static const struct cunit_test tests[] = {
 		{ "timers fire in order", test_timer_order },
 		{ "a past timer fires next turn", test_timer_past },
 		{ "a timer added by a timer waits a turn",
@@ -818,25 +814,8 @@ main(void)
 		{ "idle loop", test_idle },
 		{ "loop_run and loop_break", test_run_break },
 		{ "clocks", test_clocks },
+		{ NULL, NULL }
 	};
-	size_t		i;
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return (CU_get_error());
-	if ((s = CU_add_suite("loop", NULL, NULL)) == NULL)
-		goto fail;
-	for (i = 0; i < sizeof tests / sizeof tests[0]; i++) {
-		if (CU_add_test(s, tests[i].name, tests[i].fn) == NULL)
-			goto fail;
-	}
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	if (CU_basic_run_tests() != CUE_SUCCESS)
-		goto fail;
-	failures = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return (failures > 0 ? 1 : 0);
-
-fail:
-	CU_cleanup_registry();
-	return (1);
+	return (cunit_run("loop", NULL, NULL, tests));
 }

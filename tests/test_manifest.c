@@ -11,6 +11,7 @@
 
 #include <CUnit/Basic.h>
 
+#include "cunit_main.h"
 #include "fsutil.h"
 #include "manifest.h"
 #include "strmap.h"
@@ -1293,39 +1294,26 @@ suite_clean(void)
 int
 main(void)
 {
-	CU_pSuite s;
-	unsigned fails;
+	static const struct cunit_test tests[] = {
+		{ "invalid manifests", test_bad_table },
+		{ "NUL byte", test_nul },
+		{ "deep nesting", test_deep },
+		{ "alias bounds", test_aliases },
+		{ "aliases work", test_aliases_ok },
+		{ "merge keys", test_merge_keys },
+		{ "all errors, sorted", test_many_errors },
+		{ "every field", test_full },
+		{ "defaults", test_defaults },
+		{ "defaults bound", test_defaults_bound },
+		{ "too many errors", test_too_many_errors },
+		{ "long message", test_long_message },
+		{ "waves", test_waves },
+		{ "insecure hosts", test_insecure_hosts },
+		{ "reasons", test_reasons },
+		{ "load", test_load },
+		{ "large", test_large },
+		{ NULL, NULL }
+	};
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return CU_get_error();
-	s = CU_add_suite("manifest", suite_init, suite_clean);
-	if (s == NULL ||
-	    CU_add_test(s, "invalid manifests", test_bad_table) == NULL ||
-	    CU_add_test(s, "NUL byte", test_nul) == NULL ||
-	    CU_add_test(s, "deep nesting", test_deep) == NULL ||
-	    CU_add_test(s, "alias bounds", test_aliases) == NULL ||
-	    CU_add_test(s, "aliases work", test_aliases_ok) == NULL ||
-	    CU_add_test(s, "merge keys", test_merge_keys) == NULL ||
-	    CU_add_test(s, "all errors, sorted", test_many_errors) == NULL ||
-	    CU_add_test(s, "every field", test_full) == NULL ||
-	    CU_add_test(s, "defaults", test_defaults) == NULL ||
-	    CU_add_test(s, "defaults bound", test_defaults_bound) == NULL ||
-	    CU_add_test(s, "too many errors", test_too_many_errors) == NULL ||
-	    CU_add_test(s, "long message", test_long_message) == NULL ||
-	    CU_add_test(s, "waves", test_waves) == NULL ||
-	    CU_add_test(s, "insecure hosts", test_insecure_hosts) == NULL ||
-	    CU_add_test(s, "reasons", test_reasons) == NULL ||
-	    CU_add_test(s, "load", test_load) == NULL ||
-	    CU_add_test(s, "large", test_large) == NULL) {
-		CU_cleanup_registry();
-		return 1;
-	}
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	if (CU_basic_run_tests() != CUE_SUCCESS) {
-		CU_cleanup_registry();
-		return 1;
-	}
-	fails = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return fails > 0;
+	return cunit_run("manifest", suite_init, suite_clean, tests);
 }

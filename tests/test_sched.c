@@ -14,6 +14,7 @@
 
 #include <CUnit/Basic.h>
 
+#include "cunit_main.h"
 #include "sched.h"
 #include "xmalloc.h"
 
@@ -1688,10 +1689,7 @@ test_big_waves(void)
 int
 main(void)
 {
-	static const struct {
-		const char	*name;
-		void		(*fn)(void);
-	} tests[] = {
+	static const struct cunit_test tests[] = {
 		{ "names", test_names },
 		{ "empty", test_empty },
 		{ "order", test_order },
@@ -1721,27 +1719,11 @@ main(void)
 		{ "backoff_saturates", test_backoff_saturates },
 		{ "big", test_big },
 		{ "big_waves", test_big_waves },
+		{ NULL, NULL }
 	};
-	CU_pSuite	suite;
-	size_t		i;
-	unsigned	failures;
+	int	rc;
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return (1);
-	if ((suite = CU_add_suite("sched", NULL, NULL)) == NULL)
-		goto fail;
-	for (i = 0; i < sizeof tests / sizeof tests[0]; i++)
-		if (CU_add_test(suite, tests[i].name, tests[i].fn) == NULL)
-			goto fail;
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	if (CU_basic_run_tests() != CUE_SUCCESS)
-		goto fail;
-	failures = CU_get_number_of_failures();
-	CU_cleanup_registry();
+	rc = cunit_run("sched", NULL, NULL, tests);
 	free(last);
-	return (failures > 0);
-fail:
-	CU_cleanup_registry();
-	free(last);
-	return (1);
+	return (rc);
 }

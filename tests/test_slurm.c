@@ -13,6 +13,7 @@
 
 #include <CUnit/Basic.h>
 
+#include "cunit_main.h"
 #include "fsutil.h"
 #include "loop.h"
 #include "manifest.h"
@@ -67,13 +68,30 @@ run_script(const char *text, char **out)
 	return st;
 }
 
+/* A NULL-terminated copy of src (free with slurm_argv_free). */
+static char **
+strv(const char *const *src)
+{
+	size_t n, i;
+	char **v;
+
+	for (n = 0; src[n] != NULL; n++)
+		;
+	v = xcalloc(n + 1, sizeof *v);
+	for (i = 0; i < n; i++)
+		v[i] = xstrdup(src[i]);
+	return v;
+}
+
 static void
 test_script(void)
 {
-	char *envp[] = { "PLAIN=a b", "QUOTE=it's \"x\" $HOME `id` \\n",
-	    "NEWLINE=one\ntwo", "1BAD=skipped", "BAD-NAME=skipped",
-	    "EMPTY=", NULL };
-	char *argv[] = { "printf", "[%s]", "a b", "'q'", NULL };
+	static const char *const env0[] = { "PLAIN=a b",
+	    "QUOTE=it's \"x\" $HOME `id` \\n", "NEWLINE=one\ntwo",
+	    "1BAD=skipped", "BAD-NAME=skipped", "EMPTY=", NULL };
+	static const char *const argv0[] = { "printf", "[%s]", "a b", "'q'",
+	    NULL };
+	char **envp = strv(env0), **argv = strv(argv0);
 	char *text, *out;
 	int st;
 
@@ -109,6 +127,8 @@ test_script(void)
 	CU_ASSERT(strstr(out, "ran") == NULL);
 	free(out);
 	free(text);
+	slurm_argv_free(envp);
+	slurm_argv_free(argv);
 }
 
 static bool
@@ -136,13 +156,16 @@ index_of(char **argv, const char *s)
 static void
 test_sbatch_argv(void)
 {
+	static const char *const extra0[] = { "--nice=5", "--exclusive",
+	    NULL };
+	char id[] = "train", part[] = "gpu", acct[] = "proj", qos[] = "high";
+	char gres[] = "gpu:1", **extra = strv(extra0);
 	struct node n;
-	char *extra[] = { "--nice=5", "--exclusive", NULL };
 	char **a;
 	size_t k;
 
 	memset(&n, 0, sizeof n);
-	n.id = "train";
+	n.id = id;
 	/* nothing given: cpus 1, no mem, no time */
 	a = slurm_sbatch_argv(&n, "dag", "dag-1", 2, "/s/x.sbatch", "/o",
 	    "/e", "/w");
@@ -181,10 +204,10 @@ test_sbatch_argv(void)
 	n.slurm.cpus = 4;
 	n.slurm.mem = 2LL << 30;
 	n.slurm.time_ms = 3600000;
-	n.slurm.partition = "gpu";
-	n.slurm.account = "proj";
-	n.slurm.qos = "high";
-	n.slurm.gres = "gpu:1";
+	n.slurm.partition = part;
+	n.slurm.account = acct;
+	n.slurm.qos = qos;
+	n.slurm.gres = gres;
 	n.slurm.extra = extra;
 	n.slurm.nextra = 2;
 	a = slurm_sbatch_argv(&n, "d", "j", 1, "/s", "/o", "/e", "/w");
@@ -200,6 +223,7 @@ test_sbatch_argv(void)
 	CU_ASSERT(index_of(a, "--exclusive") + 1 == index_of(a, "/s"));
 	CU_ASSERT(a[index_of(a, "/s") + 1] == NULL);
 	slurm_argv_free(a);
+	slurm_argv_free(extra);
 }
 
 static void
@@ -329,9 +353,9 @@ test_oom_text(void)
 static void
 test_env(void)
 {
-	char *base[] = { "HOME=/h", "SLURM_JOB_ID=5", "SLURM_JOBID=5",
-	    "SLURM_CPUS=2", NULL };
-	char **e, *oldpath = xstrdup(getenv("PATH"));
+	static const char *const base0[] = { "HOME=/h", "SLURM_JOB_ID=5",
+	    "SLURM_JOBID=5", "SLURM_CPUS=2", NULL };
+	char **base = strv(base0), **e, *oldpath = xstrdup(getenv("PATH"));
 
 	setenv("SLURM_CONF", "/etc/x/slurm.conf", 1);
 	setenv("PATH", "/p1:/p2", 1);
@@ -346,6 +370,7 @@ test_env(void)
 	unsetenv("SLURM_CONF");
 	setenv("PATH", oldpath, 1);
 	free(oldpath);
+	slurm_argv_free(base);
 }
 
 /* ---- the tracker against a fake squeue ---------------------------------- */
@@ -492,30 +517,17 @@ test_tracker(void)
 int
 main(void)
 {
-	CU_pSuite s;
-	unsigned fails;
+	static const struct cunit_test tests[] = {
+		{ "batch script", test_script },
+		{ "sbatch argv", test_sbatch_argv },
+		{ "parse submit", test_parse_submit },
+		{ "parse queue", test_parse_queue },
+		{ "state map", test_map },
+		{ "oom text", test_oom_text },
+		{ "environment", test_env },
+		{ "tracker", test_tracker },
+		{ NULL, NULL }
+	};
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return CU_get_error();
-	s = CU_add_suite("slurm", suite_init, suite_clean);
-	if (s == NULL ||
-	    CU_add_test(s, "batch script", test_script) == NULL ||
-	    CU_add_test(s, "sbatch argv", test_sbatch_argv) == NULL ||
-	    CU_add_test(s, "parse submit", test_parse_submit) == NULL ||
-	    CU_add_test(s, "parse queue", test_parse_queue) == NULL ||
-	    CU_add_test(s, "state map", test_map) == NULL ||
-	    CU_add_test(s, "oom text", test_oom_text) == NULL ||
-	    CU_add_test(s, "environment", test_env) == NULL ||
-	    CU_add_test(s, "tracker", test_tracker) == NULL) {
-		CU_cleanup_registry();
-		return 1;
-	}
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	if (CU_basic_run_tests() != CUE_SUCCESS) {
-		CU_cleanup_registry();
-		return 1;
-	}
-	fails = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return fails > 0;
+	return cunit_run("slurm", suite_init, suite_clean, tests);
 }

@@ -19,6 +19,7 @@
 
 #include <CUnit/Basic.h>
 
+#include "cunit_main.h"
 #include "loop.h"
 #include "spawn.h"
 #include "xmalloc.h"
@@ -990,13 +991,7 @@ rm_tmpdir(void)
 int
 main(int argc, char **argv)
 {
-	CU_pSuite	s;
-	unsigned int	failures;
-	ssize_t		n;
-	static const struct {
-		const char	*name;
-		void		(*fn)(void);
-	} tests[] = {
+	static const struct cunit_test tests[] = {
 		{ "resolve as execvp", test_resolve },
 		{ "exactly the given environment", test_environment },
 		{ "only 0, 1, 2 open", test_only_stdio_open },
@@ -1017,8 +1012,10 @@ main(int argc, char **argv)
 		{ "kill group and grandchildren", test_kill_group },
 		{ "no descriptor leak", test_no_fd_leak },
 		{ "set_ids", test_set_ids },
+		{ NULL, NULL }
 	};
-	size_t		i;
+	ssize_t		n;
+	int		rc;
 
 	if (argc == 2 && strcmp(argv[1], "--list-fds") == 0)
 		return (list_fds());
@@ -1030,24 +1027,7 @@ main(int argc, char **argv)
 	if (mkdtemp(tmpdir) == NULL)
 		return (1);
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		goto fail;
-	if ((s = CU_add_suite("spawn", NULL, NULL)) == NULL)
-		goto fail;
-	for (i = 0; i < sizeof tests / sizeof tests[0]; i++) {
-		if (CU_add_test(s, tests[i].name, tests[i].fn) == NULL)
-			goto fail;
-	}
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	if (CU_basic_run_tests() != CUE_SUCCESS)
-		goto fail;
-	failures = CU_get_number_of_failures();
-	CU_cleanup_registry();
+	rc = cunit_run("spawn", NULL, NULL, tests);
 	rm_tmpdir();
-	return (failures > 0 ? 1 : 0);
-
-fail:
-	CU_cleanup_registry();
-	rm_tmpdir();
-	return (1);
+	return (rc);
 }

@@ -15,6 +15,7 @@
 #include <CUnit/Basic.h>
 #include <yaml.h>
 
+#include "cunit_main.h"
 #include "diag.h"
 #include "fsutil.h"
 #include "manifest.h"
@@ -776,42 +777,28 @@ test_real_sched(void)
 int
 main(void)
 {
-	CU_pSuite	 s;
-	unsigned	 failures;
+	static const struct cunit_test tests[] = {
+		{ "format time", test_format_time },
+		{ "render and parse back", test_render_parse_back },
+		{ "render without scheduler", test_render_without_sched },
+		{ "atomic write", test_write_atomic },
+		{ "read back", test_read_back },
+		{ "read errors", test_read_errors },
+		{ "large render", test_render_large },
+		{ "with the real scheduler", test_real_sched },
+		{ NULL, NULL }
+	};
 	char		*cause = NULL;
+	int		 rc;
 
 	if (mkdtemp(tmpdir) == NULL) {
 		perror("mkdtemp");
 		return 1;
 	}
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	s = CU_add_suite("state", NULL, NULL);
-	if (s == NULL ||
-	    CU_add_test(s, "format time", test_format_time) == NULL ||
-	    CU_add_test(s, "render and parse back",
-	    test_render_parse_back) == NULL ||
-	    CU_add_test(s, "render without scheduler",
-	    test_render_without_sched) == NULL ||
-	    CU_add_test(s, "atomic write", test_write_atomic) == NULL ||
-	    CU_add_test(s, "read back", test_read_back) == NULL ||
-	    CU_add_test(s, "read errors", test_read_errors) == NULL ||
-	    CU_add_test(s, "large render", test_render_large) == NULL ||
-	    CU_add_test(s, "with the real scheduler",
-	    test_real_sched) == NULL) {
-		CU_cleanup_registry();
-		return 1;
-	}
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	if (CU_basic_run_tests() != CUE_SUCCESS) {
-		CU_cleanup_registry();
-		return 1;
-	}
-	failures = CU_get_number_of_failures();
-	CU_cleanup_registry();
+	rc = cunit_run("state", NULL, NULL, tests);
 	if (fs_remove_tree(tmpdir, &cause) != 0) {
 		fprintf(stderr, "%s\n", cause);
 		free(cause);
 	}
-	return failures == 0 ? 0 : 1;
+	return rc;
 }

@@ -7,6 +7,7 @@
 
 #include <CUnit/Basic.h>
 
+#include "cunit_main.h"
 #include "strmap.h"
 #include "xmalloc.h"
 
@@ -164,26 +165,13 @@ test_many(void)
 int
 main(void)
 {
-	CU_pSuite s;
-	unsigned fails;
+	static const struct cunit_test tests[] = {
+		{ "basic", test_basic },
+		{ "borrowed keys", test_borrowed },
+		{ "reference", test_reference },
+		{ "many keys", test_many },
+		{ NULL, NULL }
+	};
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return CU_get_error();
-	s = CU_add_suite("strmap", NULL, NULL);
-	if (s == NULL ||
-	    CU_add_test(s, "basic", test_basic) == NULL ||
-	    CU_add_test(s, "borrowed keys", test_borrowed) == NULL ||
-	    CU_add_test(s, "reference", test_reference) == NULL ||
-	    CU_add_test(s, "many keys", test_many) == NULL) {
-		CU_cleanup_registry();
-		return 1;
-	}
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	if (CU_basic_run_tests() != CUE_SUCCESS) {
-		CU_cleanup_registry();
-		return 1;
-	}
-	fails = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return fails > 0;
+	return cunit_run("strmap", NULL, NULL, tests);
 }

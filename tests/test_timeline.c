@@ -10,6 +10,7 @@
 #include <CUnit/Basic.h>
 #include <jansson.h>
 
+#include "cunit_main.h"
 #include "diag.h"
 #include "fsutil.h"
 #include "manifest.h"
@@ -568,32 +569,16 @@ test_write(void)
 int
 main(void)
 {
-	CU_pSuite	s;
-	unsigned	failures;
+	static const struct cunit_test tests[] = {
+		{ "xml checker", test_xml_checker },
+		{ "svg of known timings", test_svg_known_timings },
+		{ "trace of known timings", test_trace_known_timings },
+		{ "500 nodes", test_many_nodes },
+		{ "escaping", test_escaping },
+		{ "running and empty", test_running_and_empty },
+		{ "write", test_write },
+		{ NULL, NULL }
+	};
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	s = CU_add_suite("timeline", NULL, NULL);
-	if (s == NULL ||
-	    CU_add_test(s, "xml checker", test_xml_checker) == NULL ||
-	    CU_add_test(s, "svg of known timings",
-	    test_svg_known_timings) == NULL ||
-	    CU_add_test(s, "trace of known timings",
-	    test_trace_known_timings) == NULL ||
-	    CU_add_test(s, "500 nodes", test_many_nodes) == NULL ||
-	    CU_add_test(s, "escaping", test_escaping) == NULL ||
-	    CU_add_test(s, "running and empty",
-	    test_running_and_empty) == NULL ||
-	    CU_add_test(s, "write", test_write) == NULL) {
-		CU_cleanup_registry();
-		return 1;
-	}
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	if (CU_basic_run_tests() != CUE_SUCCESS) {
-		CU_cleanup_registry();
-		return 1;
-	}
-	failures = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failures == 0 ? 0 : 1;
+	return cunit_run("timeline", NULL, NULL, tests);
 }

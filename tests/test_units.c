@@ -7,6 +7,7 @@
 
 #include <CUnit/Basic.h>
 
+#include "cunit_main.h"
 #include "units.h"
 
 static void
@@ -263,31 +264,17 @@ test_format_size(void)
 int
 main(void)
 {
-	CU_pSuite s;
-	unsigned fails;
+	static const struct cunit_test tests[] = {
+		{ "duration units", test_duration_units },
+		{ "duration fractions", test_duration_fractions },
+		{ "duration errors", test_duration_errors },
+		{ "duration range", test_duration_range },
+		{ "size", test_size },
+		{ "size garbage", test_size_fixed },
+		{ "format duration", test_format_duration },
+		{ "format size", test_format_size },
+		{ NULL, NULL }
+	};
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return CU_get_error();
-	s = CU_add_suite("units", NULL, NULL);
-	if (s == NULL ||
-	    CU_add_test(s, "duration units", test_duration_units) == NULL ||
-	    CU_add_test(s, "duration fractions",
-	    test_duration_fractions) == NULL ||
-	    CU_add_test(s, "duration errors", test_duration_errors) == NULL ||
-	    CU_add_test(s, "duration range", test_duration_range) == NULL ||
-	    CU_add_test(s, "size", test_size) == NULL ||
-	    CU_add_test(s, "size garbage", test_size_fixed) == NULL ||
-	    CU_add_test(s, "format duration", test_format_duration) == NULL ||
-	    CU_add_test(s, "format size", test_format_size) == NULL) {
-		CU_cleanup_registry();
-		return 1;
-	}
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	if (CU_basic_run_tests() != CUE_SUCCESS) {
-		CU_cleanup_registry();
-		return 1;
-	}
-	fails = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return fails > 0;
+	return cunit_run("units", NULL, NULL, tests);
 }
