@@ -4,7 +4,8 @@
 # exit path). With `dagexec run`: a mixed local -> slurm -> local DAG passing
 # outputs and a metric across, slurm_job in state.yaml and events.log; a
 # failing node (exit code, reason, stderr.log) and a retried one; a 3 s
-# timeout that scancels; slurm.mem and limits.memory ending as oom. With
+# timeout that scancels; on_failure: abort that scancels; slurm.mem and
+# limits.memory ending as oom. With
 # `dagexec watch` on a spool: a node's environment; cancel; kill -9 while two
 # Slurm nodes run, one ending while the daemon is down (same Slurm ids, one
 # submission each in jobcomp.txt); kill -9 between the attempt and its Slurm
@@ -276,6 +277,29 @@ check "tmo: --time is the timeout rounded up to a minute" test "$(sfield "$tid" 
 grep_file "tmo: the node's output so far is kept" "^started\$" "$X/nodes/slow/stdout.log"
 tpid=$(cat "$T/tmo.pid" 2>/dev/null)
 check "tmo: the node's shell is no longer running" test -n "$tpid" -a ! -d "/proc/${tpid:-0}/fd"
+
+# ---- on_failure: abort scancels a running Slurm node ------------------------------
+cat >abort.yaml <<Y
+name: abort
+on_failure: abort
+nodes:
+  remote:
+    executor: slurm
+    run: "touch $T/abort.started; echo \$\$ > $T/abort.pid; sleep 60"
+  boom:
+    run: "i=0; while [ ! -f $T/abort.started ] && [ \$i -lt 600 ]; do sleep 0.1; i=\$((i + 1)); done; exit 1"
+Y
+runjob abort -j 2 abort.yaml
+aid=$(st nodes.remote.slurm_job)
+check "abort: the Slurm node had started ('$aid')" test -f "$T/abort.started" -a -n "$aid"
+gone_ok=0; until_ok 10 gone "$aid" && gone_ok=1
+check "abort: the Slurm job leaves squeue" test "$gone_ok" = 1
+check "abort: dagexec run exits 1 (got $rc)" test "$rc" -eq 1
+expect_state "abort: the local node failed" nodes.boom.status failed
+expect_state "abort: the running Slurm node is cancelled" nodes.remote.status cancelled
+check "abort: its Slurm job was scancelled ($(sstate "$aid"))" is_state "$aid" CANCELLED
+apid=$(cat "$T/abort.pid" 2>/dev/null)
+check "abort: the Slurm node's shell is no longer running" test -n "$apid" -a ! -d "/proc/${apid:-0}/fd"
 
 # ---- memory: slurm.mem (and limits.memory) enforced, ending as oom ---------------
 cat >oom.yaml <<'Y'
