@@ -4,7 +4,7 @@
 # See bench/README.md for what each part measures.
 #
 # Environment:
-#   BENCH_PARTS   parts to run, default "a b c d e f"
+#   BENCH_PARTS   parts to run, default "a b c d e f g"
 #   BENCH_SEEDS   seeds of the makespan DAGs (part d), default "1 2 3"
 #   BENCH_KEEP    set to 1 to keep the temporary directory
 #   BENCH_TIMEOUT wall limit of one `dagexec run` in seconds, default 1200;
@@ -19,7 +19,7 @@ SRCDIR=${2:?usage: run.sh BUILDDIR SRCDIR}
 DAGEXEC=$BUILDDIR/dagexec
 SPAWNLOOP=$BUILDDIR/bench/spawnloop
 GEN="python3 $SRCDIR/bench/gen_dag.py"
-PARTS=${BENCH_PARTS:-a b c d e f}
+PARTS=${BENCH_PARTS:-a b c d e f g}
 SEEDS=${BENCH_SEEDS:-1 2 3}
 LIMIT=${BENCH_TIMEOUT:-1200}
 
@@ -353,6 +353,9 @@ for p in $PARTS; do
 	   sh "$SRCDIR/bench/learned.sh" "$BUILDDIR"; echo ;;
 	f) echo "== (f) spool daemon: drop latency and throughput"
 	   sh "$SRCDIR/bench/spool.sh" "$BUILDDIR"; echo ;;
-	*) echo "unknown part '$p' (a b c d e f)"; exit 64 ;;
+	g) echo "== (g) Slurm executor: 200 one-second nodes at -j 16 against" \
+	       "sbatch --wait"
+	   sh "$SRCDIR/bench/slurm.sh" "$BUILDDIR" "$SRCDIR"; echo ;;
+	*) echo "unknown part '$p' (a b c d e f g)"; exit 64 ;;
 	esac
 done
