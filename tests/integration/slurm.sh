@@ -37,6 +37,10 @@ stop_daemon() {
 }
 cleanup() {
 	stop_daemon
+	if [ -n "${SU:-}" ]; then
+		pkill -KILL -u "$SU" 2>/dev/null
+		userdel "$SU" 2>/dev/null
+	fi
 	sh "$TOP_SRCDIR/tests/slurm/stop.sh" "$SL" >/dev/null 2>&1
 	rm -rf "$T"
 }
@@ -590,6 +594,51 @@ Y
 	check "term: one term/long in the job completion log" test "$(comps term/long)" -eq 1
 }
 
+# a file dropped by a normal user: sbatch runs as that user, so the Slurm
+# job is theirs, and its logs come back into a bundle that is theirs
+SU=
+spool_user() {
+	if ! command -v useradd >/dev/null 2>&1 ||
+	    ! command -v runuser >/dev/null 2>&1; then
+		echo "skip - user: needs useradd and runuser"
+		return
+	fi
+	SU=dxslurm$$
+	if ! useradd -M -N -d /nonexistent -s /usr/sbin/nologin "$SU" \
+	    2>/dev/null; then
+		fail "user: cannot create user $SU"
+		SU=
+		return
+	fi
+	chmod 755 "$T"
+	cat >user.yaml <<'Y'
+name: userjob
+nodes:
+  who:
+    executor: slurm
+    run: id -un; echo "me=$(id -u)" >> "$DAGEXEC_OUTPUT"
+  after:
+    needs: [who]
+    run: echo "$DAGEXEC_IN_WHO_ME"
+Y
+	cp user.yaml "$SP/incoming/.user.yaml.tmp"
+	chown "$SU" "$SP/incoming/.user.yaml.tmp"
+	mv "$SP/incoming/.user.yaml.tmp" "$SP/incoming/user.yaml"
+	if ! until_ok 60 sh -c "ls '$SP'/done/userjob-*.tar.gz >/dev/null 2>&1"; then
+		fail "user: the job does not finish in 60 s"
+		return
+	fi
+	b=$(ls "$SP"/done/userjob-*.tar.gz | head -n 1)
+	uid=$(id -u "$SU")
+	check "user: the bundle is the user's" test "$(stat -c %u "$b")" = "$uid"
+	unbundle "$(basename "$b" .tar.gz)"
+	expect_state "user: the Slurm node succeeded" nodes.who.status succeeded
+	grep_file "user: the Slurm node ran as the user" "^$SU\$" "$X/nodes/who/stdout.log"
+	grep_file "user: its output reached the next node" "^$uid\$" "$X/nodes/after/stdout.log"
+	check "user: Slurm's completion log has the job as the user" \
+	    grep -q " UserId=$SU($uid) .* Name=userjob/who " "$JOBCOMP"
+}
+
 both_journalled() {
 	has_slurm_job "$1" quick && has_slurm_job "$1" long
 }
@@ -601,6 +650,7 @@ spool_env
 spool_cancel
 spool_crash
 spool_lookup
+spool_user
 spool_term	# last: it leaves its job in active/
 stop_daemon
 check "no Slurm job of the tests is left in squeue" test -z "$(squeue -h -o %i 2>/dev/null)"
