@@ -906,7 +906,8 @@ node_try_end(struct nodeproc *np)
 	struct kv *mv = NULL, *ov = NULL;
 	size_t nm = 0, no = 0;
 	struct metric *metrics = NULL;
-	char *dir, *path, *cause = NULL, *dest, *s1, *s2, *s3, *s4;
+	char *dir, *path, *cause = NULL, *dest, *s1, *s2, *s3, *s4, *s5;
+	const struct node_run *run;
 	int nstray;
 
 	if (!np->exited || np->out.fd >= 0 || np->err.fd >= 0)
@@ -1000,9 +1001,14 @@ node_try_end(struct nodeproc *np)
 	s2 = num(e.exit_code);
 	s3 = num(e.signal);
 	s4 = num(e.cpu_ms);
+	/* the attempt's length on the monotonic clock: a resume takes it
+	 * from here, not from the dates, which a jump of the clock moves */
+	run = sched_node(j->s, i);
+	s5 = run != NULL && run->nhist > 0 ?
+	    num(loop_now() - run->hist[run->nhist - 1].start_ms) : NULL;
 	journal_add(j->jr, loop_wallclock(), "end", "node", n->id,
 	    "attempt", s1, "exit", s2, "signal", s3,
-	    "cpu_ms", s4, (char *)NULL);
+	    "cpu_ms", s4, "duration_ms", s5, (char *)NULL);
 	for (k = 0; k < nm; k++)
 		journal_add(j->jr, loop_wallclock(), "metric", "node", n->id,
 		    "name", mv[k].key, "value", mv[k].value, (char *)NULL);
@@ -1010,6 +1016,7 @@ node_try_end(struct nodeproc *np)
 	free(s2);
 	free(s3);
 	free(s4);
+	free(s5);
 
 	sched_ended(j->s, i, loop_now(), &e);
 	free(metrics);
@@ -1489,6 +1496,8 @@ resume_event(const struct journal_event *ev, void *arg)
 	struct nodeproc *np;
 	const char *s, *k, *v;
 	long i = resume_node(r, ev);
+	long long ms;
+	char *end;
 	int a;
 
 	if (i < 0)
@@ -1509,7 +1518,15 @@ resume_event(const struct journal_event *ev, void *arg)
 		np->noutputs = 0;
 	} else if (strcmp(ev->event, "end") == 0) {
 		r->pgid[i] = 0;
-		r->duration[i] += ev->wall_ms;
+		/* the monotonic length when recorded; else the dates (an
+		 * older journal), which a jump of the clock skews */
+		s = journal_get(ev, "duration_ms");
+		if (s != NULL && *s >= '0' && *s <= '9' &&
+		    (ms = strtoll(s, &end, 10)) >= 0 && *end == '\0' &&
+		    ms < (1LL << 42))
+			r->duration[i] = ms;
+		else
+			r->duration[i] += ev->wall_ms;
 	} else if (strcmp(ev->event, "status") == 0) {
 		s = journal_get(ev, "status");
 		r->succeeded[i] = s != NULL && strcmp(s, "succeeded") == 0;
