@@ -1458,7 +1458,9 @@ job_pump(struct job *j)
 		return;
 	}
 	(void)job_pump_n(j, 0);
-	if (j->on_slots != NULL && !j->done)
+	/* also when this job just ended: the slot its last node held goes
+	 * to the others (they may have nothing running to wake them) */
+	if (j->on_slots != NULL)
 		j->on_slots(j, j->arg);
 }
 
