@@ -111,7 +111,10 @@ t0=$(date +%s.%N)
 # dropped at once: staged in the spool's tmp/ (same file system), renamed in
 mkdir "$SP/tmp/stage"
 cp "$T"/gen/*.yaml "$SP/tmp/stage/"
-mv "$SP"/tmp/stage/*.yaml "$SP/incoming/"
+"$PY" -c 'import os, sys
+for f in sorted(os.listdir(sys.argv[1])):
+    os.rename(os.path.join(sys.argv[1], f), os.path.join(sys.argv[2], f))' \
+    "$SP/tmp/stage" "$SP/incoming"
 # then the small ones, last: once 8 jobs run and the rest wait in incoming/
 i=0
 while [ $i -lt 300 ] && [ "$(ls "$SP/active" | wc -l)" -lt 8 ]; do
