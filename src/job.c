@@ -966,7 +966,8 @@ node_end(struct nodeproc *np, struct attempt_end *ep, char *cause)
 	struct kv *mv = NULL, *ov = NULL;
 	size_t nm = 0, no = 0;
 	struct metric *metrics = NULL;
-	char *dir, *path, *dest, *s1, *s2, *s3, *s4, *c2 = NULL;
+	char *dir, *path, *dest, *s1, *s2, *s3, *s4, *s5, *c2 = NULL;
+	const struct node_run *run;
 
 	np->pid = 0;
 	np->slurm_live = false;
@@ -1041,9 +1042,14 @@ node_end(struct nodeproc *np, struct attempt_end *ep, char *cause)
 	s2 = num(e.exit_code);
 	s3 = num(e.signal);
 	s4 = num(e.cpu_ms);
+	/* the attempt's length on the monotonic clock: a resume takes it
+	 * from here, not from the dates, which a jump of the clock moves */
+	run = sched_node(j->s, i);
+	s5 = run != NULL && run->nhist > 0 ?
+	    num(loop_now() - run->hist[run->nhist - 1].start_ms) : NULL;
 	journal_add(j->jr, loop_wallclock(), "end", "node", n->id,
 	    "attempt", s1, "exit", s2, "signal", s3,
-	    "cpu_ms", s4, (char *)NULL);
+	    "cpu_ms", s4, "duration_ms", s5, (char *)NULL);
 	for (k = 0; k < nm; k++)
 		journal_add(j->jr, loop_wallclock(), "metric", "node", n->id,
 		    "name", mv[k].key, "value", mv[k].value, (char *)NULL);
@@ -1051,6 +1057,7 @@ node_end(struct nodeproc *np, struct attempt_end *ep, char *cause)
 	free(s2);
 	free(s3);
 	free(s4);
+	free(s5);
 
 	sched_ended(j->s, i, loop_now(), &e);
 	free(metrics);
@@ -1958,7 +1965,9 @@ job_pump(struct job *j)
 		return;
 	}
 	(void)job_pump_n(j, 0);
-	if (j->on_slots != NULL && !j->done)
+	/* also when this job just ended: the slot its last node held goes
+	 * to the others (they may have nothing running to wake them) */
+	if (j->on_slots != NULL)
 		j->on_slots(j, j->arg);
 }
 
@@ -1998,6 +2007,8 @@ resume_event(const struct journal_event *ev, void *arg)
 	struct nodeproc *np;
 	const char *s, *k, *v;
 	long i = resume_node(r, ev);
+	long long ms;
+	char *end;
 	int a;
 
 	if (i < 0)
@@ -2030,7 +2041,15 @@ resume_event(const struct journal_event *ev, void *arg)
 	} else if (strcmp(ev->event, "end") == 0) {
 		r->pgid[i] = 0;
 		r->slurm_open[i] = 0;
-		r->duration[i] += ev->wall_ms;
+		/* the monotonic length when recorded; else the dates (an
+		 * older journal), which a jump of the clock skews */
+		s = journal_get(ev, "duration_ms");
+		if (s != NULL && *s >= '0' && *s <= '9' &&
+		    (ms = strtoll(s, &end, 10)) >= 0 && *end == '\0' &&
+		    ms < (1LL << 42))
+			r->duration[i] = ms;
+		else
+			r->duration[i] += ev->wall_ms;
 	} else if (strcmp(ev->event, "status") == 0) {
 		s = journal_get(ev, "status");
 		r->succeeded[i] = s != NULL && strcmp(s, "succeeded") == 0;
