@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "bundle.h"
@@ -30,6 +31,8 @@
 #include "manifest.h"
 #include "spool.h"
 #include "xmalloc.h"
+
+#define WAIT_AGING_S	60	/* a file waiting longer goes first */
 
 struct wjob {
 	struct job	*job;
@@ -533,20 +536,71 @@ out:
 	spool_claim_release(&c);
 }
 
+/* A file waiting in incoming/, for the order it is taken in. */
+struct waiting {
+	char	*name;
+	off_t	 size;
+	time_t	 since;		/* ctime: a rename into incoming/ sets it */
+	bool	 old;		/* waited longer than WAIT_AGING_S */
+};
+
+static int
+waiting_cmp(const void *a, const void *b)
+{
+	const struct waiting *x = a, *y = b;
+
+	if (x->old != y->old)
+		return x->old ? -1 : 1;
+	if (x->old && x->since != y->since)
+		return x->since < y->since ? -1 : 1;
+	if (!x->old && x->size != y->size)
+		return x->size < y->size ? -1 : 1;
+	return strcmp(x->name, y->name);
+}
+
+/*
+ * Take what waits in incoming/ while --max-jobs allows: the smallest file
+ * first (its size stands for the DAG's, so a small job dropped behind a
+ * flood of big ones is not stuck behind all of them), but a file that has
+ * waited longer than WAIT_AGING_S before any newer one, oldest first, so
+ * that nothing waits for ever (the age and size factors of a batch
+ * scheduler's priority).
+ */
 static void
 watch_scan(struct watch *w)
 {
-	char **names;
+	struct waiting *v;
+	struct stat st;
+	char **names, *dir;
 	size_t n, i;
+	time_t now = time(NULL);
+	int dfd;
 
 	if (w->stopping)
 		return;
 	names = spool_list(w->sp, "incoming", &n);
+	v = xcalloc(n + 1, sizeof *v);
+	dir = spool_subdir(w->sp, "incoming");
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	for (i = 0; i < n; i++) {
+		v[i].name = names[i];
+		if (dfd >= 0 && fstatat(dfd, names[i], &st,
+		    AT_SYMLINK_NOFOLLOW) == 0) {
+			v[i].size = st.st_size;
+			v[i].since = st.st_ctim.tv_sec;
+			v[i].old = now - v[i].since > WAIT_AGING_S;
+		}
+	}
+	if (dfd >= 0)
+		close(dfd);
+	free(dir);
+	qsort(v, n, sizeof *v, waiting_cmp);
 	for (i = 0; i < n; i++) {
 		if ((int)w->njobs < w->max_jobs)
-			watch_take(w, names[i]);
-		free(names[i]);
+			watch_take(w, v[i].name);
+		free(v[i].name);
 	}
+	free(v);
 	free(names);
 }
 

@@ -450,7 +450,9 @@ fi
 # loop's timerfd.  The wall clock is read only where a date is wanted: the
 # journal's and the state's timestamps (loop_wallclock), a job id
 # (job_make_id), an HTTP Retry-After date, and status's "running for"
-# (now minus the recorded start).  This reads the source to keep it so.
+# (now minus the recorded start), and how long a file has waited in
+# incoming/ (now minus its ctime, which only orders the files).  This reads
+# the source to keep it so.
 SRC="$TOP_SRCDIR/src"
 grep -n 'CLOCK_REALTIME\|time(NULL)\|gettimeofday\|CLOCK_MONOTONIC' "$SRC"/*.c |
     sed "s|^$SRC/||" >clocks.txt
@@ -463,7 +465,8 @@ check "the wall clock is read only where a date is wanted" \
     test -z "$(grep -v '^loop.c:.*CLOCK_MONOTONIC' clocks.txt |
     grep -v -e '^loop.c:[0-9]*:	clock_gettime(CLOCK_REALTIME' \
     -e '^cmd_status.c:' -e '^http.c:.*http_parse_retry_after' \
-    -e '^job.c:[0-9]*:	time_t t = time(NULL);')"
+    -e '^job.c:[0-9]*:	time_t t = time(NULL);' \
+    -e '^cmd_watch.c:[0-9]*:	time_t now = time(NULL);')"
 check "no sleep on the wall clock in the daemon's modules" \
     test -z "$(grep -ln 'clock_nanosleep(CLOCK_REALTIME\|pthread_cond_timedwait' "$SRC"/*.c)"
 # A live jump, only when asked (it moves the machine's clock for everyone):
