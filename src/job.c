@@ -89,6 +89,12 @@ struct job {
 	char			*dir;		/* absolute */
 	char			*workdir;	/* absolute */
 	int			 workdir_fd;
+	DIR			*io_dir;	/* DIR/io, or NULL */
+	int			 io_fd;		/* its descriptor, or -1 */
+	int			 children_fd;	/* /proc/self/task/TID/children,
+						   kept open; -1: not yet */
+	char			*children_buf;	/* what it last read */
+	size_t			 children_cap;
 	char			*state_path;
 	bool			 clean_env;
 	enum job_progress	 progress;
@@ -475,8 +481,9 @@ sink_read(struct loop *l, int fd, uint32_t events, void *arg)
 
 /* Parse KEY=VALUE lines. Returns 0, or -1 with *cause naming the bad line. */
 static int
-parse_kv_file(const struct job *j, const char *path, const char *what,
-    bool numeric, struct kv **out, size_t *nout, char **cause)
+parse_kv_file(const struct job *j, int dirfd, const char *path,
+    const char *what, bool numeric, struct kv **out, size_t *nout,
+    char **cause)
 {
 	char *buf, *c2 = NULL;
 	size_t len;
@@ -487,7 +494,8 @@ parse_kv_file(const struct job *j, const char *path, const char *what,
 	*nout = 0;
 	/* the node made this file: no link followed, no FIFO waited on,
 	 * nothing but a plain file of its own */
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	fd = openat(dirfd, path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+	    O_CLOEXEC);
 	if (fd < 0) {
 		if (errno == ENOENT)
 			return 0;
@@ -511,7 +519,7 @@ parse_kv_file(const struct job *j, const char *path, const char *what,
 	rc = kvfile_parse(buf, len, what, numeric, out, nout, cause);
 	free(buf);
 	/* read: the next attempt starts without it */
-	(void)unlink(path);
+	(void)unlinkat(dirfd, path, 0);
 	return rc;
 }
 
@@ -779,8 +787,8 @@ http_result(struct job *j, size_t i, struct attempt_end *e, char **cause)
 	int r;
 
 	path = xasprintf("%s/io/%s.http.result", j->dir, j->m->nodes[i].id);
-	if (parse_kv_file(j, path, "the http result", false, &v, &nv,
-	    &c2) != 0) {
+	if (parse_kv_file(j, AT_FDCWD, path, "the http result", false, &v,
+	    &nv, &c2) != 0) {
 		job_log(j, LOG_WARN, i, "http", "%s", c2);
 		free(c2);
 	}
@@ -895,6 +903,25 @@ as_owner(struct job *j, bool on)
 	}
 }
 
+/* False when io/ holds nothing at all (then no node has a side file to
+ * read); true when it holds something or cannot be listed. */
+static bool
+io_may_hold(struct job *j)
+{
+	struct dirent *de;
+
+	if (j->io_dir == NULL)
+		return true;
+	rewinddir(j->io_dir);
+	errno = 0;
+	while ((de = readdir(j->io_dir)) != NULL) {
+		if (strcmp(de->d_name, ".") != 0 &&
+		    strcmp(de->d_name, "..") != 0)
+			return true;
+	}
+	return errno != 0;
+}
+
 /* An attempt is over once its process exited and both pipes reached EOF. */
 static void
 node_try_end(struct nodeproc *np)
@@ -907,7 +934,8 @@ node_try_end(struct nodeproc *np)
 	size_t nm = 0, no = 0;
 	struct metric *metrics = NULL;
 	char *dir, *path, *cause = NULL, *dest, *s1, *s2, *s3, *s4;
-	int nstray;
+	int nstray, iofd;
+	bool side;
 
 	if (!np->exited || np->out.fd >= 0 || np->err.fd >= 0)
 		return;
@@ -942,9 +970,18 @@ node_try_end(struct nodeproc *np)
 
 	dir = node_dir(j, i);
 	as_owner(j, true);
-	path = xasprintf("%s/io/%s.metrics", j->dir, n->id);
-	if (parse_kv_file(j, path, "$DAGEXEC_METRICS", true, &mv, &nm,
-	    &cause) != 0) {
+	/* most nodes leave no side file: one look at io/ saves two
+	 * failing opens */
+	side = io_may_hold(j);
+	if (j->io_fd >= 0) {
+		iofd = j->io_fd;
+		path = xasprintf("%s.metrics", n->id);
+	} else {
+		iofd = AT_FDCWD;
+		path = xasprintf("%s/io/%s.metrics", j->dir, n->id);
+	}
+	if (side && parse_kv_file(j, iofd, path, "$DAGEXEC_METRICS", true,
+	    &mv, &nm, &cause) != 0) {
 		if (e.reason == REASON_NONE)
 			e.reason = REASON_OUTPUT_MISSING;
 	} else if (nm > 0) {
@@ -957,10 +994,13 @@ node_try_end(struct nodeproc *np)
 		e.nmetrics = nm;
 	}
 	free(path);
-	if (e.reason == REASON_NONE) {
-		path = xasprintf("%s/io/%s.output", j->dir, n->id);
-		if (parse_kv_file(j, path, "$DAGEXEC_OUTPUT", false, &ov, &no,
-		    &cause) != 0)
+	if (e.reason == REASON_NONE && side) {
+		if (iofd != AT_FDCWD)
+			path = xasprintf("%s.output", n->id);
+		else
+			path = xasprintf("%s/io/%s.output", j->dir, n->id);
+		if (parse_kv_file(j, iofd, path, "$DAGEXEC_OUTPUT", false,
+		    &ov, &no, &cause) != 0)
 			e.reason = REASON_OUTPUT_MISSING;
 		free(path);
 	}
@@ -1176,8 +1216,8 @@ notify_exited(struct loop *l, pid_t pid, int status, const struct rusage *ru,
 	(void)ru;
 	j->notify_pid = 0;
 	path = xasprintf("%s/io/.notify.result", j->dir);
-	if (parse_kv_file(j, path, "the notify result", false, &v, &nv,
-	    &c2) != 0) {
+	if (parse_kv_file(j, AT_FDCWD, path, "the notify result", false, &v,
+	    &nv, &c2) != 0) {
 		j->notify_error = c2;
 		c2 = NULL;
 	}
@@ -1599,16 +1639,47 @@ kill_strays(struct job *j, size_t i, int sig)
 static int
 kill_orphans(struct job *j, size_t i, int sig)
 {
-	char path[64], *buf, *p, *end;
-	size_t len;
+	char path[64], *p, *end;
+	size_t len = 0;
+	ssize_t r;
 	long pid;
 	int n = 0, status;
 
-	snprintf(path, sizeof path, "/proc/self/task/%ld/children",
-	    (long)getpid());
-	if (fs_read_file(path, 1u << 20, &buf, &len, NULL) != 0)
-		return kill_strays(j, i, sig);	/* no such file: scan */
-	for (p = buf; *p != '\0'; p = end) {
+	/* opened once and read again from offset 0 (a seq_file renders it
+	 * anew): one pread a node's end instead of open, read, close */
+	if (j->children_fd == -1) {
+		snprintf(path, sizeof path, "/proc/self/task/%ld/children",
+		    (long)getpid());
+		j->children_fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (j->children_fd == -1)
+			j->children_fd = -2;	/* no such file: scan */
+	}
+	if (j->children_fd < 0)
+		return kill_strays(j, i, sig);
+	for (;;) {
+		if (j->children_cap - len < 4096) {
+			if (j->children_cap >= (1u << 20))
+				return kill_strays(j, i, sig);
+			xgrow(&j->children_buf, &j->children_cap,
+			    j->children_cap + 4096, 1);
+		}
+		r = pread(j->children_fd, j->children_buf + len,
+		    j->children_cap - len - 1, (off_t)len);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r == -1)
+			return kill_strays(j, i, sig);
+		if (r == 0)
+			break;
+		len += (size_t)r;
+		/* a seq_file read comes short of the request before the end
+		 * only when its page is full: less than half a page is all */
+		if (r < 2048 && (size_t)r < j->children_cap - len - 1 +
+		    (size_t)r)
+			break;
+	}
+	j->children_buf[len] = '\0';
+	for (p = j->children_buf; *p != '\0'; p = end) {
 		pid = strtol(p, &end, 10);
 		if (end == p)
 			break;
@@ -1620,7 +1691,6 @@ kill_orphans(struct job *j, size_t i, int sig)
 		    kill((pid_t)pid, sig) == 0)
 			n++;
 	}
-	free(buf);
 	return n;
 }
 
@@ -1758,6 +1828,7 @@ job_new(struct loop *l, struct manifest *m, const struct job_config *c,
 	struct sched_config sc;
 	char *path, *abs;
 	long ncpu;
+	int fd;
 
 	j->loop = l;
 	j->m = m;
@@ -1777,6 +1848,8 @@ job_new(struct loop *l, struct manifest *m, const struct job_config *c,
 		j->ngroups = c->ngroups;
 	}
 	j->workdir_fd = -1;
+	j->io_fd = -1;
+	j->children_fd = -1;
 	/* for http nodes and notify: exec this very binary */
 	j->self = realpath("/proc/self/exe", NULL);
 	j->started = j->finished = -1;
@@ -1798,6 +1871,16 @@ job_new(struct loop *l, struct manifest *m, const struct job_config *c,
 	    job_private_dir(j, "outputs", cause) != 0 ||
 	    job_private_dir(j, "io", cause) != 0)
 		goto fail;
+	/* side files are looked up relative to io/; without it, by path */
+	path = xasprintf("%s/io", j->dir);
+	if ((fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC)) != -1) {
+		if ((j->io_dir = fdopendir(fd)) != NULL)
+			j->io_fd = fd;
+		else
+			close(fd);
+	}
+	free(path);
 	if (m->workdir != NULL)
 		j->workdir = xstrdup(m->workdir);
 	else {
@@ -1986,6 +2069,11 @@ job_free(struct job *j)
 		(void)journal_close(j->jr, NULL);
 	if (j->workdir_fd >= 0)
 		close(j->workdir_fd);
+	if (j->io_dir != NULL)
+		closedir(j->io_dir);
+	if (j->children_fd >= 0)
+		close(j->children_fd);
+	free(j->children_buf);
 	sched_free(j->s);
 	manifest_free(j->m);
 	env_free(j->base_env);
