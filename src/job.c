@@ -477,6 +477,32 @@ sink_read(struct loop *l, int fd, uint32_t events, void *arg)
 	}
 }
 
+/* Read what is in the pipe (a few rounds at most) and close it at EOF;
+ * unlike sink_read, never ends the attempt. */
+static void
+sink_drain(struct loop *l, struct nodeproc *np, struct logsink *ls)
+{
+	char buf[READ_CHUNK];
+	ssize_t n;
+	int rounds;
+
+	(void)np;
+	for (rounds = 0; ls->fd >= 0 && rounds < 4; rounds++) {
+		n = read(ls->fd, buf, sizeof buf);
+		if (n > 0) {
+			sink_write(ls, buf, (size_t)n);
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return;
+		loop_del_fd(l, ls->fd);
+		close(ls->fd);
+		ls->fd = -1;
+	}
+}
+
 /* ---- side files: $DAGEXEC_OUTPUT and $DAGEXEC_METRICS ------------------- */
 
 /* Parse KEY=VALUE lines. Returns 0, or -1 with *cause naming the bad line. */
@@ -710,7 +736,9 @@ start_node(struct job *j, size_t i, int attempt)
 	sp.groups = j->groups;
 	sp.ngroups = j->ngroups;
 	fill_rlimits(&sp, n);
-	pid = spawn_start(&sp, &pidfd, &cause);
+	/* no pidfd: the loop reaps nodes on SIGCHLD, which it reads
+	 * anyway, and saves a descriptor and two epoll_ctl a node */
+	pid = spawn_start(&sp, NULL, &cause);
 	spawn_free_paths(sp.paths);
 	close(pout[1]);
 	close(perr[1]);
@@ -850,11 +878,14 @@ child_exited(struct loop *l, pid_t pid, int status, const struct rusage *ru,
 {
 	struct nodeproc *np = arg;
 
-	(void)l;
 	(void)pid;
 	np->exited = true;
 	np->status = status;
 	np->ru = *ru;
+	/* its pipes are at EOF unless something else holds them: read what
+	 * is left now rather than wait for their events */
+	sink_drain(l, np, &np->out);
+	sink_drain(l, np, &np->err);
 	/* what the node left behind in its group would hold the pipes open
 	 * forever: nothing outlives a node (systemd's KillMode=control-group) */
 	if (np->out.fd >= 0 || np->err.fd >= 0) {
