@@ -15,6 +15,7 @@
 #include <time.h>
 #include <sys/epoll.h>
 #include <sys/fsuid.h>
+#include <sys/inotify.h>
 #include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/resource.h>
@@ -91,6 +92,9 @@ struct job {
 	int			 workdir_fd;
 	DIR			*io_dir;	/* DIR/io, or NULL */
 	int			 io_fd;		/* its descriptor, or -1 */
+	int			 io_ino;	/* inotify on io/ (creations),
+						   or -1 */
+	bool			 io_dirty;	/* io/ not known to be empty */
 	int			 children_fd;	/* /proc/self/task/TID/children,
 						   kept open; -1: not yet */
 	char			*children_buf;	/* what it last read */
@@ -235,6 +239,8 @@ struct envbuf {
 	char	**v;
 	size_t	  n;
 	size_t	  cap;
+	char	**base;		/* v[i] == base[i] is borrowed, not ours */
+	size_t	  nbase;
 };
 
 /* Set NAME=VALUE, replacing an earlier NAME. */
@@ -245,7 +251,8 @@ env_set(struct envbuf *eb, const char *name, const char *value)
 
 	for (i = 0; i < eb->n; i++) {
 		if (strncmp(eb->v[i], name, len) == 0 && eb->v[i][len] == '=') {
-			free(eb->v[i]);
+			if (i >= eb->nbase || eb->v[i] != eb->base[i])
+				free(eb->v[i]);
 			eb->v[i] = xasprintf("%s=%s", name, value);
 			return;
 		}
@@ -287,15 +294,19 @@ env_build(struct job *j, size_t i, int attempt, const char *out_path,
     const char *metrics_path)
 {
 	const struct node *n = &j->m->nodes[i];
-	struct envbuf eb = { NULL, 0, 0 };
+	struct envbuf eb = { NULL, 0, 0, NULL, 0 };
 	struct nodeproc *np;
 	size_t k, q;
 	char *s;
 
+	/* the job's base entries are borrowed, not copied: free the result
+	 * with env_build_free */
 	xgrow(&eb.v, &eb.cap, j->nbase_env + 16, sizeof *eb.v);
-	for (k = 0; k < j->nbase_env; k++)
-		eb.v[eb.n++] = xstrdup(j->base_env[k]);
+	memcpy(eb.v, j->base_env, j->nbase_env * sizeof *eb.v);
+	eb.n = j->nbase_env;
 	eb.v[eb.n] = NULL;
+	eb.base = j->base_env;
+	eb.nbase = j->nbase_env;
 	for (k = 0; k < j->m->env.n; k++)
 		env_set(&eb, j->m->env.v[k].key, j->m->env.v[k].value);
 	for (k = 0; k < n->env.n; k++)
@@ -318,6 +329,21 @@ env_build(struct job *j, size_t i, int attempt, const char *out_path,
 		}
 	}
 	return eb.v;
+}
+
+/* Free what env_build returned (its borrowed entries stay the job's). */
+static void
+env_build_free(const struct job *j, char **v)
+{
+	size_t k;
+
+	if (v == NULL)
+		return;
+	for (k = 0; v[k] != NULL; k++) {
+		if (k >= j->nbase_env || v[k] != j->base_env[k])
+			free(v[k]);
+	}
+	free(v);
 }
 
 /* ---- logs --------------------------------------------------------------- */
@@ -797,7 +823,7 @@ fail:
 out:
 	free(httpargv[2]);
 	free(httpargv[3]);
-	env_free(envp);
+	env_build_free(j, envp);
 	free(cause);
 	free(out_path);
 	free(met_path);
@@ -940,9 +966,22 @@ static bool
 io_may_hold(struct job *j)
 {
 	struct dirent *de;
+	char buf[4096] __attribute__((aligned(8)));
+	ssize_t r;
 
 	if (j->io_dir == NULL)
 		return true;
+	/* io/ was seen empty and nothing was made in it since (inotify):
+	 * one read that fails with EAGAIN instead of a listing */
+	if (j->io_ino >= 0 && !j->io_dirty) {
+		r = read(j->io_ino, buf, sizeof buf);
+		if (r == -1 && errno == EAGAIN)
+			return false;
+		j->io_dirty = true;
+	}
+	/* what is made from here on is seen at the next call */
+	while (j->io_ino >= 0 && read(j->io_ino, buf, sizeof buf) > 0)
+		;
 	rewinddir(j->io_dir);
 	errno = 0;
 	while ((de = readdir(j->io_dir)) != NULL) {
@@ -950,7 +989,10 @@ io_may_hold(struct job *j)
 		    strcmp(de->d_name, "..") != 0)
 			return true;
 	}
-	return errno != 0;
+	if (errno != 0)
+		return true;
+	j->io_dirty = false;
+	return false;
 }
 
 /* An attempt is over once its process exited and both pipes reached EOF. */
@@ -1880,6 +1922,7 @@ job_new(struct loop *l, struct manifest *m, const struct job_config *c,
 	}
 	j->workdir_fd = -1;
 	j->io_fd = -1;
+	j->io_ino = -1;
 	j->children_fd = -1;
 	/* for http nodes and notify: exec this very binary */
 	j->self = realpath("/proc/self/exe", NULL);
@@ -1910,6 +1953,16 @@ job_new(struct loop *l, struct manifest *m, const struct job_config *c,
 			j->io_fd = fd;
 		else
 			close(fd);
+	}
+	/* watched for anything made in it, so that a node's end need not
+	 * list it while it stays empty; without inotify, it is listed */
+	j->io_dirty = true;
+	if (j->io_dir != NULL &&
+	    (j->io_ino = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) != -1 &&
+	    inotify_add_watch(j->io_ino, path, IN_CREATE | IN_MOVED_TO |
+	    IN_ONLYDIR | IN_DONT_FOLLOW) == -1) {
+		close(j->io_ino);
+		j->io_ino = -1;
 	}
 	free(path);
 	if (m->workdir != NULL)
@@ -2102,6 +2155,8 @@ job_free(struct job *j)
 		close(j->workdir_fd);
 	if (j->io_dir != NULL)
 		closedir(j->io_dir);
+	if (j->io_ino >= 0)
+		close(j->io_ino);
 	if (j->children_fd >= 0)
 		close(j->children_fd);
 	free(j->children_buf);
