@@ -99,6 +99,9 @@ struct job {
 						   kept open; -1: not yet */
 	char			*children_buf;	/* what it last read */
 	size_t			 children_cap;
+	char			*rs_argv0;	/* the last spawn_resolve: */
+	char			*rs_path;	/* its argv0, PATH (or NULL) */
+	char			**rs_paths;	/* and what it returned */
 	char			*state_path;
 	bool			 clean_env;
 	enum job_progress	 progress;
@@ -344,6 +347,33 @@ env_build_free(const struct job *j, char **v)
 			free(v[k]);
 	}
 	free(v);
+}
+
+/* spawn_resolve(argv0, envp), kept for the next node with the same argv0
+ * and PATH (most DAGs run few programs): owned by the job. */
+static char **
+job_resolve(struct job *j, const char *argv0, char *const *envp)
+{
+	const char *path = NULL;
+	size_t k;
+
+	for (k = 0; envp[k] != NULL; k++) {
+		if (strncmp(envp[k], "PATH=", 5) == 0) {
+			path = envp[k] + 5;
+			break;
+		}
+	}
+	if (j->rs_paths != NULL && strcmp(j->rs_argv0, argv0) == 0 &&
+	    (path == NULL ? j->rs_path == NULL :
+	    j->rs_path != NULL && strcmp(j->rs_path, path) == 0))
+		return j->rs_paths;
+	spawn_free_paths(j->rs_paths);
+	free(j->rs_argv0);
+	free(j->rs_path);
+	j->rs_paths = spawn_resolve(argv0, envp);
+	j->rs_argv0 = xstrdup(argv0);
+	j->rs_path = path != NULL ? xstrdup(path) : NULL;
+	return j->rs_paths;
 }
 
 /* ---- logs --------------------------------------------------------------- */
@@ -746,10 +776,10 @@ start_node(struct job *j, size_t i, int attempt)
 		shargv[2] = n->run;
 		shargv[3] = NULL;
 		sp.argv = shargv;
-		sp.paths = spawn_resolve("/bin/sh", envp);
+		sp.paths = job_resolve(j, "/bin/sh", envp);
 	} else {
 		sp.argv = n->argv;
-		sp.paths = spawn_resolve(n->argv[0], envp);
+		sp.paths = job_resolve(j, n->argv[0], envp);
 	}
 	sp.envp = envp;
 	sp.cwd = j->workdir;
@@ -765,7 +795,8 @@ start_node(struct job *j, size_t i, int attempt)
 	/* no pidfd: the loop reaps nodes on SIGCHLD, which it reads
 	 * anyway, and saves a descriptor and two epoll_ctl a node */
 	pid = spawn_start(&sp, NULL, &cause);
-	spawn_free_paths(sp.paths);
+	if (sp.paths != j->rs_paths)
+		spawn_free_paths(sp.paths);	/* an http node's */
 	close(pout[1]);
 	close(perr[1]);
 	pout[1] = perr[1] = -1;
@@ -1006,7 +1037,7 @@ node_try_end(struct nodeproc *np)
 	struct kv *mv = NULL, *ov = NULL;
 	size_t nm = 0, no = 0;
 	struct metric *metrics = NULL;
-	char *dir, *path, *cause = NULL, *dest, *s1, *s2, *s3, *s4;
+	char *path, *cause = NULL, *dest, *s1, *s2, *s3, *s4;
 	int nstray, iofd;
 	bool side;
 
@@ -1041,7 +1072,6 @@ node_try_end(struct nodeproc *np)
 	    np->ru.ru_stime.tv_usec / 1000;
 	e.max_rss_kb = np->ru.ru_maxrss;
 
-	dir = node_dir(j, i);
 	as_owner(j, true);
 	/* most nodes leave no side file: one look at io/ saves two
 	 * failing opens */
@@ -1129,7 +1159,6 @@ node_try_end(struct nodeproc *np)
 	kvfile_free(mv, nm);
 	kvfile_free(ov, no);
 	free(cause);
-	free(dir);
 	job_pump(j);
 }
 
@@ -2160,6 +2189,9 @@ job_free(struct job *j)
 	if (j->children_fd >= 0)
 		close(j->children_fd);
 	free(j->children_buf);
+	spawn_free_paths(j->rs_paths);
+	free(j->rs_argv0);
+	free(j->rs_path);
 	sched_free(j->s);
 	manifest_free(j->m);
 	env_free(j->base_env);
