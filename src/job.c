@@ -7,6 +7,7 @@
 #include <grp.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -102,6 +103,7 @@ struct job {
 	char			*rs_argv0;	/* the last spawn_resolve: */
 	char			*rs_path;	/* its argv0, PATH (or NULL) */
 	char			**rs_paths;	/* and what it returned */
+	struct statew		*sw;		/* state.yaml writer thread */
 	char			*state_path;
 	bool			 clean_env;
 	enum job_progress	 progress;
@@ -1177,14 +1179,203 @@ fill_state_job(const struct job *j, struct state_job *sj)
 	sj->notify_error = j->notify_error;
 }
 
+/*
+ * The rewrites while the job runs are rendered on the loop but written
+ * (create, write, fsync, rename, fsync of the directory) by a thread of
+ * the job's: at 10,000 nodes the write is most of a rewrite's cost, and the
+ * loop would wait for the disk with its node slots idle. One write at a
+ * time, in order; state_flush (the first and the last state, and those
+ * of notify) waits until the thread is idle and writes itself.
+ */
+struct statew {
+	pthread_t	 thr;
+	pthread_mutex_t	 mu;
+	pthread_cond_t	 cv;
+	const char	*path;
+	char		*text;		/* to write; NULL: none */
+	size_t		 len;
+	bool		 busy;		/* writing */
+	bool		 quit;
+	char		*err;		/* why the last write failed */
+	int64_t		 cost;		/* ms the last write took */
+};
+
+static void *
+statew_main(void *arg)
+{
+	struct statew *sw = arg;
+	char *text, *cause;
+	size_t len;
+	int64_t t0;
+	int rc;
+
+	pthread_mutex_lock(&sw->mu);
+	for (;;) {
+		while (sw->text == NULL && !sw->quit)
+			pthread_cond_wait(&sw->cv, &sw->mu);
+		if (sw->text == NULL)
+			break;
+		text = sw->text;
+		len = sw->len;
+		sw->text = NULL;
+		sw->busy = true;
+		pthread_mutex_unlock(&sw->mu);
+
+		cause = NULL;
+		t0 = loop_now();
+		rc = fs_write_atomic(sw->path, text, len, 0644, &cause);
+		free(text);
+
+		pthread_mutex_lock(&sw->mu);
+		sw->busy = false;
+		sw->cost = loop_now() - t0;
+		if (rc != 0) {
+			free(sw->err);
+			sw->err = cause;
+		}
+		pthread_cond_broadcast(&sw->cv);
+	}
+	pthread_mutex_unlock(&sw->mu);
+	return NULL;
+}
+
+/* The writer thread, started on first use with every signal blocked (the
+ * loop reads them from its signalfd: none may be taken by this thread).
+ * NULL when it cannot be started: then the loop writes. */
+static struct statew *
+statew_get(struct job *j)
+{
+	struct statew *sw;
+	sigset_t all, old;
+	int rc;
+
+	if (j->sw != NULL)
+		return j->sw;
+	sw = xcalloc(1, sizeof *sw);
+	sw->path = j->state_path;
+	pthread_mutex_init(&sw->mu, NULL);
+	pthread_cond_init(&sw->cv, NULL);
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(&sw->thr, NULL, statew_main, sw);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0) {
+		pthread_cond_destroy(&sw->cv);
+		pthread_mutex_destroy(&sw->mu);
+		free(sw);
+		return NULL;
+	}
+	j->sw = sw;
+	return sw;
+}
+
+/* Wait until the thread has nothing to do; log a failed write. Returns
+ * how long its last write took (ms). Called with the lock not held. */
+static int64_t
+statew_idle(struct job *j)
+{
+	struct statew *sw = j->sw;
+	char *err;
+	int64_t cost;
+
+	if (sw == NULL)
+		return 0;
+	pthread_mutex_lock(&sw->mu);
+	while (sw->busy || sw->text != NULL)
+		pthread_cond_wait(&sw->cv, &sw->mu);
+	err = sw->err;
+	sw->err = NULL;
+	cost = sw->cost;
+	pthread_mutex_unlock(&sw->mu);
+	if (err != NULL) {
+		job_log(j, LOG_ERROR, SIZE_MAX, "state", "%s", err);
+		free(err);
+	}
+	return cost;
+}
+
+static void
+statew_stop(struct job *j)
+{
+	struct statew *sw = j->sw;
+
+	if (sw == NULL)
+		return;
+	pthread_mutex_lock(&sw->mu);
+	sw->quit = true;
+	pthread_cond_signal(&sw->cv);
+	pthread_mutex_unlock(&sw->mu);
+	pthread_join(sw->thr, NULL);
+	free(sw->text);
+	free(sw->err);
+	pthread_cond_destroy(&sw->cv);
+	pthread_mutex_destroy(&sw->mu);
+	free(sw);
+	j->sw = NULL;
+}
+
+static void	state_timer_cb(struct loop *, void *);
+static void	state_flush(struct job *);
+
+/* A rewrite while the job runs: rendered here, written by the thread. */
+static void
+state_flush_async(struct job *j)
+{
+	struct statew *sw;
+	struct state_job sj;
+	char *text, *err;
+	size_t len;
+	int64_t t0, cost;
+	bool busy;
+
+	if ((sw = statew_get(j)) == NULL) {
+		state_flush(j);
+		return;
+	}
+	pthread_mutex_lock(&sw->mu);
+	busy = sw->busy || sw->text != NULL;
+	err = sw->err;
+	sw->err = NULL;
+	cost = sw->cost;
+	pthread_mutex_unlock(&sw->mu);
+	if (err != NULL) {
+		job_log(j, LOG_ERROR, SIZE_MAX, "state", "%s", err);
+		free(err);
+	}
+	if (busy) {
+		/* the last one is still being written: try again later */
+		if (j->state_timer == NULL)
+			j->state_timer = loop_timer_at(j->loop, loop_now() +
+			    STATE_INTERVAL_MS, state_timer_cb, j);
+		return;
+	}
+	t0 = loop_now();
+	fill_state_job(j, &sj);
+	text = state_render(j->m, j->s, &sj, &len);
+	pthread_mutex_lock(&sw->mu);
+	sw->text = text;
+	sw->len = len;
+	pthread_cond_signal(&sw->cv);
+	pthread_mutex_unlock(&sw->mu);
+	j->last_state = loop_now();
+	j->state_dirty = false;
+	/* as state_flush, with the thread's last write in the cost: the
+	 * state is rewritten as often as when the loop wrote it */
+	cost += j->last_state - t0;
+	j->state_interval = cost * 20 > STATE_INTERVAL_MS ? cost * 20 :
+	    STATE_INTERVAL_MS;
+}
+
 static void
 state_flush(struct job *j)
 {
 	struct state_job sj;
 	char *cause = NULL;
 
-	int64_t t0 = loop_now(), cost;
+	int64_t t0, cost;
 
+	(void)statew_idle(j);
+	t0 = loop_now();
 	fill_state_job(j, &sj);
 	if (state_write(j->state_path, j->m, j->s, &sj, &cause) != 0) {
 		job_log(j, LOG_ERROR, SIZE_MAX, "state", "%s", cause);
@@ -1207,7 +1398,7 @@ state_timer_cb(struct loop *l, void *arg)
 	(void)l;
 	j->state_timer = NULL;
 	if (j->state_dirty && !j->done)
-		state_flush(j);
+		state_flush_async(j);
 }
 
 static void
@@ -1219,7 +1410,7 @@ state_touch(struct job *j)
 	if (j->state_timer != NULL)
 		return;
 	if (now - j->last_state >= j->state_interval)
-		state_flush(j);
+		state_flush_async(j);
 	else
 		j->state_timer = loop_timer_at(j->loop,
 		    j->last_state + j->state_interval, state_timer_cb, j);
@@ -2144,6 +2335,7 @@ job_free(struct job *j)
 
 	if (j == NULL)
 		return;
+	statew_stop(j);
 	if (j->procs != NULL) {
 		for (i = 0; i < j->m->nnodes; i++) {
 			np = &j->procs[i];
