@@ -485,7 +485,8 @@ state_fast_ok(const char *s, int spaces)
 	if (s == NULL)
 		return 1;	/* null */
 	len = strlen(s);
-	if (len == 0 || len > 128 || state_needs_quotes(s))
+	/* the words state_needs_quotes looks for have at most 5 letters */
+	if (len == 0 || len > 128 || (len <= 5 && state_needs_quotes(s)))
 		return 0;
 	if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
 	    *s == '_'))
