@@ -41,6 +41,8 @@
 
 #define KILL_GRACE_MS		5000	/* SIGTERM -> SIGKILL */
 #define STATE_INTERVAL_MS	200	/* at most 5 state writes a second */
+#define STATE_COST_SHARE	50	/* rewrites take at most 1/50 of the
+					   time (render and write) */
 #define SYNC_INTERVAL_MS	100	/* fdatasync of the journal at most
 					   this long after a write */
 #define SIDEFILE_MAX		(1u << 20)	/* $DAGEXEC_OUTPUT/METRICS */
@@ -1362,8 +1364,8 @@ state_flush_async(struct job *j)
 	/* as state_flush, with the thread's last write in the cost: the
 	 * state is rewritten as often as when the loop wrote it */
 	cost += j->last_state - t0;
-	j->state_interval = cost * 20 > STATE_INTERVAL_MS ? cost * 20 :
-	    STATE_INTERVAL_MS;
+	j->state_interval = cost * STATE_COST_SHARE > STATE_INTERVAL_MS ?
+	    cost * STATE_COST_SHARE : STATE_INTERVAL_MS;
 }
 
 static void
@@ -1384,10 +1386,10 @@ state_flush(struct job *j)
 	j->last_state = loop_now();
 	j->state_dirty = false;
 	/* a rewrite costs O(nodes): space them so that writing the state
-	 * takes at most a twentieth of the time, whatever the DAG's size */
+	 * takes at most a fiftieth of the time, whatever the DAG's size */
 	cost = j->last_state - t0;
-	j->state_interval = cost * 20 > STATE_INTERVAL_MS ? cost * 20 :
-	    STATE_INTERVAL_MS;
+	j->state_interval = cost * STATE_COST_SHARE > STATE_INTERVAL_MS ?
+	    cost * STATE_COST_SHARE : STATE_INTERVAL_MS;
 }
 
 static void
