@@ -7,6 +7,7 @@
 #include <grp.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -15,6 +16,7 @@
 #include <time.h>
 #include <sys/epoll.h>
 #include <sys/fsuid.h>
+#include <sys/inotify.h>
 #include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/resource.h>
@@ -40,6 +42,8 @@
 
 #define KILL_GRACE_MS		5000	/* SIGTERM -> SIGKILL */
 #define STATE_INTERVAL_MS	200	/* at most 5 state writes a second */
+#define STATE_COST_SHARE	50	/* rewrites take at most 1/50 of the
+					   time (render and write) */
 #define SYNC_INTERVAL_MS	100	/* fdatasync of the journal at most
 					   this long after a write */
 #define SIDEFILE_MAX		(1u << 20)	/* $DAGEXEC_OUTPUT/METRICS */
@@ -99,6 +103,19 @@ struct job {
 	char			*dir;		/* absolute */
 	char			*workdir;	/* absolute */
 	int			 workdir_fd;
+	DIR			*io_dir;	/* DIR/io, or NULL */
+	int			 io_fd;		/* its descriptor, or -1 */
+	int			 io_ino;	/* inotify on io/ (creations),
+						   or -1 */
+	bool			 io_dirty;	/* io/ not known to be empty */
+	int			 children_fd;	/* /proc/self/task/TID/children,
+						   kept open; -1: not yet */
+	char			*children_buf;	/* what it last read */
+	size_t			 children_cap;
+	char			*rs_argv0;	/* the last spawn_resolve: */
+	char			*rs_path;	/* its argv0, PATH (or NULL) */
+	char			**rs_paths;	/* and what it returned */
+	struct statew		*sw;		/* state.yaml writer thread */
 	char			*state_path;
 	bool			 clean_env;
 	enum job_progress	 progress;
@@ -244,6 +261,8 @@ struct envbuf {
 	char	**v;
 	size_t	  n;
 	size_t	  cap;
+	char	**base;		/* v[i] == base[i] is borrowed, not ours */
+	size_t	  nbase;
 };
 
 /* Set NAME=VALUE, replacing an earlier NAME. */
@@ -254,7 +273,8 @@ env_set(struct envbuf *eb, const char *name, const char *value)
 
 	for (i = 0; i < eb->n; i++) {
 		if (strncmp(eb->v[i], name, len) == 0 && eb->v[i][len] == '=') {
-			free(eb->v[i]);
+			if (i >= eb->nbase || eb->v[i] != eb->base[i])
+				free(eb->v[i]);
 			eb->v[i] = xasprintf("%s=%s", name, value);
 			return;
 		}
@@ -296,15 +316,19 @@ env_build(struct job *j, size_t i, int attempt, const char *out_path,
     const char *metrics_path)
 {
 	const struct node *n = &j->m->nodes[i];
-	struct envbuf eb = { NULL, 0, 0 };
+	struct envbuf eb = { NULL, 0, 0, NULL, 0 };
 	struct nodeproc *np;
 	size_t k, q;
 	char *s;
 
+	/* the job's base entries are borrowed, not copied: free the result
+	 * with env_build_free */
 	xgrow(&eb.v, &eb.cap, j->nbase_env + 16, sizeof *eb.v);
-	for (k = 0; k < j->nbase_env; k++)
-		eb.v[eb.n++] = xstrdup(j->base_env[k]);
+	memcpy(eb.v, j->base_env, j->nbase_env * sizeof *eb.v);
+	eb.n = j->nbase_env;
 	eb.v[eb.n] = NULL;
+	eb.base = j->base_env;
+	eb.nbase = j->nbase_env;
 	for (k = 0; k < j->m->env.n; k++)
 		env_set(&eb, j->m->env.v[k].key, j->m->env.v[k].value);
 	for (k = 0; k < n->env.n; k++)
@@ -327,6 +351,48 @@ env_build(struct job *j, size_t i, int attempt, const char *out_path,
 		}
 	}
 	return eb.v;
+}
+
+/* Free what env_build returned (its borrowed entries stay the job's). */
+static void
+env_build_free(const struct job *j, char **v)
+{
+	size_t k;
+
+	if (v == NULL)
+		return;
+	for (k = 0; v[k] != NULL; k++) {
+		if (k >= j->nbase_env || v[k] != j->base_env[k])
+			free(v[k]);
+	}
+	free(v);
+}
+
+/* spawn_resolve(argv0, envp), kept for the next node with the same argv0
+ * and PATH (most DAGs run few programs): owned by the job. */
+static char **
+job_resolve(struct job *j, const char *argv0, char *const *envp)
+{
+	const char *path = NULL;
+	size_t k;
+
+	for (k = 0; envp[k] != NULL; k++) {
+		if (strncmp(envp[k], "PATH=", 5) == 0) {
+			path = envp[k] + 5;
+			break;
+		}
+	}
+	if (j->rs_paths != NULL && strcmp(j->rs_argv0, argv0) == 0 &&
+	    (path == NULL ? j->rs_path == NULL :
+	    j->rs_path != NULL && strcmp(j->rs_path, path) == 0))
+		return j->rs_paths;
+	spawn_free_paths(j->rs_paths);
+	free(j->rs_argv0);
+	free(j->rs_path);
+	j->rs_paths = spawn_resolve(argv0, envp);
+	j->rs_argv0 = xstrdup(argv0);
+	j->rs_path = path != NULL ? xstrdup(path) : NULL;
+	return j->rs_paths;
 }
 
 /* ---- logs --------------------------------------------------------------- */
@@ -486,12 +552,39 @@ sink_read(struct loop *l, int fd, uint32_t events, void *arg)
 	}
 }
 
+/* Read what is in the pipe (a few rounds at most) and close it at EOF;
+ * unlike sink_read, never ends the attempt. */
+static void
+sink_drain(struct loop *l, struct nodeproc *np, struct logsink *ls)
+{
+	char buf[READ_CHUNK];
+	ssize_t n;
+	int rounds;
+
+	(void)np;
+	for (rounds = 0; ls->fd >= 0 && rounds < 4; rounds++) {
+		n = read(ls->fd, buf, sizeof buf);
+		if (n > 0) {
+			sink_write(ls, buf, (size_t)n);
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return;
+		loop_del_fd(l, ls->fd);
+		close(ls->fd);
+		ls->fd = -1;
+	}
+}
+
 /* ---- side files: $DAGEXEC_OUTPUT and $DAGEXEC_METRICS ------------------- */
 
 /* Parse KEY=VALUE lines. Returns 0, or -1 with *cause naming the bad line. */
 static int
-parse_kv_file(const struct job *j, const char *path, const char *what,
-    bool numeric, struct kv **out, size_t *nout, char **cause)
+parse_kv_file(const struct job *j, int dirfd, const char *path,
+    const char *what, bool numeric, struct kv **out, size_t *nout,
+    char **cause)
 {
 	char *buf, *c2 = NULL;
 	size_t len;
@@ -502,7 +595,8 @@ parse_kv_file(const struct job *j, const char *path, const char *what,
 	*nout = 0;
 	/* the node made this file: no link followed, no FIFO waited on,
 	 * nothing but a plain file of its own */
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	fd = openat(dirfd, path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+	    O_CLOEXEC);
 	if (fd < 0) {
 		if (errno == ENOENT)
 			return 0;
@@ -526,7 +620,7 @@ parse_kv_file(const struct job *j, const char *path, const char *what,
 	rc = kvfile_parse(buf, len, what, numeric, out, nout, cause);
 	free(buf);
 	/* read: the next attempt starts without it */
-	(void)unlink(path);
+	(void)unlinkat(dirfd, path, 0);
 	return rc;
 }
 
@@ -701,10 +795,10 @@ start_node(struct job *j, size_t i, int attempt)
 		shargv[2] = n->run;
 		shargv[3] = NULL;
 		sp.argv = shargv;
-		sp.paths = spawn_resolve("/bin/sh", envp);
+		sp.paths = job_resolve(j, "/bin/sh", envp);
 	} else {
 		sp.argv = n->argv;
-		sp.paths = spawn_resolve(n->argv[0], envp);
+		sp.paths = job_resolve(j, n->argv[0], envp);
 	}
 	sp.envp = envp;
 	sp.cwd = j->workdir;
@@ -717,8 +811,11 @@ start_node(struct job *j, size_t i, int attempt)
 	sp.groups = j->groups;
 	sp.ngroups = j->ngroups;
 	fill_rlimits(&sp, n);
-	pid = spawn_start(&sp, &pidfd, &cause);
-	spawn_free_paths(sp.paths);
+	/* no pidfd: the loop reaps nodes on SIGCHLD, which it reads
+	 * anyway, and saves a descriptor and two epoll_ctl a node */
+	pid = spawn_start(&sp, NULL, &cause);
+	if (sp.paths != j->rs_paths)
+		spawn_free_paths(sp.paths);	/* an http node's */
 	close(pout[1]);
 	close(perr[1]);
 	pout[1] = perr[1] = -1;
@@ -776,7 +873,7 @@ fail:
 out:
 	free(httpargv[2]);
 	free(httpargv[3]);
-	env_free(envp);
+	env_build_free(j, envp);
 	free(cause);
 	free(out_path);
 	free(met_path);
@@ -794,8 +891,8 @@ http_result(struct job *j, size_t i, struct attempt_end *e, char **cause)
 	int r;
 
 	path = xasprintf("%s/io/%s.http.result", j->dir, j->m->nodes[i].id);
-	if (parse_kv_file(j, path, "the http result", false, &v, &nv,
-	    &c2) != 0) {
+	if (parse_kv_file(j, AT_FDCWD, path, "the http result", false, &v,
+	    &nv, &c2) != 0) {
 		job_log(j, LOG_WARN, i, "http", "%s", c2);
 		free(c2);
 	}
@@ -861,11 +958,14 @@ child_exited(struct loop *l, pid_t pid, int status, const struct rusage *ru,
 {
 	struct nodeproc *np = arg;
 
-	(void)l;
 	(void)pid;
 	np->exited = true;
 	np->status = status;
 	np->ru = *ru;
+	/* its pipes are at EOF unless something else holds them: read what
+	 * is left now rather than wait for their events */
+	sink_drain(l, np, &np->out);
+	sink_drain(l, np, &np->err);
 	/* what the node left behind in its group would hold the pipes open
 	 * forever: nothing outlives a node (systemd's KillMode=control-group) */
 	if (np->out.fd >= 0 || np->err.fd >= 0) {
@@ -912,6 +1012,41 @@ as_owner(struct job *j, bool on)
 		saved = NULL;
 		nsaved = -1;
 	}
+}
+
+/* False when io/ holds nothing at all (then no node has a side file to
+ * read); true when it holds something or cannot be listed. */
+static bool
+io_may_hold(struct job *j)
+{
+	struct dirent *de;
+	char buf[4096] __attribute__((aligned(8)));
+	ssize_t r;
+
+	if (j->io_dir == NULL)
+		return true;
+	/* io/ was seen empty and nothing was made in it since (inotify):
+	 * one read that fails with EAGAIN instead of a listing */
+	if (j->io_ino >= 0 && !j->io_dirty) {
+		r = read(j->io_ino, buf, sizeof buf);
+		if (r == -1 && errno == EAGAIN)
+			return false;
+		j->io_dirty = true;
+	}
+	/* what is made from here on is seen at the next call */
+	while (j->io_ino >= 0 && read(j->io_ino, buf, sizeof buf) > 0)
+		;
+	rewinddir(j->io_dir);
+	errno = 0;
+	while ((de = readdir(j->io_dir)) != NULL) {
+		if (strcmp(de->d_name, ".") != 0 &&
+		    strcmp(de->d_name, "..") != 0)
+			return true;
+	}
+	if (errno != 0)
+		return true;
+	j->io_dirty = false;
+	return false;
 }
 
 static void	node_end(struct nodeproc *, struct attempt_end *, char *);
@@ -966,8 +1101,10 @@ node_end(struct nodeproc *np, struct attempt_end *ep, char *cause)
 	struct kv *mv = NULL, *ov = NULL;
 	size_t nm = 0, no = 0;
 	struct metric *metrics = NULL;
-	char *dir, *path, *dest, *s1, *s2, *s3, *s4, *s5, *c2 = NULL;
+	char *path, *dest, *s1, *s2, *s3, *s4, *s5, *c2 = NULL;
 	const struct node_run *run;
+	int iofd;
+	bool side;
 
 	np->pid = 0;
 	np->slurm_live = false;
@@ -979,11 +1116,20 @@ node_end(struct nodeproc *np, struct attempt_end *ep, char *cause)
 	if (j->slots != NULL)
 		(*j->slots)--;
 
-	dir = node_dir(j, i);
 	as_owner(j, true);
-	path = xasprintf("%s/io/%s.metrics", j->dir, n->id);
-	if (parse_kv_file(j, path, "$DAGEXEC_METRICS", true, &mv, &nm,
-	    &c2) != 0) {
+	/* most nodes leave no side file: one look at io/ saves two
+	 * failing opens (not for Slurm's: another machine makes them,
+	 * which inotify does not see) */
+	side = np->slurm || io_may_hold(j);
+	if (j->io_fd >= 0) {
+		iofd = j->io_fd;
+		path = xasprintf("%s.metrics", n->id);
+	} else {
+		iofd = AT_FDCWD;
+		path = xasprintf("%s/io/%s.metrics", j->dir, n->id);
+	}
+	if (side && parse_kv_file(j, iofd, path, "$DAGEXEC_METRICS", true,
+	    &mv, &nm, &c2) != 0) {
 		if (e.reason == REASON_NONE)
 			e.reason = REASON_OUTPUT_MISSING;
 		free(cause);
@@ -999,10 +1145,13 @@ node_end(struct nodeproc *np, struct attempt_end *ep, char *cause)
 		e.nmetrics = nm;
 	}
 	free(path);
-	if (e.reason == REASON_NONE) {
-		path = xasprintf("%s/io/%s.output", j->dir, n->id);
-		if (parse_kv_file(j, path, "$DAGEXEC_OUTPUT", false, &ov, &no,
-		    &cause) != 0)
+	if (e.reason == REASON_NONE && side) {
+		if (iofd != AT_FDCWD)
+			path = xasprintf("%s.output", n->id);
+		else
+			path = xasprintf("%s/io/%s.output", j->dir, n->id);
+		if (parse_kv_file(j, iofd, path, "$DAGEXEC_OUTPUT", false,
+		    &ov, &no, &cause) != 0)
 			e.reason = REASON_OUTPUT_MISSING;
 		free(path);
 	}
@@ -1064,7 +1213,6 @@ node_end(struct nodeproc *np, struct attempt_end *ep, char *cause)
 	kvfile_free(mv, nm);
 	kvfile_free(ov, no);
 	free(cause);
-	free(dir);
 	job_pump(j);
 }
 
@@ -1321,7 +1469,7 @@ slurm_submit(struct nodeproc *np)
 	}
 	rc = fs_write_atomic(script, text, strlen(text), 0600, &cause);
 	as_owner(j, false);
-	env_free(envp);
+	env_build_free(j, envp);
 	free(text);
 	if (rc != 0) {
 		slurm_fail(np, cause);
@@ -1549,14 +1697,203 @@ fill_state_job(const struct job *j, struct state_job *sj)
 	sj->slurm_jobs = (const char *const *)j->slurm_jobs;
 }
 
+/*
+ * The rewrites while the job runs are rendered on the loop but written
+ * (create, write, fsync, rename, fsync of the directory) by a thread of
+ * the job's: at 10,000 nodes the write is most of a rewrite's cost, and the
+ * loop would wait for the disk with its node slots idle. One write at a
+ * time, in order; state_flush (the first and the last state, and those
+ * of notify) waits until the thread is idle and writes itself.
+ */
+struct statew {
+	pthread_t	 thr;
+	pthread_mutex_t	 mu;
+	pthread_cond_t	 cv;
+	const char	*path;
+	char		*text;		/* to write; NULL: none */
+	size_t		 len;
+	bool		 busy;		/* writing */
+	bool		 quit;
+	char		*err;		/* why the last write failed */
+	int64_t		 cost;		/* ms the last write took */
+};
+
+static void *
+statew_main(void *arg)
+{
+	struct statew *sw = arg;
+	char *text, *cause;
+	size_t len;
+	int64_t t0;
+	int rc;
+
+	pthread_mutex_lock(&sw->mu);
+	for (;;) {
+		while (sw->text == NULL && !sw->quit)
+			pthread_cond_wait(&sw->cv, &sw->mu);
+		if (sw->text == NULL)
+			break;
+		text = sw->text;
+		len = sw->len;
+		sw->text = NULL;
+		sw->busy = true;
+		pthread_mutex_unlock(&sw->mu);
+
+		cause = NULL;
+		t0 = loop_now();
+		rc = fs_write_atomic(sw->path, text, len, 0644, &cause);
+		free(text);
+
+		pthread_mutex_lock(&sw->mu);
+		sw->busy = false;
+		sw->cost = loop_now() - t0;
+		if (rc != 0) {
+			free(sw->err);
+			sw->err = cause;
+		}
+		pthread_cond_broadcast(&sw->cv);
+	}
+	pthread_mutex_unlock(&sw->mu);
+	return NULL;
+}
+
+/* The writer thread, started on first use with every signal blocked (the
+ * loop reads them from its signalfd: none may be taken by this thread).
+ * NULL when it cannot be started: then the loop writes. */
+static struct statew *
+statew_get(struct job *j)
+{
+	struct statew *sw;
+	sigset_t all, old;
+	int rc;
+
+	if (j->sw != NULL)
+		return j->sw;
+	sw = xcalloc(1, sizeof *sw);
+	sw->path = j->state_path;
+	pthread_mutex_init(&sw->mu, NULL);
+	pthread_cond_init(&sw->cv, NULL);
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(&sw->thr, NULL, statew_main, sw);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0) {
+		pthread_cond_destroy(&sw->cv);
+		pthread_mutex_destroy(&sw->mu);
+		free(sw);
+		return NULL;
+	}
+	j->sw = sw;
+	return sw;
+}
+
+/* Wait until the thread has nothing to do; log a failed write. Returns
+ * how long its last write took (ms). Called with the lock not held. */
+static int64_t
+statew_idle(struct job *j)
+{
+	struct statew *sw = j->sw;
+	char *err;
+	int64_t cost;
+
+	if (sw == NULL)
+		return 0;
+	pthread_mutex_lock(&sw->mu);
+	while (sw->busy || sw->text != NULL)
+		pthread_cond_wait(&sw->cv, &sw->mu);
+	err = sw->err;
+	sw->err = NULL;
+	cost = sw->cost;
+	pthread_mutex_unlock(&sw->mu);
+	if (err != NULL) {
+		job_log(j, LOG_ERROR, SIZE_MAX, "state", "%s", err);
+		free(err);
+	}
+	return cost;
+}
+
+static void
+statew_stop(struct job *j)
+{
+	struct statew *sw = j->sw;
+
+	if (sw == NULL)
+		return;
+	pthread_mutex_lock(&sw->mu);
+	sw->quit = true;
+	pthread_cond_signal(&sw->cv);
+	pthread_mutex_unlock(&sw->mu);
+	pthread_join(sw->thr, NULL);
+	free(sw->text);
+	free(sw->err);
+	pthread_cond_destroy(&sw->cv);
+	pthread_mutex_destroy(&sw->mu);
+	free(sw);
+	j->sw = NULL;
+}
+
+static void	state_timer_cb(struct loop *, void *);
+static void	state_flush(struct job *);
+
+/* A rewrite while the job runs: rendered here, written by the thread. */
+static void
+state_flush_async(struct job *j)
+{
+	struct statew *sw;
+	struct state_job sj;
+	char *text, *err;
+	size_t len;
+	int64_t t0, cost;
+	bool busy;
+
+	if ((sw = statew_get(j)) == NULL) {
+		state_flush(j);
+		return;
+	}
+	pthread_mutex_lock(&sw->mu);
+	busy = sw->busy || sw->text != NULL;
+	err = sw->err;
+	sw->err = NULL;
+	cost = sw->cost;
+	pthread_mutex_unlock(&sw->mu);
+	if (err != NULL) {
+		job_log(j, LOG_ERROR, SIZE_MAX, "state", "%s", err);
+		free(err);
+	}
+	if (busy) {
+		/* the last one is still being written: try again later */
+		if (j->state_timer == NULL)
+			j->state_timer = loop_timer_at(j->loop, loop_now() +
+			    STATE_INTERVAL_MS, state_timer_cb, j);
+		return;
+	}
+	t0 = loop_now();
+	fill_state_job(j, &sj);
+	text = state_render(j->m, j->s, &sj, &len);
+	pthread_mutex_lock(&sw->mu);
+	sw->text = text;
+	sw->len = len;
+	pthread_cond_signal(&sw->cv);
+	pthread_mutex_unlock(&sw->mu);
+	j->last_state = loop_now();
+	j->state_dirty = false;
+	/* as state_flush, with the thread's last write in the cost: the
+	 * state is rewritten as often as when the loop wrote it */
+	cost += j->last_state - t0;
+	j->state_interval = cost * STATE_COST_SHARE > STATE_INTERVAL_MS ?
+	    cost * STATE_COST_SHARE : STATE_INTERVAL_MS;
+}
+
 static void
 state_flush(struct job *j)
 {
 	struct state_job sj;
 	char *cause = NULL;
 
-	int64_t t0 = loop_now(), cost;
+	int64_t t0, cost;
 
+	(void)statew_idle(j);
+	t0 = loop_now();
 	fill_state_job(j, &sj);
 	if (state_write(j->state_path, j->m, j->s, &sj, &cause) != 0) {
 		job_log(j, LOG_ERROR, SIZE_MAX, "state", "%s", cause);
@@ -1565,10 +1902,10 @@ state_flush(struct job *j)
 	j->last_state = loop_now();
 	j->state_dirty = false;
 	/* a rewrite costs O(nodes): space them so that writing the state
-	 * takes at most a twentieth of the time, whatever the DAG's size */
+	 * takes at most a fiftieth of the time, whatever the DAG's size */
 	cost = j->last_state - t0;
-	j->state_interval = cost * 20 > STATE_INTERVAL_MS ? cost * 20 :
-	    STATE_INTERVAL_MS;
+	j->state_interval = cost * STATE_COST_SHARE > STATE_INTERVAL_MS ?
+	    cost * STATE_COST_SHARE : STATE_INTERVAL_MS;
 }
 
 static void
@@ -1579,7 +1916,7 @@ state_timer_cb(struct loop *l, void *arg)
 	(void)l;
 	j->state_timer = NULL;
 	if (j->state_dirty && !j->done)
-		state_flush(j);
+		state_flush_async(j);
 }
 
 static void
@@ -1591,7 +1928,7 @@ state_touch(struct job *j)
 	if (j->state_timer != NULL)
 		return;
 	if (now - j->last_state >= j->state_interval)
-		state_flush(j);
+		state_flush_async(j);
 	else
 		j->state_timer = loop_timer_at(j->loop,
 		    j->last_state + j->state_interval, state_timer_cb, j);
@@ -1690,8 +2027,8 @@ notify_exited(struct loop *l, pid_t pid, int status, const struct rusage *ru,
 	(void)ru;
 	j->notify_pid = 0;
 	path = xasprintf("%s/io/.notify.result", j->dir);
-	if (parse_kv_file(j, path, "the notify result", false, &v, &nv,
-	    &c2) != 0) {
+	if (parse_kv_file(j, AT_FDCWD, path, "the notify result", false, &v,
+	    &nv, &c2) != 0) {
 		j->notify_error = c2;
 		c2 = NULL;
 	}
@@ -2139,16 +2476,47 @@ kill_strays(struct job *j, size_t i, int sig)
 static int
 kill_orphans(struct job *j, size_t i, int sig)
 {
-	char path[64], *buf, *p, *end;
-	size_t len;
+	char path[64], *p, *end;
+	size_t len = 0;
+	ssize_t r;
 	long pid;
 	int n = 0, status;
 
-	snprintf(path, sizeof path, "/proc/self/task/%ld/children",
-	    (long)getpid());
-	if (fs_read_file(path, 1u << 20, &buf, &len, NULL) != 0)
-		return kill_strays(j, i, sig);	/* no such file: scan */
-	for (p = buf; *p != '\0'; p = end) {
+	/* opened once and read again from offset 0 (a seq_file renders it
+	 * anew): one pread a node's end instead of open, read, close */
+	if (j->children_fd == -1) {
+		snprintf(path, sizeof path, "/proc/self/task/%ld/children",
+		    (long)getpid());
+		j->children_fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (j->children_fd == -1)
+			j->children_fd = -2;	/* no such file: scan */
+	}
+	if (j->children_fd < 0)
+		return kill_strays(j, i, sig);
+	for (;;) {
+		if (j->children_cap - len < 4096) {
+			if (j->children_cap >= (1u << 20))
+				return kill_strays(j, i, sig);
+			xgrow(&j->children_buf, &j->children_cap,
+			    j->children_cap + 4096, 1);
+		}
+		r = pread(j->children_fd, j->children_buf + len,
+		    j->children_cap - len - 1, (off_t)len);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r == -1)
+			return kill_strays(j, i, sig);
+		if (r == 0)
+			break;
+		len += (size_t)r;
+		/* a seq_file read comes short of the request before the end
+		 * only when its page is full: less than half a page is all */
+		if (r < 2048 && (size_t)r < j->children_cap - len - 1 +
+		    (size_t)r)
+			break;
+	}
+	j->children_buf[len] = '\0';
+	for (p = j->children_buf; *p != '\0'; p = end) {
 		pid = strtol(p, &end, 10);
 		if (end == p)
 			break;
@@ -2160,7 +2528,6 @@ kill_orphans(struct job *j, size_t i, int sig)
 		    kill((pid_t)pid, sig) == 0)
 			n++;
 	}
-	free(buf);
 	return n;
 }
 
@@ -2312,6 +2679,7 @@ job_new(struct loop *l, struct manifest *m, const struct job_config *c,
 	struct sched_config sc;
 	char *path, *abs;
 	long ncpu;
+	int fd;
 
 	j->loop = l;
 	j->m = m;
@@ -2332,6 +2700,9 @@ job_new(struct loop *l, struct manifest *m, const struct job_config *c,
 		j->ngroups = c->ngroups;
 	}
 	j->workdir_fd = -1;
+	j->io_fd = -1;
+	j->io_ino = -1;
+	j->children_fd = -1;
 	/* for http nodes and notify: exec this very binary */
 	j->self = realpath("/proc/self/exe", NULL);
 	j->started = j->finished = -1;
@@ -2353,6 +2724,26 @@ job_new(struct loop *l, struct manifest *m, const struct job_config *c,
 	    job_private_dir(j, "outputs", cause) != 0 ||
 	    job_private_dir(j, "io", cause) != 0)
 		goto fail;
+	/* side files are looked up relative to io/; without it, by path */
+	path = xasprintf("%s/io", j->dir);
+	if ((fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC)) != -1) {
+		if ((j->io_dir = fdopendir(fd)) != NULL)
+			j->io_fd = fd;
+		else
+			close(fd);
+	}
+	/* watched for anything made in it, so that a node's end need not
+	 * list it while it stays empty; without inotify, it is listed */
+	j->io_dirty = true;
+	if (j->io_dir != NULL &&
+	    (j->io_ino = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) != -1 &&
+	    inotify_add_watch(j->io_ino, path, IN_CREATE | IN_MOVED_TO |
+	    IN_ONLYDIR | IN_DONT_FOLLOW) == -1) {
+		close(j->io_ino);
+		j->io_ino = -1;
+	}
+	free(path);
 	if (m->workdir != NULL)
 		j->workdir = xstrdup(m->workdir);
 	else {
@@ -2505,6 +2896,7 @@ job_free(struct job *j)
 
 	if (j == NULL)
 		return;
+	statew_stop(j);
 	if (j->procs != NULL) {
 		for (i = 0; i < j->m->nnodes; i++) {
 			np = &j->procs[i];
@@ -2555,6 +2947,16 @@ job_free(struct job *j)
 		(void)journal_close(j->jr, NULL);
 	if (j->workdir_fd >= 0)
 		close(j->workdir_fd);
+	if (j->io_dir != NULL)
+		closedir(j->io_dir);
+	if (j->io_ino >= 0)
+		close(j->io_ino);
+	if (j->children_fd >= 0)
+		close(j->children_fd);
+	free(j->children_buf);
+	spawn_free_paths(j->rs_paths);
+	free(j->rs_argv0);
+	free(j->rs_path);
 	sched_free(j->s);
 	manifest_free(j->m);
 	env_free(j->base_env);

@@ -551,18 +551,56 @@ loop_reap(struct loop *l, struct loop_ent *e)
 	return (1);
 }
 
+static struct loop_ent *
+loop_find_child(struct loop *l, pid_t pid)
+{
+	struct loop_ent	*e;
+
+	TAILQ_FOREACH(e, &l->children, entry)
+		if (e->pid == pid)
+			return (e);
+	return (NULL);
+}
+
+/*
+ * Reap what has exited. waitid(WNOWAIT) names an exited child without
+ * reaping it: a watched one is reaped and its callback run (which may watch
+ * new children: they are looked at by the next round), until none is left;
+ * one we do not watch (a process a node left behind, reaped by its owner)
+ * would be named again and again, so then every pidfd-less child is tried
+ * in turn instead. One system call a child, not one per watched child.
+ */
 static int
 loop_scan_children(struct loop *l)
 {
 	struct loop_ent	*e, *next;
+	siginfo_t	 si;
 	int		 n = 0;
 
-	l->scan_children = 0;
-	for (e = TAILQ_FIRST(&l->children); e != NULL; e = next) {
-		next = TAILQ_NEXT(e, entry);
-		if (e->fd == -1)
-			n += loop_reap(l, e);
+	for (;;) {
+		memset(&si, 0, sizeof si);
+		if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) == -1) {
+			if (errno == EINTR)
+				continue;
+			break;		/* ECHILD: no child at all */
+		}
+		if (si.si_pid == 0)
+			break;		/* none has exited */
+		if ((e = loop_find_child(l, si.si_pid)) == NULL) {
+			for (e = TAILQ_FIRST(&l->children); e != NULL;
+			    e = next) {
+				next = TAILQ_NEXT(e, entry);
+				if (e->fd == -1)
+					n += loop_reap(l, e);
+			}
+			break;
+		}
+		if (loop_reap(l, e))
+			n++;
+		else if (!e->dead)
+			break;		/* not reapable after all */
 	}
+	l->scan_children = 0;
 	return (n);
 }
 
@@ -595,6 +633,8 @@ loop_read_signals(struct loop *l)
 				n++;
 			}
 		}
+		if ((size_t)r < sizeof si)
+			break;	/* all that was pending: no read for EAGAIN */
 	}
 	return (n);
 }

@@ -530,7 +530,8 @@ spawn_start(const struct spawn_spec *sp, int *pidfd, char **cause)
 			errno = saved;
 			return (-1);
 		}
-		pfd_child = spawn_pidfd_open(pid);
+		if (pidfd != NULL)
+			pfd_child = spawn_pidfd_open(pid);
 		rep = *(volatile struct spawn_report *)&shared;
 		got = rep.stage == 0 ? 0 : sizeof rep;
 		goto reported;
@@ -577,7 +578,8 @@ spawn_start(const struct spawn_spec *sp, int *pidfd, char **cause)
 		return (-1);
 	}
 	/* Our child cannot be reaped behind our back: the pid is stable. */
-	pfd_child = spawn_pidfd_open(pid);
+	if (pidfd != NULL)
+		pfd_child = spawn_pidfd_open(pid);
 
 	got = 0;
 	while (got < sizeof rep) {

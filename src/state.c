@@ -466,6 +466,343 @@ state_waves(struct state_em *em, const struct manifest *m,
 	free(off);
 }
 
+/* ---- the fast path ------------------------------------------------------ */
+
+/*
+ * The same bytes as the emitter, written directly, for a state whose every
+ * string libyaml would write plain: at 10,000 nodes the emitter takes tens
+ * of milliseconds a rewrite, all of it on the event loop. Any string out of
+ * the narrow set below, a DAG without nodes or waves, or a notify section
+ * and the emitter renders everything, as before.
+ */
+
+/* A word of [A-Za-z0-9_.-] not starting with a digit, '-' or '.', that
+ * state_needs_quotes leaves alone; with spaces, single spaces between
+ * such words (only where a value in block context is written). Short
+ * enough to be a simple key. */
+static int
+state_fast_ok(const char *s, int spaces)
+{
+	const char	*p;
+	size_t		 len;
+
+	if (s == NULL)
+		return 1;	/* null */
+	len = strlen(s);
+	/* the words state_needs_quotes looks for have at most 5 letters */
+	if (len == 0 || len > 128 || (len <= 5 && state_needs_quotes(s)))
+		return 0;
+	if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+	    *s == '_'))
+		return 0;
+	for (p = s; *p != '\0'; p++) {
+		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		    (*p >= '0' && *p <= '9') || *p == '_' || *p == '-' ||
+		    *p == '.')
+			continue;
+		if (spaces && *p == ' ' && p[1] != '\0' && p[1] != ' ' &&
+		    ((p[1] >= 'a' && p[1] <= 'z') ||
+		    (p[1] >= 'A' && p[1] <= 'Z') ||
+		    (p[1] >= '0' && p[1] <= '9') || p[1] == '_'))
+			continue;
+		return 0;
+	}
+	return 1;
+}
+
+static void
+state_fast_put(struct state_out *o, const char *s, size_t n)
+{
+	xgrow(&o->buf, &o->cap, o->len + n + 1, 1);
+	memcpy(o->buf + o->len, s, n);
+	o->len += n;
+	o->buf[o->len] = '\0';
+}
+
+static void
+state_fast_str(struct state_out *o, const char *s)
+{
+	if (s == NULL)
+		s = "null";
+	state_fast_put(o, s, strlen(s));
+}
+
+static void
+state_fast_int(struct state_out *o, int64_t v)
+{
+	char		 buf[24], *p = buf + sizeof buf;
+	uint64_t	 u = v < 0 ? -(uint64_t)v : (uint64_t)v;
+
+	do {
+		*--p = (char)('0' + u % 10);
+		u /= 10;
+	} while (u != 0);
+	if (v < 0)
+		*--p = '-';
+	state_fast_put(o, p, (size_t)(buf + sizeof buf - p));
+}
+
+struct state_fast_clock {
+	time_t	 secs;		/* of prefix; -1: none yet */
+	char	 prefix[32];	/* YYYY-MM-DDTHH:MM:SS */
+	size_t	 plen;
+};
+
+/* As state_time: the seconds' text is kept for the next stamp. */
+static void
+state_fast_time(struct state_out *o, struct state_fast_clock *c,
+    const struct state_job *sj, int64_t mono_ms)
+{
+	char	 buf[64];
+	int64_t	 wall, ms;
+	time_t	 secs;
+
+	if (mono_ms < 0) {
+		state_fast_put(o, "null", 4);
+		return;
+	}
+	wall = sj->wall_base_ms + (mono_ms - sj->mono_base_ms);
+	ms = wall % 1000;
+	secs = (time_t)(wall / 1000);
+	if (ms < 0) {
+		ms += 1000;
+		secs--;
+	}
+	if (secs != c->secs) {
+		state_format_time(wall, buf, sizeof buf);
+		if (strlen(buf) != 24 || buf[19] != '.') {
+			state_fast_str(o, buf);	/* out of range: as is */
+			return;
+		}
+		memcpy(c->prefix, buf, 19);
+		c->plen = 19;
+		c->secs = secs;
+	}
+	buf[0] = '.';
+	buf[1] = (char)('0' + ms / 100);
+	buf[2] = (char)('0' + ms / 10 % 10);
+	buf[3] = (char)('0' + ms % 10);
+	buf[4] = 'Z';
+	state_fast_put(o, c->prefix, c->plen);
+	state_fast_put(o, buf, 5);
+}
+
+static void
+state_fast_metrics(struct state_out *o, const struct metric *m, size_t n)
+{
+	char	 buf[64];
+	double	 v;
+	size_t	 i;
+	int	 prec;
+
+	state_fast_put(o, "{", 1);
+	for (i = 0; i < n; i++) {
+		if (i > 0)
+			state_fast_put(o, ", ", 2);
+		state_fast_str(o, m[i].name);
+		state_fast_put(o, ": ", 2);
+		/* as state_number */
+		v = m[i].value;
+		if (isnan(v))
+			snprintf(buf, sizeof buf, ".nan");
+		else if (isinf(v))
+			snprintf(buf, sizeof buf, "%s", v > 0 ? ".inf" :
+			    "-.inf");
+		else if (v > -9007199254740992.0 && v < 9007199254740992.0 &&
+		    v == (double)(int64_t)v)
+			snprintf(buf, sizeof buf, "%" PRId64, (int64_t)v);
+		else {
+			for (prec = 15; prec <= 17; prec++) {
+				snprintf(buf, sizeof buf, "%.*g", prec, v);
+				if (strtod(buf, NULL) == v)
+					break;
+			}
+		}
+		state_fast_str(o, buf);
+	}
+	state_fast_put(o, "}", 1);
+}
+
+static int
+state_fast_metrics_ok(const struct metric *m, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++) {
+		if (m[i].name == NULL || !state_fast_ok(m[i].name, 0))
+			return 0;
+	}
+	return 1;
+}
+
+static char *
+state_render_fast(const struct manifest *m, const struct node_run *const *runs,
+    const struct metric *metrics, size_t nmetrics, const struct state_job *sj,
+    const size_t counts[5], size_t *len)
+{
+	const struct graph	*g = &m->graph;
+	const struct node_run	*r;
+	struct state_out	 o;
+	struct state_fast_clock	 c;
+	size_t			*off, *order, *fill, i, w, k, nw;
+	int			 all_final, started;
+	char			 buf[32];
+	const char		*abbrev;
+
+	nw = g->wave != NULL ? g->nwaves : 0;
+	/* a notification or a Slurm node: libyaml writes it */
+	if (m->nnodes == 0 || nw == 0 || sj->notify_status != NULL ||
+	    sj->slurm_jobs != NULL ||
+	    !state_fast_ok(m->name != NULL ? m->name : "", 1) ||
+	    !state_fast_ok(sj->job != NULL ? sj->job : "", 1) ||
+	    !state_fast_metrics_ok(metrics, nmetrics))
+		return NULL;
+	for (i = 0; i < m->nnodes; i++) {
+		r = runs != NULL && runs[i] != NULL ? runs[i] :
+		    &state_pending_run;
+		if (!state_fast_ok(m->nodes[i].id, 0) ||
+		    g->wave[i] >= nw ||
+		    !state_fast_ok(reason_name(r->reason), 1) ||
+		    !state_fast_ok(r->error, 1) ||
+		    !state_fast_metrics_ok(r->metrics, r->nmetrics))
+			return NULL;
+	}
+
+	memset(&o, 0, sizeof o);
+	memset(&c, 0, sizeof c);
+	c.secs = (time_t)-1;
+	xgrow(&o.buf, &o.cap, 256 + m->nnodes * 320, 1);
+
+	state_fast_put(&o, "dag: ", 5);
+	state_fast_str(&o, m->name != NULL ? m->name : "");
+	state_fast_put(&o, "\njob: ", 6);
+	state_fast_str(&o, sj->job != NULL ? sj->job : "");
+	state_fast_put(&o, "\nstatus: ", 9);
+	state_fast_str(&o, dag_status_name(sj->status));
+	state_fast_put(&o, "\nstarted_at: ", 13);
+	state_fast_time(&o, &c, sj, sj->started_ms);
+	state_fast_put(&o, "\nfinished_at: ", 14);
+	state_fast_time(&o, &c, sj, sj->finished_ms);
+	state_fast_put(&o, "\nduration_ms: ", 14);
+	if (sj->started_ms < 0 || sj->finished_ms < 0)
+		state_fast_put(&o, "null", 4);
+	else
+		state_fast_int(&o, sj->finished_ms - sj->started_ms);
+	state_fast_put(&o, "\nprogress: {total: ", 19);
+	state_fast_int(&o, (int64_t)m->nnodes);
+	state_fast_put(&o, ", pending: ", 11);
+	state_fast_int(&o, (int64_t)counts[0]);
+	state_fast_put(&o, ", running: ", 11);
+	state_fast_int(&o, (int64_t)counts[1]);
+	state_fast_put(&o, ", succeeded: ", 13);
+	state_fast_int(&o, (int64_t)counts[2]);
+	state_fast_put(&o, ", failed: ", 10);
+	state_fast_int(&o, (int64_t)counts[3]);
+	state_fast_put(&o, ", skipped: ", 11);
+	state_fast_int(&o, (int64_t)counts[4]);
+	state_fast_put(&o, "}\nwaves:\n", 9);
+
+	/* as state_waves */
+	off = xcalloc(nw + 1, sizeof *off);
+	fill = xcalloc(nw, sizeof *fill);
+	order = xcalloc(m->nnodes, sizeof *order);
+	for (i = 0; i < m->nnodes; i++)
+		off[g->wave[i] + 1]++;
+	for (w = 0; w < nw; w++)
+		off[w + 1] += off[w];
+	for (i = 0; i < m->nnodes; i++) {
+		w = g->wave[i];
+		order[off[w] + fill[w]++] = i;
+	}
+	for (w = 0; w < nw; w++) {
+		all_final = 1;
+		started = 0;
+		for (k = off[w]; k < off[w + 1]; k++) {
+			r = runs != NULL && runs[order[k]] != NULL ?
+			    runs[order[k]] : &state_pending_run;
+			if (!node_status_final(r->status))
+				all_final = 0;
+			if (r->status != NS_PENDING || r->attempts > 0)
+				started = 1;
+		}
+		state_fast_put(&o, "- {wave: ", 9);
+		state_fast_int(&o, (int64_t)w);
+		state_fast_put(&o, ", status: ", 10);
+		state_fast_str(&o, all_final ? "completed" :
+		    started ? "running" : "pending");
+		state_fast_put(&o, ", nodes: [", 10);
+		for (k = off[w]; k < off[w + 1]; k++) {
+			if (k > off[w])
+				state_fast_put(&o, ", ", 2);
+			state_fast_str(&o, m->nodes[order[k]].id);
+		}
+		state_fast_put(&o, "]}\n", 3);
+	}
+	free(order);
+	free(fill);
+	free(off);
+
+	state_fast_put(&o, "nodes:\n", 7);
+	for (i = 0; i < m->nnodes; i++) {
+		r = runs != NULL && runs[i] != NULL ? runs[i] :
+		    &state_pending_run;
+		state_fast_put(&o, "  ", 2);
+		state_fast_str(&o, m->nodes[i].id);
+		state_fast_put(&o, ":\n    status: ", 14);
+		state_fast_str(&o, node_status_name(r->status));
+		state_fast_put(&o, "\n    wave: ", 11);
+		state_fast_int(&o, (int64_t)g->wave[i]);
+		state_fast_put(&o, "\n    attempts: ", 15);
+		state_fast_int(&o, r->attempts);
+		state_fast_put(&o, "\n    exit_code: ", 16);
+		if (r->exit_code < 0)
+			state_fast_put(&o, "null", 4);
+		else
+			state_fast_int(&o, r->exit_code);
+		state_fast_put(&o, "\n    signal: ", 13);
+		/* as state_signal */
+		if (r->signal <= 0)
+			state_fast_put(&o, "null", 4);
+		else {
+			if (r->signal >= SIGRTMIN && r->signal <= SIGRTMAX)
+				snprintf(buf, sizeof buf, "SIGRTMIN+%d",
+				    r->signal - SIGRTMIN);
+			else if ((abbrev = sigabbrev_np(r->signal)) != NULL)
+				snprintf(buf, sizeof buf, "SIG%s", abbrev);
+			else
+				snprintf(buf, sizeof buf, "%d", r->signal);
+			state_fast_str(&o, buf);
+		}
+		state_fast_put(&o, "\n    started_at: ", 17);
+		state_fast_time(&o, &c, sj, r->started_ms);
+		state_fast_put(&o, "\n    finished_at: ", 18);
+		state_fast_time(&o, &c, sj, r->finished_ms);
+		state_fast_put(&o, "\n    duration_ms: ", 18);
+		if (r->started_ms < 0 || r->finished_ms < 0)
+			state_fast_put(&o, "null", 4);
+		else
+			state_fast_int(&o, r->finished_ms - r->started_ms);
+		state_fast_put(&o, "\n    cpu_ms: ", 13);
+		state_fast_int(&o, r->cpu_ms);
+		state_fast_put(&o, "\n    max_rss_kb: ", 17);
+		state_fast_int(&o, r->max_rss_kb);
+		state_fast_put(&o, "\n    metrics: ", 14);
+		state_fast_metrics(&o, r->metrics, r->nmetrics);
+		state_fast_put(&o, "\n    reason: ", 13);
+		state_fast_str(&o, reason_name(r->reason));
+		state_fast_put(&o, "\n    error: ", 12);
+		state_fast_str(&o, r->error);
+		state_fast_put(&o, "\n", 1);
+	}
+	state_fast_put(&o, "metrics: ", 9);
+	state_fast_metrics(&o, metrics, nmetrics);
+	state_fast_put(&o, "\n", 1);
+	*len = o.len;
+	return o.buf;
+}
+
+int state_libyaml_only;
+
 char *
 state_render_runs(const struct manifest *m, const struct node_run *const *runs,
     const struct metric *metrics, size_t nmetrics, const struct state_job *sj,
@@ -475,29 +812,12 @@ state_render_runs(const struct manifest *m, const struct node_run *const *runs,
 	yaml_event_t		 ev;
 	const struct node_run	*r;
 	size_t			 i, pending = 0, running = 0, succeeded = 0;
-	size_t			 failed = 0, skipped = 0;
+	size_t			 failed = 0, skipped = 0, counts[5];
 	const char		*dag;
+	char			*fast;
 
 	memset(&em, 0, sizeof em);
 	em.sj = sj;
-	if (!yaml_emitter_initialize(&em.e))
-		abort();	/* only on allocation failure */
-	yaml_emitter_set_output(&em.e, state_write_handler, &em.out);
-	yaml_emitter_set_unicode(&em.e, 1);
-	yaml_emitter_set_width(&em.e, -1);
-	yaml_emitter_set_indent(&em.e, 2);
-	yaml_emitter_set_break(&em.e, YAML_LN_BREAK);
-
-	if (!yaml_stream_start_event_initialize(&ev, YAML_UTF8_ENCODING))
-		em.failed = 1;
-	else
-		state_emit(&em, &ev);
-	if (!em.failed && !yaml_document_start_event_initialize(&ev, NULL,
-	    NULL, NULL, 1))
-		em.failed = 1;
-	else
-		state_emit(&em, &ev);
-
 	for (i = 0; i < m->nnodes; i++) {
 		r = runs != NULL && runs[i] != NULL ? runs[i] :
 		    &state_pending_run;
@@ -521,6 +841,32 @@ state_render_runs(const struct manifest *m, const struct node_run *const *runs,
 			break;
 		}
 	}
+	counts[0] = pending;
+	counts[1] = running;
+	counts[2] = succeeded;
+	counts[3] = failed;
+	counts[4] = skipped;
+	if (!state_libyaml_only && (fast = state_render_fast(m, runs, metrics, nmetrics, sj, counts,
+	    len)) != NULL)
+		return fast;
+
+	if (!yaml_emitter_initialize(&em.e))
+		abort();	/* only on allocation failure */
+	yaml_emitter_set_output(&em.e, state_write_handler, &em.out);
+	yaml_emitter_set_unicode(&em.e, 1);
+	yaml_emitter_set_width(&em.e, -1);
+	yaml_emitter_set_indent(&em.e, 2);
+	yaml_emitter_set_break(&em.e, YAML_LN_BREAK);
+
+	if (!yaml_stream_start_event_initialize(&ev, YAML_UTF8_ENCODING))
+		em.failed = 1;
+	else
+		state_emit(&em, &ev);
+	if (!em.failed && !yaml_document_start_event_initialize(&ev, NULL,
+	    NULL, NULL, 1))
+		em.failed = 1;
+	else
+		state_emit(&em, &ev);
 
 	state_map_start(&em, 0);
 	state_key(&em, "dag");

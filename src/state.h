@@ -31,6 +31,9 @@ char *state_render(const struct manifest *m, const struct sched *s,
 char *state_render_runs(const struct manifest *m,
     const struct node_run *const *runs, const struct metric *metrics,
     size_t nmetrics, const struct state_job *sj, size_t *len);
+/* For tests: non-zero makes every render go through libyaml's emitter,
+ * never the direct writer it uses when every string is plain. */
+extern int state_libyaml_only;
 /* state_render, then fs_write_atomic into path (mode 0644). */
 int state_write(const char *path, const struct manifest *m,
     const struct sched *s, const struct state_job *sj, char **cause);

@@ -636,6 +636,57 @@ test_render_large(void)
 	free(bw);
 }
 
+/* The direct writer gives the very bytes libyaml's emitter gives, for
+ * states whose strings are all plain (the only ones it writes), and it is
+ * the one used for them. */
+static void
+test_fast_same_bytes(void)
+{
+	static const enum dag_status st[] = { DS_QUEUED, DS_RUNNING,
+	    DS_SUCCEEDED, DS_FAILED, DS_TIMED_OUT, DS_INTERRUPTED };
+	struct state_job j = sj;
+	char *fast, *slow, e2[] = "exited with status 3";
+	char e3[] = "killed by SIGKILL after timeout 30s";
+	char plain[NIDS][16];
+	size_t flen, slen, i, k;
+	int variant;
+
+	for (variant = 0; variant < 3; variant++) {
+		setup_manifest();
+		/* the fixture's ids are the hard ones: plain ones here */
+		for (k = 0; k < NIDS; k++) {
+			snprintf(plain[k], sizeof plain[k], "node_%zu.x-y", k);
+			nodes[k].id = plain[k];
+		}
+		runs[2].error = e2;
+		runs[3].error = e3;
+		if (variant == 1) {	/* everything final, a DAG that ended */
+			for (k = 0; k < NIDS; k++)
+				if (runs[k].status == NS_PENDING ||
+				    runs[k].status == NS_RUNNING ||
+				    runs[k].status == NS_RETRYING) {
+					runs[k].status = NS_SUCCEEDED;
+					runs[k].finished_ms = 90000;
+				}
+		}
+		for (i = 0; i < sizeof st / sizeof st[0]; i++) {
+			j.status = st[i];
+			j.finished_ms = st[i] == DS_RUNNING ? -1 : 95005;
+			state_libyaml_only = 0;
+			fast = state_render_runs(&man, variant == 2 ? NULL :
+			    runp, m0, 2, &j, &flen);
+			state_libyaml_only = 1;
+			slow = state_render_runs(&man, variant == 2 ? NULL :
+			    runp, m0, 2, &j, &slen);
+			state_libyaml_only = 0;
+			CU_ASSERT_EQUAL(flen, slen);
+			CU_ASSERT(flen == slen && memcmp(fast, slow, flen) == 0);
+			free(fast);
+			free(slow);
+		}
+	}
+}
+
 /* Drain every action at now; returns how many starts were handed out and
  * records the started nodes in started[]. */
 static int
@@ -786,6 +837,7 @@ main(void)
 		{ "read errors", test_read_errors },
 		{ "large render", test_render_large },
 		{ "with the real scheduler", test_real_sched },
+		{ "direct writer, same bytes", test_fast_same_bytes },
 		{ NULL, NULL }
 	};
 	char		*cause = NULL;
