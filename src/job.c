@@ -742,6 +742,23 @@ out:
 	return rc;
 }
 
+/* Node i's record, cleared for attempt: only the outputs of its last
+ * success stay (its dependants may still read them). */
+static void
+proc_reset(struct job *j, size_t i, int attempt)
+{
+	struct nodeproc *np = &j->procs[i];
+	struct kv *keep = np->outputs;
+	size_t nkeep = np->noutputs;
+
+	memset(np, 0, sizeof *np);
+	np->outputs = keep;
+	np->noutputs = nkeep;
+	np->job = j;
+	np->node = i;
+	np->attempt = attempt;
+}
+
 static void
 start_node(struct job *j, size_t i, int attempt)
 {
@@ -822,17 +839,7 @@ start_node(struct job *j, size_t i, int attempt)
 	if (pid < 0)
 		goto fail;
 
-	{
-		struct kv *keep = np->outputs;
-		size_t nkeep = np->noutputs;
-
-		memset(np, 0, sizeof *np);
-		np->outputs = keep;
-		np->noutputs = nkeep;
-	}
-	np->job = j;
-	np->node = i;
-	np->attempt = attempt;
+	proc_reset(j, i, attempt);
 	np->pid = pid;
 	sink_init(&np->out, pout[0], xasprintf("%s/stdout.log", dir), attempt,
 	    n->log_limit);
@@ -1584,17 +1591,10 @@ static void
 slurm_start(struct job *j, size_t i, int attempt)
 {
 	struct nodeproc *np = &j->procs[i];
-	struct kv *keep = np->outputs;
-	size_t nkeep = np->noutputs;
 	int adopt = np->adopt_attempt;
 	char *adopt_id = np->adopt_id;
 
-	memset(np, 0, sizeof *np);
-	np->outputs = keep;
-	np->noutputs = nkeep;
-	np->job = j;
-	np->node = i;
-	np->attempt = attempt;
+	proc_reset(j, i, attempt);
 	np->slurm = true;
 	np->slurm_live = true;
 	np->out.fd = np->err.fd = -1;

@@ -406,22 +406,15 @@ state_node(struct state_em *em, const struct manifest *m, size_t i,
 	state_map_end(em);
 }
 
+/* Nodes by wave, manifest order kept (a counting sort): wave w's nodes are
+ * order[off[w]] to order[off[w + 1] - 1]. Free both. */
 static void
-state_waves(struct state_em *em, const struct manifest *m,
-    const struct node_run *const *runs)
+state_wave_order(const struct manifest *m, size_t nw, size_t **offp,
+    size_t **orderp)
 {
 	const struct graph	*g = &m->graph;
-	size_t			*off, *order, *fill, i, w, k, nw;
-	int			 all_final, started;
-	const struct node_run	*r;
+	size_t			*off, *order, *fill, i, w;
 
-	state_seq_start(em, 0);
-	nw = g->wave != NULL ? g->nwaves : 0;
-	if (nw == 0 || m->nnodes == 0) {
-		state_seq_end(em);
-		return;
-	}
-	/* Nodes by wave, manifest order kept (a counting sort). */
 	off = xcalloc(nw + 1, sizeof *off);
 	fill = xcalloc(nw, sizeof *fill);
 	order = xcalloc(m->nnodes, sizeof *order);
@@ -436,23 +429,52 @@ state_waves(struct state_em *em, const struct manifest *m,
 		if (w < nw)
 			order[off[w] + fill[w]++] = i;
 	}
+	free(fill);
+	*offp = off;
+	*orderp = order;
+}
+
+/* "completed" (every node final), "running" (one started) or "pending". */
+static const char *
+state_wave_status(const struct node_run *const *runs, const size_t *order,
+    size_t from, size_t to)
+{
+	const struct node_run	*r;
+	int			 all_final = 1, started = 0;
+	size_t			 k;
+
+	for (k = from; k < to; k++) {
+		r = runs != NULL && runs[order[k]] != NULL ?
+		    runs[order[k]] : &state_pending_run;
+		if (!node_status_final(r->status))
+			all_final = 0;
+		if (r->status != NS_PENDING || r->attempts > 0)
+			started = 1;
+	}
+	return all_final ? "completed" : started ? "running" : "pending";
+}
+
+static void
+state_waves(struct state_em *em, const struct manifest *m,
+    const struct node_run *const *runs)
+{
+	const struct graph	*g = &m->graph;
+	size_t			*off, *order, w, k, nw;
+
+	state_seq_start(em, 0);
+	nw = g->wave != NULL ? g->nwaves : 0;
+	if (nw == 0 || m->nnodes == 0) {
+		state_seq_end(em);
+		return;
+	}
+	state_wave_order(m, nw, &off, &order);
 	for (w = 0; w < nw; w++) {
-		all_final = 1;
-		started = 0;
-		for (k = off[w]; k < off[w + 1]; k++) {
-			r = runs != NULL && runs[order[k]] != NULL ?
-			    runs[order[k]] : &state_pending_run;
-			if (!node_status_final(r->status))
-				all_final = 0;
-			if (r->status != NS_PENDING || r->attempts > 0)
-				started = 1;
-		}
 		state_map_start(em, 1);
 		state_key(em, "wave");
 		state_int(em, (int64_t)w);
 		state_key(em, "status");
-		state_scalar(em, all_final ? "completed" :
-		    started ? "running" : "pending", 1);
+		state_scalar(em, state_wave_status(runs, order, off[w],
+		    off[w + 1]), 1);
 		state_key(em, "nodes");
 		state_seq_start(em, 1);
 		for (k = off[w]; k < off[w + 1]; k++)
@@ -462,7 +484,6 @@ state_waves(struct state_em *em, const struct manifest *m,
 	}
 	state_seq_end(em);
 	free(order);
-	free(fill);
 	free(off);
 }
 
@@ -644,8 +665,7 @@ state_render_fast(const struct manifest *m, const struct node_run *const *runs,
 	const struct node_run	*r;
 	struct state_out	 o;
 	struct state_fast_clock	 c;
-	size_t			*off, *order, *fill, i, w, k, nw;
-	int			 all_final, started;
+	size_t			*off, *order, i, w, k, nw;
 	char			 buf[32];
 	const char		*abbrev;
 
@@ -702,34 +722,13 @@ state_render_fast(const struct manifest *m, const struct node_run *const *runs,
 	state_fast_int(&o, (int64_t)counts[4]);
 	state_fast_put(&o, "}\nwaves:\n", 9);
 
-	/* as state_waves */
-	off = xcalloc(nw + 1, sizeof *off);
-	fill = xcalloc(nw, sizeof *fill);
-	order = xcalloc(m->nnodes, sizeof *order);
-	for (i = 0; i < m->nnodes; i++)
-		off[g->wave[i] + 1]++;
-	for (w = 0; w < nw; w++)
-		off[w + 1] += off[w];
-	for (i = 0; i < m->nnodes; i++) {
-		w = g->wave[i];
-		order[off[w] + fill[w]++] = i;
-	}
+	state_wave_order(m, nw, &off, &order);
 	for (w = 0; w < nw; w++) {
-		all_final = 1;
-		started = 0;
-		for (k = off[w]; k < off[w + 1]; k++) {
-			r = runs != NULL && runs[order[k]] != NULL ?
-			    runs[order[k]] : &state_pending_run;
-			if (!node_status_final(r->status))
-				all_final = 0;
-			if (r->status != NS_PENDING || r->attempts > 0)
-				started = 1;
-		}
 		state_fast_put(&o, "- {wave: ", 9);
 		state_fast_int(&o, (int64_t)w);
 		state_fast_put(&o, ", status: ", 10);
-		state_fast_str(&o, all_final ? "completed" :
-		    started ? "running" : "pending");
+		state_fast_str(&o, state_wave_status(runs, order, off[w],
+		    off[w + 1]));
 		state_fast_put(&o, ", nodes: [", 10);
 		for (k = off[w]; k < off[w + 1]; k++) {
 			if (k > off[w])
@@ -739,7 +738,6 @@ state_render_fast(const struct manifest *m, const struct node_run *const *runs,
 		state_fast_put(&o, "]}\n", 3);
 	}
 	free(order);
-	free(fill);
 	free(off);
 
 	state_fast_put(&o, "nodes:\n", 7);
