@@ -148,13 +148,6 @@ fi
 # duration taken from the journal's dates would be an hour, or nothing.
 SP="$T/spool"
 WPID=
-stop_daemon() {
-	if [ -n "$WPID" ]; then
-		kill -TERM "$WPID" 2>/dev/null
-		wait "$WPID" 2>/dev/null
-		WPID=
-	fi
-}
 trap 'stop_daemon; rm -rf "$T"' EXIT
 start_daemon() {	# start_daemon [env VAR=VALUE...]
 	"$@" "$DAGEXEC" watch -s "$SP" >>"$T/watch.log" 2>&1 &

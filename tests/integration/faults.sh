@@ -13,13 +13,6 @@ SP="$T/spool"
 WPID=
 MNT=
 HOLD=
-stop_daemon() {
-	if [ -n "$WPID" ]; then
-		kill -TERM "$WPID" 2>/dev/null
-		wait "$WPID" 2>/dev/null
-		WPID=
-	fi
-}
 cleanup() {
 	stop_daemon
 	[ -n "$HOLD" ] && kill "$HOLD" 2>/dev/null

@@ -82,6 +82,17 @@ print('null' if d is None else d)
 PY
 }
 
+# The pid of a `dagexec watch` a test started in the background, and how
+# it stops it: SIGTERM, then wait for its exit.
+WPID=
+stop_daemon() {
+	if [ -n "$WPID" ]; then
+		kill -TERM "$WPID" 2>/dev/null
+		wait "$WPID" 2>/dev/null
+		WPID=
+	fi
+}
+
 finish() {
 	echo "$npass passed, $nfail failed"
 	[ "$nfail" -eq 0 ]

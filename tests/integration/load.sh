@@ -27,13 +27,6 @@ echo "# $NJOBS jobs of $NNODES nodes (LOAD_JOBS, LOAD_NODES)"
 SP="$T/spool"
 WPID=
 SAMPLER=
-stop_daemon() {
-	if [ -n "$WPID" ]; then
-		kill -TERM "$WPID" 2>/dev/null
-		wait "$WPID" 2>/dev/null
-		WPID=
-	fi
-}
 cleanup() {
 	[ -n "$SAMPLER" ] && kill "$SAMPLER" 2>/dev/null
 	stop_daemon

@@ -28,13 +28,6 @@ done
 SL=$T/slurm
 SP=$T/spool
 WPID=
-stop_daemon() {
-	if [ -n "$WPID" ]; then
-		kill -TERM "$WPID" 2>/dev/null
-		wait "$WPID" 2>/dev/null
-		WPID=
-	fi
-}
 cleanup() {
 	stop_daemon
 	if [ -n "${SU:-}" ]; then

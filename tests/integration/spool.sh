@@ -5,13 +5,6 @@
 
 SP="$T/spool"
 WPID=
-stop_daemon() {
-	if [ -n "$WPID" ]; then
-		kill -TERM "$WPID" 2>/dev/null
-		wait "$WPID" 2>/dev/null
-		WPID=
-	fi
-}
 trap 'stop_daemon; rm -rf "$T"' EXIT
 
 start_daemon() {
