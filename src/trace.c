@@ -1,6 +1,13 @@
-/* Chrome trace-event JSON, built with jansson (every string escaped by it). */
+/*
+ * Chrome trace-event JSON, written directly into one growing buffer: the
+ * same bytes as json_dumps(JSON_INDENT(1) | JSON_PRESERVE_ORDER) of the
+ * event tree, without building the tree. jansson escapes every string that
+ * needs it (anything but printable ASCII without '"' and '\\'); the tests
+ * check the output byte for byte against a jansson-built rendering.
+ */
 #include "config.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,30 +17,91 @@
 #include "trace.h"
 #include "xmalloc.h"
 
-/* jansson refuses strings that are not UTF-8: fall back to a lossy copy. */
-static json_t *
-trace_str(const char *s)
-{
-	json_t	*j;
-	char	*c;
-	size_t	 i;
-
-	if ((j = json_string(s)) != NULL)
-		return j;
-	c = xstrdup(s);
-	for (i = 0; c[i] != '\0'; i++)
-		if ((unsigned char)c[i] >= 0x80)
-			c[i] = '?';
-	j = json_string(c);
-	free(c);
-	return j != NULL ? j : json_string("");
-}
+/* The text being written: a buffer that grows, always NUL-terminated. */
+struct trace_buf {
+	char	*p;
+	size_t	 len;
+	size_t	 cap;
+};
 
 static void
-trace_add(json_t *arr, json_t *ev)
+trace_put(struct trace_buf *b, const char *s, size_t n)
 {
-	if (ev == NULL || json_array_append_new(arr, ev) != 0)
-		abort();	/* only on allocation failure */
+	xgrow(&b->p, &b->cap, b->len + n + 1, 1);
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+}
+
+/* A string literal, without its NUL. */
+#define trace_lit(b, s) trace_put(b, s, sizeof(s) - 1)
+
+/* An integer as jansson prints one ("%lld"). */
+static void
+trace_int(struct trace_buf *b, int64_t v)
+{
+	char		 buf[24], *p = buf + sizeof buf;
+	uint64_t	 u = v < 0 ? -(uint64_t)v : (uint64_t)v;
+
+	do {
+		*--p = (char)('0' + u % 10);
+		u /= 10;
+	} while (u != 0);
+	if (v < 0)
+		*--p = '-';
+	trace_put(b, p, (size_t)(buf + sizeof buf - p));
+}
+
+/*
+ * A JSON string. Printable ASCII other than '"' and '\\' needs no escape and
+ * is copied between quotes; anything else is escaped by jansson. jansson
+ * refuses strings that are not UTF-8: those fall back to a lossy copy, each
+ * byte >= 0x80 replaced by '?'.
+ */
+static void
+trace_str(struct trace_buf *b, const char *s)
+{
+	json_t		*j;
+	char		*c;
+	size_t		 i, n, need;
+	unsigned char	 c0;
+
+	for (n = 0; s[n] != '\0'; n++) {
+		c0 = (unsigned char)s[n];
+		if (c0 < 0x20 || c0 > 0x7e || c0 == '"' || c0 == '\\')
+			break;
+	}
+	if (s[n] == '\0') {
+		xgrow(&b->p, &b->cap, b->len + n + 3, 1);
+		b->p[b->len++] = '"';
+		memcpy(b->p + b->len, s, n);
+		b->len += n;
+		b->p[b->len++] = '"';
+		b->p[b->len] = '\0';
+		return;
+	}
+	if ((j = json_string(s)) == NULL) {
+		c = xstrdup(s);
+		for (i = 0; c[i] != '\0'; i++)
+			if ((unsigned char)c[i] >= 0x80)
+				c[i] = '?';
+		j = json_string(c);
+		free(c);
+		if (j == NULL && (j = json_string("")) == NULL)
+			abort();	/* only on allocation failure */
+	}
+	/* at most six bytes a byte ("\u001f") and the quotes */
+	n = strlen(s);
+	if (n > (SIZE_MAX - 3) / 6)
+		abort();
+	xgrow(&b->p, &b->cap, b->len + n * 6 + 3, 1);
+	need = json_dumpb(j, b->p + b->len, b->cap - b->len - 1,
+	    JSON_ENCODE_ANY);
+	json_decref(j);
+	if (need == 0 || need > b->cap - b->len - 1)
+		abort();
+	b->len += need;
+	b->p[b->len] = '\0';
 }
 
 static const char *
@@ -54,17 +122,25 @@ trace_outcome(const struct node_run *r, size_t k)
 	return "failed";
 }
 
+/*
+ * Written directly in one pass, byte for byte what json_dumps(JSON_INDENT(1)
+ * | JSON_PRESERVE_ORDER) prints for the tree of events the trace is: a
+ * newline and one space a level before every member, ": " after a key, ","
+ * right after a member that has a next, no newline at the end. The suite
+ * (tests/test_timeline.c) compares it with a jansson-built reference.
+ */
 char *
 trace_render(const struct manifest *m, const struct node_run *const *runs,
     const struct state_job *sj, size_t *len)
 {
 	const struct node_run	*r;
 	const struct attempt	*a;
-	json_t			*root, *evs, *args, *ev;
+	struct trace_buf	 b = { NULL, 0, 0 };
 	unsigned char		*slot_seen = NULL;
-	size_t			 i, k, nslots = 0;
+	const char		*reason;
+	size_t			 i, k, nslots = 0, natt = 0;
 	int64_t			 t0 = INT64_MAX, t_end = INT64_MIN, end;
-	char			*out, *name, when[40];
+	char			 when[40];
 
 	if (sj != NULL && sj->started_ms >= 0)
 		t0 = sj->started_ms;
@@ -73,6 +149,7 @@ trace_render(const struct manifest *m, const struct node_run *const *runs,
 	for (i = 0; runs != NULL && i < m->nnodes; i++) {
 		if ((r = runs[i]) == NULL)
 			continue;
+		natt += r->nhist;
 		for (k = 0; k < r->nhist; k++) {
 			a = &r->hist[k];
 			if (a->start_ms < t0)
@@ -95,24 +172,30 @@ trace_render(const struct manifest *m, const struct node_run *const *runs,
 	if (t_end < t0)
 		t_end = t0;
 
-	root = json_object();
-	evs = json_array();
-	if (root == NULL || evs == NULL)
-		abort();
-	trace_add(evs, json_pack("{s:s, s:s, s:i, s:{s:o}}", "name",
-	    "process_name", "ph", "M", "pid", 1, "args", "name",
-	    trace_str(m->name)));
+	/* a guess at the size: about 230 bytes an attempt, 250 a slot */
+	if (natt < SIZE_MAX / 512 && nslots < SIZE_MAX / 512)
+		xgrow(&b.p, &b.cap, 1024 + natt * 256 + nslots * 256, 1);
+
+	trace_lit(&b, "{\n \"traceEvents\": [\n  {\n"
+	    "   \"name\": \"process_name\",\n   \"ph\": \"M\",\n"
+	    "   \"pid\": 1,\n   \"args\": {\n    \"name\": ");
+	trace_str(&b, m->name);
+	trace_lit(&b, "\n   }\n  }");
 	for (i = 0; i < nslots; i++) {
 		if (!slot_seen[i])
 			continue;
-		name = xasprintf("slot %zu", i);
-		trace_add(evs, json_pack("{s:s, s:s, s:i, s:I, s:{s:s}}",
-		    "name", "thread_name", "ph", "M", "pid", 1, "tid",
-		    (json_int_t)i, "args", "name", name));
-		free(name);
-		trace_add(evs, json_pack("{s:s, s:s, s:i, s:I, s:{s:I}}",
-		    "name", "thread_sort_index", "ph", "M", "pid", 1, "tid",
-		    (json_int_t)i, "args", "sort_index", (json_int_t)i));
+		trace_lit(&b, ",\n  {\n   \"name\": \"thread_name\",\n"
+		    "   \"ph\": \"M\",\n   \"pid\": 1,\n   \"tid\": ");
+		trace_int(&b, (int64_t)i);
+		trace_lit(&b, ",\n   \"args\": {\n    \"name\": \"slot ");
+		trace_int(&b, (int64_t)i);
+		trace_lit(&b, "\"\n   }\n  },\n  {\n"
+		    "   \"name\": \"thread_sort_index\",\n   \"ph\": \"M\",\n"
+		    "   \"pid\": 1,\n   \"tid\": ");
+		trace_int(&b, (int64_t)i);
+		trace_lit(&b, ",\n   \"args\": {\n    \"sort_index\": ");
+		trace_int(&b, (int64_t)i);
+		trace_lit(&b, "\n   }\n  }");
 	}
 	for (i = 0; runs != NULL && i < m->nnodes; i++) {
 		if ((r = runs[i]) == NULL)
@@ -120,54 +203,61 @@ trace_render(const struct manifest *m, const struct node_run *const *runs,
 		for (k = 0; k < r->nhist; k++) {
 			a = &r->hist[k];
 			end = a->end_ms >= 0 ? a->end_ms : t_end;
-			args = json_pack("{s:I, s:s}", "attempt",
-			    (json_int_t)(k + 1), "status", trace_outcome(r, k));
-			if (args == NULL)
-				abort();
-			json_object_set_new(args, "exit", a->exit_code >= 0 ?
-			    json_integer(a->exit_code) : json_null());
-			if (a->signal > 0)
-				json_object_set_new(args, "signal",
-				    json_integer(a->signal));
-			if (a->reason != REASON_NONE)
-				json_object_set_new(args, "reason",
-				    json_string(reason_name(a->reason)));
-			json_object_set_new(args, "error",
-			    k + 1 == r->nhist && r->error != NULL ?
-			    trace_str(r->error) : json_null());
-			ev = json_pack("{s:o, s:s, s:s, s:I, s:I, s:i, s:I, "
-			    "s:o}", "name", trace_str(m->nodes[i].id), "cat",
-			    "node", "ph", "X", "ts",
-			    (json_int_t)((a->start_ms - t0) * 1000), "dur",
-			    (json_int_t)((end - a->start_ms) * 1000), "pid", 1,
-			    "tid", (json_int_t)(a->slot >= 0 ? a->slot : 0),
-			    "args", args);
-			trace_add(evs, ev);
+			trace_lit(&b, ",\n  {\n   \"name\": ");
+			trace_str(&b, m->nodes[i].id);
+			trace_lit(&b, ",\n   \"cat\": \"node\",\n"
+			    "   \"ph\": \"X\",\n   \"ts\": ");
+			trace_int(&b, (a->start_ms - t0) * 1000);
+			trace_lit(&b, ",\n   \"dur\": ");
+			trace_int(&b, (end - a->start_ms) * 1000);
+			trace_lit(&b, ",\n   \"pid\": 1,\n   \"tid\": ");
+			trace_int(&b, a->slot >= 0 ? a->slot : 0);
+			trace_lit(&b, ",\n   \"args\": {\n    \"attempt\": ");
+			trace_int(&b, (int64_t)(k + 1));
+			trace_lit(&b, ",\n    \"status\": ");
+			trace_str(&b, trace_outcome(r, k));
+			trace_lit(&b, ",\n    \"exit\": ");
+			if (a->exit_code >= 0)
+				trace_int(&b, a->exit_code);
+			else
+				trace_lit(&b, "null");
+			if (a->signal > 0) {
+				trace_lit(&b, ",\n    \"signal\": ");
+				trace_int(&b, a->signal);
+			}
+			/* no name (out of range): no member, as before */
+			if (a->reason != REASON_NONE &&
+			    (reason = reason_name(a->reason)) != NULL) {
+				trace_lit(&b, ",\n    \"reason\": ");
+				trace_str(&b, reason);
+			}
+			trace_lit(&b, ",\n    \"error\": ");
+			if (k + 1 == r->nhist && r->error != NULL)
+				trace_str(&b, r->error);
+			else
+				trace_lit(&b, "null");
+			trace_lit(&b, "\n   }\n  }");
 		}
 	}
-	if (json_object_set_new(root, "traceEvents", evs) != 0 ||
-	    json_object_set_new(root, "displayTimeUnit",
-	    json_string("ms")) != 0)
-		abort();
-	ev = json_pack("{s:o, s:s}", "dag", trace_str(m->name), "status",
-	    sj != NULL ? dag_status_name(sj->status) : "unknown");
-	if (ev == NULL)
-		abort();
-	if (sj != NULL && sj->job != NULL)
-		json_object_set_new(ev, "job", trace_str(sj->job));
+	trace_lit(&b, "\n ],\n \"displayTimeUnit\": \"ms\",\n"
+	    " \"otherData\": {\n  \"dag\": ");
+	trace_str(&b, m->name);
+	trace_lit(&b, ",\n  \"status\": ");
+	trace_str(&b, sj != NULL ? dag_status_name(sj->status) : "unknown");
+	if (sj != NULL && sj->job != NULL) {
+		trace_lit(&b, ",\n  \"job\": ");
+		trace_str(&b, sj->job);
+	}
 	if (sj != NULL) {
 		state_format_time(sj->wall_base_ms + t0 - sj->mono_base_ms,
 		    when, sizeof when);
-		json_object_set_new(ev, "started_at", json_string(when));
+		trace_lit(&b, ",\n  \"started_at\": ");
+		trace_str(&b, when);
 	}
-	json_object_set_new(root, "otherData", ev);
-	out = json_dumps(root, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
-	json_decref(root);
+	trace_lit(&b, "\n }\n}");
 	free(slot_seen);
-	if (out == NULL)
-		abort();
-	*len = strlen(out);
-	return out;
+	*len = b.len;
+	return b.p;
 }
 
 int

@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -330,6 +331,210 @@ test_svg_known_timings(void)
 	manifest_free(m);
 }
 
+/* ---- the reference trace renderer -------------------------------------- */
+
+/*
+ * THE REFERENCE: trace_render as it was before it wrote the text directly,
+ * kept here unchanged but for the names. It builds a jansson tree (one
+ * json_pack an event) and prints it with json_dumps(JSON_INDENT(1) |
+ * JSON_PRESERVE_ORDER). src/trace.c must produce exactly these bytes for
+ * every input; test_trace_same_bytes checks that it does.
+ */
+
+/* jansson refuses strings that are not UTF-8: fall back to a lossy copy. */
+static json_t *
+ref_trace_str(const char *s)
+{
+	json_t	*j;
+	char	*c;
+	size_t	 i;
+
+	if ((j = json_string(s)) != NULL)
+		return j;
+	c = xstrdup(s);
+	for (i = 0; c[i] != '\0'; i++)
+		if ((unsigned char)c[i] >= 0x80)
+			c[i] = '?';
+	j = json_string(c);
+	free(c);
+	return j != NULL ? j : json_string("");
+}
+
+static void
+ref_trace_add(json_t *arr, json_t *ev)
+{
+	if (ev == NULL || json_array_append_new(arr, ev) != 0)
+		abort();	/* only on allocation failure */
+}
+
+static const char *
+ref_trace_outcome(const struct node_run *r, size_t k)
+{
+	const struct attempt *a = &r->hist[k];
+
+	if (a->end_ms < 0)
+		return "running";
+	if (a->reason == REASON_NONE)
+		return "succeeded";
+	if (k + 1 < r->nhist || r->status == NS_RETRYING)
+		return "retried";
+	if (a->reason == REASON_TIMEOUT || a->reason == REASON_DEADLINE)
+		return "timed_out";
+	if (a->reason == REASON_CANCELLED)
+		return "cancelled";
+	return "failed";
+}
+
+/* The reference rendering of the trace (see above). */
+static char *
+ref_trace_render(const struct manifest *m,
+    const struct node_run *const *runs, const struct state_job *sj,
+    size_t *len)
+{
+	const struct node_run	*r;
+	const struct attempt	*a;
+	json_t			*root, *evs, *args, *ev;
+	unsigned char		*slot_seen = NULL;
+	size_t			 i, k, nslots = 0;
+	int64_t			 t0 = INT64_MAX, t_end = INT64_MIN, end;
+	char			*out, *name, when[40];
+
+	if (sj != NULL && sj->started_ms >= 0)
+		t0 = sj->started_ms;
+	if (sj != NULL && sj->finished_ms >= 0)
+		t_end = sj->finished_ms;
+	for (i = 0; runs != NULL && i < m->nnodes; i++) {
+		if ((r = runs[i]) == NULL)
+			continue;
+		for (k = 0; k < r->nhist; k++) {
+			a = &r->hist[k];
+			if (a->start_ms < t0)
+				t0 = a->start_ms;
+			if (a->end_ms > t_end)
+				t_end = a->end_ms;
+			if (a->slot >= 0 && (size_t)a->slot >= nslots) {
+				slot_seen = xreallocarray(slot_seen,
+				    (size_t)a->slot + 1, 1);
+				memset(slot_seen + nslots, 0,
+				    (size_t)a->slot + 1 - nslots);
+				nslots = (size_t)a->slot + 1;
+			}
+			if (a->slot >= 0)
+				slot_seen[a->slot] = 1;
+		}
+	}
+	if (t0 == INT64_MAX)
+		t0 = 0;
+	if (t_end < t0)
+		t_end = t0;
+
+	root = json_object();
+	evs = json_array();
+	if (root == NULL || evs == NULL)
+		abort();
+	ref_trace_add(evs, json_pack("{s:s, s:s, s:i, s:{s:o}}", "name",
+	    "process_name", "ph", "M", "pid", 1, "args", "name",
+	    ref_trace_str(m->name)));
+	for (i = 0; i < nslots; i++) {
+		if (!slot_seen[i])
+			continue;
+		name = xasprintf("slot %zu", i);
+		ref_trace_add(evs, json_pack("{s:s, s:s, s:i, s:I, s:{s:s}}",
+		    "name", "thread_name", "ph", "M", "pid", 1, "tid",
+		    (json_int_t)i, "args", "name", name));
+		free(name);
+		ref_trace_add(evs, json_pack("{s:s, s:s, s:i, s:I, s:{s:I}}",
+		    "name", "thread_sort_index", "ph", "M", "pid", 1, "tid",
+		    (json_int_t)i, "args", "sort_index", (json_int_t)i));
+	}
+	for (i = 0; runs != NULL && i < m->nnodes; i++) {
+		if ((r = runs[i]) == NULL)
+			continue;
+		for (k = 0; k < r->nhist; k++) {
+			a = &r->hist[k];
+			end = a->end_ms >= 0 ? a->end_ms : t_end;
+			args = json_pack("{s:I, s:s}", "attempt",
+			    (json_int_t)(k + 1), "status",
+			    ref_trace_outcome(r, k));
+			if (args == NULL)
+				abort();
+			json_object_set_new(args, "exit", a->exit_code >= 0 ?
+			    json_integer(a->exit_code) : json_null());
+			if (a->signal > 0)
+				json_object_set_new(args, "signal",
+				    json_integer(a->signal));
+			if (a->reason != REASON_NONE)
+				json_object_set_new(args, "reason",
+				    json_string(reason_name(a->reason)));
+			json_object_set_new(args, "error",
+			    k + 1 == r->nhist && r->error != NULL ?
+			    ref_trace_str(r->error) : json_null());
+			ev = json_pack("{s:o, s:s, s:s, s:I, s:I, s:i, s:I, "
+			    "s:o}", "name", ref_trace_str(m->nodes[i].id),
+			    "cat", "node", "ph", "X", "ts",
+			    (json_int_t)((a->start_ms - t0) * 1000), "dur",
+			    (json_int_t)((end - a->start_ms) * 1000), "pid", 1,
+			    "tid", (json_int_t)(a->slot >= 0 ? a->slot : 0),
+			    "args", args);
+			ref_trace_add(evs, ev);
+		}
+	}
+	if (json_object_set_new(root, "traceEvents", evs) != 0 ||
+	    json_object_set_new(root, "displayTimeUnit",
+	    json_string("ms")) != 0)
+		abort();
+	ev = json_pack("{s:o, s:s}", "dag", ref_trace_str(m->name), "status",
+	    sj != NULL ? dag_status_name(sj->status) : "unknown");
+	if (ev == NULL)
+		abort();
+	if (sj != NULL && sj->job != NULL)
+		json_object_set_new(ev, "job", ref_trace_str(sj->job));
+	if (sj != NULL) {
+		state_format_time(sj->wall_base_ms + t0 - sj->mono_base_ms,
+		    when, sizeof when);
+		json_object_set_new(ev, "started_at", json_string(when));
+	}
+	json_object_set_new(root, "otherData", ev);
+	out = json_dumps(root, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
+	json_decref(root);
+	free(slot_seen);
+	if (out == NULL)
+		abort();
+	*len = strlen(out);
+	return out;
+}
+
+/*
+ * True when trace_render and the reference give the same bytes for these
+ * inputs; else prints the first offset that differs, with both texts
+ * around it, and what was being rendered.
+ */
+static bool
+trace_same(const struct manifest *m, const struct node_run *const *runs,
+    const struct state_job *sj, const char *what)
+{
+	char	*got, *want;
+	size_t	 glen, wlen, i, from;
+	bool	 same;
+
+	got = trace_render(m, runs, sj, &glen);
+	want = ref_trace_render(m, runs, sj, &wlen);
+	same = glen == wlen && memcmp(got, want, glen) == 0 &&
+	    got[glen] == '\0';
+	if (!same) {
+		for (i = 0; i < glen && i < wlen && got[i] == want[i]; i++)
+			;
+		from = i > 40 ? i - 40 : 0;
+		fprintf(stderr, "\ntrace differs (%s): first at byte %zu of "
+		    "%zu (reference %zu)\n got: %.80s\nwant: %.80s\n", what, i,
+		    glen, wlen, got + (from < glen ? from : glen),
+		    want + (from < wlen ? from : wlen));
+	}
+	free(got);
+	free(want);
+	return same;
+}
+
 static void
 test_trace_known_timings(void)
 {
@@ -399,6 +604,235 @@ test_trace_known_timings(void)
 	manifest_free(m);
 }
 
+/* Error texts, job ids and names the trace tests render: every kind of
+ * byte a string may hold. */
+static char trace_texts[][64] = {
+	"exited with status 2",
+	"",
+	"say \"no\"",
+	"back\\slash",
+	"line\nbreak",
+	"tab\there",
+	"ctl \x01 \x1f \x7f end",
+	"\x7f",
+	"\r\b\f\x1b[31m",
+	"caf\xc3\xa9",
+	"emoji \xf0\x9f\x98\x80",
+	"bad \xff byte",
+	"cut \xc3",
+	"cut \xe2\x82",
+	"cut \xf0\x9f\x98 x",
+	"surrogate \xed\xa0\x80",
+	"overlong \xc0\xaf",
+	"/slash/ <b> & 'q' {\"k\": [1]}",
+	" !#$%&'()*+,-./0123456789:;<=>?@[]^_`{|}~",
+	"mixed \xc3\xa9 \xff \"q\" \\ \n",
+};
+#define NTEXTS (sizeof trace_texts / sizeof trace_texts[0])
+
+/* A small deterministic generator (an LCG): the same inputs every run. */
+static unsigned long trace_seed;
+
+static unsigned
+trace_rand(unsigned n)
+{
+	trace_seed = trace_seed * 6364136223846793005UL + 1442695040888963407UL;
+	return (unsigned)(trace_seed >> 33) % n;
+}
+
+static void
+test_trace_same_bytes(void)
+{
+	struct manifest		*m = parse(small_yaml);
+	struct state_job	 sj;
+	const struct node_run	*none[4] = { NULL, NULL, NULL, NULL };
+	static struct attempt	 hr[] = { { 3000, -1, REASON_NONE, -1, 0, 1 } };
+	static struct attempt	 hlate[] = {
+	    { 20000, -1, REASON_NONE, -1, 0, 5 } };
+	static struct attempt	 hgap[] = {
+	    { 1000, 2000, REASON_SIGNAL, -1, 9, 7 },
+	    { 2500, 2600, REASON_EXIT, 255, 0, -1 },
+	    { 2700, 2900, REASON_EXIT, 2147483647, 0, 3 } };
+	struct attempt		 hx[4 * 3];
+	struct node_run		 rx[4];
+	const struct node_run	*rpx[4];
+	char			*name, *id, what[64];
+	const char		*sjob;
+	size_t			 i, k, round;
+	int			 reason, st;
+	bool			 ok = true;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+	name = m->name;
+	id = m->nodes[0].id;
+
+	/* nothing ran, with and without the job's times */
+	CU_ASSERT_TRUE(trace_same(m, NULL, NULL, "no runs, no job"));
+	CU_ASSERT_TRUE(trace_same(m, NULL, &small_sj, "no runs"));
+	CU_ASSERT_TRUE(trace_same(m, none, &small_sj, "every run NULL"));
+	CU_ASSERT_TRUE(trace_same(m, none, NULL, "every run NULL, no job"));
+
+	/* the known run; the job without times or id */
+	small_setup();
+	CU_ASSERT_TRUE(trace_same(m, small_runp, &small_sj, "small"));
+	CU_ASSERT_TRUE(trace_same(m, small_runp, NULL, "small, sj NULL"));
+	sj = small_sj;
+	sj.job = NULL;
+	sj.started_ms = -1;
+	sj.finished_ms = -1;
+	CU_ASSERT_TRUE(trace_same(m, small_runp, &sj, "job without times"));
+
+	/* running attempts: one open to the job's end, one that started
+	 * after everything else ended (a negative duration) */
+	small_runs[2].hist = hr;
+	small_runs[2].status = NS_RUNNING;
+	small_runs[3].hist = hlate;
+	small_runs[3].nhist = 1;
+	small_runs[3].status = NS_RUNNING;
+	sj = small_sj;
+	sj.status = DS_RUNNING;
+	CU_ASSERT_TRUE(trace_same(m, small_runp, &sj, "running"));
+	sj.finished_ms = -1;
+	CU_ASSERT_TRUE(trace_same(m, small_runp, &sj, "running, open job"));
+
+	/* a retry pending: the last attempt is "retried" too */
+	small_setup();
+	small_runs[1].status = NS_RETRYING;
+	CU_ASSERT_TRUE(trace_same(m, small_runp, &small_sj, "retrying"));
+
+	/* slots with gaps, no slot, a signal, exit -1, 255 and INT_MAX */
+	small_setup();
+	small_runs[1].hist = hgap;
+	small_runs[1].nhist = 3;
+	CU_ASSERT_TRUE(trace_same(m, small_runp, &small_sj, "slot gaps"));
+
+	/* every reason (and one out of range) in every node status, every
+	 * DAG status (and one out of range) */
+	for (reason = REASON_NONE; reason <= REASON__COUNT; reason++) {
+		for (st = 0; st < NS__COUNT; st++) {
+			small_setup();
+			hx[0] = (struct attempt){ 3000, 5000,
+			    (enum reason)reason, reason - 1, reason % 3 == 0 ?
+			    reason : 0, reason % 4 };
+			small_runs[2].hist = hx;
+			small_runs[2].status = (enum node_status)st;
+			sj = small_sj;
+			sj.status = (enum dag_status)((reason + st) %
+			    (DS__COUNT + 1));
+			snprintf(what, sizeof what, "reason %d status %d",
+			    reason, st);
+			CU_ASSERT_TRUE(trace_same(m, small_runp, &sj, what));
+		}
+	}
+
+	/* every kind of string as an error, a job id, a DAG name, a node id */
+	for (i = 0; i < NTEXTS; i++) {
+		small_setup();
+		small_runs[1].error = trace_texts[i];
+		small_runs[2].error = trace_texts[i];
+		sj = small_sj;
+		sj.job = trace_texts[i];
+		m->name = trace_texts[i];
+		m->nodes[0].id = trace_texts[i];
+		snprintf(what, sizeof what, "text %zu", i);
+		CU_ASSERT_TRUE(trace_same(m, small_runp, &sj, what));
+		m->name = name;
+		m->nodes[0].id = id;
+	}
+
+	/* many varied runs: up to three attempts a node, any outcome */
+	trace_seed = 7;
+	for (round = 0; round < 2000 && ok; round++) {
+		for (i = 0; i < 4; i++) {
+			for (k = 0; k < 3; k++) {
+				hx[i * 3 + k] = (struct attempt){
+				    (int64_t)trace_rand(100000),
+				    trace_rand(5) == 0 ? -1 :
+				    (int64_t)trace_rand(200000),
+				    (enum reason)trace_rand(REASON__COUNT + 1),
+				    (int)trace_rand(300) - 1,
+				    trace_rand(3) == 0 ? (int)trace_rand(32) :
+				    0, (int)trace_rand(12) - 1 };
+			}
+			memset(&rx[i], 0, sizeof rx[i]);
+			rx[i].status = (enum node_status)trace_rand(NS__COUNT);
+			rx[i].hist = &hx[i * 3];
+			rx[i].nhist = trace_rand(4);
+			rx[i].error = trace_rand(3) == 0 ? NULL :
+			    trace_texts[trace_rand(NTEXTS)];
+			rpx[i] = trace_rand(8) == 0 ? NULL : &rx[i];
+		}
+		sj = small_sj;
+		sj.status = (enum dag_status)trace_rand(DS__COUNT);
+		sj.started_ms = trace_rand(3) == 0 ? -1 :
+		    (int64_t)trace_rand(50000);
+		sj.finished_ms = trace_rand(3) == 0 ? -1 :
+		    (int64_t)trace_rand(300000);
+		sjob = trace_rand(4) == 0 ? NULL :
+		    trace_texts[trace_rand(NTEXTS)];
+		sj.job = sjob;
+		snprintf(what, sizeof what, "random round %zu", round);
+		ok = trace_same(m, trace_rand(10) == 0 ? NULL : rpx,
+		    trace_rand(6) == 0 ? NULL : &sj, what);
+		CU_ASSERT_TRUE(ok);
+	}
+	manifest_free(m);
+}
+
+/* Every kind of string comes back from the trace as jansson reads it: the
+ * text itself, or with each byte >= 0x80 as '?' when it is not UTF-8. */
+static void
+test_trace_strings_parse(void)
+{
+	struct manifest		*m = parse(small_yaml);
+	struct state_job	 sj = small_sj;
+	json_t			*root, *evs, *ev, *args, *js;
+	json_error_t		 jerr;
+	char			*text, *want;
+	size_t			 i, j, len, nerr;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+	for (i = 0; i < NTEXTS; i++) {
+		small_setup();
+		small_runs[1].error = trace_texts[i];
+		sj.job = trace_texts[i];
+		want = xstrdup(trace_texts[i]);
+		if ((js = json_string(want)) == NULL) {
+			for (j = 0; want[j] != '\0'; j++)
+				if ((unsigned char)want[j] >= 0x80)
+					want[j] = '?';
+		}
+		json_decref(js);
+		text = trace_render(m, small_runp, &sj, &len);
+		CU_ASSERT_EQUAL(strlen(text), len);
+		root = json_loadb(text, len, 0, &jerr);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(root);
+		CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(
+		    json_object_get(root, "otherData"), "job")), want);
+		evs = json_object_get(root, "traceEvents");
+		nerr = 0;
+		json_array_foreach(evs, j, ev) {
+			args = json_object_get(ev, "args");
+			if (strcmp(json_string_value(json_object_get(ev,
+			    "name")), "b") != 0)
+				continue;
+			js = json_object_get(args, "error");
+			if (json_integer_value(json_object_get(args,
+			    "attempt")) == 1) {
+				CU_ASSERT_TRUE(json_is_null(js));
+				continue;
+			}
+			CU_ASSERT_STRING_EQUAL(json_string_value(js), want);
+			nerr++;
+		}
+		CU_ASSERT_EQUAL(nerr, 1);
+		json_decref(root);
+		free(text);
+		free(want);
+	}
+	manifest_free(m);
+}
+
 static void
 test_many_nodes(void)
 {
@@ -451,6 +885,7 @@ test_many_nodes(void)
 	p = strstr(svg, "height=\"");
 	CU_ASSERT_TRUE_FATAL(p != NULL);
 	CU_ASSERT_TRUE(strtod(p + 8, NULL) < 1800);
+	CU_ASSERT_TRUE(trace_same(m, rp, NULL, "500 nodes"));
 	free(svg);
 	free(r);
 	free(h);
@@ -573,6 +1008,8 @@ main(void)
 		{ "xml checker", test_xml_checker },
 		{ "svg of known timings", test_svg_known_timings },
 		{ "trace of known timings", test_trace_known_timings },
+		{ "trace: same bytes as jansson", test_trace_same_bytes },
+		{ "trace: strings read back", test_trace_strings_parse },
 		{ "500 nodes", test_many_nodes },
 		{ "escaping", test_escaping },
 		{ "running and empty", test_running_and_empty },
