@@ -11,6 +11,10 @@
 #                 a run cut by it shows as "failed (exit 124)"
 #   BENCH_VALIDATE  command timed in part (a) instead of "BUILDDIR/dagexec
 #                 validate" (e.g. a driver calling manifest_load), word-split
+#   BENCH_ROUNDS_B  interleaved rounds of part (b), default 5
+#   BENCH_ROUNDS_C  rounds of part (c), default 3
+#   BENCH_NODES_B   nodes of part (b) (and the small side of (c)), default 10000
+#   BENCH_NODES_C   nodes of the large side of part (c), default 100000
 
 set -u
 
@@ -18,10 +22,23 @@ BUILDDIR=${1:?usage: run.sh BUILDDIR SRCDIR}
 SRCDIR=${2:?usage: run.sh BUILDDIR SRCDIR}
 DAGEXEC=$BUILDDIR/dagexec
 SPAWNLOOP=$BUILDDIR/bench/spawnloop
+CPUOF=$BUILDDIR/bench/cpuof
 GEN="python3 $SRCDIR/bench/gen_dag.py"
 PARTS=${BENCH_PARTS:-a b c d e f g}
 SEEDS=${BENCH_SEEDS:-1 2 3}
 LIMIT=${BENCH_TIMEOUT:-1200}
+ROUNDS_B=${BENCH_ROUNDS_B:-5}
+ROUNDS_C=${BENCH_ROUNDS_C:-3}
+NB=${BENCH_NODES_B:-10000}
+NC=${BENCH_NODES_C:-100000}
+for v in "$ROUNDS_B" "$ROUNDS_C" "$NB" "$NC"; do
+	case $v in
+	''|*[!0-9]*|0*)
+		echo "BENCH_ROUNDS_B, _C and BENCH_NODES_B, _C must be" \
+		    "positive integers, not '$v'"
+		exit 64 ;;
+	esac
+done
 
 TMP=$(mktemp -d /tmp/dagexec-bench.XXXXXX) || exit 1
 cleanup() {
@@ -38,7 +55,18 @@ if [ -x /usr/bin/time ]; then
 	HAVE_TIME=1
 else
 	HAVE_TIME=0
-	echo "note: /usr/bin/time is missing: peak RSS unknown"
+	echo "note: /usr/bin/time is missing: peak RSS unknown outside" \
+	    "bench/cpuof"
+fi
+
+# bench/cpuof: the runner's own CPU time in parts (b) and (c)
+HAVE_CPUOF=0
+if [ -x "$CPUOF" ] && "$CPUOF" -o "$TMP/cpuof.probe" true 2>/dev/null &&
+    grep -q '^self_ms=[0-9]' "$TMP/cpuof.probe"; then
+	HAVE_CPUOF=1
+else
+	echo "note: $CPUOF is missing or fails (make bench/cpuof):" \
+	    "self CPU unknown"
 fi
 
 # measure CMD...: run it with stdout and stderr into $TMP/last.out and
@@ -60,6 +88,45 @@ measure() {
 	if [ "$HAVE_TIME" = 1 ]; then
 		RSS=$(tail -n 1 "$TMP/time.out")
 	fi
+}
+
+# field NAME FILE: the number after NAME= in cpuof's line, or "unknown"
+field() {
+	v=$(sed -n "s/^.*$1=\([0-9][0-9]*\).*\$/\1/p" "$2" 2>/dev/null)
+	echo "${v:-unknown}"
+}
+
+# measure_cpu LIMIT CMD...: as measure, with CMD run under bench/cpuof
+# (inside `timeout LIMIT` unless LIMIT is -); also sets SELF, the ms of CPU
+# CMD's own process spent (all its threads, not its children), or
+# "unknown". RSS then comes from cpuof (the same wait4 figure as
+# /usr/bin/time's). Without cpuof: measure, and SELF=unknown.
+measure_cpu() {
+	lim=$1
+	shift
+	if [ "$HAVE_CPUOF" != 1 ]; then
+		if [ "$lim" = - ]; then
+			measure "$@"
+		else
+			measure timeout -k 30 "$lim" "$@"
+		fi
+		SELF=unknown
+		return
+	fi
+	rm -f "$TMP/cpu.out"
+	t0=$(date +%s%N)
+	if [ "$lim" = - ]; then
+		"$CPUOF" -o "$TMP/cpu.out" "$@" >"$TMP/last.out" 2>"$TMP/last.err"
+		RC=$?
+	else
+		timeout -k 30 "$lim" "$CPUOF" -o "$TMP/cpu.out" "$@" \
+		    >"$TMP/last.out" 2>"$TMP/last.err"
+		RC=$?
+	fi
+	t1=$(date +%s%N)
+	WALL=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", (b - a) / 1e9 }')
+	SELF=$(field self_ms "$TMP/cpu.out")
+	RSS=$(field maxrss_kb "$TMP/cpu.out")
 }
 
 # best of three wall times (RSS of the fastest run)
@@ -116,20 +183,29 @@ if $VALIDATE "$TMP/probe.yaml" >/dev/null 2>&1; then
 	VALIDATE_OK=1
 fi
 
-# run_dagexec J MANIFEST: a fresh output directory each time
+# run_dagexec J MANIFEST [cpu]: a fresh output directory each time; with
+# cpu, under bench/cpuof (measure_cpu)
 run_dagexec() {
 	out=$(mktemp -d "$TMP/out.XXXXXX")
-	measure timeout -k 30 "$LIMIT" "$DAGEXEC" run -j "$1" -q -o "$out" "$2"
+	if [ "${3:-}" = cpu ]; then
+		measure_cpu "$LIMIT" "$DAGEXEC" run -j "$1" -q -o "$out" "$2"
+	else
+		measure timeout -k 30 "$LIMIT" "$DAGEXEC" run -j "$1" -q \
+		    -o "$out" "$2"
+	fi
 	[ "$RC" = 124 ] && echo "dagexec run -j $1 on $2: cut after $LIMIT s" >&2
 	BUNDLE=$(tail -n 1 "$TMP/last.out")
 }
 
-# run_tool TOOL J DIR: make or ninja in DIR (its generated file is there)
+# run_tool TOOL J DIR [cpu]: make or ninja in DIR (its generated file is
+# there); with cpu, under bench/cpuof (measure_cpu)
 run_tool() {
 	(cd "$3" && rm -f ./*.stamp .ninja_log .ninja_deps)
+	m=measure
+	[ "${4:-}" = cpu ] && m="measure_cpu -"
 	case $1 in
-	make)	measure make -C "$3" -s -j "$2" ;;
-	ninja)	measure ninja -C "$3" -j "$2" ;;
+	make)	$m make -C "$3" -s -j "$2" ;;
+	ninja)	$m ninja -C "$3" -j "$2" ;;
 	esac
 	if [ "$RC" != 0 ]; then
 		echo "$1 -j$2 in $3 failed (exit $RC):" >&2
@@ -177,31 +253,53 @@ part_a() {
 }
 
 # ---- (b) overhead ---------------------------------------------------------
-# keep KEY: remember the fastest of the rounds as B_KEY (wall) and R_KEY (RSS)
+# keep KEY: remember the fastest wall of the rounds as B_KEY and its RSS as
+# R_KEY, and the least self CPU of the rounds (ms) as C_KEY; a failed round
+# as F_KEY (its exit status)
 keep() {
-	eval "old=\${B_$1:-}"
 	if [ "$RC" != 0 ]; then
 		eval "F_$1=\$RC"
 		return
 	fi
+	eval "old=\${B_$1:-}; oldc=\${C_$1:-}"
 	if [ -z "$old" ] || lt "$WALL" "$old"; then
 		eval "B_$1=\$WALL; R_$1=\$RSS"
 	fi
-}
-
-# row LABEL KEY BASE: one line of the table
-row() {
-	eval "w=\${B_$2:-}; r=\${R_$2:-}; f=\${F_$2:-}"
-	if [ -n "$f" ]; then
-		printf '%-22s failed (exit %s)\n' "$1" "$f"
-	elif [ -n "$w" ]; then
-		printf '%-22s %9s %10s %8s\n' "$1" "$w" "$(mib "$r")" \
-		    "$(ratio "$w" "$3")"
+	if [ "${SELF:-unknown}" != unknown ] &&
+	    { [ -z "$oldc" ] || [ "$SELF" -lt "$oldc" ]; }; then
+		eval "C_$1=\$SELF"
 	fi
 }
 
-# overhead N ROUNDS: every runner on N nodes, interleaved, ROUNDS times;
-# sets B_spawn_N, B_dagexec_N, ... (the fastest round of each)
+# perus MS N: MS milliseconds over N nodes in microseconds a node
+perus() {
+	if [ "$1" = unknown ]; then
+		echo unknown
+	else
+		awk -v m="$1" -v n="$2" 'BEGIN { printf "%.1f", m * 1000 / n }'
+	fi
+}
+
+# kn N: 10000 -> 10k
+kn() {
+	awk -v n="$1" 'BEGIN { if (n % 1000 == 0) printf "%dk\n", n / 1000;
+	    else print n }'
+}
+
+# row LABEL KEY BASE N: one line of the table (BASE: spawnloop's wall)
+row() {
+	eval "w=\${B_$2:-}; r=\${R_$2:-}; f=\${F_$2:-}; c=\${C_$2:-unknown}"
+	if [ -n "$f" ]; then
+		printf '%-22s failed (exit %s)\n' "$1" "$f"
+	elif [ -n "$w" ]; then
+		printf '%-22s %9s %10s %8s %11s %11s\n' "$1" "$w" "$(mib "$r")" \
+		    "$(ratio "$w" "$3")" "$c" "$(perus "$c" "$4")"
+	fi
+}
+
+# overhead N ROUNDS all|dagexec: every runner (all) or spawnloop and
+# dagexec on N nodes, interleaved, ROUNDS times, each under bench/cpuof;
+# sets B_spawn_N, C_spawn_N, B_dagexec_N, ... (see keep)
 overhead() {
 	n=$1
 	$GEN --nodes $n --seed 1 --needs 0 --max-parallel 2 >"$TMP/o$n.yaml"
@@ -213,17 +311,17 @@ overhead() {
 	i=0
 	while [ $i -lt "$2" ]; do
 		i=$((i + 1))
-		measure "$SPAWNLOOP" -j 2 -n $n /bin/true
+		measure_cpu - "$SPAWNLOOP" -j 2 -n $n /bin/true
 		keep spawn_$n
 		if [ "$RUN_OK" = 1 ]; then
-			run_dagexec 2 "$TMP/o$n.yaml"
+			run_dagexec 2 "$TMP/o$n.yaml" cpu
 			keep dagexec_$n
 		fi
 		if [ "$3" = all ]; then
-			run_tool make 2 "$TMP/mk$n"
+			run_tool make 2 "$TMP/mk$n" cpu
 			keep make_$n
 			if [ "$HAVE_NINJA" = 1 ]; then
-				run_tool ninja 2 "$TMP/nj$n"
+				run_tool ninja 2 "$TMP/nj$n" cpu
 				keep ninja_$n
 			fi
 		fi
@@ -231,22 +329,28 @@ overhead() {
 }
 
 part_b() {
-	echo "== (b) overhead: 10000 nodes of 'argv: [true]', no needs, -j2," \
-	    "fastest of 3 interleaved rounds"
-	overhead 10000 3 all
-	if [ -z "${B_spawn_10000:-}" ]; then
-		echo "spawnloop failed (exit ${F_spawn_10000:-?})"; echo; return
+	echo "== (b) overhead: $NB nodes of 'argv: [true]', no needs, -j2," \
+	    "$ROUNDS_B interleaved rounds:"
+	echo "fastest wall (its RSS) and least self CPU (the runner's own" \
+	    "process, not its children; bench/cpuof) of the rounds"
+	overhead "$NB" "$ROUNDS_B" all
+	eval "base=\${B_spawn_$NB:-}"
+	if [ -z "$base" ]; then
+		eval "echo \"spawnloop failed (exit \${F_spawn_$NB:-?})\""
+		echo
+		return
 	fi
-	printf '%-22s %9s %10s %8s\n' runner wall_s rss_MiB vs_spawn
-	row "spawnloop -j2" spawn_10000 "$B_spawn_10000"
+	printf '%-22s %9s %10s %8s %11s %11s\n' runner wall_s rss_MiB vs_spawn \
+	    self_cpu_ms cpu_us/node
+	row "spawnloop -j2" spawn_$NB "$base" "$NB"
 	if [ "$RUN_OK" = 1 ]; then
-		row "dagexec run -j2" dagexec_10000 "$B_spawn_10000"
+		row "dagexec run -j2" dagexec_$NB "$base" "$NB"
 	else
 		echo "dagexec run -j2: skipped: dagexec run not available"
 	fi
-	row "make -j2" make_10000 "$B_spawn_10000"
+	row "make -j2" make_$NB "$base" "$NB"
 	if [ "$HAVE_NINJA" = 1 ]; then
-		row "ninja -j2" ninja_10000 "$B_spawn_10000"
+		row "ninja -j2" ninja_$NB "$base" "$NB"
 	else
 		echo "ninja -j2: skipped: ninja not installed"
 	fi
@@ -255,30 +359,45 @@ part_b() {
 
 # ---- (c) growth -----------------------------------------------------------
 part_c() {
-	echo "== (c) growth: per-node overhead over spawnloop, 100000 vs 10000" \
-	    "nodes, -j2, fastest of 2 rounds"
+	kb=$(kn "$NB")
+	kc=$(kn "$NC")
+	echo "== (c) growth: per-node overhead over spawnloop, $NC vs $NB" \
+	    "nodes, -j2, fastest wall and least self CPU of $ROUNDS_C rounds"
 	if [ "$RUN_OK" != 1 ]; then
 		echo "skipped: dagexec run not available"; echo; return
 	fi
-	[ -z "${B_dagexec_10000:-}" ] && overhead 10000 2 dagexec
-	overhead 100000 2 dagexec
-	if [ -z "${B_dagexec_10000:-}" ] || [ -z "${B_dagexec_100000:-}" ] ||
-	    [ -z "${B_spawn_10000:-}" ] || [ -z "${B_spawn_100000:-}" ]; then
-		echo "a run failed: dagexec exit ${F_dagexec_100000:-}" \
-		    "${F_dagexec_10000:-} (124: cut after $LIMIT s)"
+	eval "have=\${B_dagexec_$NB:-}"
+	[ -z "$have" ] && overhead "$NB" "$ROUNDS_C" dagexec
+	overhead "$NC" "$ROUNDS_C" dagexec
+	eval "db=\${B_dagexec_$NB:-}; dc=\${B_dagexec_$NC:-}"
+	eval "sb=\${B_spawn_$NB:-}; sc=\${B_spawn_$NC:-}"
+	eval "rb=\${R_dagexec_$NB:-unknown}; rc=\${R_dagexec_$NC:-unknown}"
+	eval "cb=\${C_dagexec_$NB:-unknown}; cc=\${C_dagexec_$NC:-unknown}"
+	if [ -z "$db" ] || [ -z "$dc" ] || [ -z "$sb" ] || [ -z "$sc" ]; then
+		eval "echo \"a run failed: dagexec exit \${F_dagexec_$NC:-}" \
+		    "\${F_dagexec_$NB:-}, spawnloop exit \${F_spawn_$NC:-}" \
+		    "\${F_spawn_$NB:-} (124: cut after $LIMIT s)\""
 		echo; return
 	fi
-	p10=$(awk -v a="$B_dagexec_10000" -v b="$B_spawn_10000" \
-	    'BEGIN { printf "%.1f", (a - b) / 10000 * 1e6 }')
-	p100=$(awk -v a="$B_dagexec_100000" -v b="$B_spawn_100000" \
-	    'BEGIN { printf "%.1f", (a - b) / 100000 * 1e6 }')
-	printf '%8s %12s %12s %17s %10s\n' nodes dagexec_s spawnloop_s \
-	    overhead_us/node rss_MiB
-	printf '%8s %12s %12s %17s %10s\n' 10000 "$B_dagexec_10000" \
-	    "$B_spawn_10000" "$p10" "$(mib "$R_dagexec_10000")"
-	printf '%8s %12s %12s %17s %10s\n' 100000 "$B_dagexec_100000" \
-	    "$B_spawn_100000" "$p100" "$(mib "$R_dagexec_100000")"
-	echo "per-node overhead ratio 100k/10k: $(ratio "$p100" "$p10")"
+	pb=$(awk -v a="$db" -v b="$sb" -v n="$NB" \
+	    'BEGIN { printf "%.1f", (a - b) / n * 1e6 }')
+	pc=$(awk -v a="$dc" -v b="$sc" -v n="$NC" \
+	    'BEGIN { printf "%.1f", (a - b) / n * 1e6 }')
+	ub=$(perus "$cb" "$NB")
+	uc=$(perus "$cc" "$NC")
+	printf '%8s %10s %12s %17s %8s %12s %12s\n' nodes dagexec_s \
+	    spawnloop_s overhead_us/node rss_MiB self_cpu_ms cpu_us/node
+	printf '%8s %10s %12s %17s %8s %12s %12s\n' "$NB" "$db" "$sb" "$pb" \
+	    "$(mib "$rb")" "$cb" "$ub"
+	printf '%8s %10s %12s %17s %8s %12s %12s\n' "$NC" "$dc" "$sc" "$pc" \
+	    "$(mib "$rc")" "$cc" "$uc"
+	echo "per-node overhead ratio $kc/$kb (wall): $(ratio "$pc" "$pb")"
+	if [ "$ub" = unknown ] || [ "$uc" = unknown ]; then
+		echo "self CPU a node, $kc/$kb: unknown"
+	else
+		echo "self CPU a node, $kc/$kb:" \
+		    "$(ratio $((cc * NB)) $((cb * NC)))"
+	fi
 	echo
 }
 
