@@ -566,10 +566,13 @@ sink_read(struct loop *l, int fd, uint32_t events, void *arg)
 	ssize_t n;
 	int rounds;
 
-	(void)events;
-	/* a few reads per wakeup keep one noisy node from starving others */
+	/* a few reads per wakeup keep one noisy node from starving others;
+	 * a hang-up with nothing to read is the end, without a read */
 	for (rounds = 0; rounds < 4; rounds++) {
-		n = read(fd, buf, sizeof buf);
+		if (rounds == 0 && (events & (EPOLLIN | EPOLLHUP)) == EPOLLHUP)
+			n = 0;
+		else
+			n = read(fd, buf, sizeof buf);
 		if (n > 0) {
 			sink_write(ls, buf, (size_t)n);
 			continue;
