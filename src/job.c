@@ -35,6 +35,7 @@
 #include "slurm.h"
 #include "spawn.h"
 #include "state.h"
+#include "strmap.h"
 #include "timeline.h"
 #include "trace.h"
 #include "units.h"
@@ -94,6 +95,13 @@ struct nodeproc {
 	char			*adopt_id;	/* and its journalled id */
 };
 
+/* What spawn_resolve gave for one program under one PATH, best first. */
+struct resolved {
+	char	 *argv0;
+	char	 *path;		/* PATH, or NULL when unset */
+	char	**paths;
+};
+
 struct job {
 	struct loop		*loop;
 	struct manifest		*m;
@@ -112,9 +120,10 @@ struct job {
 						   kept open; -1: not yet */
 	char			*children_buf;	/* what it last read */
 	size_t			 children_cap;
-	char			*rs_argv0;	/* the last spawn_resolve: */
-	char			*rs_path;	/* its argv0, PATH (or NULL) */
-	char			**rs_paths;	/* and what it returned */
+	struct strmap		*rs;		/* argv0 -> index in rs_ents */
+	struct resolved		*rs_ents;	/* spawn_resolve, per program */
+	size_t			 nrs_ents;
+	size_t			 rs_cap;
 	struct statew		*sw;		/* state.yaml writer thread */
 	char			*state_path;
 	bool			 clean_env;
@@ -368,11 +377,12 @@ env_build_free(const struct job *j, char **v)
 	free(v);
 }
 
-/* spawn_resolve(argv0, envp), kept for the next node with the same argv0
- * and PATH (most DAGs run few programs): owned by the job. */
-static char **
+/* spawn_resolve(argv0, envp), kept for the job's next node that runs the
+ * same program with the same PATH: the candidates, owned by the job. */
+static struct resolved *
 job_resolve(struct job *j, const char *argv0, char *const *envp)
 {
+	struct resolved *r;
 	const char *path = NULL;
 	size_t k;
 
@@ -382,17 +392,42 @@ job_resolve(struct job *j, const char *argv0, char *const *envp)
 			break;
 		}
 	}
-	if (j->rs_paths != NULL && strcmp(j->rs_argv0, argv0) == 0 &&
-	    (path == NULL ? j->rs_path == NULL :
-	    j->rs_path != NULL && strcmp(j->rs_path, path) == 0))
-		return j->rs_paths;
-	spawn_free_paths(j->rs_paths);
-	free(j->rs_argv0);
-	free(j->rs_path);
-	j->rs_paths = spawn_resolve(argv0, envp);
-	j->rs_argv0 = xstrdup(argv0);
-	j->rs_path = path != NULL ? xstrdup(path) : NULL;
-	return j->rs_paths;
+	if (j->rs == NULL)
+		j->rs = strmap_new(8);
+	if (strmap_get(j->rs, argv0, &k)) {
+		r = &j->rs_ents[k];
+		if (path == NULL ? r->path == NULL :
+		    r->path != NULL && strcmp(r->path, path) == 0)
+			return r;
+		/* another PATH (a node's env): the newest wins */
+		spawn_free_paths(r->paths);
+		free(r->path);
+	} else {
+		xgrow(&j->rs_ents, &j->rs_cap, j->nrs_ents + 1,
+		    sizeof *j->rs_ents);
+		r = &j->rs_ents[j->nrs_ents];
+		r->argv0 = xstrdup(argv0);
+		if (strmap_put(j->rs, r->argv0, j->nrs_ents, NULL) != 0)
+			abort();	/* looked up just above */
+		j->nrs_ents++;
+	}
+	r->path = path != NULL ? xstrdup(path) : NULL;
+	r->paths = spawn_resolve(argv0, envp);
+	return r;
+}
+
+/* Candidate k of r exec'd: try it first from now on, as a shell's command
+ * hash does (the others stay behind it, in order, for when it is gone). */
+static void
+job_resolved(struct resolved *r, int k)
+{
+	char *hit;
+
+	if (k <= 0)
+		return;
+	hit = r->paths[k];
+	memmove(r->paths + 1, r->paths, (size_t)k * sizeof *r->paths);
+	r->paths[0] = hit;
 }
 
 /* ---- logs --------------------------------------------------------------- */
@@ -531,10 +566,13 @@ sink_read(struct loop *l, int fd, uint32_t events, void *arg)
 	ssize_t n;
 	int rounds;
 
-	(void)events;
-	/* a few reads per wakeup keep one noisy node from starving others */
+	/* a few reads per wakeup keep one noisy node from starving others;
+	 * a hang-up with nothing to read is the end, without a read */
 	for (rounds = 0; rounds < 4; rounds++) {
-		n = read(fd, buf, sizeof buf);
+		if (rounds == 0 && (events & (EPOLLIN | EPOLLHUP)) == EPOLLHUP)
+			n = 0;
+		else
+			n = read(fd, buf, sizeof buf);
 		if (n > 0) {
 			sink_write(ls, buf, (size_t)n);
 			continue;
@@ -771,6 +809,8 @@ start_node(struct job *j, size_t i, int attempt)
 	int pidfd = -1;
 	char *s1, *s2, *httpargv[5] = { NULL, NULL, NULL, NULL, NULL };
 	pid_t pid;
+	struct resolved *rs = NULL;
+	int used = -1;
 
 	if (n->executor == EXECUTOR_SLURM && n->kind != NODE_HTTP) {
 		slurm_start(j, i, attempt);
@@ -812,10 +852,12 @@ start_node(struct job *j, size_t i, int attempt)
 		shargv[2] = n->run;
 		shargv[3] = NULL;
 		sp.argv = shargv;
-		sp.paths = job_resolve(j, "/bin/sh", envp);
+		rs = job_resolve(j, "/bin/sh", envp);
+		sp.paths = rs->paths;
 	} else {
 		sp.argv = n->argv;
-		sp.paths = job_resolve(j, n->argv[0], envp);
+		rs = job_resolve(j, n->argv[0], envp);
+		sp.paths = rs->paths;
 	}
 	sp.envp = envp;
 	sp.cwd = j->workdir;
@@ -828,11 +870,14 @@ start_node(struct job *j, size_t i, int attempt)
 	sp.groups = j->groups;
 	sp.ngroups = j->ngroups;
 	fill_rlimits(&sp, n);
+	sp.path_used = &used;
 	/* no pidfd: the loop reaps nodes on SIGCHLD, which it reads
 	 * anyway, and saves a descriptor and two epoll_ctl a node */
 	pid = spawn_start(&sp, NULL, &cause);
-	if (sp.paths != j->rs_paths)
+	if (rs == NULL)
 		spawn_free_paths(sp.paths);	/* an http node's */
+	else if (pid >= 0)
+		job_resolved(rs, used);
 	close(pout[1]);
 	close(perr[1]);
 	pout[1] = perr[1] = -1;
@@ -2954,9 +2999,13 @@ job_free(struct job *j)
 	if (j->children_fd >= 0)
 		close(j->children_fd);
 	free(j->children_buf);
-	spawn_free_paths(j->rs_paths);
-	free(j->rs_argv0);
-	free(j->rs_path);
+	for (i = 0; i < j->nrs_ents; i++) {
+		free(j->rs_ents[i].argv0);
+		free(j->rs_ents[i].path);
+		spawn_free_paths(j->rs_ents[i].paths);
+	}
+	free(j->rs_ents);
+	strmap_free(j->rs);
 	sched_free(j->s);
 	manifest_free(j->m);
 	env_free(j->base_env);

@@ -52,6 +52,7 @@ struct spawn_report {
 	int	stage;
 	int	arg;		/* SPAWN_SETRLIMIT: index in the spec */
 	int	err;
+	int	tried;		/* CLONE_VM: the last path tried by execve */
 };
 
 static const struct {
@@ -291,6 +292,10 @@ spawn_child(const struct spawn_spec *sp, int errfd, int nullfd, pid_t ppid)
 	}
 	err = ENOENT;
 	for (i = 0; sp->paths[i] != NULL; i++) {
+		/* CLONE_VM: once we have exec'd, the parent reads which
+		 * candidate it was */
+		if (spawn_shared != NULL)
+			spawn_shared->tried = i;
 		execve(sp->paths[i], sp->argv, sp->envp);
 		switch (errno) {
 		case EACCES:
@@ -411,13 +416,7 @@ spawn_pidfd_open(pid_t pid)
  * Under AddressSanitizer, whose bookkeeping does not follow a foreign
  * stack, plain fork is used.
  */
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define SPAWN_USE_FORK 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-#define SPAWN_USE_FORK 1
-#endif
-#endif
+/* (SPAWN_USE_FORK is decided in spawn.h) */
 
 #ifndef SPAWN_USE_FORK
 struct spawn_args {
@@ -513,7 +512,7 @@ spawn_start(const struct spawn_spec *sp, int *pidfd, char **cause)
 	/* CLONE_VM | CLONE_VFORK: the child shares our memory and we wait
 	 * until it has exec'd or died, so it reports into `shared`; no pipe */
 	{
-		struct spawn_report shared = { 0, 0, 0 };
+		struct spawn_report shared = { 0, 0, 0, -1 };
 
 		ppid = getpid();
 		sigfillset(&all);
@@ -582,6 +581,7 @@ spawn_start(const struct spawn_spec *sp, int *pidfd, char **cause)
 		pfd_child = spawn_pidfd_open(pid);
 
 	got = 0;
+	rep.tried = -1;		/* a forked child cannot tell us */
 	while (got < sizeof rep) {
 		r = read(pfd[0], (char *)&rep + got, sizeof rep - got);
 		if (r == -1 && errno == EINTR)
@@ -595,6 +595,8 @@ spawn_start(const struct spawn_spec *sp, int *pidfd, char **cause)
 reported:
 #endif
 	if (got == 0) {
+		if (sp->path_used != NULL)
+			*sp->path_used = sp->paths != NULL ? rep.tried : -1;
 		if (pidfd != NULL)
 			*pidfd = pfd_child;
 		else if (pfd_child != -1)

@@ -10,6 +10,17 @@
 
 #define SPAWN_MAX_RLIMITS 8
 
+/* Under AddressSanitizer or ThreadSanitizer, whose bookkeeping does not
+ * follow a child on a stack of its own in our memory, nodes are started
+ * with plain fork instead of CLONE_VM | CLONE_VFORK. */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define SPAWN_USE_FORK 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define SPAWN_USE_FORK 1
+#endif
+#endif
+
 /* Everything the child needs, prepared by the parent before fork. */
 struct spawn_spec {
 	const char	 *node;		/* node id, for messages */
@@ -34,6 +45,9 @@ struct spawn_spec {
 	const gid_t	 *groups;
 	size_t		  ngroups;
 	mode_t		  umask;	/* 077 for nodes */
+	int		 *path_used;	/* if not NULL, set on success to the
+					   index in paths that exec'd, or -1
+					   when that is not known (fork) */
 };
 
 /* The execve candidates for argv0 as execvp would try them, using PATH from

@@ -264,6 +264,43 @@ test_resolve(void)
 	spawn_free_paths(NULL);
 }
 
+/* path_used names the candidate that exec'd (CLONE_VM starts), so that
+ * the caller can try it first next time; a forked start cannot know. */
+static void
+test_path_used(void)
+{
+	char			*argv[] = { S("true"), NULL };
+	char			*envp[] = { S("PATH=/nonexistent/a:/nonexistent/b:"
+				    "/usr/bin:/bin"), NULL };
+	struct spawn_spec	 sp;
+	char			*cause = NULL;
+	pid_t			 pid;
+	int			 used = 99, status;
+
+	spec_init(&sp, argv, envp);
+	sp.path_used = &used;
+	pid = spawn_start(&sp, NULL, &cause);
+	CU_ASSERT_FATAL(pid > 0);
+	CU_ASSERT_EQUAL(wait_child(pid, &status), pid);
+	CU_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+#ifdef SPAWN_USE_FORK
+	CU_ASSERT_EQUAL(used, -1);
+#else
+	CU_ASSERT_EQUAL(used, 2);
+	CU_ASSERT_STRING_EQUAL(sp.paths[used], "/usr/bin/true");
+#endif
+	/* a failed start leaves it alone */
+	used = 99;
+	argv[0] = S("no-such-program-here");
+	spec_release(&sp);
+	spec_init(&sp, argv, envp);
+	sp.path_used = &used;
+	CU_ASSERT_EQUAL(spawn_start(&sp, NULL, &cause), -1);
+	CU_ASSERT_EQUAL(used, 99);
+	free(cause);
+	spec_release(&sp);
+}
+
 static void
 test_environment(void)
 {
@@ -993,6 +1030,7 @@ main(int argc, char **argv)
 {
 	static const struct cunit_test tests[] = {
 		{ "resolve as execvp", test_resolve },
+		{ "path_used names the candidate", test_path_used },
 		{ "exactly the given environment", test_environment },
 		{ "only 0, 1, 2 open", test_only_stdio_open },
 		{ "stdout and stderr already 2 and 1", test_stdio_swapped },

@@ -273,6 +273,35 @@ Y
 runjob prio prio.yaml
 check "priority orders the starts" test "$(tr '\n' ' ' <"$T/prio.out/order")" = "high mid low "
 
+# --- a program found in PATH is tried there first for the rest of the job ---
+# (as a shell's command hash); when it is gone the search starts over. An
+# ASan build forks each node and cannot learn where exec succeeded.
+mkdir -p "$T/pa" "$T/pb"
+printf '#!/bin/sh\necho b >> order\n' >"$T/pb/prog"
+chmod +x "$T/pb/prog"
+cat >hash.yaml <<Y
+name: hash
+env: {PATH: "$T/pa:$T/pb:/usr/bin:/bin"}
+nodes:
+  first: {argv: [prog]}
+  install:
+    needs: [first]
+    run: printf '#!/bin/sh\\necho a >> order\\n' > $T/pa/prog; chmod +x $T/pa/prog
+  second: {needs: [install], argv: [prog]}
+  remove: {needs: [second], run: "rm $T/pb/prog"}
+  third: {needs: [remove], argv: [prog]}
+Y
+runjob hash --keep hash.yaml
+order=$(tr '\n' ' ' <"$T"/hash.out/hash-*/work/order 2>/dev/null)
+if nm -D "$DAGEXEC" 2>/dev/null | grep -q __asan_init ||
+    ldd "$DAGEXEC" 2>/dev/null | grep -q libasan; then
+	check "without CLONE_VM every start searches PATH" test "$order" = "b a a "
+else
+	check "the directory a program was found in comes first (got '$order')" \
+	    test "$order" = "b b a "
+fi
+check "the hashed job succeeds" test "$rc" -eq 0
+
 # --- zstd bundles ------------------------------------------------------------------
 runjob zst --bundle-format zst "$TOP_SRCDIR/examples/research-pipeline.yaml"
 case $bundle in *.tar.zst) pass "zst bundle named .tar.zst" ;; *) fail "zst bundle name '$bundle'" ;; esac
