@@ -189,6 +189,9 @@ def simulate(ms, needs, procs, order, barrier):
     return t
 
 
+SIM_TRIES = 1000
+
+
 def out_sim(args, ids, needs, ms, w):
     n = len(ids)
     blevel = [0] * n
@@ -202,9 +205,20 @@ def out_sim(args, ids, needs, ms, w):
         blevel[i] = ms[i] + max((blevel[d] for d in deps[i]), default=0)
     cp = [(-blevel[i], i) for i in range(n)]
     idx = list(range(n))
-    w("%d %d %d\n" % (simulate(ms, needs, args.procs, cp, False),
-                       simulate(ms, needs, args.procs, idx, False),
-                       simulate(ms, needs, args.procs, cp, True)))
+    # the best of SIM_TRIES list schedules whose priorities are the
+    # critical-path ones, each scaled by a random factor (seeded): how
+    # close any list schedule comes to the bound on this DAG
+    rng = random.Random(0)
+    best = simulate(ms, needs, args.procs, cp, False)
+    for _ in range(SIM_TRIES):
+        eps = rng.uniform(0, 0.3)
+        o = [(-blevel[i] * (1 + rng.uniform(-eps, eps)), i)
+             for i in range(n)]
+        best = min(best, simulate(ms, needs, args.procs, o, False))
+    w("%d %d %d %d\n" % (simulate(ms, needs, args.procs, cp, False),
+                          simulate(ms, needs, args.procs, idx, False),
+                          simulate(ms, needs, args.procs, cp, True),
+                          best))
 
 
 def main():

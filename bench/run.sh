@@ -420,7 +420,8 @@ part_d() {
 			    'BEGIN { b = t / p; if (c > b) b = c;
 			    printf "%.3f", b / 1000 }')
 			set -- $($GEN $g --format sim --procs $P)
-			for x in "critical-path:$1" "index order:$2" "waves:$3"; do
+			for x in "critical-path:$1" "index order:$2" "waves:$3" \
+			    "best of 1000 lists:$4"; do
 				v=$(awk -v m="${x##*:}" 'BEGIN { printf "%.3f", m / 1000 }')
 				printf '%5s %3s %-26s %9s %9s %7s\n' "$seed" "$P" \
 				    "ideal ${x%%:*}" "$v" "$bound" "$(ratio "$v" "$bound")"

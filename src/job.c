@@ -2021,7 +2021,9 @@ sync_timer_cb(struct loop *l, void *arg)
 
 	(void)l;
 	j->sync_timer = NULL;
-	if (journal_sync(j->jr, &cause) != 0) {
+	/* the fdatasync on the journal's thread: the loop goes on starting
+	 * nodes meanwhile */
+	if (journal_sync_later(j->jr, &cause) != 0) {
 		job_log(j, LOG_ERROR, SIZE_MAX, "journal", "%s", cause);
 		free(cause);
 	}

@@ -4,7 +4,10 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,14 +20,31 @@
 
 #define JOURNAL_MAX_BYTES	((size_t)1 << 30)	/* replay bound */
 
+/*
+ * A write bumps wgen; a generation is durable once an fdatasync that
+ * started after its write has returned (synced). journal_sync_later hands
+ * the fdatasync to a thread of the journal's, so that the loop does not
+ * wait for the disk; journal_sync and journal_close wait for that thread
+ * and sync themselves. Everything below mu is shared with the thread.
+ */
 struct journal {
-	int	 fd;
-	char	*path;
-	off_t	 size;		/* bytes known to be in the file */
-	char	*buf;		/* buffered, not yet written */
-	size_t	 len;
-	size_t	 cap;
-	int	 unsynced;	/* written since the last fdatasync */
+	int		 fd;
+	char		*path;
+	off_t		 size;		/* bytes known to be in the file */
+	char		*buf;		/* buffered, not yet written */
+	size_t		 len;
+	size_t		 cap;
+
+	pthread_mutex_t	 mu;
+	pthread_cond_t	 cv;
+	pthread_t	 thr;
+	bool		 thr_on;
+	bool		 quit;
+	bool		 busy;		/* an fdatasync of the thread's */
+	uint64_t	 wgen;		/* writes so far */
+	uint64_t	 synced;	/* wgen as of the last good fdatasync */
+	uint64_t	 want;		/* asked of the thread; 0: nothing */
+	int		 err;		/* errno of the thread's failed sync */
 };
 
 static const char hexdigits[] = "0123456789ABCDEF";
@@ -80,6 +100,8 @@ journal_open(const char *path, char **cause)
 
 	j = xcalloc(1, sizeof *j);
 	j->path = xstrdup(path);
+	pthread_mutex_init(&j->mu, NULL);
+	pthread_cond_init(&j->cv, NULL);
 	j->fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
 	    0600);
 	if (j->fd < 0) {
@@ -111,10 +133,69 @@ journal_open(const char *path, char **cause)
 fail:
 	if (j->fd >= 0)
 		close(j->fd);
+	pthread_cond_destroy(&j->cv);
+	pthread_mutex_destroy(&j->mu);
 	free(j->path);
 	free(j);
 	errno = saved;
 	return NULL;
+}
+
+/* The thread: fdatasync whenever asked, until told to quit. */
+static void *
+journal_syncer(void *arg)
+{
+	struct journal	*j = arg;
+	uint64_t	 gen;
+	int		 r, e;
+
+	pthread_mutex_lock(&j->mu);
+	for (;;) {
+		while (j->want == 0 && !j->quit)
+			pthread_cond_wait(&j->cv, &j->mu);
+		if (j->want == 0)
+			break;
+		gen = j->want;
+		j->want = 0;
+		j->busy = true;
+		pthread_mutex_unlock(&j->mu);
+		r = fdatasync(j->fd);
+		e = errno;
+		pthread_mutex_lock(&j->mu);
+		j->busy = false;
+		if (r == 0) {
+			if (gen > j->synced)
+				j->synced = gen;
+		} else if (j->err == 0)
+			j->err = e;
+		pthread_cond_broadcast(&j->cv);
+	}
+	pthread_mutex_unlock(&j->mu);
+	return NULL;
+}
+
+/* Wait until the thread has nothing to do; its error, if any, is taken
+ * into *err (0 when none). Called with mu held. */
+static void
+journal_idle(struct journal *j, int *err)
+{
+	while (j->busy || j->want != 0)
+		pthread_cond_wait(&j->cv, &j->mu);
+	*err = j->err;
+	j->err = 0;
+}
+
+static void
+journal_stop(struct journal *j)
+{
+	if (!j->thr_on)
+		return;
+	pthread_mutex_lock(&j->mu);
+	j->quit = true;
+	pthread_cond_broadcast(&j->cv);
+	pthread_mutex_unlock(&j->mu);
+	pthread_join(j->thr, NULL);
+	j->thr_on = false;
 }
 
 int
@@ -129,6 +210,7 @@ journal_close(struct journal *j, char **cause)
 		saved = errno;
 		cause = NULL;	/* keep the first message */
 	}
+	journal_stop(j);
 	if (close(j->fd) != 0 && rc == 0) {
 		rc = -1;
 		saved = errno;
@@ -136,6 +218,8 @@ journal_close(struct journal *j, char **cause)
 			*cause = xasprintf("cannot close '%s': %s", j->path,
 			    strerror(saved));
 	}
+	pthread_cond_destroy(&j->cv);
+	pthread_mutex_destroy(&j->mu);
 	free(j->buf);
 	free(j->path);
 	free(j);
@@ -218,36 +302,95 @@ journal_write(struct journal *j, char **cause)
 		}
 		j->size += (off_t)j->len;
 		j->len = 0;
-		j->unsynced = 1;
+		pthread_mutex_lock(&j->mu);
+		j->wgen++;
+		pthread_mutex_unlock(&j->mu);
 	}
 	return 0;
+}
+
+static int
+journal_sync_failed(struct journal *j, int err, char **cause)
+{
+	if (cause != NULL)
+		*cause = xasprintf("cannot sync '%s': %s", j->path,
+		    strerror(err));
+	errno = err;
+	return -1;
 }
 
 int
 journal_sync(struct journal *j, char **cause)
 {
-	int	saved;
+	uint64_t	gen;
+	int		err;
 
 	if (journal_write(j, cause) != 0)
 		return -1;
-	if (!j->unsynced)
+	pthread_mutex_lock(&j->mu);
+	journal_idle(j, &err);
+	gen = j->wgen;
+	if (err == 0 && gen == j->synced) {
+		pthread_mutex_unlock(&j->mu);
 		return 0;
-	if (fdatasync(j->fd) != 0) {
-		saved = errno;
-		if (cause != NULL)
-			*cause = xasprintf("cannot sync '%s': %s", j->path,
-			    strerror(saved));
-		errno = saved;
-		return -1;
 	}
-	j->unsynced = 0;
+	pthread_mutex_unlock(&j->mu);
+	/* after a failed background sync, sync again: the failure is still
+	 * told, and what can be made durable is */
+	if (fdatasync(j->fd) != 0)
+		return journal_sync_failed(j, errno, cause);
+	pthread_mutex_lock(&j->mu);
+	if (gen > j->synced)
+		j->synced = gen;
+	pthread_mutex_unlock(&j->mu);
+	if (err != 0)
+		return journal_sync_failed(j, err, cause);
 	return 0;
 }
 
 int
-journal_unsynced(const struct journal *j)
+journal_sync_later(struct journal *j, char **cause)
 {
-	return j->len != 0 || j->unsynced;
+	sigset_t	all, old;
+	int		err, rc;
+
+	if (journal_write(j, cause) != 0)
+		return -1;
+	pthread_mutex_lock(&j->mu);
+	err = j->err;
+	j->err = 0;
+	if (j->wgen != j->synced && j->want < j->wgen) {
+		if (!j->thr_on) {
+			/* every signal blocked: the loop reads them from
+			 * its signalfd, none may be taken by this thread */
+			sigfillset(&all);
+			pthread_sigmask(SIG_SETMASK, &all, &old);
+			rc = pthread_create(&j->thr, NULL, journal_syncer, j);
+			pthread_sigmask(SIG_SETMASK, &old, NULL);
+			j->thr_on = rc == 0;
+		}
+		if (j->thr_on) {
+			j->want = j->wgen;
+			pthread_cond_signal(&j->cv);
+		}
+	}
+	pthread_mutex_unlock(&j->mu);
+	if (!j->thr_on)
+		return journal_sync(j, cause);	/* no thread: as before */
+	if (err != 0)
+		return journal_sync_failed(j, err, cause);
+	return 0;
+}
+
+int
+journal_unsynced(struct journal *j)
+{
+	int	r;
+
+	pthread_mutex_lock(&j->mu);
+	r = j->len != 0 || j->wgen != j->synced;
+	pthread_mutex_unlock(&j->mu);
+	return r;
 }
 
 const char *

@@ -28,11 +28,16 @@ void journal_add(struct journal *j, int64_t wall_ms, const char *event, ...)
 /* Write the buffer and fdatasync (skipped when nothing was written since
  * the last one). Returns 0 or -1 with errno and *cause. */
 int journal_sync(struct journal *j, char **cause);
+/* Write the buffer and have a thread of the journal's fdatasync it, without
+ * waiting: the events are durable a moment later. A failure of an earlier
+ * such sync is returned here (-1, errno, *cause). journal_sync and
+ * journal_close wait for the thread. */
+int journal_sync_later(struct journal *j, char **cause);
 /* Write the buffer without fdatasync: the events then survive the death of
  * this process (they are in the kernel), not a crash of the machine. */
 int journal_write(struct journal *j, char **cause);
 /* True when events are buffered or written but not yet synced. */
-int journal_unsynced(const struct journal *j);
+int journal_unsynced(struct journal *j);
 
 struct journal_field {
 	char	*key;

@@ -306,6 +306,53 @@ test_many_events(void)
 	free(path);
 }
 
+/* journal_sync_later: written at once, synced by the journal's thread a
+ * moment later; journal_sync and journal_close wait for it. */
+static void
+test_sync_later(void)
+{
+	char		*path = path_in("later.log"), *cause = NULL;
+	struct journal	*j;
+	struct seen	 s;
+	int		 i, k;
+
+	memset(&s, 0, sizeof s);
+	j = journal_open(path, &cause);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(j);
+	CU_ASSERT_EQUAL(journal_unsynced(j), 0);
+	journal_add(j, 1, "a", NULL);
+	CU_ASSERT_EQUAL(journal_unsynced(j), 1);
+	CU_ASSERT_EQUAL(journal_sync_later(j, &cause), 0);
+	/* in the file at once */
+	CU_ASSERT_EQUAL(journal_replay(path, collect, &s, &cause), 0);
+	CU_ASSERT_EQUAL(s.n, 1);
+	seen_free(&s);
+	/* synced a moment later (bounded: 10 s) */
+	for (k = 0; k < 1000 && journal_unsynced(j); k++)
+		usleep(10000);
+	CU_ASSERT_EQUAL(journal_unsynced(j), 0);
+	/* many in a row, some while the thread syncs, then a sync and a
+	 * close that wait for it */
+	for (i = 0; i < 40; i++) {
+		journal_add(j, 2 + i, "b", NULL);
+		CU_ASSERT_EQUAL(journal_sync_later(j, &cause), 0);
+	}
+	CU_ASSERT_EQUAL(journal_sync(j, &cause), 0);
+	CU_ASSERT_EQUAL(journal_unsynced(j), 0);
+	journal_add(j, 999, "c", NULL);
+	CU_ASSERT_EQUAL(journal_sync_later(j, &cause), 0);
+	CU_ASSERT_EQUAL(journal_close(j, &cause), 0);
+	CU_ASSERT_EQUAL(journal_replay(path, collect, &s, &cause), 0);
+	CU_ASSERT_EQUAL(s.n, 42);
+	if (s.n == 42) {
+		CU_ASSERT_STRING_EQUAL(s.event[0], "a");
+		CU_ASSERT_STRING_EQUAL(s.event[41], "c");
+	}
+	seen_free(&s);
+	unlink(path);
+	free(path);
+}
+
 static void
 test_sync_persists_and_reopen(void)
 {
@@ -543,6 +590,7 @@ main(void)
 		{ "malformed lines", test_malformed },
 		{ "callback stops", test_callback_stops },
 		{ "many events", test_many_events },
+		{ "sync later: written now, synced by a thread", test_sync_later },
 		{ "sync persists, reopen appends",
 		    test_sync_persists_and_reopen },
 		{ "open errors", test_open_errors },
