@@ -302,14 +302,19 @@ tl_i64_cmp(const void *pa, const void *pb)
 	return a < b ? -1 : a > b;
 }
 
-/* The most attempts that ran at once. */
+/*
+ * The most attempts that ran at once: a sweep over the sorted starts and
+ * ends, an end before a start at the same time. An attempt that ends where
+ * it starts (or before) is never counted, so the count may dip below zero
+ * on the way; once every end is passed, the starts left add to it.
+ */
 static size_t
 tl_peak(const struct manifest *m, const struct node_run *const *runs,
     int64_t t_end)
 {
 	const struct node_run	*r;
-	int64_t			*st, *en;
-	size_t			 n = 0, i, k, a, b, cur = 0, peak = 0;
+	int64_t			*st, *en, cur = 0, peak = 0;
+	size_t			 n = 0, i, k, a, b;
 
 	for (i = 0; i < m->nnodes; i++)
 		if ((r = tl_run(runs, i)) != NULL)
@@ -331,7 +336,7 @@ tl_peak(const struct manifest *m, const struct node_run *const *runs,
 	qsort(st, n, sizeof *st, tl_i64_cmp);
 	qsort(en, n, sizeof *en, tl_i64_cmp);
 	for (a = b = 0; a < n;) {
-		if (st[a] < en[b]) {
+		if (b == n || st[a] < en[b]) {
 			a++;
 			if (++cur > peak)
 				peak = cur;
@@ -342,7 +347,7 @@ tl_peak(const struct manifest *m, const struct node_run *const *runs,
 	}
 	free(st);
 	free(en);
-	return peak;
+	return (size_t)peak;
 }
 
 /* The critical path of the run as it happened: the heaviest chain of needs

@@ -833,6 +833,46 @@ test_trace_strings_parse(void)
 	manifest_free(m);
 }
 
+/* Attempts that end where they start: they never raise the parallelism
+ * of the title (once it wrapped around to SIZE_MAX, or read past the ends
+ * when one came last). */
+static void
+test_svg_zero_length(void)
+{
+	struct manifest		*m = parse(small_yaml);
+	static struct attempt	 z1[] = {
+	    { 1000, 1000, REASON_NONE, 0, 0, 0 } };
+	static struct attempt	 z2[] = {
+	    { 1000, 1000, REASON_NONE, 0, 0, 1 } };
+	static struct attempt	 l[] = { { 2000, 5000, REASON_NONE, 0, 0, 0 } };
+	const struct node_run	*rp[4] = { NULL, NULL, NULL, NULL };
+	struct node_run		 r[3];
+	char			*svg;
+	size_t			 len;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+	memset(r, 0, sizeof r);
+	r[0] = (struct node_run){ .status = NS_SUCCEEDED, .attempts = 1,
+	    .started_ms = 1000, .finished_ms = 1000, .hist = z1, .nhist = 1 };
+	r[1] = (struct node_run){ .status = NS_SUCCEEDED, .attempts = 1,
+	    .started_ms = 1000, .finished_ms = 1000, .hist = z2, .nhist = 1 };
+	r[2] = (struct node_run){ .status = NS_SUCCEEDED, .attempts = 1,
+	    .started_ms = 2000, .finished_ms = 5000, .hist = l, .nhist = 1 };
+	rp[0] = &r[0];
+	rp[1] = &r[1];
+	rp[2] = &r[2];
+	svg = timeline_render(m, rp, NULL, &len);
+	CU_ASSERT_PTR_NOT_NULL(strstr(svg, ", 4 nodes, parallelism 1 of 2<"));
+	free(svg);
+	/* the only attempt is the last to end, and ends as it starts */
+	rp[1] = NULL;
+	rp[2] = NULL;
+	svg = timeline_render(m, rp, NULL, &len);
+	CU_ASSERT_PTR_NOT_NULL(strstr(svg, ", 4 nodes, parallelism 0 of 2<"));
+	free(svg);
+	manifest_free(m);
+}
+
 static void
 test_many_nodes(void)
 {
@@ -1010,6 +1050,7 @@ main(void)
 		{ "trace of known timings", test_trace_known_timings },
 		{ "trace: same bytes as jansson", test_trace_same_bytes },
 		{ "trace: strings read back", test_trace_strings_parse },
+		{ "svg: zero-length attempts", test_svg_zero_length },
 		{ "500 nodes", test_many_nodes },
 		{ "escaping", test_escaping },
 		{ "running and empty", test_running_and_empty },
