@@ -37,7 +37,7 @@ struct sbuf {
 };
 
 /* Room for n more bytes and a NUL: where they go. */
-static char *
+static inline char *
 tl_room(struct sbuf *b, size_t n)
 {
 	if (n > SIZE_MAX - 1 - b->len)
@@ -47,7 +47,7 @@ tl_room(struct sbuf *b, size_t n)
 	return b->s + b->len;
 }
 
-static void
+static inline void
 tl_put(struct sbuf *b, const char *s, size_t n)
 {
 	memcpy(tl_room(b, n), s, n);
