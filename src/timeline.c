@@ -649,7 +649,7 @@ tl_critical(const struct manifest *m, const struct node_run *const *runs,
 static void
 tl_title(struct sbuf *b, const struct manifest *m, size_t i,
     const struct node_run *r, size_t k, const struct state_job *sj,
-    struct tl_clock *clock)
+    struct tl_clock *clk)
 {
 	const struct attempt	*a = &r->hist[k];
 	int64_t			 wb = 0, mb = 0;
@@ -672,10 +672,10 @@ tl_title(struct sbuf *b, const struct manifest *m, size_t i,
 	else
 		tl_lit(b, "-");
 	tl_lit(b, ")\n");
-	tl_time(b, clock, wb + a->start_ms - mb);
+	tl_time(b, clk, wb + a->start_ms - mb);
 	tl_lit(b, " to ");
 	if (a->end_ms >= 0)
-		tl_time(b, clock, wb + a->end_ms - mb);
+		tl_time(b, clk, wb + a->end_ms - mb);
 	else
 		tl_lit(b, "(running)");
 	tl_lit(b, "\nslot ");
@@ -768,7 +768,7 @@ timeline_render(const struct manifest *m, const struct node_run *const *runs,
 {
 	struct timeline_geom	 g;
 	struct sbuf		 b = { NULL, 0, 0 };
-	struct tl_clock		 clock = { false, 0, "" };
+	struct tl_clock		 clk = { false, 0, "" };
 	const struct node_run	*r;
 	const struct attempt	*a;
 	unsigned char		*crit;
@@ -949,7 +949,7 @@ timeline_render(const struct manifest *m, const struct node_run *const *runs,
 				tl_lit(&b, "\"");
 			}
 			tl_lit(&b, ">");
-			tl_title(&b, m, i, r, q, sj, &clock);
+			tl_title(&b, m, i, r, q, sj, &clk);
 			tl_lit(&b, "</rect>\n");
 		}
 		y += h;
