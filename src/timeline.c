@@ -1,15 +1,23 @@
-/* The SVG Gantt chart of a run. Plain SVG 1.1 (no CSS beyond presentation
- * attributes, no scripts) so that browsers and rsvg-convert draw the same. */
+/*
+ * The SVG Gantt chart of a run. Plain SVG 1.1 (no CSS beyond presentation
+ * attributes, no scripts) so that browsers and rsvg-convert draw the same.
+ *
+ * The text is written directly into one growing buffer: literals copied,
+ * integers and the fixed-point numbers ("%.0f", "%.1f", "%.2f") formatted
+ * here, strings escaped in place. It is byte for byte what the printf-based
+ * renderer wrote; tests/test_timeline.c keeps that one as its reference and
+ * compares the two over many inputs.
+ */
 #include "config.h"
 
-#include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "fsutil.h"
 #include "graph.h"
-#include "log.h"
 #include "timeline.h"
 #include "xmalloc.h"
 
@@ -21,69 +29,237 @@
 #define TL_CHAR_W	6.6	/* of an 11px sans-serif label, roughly */
 #define TL_LABEL_CHARS	40	/* longest label drawn in full */
 
+/* The text being written: a buffer that grows, room for a NUL kept. */
 struct sbuf {
 	char	*s;
 	size_t	 len;
 	size_t	 cap;
 };
 
-static void sb_printf(struct sbuf *, const char *, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void
-sb_printf(struct sbuf *b, const char *fmt, ...)
+/* Room for n more bytes and a NUL: where they go. */
+static inline char *
+tl_room(struct sbuf *b, size_t n)
 {
-	va_list	ap;
-	int	n;
+	if (n > SIZE_MAX - 1 - b->len)
+		abort();	/* cannot be: the text would not fit memory */
+	if (b->cap - b->len <= n)
+		xgrow(&b->s, &b->cap, b->len + n + 1, 1);
+	return b->s + b->len;
+}
 
-	for (;;) {
-		va_start(ap, fmt);
-		n = vsnprintf(b->s != NULL ? b->s + b->len : NULL,
-		    b->cap - b->len, fmt, ap);
-		va_end(ap);
-		if (n < 0)
-			return;
-		if (b->len + (size_t)n < b->cap) {
-			b->len += (size_t)n;
-			return;
-		}
-		xgrow(&b->s, &b->cap, b->len + (size_t)n + 1024, 1);
+static inline void
+tl_put(struct sbuf *b, const char *s, size_t n)
+{
+	memcpy(tl_room(b, n), s, n);
+	b->len += n;
+}
+
+/* A string literal, without its NUL. */
+#define tl_lit(b, s) tl_put(b, s, sizeof(s) - 1)
+
+/* A string as "%s" writes it (NULL as glibc does, "(null)"). */
+static void
+tl_str(struct sbuf *b, const char *s)
+{
+	if (s == NULL)
+		s = "(null)";
+	tl_put(b, s, strlen(s));
+}
+
+/* An unsigned integer ("%zu"), at least width digits ("%02lld"...). */
+static void
+tl_uintw(struct sbuf *b, uint64_t u, int width)
+{
+	char	buf[24], *p = buf + sizeof buf;
+
+	do {
+		*--p = (char)('0' + u % 10);
+		u /= 10;
+		width--;
+	} while (u != 0 || width > 0);
+	tl_put(b, p, (size_t)(buf + sizeof buf - p));
+}
+
+#define tl_uint(b, u) tl_uintw(b, u, 1)
+
+/* A signed integer ("%d", "%lld"). */
+static void
+tl_int(struct sbuf *b, int64_t v)
+{
+	if (v < 0) {
+		tl_lit(b, "-");
+		tl_uint(b, -(uint64_t)v);
+	} else
+		tl_uint(b, (uint64_t)v);
+}
+
+/*
+ * v as "%.*f" writes it for prec 0, 1 or 2: the exact binary value times
+ * 10^prec rounded to the nearest integer, a tie to the even one, and a '-'
+ * whenever the sign bit is set ("-0.00" too). The value is taken apart
+ * into an integer mantissa and a power of two, so the rounding is done on
+ * exact integers. Values of 1e13 or more, infinities and NaNs (none that
+ * the chart has) go through snprintf.
+ */
+static void
+tl_fixed(struct sbuf *b, double v, int prec)
+{
+	static const uint64_t	 scale[] = { 1, 10, 100 };
+	uint64_t		 bits, mant, k, rest, half;
+	int			 ex, shift, i, n;
+	char			 buf[32], *p = buf + sizeof buf;
+	bool			 neg;
+
+	memcpy(&bits, &v, sizeof bits);
+	neg = (bits >> 63) != 0;
+	ex = (int)(bits >> 52 & 0x7ff);
+	if (ex == 0x7ff || v >= 1e13 || v <= -1e13) {
+		if ((n = snprintf(NULL, 0, "%.*f", prec, v)) < 0)
+			abort();	/* cannot be: a valid format */
+		snprintf(tl_room(b, (size_t)n), (size_t)n + 1, "%.*f", prec,
+		    v);
+		b->len += (size_t)n;
+		return;
 	}
+	mant = bits & (((uint64_t)1 << 52) - 1);
+	if (ex == 0)
+		ex = 1;		/* subnormal */
+	else
+		mant |= (uint64_t)1 << 52;
+	/* |v| = mant * 2^shift with shift < 0 (|v| < 1e13 < 2^52) */
+	shift = 1075 - ex;
+	mant *= scale[prec];	/* < 2^60 */
+	if (shift >= 64) {
+		k = 0;		/* below 2^-4: rounds to zero */
+	} else {
+		k = mant >> shift;
+		rest = mant & (((uint64_t)1 << shift) - 1);
+		half = (uint64_t)1 << (shift - 1);
+		if (rest > half || (rest == half && (k & 1) != 0))
+			k++;
+	}
+	for (i = 0; i < prec; i++) {
+		*--p = (char)('0' + k % 10);
+		k /= 10;
+	}
+	if (prec > 0)
+		*--p = '.';
+	do {
+		*--p = (char)('0' + k % 10);
+		k /= 10;
+	} while (k != 0);
+	if (neg)
+		*--p = '-';
+	tl_put(b, p, (size_t)(buf + sizeof buf - p));
+}
+
+/* Length of a valid UTF-8 sequence at s (max n bytes), or 0: what
+ * log_escape lets through (no overlongs, surrogates or C1 controls). */
+static size_t
+tl_utf8_len(const unsigned char *s, size_t n)
+{
+	size_t		len, i;
+	unsigned int	cp;
+
+	if (s[0] < 0x80)
+		return 1;
+	if ((s[0] & 0xe0) == 0xc0) {
+		len = 2;
+		cp = s[0] & 0x1f;
+	} else if ((s[0] & 0xf0) == 0xe0) {
+		len = 3;
+		cp = s[0] & 0x0f;
+	} else if ((s[0] & 0xf8) == 0xf0) {
+		len = 4;
+		cp = s[0] & 0x07;
+	} else
+		return 0;
+	if (len > n)
+		return 0;
+	for (i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3f);
+	}
+	if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) ||
+	    (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+	    (cp >= 0xd800 && cp <= 0xdfff) || (cp >= 0x80 && cp < 0xa0))
+		return 0;
+	return len;
+}
+
+/*
+ * s (len bytes) escaped into the buffer: first as log_escape does (a
+ * backslash doubled, control bytes, DEL and invalid UTF-8 as \xNN), then
+ * for XML (& < > " ' as entities). At most six bytes a byte.
+ */
+static void
+tl_esc(struct sbuf *b, const char *s, size_t len)
+{
+	static const char	 hex[] = "0123456789abcdef";
+	const unsigned char	*u = (const unsigned char *)s;
+	char			*p;
+	size_t			 i = 0, l;
+
+	if (len > SIZE_MAX / 6)
+		abort();	/* cannot be: s is in memory */
+	p = tl_room(b, len * 6);
+	while (i < len) {
+		switch (u[i]) {
+		case '&':
+			memcpy(p, "&amp;", 5);
+			p += 5;
+			break;
+		case '<':
+			memcpy(p, "&lt;", 4);
+			p += 4;
+			break;
+		case '>':
+			memcpy(p, "&gt;", 4);
+			p += 4;
+			break;
+		case '"':
+			memcpy(p, "&quot;", 6);
+			p += 6;
+			break;
+		case '\'':
+			memcpy(p, "&#39;", 5);
+			p += 5;
+			break;
+		case '\\':
+			*p++ = '\\';
+			*p++ = '\\';
+			break;
+		default:
+			if (u[i] >= 0x20 && u[i] < 0x7f) {
+				*p++ = (char)u[i];
+				break;
+			}
+			if (u[i] >= 0x80 &&
+			    (l = tl_utf8_len(u + i, len - i)) != 0) {
+				memcpy(p, u + i, l);
+				p += l;
+				i += l;
+				continue;
+			}
+			*p++ = '\\';
+			*p++ = 'x';
+			*p++ = hex[u[i] >> 4];
+			*p++ = hex[u[i] & 0xf];
+			break;
+		}
+		i++;
+	}
+	b->len = (size_t)(p - b->s);
 }
 
 char *
 timeline_xml_escape(const char *s, size_t len)
 {
-	struct sbuf	 b = { NULL, 0, 0 };
-	char		*e, *p;
+	struct sbuf	b = { NULL, 0, 0 };
 
-	/* control bytes and broken UTF-8 first (XML 1.0 cannot carry them,
-	 * not even as character references), then the markup characters */
-	e = log_escape(s, len);
-	sb_printf(&b, "%s", "");
-	for (p = e; *p != '\0'; p++) {
-		switch (*p) {
-		case '&':
-			sb_printf(&b, "&amp;");
-			break;
-		case '<':
-			sb_printf(&b, "&lt;");
-			break;
-		case '>':
-			sb_printf(&b, "&gt;");
-			break;
-		case '"':
-			sb_printf(&b, "&quot;");
-			break;
-		case '\'':
-			sb_printf(&b, "&#39;");
-			break;
-		default:
-			sb_printf(&b, "%c", *p);
-			break;
-		}
-	}
-	free(e);
+	tl_esc(&b, s, len);
+	tl_room(&b, 0)[0] = '\0';
 	return b.s;
 }
 
@@ -214,21 +390,105 @@ tl_fmt_tick(int64_t ms, int64_t step, char *buf, size_t len)
 		    (long long)(ms % 3600000 / 60000));
 }
 
+/* A duration: "1.234s", "2m03.456s", "1h02m03s"; "-" when negative. As
+ * "%.3f" of ms / 1000.0 is exact to the millisecond, the digits are the
+ * integer's. */
 static void
-tl_fmt_dur(int64_t ms, char *buf, size_t len)
+tl_dur(struct sbuf *b, int64_t ms)
 {
-	if (ms < 0)
-		snprintf(buf, len, "-");
-	else if (ms < 60000)
-		snprintf(buf, len, "%.3fs", (double)ms / 1000);
-	else if (ms < 3600000)
-		snprintf(buf, len, "%lldm%06.3fs", (long long)(ms / 60000),
-		    (double)(ms % 60000) / 1000);
-	else
-		snprintf(buf, len, "%lldh%02lldm%02llds",
-		    (long long)(ms / 3600000),
-		    (long long)(ms % 3600000 / 60000),
-		    (long long)(ms % 60000 / 1000));
+	if (ms < 0) {
+		tl_lit(b, "-");
+	} else if (ms < 60000) {
+		tl_uint(b, (uint64_t)(ms / 1000));
+		tl_lit(b, ".");
+		tl_uintw(b, (uint64_t)(ms % 1000), 3);
+		tl_lit(b, "s");
+	} else if (ms < 3600000) {
+		tl_uint(b, (uint64_t)(ms / 60000));
+		tl_lit(b, "m");
+		tl_uintw(b, (uint64_t)(ms % 60000 / 1000), 2);
+		tl_lit(b, ".");
+		tl_uintw(b, (uint64_t)(ms % 1000), 3);
+		tl_lit(b, "s");
+	} else {
+		tl_uint(b, (uint64_t)(ms / 3600000));
+		tl_lit(b, "h");
+		tl_uintw(b, (uint64_t)(ms % 3600000 / 60000), 2);
+		tl_lit(b, "m");
+		tl_uintw(b, (uint64_t)(ms % 60000 / 1000), 2);
+		tl_lit(b, "s");
+	}
+}
+
+/* v (0 <= v < 10^n) as n digits at p. */
+static void
+tl_digits(char *p, int v, int n)
+{
+	while (n-- > 0) {
+		p[n] = (char)('0' + v % 10);
+		v /= 10;
+	}
+}
+
+/* The day last written by tl_time: its "YYYY-MM-DDT". */
+struct tl_clock {
+	bool	 ok;
+	int64_t	 day;		/* since 1970-01-01 */
+	char	 date[11];
+};
+
+/*
+ * A wall-clock time as state_format_time writes it
+ * ("2026-11-28T10:15:04.000Z"), the date from gmtime_r once a day. Years
+ * outside 0..9999 (and times gmtime_r cannot take) are left to
+ * state_format_time.
+ */
+static void
+tl_time(struct sbuf *b, struct tl_clock *c, int64_t wall_ms)
+{
+	struct tm	tm;
+	time_t		t;
+	int64_t		ms, secs, day, sod;
+	char		buf[40];
+
+	ms = wall_ms % 1000;
+	secs = wall_ms / 1000;
+	if (ms < 0) {
+		ms += 1000;
+		secs--;
+	}
+	day = secs / 86400;
+	sod = secs % 86400;
+	if (sod < 0) {
+		sod += 86400;
+		day--;
+	}
+	if (!c->ok || c->day != day) {
+		c->ok = false;
+		t = (time_t)(day * 86400);
+		if (gmtime_r(&t, &tm) == NULL || tm.tm_year < -1900 ||
+		    tm.tm_year > 9999 - 1900) {
+			tl_str(b, state_format_time(wall_ms, buf, sizeof buf));
+			return;
+		}
+		tl_digits(c->date, tm.tm_year + 1900, 4);
+		c->date[4] = '-';
+		tl_digits(c->date + 5, tm.tm_mon + 1, 2);
+		c->date[7] = '-';
+		tl_digits(c->date + 8, tm.tm_mday, 2);
+		c->date[10] = 'T';
+		c->day = day;
+		c->ok = true;
+	}
+	tl_put(b, c->date, sizeof c->date);
+	tl_uintw(b, (uint64_t)(sod / 3600), 2);
+	tl_lit(b, ":");
+	tl_uintw(b, (uint64_t)(sod % 3600 / 60), 2);
+	tl_lit(b, ":");
+	tl_uintw(b, (uint64_t)(sod % 60), 2);
+	tl_lit(b, ".");
+	tl_uintw(b, (uint64_t)ms, 3);
+	tl_lit(b, "Z");
 }
 
 enum tl_outcome { TO_OK, TO_FAILED, TO_TIMEOUT, TO_RETRIED, TO_CANCELLED,
@@ -302,14 +562,19 @@ tl_i64_cmp(const void *pa, const void *pb)
 	return a < b ? -1 : a > b;
 }
 
-/* The most attempts that ran at once. */
+/*
+ * The most attempts that ran at once: a sweep over the sorted starts and
+ * ends, an end before a start at the same time. An attempt that ends where
+ * it starts (or before) is never counted, so the count may dip below zero
+ * on the way; once every end is passed, the starts left add to it.
+ */
 static size_t
 tl_peak(const struct manifest *m, const struct node_run *const *runs,
     int64_t t_end)
 {
 	const struct node_run	*r;
-	int64_t			*st, *en;
-	size_t			 n = 0, i, k, a, b, cur = 0, peak = 0;
+	int64_t			*st, *en, cur = 0, peak = 0;
+	size_t			 n = 0, i, k, a, b;
 
 	for (i = 0; i < m->nnodes; i++)
 		if ((r = tl_run(runs, i)) != NULL)
@@ -331,7 +596,7 @@ tl_peak(const struct manifest *m, const struct node_run *const *runs,
 	qsort(st, n, sizeof *st, tl_i64_cmp);
 	qsort(en, n, sizeof *en, tl_i64_cmp);
 	for (a = b = 0; a < n;) {
-		if (st[a] < en[b]) {
+		if (b == n || st[a] < en[b]) {
 			a++;
 			if (++cur > peak)
 				peak = cur;
@@ -342,7 +607,7 @@ tl_peak(const struct manifest *m, const struct node_run *const *runs,
 	}
 	free(st);
 	free(en);
-	return peak;
+	return (size_t)peak;
 }
 
 /* The critical path of the run as it happened: the heaviest chain of needs
@@ -383,42 +648,55 @@ tl_critical(const struct manifest *m, const struct node_run *const *runs,
 /* The hover text of attempt k of node i. */
 static void
 tl_title(struct sbuf *b, const struct manifest *m, size_t i,
-    const struct node_run *r, size_t k, const struct state_job *sj)
+    const struct node_run *r, size_t k, const struct state_job *sj,
+    struct tl_clock *clk)
 {
 	const struct attempt	*a = &r->hist[k];
 	int64_t			 wb = 0, mb = 0;
-	char			 t1[40], t2[40], d[40], *e;
-	const char		*err = NULL;
 
 	if (sj != NULL) {
 		wb = sj->wall_base_ms;
 		mb = sj->mono_base_ms;
 	}
-	state_format_time(wb + a->start_ms - mb, t1, sizeof t1);
-	if (a->end_ms >= 0) {
-		state_format_time(wb + a->end_ms - mb, t2, sizeof t2);
-		tl_fmt_dur(a->end_ms - a->start_ms, d, sizeof d);
-	} else {
-		snprintf(t2, sizeof t2, "(running)");
-		snprintf(d, sizeof d, "-");
+	tl_lit(b, "<title>");
+	tl_str(b, m->nodes[i].id);
+	tl_lit(b, " attempt ");
+	tl_uint(b, k + 1);
+	tl_lit(b, "/");
+	tl_uint(b, r->nhist);
+	tl_lit(b, ": ");
+	tl_str(b, tl_kind[tl_outcome(r, k)].what);
+	tl_lit(b, " (");
+	if (a->end_ms >= 0)
+		tl_dur(b, a->end_ms - a->start_ms);
+	else
+		tl_lit(b, "-");
+	tl_lit(b, ")\n");
+	tl_time(b, clk, wb + a->start_ms - mb);
+	tl_lit(b, " to ");
+	if (a->end_ms >= 0)
+		tl_time(b, clk, wb + a->end_ms - mb);
+	else
+		tl_lit(b, "(running)");
+	tl_lit(b, "\nslot ");
+	tl_int(b, a->slot);
+	if (a->exit_code >= 0) {
+		tl_lit(b, ", exit ");
+		tl_int(b, a->exit_code);
 	}
-	sb_printf(b, "<title>%s attempt %zu/%zu: %s (%s)\n%s to %s\nslot %d",
-	    m->nodes[i].id, k + 1, r->nhist, tl_kind[tl_outcome(r, k)].what,
-	    d, t1, t2, a->slot);
-	if (a->exit_code >= 0)
-		sb_printf(b, ", exit %d", a->exit_code);
-	if (a->signal > 0)
-		sb_printf(b, ", signal %d", a->signal);
-	if (a->reason != REASON_NONE)
-		sb_printf(b, ", reason %s", reason_name(a->reason));
-	if (k + 1 == r->nhist && r->error != NULL)
-		err = r->error;
-	if (err != NULL) {
-		e = timeline_xml_escape(err, strlen(err));
-		sb_printf(b, "\nerror: %s", e);
-		free(e);
+	if (a->signal > 0) {
+		tl_lit(b, ", signal ");
+		tl_int(b, a->signal);
 	}
-	sb_printf(b, "</title>");
+	if (a->reason != REASON_NONE) {
+		tl_lit(b, ", reason ");
+		tl_str(b, reason_name(a->reason));
+	}
+	if (k + 1 == r->nhist && r->error != NULL) {
+		tl_lit(b, "\nerror: ");
+		tl_esc(b, r->error, strlen(r->error));
+	}
+	tl_lit(b, "</title>");
 }
 
 static void
@@ -427,16 +705,61 @@ tl_legend(struct sbuf *b, double x, double y)
 	size_t	k;
 
 	for (k = 0; k < TO__COUNT; k++) {
-		sb_printf(b, "<rect class=\"key\" x=\"%.1f\" y=\"%.1f\" "
-		    "width=\"12\" height=\"10\" fill=\"%s\"/>"
-		    "<text x=\"%.1f\" y=\"%.1f\">%s</text>\n", x, y,
-		    tl_kind[k].fill, x + 16, y + 9, tl_kind[k].what);
+		tl_lit(b, "<rect class=\"key\" x=\"");
+		tl_fixed(b, x, 1);
+		tl_lit(b, "\" y=\"");
+		tl_fixed(b, y, 1);
+		tl_lit(b, "\" width=\"12\" height=\"10\" fill=\"");
+		tl_str(b, tl_kind[k].fill);
+		tl_lit(b, "\"/><text x=\"");
+		tl_fixed(b, x + 16, 1);
+		tl_lit(b, "\" y=\"");
+		tl_fixed(b, y + 9, 1);
+		tl_lit(b, "\">");
+		tl_str(b, tl_kind[k].what);
+		tl_lit(b, "</text>\n");
 		x += 30 + TL_CHAR_W * (double)strlen(tl_kind[k].what);
 	}
-	sb_printf(b, "<rect class=\"key\" x=\"%.1f\" y=\"%.1f\" width=\"12\" "
-	    "height=\"10\" fill=\"#ffffff\" stroke=\"#000000\" "
-	    "stroke-width=\"1.5\"/><text x=\"%.1f\" y=\"%.1f\">critical "
-	    "path</text>\n", x, y, x + 16, y + 9);
+	tl_lit(b, "<rect class=\"key\" x=\"");
+	tl_fixed(b, x, 1);
+	tl_lit(b, "\" y=\"");
+	tl_fixed(b, y, 1);
+	tl_lit(b, "\" width=\"12\" height=\"10\" fill=\"#ffffff\" "
+	    "stroke=\"#000000\" stroke-width=\"1.5\"/><text x=\"");
+	tl_fixed(b, x + 16, 1);
+	tl_lit(b, "\" y=\"");
+	tl_fixed(b, y + 9, 1);
+	tl_lit(b, "\">critical path</text>\n");
+}
+
+/* The label of row k (node i) at y: the id, cut to lc bytes. */
+static void
+tl_label(struct sbuf *b, const struct manifest *m, size_t i,
+    const struct node_run *r, double y, double h, size_t lc, bool crit)
+{
+	const char	*id = m->nodes[i].id;
+	size_t		 l = strlen(id);
+
+	tl_lit(b, "<text class=\"id\" x=\"6\" y=\"");
+	tl_fixed(b, y + h * 0.5 + (h < 11 ? h : 11) * 0.35, 1);
+	tl_lit(b, "\" font-size=\"");
+	tl_fixed(b, h < 11 ? h : 11, 0);
+	tl_lit(b, "\"");
+	if (crit)
+		tl_lit(b, " font-weight=\"bold\"");
+	if (r == NULL || r->nhist == 0)
+		tl_lit(b, " fill=\"#999999\" font-style=\"italic\"");
+	tl_lit(b, ">");
+	tl_esc(b, id, l > lc ? lc : l);
+	if (l > lc)
+		tl_lit(b, "...");
+	tl_lit(b, "<title>");
+	tl_str(b, id);
+	tl_lit(b, " wave ");
+	tl_uint(b, m->graph.wave[i]);
+	tl_lit(b, ": ");
+	tl_str(b, r != NULL ? node_status_name(r->status) : "pending");
+	tl_lit(b, "</title></text>\n");
 }
 
 char *
@@ -445,6 +768,7 @@ timeline_render(const struct manifest *m, const struct node_run *const *runs,
 {
 	struct timeline_geom	 g;
 	struct sbuf		 b = { NULL, 0, 0 };
+	struct tl_clock		 clk = { false, 0, "" };
 	const struct node_run	*r;
 	const struct attempt	*a;
 	unsigned char		*crit;
@@ -452,10 +776,8 @@ timeline_render(const struct manifest *m, const struct node_run *const *runs,
 	size_t			 lc;
 	double			 y, h, width, height, x1, x2, bw;
 	int64_t			 step, t, t_end;
-	char			 tick[40], dur[40], when[40], *e;
-	const char		*status;
+	char			 tick[40], when[40];
 	enum tl_outcome		 o;
-	bool			 shown;
 
 	timeline_geom(m, runs, sj, &g);
 	t_end = g.t0 + g.span;
@@ -476,53 +798,87 @@ timeline_render(const struct manifest *m, const struct node_run *const *runs,
 	    nwave - 1 : 0) + 8 + TL_LEGEND_H;
 	lc = tl_label_chars(m);
 
-	sb_printf(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+	/* a guess at the size: about 400 bytes a row with one attempt */
+	if (n < SIZE_MAX / 1024)
+		tl_room(&b, 4096 + n * 400);
+
+	tl_lit(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
 	    "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" "
-	    "width=\"%.0f\" height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" "
-	    "font-family=\"DejaVu Sans, Helvetica, Arial, sans-serif\" "
-	    "font-size=\"11\">\n", width, height, width, height);
-	status = sj != NULL ? dag_status_name(sj->status) : "unknown";
-	tl_fmt_dur(sj != NULL && sj->started_ms >= 0 && sj->finished_ms >= 0 ?
-	    sj->finished_ms - sj->started_ms : g.span, dur, sizeof dur);
-	when[0] = '\0';
-	if (sj != NULL && sj->started_ms >= 0)
-		state_format_time(sj->wall_base_ms + sj->started_ms -
-		    sj->mono_base_ms, when, sizeof when);
-	e = timeline_xml_escape(sj != NULL && sj->job != NULL ? sj->job : "",
-	    sj != NULL && sj->job != NULL ? strlen(sj->job) : 0);
-	sb_printf(&b, "<title>%s %s</title>\n", m->name, e);
-	free(e);
-	sb_printf(&b, "<rect class=\"bg\" x=\"0\" y=\"0\" width=\"%.0f\" "
-	    "height=\"%.0f\" fill=\"#ffffff\"/>\n", width, height);
-	sb_printf(&b, "<text class=\"head\" x=\"8\" y=\"18\" font-size=\"14\" "
-	    "font-weight=\"bold\">%s: %s in %s, %zu nodes, parallelism %zu",
-	    m->name, status, dur, n, peak);
-	if (m->max_parallel > 0)
-		sb_printf(&b, " of %d", m->max_parallel);
-	sb_printf(&b, "</text>\n");
+	    "width=\"");
+	tl_fixed(&b, width, 0);
+	tl_lit(&b, "\" height=\"");
+	tl_fixed(&b, height, 0);
+	tl_lit(&b, "\" viewBox=\"0 0 ");
+	tl_fixed(&b, width, 0);
+	tl_lit(&b, " ");
+	tl_fixed(&b, height, 0);
+	tl_lit(&b, "\" font-family=\"DejaVu Sans, Helvetica, Arial, "
+	    "sans-serif\" font-size=\"11\">\n<title>");
+	tl_str(&b, m->name);
+	tl_lit(&b, " ");
+	if (sj != NULL && sj->job != NULL)
+		tl_esc(&b, sj->job, strlen(sj->job));
+	tl_lit(&b, "</title>\n<rect class=\"bg\" x=\"0\" y=\"0\" width=\"");
+	tl_fixed(&b, width, 0);
+	tl_lit(&b, "\" height=\"");
+	tl_fixed(&b, height, 0);
+	tl_lit(&b, "\" fill=\"#ffffff\"/>\n<text class=\"head\" x=\"8\" "
+	    "y=\"18\" font-size=\"14\" font-weight=\"bold\">");
+	tl_str(&b, m->name);
+	tl_lit(&b, ": ");
+	tl_str(&b, sj != NULL ? dag_status_name(sj->status) : "unknown");
+	tl_lit(&b, " in ");
+	tl_dur(&b, sj != NULL && sj->started_ms >= 0 && sj->finished_ms >= 0 ?
+	    sj->finished_ms - sj->started_ms : g.span);
+	tl_lit(&b, ", ");
+	tl_uint(&b, n);
+	tl_lit(&b, " nodes, parallelism ");
+	tl_uint(&b, peak);
+	if (m->max_parallel > 0) {
+		tl_lit(&b, " of ");
+		tl_int(&b, m->max_parallel);
+	}
+	tl_lit(&b, "</text>\n");
 	if (sj != NULL && sj->job != NULL) {
-		e = timeline_xml_escape(sj->job, strlen(sj->job));
-		sb_printf(&b, "<text x=\"8\" y=\"32\" fill=\"#555555\">%s, "
-		    "started %s</text>\n", e, when);
-		free(e);
+		when[0] = '\0';
+		if (sj->started_ms >= 0)
+			state_format_time(sj->wall_base_ms + sj->started_ms -
+			    sj->mono_base_ms, when, sizeof when);
+		tl_lit(&b, "<text x=\"8\" y=\"32\" fill=\"#555555\">");
+		tl_esc(&b, sj->job, strlen(sj->job));
+		tl_lit(&b, ", started ");
+		tl_str(&b, when);
+		tl_lit(&b, "</text>\n");
 	}
 
 	/* the axis: ticks and grid lines */
 	step = tl_step(g.span);
-	sb_printf(&b, "<g class=\"axis\" stroke=\"#dddddd\" "
+	tl_lit(&b, "<g class=\"axis\" stroke=\"#dddddd\" "
 	    "stroke-width=\"1\">\n");
-	for (t = 0; t <= g.span; t += step)
-		sb_printf(&b, "<line x1=\"%.2f\" y1=\"%d\" x2=\"%.2f\" "
-		    "y2=\"%.1f\"/>\n", tl_x(&g, g.t0 + t), TL_TOP - 4,
-		    tl_x(&g, g.t0 + t), height - TL_LEGEND_H);
-	sb_printf(&b, "</g>\n<g class=\"ticks\" fill=\"#555555\" "
+	for (t = 0; t <= g.span; t += step) {
+		tl_lit(&b, "<line x1=\"");
+		tl_fixed(&b, tl_x(&g, g.t0 + t), 2);
+		tl_lit(&b, "\" y1=\"");
+		tl_int(&b, TL_TOP - 4);
+		tl_lit(&b, "\" x2=\"");
+		tl_fixed(&b, tl_x(&g, g.t0 + t), 2);
+		tl_lit(&b, "\" y2=\"");
+		tl_fixed(&b, height - TL_LEGEND_H, 1);
+		tl_lit(&b, "\"/>\n");
+	}
+	tl_lit(&b, "</g>\n<g class=\"ticks\" fill=\"#555555\" "
 	    "text-anchor=\"middle\">\n");
 	for (t = 0; t <= g.span; t += step) {
 		tl_fmt_tick(t, step, tick, sizeof tick);
-		sb_printf(&b, "<text x=\"%.2f\" y=\"%d\">%s</text>\n",
-		    tl_x(&g, g.t0 + t), TL_TOP - 8, tick);
+		tl_lit(&b, "<text x=\"");
+		tl_fixed(&b, tl_x(&g, g.t0 + t), 2);
+		tl_lit(&b, "\" y=\"");
+		tl_int(&b, TL_TOP - 8);
+		tl_lit(&b, "\">");
+		tl_str(&b, tick);
+		tl_lit(&b, "</text>\n");
 	}
-	sb_printf(&b, "</g>\n");
+	tl_lit(&b, "</g>\n");
 
 	/* rows */
 	y = TL_TOP;
@@ -531,36 +887,28 @@ timeline_render(const struct manifest *m, const struct node_run *const *runs,
 		i = row[k];
 		if (m->graph.wave[i] != wave) {
 			wave = m->graph.wave[i];
-			sb_printf(&b, "<line class=\"wave\" x1=\"0\" "
-			    "y1=\"%.1f\" x2=\"%.0f\" y2=\"%.1f\" "
-			    "stroke=\"#bbbbbb\" stroke-dasharray=\"4,3\"/>\n",
-			    y + TL_WAVE_GAP / 2.0, width,
-			    y + TL_WAVE_GAP / 2.0);
+			tl_lit(&b, "<line class=\"wave\" x1=\"0\" y1=\"");
+			tl_fixed(&b, y + TL_WAVE_GAP / 2.0, 1);
+			tl_lit(&b, "\" x2=\"");
+			tl_fixed(&b, width, 0);
+			tl_lit(&b, "\" y2=\"");
+			tl_fixed(&b, y + TL_WAVE_GAP / 2.0, 1);
+			tl_lit(&b, "\" stroke=\"#bbbbbb\" "
+			    "stroke-dasharray=\"4,3\"/>\n");
 			y += TL_WAVE_GAP;
 		}
 		r = tl_run(runs, i);
-		if (k % 2 == 1)
-			sb_printf(&b, "<rect class=\"row\" x=\"0\" y=\"%.1f\" "
-			    "width=\"%.0f\" height=\"%.1f\" "
-			    "fill=\"#f6f6f6\"/>\n", y, width, h);
-		shown = k % g.label_every == 0;
-		if (shown) {
-			e = timeline_xml_escape(m->nodes[i].id,
-			    strlen(m->nodes[i].id) > lc ? lc :
-			    strlen(m->nodes[i].id));
-			sb_printf(&b, "<text class=\"id\" x=\"6\" y=\"%.1f\" "
-			    "font-size=\"%.0f\"%s%s>%s%s<title>%s wave %zu: "
-			    "%s</title></text>\n", y + h * 0.5 + (h < 11 ?
-			    h : 11) * 0.35, h < 11 ? h : 11,
-			    crit[i] ? " font-weight=\"bold\"" : "",
-			    r == NULL || r->nhist == 0 ?
-			    " fill=\"#999999\" font-style=\"italic\"" : "",
-			    e, strlen(m->nodes[i].id) > lc ? "..." : "",
-			    m->nodes[i].id, m->graph.wave[i],
-			    r != NULL ? node_status_name(r->status) :
-			    "pending");
-			free(e);
+		if (k % 2 == 1) {
+			tl_lit(&b, "<rect class=\"row\" x=\"0\" y=\"");
+			tl_fixed(&b, y, 1);
+			tl_lit(&b, "\" width=\"");
+			tl_fixed(&b, width, 0);
+			tl_lit(&b, "\" height=\"");
+			tl_fixed(&b, h, 1);
+			tl_lit(&b, "\" fill=\"#f6f6f6\"/>\n");
 		}
+		if (k % g.label_every == 0)
+			tl_label(&b, m, i, r, y, h, lc, crit[i] != 0);
 		for (q = 0; r != NULL && q < r->nhist; q++) {
 			a = &r->hist[q];
 			x1 = tl_x(&g, a->start_ms);
@@ -569,30 +917,48 @@ timeline_render(const struct manifest *m, const struct node_run *const *runs,
 			o = tl_outcome(r, q);
 			/* the wait before a retry: a dashed line */
 			if (q > 0 && a[-1].end_ms >= 0 &&
-			    a->start_ms > a[-1].end_ms)
-				sb_printf(&b, "<line class=\"wait\" "
-				    "x1=\"%.2f\" y1=\"%.1f\" x2=\"%.2f\" "
-				    "y2=\"%.1f\" stroke=\"#888888\" "
-				    "stroke-dasharray=\"2,2\"/>\n",
-				    tl_x(&g, a[-1].end_ms), y + h / 2, x1,
-				    y + h / 2);
-			sb_printf(&b, "<rect class=\"att %s\" x=\"%.2f\" "
-			    "y=\"%.1f\" width=\"%.2f\" height=\"%.1f\" "
-			    "fill=\"%s\"", tl_kind[o].cls, x1, y + (h > 4 ?
-			    1 : 0), bw, h > 4 ? h - 2 : h, tl_kind[o].fill);
-			if (crit[i])
-				sb_printf(&b, " stroke=\"#000000\" "
-				    "stroke-width=\"%.1f\"", h > 6 ? 1.5 : 0.6);
-			sb_printf(&b, ">");
-			tl_title(&b, m, i, r, q, sj);
-			sb_printf(&b, "</rect>\n");
+			    a->start_ms > a[-1].end_ms) {
+				tl_lit(&b, "<line class=\"wait\" x1=\"");
+				tl_fixed(&b, tl_x(&g, a[-1].end_ms), 2);
+				tl_lit(&b, "\" y1=\"");
+				tl_fixed(&b, y + h / 2, 1);
+				tl_lit(&b, "\" x2=\"");
+				tl_fixed(&b, x1, 2);
+				tl_lit(&b, "\" y2=\"");
+				tl_fixed(&b, y + h / 2, 1);
+				tl_lit(&b, "\" stroke=\"#888888\" "
+				    "stroke-dasharray=\"2,2\"/>\n");
+			}
+			tl_lit(&b, "<rect class=\"att ");
+			tl_str(&b, tl_kind[o].cls);
+			tl_lit(&b, "\" x=\"");
+			tl_fixed(&b, x1, 2);
+			tl_lit(&b, "\" y=\"");
+			tl_fixed(&b, y + (h > 4 ? 1 : 0), 1);
+			tl_lit(&b, "\" width=\"");
+			tl_fixed(&b, bw, 2);
+			tl_lit(&b, "\" height=\"");
+			tl_fixed(&b, h > 4 ? h - 2 : h, 1);
+			tl_lit(&b, "\" fill=\"");
+			tl_str(&b, tl_kind[o].fill);
+			tl_lit(&b, "\"");
+			if (crit[i]) {
+				tl_lit(&b, " stroke=\"#000000\" "
+				    "stroke-width=\"");
+				tl_fixed(&b, h > 6 ? 1.5 : 0.6, 1);
+				tl_lit(&b, "\"");
+			}
+			tl_lit(&b, ">");
+			tl_title(&b, m, i, r, q, sj, &clk);
+			tl_lit(&b, "</rect>\n");
 		}
 		y += h;
 	}
 	tl_legend(&b, 8, y + 14);
-	sb_printf(&b, "</svg>\n");
+	tl_lit(&b, "</svg>\n");
 	free(row);
 	free(crit);
+	b.s[b.len] = '\0';
 	*len = b.len;
 	return b.s;
 }
