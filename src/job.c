@@ -35,6 +35,7 @@
 #include "slurm.h"
 #include "spawn.h"
 #include "state.h"
+#include "shline.h"
 #include "strmap.h"
 #include "timeline.h"
 #include "trace.h"
@@ -110,6 +111,8 @@ struct job {
 	char			*id;
 	char			*dir;		/* absolute */
 	char			*workdir;	/* absolute */
+	char			*pwd;		/* its realpath: PWD for lines
+						   run without the shell */
 	int			 workdir_fd;
 	DIR			*io_dir;	/* DIR/io, or NULL */
 	int			 io_fd;		/* its descriptor, or -1 */
@@ -322,7 +325,7 @@ env_in_name(const char *need, const char *key)
 
 static char **
 env_build(struct job *j, size_t i, int attempt, const char *out_path,
-    const char *metrics_path)
+    const char *metrics_path, const char *pwd)
 {
 	const struct node *n = &j->m->nodes[i];
 	struct envbuf eb = { NULL, 0, 0, NULL, 0 };
@@ -359,6 +362,9 @@ env_build(struct job *j, size_t i, int attempt, const char *out_path,
 			free(s);
 		}
 	}
+	/* a line run without the shell gets the PWD the shell would set */
+	if (pwd != NULL)
+		env_set(&eb, "PWD", pwd);
 	return eb.v;
 }
 
@@ -810,6 +816,7 @@ start_node(struct job *j, size_t i, int attempt)
 	char *s1, *s2, *httpargv[5] = { NULL, NULL, NULL, NULL, NULL };
 	pid_t pid;
 	struct resolved *rs = NULL;
+	char **words = NULL;
 	int used = -1;
 
 	if (n->executor == EXECUTOR_SLURM && n->kind != NODE_HTTP) {
@@ -836,8 +843,14 @@ start_node(struct job *j, size_t i, int attempt)
 		cause = xasprintf("cannot create a pipe: %s", strerror(errno));
 		goto fail;
 	}
-	envp = env_build(j, i, attempt, out_path, met_path);
+	/* a plain line runs without the shell, as make does; if it
+	 * cannot start so, the shell runs it (and says why, as always) */
+	if (n->kind == NODE_RUN && j->pwd != NULL)
+		words = shline_words(n->run);
+	envp = env_build(j, i, attempt, out_path, met_path,
+	    words != NULL ? j->pwd : NULL);
 
+again:
 	memset(&sp, 0, sizeof sp);
 	sp.node = n->id;
 	if (n->kind == NODE_HTTP) {
@@ -846,6 +859,10 @@ start_node(struct job *j, size_t i, int attempt)
 		sp.argv = httpargv;
 		sp.paths = xcalloc(2, sizeof *sp.paths);
 		sp.paths[0] = xstrdup(j->self);
+	} else if (words != NULL) {
+		sp.argv = words;
+		rs = job_resolve(j, words[0], envp);
+		sp.paths = rs->paths;
 	} else if (n->kind == NODE_RUN) {
 		shargv[0] = sh_name;
 		shargv[1] = sh_c;
@@ -878,6 +895,14 @@ start_node(struct job *j, size_t i, int attempt)
 		spawn_free_paths(sp.paths);	/* an http node's */
 	else if (pid >= 0)
 		job_resolved(rs, used);
+	if (pid < 0 && words != NULL) {
+		shline_free(words);
+		words = NULL;
+		rs = NULL;
+		free(cause);
+		cause = NULL;
+		goto again;
+	}
 	close(pout[1]);
 	close(perr[1]);
 	pout[1] = perr[1] = -1;
@@ -925,6 +950,7 @@ fail:
 out:
 	free(httpargv[2]);
 	free(httpargv[3]);
+	shline_free(words);
 	env_build_free(j, envp);
 	free(cause);
 	free(out_path);
@@ -1510,7 +1536,7 @@ slurm_submit(struct nodeproc *np)
 	script = slurm_io(j, i, np->attempt, "sbatch");
 	so = slurm_io(j, i, np->attempt, "out");
 	se = slurm_io(j, i, np->attempt, "err");
-	envp = env_build(j, i, np->attempt, out_path, met_path);
+	envp = env_build(j, i, np->attempt, out_path, met_path, NULL);
 	text = slurm_script(envp, j->workdir, n->kind == NODE_RUN ? n->run :
 	    NULL, n->argv);
 	/* the script is the user's: sbatch reads it as them */
@@ -2804,6 +2830,8 @@ job_new(struct loop *l, struct manifest *m, const struct job_config *c,
 		}
 	}
 	j->workdir_fd = open(j->workdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	/* NULL (no line without the shell) when it cannot be had */
+	j->pwd = realpath(j->workdir, NULL);
 	if (j->workdir_fd < 0) {
 		*cause = xasprintf("cannot open work directory '%s': %s",
 		    j->workdir, strerror(errno));
@@ -3015,6 +3043,7 @@ job_free(struct job *j)
 	free(j->estimates);
 	free(j->state_path);
 	free(j->workdir);
+	free(j->pwd);
 	free(j->dir);
 	free(j->id);
 	free(j);

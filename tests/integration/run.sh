@@ -302,6 +302,38 @@ else
 fi
 check "the hashed job succeeds" test "$rc" -eq 0
 
+# --- a plain run line runs without the shell, and the same as with it ------
+# a script without #!: execve refuses it (ENOEXEC), so sh runs it
+printf 'echo ran-by-sh "$1"\n' >"$T/script"
+chmod +x "$T/script"
+cat >plain.yaml <<Y
+name: plain
+env: {PWD: /somewhere/else}
+nodes:
+  direct: {run: "env"}
+  shell: {run: "exec env"}
+  self: {run: "cat /proc/self/stat"}
+  missing: {run: "no-such-program-anywhere x", when: always, needs: [self]}
+  noexec: {run: "$T/script x", when: always, needs: [missing]}
+Y
+runjob plain --keep plain.yaml
+grep -Ev '^DAGEXEC_(NODE|OUTPUT|METRICS)=' "$X/nodes/direct/stdout.log" | sort >"$T/env.direct"
+grep -Ev '^DAGEXEC_(NODE|OUTPUT|METRICS)=' "$X/nodes/shell/stdout.log" | sort >"$T/env.shell"
+check "a line without the shell gets the shell's environment" \
+    cmp -s "$T/env.direct" "$T/env.shell"
+wd=$(cd "$T"/plain.out/plain-*/work && pwd -P)
+check "PWD is the work directory, as sh sets it" \
+    grep -qx "PWD=$wd" "$T/env.direct"
+jpid=$(grep ' start node=self ' "$X/events.log" | sed 's/.* pid=\([0-9]*\).*/\1/')
+spid=$(cut -d' ' -f1 "$X/nodes/self/stdout.log")
+check "the program is the node's process itself (pid $spid, journal $jpid)" \
+    test -n "$spid" -a "$spid" = "$jpid"
+expect_state "a program that is not there: the shell's exit status" \
+    nodes.missing.exit_code 127
+grep_file "and the shell's message" 'not found' "$X/nodes/missing/stderr.log"
+expect_state "a script without #! is run by sh" nodes.noexec.exit_code 0
+grep_file "with its argument" 'ran-by-sh x' "$X/nodes/noexec/stdout.log"
+
 # --- zstd bundles ------------------------------------------------------------------
 runjob zst --bundle-format zst "$TOP_SRCDIR/examples/research-pipeline.yaml"
 case $bundle in *.tar.zst) pass "zst bundle named .tar.zst" ;; *) fail "zst bundle name '$bundle'" ;; esac
