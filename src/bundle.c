@@ -417,6 +417,7 @@ bundle_open_archive(struct bundle_w *bw, enum bundle_format fmt, int fd,
     const char *tmp)
 {
 	char	*msg = NULL, nthreads[16];
+	int	 saved;
 
 	if ((bw->a = archive_write_new()) == NULL)
 		abort();
@@ -435,8 +436,10 @@ bundle_open_archive(struct bundle_w *bw, enum bundle_format fmt, int fd,
 		return 0;
 	}
 	if ((bw->pgz = pgz_open(fd, BUNDLE_GZIP_LEVEL, 0, &msg)) == NULL) {
+		saved = errno;
 		bundle_fail(bw, xasprintf("cannot write '%s': %s", tmp, msg));
 		free(msg);
+		errno = saved;
 		return -1;
 	}
 	/* no padding of the last block, as archive_write_open_fd does for
