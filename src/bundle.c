@@ -416,7 +416,7 @@ static int
 bundle_open_archive(struct bundle_w *bw, enum bundle_format fmt, int fd,
     const char *tmp)
 {
-	char	*msg = NULL, nthreads[16];
+	char	*msg = NULL;
 	int	 saved;
 
 	if ((bw->a = archive_write_new()) == NULL)
@@ -424,14 +424,8 @@ bundle_open_archive(struct bundle_w *bw, enum bundle_format fmt, int fd,
 	if (archive_write_set_format_pax_restricted(bw->a) != ARCHIVE_OK)
 		goto fail;
 	if (fmt == BUNDLE_TZST) {
-		if (archive_write_add_filter_zstd(bw->a) != ARCHIVE_OK)
-			goto fail;
-		/* zstd's own worker threads (libarchive 3.6 has the option;
-		 * without it, one thread as before) */
-		snprintf(nthreads, sizeof nthreads, "%d", pgz_threads());
-		(void)archive_write_set_filter_option(bw->a, "zstd", "threads",
-		    nthreads);
-		if (archive_write_open_fd(bw->a, fd) != ARCHIVE_OK)
+		if (archive_write_add_filter_zstd(bw->a) != ARCHIVE_OK ||
+		    archive_write_open_fd(bw->a, fd) != ARCHIVE_OK)
 			goto fail;
 		return 0;
 	}
