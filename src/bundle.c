@@ -16,9 +16,11 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <openssl/evp.h>
+#include <zlib.h>
 
 #include "bundle.h"
 #include "fsutil.h"
+#include "pgz.h"
 #include "strmap.h"
 #include "xmalloc.h"
 
@@ -27,6 +29,9 @@
 
 #define BUNDLE_MAX_DEPTH	128		/* directory nesting walked */
 #define BUNDLE_BUFSIZE		(64 * 1024)
+
+/* The gzip level: what libarchive's gzip filter used, zlib's default (6). */
+#define BUNDLE_GZIP_LEVEL	Z_DEFAULT_COMPRESSION
 
 const char *
 bundle_ext(enum bundle_format f)
@@ -42,6 +47,7 @@ static const char *const bundle_top[] = {
 
 struct bundle_w {
 	struct archive	*a;
+	struct pgz	*pgz;		/* BUNDLE_TGZ: compresses the tar */
 	const char	*jobdir;	/* for messages */
 	char		*cause;
 	EVP_MD_CTX	*md;
@@ -388,12 +394,69 @@ bundle_add_all(struct bundle_w *bw, const char *job, int jfd)
 	return rc;
 }
 
+/* libarchive's client write callback for BUNDLE_TGZ: the tar into pgz. */
+static la_ssize_t
+bundle_pgz_write(struct archive *a, void *arg, const void *buf, size_t len)
+{
+	struct bundle_w	*bw = arg;
+	char		*msg = NULL;
+	int		 saved;
+
+	if (pgz_write(bw->pgz, buf, len, &msg) != 0) {
+		saved = errno;
+		archive_set_error(a, saved, "%s", msg);
+		free(msg);
+		return -1;
+	}
+	return (la_ssize_t)len;
+}
+
+/* Start libarchive writing the tar to fd, through zstd or pgz. */
+static int
+bundle_open_archive(struct bundle_w *bw, enum bundle_format fmt, int fd,
+    const char *tmp)
+{
+	char	*msg = NULL;
+	int	 saved;
+
+	if ((bw->a = archive_write_new()) == NULL)
+		abort();
+	if (archive_write_set_format_pax_restricted(bw->a) != ARCHIVE_OK)
+		goto fail;
+	if (fmt == BUNDLE_TZST) {
+		if (archive_write_add_filter_zstd(bw->a) != ARCHIVE_OK ||
+		    archive_write_open_fd(bw->a, fd) != ARCHIVE_OK)
+			goto fail;
+		return 0;
+	}
+	if ((bw->pgz = pgz_open(fd, BUNDLE_GZIP_LEVEL, 0, &msg)) == NULL) {
+		saved = errno;
+		bundle_fail(bw, xasprintf("cannot write '%s': %s", tmp, msg));
+		free(msg);
+		errno = saved;
+		return -1;
+	}
+	/* no padding of the last block, as archive_write_open_fd does for
+	 * a regular file */
+	if (archive_write_set_bytes_in_last_block(bw->a, 1) != ARCHIVE_OK ||
+	    archive_write_open2(bw->a, bw, NULL, bundle_pgz_write, NULL,
+	    NULL) != ARCHIVE_OK)
+		goto fail;
+	return 0;
+
+fail:
+	errno = EIO;
+	return bundle_fail(bw, xasprintf("cannot write '%s': %s", tmp,
+	    bw_error(bw)));
+}
+
 int
 bundle_write(const char *out_path, enum bundle_format fmt, const char *job,
     const char *jobdir, char **cause)
 {
 	struct bundle_w	*bw;
-	char		*tmp;
+	struct pgz	*p;
+	char		*tmp, *msg = NULL;
 	int		 fd = -1, jfd = -1, saved = 0, r;
 
 	bw = xcalloc(1, sizeof *bw);
@@ -417,16 +480,8 @@ bundle_write(const char *out_path, enum bundle_format fmt, const char *job,
 		    strerror(saved)));
 		goto fail;
 	}
-	if ((bw->a = archive_write_new()) == NULL)
-		abort();
-	r = fmt == BUNDLE_TZST ? archive_write_add_filter_zstd(bw->a) :
-	    archive_write_add_filter_gzip(bw->a);
-	if (r != ARCHIVE_OK ||
-	    archive_write_set_format_pax_restricted(bw->a) != ARCHIVE_OK ||
-	    archive_write_open_fd(bw->a, fd) != ARCHIVE_OK) {
-		saved = EIO;
-		bundle_fail(bw, xasprintf("cannot write '%s': %s", tmp,
-		    bw_error(bw)));
+	if (bundle_open_archive(bw, fmt, fd, tmp) != 0) {
+		saved = errno;
 		goto fail;
 	}
 	if (bundle_add_all(bw, job, jfd) != 0) {
@@ -441,6 +496,17 @@ bundle_write(const char *out_path, enum bundle_format fmt, const char *job,
 	}
 	archive_write_free(bw->a);
 	bw->a = NULL;
+	if (bw->pgz != NULL) {
+		p = bw->pgz;
+		bw->pgz = NULL;
+		if (pgz_close(p, &msg) != 0) {
+			saved = errno;
+			bundle_fail(bw, xasprintf("cannot write '%s': %s", tmp,
+			    msg));
+			free(msg);
+			goto fail;
+		}
+	}
 	if (fsync(fd) != 0) {
 		saved = errno;
 		bundle_fail(bw, xasprintf("cannot sync '%s': %s", tmp,
@@ -472,7 +538,8 @@ bundle_write(const char *out_path, enum bundle_format fmt, const char *job,
 
 fail:
 	if (bw->a != NULL)
-		archive_write_free(bw->a);
+		archive_write_free(bw->a);	/* may still write to pgz */
+	pgz_free(bw->pgz);
 	if (fd >= 0) {
 		close(fd);
 		unlink(tmp);
