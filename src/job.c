@@ -216,27 +216,6 @@ num(int64_t v)
 	return xasprintf("%lld", (long long)v);
 }
 
-/* v in decimal in b (no allocation): for the lines of every node */
-struct numbuf {
-	char	s[24];
-};
-
-static const char *
-numb(struct numbuf *b, int64_t v)
-{
-	char		*p = b->s + sizeof b->s;
-	uint64_t	 u = v < 0 ? -(uint64_t)v : (uint64_t)v;
-
-	*--p = '\0';
-	do {
-		*--p = (char)('0' + u % 10);
-		u /= 10;
-	} while (u != 0);
-	if (v < 0)
-		*--p = '-';
-	return p;
-}
-
 /* ---- environment -------------------------------------------------------- */
 
 static bool
@@ -349,7 +328,7 @@ env_build(struct job *j, size_t i, int attempt, const char *out_path,
 	const struct node *n = &j->m->nodes[i];
 	struct envbuf eb = { NULL, 0, 0, NULL, 0 };
 	struct nodeproc *np;
-	struct numbuf nb;
+	char nb[UNITS_INT_LEN];
 	size_t k, q;
 	char *s;
 
@@ -367,7 +346,7 @@ env_build(struct job *j, size_t i, int attempt, const char *out_path,
 		env_set(&eb, n->env.v[k].key, n->env.v[k].value);
 	env_set(&eb, "DAGEXEC_JOB", j->id);
 	env_set(&eb, "DAGEXEC_NODE", n->id);
-	env_set(&eb, "DAGEXEC_ATTEMPT", numb(&nb, attempt));
+	env_set(&eb, "DAGEXEC_ATTEMPT", units_int(attempt, nb));
 	env_set(&eb, "DAGEXEC_WORKDIR", j->workdir);
 	env_set(&eb, "DAGEXEC_OUTPUT", out_path);
 	env_set(&eb, "DAGEXEC_METRICS", metrics_path);
@@ -836,7 +815,7 @@ start_node(struct job *j, size_t i, int attempt)
 	int pout[2] = { -1, -1 }, perr[2] = { -1, -1 };
 	int pidfd = -1;
 	char *httpargv[5] = { NULL, NULL, NULL, NULL, NULL };
-	struct numbuf b1, b2, b3;
+	char b1[UNITS_INT_LEN], b2[UNITS_INT_LEN], b3[UNITS_INT_LEN];
 	pid_t pid;
 	struct resolved *rs = NULL;
 	char **words = NULL;
@@ -951,8 +930,8 @@ again:
 	if (j->slots != NULL)
 		(*j->slots)++;
 	journal_add(j->jr, loop_wallclock(), "start", "node", n->id,
-	    "attempt", numb(&b1, attempt), "pid", numb(&b2, pid), "pgid",
-	    numb(&b3, pid), (char *)NULL);
+	    "attempt", units_int(attempt, b1), "pid", units_int(pid, b2),
+	    "pgid", units_int(pid, b3), (char *)NULL);
 	job_log(j, LOG_INFO, i, "start", "attempt=%d pid=%ld", attempt,
 	    (long)pid);
 	goto out;
@@ -1199,7 +1178,8 @@ node_end(struct nodeproc *np, struct attempt_end *ep, char *cause)
 	size_t nm = 0, no = 0;
 	struct metric *metrics = NULL;
 	char *path, *dest, *c2 = NULL;
-	struct numbuf b1, b2, b3, b4, b5;
+	char b1[UNITS_INT_LEN], b2[UNITS_INT_LEN], b3[UNITS_INT_LEN],
+	    b4[UNITS_INT_LEN], b5[UNITS_INT_LEN];
 	const struct node_run *run;
 	int iofd;
 	bool side;
@@ -1286,10 +1266,11 @@ node_end(struct nodeproc *np, struct attempt_end *ep, char *cause)
 	 * from here, not from the dates, which a jump of the clock moves */
 	run = sched_node(j->s, i);
 	journal_add(j->jr, loop_wallclock(), "end", "node", n->id,
-	    "attempt", numb(&b1, np->attempt), "exit", numb(&b2, e.exit_code),
-	    "signal", numb(&b3, e.signal), "cpu_ms", numb(&b4, e.cpu_ms),
-	    "duration_ms", run != NULL && run->nhist > 0 ? numb(&b5,
-	    loop_now() - run->hist[run->nhist - 1].start_ms) : NULL,
+	    "attempt", units_int(np->attempt, b1), "exit",
+	    units_int(e.exit_code, b2), "signal", units_int(e.signal, b3),
+	    "cpu_ms", units_int(e.cpu_ms, b4), "duration_ms",
+	    run != NULL && run->nhist > 0 ? units_int(loop_now() -
+	    run->hist[run->nhist - 1].start_ms, b5) : NULL,
 	    (char *)NULL);
 	for (k = 0; k < nm; k++)
 		journal_add(j->jr, loop_wallclock(), "metric", "node", n->id,
