@@ -60,7 +60,11 @@ extern char **environ;
 struct logsink {
 	int	 fd;		/* the pipe's read end, -1 at EOF */
 	int	 file;		/* the log file; -1 until the first byte */
-	char	*path;		/* of the log file */
+	char	*path;		/* of the log file, made on the first
+				   byte from: */
+	const char *dir;	/* the job's directory (borrowed) */
+	const char *node;	/* the node's id (borrowed) */
+	const char *name;	/* "stdout.log" or "stderr.log" */
 	int	 attempt;	/* for the "--- attempt N ---" line */
 	bool	 failed;	/* the file could not be opened */
 	int64_t	 head_max;	/* limit / 2 */
@@ -179,12 +183,6 @@ static void	slurm_start(struct job *, size_t, int);
 static void	slurm_kill(struct job *, size_t);
 
 /* ---- small helpers ------------------------------------------------------ */
-
-static char *
-node_dir(const struct job *j, size_t i)
-{
-	return xasprintf("%s/nodes/%s", j->dir, j->m->nodes[i].id);
-}
 
 static void
 job_log(struct job *j, enum log_level lvl, size_t node,
@@ -330,6 +328,7 @@ env_build(struct job *j, size_t i, int attempt, const char *out_path,
 	const struct node *n = &j->m->nodes[i];
 	struct envbuf eb = { NULL, 0, 0, NULL, 0 };
 	struct nodeproc *np;
+	char nb[UNITS_INT_LEN];
 	size_t k, q;
 	char *s;
 
@@ -347,9 +346,7 @@ env_build(struct job *j, size_t i, int attempt, const char *out_path,
 		env_set(&eb, n->env.v[k].key, n->env.v[k].value);
 	env_set(&eb, "DAGEXEC_JOB", j->id);
 	env_set(&eb, "DAGEXEC_NODE", n->id);
-	s = num(attempt);
-	env_set(&eb, "DAGEXEC_ATTEMPT", s);
-	free(s);
+	env_set(&eb, "DAGEXEC_ATTEMPT", units_int(attempt, nb));
 	env_set(&eb, "DAGEXEC_WORKDIR", j->workdir);
 	env_set(&eb, "DAGEXEC_OUTPUT", out_path);
 	env_set(&eb, "DAGEXEC_METRICS", metrics_path);
@@ -438,15 +435,18 @@ job_resolved(struct resolved *r, int k)
 
 /* ---- logs --------------------------------------------------------------- */
 
-/* A log sink for attempt `attempt` into path (taken); the file is made
- * on the first byte, so a silent node costs no file. */
+/* A log sink for attempt `attempt` into DIR/nodes/NODE/NAME; the path and
+ * the file are made on the first byte, so a silent node costs neither. */
 static void
-sink_init(struct logsink *ls, int fd, char *path, int attempt, int64_t limit)
+sink_init(struct logsink *ls, int fd, const struct job *j, size_t i,
+    const char *name, int attempt, int64_t limit)
 {
 	memset(ls, 0, sizeof *ls);
 	ls->fd = fd;
 	ls->file = -1;
-	ls->path = path;
+	ls->dir = j->dir;
+	ls->node = j->m->nodes[i].id;
+	ls->name = name;
 	ls->attempt = attempt;
 	ls->head_max = limit / 2;
 	ls->tail_max = limit - ls->head_max;
@@ -459,6 +459,9 @@ sink_open(struct logsink *ls)
 
 	if (ls->file >= 0 || ls->failed)
 		return ls->file;
+	if (ls->path == NULL)
+		ls->path = xasprintf("%s/nodes/%s/%s", ls->dir, ls->node,
+		    ls->name);
 	dir = xstrdup(ls->path);
 	if ((slash = strrchr(dir, '/')) != NULL)
 		*slash = '\0';
@@ -588,8 +591,7 @@ sink_read(struct loop *l, int fd, uint32_t events, void *arg)
 		if (n < 0 && errno == EAGAIN)
 			return;
 		/* EOF or error: the stream is over */
-		loop_del_fd(l, fd);
-		close(fd);
+		loop_close_fd(l, fd);
 		ls->fd = -1;
 		node_try_end(np);
 		return;
@@ -616,8 +618,7 @@ sink_drain(struct loop *l, struct nodeproc *np, struct logsink *ls)
 			continue;
 		if (n < 0 && errno == EAGAIN)
 			return;
-		loop_del_fd(l, ls->fd);
-		close(ls->fd);
+		loop_close_fd(l, ls->fd);
 		ls->fd = -1;
 	}
 }
@@ -809,11 +810,12 @@ start_node(struct job *j, size_t i, int attempt)
 	const struct node *n = &j->m->nodes[i];
 	struct nodeproc *np = &j->procs[i];
 	struct spawn_spec sp;
-	char *dir = node_dir(j, i), *out_path = NULL, *met_path = NULL;
+	char *out_path = NULL, *met_path = NULL;
 	char *cause = NULL, **envp = NULL, *shargv[4];
 	int pout[2] = { -1, -1 }, perr[2] = { -1, -1 };
 	int pidfd = -1;
-	char *s1, *s2, *httpargv[5] = { NULL, NULL, NULL, NULL, NULL };
+	char *httpargv[5] = { NULL, NULL, NULL, NULL, NULL };
+	char b1[UNITS_INT_LEN], b2[UNITS_INT_LEN], b3[UNITS_INT_LEN];
 	pid_t pid;
 	struct resolved *rs = NULL;
 	char **words = NULL;
@@ -911,9 +913,9 @@ again:
 
 	proc_reset(j, i, attempt);
 	np->pid = pid;
-	sink_init(&np->out, pout[0], xasprintf("%s/stdout.log", dir), attempt,
+	sink_init(&np->out, pout[0], j, i, "stdout.log", attempt,
 	    n->log_limit);
-	sink_init(&np->err, perr[0], xasprintf("%s/stderr.log", dir), attempt,
+	sink_init(&np->err, perr[0], j, i, "stderr.log", attempt,
 	    n->log_limit);
 	if (loop_add_fd(j->loop, pout[0], EPOLLIN, sink_read, np) != 0 ||
 	    loop_add_fd(j->loop, perr[0], EPOLLIN, sink_read, np) != 0 ||
@@ -927,12 +929,9 @@ again:
 	j->running++;
 	if (j->slots != NULL)
 		(*j->slots)++;
-	s1 = num(attempt);
-	s2 = num(pid);
 	journal_add(j->jr, loop_wallclock(), "start", "node", n->id,
-	    "attempt", s1, "pid", s2, "pgid", s2, (char *)NULL);
-	free(s1);
-	free(s2);
+	    "attempt", units_int(attempt, b1), "pid", units_int(pid, b2),
+	    "pgid", units_int(pid, b3), (char *)NULL);
 	job_log(j, LOG_INFO, i, "start", "attempt=%d pid=%ld", attempt,
 	    (long)pid);
 	goto out;
@@ -955,7 +954,6 @@ out:
 	free(cause);
 	free(out_path);
 	free(met_path);
-	free(dir);
 }
 
 /* An http node's child failed: its RESULT file says why (reason, error,
@@ -1179,7 +1177,9 @@ node_end(struct nodeproc *np, struct attempt_end *ep, char *cause)
 	struct kv *mv = NULL, *ov = NULL;
 	size_t nm = 0, no = 0;
 	struct metric *metrics = NULL;
-	char *path, *dest, *s1, *s2, *s3, *s4, *s5, *c2 = NULL;
+	char *path, *dest, *c2 = NULL;
+	char b1[UNITS_INT_LEN], b2[UNITS_INT_LEN], b3[UNITS_INT_LEN],
+	    b4[UNITS_INT_LEN], b5[UNITS_INT_LEN];
 	const struct node_run *run;
 	int iofd;
 	bool side;
@@ -1199,13 +1199,10 @@ node_end(struct nodeproc *np, struct attempt_end *ep, char *cause)
 	 * failing opens (not for Slurm's: another machine makes them,
 	 * which inotify does not see) */
 	side = np->slurm || io_may_hold(j);
-	if (j->io_fd >= 0) {
-		iofd = j->io_fd;
-		path = xasprintf("%s.metrics", n->id);
-	} else {
-		iofd = AT_FDCWD;
-		path = xasprintf("%s/io/%s.metrics", j->dir, n->id);
-	}
+	iofd = j->io_fd >= 0 ? j->io_fd : AT_FDCWD;
+	path = !side ? NULL : iofd != AT_FDCWD ?
+	    xasprintf("%s.metrics", n->id) :
+	    xasprintf("%s/io/%s.metrics", j->dir, n->id);
 	if (side && parse_kv_file(j, iofd, path, "$DAGEXEC_METRICS", true,
 	    &mv, &nm, &c2) != 0) {
 		if (e.reason == REASON_NONE)
@@ -1265,26 +1262,19 @@ node_end(struct nodeproc *np, struct attempt_end *ep, char *cause)
 			    "node", n->id, "key", np->outputs[k].key,
 			    "value", np->outputs[k].value, (char *)NULL);
 	}
-	s1 = num(np->attempt);
-	s2 = num(e.exit_code);
-	s3 = num(e.signal);
-	s4 = num(e.cpu_ms);
 	/* the attempt's length on the monotonic clock: a resume takes it
 	 * from here, not from the dates, which a jump of the clock moves */
 	run = sched_node(j->s, i);
-	s5 = run != NULL && run->nhist > 0 ?
-	    num(loop_now() - run->hist[run->nhist - 1].start_ms) : NULL;
 	journal_add(j->jr, loop_wallclock(), "end", "node", n->id,
-	    "attempt", s1, "exit", s2, "signal", s3,
-	    "cpu_ms", s4, "duration_ms", s5, (char *)NULL);
+	    "attempt", units_int(np->attempt, b1), "exit",
+	    units_int(e.exit_code, b2), "signal", units_int(e.signal, b3),
+	    "cpu_ms", units_int(e.cpu_ms, b4), "duration_ms",
+	    run != NULL && run->nhist > 0 ? units_int(loop_now() -
+	    run->hist[run->nhist - 1].start_ms, b5) : NULL,
+	    (char *)NULL);
 	for (k = 0; k < nm; k++)
 		journal_add(j->jr, loop_wallclock(), "metric", "node", n->id,
 		    "name", mv[k].key, "value", mv[k].value, (char *)NULL);
-	free(s1);
-	free(s2);
-	free(s3);
-	free(s4);
-	free(s5);
 
 	sched_ended(j->s, i, loop_now(), &e);
 	free(metrics);
@@ -1381,10 +1371,10 @@ slurm_finished(const struct slurm_job_state *st, void *arg)
 	e.reason = r;
 	e.exit_code = code;
 	e.signal = sig;
-	sink_init(&np->out, -1, xasprintf("%s/nodes/%s/stdout.log", j->dir,
-	    n->id), np->attempt, n->log_limit);
-	sink_init(&np->err, -1, xasprintf("%s/nodes/%s/stderr.log", j->dir,
-	    n->id), np->attempt, n->log_limit);
+	sink_init(&np->out, -1, j, i, "stdout.log", np->attempt,
+	    n->log_limit);
+	sink_init(&np->err, -1, j, i, "stderr.log", np->attempt,
+	    n->log_limit);
 	path = slurm_io(j, i, np->attempt, "out");
 	slurm_copy_log(j, &np->out, path, &oom);
 	free(path);

@@ -16,6 +16,7 @@
 
 #include "fsutil.h"
 #include "journal.h"
+#include "units.h"
 #include "xmalloc.h"
 
 #define JOURNAL_MAX_BYTES	((size_t)1 << 30)	/* replay bound */
@@ -264,10 +265,11 @@ journal_add(struct journal *j, int64_t wall_ms, const char *event, ...)
 {
 	va_list		 ap;
 	const char	*k, *v;
-	char		 num[32];
+	char		 num[UNITS_INT_LEN];
 
-	snprintf(num, sizeof num, "%" PRId64 " ", wall_ms);
-	journal_put(j, num, 0);
+	/* without printf: a line an event of every node */
+	journal_put(j, units_int(wall_ms, num), 0);
+	journal_put(j, " ", 0);
 	journal_put(j, event, 1);
 	va_start(ap, event);
 	while ((k = va_arg(ap, const char *)) != NULL) {

@@ -17,9 +17,8 @@ log_set_level(enum log_level level)
 	log_min = level;
 }
 
-/* Length of a valid UTF-8 sequence at s (max n bytes), or 0. */
-static size_t
-utf8_len(const unsigned char *s, size_t n)
+size_t
+log_utf8_len(const unsigned char *s, size_t n)
 {
 	size_t len, i;
 	unsigned int cp;
@@ -57,7 +56,7 @@ log_escape(const char *s, size_t len)
 			*p++ = '\\'; *p++ = '\\';
 			i++;
 		} else if (u[i] < 0x20 || u[i] == 0x7f ||
-		    (l = utf8_len(u + i, len - i)) == 0) {
+		    (l = log_utf8_len(u + i, len - i)) == 0) {
 			p += sprintf(p, "\\x%02x", u[i]);
 			i++;
 		} else {

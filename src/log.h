@@ -15,5 +15,8 @@ void log_event(enum log_level level, const char *job, const char *node,
 /* Copy s into a new string with control bytes, backslashes and bytes >= 0x7f
  * outside valid UTF-8 written as \xNN, so untrusted text cannot move a cursor. */
 char *log_escape(const char *s, size_t len);
+/* Length of the valid UTF-8 sequence at s (at most n bytes, n > 0), or 0:
+ * what log_escape lets through (no overlongs, surrogates or C1 controls). */
+size_t log_utf8_len(const unsigned char *s, size_t n);
 
 #endif

@@ -322,6 +322,20 @@ loop_del_fd(struct loop *l, int fd)
 	return (0);
 }
 
+int
+loop_close_fd(struct loop *l, int fd)
+{
+	struct loop_ent	*e;
+
+	if (fd < 0 || (size_t)fd >= l->nfds || (e = l->fds[fd]) == NULL) {
+		errno = ENOENT;
+		return (-1);
+	}
+	l->fds[fd] = NULL;
+	loop_bury(l, e);
+	return (close(fd));
+}
+
 /* Timers: a binary min-heap on (at, seq); seq keeps equal times in FIFO. */
 
 static int

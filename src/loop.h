@@ -34,12 +34,19 @@ struct loop *loop_new(char **cause);
 void loop_free(struct loop *l);
 
 /* Watch fd for events (EPOLLIN, EPOLLOUT...); the caller keeps the fd and
- * must loop_del_fd before closing it. Returns 0 or -1 with errno. */
+ * must loop_del_fd before closing it (or close it with loop_close_fd).
+ * Returns 0 or -1 with errno. */
 int loop_add_fd(struct loop *l, int fd, uint32_t events, loop_fd_cb cb,
     void *arg);
 /* Stop watching fd (-1 ENOENT if not watched). Safe from any callback, also
  * for an fd whose event is pending in the same turn: it is not delivered. */
 int loop_del_fd(struct loop *l, int fd);
+/* Forget fd and close it, one system call less than loop_del_fd and close:
+ * closing the last descriptor of a file takes it out of the epoll set. Only
+ * for a descriptor no other process holds (a node's pipe end: its child
+ * lost every other descriptor at exec, before spawn_start returned).
+ * Returns what close returns, or -1 with ENOENT when fd is not watched. */
+int loop_close_fd(struct loop *l, int fd);
 
 /* Call cb once at monotonic time at_ms (now or past: at the next turn).
  * The handle is valid until the callback runs or loop_timer_cancel. */

@@ -14,6 +14,7 @@
 
 #include "fsutil.h"
 #include "state.h"
+#include "units.h"
 #include "xmalloc.h"
 
 #define STATE_MAX_BYTES	((size_t)1 << 30)	/* state_read bound */
@@ -551,16 +552,10 @@ state_fast_str(struct state_out *o, const char *s)
 static void
 state_fast_int(struct state_out *o, int64_t v)
 {
-	char		 buf[24], *p = buf + sizeof buf;
-	uint64_t	 u = v < 0 ? -(uint64_t)v : (uint64_t)v;
+	char		 buf[UNITS_INT_LEN];
+	const char	*p = units_int(v, buf);
 
-	do {
-		*--p = (char)('0' + u % 10);
-		u /= 10;
-	} while (u != 0);
-	if (v < 0)
-		*--p = '-';
-	state_fast_put(o, p, (size_t)(buf + sizeof buf - p));
+	state_fast_put(o, p, (size_t)(buf + sizeof buf - 1 - p));
 }
 
 struct state_fast_clock {

@@ -18,6 +18,7 @@
 
 #include "fsutil.h"
 #include "graph.h"
+#include "log.h"
 #include "timeline.h"
 #include "xmalloc.h"
 
@@ -153,41 +154,6 @@ tl_fixed(struct sbuf *b, double v, int prec)
 	tl_put(b, p, (size_t)(buf + sizeof buf - p));
 }
 
-/* Length of a valid UTF-8 sequence at s (max n bytes), or 0: what
- * log_escape lets through (no overlongs, surrogates or C1 controls). */
-static size_t
-tl_utf8_len(const unsigned char *s, size_t n)
-{
-	size_t		len, i;
-	unsigned int	cp;
-
-	if (s[0] < 0x80)
-		return 1;
-	if ((s[0] & 0xe0) == 0xc0) {
-		len = 2;
-		cp = s[0] & 0x1f;
-	} else if ((s[0] & 0xf0) == 0xe0) {
-		len = 3;
-		cp = s[0] & 0x0f;
-	} else if ((s[0] & 0xf8) == 0xf0) {
-		len = 4;
-		cp = s[0] & 0x07;
-	} else
-		return 0;
-	if (len > n)
-		return 0;
-	for (i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) ||
-	    (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-	    (cp >= 0xd800 && cp <= 0xdfff) || (cp >= 0x80 && cp < 0xa0))
-		return 0;
-	return len;
-}
-
 /*
  * s (len bytes) escaped into the buffer: first as log_escape does (a
  * backslash doubled, control bytes, DEL and invalid UTF-8 as \xNN), then
@@ -236,7 +202,7 @@ tl_esc(struct sbuf *b, const char *s, size_t len)
 				break;
 			}
 			if (u[i] >= 0x80 &&
-			    (l = tl_utf8_len(u + i, len - i)) != 0) {
+			    (l = log_utf8_len(u + i, len - i)) != 0) {
 				memcpy(p, u + i, l);
 				p += l;
 				i += l;

@@ -15,6 +15,7 @@
 
 #include "fsutil.h"
 #include "trace.h"
+#include "units.h"
 #include "xmalloc.h"
 
 /* The text being written: a buffer that grows, always NUL-terminated. */
@@ -40,16 +41,10 @@ trace_put(struct trace_buf *b, const char *s, size_t n)
 static void
 trace_int(struct trace_buf *b, int64_t v)
 {
-	char		 buf[24], *p = buf + sizeof buf;
-	uint64_t	 u = v < 0 ? -(uint64_t)v : (uint64_t)v;
+	char		 buf[UNITS_INT_LEN];
+	const char	*p = units_int(v, buf);
 
-	do {
-		*--p = (char)('0' + u % 10);
-		u /= 10;
-	} while (u != 0);
-	if (v < 0)
-		*--p = '-';
-	trace_put(b, p, (size_t)(buf + sizeof buf - p));
+	trace_put(b, p, (size_t)(buf + sizeof buf - 1 - p));
 }
 
 /*

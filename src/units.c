@@ -324,3 +324,19 @@ units_format_size(int64_t bytes, char *buf, size_t len)
 		    (unsigned)(tenths % 10), prefixes[k]);
 	return buf;
 }
+
+const char *
+units_int(int64_t v, char buf[UNITS_INT_LEN])
+{
+	char		*p = buf + UNITS_INT_LEN;
+	uint64_t	 u = v < 0 ? -(uint64_t)v : (uint64_t)v;
+
+	*--p = '\0';
+	do {
+		*--p = (char)('0' + u % 10);
+		u /= 10;
+	} while (u != 0);
+	if (v < 0)
+		*--p = '-';
+	return p;
+}

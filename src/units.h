@@ -18,5 +18,9 @@ int units_parse_size(const char *s, int64_t *bytes, const char **why);
 char *units_format_duration(int64_t ms, char *buf, size_t len);
 /* Format a byte count as "512", "64K", "1.5M" (one decimal when inexact). */
 char *units_format_size(int64_t bytes, char *buf, size_t len);
+/* v in decimal ("%lld") at the end of buf, without printf; returns where it
+ * starts. For the lines written for every node. */
+#define UNITS_INT_LEN	21	/* "-9223372036854775808" and its NUL */
+const char *units_int(int64_t v, char buf[UNITS_INT_LEN]);
 
 #endif

@@ -268,6 +268,39 @@ fdrec_cb(struct loop *l, int fd, uint32_t events, void *arg)
 	r->got = read(fd, r->buf, sizeof r->buf);
 }
 
+/* loop_close_fd: the close takes the pipe out of epoll; the same number,
+ * reused at once, can be watched again and only its new callback runs. */
+static void
+test_fd_close(void)
+{
+	struct loop	*l = new_loop();
+	struct fdrec	 r1, r2;
+	int		 p[2], q[2];
+
+	CU_ASSERT_FATAL(l != NULL);
+	memset(&r1, 0, sizeof r1);
+	memset(&r2, 0, sizeof r2);
+	CU_ASSERT_FATAL(pipe(p) == 0);
+	CU_ASSERT_EQUAL(loop_add_fd(l, p[0], EPOLLIN, fdrec_cb, &r1), 0);
+	CU_ASSERT_EQUAL(write(p[1], "a", 1), 1);
+	CU_ASSERT_EQUAL(loop_close_fd(l, p[0]), 0);
+	CU_ASSERT_EQUAL(loop_close_fd(l, p[0]), -1);
+	CU_ASSERT_EQUAL(errno, ENOENT);
+	CU_ASSERT_EQUAL(loop_run_once(l, 20), 0);	/* gone from epoll */
+	CU_ASSERT_EQUAL(r1.calls, 0);
+	close(p[1]);
+	CU_ASSERT_FATAL(pipe(q) == 0);
+	CU_ASSERT_EQUAL(q[0], p[0]);			/* the number again */
+	CU_ASSERT_EQUAL(loop_add_fd(l, q[0], EPOLLIN, fdrec_cb, &r2), 0);
+	CU_ASSERT_EQUAL(write(q[1], "b", 1), 1);
+	CU_ASSERT_EQUAL(loop_run_once(l, 5000), 1);
+	CU_ASSERT_EQUAL(r1.calls, 0);
+	CU_ASSERT_EQUAL(r2.calls, 1);
+	CU_ASSERT_EQUAL(loop_close_fd(l, q[0]), 0);
+	close(q[1]);
+	loop_free(l);
+}
+
 static void
 test_fd_pipe(void)
 {
@@ -798,6 +831,7 @@ main(void)
 		{ "100,000 timers", test_timer_100k },
 		{ "pending timers at free", test_timer_pending_at_free },
 		{ "fd callback on a pipe", test_fd_pipe },
+		{ "loop_close_fd", test_fd_close },
 		{ "a callback removes another fd and a timer",
 		    test_fd_remove_other },
 		{ "a callback re-adds its own fd", test_fd_readd_self },

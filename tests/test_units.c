@@ -261,6 +261,31 @@ test_format_size(void)
 	}
 }
 
+/* units_int gives what "%lld" gives, at the extremes and in between. */
+static void
+test_int(void)
+{
+	static const int64_t fixed[] = { 0, 1, -1, 9, 10, -10, 99, 100,
+	    1795901503551LL, INT64_MAX, INT64_MIN, INT64_MIN + 1 };
+	char		 buf[UNITS_INT_LEN], want[32];
+	uint64_t	 x = 88172645463325252ULL;
+	size_t		 i;
+	int64_t		 v;
+
+	for (i = 0; i < sizeof fixed / sizeof fixed[0] + 10000; i++) {
+		if (i < sizeof fixed / sizeof fixed[0])
+			v = fixed[i];
+		else {
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+			v = (int64_t)(x >> (x % 64));
+		}
+		snprintf(want, sizeof want, "%lld", (long long)v);
+		CU_ASSERT_STRING_EQUAL(units_int(v, buf), want);
+	}
+}
+
 int
 main(void)
 {
@@ -273,6 +298,7 @@ main(void)
 		{ "size garbage", test_size_fixed },
 		{ "format duration", test_format_duration },
 		{ "format size", test_format_size },
+		{ "integers without printf", test_int },
 		{ NULL, NULL }
 	};
 
