@@ -21,29 +21,13 @@
 
 #include "fsutil.h"
 #include "http.h"
+#include "strbuf.h"
 #include "xmalloc.h"
 
 #define HTTP_BODY_FILE_MAX	(256u << 20)	/* body_file read in memory */
 #define HTTP_STATE_MAX		(64u << 20)
 #define HTTP_YAML_DEPTH		64
 #define HTTP_ERROR_MAX		300
-
-/* ---- a growing string --------------------------------------------------- */
-
-struct sbuf {
-	char	*s;
-	size_t	 len;
-	size_t	 cap;
-};
-
-static void
-sbuf_add(struct sbuf *b, const char *p, size_t n)
-{
-	xgrow(&b->s, &b->cap, b->len + n + 1, 1);
-	memcpy(b->s + b->len, p, n);
-	b->len += n;
-	b->s[b->len] = '\0';
-}
 
 /* ---- templating --------------------------------------------------------- */
 
@@ -63,19 +47,19 @@ char *
 http_template(const char *s, char *const *vars, const char *what,
     char **cause)
 {
-	struct sbuf b = { NULL, 0, 0 };
+	struct strbuf b = STRBUF_INIT;
 	const char *p = s, *end, *v;
 	size_t k;
 
-	sbuf_add(&b, "", 0);
+	strbuf_add(&b, "", 0);
 	while (*p != '\0') {
 		if (p[0] == '$' && p[1] == '$' && p[2] == '{') {
-			sbuf_add(&b, "${", 2);
+			strbuf_add(&b, "${", 2);
 			p += 3;
 			continue;
 		}
 		if (p[0] != '$' || p[1] != '{') {
-			sbuf_add(&b, p, 1);
+			strbuf_add(&b, p, 1);
 			p++;
 			continue;
 		}
@@ -97,7 +81,7 @@ http_template(const char *s, char *const *vars, const char *what,
 			    "available)", what, (int)(k - 2), p + 2);
 			goto fail;
 		}
-		sbuf_add(&b, v, strlen(v));
+		strbuf_add(&b, v, strlen(v));
 		p = end + 1;
 	}
 	return b.s;

@@ -14,6 +14,7 @@
 
 #include "log.h"
 #include "slurm.h"
+#include "strbuf.h"
 #include "spawn.h"
 #include "xmalloc.h"
 
@@ -26,41 +27,20 @@ extern char **environ;
 
 /* ---- text: the script and the command lines ----------------------------- */
 
-struct buf {
-	char	*s;
-	size_t	 len;
-	size_t	 cap;
-};
-
-static void
-buf_add(struct buf *b, const char *s, size_t len)
-{
-	xgrow(&b->s, &b->cap, b->len + len + 1, 1);
-	memcpy(b->s + b->len, s, len);
-	b->len += len;
-	b->s[b->len] = '\0';
-}
-
-static void
-buf_str(struct buf *b, const char *s)
-{
-	buf_add(b, s, strlen(s));
-}
-
 /* s in single quotes, each ' written as '\'' */
 static void
-buf_quote(struct buf *b, const char *s)
+buf_quote(struct strbuf *b, const char *s)
 {
 	const char *q;
 
-	buf_add(b, "'", 1);
+	strbuf_add(b, "'", 1);
 	while ((q = strchr(s, '\'')) != NULL) {
-		buf_add(b, s, (size_t)(q - s));
-		buf_add(b, "'\\''", 4);
+		strbuf_add(b, s, (size_t)(q - s));
+		strbuf_add(b, "'\\''", 4);
 		s = q + 1;
 	}
-	buf_str(b, s);
-	buf_add(b, "'", 1);
+	strbuf_str(b, s);
+	strbuf_add(b, "'", 1);
 }
 
 static bool
@@ -83,39 +63,39 @@ char *
 slurm_script(char *const *envp, const char *workdir, const char *run,
     char *const *argv)
 {
-	struct buf b = { NULL, 0, 0 };
+	struct strbuf b = { NULL, 0, 0 };
 	const char *eq;
 	char *code;
 	size_t i;
 
-	buf_str(&b, "#!/bin/sh\n# written by dagexec: one attempt of one node\n");
+	strbuf_str(&b, "#!/bin/sh\n# written by dagexec: one attempt of one node\n");
 	for (i = 0; envp != NULL && envp[i] != NULL; i++) {
 		if ((eq = strchr(envp[i], '=')) == NULL ||
 		    !shell_name(envp[i], (size_t)(eq - envp[i])))
 			continue;
-		buf_str(&b, "export ");
-		buf_add(&b, envp[i], (size_t)(eq - envp[i]) + 1);
+		strbuf_str(&b, "export ");
+		strbuf_add(&b, envp[i], (size_t)(eq - envp[i]) + 1);
 		buf_quote(&b, eq + 1);
-		buf_str(&b, "\n");
+		strbuf_str(&b, "\n");
 	}
-	buf_str(&b, "cd ");
+	strbuf_str(&b, "cd ");
 	buf_quote(&b, workdir);
 	code = xasprintf(" || { echo \"dagexec: cannot enter the work "
 	    "directory on $(hostname): it must be on a filesystem the "
 	    "Slurm nodes share\" >&2; exit %d; }\n", SLURM_EXIT_CHDIR);
-	buf_str(&b, code);
+	strbuf_str(&b, code);
 	free(code);
-	buf_str(&b, "exec");
+	strbuf_str(&b, "exec");
 	if (run != NULL) {
-		buf_str(&b, " /bin/sh -c ");
+		strbuf_str(&b, " /bin/sh -c ");
 		buf_quote(&b, run);
 	} else {
 		for (i = 0; argv[i] != NULL; i++) {
-			buf_str(&b, " ");
+			strbuf_str(&b, " ");
 			buf_quote(&b, argv[i]);
 		}
 	}
-	buf_str(&b, "\n");
+	strbuf_str(&b, "\n");
 	return b.s;
 }
 
@@ -321,7 +301,7 @@ char **
 slurm_queue_argv(char *const *ids, size_t n, const char *name)
 {
 	struct argv a = { NULL, 0, 0 };
-	struct buf b = { NULL, 0, 0 };
+	struct strbuf b = { NULL, 0, 0 };
 	size_t i;
 
 	argv_add(&a, xstrdup("squeue"));
@@ -330,11 +310,11 @@ slurm_queue_argv(char *const *ids, size_t n, const char *name)
 	argv_add(&a, xstrdup("--Format=JobID:|,State:|,exit_code:|,"
 	    "Comment:|"));
 	if (ids != NULL) {
-		buf_str(&b, "--jobs=");
+		strbuf_str(&b, "--jobs=");
 		for (i = 0; i < n; i++) {
 			if (i > 0)
-				buf_str(&b, ",");
-			buf_str(&b, ids[i]);
+				strbuf_str(&b, ",");
+			strbuf_str(&b, ids[i]);
 		}
 		argv_add(&a, b.s);
 	} else
@@ -431,7 +411,7 @@ struct slurm_cmd {
 	bool		 exited;
 	int		 status;
 	bool		 forgotten;
-	struct buf	 out;
+	struct strbuf	 out;
 	slurm_cmd_cb	 cb;
 	void		*arg;
 };
@@ -461,7 +441,7 @@ cmd_read(struct loop *l, int fd, uint32_t events, void *arg)
 		return;
 	if (n > 0) {
 		if (c->out.len + (size_t)n <= CMD_OUT_MAX)
-			buf_add(&c->out, chunk, (size_t)n);
+			strbuf_add(&c->out, chunk, (size_t)n);
 		return;
 	}
 	loop_del_fd(l, fd);

@@ -14,6 +14,7 @@
 
 #include "fsutil.h"
 #include "state.h"
+#include "strbuf.h"
 #include "units.h"
 #include "xmalloc.h"
 
@@ -44,15 +45,9 @@ state_format_time(int64_t wall_ms, char *buf, size_t len)
 
 /* ---- the emitter ------------------------------------------------------ */
 
-struct state_out {
-	char	*buf;
-	size_t	 len;
-	size_t	 cap;
-};
-
 struct state_em {
 	yaml_emitter_t	 e;
-	struct state_out out;
+	struct strbuf out;
 	int		 failed;
 	const struct state_job *sj;
 };
@@ -60,12 +55,7 @@ struct state_em {
 static int
 state_write_handler(void *data, unsigned char *buffer, size_t size)
 {
-	struct state_out *o = data;
-
-	xgrow(&o->buf, &o->cap, o->len + size + 1, 1);
-	memcpy(o->buf + o->len, buffer, size);
-	o->len += size;
-	o->buf[o->len] = '\0';
+	strbuf_add(data, (const char *)buffer, size);
 	return 1;
 }
 
@@ -533,29 +523,11 @@ state_fast_ok(const char *s, int spaces)
 }
 
 static void
-state_fast_put(struct state_out *o, const char *s, size_t n)
-{
-	xgrow(&o->buf, &o->cap, o->len + n + 1, 1);
-	memcpy(o->buf + o->len, s, n);
-	o->len += n;
-	o->buf[o->len] = '\0';
-}
-
-static void
-state_fast_str(struct state_out *o, const char *s)
+state_fast_str(struct strbuf *o, const char *s)
 {
 	if (s == NULL)
 		s = "null";
-	state_fast_put(o, s, strlen(s));
-}
-
-static void
-state_fast_int(struct state_out *o, int64_t v)
-{
-	char		 buf[UNITS_INT_LEN];
-	const char	*p = units_int(v, buf);
-
-	state_fast_put(o, p, (size_t)(buf + sizeof buf - 1 - p));
+	strbuf_add(o, s, strlen(s));
 }
 
 struct state_fast_clock {
@@ -566,7 +538,7 @@ struct state_fast_clock {
 
 /* As state_time: the seconds' text is kept for the next stamp. */
 static void
-state_fast_time(struct state_out *o, struct state_fast_clock *c,
+state_fast_time(struct strbuf *o, struct state_fast_clock *c,
     const struct state_job *sj, int64_t mono_ms)
 {
 	char	 buf[64];
@@ -574,7 +546,7 @@ state_fast_time(struct state_out *o, struct state_fast_clock *c,
 	time_t	 secs;
 
 	if (mono_ms < 0) {
-		state_fast_put(o, "null", 4);
+		strbuf_add(o, "null", 4);
 		return;
 	}
 	wall = sj->wall_base_ms + (mono_ms - sj->mono_base_ms);
@@ -599,24 +571,24 @@ state_fast_time(struct state_out *o, struct state_fast_clock *c,
 	buf[2] = (char)('0' + ms / 10 % 10);
 	buf[3] = (char)('0' + ms % 10);
 	buf[4] = 'Z';
-	state_fast_put(o, c->prefix, c->plen);
-	state_fast_put(o, buf, 5);
+	strbuf_add(o, c->prefix, c->plen);
+	strbuf_add(o, buf, 5);
 }
 
 static void
-state_fast_metrics(struct state_out *o, const struct metric *m, size_t n)
+state_fast_metrics(struct strbuf *o, const struct metric *m, size_t n)
 {
 	char	 buf[64];
 	double	 v;
 	size_t	 i;
 	int	 prec;
 
-	state_fast_put(o, "{", 1);
+	strbuf_add(o, "{", 1);
 	for (i = 0; i < n; i++) {
 		if (i > 0)
-			state_fast_put(o, ", ", 2);
+			strbuf_add(o, ", ", 2);
 		state_fast_str(o, m[i].name);
-		state_fast_put(o, ": ", 2);
+		strbuf_add(o, ": ", 2);
 		/* as state_number */
 		v = m[i].value;
 		if (isnan(v))
@@ -636,7 +608,7 @@ state_fast_metrics(struct state_out *o, const struct metric *m, size_t n)
 		}
 		state_fast_str(o, buf);
 	}
-	state_fast_put(o, "}", 1);
+	strbuf_add(o, "}", 1);
 }
 
 static int
@@ -658,7 +630,7 @@ state_render_fast(const struct manifest *m, const struct node_run *const *runs,
 {
 	const struct graph	*g = &m->graph;
 	const struct node_run	*r;
-	struct state_out	 o;
+	struct strbuf	 o;
 	struct state_fast_clock	 c;
 	size_t			*off, *order, i, w, k, nw;
 	char			 buf[32];
@@ -686,76 +658,76 @@ state_render_fast(const struct manifest *m, const struct node_run *const *runs,
 	memset(&o, 0, sizeof o);
 	memset(&c, 0, sizeof c);
 	c.secs = (time_t)-1;
-	xgrow(&o.buf, &o.cap, 256 + m->nnodes * 320, 1);
+	(void)strbuf_room(&o, 256 + m->nnodes * 320);
 
-	state_fast_put(&o, "dag: ", 5);
+	strbuf_add(&o, "dag: ", 5);
 	state_fast_str(&o, m->name != NULL ? m->name : "");
-	state_fast_put(&o, "\njob: ", 6);
+	strbuf_add(&o, "\njob: ", 6);
 	state_fast_str(&o, sj->job != NULL ? sj->job : "");
-	state_fast_put(&o, "\nstatus: ", 9);
+	strbuf_add(&o, "\nstatus: ", 9);
 	state_fast_str(&o, dag_status_name(sj->status));
-	state_fast_put(&o, "\nstarted_at: ", 13);
+	strbuf_add(&o, "\nstarted_at: ", 13);
 	state_fast_time(&o, &c, sj, sj->started_ms);
-	state_fast_put(&o, "\nfinished_at: ", 14);
+	strbuf_add(&o, "\nfinished_at: ", 14);
 	state_fast_time(&o, &c, sj, sj->finished_ms);
-	state_fast_put(&o, "\nduration_ms: ", 14);
+	strbuf_add(&o, "\nduration_ms: ", 14);
 	if (sj->started_ms < 0 || sj->finished_ms < 0)
-		state_fast_put(&o, "null", 4);
+		strbuf_add(&o, "null", 4);
 	else
-		state_fast_int(&o, sj->finished_ms - sj->started_ms);
-	state_fast_put(&o, "\nprogress: {total: ", 19);
-	state_fast_int(&o, (int64_t)m->nnodes);
-	state_fast_put(&o, ", pending: ", 11);
-	state_fast_int(&o, (int64_t)counts[0]);
-	state_fast_put(&o, ", running: ", 11);
-	state_fast_int(&o, (int64_t)counts[1]);
-	state_fast_put(&o, ", succeeded: ", 13);
-	state_fast_int(&o, (int64_t)counts[2]);
-	state_fast_put(&o, ", failed: ", 10);
-	state_fast_int(&o, (int64_t)counts[3]);
-	state_fast_put(&o, ", skipped: ", 11);
-	state_fast_int(&o, (int64_t)counts[4]);
-	state_fast_put(&o, "}\nwaves:\n", 9);
+		strbuf_int(&o, sj->finished_ms - sj->started_ms);
+	strbuf_add(&o, "\nprogress: {total: ", 19);
+	strbuf_int(&o, (int64_t)m->nnodes);
+	strbuf_add(&o, ", pending: ", 11);
+	strbuf_int(&o, (int64_t)counts[0]);
+	strbuf_add(&o, ", running: ", 11);
+	strbuf_int(&o, (int64_t)counts[1]);
+	strbuf_add(&o, ", succeeded: ", 13);
+	strbuf_int(&o, (int64_t)counts[2]);
+	strbuf_add(&o, ", failed: ", 10);
+	strbuf_int(&o, (int64_t)counts[3]);
+	strbuf_add(&o, ", skipped: ", 11);
+	strbuf_int(&o, (int64_t)counts[4]);
+	strbuf_add(&o, "}\nwaves:\n", 9);
 
 	state_wave_order(m, nw, &off, &order);
 	for (w = 0; w < nw; w++) {
-		state_fast_put(&o, "- {wave: ", 9);
-		state_fast_int(&o, (int64_t)w);
-		state_fast_put(&o, ", status: ", 10);
+		strbuf_add(&o, "- {wave: ", 9);
+		strbuf_int(&o, (int64_t)w);
+		strbuf_add(&o, ", status: ", 10);
 		state_fast_str(&o, state_wave_status(runs, order, off[w],
 		    off[w + 1]));
-		state_fast_put(&o, ", nodes: [", 10);
+		strbuf_add(&o, ", nodes: [", 10);
 		for (k = off[w]; k < off[w + 1]; k++) {
 			if (k > off[w])
-				state_fast_put(&o, ", ", 2);
+				strbuf_add(&o, ", ", 2);
 			state_fast_str(&o, m->nodes[order[k]].id);
 		}
-		state_fast_put(&o, "]}\n", 3);
+		strbuf_add(&o, "]}\n", 3);
 	}
 	free(order);
 	free(off);
 
-	state_fast_put(&o, "nodes:\n", 7);
+	strbuf_add(&o, "nodes:\n", 7);
 	for (i = 0; i < m->nnodes; i++) {
 		r = runs != NULL && runs[i] != NULL ? runs[i] :
 		    &state_pending_run;
-		state_fast_put(&o, "  ", 2);
+		strbuf_add(&o, "  ", 2);
 		state_fast_str(&o, m->nodes[i].id);
-		state_fast_put(&o, ":\n    status: ", 14);
+		strbuf_add(&o, ":\n    status: ", 14);
 		state_fast_str(&o, node_status_name(r->status));
-		state_fast_put(&o, "\n    wave: ", 11);
-		state_fast_int(&o, (int64_t)g->wave[i]);
-		state_fast_put(&o, "\n    attempts: ", 15);
-		state_fast_int(&o, r->attempts);
-		state_fast_put(&o, "\n    exit_code: ", 16);
+		strbuf_add(&o, "\n    wave: ", 11);
+		strbuf_int(&o, (int64_t)g->wave[i]);
+		strbuf_add(&o, "\n    attempts: ", 15);
+		strbuf_int(&o, r->attempts);
+		strbuf_add(&o, "\n    exit_code: ", 16);
 		if (r->exit_code < 0)
-			state_fast_put(&o, "null", 4);
+			strbuf_add(&o, "null", 4);
 		else
-			state_fast_int(&o, r->exit_code);
-		state_fast_put(&o, "\n    signal: ", 13);
+			strbuf_int(&o, r->exit_code);
+		strbuf_add(&o, "\n    signal: ", 13);
 		/* as state_signal */
 		if (r->signal <= 0)
-			state_fast_put(&o, "null", 4);
+			strbuf_add(&o, "null", 4);
 		else {
 			if (r->signal >= SIGRTMIN && r->signal <= SIGRTMAX)
 				snprintf(buf, sizeof buf, "SIGRTMIN+%d",
@@ -766,32 +738,32 @@ state_render_fast(const struct manifest *m, const struct node_run *const *runs,
 				snprintf(buf, sizeof buf, "%d", r->signal);
 			state_fast_str(&o, buf);
 		}
-		state_fast_put(&o, "\n    started_at: ", 17);
+		strbuf_add(&o, "\n    started_at: ", 17);
 		state_fast_time(&o, &c, sj, r->started_ms);
-		state_fast_put(&o, "\n    finished_at: ", 18);
+		strbuf_add(&o, "\n    finished_at: ", 18);
 		state_fast_time(&o, &c, sj, r->finished_ms);
-		state_fast_put(&o, "\n    duration_ms: ", 18);
+		strbuf_add(&o, "\n    duration_ms: ", 18);
 		if (r->started_ms < 0 || r->finished_ms < 0)
-			state_fast_put(&o, "null", 4);
+			strbuf_add(&o, "null", 4);
 		else
-			state_fast_int(&o, r->finished_ms - r->started_ms);
-		state_fast_put(&o, "\n    cpu_ms: ", 13);
-		state_fast_int(&o, r->cpu_ms);
-		state_fast_put(&o, "\n    max_rss_kb: ", 17);
-		state_fast_int(&o, r->max_rss_kb);
-		state_fast_put(&o, "\n    metrics: ", 14);
+			strbuf_int(&o, r->finished_ms - r->started_ms);
+		strbuf_add(&o, "\n    cpu_ms: ", 13);
+		strbuf_int(&o, r->cpu_ms);
+		strbuf_add(&o, "\n    max_rss_kb: ", 17);
+		strbuf_int(&o, r->max_rss_kb);
+		strbuf_add(&o, "\n    metrics: ", 14);
 		state_fast_metrics(&o, r->metrics, r->nmetrics);
-		state_fast_put(&o, "\n    reason: ", 13);
+		strbuf_add(&o, "\n    reason: ", 13);
 		state_fast_str(&o, reason_name(r->reason));
-		state_fast_put(&o, "\n    error: ", 12);
+		strbuf_add(&o, "\n    error: ", 12);
 		state_fast_str(&o, r->error);
-		state_fast_put(&o, "\n", 1);
+		strbuf_add(&o, "\n", 1);
 	}
-	state_fast_put(&o, "metrics: ", 9);
+	strbuf_add(&o, "metrics: ", 9);
 	state_fast_metrics(&o, metrics, nmetrics);
-	state_fast_put(&o, "\n", 1);
+	strbuf_add(&o, "\n", 1);
 	*len = o.len;
-	return o.buf;
+	return o.s;
 }
 
 int state_libyaml_only;
@@ -938,10 +910,10 @@ state_render_runs(const struct manifest *m, const struct node_run *const *runs,
 		abort();
 	}
 	yaml_emitter_delete(&em.e);
-	if (em.out.buf == NULL)
-		em.out.buf = xstrdup("");
+	if (em.out.s == NULL)
+		em.out.s = xstrdup("");
 	*len = em.out.len;
-	return em.out.buf;
+	return em.out.s;
 }
 
 char *

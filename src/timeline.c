@@ -19,6 +19,7 @@
 #include "fsutil.h"
 #include "graph.h"
 #include "log.h"
+#include "strbuf.h"
 #include "timeline.h"
 #include "xmalloc.h"
 
@@ -30,46 +31,18 @@
 #define TL_CHAR_W	6.6	/* of an 11px sans-serif label, roughly */
 #define TL_LABEL_CHARS	40	/* longest label drawn in full */
 
-/* The text being written: a buffer that grows, room for a NUL kept. */
-struct sbuf {
-	char	*s;
-	size_t	 len;
-	size_t	 cap;
-};
-
-/* Room for n more bytes and a NUL: where they go. */
-static inline char *
-tl_room(struct sbuf *b, size_t n)
-{
-	if (n > SIZE_MAX - 1 - b->len)
-		abort();	/* cannot be: the text would not fit memory */
-	if (b->cap - b->len <= n)
-		xgrow(&b->s, &b->cap, b->len + n + 1, 1);
-	return b->s + b->len;
-}
-
-static inline void
-tl_put(struct sbuf *b, const char *s, size_t n)
-{
-	memcpy(tl_room(b, n), s, n);
-	b->len += n;
-}
-
-/* A string literal, without its NUL. */
-#define tl_lit(b, s) tl_put(b, s, sizeof(s) - 1)
-
 /* A string as "%s" writes it (NULL as glibc does, "(null)"). */
 static void
-tl_str(struct sbuf *b, const char *s)
+tl_str(struct strbuf *b, const char *s)
 {
 	if (s == NULL)
 		s = "(null)";
-	tl_put(b, s, strlen(s));
+	strbuf_add(b, s, strlen(s));
 }
 
 /* An unsigned integer ("%zu"), at least width digits ("%02lld"...). */
 static void
-tl_uintw(struct sbuf *b, uint64_t u, int width)
+tl_uintw(struct strbuf *b, uint64_t u, int width)
 {
 	char	buf[24], *p = buf + sizeof buf;
 
@@ -78,17 +51,17 @@ tl_uintw(struct sbuf *b, uint64_t u, int width)
 		u /= 10;
 		width--;
 	} while (u != 0 || width > 0);
-	tl_put(b, p, (size_t)(buf + sizeof buf - p));
+	strbuf_add(b, p, (size_t)(buf + sizeof buf - p));
 }
 
 #define tl_uint(b, u) tl_uintw(b, u, 1)
 
 /* A signed integer ("%d", "%lld"). */
 static void
-tl_int(struct sbuf *b, int64_t v)
+tl_int(struct strbuf *b, int64_t v)
 {
 	if (v < 0) {
-		tl_lit(b, "-");
+		strbuf_lit(b, "-");
 		tl_uint(b, -(uint64_t)v);
 	} else
 		tl_uint(b, (uint64_t)v);
@@ -103,7 +76,7 @@ tl_int(struct sbuf *b, int64_t v)
  * the chart has) go through snprintf.
  */
 static void
-tl_fixed(struct sbuf *b, double v, int prec)
+tl_fixed(struct strbuf *b, double v, int prec)
 {
 	static const uint64_t	 scale[] = { 1, 10, 100 };
 	uint64_t		 bits, mant, k, rest, half;
@@ -117,7 +90,7 @@ tl_fixed(struct sbuf *b, double v, int prec)
 	if (ex == 0x7ff || v >= 1e13 || v <= -1e13) {
 		if ((n = snprintf(NULL, 0, "%.*f", prec, v)) < 0)
 			abort();	/* cannot be: a valid format */
-		snprintf(tl_room(b, (size_t)n), (size_t)n + 1, "%.*f", prec,
+		snprintf(strbuf_room(b, (size_t)n), (size_t)n + 1, "%.*f", prec,
 		    v);
 		b->len += (size_t)n;
 		return;
@@ -151,7 +124,7 @@ tl_fixed(struct sbuf *b, double v, int prec)
 	} while (k != 0);
 	if (neg)
 		*--p = '-';
-	tl_put(b, p, (size_t)(buf + sizeof buf - p));
+	strbuf_add(b, p, (size_t)(buf + sizeof buf - p));
 }
 
 /*
@@ -160,7 +133,7 @@ tl_fixed(struct sbuf *b, double v, int prec)
  * for XML (& < > " ' as entities). At most six bytes a byte.
  */
 static void
-tl_esc(struct sbuf *b, const char *s, size_t len)
+tl_esc(struct strbuf *b, const char *s, size_t len)
 {
 	static const char	 hex[] = "0123456789abcdef";
 	const unsigned char	*u = (const unsigned char *)s;
@@ -169,7 +142,7 @@ tl_esc(struct sbuf *b, const char *s, size_t len)
 
 	if (len > SIZE_MAX / 6)
 		abort();	/* cannot be: s is in memory */
-	p = tl_room(b, len * 6);
+	p = strbuf_room(b, len * 6);
 	while (i < len) {
 		switch (u[i]) {
 		case '&':
@@ -222,10 +195,10 @@ tl_esc(struct sbuf *b, const char *s, size_t len)
 char *
 timeline_xml_escape(const char *s, size_t len)
 {
-	struct sbuf	b = { NULL, 0, 0 };
+	struct strbuf	b = STRBUF_INIT;
 
 	tl_esc(&b, s, len);
-	tl_room(&b, 0)[0] = '\0';
+	strbuf_room(&b, 0)[0] = '\0';
 	return b.s;
 }
 
@@ -360,29 +333,29 @@ tl_fmt_tick(int64_t ms, int64_t step, char *buf, size_t len)
  * "%.3f" of ms / 1000.0 is exact to the millisecond, the digits are the
  * integer's. */
 static void
-tl_dur(struct sbuf *b, int64_t ms)
+tl_dur(struct strbuf *b, int64_t ms)
 {
 	if (ms < 0) {
-		tl_lit(b, "-");
+		strbuf_lit(b, "-");
 	} else if (ms < 60000) {
 		tl_uint(b, (uint64_t)(ms / 1000));
-		tl_lit(b, ".");
+		strbuf_lit(b, ".");
 		tl_uintw(b, (uint64_t)(ms % 1000), 3);
-		tl_lit(b, "s");
+		strbuf_lit(b, "s");
 	} else if (ms < 3600000) {
 		tl_uint(b, (uint64_t)(ms / 60000));
-		tl_lit(b, "m");
+		strbuf_lit(b, "m");
 		tl_uintw(b, (uint64_t)(ms % 60000 / 1000), 2);
-		tl_lit(b, ".");
+		strbuf_lit(b, ".");
 		tl_uintw(b, (uint64_t)(ms % 1000), 3);
-		tl_lit(b, "s");
+		strbuf_lit(b, "s");
 	} else {
 		tl_uint(b, (uint64_t)(ms / 3600000));
-		tl_lit(b, "h");
+		strbuf_lit(b, "h");
 		tl_uintw(b, (uint64_t)(ms % 3600000 / 60000), 2);
-		tl_lit(b, "m");
+		strbuf_lit(b, "m");
 		tl_uintw(b, (uint64_t)(ms % 60000 / 1000), 2);
-		tl_lit(b, "s");
+		strbuf_lit(b, "s");
 	}
 }
 
@@ -410,7 +383,7 @@ struct tl_clock {
  * state_format_time.
  */
 static void
-tl_time(struct sbuf *b, struct tl_clock *c, int64_t wall_ms)
+tl_time(struct strbuf *b, struct tl_clock *c, int64_t wall_ms)
 {
 	struct tm	tm;
 	time_t		t;
@@ -446,15 +419,15 @@ tl_time(struct sbuf *b, struct tl_clock *c, int64_t wall_ms)
 		c->day = day;
 		c->ok = true;
 	}
-	tl_put(b, c->date, sizeof c->date);
+	strbuf_add(b, c->date, sizeof c->date);
 	tl_uintw(b, (uint64_t)(sod / 3600), 2);
-	tl_lit(b, ":");
+	strbuf_lit(b, ":");
 	tl_uintw(b, (uint64_t)(sod % 3600 / 60), 2);
-	tl_lit(b, ":");
+	strbuf_lit(b, ":");
 	tl_uintw(b, (uint64_t)(sod % 60), 2);
-	tl_lit(b, ".");
+	strbuf_lit(b, ".");
 	tl_uintw(b, (uint64_t)ms, 3);
-	tl_lit(b, "Z");
+	strbuf_lit(b, "Z");
 }
 
 enum tl_outcome { TO_OK, TO_FAILED, TO_TIMEOUT, TO_RETRIED, TO_CANCELLED,
@@ -613,7 +586,7 @@ tl_critical(const struct manifest *m, const struct node_run *const *runs,
 
 /* The hover text of attempt k of node i. */
 static void
-tl_title(struct sbuf *b, const struct manifest *m, size_t i,
+tl_title(struct strbuf *b, const struct manifest *m, size_t i,
     const struct node_run *r, size_t k, const struct state_job *sj,
     struct tl_clock *clk)
 {
@@ -624,108 +597,108 @@ tl_title(struct sbuf *b, const struct manifest *m, size_t i,
 		wb = sj->wall_base_ms;
 		mb = sj->mono_base_ms;
 	}
-	tl_lit(b, "<title>");
+	strbuf_lit(b, "<title>");
 	tl_str(b, m->nodes[i].id);
-	tl_lit(b, " attempt ");
+	strbuf_lit(b, " attempt ");
 	tl_uint(b, k + 1);
-	tl_lit(b, "/");
+	strbuf_lit(b, "/");
 	tl_uint(b, r->nhist);
-	tl_lit(b, ": ");
+	strbuf_lit(b, ": ");
 	tl_str(b, tl_kind[tl_outcome(r, k)].what);
-	tl_lit(b, " (");
+	strbuf_lit(b, " (");
 	if (a->end_ms >= 0)
 		tl_dur(b, a->end_ms - a->start_ms);
 	else
-		tl_lit(b, "-");
-	tl_lit(b, ")\n");
+		strbuf_lit(b, "-");
+	strbuf_lit(b, ")\n");
 	tl_time(b, clk, wb + a->start_ms - mb);
-	tl_lit(b, " to ");
+	strbuf_lit(b, " to ");
 	if (a->end_ms >= 0)
 		tl_time(b, clk, wb + a->end_ms - mb);
 	else
-		tl_lit(b, "(running)");
-	tl_lit(b, "\nslot ");
+		strbuf_lit(b, "(running)");
+	strbuf_lit(b, "\nslot ");
 	tl_int(b, a->slot);
 	if (a->exit_code >= 0) {
-		tl_lit(b, ", exit ");
+		strbuf_lit(b, ", exit ");
 		tl_int(b, a->exit_code);
 	}
 	if (a->signal > 0) {
-		tl_lit(b, ", signal ");
+		strbuf_lit(b, ", signal ");
 		tl_int(b, a->signal);
 	}
 	if (a->reason != REASON_NONE) {
-		tl_lit(b, ", reason ");
+		strbuf_lit(b, ", reason ");
 		tl_str(b, reason_name(a->reason));
 	}
 	if (k + 1 == r->nhist && r->error != NULL) {
-		tl_lit(b, "\nerror: ");
+		strbuf_lit(b, "\nerror: ");
 		tl_esc(b, r->error, strlen(r->error));
 	}
-	tl_lit(b, "</title>");
+	strbuf_lit(b, "</title>");
 }
 
 static void
-tl_legend(struct sbuf *b, double x, double y)
+tl_legend(struct strbuf *b, double x, double y)
 {
 	size_t	k;
 
 	for (k = 0; k < TO__COUNT; k++) {
-		tl_lit(b, "<rect class=\"key\" x=\"");
+		strbuf_lit(b, "<rect class=\"key\" x=\"");
 		tl_fixed(b, x, 1);
-		tl_lit(b, "\" y=\"");
+		strbuf_lit(b, "\" y=\"");
 		tl_fixed(b, y, 1);
-		tl_lit(b, "\" width=\"12\" height=\"10\" fill=\"");
+		strbuf_lit(b, "\" width=\"12\" height=\"10\" fill=\"");
 		tl_str(b, tl_kind[k].fill);
-		tl_lit(b, "\"/><text x=\"");
+		strbuf_lit(b, "\"/><text x=\"");
 		tl_fixed(b, x + 16, 1);
-		tl_lit(b, "\" y=\"");
+		strbuf_lit(b, "\" y=\"");
 		tl_fixed(b, y + 9, 1);
-		tl_lit(b, "\">");
+		strbuf_lit(b, "\">");
 		tl_str(b, tl_kind[k].what);
-		tl_lit(b, "</text>\n");
+		strbuf_lit(b, "</text>\n");
 		x += 30 + TL_CHAR_W * (double)strlen(tl_kind[k].what);
 	}
-	tl_lit(b, "<rect class=\"key\" x=\"");
+	strbuf_lit(b, "<rect class=\"key\" x=\"");
 	tl_fixed(b, x, 1);
-	tl_lit(b, "\" y=\"");
+	strbuf_lit(b, "\" y=\"");
 	tl_fixed(b, y, 1);
-	tl_lit(b, "\" width=\"12\" height=\"10\" fill=\"#ffffff\" "
+	strbuf_lit(b, "\" width=\"12\" height=\"10\" fill=\"#ffffff\" "
 	    "stroke=\"#000000\" stroke-width=\"1.5\"/><text x=\"");
 	tl_fixed(b, x + 16, 1);
-	tl_lit(b, "\" y=\"");
+	strbuf_lit(b, "\" y=\"");
 	tl_fixed(b, y + 9, 1);
-	tl_lit(b, "\">critical path</text>\n");
+	strbuf_lit(b, "\">critical path</text>\n");
 }
 
 /* The label of row k (node i) at y: the id, cut to lc bytes. */
 static void
-tl_label(struct sbuf *b, const struct manifest *m, size_t i,
+tl_label(struct strbuf *b, const struct manifest *m, size_t i,
     const struct node_run *r, double y, double h, size_t lc, bool crit)
 {
 	const char	*id = m->nodes[i].id;
 	size_t		 l = strlen(id);
 
-	tl_lit(b, "<text class=\"id\" x=\"6\" y=\"");
+	strbuf_lit(b, "<text class=\"id\" x=\"6\" y=\"");
 	tl_fixed(b, y + h * 0.5 + (h < 11 ? h : 11) * 0.35, 1);
-	tl_lit(b, "\" font-size=\"");
+	strbuf_lit(b, "\" font-size=\"");
 	tl_fixed(b, h < 11 ? h : 11, 0);
-	tl_lit(b, "\"");
+	strbuf_lit(b, "\"");
 	if (crit)
-		tl_lit(b, " font-weight=\"bold\"");
+		strbuf_lit(b, " font-weight=\"bold\"");
 	if (r == NULL || r->nhist == 0)
-		tl_lit(b, " fill=\"#999999\" font-style=\"italic\"");
-	tl_lit(b, ">");
+		strbuf_lit(b, " fill=\"#999999\" font-style=\"italic\"");
+	strbuf_lit(b, ">");
 	tl_esc(b, id, l > lc ? lc : l);
 	if (l > lc)
-		tl_lit(b, "...");
-	tl_lit(b, "<title>");
+		strbuf_lit(b, "...");
+	strbuf_lit(b, "<title>");
 	tl_str(b, id);
-	tl_lit(b, " wave ");
+	strbuf_lit(b, " wave ");
 	tl_uint(b, m->graph.wave[i]);
-	tl_lit(b, ": ");
+	strbuf_lit(b, ": ");
 	tl_str(b, r != NULL ? node_status_name(r->status) : "pending");
-	tl_lit(b, "</title></text>\n");
+	strbuf_lit(b, "</title></text>\n");
 }
 
 char *
@@ -733,7 +706,7 @@ timeline_render(const struct manifest *m, const struct node_run *const *runs,
     const struct state_job *sj, size_t *len)
 {
 	struct timeline_geom	 g;
-	struct sbuf		 b = { NULL, 0, 0 };
+	struct strbuf		 b = STRBUF_INIT;
 	struct tl_clock		 clk = { false, 0, "" };
 	const struct node_run	*r;
 	const struct attempt	*a;
@@ -766,85 +739,85 @@ timeline_render(const struct manifest *m, const struct node_run *const *runs,
 
 	/* a guess at the size: about 400 bytes a row with one attempt */
 	if (n < SIZE_MAX / 1024)
-		tl_room(&b, 4096 + n * 400);
+		strbuf_room(&b, 4096 + n * 400);
 
-	tl_lit(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+	strbuf_lit(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
 	    "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" "
 	    "width=\"");
 	tl_fixed(&b, width, 0);
-	tl_lit(&b, "\" height=\"");
+	strbuf_lit(&b, "\" height=\"");
 	tl_fixed(&b, height, 0);
-	tl_lit(&b, "\" viewBox=\"0 0 ");
+	strbuf_lit(&b, "\" viewBox=\"0 0 ");
 	tl_fixed(&b, width, 0);
-	tl_lit(&b, " ");
+	strbuf_lit(&b, " ");
 	tl_fixed(&b, height, 0);
-	tl_lit(&b, "\" font-family=\"DejaVu Sans, Helvetica, Arial, "
+	strbuf_lit(&b, "\" font-family=\"DejaVu Sans, Helvetica, Arial, "
 	    "sans-serif\" font-size=\"11\">\n<title>");
 	tl_str(&b, m->name);
-	tl_lit(&b, " ");
+	strbuf_lit(&b, " ");
 	if (sj != NULL && sj->job != NULL)
 		tl_esc(&b, sj->job, strlen(sj->job));
-	tl_lit(&b, "</title>\n<rect class=\"bg\" x=\"0\" y=\"0\" width=\"");
+	strbuf_lit(&b, "</title>\n<rect class=\"bg\" x=\"0\" y=\"0\" width=\"");
 	tl_fixed(&b, width, 0);
-	tl_lit(&b, "\" height=\"");
+	strbuf_lit(&b, "\" height=\"");
 	tl_fixed(&b, height, 0);
-	tl_lit(&b, "\" fill=\"#ffffff\"/>\n<text class=\"head\" x=\"8\" "
+	strbuf_lit(&b, "\" fill=\"#ffffff\"/>\n<text class=\"head\" x=\"8\" "
 	    "y=\"18\" font-size=\"14\" font-weight=\"bold\">");
 	tl_str(&b, m->name);
-	tl_lit(&b, ": ");
+	strbuf_lit(&b, ": ");
 	tl_str(&b, sj != NULL ? dag_status_name(sj->status) : "unknown");
-	tl_lit(&b, " in ");
+	strbuf_lit(&b, " in ");
 	tl_dur(&b, sj != NULL && sj->started_ms >= 0 && sj->finished_ms >= 0 ?
 	    sj->finished_ms - sj->started_ms : g.span);
-	tl_lit(&b, ", ");
+	strbuf_lit(&b, ", ");
 	tl_uint(&b, n);
-	tl_lit(&b, " nodes, parallelism ");
+	strbuf_lit(&b, " nodes, parallelism ");
 	tl_uint(&b, peak);
 	if (m->max_parallel > 0) {
-		tl_lit(&b, " of ");
+		strbuf_lit(&b, " of ");
 		tl_int(&b, m->max_parallel);
 	}
-	tl_lit(&b, "</text>\n");
+	strbuf_lit(&b, "</text>\n");
 	if (sj != NULL && sj->job != NULL) {
 		when[0] = '\0';
 		if (sj->started_ms >= 0)
 			state_format_time(sj->wall_base_ms + sj->started_ms -
 			    sj->mono_base_ms, when, sizeof when);
-		tl_lit(&b, "<text x=\"8\" y=\"32\" fill=\"#555555\">");
+		strbuf_lit(&b, "<text x=\"8\" y=\"32\" fill=\"#555555\">");
 		tl_esc(&b, sj->job, strlen(sj->job));
-		tl_lit(&b, ", started ");
+		strbuf_lit(&b, ", started ");
 		tl_str(&b, when);
-		tl_lit(&b, "</text>\n");
+		strbuf_lit(&b, "</text>\n");
 	}
 
 	/* the axis: ticks and grid lines */
 	step = tl_step(g.span);
-	tl_lit(&b, "<g class=\"axis\" stroke=\"#dddddd\" "
+	strbuf_lit(&b, "<g class=\"axis\" stroke=\"#dddddd\" "
 	    "stroke-width=\"1\">\n");
 	for (t = 0; t <= g.span; t += step) {
-		tl_lit(&b, "<line x1=\"");
+		strbuf_lit(&b, "<line x1=\"");
 		tl_fixed(&b, tl_x(&g, g.t0 + t), 2);
-		tl_lit(&b, "\" y1=\"");
+		strbuf_lit(&b, "\" y1=\"");
 		tl_int(&b, TL_TOP - 4);
-		tl_lit(&b, "\" x2=\"");
+		strbuf_lit(&b, "\" x2=\"");
 		tl_fixed(&b, tl_x(&g, g.t0 + t), 2);
-		tl_lit(&b, "\" y2=\"");
+		strbuf_lit(&b, "\" y2=\"");
 		tl_fixed(&b, height - TL_LEGEND_H, 1);
-		tl_lit(&b, "\"/>\n");
+		strbuf_lit(&b, "\"/>\n");
 	}
-	tl_lit(&b, "</g>\n<g class=\"ticks\" fill=\"#555555\" "
+	strbuf_lit(&b, "</g>\n<g class=\"ticks\" fill=\"#555555\" "
 	    "text-anchor=\"middle\">\n");
 	for (t = 0; t <= g.span; t += step) {
 		tl_fmt_tick(t, step, tick, sizeof tick);
-		tl_lit(&b, "<text x=\"");
+		strbuf_lit(&b, "<text x=\"");
 		tl_fixed(&b, tl_x(&g, g.t0 + t), 2);
-		tl_lit(&b, "\" y=\"");
+		strbuf_lit(&b, "\" y=\"");
 		tl_int(&b, TL_TOP - 8);
-		tl_lit(&b, "\">");
+		strbuf_lit(&b, "\">");
 		tl_str(&b, tick);
-		tl_lit(&b, "</text>\n");
+		strbuf_lit(&b, "</text>\n");
 	}
-	tl_lit(&b, "</g>\n");
+	strbuf_lit(&b, "</g>\n");
 
 	/* rows */
 	y = TL_TOP;
@@ -853,25 +826,25 @@ timeline_render(const struct manifest *m, const struct node_run *const *runs,
 		i = row[k];
 		if (m->graph.wave[i] != wave) {
 			wave = m->graph.wave[i];
-			tl_lit(&b, "<line class=\"wave\" x1=\"0\" y1=\"");
+			strbuf_lit(&b, "<line class=\"wave\" x1=\"0\" y1=\"");
 			tl_fixed(&b, y + TL_WAVE_GAP / 2.0, 1);
-			tl_lit(&b, "\" x2=\"");
+			strbuf_lit(&b, "\" x2=\"");
 			tl_fixed(&b, width, 0);
-			tl_lit(&b, "\" y2=\"");
+			strbuf_lit(&b, "\" y2=\"");
 			tl_fixed(&b, y + TL_WAVE_GAP / 2.0, 1);
-			tl_lit(&b, "\" stroke=\"#bbbbbb\" "
+			strbuf_lit(&b, "\" stroke=\"#bbbbbb\" "
 			    "stroke-dasharray=\"4,3\"/>\n");
 			y += TL_WAVE_GAP;
 		}
 		r = tl_run(runs, i);
 		if (k % 2 == 1) {
-			tl_lit(&b, "<rect class=\"row\" x=\"0\" y=\"");
+			strbuf_lit(&b, "<rect class=\"row\" x=\"0\" y=\"");
 			tl_fixed(&b, y, 1);
-			tl_lit(&b, "\" width=\"");
+			strbuf_lit(&b, "\" width=\"");
 			tl_fixed(&b, width, 0);
-			tl_lit(&b, "\" height=\"");
+			strbuf_lit(&b, "\" height=\"");
 			tl_fixed(&b, h, 1);
-			tl_lit(&b, "\" fill=\"#f6f6f6\"/>\n");
+			strbuf_lit(&b, "\" fill=\"#f6f6f6\"/>\n");
 		}
 		if (k % g.label_every == 0)
 			tl_label(&b, m, i, r, y, h, lc, crit[i] != 0);
@@ -884,44 +857,44 @@ timeline_render(const struct manifest *m, const struct node_run *const *runs,
 			/* the wait before a retry: a dashed line */
 			if (q > 0 && a[-1].end_ms >= 0 &&
 			    a->start_ms > a[-1].end_ms) {
-				tl_lit(&b, "<line class=\"wait\" x1=\"");
+				strbuf_lit(&b, "<line class=\"wait\" x1=\"");
 				tl_fixed(&b, tl_x(&g, a[-1].end_ms), 2);
-				tl_lit(&b, "\" y1=\"");
+				strbuf_lit(&b, "\" y1=\"");
 				tl_fixed(&b, y + h / 2, 1);
-				tl_lit(&b, "\" x2=\"");
+				strbuf_lit(&b, "\" x2=\"");
 				tl_fixed(&b, x1, 2);
-				tl_lit(&b, "\" y2=\"");
+				strbuf_lit(&b, "\" y2=\"");
 				tl_fixed(&b, y + h / 2, 1);
-				tl_lit(&b, "\" stroke=\"#888888\" "
+				strbuf_lit(&b, "\" stroke=\"#888888\" "
 				    "stroke-dasharray=\"2,2\"/>\n");
 			}
-			tl_lit(&b, "<rect class=\"att ");
+			strbuf_lit(&b, "<rect class=\"att ");
 			tl_str(&b, tl_kind[o].cls);
-			tl_lit(&b, "\" x=\"");
+			strbuf_lit(&b, "\" x=\"");
 			tl_fixed(&b, x1, 2);
-			tl_lit(&b, "\" y=\"");
+			strbuf_lit(&b, "\" y=\"");
 			tl_fixed(&b, y + (h > 4 ? 1 : 0), 1);
-			tl_lit(&b, "\" width=\"");
+			strbuf_lit(&b, "\" width=\"");
 			tl_fixed(&b, bw, 2);
-			tl_lit(&b, "\" height=\"");
+			strbuf_lit(&b, "\" height=\"");
 			tl_fixed(&b, h > 4 ? h - 2 : h, 1);
-			tl_lit(&b, "\" fill=\"");
+			strbuf_lit(&b, "\" fill=\"");
 			tl_str(&b, tl_kind[o].fill);
-			tl_lit(&b, "\"");
+			strbuf_lit(&b, "\"");
 			if (crit[i]) {
-				tl_lit(&b, " stroke=\"#000000\" "
+				strbuf_lit(&b, " stroke=\"#000000\" "
 				    "stroke-width=\"");
 				tl_fixed(&b, h > 6 ? 1.5 : 0.6, 1);
-				tl_lit(&b, "\"");
+				strbuf_lit(&b, "\"");
 			}
-			tl_lit(&b, ">");
+			strbuf_lit(&b, ">");
 			tl_title(&b, m, i, r, q, sj, &clk);
-			tl_lit(&b, "</rect>\n");
+			strbuf_lit(&b, "</rect>\n");
 		}
 		y += h;
 	}
 	tl_legend(&b, 8, y + 14);
-	tl_lit(&b, "</svg>\n");
+	strbuf_lit(&b, "</svg>\n");
 	free(row);
 	free(crit);
 	b.s[b.len] = '\0';

@@ -14,38 +14,9 @@
 #include <jansson.h>
 
 #include "fsutil.h"
+#include "strbuf.h"
 #include "trace.h"
-#include "units.h"
 #include "xmalloc.h"
-
-/* The text being written: a buffer that grows, always NUL-terminated. */
-struct trace_buf {
-	char	*p;
-	size_t	 len;
-	size_t	 cap;
-};
-
-static void
-trace_put(struct trace_buf *b, const char *s, size_t n)
-{
-	xgrow(&b->p, &b->cap, b->len + n + 1, 1);
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-}
-
-/* A string literal, without its NUL. */
-#define trace_lit(b, s) trace_put(b, s, sizeof(s) - 1)
-
-/* An integer as jansson prints one ("%lld"). */
-static void
-trace_int(struct trace_buf *b, int64_t v)
-{
-	char		 buf[UNITS_INT_LEN];
-	const char	*p = units_int(v, buf);
-
-	trace_put(b, p, (size_t)(buf + sizeof buf - 1 - p));
-}
 
 /*
  * A JSON string. Printable ASCII other than '"' and '\\' needs no escape and
@@ -54,10 +25,10 @@ trace_int(struct trace_buf *b, int64_t v)
  * byte >= 0x80 replaced by '?'.
  */
 static void
-trace_str(struct trace_buf *b, const char *s)
+trace_str(struct strbuf *b, const char *s)
 {
 	json_t		*j;
-	char		*c;
+	char		*c, *p;
 	size_t		 i, n, need;
 	unsigned char	 c0;
 
@@ -67,12 +38,12 @@ trace_str(struct trace_buf *b, const char *s)
 			break;
 	}
 	if (s[n] == '\0') {
-		xgrow(&b->p, &b->cap, b->len + n + 3, 1);
-		b->p[b->len++] = '"';
-		memcpy(b->p + b->len, s, n);
-		b->len += n;
-		b->p[b->len++] = '"';
-		b->p[b->len] = '\0';
+		p = strbuf_room(b, n + 2);
+		p[0] = '"';
+		memcpy(p + 1, s, n);
+		p[n + 1] = '"';
+		b->len += n + 2;
+		b->s[b->len] = '\0';
 		return;
 	}
 	if ((j = json_string(s)) == NULL) {
@@ -89,14 +60,14 @@ trace_str(struct trace_buf *b, const char *s)
 	n = strlen(s);
 	if (n > (SIZE_MAX - 3) / 6)
 		abort();
-	xgrow(&b->p, &b->cap, b->len + n * 6 + 3, 1);
-	need = json_dumpb(j, b->p + b->len, b->cap - b->len - 1,
+	(void)strbuf_room(b, n * 6 + 2);
+	need = json_dumpb(j, b->s + b->len, b->cap - b->len - 1,
 	    JSON_ENCODE_ANY);
 	json_decref(j);
 	if (need == 0 || need > b->cap - b->len - 1)
 		abort();
 	b->len += need;
-	b->p[b->len] = '\0';
+	b->s[b->len] = '\0';
 }
 
 static const char *
@@ -130,7 +101,7 @@ trace_render(const struct manifest *m, const struct node_run *const *runs,
 {
 	const struct node_run	*r;
 	const struct attempt	*a;
-	struct trace_buf	 b = { NULL, 0, 0 };
+	struct strbuf		 b = STRBUF_INIT;
 	unsigned char		*slot_seen = NULL;
 	const char		*reason;
 	size_t			 i, k, nslots = 0, natt = 0;
@@ -169,28 +140,28 @@ trace_render(const struct manifest *m, const struct node_run *const *runs,
 
 	/* a guess at the size: about 230 bytes an attempt, 250 a slot */
 	if (natt < SIZE_MAX / 512 && nslots < SIZE_MAX / 512)
-		xgrow(&b.p, &b.cap, 1024 + natt * 256 + nslots * 256, 1);
+		(void)strbuf_room(&b, 1024 + natt * 256 + nslots * 256);
 
-	trace_lit(&b, "{\n \"traceEvents\": [\n  {\n"
+	strbuf_lit(&b, "{\n \"traceEvents\": [\n  {\n"
 	    "   \"name\": \"process_name\",\n   \"ph\": \"M\",\n"
 	    "   \"pid\": 1,\n   \"args\": {\n    \"name\": ");
 	trace_str(&b, m->name);
-	trace_lit(&b, "\n   }\n  }");
+	strbuf_lit(&b, "\n   }\n  }");
 	for (i = 0; i < nslots; i++) {
 		if (!slot_seen[i])
 			continue;
-		trace_lit(&b, ",\n  {\n   \"name\": \"thread_name\",\n"
+		strbuf_lit(&b, ",\n  {\n   \"name\": \"thread_name\",\n"
 		    "   \"ph\": \"M\",\n   \"pid\": 1,\n   \"tid\": ");
-		trace_int(&b, (int64_t)i);
-		trace_lit(&b, ",\n   \"args\": {\n    \"name\": \"slot ");
-		trace_int(&b, (int64_t)i);
-		trace_lit(&b, "\"\n   }\n  },\n  {\n"
+		strbuf_int(&b, (int64_t)i);
+		strbuf_lit(&b, ",\n   \"args\": {\n    \"name\": \"slot ");
+		strbuf_int(&b, (int64_t)i);
+		strbuf_lit(&b, "\"\n   }\n  },\n  {\n"
 		    "   \"name\": \"thread_sort_index\",\n   \"ph\": \"M\",\n"
 		    "   \"pid\": 1,\n   \"tid\": ");
-		trace_int(&b, (int64_t)i);
-		trace_lit(&b, ",\n   \"args\": {\n    \"sort_index\": ");
-		trace_int(&b, (int64_t)i);
-		trace_lit(&b, "\n   }\n  }");
+		strbuf_int(&b, (int64_t)i);
+		strbuf_lit(&b, ",\n   \"args\": {\n    \"sort_index\": ");
+		strbuf_int(&b, (int64_t)i);
+		strbuf_lit(&b, "\n   }\n  }");
 	}
 	for (i = 0; runs != NULL && i < m->nnodes; i++) {
 		if ((r = runs[i]) == NULL)
@@ -198,61 +169,61 @@ trace_render(const struct manifest *m, const struct node_run *const *runs,
 		for (k = 0; k < r->nhist; k++) {
 			a = &r->hist[k];
 			end = a->end_ms >= 0 ? a->end_ms : t_end;
-			trace_lit(&b, ",\n  {\n   \"name\": ");
+			strbuf_lit(&b, ",\n  {\n   \"name\": ");
 			trace_str(&b, m->nodes[i].id);
-			trace_lit(&b, ",\n   \"cat\": \"node\",\n"
+			strbuf_lit(&b, ",\n   \"cat\": \"node\",\n"
 			    "   \"ph\": \"X\",\n   \"ts\": ");
-			trace_int(&b, (a->start_ms - t0) * 1000);
-			trace_lit(&b, ",\n   \"dur\": ");
-			trace_int(&b, (end - a->start_ms) * 1000);
-			trace_lit(&b, ",\n   \"pid\": 1,\n   \"tid\": ");
-			trace_int(&b, a->slot >= 0 ? a->slot : 0);
-			trace_lit(&b, ",\n   \"args\": {\n    \"attempt\": ");
-			trace_int(&b, (int64_t)(k + 1));
-			trace_lit(&b, ",\n    \"status\": ");
+			strbuf_int(&b, (a->start_ms - t0) * 1000);
+			strbuf_lit(&b, ",\n   \"dur\": ");
+			strbuf_int(&b, (end - a->start_ms) * 1000);
+			strbuf_lit(&b, ",\n   \"pid\": 1,\n   \"tid\": ");
+			strbuf_int(&b, a->slot >= 0 ? a->slot : 0);
+			strbuf_lit(&b, ",\n   \"args\": {\n    \"attempt\": ");
+			strbuf_int(&b, (int64_t)(k + 1));
+			strbuf_lit(&b, ",\n    \"status\": ");
 			trace_str(&b, trace_outcome(r, k));
-			trace_lit(&b, ",\n    \"exit\": ");
+			strbuf_lit(&b, ",\n    \"exit\": ");
 			if (a->exit_code >= 0)
-				trace_int(&b, a->exit_code);
+				strbuf_int(&b, a->exit_code);
 			else
-				trace_lit(&b, "null");
+				strbuf_lit(&b, "null");
 			if (a->signal > 0) {
-				trace_lit(&b, ",\n    \"signal\": ");
-				trace_int(&b, a->signal);
+				strbuf_lit(&b, ",\n    \"signal\": ");
+				strbuf_int(&b, a->signal);
 			}
 			/* no name (out of range): no member, as before */
 			if (a->reason != REASON_NONE &&
 			    (reason = reason_name(a->reason)) != NULL) {
-				trace_lit(&b, ",\n    \"reason\": ");
+				strbuf_lit(&b, ",\n    \"reason\": ");
 				trace_str(&b, reason);
 			}
-			trace_lit(&b, ",\n    \"error\": ");
+			strbuf_lit(&b, ",\n    \"error\": ");
 			if (k + 1 == r->nhist && r->error != NULL)
 				trace_str(&b, r->error);
 			else
-				trace_lit(&b, "null");
-			trace_lit(&b, "\n   }\n  }");
+				strbuf_lit(&b, "null");
+			strbuf_lit(&b, "\n   }\n  }");
 		}
 	}
-	trace_lit(&b, "\n ],\n \"displayTimeUnit\": \"ms\",\n"
+	strbuf_lit(&b, "\n ],\n \"displayTimeUnit\": \"ms\",\n"
 	    " \"otherData\": {\n  \"dag\": ");
 	trace_str(&b, m->name);
-	trace_lit(&b, ",\n  \"status\": ");
+	strbuf_lit(&b, ",\n  \"status\": ");
 	trace_str(&b, sj != NULL ? dag_status_name(sj->status) : "unknown");
 	if (sj != NULL && sj->job != NULL) {
-		trace_lit(&b, ",\n  \"job\": ");
+		strbuf_lit(&b, ",\n  \"job\": ");
 		trace_str(&b, sj->job);
 	}
 	if (sj != NULL) {
 		state_format_time(sj->wall_base_ms + t0 - sj->mono_base_ms,
 		    when, sizeof when);
-		trace_lit(&b, ",\n  \"started_at\": ");
+		strbuf_lit(&b, ",\n  \"started_at\": ");
 		trace_str(&b, when);
 	}
-	trace_lit(&b, "\n }\n}");
+	strbuf_lit(&b, "\n }\n}");
 	free(slot_seen);
 	*len = b.len;
-	return b.p;
+	return b.s;
 }
 
 int
