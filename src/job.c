@@ -1848,20 +1848,26 @@ statew_get(struct job *j)
 	return sw;
 }
 
-/* Wait until the thread has nothing to do; log a failed write. Returns
- * how long its last write took (ms). Called with the lock not held. */
+/* What the thread last did: a failed write is logged, and how long its
+ * last write took (ms) is returned. With wait, once it has nothing left
+ * to do; else *busy says whether it is still writing. Called with the
+ * lock not held. */
 static int64_t
-statew_idle(struct job *j)
+statew_take(struct job *j, bool wait, bool *busy)
 {
 	struct statew *sw = j->sw;
 	char *err;
 	int64_t cost;
 
+	if (busy != NULL)
+		*busy = false;
 	if (sw == NULL)
 		return 0;
 	pthread_mutex_lock(&sw->mu);
-	while (sw->busy || sw->text != NULL)
+	while (wait && (sw->busy || sw->text != NULL))
 		pthread_cond_wait(&sw->cv, &sw->mu);
+	if (busy != NULL)
+		*busy = sw->busy || sw->text != NULL;
 	err = sw->err;
 	sw->err = NULL;
 	cost = sw->cost;
@@ -1896,13 +1902,23 @@ statew_stop(struct job *j)
 static void	state_timer_cb(struct loop *, void *);
 static void	state_flush(struct job *);
 
+/* A rewrite that took cost ms: a rewrite costs O(nodes), so they are
+ * spaced for writing the state to take at most a fiftieth of the time,
+ * whatever the DAG's size (and never more often than STATE_INTERVAL_MS). */
+static void
+state_space(struct job *j, int64_t cost)
+{
+	j->state_interval = cost * STATE_COST_SHARE > STATE_INTERVAL_MS ?
+	    cost * STATE_COST_SHARE : STATE_INTERVAL_MS;
+}
+
 /* A rewrite while the job runs: rendered here, written by the thread. */
 static void
 state_flush_async(struct job *j)
 {
 	struct statew *sw;
 	struct state_job sj;
-	char *text, *err;
+	char *text;
 	size_t len;
 	int64_t t0, cost;
 	bool busy;
@@ -1911,16 +1927,7 @@ state_flush_async(struct job *j)
 		state_flush(j);
 		return;
 	}
-	pthread_mutex_lock(&sw->mu);
-	busy = sw->busy || sw->text != NULL;
-	err = sw->err;
-	sw->err = NULL;
-	cost = sw->cost;
-	pthread_mutex_unlock(&sw->mu);
-	if (err != NULL) {
-		job_log(j, LOG_ERROR, SIZE_MAX, "state", "%s", err);
-		free(err);
-	}
+	cost = statew_take(j, false, &busy);
 	if (busy) {
 		/* the last one is still being written: try again later */
 		if (j->state_timer == NULL)
@@ -1940,9 +1947,7 @@ state_flush_async(struct job *j)
 	j->state_dirty = false;
 	/* as state_flush, with the thread's last write in the cost: the
 	 * state is rewritten as often as when the loop wrote it */
-	cost += j->last_state - t0;
-	j->state_interval = cost * STATE_COST_SHARE > STATE_INTERVAL_MS ?
-	    cost * STATE_COST_SHARE : STATE_INTERVAL_MS;
+	state_space(j, cost + j->last_state - t0);
 }
 
 static void
@@ -1950,10 +1955,9 @@ state_flush(struct job *j)
 {
 	struct state_job sj;
 	char *cause = NULL;
+	int64_t t0;
 
-	int64_t t0, cost;
-
-	(void)statew_idle(j);
+	(void)statew_take(j, true, NULL);
 	t0 = loop_now();
 	fill_state_job(j, &sj);
 	if (state_write(j->state_path, j->m, j->s, &sj, &cause) != 0) {
@@ -1962,11 +1966,7 @@ state_flush(struct job *j)
 	}
 	j->last_state = loop_now();
 	j->state_dirty = false;
-	/* a rewrite costs O(nodes): space them so that writing the state
-	 * takes at most a fiftieth of the time, whatever the DAG's size */
-	cost = j->last_state - t0;
-	j->state_interval = cost * STATE_COST_SHARE > STATE_INTERVAL_MS ?
-	    cost * STATE_COST_SHARE : STATE_INTERVAL_MS;
+	state_space(j, j->last_state - t0);
 }
 
 static void
