@@ -2205,10 +2205,100 @@ notify_start(struct job *j)
 	return 0;
 }
 
+/* ---- the end: the pictures beside the final state ---------------------- */
+
+/* The summary, timeline.svg and trace.json are rendered on a thread of
+ * their own while the loop writes the final state and the graph: the end of
+ * a run is on the critical path of every `dagexec run`. The thread only
+ * reads the finished job (nothing changes it any more) and renders into
+ * memory; the files are written by the loop's thread, whose filesystem
+ * identity is the one they must be created with. */
+struct finale {
+	pthread_t		  thr;
+	bool			  threaded;
+	const struct manifest	 *m;
+	const struct sched	 *s;
+	const struct node_run	**runs;
+	struct state_job	  sj;
+	int64_t			  duration;
+	char			 *text[3];	/* summary, timeline, trace */
+	size_t			  len[3];
+};
+
+static const char *const finale_names[3] = {
+	"summary.txt", "timeline.svg", "trace.json"
+};
+
+static void *
+finale_main(void *arg)
+{
+	struct finale *f = arg;
+	FILE *fp;
+
+	if ((fp = open_memstream(&f->text[0], &f->len[0])) != NULL) {
+		render_summary(fp, f->m, f->s, f->duration);
+		if (fclose(fp) != 0) {
+			free(f->text[0]);
+			f->text[0] = NULL;
+		}
+	}
+	f->text[1] = timeline_render(f->m, f->runs, &f->sj, &f->len[1]);
+	f->text[2] = trace_render(f->m, f->runs, &f->sj, &f->len[2]);
+	return NULL;
+}
+
+/* Start the rendering, with every signal blocked in the thread (the loop
+ * reads them from its signalfd); when no thread can be had, it is done at
+ * the join. */
+static void
+finale_start(struct job *j, struct finale *f)
+{
+	sigset_t all, old;
+
+	memset(f, 0, sizeof *f);
+	f->m = j->m;
+	f->s = j->s;
+	f->runs = sched_runs(j->s);
+	fill_state_job(j, &f->sj);
+	f->duration = j->finished - j->started;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	f->threaded = pthread_create(&f->thr, NULL, finale_main, f) == 0;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+/* Wait for the rendering and write its files into the job directory. */
+static void
+finale_join(struct job *j, struct finale *f)
+{
+	char *path, *cause = NULL;
+	size_t k;
+
+	if (f->threaded)
+		pthread_join(f->thr, NULL);
+	else
+		finale_main(f);
+	for (k = 0; k < 3; k++) {
+		path = xasprintf("%s/%s", j->dir, finale_names[k]);
+		if (f->text[k] == NULL)
+			job_log(j, LOG_ERROR, SIZE_MAX, "finish",
+			    "cannot render '%s'", path);
+		else if (fs_write_atomic(path, f->text[k], f->len[k], 0644,
+		    &cause) != 0) {
+			job_log(j, LOG_ERROR, SIZE_MAX, "finish", "%s", cause);
+			free(cause);
+			cause = NULL;
+		}
+		free(path);
+		free(f->text[k]);
+	}
+	free(f->runs);
+}
+
 static void
 job_finish(struct job *j)
 {
-	struct state_job sj;
+	struct finale f;
 	char *path, *cause = NULL;
 	FILE *fp;
 
@@ -2226,6 +2316,7 @@ job_finish(struct job *j)
 		loop_timer_cancel(j->loop, j->sync_timer);
 		j->sync_timer = NULL;
 	}
+	finale_start(j, &f);
 	state_flush(j);
 	journal_add(j->jr, loop_wallclock(), "finish", "status",
 	    dag_status_name(sched_status(j->s)), (char *)NULL);
@@ -2233,33 +2324,13 @@ job_finish(struct job *j)
 		job_log(j, LOG_ERROR, SIZE_MAX, "journal", "%s", cause);
 		free(cause);
 	}
-	path = xasprintf("%s/summary.txt", j->dir);
-	if ((fp = fopen(path, "we")) != NULL) {
-		render_summary(fp, j->m, j->s, j->finished - j->started);
-		fclose(fp);
-	}
-	free(path);
 	path = xasprintf("%s/graph.dot", j->dir);
 	if ((fp = fopen(path, "we")) != NULL) {
 		render_dot(fp, j->m, j->s);
 		fclose(fp);
 	}
 	free(path);
-	fill_state_job(j, &sj);
-	path = xasprintf("%s/timeline.svg", j->dir);
-	if (timeline_write(path, j->m, j->s, &sj, &cause) != 0) {
-		job_log(j, LOG_ERROR, SIZE_MAX, "finish", "%s", cause);
-		free(cause);
-		cause = NULL;
-	}
-	free(path);
-	path = xasprintf("%s/trace.json", j->dir);
-	if (trace_write(path, j->m, j->s, &sj, &cause) != 0) {
-		job_log(j, LOG_ERROR, SIZE_MAX, "finish", "%s", cause);
-		free(cause);
-		cause = NULL;
-	}
-	free(path);
+	finale_join(j, &f);
 	if (j->progress == PROGRESS_TTY) {
 		progress_draw(j, true);
 		fputc('\n', stderr);
