@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "loop.h"
+#include "spawn.h"
 #include "xmalloc.h"
 
 #define LOOP_MAXEVENTS 64
@@ -157,6 +158,7 @@ loop_new(char **cause)
 		sigaction(SIGPIPE, &l->oldpipe, NULL);
 		goto fail_pipe;
 	}
+	spawn_signals_changed();
 
 	if ((l->epfd = epoll_create1(EPOLL_CLOEXEC)) == -1) {
 		what = "epoll_create1";
@@ -254,6 +256,7 @@ loop_free(struct loop *l)
 	close(l->epfd);
 	sigaction(SIGCHLD, &l->oldchld, NULL);
 	sigaction(SIGPIPE, &l->oldpipe, NULL);
+	spawn_signals_changed();
 	sigprocmask(SIG_SETMASK, &l->oldmask, NULL);
 	free(l);
 	errno = saved;

@@ -18,6 +18,7 @@
 #include <grp.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -189,6 +190,47 @@ spawn_child_cloexec_all(void)
 	}
 }
 
+/* The signals whose disposition was not SIG_DFL when last looked at, bit
+ * sig - 1: what a child must reset. Looked at again on the first spawn
+ * after spawn_signals_changed. */
+static uint64_t	spawn_reset_mask;
+static int	spawn_reset_known;
+
+void
+spawn_signals_changed(void)
+{
+	spawn_reset_known = 0;
+}
+
+static int
+spawn_reset_has(int sig)
+{
+	return (sig >= 1 && sig <= 64 &&
+	    (spawn_reset_mask & ((uint64_t)1 << (sig - 1))) != 0);
+}
+
+/* One query a signal, in the parent, once: the kernel call sees libc's own
+ * signals too. A signal it cannot tell us about is reset, as before. */
+static void
+spawn_reset_scan(void)
+{
+	unsigned long	ksa[16];
+	uint64_t	mask = 0;
+	int		sig;
+
+	for (sig = 1; sig < _NSIG && sig <= 64; sig++) {
+		if (sig == SIGKILL || sig == SIGSTOP)
+			continue;
+		memset(ksa, 0, sizeof ksa);
+		if (syscall(SYS_rt_sigaction, sig, NULL, ksa,
+		    (size_t)(_NSIG - 1) / 8) == -1 ||
+		    ksa[0] != (unsigned long)SIG_DFL)
+			mask |= (uint64_t)1 << (sig - 1);
+	}
+	spawn_reset_mask = mask;
+	spawn_reset_known = 1;
+}
+
 static int
 spawn_child_deathsig(pid_t ppid)
 {
@@ -208,17 +250,18 @@ spawn_child(const struct spawn_spec *sp, int errfd, int nullfd, pid_t ppid)
 	unsigned long		ksa[16];
 	int			src[3], i, stage, err, sig;
 
-	/* Dispositions first, then the mask: no handler may run here. libc
-	 * refuses its own signals (32, 33), which can arrive ignored from
-	 * our parent and stay so across exec: the kernel call does those. An
-	 * all-zero kernel sigaction is SIG_DFL, no flags, empty mask, whatever
-	 * the architecture's layout. */
+	/* Dispositions first, then the mask: no handler may run here. Only
+	 * the signals the parent found not SIG_DFL need it (one call each,
+	 * not 62). libc refuses its own signals (32, 33), which can arrive
+	 * ignored from our parent and stay so across exec: the kernel call
+	 * does those. An all-zero kernel sigaction is SIG_DFL, no flags,
+	 * empty mask, whatever the architecture's layout. */
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = SIG_DFL;
 	sigemptyset(&sa.sa_mask);
 	memset(ksa, 0, sizeof ksa);
 	for (sig = 1; sig < _NSIG; sig++) {
-		if (sig == SIGKILL || sig == SIGSTOP)
+		if (!spawn_reset_has(sig))
 			continue;
 		if (sigaction(sig, &sa, NULL) == -1)
 			syscall(SYS_rt_sigaction, sig, ksa, NULL,
@@ -497,6 +540,9 @@ spawn_start(const struct spawn_spec *sp, int *pidfd, char **cause)
 		errno = EINVAL;
 		return (-1);
 	}
+
+	if (!spawn_reset_known)
+		spawn_reset_scan();
 
 	/* /dev/null is opened once and kept (close-on-exec) */
 	if ((nullfd = spawn_devnull()) == -1) {

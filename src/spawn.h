@@ -71,6 +71,13 @@ void spawn_free_paths(char **paths);
  * when the forking thread exits. */
 pid_t spawn_start(const struct spawn_spec *sp, int *pidfd, char **cause);
 
+/* The child resets to SIG_DFL exactly the signals that were not SIG_DFL in
+ * this process at the first spawn_start, or at the first one after the
+ * last call of this: whoever changes a signal's disposition (sigaction,
+ * signal) in a process that spawns calls it (loop_new and loop_free do).
+ * It spares a child 62 system calls while its parent waits for its exec. */
+void spawn_signals_changed(void);
+
 /* Send sig to the process group pgid; ESRCH is not an error; pgid 0 or 1
  * is refused (EINVAL). */
 int spawn_kill_group(pid_t pgid, int sig);

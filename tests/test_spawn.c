@@ -554,6 +554,7 @@ test_signals_reset(void)
 	l = loop_new(&cause);
 	CU_ASSERT_FATAL(l != NULL);
 	signal(SIGUSR1, SIG_IGN);
+	spawn_signals_changed();
 	out = run_sh("exec cat /proc/self/status", &st);
 	signal(SIGUSR1, SIG_DFL);
 	loop_free(l);
@@ -566,6 +567,67 @@ test_signals_reset(void)
 	free(blk);
 	free(ign);
 	free(out);
+}
+
+static void
+on_usr2(int sig)
+{
+	(void)sig;
+}
+
+/* The child resets what the parent had not at SIG_DFL when it last looked
+ * (the first spawn after spawn_signals_changed): a handler and an ignored
+ * signal both come back SIG_DFL; a change nobody announced is not seen,
+ * which is how the child is spared a system call a signal. */
+static void
+test_signals_snapshot(void)
+{
+	struct sigaction sa;
+	char	*out, *ign, *cgt;
+	int	 st;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_usr2;
+	sigemptyset(&sa.sa_mask);
+	CU_ASSERT_FATAL(sigaction(SIGUSR2, &sa, NULL) == 0);
+	signal(SIGURG, SIG_IGN);
+	spawn_signals_changed();
+	out = run_sh("exec cat /proc/self/status", &st);
+	CU_ASSERT_FATAL(out != NULL);
+	ign = field(out, "SigIgn");
+	cgt = field(out, "SigCgt");
+	CU_ASSERT_FATAL(ign != NULL && cgt != NULL);
+	CU_ASSERT_STRING_EQUAL(ign, "0000000000000000");
+	CU_ASSERT_STRING_EQUAL(cgt, "0000000000000000");
+	free(ign);
+	free(cgt);
+	free(out);
+
+	/* not announced: SIGWINCH stays ignored in the child */
+	signal(SIGWINCH, SIG_IGN);
+	out = run_sh("exec cat /proc/self/status", &st);
+	CU_ASSERT_FATAL(out != NULL);
+	ign = field(out, "SigIgn");
+	CU_ASSERT_FATAL(ign != NULL);
+	/* SIGWINCH is 28: bit 27 */
+	CU_ASSERT_STRING_EQUAL(ign, "0000000008000000");
+	free(ign);
+	free(out);
+
+	/* announced: reset again */
+	spawn_signals_changed();
+	out = run_sh("exec cat /proc/self/status", &st);
+	CU_ASSERT_FATAL(out != NULL);
+	ign = field(out, "SigIgn");
+	CU_ASSERT_FATAL(ign != NULL);
+	CU_ASSERT_STRING_EQUAL(ign, "0000000000000000");
+	free(ign);
+	free(out);
+
+	signal(SIGUSR2, SIG_DFL);
+	signal(SIGURG, SIG_DFL);
+	signal(SIGWINCH, SIG_DFL);
+	spawn_signals_changed();
 }
 
 static void
@@ -1039,6 +1101,7 @@ main(int argc, char **argv)
 		{ "session and group leader", test_session_leader },
 		{ "umask 077", test_umask },
 		{ "signals reset", test_signals_reset },
+		{ "signals looked at once", test_signals_snapshot },
 		{ "no new privileges", test_no_new_privs },
 		{ "RLIMIT_NOFILE", test_rlimit_nofile },
 		{ "RLIMIT_FSIZE", test_rlimit_fsize },
