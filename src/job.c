@@ -2939,7 +2939,8 @@ job_new(struct loop *l, struct manifest *m, const struct job_config *c,
 	(void)prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
 	j->mono_base = loop_now();
 	j->wall_base = loop_wallclock();
-	state_flush(j);
+	/* written by the state thread while the first nodes start */
+	state_flush_async(j);
 	return j;
 
 fail:
