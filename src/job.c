@@ -2207,12 +2207,12 @@ notify_start(struct job *j)
 
 /* ---- the end: the pictures beside the final state ---------------------- */
 
-/* The summary, timeline.svg and trace.json are rendered on a thread of
- * their own while the loop writes the final state and the graph: the end of
- * a run is on the critical path of every `dagexec run`. The thread only
- * reads the finished job (nothing changes it any more) and renders into
- * memory; the files are written by the loop's thread, whose filesystem
- * identity is the one they must be created with. */
+/* summary.txt, timeline.svg and trace.json are rendered and written by a
+ * thread of their own while the loop writes the final state and the graph:
+ * the end of a run is on the critical path of every `dagexec run`. The
+ * thread only reads the finished job (nothing changes it any more) and
+ * writes into the job directory with the identity the state writer has:
+ * the process's own, never a node owner's. */
 struct finale {
 	pthread_t		  thr;
 	bool			  threaded;
@@ -2221,8 +2221,8 @@ struct finale {
 	const struct node_run	**runs;
 	struct state_job	  sj;
 	int64_t			  duration;
-	char			 *text[3];	/* summary, timeline, trace */
-	size_t			  len[3];
+	const char		 *dir;
+	char			 *cause[3];	/* why a file is missing */
 };
 
 static const char *const finale_names[3] = {
@@ -2234,22 +2234,45 @@ finale_main(void *arg)
 {
 	struct finale *f = arg;
 	FILE *fp;
+	char *text, *path;
+	size_t k, len;
 
-	if ((fp = open_memstream(&f->text[0], &f->len[0])) != NULL) {
-		render_summary(fp, f->m, f->s, f->duration);
-		if (fclose(fp) != 0) {
-			free(f->text[0]);
-			f->text[0] = NULL;
+	for (k = 0; k < 3; k++) {
+		text = NULL;
+		len = 0;
+		switch (k) {
+		case 0:
+			if ((fp = open_memstream(&text, &len)) == NULL)
+				break;
+			render_summary(fp, f->m, f->s, f->duration);
+			if (fclose(fp) != 0) {
+				free(text);
+				text = NULL;
+			}
+			break;
+		case 1:
+			text = timeline_render(f->m, f->runs, &f->sj, &len);
+			break;
+		default:
+			text = trace_render(f->m, f->runs, &f->sj, &len);
+			break;
 		}
+		path = xasprintf("%s/%s", f->dir, finale_names[k]);
+		if (text == NULL)
+			f->cause[k] = xasprintf("cannot render '%s': %s", path,
+			    strerror(errno));
+		else
+			(void)fs_write_atomic(path, text, len, 0644,
+			    &f->cause[k]);
+		free(path);
+		free(text);
 	}
-	f->text[1] = timeline_render(f->m, f->runs, &f->sj, &f->len[1]);
-	f->text[2] = trace_render(f->m, f->runs, &f->sj, &f->len[2]);
 	return NULL;
 }
 
-/* Start the rendering, with every signal blocked in the thread (the loop
- * reads them from its signalfd); when no thread can be had, it is done at
- * the join. */
+/* Start the thread, with every signal blocked in it (the loop reads them
+ * from its signalfd); when no thread can be had, the work is done at the
+ * join. */
 static void
 finale_start(struct job *j, struct finale *f)
 {
@@ -2261,17 +2284,17 @@ finale_start(struct job *j, struct finale *f)
 	f->runs = sched_runs(j->s);
 	fill_state_job(j, &f->sj);
 	f->duration = j->finished - j->started;
+	f->dir = j->dir;
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	f->threaded = pthread_create(&f->thr, NULL, finale_main, f) == 0;
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
-/* Wait for the rendering and write its files into the job directory. */
+/* Wait for the thread and log what it could not write. */
 static void
 finale_join(struct job *j, struct finale *f)
 {
-	char *path, *cause = NULL;
 	size_t k;
 
 	if (f->threaded)
@@ -2279,18 +2302,10 @@ finale_join(struct job *j, struct finale *f)
 	else
 		finale_main(f);
 	for (k = 0; k < 3; k++) {
-		path = xasprintf("%s/%s", j->dir, finale_names[k]);
-		if (f->text[k] == NULL)
-			job_log(j, LOG_ERROR, SIZE_MAX, "finish",
-			    "cannot render '%s'", path);
-		else if (fs_write_atomic(path, f->text[k], f->len[k], 0644,
-		    &cause) != 0) {
-			job_log(j, LOG_ERROR, SIZE_MAX, "finish", "%s", cause);
-			free(cause);
-			cause = NULL;
-		}
-		free(path);
-		free(f->text[k]);
+		if (f->cause[k] != NULL)
+			job_log(j, LOG_ERROR, SIZE_MAX, "finish", "%s",
+			    f->cause[k]);
+		free(f->cause[k]);
 	}
 	free(f->runs);
 }

@@ -148,14 +148,13 @@ summary_rank(enum node_status s)
 	}
 }
 
-static const struct sched *summary_sched;
-
 static int
-summary_cmp(const void *a, const void *b)
+summary_cmp(const void *a, const void *b, void *arg)
 {
+	const struct sched *s = *(const struct sched **)arg;
 	size_t x = *(const size_t *)a, y = *(const size_t *)b;
-	int rx = summary_rank(sched_node(summary_sched, x)->status);
-	int ry = summary_rank(sched_node(summary_sched, y)->status);
+	int rx = summary_rank(sched_node(s, x)->status);
+	int ry = summary_rank(sched_node(s, y)->status);
 
 	if (rx != ry)
 		return rx - ry;
@@ -235,8 +234,7 @@ render_summary(FILE *fp, const struct manifest *m, const struct sched *s,
 	}
 	if (width > 40)
 		width = 40;
-	summary_sched = s;
-	qsort(order, m->nnodes, sizeof *order, summary_cmp);
+	qsort_r(order, m->nnodes, sizeof *order, summary_cmp, &s);
 	/* NODE STATUS ATTEMPTS TIME CPU MAXRSS METRICS ERROR: the error is
 	 * cut so that a line fits SUMMARY_WIDTH columns */
 	fprintf(fp, "%-*s  %-10s %8s %9s %9s %7s  %-*s  %s\n", width, "NODE",
