@@ -197,16 +197,17 @@ def list_schedule(dag, procs, key):
     return t
 
 
-def anneal(dag, procs, start, iters, seed, stop=0):
+def anneal(dag, procs, start, iters, seed, temp0, stop=0):
     """Simulated annealing over numeric priorities: move one node's
-    priority by a gaussian step; stop early on reaching stop."""
+    priority by a gaussian step (sd 100 ms), temperature falling linearly
+    from temp0 ms; stop early on reaching stop."""
     rng = random.Random(seed)
     key = [float(x) for x in start]
     cur = best = list_schedule(dag, procs, key)
     for it in range(iters):
         if best <= stop:
             break
-        temp = 20.0 * (1 - it / iters) + 0.01
+        temp = temp0 * (1 - it / iters) + 0.01
         i = rng.randrange(dag.n)
         old = key[i]
         key[i] = old + rng.gauss(0, 100)
@@ -246,7 +247,7 @@ def main():
                     help="slot counts (default 2,4)")
     ap.add_argument("--nodes", type=int, default=200)
     ap.add_argument("--window", type=int, default=20)
-    ap.add_argument("--iters", type=int, default=20000,
+    ap.add_argument("--iters", type=int, default=30000,
                     help="annealing steps per restart (0: no search)")
     ap.add_argument("--restarts", type=int, default=2)
     ap.add_argument("--no-lb", action="store_true",
@@ -273,7 +274,8 @@ def main():
                 start = [-(dag.tail[i] + dag.p[i]) for i in range(dag.n)]
                 for r in range(args.restarts):
                     best = min(best, anneal(dag, procs, start, args.iters,
-                                            r + 1, stop=lb or 0))
+                                            r + 1, (5.0, 30.0)[r % 2],
+                                            stop=lb or 0))
             print("%5d %2d %6d %8.1f %8.1f %6s %6s %6d %6.4f %6d %6.4f%s" % (
                 seed, procs, dag.cp, dag.work / procs, base,
                 "-" if lb is None else lb,
