@@ -44,6 +44,7 @@ import statistics
 import sys
 import time
 
+sys.dont_write_bytecode = True     # no bench/__pycache__ in the tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import gen_dag  # noqa: E402  (the same DAGs as bench/run.sh part_d)
 
