@@ -1,7 +1,8 @@
 /* HTTP nodes and notifications with libcurl. The parent resolves a node's
  * request into a JSON spec; the node's own child process (dagexec __http)
  * performs it, so rlimits, timeouts, identity and cancellation apply as to
- * any node. */
+ * any node. Only that child loads libcurl (curlso.h), the first time it
+ * needs it. */
 #include "config.h"
 
 #include <ctype.h>
@@ -14,11 +15,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
 #include <jansson.h>
 #include <openssl/evp.h>
 #include <yaml.h>
 
+#include "curlso.h"
 #include "fsutil.h"
 #include "http.h"
 #include "strbuf.h"
@@ -28,6 +29,18 @@
 #define HTTP_STATE_MAX		(64u << 20)
 #define HTTP_YAML_DEPTH		64
 #define HTTP_ERROR_MAX		300
+
+/* libcurl's functions, once http_load_curl has loaded them. */
+static const struct curlso *cu;
+
+/* Load libcurl if not yet. Returns 0, or -1 with *cause. */
+static int
+http_load_curl(char **cause)
+{
+	if (cu == NULL && (cu = curlso_get(cause)) == NULL)
+		return -1;
+	return 0;
+}
 
 /* ---- templating --------------------------------------------------------- */
 
@@ -204,7 +217,7 @@ int
 http_parse_retry_after(const char *value, time_t now, int64_t *ms)
 {
 	const char *p = value;
-	char *end;
+	char *end, *cause;
 	long long secs;
 	time_t t;
 
@@ -221,7 +234,13 @@ http_parse_retry_after(const char *value, time_t now, int64_t *ms)
 		*ms = (int64_t)secs * 1000;
 		return 0;
 	}
-	if (*p == '\0' || (t = curl_getdate(p, NULL)) == -1)
+	if (*p == '\0')
+		return -1;
+	if (http_load_curl(&cause) != 0) {
+		free(cause);	/* no date is understood without libcurl */
+		return -1;
+	}
+	if ((t = cu->getdate(p, NULL)) == -1)
 		return -1;
 	*ms = t > now ? (int64_t)(t - now) * 1000 : 0;
 	return 0;
@@ -414,7 +433,7 @@ on_body(char *p, size_t sz, size_t n, void *arg)
 	long code = 0;
 
 	/* the body of a redirect that is followed is not the body */
-	curl_easy_getinfo(x->c, CURLINFO_RESPONSE_CODE, &code);
+	cu->easy_getinfo(x->c, CURLINFO_RESPONSE_CODE, &code);
 	if (x->follow && code >= 300 && code < 400 && code != 304)
 		return len;
 	if (x->bytes + (int64_t)len > x->max) {
@@ -483,9 +502,9 @@ curl_message(CURL *c, CURLcode cc, const char *errbuf, const char *method,
 {
 	long oserr = 0;
 
-	curl_easy_getinfo(c, CURLINFO_OS_ERRNO, &oserr);
+	cu->easy_getinfo(c, CURLINFO_OS_ERRNO, &oserr);
 	return xasprintf("%s %s: %s%s%s%s", method, url,
-	    errbuf[0] != '\0' ? errbuf : curl_easy_strerror(cc),
+	    errbuf[0] != '\0' ? errbuf : cu->easy_strerror(cc),
 	    oserr != 0 ? " (" : "", oserr != 0 ? strerror((int)oserr) : "",
 	    oserr != 0 ? ")" : "");
 }
@@ -666,8 +685,14 @@ http_node_main(const char *specpath, const char *result)
 		bodylen = strlen(body);
 	}
 
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0 ||
-	    (x.c = curl_easy_init()) == NULL ||
+	/* a library that cannot be loaded is a start failure, not retried
+	 * by default: trying again will not install it */
+	if (http_load_curl(&err) != 0) {
+		reason = "spawn_error";
+		goto out;
+	}
+	if (cu->global_init(CURL_GLOBAL_DEFAULT) != 0 ||
+	    (x.c = cu->easy_init()) == NULL ||
 	    (x.md = EVP_MD_CTX_new()) == NULL ||
 	    EVP_DigestInit_ex(x.md, EVP_sha256(), NULL) != 1) {
 		err = xstrdup("cannot initialise libcurl or OpenSSL");
@@ -703,35 +728,35 @@ http_node_main(const char *specpath, const char *result)
 	}
 
 	errbuf[0] = '\0';
-	curl_easy_setopt(x.c, CURLOPT_URL, url);
-	curl_easy_setopt(x.c, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(x.c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(x.c, CURLOPT_FOLLOWLOCATION, x.follow ? 1L : 0L);
-	curl_easy_setopt(x.c, CURLOPT_MAXREDIRS, (long)HTTP_MAX_REDIRECTS);
-	curl_easy_setopt(x.c, CURLOPT_CONNECTTIMEOUT,
+	cu->easy_setopt(x.c, CURLOPT_URL, url);
+	cu->easy_setopt(x.c, CURLOPT_PROTOCOLS_STR, "http,https");
+	cu->easy_setopt(x.c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+	cu->easy_setopt(x.c, CURLOPT_FOLLOWLOCATION, x.follow ? 1L : 0L);
+	cu->easy_setopt(x.c, CURLOPT_MAXREDIRS, (long)HTTP_MAX_REDIRECTS);
+	cu->easy_setopt(x.c, CURLOPT_CONNECTTIMEOUT,
 	    (long)HTTP_CONNECT_TIMEOUT_S);
-	curl_easy_setopt(x.c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(x.c, CURLOPT_ERRORBUFFER, errbuf);
-	curl_easy_setopt(x.c, CURLOPT_USERAGENT, "dagexec/" PACKAGE_VERSION);
-	curl_easy_setopt(x.c, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(x.c, CURLOPT_WRITEDATA, &x);
-	curl_easy_setopt(x.c, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(x.c, CURLOPT_HEADERDATA, &x);
+	cu->easy_setopt(x.c, CURLOPT_NOSIGNAL, 1L);
+	cu->easy_setopt(x.c, CURLOPT_ERRORBUFFER, errbuf);
+	cu->easy_setopt(x.c, CURLOPT_USERAGENT, "dagexec/" PACKAGE_VERSION);
+	cu->easy_setopt(x.c, CURLOPT_WRITEFUNCTION, on_body);
+	cu->easy_setopt(x.c, CURLOPT_WRITEDATA, &x);
+	cu->easy_setopt(x.c, CURLOPT_HEADERFUNCTION, on_header);
+	cu->easy_setopt(x.c, CURLOPT_HEADERDATA, &x);
 	if (x.max != INT64_MAX)
-		curl_easy_setopt(x.c, CURLOPT_MAXFILESIZE_LARGE,
+		cu->easy_setopt(x.c, CURLOPT_MAXFILESIZE_LARGE,
 		    (curl_off_t)x.max);
 	if (json_is_true(json_object_get(spec, "insecure"))) {
-		curl_easy_setopt(x.c, CURLOPT_SSL_VERIFYPEER, 0L);
-		curl_easy_setopt(x.c, CURLOPT_SSL_VERIFYHOST, 0L);
+		cu->easy_setopt(x.c, CURLOPT_SSL_VERIFYPEER, 0L);
+		cu->easy_setopt(x.c, CURLOPT_SSL_VERIFYHOST, 0L);
 	}
 	if (strcmp(method, "HEAD") == 0)
-		curl_easy_setopt(x.c, CURLOPT_NOBODY, 1L);
+		cu->easy_setopt(x.c, CURLOPT_NOBODY, 1L);
 	else if (strcmp(method, "GET") != 0 || body != NULL)
-		curl_easy_setopt(x.c, CURLOPT_CUSTOMREQUEST, method);
+		cu->easy_setopt(x.c, CURLOPT_CUSTOMREQUEST, method);
 	if (body != NULL) {
-		curl_easy_setopt(x.c, CURLOPT_POSTFIELDSIZE_LARGE,
+		cu->easy_setopt(x.c, CURLOPT_POSTFIELDSIZE_LARGE,
 		    (curl_off_t)bodylen);
-		curl_easy_setopt(x.c, CURLOPT_POSTFIELDS, body);
+		cu->easy_setopt(x.c, CURLOPT_POSTFIELDS, body);
 	}
 	hv = json_object_get(spec, "headers");
 	json_array_foreach(hv, i, h) {
@@ -743,20 +768,20 @@ http_node_main(const char *specpath, const char *result)
 		/* "Name;" sends a header with an empty value */
 		line = *hval == '\0' ? xasprintf("%s;", hn) :
 		    xasprintf("%s: %s", hn, hval);
-		hdrs = curl_slist_append(hdrs, line);
+		hdrs = cu->slist_append(hdrs, line);
 		free(line);
 	}
 	if (hdrs != NULL)
-		curl_easy_setopt(x.c, CURLOPT_HTTPHEADER, hdrs);
+		cu->easy_setopt(x.c, CURLOPT_HTTPHEADER, hdrs);
 
-	cc = curl_easy_perform(x.c);
+	cc = cu->easy_perform(x.c);
 	if (x.fp != NULL && fclose(x.fp) != 0 && cc == CURLE_OK) {
 		x.fp = NULL;
 		err = xasprintf("cannot write '%s': %s", tmp, strerror(errno));
 		goto out;
 	}
 	x.fp = NULL;
-	curl_easy_getinfo(x.c, CURLINFO_RESPONSE_CODE, &code);
+	cu->easy_getinfo(x.c, CURLINFO_RESPONSE_CODE, &code);
 	if (cc != CURLE_OK) {
 		if (x.too_big || cc == CURLE_FILESIZE_EXCEEDED)
 			err = xasprintf("%s %s: body larger than max_bytes "
@@ -771,13 +796,13 @@ http_node_main(const char *specpath, const char *result)
 	{
 		char *eff = NULL;
 
-		curl_easy_getinfo(x.c, CURLINFO_EFFECTIVE_URL, &eff);
+		cu->easy_getinfo(x.c, CURLINFO_EFFECTIVE_URL, &eff);
 		final_url = xstrdup(eff != NULL ? eff : url);
 	}
-	curl_easy_getinfo(x.c, CURLINFO_NAMELOOKUP_TIME_T, &t_dns);
-	curl_easy_getinfo(x.c, CURLINFO_CONNECT_TIME_T, &t_conn);
-	curl_easy_getinfo(x.c, CURLINFO_STARTTRANSFER_TIME_T, &t_first);
-	curl_easy_getinfo(x.c, CURLINFO_TOTAL_TIME_T, &t_total);
+	cu->easy_getinfo(x.c, CURLINFO_NAMELOOKUP_TIME_T, &t_dns);
+	cu->easy_getinfo(x.c, CURLINFO_CONNECT_TIME_T, &t_conn);
+	cu->easy_getinfo(x.c, CURLINFO_STARTTRANSFER_TIME_T, &t_first);
+	cu->easy_getinfo(x.c, CURLINFO_TOTAL_TIME_T, &t_total);
 	EVP_DigestFinal_ex(x.md, md, &mdlen);
 	for (k = 0; k < mdlen; k++)
 		snprintf(hex + 2 * k, 3, "%02x", md[k]);
@@ -838,11 +863,12 @@ out:
 	free(body);
 	free(x.status_line);
 	free(x.retry_after);
-	curl_slist_free_all(hdrs);
+	if (hdrs != NULL)
+		cu->slist_free_all(hdrs);
 	if (x.md != NULL)
 		EVP_MD_CTX_free(x.md);
 	if (x.c != NULL)
-		curl_easy_cleanup(x.c);
+		cu->easy_cleanup(x.c);
 	json_decref(spec);
 	return ret;
 }
@@ -870,29 +896,29 @@ notify_once(const char *url, const char *json, bool insecure, char **err)
 	int rc = -1;
 
 	memset(&x, 0, sizeof x);
-	if ((c = curl_easy_init()) == NULL) {
+	if ((c = cu->easy_init()) == NULL) {
 		*err = xstrdup("cannot initialise libcurl");
 		return -1;
 	}
 	errbuf[0] = '\0';
-	hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, (long)HTTP_NOTIFY_TIMEOUT_S);
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
-	curl_easy_setopt(c, CURLOPT_USERAGENT, "dagexec/" PACKAGE_VERSION);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
-	curl_easy_setopt(c, CURLOPT_POSTFIELDS, json);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard_body);
-	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(c, CURLOPT_HEADERDATA, &x);
+	hdrs = cu->slist_append(hdrs, "Content-Type: application/json");
+	cu->easy_setopt(c, CURLOPT_URL, url);
+	cu->easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	cu->easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	cu->easy_setopt(c, CURLOPT_TIMEOUT, (long)HTTP_NOTIFY_TIMEOUT_S);
+	cu->easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+	cu->easy_setopt(c, CURLOPT_USERAGENT, "dagexec/" PACKAGE_VERSION);
+	cu->easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
+	cu->easy_setopt(c, CURLOPT_POSTFIELDS, json);
+	cu->easy_setopt(c, CURLOPT_WRITEFUNCTION, discard_body);
+	cu->easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+	cu->easy_setopt(c, CURLOPT_HEADERDATA, &x);
 	if (insecure) {
-		curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
-		curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
+		cu->easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
+		cu->easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
 	}
-	cc = curl_easy_perform(c);
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+	cc = cu->easy_perform(c);
+	cu->easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
 	if (cc != CURLE_OK)
 		*err = curl_message(c, cc, errbuf, "POST", url);
 	else if (code < 200 || code > 299)
@@ -902,8 +928,8 @@ notify_once(const char *url, const char *json, bool insecure, char **err)
 		rc = 0;
 	free(x.status_line);
 	free(x.retry_after);
-	curl_slist_free_all(hdrs);
-	curl_easy_cleanup(c);
+	cu->slist_free_all(hdrs);
+	cu->easy_cleanup(c);
 	return rc;
 }
 
@@ -929,7 +955,9 @@ http_notify_main(const char *url, const char *state, const char *result,
 		err = xstrdup("cannot encode the state as JSON");
 		goto out;
 	}
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
+	if (http_load_curl(&err) != 0)
+		goto out;
+	if (cu->global_init(CURL_GLOBAL_DEFAULT) != 0) {
 		err = xstrdup("cannot initialise libcurl");
 		goto out;
 	}

@@ -35,7 +35,8 @@ int http_write_spec(const char *path, const struct http_spec *h,
     char **cause);
 /* The delay a Retry-After value asks for, in ms (seconds or an HTTP-date,
  * relative to now; a date in the past is 0). Returns 0, or -1 when the value
- * is neither. */
+ * is neither. A date is read by libcurl, loaded on first use (curlso.h):
+ * when it cannot be loaded, a date is -1 too. */
 int http_parse_retry_after(const char *value, time_t now, int64_t *ms);
 /* A YAML document (len bytes) as JSON: mappings become objects, sequences
  * arrays, plain null/true/false/integers/floats JSON types, every other

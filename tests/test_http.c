@@ -1,7 +1,10 @@
 /* CUnit suite for http.c: ${NAME} templating, the request spec, Retry-After
- * parsing, and the YAML -> JSON conversion of a state.yaml (notify). */
+ * parsing, and the YAML -> JSON conversion of a state.yaml (notify); and for
+ * curlso.c, libcurl loaded at run time. */
 #include "config.h"
 
+#include <fcntl.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,15 +13,16 @@
 #include <unistd.h>
 
 #include <CUnit/Basic.h>
-#include <curl/curl.h>
 #include <jansson.h>
 
 #include "cunit_main.h"
+#include "curlso.h"
 #include "diag.h"
 #include "http.h"
 #include "manifest.h"
 #include "sched.h"
 #include "state.h"
+#include "xmalloc.h"
 
 static char v1[] = "A=one", v2[] = "B=two", v3[] = "A=last";
 static char v4[] = "DAGEXEC_NODE=fetch", v5[] = "EMPTY=";
@@ -194,10 +198,9 @@ test_spec(void)
 static void
 test_retry_after(void)
 {
-	time_t date = curl_getdate("Sun, 06 Nov 1994 08:49:37 GMT", NULL);
+	time_t date = 784111777;	/* Sun, 06 Nov 1994 08:49:37 GMT */
 	int64_t ms = -7;
 
-	CU_ASSERT_NOT_EQUAL_FATAL(date, -1);
 	CU_ASSERT_EQUAL(http_parse_retry_after("5", 0, &ms), 0);
 	CU_ASSERT_EQUAL(ms, 5000);
 	CU_ASSERT_EQUAL(http_parse_retry_after(" 0", 0, &ms), 0);
@@ -449,10 +452,125 @@ test_sched_retry_after(void)
 	CU_ASSERT_EQUAL(retry_at_after(60000), 6000);	/* max_retry_delay */
 }
 
+/* Whether a mapping of this process names libcurl. */
+static bool
+curl_mapped(void)
+{
+	FILE *fp = fopen("/proc/self/maps", "r");
+	char line[4096];
+	bool found = false;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(fp);
+	while (fgets(line, sizeof line, fp) != NULL)
+		if (strstr(line, "/libcurl") != NULL)
+			found = true;
+	fclose(fp);
+	return found;
+}
+
+/* Run first: nothing has asked for libcurl yet, so it is not there. */
+static void
+test_curl_not_linked(void)
+{
+	CU_ASSERT_FALSE(curl_mapped());
+}
+
+static void
+test_curlso_load(void)
+{
+	struct curlso t;
+	struct curl_slist *l;
+	const struct curlso *g, *g2;
+	char *cause = NULL;
+	CURL *c;
+
+	memset(&t, 0, sizeof t);
+	CU_ASSERT_EQUAL_FATAL(curlso_open(CURLSO_NAME, &t, &cause), 0);
+	CU_ASSERT_PTR_NULL(cause);
+	CU_ASSERT_TRUE(curl_mapped());
+	CU_ASSERT_PTR_NOT_NULL(t.handle);
+	CU_ASSERT_PTR_NOT_NULL(t.global_init);
+	CU_ASSERT_PTR_NOT_NULL(t.easy_setopt);
+	CU_ASSERT_PTR_NOT_NULL(t.easy_perform);
+	CU_ASSERT_PTR_NOT_NULL(t.easy_getinfo);
+	CU_ASSERT_PTR_NOT_NULL(t.easy_strerror);
+	/* the pointers are curl's own functions, called as such */
+	CU_ASSERT_EQUAL(t.getdate("Sun, 06 Nov 1994 08:49:37 GMT", NULL),
+	    784111777);
+	CU_ASSERT_EQUAL(t.getdate("not a date", NULL), -1);
+	CU_ASSERT_STRING_EQUAL(t.easy_strerror(CURLE_OK), "No error");
+	l = t.slist_append(NULL, "X-A: 1");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(l);
+	CU_ASSERT_STRING_EQUAL(l->data, "X-A: 1");
+	t.slist_free_all(l);
+	CU_ASSERT_EQUAL(t.global_init(CURL_GLOBAL_DEFAULT), CURLE_OK);
+	c = t.easy_init();
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	CU_ASSERT_EQUAL(t.easy_setopt(c, CURLOPT_MAXREDIRS, 3L), CURLE_OK);
+	t.easy_cleanup(c);
+	curlso_close(&t);
+	CU_ASSERT_PTR_NULL(t.handle);
+
+	/* the process's table: loaded once */
+	g = curlso_get(&cause);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(g);
+	g2 = curlso_get(&cause);
+	CU_ASSERT_PTR_EQUAL(g, g2);
+	CU_ASSERT_PTR_NULL(cause);
+}
+
+static void
+test_curlso_fail(void)
+{
+	struct curlso t;
+	char dir[] = "/tmp/test_http.XXXXXX", *fake, *cause = NULL, *want;
+	int fd;
+
+	/* not there */
+	memset(&t, 0, sizeof t);
+	CU_ASSERT_EQUAL(curlso_open("libdagexec-none.so.0", &t, &cause), -1);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(cause);
+	CU_ASSERT_EQUAL(strncmp(cause, "cannot load 'libdagexec-none.so.0': ",
+	    36), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(cause, "No such file or directory"));
+	CU_ASSERT_PTR_NULL(t.handle);
+	free(cause);
+	cause = NULL;
+
+	/* a library, but not libcurl: the first missing symbol is named */
+	CU_ASSERT_EQUAL(curlso_open("libz.so.1", &t, &cause), -1);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(cause);
+	CU_ASSERT_EQUAL(strncmp(cause, "cannot load 'libz.so.1': ", 25), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(cause,
+	    "undefined symbol: curl_global_init"));
+	CU_ASSERT_PTR_NULL(t.global_init);
+	free(cause);
+	cause = NULL;
+
+	/* an empty file of the name */
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+	fake = xasprintf("%s/libcurl.so.4", dir);
+	fd = open(fake, O_WRONLY | O_CREAT | O_EXCL, 0644);
+	CU_ASSERT_FATAL(fd >= 0);
+	close(fd);
+	CU_ASSERT_EQUAL(curlso_open(fake, &t, &cause), -1);
+	CU_ASSERT_PTR_NOT_NULL(cause);
+	if (cause != NULL) {
+		want = xasprintf("cannot load '%s': %s: ", fake, fake);
+		CU_ASSERT_EQUAL(strncmp(cause, want, strlen(want)), 0);
+		free(want);
+	}
+	free(cause);
+	CU_ASSERT_EQUAL(unlink(fake), 0);
+	CU_ASSERT_EQUAL(rmdir(dir), 0);
+	free(fake);
+}
+
 int
 main(void)
 {
 	static const struct cunit_test tests[] = {
+		{ "libcurl is not linked", test_curl_not_linked },
 		{ "templating", test_template },
 		{ "templating never reads our environment",
 		    test_template_no_env },
@@ -461,6 +579,8 @@ main(void)
 		{ "YAML to JSON: types", test_yaml_json_types },
 		{ "YAML to JSON: a state.yaml", test_yaml_json_state },
 		{ "Retry-After in the scheduler", test_sched_retry_after },
+		{ "libcurl loaded at run time", test_curlso_load },
+		{ "libcurl that cannot be loaded", test_curlso_fail },
 		{ NULL, NULL }
 	};
 

@@ -332,6 +332,60 @@ expect_state "notify failed is in the state" notify.status failed
 state_grep "with curl's error" notify.error "Failed to connect to 127.0.0.1 port 1.*Connection refused"
 grep_file "and it is logged" "notify.*failed" "$T/ndown.stderr"
 
+# --- libcurl is loaded by the __http child only, never linked ---------------
+# The binary must not need libcurl (nor the ~25 libraries it brings): only
+# an http node's or a notification's child dlopens it.
+if command -v readelf >/dev/null 2>&1; then
+	readelf -d "$DAGEXEC" >"$T/dynamic" 2>&1
+	grep_file "readelf reads the binary's dynamic section" "(NEEDED)" "$T/dynamic"
+	no_grep_file "the binary does not link libcurl" "NEEDED.*libcurl" "$T/dynamic"
+else
+	echo "skip: readelf (no binutils)"
+fi
+# the run's own process, after an http node has succeeded: a node's shell
+# is its child, so /proc/$PPID/maps is dagexec run's
+cat >maps.yaml <<Y
+name: maps
+nodes:
+  fetch: {http: {url: $BASE/file.txt, sha256: $HELLO_SHA}}
+  look:
+    needs: [fetch]
+    run: 'test "\$(readlink /proc/\$PPID/exe)" = "\$SELF" && cat /proc/\$PPID/maps > parent.maps'
+    env: {SELF: "$(readlink -f "$DAGEXEC")"}
+Y
+runjob maps maps.yaml
+check "an http node works with libcurl loaded at run time" test "$rc" -eq 0
+expect_state "the http node succeeded" nodes.fetch.status succeeded
+check "the node read dagexec run's own maps" test -s "$J/work/parent.maps"
+grep_file "which has libc mapped" "/libc[.-]" "$J/work/parent.maps"
+no_grep_file "but not libcurl" "libcurl" "$J/work/parent.maps"
+
+# a libcurl.so.4 that cannot be loaded (an empty file first in the search
+# path): the http node fails to start, naming the library and the reason;
+# the run line beside it and dagexec itself are unaffected
+mkdir -p "$T/fakelib"
+: >"$T/fakelib/libcurl.so.4"
+cat >nocurl.yaml <<Y
+name: nocurl
+notify: {url: "$BASE/hook"}
+nodes:
+  fetch:
+    http: {url: $BASE/file.txt}
+    retries: 2
+    retry_delay: 10ms
+  plain: {run: "true"}
+Y
+LD_LIBRARY_PATH="$T/fakelib" runjob nocurl nocurl.yaml
+check "a libcurl that cannot be loaded fails the DAG" test "$rc" -eq 1
+expect_state "as a spawn_error" nodes.fetch.reason spawn_error
+expect_state "not retried (spawn_error is not, by default)" nodes.fetch.attempts 1
+state_grep "naming the library and dlerror's reason" nodes.fetch.error \
+    "^cannot load 'libcurl.so.4': $T/fakelib/libcurl.so.4: file too short"
+grep_file "said on the child's stderr too" "dagexec: cannot load 'libcurl.so.4'" "$J/nodes/fetch/stderr.log"
+expect_state "the run line still succeeded" nodes.plain.status succeeded
+expect_state "the notification failed" notify.status failed
+state_grep "with the same words" notify.error "^cannot load 'libcurl.so.4': "
+
 # --- https: verified by default; insecure: true for a loopback test server --
 if command -v openssl >/dev/null 2>&1 &&
     openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=localhost -days 2 \
