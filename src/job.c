@@ -1758,6 +1758,18 @@ fill_state_job(const struct job *j, struct state_job *sj)
 	sj->slurm_jobs = (const char *const *)j->slurm_jobs;
 }
 
+
+/* The calling thread's CPU time in microseconds (0 if it cannot be read). */
+static int64_t
+thread_cpu_us(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0)
+		return 0;
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 /*
  * The rewrites while the job runs are rendered on the loop but written
  * (create, write, fsync, rename, fsync of the directory) by a thread of
@@ -1776,7 +1788,7 @@ struct statew {
 	bool		 busy;		/* writing */
 	bool		 quit;
 	char		*err;		/* why the last write failed */
-	int64_t		 cost;		/* ms the last write took */
+	int64_t		 cost;		/* CPU us the last write took */
 };
 
 static void *
@@ -1801,13 +1813,13 @@ statew_main(void *arg)
 		pthread_mutex_unlock(&sw->mu);
 
 		cause = NULL;
-		t0 = loop_now();
+		t0 = thread_cpu_us();
 		rc = fs_write_atomic(sw->path, text, len, 0644, &cause);
 		free(text);
 
 		pthread_mutex_lock(&sw->mu);
 		sw->busy = false;
-		sw->cost = loop_now() - t0;
+		sw->cost = thread_cpu_us() - t0;
 		if (rc != 0) {
 			free(sw->err);
 			sw->err = cause;
@@ -1902,14 +1914,17 @@ statew_stop(struct job *j)
 static void	state_timer_cb(struct loop *, void *);
 static void	state_flush(struct job *);
 
-/* A rewrite that took cost ms: a rewrite costs O(nodes), so they are
- * spaced for writing the state to take at most a fiftieth of the time,
- * whatever the DAG's size (and never more often than STATE_INTERVAL_MS). */
+/* A rewrite that took cost us of CPU: a rewrite costs O(nodes), so they
+ * are spaced for writing the state to take at most a fiftieth of the time,
+ * whatever the DAG's size (and never more often than STATE_INTERVAL_MS).
+ * CPU, not wall time: a loaded machine or a slow fsync stretches the wall
+ * time of a write, not its work, and must not make the state go stale. */
 static void
 state_space(struct job *j, int64_t cost)
 {
-	j->state_interval = cost * STATE_COST_SHARE > STATE_INTERVAL_MS ?
-	    cost * STATE_COST_SHARE : STATE_INTERVAL_MS;
+	int64_t ms = cost * STATE_COST_SHARE / 1000;
+
+	j->state_interval = ms > STATE_INTERVAL_MS ? ms : STATE_INTERVAL_MS;
 }
 
 /* A rewrite while the job runs: rendered here, written by the thread. */
@@ -1935,7 +1950,7 @@ state_flush_async(struct job *j)
 			    STATE_INTERVAL_MS, state_timer_cb, j);
 		return;
 	}
-	t0 = loop_now();
+	t0 = thread_cpu_us();
 	fill_state_job(j, &sj);
 	text = state_render(j->m, j->s, &sj, &len);
 	pthread_mutex_lock(&sw->mu);
@@ -1947,7 +1962,7 @@ state_flush_async(struct job *j)
 	j->state_dirty = false;
 	/* as state_flush, with the thread's last write in the cost: the
 	 * state is rewritten as often as when the loop wrote it */
-	state_space(j, cost + j->last_state - t0);
+	state_space(j, cost + thread_cpu_us() - t0);
 }
 
 static void
@@ -1958,7 +1973,7 @@ state_flush(struct job *j)
 	int64_t t0;
 
 	(void)statew_take(j, true, NULL);
-	t0 = loop_now();
+	t0 = thread_cpu_us();
 	fill_state_job(j, &sj);
 	if (state_write(j->state_path, j->m, j->s, &sj, &cause) != 0) {
 		job_log(j, LOG_ERROR, SIZE_MAX, "state", "%s", cause);
@@ -1966,7 +1981,7 @@ state_flush(struct job *j)
 	}
 	j->last_state = loop_now();
 	j->state_dirty = false;
-	state_space(j, j->last_state - t0);
+	state_space(j, thread_cpu_us() - t0);
 }
 
 static void
