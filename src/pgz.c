@@ -20,6 +20,8 @@
  * its member is written: the slots bound the memory (in and out buffers of
  * nslots chunks). A slot is filled and written by the calling thread only,
  * compressed by one worker only; its state, under the lock, says who.
+ * A member is made in one call from the whole chunk by libdeflate (which
+ * compresses whole buffers only), with the worker's own compressor.
  */
 
 #define PGZ_SLOTS_A_THREAD	2
@@ -52,7 +54,7 @@ struct pgz {
 	int			 nthreads;
 	int			 nstarted;	/* threads running */
 	struct pgz_worker	*workers;
-	size_t			 out_cap;	/* the bound of a chunk's member */
+	size_t			 out_cap;	/* a member's size bound */
 
 	pthread_mutex_t		 lock;
 	pthread_cond_t		 work;		/* for the workers */

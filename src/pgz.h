@@ -12,7 +12,7 @@
 #define PGZ_MAX_THREADS	4
 
 #define PGZ_MIN_LEVEL		0	/* stored blocks only */
-#define PGZ_MAX_LEVEL		12	/* libdeflate's slowest, smallest */
+#define PGZ_MAX_LEVEL		12	/* libdeflate's slowest */
 #define PGZ_DEFAULT_LEVEL	6	/* what -1 means, gzip's default */
 
 struct pgz;
