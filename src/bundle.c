@@ -16,7 +16,6 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <openssl/evp.h>
-#include <zlib.h>
 
 #include "bundle.h"
 #include "fsutil.h"
@@ -30,8 +29,8 @@
 #define BUNDLE_MAX_DEPTH	128		/* directory nesting walked */
 #define BUNDLE_BUFSIZE		(64 * 1024)
 
-/* The gzip level: what libarchive's gzip filter used, zlib's default (6). */
-#define BUNDLE_GZIP_LEVEL	Z_DEFAULT_COMPRESSION
+/* The gzip level: pgz's default (6), gzip's and zlib's default too. */
+#define BUNDLE_GZIP_LEVEL	-1
 
 const char *
 bundle_ext(enum bundle_format f)

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <zlib.h>
+#include <libdeflate.h>
 
 #include "pgz.h"
 #include "xmalloc.h"
@@ -20,6 +20,8 @@
  * its member is written: the slots bound the memory (in and out buffers of
  * nslots chunks). A slot is filled and written by the calling thread only,
  * compressed by one worker only; its state, under the lock, says who.
+ * A member is made in one call from the whole chunk by libdeflate (which
+ * compresses whole buffers only), with the worker's own compressor.
  */
 
 #define PGZ_SLOTS_A_THREAD	2
@@ -38,14 +40,13 @@ struct pgz_slot {
 	unsigned char	*out;
 	size_t		 out_cap;
 	size_t		 out_len;
-	int		 zerr;		/* a zlib error, or Z_OK */
-	char		*zmsg;
+	int		 failed;	/* the member could not be made */
 };
 
 struct pgz_worker {
-	struct pgz	*p;
-	z_stream	 z;
-	pthread_t	 thread;
+	struct pgz			*p;
+	struct libdeflate_compressor	*c;
+	pthread_t			 thread;
 };
 
 struct pgz {
@@ -53,7 +54,7 @@ struct pgz {
 	int			 nthreads;
 	int			 nstarted;	/* threads running */
 	struct pgz_worker	*workers;
-	size_t			 out_cap;	/* deflateBound of a chunk */
+	size_t			 out_cap;	/* a member's size bound */
 
 	pthread_mutex_t		 lock;
 	pthread_cond_t		 work;		/* for the workers */
@@ -104,43 +105,21 @@ pgz_error(struct pgz *p, char **cause)
 	return -1;
 }
 
-/* Compress slot s as one gzip member with stream z. */
+/* Compress slot s as one gzip member with compressor c. */
 static void
-pgz_compress(z_stream *z, struct pgz_slot *s, size_t cap)
+pgz_compress(struct libdeflate_compressor *c, struct pgz_slot *s, size_t cap)
 {
-	int	r;
+	static const unsigned char	 none[1];
+	const unsigned char		*in = s->in != NULL ? s->in : none;
 
-	s->out_len = 0;
-	s->zerr = Z_OK;
-	if ((r = deflateReset(z)) != Z_OK)
-		goto fail;
 	if (s->out == NULL) {
 		s->out = xmalloc(cap);
 		s->out_cap = cap;
 	}
-	z->next_in = s->in;
-	z->avail_in = (uInt)s->in_len;
-	for (;;) {
-		if (s->out_len == s->out_cap) {
-			/* more than deflateBound: cannot happen, but safe */
-			s->out = xreallocarray(s->out, 2, s->out_cap);
-			s->out_cap *= 2;
-		}
-		z->next_out = s->out + s->out_len;
-		z->avail_out = (uInt)(s->out_cap - s->out_len);
-		r = deflate(z, Z_FINISH);
-		s->out_len = s->out_cap - z->avail_out;
-		if (r == Z_STREAM_END)
-			return;
-		if (r == Z_OK || (r == Z_BUF_ERROR && z->avail_out == 0))
-			continue;
-		goto fail;
-	}
-
-fail:
-	s->zerr = r == Z_OK ? Z_STREAM_ERROR : r;
-	free(s->zmsg);
-	s->zmsg = xstrdup(z->msg != NULL ? z->msg : zError(r));
+	/* 0: the member did not fit in the bound, which cannot happen */
+	s->out_len = libdeflate_gzip_compress(c, in, s->in_len, s->out,
+	    s->out_cap);
+	s->failed = s->out_len == 0;
 }
 
 static void *
@@ -160,7 +139,7 @@ pgz_worker_main(void *arg)
 		s->state = PGZ_BUSY;
 		pthread_mutex_unlock(&p->lock);
 
-		pgz_compress(&w->z, s, p->out_cap);
+		pgz_compress(w->c, s, p->out_cap);
 
 		pthread_mutex_lock(&p->lock);
 		s->state = PGZ_DONE;
@@ -240,9 +219,10 @@ pgz_flush(struct pgz *p, uint64_t upto, int wait)
 		if (state != PGZ_DONE)
 			return 0;
 
-		if (s->zerr != Z_OK) {
-			pgz_fail(p, s->zerr == Z_MEM_ERROR ? ENOMEM : EIO,
-			    xasprintf("cannot compress: %s", s->zmsg));
+		if (s->failed) {
+			pgz_fail(p, EIO, xasprintf("cannot compress: a chunk "
+			    "of %zu bytes does not fit in %zu", s->in_len,
+			    s->out_cap));
 			return -1;
 		}
 		if (pgz_write_fd(p, s->out, s->out_len) != 0)
@@ -280,33 +260,44 @@ struct pgz *
 pgz_open(int fd, int level, int nthreads, char **cause)
 {
 	struct pgz	*p;
-	int		 i, r;
+	int		 i;
 
 	if (nthreads <= 0)
 		nthreads = pgz_threads();
 	if (nthreads > PGZ_MAX_THREADS)
 		nthreads = PGZ_MAX_THREADS;
 
+	if (level == -1)
+		level = PGZ_DEFAULT_LEVEL;
+	if (level < PGZ_MIN_LEVEL || level > PGZ_MAX_LEVEL) {
+		if (cause != NULL)
+			*cause = xasprintf("cannot compress at level %d: not "
+			    "%d to %d, or -1 for the default (%d)", level,
+			    PGZ_MIN_LEVEL, PGZ_MAX_LEVEL, PGZ_DEFAULT_LEVEL);
+		errno = EINVAL;
+		return NULL;
+	}
+
 	p = xcalloc(1, sizeof *p);
 	p->fd = fd;
 	p->workers = xcalloc((size_t)nthreads, sizeof *p->workers);
 	for (i = 0; i < nthreads; i++) {
 		p->workers[i].p = p;
-		/* windowBits 15 + 16: a gzip header and trailer */
-		r = deflateInit2(&p->workers[i].z, level, Z_DEFLATED, 15 + 16,
-		    8, Z_DEFAULT_STRATEGY);
-		if (r != Z_OK) {
+		/* NULL with a good level: out of memory */
+		p->workers[i].c = libdeflate_alloc_compressor(level);
+		if (p->workers[i].c == NULL) {
 			if (cause != NULL)
 				*cause = xasprintf("cannot start compressing "
-				    "at level %d: %s", level, zError(r));
+				    "at level %d: %s", level, strerror(ENOMEM));
 			p->nthreads = i;
 			pgz_free(p);
-			errno = r == Z_MEM_ERROR ? ENOMEM : EINVAL;
+			errno = ENOMEM;
 			return NULL;
 		}
 		p->nthreads = i + 1;
 	}
-	p->out_cap = deflateBound(&p->workers[0].z, PGZ_CHUNK);
+	p->out_cap = libdeflate_gzip_compress_bound(p->workers[0].c,
+	    PGZ_CHUNK);
 
 	p->nslots = (size_t)nthreads * PGZ_SLOTS_A_THREAD;
 	p->slots = xcalloc(p->nslots, sizeof *p->slots);
@@ -353,7 +344,7 @@ pgz_close(struct pgz *p, char **cause)
 		if (p->nstarted == 0) {
 			/* less than a chunk in all: one member, made here */
 			if (p->next_fill == 0) {
-				pgz_compress(&p->workers[0].z, s, p->out_cap);
+				pgz_compress(p->workers[0].c, s, p->out_cap);
 				s->state = PGZ_DONE;
 				p->next_fill++;
 			}
@@ -390,12 +381,11 @@ pgz_free(struct pgz *p)
 		for (i = 0; i < p->nslots; i++) {
 			free(p->slots[i].in);
 			free(p->slots[i].out);
-			free(p->slots[i].zmsg);
 		}
 		free(p->slots);
 	}
 	for (k = 0; k < p->nthreads; k++)
-		(void)deflateEnd(&p->workers[k].z);
+		libdeflate_free_compressor(p->workers[k].c);
 	free(p->workers);
 	free(p->cause);
 	free(p);

@@ -1,6 +1,6 @@
-/* A parallel gzip writer (zlib): the input is cut into chunks, each
- * compressed as an independent gzip member (RFC 1952 2.2) by a pool of
- * threads, and the members are written in order. */
+/* A parallel gzip writer (libdeflate): the input is cut into chunks, each
+ * compressed whole as an independent gzip member (RFC 1952 2.2) by a pool
+ * of threads, and the members are written in order. */
 #ifndef DAGEXEC_PGZ_H
 #define DAGEXEC_PGZ_H
 
@@ -11,14 +11,19 @@
 #endif
 #define PGZ_MAX_THREADS	4
 
+#define PGZ_MIN_LEVEL		0	/* stored blocks only */
+#define PGZ_MAX_LEVEL		12	/* libdeflate's slowest */
+#define PGZ_DEFAULT_LEVEL	6	/* what -1 means, gzip's default */
+
 struct pgz;
 
 /* The default number of threads: the online CPUs, at most PGZ_MAX_THREADS. */
 int pgz_threads(void);
 
-/* Start writing gzip data to fd (not closed by pgz) at zlib level (-1 to 9)
- * with nthreads compressing threads (0: pgz_threads()). Returns the writer,
- * or NULL with errno and *cause. */
+/* Start writing gzip data to fd (not closed by pgz) at libdeflate level
+ * (0 to 12, or -1 for PGZ_DEFAULT_LEVEL; others fail with EINVAL) with
+ * nthreads compressing threads (0: pgz_threads()). Returns the writer, or
+ * NULL with errno and *cause. */
 struct pgz *pgz_open(int fd, int level, int nthreads, char **cause);
 
 /* Compress len bytes of buf. Returns 0, or -1 with errno and *cause; after

@@ -1,4 +1,6 @@
-/* CUnit suite for src/pgz.c: the parallel gzip writer. */
+/* CUnit suite for src/pgz.c: the parallel gzip writer. Its libdeflate
+ * output is checked with an independent decoder, zlib's inflate (zlib is
+ * linked into this suite only), and with gzip -dc. */
 #include "config.h"
 
 #include <errno.h>
@@ -297,17 +299,83 @@ test_small_writes(void)
 	free(d);
 }
 
+/* pgz_open at level refuses it: NULL, EINVAL, the level in the message. */
+static void
+bad_level(int level)
+{
+	struct pgz	*p;
+	char		*cause = NULL, *want;
+
+	errno = 0;
+	p = pgz_open(1, level, 2, &cause);
+	CU_ASSERT_PTR_NULL(p);
+	CU_ASSERT_EQUAL(errno, EINVAL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(cause);
+	want = xasprintf("level %d:", level);
+	CU_ASSERT(strstr(cause, want) != NULL);
+	CU_ASSERT(strstr(cause, "0 to 12") != NULL);
+	free(want);
+	free(cause);
+	pgz_free(p);
+}
+
 static void
 test_bad_level(void)
 {
-	struct pgz	*p;
-	char		*cause = NULL;
+	bad_level(42);
+	bad_level(13);		/* one past libdeflate's slowest */
+	bad_level(-2);		/* -1 is the default, not any negative */
+	bad_level(-100);
+}
 
-	p = pgz_open(1, 42, 2, &cause);
-	CU_ASSERT_PTR_NULL(p);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(cause);
-	CU_ASSERT(strstr(cause, "level 42") != NULL);
-	free(cause);
+/* The size of one member made of len bytes of data at level; 0 when it
+ * fails. The member must inflate back to data. */
+static size_t
+member_size(const unsigned char *data, size_t len, int level)
+{
+	struct stat	 st;
+	unsigned char	*back = NULL;
+	size_t		 blen = 0, size = 0;
+	char		*path;
+
+	path = compress_to_file(data, len, len, 2, level);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(path);
+	CU_ASSERT_EQUAL(inflate_members(path, &back, &blen), 1);
+	CU_ASSERT_EQUAL(blen, len);
+	if (blen == len && memcmp(back, data, len) == 0 &&
+	    stat(path, &st) == 0)
+		size = (size_t)st.st_size;
+	CU_ASSERT(size > 0);
+	free(back);
+	unlink(path);
+	free(path);
+	return size;
+}
+
+/* Every level libdeflate has is taken, the ends included; a chunk of text
+ * comes out smaller than it went in at every level but 0 (stored blocks:
+ * a little larger), and the slowest level is no larger than the fastest. */
+static void
+test_levels(void)
+{
+	unsigned char	*d = text_data(PGZ_CHUNK);
+	size_t		 size[PGZ_MAX_LEVEL + 1];
+	int		 level;
+
+	for (level = PGZ_MIN_LEVEL; level <= PGZ_MAX_LEVEL; level++) {
+		size[level] = member_size(d, PGZ_CHUNK, level);
+		if (level > 0) {
+			CU_ASSERT(size[level] > 0);
+			CU_ASSERT(size[level] <= PGZ_CHUNK);
+			CU_ASSERT(size[level] * 5 < PGZ_CHUNK);
+		}
+	}
+	CU_ASSERT(size[0] > PGZ_CHUNK);
+	CU_ASSERT(size[PGZ_MAX_LEVEL] <= size[1]);
+	/* -1 is PGZ_DEFAULT_LEVEL: the same deterministic output */
+	CU_ASSERT_EQUAL(member_size(d, PGZ_CHUNK, -1),
+	    size[PGZ_DEFAULT_LEVEL]);
+	free(d);
 }
 
 /* Everything written to fd fails: the error shows by close at the latest,
@@ -443,6 +511,7 @@ main(void)
 		{ "many chunks of text", test_many_text },
 		{ "many small writes", test_small_writes },
 		{ "a bad level fails at open", test_bad_level },
+		{ "levels 0 to 12; text comes out smaller", test_levels },
 		{ "a full disk fails with ENOSPC", test_dev_full },
 		{ "a closed pipe fails with EPIPE", test_closed_pipe },
 		{ "abandoned with chunks queued", test_abandon },
