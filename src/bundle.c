@@ -29,8 +29,12 @@
 #define BUNDLE_MAX_DEPTH	128		/* directory nesting walked */
 #define BUNDLE_BUFSIZE		(64 * 1024)
 
-/* The gzip level: pgz's default (6), gzip's and zlib's default too. */
-#define BUNDLE_GZIP_LEVEL	-1
+/* The gzip level: libdeflate's 5. On a 10,000-node bundle's tar (11 MB,
+ * 1 MiB members) it is 47 ms of CPU for 610 KB, where its 6 (the usual
+ * default) is 88 ms for 543 KB and zlib's 6, used before, 115 ms for
+ * 673 KB: smaller than what we had, at 40% of its work, at the end of
+ * every run. */
+#define BUNDLE_GZIP_LEVEL	5
 
 const char *
 bundle_ext(enum bundle_format f)

@@ -2222,76 +2222,84 @@ notify_start(struct job *j)
 
 /* ---- the end: the pictures beside the final state ---------------------- */
 
-/* summary.txt, timeline.svg and trace.json are rendered and written by a
- * thread of their own while the loop writes the final state and the graph:
- * the end of a run is on the critical path of every `dagexec run`. The
- * thread only reads the finished job (nothing changes it any more) and
- * writes into the job directory with the identity the state writer has:
+/* summary.txt, timeline.svg and trace.json are each rendered and written by
+ * a thread of their own while the loop writes the final state and the
+ * graph: the end of a run is on the critical path of every `dagexec run`,
+ * and each file's fsync is a wait the others need not queue behind. The
+ * threads only read the finished job (nothing changes it any more) and
+ * write into the job directory with the identity the state writer has:
  * the process's own, never a node owner's. */
-struct finale {
+#define FINALE_FILES	3
+
+struct finale;
+
+struct finale_file {
+	struct finale		 *f;
+	size_t			  k;		/* which of finale_names */
 	pthread_t		  thr;
 	bool			  threaded;
+	char			 *cause;	/* why the file is missing */
+};
+
+struct finale {
 	const struct manifest	 *m;
 	const struct sched	 *s;
 	const struct node_run	**runs;
 	struct state_job	  sj;
 	int64_t			  duration;
 	const char		 *dir;
-	char			 *cause[3];	/* why a file is missing */
+	struct finale_file	  file[FINALE_FILES];
 };
 
-static const char *const finale_names[3] = {
+static const char *const finale_names[FINALE_FILES] = {
 	"summary.txt", "timeline.svg", "trace.json"
 };
 
 static void *
 finale_main(void *arg)
 {
-	struct finale *f = arg;
+	struct finale_file *ff = arg;
+	struct finale *f = ff->f;
 	FILE *fp;
-	char *text, *path;
-	size_t k, len;
+	char *text = NULL, *path;
+	size_t len = 0;
 
-	for (k = 0; k < 3; k++) {
-		text = NULL;
-		len = 0;
-		switch (k) {
-		case 0:
-			if ((fp = open_memstream(&text, &len)) == NULL)
-				break;
-			render_summary(fp, f->m, f->s, f->duration);
-			if (fclose(fp) != 0) {
-				free(text);
-				text = NULL;
-			}
+	switch (ff->k) {
+	case 0:
+		if ((fp = open_memstream(&text, &len)) == NULL)
 			break;
-		case 1:
-			text = timeline_render(f->m, f->runs, &f->sj, &len);
-			break;
-		default:
-			text = trace_render(f->m, f->runs, &f->sj, &len);
-			break;
+		render_summary(fp, f->m, f->s, f->duration);
+		if (fclose(fp) != 0) {
+			free(text);
+			text = NULL;
 		}
-		path = xasprintf("%s/%s", f->dir, finale_names[k]);
-		if (text == NULL)
-			f->cause[k] = xasprintf("cannot render '%s': %s", path,
-			    strerror(errno));
-		else
-			(void)fs_write_atomic(path, text, len, 0644,
-			    &f->cause[k]);
-		free(path);
-		free(text);
+		break;
+	case 1:
+		text = timeline_render(f->m, f->runs, &f->sj, &len);
+		break;
+	default:
+		text = trace_render(f->m, f->runs, &f->sj, &len);
+		break;
 	}
+	path = xasprintf("%s/%s", f->dir, finale_names[ff->k]);
+	if (text == NULL)
+		ff->cause = xasprintf("cannot render '%s': %s", path,
+		    strerror(errno));
+	else
+		(void)fs_write_atomic(path, text, len, 0644, &ff->cause);
+	free(path);
+	free(text);
 	return NULL;
 }
 
-/* Start the thread, with every signal blocked in it (the loop reads them
- * from its signalfd); when no thread can be had, the work is done at the
+/* Start the threads, with every signal blocked in them (the loop reads
+ * them from its signalfd); a file no thread can be had for is done at the
  * join. */
 static void
 finale_start(struct job *j, struct finale *f)
 {
 	sigset_t all, old;
+	size_t k;
 
 	memset(f, 0, sizeof *f);
 	f->m = j->m;
@@ -2302,25 +2310,32 @@ finale_start(struct job *j, struct finale *f)
 	f->dir = j->dir;
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	f->threaded = pthread_create(&f->thr, NULL, finale_main, f) == 0;
+	for (k = 0; k < FINALE_FILES; k++) {
+		f->file[k].f = f;
+		f->file[k].k = k;
+		f->file[k].threaded = pthread_create(&f->file[k].thr, NULL,
+		    finale_main, &f->file[k]) == 0;
+	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
-/* Wait for the thread and log what it could not write. */
+/* Wait for the threads and log what they could not write. */
 static void
 finale_join(struct job *j, struct finale *f)
 {
+	struct finale_file *ff;
 	size_t k;
 
-	if (f->threaded)
-		pthread_join(f->thr, NULL);
-	else
-		finale_main(f);
-	for (k = 0; k < 3; k++) {
-		if (f->cause[k] != NULL)
+	for (k = 0; k < FINALE_FILES; k++) {
+		ff = &f->file[k];
+		if (ff->threaded)
+			pthread_join(ff->thr, NULL);
+		else
+			finale_main(ff);
+		if (ff->cause != NULL)
 			job_log(j, LOG_ERROR, SIZE_MAX, "finish", "%s",
-			    f->cause[k]);
-		free(f->cause[k]);
+			    ff->cause);
+		free(ff->cause);
 	}
 	free(f->runs);
 }
