@@ -1775,8 +1775,10 @@ thread_cpu_us(void)
  * (create, write, fsync, rename, fsync of the directory) by a thread of
  * the job's: at 10,000 nodes the write is most of a rewrite's cost, and the
  * loop would wait for the disk with its node slots idle. One write at a
- * time, in order; state_flush (the first and the last state, and those
- * of notify) waits until the thread is idle and writes itself.
+ * time, in order; state_flush (the last state, and those of notify) waits
+ * until the thread is idle and writes itself. The first state of a new
+ * job, every node pending, is rendered by the thread too (from the
+ * manifest alone: no scheduler record is read off the loop's thread).
  */
 struct statew {
 	pthread_t	 thr;
@@ -1785,6 +1787,8 @@ struct statew {
 	const char	*path;
 	char		*text;		/* to write; NULL: none */
 	size_t		 len;
+	const struct manifest *pending_m; /* to render all pending, with */
+	struct state_job pending_sj;	/*   these job fields; NULL: none */
 	bool		 busy;		/* writing */
 	bool		 quit;
 	char		*err;		/* why the last write failed */
@@ -1795,6 +1799,8 @@ static void *
 statew_main(void *arg)
 {
 	struct statew *sw = arg;
+	const struct manifest *pm;
+	struct state_job psj;
 	char *text, *cause;
 	size_t len;
 	int64_t t0;
@@ -1802,18 +1808,23 @@ statew_main(void *arg)
 
 	pthread_mutex_lock(&sw->mu);
 	for (;;) {
-		while (sw->text == NULL && !sw->quit)
+		while (sw->text == NULL && sw->pending_m == NULL && !sw->quit)
 			pthread_cond_wait(&sw->cv, &sw->mu);
-		if (sw->text == NULL)
+		if (sw->text == NULL && sw->pending_m == NULL)
 			break;
 		text = sw->text;
 		len = sw->len;
 		sw->text = NULL;
+		pm = sw->pending_m;
+		psj = sw->pending_sj;
+		sw->pending_m = NULL;
 		sw->busy = true;
 		pthread_mutex_unlock(&sw->mu);
 
 		cause = NULL;
 		t0 = thread_cpu_us();
+		if (text == NULL)
+			text = state_render(pm, NULL, &psj, &len);
 		rc = fs_write_atomic(sw->path, text, len, 0644, &cause);
 		free(text);
 
@@ -1876,10 +1887,10 @@ statew_take(struct job *j, bool wait, bool *busy)
 	if (sw == NULL)
 		return 0;
 	pthread_mutex_lock(&sw->mu);
-	while (wait && (sw->busy || sw->text != NULL))
+	while (wait && (sw->busy || sw->text != NULL || sw->pending_m != NULL))
 		pthread_cond_wait(&sw->cv, &sw->mu);
 	if (busy != NULL)
-		*busy = sw->busy || sw->text != NULL;
+		*busy = sw->busy || sw->text != NULL || sw->pending_m != NULL;
 	err = sw->err;
 	sw->err = NULL;
 	cost = sw->cost;
@@ -1963,6 +1974,29 @@ state_flush_async(struct job *j)
 	/* as state_flush, with the thread's last write in the cost: the
 	 * state is rewritten as often as when the loop wrote it */
 	state_space(j, cost + thread_cpu_us() - t0);
+}
+
+/* The first state of a new job, every node pending: rendered and written
+ * by the thread while the first nodes start. A resumed job's first state
+ * has records the loop owns: rendered here. */
+static void
+state_flush_first(struct job *j)
+{
+	struct statew *sw;
+
+	if (j->resumed || (sw = statew_get(j)) == NULL) {
+		state_flush_async(j);
+		return;
+	}
+	pthread_mutex_lock(&sw->mu);
+	fill_state_job(j, &sw->pending_sj);
+	/* no Slurm job yet; the thread reads nothing the loop changes */
+	sw->pending_sj.slurm_jobs = NULL;
+	sw->pending_m = j->m;
+	pthread_cond_signal(&sw->cv);
+	pthread_mutex_unlock(&sw->mu);
+	j->last_state = loop_now();
+	j->state_dirty = false;
 }
 
 static void
@@ -2984,8 +3018,7 @@ job_new(struct loop *l, struct manifest *m, const struct job_config *c,
 	(void)prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
 	j->mono_base = loop_now();
 	j->wall_base = loop_wallclock();
-	/* written by the state thread while the first nodes start */
-	state_flush_async(j);
+	state_flush_first(j);
 	return j;
 
 fail:
