@@ -44,8 +44,8 @@
 
 #define KILL_GRACE_MS		5000	/* SIGTERM -> SIGKILL */
 #define STATE_INTERVAL_MS	200	/* at most 5 state writes a second */
-#define STATE_COST_SHARE	50	/* rewrites take at most 1/50 of the
-					   time (render and write) */
+#define STATE_COST_SHARE	100	/* rewrites take at most 1/100 of the
+					   time (CPU of render and write) */
 #define SYNC_INTERVAL_MS	100	/* fdatasync of the journal at most
 					   this long after a write */
 #define SIDEFILE_MAX		(1u << 20)	/* $DAGEXEC_OUTPUT/METRICS */
@@ -1926,7 +1926,7 @@ static void	state_timer_cb(struct loop *, void *);
 static void	state_flush(struct job *);
 
 /* A rewrite that took cost us of CPU: a rewrite costs O(nodes), so they
- * are spaced for writing the state to take at most a fiftieth of the time,
+ * are spaced for writing the state to take at most a hundredth of the time,
  * whatever the DAG's size (and never more often than STATE_INTERVAL_MS).
  * CPU, not wall time: a loaded machine or a slow fsync stretches the wall
  * time of a write, not its work, and must not make the state go stale. */
