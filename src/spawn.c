@@ -209,22 +209,20 @@ spawn_reset_has(int sig)
 	    (spawn_reset_mask & ((uint64_t)1 << (sig - 1))) != 0);
 }
 
-/* One query a signal, in the parent, once: the kernel call sees libc's own
- * signals too. A signal it cannot tell us about is reset, as before. */
+/* One query a signal, in the parent, once. A signal libc will not tell us
+ * about (its own 32 and 33) is reset in every child, as before. */
 static void
 spawn_reset_scan(void)
 {
-	unsigned long	ksa[16];
-	uint64_t	mask = 0;
-	int		sig;
+	struct sigaction	sa;
+	uint64_t		mask = 0;
+	int			sig;
 
 	for (sig = 1; sig < _NSIG && sig <= 64; sig++) {
 		if (sig == SIGKILL || sig == SIGSTOP)
 			continue;
-		memset(ksa, 0, sizeof ksa);
-		if (syscall(SYS_rt_sigaction, sig, NULL, ksa,
-		    (size_t)(_NSIG - 1) / 8) == -1 ||
-		    ksa[0] != (unsigned long)SIG_DFL)
+		if (sigaction(sig, NULL, &sa) == -1 ||
+		    sa.sa_handler != SIG_DFL)
 			mask |= (uint64_t)1 << (sig - 1);
 	}
 	spawn_reset_mask = mask;
