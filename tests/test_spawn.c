@@ -575,6 +575,22 @@ on_usr2(int sig)
 	(void)sig;
 }
 
+/* A fresh child's /proc/self/status has name with the value want. */
+static void
+child_status_is(const char *name, const char *want)
+{
+	char	*out, *v;
+	int	 st;
+
+	out = run_sh("exec cat /proc/self/status", &st);
+	CU_ASSERT_FATAL(out != NULL);
+	v = field(out, name);
+	free(out);
+	CU_ASSERT_FATAL(v != NULL);
+	CU_ASSERT_STRING_EQUAL(v, want);
+	free(v);
+}
+
 /* The child resets what the parent had not at SIG_DFL when it last looked
  * (the first spawn after spawn_signals_changed): a handler and an ignored
  * signal both come back SIG_DFL; a change nobody announced is not seen,
@@ -583,8 +599,6 @@ static void
 test_signals_snapshot(void)
 {
 	struct sigaction sa;
-	char	*out, *ign, *cgt;
-	int	 st;
 
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = on_usr2;
@@ -592,37 +606,16 @@ test_signals_snapshot(void)
 	CU_ASSERT_FATAL(sigaction(SIGUSR2, &sa, NULL) == 0);
 	signal(SIGURG, SIG_IGN);
 	spawn_signals_changed();
-	out = run_sh("exec cat /proc/self/status", &st);
-	CU_ASSERT_FATAL(out != NULL);
-	ign = field(out, "SigIgn");
-	cgt = field(out, "SigCgt");
-	CU_ASSERT_FATAL(ign != NULL && cgt != NULL);
-	CU_ASSERT_STRING_EQUAL(ign, "0000000000000000");
-	CU_ASSERT_STRING_EQUAL(cgt, "0000000000000000");
-	free(ign);
-	free(cgt);
-	free(out);
+	child_status_is("SigIgn", "0000000000000000");
+	child_status_is("SigCgt", "0000000000000000");
 
-	/* not announced: SIGWINCH stays ignored in the child */
+	/* not announced: SIGWINCH (28, bit 27) stays ignored in the child */
 	signal(SIGWINCH, SIG_IGN);
-	out = run_sh("exec cat /proc/self/status", &st);
-	CU_ASSERT_FATAL(out != NULL);
-	ign = field(out, "SigIgn");
-	CU_ASSERT_FATAL(ign != NULL);
-	/* SIGWINCH is 28: bit 27 */
-	CU_ASSERT_STRING_EQUAL(ign, "0000000008000000");
-	free(ign);
-	free(out);
+	child_status_is("SigIgn", "0000000008000000");
 
 	/* announced: reset again */
 	spawn_signals_changed();
-	out = run_sh("exec cat /proc/self/status", &st);
-	CU_ASSERT_FATAL(out != NULL);
-	ign = field(out, "SigIgn");
-	CU_ASSERT_FATAL(ign != NULL);
-	CU_ASSERT_STRING_EQUAL(ign, "0000000000000000");
-	free(ign);
-	free(out);
+	child_status_is("SigIgn", "0000000000000000");
 
 	signal(SIGUSR2, SIG_DFL);
 	signal(SIGURG, SIG_DFL);
