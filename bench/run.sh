@@ -262,6 +262,7 @@ keep() {
 		return
 	fi
 	eval "old=\${B_$1:-}; oldc=\${C_$1:-}"
+	eval "A_$1=\"\${A_$1:-} \$WALL\""
 	if [ -z "$old" ] || lt "$WALL" "$old"; then
 		eval "B_$1=\$WALL; R_$1=\$RSS"
 	fi
@@ -269,6 +270,23 @@ keep() {
 	    { [ -z "$oldc" ] || [ "$SELF" -lt "$oldc" ]; }; then
 		eval "C_$1=\$SELF"
 	fi
+}
+
+# median "W W W ...": the middle wall time (the mean of the two middle ones)
+median() {
+	echo "$1" | tr ' ' '\n' | grep . | sort -n | awk '{ a[NR] = $1 }
+	    END { if (NR == 0) print "unknown";
+	    else if (NR % 2) printf "%.3f\n", a[(NR + 1) / 2];
+	    else printf "%.3f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
+}
+
+# wins "A..." "B...": in how many rounds the first runner's wall time was
+# below the second's (the lists in round order)
+wins() {
+	printf '%s\n%s\n' "$1" "$2" | awk 'NR == 1 { n = split($0, a, " ") }
+	    NR == 2 { m = split($0, b, " "); if (m < n) n = m; w = 0;
+	    for (i = 1; i <= n; i++) if (a[i] + 0 < b[i] + 0) w++;
+	    printf "%d of %d\n", w, n }'
 }
 
 # perus MS N: MS milliseconds over N nodes in microseconds a node
@@ -289,11 +307,13 @@ kn() {
 # row LABEL KEY BASE N: one line of the table (BASE: spawnloop's wall)
 row() {
 	eval "w=\${B_$2:-}; r=\${R_$2:-}; f=\${F_$2:-}; c=\${C_$2:-unknown}"
+	eval "all=\${A_$2:-}"
 	if [ -n "$f" ]; then
 		printf '%-22s failed (exit %s)\n' "$1" "$f"
 	elif [ -n "$w" ]; then
-		printf '%-22s %9s %10s %8s %11s %11s\n' "$1" "$w" "$(mib "$r")" \
-		    "$(ratio "$w" "$3")" "$c" "$(perus "$c" "$4")"
+		printf '%-22s %9s %10s %8s %9s %11s %11s\n' "$1" "$w" \
+		    "$(mib "$r")" "$(ratio "$w" "$3")" "$(median "$all")" "$c" \
+		    "$(perus "$c" "$4")"
 	fi
 }
 
@@ -331,8 +351,8 @@ overhead() {
 part_b() {
 	echo "== (b) overhead: $NB nodes of 'argv: [true]', no needs, -j2," \
 	    "$ROUNDS_B interleaved rounds:"
-	echo "fastest wall (its RSS) and least self CPU (the runner's own" \
-	    "process, not its children; bench/cpuof) of the rounds"
+	echo "fastest wall (its RSS), median wall and least self CPU (the" \
+	    "runner's own process, not its children; bench/cpuof) of the rounds"
 	overhead "$NB" "$ROUNDS_B" all
 	eval "base=\${B_spawn_$NB:-}"
 	if [ -z "$base" ]; then
@@ -340,8 +360,8 @@ part_b() {
 		echo
 		return
 	fi
-	printf '%-22s %9s %10s %8s %11s %11s\n' runner wall_s rss_MiB vs_spawn \
-	    self_cpu_ms cpu_us/node
+	printf '%-22s %9s %10s %8s %9s %11s %11s\n' runner wall_s rss_MiB \
+	    vs_spawn median_s self_cpu_ms cpu_us/node
 	row "spawnloop -j2" spawn_$NB "$base" "$NB"
 	if [ "$RUN_OK" = 1 ]; then
 		row "dagexec run -j2" dagexec_$NB "$base" "$NB"
@@ -353,6 +373,10 @@ part_b() {
 		row "ninja -j2" ninja_$NB "$base" "$NB"
 	else
 		echo "ninja -j2: skipped: ninja not installed"
+	fi
+	if [ "$RUN_OK" = 1 ]; then
+		eval "echo \"rounds in which dagexec was faster than make -j2:" \
+		    "\$(wins \"\${A_dagexec_$NB:-}\" \"\${A_make_$NB:-}\")\""
 	fi
 	echo
 }
