@@ -127,6 +127,17 @@ tl_fixed(struct strbuf *b, double v, int prec)
 	strbuf_add(b, p, (size_t)(buf + sizeof buf - p));
 }
 
+/* width="W" height="H", in whole pixels: the picture's and its background's. */
+static void
+tl_size(struct strbuf *b, double width, double height)
+{
+	strbuf_lit(b, "width=\"");
+	tl_fixed(b, width, 0);
+	strbuf_lit(b, "\" height=\"");
+	tl_fixed(b, height, 0);
+	strbuf_lit(b, "\"");
+}
+
 /*
  * s (len bytes) escaped into the buffer: first as log_escape does (a
  * backslash doubled, control bytes, DEL and invalid UTF-8 as \xNN), then
@@ -742,12 +753,9 @@ timeline_render(const struct manifest *m, const struct node_run *const *runs,
 		strbuf_room(&b, 4096 + n * 400);
 
 	strbuf_lit(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-	    "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" "
-	    "width=\"");
-	tl_fixed(&b, width, 0);
-	strbuf_lit(&b, "\" height=\"");
-	tl_fixed(&b, height, 0);
-	strbuf_lit(&b, "\" viewBox=\"0 0 ");
+	    "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" ");
+	tl_size(&b, width, height);
+	strbuf_lit(&b, " viewBox=\"0 0 ");
 	tl_fixed(&b, width, 0);
 	strbuf_lit(&b, " ");
 	tl_fixed(&b, height, 0);
@@ -757,11 +765,9 @@ timeline_render(const struct manifest *m, const struct node_run *const *runs,
 	strbuf_lit(&b, " ");
 	if (sj != NULL && sj->job != NULL)
 		tl_esc(&b, sj->job, strlen(sj->job));
-	strbuf_lit(&b, "</title>\n<rect class=\"bg\" x=\"0\" y=\"0\" width=\"");
-	tl_fixed(&b, width, 0);
-	strbuf_lit(&b, "\" height=\"");
-	tl_fixed(&b, height, 0);
-	strbuf_lit(&b, "\" fill=\"#ffffff\"/>\n<text class=\"head\" x=\"8\" "
+	strbuf_lit(&b, "</title>\n<rect class=\"bg\" x=\"0\" y=\"0\" ");
+	tl_size(&b, width, height);
+	strbuf_lit(&b, " fill=\"#ffffff\"/>\n<text class=\"head\" x=\"8\" "
 	    "y=\"18\" font-size=\"14\" font-weight=\"bold\">");
 	tl_str(&b, m->name);
 	strbuf_lit(&b, ": ");
