@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/fsuid.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -65,6 +66,14 @@ int
 fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
     char **cause)
 {
+	return fs_write_atomic_owned(path, data, len, mode, (uid_t)-1,
+	    (gid_t)-1, cause);
+}
+
+int
+fs_write_atomic_owned(const char *path, const void *data, size_t len,
+    mode_t mode, uid_t uid, gid_t gid, char **cause)
+{
 	char *tmp = xasprintf("%s.tmp.%ld", path, (long)getpid());
 	int fd, saved;
 
@@ -74,8 +83,9 @@ fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
 		fail(cause, "create", tmp);
 		goto out_free;
 	}
-	if (fchmod(fd, mode) != 0 || fs_write_all(fd, data, len) != 0 ||
-	    fsync(fd) != 0) {
+	if (fchmod(fd, mode) != 0 ||
+	    (uid != (uid_t)-1 && fchown(fd, uid, gid) != 0) ||
+	    fs_write_all(fd, data, len) != 0 || fsync(fd) != 0) {
 		fail(cause, "write", tmp);
 		goto out_close;
 	}
@@ -241,4 +251,36 @@ fs_remove_tree(const char *path, char **cause)
 	if (remove_at(AT_FDCWD, path) != 0)
 		return fail(cause, "remove", path);
 	return 0;
+}
+
+int
+fs_ids_enter(uid_t uid, gid_t gid, int set, struct fs_ids *old)
+{
+	old->set = 0;
+	if (!set)
+		return 0;
+	/* each call returns the ids it replaced; a refused change leaves
+	 * them, which a second call shows */
+	old->gid = (gid_t)setfsgid(gid);
+	if ((gid_t)setfsgid(gid) != gid) {
+		errno = EPERM;
+		return -1;
+	}
+	old->uid = (uid_t)setfsuid(uid);
+	if ((uid_t)setfsuid(uid) != uid) {
+		(void)setfsgid(old->gid);
+		errno = EPERM;
+		return -1;
+	}
+	old->set = 1;
+	return 0;
+}
+
+void
+fs_ids_leave(const struct fs_ids *old)
+{
+	if (!old->set)
+		return;
+	(void)setfsuid(old->uid);
+	(void)setfsgid(old->gid);
 }
