@@ -52,6 +52,7 @@ struct bundle_w {
 	struct archive	*a;
 	struct pgz	*pgz;		/* BUNDLE_TGZ: compresses the tar */
 	const char	*jobdir;	/* for messages */
+	const struct bundle_owner *owner; /* nodes/ and outputs/ are theirs */
 	char		*cause;
 	EVP_MD_CTX	*md;
 	char		*sums;		/* SHA256SUMS so far */
@@ -270,6 +271,39 @@ bundle_add_fd(struct bundle_w *bw, int fd, const char *member,
 	return 0;
 }
 
+/*
+ * openat(dfd, name, flags) with owner's file-system ids (owner NULL: ours).
+ * Returns the descriptor; -2 when what was opened is a regular file that
+ * is not owner's or has more than one link (closed); -1 with errno when it
+ * cannot be opened.
+ */
+static int
+bundle_open_owned(const struct bundle_owner *owner, int dfd,
+    const char *name, int flags)
+{
+	struct fs_ids	 old;
+	struct stat	 st;
+	int		 fd, saved;
+
+	if (owner == NULL)
+		return openat(dfd, name, flags);
+	if (fs_ids_enter(owner->uid, owner->gid, 1, &old) != 0)
+		return -1;
+	fd = openat(dfd, name, flags);
+	saved = errno;
+	fs_ids_leave(&old);
+	if (fd < 0) {
+		errno = saved;
+		return -1;
+	}
+	if (fstat(fd, &st) != 0 || (S_ISREG(st.st_mode) &&
+	    (st.st_uid != owner->uid || st.st_nlink != 1))) {
+		close(fd);
+		return -2;
+	}
+	return fd;
+}
+
 /* Add the tree under directory fd (not closed) as member/... */
 static int
 bundle_add_tree(struct bundle_w *bw, int fd, const char *member,
@@ -299,9 +333,11 @@ bundle_add_tree(struct bundle_w *bw, int fd, const char *member,
 		}
 		if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))
 			continue;	/* symlinks, FIFOs...: skipped */
-		cfd = openat(fd, names[i], O_RDONLY | O_NOFOLLOW | O_CLOEXEC |
-		    O_NONBLOCK | O_NOCTTY | (S_ISDIR(st.st_mode) ?
-		    O_DIRECTORY : 0));
+		cfd = bundle_open_owned(bw->owner, fd, names[i], O_RDONLY |
+		    O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY |
+		    (S_ISDIR(st.st_mode) ? O_DIRECTORY : 0));
+		if (cfd == -2)
+			continue;	/* not a plain file of the owner's */
 		if (cfd < 0) {
 			if (errno == ENOENT || errno == ELOOP ||
 			    errno == ENOTDIR)
@@ -455,7 +491,7 @@ fail:
 
 int
 bundle_write(const char *out_path, enum bundle_format fmt, const char *job,
-    const char *jobdir, char **cause)
+    const char *jobdir, const struct bundle_owner *owner, char **cause)
 {
 	struct bundle_w	*bw;
 	struct pgz	*p;
@@ -464,6 +500,7 @@ bundle_write(const char *out_path, enum bundle_format fmt, const char *job,
 
 	bw = xcalloc(1, sizeof *bw);
 	bw->jobdir = jobdir;
+	bw->owner = owner;
 	if ((bw->md = EVP_MD_CTX_new()) == NULL)
 		abort();
 	tmp = xasprintf("%s.tmp.%ld", out_path, (long)getpid());
@@ -603,6 +640,7 @@ bundle_copy_fd(int in, int out, char *buf, size_t len)
 
 struct bundle_c {
 	const char	*rel;		/* for messages */
+	const struct bundle_owner *owner; /* files must be theirs, or NULL */
 	char		*cause;
 	char		 buf[BUNDLE_BUFSIZE];
 };
@@ -626,11 +664,15 @@ bundle_copy_file(struct bundle_c *bc, int in, int dfd, const char *name,
 {
 	int	out, saved;
 
-	out = openat(dfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW |
-	    O_CLOEXEC, 0644);
+	/* a new file: whatever was planted at the name (a link, a FIFO) is
+	 * replaced, never written through */
+	if (unlinkat(dfd, name, 0) != 0 && errno != ENOENT)
+		return bundle_cfail(bc, "replace", path);
+	out = openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+	    O_NONBLOCK | O_CLOEXEC, 0600);
 	if (out < 0)
 		return bundle_cfail(bc, "create", path);
-	if (fchmod(out, 0644) != 0) {
+	if (fchmod(out, 0600) != 0) {
 		bundle_cfail(bc, "chmod", path);
 		goto fail;
 	}
@@ -646,6 +688,32 @@ fail:
 	close(out);
 	errno = saved;
 	return -1;
+}
+
+/* Is the file st (at path) one the owner may hand over: a plain file of
+ * theirs with one link? 0, or -1 with bc->cause. */
+static int
+bundle_owned(struct bundle_c *bc, const struct stat *st, const char *path)
+{
+	if (bc->owner == NULL || !S_ISREG(st->st_mode))
+		return 0;
+	if (st->st_uid != bc->owner->uid) {
+		if (bc->cause == NULL)
+			bc->cause = xasprintf("output '%s': '%s' is not a "
+			    "file of the job's user (its owner is uid %ld)",
+			    bc->rel, path, (long)st->st_uid);
+		errno = EPERM;
+		return -1;
+	}
+	if (st->st_nlink != 1) {
+		if (bc->cause == NULL)
+			bc->cause = xasprintf("output '%s': '%s' has %lu hard "
+			    "links (one could name another user's file)",
+			    bc->rel, path, (unsigned long)st->st_nlink);
+		errno = EPERM;
+		return -1;
+	}
+	return 0;
 }
 
 /* Copy the tree of directory sfd into directory dfd (neither closed). */
@@ -678,9 +746,10 @@ bundle_copy_tree(struct bundle_c *bc, int sfd, int dfd, const char *dpath,
 		if (fstat(cfd, &st) != 0)
 			rc = bundle_cfail(bc, "stat", p);
 		else if (S_ISREG(st.st_mode))
-			rc = bundle_copy_file(bc, cfd, dfd, names[i], p);
+			rc = bundle_owned(bc, &st, p) != 0 ? -1 :
+			    bundle_copy_file(bc, cfd, dfd, names[i], p);
 		else if (S_ISDIR(st.st_mode)) {
-			if (mkdirat(dfd, names[i], 0755) != 0 &&
+			if (mkdirat(dfd, names[i], 0700) != 0 &&
 			    errno != EEXIST)
 				rc = bundle_cfail(bc, "create", p);
 			else if ((ofd = openat(dfd, names[i], O_RDONLY |
@@ -736,7 +805,7 @@ bundle_dest(const char *destdir, const char *rel)
 
 int
 bundle_collect_output(int workdir_fd, const char *rel, const char *destdir,
-    char **cause)
+    const struct bundle_owner *owner, char **cause)
 {
 	struct bundle_c	*bc;
 	struct stat	 st, st2;
@@ -745,6 +814,7 @@ bundle_collect_output(int workdir_fd, const char *rel, const char *destdir,
 
 	bc = xcalloc(1, sizeof *bc);
 	bc->rel = rel;
+	bc->owner = owner;
 	if (*rel == '\0') {
 		errno = EINVAL;
 		bc->cause = xasprintf("output '' is an empty path");
@@ -795,12 +865,14 @@ bundle_collect_output(int workdir_fd, const char *rel, const char *destdir,
 		bundle_cfail(bc, "open", rel);
 		goto out;
 	}
+	if (bundle_owned(bc, &st2, rel) != 0)
+		goto out;
 
 	parent = xstrdup(dest);
 	slash = strrchr(parent, '/');
 	if (slash != NULL && slash != parent)
 		*slash = '\0';
-	if (fs_mkdirs(parent, 0755, &bc->cause) != 0)
+	if (fs_mkdirs(parent, 0700, &bc->cause) != 0)
 		goto out;
 	close(pfd);
 	pfd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -812,7 +884,7 @@ bundle_collect_output(int workdir_fd, const char *rel, const char *destdir,
 		rc = bundle_copy_file(bc, fd, pfd, strrchr(dest, '/') + 1,
 		    dest);
 	else {
-		if (mkdir(dest, 0755) != 0 && errno != EEXIST) {
+		if (mkdir(dest, 0700) != 0 && errno != EEXIST) {
 			bundle_cfail(bc, "create", dest);
 			goto out;
 		}

@@ -11,6 +11,16 @@
 
 enum bundle_format { BUNDLE_TGZ, BUNDLE_TZST };
 
+/* The user a job's nodes ran as. Their files are opened with the user's
+ * file-system ids (the calling thread's, setfsuid(2)) and taken only when
+ * they are plain files of that user's with one link: a hard link could
+ * name a file of someone else's, and a file root can read need not be
+ * one the user can. */
+struct bundle_owner {
+	uid_t	uid;
+	gid_t	gid;
+};
+
 /* The file extension: ".tar.gz" or ".tar.zst". */
 const char *bundle_ext(enum bundle_format f);
 
@@ -20,18 +30,25 @@ const char *bundle_ext(enum bundle_format f);
  * nodes/NODE/{stdout,stderr}.log and outputs/NODE/... sorted by name, and
  * last SHA256SUMS over every other regular-file member.
  * work/ is not packed. Written to out_path.tmp.PID, fsynced, renamed.
- * Owners and modes are normalised (root, 0644/0755). Returns 0 or -1 with
- * *cause; nothing is left at out_path on failure. */
+ * Owners and modes are normalised (root, 0644/0755). With owner (else
+ * NULL), nodes/ and outputs/ are read as that user and only their plain
+ * files with one link are packed. Returns 0 or -1 with *cause; nothing is
+ * left at out_path on failure. */
 int bundle_write(const char *out_path, enum bundle_format fmt,
-    const char *job, const char *jobdir, char **cause);
+    const char *job, const char *jobdir, const struct bundle_owner *owner,
+    char **cause);
 
 /* Copy the output rel (a file or a directory tree, relative to the work
  * directory open as workdir_fd) into destdir/rel. Resolution stays beneath
  * the work directory (openat2 RESOLVE_BENEATH): a path or symlink leading
  * out of it fails. Symlinks inside a copied tree are not followed and not
- * copied. Returns 0, or -1 with errno (ENOENT: missing) and *cause. */
+ * copied. Files are written 0600, never through a link or into a FIFO.
+ * With owner (else NULL), every file copied must be a plain file of that
+ * user's with one link, else the output is refused; the caller runs with
+ * the user's file-system ids. Returns 0, or -1 with errno (ENOENT:
+ * missing) and *cause. */
 int bundle_collect_output(int workdir_fd, const char *rel, const char *destdir,
-    char **cause);
+    const struct bundle_owner *owner, char **cause);
 
 /* Read the member named member (e.g. "JOB/state.yaml") of the bundle at path
  * into a new NUL-terminated buffer (at most max bytes). Returns 0, or -1 with

@@ -211,7 +211,7 @@ cmd_run(int argc, char **argv)
 	if (!quiet && isatty(STDERR_FILENO))
 		render_summary(stderr, job_manifest(rc.job), job_sched(rc.job),
 		    job_duration_ms(rc.job));
-	if (bundle_write(bundle, fmt, id, job_dir(rc.job), &cause) != 0) {
+	if (bundle_write(bundle, fmt, id, job_dir(rc.job), NULL, &cause) != 0) {
 		fprintf(stderr, "dagexec: %s\n", cause);
 		fprintf(stderr, "dagexec: the job directory '%s' is kept\n",
 		    jobdir);

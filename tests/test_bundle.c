@@ -228,7 +228,7 @@ check_write(enum bundle_format fmt, int filter)
 	jobdir = xasprintf("%s/job", tmpdir);
 	out = xasprintf("%s/out/JOB%s", tmpdir, ext);
 	out2 = xasprintf("%s/out/JOB2%s", tmpdir, ext);
-	CU_ASSERT_EQUAL_FATAL(bundle_write(out, fmt, "JOB", jobdir, &cause),
+	CU_ASSERT_EQUAL_FATAL(bundle_write(out, fmt, "JOB", jobdir, NULL, &cause),
 	    0);
 	CU_ASSERT_EQUAL(stat(out, &st), 0);
 	CU_ASSERT(st.st_size > 0);
@@ -238,7 +238,7 @@ check_write(enum bundle_format fmt, int filter)
 	CU_ASSERT_STRING_EQUAL(names, want);
 
 	/* The same tree twice: the same members in the same order. */
-	CU_ASSERT_EQUAL_FATAL(bundle_write(out2, fmt, "JOB", jobdir, &cause),
+	CU_ASSERT_EQUAL_FATAL(bundle_write(out2, fmt, "JOB", jobdir, NULL, &cause),
 	    0);
 	names2 = read_bundle(out2, filter);
 	CU_ASSERT_STRING_EQUAL(names, names2);
@@ -275,7 +275,7 @@ test_write_failures(void)
 	/* A path under a regular file: ENOTDIR, even for root. */
 	out = xasprintf("%s/job/manifest.yaml/JOB.tar.gz", tmpdir);
 	errno = 0;
-	CU_ASSERT_EQUAL(bundle_write(out, BUNDLE_TGZ, "JOB", jobdir, &cause),
+	CU_ASSERT_EQUAL(bundle_write(out, BUNDLE_TGZ, "JOB", jobdir, NULL, &cause),
 	    -1);
 	CU_ASSERT_EQUAL(errno, ENOTDIR);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(cause);
@@ -288,7 +288,7 @@ test_write_failures(void)
 	out = xasprintf("%s/out/JOB.tar.gz", tmpdir);
 	free(jobdir);
 	jobdir = xasprintf("%s/nojob", tmpdir);
-	CU_ASSERT_EQUAL(bundle_write(out, BUNDLE_TGZ, "JOB", jobdir, &cause),
+	CU_ASSERT_EQUAL(bundle_write(out, BUNDLE_TGZ, "JOB", jobdir, NULL, &cause),
 	    -1);
 	CU_ASSERT_EQUAL(errno, ENOENT);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(cause);
@@ -318,7 +318,7 @@ test_write_fails_midway(void)
 	free(rel);
 	jobdir = xasprintf("%s/deep", tmpdir);
 	out = xasprintf("%s/out/D.tar.gz", tmpdir);
-	CU_ASSERT_EQUAL(bundle_write(out, BUNDLE_TGZ, "D", jobdir, &cause), -1);
+	CU_ASSERT_EQUAL(bundle_write(out, BUNDLE_TGZ, "D", jobdir, NULL, &cause), -1);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(cause);
 	CU_ASSERT_PTR_NOT_NULL(strstr(cause, "is nested too deeply"));
 	free(cause);
@@ -337,7 +337,7 @@ test_write_sparse(void)
 	jobdir = xasprintf("%s/sparse", tmpdir);
 	out = xasprintf("%s/out/S.tar.gz", tmpdir);
 	CU_ASSERT_EQUAL_FATAL(bundle_write(out, BUNDLE_TGZ, "S", jobdir,
-	    &cause), 0);
+	    NULL, &cause), 0);
 	names = read_bundle(out, ARCHIVE_FILTER_GZIP);
 	CU_ASSERT_STRING_EQUAL(names, "S/\nS/state.yaml\nS/SHA256SUMS\n");
 	unlink(out);
@@ -367,7 +367,7 @@ test_verify(void)
 	jobdir = xasprintf("%s/ver", tmpdir);
 	out = xasprintf("%s/out/V.tar.gz", tmpdir);
 	CU_ASSERT_EQUAL_FATAL(bundle_write(out, BUNDLE_TGZ, "V", jobdir,
-	    &cause), 0);
+	    NULL, &cause), 0);
 	CU_ASSERT_EQUAL(bundle_verify(out, count_bad, &nbad, &cause), 0);
 	CU_ASSERT_EQUAL(nbad, 0);
 	CU_ASSERT_EQUAL(bundle_job(out, &job, &cause), 0);
@@ -400,7 +400,7 @@ test_write_odd_names(void)
 	jobdir = xasprintf("%s/odd", tmpdir);
 	out = xasprintf("%s/out/O.tar.zst", tmpdir);
 	CU_ASSERT_EQUAL_FATAL(bundle_write(out, BUNDLE_TZST, "O", jobdir,
-	    &cause), 0);
+	    NULL, &cause), 0);
 	names = read_bundle(out, ARCHIVE_FILTER_ZSTD);
 	CU_ASSERT_STRING_EQUAL(names, "O/\nO/outputs/\nO/outputs/n/\n"
 	    "O/outputs/n/bad\xff\nO/outputs/n/caf\xc3\xa9 x.txt\n"
@@ -443,7 +443,7 @@ collect(const char *rel, const char *destrel, char **cause)
 	int	 rc;
 
 	*cause = NULL;
-	rc = bundle_collect_output(workfd, rel, dest, cause);
+	rc = bundle_collect_output(workfd, rel, dest, NULL, cause);
 	free(dest);
 	return rc;
 }
@@ -463,7 +463,7 @@ test_collect_file(void)
 	free(s);
 	path = xasprintf("%s/col/a/f.txt", tmpdir);
 	CU_ASSERT_EQUAL(stat(path, &st), 0);
-	CU_ASSERT_EQUAL(st.st_mode & 07777, 0644);
+	CU_ASSERT_EQUAL(st.st_mode & 07777, 0600);
 	free(path);
 
 	/* Nested: parent directories are made. */
