@@ -9,6 +9,7 @@
 #include <getopt.h>
 #include <grp.h>
 #include <limits.h>
+#include <pthread.h>
 #include <pwd.h>
 #include <regex.h>
 #include <signal.h>
@@ -16,6 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -33,14 +36,33 @@
 #include "xmalloc.h"
 
 #define WAIT_AGING_S	60	/* a file waiting longer goes first */
+#define PACK_RETRY_S	10	/* a job's end that could not be written
+				   (a full disk) is tried again this often */
 
 struct wjob {
+	struct watch	*w;
 	struct job	*job;
 	char		*id;
 	char		*dir;
 	uid_t		 uid;
 	gid_t		 gid;
+	bool		 set_ids;	/* its nodes run as uid:gid */
+	struct bundle_owner owner;
 	bool		 over;		/* finished, waiting to be reaped */
+	bool		 begun;		/* its end is being written */
+	/* the bundle, packed by a thread */
+	char		*bundle;	/* done/JOB.tar.gz */
+	bool		 packing;
+	bool		 bundled;	/* in done/: forget the job */
+	pthread_t	 pack_thr;
+	int		 pack_efd;	/* written when the thread is done */
+	int		 pack_rc;
+	char		*pack_cause;
+	char		*pack_warn;
+	int		 rm_rc;
+	char		*rm_cause;
+	int		 failed_ends;
+	struct loop_timer *retry_timer;
 };
 
 struct watch {
@@ -65,6 +87,8 @@ static void	watch_scan(struct watch *);
 static char	*history_path(const struct watch *, const struct manifest *);
 static void	watch_dispatch(struct watch *);
 static void	watch_check_done(struct watch *);
+static void	watch_reap(struct watch *);
+static void	watch_reaped(struct watch *);
 
 static void
 watch_usage(FILE *fp)
@@ -103,77 +127,235 @@ parse_count(const char *s, int *v)
 
 /* ---- jobs --------------------------------------------------------------- */
 
-static void
-reap_cb(struct loop *l, void *arg)
+/*
+ * A finished job's bundle is packed, moved into done/ and its directory
+ * removed by a thread of its own: packing gigabytes must not hold up the
+ * loop (other jobs' timeouts, cancels, intake). nodes/ and outputs/ are
+ * read with the owner's file-system ids (this thread's alone), and only
+ * their plain files with one link are packed.
+ */
+static void *
+pack_main(void *arg)
 {
-	struct watch *w = arg;
-	struct wjob *wj;
-	enum bundle_format fmt = BUNDLE_TGZ;
-	char *bundle, *cause = NULL, *hpath;
-	size_t i, k;
+	struct wjob *wj = arg;
+	struct fs_ids old;
+	uint64_t one = 1;
+
+	/* root's supplementary groups are not the owner's: none, for this
+	 * thread alone (glibc's setgroups would change every thread's) */
+	if (wj->set_ids)
+		(void)syscall(SYS_setgroups, 0, NULL);
+	wj->pack_rc = bundle_write(wj->bundle, BUNDLE_TGZ, wj->id, wj->dir,
+	    wj->set_ids ? &wj->owner : NULL, &wj->pack_cause);
+	if (wj->pack_rc == 0) {
+		if (wj->set_ids && chown(wj->bundle, wj->uid, wj->gid) != 0)
+			wj->pack_warn = xasprintf("cannot chown '%s': %s",
+			    wj->bundle, strerror(errno));
+		(void)chmod(wj->bundle, 0600);
+		/* what the owner made is removed as the owner */
+		if (fs_ids_enter(wj->uid, wj->gid, wj->set_ids, &old) == 0) {
+			wj->rm_rc = fs_remove_tree(wj->dir, &wj->rm_cause);
+			fs_ids_leave(&old);
+		}
+		if (wj->rm_rc != 0 || access(wj->dir, F_OK) == 0) {
+			free(wj->rm_cause);
+			wj->rm_cause = NULL;
+			wj->rm_rc = fs_remove_tree(wj->dir, &wj->rm_cause);
+		}
+	}
+	while (write(wj->pack_efd, &one, sizeof one) < 0 && errno == EINTR)
+		;
+	return NULL;
+}
+
+static void	pack_done(struct loop *, int, uint32_t, void *);
+static void	pack_retry(struct loop *, void *);
+
+/* Pack wj's bundle on a thread; false when none could be started (the
+ * caller tries again later). */
+static bool
+pack_start(struct watch *w, struct wjob *wj)
+{
+	sigset_t all, old;
+	int rc;
+
+	free(wj->bundle);
+	wj->bundle = xasprintf("%s/done/%s%s", spool_path(w->sp), wj->id,
+	    bundle_ext(BUNDLE_TGZ));
+	wj->pack_rc = wj->rm_rc = 0;
+	if ((wj->pack_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0)
+		return false;
+	if (loop_add_fd(w->loop, wj->pack_efd, EPOLLIN, pack_done, wj) != 0) {
+		close(wj->pack_efd);
+		return false;
+	}
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(&wj->pack_thr, NULL, pack_main, wj);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0) {
+		loop_del_fd(w->loop, wj->pack_efd);
+		close(wj->pack_efd);
+		return false;
+	}
+	wj->packing = true;
+	return true;
+}
+
+/* Try a failed end again in PACK_RETRY_S (the disk may have room again). */
+static void
+pack_later(struct watch *w, struct wjob *wj)
+{
+	wj->failed_ends++;
+	if (wj->retry_timer == NULL)
+		wj->retry_timer = loop_timer_at(w->loop, loop_now() +
+		    PACK_RETRY_S * 1000, pack_retry, wj);
+}
+
+/* Write what is missing of wj's end (state, summary...), then pack it. */
+static void
+pack_begin(struct watch *w, struct wjob *wj)
+{
+	if (job_end_retry(wj->job) != 0) {
+		log_event(LOG_ERROR, wj->id, NULL, "finish", "the job's final "
+		    "files cannot be written: trying again in %d s",
+		    PACK_RETRY_S);
+		pack_later(w, wj);
+		return;
+	}
+	if (!pack_start(w, wj))
+		pack_later(w, wj);
+}
+
+static void
+pack_retry(struct loop *l, void *arg)
+{
+	struct wjob *wj = arg;
 
 	(void)l;
-	w->reap_timer = NULL;
+	wj->retry_timer = NULL;
+	if (!wj->w->stopping)
+		pack_begin(wj->w, wj);
+	else
+		watch_reaped(wj->w);
+}
+
+/* Forget a job: its bundle is in done/, or it stays in active/ for the
+ * next start. */
+static void
+wjob_free(struct watch *w, struct wjob *wj)
+{
+	if (wj->retry_timer != NULL)
+		loop_timer_cancel(w->loop, wj->retry_timer);
+	job_free(wj->job);
+	free(wj->bundle);
+	free(wj->pack_cause);
+	free(wj->pack_warn);
+	free(wj->rm_cause);
+	free(wj->id);
+	free(wj->dir);
+	free(wj);
+}
+
+static void
+pack_done(struct loop *l, int fd, uint32_t events, void *arg)
+{
+	struct wjob *wj = arg;
+	struct watch *w = wj->w;
+	char *hpath, *cause = NULL;
+
+	(void)events;
+	loop_del_fd(l, fd);
+	close(fd);
+	pthread_join(wj->pack_thr, NULL);
+	wj->packing = false;
+	if (wj->pack_rc != 0) {
+		log_event(LOG_ERROR, wj->id, NULL, "bundle", "%s: trying again "
+		    "in %d s", wj->pack_cause, PACK_RETRY_S);
+		free(wj->pack_cause);
+		wj->pack_cause = NULL;
+		pack_later(w, wj);
+		watch_reaped(w);
+		return;
+	}
+	if (wj->pack_warn != NULL)
+		log_event(LOG_ERROR, wj->id, NULL, "bundle", "%s",
+		    wj->pack_warn);
+	log_event(LOG_INFO, wj->id, NULL, "done", "status=%s bundle=%s",
+	    dag_status_name(job_status(wj->job)), wj->bundle);
+	if (wj->rm_rc != 0)
+		log_event(LOG_ERROR, wj->id, NULL, "cleanup", "%s",
+		    wj->rm_cause);
+	hpath = history_path(w, job_manifest(wj->job));
+	if (history_update(hpath, job_manifest(wj->job), job_sched(wj->job),
+	    &cause) != 0) {
+		log_event(LOG_WARN, wj->id, NULL, "history", "%s", cause);
+		free(cause);
+	}
+	free(hpath);
+	wj->bundled = true;
+	watch_reaped(w);
+}
+
+/* Take finished jobs out: a bundled one is forgotten; an interrupted one
+ * stays in active/ to resume; one whose end is not written yet is packed
+ * (or, when stopping, left for the next start, which finishes it). */
+static void
+watch_reap(struct watch *w)
+{
+	struct wjob *wj;
+	size_t i, k;
+
 	for (i = 0, k = 0; i < w->njobs; i++) {
 		wj = w->jobs[i];
-		if (!wj->over) {
+		if (!wj->over || wj->packing) {
 			w->jobs[k++] = wj;
 			continue;
 		}
-		if (job_status(wj->job) == DS_INTERRUPTED) {
+		if (wj->bundled)
+			;
+		else if (job_status(wj->job) == DS_INTERRUPTED)
 			log_event(LOG_INFO, wj->id, NULL, "interrupted",
 			    "kept in active/ to resume");
-		} else {
-			bundle = xasprintf("%s/done/%s%s", spool_path(w->sp),
-			    wj->id, bundle_ext(fmt));
-			if (bundle_write(bundle, fmt, wj->id, wj->dir,
-			    &cause) != 0) {
-				log_event(LOG_ERROR, wj->id, NULL, "bundle",
-				    "%s", cause);
-				free(cause);
-				cause = NULL;
-			} else {
-				if (chown(bundle, wj->uid, wj->gid) != 0 &&
-				    geteuid() == 0)
-					log_event(LOG_ERROR, wj->id, NULL,
-					    "bundle", "cannot chown '%s': %s",
-					    bundle, strerror(errno));
-				(void)chmod(bundle, 0600);
-				log_event(LOG_INFO, wj->id, NULL, "done",
-				    "status=%s bundle=%s",
-				    dag_status_name(job_status(wj->job)),
-				    bundle);
-				if (fs_remove_tree(wj->dir, &cause) != 0) {
-					log_event(LOG_ERROR, wj->id, NULL,
-					    "cleanup", "%s", cause);
-					free(cause);
-					cause = NULL;
-				}
+		else if (w->stopping)
+			log_event(LOG_INFO, wj->id, NULL, "finish",
+			    "kept in active/: its bundle is written at the "
+			    "next start");
+		else {
+			if (wj->retry_timer == NULL && !wj->begun) {
+				wj->begun = true;
+				pack_begin(w, wj);
 			}
-			free(bundle);
-		}
-		if (job_status(wj->job) != DS_INTERRUPTED) {
-			hpath = history_path(w, job_manifest(wj->job));
-			if (history_update(hpath, job_manifest(wj->job),
-			    job_sched(wj->job), &cause) != 0) {
-				log_event(LOG_WARN, wj->id, NULL, "history",
-				    "%s", cause);
-				free(cause);
-				cause = NULL;
+			if (wj->packing || wj->retry_timer != NULL) {
+				w->jobs[k++] = wj;
+				continue;
 			}
-			free(hpath);
 		}
-		job_free(wj->job);
-		free(wj->id);
-		free(wj->dir);
-		free(wj);
+		wjob_free(w, wj);
 	}
 	w->njobs = k;
 	if (w->rr >= w->njobs)
 		w->rr = 0;
+}
+
+/* Reap, take in what waits, and see whether the daemon is done. */
+static void
+watch_reaped(struct watch *w)
+{
+	watch_reap(w);
 	if (!w->stopping)
 		watch_scan(w);
 	watch_check_done(w);
+}
+
+static void
+reap_cb(struct loop *l, void *arg)
+{
+	struct watch *w = arg;
+
+	(void)l;
+	w->reap_timer = NULL;
+	watch_reaped(w);
 }
 
 static void
@@ -296,10 +478,15 @@ watch_add(struct watch *w, struct manifest *m, const char *id,
 		gid = getegid();
 	}
 	wj = xcalloc(1, sizeof *wj);
+	wj->w = w;
 	wj->id = xstrdup(id);
 	wj->dir = xstrdup(dir);
 	wj->uid = uid;
 	wj->gid = gid;
+	wj->set_ids = jc.set_ids;
+	wj->owner.uid = uid;
+	wj->owner.gid = gid;
+	wj->pack_efd = -1;
 	wj->job = job_new(w->loop, m, &jc, &cause);
 	free(groups);
 	free(est);
@@ -499,7 +686,8 @@ watch_take(struct watch *w, const char *name)
 	mpath = xasprintf("%s/manifest.yaml", c.dir);
 	from = c.path;
 	if (c.kind == SPOOL_MANIFEST ? rename(from, mpath) != 0 :
-	    fs_write_atomic(mpath, buf, len, 0644, &cause) != 0) {
+	    fs_write_atomic_owned(mpath, buf, len, 0600, c.uid, c.gid,
+	    &cause) != 0) {
 		log_event(LOG_ERROR, id, NULL, "claim", "cannot write '%s': %s",
 		    mpath, cause ? cause : strerror(errno));
 		free(cause);
@@ -741,6 +929,8 @@ on_signal(struct loop *l, int signo, void *arg)
 	for (i = 0; i < w->njobs; i++)
 		if (!w->jobs[i]->over)
 			job_stop(w->jobs[i]->job, DS_INTERRUPTED);
+	/* an end waiting for room on the disk is finished at the next start */
+	watch_reap(w);
 	watch_check_done(w);
 }
 
@@ -945,10 +1135,12 @@ cmd_watch(int argc, char **argv)
 out:
 	while (w.njobs > 0) {
 		w.njobs--;
-		job_free(w.jobs[w.njobs]->job);
-		free(w.jobs[w.njobs]->id);
-		free(w.jobs[w.njobs]->dir);
-		free(w.jobs[w.njobs]);
+		if (w.jobs[w.njobs]->packing) {
+			loop_del_fd(w.loop, w.jobs[w.njobs]->pack_efd);
+			pthread_join(w.jobs[w.njobs]->pack_thr, NULL);
+			close(w.jobs[w.njobs]->pack_efd);
+		}
+		wjob_free(&w, w.jobs[w.njobs]);
 	}
 	free(w.jobs);
 	if (w.reap_timer != NULL)

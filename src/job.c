@@ -15,12 +15,14 @@
 #include <string.h>
 #include <time.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/fsuid.h>
 #include <sys/inotify.h>
 #include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -60,13 +62,12 @@ extern char **environ;
 struct logsink {
 	int	 fd;		/* the pipe's read end, -1 at EOF */
 	int	 file;		/* the log file; -1 until the first byte */
-	char	*path;		/* of the log file, made on the first
-				   byte from: */
-	const char *dir;	/* the job's directory (borrowed) */
+	const struct job *job;	/* whose nodes/NODE/NAME it is: */
 	const char *node;	/* the node's id (borrowed) */
 	const char *name;	/* "stdout.log" or "stderr.log" */
 	int	 attempt;	/* for the "--- attempt N ---" line */
-	bool	 failed;	/* the file could not be opened */
+	bool	 failed;	/* the file could not be opened: */
+	char	*error;		/* why, for the attempt's end */
 	int64_t	 head_max;	/* limit / 2 */
 	int64_t	 tail_max;	/* limit - head_max */
 	int64_t	 written;	/* head bytes written */
@@ -88,6 +89,7 @@ struct nodeproc {
 	struct logsink		 err;
 	struct loop_timer	*kill_timer;
 	bool			 killing;
+	struct ending		*ending;	/* its outputs are being copied */
 	struct kv		*outputs;	/* $DAGEXEC_OUTPUT of success */
 	size_t			 noutputs;
 	/* executor: slurm */
@@ -118,6 +120,9 @@ struct job {
 	char			*pwd;		/* its realpath: PWD for lines
 						   run without the shell */
 	int			 workdir_fd;
+	char			*workdir_err;	/* why workdir_fd is -1 */
+	int			 nodes_fd;	/* DIR/nodes, the owner's */
+	struct fs_ids		 fs_saved;	/* as_owner: our own ids */
 	DIR			*io_dir;	/* DIR/io, or NULL */
 	int			 io_fd;		/* its descriptor, or -1 */
 	int			 io_ino;	/* inotify on io/ (creations),
@@ -163,6 +168,7 @@ struct job {
 	struct loop_timer	*sync_timer;
 	int64_t			 wake_at;
 	bool			 done;
+	bool			 end_failed;	/* a file of the end is missing */
 	bool			 in_pump;
 	bool			 pump_again;
 	int			 running;
@@ -435,8 +441,8 @@ job_resolved(struct resolved *r, int k)
 
 /* ---- logs --------------------------------------------------------------- */
 
-/* A log sink for attempt `attempt` into DIR/nodes/NODE/NAME; the path and
- * the file are made on the first byte, so a silent node costs neither. */
+/* A log sink for attempt `attempt` into DIR/nodes/NODE/NAME; the file is
+ * made on the first byte, so a silent node costs none. */
 static void
 sink_init(struct logsink *ls, int fd, const struct job *j, size_t i,
     const char *name, int attempt, int64_t limit)
@@ -444,7 +450,7 @@ sink_init(struct logsink *ls, int fd, const struct job *j, size_t i,
 	memset(ls, 0, sizeof *ls);
 	ls->fd = fd;
 	ls->file = -1;
-	ls->dir = j->dir;
+	ls->job = j;
 	ls->node = j->m->nodes[i].id;
 	ls->name = name;
 	ls->attempt = attempt;
@@ -452,31 +458,61 @@ sink_init(struct logsink *ls, int fd, const struct job *j, size_t i,
 	ls->tail_max = limit - ls->head_max;
 }
 
+/*
+ * Open nodes/NODE/NAME for appending. nodes/ is the job owner's, who may
+ * have put anything in it: the directory and the file are made and opened
+ * with the owner's file-system ids (a file root made there could be moved
+ * by them, a link they planted would be followed with root's rights), no
+ * link is followed, no FIFO waited on, and only a plain file of the
+ * owner's with one link is written to.
+ */
 static int
 sink_open(struct logsink *ls)
 {
-	char *dir, *slash, *sep;
+	const struct job *j = ls->job;
+	struct fs_ids old;
+	struct stat st;
+	const char *why = NULL;
+	char *sep;
+	int dfd = -1, fd = -1;
 
 	if (ls->file >= 0 || ls->failed)
 		return ls->file;
-	if (ls->path == NULL)
-		ls->path = xasprintf("%s/nodes/%s/%s", ls->dir, ls->node,
-		    ls->name);
-	dir = xstrdup(ls->path);
-	if ((slash = strrchr(dir, '/')) != NULL)
-		*slash = '\0';
-	if (mkdir(dir, 0755) != 0 && errno != EEXIST)
+	if (j->nodes_fd < 0)
+		why = "no nodes directory";
+	else if (fs_ids_enter(j->uid, j->gid, j->set_ids, &old) != 0)
+		why = strerror(errno);
+	else {
+		if (mkdirat(j->nodes_fd, ls->node, 0700) == 0 ||
+		    errno == EEXIST)
+			dfd = openat(j->nodes_fd, ls->node, O_RDONLY |
+			    O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (dfd >= 0)
+			fd = openat(dfd, ls->name, O_WRONLY | O_CREAT |
+			    O_APPEND | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC,
+			    0600);
+		if (fd < 0)
+			why = errno == ELOOP || errno == ENOTDIR ?
+			    "a symbolic link" : errno == ENXIO ? "a FIFO" :
+			    strerror(errno);
+		fs_ids_leave(&old);
+	}
+	if (dfd >= 0)
+		close(dfd);
+	if (fd >= 0 && (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+	    st.st_nlink != 1 || (j->set_ids && st.st_uid != j->uid))) {
+		why = "not a plain file of the job's user";
+		close(fd);
+		fd = -1;
+	}
+	if (fd < 0) {
 		ls->failed = true;
-	free(dir);
-	if (!ls->failed)
-		ls->file = open(ls->path, O_WRONLY | O_CREAT | O_APPEND |
-		    O_CLOEXEC | O_NOFOLLOW, 0644);
-	if (ls->file < 0) {
-		ls->failed = true;
-		log_event(LOG_ERROR, NULL, NULL, "log", "cannot open '%s': %s",
-		    ls->path, strerror(errno));
+		ls->error = xasprintf("cannot open log 'nodes/%s/%s': %s",
+		    ls->node, ls->name, why);
+		log_event(LOG_ERROR, j->id, ls->node, "log", "%s", ls->error);
 		return -1;
 	}
+	ls->file = fd;
 	if (ls->attempt > 1) {
 		sep = xasprintf("--- attempt %d ---\n", ls->attempt);
 		(void)fs_write_all(ls->file, sep, strlen(sep));
@@ -537,8 +573,6 @@ sink_finish(struct logsink *ls)
 	char *line;
 	int64_t start;
 
-	free(ls->path);
-	ls->path = NULL;
 	if (ls->file < 0)
 		return;
 	if (ls->dropped > 0) {
@@ -564,6 +598,22 @@ sink_finish(struct logsink *ls)
 	ls->ring = NULL;
 	close(ls->file);
 	ls->file = -1;
+}
+
+/* A log that could not be opened: the attempt fails (output_missing when
+ * nothing else failed it) and its error says why, unless it has one. */
+static void
+sink_take_error(struct logsink *ls, struct attempt_end *e, char **cause)
+{
+	if (ls->error == NULL)
+		return;
+	if (e->reason == REASON_NONE)
+		e->reason = REASON_OUTPUT_MISSING;
+	if (*cause == NULL)
+		*cause = ls->error;
+	else
+		free(ls->error);
+	ls->error = NULL;
 }
 
 static void
@@ -1055,39 +1105,18 @@ child_exited(struct loop *l, pid_t pid, int status, const struct rusage *ru,
 	node_try_end(np);
 }
 
-/* Read what a node left (its $DAGEXEC_OUTPUT, metrics and outputs) with
- * the job owner's file access rights, not the daemon's: an owner must not
- * get a file into the bundle that only root can read (an absolute
- * workdir, a hard link). on false: back to our own. */
+/* Open, create and remove what the job owner may have touched (io/, the
+ * work directory) with the owner's file-system ids, not the daemon's: a
+ * link they planted is followed with their rights only, and what is made
+ * is theirs. Only this thread's ids change (no setgroups, which glibc
+ * applies to every thread). on false: back to our own. */
 static void
 as_owner(struct job *j, bool on)
 {
-	static gid_t	*saved;
-	static int	 nsaved = -1;
-
-	if (!j->set_ids)
-		return;
-	if (on) {
-		free(saved);
-		saved = NULL;
-		nsaved = getgroups(0, NULL);
-		if (nsaved > 0) {
-			saved = xcalloc((size_t)nsaved, sizeof *saved);
-			nsaved = getgroups(nsaved, saved);
-		}
-		if (setgroups(j->ngroups, j->groups) != 0)
-			(void)setgroups(0, NULL);
-		(void)setfsgid(j->gid);
-		(void)setfsuid(j->uid);
-	} else {
-		(void)setfsuid(geteuid());
-		(void)setfsgid(getegid());
-		if (nsaved >= 0)
-			(void)setgroups((size_t)nsaved, saved);
-		free(saved);
-		saved = NULL;
-		nsaved = -1;
-	}
+	if (on)
+		(void)fs_ids_enter(j->uid, j->gid, j->set_ids, &j->fs_saved);
+	else
+		fs_ids_leave(&j->fs_saved);
 }
 
 /* False when io/ holds nothing at all (then no node has a side file to
@@ -1165,6 +1194,163 @@ node_try_end(struct nodeproc *np)
 	node_end(np, &e, NULL);
 }
 
+/*
+ * What an attempt left, read at its end: its metrics and $DAGEXEC_OUTPUT
+ * values, and its declared outputs, which are copied into outputs/NODE by
+ * a thread of their own (a copy of gigabytes must not hold up the loop:
+ * other nodes' timeouts, cancels and other jobs go on meanwhile).
+ */
+struct ending {
+	struct nodeproc		*np;
+	struct attempt_end	 e;
+	char			*cause;		/* the attempt's error line */
+	struct kv		*mv, *ov;	/* metrics, output values */
+	size_t			 nm, no;
+	struct metric		*metrics;
+	/* the copy of the declared outputs */
+	pthread_t		 thr;
+	int			 efd;		/* written when it is done */
+	int			 workdir_fd;
+	const char		*workdir_err;	/* why it is -1 */
+	const struct node	*n;
+	char			*dest;		/* DIR/outputs/NODE */
+	bool			 set_ids;
+	struct bundle_owner	 owner;
+	gid_t			*groups;
+	size_t			 ngroups;
+	char			*copy_cause;	/* why the copy failed */
+};
+
+static void	node_end_rest(struct ending *);
+
+static void
+ending_free(struct ending *en)
+{
+	free(en->metrics);
+	kvfile_free(en->mv, en->nm);
+	kvfile_free(en->ov, en->no);
+	free(en->cause);
+	free(en->copy_cause);
+	free(en->dest);
+	free(en);
+}
+
+/* Copy the declared outputs with the owner's groups and file-system ids,
+ * for the calling thread alone (the raw system calls: glibc's setgroups
+ * would change every thread's); ours come back after. */
+static void
+ending_copy(struct ending *en)
+{
+	struct fs_ids old;
+	gid_t saved[64];
+	long nsaved = 0;
+	size_t k;
+
+	if (en->workdir_fd < 0) {
+		en->copy_cause = xstrdup(en->workdir_err != NULL ?
+		    en->workdir_err : "no work directory");
+		return;
+	}
+	if (en->set_ids) {
+		nsaved = syscall(SYS_getgroups, 64, saved);
+		if (nsaved < 0 || syscall(SYS_setgroups, en->ngroups,
+		    en->groups) != 0 || fs_ids_enter(en->owner.uid,
+		    en->owner.gid, 1, &old) != 0) {
+			en->copy_cause = xasprintf("cannot take the ids of "
+			    "uid %ld: %s", (long)en->owner.uid,
+			    strerror(errno));
+			if (nsaved >= 0)
+				(void)syscall(SYS_setgroups, nsaved, saved);
+			return;
+		}
+	}
+	for (k = 0; en->copy_cause == NULL && k < en->n->noutputs; k++)
+		(void)bundle_collect_output(en->workdir_fd, en->n->outputs[k],
+		    en->dest, en->set_ids ? &en->owner : NULL,
+		    &en->copy_cause);
+	if (en->set_ids) {
+		fs_ids_leave(&old);
+		(void)syscall(SYS_setgroups, nsaved, saved);
+	}
+}
+
+static void *
+ending_main(void *arg)
+{
+	struct ending *en = arg;
+	uint64_t one = 1;
+
+	ending_copy(en);
+	while (write(en->efd, &one, sizeof one) < 0 && errno == EINTR)
+		;
+	return NULL;
+}
+
+/* The copy is done: the attempt's end goes on. */
+static void
+ending_done(struct ending *en)
+{
+	if (en->copy_cause != NULL && en->e.reason == REASON_NONE) {
+		en->e.reason = REASON_OUTPUT_MISSING;
+		free(en->cause);
+		en->cause = en->copy_cause;
+		en->copy_cause = NULL;
+	}
+	node_end_rest(en);
+}
+
+/* The copy thread is done: join it, and the end goes on, on the loop. */
+static void
+ending_copied(struct loop *l, int fd, uint32_t events, void *arg)
+{
+	struct ending *en = arg;
+
+	(void)events;
+	loop_del_fd(l, fd);
+	close(fd);
+	en->efd = -1;
+	pthread_join(en->thr, NULL);
+	ending_done(en);
+}
+
+/* Start the copy of np's declared outputs; false when no thread could be
+ * had (then the caller copies). */
+static bool
+ending_copy_start(struct job *j, struct ending *en)
+{
+	sigset_t all, old;
+	int rc;
+
+	en->workdir_fd = j->workdir_fd;
+	en->workdir_err = j->workdir_err;
+	en->n = &j->m->nodes[en->np->node];
+	en->dest = xasprintf("%s/outputs/%s", j->dir, en->n->id);
+	en->set_ids = j->set_ids;
+	en->owner.uid = j->uid;
+	en->owner.gid = j->gid;
+	en->groups = j->groups;
+	en->ngroups = j->ngroups;
+	if ((en->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0)
+		return false;
+	if (loop_add_fd(j->loop, en->efd, EPOLLIN, ending_copied, en) != 0) {
+		close(en->efd);
+		en->efd = -1;
+		return false;
+	}
+	/* the loop reads every signal from its signalfd: none for it */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(&en->thr, NULL, ending_main, en);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0) {
+		loop_del_fd(j->loop, en->efd);
+		close(en->efd);
+		en->efd = -1;
+		return false;
+	}
+	return true;
+}
+
 /* The attempt of np ended as e says (cause: an error line, taken, or
  * NULL): read what it left, journal its end, tell the scheduler. */
 static void
@@ -1173,14 +1359,8 @@ node_end(struct nodeproc *np, struct attempt_end *ep, char *cause)
 	struct job *j = np->job;
 	size_t i = np->node, k;
 	const struct node *n = &j->m->nodes[i];
-	struct attempt_end e = *ep;
-	struct kv *mv = NULL, *ov = NULL;
-	size_t nm = 0, no = 0;
-	struct metric *metrics = NULL;
-	char *path, *dest, *c2 = NULL;
-	char b1[UNITS_INT_LEN], b2[UNITS_INT_LEN], b3[UNITS_INT_LEN],
-	    b4[UNITS_INT_LEN], b5[UNITS_INT_LEN];
-	const struct node_run *run;
+	struct ending *en;
+	char *path, *c2 = NULL;
 	int iofd;
 	bool side;
 
@@ -1193,6 +1373,14 @@ node_end(struct nodeproc *np, struct attempt_end *ep, char *cause)
 	j->running--;
 	if (j->slots != NULL)
 		(*j->slots)--;
+	en = xcalloc(1, sizeof *en);
+	en->np = np;
+	en->e = *ep;
+	en->cause = cause;
+	en->efd = -1;
+	/* a log that could not be kept fails the attempt */
+	sink_take_error(&np->out, &en->e, &en->cause);
+	sink_take_error(&np->err, &en->e, &en->cause);
 
 	as_owner(j, true);
 	/* most nodes leave no side file: one look at io/ saves two
@@ -1204,59 +1392,73 @@ node_end(struct nodeproc *np, struct attempt_end *ep, char *cause)
 	    xasprintf("%s.metrics", n->id) :
 	    xasprintf("%s/io/%s.metrics", j->dir, n->id);
 	if (side && parse_kv_file(j, iofd, path, "$DAGEXEC_METRICS", true,
-	    &mv, &nm, &c2) != 0) {
-		if (e.reason == REASON_NONE)
-			e.reason = REASON_OUTPUT_MISSING;
-		free(cause);
-		cause = c2;
+	    &en->mv, &en->nm, &c2) != 0) {
+		if (en->e.reason == REASON_NONE)
+			en->e.reason = REASON_OUTPUT_MISSING;
+		free(en->cause);
+		en->cause = c2;
 		c2 = NULL;
-	} else if (nm > 0) {
-		metrics = xcalloc(nm, sizeof *metrics);
-		for (k = 0; k < nm; k++) {
-			metrics[k].name = mv[k].key;
-			metrics[k].value = strtod(mv[k].value, NULL);
+	} else if (en->nm > 0) {
+		en->metrics = xcalloc(en->nm, sizeof *en->metrics);
+		for (k = 0; k < en->nm; k++) {
+			en->metrics[k].name = en->mv[k].key;
+			en->metrics[k].value = strtod(en->mv[k].value, NULL);
 		}
-		e.metrics = metrics;
-		e.nmetrics = nm;
+		en->e.metrics = en->metrics;
+		en->e.nmetrics = en->nm;
 	}
 	free(path);
-	if (e.reason == REASON_NONE && side) {
+	if (en->e.reason == REASON_NONE && side) {
 		if (iofd != AT_FDCWD)
 			path = xasprintf("%s.output", n->id);
 		else
 			path = xasprintf("%s/io/%s.output", j->dir, n->id);
 		if (parse_kv_file(j, iofd, path, "$DAGEXEC_OUTPUT", false,
-		    &ov, &no, &cause) != 0)
-			e.reason = REASON_OUTPUT_MISSING;
+		    &en->ov, &en->no, &en->cause) != 0)
+			en->e.reason = REASON_OUTPUT_MISSING;
 		free(path);
 	}
-	if (e.reason == REASON_NONE && n->noutputs > 0) {
-		dest = xasprintf("%s/outputs/%s", j->dir, n->id);
-		for (k = 0; k < n->noutputs; k++) {
-			if (bundle_collect_output(j->workdir_fd,
-			    n->outputs[k], dest, &cause) != 0) {
-				e.reason = REASON_OUTPUT_MISSING;
-				break;
-			}
-		}
-		free(dest);
-	}
-	as_owner(j, false);
 	if (n->kind == NODE_HTTP) {
 		/* the resolved request may hold a templated secret */
 		path = xasprintf("%s/io/%s.http.json", j->dir, n->id);
 		(void)unlink(path);
 		free(path);
-		if (e.exit_code > 0)
-			http_result(j, i, &e, &cause);
 	}
-	e.error = cause;
-	if (e.reason == REASON_NONE) {
+	as_owner(j, false);
+	if (en->e.reason == REASON_NONE && n->noutputs > 0) {
+		np->ending = en;
+		if (ending_copy_start(j, en))
+			return;
+		/* no thread: copied here */
+		ending_copy(en);
+		ending_done(en);
+		return;
+	}
+	node_end_rest(en);
+}
+
+/* The rest of an attempt's end, once its outputs are copied. */
+static void
+node_end_rest(struct ending *en)
+{
+	struct nodeproc *np = en->np;
+	struct job *j = np->job;
+	size_t i = np->node, k;
+	const struct node *n = &j->m->nodes[i];
+	char b1[UNITS_INT_LEN], b2[UNITS_INT_LEN], b3[UNITS_INT_LEN],
+	    b4[UNITS_INT_LEN], b5[UNITS_INT_LEN];
+	const struct node_run *run;
+
+	np->ending = NULL;
+	if (n->kind == NODE_HTTP && en->e.exit_code > 0)
+		http_result(j, i, &en->e, &en->cause);
+	en->e.error = en->cause;
+	if (en->e.reason == REASON_NONE) {
 		kvfile_free(np->outputs, np->noutputs);
-		np->outputs = ov;
-		np->noutputs = no;
-		ov = NULL;
-		no = 0;
+		np->outputs = en->ov;
+		np->noutputs = en->no;
+		en->ov = NULL;
+		en->no = 0;
 		for (k = 0; k < np->noutputs; k++)
 			journal_add(j->jr, loop_wallclock(), "output",
 			    "node", n->id, "key", np->outputs[k].key,
@@ -1267,20 +1469,19 @@ node_end(struct nodeproc *np, struct attempt_end *ep, char *cause)
 	run = sched_node(j->s, i);
 	journal_add(j->jr, loop_wallclock(), "end", "node", n->id,
 	    "attempt", units_int(np->attempt, b1), "exit",
-	    units_int(e.exit_code, b2), "signal", units_int(e.signal, b3),
-	    "cpu_ms", units_int(e.cpu_ms, b4), "duration_ms",
+	    units_int(en->e.exit_code, b2), "signal",
+	    units_int(en->e.signal, b3), "cpu_ms",
+	    units_int(en->e.cpu_ms, b4), "duration_ms",
 	    run != NULL && run->nhist > 0 ? units_int(loop_now() -
 	    run->hist[run->nhist - 1].start_ms, b5) : NULL,
 	    (char *)NULL);
-	for (k = 0; k < nm; k++)
+	for (k = 0; k < en->nm; k++)
 		journal_add(j->jr, loop_wallclock(), "metric", "node", n->id,
-		    "name", mv[k].key, "value", mv[k].value, (char *)NULL);
+		    "name", en->mv[k].key, "value", en->mv[k].value,
+		    (char *)NULL);
 
-	sched_ended(j->s, i, loop_now(), &e);
-	free(metrics);
-	kvfile_free(mv, nm);
-	kvfile_free(ov, no);
-	free(cause);
+	sched_ended(j->s, i, loop_now(), &en->e);
+	ending_free(en);
 	job_pump(j);
 }
 
@@ -1785,6 +1986,8 @@ struct statew {
 	pthread_mutex_t	 mu;
 	pthread_cond_t	 cv;
 	const char	*path;
+	uid_t		 uid;		/* state.yaml is the job owner's */
+	gid_t		 gid;		/*   ((uid_t)-1: ours) */
 	char		*text;		/* to write; NULL: none */
 	size_t		 len;
 	const struct manifest *pending_m; /* to render all pending, with */
@@ -1825,7 +2028,8 @@ statew_main(void *arg)
 		t0 = thread_cpu_us();
 		if (text == NULL)
 			text = state_render(pm, NULL, &psj, &len);
-		rc = fs_write_atomic(sw->path, text, len, 0644, &cause);
+		rc = fs_write_atomic_owned(sw->path, text, len, 0600, sw->uid,
+		    sw->gid, &cause);
 		free(text);
 
 		pthread_mutex_lock(&sw->mu);
@@ -1855,6 +2059,8 @@ statew_get(struct job *j)
 		return j->sw;
 	sw = xcalloc(1, sizeof *sw);
 	sw->path = j->state_path;
+	sw->uid = j->set_ids ? j->uid : (uid_t)-1;
+	sw->gid = j->gid;
 	pthread_mutex_init(&sw->mu, NULL);
 	pthread_cond_init(&sw->cv, NULL);
 	sigfillset(&all);
@@ -2003,16 +2209,21 @@ static void
 state_flush(struct job *j)
 {
 	struct state_job sj;
-	char *cause = NULL;
+	char *cause = NULL, *text;
+	size_t len;
 	int64_t t0;
 
 	(void)statew_take(j, true, NULL);
 	t0 = thread_cpu_us();
 	fill_state_job(j, &sj);
-	if (state_write(j->state_path, j->m, j->s, &sj, &cause) != 0) {
+	text = state_render(j->m, j->s, &sj, &len);
+	if (fs_write_atomic_owned(j->state_path, text, len, 0600,
+	    j->set_ids ? j->uid : (uid_t)-1, j->gid, &cause) != 0) {
 		job_log(j, LOG_ERROR, SIZE_MAX, "state", "%s", cause);
 		free(cause);
+		j->end_failed = true;
 	}
+	free(text);
 	j->last_state = loop_now();
 	j->state_dirty = false;
 	state_space(j, thread_cpu_us() - t0);
@@ -2320,7 +2531,7 @@ finale_main(void *arg)
 		ff->cause = xasprintf("cannot render '%s': %s", path,
 		    strerror(errno));
 	else
-		(void)fs_write_atomic(path, text, len, 0644, &ff->cause);
+		(void)fs_write_atomic(path, text, len, 0600, &ff->cause);
 	free(path);
 	free(text);
 	return NULL;
@@ -2366,21 +2577,68 @@ finale_join(struct job *j, struct finale *f)
 			pthread_join(ff->thr, NULL);
 		else
 			finale_main(ff);
-		if (ff->cause != NULL)
+		if (ff->cause != NULL) {
 			job_log(j, LOG_ERROR, SIZE_MAX, "finish", "%s",
 			    ff->cause);
+			j->end_failed = true;
+		}
 		free(ff->cause);
 	}
 	free(f->runs);
 }
 
+/* Write the files of the job's end: the final state, summary.txt,
+ * timeline.svg, trace.json and graph.dot; with journal, the journal's
+ * finish too, while the threads render. j->end_failed says whether one of
+ * the files could not be written. */
+static void
+job_write_end(struct job *j, bool journal)
+{
+	struct finale f;
+	char *path, *cause = NULL, *text;
+	size_t len;
+	FILE *fp;
+
+	j->end_failed = false;
+	finale_start(j, &f);
+	state_flush(j);
+	if (journal) {
+		journal_add(j->jr, loop_wallclock(), "finish", "status",
+		    dag_status_name(sched_status(j->s)), (char *)NULL);
+		if (journal_sync(j->jr, &cause) != 0) {
+			job_log(j, LOG_ERROR, SIZE_MAX, "journal", "%s", cause);
+			free(cause);
+			cause = NULL;
+		}
+	}
+	path = xasprintf("%s/graph.dot", j->dir);
+	if ((fp = open_memstream(&text, &len)) != NULL) {
+		render_dot(fp, j->m, j->s);
+		if (fclose(fp) == 0 && fs_write_atomic(path, text, len, 0600,
+		    &cause) != 0) {
+			job_log(j, LOG_ERROR, SIZE_MAX, "finish", "%s", cause);
+			free(cause);
+			j->end_failed = true;
+		}
+		free(text);
+	}
+	free(path);
+	finale_join(j, &f);
+}
+
+int
+job_end_retry(struct job *j)
+{
+	if (!j->done)
+		return -1;
+	if (j->end_failed)
+		job_write_end(j, false);
+	return j->end_failed ? -1 : 0;
+}
+
 static void
 job_finish(struct job *j)
 {
-	struct finale f;
-	char *path, *cause = NULL;
-	FILE *fp;
-
 	j->done = true;
 	j->finished = loop_now();
 	if (j->state_timer != NULL) {
@@ -2395,21 +2653,7 @@ job_finish(struct job *j)
 		loop_timer_cancel(j->loop, j->sync_timer);
 		j->sync_timer = NULL;
 	}
-	finale_start(j, &f);
-	state_flush(j);
-	journal_add(j->jr, loop_wallclock(), "finish", "status",
-	    dag_status_name(sched_status(j->s)), (char *)NULL);
-	if (journal_sync(j->jr, &cause) != 0) {
-		job_log(j, LOG_ERROR, SIZE_MAX, "journal", "%s", cause);
-		free(cause);
-	}
-	path = xasprintf("%s/graph.dot", j->dir);
-	if ((fp = fopen(path, "we")) != NULL) {
-		render_dot(fp, j->m, j->s);
-		fclose(fp);
-	}
-	free(path);
-	finale_join(j, &f);
+	job_write_end(j, true);
 	if (j->progress == PROGRESS_TTY) {
 		progress_draw(j, true);
 		fputc('\n', stderr);
@@ -2540,7 +2784,34 @@ struct resume {
 	int64_t		*duration;
 	int		*slurm_open;	/* a Slurm attempt that never ended */
 	char		**slurm_id;	/* and its Slurm job, when on file */
+	enum node_status *status;	/* each node's last, NS_PENDING: none */
+	bool		 finished;	/* the journal says the job ended: */
+	enum dag_status	 end;		/*   as this */
 };
+
+/* The status named name (one of n names[]), or -1. */
+static int
+status_lookup(const char *name, const char *(*names)(int), int n)
+{
+	int k;
+
+	for (k = 0; name != NULL && k < n; k++)
+		if (strcmp(names(k), name) == 0)
+			return k;
+	return -1;
+}
+
+static const char *
+node_status_at(int k)
+{
+	return node_status_name((enum node_status)k);
+}
+
+static const char *
+dag_status_at(int k)
+{
+	return dag_status_name((enum dag_status)k);
+}
 
 static long
 resume_node(const struct resume *r, const struct journal_event *ev)
@@ -2561,6 +2832,15 @@ resume_event(const struct journal_event *ev, void *arg)
 	char *end;
 	int a;
 
+	if (strcmp(ev->event, "finish") == 0) {
+		a = status_lookup(journal_get(ev, "status"), dag_status_at,
+		    DS__COUNT);
+		/* an interrupted end is no end: the job goes on */
+		r->finished = a >= DS_SUCCEEDED && a != DS_INTERRUPTED;
+		if (r->finished)
+			r->end = (enum dag_status)a;
+		return 0;
+	}
 	if (i < 0)
 		return 0;
 	np = &r->job->procs[i];
@@ -2603,6 +2883,8 @@ resume_event(const struct journal_event *ev, void *arg)
 	} else if (strcmp(ev->event, "status") == 0) {
 		s = journal_get(ev, "status");
 		r->succeeded[i] = s != NULL && strcmp(s, "succeeded") == 0;
+		a = status_lookup(s, node_status_at, NS__COUNT);
+		r->status[i] = a >= 0 ? (enum node_status)a : NS_PENDING;
 	} else if (strcmp(ev->event, "output") == 0) {
 		k = journal_get(ev, "key");
 		v = journal_get(ev, "value");
@@ -2798,8 +3080,24 @@ job_resume(struct job *j, const char *path, char **cause)
 	r.duration = xcalloc(n, sizeof *r.duration);
 	r.slurm_open = xcalloc(n, sizeof *r.slurm_open);
 	r.slurm_id = xcalloc(n, sizeof *r.slurm_id);
+	r.status = xcalloc(n, sizeof *r.status);
+	r.finished = false;
 	rc = journal_replay(path, resume_event, &r, cause);
-	if (rc == 0) {
+	if (rc == 0 && r.finished) {
+		/*
+		 * The job ended before the daemon went away (its bundle not
+		 * yet written): nothing runs again; its end is written anew
+		 * from what the journal holds.
+		 */
+		for (i = 0; i < n; i++)
+			sched_preset_final(j->s, i,
+			    node_status_final(r.status[i]) ? r.status[i] :
+			    NS_SKIPPED, r.attempts[i],
+			    r.duration[i] > 0 ? r.duration[i] : 0);
+		sched_preset_end(j->s, r.end);
+		job_log(j, LOG_INFO, SIZE_MAX, "resume", "the job had ended "
+		    "(%s): nothing runs again", dag_status_name(r.end));
+	} else if (rc == 0) {
 		for (i = 0; i < n; i++) {
 			if (r.pgid[i] != 0) {
 				kill_leftovers(j, i, r.pgid[i]);
@@ -2842,6 +3140,7 @@ job_resume(struct job *j, const char *path, char **cause)
 		free(r.slurm_id[i]);
 	free(r.slurm_id);
 	free(r.slurm_open);
+	free(r.status);
 	return rc == 0 ? 0 : -1;
 }
 
@@ -2913,6 +3212,7 @@ job_new(struct loop *l, struct manifest *m, const struct job_config *c,
 		j->ngroups = c->ngroups;
 	}
 	j->workdir_fd = -1;
+	j->nodes_fd = -1;
 	j->io_fd = -1;
 	j->io_ino = -1;
 	j->children_fd = -1;
@@ -2937,6 +3237,15 @@ job_new(struct loop *l, struct manifest *m, const struct job_config *c,
 	    job_private_dir(j, "outputs", cause) != 0 ||
 	    job_private_dir(j, "io", cause) != 0)
 		goto fail;
+	path = xasprintf("%s/nodes", j->dir);
+	j->nodes_fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC);
+	free(path);
+	if (j->nodes_fd < 0) {
+		*cause = xasprintf("cannot open '%s/nodes': %s", j->dir,
+		    strerror(errno));
+		goto fail;
+	}
 	/* side files are looked up relative to io/; without it, by path */
 	path = xasprintf("%s/io", j->dir);
 	if ((fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
@@ -2969,18 +3278,28 @@ job_new(struct loop *l, struct manifest *m, const struct job_config *c,
 			goto fail;
 		}
 	}
+	/* with the owner's rights: outputs are read through this descriptor,
+	 * and a directory only root may enter must not become theirs */
+	as_owner(j, true);
 	j->workdir_fd = open(j->workdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	/* NULL (no line without the shell) when it cannot be had */
-	j->pwd = realpath(j->workdir, NULL);
-	if (j->workdir_fd < 0) {
+	as_owner(j, false);
+	if (j->workdir_fd < 0 && !j->set_ids) {
 		*cause = xasprintf("cannot open work directory '%s': %s",
 		    j->workdir, strerror(errno));
 		goto fail;
 	}
+	/* one the owner cannot enter: their nodes fail to start in it, and
+	 * nothing is collected from it */
+	if (j->workdir_fd < 0)
+		j->workdir_err = xasprintf("cannot open work directory '%s' "
+		    "as uid %ld: %s", j->workdir, (long)j->uid,
+		    strerror(errno));
+	/* NULL (no line without the shell) when it cannot be had */
+	j->pwd = realpath(j->workdir, NULL);
 	if (c->manifest_text != NULL) {
 		path = xasprintf("%s/manifest.yaml", j->dir);
 		if (fs_write_atomic(path, c->manifest_text, c->manifest_len,
-		    0644, cause) != 0) {
+		    0600, cause) != 0) {
 			free(path);
 			goto fail;
 		}
@@ -3131,6 +3450,15 @@ job_free(struct job *j)
 				sink_finish(&np->out);
 				sink_finish(&np->err);
 			}
+			free(np->out.error);
+			free(np->err.error);
+			if (np->ending != NULL) {
+				/* a copy still running: wait for it */
+				loop_del_fd(j->loop, np->ending->efd);
+				pthread_join(np->ending->thr, NULL);
+				close(np->ending->efd);
+				ending_free(np->ending);
+			}
 			kvfile_free(np->outputs, np->noutputs);
 			/* a Slurm job runs on: a restart adopts it */
 			if (np->slurm_live && np->slurm_id != NULL)
@@ -3162,6 +3490,9 @@ job_free(struct job *j)
 		(void)journal_close(j->jr, NULL);
 	if (j->workdir_fd >= 0)
 		close(j->workdir_fd);
+	free(j->workdir_err);
+	if (j->nodes_fd >= 0)
+		close(j->nodes_fd);
 	if (j->io_dir != NULL)
 		closedir(j->io_dir);
 	if (j->io_ino >= 0)

@@ -72,6 +72,10 @@ bool job_finished(const struct job *j);
 enum dag_status job_status(const struct job *j);
 const struct manifest *job_manifest(const struct job *j);
 const struct sched *job_sched(const struct job *j);
+/* For a finished job: write again the files of its end that could not be
+ * written (state.yaml, summary.txt, graph.dot, timeline.svg, trace.json:
+ * a full disk). 0 when all are written, -1 when one still fails (logged). */
+int job_end_retry(struct job *j);
 /* How long the job ran (ms), or -1 before it finished. */
 int64_t job_duration_ms(const struct job *j);
 /* The job directory, absolute. */

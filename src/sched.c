@@ -816,21 +816,44 @@ sched_free(struct sched *s)
 }
 
 void
-sched_preset_succeeded(struct sched *s, size_t i, int attempts,
-    int64_t duration_ms)
+sched_preset_final(struct sched *s, size_t i, enum node_status st,
+    int attempts, int64_t duration_ms)
 {
-	struct node_run	*r = &s->nr[i];
+	struct node_run	*r;
 
-	if (s->begun || i >= s->n || r->status != NS_PENDING)
+	if (s->begun || i >= s->n || s->nr[i].status != NS_PENDING ||
+	    !node_status_final(st))
 		return;
+	r = &s->nr[i];
 	r->attempts = attempts;
-	r->exit_code = 0;
+	r->exit_code = st == NS_SUCCEEDED ? 0 : -1;
 	/* Made relative to sched_begin's now there: ended at the start. */
 	r->started_ms = duration_ms > 0 ? -duration_ms : 0;
 	s->counts[NS_PENDING]--;
-	s->counts[NS_SUCCEEDED]++;
-	r->status = NS_SUCCEEDED;
+	s->counts[st]++;
+	r->status = st;
 	s->nfinal++;
+}
+
+void
+sched_preset_succeeded(struct sched *s, size_t i, int attempts,
+    int64_t duration_ms)
+{
+	sched_preset_final(s, i, NS_SUCCEEDED, attempts, duration_ms);
+}
+
+void
+sched_preset_end(struct sched *s, enum dag_status end)
+{
+	if (s->begun)
+		return;
+	if (end == DS_FAILED)
+		s->failed = 1;
+	else if (end != DS_SUCCEEDED) {
+		/* as a halt that already ran: its status is the DAG's */
+		s->halt = H_CANCEL;
+		s->end_status = end;
+	}
 }
 
 void
@@ -857,7 +880,8 @@ sched_begin(struct sched *s, int64_t now)
 		    INT64_MAX : now + s->m->deadline_ms;
 	for (i = 0; i < s->n; i++) {
 		r = &s->nr[i];
-		if (r->status == NS_SUCCEEDED) {
+		if (node_status_final(r->status)) {
+			/* preset: ended before this run began */
 			r->started_ms += now;
 			r->finished_ms = now;
 			continue;

@@ -139,6 +139,12 @@ void sched_free(struct sched *s);
  * earlier run after `attempts` attempts (it will not run again). */
 void sched_preset_succeeded(struct sched *s, size_t i, int attempts,
     int64_t duration_ms);
+/* Before sched_begin, for a job whose journal says it finished: node i
+ * ended st (a final status) after `attempts` attempts; and the DAG ended
+ * as `end` (sched_preset_end). Nothing of it runs again. */
+void sched_preset_final(struct sched *s, size_t i, enum node_status st,
+    int attempts, int64_t duration_ms);
+void sched_preset_end(struct sched *s, enum dag_status end);
 /* Before sched_begin, for a resumed job: node i has already used `attempts`
  * attempts (the next start is attempts+1; retries still count from there). */
 void sched_preset_attempts(struct sched *s, size_t i, int attempts);

@@ -396,6 +396,7 @@ reject_in_place(struct spool *sp, const char *from_sub, const char *name,
 {
 	int from = -1, to = -1, rc = -1;
 	char *dest = NULL, *epath = NULL, *errtext;
+	struct stat st;
 
 	from = openat(sp->dirfd, from_sub, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	to = openat(sp->dirfd, "rejected", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -410,10 +411,19 @@ reject_in_place(struct spool *sp, const char *from_sub, const char *name,
 		    strerror(errno));
 		goto out;
 	}
+	/* what was dropped, and why it was refused, are the dropper's alone:
+	 * a manifest may hold a token (no link is followed to change it) */
+	if (fstatat(to, dest, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+		st.st_uid = 0;
+		st.st_gid = 0;
+	} else if (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode))
+		(void)fchmodat(to, dest, S_ISDIR(st.st_mode) ? 0700 : 0600,
+		    AT_SYMLINK_NOFOLLOW);
 	epath = xasprintf("%s/rejected/%s.error", sp->path, dest);
 	errtext = xasprintf("%s%s", text,
 	    text[0] != '\0' && text[strlen(text) - 1] == '\n' ? "" : "\n");
-	rc = fs_write_atomic(epath, errtext, strlen(errtext), 0644, cause);
+	rc = fs_write_atomic_owned(epath, errtext, strlen(errtext), 0600,
+	    st.st_uid, st.st_gid, cause);
 	free(errtext);
 out:
 	if (from >= 0)
@@ -555,6 +565,9 @@ spool_claim(struct spool *sp, const char *name, struct spool_claim *c,
 			return 1;
 		}
 	}
+	/* the dropper's alone from here on, whatever their umask: a bundle
+	 * is kept beside the job, a manifest becomes its manifest.yaml */
+	(void)fchmod(fd, 0600);
 	c->fd = fd;
 	c->name = xstrdup(name);
 	c->dir = dir;
@@ -595,9 +608,9 @@ spool_activate(struct spool *sp, struct spool_claim *c, const char *job,
 {
 	char *dest = xasprintf("%s/active/%s", sp->path, job);
 
-	/* the job directory is traversable (its work/ is the user's) and its
-	 * state.yaml readable by anyone */
-	if (chmod(c->dir, 0755) != 0 || rename(c->dir, dest) != 0) {
+	/* the job directory is root's: its owner reaches what is theirs in
+	 * it (state.yaml, work/, nodes/) by name; nobody may list it */
+	if (chmod(c->dir, 0711) != 0 || rename(c->dir, dest) != 0) {
 		*cause = xasprintf("cannot rename '%s' to '%s': %s", c->dir,
 		    dest, strerror(errno));
 		free(dest);
