@@ -4,7 +4,7 @@
 # See bench/README.md for what each part measures.
 #
 # Environment:
-#   BENCH_PARTS   parts to run, default "a b c d e f g"
+#   BENCH_PARTS   parts to run, default "a b c d e f g h"
 #   BENCH_SEEDS   seeds of the makespan DAGs (part d), default "1 2 3"
 #   BENCH_KEEP    set to 1 to keep the temporary directory
 #   BENCH_TIMEOUT wall limit of one `dagexec run` in seconds, default 1200;
@@ -24,7 +24,7 @@ DAGEXEC=$BUILDDIR/dagexec
 SPAWNLOOP=$BUILDDIR/bench/spawnloop
 CPUOF=$BUILDDIR/bench/cpuof
 GEN="python3 $SRCDIR/bench/gen_dag.py"
-PARTS=${BENCH_PARTS:-a b c d e f g}
+PARTS=${BENCH_PARTS:-a b c d e f g h}
 SEEDS=${BENCH_SEEDS:-1 2 3}
 LIMIT=${BENCH_TIMEOUT:-1200}
 ROUNDS_B=${BENCH_ROUNDS_B:-5}
@@ -487,6 +487,62 @@ part_d() {
 	echo
 }
 
+# ---- (h) cycles -----------------------------------------------------------
+# ring_yaml N FILE: node i needs node i - 1 and node 0 the last, one cycle
+# of N nodes; chain_yaml N FILE: the same without the need of node 0
+# (padded to the same bytes)
+ring_yaml() {
+	awk -v n="$1" 'BEGIN {
+		print "name: ring"; print "nodes:"
+		for (i = 0; i < n; i++)
+			printf "  n%d: {run: \"true\", needs: [n%d]}\n", i, (i + n - 1) % n
+	}' >"$2"
+}
+chain_yaml() {
+	awk -v n="$1" 'BEGIN {
+		print "name: ring"; print "nodes:"
+		for (i = 0; i < n; i++)
+			if (i == 0) printf "  n0: {run: \"true\", needs: [%*s]}\n", length("n" (n - 1)), ""
+			else printf "  n%d: {run: \"true\", needs: [n%d]}\n", i, i - 1
+	}' >"$2"
+}
+
+part_h() {
+	echo "== (h) cycles: validate one cycle of N nodes against a chain of" \
+	    "N nodes, same bytes, best of 3"
+	if [ "$VALIDATE_OK" != 1 ]; then
+		echo "skipped: dagexec validate not available"
+		echo
+		return
+	fi
+	printf '%8s %10s %9s %9s %7s\n' nodes bytes cycle_s chain_s ratio
+	for n in 100000 330000; do
+		ring_yaml $n "$TMP/ring$n.yaml"
+		chain_yaml $n "$TMP/chain$n.yaml"
+		measure3 $VALIDATE "$TMP/ring$n.yaml"
+		if [ "$RC" != 65 ]; then
+			echo "validate of the $n-node cycle: exit $RC, wanted 65:"
+			head -c 300 "$TMP/last.err"
+			echo
+			return
+		fi
+		cw=$WALL
+		measure3 $VALIDATE "$TMP/chain$n.yaml"
+		if [ "$RC" != 0 ]; then
+			echo "validate of the $n-node chain failed (exit $RC)"
+			echo
+			return
+		fi
+		r=$(ratio "$cw" "$WALL")
+		printf '%8s %10s %9s %9s %7s\n' $n "$(wc -c <"$TMP/ring$n.yaml")" \
+		    "$cw" "$WALL" "$r"
+		eval "HR_$n=\$r"
+	done
+	ok=0; lt "$HR_330000" 3.0001 && ok=1
+	echo "time ratio cycle/chain at 330k <= 3: $HR_330000 $(verdict $ok)"
+	echo
+}
+
 for p in $PARTS; do
 	case $p in
 	a) part_a ;;
@@ -500,6 +556,7 @@ for p in $PARTS; do
 	g) echo "== (g) Slurm executor: 200 one-second nodes at -j 16 against" \
 	       "sbatch --wait"
 	   sh "$SRCDIR/bench/slurm.sh" "$BUILDDIR" "$SRCDIR"; echo ;;
-	*) echo "unknown part '$p' (a b c d e f g)"; exit 64 ;;
+	h) part_h ;;
+	*) echo "unknown part '$p' (a b c d e f g h)"; exit 64 ;;
 	esac
 done

@@ -5,7 +5,6 @@
 #include <string.h>
 
 #include "kvfile.h"
-#include "log.h"
 #include "xmalloc.h"
 
 void
@@ -31,8 +30,8 @@ int
 kvfile_parse(const char *buf, size_t len, const char *what, bool numeric,
     struct kv **out, size_t *nout, char **cause)
 {
-	const char *line, *next, *eol, *eq, *p;
-	char *value, *end, *copy, *esc;
+	const char *line, *next, *eol, *eq, *p, *why;
+	char *value, *end;
 	size_t cap = 0, n = 0, lineno = 0;
 	struct kv *v = NULL;
 
@@ -46,19 +45,38 @@ kvfile_parse(const char *buf, size_t len, const char *what, bool numeric,
 			eol = buf + len;
 		if (eol == line)
 			continue;
-		if (memchr(line, '\0', (size_t)(eol - line)) != NULL)
+		if (memchr(line, '\0', (size_t)(eol - line)) != NULL) {
+			why = "holds a NUL byte";
 			goto bad;
+		}
 		eq = memchr(line, '=', (size_t)(eol - line));
-		if (eq == NULL || eq == line)
+		if (eq == NULL) {
+			why = "no '='";
 			goto bad;
-		for (p = line; p < eq; p++)
-			if (!key_char(*p))
+		}
+		if (eq == line) {
+			why = "empty key";
+			goto bad;
+		}
+		for (p = line; p < eq; p++) {
+			if (!key_char(*p)) {
+				why = "key holds a character outside "
+				    "[A-Za-z0-9_.-]";
 				goto bad;
+			}
+		}
 		value = xstrndup(eq + 1, (size_t)(eol - eq - 1));
 		if (numeric) {
 			errno = 0;
 			(void)strtod(value, &end);
-			if (*value == '\0' || *end != '\0' || errno != 0) {
+			why = NULL;
+			if (*value == '\0')
+				why = "empty value";
+			else if (*end != '\0')
+				why = "value is not a number";
+			else if (errno != 0)
+				why = "value is out of range";
+			if (why != NULL) {
 				free(value);
 				goto bad;
 			}
@@ -72,15 +90,13 @@ kvfile_parse(const char *buf, size_t len, const char *what, bool numeric,
 	*nout = n;
 	return 0;
 bad:
-	copy = xstrndup(line, (size_t)(eol - line) > 200 ? 200 :
-	    (size_t)(eol - line));
-	esc = log_escape(copy, strlen(copy));
-	if (strlen(esc) > 80)
-		strcpy(esc + 77, "...");
-	*cause = xasprintf("malformed line %zu in %s: '%s' (expected %s)",
-	    lineno, what, esc, numeric ? "NAME=NUMBER" : "KEY=VALUE");
-	free(esc);
-	free(copy);
+	/*
+	 * What is wrong, never the line itself: a node may have appended a
+	 * file of secrets by mistake, and this message goes to state.yaml,
+	 * the bundle and the logs.
+	 */
+	*cause = xasprintf("malformed line %zu in %s: %s (expected %s)",
+	    lineno, what, why, numeric ? "NAME=NUMBER" : "KEY=VALUE");
 	kvfile_free(v, n);
 	return -1;
 }

@@ -11,8 +11,12 @@
 /* Parse len bytes of lines "KEY=VALUE" (KEY of [A-Za-z0-9_.-]+, VALUE the
  * rest of the line, spaces kept; with numeric, a number strtod reads whole).
  * Empty lines are skipped. Returns 0 and a new array in *out (*n entries,
- * free with kvfile_free), or -1 with *cause naming the first bad line:
- * "malformed line 3 in WHAT: '...' (expected KEY=VALUE)". */
+ * free with kvfile_free), or -1 with *cause naming the first bad line and
+ * what is wrong with it, never its content (it may hold a secret):
+ * "malformed line 3 in WHAT: no '=' (expected KEY=VALUE)"; the other
+ * reasons are "empty key", "key holds a character outside [A-Za-z0-9_.-]",
+ * "holds a NUL byte", and with numeric "empty value", "value is not a
+ * number", "value is out of range". */
 int kvfile_parse(const char *buf, size_t len, const char *what, bool numeric,
     struct kv **out, size_t *n, char **cause);
 /* Free n entries and the array. */

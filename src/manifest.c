@@ -16,6 +16,7 @@
 #include <yaml.h>
 
 #include "manifest.h"
+#include "strbuf.h"
 #include "strmap.h"
 #include "units.h"
 #include "xmalloc.h"
@@ -24,6 +25,9 @@
 #define MANIFEST_ALIAS_VISITS	1000000	/* nodes walked through aliases */
 #define MANIFEST_MAX_MESSAGE	400	/* bytes of one message */
 #define MANIFEST_DEFAULT_COPIES	2000000	/* values copied from defaults */
+#define MANIFEST_CYCLE_SHOW	20	/* ids of a cycle named; a longer
+					   one shows its first and last
+					   halves of these */
 
 /* ------------------------------------------------------------------------ */
 /* reasons */
@@ -161,6 +165,20 @@ struct ctx {
 					   SIZE_MAX */
 };
 
+/* Add a message as it is: the caller made it safe to print and bounded its
+ * length. */
+static void
+err_add(struct ctx *c, int line, int col, const char *msg)
+{
+	if (c->stop)
+		return;
+	diags_add(c->d, line, col, "%s", msg);
+	if (++c->nerr >= MANIFEST_MAX_ERRORS) {
+		diags_add(c->d, line, col, "too many errors, stopping");
+		c->stop = true;
+	}
+}
+
 static void err(struct ctx *, int, int, const char *, ...)
     __attribute__((format(printf, 4, 5)));
 
@@ -186,12 +204,8 @@ err(struct ctx *c, int line, int col, const char *fmt, ...)
 	}
 	if (len > MANIFEST_MAX_MESSAGE)
 		memcpy(msg + MANIFEST_MAX_MESSAGE - 3, "...", 4);
-	diags_add(c->d, line, col, "%s", msg);
+	err_add(c, line, col, msg);
 	free(msg);
-	if (++c->nerr >= MANIFEST_MAX_ERRORS) {
-		diags_add(c->d, line, col, "too many errors, stopping");
-		c->stop = true;
-	}
 }
 
 static void
@@ -2202,14 +2216,59 @@ parse_nodes(struct ctx *c, const struct ynode *nodes, const struct node *dflt,
 	}
 }
 
+/* Append v in decimal, a comma between groups of three digits. */
+static void
+add_grouped(struct strbuf *b, size_t v)
+{
+	char buf[32], *p = buf + sizeof buf;
+	int digits = 0;
+
+	do {
+		if (digits > 0 && digits % 3 == 0)
+			*--p = ',';
+		*--p = (char)('0' + v % 10);
+		v /= 10;
+		digits++;
+	} while (v > 0);
+	strbuf_add(b, p, (size_t)(buf + sizeof buf - p));
+}
+
+/*
+ * "dependency cycle: a -> b -> c -> a", built in one buffer. A cycle of at
+ * most MANIFEST_CYCLE_SHOW nodes is named in full; of a longer one, the first
+ * and the last half of that many, with a count of the ids left out, so that
+ * the message stays short however long the cycle. Node ids are validated, so
+ * the text needs no escaping.
+ */
+static char *
+cycle_message(const struct manifest *m, const size_t *cycle, size_t len)
+{
+	struct strbuf b = STRBUF_INIT;
+	size_t k, half = MANIFEST_CYCLE_SHOW / 2;
+
+	strbuf_lit(&b, "dependency cycle: ");
+	for (k = 0; k < len; k++) {
+		if (len > MANIFEST_CYCLE_SHOW && k == half) {
+			strbuf_lit(&b, "... (");
+			add_grouped(&b, len - 2 * half);
+			strbuf_lit(&b, " more) ... -> ");
+			k = len - half;
+		}
+		strbuf_str(&b, m->nodes[cycle[k]].id);
+		strbuf_lit(&b, " -> ");
+	}
+	strbuf_str(&b, m->nodes[cycle[0]].id);
+	return b.s;
+}
+
 static void
 build_graph(struct ctx *c)
 {
 	struct manifest *m = c->m;
-	size_t *nneeds, i, *cycle = NULL, len, k;
+	size_t *nneeds, i, *cycle = NULL, len;
 	const size_t **needs;
 	int64_t *weight;
-	char *msg, *tmp;
+	char *msg;
 
 	nneeds = xcalloc(m->nnodes + 1, sizeof *nneeds);
 	needs = xcalloc(m->nnodes + 1, sizeof *needs);
@@ -2233,14 +2292,11 @@ build_graph(struct ctx *c)
 		free(cycle);
 		return;
 	}
-	msg = xstrdup(m->nodes[cycle[0]].id);
-	for (k = 1; k <= len; k++) {
-		tmp = msg;
-		msg = xasprintf("%s -> %s", tmp, m->nodes[cycle[k % len]].id);
-		free(tmp);
-	}
-	err(c, m->nodes[cycle[0]].pos.line, m->nodes[cycle[0]].pos.col,
-	    "dependency cycle: %s", msg);
+	/* Not through err(): that would cut the message at
+	 * MANIFEST_MAX_MESSAGE bytes and lose the end of the cycle. */
+	msg = cycle_message(m, cycle, len);
+	err_add(c, m->nodes[cycle[0]].pos.line, m->nodes[cycle[0]].pos.col,
+	    msg);
 	free(msg);
 	free(cycle);
 }

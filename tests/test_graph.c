@@ -574,6 +574,196 @@ test_random_cycles(void)
 	}
 }
 
+/* ---- property: planted cycles in larger random graphs ----------------- */
+
+#define PMAXN	300
+
+/* A random graph as an adjacency matrix: adj[i * n + j] when i needs j. */
+struct pgraph {
+	size_t		 n;
+	unsigned char	*adj;
+};
+
+static void
+pgraph_graph(const struct pgraph *p, struct graph *g)
+{
+	size_t	*nneeds, **needs, *flat, i, j, e;
+
+	nneeds = xcalloc(p->n, sizeof *nneeds);
+	needs = xcalloc(p->n, sizeof *needs);
+	flat = xcalloc(p->n * p->n + 1, sizeof *flat);
+	e = 0;
+	for (i = 0; i < p->n; i++) {
+		needs[i] = &flat[e];
+		for (j = 0; j < p->n; j++) {
+			if (p->adj[i * p->n + j]) {
+				flat[e++] = j;
+				nneeds[i]++;
+			}
+		}
+	}
+	graph_init(g, p->n, nneeds, (const size_t *const *)needs, NULL);
+	free(flat);
+	free(needs);
+	free(nneeds);
+}
+
+/* A random DAG of 1..PMAXN nodes: a random order, and needs only on nodes
+ * earlier in it. */
+static void
+pgraph_random_dag(struct pgraph *p, size_t *perm)
+{
+	size_t	i, j, t, e, nedges;
+
+	p->n = 1 + rng() % PMAXN;
+	memset(p->adj, 0, PMAXN * PMAXN);
+	for (i = 0; i < p->n; i++)
+		perm[i] = i;
+	for (i = p->n; i > 1; i--) {
+		j = rng() % i;
+		t = perm[i - 1];
+		perm[i - 1] = perm[j];
+		perm[j] = t;
+	}
+	nedges = p->n < 2 ? 0 : rng() % (3 * p->n);
+	for (e = 0; e < nedges; e++) {
+		i = 1 + rng() % (p->n - 1);
+		j = rng() % i;
+		p->adj[perm[i] * p->n + perm[j]] = 1;
+	}
+}
+
+/* Whether the graph has a cycle, by repeatedly removing a node none of the
+ * remaining nodes needs: quadratic, independent of graph.c. */
+static int
+pgraph_cyclic(const struct pgraph *p)
+{
+	unsigned char	*gone;
+	size_t		 left, i, j;
+	int		 removed, needed;
+
+	gone = xcalloc(p->n, 1);
+	left = p->n;
+	do {
+		removed = 0;
+		for (i = 0; i < p->n; i++) {
+			if (gone[i])
+				continue;
+			needed = 0;
+			for (j = 0; j < p->n && !needed; j++) {
+				if (!gone[j] && p->adj[j * p->n + i])
+					needed = 1;
+			}
+			if (!needed) {
+				gone[i] = 1;
+				left--;
+				removed = 1;
+			}
+		}
+	} while (removed);
+	free(gone);
+	return left > 0;
+}
+
+/* c is a cycle of p: every c[k + 1] needs c[k], c[0] needs the last, no node
+ * twice, and it starts at its smallest node. */
+static int
+pgraph_is_cycle(const struct pgraph *p, const size_t *c, size_t len)
+{
+	unsigned char	*seen;
+	size_t		 k, a, b;
+	int		 ok = 1;
+
+	if (len == 0 || len > p->n)
+		return 0;
+	seen = xcalloc(p->n, 1);
+	for (k = 0; k < len && ok; k++) {
+		a = c[k];
+		b = c[(k + 1) % len];
+		if (a >= p->n || b >= p->n || seen[a] || a < c[0] ||
+		    !p->adj[b * p->n + a])
+			ok = 0;
+		else
+			seen[a] = 1;
+	}
+	free(seen);
+	return ok;
+}
+
+static void
+test_planted_cycles(void)
+{
+	struct pgraph	 p;
+	struct graph	 g;
+	size_t		 perm[PMAXN], ring[PMAXN], *c, len, iter, k, l, t, u;
+	size_t		 bad_acyclic = 0, bad_cyclic = 0, bad_verdict = 0;
+	size_t		 cyclic_cases = 0;
+	int		 want;
+
+	rng_state = 20260501;
+	p.adj = xcalloc(PMAXN * PMAXN, 1);
+	for (iter = 0; iter < 4000; iter++) {
+		/* an acyclic graph: no cycle reported */
+		pgraph_random_dag(&p, perm);
+		pgraph_graph(&p, &g);
+		if (graph_analyze(&g) != 0 || graph_find_cycle(&g, &c) != 0 ||
+		    c != NULL)
+			bad_acyclic++;
+		free(c);
+		graph_release(&g);
+
+		/* plant a cycle of l distinct nodes, in a random order, into
+		 * the same DAG: ring[k + 1] needs ring[k] */
+		l = 1 + rng() % p.n;
+		if (iter % 4 == 0 && p.n >= 2)
+			l = 2 + rng() % (p.n < 8 ? p.n - 1 : 7);
+		for (k = p.n; k > 1; k--) {
+			t = rng() % k;
+			u = perm[k - 1];
+			perm[k - 1] = perm[t];
+			perm[t] = u;
+		}
+		for (k = 0; k < l; k++)
+			ring[k] = perm[k];
+		for (k = 0; k < l; k++)
+			p.adj[ring[(k + 1) % l] * p.n + ring[k]] = 1;
+		pgraph_graph(&p, &g);
+		if (graph_analyze(&g) != -1 || g.topo != NULL)
+			bad_cyclic++;
+		len = graph_find_cycle(&g, &c);
+		if (!pgraph_is_cycle(&p, c, len))
+			bad_cyclic++;
+		free(c);
+		graph_release(&g);
+
+		/* arbitrary edges, maybe cyclic: the verdict matches the
+		 * quadratic check, and a cycle reported is one */
+		for (k = 0; k < p.n / 2 + 1; k++) {
+			if (rng() % 8 == 0)
+				p.adj[(rng() % p.n) * p.n + rng() % p.n] = 1;
+		}
+		if (rng() % 2) {
+			for (k = 0; k < l; k++)
+				p.adj[ring[(k + 1) % l] * p.n + ring[k]] = 0;
+		}
+		want = pgraph_cyclic(&p);
+		cyclic_cases += want;
+		pgraph_graph(&p, &g);
+		len = graph_find_cycle(&g, &c);
+		if ((graph_analyze(&g) == -1) != want || (len > 0) != want ||
+		    (want && !pgraph_is_cycle(&p, c, len)))
+			bad_verdict++;
+		free(c);
+		graph_release(&g);
+	}
+	CU_ASSERT_EQUAL(bad_acyclic, 0);
+	CU_ASSERT_EQUAL(bad_cyclic, 0);
+	CU_ASSERT_EQUAL(bad_verdict, 0);
+	/* both verdicts were exercised in the last part */
+	CU_ASSERT(cyclic_cases > 100 && cyclic_cases < 3900);
+	free(p.adj);
+}
+
 /* ---- large graphs: iterative code, no deep recursion ------------------- */
 
 #define BIG	1000000
@@ -687,6 +877,7 @@ main(void)
 		{ "empty", test_empty },
 		{ "random dags", test_random_dags },
 		{ "random cycles", test_random_cycles },
+		{ "planted cycles", test_planted_cycles },
 		{ "big chain", test_big_chain },
 		{ "big ring", test_big_ring },
 		{ "big random", test_big_random },

@@ -14,6 +14,7 @@
 #include "cunit_main.h"
 #include "fsutil.h"
 #include "manifest.h"
+#include "strbuf.h"
 #include "strmap.h"
 #include "xmalloc.h"
 
@@ -1242,6 +1243,314 @@ test_load(void)
 	free(path);
 }
 
+/* ---- cycles: the message names a real cycle, bounded in length ---------- */
+
+/* A manifest of n nodes "<prefix><i>" (one a line from line 3), where node i
+ * needs every j with adj[i * n + j]. */
+static char *
+cycle_text(size_t n, const unsigned char *adj, const char *prefix,
+    size_t *lenp)
+{
+	struct strbuf b = STRBUF_INIT;
+	size_t i, j;
+	int first;
+
+	strbuf_lit(&b, "name: cyc\nnodes:\n");
+	for (i = 0; i < n; i++) {
+		strbuf_lit(&b, "  ");
+		strbuf_str(&b, prefix);
+		strbuf_int(&b, (int64_t)i);
+		strbuf_lit(&b, ": {run: x, needs: [");
+		first = 1;
+		for (j = 0; j < n; j++) {
+			if (!adj[i * n + j])
+				continue;
+			if (!first)
+				strbuf_lit(&b, ", ");
+			strbuf_str(&b, prefix);
+			strbuf_int(&b, (int64_t)j);
+			first = 0;
+		}
+		strbuf_lit(&b, "]}\n");
+	}
+	*lenp = b.len;
+	return b.s;
+}
+
+/* The ring of n nodes: node i needs node i - 1, node 0 the last one. */
+static unsigned char *
+ring_adj(size_t n)
+{
+	unsigned char *adj = xcalloc(n * n, 1);
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		adj[i * n + (i + n - 1) % n] = 1;
+	return adj;
+}
+
+/* The one message of parsing the n-node ring with ids prefix<i>, which must
+ * fail with a cycle located at the first node; allocated. */
+static char *
+ring_message(size_t n, const char *prefix)
+{
+	unsigned char *adj = ring_adj(n);
+	struct manifest *m;
+	struct diags d;
+	size_t len;
+	char *text = cycle_text(n, adj, prefix, &len), *msg = NULL;
+	int rc;
+
+	m = parse(text, len, &d, &rc);
+	CU_ASSERT_EQUAL(rc, 1);
+	CU_ASSERT_PTR_NULL(m);
+	CU_ASSERT_EQUAL(d.n, 1);
+	if (d.n == 1) {
+		CU_ASSERT_EQUAL(d.v[0].line, 3);
+		CU_ASSERT_EQUAL(d.v[0].col, 3);
+		msg = xstrdup(d.v[0].msg);
+	} else
+		dump(&d);
+	diags_release(&d);
+	free(text);
+	free(adj);
+	return msg == NULL ? xstrdup("") : msg;
+}
+
+/* "dependency cycle: " then ids prefix<i> for i in [0, a) and [b, n), with
+ * "... (N more) ..." between them when b > a, then prefix0 again. */
+static char *
+ring_expected(size_t n, const char *prefix, size_t a, size_t b,
+    const char *more)
+{
+	struct strbuf e = STRBUF_INIT;
+	size_t i;
+
+	strbuf_lit(&e, "dependency cycle: ");
+	for (i = 0; i < n; i++) {
+		if (i == a && b > a) {
+			strbuf_lit(&e, "... (");
+			strbuf_str(&e, more);
+			strbuf_lit(&e, " more) ... -> ");
+			i = b;
+		}
+		strbuf_str(&e, prefix);
+		strbuf_int(&e, (int64_t)i);
+		strbuf_lit(&e, " -> ");
+	}
+	strbuf_str(&e, prefix);
+	strbuf_lit(&e, "0");
+	return e.s;
+}
+
+static void
+test_cycle_message(void)
+{
+	static const struct {
+		size_t		 n;
+		size_t		 a, b;		/* ids left out: [a, b) */
+		const char	*more;
+	} cases[] = {
+		{ 2, 0, 0, NULL },
+		{ 20, 0, 0, NULL },		/* the bound: in full */
+		{ 21, 10, 11, "1" },
+		{ 1000, 10, 990, "980" },
+		{ 1234, 10, 1224, "1,214" },
+	};
+	char *got, *want, *prefix;
+	size_t i;
+
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		got = ring_message(cases[i].n, "n");
+		want = ring_expected(cases[i].n, "n", cases[i].a, cases[i].b,
+		    cases[i].more);
+		CU_ASSERT_STRING_EQUAL(got, want);
+		free(want);
+		free(got);
+	}
+
+	/* 64-byte ids: past the 400-byte cut of other messages, the count
+	 * and the closing id are still there */
+	prefix = repeat("x", 59);
+	got = ring_message(2000, prefix);
+	want = ring_expected(2000, prefix, 10, 1990, "1,980");
+	CU_ASSERT_STRING_EQUAL(got, want);
+	CU_ASSERT(strlen(got) > 400 && strlen(got) < 2000);
+	free(want);
+	free(got);
+	free(prefix);
+}
+
+static uint64_t rng_state;
+
+static uint32_t
+rng(void)
+{
+	/* splitmix64 */
+	uint64_t z;
+
+	z = (rng_state += 0x9e3779b97f4a7c15ULL);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return (uint32_t)((z ^ (z >> 31)) >> 32);
+}
+
+/* The index i of id "n<i>", or SIZE_MAX. */
+static size_t
+ring_index(const char *id, size_t n)
+{
+	char *end;
+	unsigned long v;
+
+	if (id[0] != 'n' || id[1] < '0' || id[1] > '9')
+		return SIZE_MAX;
+	v = strtoul(id + 1, &end, 10);
+	return *end != '\0' || v >= n ? SIZE_MAX : (size_t)v;
+}
+
+/*
+ * Whether msg names a cycle of the graph adj of n nodes: each id followed by
+ * "->" and the next is needed by that next one, no id twice, the last id is
+ * the first again; across "... (N more) ..." no edge is claimed, but the
+ * ids shown and N must add up to a cycle no longer than n, 10 shown on each
+ * side.
+ */
+static int
+names_cycle(const char *msg, const unsigned char *adj, size_t n)
+{
+	static const char head[] = "dependency cycle: ";
+	unsigned char *seen = xcalloc(n, 1);
+	char *copy, *p, *tok, *q;
+	size_t prev = SIZE_MAX, first = SIZE_MAX, cur, shown = 0, more = 0;
+	size_t before = 0;
+	int ok = 0, gap = 0, closed = 0;
+
+	if (strncmp(msg, head, sizeof head - 1) != 0)
+		goto out;
+	copy = xstrdup(msg + sizeof head - 1);
+	for (p = copy; p != NULL; p = q) {
+		tok = p;
+		if ((q = strstr(p, " -> ")) != NULL) {
+			*q = '\0';
+			q += 4;
+		}
+		if (strncmp(tok, "... (", 5) == 0) {
+			/* "... (1,234 more) ...": one gap, after 10 ids */
+			if (gap || shown != 10)
+				goto bad;
+			for (tok += 5; *tok != ' '; tok++) {
+				if (*tok == ',')
+					continue;
+				if (*tok < '0' || *tok > '9')
+					goto bad;
+				more = more * 10 + (size_t)(*tok - '0');
+			}
+			if (strcmp(tok, " more) ...") != 0 || more == 0)
+				goto bad;
+			gap = 1;
+			before = shown;
+			prev = SIZE_MAX;
+			continue;
+		}
+		if (closed || (cur = ring_index(tok, n)) == SIZE_MAX)
+			goto bad;
+		if (prev != SIZE_MAX && !adj[cur * n + prev])
+			goto bad;	/* cur does not need prev */
+		if (cur == first && q == NULL) {
+			closed = 1;
+			continue;
+		}
+		if (seen[cur])
+			goto bad;
+		seen[cur] = 1;
+		if (first == SIZE_MAX)
+			first = cur;
+		prev = cur;
+		shown++;
+	}
+	if (!closed)
+		goto bad;
+	if (gap)
+		ok = before == 10 && shown == 20 && shown + more <= n;
+	else
+		ok = shown >= 1 && shown <= 20;
+bad:
+	free(copy);
+out:
+	free(seen);
+	return ok;
+}
+
+static void
+test_random_cycle_messages(void)
+{
+	unsigned char *adj;
+	size_t perm[80], ring[80], iter, n, i, j, k, l, t, e, len, bad = 0;
+	size_t nlong = 0;
+	struct manifest *m;
+	struct diags d;
+	char *text;
+	int rc;
+
+	rng_state = 5150;
+	adj = xcalloc(80 * 80, 1);
+	for (iter = 0; iter < 1500; iter++) {
+		/* a random DAG of n nodes: needs only on earlier nodes of a
+		 * random order */
+		n = 2 + rng() % 79;
+		memset(adj, 0, n * n);
+		for (i = 0; i < n; i++)
+			perm[i] = i;
+		for (i = n; i > 1; i--) {
+			j = rng() % i;
+			t = perm[i - 1];
+			perm[i - 1] = perm[j];
+			perm[j] = t;
+		}
+		for (e = rng() % (2 * n); e > 0; e--) {
+			i = 1 + rng() % (n - 1);
+			j = rng() % i;
+			adj[perm[i] * n + perm[j]] = 1;
+		}
+		if (iter % 5 == 0) {
+			/* acyclic: valid */
+			text = cycle_text(n, adj, "n", &len);
+			m = parse(text, len, &d, &rc);
+			if (rc != 0 || d.n != 0)
+				bad++;
+			manifest_free(m);
+			diags_release(&d);
+			free(text);
+		}
+		/* plant a cycle of l >= 2 distinct nodes in random order */
+		l = 2 + rng() % (n - 1);
+		for (i = n; i > 1; i--) {
+			j = rng() % i;
+			t = perm[i - 1];
+			perm[i - 1] = perm[j];
+			perm[j] = t;
+		}
+		for (k = 0; k < l; k++)
+			ring[k] = perm[k];
+		for (k = 0; k < l; k++)
+			adj[ring[(k + 1) % l] * n + ring[k]] = 1;
+		text = cycle_text(n, adj, "n", &len);
+		m = parse(text, len, &d, &rc);
+		if (rc != 1 || m != NULL || d.n != 1 ||
+		    !names_cycle(d.v[0].msg, adj, n)) {
+			if (bad++ == 0 && d.n > 0)
+				dump(&d);
+		} else if (strstr(d.v[0].msg, " more) ") != NULL)
+			nlong++;
+		manifest_free(m);
+		diags_release(&d);
+		free(text);
+	}
+	CU_ASSERT_EQUAL(bad, 0);
+	CU_ASSERT(nlong > 10);	/* the long form was exercised too */
+	free(adj);
+}
+
 /* A generated DAG of many nodes: ids, needs, waves, all through strmap. */
 static void
 test_large(void)
@@ -1312,6 +1621,8 @@ main(void)
 		{ "reasons", test_reasons },
 		{ "load", test_load },
 		{ "large", test_large },
+		{ "cycle message", test_cycle_message },
+		{ "random cycle messages", test_random_cycle_messages },
 		{ NULL, NULL }
 	};
 

@@ -158,6 +158,33 @@ check "the node runs in its work directory" sh -c "grep -q 'workdir=\\(.*\\) pwd
 grep_file "umask is 077" "umask=0077" "$log"
 expect_state "a malformed output line fails the node" nodes.garbage.status failed
 state_grep "the error names the line" nodes.garbage.error 'malformed line 1 in [$]DAGEXEC_OUTPUT'
+no_grep_file "the error does not quote the line" 'this is not a key' "$T/value"
+
+# A node that appends a secret-bearing line to $DAGEXEC_OUTPUT: the error
+# names the line and what is wrong, and the secret is nowhere, neither on
+# the terminal nor in any file of the bundle. The manifest builds the secret
+# at run time, so that the manifest's copy in the bundle does not hold it.
+cat >secret.yaml <<'Y'
+name: secret
+nodes:
+  leaky:
+    run: |
+      printf 'user=me\npassword: hunter%sxyz\n' 2 >> "$DAGEXEC_OUTPUT"
+Y
+runjob secret secret.yaml
+check "a malformed output line fails the run" test "$rc" -eq 1
+expect_state "the node's reason is output_missing" nodes.leaky.reason output_missing
+state_grep "the error says what is wrong with which line" nodes.leaky.error \
+    "^malformed line 2 in [$]DAGEXEC_OUTPUT: no '=' (expected KEY=VALUE)\$"
+no_grep_file "the secret is not on stderr" hunter2xyz "$T/secret.stderr"
+no_grep_file "the secret is not on stdout" hunter2xyz "$T/secret.stdout"
+for f in state.yaml summary.txt events.log; do
+	check "the bundle holds $f" test -s "$X/$f"
+	no_grep_file "the secret is not in the bundle's $f" hunter2xyz "$X/$f"
+done
+check "the secret is in no file of the bundle" \
+    sh -c "! grep -r -q -a hunter2xyz '$T/secret.x'"
+check "nor in the packed bundle" sh -c "! zcat '$bundle' | grep -q -a hunter2xyz"
 
 # --- spawn errors, missing outputs -------------------------------------------
 cat >spawn.yaml <<'Y'

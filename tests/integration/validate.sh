@@ -85,4 +85,45 @@ grep_file "the NUL byte is located" '^nul.yaml:3:' "$T/err"
 printf 'name: x\n---\nname: y\n' >two.yaml
 expect_status 65 "two documents" "$DAGEXEC" validate two.yaml
 grep_file "the second document is located" '^two.yaml:2:' "$T/err"
+# A 100,000-node cycle: one message naming the first 10 and last 10 ids
+# with the count between, and validation time linear in its size. Time is
+# compared with a chain of the same size and bytes (node 0 needs nothing),
+# best of three each, as a ratio: never as absolute seconds.
+awk -v n=100000 'BEGIN {
+	print "name: ring"; print "nodes:"
+	for (i = 0; i < n; i++)
+		printf "  n%d: {run: \"true\", needs: [n%d]}\n", i, (i + n - 1) % n
+}' >ring.yaml
+awk -v n=100000 'BEGIN {
+	print "name: ring"; print "nodes:"
+	for (i = 0; i < n; i++)
+		if (i == 0) printf "  n0: {run: \"true\", needs: [%*s]}\n", length("n" (n - 1)), ""
+		else printf "  n%d: {run: \"true\", needs: [n%d]}\n", i, i - 1
+}' >chain.yaml
+check "the chain is as large as the ring" test "$(wc -c <chain.yaml)" -eq "$(wc -c <ring.yaml)"
+expect_status 65 "a 100,000-node cycle" "$DAGEXEC" validate ring.yaml
+check "one message for the cycle" test "$(wc -l <"$T/err")" -eq 1
+grep_file "the cycle is named by its ends and a count" \
+    '^ring.yaml:3:3: error: dependency cycle: n0 -> n1 -> n2 -> n3 -> n4 -> n5 -> n6 -> n7 -> n8 -> n9 -> \.\.\. (99,980 more) \.\.\. -> n99990 -> n99991 -> n99992 -> n99993 -> n99994 -> n99995 -> n99996 -> n99997 -> n99998 -> n99999 -> n0$' "$T/err"
+expect_status 0 "the chain of the same size is valid" "$DAGEXEC" validate chain.yaml
+
+# best_ns FILE: the shortest of three wall times of validating FILE, in ns
+best_ns() {
+	best=
+	for i in 1 2 3; do
+		t0=$(date +%s%N)
+		"$DAGEXEC" validate "$1" >/dev/null 2>&1
+		t1=$(date +%s%N)
+		t=$((t1 - t0))
+		if [ -z "$best" ] || [ "$t" -lt "$best" ]; then
+			best=$t
+		fi
+	done
+	echo "$best"
+}
+ring_ns=$(best_ns ring.yaml)
+chain_ns=$(best_ns chain.yaml)
+ratio=$(awk -v a="$ring_ns" -v b="$chain_ns" 'BEGIN { printf "%.2f", a / b }')
+check "the cycle validates within 3x the time of the chain (ratio $ratio)" \
+    test $((ring_ns)) -le $((chain_ns * 3))
 finish
