@@ -175,7 +175,13 @@ struct job {
 	bool			 cancel_remote;	/* interrupted: scancel too */
 	bool			 interrupted;	/* job_stop(DS_INTERRUPTED) */
 	char			**slurm_jobs;	/* per node, for state.yaml */
+	size_t			 nlogged[NS__COUNT];	/* node lines logged,
+					   a status (see log_change) */
 };
+
+/* At most this many skipped or cancelled nodes are logged one by one a
+ * job; the rest are counted in one line at its end. */
+#define LOG_BULK_MAX	20
 
 static void	job_pump(struct job *);
 static void	node_try_end(struct nodeproc *);
@@ -2115,12 +2121,37 @@ log_change(struct job *j, const struct sched_action *a)
 	    j->m->nodes[a->node].id, "status", st,
 	    "reason", a->reason ? reason_name(a->reason) : NULL,
 	    "error", r->error, (char *)NULL);
+	/* skipped and cancelled nodes come by the thousand when a big DAG
+	 * stops: a few are logged, the rest summed up by log_bulk_rest */
+	if ((a->status == NS_SKIPPED || a->status == NS_CANCELLED) &&
+	    j->nlogged[a->status]++ >= LOG_BULK_MAX)
+		return;
 	if (a->status == NS_SUCCEEDED)
 		job_log(j, LOG_INFO, a->node, st, "attempts=%d", r->attempts);
 	else
 		job_log(j, a->status == NS_RETRYING ||
 		    a->status == NS_SKIPPED ? LOG_INFO : LOG_WARN, a->node, st,
 		    "%s", r->error ? r->error : "");
+}
+
+/* One line for the skipped and cancelled nodes log_change did not log. */
+static void
+log_bulk_rest(struct job *j)
+{
+	static const enum node_status bulk[] = { NS_SKIPPED, NS_CANCELLED };
+	size_t k, n;
+	enum node_status st;
+
+	for (k = 0; k < sizeof bulk / sizeof bulk[0]; k++) {
+		st = bulk[k];
+		if (j->nlogged[st] <= LOG_BULK_MAX)
+			continue;
+		n = j->nlogged[st] - LOG_BULK_MAX;
+		job_log(j, st == NS_SKIPPED ? LOG_INFO : LOG_WARN, SIZE_MAX,
+		    node_status_name(st), "... and %zu more node%s %s", n,
+		    n == 1 ? "" : "s", node_status_name(st));
+		j->nlogged[st] = LOG_BULK_MAX;
+	}
 }
 
 /* ---- notify (issue 5) --------------------------------------------------- */
@@ -2415,6 +2446,7 @@ job_finish(struct job *j)
 		fputc('\n', stderr);
 		j->line_shown = false;
 	}
+	log_bulk_rest(j);
 	job_log(j, LOG_INFO, SIZE_MAX, "finish", "status=%s",
 	    dag_status_name(sched_status(j->s)));
 	if (notify_start(j) == 0)
