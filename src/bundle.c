@@ -1062,6 +1062,69 @@ unpack_link_ok(const char *member, const char *target)
 	return 1;
 }
 
+/* A member path as it lands on disk: "./a//b/" is "a/b". */
+static char *
+unpack_path_norm(const char *p)
+{
+	char *out = xmalloc(strlen(p) + 1), *o = out;
+	const char *s = p, *e;
+	size_t n;
+
+	while (*s != '\0') {
+		e = strchr(s, '/');
+		n = e != NULL ? (size_t)(e - s) : strlen(s);
+		if (n > 0 && !(n == 1 && s[0] == '.')) {
+			if (o != out)
+				*o++ = '/';
+			memcpy(o, s, n);
+			o += n;
+		}
+		if (e == NULL)
+			break;
+		s = e + 1;
+	}
+	*o = '\0';
+	return out;
+}
+
+/* The members seen so far, by their path on disk, and whether each is a
+ * directory: a name given twice would make the second write fail (the
+ * first is never overwritten) with a message that does not say why. */
+struct unpack_seen {
+	struct strmap	*map;
+	char		**names;
+	size_t		 n;
+	size_t		 cap;
+};
+
+/* 0, or -1 when the path was seen before and either is not a directory
+ * (a directory listed twice is harmless: tar lists one per argument). */
+static int
+unpack_seen_add(struct unpack_seen *u, const char *name, int dir)
+{
+	char *p = unpack_path_norm(name);
+	size_t old;
+
+	if (strmap_put(u->map, p, (size_t)dir, &old) != 0) {
+		free(p);
+		return dir && old ? 0 : -1;
+	}
+	xgrow(&u->names, &u->cap, u->n + 1, sizeof *u->names);
+	u->names[u->n++] = p;
+	return 0;
+}
+
+static void
+unpack_seen_release(struct unpack_seen *u)
+{
+	size_t i;
+
+	strmap_free(u->map);
+	for (i = 0; i < u->n; i++)
+		free(u->names[i]);
+	free(u->names);
+}
+
 /* First pass: every member checked before anything is written, so a bad
  * archive is refused as a whole. */
 static int
@@ -1074,9 +1137,12 @@ unpack_check(const char *path, uint64_t max_bytes, char **cause)
 	size_t count = 0;
 	int r, depth, rc = -1;
 	mode_t type;
+	struct unpack_seen seen;
 
 	if ((a = unpack_open(path, cause)) == NULL)
 		return -1;
+	memset(&seen, 0, sizeof seen);
+	seen.map = strmap_new(64);
 	while ((r = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
 		name = archive_entry_pathname(e);
 		if (name == NULL || !unpack_path_ok(name, &depth)) {
@@ -1114,6 +1180,12 @@ unpack_check(const char *path, uint64_t max_bytes, char **cause)
 			    "a directory or a link (a device or FIFO)", name);
 			goto out;
 		}
+		if (unpack_seen_add(&seen, name, type == AE_IFDIR &&
+		    archive_entry_hardlink(e) == NULL) != 0) {
+			*cause = xasprintf("bundle has a duplicate member "
+			    "'%s'", name);
+			goto out;
+		}
 		if (archive_entry_size(e) > 0)
 			total += (uint64_t)archive_entry_size(e);
 		if (total > max_bytes) {
@@ -1130,6 +1202,7 @@ unpack_check(const char *path, uint64_t max_bytes, char **cause)
 	}
 	rc = 0;
 out:
+	unpack_seen_release(&seen);
 	archive_read_free(a);
 	return rc;
 }

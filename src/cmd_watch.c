@@ -81,6 +81,11 @@ struct watch {
 	bool			 in_dispatch;
 	struct loop_timer	*reap_timer;
 	struct loop_timer	*scan_timer;
+	char			**stuck;	/* cancel/ entries that could
+						   not be removed, sorted:
+						   logged once, not acted on
+						   again */
+	size_t			 nstuck;
 };
 
 static void	watch_scan(struct watch *);
@@ -797,7 +802,7 @@ id_ok(const char *s)
 {
 	size_t i, n = strlen(s);
 
-	if (n == 0 || n > 128)
+	if (n == 0 || n > 128 || s[0] == '.')
 		return false;
 	for (i = 0; i < n; i++)
 		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' &&
@@ -844,49 +849,104 @@ out:
 	free(name);
 }
 
-/* A cancel/JOB file from the job's owner (or root) cancels it. */
+static int
+stuck_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Act on one cancel/ entry: a request (a plain file of one link named as a
+ * job id) from the job's owner (or root) cancels it. Anything else is
+ * ignored; *why then says what it is. */
+static void
+watch_cancel_one(struct watch *w, int dfd, const char *name, char **why)
+{
+	struct stat st;
+	size_t k;
+	bool found = false;
+
+	if (!id_ok(name)) {
+		*why = xstrdup("it is not a job id");
+		return;
+	}
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+		if (errno != ENOENT)
+			*why = xasprintf("cannot stat it: %s", strerror(errno));
+		return;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		*why = xasprintf("it is %s, not a regular file",
+		    spool_file_type(st.st_mode));
+		return;
+	}
+	/* a hard link to another user's file would borrow its owner */
+	if (st.st_nlink != 1) {
+		*why = xasprintf("it has %lu links", (unsigned long)st.st_nlink);
+		return;
+	}
+	for (k = 0; k < w->njobs; k++) {
+		if (strcmp(w->jobs[k]->id, name) != 0)
+			continue;
+		found = true;
+		if (st.st_uid != 0 && st.st_uid != w->jobs[k]->uid) {
+			log_event(LOG_WARN, name, NULL, "cancel-refused",
+			    "uid %ld does not own the job", (long)st.st_uid);
+			break;
+		}
+		log_event(LOG_INFO, name, NULL, "cancel", "uid=%ld",
+		    (long)st.st_uid);
+		job_stop(w->jobs[k]->job, DS_CANCELLED);
+	}
+	if (!found)
+		cancel_queued(w, name, st.st_uid);
+}
+
+/*
+ * Read cancel/: act on each request, then remove every entry, whatever it
+ * is (cancel/ is writable by anyone, so it holds what anyone made). An
+ * entry that cannot be removed (a directory that is not empty) is logged
+ * once and left alone until it is gone, not logged at every event.
+ */
 static void
 watch_cancels(struct watch *w)
 {
-	char **names, *dir;
-	size_t n, i, k;
-	struct stat st;
+	char **names, **stuck = NULL, *dir, *why, *cause;
+	size_t n, i, nstuck = 0;
+	bool old;
 	int dfd;
-	bool found;
 
-	names = spool_list(w->sp, "cancel", &n);
+	names = spool_list_all(w->sp, "cancel", &n);
 	dir = spool_subdir(w->sp, "cancel");
 	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	for (i = 0; i < n; i++) {
-		found = false;
-		if (!id_ok(names[i])) {
+		why = cause = NULL;
+		old = w->nstuck > 0 && bsearch(&names[i], w->stuck, w->nstuck,
+		    sizeof *w->stuck, stuck_cmp) != NULL;
+		if (!old && dfd >= 0)
+			watch_cancel_one(w, dfd, names[i], &why);
+		if (spool_remove(w->sp, "cancel", names[i], &cause) != 0) {
+			if (!old)
+				log_event(LOG_WARN, NULL, NULL, "cancel",
+				    "%s%s%s; left alone until it is gone",
+				    cause, why != NULL ? ": " : "",
+				    why != NULL ? why : "");
+			stuck = xreallocarray(stuck, nstuck + 1,
+			    sizeof *stuck);
+			stuck[nstuck++] = names[i];
+			names[i] = NULL;
+		} else if (why != NULL)
 			log_event(LOG_WARN, NULL, NULL, "cancel",
-			    "ignored: '%s' is not a job id", names[i]);
-		} else if (dfd >= 0 && fstatat(dfd, names[i], &st,
-		    AT_SYMLINK_NOFOLLOW) == 0) {
-			for (k = 0; k < w->njobs; k++) {
-				if (strcmp(w->jobs[k]->id, names[i]) != 0)
-					continue;
-				found = true;
-				if (st.st_uid != 0 &&
-				    st.st_uid != w->jobs[k]->uid) {
-					log_event(LOG_WARN, names[i], NULL,
-					    "cancel-refused", "uid %ld does "
-					    "not own the job",
-					    (long)st.st_uid);
-					break;
-				}
-				log_event(LOG_INFO, names[i], NULL, "cancel",
-				    "uid=%ld", (long)st.st_uid);
-				job_stop(w->jobs[k]->job, DS_CANCELLED);
-			}
-			if (!found)
-				cancel_queued(w, names[i], st.st_uid);
-		}
-		if (dfd >= 0)
-			(void)unlinkat(dfd, names[i], 0);
+			    "removed 'cancel/%s': %s", names[i], why);
+		free(cause);
+		free(why);
 		free(names[i]);
 	}
+	/* names came sorted, so stuck is too */
+	for (i = 0; i < w->nstuck; i++)
+		free(w->stuck[i]);
+	free(w->stuck);
+	w->stuck = stuck;
+	w->nstuck = nstuck;
 	if (dfd >= 0)
 		close(dfd);
 	free(dir);
@@ -958,6 +1018,51 @@ watch_check_done(struct watch *w)
 }
 
 /* ---- start-up: claims to put back, jobs to resume ----------------------- */
+
+#define STAGING_STALE_S	3600	/* a submit's staged file older than this
+				   was left by a submit that died */
+
+/* done/JOB.tar.gz.tmp.PID: a bundle whose writer died. The lock makes us the
+ * only daemon of the spool, and bundles are written by the daemon alone, so
+ * at start-up every one is stale, whatever its PID. */
+static bool
+done_temp(const char *name, const struct stat *st, void *arg)
+{
+	(void)st;
+	(void)arg;
+	return strstr(name, ".tmp.") != NULL;
+}
+
+/* tmp/.JOB.yaml.tmp: what `submit` stages before its rename into incoming/.
+ * A submit does not need the daemon, so one may be writing right now: only
+ * an old one is its leftover. */
+static bool
+staging_temp(const char *name, const struct stat *st, void *arg)
+{
+	size_t len = strlen(name);
+	time_t now = *(const time_t *)arg;
+
+	return S_ISREG(st->st_mode) && name[0] == '.' && len > 4 &&
+	    strcmp(name + len - 4, ".tmp") == 0 &&
+	    st->st_mtime < now - STAGING_STALE_S;
+}
+
+static void
+watch_clean(struct watch *w)
+{
+	time_t now = time(NULL);
+	char *cause = NULL;
+
+	if (spool_clean_temps(w->sp, "done", done_temp, NULL, &cause) < 0) {
+		log_event(LOG_WARN, NULL, NULL, "cleanup", "%s", cause);
+		free(cause);
+		cause = NULL;
+	}
+	if (spool_clean_temps(w->sp, "tmp", staging_temp, &now, &cause) < 0) {
+		log_event(LOG_WARN, NULL, NULL, "cleanup", "%s", cause);
+		free(cause);
+	}
+}
 
 static void
 watch_recover(struct watch *w)
@@ -1119,6 +1224,7 @@ cmd_watch(int argc, char **argv)
 	loop_on_signal(w.loop, SIGHUP, on_signal, &w);
 	log_event(LOG_INFO, NULL, NULL, "watch", "spool=%s pid=%ld max-jobs=%d",
 	    spool_path(w.sp), (long)getpid(), w.max_jobs);
+	watch_clean(&w);
 	watch_recover(&w);
 	watch_cancels(&w);
 	watch_scan(&w);
@@ -1143,6 +1249,9 @@ out:
 		wjob_free(&w, w.jobs[w.njobs]);
 	}
 	free(w.jobs);
+	while (w.nstuck > 0)
+		free(w.stuck[--w.nstuck]);
+	free(w.stuck);
 	if (w.reap_timer != NULL)
 		loop_timer_cancel(w.loop, w.reap_timer);
 	loop_free(w.loop);

@@ -152,6 +152,12 @@ struct job {
 	size_t			 ngroups;
 	int64_t			*estimates;
 	bool			 resumed;	/* from an earlier run's journal */
+	int64_t			 first_wall;	/* resumed: the journal's first
+					   event (the job's start); -1 */
+	int64_t			*first_start;	/* resumed: each node's first
+					   start (wall clock); -1: none */
+	int64_t			*done_span;	/* resumed: first start to end
+					   of a node that succeeded */
 	void			(*on_slots)(struct job *, void *);
 	struct nodeproc		*procs;
 	char			**base_env;	/* NULL-terminated, owned */
@@ -181,7 +187,13 @@ struct job {
 	bool			 cancel_remote;	/* interrupted: scancel too */
 	bool			 interrupted;	/* job_stop(DS_INTERRUPTED) */
 	char			**slurm_jobs;	/* per node, for state.yaml */
+	size_t			 nlogged[NS__COUNT];	/* node lines logged,
+					   a status (see log_change) */
 };
+
+/* At most this many skipped or cancelled nodes are logged one by one a
+ * job; the rest are counted in one line at its end. */
+#define LOG_BULK_MAX	20
 
 static void	job_pump(struct job *);
 static void	node_try_end(struct nodeproc *);
@@ -2326,12 +2338,37 @@ log_change(struct job *j, const struct sched_action *a)
 	    j->m->nodes[a->node].id, "status", st,
 	    "reason", a->reason ? reason_name(a->reason) : NULL,
 	    "error", r->error, (char *)NULL);
+	/* skipped and cancelled nodes come by the thousand when a big DAG
+	 * stops: a few are logged, the rest summed up by log_bulk_rest */
+	if ((a->status == NS_SKIPPED || a->status == NS_CANCELLED) &&
+	    j->nlogged[a->status]++ >= LOG_BULK_MAX)
+		return;
 	if (a->status == NS_SUCCEEDED)
 		job_log(j, LOG_INFO, a->node, st, "attempts=%d", r->attempts);
 	else
 		job_log(j, a->status == NS_RETRYING ||
 		    a->status == NS_SKIPPED ? LOG_INFO : LOG_WARN, a->node, st,
 		    "%s", r->error ? r->error : "");
+}
+
+/* One line for the skipped and cancelled nodes log_change did not log. */
+static void
+log_bulk_rest(struct job *j)
+{
+	static const enum node_status bulk[] = { NS_SKIPPED, NS_CANCELLED };
+	size_t k, n;
+	enum node_status st;
+
+	for (k = 0; k < sizeof bulk / sizeof bulk[0]; k++) {
+		st = bulk[k];
+		if (j->nlogged[st] <= LOG_BULK_MAX)
+			continue;
+		n = j->nlogged[st] - LOG_BULK_MAX;
+		job_log(j, st == NS_SKIPPED ? LOG_INFO : LOG_WARN, SIZE_MAX,
+		    node_status_name(st), "... and %zu more node%s %s", n,
+		    n == 1 ? "" : "s", node_status_name(st));
+		j->nlogged[st] = LOG_BULK_MAX;
+	}
 }
 
 /* ---- notify (issue 5) --------------------------------------------------- */
@@ -2659,6 +2696,7 @@ job_finish(struct job *j)
 		fputc('\n', stderr);
 		j->line_shown = false;
 	}
+	log_bulk_rest(j);
 	job_log(j, LOG_INFO, SIZE_MAX, "finish", "status=%s",
 	    dag_status_name(sched_status(j->s)));
 	if (notify_start(j) == 0)
@@ -2781,7 +2819,8 @@ struct resume {
 	bool		*succeeded;
 	pid_t		*pgid;		/* of an attempt that never ended */
 	int		*lost;		/* attempts that never ended */
-	int64_t		*duration;
+	int64_t		*duration;	/* of the last attempt */
+	int64_t		*last_start;	/* wall clock */
 	int		*slurm_open;	/* a Slurm attempt that never ended */
 	char		**slurm_id;	/* and its Slurm job, when on file */
 	enum node_status *status;	/* each node's last, NS_PENDING: none */
@@ -2832,6 +2871,9 @@ resume_event(const struct journal_event *ev, void *arg)
 	char *end;
 	int a;
 
+	/* the job began with the journal: every later run resumed it */
+	if (r->job->first_wall < 0)
+		r->job->first_wall = ev->wall_ms;
 	if (strcmp(ev->event, "finish") == 0) {
 		a = status_lookup(journal_get(ev, "status"), dag_status_at,
 		    DS__COUNT);
@@ -2858,6 +2900,9 @@ resume_event(const struct journal_event *ev, void *arg)
 		free(r->slurm_id[i]);
 		r->slurm_id[i] = NULL;
 		r->duration[i] = -ev->wall_ms;
+		if (r->job->first_start[i] < 0)
+			r->job->first_start[i] = ev->wall_ms;
+		r->last_start[i] = ev->wall_ms;
 		kvfile_free(np->outputs, np->noutputs);
 		np->outputs = NULL;
 		np->noutputs = 0;
@@ -3078,6 +3123,12 @@ job_resume(struct job *j, const char *path, char **cause)
 	r.pgid = xcalloc(n, sizeof *r.pgid);
 	r.lost = xcalloc(n, sizeof *r.lost);
 	r.duration = xcalloc(n, sizeof *r.duration);
+	r.last_start = xcalloc(n, sizeof *r.last_start);
+	j->first_wall = -1;
+	j->first_start = xreallocarray(NULL, n, sizeof *j->first_start);
+	j->done_span = xreallocarray(NULL, n, sizeof *j->done_span);
+	for (i = 0; i < n; i++)
+		j->first_start[i] = j->done_span[i] = -1;
 	r.slurm_open = xcalloc(n, sizeof *r.slurm_open);
 	r.slurm_id = xcalloc(n, sizeof *r.slurm_id);
 	r.status = xcalloc(n, sizeof *r.status);
@@ -3089,11 +3140,20 @@ job_resume(struct job *j, const char *path, char **cause)
 		 * yet written): nothing runs again; its end is written anew
 		 * from what the journal holds.
 		 */
-		for (i = 0; i < n; i++)
+		for (i = 0; i < n; i++) {
 			sched_preset_final(j->s, i,
 			    node_status_final(r.status[i]) ? r.status[i] :
 			    NS_SKIPPED, r.attempts[i],
 			    r.duration[i] > 0 ? r.duration[i] : 0);
+			if (r.attempts[i] == 0)
+				continue;
+			j->done_span[i] = r.duration[i] > 0 ?
+			    r.duration[i] : 0;
+			if (r.last_start[i] > j->first_start[i] &&
+			    j->first_start[i] >= 0)
+				j->done_span[i] += r.last_start[i] -
+				    j->first_start[i];
+		}
 		sched_preset_end(j->s, r.end);
 		job_log(j, LOG_INFO, SIZE_MAX, "resume", "the job had ended "
 		    "(%s): nothing runs again", dag_status_name(r.end));
@@ -3116,9 +3176,20 @@ job_resume(struct job *j, const char *path, char **cause)
 			    j->m->nodes[i].retries >= 0 &&
 			    j->m->nodes[i].retries <= INT_MAX - r.lost[i])
 				j->m->nodes[i].retries += r.lost[i];
-			if (r.succeeded[i])
+			if (r.succeeded[i]) {
 				sched_preset_succeeded(j->s, i, r.attempts[i],
 				    r.duration[i] > 0 ? r.duration[i] : 0);
+				/* the last attempt's monotonic length, and the
+				 * earlier attempts before it by the dates (a
+				 * jump of the clock since cannot make it less
+				 * than the last attempt) */
+				j->done_span[i] = r.duration[i] > 0 ?
+				    r.duration[i] : 0;
+				if (r.last_start[i] > j->first_start[i] &&
+				    j->first_start[i] >= 0)
+					j->done_span[i] += r.last_start[i] -
+					    j->first_start[i];
+			}
 			else if (r.slurm_open[i] > 0) {
 				/* still Slurm's: its next start adopts the
 				 * same attempt, never a second submission */
@@ -3136,6 +3207,7 @@ job_resume(struct job *j, const char *path, char **cause)
 	free(r.pgid);
 	free(r.lost);
 	free(r.duration);
+	free(r.last_start);
 	for (i = 0; i < n; i++)
 		free(r.slurm_id[i]);
 	free(r.slurm_id);
@@ -3345,18 +3417,60 @@ fail:
 	return NULL;
 }
 
+/* A wall-clock time of an earlier run on the loop's clock: at most now (the
+ * clock may have been put back since), and not below 0 (the loop's clock
+ * starts at boot: a run before a reboot is put at the boot). */
+static int64_t
+job_mono(const struct job *j, int64_t wall, int64_t now)
+{
+	int64_t t = j->mono_base + (wall - j->wall_base);
+
+	if (t > now)
+		t = now;
+	return t < 0 ? 0 : t;
+}
+
+/* A resumed job's times go back to the earlier runs: its start is the
+ * journal's first event, each node's the first start of its first attempt
+ * (the scheduler only knows the attempts of this run). */
+static void
+job_resume_times(struct job *j, int64_t now)
+{
+	int64_t t;
+	size_t i;
+
+	if (j->first_wall >= 0)
+		j->started = job_mono(j, j->first_wall, now);
+	for (i = 0; i < j->m->nnodes; i++) {
+		if (j->first_start[i] < 0)
+			continue;
+		t = job_mono(j, j->first_start[i], now);
+		/* a node that succeeded ended before this run began */
+		if (j->done_span[i] >= 0 && t > now - j->done_span[i])
+			t = now - j->done_span[i] < 0 ? 0 :
+			    now - j->done_span[i];
+		if (t < j->started)
+			j->started = t;
+		sched_preset_times(j->s, i, t, j->done_span[i]);
+	}
+}
+
 int
 job_start(struct job *j, char **cause)
 {
+	int64_t now;
 	char *n;
 
 	(void)cause;
-	j->started = loop_now();
+	now = loop_now();
+	j->started = now;
 	n = num((int64_t)j->m->nnodes);
 	journal_add(j->jr, loop_wallclock(), "begin", "job", j->id, "dag",
 	    j->m->name, "nodes", n, (char *)NULL);
 	free(n);
-	sched_begin(j->s, j->started);
+	sched_begin(j->s, now);
+	if (j->resumed)
+		job_resume_times(j, now);
 	job_log(j, LOG_INFO, SIZE_MAX, "begin", "dag=%s nodes=%zu",
 	    j->m->name, j->m->nnodes);
 	job_pump(j);
@@ -3512,6 +3626,8 @@ job_free(struct job *j)
 	env_free(j->base_env);
 	free(j->groups);
 	free(j->estimates);
+	free(j->first_start);
+	free(j->done_span);
 	free(j->state_path);
 	free(j->workdir);
 	free(j->pwd);

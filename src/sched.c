@@ -901,6 +901,23 @@ sched_begin(struct sched *s, int64_t now)
 	settle(s, now);
 }
 
+void
+sched_preset_times(struct sched *s, size_t i, int64_t started_ms,
+    int64_t span_ms)
+{
+	struct node_run	*r;
+
+	if (!s->begun || i >= s->n || started_ms < 0)
+		return;
+	r = &s->nr[i];
+	if (r->status == NS_SUCCEEDED && r->nhist == 0 && span_ms >= 0) {
+		r->started_ms = started_ms;
+		r->finished_ms = started_ms > INT64_MAX - span_ms ? INT64_MAX :
+		    started_ms + span_ms;
+	} else if (r->status == NS_PENDING && r->nhist == 0)
+		r->started_ms = started_ms;
+}
+
 /* ---- events --------------------------------------------------------- */
 
 /* Handle the timers and the deadline that are due at now. */

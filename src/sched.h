@@ -151,6 +151,12 @@ void sched_preset_attempts(struct sched *s, size_t i, int attempts);
 
 /* The DAG starts at now (the deadline counts from here). */
 void sched_begin(struct sched *s, int64_t now);
+/* After sched_begin, for a resumed job: node i first started at started_ms
+ * (on now's clock, before it), in an earlier run. A node that succeeded
+ * there ended span_ms later; a node that will run again keeps this start,
+ * so its times go from its first attempt to its last. */
+void sched_preset_times(struct sched *s, size_t i, int64_t started_ms,
+    int64_t span_ms);
 /* The next thing to do at time now: 1 and *a filled, or 0 when nothing is to
  * be done until another event or sched_wakeup(). `slots` is how many more
  * nodes the caller may start (watch's global -j); pass INT_MAX for no limit.

@@ -341,6 +341,122 @@ spool_list(struct spool *sp, const char *sub, size_t *np)
 	return v;
 }
 
+char **
+spool_list_all(struct spool *sp, const char *sub, size_t *np)
+{
+	char **v = NULL;
+	size_t n = 0, cap = 0;
+	struct dirent *e;
+	DIR *d;
+	int fd;
+
+	*np = 0;
+	fd = openat(sp->dirfd, sub, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	if ((d = fdopendir(fd)) == NULL) {
+		close(fd);
+		return NULL;
+	}
+	while ((e = readdir(d)) != NULL) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		xgrow(&v, &cap, n + 1, sizeof *v);
+		v[n++] = xstrdup(e->d_name);
+	}
+	closedir(d);
+	if (n > 1)
+		qsort(v, n, sizeof *v, name_cmp);
+	*np = n;
+	return v;
+}
+
+const char *
+spool_file_type(mode_t mode)
+{
+	if (S_ISREG(mode))
+		return "a regular file";
+	if (S_ISDIR(mode))
+		return "a directory";
+	if (S_ISLNK(mode))
+		return "a symbolic link";
+	if (S_ISFIFO(mode))
+		return "a FIFO";
+	if (S_ISSOCK(mode))
+		return "a socket";
+	if (S_ISCHR(mode) || S_ISBLK(mode))
+		return "a device";
+	return "a special file";
+}
+
+int
+spool_remove(struct spool *sp, const char *sub, const char *name,
+    char **cause)
+{
+	int fd, rc;
+
+	fd = openat(sp->dirfd, sub, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		*cause = xasprintf("cannot open '%s/%s': %s", sp->path, sub,
+		    strerror(errno));
+		return -1;
+	}
+	/* unlinkat never follows a link: the name itself goes, whatever it
+	 * is; a directory needs AT_REMOVEDIR and goes only when empty */
+	rc = unlinkat(fd, name, 0);
+	if (rc != 0 && errno == EISDIR)
+		rc = unlinkat(fd, name, AT_REMOVEDIR);
+	if (rc != 0 && errno == ENOENT)
+		rc = 0;
+	if (rc != 0)
+		*cause = xasprintf("cannot remove '%s/%s': %s", sub, name,
+		    strerror(errno));
+	close(fd);
+	return rc;
+}
+
+int
+spool_clean_temps(struct spool *sp, const char *sub, bool (*match)(
+    const char *name, const struct stat *st, void *arg), void *arg,
+    char **cause)
+{
+	char **names, *why = NULL, *p;
+	size_t n, i;
+	struct stat st;
+	int fd, removed = 0;
+
+	fd = openat(sp->dirfd, sub, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		*cause = xasprintf("cannot open '%s/%s': %s", sp->path, sub,
+		    strerror(errno));
+		return -1;
+	}
+	names = spool_list_all(sp, sub, &n);
+	for (i = 0; i < n; i++) {
+		if (fstatat(fd, names[i], &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    !S_ISDIR(st.st_mode) && match(names[i], &st, arg)) {
+			p = log_escape(names[i], strlen(names[i]));
+			if (unlinkat(fd, names[i], 0) == 0) {
+				log_event(LOG_INFO, NULL, NULL, "cleanup",
+				    "removed '%s/%s': left by an earlier run",
+				    sub, p);
+				removed++;
+			} else if (why == NULL)
+				why = xasprintf("cannot remove '%s/%s': %s",
+				    sub, p, strerror(errno));
+			free(p);
+		}
+		free(names[i]);
+	}
+	free(names);
+	close(fd);
+	if (why != NULL) {
+		*cause = why;
+		return -1;
+	}
+	return removed;
+}
+
 static bool
 ends_with(const char *s, const char *suffix)
 {

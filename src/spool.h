@@ -58,6 +58,22 @@ void spool_drain(struct spool *sp, bool *incoming, bool *cancel);
 /* Names in incoming/ that are candidates (not '.', not '*.tmp'), sorted by
  * name; *n entries, each allocated, the array too. */
 char **spool_list(struct spool *sp, const char *sub, size_t *n);
+/* Every name in sub/ but '.' and '..', sorted, as spool_list. */
+char **spool_list_all(struct spool *sp, const char *sub, size_t *n);
+/* "a directory", "a FIFO", ... for messages about a file of that mode. */
+const char *spool_file_type(mode_t mode);
+/* Remove sub/NAME without following it, whatever it is: a directory only
+ * when it is empty. A name already gone is fine. 0, or -1 with *cause. */
+int spool_remove(struct spool *sp, const char *sub, const char *name,
+    char **cause);
+/* Remove every entry of sub/ that is not a directory and for which match
+ * says yes, never following links, logging each (a start-up cleanup of
+ * what an earlier run left behind). Returns how many were removed, or -1
+ * with *cause naming the first that could not be (the others are still
+ * tried). */
+int spool_clean_temps(struct spool *sp, const char *sub, bool (*match)(
+    const char *name, const struct stat *st, void *arg), void *arg,
+    char **cause);
 /* Claim incoming/NAME: open it without following links, check it (regular
  * file, one link, size bound, a known kind), and rename it into a fresh
  * active/.claim-XXXX/. Returns 0 and fills c; 1 when the file was refused

@@ -541,6 +541,122 @@ test_collect_refused(void)
 	CU_ASSERT(!exists("col/bad"));
 }
 
+/* A tar.gz at tmpdir/rel holding the members in mv (name, text; text NULL: a
+ * directory), made with libarchive. */
+static char *
+make_tgz(const char *rel, const char *const *mv)
+{
+	char			*path = xasprintf("%s/%s", tmpdir, rel);
+	struct archive		*a = archive_write_new();
+	struct archive_entry	*e;
+	size_t			 i, len;
+
+	archive_write_set_format_pax_restricted(a);
+	archive_write_add_filter_gzip(a);
+	CU_ASSERT_FATAL(archive_write_open_filename(a, path) == ARCHIVE_OK);
+	for (i = 0; mv[i] != NULL; i += 2) {
+		e = archive_entry_new();
+		archive_entry_set_pathname(e, mv[i]);
+		len = mv[i + 1] != NULL ? strlen(mv[i + 1]) : 0;
+		archive_entry_set_filetype(e, mv[i + 1] != NULL ?
+		    AE_IFREG : AE_IFDIR);
+		archive_entry_set_perm(e, mv[i + 1] != NULL ? 0644 :
+		    0755);
+		archive_entry_set_size(e, (la_int64_t)len);
+		CU_ASSERT_FATAL(archive_write_header(a, e) == ARCHIVE_OK);
+		if (len > 0)
+			CU_ASSERT(archive_write_data(a, mv[i + 1], len) ==
+			    (la_ssize_t)len);
+		archive_entry_free(e);
+	}
+	CU_ASSERT(archive_write_close(a) == ARCHIVE_OK);
+	archive_write_free(a);
+	return path;
+}
+
+/* Unpack tmpdir/rel into a fresh tmpdir/dest: bundle_unpack's result and
+ * *cause. */
+static int
+unpack_into(const char *tgz, const char *dest, char **cause)
+{
+	char	*dir = xasprintf("%s/%s", tmpdir, dest);
+	int	 rc;
+
+	CU_ASSERT_FATAL(mkdir(dir, 0700) == 0);
+	rc = bundle_unpack(tgz, dir, 1u << 20, 0, 0, 0, cause);
+	free(dir);
+	return rc;
+}
+
+static void
+test_unpack_duplicate(void)
+{
+	static const char *const dup[] = {
+		"dag.yaml", "name: d\nnodes:\n  a: {run: \"true\"}\n",
+		"data.txt", "one\n",
+		"data.txt", "two\n",
+		NULL
+	};
+	static const char *const dotted[] = {
+		"dag.yaml", "name: d\n",
+		"sub/", NULL,
+		"sub/f", "one\n",
+		"./sub//f", "two\n",
+		NULL
+	};
+	static const char *const dirs[] = {
+		"dag.yaml", "name: d\n",
+		"sub/", NULL,
+		"./sub", NULL,
+		"sub/f", "one\n",
+		NULL
+	};
+	static const char *const filedir[] = {
+		"dag.yaml", "name: d\n",
+		"x", "one\n",
+		"x/", NULL,
+		NULL
+	};
+	char	*tgz, *cause = NULL;
+
+	tgz = make_tgz("dup.tar.gz", dup);
+	CU_ASSERT(unpack_into(tgz, "u1", &cause) == -1);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(cause);
+	CU_ASSERT_STRING_EQUAL(cause,
+	    "bundle has a duplicate member 'data.txt'");
+	/* refused as a whole: nothing was written */
+	CU_ASSERT(!exists("u1/dag.yaml"));
+	free(cause);
+	cause = NULL;
+	free(tgz);
+
+	tgz = make_tgz("dotted.tar.gz", dotted);
+	CU_ASSERT(unpack_into(tgz, "u2", &cause) == -1);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(cause);
+	CU_ASSERT_STRING_EQUAL(cause,
+	    "bundle has a duplicate member './sub//f'");
+	free(cause);
+	cause = NULL;
+	free(tgz);
+
+	tgz = make_tgz("filedir.tar.gz", filedir);
+	CU_ASSERT(unpack_into(tgz, "u3", &cause) == -1);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(cause);
+	CU_ASSERT_STRING_EQUAL(cause, "bundle has a duplicate member 'x/'");
+	free(cause);
+	cause = NULL;
+	free(tgz);
+
+	/* a directory listed twice is harmless */
+	tgz = make_tgz("dirs.tar.gz", dirs);
+	CU_ASSERT(unpack_into(tgz, "u4", &cause) == 0);
+	if (cause != NULL)
+		fprintf(stderr, "%s\n", cause);
+	free(cause);
+	CU_ASSERT(exists("u4/sub/f"));
+	free(tgz);
+}
+
 int
 main(void)
 {
@@ -555,6 +671,7 @@ main(void)
 		{ "collect files", test_collect_file },
 		{ "collect a directory", test_collect_dir },
 		{ "collect refusals", test_collect_refused },
+		{ "unpack a duplicate member", test_unpack_duplicate },
 		{ NULL, NULL }
 	};
 	char		*cause = NULL;

@@ -1252,6 +1252,42 @@ test_preset(void)
 	fx_done(&f);
 }
 
+/* A resumed job's nodes keep the times of the earlier run: a node that
+ * succeeded there its start and length, a node that runs again its first
+ * start, so that its times span every attempt. */
+static void
+test_preset_times(void)
+{
+	struct manifest		*m = man_new("a b:a c:b");
+	struct fx		 f;
+	const struct node_run	*r;
+
+	fx_init(&f, m, 2, NULL);
+	sched_preset_succeeded(f.s, 0, 1, 300);
+	sched_preset_attempts(f.s, 1, 1);
+	f.seen[0] = NS_SUCCEEDED;
+	f.now = 1000;
+	sched_begin(f.s, f.now);
+	sched_preset_times(f.s, 0, 200, 300);
+	sched_preset_times(f.s, 1, 600, -1);
+	r = fx_node(&f, "a");
+	CU_ASSERT_EQUAL(r->started_ms, 200);
+	CU_ASSERT_EQUAL(r->finished_ms, 500);
+	RUN("+b#2");
+	r = fx_node(&f, "b");
+	CU_ASSERT_EQUAL(r->started_ms, 600);	/* not this attempt's 1000 */
+	CU_ASSERT_EQUAL(r->nhist, 1);
+	CU_ASSERT_EQUAL(r->hist[0].start_ms, 1000);
+	f.now = 1500;
+	fx_ok(&f, "b");
+	RUN("b=succeeded +c");
+	CU_ASSERT_EQUAL(r->finished_ms, 1500);
+	/* a node of this run is not moved */
+	sched_preset_times(f.s, 2, 100, -1);
+	CU_ASSERT_EQUAL(fx_node(&f, "c")->started_ms, 1500);
+	fx_done(&f);
+}
+
 /* A stop ends retrying nodes, except cleanup ones (when: always). */
 static void
 test_stop_retrying(void)
@@ -1710,6 +1746,7 @@ main(void)
 		{ "deadline", test_deadline },
 		{ "cancel", test_cancel },
 		{ "preset", test_preset },
+		{ "preset times", test_preset_times },
 		{ "stop_retrying", test_stop_retrying },
 		{ "deadline_retrying", test_deadline_retrying },
 		{ "budget_then_deadline", test_budget_then_deadline },

@@ -486,6 +486,96 @@ else
 	echo "skip - clock jump: set FAULTS_CLOCK=1 as root to move the clock"
 fi
 
+# === times across a resume ==================================================
+# pre runs, then slow sleeps 3 s; the daemon is killed (-9) during the sleep
+# and `watch --drain` resumes the job.  Its duration and its nodes' starts
+# must go back to the first run: the job ran through the kill and then a
+# whole 3 s sleep again, and pre and slow first started in the first run.
+now_ms() { date +%s%3N; }
+TSP="$T/tspool"
+"$DAGEXEC" watch -s "$TSP" --drain >>"$T/watch.log" 2>&1
+cat >times.yaml <<'Y'
+name: times
+nodes:
+  pre: {run: "sleep 0.3"}
+  slow: {run: "sleep 3", needs: [pre]}
+  after: {run: "true", needs: [slow]}
+Y
+start_daemon "$TSP"
+t_drop=$(now_ms)
+tid=$("$DAGEXEC" submit -s "$TSP" times.yaml)
+i=0
+while [ $i -lt 300 ] && ! grep -q "$tid/slow start" "$T/watch.log"; do
+	sleep 0.1; i=$((i + 1))
+done
+check "slow starts under the first daemon" grep -q "$tid/slow start" "$T/watch.log"
+sleep 1
+kill -KILL "$WPID"; wait "$WPID" 2>/dev/null; WPID=
+t_kill=$(now_ms)
+sleep 1
+"$DAGEXEC" watch -s "$TSP" --drain >>"$T/watch.log" 2>&1
+check "the resumed job ends with a bundle" test -f "$TSP/done/$tid.tar.gz"
+if [ -f "$TSP/done/$tid.tar.gz" ]; then
+	tx=$(bundle_x "$TSP/done/$tid.tar.gz")
+	"$PY" - "$tx/state.yaml" "$tx/events.log" $((t_kill - t_drop)) \
+	    >"$T/times.out" <<'PY'
+import datetime, sys, yaml
+state, events, before_kill = sys.argv[1], sys.argv[2], int(sys.argv[3])
+d = yaml.safe_load(open(state))
+
+def ms(v):
+    if isinstance(v, str):
+        v = datetime.datetime.strptime(v.rstrip("Z"), "%Y-%m-%dT%H:%M:%S.%f")
+    if v.tzinfo is None:
+        v = v.replace(tzinfo=datetime.timezone.utc)
+    return round(v.timestamp() * 1000)
+
+first, last = {}, {}
+begin = None
+for line in open(events):
+    f = line.split()
+    if begin is None:
+        begin = int(f[0])
+    if f[1] == "start":
+        kv = dict(x.split("=", 1) for x in f[2:])
+        first.setdefault(kv["node"], int(f[0]))
+        last[kv["node"]] = int(f[0])
+slow = d["nodes"]["slow"]
+pre = d["nodes"]["pre"]
+ok = lambda c, what: print(("ok" if c else "FAIL") + " - " + what)
+ok(d["status"] == "succeeded", "the resumed job succeeded (%s)" % d["status"])
+ok(slow["attempts"] == 2, "slow ran twice (%s)" % slow["attempts"])
+ok(d["duration_ms"] >= before_kill + 3000,
+   "the job's duration_ms spans both runs (%s >= %d from the drop to the "
+   "kill + 3000 of the second sleep)" % (d["duration_ms"], before_kill))
+ok(ms(d["started_at"]) == begin,
+   "the job's started_at is the journal's first event (%s, %d)" %
+   (d["started_at"], begin))
+ok(d["duration_ms"] == ms(d["finished_at"]) - ms(d["started_at"]),
+   "the job's duration_ms is finished_at - started_at")
+ok(ms(slow["started_at"]) == first["slow"],
+   "slow's started_at is its first start in events.log (%s, %d)" %
+   (slow["started_at"], first["slow"]))
+ok(slow["duration_ms"] >= 3000 + 1000,
+   "slow's duration_ms goes from its first start to its end (%s >= 4000)" %
+   slow["duration_ms"])
+ok(ms(pre["started_at"]) == first["pre"],
+   "pre's started_at, from the first run, is its start in events.log "
+   "(%s, %d)" % (pre["started_at"], first["pre"]))
+ok(300 <= pre["duration_ms"] < 3000,
+   "pre's duration_ms is its one attempt (%s)" % pre["duration_ms"])
+ok(ms(pre["finished_at"]) < last["slow"] - 1000,
+   "pre finished in the first run, not at the resume (%s, slow's second "
+   "start at %d)" % (pre["finished_at"], last["slow"]))
+PY
+	cat "$T/times.out"
+	npass=$((npass + $(grep -c '^ok' "$T/times.out")))
+	nfail=$((nfail + $(grep -c '^FAIL' "$T/times.out")))
+	[ -s "$T/times.out" ] || fail "the state of the resumed job could not be read"
+	grep_file "the summary counts the time of both runs" \
+	    "succeeded in [4-9]\.\|succeeded in [1-9][0-9]" "$tx/summary.txt"
+fi
+
 # a build with --enable-sanitizers reports into the daemons' logs
 check "no sanitizer report in the daemons' logs" \
     test -z "$(grep -l 'Sanitizer\|runtime error:' "$T"/watch.log* 2>/dev/null)"

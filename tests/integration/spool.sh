@@ -274,4 +274,21 @@ else
 	echo "skip - identity: needs root and useradd (not root here)"
 fi
 
+
+# --- a dropped bundle with a member given twice ------------------------------
+"$PY" - "$T/dup.tar.gz" <<'PY'
+import io, sys, tarfile
+with tarfile.open(sys.argv[1], "w:gz") as t:
+    for name, text in (("dag.yaml", b"name: dup\nnodes:\n  a: {run: \"true\"}\n"),
+                       ("data.txt", b"one\n"), ("data.txt", b"two\n")):
+        i = tarfile.TarInfo(name)
+        i.size = len(text)
+        t.addfile(i, io.BytesIO(text))
+PY
+cp "$T/dup.tar.gz" "$SP/incoming/dup.tar.gz"
+"$DAGEXEC" watch -s "$SP" --drain >>"$T/watch.log" 2>&1
+check "a bundle with a duplicate member is rejected" test -f "$SP/rejected/dup.tar.gz"
+grep_file "its .error names the duplicate" \
+    "duplicate member 'data.txt'" "$SP/rejected/dup.tar.gz.error"
+
 finish
