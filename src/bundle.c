@@ -856,6 +856,10 @@ bundle_collect_output(int workdir_fd, const char *rel, const char *destdir,
 		    "a directory", rel);
 		goto out;
 	}
+	/* before it is opened for reading: a link to a file the user may
+	 * not read is named for what it is, not as "Permission denied" */
+	if (bundle_owned(bc, &st, rel) != 0)
+		goto out;
 	fd = bundle_openat2(workdir_fd, rel, O_RDONLY | O_CLOEXEC |
 	    O_NONBLOCK | O_NOCTTY | (S_ISDIR(st.st_mode) ? O_DIRECTORY : 0));
 	if (fd < 0 || fstat(fd, &st2) != 0 || st2.st_dev != st.st_dev ||

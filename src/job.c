@@ -2625,9 +2625,9 @@ finale_join(struct job *j, struct finale *f)
 }
 
 /* Write the files of the job's end: the final state, summary.txt,
- * timeline.svg, trace.json and graph.dot; with journal, the journal's
- * finish too, while the threads render. j->end_failed says whether one of
- * the files could not be written. */
+ * timeline.svg, trace.json and graph.dot, and sync the journal (with
+ * journal, its finish is added first), while the threads render.
+ * j->end_failed says whether one of them could not be written. */
 static void
 job_write_end(struct job *j, bool journal)
 {
@@ -2639,14 +2639,15 @@ job_write_end(struct job *j, bool journal)
 	j->end_failed = false;
 	finale_start(j, &f);
 	state_flush(j);
-	if (journal) {
+	if (journal)
 		journal_add(j->jr, loop_wallclock(), "finish", "status",
 		    dag_status_name(sched_status(j->s)), (char *)NULL);
-		if (journal_sync(j->jr, &cause) != 0) {
-			job_log(j, LOG_ERROR, SIZE_MAX, "journal", "%s", cause);
-			free(cause);
-			cause = NULL;
-		}
+	/* what could not be written stays buffered for the next try */
+	if (journal_sync(j->jr, &cause) != 0) {
+		job_log(j, LOG_ERROR, SIZE_MAX, "journal", "%s", cause);
+		free(cause);
+		cause = NULL;
+		j->end_failed = true;
 	}
 	path = xasprintf("%s/graph.dot", j->dir);
 	if ((fp = open_memstream(&text, &len)) != NULL) {
@@ -2661,6 +2662,38 @@ job_write_end(struct job *j, bool journal)
 	}
 	free(path);
 	finale_join(j, &f);
+}
+
+/* Room kept on the job's file system for the files of its end: when the
+ * disk fills, the reserve is given back and the end written into it, so
+ * that state.yaml says how the job ended (its bundle waits for room). */
+#define END_RESERVE	(256 << 10)
+
+static void
+job_reserve(struct job *j)
+{
+	char *path = xasprintf("%s/.reserve", j->dir);
+	int fd;
+
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
+	    0600);
+	if (fd >= 0) {
+		if (posix_fallocate(fd, 0, END_RESERVE) != 0)
+			(void)unlink(path);
+		close(fd);
+	}
+	free(path);
+}
+
+/* Give the reserve back; true when there was one. */
+static bool
+job_unreserve(struct job *j)
+{
+	char *path = xasprintf("%s/.reserve", j->dir);
+	bool had = unlink(path) == 0;
+
+	free(path);
+	return had;
 }
 
 int
@@ -2691,6 +2724,12 @@ job_finish(struct job *j)
 		j->sync_timer = NULL;
 	}
 	job_write_end(j, true);
+	if (j->end_failed && job_unreserve(j)) {
+		job_log(j, LOG_WARN, SIZE_MAX, "finish", "the disk is full: "
+		    "the job's end is written into its reserve");
+		job_write_end(j, false);
+	}
+	(void)job_unreserve(j);
 	if (j->progress == PROGRESS_TTY) {
 		progress_draw(j, true);
 		fputc('\n', stderr);
@@ -3409,6 +3448,7 @@ job_new(struct loop *l, struct manifest *m, const struct job_config *c,
 	(void)prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
 	j->mono_base = loop_now();
 	j->wall_base = loop_wallclock();
+	job_reserve(j);
 	state_flush_first(j);
 	return j;
 

@@ -482,6 +482,15 @@ for f in $FIFOS; do
 		pass "$f: U's FIFO job ends after a restart (bundle in done/)"
 		B=$(unpack "$SP/done/$id.tar.gz")
 		s=$(nst "$B" n2)
+		if [ "$f" = fifodst ]; then
+			# the FIFO planted where the copy goes is replaced,
+			# never written into: the output arrives whole
+			check "$f: the copy replaced the FIFO (status $s)" \
+			    sh -c "test '$s' = succeeded &&
+			    test -f '$B/outputs/n2/o.txt' &&
+			    test \"\$(cat '$B/outputs/n2/o.txt')\" = x"
+			continue
+		fi
 		check "$f: the node that met the FIFO did not succeed (status $s)" \
 		    test -n "$s" -a "$s" != succeeded
 	else

@@ -37,7 +37,13 @@ wait_for() {
 	return 1
 }
 has_lines() { [ -f "$1" ] && [ "$(wc -l <"$1")" -ge 1 ]; }
-journalled() { grep -qs '"finish"\|\bfinish\b' "$1/events.log"; }
+# journalled SPOOL ID: the job's end is in its journal in active/, or it
+# is already over (the daemon wrote its end into the reserve it keeps for
+# a full disk, and its bundle is in done/)
+journalled() {
+	grep -qs '"finish"\|\bfinish\b' "$1/active/$2/events.log" ||
+	    [ -f "$1/done/$2.tar.gz" ]
+}
 
 # mkspool NAME: a 4 MiB tmpfs at $T/NAME with the spool's layout and a
 # 2 MiB filler file the test removes to give space back
@@ -113,7 +119,7 @@ job full1 "$T/count1"
 drop "$SP" full1
 check "full: the node ran" wait_for 15 has_lines "$T/count1"
 id=$(jid "$SP" full1)
-if wait_for 15 journalled "$SP/active/$id"; then
+if wait_for 15 journalled "$SP" "$id"; then
 	pass "full: the job's end is journalled while the disk is full"
 	sleep 1
 	if status_running "$SP" "$id"; then
@@ -158,7 +164,7 @@ job full2 "$T/count2"
 drop "$SP" full2
 check "kill: the node ran" wait_for 15 has_lines "$T/count2"
 id=$(jid "$SP" full2)
-wait_for 15 journalled "$SP/active/$id"
+wait_for 15 journalled "$SP" "$id"
 fin=$?
 check "kill: the job's end is journalled while the disk is full" test $fin -eq 0
 sleep 1
@@ -181,6 +187,36 @@ if status_running "$SP" "$id"; then
 	fail "kill: status shows a final status after the drain (it shows: $st)"
 else
 	pass "kill: status shows a final status after the drain"
+fi
+
+# --- a job whose journal says it ended, put back into active/ -------------------------
+# As after a crash between the journal's finish and the bundle: the next
+# daemon writes the end from the journal and runs nothing again.
+SP=$T/sp3
+mkdir -p "$SP"
+"$DAGEXEC" watch -s "$SP" --drain >/dev/null 2>&1
+job again "$T/count3"
+sed -i 's/dd if=.*|| true/true/; s/, outputs: \[big.bin\]//' "$T/again.yaml"
+drop "$SP" again
+timeout 40 "$DAGEXEC" watch -s "$SP" --drain >>"$T/watch.log" 2>&1
+id=$(jid "$SP" again)
+b="$SP/done/$id.tar.gz"
+if [ -n "$id" ] && [ -f "$b" ]; then
+	mkdir -p "$T/x3" "$SP/active/$id"
+	tar xzf "$b" -C "$T/x3"
+	cp "$T/x3/$id/manifest.yaml" "$T/x3/$id/events.log" "$SP/active/$id/"
+	rm -f "$b"
+	timeout 40 "$DAGEXEC" watch -s "$SP" --drain >>"$T/watch.log" 2>&1
+	check "finished: the bundle is written again from the journal" test -f "$b"
+	check "finished: node big ran once, not again ($(wc -l <"$T/count3") lines)" \
+	    test "$(wc -l <"$T/count3")" -eq 1
+	mkdir -p "$T/y3"
+	tar xzf "$b" -C "$T/y3" 2>/dev/null
+	check "finished: the new bundle says succeeded" \
+	    grep -q '^status: succeeded' "$T/y3/$id/state.yaml"
+	check "finished: nothing is left in active/" test ! -e "$SP/active/$id"
+else
+	fail "finished: the first run left no bundle"
 fi
 
 finish
