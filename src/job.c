@@ -196,6 +196,7 @@ struct job {
 #define LOG_BULK_MAX	20
 
 static void	job_pump(struct job *);
+static void	as_owner(struct job *, bool);
 static void	node_try_end(struct nodeproc *);
 static void	slurm_start(struct job *, size_t, int);
 static void	slurm_kill(struct job *, size_t);
@@ -696,14 +697,24 @@ parse_kv_file(const struct job *j, int dirfd, const char *path,
 	char *buf, *c2 = NULL;
 	size_t len;
 	struct stat st;
-	int fd, rc;
+	struct fs_ids old;
+	int fd, rc, saved;
 
 	*out = NULL;
 	*nout = 0;
 	/* the node made this file: no link followed, no FIFO waited on,
-	 * nothing but a plain file of its own */
+	 * nothing but a plain file of its own, opened with its user's
+	 * rights (io/ is theirs) */
+	if (fs_ids_enter(j->uid, j->gid, j->set_ids, &old) != 0) {
+		*cause = xasprintf("%s: cannot take uid %ld: %s", what,
+		    (long)j->uid, strerror(errno));
+		return -1;
+	}
 	fd = openat(dirfd, path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
 	    O_CLOEXEC);
+	saved = errno;
+	fs_ids_leave(&old);
+	errno = saved;
 	if (fd < 0) {
 		if (errno == ENOENT)
 			return 0;
@@ -727,7 +738,10 @@ parse_kv_file(const struct job *j, int dirfd, const char *path,
 	rc = kvfile_parse(buf, len, what, numeric, out, nout, cause);
 	free(buf);
 	/* read: the next attempt starts without it */
-	(void)unlinkat(dirfd, path, 0);
+	if (fs_ids_enter(j->uid, j->gid, j->set_ids, &old) == 0) {
+		(void)unlinkat(dirfd, path, 0);
+		fs_ids_leave(&old);
+	}
 	return rc;
 }
 
@@ -893,12 +907,15 @@ start_node(struct job *j, size_t i, int attempt)
 	met_path = xasprintf("%s/io/%s.metrics", j->dir, n->id);
 	/* an attempt's side files are removed once read: only an earlier
 	 * run's (a resumed job) can be left */
+	as_owner(j, true);
 	if (j->resumed && ((unlink(out_path) != 0 && errno != ENOENT) ||
 	    (unlink(met_path) != 0 && errno != ENOENT))) {
 		cause = xasprintf("cannot remove '%s': %s", out_path,
 		    strerror(errno));
+		as_owner(j, false);
 		goto fail;
 	}
+	as_owner(j, false);
 	/* non-blocking on our end only: the node's end must block, or a
 	 * writer faster than us gets EAGAIN */
 	if (pipe2(pout, O_CLOEXEC) != 0 || pipe2(perr, O_CLOEXEC) != 0 ||
@@ -918,8 +935,13 @@ again:
 	memset(&sp, 0, sizeof sp);
 	sp.node = n->id;
 	if (n->kind == NODE_HTTP) {
-		if (http_prepare(j, i, envp, httpargv, &cause) != 0)
+		/* its request file is made in io/, the owner's: as them */
+		as_owner(j, true);
+		used = http_prepare(j, i, envp, httpargv, &cause);
+		as_owner(j, false);
+		if (used != 0)
 			goto fail;
+		used = -1;
 		sp.argv = httpargv;
 		sp.paths = xcalloc(2, sizeof *sp.paths);
 		sp.paths[0] = xstrdup(j->self);
@@ -2452,9 +2474,11 @@ notify_start(struct job *j)
 		return -1;
 	}
 	result = xasprintf("%s/io/.notify.result", j->dir);
+	as_owner(j, true);
 	if (unlink(result) != 0 && errno != ENOENT)
 		job_log(j, LOG_WARN, SIZE_MAX, "notify",
 		    "cannot remove '%s': %s", result, strerror(errno));
+	as_owner(j, false);
 	argv[0] = http_argv0;
 	argv[1] = xstrdup("__notify");
 	argv[2] = ns->url;
