@@ -9,7 +9,6 @@
 #include <getopt.h>
 #include <grp.h>
 #include <limits.h>
-#include <pthread.h>
 #include <pwd.h>
 #include <regex.h>
 #include <signal.h>
@@ -17,7 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/eventfd.h>
 #include <sys/syscall.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -33,6 +31,7 @@
 #include "loop.h"
 #include "manifest.h"
 #include "spool.h"
+#include "worker.h"
 #include "xmalloc.h"
 
 #define WAIT_AGING_S	60	/* a file waiting longer goes first */
@@ -54,8 +53,6 @@ struct wjob {
 	char		*bundle;	/* done/JOB.tar.gz */
 	bool		 packing;
 	bool		 bundled;	/* in done/: forget the job */
-	pthread_t	 pack_thr;
-	int		 pack_efd;	/* written when the thread is done */
 	int		 pack_rc;
 	char		*pack_cause;
 	char		*pack_warn;
@@ -80,6 +77,7 @@ struct watch {
 	bool			 stopping;
 	bool			 in_dispatch;
 	struct loop_timer	*reap_timer;
+	struct worker		*packer;	/* packs bundles off the loop */
 	struct loop_timer	*scan_timer;
 	char			**stuck;	/* cancel/ entries that could
 						   not be removed, sorted:
@@ -134,17 +132,16 @@ parse_count(const char *s, int *v)
 
 /*
  * A finished job's bundle is packed, moved into done/ and its directory
- * removed by a thread of its own: packing gigabytes must not hold up the
+ * removed on the packer's thread: packing gigabytes must not hold up the
  * loop (other jobs' timeouts, cancels, intake). nodes/ and outputs/ are
- * read with the owner's file-system ids (this thread's alone), and only
+ * read with the owner's file-system ids (that thread's alone), and only
  * their plain files with one link are packed.
  */
-static void *
-pack_main(void *arg)
+static void
+pack_work(void *arg)
 {
 	struct wjob *wj = arg;
 	struct fs_ids old;
-	uint64_t one = 1;
 
 	/* root's supplementary groups are not the owner's: none, for this
 	 * thread alone (glibc's setgroups would change every thread's) */
@@ -152,59 +149,39 @@ pack_main(void *arg)
 		(void)syscall(SYS_setgroups, 0, NULL);
 	wj->pack_rc = bundle_write(wj->bundle, BUNDLE_TGZ, wj->id, wj->dir,
 	    wj->set_ids ? &wj->owner : NULL, &wj->pack_cause);
-	if (wj->pack_rc == 0) {
-		if (wj->set_ids && chown(wj->bundle, wj->uid, wj->gid) != 0)
-			wj->pack_warn = xasprintf("cannot chown '%s': %s",
-			    wj->bundle, strerror(errno));
-		(void)chmod(wj->bundle, 0600);
-		/* what the owner made is removed as the owner */
-		if (fs_ids_enter(wj->uid, wj->gid, wj->set_ids, &old) == 0) {
-			wj->rm_rc = fs_remove_tree(wj->dir, &wj->rm_cause);
-			fs_ids_leave(&old);
-		}
-		if (wj->rm_rc != 0 || access(wj->dir, F_OK) == 0) {
-			free(wj->rm_cause);
-			wj->rm_cause = NULL;
-			wj->rm_rc = fs_remove_tree(wj->dir, &wj->rm_cause);
-		}
+	if (wj->pack_rc != 0)
+		return;
+	if (wj->set_ids && chown(wj->bundle, wj->uid, wj->gid) != 0)
+		wj->pack_warn = xasprintf("cannot chown '%s': %s", wj->bundle,
+		    strerror(errno));
+	(void)chmod(wj->bundle, 0600);
+	/* what the owner made is removed as the owner, the rest as root */
+	if (fs_ids_enter(wj->uid, wj->gid, wj->set_ids, &old) == 0) {
+		wj->rm_rc = fs_remove_tree(wj->dir, &wj->rm_cause);
+		fs_ids_leave(&old);
 	}
-	while (write(wj->pack_efd, &one, sizeof one) < 0 && errno == EINTR)
-		;
-	return NULL;
+	if (wj->rm_rc != 0 || access(wj->dir, F_OK) == 0) {
+		free(wj->rm_cause);
+		wj->rm_cause = NULL;
+		wj->rm_rc = fs_remove_tree(wj->dir, &wj->rm_cause);
+	}
 }
 
-static void	pack_done(struct loop *, int, uint32_t, void *);
+static void	pack_done(void *);
 static void	pack_retry(struct loop *, void *);
 
-/* Pack wj's bundle on a thread; false when none could be started (the
- * caller tries again later). */
-static bool
+/* Pack wj's bundle on the packer's thread (one bundle at a time). */
+static void
 pack_start(struct watch *w, struct wjob *wj)
 {
-	sigset_t all, old;
-	int rc;
-
 	free(wj->bundle);
 	wj->bundle = xasprintf("%s/done/%s%s", spool_path(w->sp), wj->id,
 	    bundle_ext(BUNDLE_TGZ));
 	wj->pack_rc = wj->rm_rc = 0;
-	if ((wj->pack_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0)
-		return false;
-	if (loop_add_fd(w->loop, wj->pack_efd, EPOLLIN, pack_done, wj) != 0) {
-		close(wj->pack_efd);
-		return false;
-	}
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	rc = pthread_create(&wj->pack_thr, NULL, pack_main, wj);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (rc != 0) {
-		loop_del_fd(w->loop, wj->pack_efd);
-		close(wj->pack_efd);
-		return false;
-	}
+	if (w->packer == NULL)
+		w->packer = worker_new(w->loop);
 	wj->packing = true;
-	return true;
+	worker_run(w->packer, pack_work, pack_done, wj);
 }
 
 /* Try a failed end again in PACK_RETRY_S (the disk may have room again). */
@@ -228,8 +205,7 @@ pack_begin(struct watch *w, struct wjob *wj)
 		pack_later(w, wj);
 		return;
 	}
-	if (!pack_start(w, wj))
-		pack_later(w, wj);
+	pack_start(w, wj);
 }
 
 static void
@@ -263,16 +239,12 @@ wjob_free(struct watch *w, struct wjob *wj)
 }
 
 static void
-pack_done(struct loop *l, int fd, uint32_t events, void *arg)
+pack_done(void *arg)
 {
 	struct wjob *wj = arg;
 	struct watch *w = wj->w;
 	char *hpath, *cause = NULL;
 
-	(void)events;
-	loop_del_fd(l, fd);
-	close(fd);
-	pthread_join(wj->pack_thr, NULL);
 	wj->packing = false;
 	if (wj->pack_rc != 0) {
 		log_event(LOG_ERROR, wj->id, NULL, "bundle", "%s: trying again "
@@ -491,7 +463,6 @@ watch_add(struct watch *w, struct manifest *m, const char *id,
 	wj->set_ids = jc.set_ids;
 	wj->owner.uid = uid;
 	wj->owner.gid = gid;
-	wj->pack_efd = -1;
 	wj->job = job_new(w->loop, m, &jc, &cause);
 	free(groups);
 	free(est);
@@ -1239,13 +1210,10 @@ cmd_watch(int argc, char **argv)
 	}
 	ret = w.stopping ? EXIT_TEMPFAIL : 0;
 out:
+	/* a bundle being packed is finished first */
+	worker_free(w.packer);
 	while (w.njobs > 0) {
 		w.njobs--;
-		if (w.jobs[w.njobs]->packing) {
-			loop_del_fd(w.loop, w.jobs[w.njobs]->pack_efd);
-			pthread_join(w.jobs[w.njobs]->pack_thr, NULL);
-			close(w.jobs[w.njobs]->pack_efd);
-		}
 		wjob_free(&w, w.jobs[w.njobs]);
 	}
 	free(w.jobs);

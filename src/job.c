@@ -42,6 +42,7 @@
 #include "timeline.h"
 #include "trace.h"
 #include "units.h"
+#include "worker.h"
 #include "xmalloc.h"
 
 #define KILL_GRACE_MS		5000	/* SIGTERM -> SIGKILL */
@@ -122,6 +123,7 @@ struct job {
 	int			 workdir_fd;
 	char			*workdir_err;	/* why workdir_fd is -1 */
 	int			 nodes_fd;	/* DIR/nodes, the owner's */
+	struct worker		*copier;	/* copies declared outputs */
 	struct fs_ids		 fs_saved;	/* as_owner: our own ids */
 	DIR			*io_dir;	/* DIR/io, or NULL */
 	int			 io_fd;		/* its descriptor, or -1 */
@@ -1242,8 +1244,6 @@ struct ending {
 	size_t			 nm, no;
 	struct metric		*metrics;
 	/* the copy of the declared outputs */
-	pthread_t		 thr;
-	int			 efd;		/* written when it is done */
 	int			 workdir_fd;
 	const char		*workdir_err;	/* why it is -1 */
 	const struct node	*n;
@@ -1308,22 +1308,12 @@ ending_copy(struct ending *en)
 	}
 }
 
-static void *
-ending_main(void *arg)
+/* The copy is done: the attempt's end goes on, on the loop. */
+static void
+ending_done(void *arg)
 {
 	struct ending *en = arg;
-	uint64_t one = 1;
 
-	ending_copy(en);
-	while (write(en->efd, &one, sizeof one) < 0 && errno == EINTR)
-		;
-	return NULL;
-}
-
-/* The copy is done: the attempt's end goes on. */
-static void
-ending_done(struct ending *en)
-{
 	if (en->copy_cause != NULL && en->e.reason == REASON_NONE) {
 		en->e.reason = REASON_OUTPUT_MISSING;
 		free(en->cause);
@@ -1333,28 +1323,17 @@ ending_done(struct ending *en)
 	node_end_rest(en);
 }
 
-/* The copy thread is done: join it, and the end goes on, on the loop. */
 static void
-ending_copied(struct loop *l, int fd, uint32_t events, void *arg)
+ending_work(void *arg)
 {
-	struct ending *en = arg;
-
-	(void)events;
-	loop_del_fd(l, fd);
-	close(fd);
-	en->efd = -1;
-	pthread_join(en->thr, NULL);
-	ending_done(en);
+	ending_copy(arg);
 }
 
-/* Start the copy of np's declared outputs; false when no thread could be
- * had (then the caller copies). */
-static bool
+/* Copy np's declared outputs on the job's worker thread (made on first
+ * use; without one, here), then end the attempt. */
+static void
 ending_copy_start(struct job *j, struct ending *en)
 {
-	sigset_t all, old;
-	int rc;
-
 	en->workdir_fd = j->workdir_fd;
 	en->workdir_err = j->workdir_err;
 	en->n = &j->m->nodes[en->np->node];
@@ -1364,25 +1343,10 @@ ending_copy_start(struct job *j, struct ending *en)
 	en->owner.gid = j->gid;
 	en->groups = j->groups;
 	en->ngroups = j->ngroups;
-	if ((en->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0)
-		return false;
-	if (loop_add_fd(j->loop, en->efd, EPOLLIN, ending_copied, en) != 0) {
-		close(en->efd);
-		en->efd = -1;
-		return false;
-	}
-	/* the loop reads every signal from its signalfd: none for it */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	rc = pthread_create(&en->thr, NULL, ending_main, en);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (rc != 0) {
-		loop_del_fd(j->loop, en->efd);
-		close(en->efd);
-		en->efd = -1;
-		return false;
-	}
-	return true;
+	if (j->copier == NULL)
+		j->copier = worker_new(j->loop);
+	en->np->ending = en;
+	worker_run(j->copier, ending_work, ending_done, en);
 }
 
 /* The attempt of np ended as e says (cause: an error line, taken, or
@@ -1411,7 +1375,6 @@ node_end(struct nodeproc *np, struct attempt_end *ep, char *cause)
 	en->np = np;
 	en->e = *ep;
 	en->cause = cause;
-	en->efd = -1;
 	/* a log that could not be kept fails the attempt */
 	sink_take_error(&np->out, &en->e, &en->cause);
 	sink_take_error(&np->err, &en->e, &en->cause);
@@ -1459,16 +1422,10 @@ node_end(struct nodeproc *np, struct attempt_end *ep, char *cause)
 		free(path);
 	}
 	as_owner(j, false);
-	if (en->e.reason == REASON_NONE && n->noutputs > 0) {
-		np->ending = en;
-		if (ending_copy_start(j, en))
-			return;
-		/* no thread: copied here */
-		ending_copy(en);
-		ending_done(en);
-		return;
-	}
-	node_end_rest(en);
+	if (en->e.reason == REASON_NONE && n->noutputs > 0)
+		ending_copy_start(j, en);
+	else
+		node_end_rest(en);
 }
 
 /* The rest of an attempt's end, once its outputs are copied. */
@@ -3609,6 +3566,7 @@ job_free(struct job *j)
 	if (j == NULL)
 		return;
 	statew_stop(j);
+	worker_free(j->copier);
 	if (j->procs != NULL) {
 		for (i = 0; i < j->m->nnodes; i++) {
 			np = &j->procs[i];
@@ -3630,13 +3588,10 @@ job_free(struct job *j)
 			}
 			free(np->out.error);
 			free(np->err.error);
-			if (np->ending != NULL) {
-				/* a copy still running: wait for it */
-				loop_del_fd(j->loop, np->ending->efd);
-				pthread_join(np->ending->thr, NULL);
-				close(np->ending->efd);
+			/* a copy the worker did (worker_free waited) but
+			 * whose end never ran */
+			if (np->ending != NULL)
 				ending_free(np->ending);
-			}
 			kvfile_free(np->outputs, np->noutputs);
 			/* a Slurm job runs on: a restart adopts it */
 			if (np->slurm_live && np->slurm_id != NULL)
