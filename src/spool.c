@@ -311,8 +311,10 @@ name_candidate(const char *name)
 	return true;
 }
 
-char **
-spool_list(struct spool *sp, const char *sub, size_t *np)
+/* The names in sub/, sorted: with all, every one but "." and ".."; else
+ * the candidates only. */
+static char **
+spool_read_dir(struct spool *sp, const char *sub, bool all, size_t *np)
 {
 	char **v = NULL;
 	size_t n = 0, cap = 0;
@@ -329,7 +331,8 @@ spool_list(struct spool *sp, const char *sub, size_t *np)
 		return NULL;
 	}
 	while ((e = readdir(d)) != NULL) {
-		if (!name_candidate(e->d_name))
+		if (all ? strcmp(e->d_name, ".") == 0 ||
+		    strcmp(e->d_name, "..") == 0 : !name_candidate(e->d_name))
 			continue;
 		xgrow(&v, &cap, n + 1, sizeof *v);
 		v[n++] = xstrdup(e->d_name);
@@ -342,33 +345,15 @@ spool_list(struct spool *sp, const char *sub, size_t *np)
 }
 
 char **
+spool_list(struct spool *sp, const char *sub, size_t *np)
+{
+	return spool_read_dir(sp, sub, false, np);
+}
+
+char **
 spool_list_all(struct spool *sp, const char *sub, size_t *np)
 {
-	char **v = NULL;
-	size_t n = 0, cap = 0;
-	struct dirent *e;
-	DIR *d;
-	int fd;
-
-	*np = 0;
-	fd = openat(sp->dirfd, sub, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return NULL;
-	if ((d = fdopendir(fd)) == NULL) {
-		close(fd);
-		return NULL;
-	}
-	while ((e = readdir(d)) != NULL) {
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-			continue;
-		xgrow(&v, &cap, n + 1, sizeof *v);
-		v[n++] = xstrdup(e->d_name);
-	}
-	closedir(d);
-	if (n > 1)
-		qsort(v, n, sizeof *v, name_cmp);
-	*np = n;
-	return v;
+	return spool_read_dir(sp, sub, true, np);
 }
 
 const char *
