@@ -335,6 +335,7 @@ loop_close_fd(struct loop *l, int fd)
 		return (-1);
 	}
 	l->fds[fd] = NULL;
+	epoll_ctl(l->epfd, EPOLL_CTL_DEL, fd, NULL);
 	loop_bury(l, e);
 	return (close(fd));
 }

@@ -41,10 +41,10 @@ int loop_add_fd(struct loop *l, int fd, uint32_t events, loop_fd_cb cb,
 /* Stop watching fd (-1 ENOENT if not watched). Safe from any callback, also
  * for an fd whose event is pending in the same turn: it is not delivered. */
 int loop_del_fd(struct loop *l, int fd);
-/* Forget fd and close it, one system call less than loop_del_fd and close:
- * closing the last descriptor of a file takes it out of the epoll set. Only
- * for a descriptor no other process holds (a node's pipe end: its child
- * lost every other descriptor at exec, before spawn_start returned).
+/* Forget fd and close it: loop_del_fd, then close. (Closing alone does not
+ * take a file out of the epoll set while another process holds it, and one
+ * may: a child just spawned keeps its copies of our descriptors for a
+ * moment after its exec has already let its vfork parent go on.)
  * Returns what close returns, or -1 with ENOENT when fd is not watched. */
 int loop_close_fd(struct loop *l, int fd);
 

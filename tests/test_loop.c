@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -298,6 +299,59 @@ test_fd_close(void)
 	CU_ASSERT_EQUAL(r2.calls, 1);
 	CU_ASSERT_EQUAL(loop_close_fd(l, q[0]), 0);
 	close(q[1]);
+	loop_free(l);
+}
+
+/* loop_close_fd while another process still holds the descriptor (as a
+ * child just spawned does for a moment after its exec let us go on): the
+ * file stays open, but its events must never reach the forgotten entry,
+ * whose memory is freed at the end of the turn. */
+static void
+test_fd_close_held(void)
+{
+	struct loop	*l = new_loop();
+	struct fdrec	 r, r2;
+	int		 p[2], go[2], q[4][2], k;
+	pid_t		 pid;
+	char		 c;
+
+	CU_ASSERT_FATAL(l != NULL);
+	memset(&r, 0, sizeof r);
+	memset(&r2, 0, sizeof r2);
+	CU_ASSERT_FATAL(pipe(p) == 0);
+	CU_ASSERT_FATAL(pipe(go) == 0);
+	CU_ASSERT_EQUAL(loop_add_fd(l, p[0], EPOLLIN, fdrec_cb, &r), 0);
+	pid = fork();
+	CU_ASSERT_FATAL(pid >= 0);
+	if (pid == 0) {
+		/* holds p[0] until told to go */
+		close(go[1]);
+		(void)read(go[0], &c, 1);
+		_exit(0);
+	}
+	close(go[0]);
+	CU_ASSERT_EQUAL(loop_close_fd(l, p[0]), 0);
+	CU_ASSERT_EQUAL(loop_run_once(l, 0), 0);	/* the entry is freed */
+	/* new entries, likely in the freed memory: none of their pipes
+	 * has anything to read */
+	for (k = 0; k < 4; k++) {
+		CU_ASSERT_FATAL(pipe2(q[k], O_NONBLOCK) == 0);
+		CU_ASSERT_EQUAL(loop_add_fd(l, q[k][0], EPOLLIN, fdrec_cb,
+		    &r2), 0);
+	}
+	/* the pipe becomes readable and hung up while the child holds it */
+	CU_ASSERT_EQUAL(write(p[1], "x", 1), 1);
+	close(p[1]);
+	for (k = 0; k < 5; k++)
+		CU_ASSERT_EQUAL(loop_run_once(l, 20), 0);
+	CU_ASSERT_EQUAL(r.calls, 0);
+	CU_ASSERT_EQUAL(r2.calls, 0);
+	close(go[1]);
+	CU_ASSERT_EQUAL(waitpid(pid, NULL, 0), pid);
+	for (k = 0; k < 4; k++) {
+		CU_ASSERT_EQUAL(loop_close_fd(l, q[k][0]), 0);
+		close(q[k][1]);
+	}
 	loop_free(l);
 }
 
@@ -832,6 +886,8 @@ main(void)
 		{ "pending timers at free", test_timer_pending_at_free },
 		{ "fd callback on a pipe", test_fd_pipe },
 		{ "loop_close_fd", test_fd_close },
+		{ "loop_close_fd while another process holds the fd",
+		    test_fd_close_held },
 		{ "a callback removes another fd and a timer",
 		    test_fd_remove_other },
 		{ "a callback re-adds its own fd", test_fd_readd_self },
