@@ -140,8 +140,11 @@ parse_count(const char *s, int *v)
 static void
 pack_work(void *arg)
 {
+	static const char *const owned[] = { "work", "nodes", "outputs", "io" };
 	struct wjob *wj = arg;
 	struct fs_ids old;
+	char *path;
+	size_t k;
 
 	/* root's supplementary groups are not the owner's: none, for this
 	 * thread alone (glibc's setgroups would change every thread's) */
@@ -155,16 +158,18 @@ pack_work(void *arg)
 		wj->pack_warn = xasprintf("cannot chown '%s': %s", wj->bundle,
 		    strerror(errno));
 	(void)chmod(wj->bundle, 0600);
-	/* what the owner made is removed as the owner, the rest as root */
-	if (fs_ids_enter(wj->uid, wj->gid, wj->set_ids, &old) == 0) {
-		wj->rm_rc = fs_remove_tree(wj->dir, &wj->rm_cause);
+	/* what is in the owner's directories is removed as the owner; then
+	 * the job directory, root's, and what is left, as root (no link is
+	 * followed either way) */
+	if (wj->set_ids && fs_ids_enter(wj->uid, wj->gid, 1, &old) == 0) {
+		for (k = 0; k < sizeof owned / sizeof owned[0]; k++) {
+			path = xasprintf("%s/%s", wj->dir, owned[k]);
+			(void)fs_remove_tree(path, NULL);
+			free(path);
+		}
 		fs_ids_leave(&old);
 	}
-	if (wj->rm_rc != 0 || access(wj->dir, F_OK) == 0) {
-		free(wj->rm_cause);
-		wj->rm_cause = NULL;
-		wj->rm_rc = fs_remove_tree(wj->dir, &wj->rm_cause);
-	}
+	wj->rm_rc = fs_remove_tree(wj->dir, &wj->rm_cause);
 }
 
 static void	pack_done(void *);
