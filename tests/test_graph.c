@@ -14,6 +14,7 @@
 #include <CUnit/CUnit.h>
 
 #include "cunit_main.h"
+#include "rng.h"
 #include "graph.h"
 #include "xmalloc.h"
 
@@ -369,20 +370,6 @@ test_empty(void)
 }
 
 /* ---- brute force on random small graphs ------------------------------- */
-
-static uint64_t rng_state;
-
-static uint32_t
-rng(void)
-{
-	/* splitmix64 */
-	uint64_t z;
-
-	z = (rng_state += 0x9e3779b97f4a7c15ULL);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return (uint32_t)((z ^ (z >> 31)) >> 32);
-}
 
 /* A random DAG: a random permutation decides which node may need which. */
 static void

@@ -12,6 +12,7 @@
 #include <CUnit/Basic.h>
 
 #include "cunit_main.h"
+#include "rng.h"
 #include "fsutil.h"
 #include "manifest.h"
 #include "strbuf.h"
@@ -1379,20 +1380,6 @@ test_cycle_message(void)
 	free(want);
 	free(got);
 	free(prefix);
-}
-
-static uint64_t rng_state;
-
-static uint32_t
-rng(void)
-{
-	/* splitmix64 */
-	uint64_t z;
-
-	z = (rng_state += 0x9e3779b97f4a7c15ULL);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return (uint32_t)((z ^ (z >> 31)) >> 32);
 }
 
 /* The index i of id "n<i>", or SIZE_MAX. */
