@@ -1,0 +1,164 @@
+/* The http executor: an http node's request is made by a child of this
+ * binary (`dagexec __http SPEC RESULT`), spawned, killed and ended as a
+ * local node's; its request and result are files in io/, the owner's. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "exec.h"
+#include "http.h"
+#include "job_int.h"
+#include "kvfile.h"
+#include "xmalloc.h"
+
+static char http_verb[] = "__http";
+
+/* Write the resolved request of http node i into io/NODE.http.json (the
+ * job user's) and fill argv with `dagexec __http SPEC RESULT` (argv[2] and
+ * argv[3] allocated). ${NAME} comes from the manifest env, the node env
+ * and the DAGEXEC_* variables of envp, never from our own environment. */
+static int
+http_prepare(struct job *j, size_t i, char **envp, char **argv, char **cause)
+{
+	const struct node *n = &j->m->nodes[i];
+	char **vars, **e, *c2 = NULL;
+	size_t nv = 0, k;
+	int rc = -1;
+
+	if (j->self == NULL) {
+		*cause = xstrdup("cannot find the dagexec binary "
+		    "(/proc/self/exe)");
+		return -1;
+	}
+	vars = xcalloc(j->m->env.n + n->env.n + 32, sizeof *vars);
+	for (k = 0; k < j->m->env.n; k++)
+		vars[nv++] = xasprintf("%s=%s", j->m->env.v[k].key,
+		    j->m->env.v[k].value);
+	for (k = 0; k < n->env.n; k++)
+		vars[nv++] = xasprintf("%s=%s", n->env.v[k].key,
+		    n->env.v[k].value);
+	for (e = envp; *e != NULL; e++) {
+		if (strncmp(*e, "DAGEXEC_", 8) != 0 ||
+		    strncmp(*e, "DAGEXEC_SPOOL=", 14) == 0)
+			continue;
+		vars = xreallocarray(vars, nv + 2, sizeof *vars);
+		vars[nv++] = xstrdup(*e);
+	}
+	vars[nv] = NULL;
+	argv[0] = job_argv0;
+	argv[1] = http_verb;
+	argv[2] = xasprintf("%s/io/%s.http.json", j->dir, n->id);
+	argv[3] = xasprintf("%s/io/%s.http.result", j->dir, n->id);
+	argv[4] = NULL;
+	if (unlink(argv[3]) != 0 && errno != ENOENT) {
+		*cause = xasprintf("cannot remove '%s': %s", argv[3],
+		    strerror(errno));
+		goto out;
+	}
+	if (http_write_spec(argv[2], n->http, n->max_retry_delay_ms, vars,
+	    j->set_ids ? j->uid : (uid_t)-1, j->set_ids ? j->gid : (gid_t)-1,
+	    &c2) != 0) {
+		*cause = xasprintf("http: %s", c2);
+		free(c2);
+		goto out;
+	}
+	rc = 0;
+out:
+	env_free(vars);
+	return rc;
+}
+
+/* An http node's child failed: its RESULT file says why (reason, error,
+ * retry_after_ms); *cause is replaced by that error. */
+static void
+http_result(struct job *j, size_t i, struct attempt_end *e, char **cause)
+{
+	char *path, *c2 = NULL, *end;
+	struct kv *v = NULL;
+	size_t nv = 0, k;
+	int r;
+
+	path = xasprintf("%s/io/%s.http.result", j->dir, j->m->nodes[i].id);
+	if (job_parse_kv_file(j, AT_FDCWD, path, "the http result", false, &v,
+	    &nv, &c2) != 0) {
+		job_log(j, LOG_WARN, i, "http", "%s", c2);
+		free(c2);
+	}
+	for (k = 0; k < nv; k++) {
+		if (strcmp(v[k].key, "reason") == 0 &&
+		    (r = reason_parse(v[k].value)) > 0)
+			e->reason = (enum reason)r;
+		else if (strcmp(v[k].key, "error") == 0) {
+			free(*cause);
+			*cause = xstrdup(v[k].value);
+		} else if (strcmp(v[k].key, "retry_after_ms") == 0) {
+			e->retry_after_ms = strtoll(v[k].value, &end, 10);
+			if (*end != '\0' || e->retry_after_ms < 0)
+				e->retry_after_ms = 0;
+		}
+	}
+	kvfile_free(v, nv);
+	free(path);
+}
+
+/* The request file is made in io/, the owner's: as them. */
+static int
+exec_http_prepare(struct job *j, size_t i, char **envp, char **argv,
+    char **cause)
+{
+	int rc;
+
+	job_as_owner(j, true);
+	rc = http_prepare(j, i, envp, argv, cause);
+	job_as_owner(j, false);
+	return rc;
+}
+
+static void
+exec_http_release(char **argv)
+{
+	free(argv[2]);
+	free(argv[3]);
+}
+
+static const struct exec_child exec_http_child = {
+	exec_http_prepare,
+	exec_http_release
+};
+
+static int
+exec_http_start(struct job *j, size_t i, int attempt, char **cause)
+{
+	return exec_local_spawn(j, i, attempt, &exec_http_child, cause);
+}
+
+/* The resolved request may hold a templated secret: gone at the end. */
+static void
+exec_http_cleanup(struct job *j, size_t i)
+{
+	char *path;
+
+	path = xasprintf("%s/io/%s.http.json", j->dir, j->m->nodes[i].id);
+	(void)unlink(path);
+	free(path);
+}
+
+static void
+exec_http_ended(struct job *j, size_t i, struct attempt_end *e, char **cause)
+{
+	if (e->exit_code > 0)
+		http_result(j, i, e, cause);
+}
+
+const struct exec_ops exec_http = {
+	.name = "http",
+	.start = exec_http_start,
+	.kill = exec_local_kill,
+	.release = exec_local_release,
+	.cleanup = exec_http_cleanup,
+	.ended = exec_http_ended,
+};

@@ -1,0 +1,643 @@
+/* The local executor: an attempt is a process group of its own, spawned
+ * here, its output read from pipes into its logs; it ends once it exited
+ * and both pipes are at EOF, and nothing it started outlives it. */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "exec.h"
+#include "job_int.h"
+#include "journal.h"
+#include "shline.h"
+#include "spawn.h"
+#include "strmap.h"
+#include "units.h"
+#include "xmalloc.h"
+
+#define KILL_GRACE_MS		5000	/* SIGTERM -> SIGKILL */
+
+static void	node_try_end(struct nodeproc *);
+
+/* spawn_resolve(argv0, envp), kept for the job's next node that runs the
+ * same program with the same PATH: the candidates, owned by the job. */
+static struct resolved *
+job_resolve(struct job *j, const char *argv0, char *const *envp)
+{
+	struct resolved *r;
+	const char *path = NULL;
+	size_t k;
+
+	for (k = 0; envp[k] != NULL; k++) {
+		if (strncmp(envp[k], "PATH=", 5) == 0) {
+			path = envp[k] + 5;
+			break;
+		}
+	}
+	if (j->rs == NULL)
+		j->rs = strmap_new(8);
+	if (strmap_get(j->rs, argv0, &k)) {
+		r = &j->rs_ents[k];
+		if (path == NULL ? r->path == NULL :
+		    r->path != NULL && strcmp(r->path, path) == 0)
+			return r;
+		/* another PATH (a node's env): the newest wins */
+		spawn_free_paths(r->paths);
+		free(r->path);
+	} else {
+		xgrow(&j->rs_ents, &j->rs_cap, j->nrs_ents + 1,
+		    sizeof *j->rs_ents);
+		r = &j->rs_ents[j->nrs_ents];
+		r->argv0 = xstrdup(argv0);
+		if (strmap_put(j->rs, r->argv0, j->nrs_ents, NULL) != 0)
+			abort();	/* looked up just above */
+		j->nrs_ents++;
+	}
+	r->path = path != NULL ? xstrdup(path) : NULL;
+	r->paths = spawn_resolve(argv0, envp);
+	return r;
+}
+
+/* Candidate k of r exec'd: try it first from now on, as a shell's command
+ * hash does (the others stay behind it, in order, for when it is gone). */
+static void
+job_resolved(struct resolved *r, int k)
+{
+	char *hit;
+
+	if (k <= 0)
+		return;
+	hit = r->paths[k];
+	memmove(r->paths + 1, r->paths, (size_t)k * sizeof *r->paths);
+	r->paths[0] = hit;
+}
+
+static void
+sink_read(struct loop *l, int fd, uint32_t events, void *arg)
+{
+	struct nodeproc *np = arg;
+	struct logsink *ls = (fd == np->out.fd) ? &np->out : &np->err;
+	char buf[READ_CHUNK];
+	ssize_t n;
+	int rounds;
+
+	/* a few reads per wakeup keep one noisy node from starving others;
+	 * a hang-up with nothing to read is the end, without a read */
+	for (rounds = 0; rounds < 4; rounds++) {
+		if (rounds == 0 && (events & (EPOLLIN | EPOLLHUP)) == EPOLLHUP)
+			n = 0;
+		else
+			n = read(fd, buf, sizeof buf);
+		if (n > 0) {
+			sink_write(ls, buf, (size_t)n);
+			continue;
+		}
+		if (n < 0 && (errno == EINTR))
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return;
+		/* EOF or error: the stream is over */
+		loop_close_fd(l, fd);
+		ls->fd = -1;
+		node_try_end(np);
+		return;
+	}
+}
+
+/* Read what is in the pipe (a few rounds at most) and close it at EOF;
+ * unlike sink_read, never ends the attempt. */
+static void
+sink_drain(struct loop *l, struct nodeproc *np, struct logsink *ls)
+{
+	char buf[READ_CHUNK];
+	ssize_t n;
+	int rounds;
+
+	(void)np;
+	for (rounds = 0; ls->fd >= 0 && rounds < 4; rounds++) {
+		n = read(ls->fd, buf, sizeof buf);
+		if (n > 0) {
+			sink_write(ls, buf, (size_t)n);
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return;
+		loop_close_fd(l, ls->fd);
+		ls->fd = -1;
+	}
+}
+
+static void	child_exited(struct loop *, pid_t, int, const struct rusage *,
+		    void *);
+
+static void
+set_rlimit(struct spawn_spec *sp, int res, rlim_t soft, rlim_t hard)
+{
+	sp->rlimits[sp->nrlimits].resource = res;
+	sp->rlimits[sp->nrlimits].lim.rlim_cur = soft;
+	sp->rlimits[sp->nrlimits].lim.rlim_max = hard;
+	sp->nrlimits++;
+}
+
+static void
+fill_rlimits(struct spawn_spec *sp, const struct node *n)
+{
+	rlim_t v;
+
+	if (n->limit_set & (1u << LIMIT_CPU)) {
+		/* soft first, so the node gets SIGXCPU (rlimit_cpu), not
+		 * SIGKILL at the hard limit */
+		v = (rlim_t)((n->limit[LIMIT_CPU] + 999) / 1000);
+		set_rlimit(sp, RLIMIT_CPU, v, v + 1);
+	}
+	if (n->limit_set & (1u << LIMIT_MEMORY))
+		set_rlimit(sp, RLIMIT_AS, (rlim_t)n->limit[LIMIT_MEMORY],
+		    (rlim_t)n->limit[LIMIT_MEMORY]);
+	if (n->limit_set & (1u << LIMIT_FSIZE))
+		set_rlimit(sp, RLIMIT_FSIZE, (rlim_t)n->limit[LIMIT_FSIZE],
+		    (rlim_t)n->limit[LIMIT_FSIZE]);
+	if (n->limit_set & (1u << LIMIT_NOFILE))
+		set_rlimit(sp, RLIMIT_NOFILE, (rlim_t)n->limit[LIMIT_NOFILE],
+		    (rlim_t)n->limit[LIMIT_NOFILE]);
+	if (n->limit_set & (1u << LIMIT_NPROC))
+		set_rlimit(sp, RLIMIT_NPROC, (rlim_t)n->limit[LIMIT_NPROC],
+		    (rlim_t)n->limit[LIMIT_NPROC]);
+	v = (n->limit_set & (1u << LIMIT_CORE)) ?
+	    (rlim_t)n->limit[LIMIT_CORE] : 0;
+	set_rlimit(sp, RLIMIT_CORE, v, v);
+}
+
+static char sh_name[] = "sh";
+static char sh_c[] = "-c";
+
+int
+exec_local_spawn(struct job *j, size_t i, int attempt,
+    const struct exec_child *child, char **causep)
+{
+	const struct node *n = &j->m->nodes[i];
+	struct nodeproc *np = &j->procs[i];
+	struct spawn_spec sp;
+	char *out_path = NULL, *met_path = NULL;
+	char *cause = NULL, **envp = NULL, *shargv[4];
+	int pout[2] = { -1, -1 }, perr[2] = { -1, -1 };
+	int pidfd = -1;
+	char *childargv[5] = { NULL, NULL, NULL, NULL, NULL };
+	char b1[UNITS_INT_LEN], b2[UNITS_INT_LEN], b3[UNITS_INT_LEN];
+	pid_t pid;
+	struct resolved *rs = NULL;
+	char **words = NULL;
+	int used = -1, rc = 0;
+
+	/* the node makes its side files itself (in io/, which is its
+	 * user's); what an earlier attempt left is gone first */
+	out_path = xasprintf("%s/io/%s.output", j->dir, n->id);
+	met_path = xasprintf("%s/io/%s.metrics", j->dir, n->id);
+	/* an attempt's side files are removed once read: only an earlier
+	 * run's (a resumed job) can be left */
+	job_as_owner(j, true);
+	if (j->resumed && ((unlink(out_path) != 0 && errno != ENOENT) ||
+	    (unlink(met_path) != 0 && errno != ENOENT))) {
+		cause = xasprintf("cannot remove '%s': %s", out_path,
+		    strerror(errno));
+		job_as_owner(j, false);
+		goto fail;
+	}
+	job_as_owner(j, false);
+	/* non-blocking on our end only: the node's end must block, or a
+	 * writer faster than us gets EAGAIN */
+	if (pipe2(pout, O_CLOEXEC) != 0 || pipe2(perr, O_CLOEXEC) != 0 ||
+	    fcntl(pout[0], F_SETFL, O_NONBLOCK) != 0 ||
+	    fcntl(perr[0], F_SETFL, O_NONBLOCK) != 0) {
+		cause = xasprintf("cannot create a pipe: %s", strerror(errno));
+		goto fail;
+	}
+	/* a plain line runs without the shell, as make does; if it
+	 * cannot start so, the shell runs it (and says why, as always) */
+	if (n->kind == NODE_RUN && j->pwd != NULL)
+		words = shline_words(n->run);
+	envp = env_build(j, i, attempt, out_path, met_path,
+	    words != NULL ? j->pwd : NULL);
+
+again:
+	memset(&sp, 0, sizeof sp);
+	sp.node = n->id;
+	if (child != NULL) {
+		used = child->prepare(j, i, envp, childargv, &cause);
+		if (used != 0)
+			goto fail;
+		used = -1;
+		sp.argv = childargv;
+		sp.paths = xcalloc(2, sizeof *sp.paths);
+		sp.paths[0] = xstrdup(j->self);
+	} else if (words != NULL) {
+		sp.argv = words;
+		rs = job_resolve(j, words[0], envp);
+		sp.paths = rs->paths;
+	} else if (n->kind == NODE_RUN) {
+		shargv[0] = sh_name;
+		shargv[1] = sh_c;
+		shargv[2] = n->run;
+		shargv[3] = NULL;
+		sp.argv = shargv;
+		rs = job_resolve(j, "/bin/sh", envp);
+		sp.paths = rs->paths;
+	} else {
+		sp.argv = n->argv;
+		rs = job_resolve(j, n->argv[0], envp);
+		sp.paths = rs->paths;
+	}
+	sp.envp = envp;
+	sp.cwd = j->workdir;
+	sp.stdout_fd = pout[1];
+	sp.stderr_fd = perr[1];
+	sp.umask = 077;
+	sp.set_ids = j->set_ids;
+	sp.uid = j->uid;
+	sp.gid = j->gid;
+	sp.groups = j->groups;
+	sp.ngroups = j->ngroups;
+	fill_rlimits(&sp, n);
+	sp.path_used = &used;
+	/* no pidfd: the loop reaps nodes on SIGCHLD, which it reads
+	 * anyway, and saves a descriptor and two epoll_ctl a node */
+	pid = spawn_start(&sp, NULL, &cause);
+	if (rs == NULL)
+		spawn_free_paths(sp.paths);	/* a child's */
+	else if (pid >= 0)
+		job_resolved(rs, used);
+	if (pid < 0 && words != NULL) {
+		shline_free(words);
+		words = NULL;
+		rs = NULL;
+		free(cause);
+		cause = NULL;
+		goto again;
+	}
+	close(pout[1]);
+	close(perr[1]);
+	pout[1] = perr[1] = -1;
+	if (pid < 0)
+		goto fail;
+
+	job_proc_reset(j, i, attempt);
+	np->pid = pid;
+	sink_init(&np->out, pout[0], j, i, "stdout.log", attempt,
+	    n->log_limit);
+	sink_init(&np->err, perr[0], j, i, "stderr.log", attempt,
+	    n->log_limit);
+	if (loop_add_fd(j->loop, pout[0], EPOLLIN, sink_read, np) != 0 ||
+	    loop_add_fd(j->loop, perr[0], EPOLLIN, sink_read, np) != 0 ||
+	    loop_watch_child(j->loop, pid, pidfd, child_exited, np) != 0) {
+		/* cannot happen short of ENOMEM in epoll: kill and fail */
+		job_log(j, LOG_ERROR, i, "internal", "cannot watch pid %ld: %s",
+		    (long)pid, strerror(errno));
+		spawn_kill_group(pid, SIGKILL);
+		abort();
+	}
+	j->running++;
+	if (j->slots != NULL)
+		(*j->slots)++;
+	journal_add(j->jr, loop_wallclock(), "start", "node", n->id,
+	    "attempt", units_int(attempt, b1), "pid", units_int(pid, b2),
+	    "pgid", units_int(pid, b3), (char *)NULL);
+	job_log(j, LOG_INFO, i, "start", "attempt=%d pid=%ld", attempt,
+	    (long)pid);
+	goto out;
+
+fail:
+	if (pout[0] >= 0)
+		close(pout[0]);
+	if (pout[1] >= 0)
+		close(pout[1]);
+	if (perr[0] >= 0)
+		close(perr[0]);
+	if (perr[1] >= 0)
+		close(perr[1]);
+	*causep = cause;
+	cause = NULL;
+	rc = -1;
+out:
+	if (child != NULL)
+		child->release(childargv);
+	shline_free(words);
+	env_build_free(j, envp);
+	free(cause);
+	free(out_path);
+	free(met_path);
+	return rc;
+}
+
+static bool	proc_of_job(pid_t, const char *, const char *);
+static int	kill_orphans(struct job *, size_t, int);
+
+static void
+kill_escalate(struct loop *l, void *arg)
+{
+	struct nodeproc *np = arg;
+
+	(void)l;
+	np->kill_timer = NULL;
+	if (np->pid > 0) {
+		job_log(np->job, LOG_WARN, np->node, "kill",
+		    "SIGKILL after %ds", KILL_GRACE_MS / 1000);
+		spawn_kill_group(np->pid, SIGKILL);
+		(void)exec_local_kill_strays(np->job, np->node, SIGKILL);
+	}
+}
+
+/* SIGTERM to the node's process group now, SIGKILL after the grace. */
+void
+exec_local_kill(struct job *j, size_t i, int sig)
+{
+	struct nodeproc *np = &j->procs[i];
+
+	if (np->pid <= 0)
+		return;
+	spawn_kill_group(np->pid, sig);
+	(void)exec_local_kill_strays(j, i, sig);
+	if (sig != SIGKILL && np->kill_timer == NULL)
+		np->kill_timer = loop_timer_at(j->loop,
+		    loop_now() + KILL_GRACE_MS, kill_escalate, np);
+	np->killing = true;
+}
+
+static void
+child_exited(struct loop *l, pid_t pid, int status, const struct rusage *ru,
+    void *arg)
+{
+	struct nodeproc *np = arg;
+
+	(void)pid;
+	np->exited = true;
+	np->status = status;
+	np->ru = *ru;
+	/* its pipes are at EOF unless something else holds them: read what
+	 * is left now rather than wait for their events */
+	sink_drain(l, np, &np->out);
+	sink_drain(l, np, &np->err);
+	/* what the node left behind in its group would hold the pipes open
+	 * forever: nothing outlives a node (systemd's KillMode=control-group) */
+	if (np->out.fd >= 0 || np->err.fd >= 0) {
+		spawn_kill_group(np->pid, SIGTERM);
+		/* its own process is gone: what it detached is ours now */
+		(void)kill_orphans(np->job, np->node, SIGTERM);
+		if (np->kill_timer == NULL)
+			np->kill_timer = loop_timer_at(np->job->loop,
+			    loop_now() + KILL_GRACE_MS, kill_escalate, np);
+	}
+	node_try_end(np);
+}
+
+/* An attempt is over once its process exited and both pipes reached EOF. */
+static void
+node_try_end(struct nodeproc *np)
+{
+	struct job *j = np->job;
+	size_t i = np->node;
+	struct attempt_end e;
+	int nstray;
+
+	if (!np->exited || np->out.fd >= 0 || np->err.fd >= 0)
+		return;
+	if (np->kill_timer != NULL) {
+		loop_timer_cancel(j->loop, np->kill_timer);
+		np->kill_timer = NULL;
+	}
+	/* detached processes that let go of the pipes: nothing outlives
+	 * its node */
+	if ((nstray = kill_orphans(j, i, SIGKILL)) > 0)
+		job_log(j, LOG_WARN, i, "leftover",
+		    "killed %d process(es) left behind by the node", nstray);
+	sink_finish(&np->out);
+	sink_finish(&np->err);
+
+	memset(&e, 0, sizeof e);
+	e.exit_code = -1;
+	if (WIFEXITED(np->status))
+		e.exit_code = WEXITSTATUS(np->status);
+	else if (WIFSIGNALED(np->status))
+		e.signal = WTERMSIG(np->status);
+	e.reason = sched_classify(e.exit_code < 0 ? 0 : e.exit_code, e.signal);
+	e.cpu_ms = (int64_t)np->ru.ru_utime.tv_sec * 1000 +
+	    np->ru.ru_utime.tv_usec / 1000 +
+	    (int64_t)np->ru.ru_stime.tv_sec * 1000 +
+	    np->ru.ru_stime.tv_usec / 1000;
+	e.max_rss_kb = np->ru.ru_maxrss;
+	job_attempt_ended(np, &e, NULL);
+}
+
+/* Does process pid belong to job id (and to node, unless NULL)? Its
+ * environment says so (a node's processes inherit DAGEXEC_JOB and
+ * DAGEXEC_NODE); a reused pid would not. */
+static bool
+proc_of_job(pid_t pid, const char *id, const char *node)
+{
+	char path[64], *buf, *p, *want, *wantnode = NULL;
+	size_t len;
+	bool job = false, yes = (node == NULL);
+
+	snprintf(path, sizeof path, "/proc/%ld/environ", (long)pid);
+	if (fs_read_file(path, 1u << 20, &buf, &len, NULL) != 0)
+		return false;
+	want = xasprintf("DAGEXEC_JOB=%s", id);
+	if (node != NULL)
+		wantnode = xasprintf("DAGEXEC_NODE=%s", node);
+	for (p = buf; p < buf + len; p += strlen(p) + 1) {
+		if (strcmp(p, want) == 0)
+			job = true;
+		else if (wantnode != NULL && strcmp(p, wantnode) == 0)
+			yes = true;
+	}
+	free(wantnode);
+	free(want);
+	free(buf);
+	return job && yes;
+}
+
+/* Send sig to every process that carries node i's DAGEXEC_JOB and
+ * DAGEXEC_NODE, wherever it is: one that left the node's process group
+ * and session (setsid) escapes the group kill but not this. Returns how
+ * many were signalled. */
+int
+exec_local_kill_strays(struct job *j, size_t i, int sig)
+{
+	DIR *d;
+	struct dirent *e;
+	struct stat st;
+	char *p;
+	long pid;
+	uid_t uid = j->set_ids ? j->uid : geteuid();
+	int n = 0;
+
+	if ((d = opendir("/proc")) == NULL)
+		return 0;
+	while ((e = readdir(d)) != NULL) {
+		pid = strtol(e->d_name, &p, 10);
+		if (*p != '\0' || pid <= 1 || pid == (long)getpid())
+			continue;
+		/* a node's processes are its user's: skip the others cheaply */
+		if (fstatat(dirfd(d), e->d_name, &st, 0) != 0 ||
+		    st.st_uid != uid)
+			continue;
+		if (proc_of_job((pid_t)pid, j->id, j->m->nodes[i].id) &&
+		    kill((pid_t)pid, sig) == 0)
+			n++;
+	}
+	closedir(d);
+	return n;
+}
+
+/*
+ * At a node's end, its detached processes (setsid and gone from its group)
+ * are our children: dagexec is a child subreaper, and the node's own
+ * process has exited. Our children that the loop does not watch are such
+ * orphans: those of node i get sig, and any that are already dead are
+ * reaped (nobody else waits for them). Cheap: one small /proc file, no scan
+ * of every process. Returns how many were signalled.
+ */
+static int
+kill_orphans(struct job *j, size_t i, int sig)
+{
+	char path[64], *p, *end;
+	size_t len = 0;
+	ssize_t r;
+	long pid;
+	int n = 0, status;
+
+	/* opened once and read again from offset 0 (a seq_file renders it
+	 * anew): one pread a node's end instead of open, read, close */
+	if (j->children_fd == -1) {
+		snprintf(path, sizeof path, "/proc/self/task/%ld/children",
+		    (long)getpid());
+		j->children_fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (j->children_fd == -1)
+			j->children_fd = -2;	/* no such file: scan */
+	}
+	if (j->children_fd < 0)
+		return exec_local_kill_strays(j, i, sig);
+	for (;;) {
+		if (j->children_cap - len < 4096) {
+			if (j->children_cap >= (1u << 20))
+				return exec_local_kill_strays(j, i, sig);
+			xgrow(&j->children_buf, &j->children_cap,
+			    j->children_cap + 4096, 1);
+		}
+		r = pread(j->children_fd, j->children_buf + len,
+		    j->children_cap - len - 1, (off_t)len);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r == -1)
+			return exec_local_kill_strays(j, i, sig);
+		if (r == 0)
+			break;
+		len += (size_t)r;
+		/* a seq_file read comes short of the request before the end
+		 * only when its page is full: less than half a page is all */
+		if (r < 2048 && (size_t)r < j->children_cap - len - 1 +
+		    (size_t)r)
+			break;
+	}
+	j->children_buf[len] = '\0';
+	for (p = j->children_buf; *p != '\0'; p = end) {
+		pid = strtol(p, &end, 10);
+		if (end == p)
+			break;
+		if (pid <= 1 || loop_watches_child(j->loop, (pid_t)pid))
+			continue;
+		if (waitpid((pid_t)pid, &status, WNOHANG) == (pid_t)pid)
+			continue;	/* a dead orphan, now reaped */
+		if (proc_of_job((pid_t)pid, j->id, j->m->nodes[i].id) &&
+		    kill((pid_t)pid, sig) == 0)
+			n++;
+	}
+	return n;
+}
+
+/* Kill what is left of an interrupted attempt's process group: every
+ * process in group pgid that carries this job's DAGEXEC_JOB. */
+void
+exec_local_kill_leftovers(struct job *j, size_t i, pid_t pgid)
+{
+	DIR *d;
+	struct dirent *e;
+	char path[64], *buf, *p;
+	size_t len;
+	long pid, grp;
+	int killed = 0;
+
+	if (pgid <= 1 || (d = opendir("/proc")) == NULL)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		pid = strtol(e->d_name, &p, 10);
+		if (*p != '\0' || pid <= 1)
+			continue;
+		snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+		if (fs_read_file(path, 4096, &buf, &len, NULL) != 0)
+			continue;
+		/* pid (comm) state ppid pgrp ...: comm may hold spaces */
+		p = strrchr(buf, ')');
+		grp = -1;
+		if (p != NULL && sscanf(p + 1, " %*c %*d %ld", &grp) != 1)
+			grp = -1;
+		free(buf);
+		if (grp == pgid && proc_of_job((pid_t)pid, j->id, NULL)) {
+			kill((pid_t)pid, SIGKILL);
+			killed++;
+		}
+	}
+	closedir(d);
+	if (killed > 0)
+		job_log(j, LOG_WARN, i, "leftover",
+		    "killed %d process(es) of group %ld from the interrupted "
+		    "run", killed, (long)pgid);
+}
+
+/* The job is freed: its process group gets SIGKILL, its pipes are closed
+ * and what its logs kept is written. */
+void
+exec_local_release(struct job *j, size_t i)
+{
+	struct nodeproc *np = &j->procs[i];
+
+	if (np->pid > 0)
+		spawn_kill_group(np->pid, SIGKILL);
+	if (np->kill_timer != NULL)
+		loop_timer_cancel(j->loop, np->kill_timer);
+	if (np->out.fd >= 0 && np->pid > 0) {
+		loop_del_fd(j->loop, np->out.fd);
+		close(np->out.fd);
+	}
+	if (np->err.fd >= 0 && np->pid > 0) {
+		loop_del_fd(j->loop, np->err.fd);
+		close(np->err.fd);
+	}
+	if (np->pid > 0) {
+		sink_finish(&np->out);
+		sink_finish(&np->err);
+	}
+}
+
+static int
+exec_local_start(struct job *j, size_t i, int attempt, char **cause)
+{
+	return exec_local_spawn(j, i, attempt, NULL, cause);
+}
+
+const struct exec_ops exec_local = {
+	.name = "local",
+	.start = exec_local_start,
+	.kill = exec_local_kill,
+	.release = exec_local_release,
+};

@@ -1,0 +1,227 @@
+/* The inside of a job, shared by job.c and the executors (exec_*.c) and
+ * what they call of one another: include it nowhere else (job.h is the
+ * public face). */
+#ifndef DAGEXEC_JOB_INT_H
+#define DAGEXEC_JOB_INT_H
+
+#include <dirent.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/resource.h>
+#include <sys/types.h>
+
+#include "fsutil.h"
+#include "job.h"
+#include "log.h"
+#include "loop.h"
+#include "manifest.h"
+#include "sched.h"
+
+#define READ_CHUNK		65536	/* one read of a node's output */
+
+struct ending;
+struct slurm_cmd;
+struct statew;
+struct strmap;
+struct worker;
+
+/* One output stream of a running attempt, capped at limit bytes: the first
+ * half goes straight to the file, the last half is kept in a ring and
+ * written at the end, after a line counting what was dropped. */
+struct logsink {
+	int	 fd;		/* the pipe's read end, -1 at EOF */
+	int	 file;		/* the log file; -1 until the first byte */
+	const struct job *job;	/* whose nodes/NODE/NAME it is: */
+	const char *node;	/* the node's id (borrowed) */
+	const char *name;	/* "stdout.log" or "stderr.log" */
+	int	 attempt;	/* for the "--- attempt N ---" line */
+	bool	 failed;	/* the file could not be opened: */
+	char	*error;		/* why, for the attempt's end */
+	int64_t	 head_max;	/* limit / 2 */
+	int64_t	 tail_max;	/* limit - head_max */
+	int64_t	 written;	/* head bytes written */
+	char	*ring;		/* tail_max bytes, allocated on overflow */
+	int64_t	 ring_pos;	/* next write position */
+	int64_t	 ring_len;	/* valid bytes */
+	int64_t	 dropped;
+};
+
+struct nodeproc {
+	struct job		*job;
+	size_t			 node;
+	int			 attempt;
+	pid_t			 pid;		/* 0: not running */
+	bool			 exited;
+	int			 status;
+	struct rusage		 ru;
+	struct logsink		 out;
+	struct logsink		 err;
+	struct loop_timer	*kill_timer;
+	bool			 killing;
+	struct ending		*ending;	/* its outputs are being copied */
+	struct kv		*outputs;	/* $DAGEXEC_OUTPUT of success */
+	size_t			 noutputs;
+	/* executor: slurm */
+	bool			 slurm;		/* this attempt runs on Slurm */
+	bool			 slurm_live;	/* submitting or tracked */
+	char			*slurm_id;	/* its Slurm job, once known */
+	struct slurm_cmd	*slurm_cmd;	/* sbatch or the lookup */
+	int			 adopt_attempt;	/* resume: the attempt still
+						   on Slurm (0: none) */
+	char			*adopt_id;	/* and its journalled id */
+};
+
+/* What spawn_resolve gave for one program under one PATH, best first. */
+struct resolved {
+	char	 *argv0;
+	char	 *path;		/* PATH, or NULL when unset */
+	char	**paths;
+};
+
+struct job {
+	struct loop		*loop;
+	struct manifest		*m;
+	struct sched		*s;
+	struct journal		*jr;
+	char			*id;
+	char			*dir;		/* absolute */
+	char			*workdir;	/* absolute */
+	char			*pwd;		/* its realpath: PWD for lines
+						   run without the shell */
+	int			 workdir_fd;
+	char			*workdir_err;	/* why workdir_fd is -1 */
+	int			 nodes_fd;	/* DIR/nodes, the owner's */
+	struct worker		*copier;	/* copies declared outputs */
+	struct fs_ids		 fs_saved;	/* as_owner: our own ids */
+	DIR			*io_dir;	/* DIR/io, or NULL */
+	int			 io_fd;		/* its descriptor, or -1 */
+	int			 io_ino;	/* inotify on io/ (creations),
+						   or -1 */
+	bool			 io_dirty;	/* io/ not known to be empty */
+	int			 children_fd;	/* /proc/self/task/TID/children,
+						   kept open; -1: not yet */
+	char			*children_buf;	/* what it last read */
+	size_t			 children_cap;
+	struct strmap		*rs;		/* argv0 -> index in rs_ents */
+	struct resolved		*rs_ents;	/* spawn_resolve, per program */
+	size_t			 nrs_ents;
+	size_t			 rs_cap;
+	struct statew		*sw;		/* state.yaml writer thread */
+	char			*state_path;
+	bool			 clean_env;
+	enum job_progress	 progress;
+	int64_t			 last_draw;
+	bool			 line_shown;
+	void			(*on_finish)(struct job *, void *);
+	void			*arg;
+	int			*slots;		/* shared: nodes running */
+	bool			 set_ids;
+	uid_t			 uid;
+	gid_t			 gid;
+	gid_t			*groups;
+	size_t			 ngroups;
+	int64_t			*estimates;
+	bool			 resumed;	/* from an earlier run's journal */
+	int64_t			 first_wall;	/* resumed: the journal's first
+					   event (the job's start); -1 */
+	int64_t			*first_start;	/* resumed: each node's first
+					   start (wall clock); -1: none */
+	int64_t			*done_span;	/* resumed: first start to end
+					   of a node that succeeded */
+	void			(*on_slots)(struct job *, void *);
+	struct nodeproc		*procs;
+	char			**base_env;	/* NULL-terminated, owned */
+	size_t			 nbase_env;
+	int64_t			 wall_base;
+	int64_t			 mono_base;
+	int64_t			 started;
+	int64_t			 finished;
+	int64_t			 last_state;
+	int64_t			 state_interval;
+	bool			 state_dirty;
+	struct loop_timer	*state_timer;
+	struct loop_timer	*wake_timer;
+	struct loop_timer	*sync_timer;
+	int64_t			 wake_at;
+	bool			 done;
+	bool			 end_failed;	/* a file of the end is missing */
+	bool			 in_pump;
+	bool			 pump_again;
+	int			 running;
+	char			*self;		/* this binary, for __http and
+					   __notify children */
+	pid_t			 notify_pid;	/* the __notify child, or 0 */
+	bool			 notifying;
+	char			*notify_status;	/* "sent", "failed" or NULL */
+	char			*notify_error;
+	bool			 cancel_remote;	/* interrupted: scancel too */
+	bool			 interrupted;	/* job_stop(DS_INTERRUPTED) */
+	char			**slurm_jobs;	/* per node, for state.yaml */
+	size_t			 nlogged[NS__COUNT];	/* node lines logged,
+					   a status (see log_change) */
+};
+/* ---- job.c -------------------------------------------------------------- */
+
+/* Log `LEVEL JOB/NODE EVENT detail` (node SIZE_MAX: the job's own), above
+ * the progress line; below LOG_WARN only with PROGRESS_LINES. */
+void	job_log(struct job *j, enum log_level lvl, size_t node,
+	    const char *event, const char *fmt, ...)
+	    __attribute__((format(printf, 5, 6)));
+/* v in decimal, allocated (the caller frees it). */
+char	*job_num(int64_t v);
+/* on: take the job owner's file-system ids (this thread only); off: back
+ * to our own. */
+void	 job_as_owner(struct job *j, bool on);
+/* Parse the KEY=VALUE side file path (relative to dirfd), made by a node,
+ * as its owner, and remove it; *out (allocated, kvfile_free) is empty when
+ * there is none. 0, or -1 with *cause naming the bad line. */
+int	 job_parse_kv_file(const struct job *j, int dirfd, const char *path,
+	    const char *what, bool numeric, struct kv **out, size_t *nout,
+	    char **cause);
+/* Clear node i's record for attempt (the outputs of its last success
+ * stay). */
+void	 job_proc_reset(struct job *j, size_t i, int attempt);
+/* The attempt of np ended as e says (cause: an error line, taken, or
+ * NULL): read its side files, copy its outputs, journal its end and tell
+ * the scheduler. Every started attempt comes here exactly once. */
+void	 job_attempt_ended(struct nodeproc *np, struct attempt_end *e,
+	    char *cause);
+/* Something state.yaml shows changed: write it soon. */
+void	 job_state_touch(struct job *j);
+/* argv[0] of the children that run this binary (__http, __notify). */
+extern char job_argv0[];
+
+/* ---- env.c: the environment of a job's nodes ---------------------------- */
+
+/* Fill j->base_env from ours: no DAGEXEC_*, only the clean set with
+ * clean_env, the owner's HOME and USER with set_ids. */
+void	  env_init_base(struct job *j);
+/* The environment of attempt of node i (out_path, metrics_path: its side
+ * files; pwd: PWD for a line run without the shell, or NULL); free it with
+ * env_build_free, as it borrows j->base_env's entries. */
+char	**env_build(struct job *j, size_t i, int attempt,
+	    const char *out_path, const char *metrics_path, const char *pwd);
+/* Free what env_build returned (its borrowed entries stay the job's). */
+void	  env_build_free(const struct job *j, char **v);
+/* Free a NULL-terminated vector of strings and the strings (NULL: none). */
+void	  env_free(char **v);
+
+/* ---- sink.c: a node's logs ---------------------------------------------- */
+
+/* A log sink for attempt of node i reading pipe fd (-1: none) into
+ * DIR/nodes/NODE/name, capped at limit bytes; no file until a byte. */
+void	sink_init(struct logsink *ls, int fd, const struct job *j, size_t i,
+	    const char *name, int attempt, int64_t limit);
+/* Open the log file with the owner's file-system ids (once); its fd, or -1
+ * with ls->error set. */
+int	sink_open(struct logsink *ls);
+/* Append len bytes of buf, keeping the head and a ring of the tail. */
+void	sink_write(struct logsink *ls, const char *buf, size_t len);
+/* Write the kept tail and close the file. */
+void	sink_finish(struct logsink *ls);
+/* A log that could not be opened fails the attempt e: its error becomes
+ * *cause (taken) unless there is one. */
+void	sink_take_error(struct logsink *ls, struct attempt_end *e,
+	    char **cause);
+
+#endif
