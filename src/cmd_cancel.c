@@ -1,9 +1,12 @@
-/* dagexec cancel [-s SPOOL] JOB: ask the daemon to cancel a job. */
+/* dagexec cancel [-s SPOOL] JOB | --all: ask the daemon to cancel a job,
+ * or every job of the caller's. */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,11 +20,14 @@
 static void
 cancel_usage(FILE *fp)
 {
-	fprintf(fp, "usage: dagexec cancel [-s SPOOL] JOB\n\n"
+	fprintf(fp, "usage: dagexec cancel [-s SPOOL] JOB\n"
+	    "       dagexec cancel [-s SPOOL] --all\n\n"
 	    "Ask the spool's daemon to cancel JOB, queued or running: it "
 	    "kills the job's\nnodes and finishes its bundle as cancelled.\n\n"
 	    "  -s, --spool SPOOL   the spool (default $DAGEXEC_SPOOL, then "
-	    "%s)\n\n"
+	    "%s)\n"
+	    "      --all           every running job of the caller's (root: "
+	    "every one),\n                      each id printed\n\n"
 	    "exit status: 0 asked, 1 no such job, 73 cannot write the "
 	    "request, 64 usage\n", spool_default());
 }
@@ -41,23 +47,81 @@ job_id_ok(const char *s)
 	return true;
 }
 
+/* Ask for JOB's cancellation: an empty file cancel/JOB. 0, or
+ * EXIT_CANTCREAT with a message. */
+static int
+cancel_ask(const char *dir, const char *job)
+{
+	char *req = xasprintf("%s/cancel/%s", dir, job);
+	int fd;
+
+	fd = open(req, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (fd < 0) {
+		fprintf(stderr, "dagexec: cannot create '%s': %s\n", req,
+		    strerror(errno));
+		free(req);
+		return EXIT_CANTCREAT;
+	}
+	close(fd);
+	free(req);
+	return 0;
+}
+
+/* Every job in active/ whose manifest the caller may read (theirs, mode
+ * 0600; root reads all): asked for, its id printed. */
+static int
+cancel_all(const char *dir)
+{
+	char *active = xasprintf("%s/active", dir), *man;
+	struct dirent *de;
+	DIR *d;
+	int ret = 0, rc;
+
+	if ((d = opendir(active)) == NULL) {
+		fprintf(stderr, "dagexec: cannot open '%s': %s\n", active,
+		    strerror(errno));
+		free(active);
+		return EXIT_NOINPUT;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (!job_id_ok(de->d_name))
+			continue;
+		man = xasprintf("%s/%s/manifest.yaml", active, de->d_name);
+		if (access(man, R_OK) == 0) {
+			if ((rc = cancel_ask(dir, de->d_name)) != 0)
+				ret = rc;
+			else
+				printf("%s\n", de->d_name);
+		}
+		free(man);
+	}
+	closedir(d);
+	free(active);
+	return ret;
+}
+
 int
 cmd_cancel(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "spool", required_argument, NULL, 's' },
+		{ "all", no_argument, NULL, 'A' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *dir = NULL, *job;
-	char *active, *queued, *req;
+	char *active, *queued;
 	struct stat st;
-	int c, fd, ret;
+	bool all = false;
+	int c, ret;
 
 	while ((c = getopt_long(argc, argv, "+s:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 's':
 			dir = optarg;
+			break;
+		case 'A':
+			all = true;
 			break;
 		case 'h':
 			cancel_usage(stdout);
@@ -67,38 +131,28 @@ cmd_cancel(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
-	if (argc - optind != 1) {
+	if (argc - optind != (all ? 0 : 1)) {
 		cancel_usage(stderr);
 		return EXIT_USAGE;
 	}
+	if (dir == NULL)
+		dir = spool_default();
+	if (all)
+		return cancel_all(dir);
 	job = argv[optind];
 	if (!job_id_ok(job)) {
 		fprintf(stderr, "dagexec: cancel: '%s' is not a job id\n", job);
 		return EXIT_USAGE;
 	}
-	if (dir == NULL)
-		dir = spool_default();
 	active = xasprintf("%s/active/%s", dir, job);
 	queued = xasprintf("%s/incoming/%s.yaml", dir, job);
-	req = xasprintf("%s/cancel/%s", dir, job);
 	if (stat(active, &st) != 0 && stat(queued, &st) != 0) {
 		fprintf(stderr, "dagexec: cancel: no queued or running job "
 		    "'%s' in '%s'\n", job, dir);
 		ret = EXIT_DAG_FAILED;
-		goto out;
-	}
-	fd = open(req, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
-	if (fd < 0) {
-		fprintf(stderr, "dagexec: cannot create '%s': %s\n", req,
-		    strerror(errno));
-		ret = EXIT_CANTCREAT;
-		goto out;
-	}
-	close(fd);
-	ret = 0;
-out:
+	} else
+		ret = cancel_ask(dir, job);
 	free(active);
 	free(queued);
-	free(req);
 	return ret;
 }

@@ -63,6 +63,7 @@ if [ "$(id -u)" -eq 0 ] && command -v useradd >/dev/null 2>&1 &&
     command -v runuser >/dev/null 2>&1; then
 	ROOT=true
 	chmod 755 "$T"
+	UDAGEXEC=$(users_dagexec)
 	UA=dgxa$$
 	UB=dgxb$$
 	useradd -M -N -d /nonexistent -s /usr/sbin/nologin "$UA" 2>/dev/null
@@ -239,7 +240,7 @@ check "workdir: A's bundle was not unpacked into a root directory" test ! -e "$T
 cat >bjob.yaml <<Y
 name: bjob
 nodes:
-  b: {run: "echo b-private-log; echo b-private-out > out.txt; touch $T/bjob.started; sleep 3", outputs: [out.txt]}
+  b: {run: "echo b-private-log; echo b-private-out > out.txt; touch $T/bjob.started; sleep 6", outputs: [out.txt]}
 Y
 chmod 777 "$T"
 drop bjob.yaml "$UB"
@@ -252,7 +253,18 @@ check "A cannot list B's nodes/" sh -c "! runuser -u '$UA' -- ls '$AJ/nodes' >/d
 check "A cannot read B's log" sh -c "! runuser -u '$UA' -- cat '$AJ/nodes/b/stdout.log' >/dev/null 2>&1"
 check "A cannot read B's work directory" sh -c "! runuser -u '$UA' -- cat '$AJ/work/out.txt' >/dev/null 2>&1"
 as "$UA" "touch '$SP/cancel/$bid'" 2>/dev/null
-as "$UA" "'$DAGEXEC' cancel -s '$SP' '$bid'" >/dev/null 2>&1
+as "$UA" "'$UDAGEXEC' cancel -s '$SP' '$bid'" >/dev/null 2>&1
+# cancel --all: A's own running job, never B's
+printf 'name: ajob\nnodes:\n  a: {run: "touch %s/ajob.started; sleep 30"}\n' "$T" >ajob.yaml
+drop ajob.yaml "$UA"
+wait_for 1 "$T/ajob.started"
+aid=$(ls "$SP/active" | grep '^ajob-' | head -n 1)
+as "$UA" "'$UDAGEXEC' cancel -s '$SP' --all" >"$T/all.out" 2>"$T/all.err"
+check "cancel --all: A asked for A's own job" grep -qx "$aid" "$T/all.out"
+check "cancel --all: and for nothing else (not B's)" test "$(wc -l <"$T/all.out")" -eq 1
+wait_for 1 "$SP/done/$aid.tar.gz"
+A2=$(unpack "$SP/done/$aid.tar.gz")
+check "cancel --all: A's job ended cancelled" test "$(yget "$A2/state.yaml" status 2>/dev/null)" = cancelled
 wait_for 1 "$SP/done/$bid.tar.gz"
 check "B's job ends" test -f "$SP/done/$bid.tar.gz"
 B=$(unpack "$SP/done/$bid.tar.gz")
