@@ -41,6 +41,7 @@ if [ "$(id -u)" -ne 0 ] || ! command -v useradd >/dev/null 2>&1 ||
 fi
 
 chmod 755 "$T"
+UDAGEXEC=$(users_dagexec)
 U=dgxu$$
 V=dgxv$$
 useradd -M -N -d /nonexistent -s /usr/sbin/nologin "$U" 2>/dev/null
@@ -312,7 +313,7 @@ private_job() {
 	check "$what: V can list no directory of U's running job (listable:${bad:- none})" test -z "$bad"
 	m=$(stat -c %a "$d/manifest.yaml" 2>/dev/null)
 	check "$what: manifest.yaml is 0600 (it is ${m:-missing})" test "$m" = 600
-	timeout 10 runuser -u "$U" -- "$DAGEXEC" status -s "$SP" "$id" >"$T/st.out" 2>&1
+	timeout 10 runuser -u "$U" -- "$UDAGEXEC" status -s "$SP" "$id" >"$T/st.out" 2>&1
 	rc=$?
 	check "$what: U's 'dagexec status JOB' exits 0 (exit $rc)" test $rc -eq 0
 	grep_file "$what: U's status names the node" "$node" "$T/st.out"

@@ -54,6 +54,14 @@ no_grep_file() {
 	fi
 }
 
+# users_dagexec: a copy of $DAGEXEC that every user may run (mode 0755
+# under $T, which the caller has made 0755): the build directory may be
+# one only root can enter (.ci/run builds under a mktemp -d); its path
+users_dagexec() {
+	cp "$DAGEXEC" "$T/dagexec.users" && chmod 755 "$T/dagexec.users" &&
+	    echo "$T/dagexec.users"
+}
+
 # A python3 with PyYAML: the first python3 on PATH, else Debian's.
 PY=python3
 if ! python3 -c 'import yaml' 2>/dev/null && [ -x /usr/bin/python3 ]; then
