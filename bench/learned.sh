@@ -1,7 +1,7 @@
 #!/bin/sh
 # Learned estimates: the makespan of a DAG with skewed durations and no
 # `estimate` keys, on its first run under `dagexec watch` (no history: every
-# node weighs the same) and on its second (SPOOL/history/ supplies them).
+# node weighs the same) and on its second (SPOOL/users/UID/history/ supplies them).
 #
 # usage: bench/learned.sh BUILDDIR
 # The DAG: max_parallel 2; five independent 0.3 s nodes listed first, then

@@ -87,10 +87,12 @@ struct watch {
 };
 
 static void	watch_scan(struct watch *);
-static char	*history_path(const struct watch *, const struct manifest *);
 static void	watch_dispatch(struct watch *);
 static void	watch_check_done(struct watch *);
 static void	watch_reap(struct watch *);
+static void	history_as_owner(struct watch *, const char *, uid_t, gid_t,
+		    bool, const struct manifest *, const struct sched *,
+		    int64_t *);
 static void	watch_reaped(struct watch *);
 
 static void
@@ -248,7 +250,6 @@ pack_done(void *arg)
 {
 	struct wjob *wj = arg;
 	struct watch *w = wj->w;
-	char *hpath, *cause = NULL;
 
 	wj->packing = false;
 	if (wj->pack_rc != 0) {
@@ -268,13 +269,8 @@ pack_done(void *arg)
 	if (wj->rm_rc != 0)
 		log_event(LOG_ERROR, wj->id, NULL, "cleanup", "%s",
 		    wj->rm_cause);
-	hpath = history_path(w, job_manifest(wj->job));
-	if (history_update(hpath, job_manifest(wj->job), job_sched(wj->job),
-	    &cause) != 0) {
-		log_event(LOG_WARN, wj->id, NULL, "history", "%s", cause);
-		free(cause);
-	}
-	free(hpath);
+	history_as_owner(w, wj->id, wj->uid, wj->gid, wj->set_ids,
+	    job_manifest(wj->job), job_sched(wj->job), NULL);
 	wj->bundled = true;
 	watch_reaped(w);
 }
@@ -412,10 +408,56 @@ identity(uid_t uid, gid_t fgid, gid_t *gid, int *ngroups)
 	return groups;
 }
 
+/* SPOOL/users/UID/history/NAME.yaml: learned durations are each user's
+ * own (another's jobs of the same name neither read nor sway them). Made
+ * and read with the user's file-system ids (the directory is theirs);
+ * NULL, with a warning logged, when users/UID cannot be had. */
 static char *
-history_path(const struct watch *w, const struct manifest *m)
+history_path(struct watch *w, const char *id, uid_t uid, gid_t gid,
+    const struct manifest *m)
 {
-	return xasprintf("%s/history/%s.yaml", spool_path(w->sp), m->name);
+	char *dir, *path, *cause = NULL;
+
+	if (spool_user_dir(w->sp, uid, gid, &dir, &cause) != 0) {
+		log_event(LOG_WARN, id, NULL, "history", "%s", cause);
+		free(cause);
+		return NULL;
+	}
+	path = xasprintf("%s/history/%s.yaml", dir, m->name);
+	free(dir);
+	return path;
+}
+
+/* Load (est non-NULL) or update the job's history as its owner. */
+static void
+history_as_owner(struct watch *w, const char *id, uid_t uid, gid_t gid,
+    bool set_ids, const struct manifest *m, const struct sched *s,
+    int64_t *est)
+{
+	struct fs_ids old;
+	char *path, *slash, *cause = NULL;
+	int rc;
+
+	if ((path = history_path(w, id, uid, gid, m)) == NULL)
+		return;
+	if (fs_ids_enter(uid, gid, set_ids, &old) != 0) {
+		log_event(LOG_WARN, id, NULL, "history", "cannot take uid "
+		    "%ld: %s", (long)uid, strerror(errno));
+		free(path);
+		return;
+	}
+	slash = strrchr(path, '/');
+	*slash = '\0';
+	(void)mkdir(path, 0700);
+	*slash = '/';
+	rc = est != NULL ? history_load(path, m, est, &cause) :
+	    history_update(path, m, s, &cause);
+	fs_ids_leave(&old);
+	if (rc != 0) {
+		log_event(LOG_WARN, id, NULL, "history", "%s", cause);
+		free(cause);
+	}
+	free(path);
 }
 
 static struct wjob *
@@ -426,7 +468,7 @@ watch_add(struct watch *w, struct manifest *m, const char *id,
 	struct wjob *wj;
 	gid_t *groups = NULL, gid = fgid;
 	int ngroups = 0;
-	char *cause = NULL, *hpath;
+	char *cause = NULL;
 	int64_t *est;
 
 	memset(&jc, 0, sizeof jc);
@@ -440,14 +482,6 @@ watch_add(struct watch *w, struct manifest *m, const char *id,
 	jc.on_slots = on_job_slots;
 	jc.resume_log = resume_log;
 	jc.cancel_remote = w->cancel_remote;
-	hpath = history_path(w, m);
-	est = xcalloc(m->nnodes, sizeof *est);
-	if (history_load(hpath, m, est, &cause) != 0) {
-		log_event(LOG_WARN, id, NULL, "history", "%s", cause);
-		free(cause);
-		cause = NULL;
-	}
-	jc.estimates = est;
 	if (geteuid() == 0) {
 		groups = identity(uid, fgid, &gid, &ngroups);
 		jc.set_ids = true;
@@ -459,6 +493,9 @@ watch_add(struct watch *w, struct manifest *m, const char *id,
 		uid = geteuid();
 		gid = getegid();
 	}
+	est = xcalloc(m->nnodes, sizeof *est);
+	history_as_owner(w, id, uid, gid, jc.set_ids, m, NULL, est);
+	jc.estimates = est;
 	wj = xcalloc(1, sizeof *wj);
 	wj->w = w;
 	wj->id = xstrdup(id);
@@ -471,7 +508,6 @@ watch_add(struct watch *w, struct manifest *m, const char *id,
 	wj->job = job_new(w->loop, m, &jc, &cause);
 	free(groups);
 	free(est);
-	free(hpath);
 	if (wj->job == NULL) {
 		log_event(LOG_ERROR, id, NULL, "start", "%s", cause);
 		free(cause);

@@ -44,7 +44,7 @@ static const struct {
 	{ "rejected",	0755 },
 	{ "cancel",	01733 },
 	{ "tmp",	01733 },
-	{ "history",	0755 },
+	{ "users",	0755 },	/* users/UID/: each user's own (0700) */
 };
 
 const char *
@@ -342,6 +342,44 @@ spool_read_dir(struct spool *sp, const char *sub, bool all, size_t *np)
 		qsort(v, n, sizeof *v, name_cmp);
 	*np = n;
 	return v;
+}
+
+int
+spool_user_dir(struct spool *sp, uid_t uid, gid_t gid, char **path,
+    char **cause)
+{
+	char name[32];
+	struct stat st;
+	int ufd;
+
+	*path = NULL;
+	snprintf(name, sizeof name, "%ld", (long)uid);
+	ufd = openat(sp->dirfd, "users", O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC);
+	if (ufd < 0) {
+		*cause = xasprintf("cannot open '%s/users': %s", sp->path,
+		    strerror(errno));
+		return -1;
+	}
+	/* made once, by root, in root's users/; from then on the user's */
+	if (mkdirat(ufd, name, 0700) == 0 &&
+	    fchownat(ufd, name, uid, gid, AT_SYMLINK_NOFOLLOW) != 0) {
+		*cause = xasprintf("cannot give '%s/users/%s' to uid %ld: %s",
+		    sp->path, name, (long)uid, strerror(errno));
+		(void)unlinkat(ufd, name, AT_REMOVEDIR);
+		close(ufd);
+		return -1;
+	}
+	if (fstatat(ufd, name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+	    !S_ISDIR(st.st_mode) || st.st_uid != uid) {
+		*cause = xasprintf("'%s/users/%s' is not a directory of uid "
+		    "%ld", sp->path, name, (long)uid);
+		close(ufd);
+		return -1;
+	}
+	close(ufd);
+	*path = xasprintf("%s/users/%s", sp->path, name);
+	return 0;
 }
 
 char **

@@ -55,6 +55,12 @@ int spool_watch(struct spool *sp, char **cause);
  * directory may have changed (both on IN_Q_OVERFLOW). */
 void spool_drain(struct spool *sp, bool *incoming, bool *cancel);
 
+/* SPOOL/users/UID: made by root (mode 0700, given to uid:gid) the first
+ * time, and from then on the user's alone; root only checks that it is a
+ * directory of uid's. Its path, new in *path; 0, or -1 with *cause. */
+int spool_user_dir(struct spool *sp, uid_t uid, gid_t gid, char **path,
+    char **cause);
+
 /* Names in incoming/ that are candidates (not '.', not '*.tmp'), sorted by
  * name; *n entries, each allocated, the array too. */
 char **spool_list(struct spool *sp, const char *sub, size_t *n);

@@ -274,6 +274,24 @@ check "B's bundle is 0600 and B's" test "$(stat -c '%a %u' "$SP/done/$bid.tar.gz
 check "A cannot read B's bundle" sh -c "! runuser -u '$UA' -- cat '$SP/done/$bid.tar.gz' >/dev/null 2>&1"
 check "B can read B's bundle" sh -c "runuser -u '$UB' -- cat '$SP/done/$bid.tar.gz' >/dev/null 2>&1"
 
+# learned durations are each user's own: A's and B's DAGs of one name
+printf 'name: same\nnodes:\n  n: {run: "true"}\n' >same.yaml
+drop same.yaml "$UA"
+wait_for 1 "$SP/done/same-*.tar.gz"
+drop same.yaml "$UB"
+wait_for 2 "$SP/done/same-*.tar.gz"
+i=0
+while [ $i -lt 50 ] && ! [ -f "$SP/users/$ub/history/same.yaml" ]; do
+	sleep 0.1; i=$((i + 1))
+done
+check "history: A's is A's, in A's own 0700 directory" \
+    test "$(stat -c '%a %u' "$SP/users/$ua" 2>/dev/null) $(stat -c '%a %u' "$SP/users/$ua/history/same.yaml" 2>/dev/null)" = "700 $ua 600 $ua"
+check "history: B's is B's" \
+    test "$(stat -c '%u' "$SP/users/$ub/history/same.yaml" 2>/dev/null)" = "$ub"
+check "history: A cannot read B's" \
+    sh -c "! runuser -u '$UA' -- cat '$SP/users/$ub/history/same.yaml' >/dev/null 2>&1"
+check "history: nothing is kept by DAG name for all users" test ! -e "$SP/history/same.yaml"
+
 # B's file waiting in incoming/ (daemon stopped): A cannot replace it
 kill -TERM "$WPID"; wait "$WPID" 2>/dev/null; WPID=
 check "incoming/ is sticky 1733" test "$(stat -c %a "$SP/incoming")" = 1733
