@@ -262,12 +262,7 @@ again:
 	sp.cwd = j->workdir;
 	sp.stdout_fd = pout[1];
 	sp.stderr_fd = perr[1];
-	sp.umask = 077;
-	sp.set_ids = j->set_ids;
-	sp.uid = j->uid;
-	sp.gid = j->gid;
-	sp.groups = j->groups;
-	sp.ngroups = j->ngroups;
+	job_spawn_ids(j, &sp);
 	fill_rlimits(&sp, n);
 	sp.path_used = &used;
 	/* no pidfd: the loop reaps nodes on SIGCHLD, which it reads

@@ -225,6 +225,17 @@ job_proc_reset(struct job *j, size_t i, int attempt)
  * is theirs. Only this thread's ids change (no setgroups, which glibc
  * applies to every thread). on false: back to our own. */
 void
+job_spawn_ids(const struct job *j, struct spawn_spec *sp)
+{
+	sp->umask = 077;
+	sp->set_ids = j->set_ids;
+	sp->uid = j->uid;
+	sp->gid = j->gid;
+	sp->groups = j->groups;
+	sp->ngroups = j->ngroups;
+}
+
+void
 job_as_owner(struct job *j, bool on)
 {
 	if (on)
@@ -1034,12 +1045,7 @@ notify_start(struct job *j)
 	sp.cwd = j->dir;
 	sp.stdout_fd = -1;
 	sp.stderr_fd = -1;
-	sp.umask = 077;
-	sp.set_ids = j->set_ids;
-	sp.uid = j->uid;
-	sp.gid = j->gid;
-	sp.groups = j->groups;
-	sp.ngroups = j->ngroups;
+	job_spawn_ids(j, &sp);
 	pid = spawn_start(&sp, &pidfd, &cause);
 	spawn_free_paths(sp.paths);
 	free(argv[1]);

@@ -20,6 +20,7 @@
 #define READ_CHUNK		65536	/* one read of a node's output */
 
 struct ending;
+struct spawn_spec;
 struct slurm_cmd;
 struct statew;
 struct strmap;
@@ -172,6 +173,9 @@ char	*job_num(int64_t v);
 /* on: take the job owner's file-system ids (this thread only); off: back
  * to our own. */
 void	 job_as_owner(struct job *j, bool on);
+/* The identity a child of the job runs as (the owner's ids and groups,
+ * umask 077), into sp. */
+void	 job_spawn_ids(const struct job *j, struct spawn_spec *sp);
 /* Parse the KEY=VALUE side file path (relative to dirfd), made by a node,
  * as its owner, and remove it; *out (allocated, kvfile_free) is empty when
  * there is none. 0, or -1 with *cause naming the bad line. */
