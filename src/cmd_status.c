@@ -365,28 +365,20 @@ follow_since(struct follow *f, const char *id, bool running)
 static bool
 follow_known(struct follow *f)
 {
-	struct dirent *de;
 	struct stat st;
-	char *path, *dir;
+	char *path;
 	bool yes;
-	DIR *d;
 
 	path = xasprintf("%s/incoming/%s.yaml", f->spool, f->job);
 	yes = lstat(path, &st) == 0;
 	free(path);
-	dir = xasprintf("%s/active", f->spool);
-	if (!yes && (d = opendir(dir)) != NULL) {
-		while (!yes && (de = readdir(d)) != NULL) {
-			if (strncmp(de->d_name, ".claim-", 7) != 0)
-				continue;
-			path = xasprintf("%s/%s/%s.yaml", dir, de->d_name,
-			    f->job);
-			yes = lstat(path, &st) == 0;
-			free(path);
-		}
-		closedir(d);
-	}
-	free(dir);
+	/* being taken in: claims/.claim-NAME/NAME (claims/ cannot be listed
+	 * by users, but the path can be tried) */
+	path = xasprintf("%s/claims/.claim-%s.yaml/%s.yaml", f->spool, f->job,
+	    f->job);
+	if (!yes)
+		yes = lstat(path, &st) == 0;
+	free(path);
 	if (!yes)
 		yes = lstat(f->jobdir, &st) == 0;
 	path = xasprintf("%s/done/%s.tar.gz", f->spool, f->job);

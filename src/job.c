@@ -1411,6 +1411,12 @@ job_pump(struct job *j)
 		j->on_slots(j, j->arg);
 }
 
+bool
+job_wants_slot(struct job *j)
+{
+	return !j->done && sched_startable(j->s);
+}
+
 int
 job_dispatch(struct job *j, int max_starts)
 {
@@ -1600,6 +1606,22 @@ job_resume(struct job *j, const char *path, char **cause)
 		sched_preset_end(j->s, r.end);
 		job_log(j, LOG_INFO, SIZE_MAX, "resume", "the job had ended "
 		    "(%s): nothing runs again", dag_status_name(r.end));
+	} else if (rc == 0 && j->lost) {
+		/* its runner kept dying: end it, running nothing */
+		for (i = 0; i < n; i++) {
+			if (r.pgid[i] != 0)
+				exec_local_kill_leftovers(j, i, r.pgid[i]);
+			if (r.succeeded[i])
+				sched_preset_succeeded(j->s, i, r.attempts[i],
+				    r.duration[i] > 0 ? r.duration[i] : 0);
+			else
+				sched_preset_lost(j->s, i, r.attempts[i],
+				    "lost: its supervisor died 3 times within "
+				    "a minute");
+		}
+		sched_preset_end(j->s, DS_FAILED);
+		job_log(j, LOG_ERROR, SIZE_MAX, "lost", "its supervisor died 3 "
+		    "times within a minute: the job ends failed");
 	} else if (rc == 0) {
 		for (i = 0; i < n; i++) {
 			if (r.pgid[i] != 0) {
@@ -1842,6 +1864,7 @@ job_new(struct loop *l, struct manifest *m, const struct job_config *c,
 	}
 	j->s = sched_new(m, &sc);
 	j->procs = xcalloc(m->nnodes, sizeof *j->procs);
+	j->lost = c->lost;
 	if (c->resume_log != NULL) {
 		j->resumed = true;
 		if (job_resume(j, c->resume_log, cause) != 0)

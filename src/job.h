@@ -52,6 +52,8 @@ struct job_config {
 					   per node, copied; or NULL */
 	const char	*resume_log;	/* an events.log to resume from, or
 					   NULL */
+	bool		 lost;		/* with resume_log: run nothing, end
+					   the job failed, reason lost */
 };
 
 /* Prepare a job for m (the job takes ownership of m): create its directory
@@ -63,6 +65,8 @@ int job_start(struct job *j, char **cause);
 /* With shared slots: start at most max_starts nodes that are ready;
  * returns how many were started. */
 int job_dispatch(struct job *j, int max_starts);
+/* With shared slots: would the job start a node if it had a free slot? */
+bool job_wants_slot(struct job *j);
 /* A job id for a DAG named name: NAME-YYYYMMDDTHHMMSS-XXXX (UTC, random). */
 char *job_make_id(const char *name);
 /* Cancel (DS_CANCELLED) or interrupt (DS_INTERRUPTED): kill running nodes. */

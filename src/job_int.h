@@ -123,6 +123,7 @@ struct job {
 	size_t			 ngroups;
 	int64_t			*estimates;
 	bool			 resumed;	/* from an earlier run's journal */
+	bool			 lost;		/* resumed only to end it: lost */
 	int64_t			 first_wall;	/* resumed: the journal's first
 					   event (the job's start); -1 */
 	int64_t			*first_start;	/* resumed: each node's first

@@ -59,6 +59,9 @@ main(int argc, char **argv)
 	/* hidden: what an http node's or a notification's child runs */
 	if (strcmp(argv[1], "__http") == 0 || strcmp(argv[1], "__notify") == 0)
 		return cmd_http(argc - 1, argv + 1);
+	/* hidden: a job's process under `watch` */
+	if (strcmp(argv[1], "__supervise") == 0)
+		return cmd_supervise(argc - 1, argv + 1);
 	fprintf(stderr, "dagexec: unknown command '%s'\n", argv[1]);
 	usage(stderr);
 	return EXIT_USAGE;

@@ -836,6 +836,19 @@ sched_preset_final(struct sched *s, size_t i, enum node_status st,
 }
 
 void
+sched_preset_lost(struct sched *s, size_t i, int attempts, const char *why)
+{
+	if (s->begun || i >= s->n || s->nr[i].status != NS_PENDING)
+		return;
+	sched_preset_final(s, i, attempts > 0 ? NS_FAILED : NS_SKIPPED,
+	    attempts, 0);
+	s->nr[i].reason = attempts > 0 ? REASON_LOST : REASON_UPSTREAM_FAILED;
+	free(s->nr[i].error);
+	s->nr[i].error = xstrdup(attempts > 0 ? why : "not started: the job "
+	    "was lost");
+}
+
+void
 sched_preset_succeeded(struct sched *s, size_t i, int attempts,
     int64_t duration_ms)
 {
@@ -948,9 +961,10 @@ tick(struct sched *s, int64_t now)
 	settle(s, now);
 }
 
-/* The best startable node over the heap tops, or SIZE_MAX. */
+/* The best startable node over the heap tops, or SIZE_MAX; with take, it
+ * leaves its heap. */
 static size_t
-pick(struct sched *s)
+best_ready(struct sched *s, bool take)
 {
 	struct heap	*h;
 	size_t		 k, best = SIZE_MAX, bestk = 0, top;
@@ -980,9 +994,23 @@ pick(struct sched *s)
 			bestk = k;
 		}
 	}
-	if (best != SIZE_MAX)
+	if (best != SIZE_MAX && take)
 		heap_pop(s, &s->ready[bestk]);
 	return (best);
+}
+
+static size_t
+pick(struct sched *s)
+{
+	return (best_ready(s, true));
+}
+
+bool
+sched_startable(struct sched *s)
+{
+	if (!s->begun || s->halt != H_NONE || s->nrunning >= s->max_parallel)
+		return (false);
+	return (best_ready(s, false) != SIZE_MAX);
 }
 
 static void

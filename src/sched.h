@@ -145,6 +145,10 @@ void sched_preset_succeeded(struct sched *s, size_t i, int attempts,
 void sched_preset_final(struct sched *s, size_t i, enum node_status st,
     int attempts, int64_t duration_ms);
 void sched_preset_end(struct sched *s, enum dag_status end);
+/* Before sched_begin, for a job whose runner kept dying: node i ends
+ * failed, reason lost, error why (skipped when it never started). */
+void sched_preset_lost(struct sched *s, size_t i, int attempts,
+    const char *why);
 /* Before sched_begin, for a resumed job: node i has already used `attempts`
  * attempts (the next start is attempts+1; retries still count from there). */
 void sched_preset_attempts(struct sched *s, size_t i, int attempts);
@@ -162,6 +166,9 @@ void sched_preset_times(struct sched *s, size_t i, int64_t started_ms,
  * nodes the caller may start (watch's global -j); pass INT_MAX for no limit.
  * SA_START counts against it: pass the remaining number on each call. */
 int sched_next(struct sched *s, int64_t now, int slots, struct sched_action *a);
+/* Would sched_next start a node now, given a slot? (Stale entries of the
+ * ready set are dropped; nothing else changes.) */
+bool sched_startable(struct sched *s);
 /* The running attempt of node i ended at now. */
 void sched_ended(struct sched *s, size_t i, int64_t now,
     const struct attempt_end *e);

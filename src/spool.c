@@ -45,6 +45,7 @@ static const struct {
 	{ "cancel",	01733 },
 	{ "tmp",	01733 },
 	{ "users",	0755 },	/* users/UID/: each user's own (0700) */
+	{ "claims",	0711 },	/* root's: claimed files and job locks */
 };
 
 const char *
@@ -581,7 +582,7 @@ spool_claim(struct spool *sp, const char *name, struct spool_claim *c,
 	struct stat st;
 	unsigned char r[4];
 	char *dir = NULL, *why = NULL;
-	int in = -1, fd, dfd = -1;
+	int in = -1, fd, dfd = -1, mk;
 	enum spool_kind kind = SPOOL_MANIFEST;
 
 	memset(c, 0, sizeof *c);
@@ -653,9 +654,17 @@ spool_claim(struct spool *sp, const char *name, struct spool_claim *c,
 		r[2] = (unsigned char)(st.st_ino >> 8);
 		r[3] = (unsigned char)st.st_size;
 	}
-	dir = xasprintf("%s/active/.claim-%02x%02x%02x%02x", sp->path, r[0],
-	    r[1], r[2], r[3]);
-	if (mkdir(dir, 0700) != 0 ||
+	/* claims/.claim-NAME, so that `status --follow` finds a job being
+	 * taken in by name (a name in flight twice gets a random one) */
+	dir = xasprintf("%s/claims/.claim-%s", sp->path, name);
+	mk = strlen(name) + 7 <= NAME_MAX ? mkdir(dir, 0711) : -1;
+	if (mk != 0) {
+		free(dir);
+		dir = xasprintf("%s/claims/.claim-%02x%02x%02x%02x", sp->path,
+		    r[0], r[1], r[2], r[3]);
+		mk = mkdir(dir, 0711);
+	}
+	if (mk != 0 ||
 	    (dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
 		*cause = xasprintf("cannot create '%s': %s", dir,
 		    strerror(errno));
@@ -731,7 +740,7 @@ int
 spool_reject_claim(struct spool *sp, struct spool_claim *c, const char *text,
     char **cause)
 {
-	char *sub = xasprintf("active/%s", strrchr(c->dir, '/') + 1);
+	char *sub = xasprintf("claims/%s", strrchr(c->dir, '/') + 1);
 	int rc;
 
 	rc = reject_in_place(sp, sub, c->name, text, cause);
@@ -745,22 +754,81 @@ int
 spool_activate(struct spool *sp, struct spool_claim *c, const char *job,
     char **cause)
 {
-	char *dest = xasprintf("%s/active/%s", sp->path, job);
+	char *dest = xasprintf("%s/claims/%s", sp->path, job);
+	char *jdir = xasprintf("%s/active/%s", sp->path, job);
+	int fd;
 
-	/* the job directory is root's: its owner reaches what is theirs in
-	 * it (state.yaml, work/, nodes/) by name; nobody may list it */
-	if (chmod(c->dir, 0711) != 0 || rename(c->dir, dest) != 0) {
+	/* the job directory is the owner's from the start: everything in
+	 * it is made by the job's supervisor, as the owner; root made it in
+	 * its own active/ and changes its owner through the descriptor */
+	if (mkdir(jdir, 0700) != 0) {
+		*cause = xasprintf("cannot create '%s': %s", jdir,
+		    strerror(errno));
+		goto fail;
+	}
+	fd = open(jdir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 || (geteuid() == 0 && fchown(fd, c->uid, c->gid) != 0)) {
+		*cause = xasprintf("cannot give '%s' to uid %ld: %s", jdir,
+		    (long)c->uid, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		(void)rmdir(jdir);
+		goto fail;
+	}
+	close(fd);
+	if (rename(c->dir, dest) != 0) {
 		*cause = xasprintf("cannot rename '%s' to '%s': %s", c->dir,
 		    dest, strerror(errno));
-		free(dest);
-		return -1;
+		(void)rmdir(jdir);
+		goto fail;
 	}
+	(void)fs_sync_parent(jdir);
 	(void)fs_sync_parent(dest);
+	free(jdir);
 	free(c->dir);
 	c->dir = dest;
 	free(c->path);
 	c->path = xasprintf("%s/%s", dest, c->name);
 	return 0;
+fail:
+	free(jdir);
+	free(dest);
+	return -1;
+}
+
+int
+spool_job_lock(struct spool *sp, const char *claim, bool take, char **cause)
+{
+	struct flock fl;
+	char *path = xasprintf("%s/claims/%s/lock", sp->path, claim);
+	int fd;
+
+	fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		*cause = xasprintf("cannot open '%s': %s", path,
+		    strerror(errno));
+		free(path);
+		return -1;
+	}
+	memset(&fl, 0, sizeof fl);
+	fl.l_type = F_WRLCK;
+	fl.l_whence = SEEK_SET;
+	if (fcntl(fd, take ? F_OFD_SETLK : F_OFD_GETLK, &fl) != 0) {
+		if (take && (errno == EAGAIN || errno == EACCES))
+			*cause = xasprintf("'%s' is held", path);
+		else
+			*cause = xasprintf("cannot lock '%s': %s", path,
+			    strerror(errno));
+		close(fd);
+		free(path);
+		return take && (errno == EAGAIN || errno == EACCES) ? -2 : -1;
+	}
+	free(path);
+	if (!take) {
+		close(fd);
+		return fl.l_type == F_UNLCK ? 0 : 1;
+	}
+	return fd;
 }
 
 void

@@ -18,10 +18,11 @@ struct spool;
 /* What a dropped file is, from its name. */
 enum spool_kind { SPOOL_MANIFEST, SPOOL_TAR, SPOOL_TGZ, SPOOL_TZST };
 
-/* A file taken out of incoming/: it now lives in active/.claim-XXXX/. */
+/* A file taken out of incoming/: it now lives in claims/.claim-XXXX/. */
 struct spool_claim {
 	char		*name;		/* as dropped */
-	char		*dir;		/* active/.claim-XXXX, absolute */
+	char		*dir;		/* claims/.claim-XXXX, absolute (root's,
+					   0700); claims/JOB once activated */
 	char		*path;		/* dir/NAME */
 	int		 fd;		/* the claimed file, open read-only
 					   (checked: regular, one link); read
@@ -82,7 +83,7 @@ int spool_clean_temps(struct spool *sp, const char *sub, bool (*match)(
     char **cause);
 /* Claim incoming/NAME: open it without following links, check it (regular
  * file, one link, size bound, a known kind), and rename it into a fresh
- * active/.claim-XXXX/. Returns 0 and fills c; 1 when the file was refused
+ * claims/.claim-XXXX/. Returns 0 and fills c; 1 when the file was refused
  * (it is then already in rejected/ with its .error); -1 with *cause on an
  * OS error (the file is left where it is); 2 when it vanished or is still
  * open for writing by someone (its close brings another event). */
@@ -92,8 +93,17 @@ int spool_claim(struct spool *sp, const char *name, struct spool_claim *c,
  * the claim directory. */
 int spool_reject_claim(struct spool *sp, struct spool_claim *c,
     const char *text, char **cause);
-/* Rename the claim directory to active/JOB. The claim's paths follow. */
+/* Make the job directory active/JOB (0700, given to the claim's owner,
+ * empty: the supervisor fills it), then rename the claim directory to
+ * claims/JOB. The claim's paths follow. */
 int spool_activate(struct spool *sp, struct spool_claim *c, const char *job,
+    char **cause);
+/* The lock of the claim claims/CLAIM (its file "lock", an OFD lock, made
+ * when missing). With take: lock it and return the descriptor whose open
+ * file description holds it (handed to the supervisor), -2 when another
+ * holds it, -1 with *cause. Without: test it, without taking it (1 held,
+ * 0 free, -1 with *cause). */
+int spool_job_lock(struct spool *sp, const char *claim, bool take,
     char **cause);
 /* Close the claim's descriptor and free its strings. */
 void spool_claim_release(struct spool_claim *c);

@@ -1,0 +1,812 @@
+/*
+ * A job's supervisor: everything of one job, as its owner.
+ *
+ * The daemon forks it with every id dropped to the owner's and execs
+ * `dagexec supervise`; it reads the dropped file (SUPERVISOR_FILE_FD), asks
+ * the daemon for a job id ("name NAME" -> "id JOB"), fills the empty
+ * active/JOB/ the daemon made for it, runs the job, packs the bundle
+ * beside it and hands it over as an open descriptor ("done STATUS" + fd ->
+ * "ok"). Messages on the control channel (ctl.h):
+ *
+ *   to the daemon                     from the daemon
+ *   name NAME | reject TEXT           id JOB | cap N (0: no cap)
+ *   running (the file is taken in)    grant N
+ *   hello JOB HELD + the lock's fd    cancel | stop | stop remote
+ *   want 1 | ret N                    ok | fail WHY (the bundle)
+ *   done STATUS + the bundle's fd
+ *
+ * When the daemon goes away the job goes on: nodes that run keep running,
+ * and new ones start only within the slots held (all of them when the
+ * daemon caps nothing). The supervisor reconnects to SPOOL/ctl every
+ * RECONNECT_MS and proves which job it runs by the lock's descriptor.
+ */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "bundle.h"
+#include "ctl.h"
+#include "diag.h"
+#include "fsutil.h"
+#include "history.h"
+#include "job.h"
+#include "log.h"
+#include "loop.h"
+#include "manifest.h"
+#include "spool.h"
+#include "supervisor.h"
+#include "worker.h"
+#include "xmalloc.h"
+
+#define RECONNECT_MS	500	/* without a daemon: try SPOOL/ctl again */
+#define NAME_WAIT_MS	60000	/* for the daemon's answer to "name" */
+#define PACK_RETRY_S	10	/* a bundle that could not be written */
+
+struct sup {
+	const struct supervisor_args *a;
+	struct loop	*loop;
+	int		 ctl;		/* -1: no daemon */
+	char		*job;
+	char		*dir;		/* active/JOB */
+	char		*userdir;	/* users/UID */
+	struct job	*j;
+	const struct manifest *m;	/* the job's */
+	int		 running;	/* the job's nodes running */
+	int		 prev_running;
+	bool		 capped;	/* the daemon hands out node slots */
+	int		 held;		/* slots the daemon granted us */
+	bool		 asked;		/* a "want" is outstanding */
+	bool		 over;		/* the job ended */
+	enum dag_status	 status;
+	struct worker	*packer;
+	bool		 packing;
+	bool		 packed;	/* the bundle is written */
+	int		 pack_rc;
+	char		*pack_cause;
+	char		*bundle;	/* active/JOB/.bundle.tar.gz */
+	bool		 collected;	/* the daemon has the bundle */
+	struct loop_timer *reconnect;
+	struct loop_timer *retry;
+	int		 exit;
+};
+
+static void	sup_slots(struct job *, void *);
+static void	sup_connected(struct sup *);
+
+static void
+sup_quit(struct sup *s, int status)
+{
+	s->exit = status;
+	loop_break(s->loop);
+}
+
+/* ---- the control channel ----------------------------------------------- */
+
+static void	on_ctl(struct loop *, int, uint32_t, void *);
+
+static void
+reconnect_cb(struct loop *l, void *arg)
+{
+	struct sup *s = arg;
+	char *path, *cause = NULL;
+	int fd;
+
+	(void)l;
+	s->reconnect = NULL;
+	path = xasprintf("%s/ctl", s->a->spool);
+	fd = ctl_connect(path, &cause);
+	free(path);
+	free(cause);
+	if (fd >= 0 && (ctl_send(fd, SUPERVISOR_LOCK_FD, "hello %s %d",
+	    s->job, s->held > s->running ? s->held : s->running) != 0 ||
+	    loop_add_fd(s->loop, fd, EPOLLIN, on_ctl, s) != 0)) {
+		close(fd);
+		fd = -1;
+	}
+	if (fd < 0) {
+		s->reconnect = loop_timer_at(s->loop, loop_now() +
+		    RECONNECT_MS, reconnect_cb, s);
+		return;
+	}
+	s->ctl = fd;
+	/* what we use is what we hold: the daemon counts it */
+	if (s->held < s->running)
+		s->held = s->running;
+	log_event(LOG_INFO, s->job, NULL, "supervisor", "reconnected to the "
+	    "daemon");
+	sup_connected(s);
+}
+
+/* The daemon is gone: go on alone, and look for the next one. */
+static void
+ctl_lost(struct sup *s)
+{
+	if (s->ctl < 0)
+		return;
+	(void)loop_close_fd(s->loop, s->ctl);
+	s->ctl = -1;
+	s->asked = false;
+	if (s->job == NULL) {
+		/* nothing started yet: the next daemon claims the file
+		 * again */
+		sup_quit(s, 0);
+		return;
+	}
+	log_event(LOG_INFO, s->job, NULL, "supervisor", "the daemon is gone: "
+	    "the job goes on");
+	if (s->reconnect == NULL)
+		s->reconnect = loop_timer_at(s->loop, loop_now() +
+		    RECONNECT_MS, reconnect_cb, s);
+}
+
+static void
+sup_send(struct sup *s, int fd, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+sup_send(struct sup *s, int fd, const char *fmt, ...)
+{
+	va_list ap;
+	char *text;
+
+	if (s->ctl < 0)
+		return;
+	va_start(ap, fmt);
+	text = xvasprintf(fmt, ap);
+	va_end(ap);
+	if (ctl_send(s->ctl, fd, "%s", text) != 0)
+		ctl_lost(s);
+	free(text);
+}
+
+static void
+send_done(struct sup *s)
+{
+	int fd;
+
+	if (s->ctl < 0 || !s->packed || s->collected)
+		return;
+	fd = open(s->bundle, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		log_event(LOG_ERROR, s->job, NULL, "bundle", "cannot open "
+		    "'%s': %s", s->bundle, strerror(errno));
+		return;
+	}
+	sup_send(s, fd, "done %s", dag_status_name(s->status));
+	close(fd);
+}
+
+/* Connected (first time or again): catch up on what the daemon must
+ * know. */
+static void
+sup_connected(struct sup *s)
+{
+	send_done(s);
+}
+
+/* Remove what is in the job directory (the directory itself is in
+ * root's active/: the daemon removes it once we are gone). */
+static void
+empty_jobdir(struct sup *s)
+{
+	struct dirent *e;
+	char *p, *cause = NULL;
+	DIR *d;
+
+	if ((d = opendir(s->dir)) == NULL)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		p = xasprintf("%s/%s", s->dir, e->d_name);
+		if (fs_remove_tree(p, &cause) != 0) {
+			log_event(LOG_ERROR, s->job, NULL, "cleanup", "%s",
+			    cause);
+			free(cause);
+			cause = NULL;
+		}
+		free(p);
+	}
+	closedir(d);
+}
+
+static char *
+history_file(struct sup *s)
+{
+	char *dir = xasprintf("%s/history", s->userdir), *p;
+
+	(void)mkdir(dir, 0700);
+	p = xasprintf("%s/%s.yaml", dir, s->m->name);
+	free(dir);
+	return p;
+}
+
+static void
+collected(struct sup *s)
+{
+	char *path, *cause = NULL;
+
+	s->collected = true;
+	path = history_file(s);
+	if (history_update(path, s->m, job_sched(s->j), &cause) != 0) {
+		log_event(LOG_WARN, s->job, NULL, "history", "%s", cause);
+		free(cause);
+	}
+	free(path);
+	empty_jobdir(s);
+	sup_quit(s, 0);
+}
+
+static void
+on_message(struct sup *s, const char *msg, int fd)
+{
+	const char *rest;
+	long n;
+
+	if (ctl_is(msg, "cap", &rest)) {
+		n = strtol(rest, NULL, 10);
+		s->capped = n > 0;
+		if (s->j != NULL)
+			sup_slots(s->j, s);
+	} else if (ctl_is(msg, "grant", &rest)) {
+		n = strtol(rest, NULL, 10);
+		if (n > 0 && n < INT_MAX - s->held)
+			s->held += (int)n;
+		s->asked = false;
+		if (s->j != NULL)
+			sup_slots(s->j, s);
+	} else if (ctl_is(msg, "cancel", NULL)) {
+		if (s->j != NULL && !s->over)
+			job_stop(s->j, DS_CANCELLED);
+	} else if (ctl_is(msg, "stop", &rest)) {
+		if (s->j != NULL && !s->over)
+			job_stop(s->j, DS_INTERRUPTED);
+		else if (s->j == NULL || !s->packed)
+			sup_quit(s, 75);
+	} else if (ctl_is(msg, "ok", NULL)) {
+		if (s->packed && !s->collected)
+			collected(s);
+	} else if (ctl_is(msg, "fail", &rest)) {
+		log_event(LOG_ERROR, s->job, NULL, "bundle", "the daemon could "
+		    "not take the bundle: %s", rest);
+	}
+	if (fd >= 0)
+		close(fd);
+}
+
+static void
+on_ctl(struct loop *l, int fd, uint32_t events, void *arg)
+{
+	struct sup *s = arg;
+	char *buf = xmalloc(CTL_MAX + 1);
+	ssize_t n;
+	int got;
+
+	(void)l;
+	(void)events;
+	for (;;) {
+		n = ctl_recv(fd, buf, &got);
+		if (n < 0 && errno == EAGAIN)
+			break;
+		if (n <= 0) {
+			ctl_lost(s);
+			break;
+		}
+		on_message(s, buf, got);
+		if (s->ctl != fd)
+			break;
+	}
+	free(buf);
+}
+
+/* ---- slots --------------------------------------------------------------- */
+
+/*
+ * With a capped daemon every node start takes a slot it granted: a slot
+ * freed by a node's end goes back at once (so the daemon can share it
+ * round-robin across jobs), and one more is asked for while the job has a
+ * node to start. Without a daemon the slots held are used again.
+ */
+static void
+sup_slots(struct job *j, void *arg)
+{
+	struct sup *s = arg;
+	int freed, avail;
+
+	if (!s->capped) {
+		(void)job_dispatch(j, INT_MAX);
+		s->prev_running = s->running;
+		return;
+	}
+	if (s->ctl >= 0 && s->running < s->prev_running) {
+		freed = s->prev_running - s->running;
+		if (freed > s->held - s->running)
+			freed = s->held - s->running;
+		if (freed > 0) {
+			s->held -= freed;
+			sup_send(s, -1, "ret %d", freed);
+		}
+	}
+	avail = s->held - s->running;
+	if (avail > 0)
+		(void)job_dispatch(j, avail);
+	avail = s->held - s->running;
+	if (s->ctl >= 0) {
+		if (avail > 0 && !job_wants_slot(j)) {
+			s->held -= avail;
+			sup_send(s, -1, "ret %d", avail);
+		} else if (avail <= 0 && !s->asked && !s->over &&
+		    job_wants_slot(j)) {
+			s->asked = true;
+			sup_send(s, -1, "want 1");
+		}
+	}
+	s->prev_running = s->running;
+}
+
+/* ---- the end: pack, hand over ------------------------------------------- */
+
+static void	pack_begin(struct sup *);
+
+static void
+pack_work(void *arg)
+{
+	struct sup *s = arg;
+
+	free(s->pack_cause);
+	s->pack_cause = NULL;
+	s->pack_rc = bundle_write(s->bundle, BUNDLE_TGZ, s->job, s->dir, NULL,
+	    &s->pack_cause);
+}
+
+static void
+pack_retry_cb(struct loop *l, void *arg)
+{
+	struct sup *s = arg;
+
+	(void)l;
+	s->retry = NULL;
+	pack_begin(s);
+}
+
+static void
+pack_later(struct sup *s)
+{
+	if (s->retry == NULL)
+		s->retry = loop_timer_at(s->loop, loop_now() +
+		    PACK_RETRY_S * 1000, pack_retry_cb, s);
+}
+
+static void
+pack_done(void *arg)
+{
+	struct sup *s = arg;
+
+	s->packing = false;
+	if (s->pack_rc != 0) {
+		log_event(LOG_ERROR, s->job, NULL, "bundle", "%s: trying again "
+		    "in %d s", s->pack_cause, PACK_RETRY_S);
+		pack_later(s);
+		return;
+	}
+	s->packed = true;
+	send_done(s);
+}
+
+/* Write what is missing of the job's end (a full disk), then pack it off
+ * the loop. */
+static void
+pack_begin(struct sup *s)
+{
+	if (job_end_retry(s->j) != 0) {
+		log_event(LOG_ERROR, s->job, NULL, "finish", "the job's final "
+		    "files cannot be written: trying again in %d s",
+		    PACK_RETRY_S);
+		pack_later(s);
+		return;
+	}
+	if (s->packer == NULL)
+		s->packer = worker_new(s->loop);
+	if (s->bundle == NULL)
+		s->bundle = xasprintf("%s/.bundle%s", s->dir,
+		    bundle_ext(BUNDLE_TGZ));
+	s->packing = true;
+	worker_run(s->packer, pack_work, pack_done, s);
+}
+
+static void
+on_finish(struct job *j, void *arg)
+{
+	struct sup *s = arg;
+
+	s->over = true;
+	s->status = job_status(j);
+	if (s->status == DS_INTERRUPTED) {
+		log_event(LOG_INFO, s->job, NULL, "interrupted", "kept in "
+		    "active/ to resume");
+		sup_quit(s, 75);
+		return;
+	}
+	if (s->held > 0 && s->ctl >= 0) {
+		sup_send(s, -1, "ret %d", s->held);
+		s->held = 0;
+	}
+	pack_begin(s);
+}
+
+/* ---- taking the dropped file in ----------------------------------------- */
+
+/* Wait for the daemon's answer to "name": the job id. */
+static char *
+wait_for_id(struct sup *s, char **cause)
+{
+	struct pollfd pfd;
+	char *buf = xmalloc(CTL_MAX + 1), *id = NULL;
+	const char *rest;
+	int64_t until = loop_now() + NAME_WAIT_MS;
+	ssize_t n;
+	int got;
+
+	pfd.fd = s->ctl;
+	pfd.events = POLLIN;
+	while (id == NULL) {
+		n = ctl_recv(s->ctl, buf, &got);
+		if (n < 0 && errno == EAGAIN) {
+			if (loop_now() >= until || poll(&pfd, 1, (int)(until -
+			    loop_now())) < 0) {
+				*cause = xstrdup("the daemon did not answer");
+				break;
+			}
+			continue;
+		}
+		if (got >= 0)
+			close(got);
+		if (n <= 0) {
+			*cause = xstrdup("the daemon went away");
+			break;
+		}
+		if (ctl_is(buf, "id", &rest))
+			id = xstrdup(rest);
+		else if (ctl_is(buf, "fail", &rest)) {
+			*cause = xstrdup(rest);
+			break;
+		} else if (ctl_is(buf, "cap", &rest))
+			s->capped = strtol(rest, NULL, 10) > 0;
+	}
+	free(buf);
+	return id;
+}
+
+/* Unpack the dropped archive into a new directory of users/UID/tmp/ and
+ * read its dag.yaml. */
+static int
+unpack_drop(struct sup *s, char **work, char **buf, size_t *len,
+    char **cause)
+{
+	char *tmp = xasprintf("%s/tmp", s->userdir), *src, *man;
+	int fd, rc = -1;
+
+	(void)mkdir(tmp, 0700);
+	*work = xasprintf("%s/unpack-XXXXXX", tmp);
+	free(tmp);
+	if (mkdtemp(*work) == NULL) {
+		*cause = xasprintf("cannot create '%s': %s", *work,
+		    strerror(errno));
+		free(*work);
+		*work = NULL;
+		return -1;
+	}
+	src = xasprintf("/proc/self/fd/%d", s->a->file_fd);
+	rc = bundle_unpack(src, *work, SPOOL_MAX_UNPACKED, 0, 0, 0, cause);
+	free(src);
+	if (rc != 0)
+		return -1;
+	man = xasprintf("%s/dag.yaml", *work);
+	fd = open(man, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	free(man);
+	if (fd < 0) {
+		*cause = errno == ENOENT ? xstrdup("the bundle has no dag.yaml "
+		    "at its root") : xasprintf("cannot open dag.yaml: %s",
+		    strerror(errno));
+		return -1;
+	}
+	rc = fs_read_fd(fd, "dag.yaml", MANIFEST_MAX_BYTES, buf, len, cause);
+	close(fd);
+	return rc;
+}
+
+/* The diagnostics as `validate` prints them. */
+static char *
+diags_text(const char *file, const struct diags *d)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *fp = open_memstream(&buf, &len);
+
+	if (fp == NULL)
+		return xstrdup("invalid manifest\n");
+	diags_print(fp, file, d);
+	fclose(fp);
+	return buf;
+}
+
+/* Refuse the dropped file: the daemon moves it to rejected/ with text. */
+static void
+refuse(struct sup *s, const char *text)
+{
+	char *t = xstrdup(text);
+
+	if (strlen(t) > CTL_MAX - 16)
+		strcpy(t + CTL_MAX - 32, "\n... (cut)\n");
+	if (s->ctl >= 0 && ctl_send(s->ctl, -1, "reject %s", t) != 0)
+		log_event(LOG_ERROR, NULL, NULL, "reject", "cannot tell the "
+		    "daemon: %s", strerror(errno));
+	free(t);
+}
+
+/*
+ * Read the dropped file (or unpack it) and parse it. With a job id
+ * already given (a resume that finds no manifest.yaml yet), nothing is
+ * asked of the daemon. On success *m and *text (the manifest's bytes) are
+ * set and the job directory holds work/ for a bundle. 1: refused (the
+ * daemon was told), -1: could not be done.
+ */
+static int
+take_in(struct sup *s, struct manifest **m, char **text, size_t *len)
+{
+	struct diags d;
+	char *cause = NULL, *work = NULL, *shown, *msg, *wdir;
+	int rc;
+
+	diags_init(&d);
+	*text = NULL;
+	if (s->a->bundle) {
+		rc = unpack_drop(s, &work, text, len, &cause);
+		shown = xasprintf("%s/dag.yaml", s->a->file);
+	} else {
+		rc = fs_read_fd(s->a->file_fd, s->a->file, MANIFEST_MAX_BYTES,
+		    text, len, &cause);
+		shown = xstrdup(s->a->file);
+	}
+	if (rc != 0) {
+		msg = xasprintf("%s: error: %s\n", s->a->file, cause);
+		goto refused;
+	}
+	if (manifest_parse(shown, *text, *len, m, &d) != 0) {
+		msg = diags_text(shown, &d);
+		goto refused;
+	}
+	if (s->job == NULL) {
+		if (ctl_send(s->ctl, -1, "name %s", (*m)->name) != 0 ||
+		    (s->job = wait_for_id(s, &cause)) == NULL) {
+			log_event(LOG_ERROR, NULL, NULL, "claim", "file=%s: %s",
+			    s->a->file, cause != NULL ? cause :
+			    strerror(errno));
+			goto fail;
+		}
+		s->dir = xasprintf("%s/active/%s", s->a->spool, s->job);
+	}
+	if (work != NULL) {
+		wdir = xasprintf("%s/work", s->dir);
+		(void)fs_remove_tree(wdir, NULL);
+		if (rename(work, wdir) != 0) {
+			log_event(LOG_ERROR, s->job, NULL, "claim", "cannot "
+			    "move '%s' to '%s': %s", work, wdir,
+			    strerror(errno));
+			free(wdir);
+			goto fail;
+		}
+		free(wdir);
+	}
+	free(work);
+	free(shown);
+	diags_release(&d);
+	return 0;
+
+refused:
+	refuse(s, msg);
+	free(msg);
+	rc = 1;
+	goto out;
+fail:
+	rc = -1;
+out:
+	manifest_free(*m);
+	*m = NULL;
+	free(*text);
+	*text = NULL;
+	if (work != NULL)
+		(void)fs_remove_tree(work, NULL);
+	free(work);
+	free(shown);
+	free(cause);
+	diags_release(&d);
+	return rc;
+}
+
+/* ---- the job ------------------------------------------------------------- */
+
+static void
+on_signal(struct loop *l, int signo, void *arg)
+{
+	struct sup *s = arg;
+
+	(void)l;
+	log_event(LOG_INFO, s->job, NULL, "stop", "signal %d: ending running "
+	    "nodes; the job resumes at the daemon's next start", signo);
+	if (s->j != NULL && !s->over)
+		job_stop(s->j, DS_INTERRUPTED);
+	else
+		sup_quit(s, 75);
+}
+
+static int
+start_job(struct sup *s, struct manifest *m, const char *text, size_t len)
+{
+	struct job_config jc;
+	struct stat st;
+	char *ev = xasprintf("%s/events.log", s->dir), *cause = NULL, *hist;
+	int64_t *est;
+
+	memset(&jc, 0, sizeof jc);
+	jc.id = s->job;
+	jc.dir = s->dir;
+	jc.manifest_text = text;
+	jc.manifest_len = len;
+	jc.clean_env = true;
+	jc.progress = PROGRESS_LINES;
+	jc.on_finish = on_finish;
+	jc.arg = s;
+	jc.slots = &s->running;
+	jc.on_slots = sup_slots;
+	jc.cancel_remote = s->a->cancel_remote;
+	jc.resume_log = text == NULL && stat(ev, &st) == 0 ? ev : NULL;
+	jc.lost = s->a->lost && jc.resume_log != NULL;
+	est = xcalloc(m->nnodes, sizeof *est);
+	s->m = m;
+	hist = history_file(s);
+	if (history_load(hist, m, est, &cause) != 0) {
+		log_event(LOG_WARN, s->job, NULL, "history", "%s", cause);
+		free(cause);
+		cause = NULL;
+	}
+	free(hist);
+	jc.estimates = est;
+	s->j = job_new(s->loop, m, &jc, &cause);
+	free(est);
+	free(ev);
+	if (s->j == NULL) {
+		s->m = NULL;
+		log_event(LOG_ERROR, s->job, NULL, "start", "%s", cause);
+		free(cause);
+		return -1;
+	}
+	if (text != NULL)
+		sup_send(s, -1, "running");
+	if (job_start(s->j, &cause) != 0) {
+		log_event(LOG_ERROR, s->job, NULL, "start", "%s", cause);
+		free(cause);
+	}
+	sup_slots(s->j, s);
+	return 0;
+}
+
+/* The job: a new one from the dropped file, or one in active/ resumed. */
+static int
+sup_prepare(struct sup *s)
+{
+	struct manifest *m = NULL;
+	struct diags d;
+	struct stat st;
+	char *text = NULL, *man, *cause = NULL;
+	size_t len = 0;
+	int rc;
+
+	if (s->job != NULL) {
+		s->dir = xasprintf("%s/active/%s", s->a->spool, s->job);
+		man = xasprintf("%s/manifest.yaml", s->dir);
+		if (stat(man, &st) == 0) {
+			diags_init(&d);
+			rc = manifest_load(man, &m, &d, &cause);
+			diags_release(&d);
+			free(man);
+			if (rc != 0) {
+				log_event(LOG_ERROR, s->job, NULL, "resume",
+				    "cannot resume: %s", cause ? cause :
+				    "manifest.yaml is invalid");
+				free(cause);
+				return -1;
+			}
+			log_event(LOG_INFO, s->job, NULL, "resume", "%s",
+			    s->a->lost ? "to end it: lost" : "from its "
+			    "journal");
+			return start_job(s, m, NULL, 0);
+		}
+		free(man);
+		if (s->a->file_fd < 0) {
+			log_event(LOG_ERROR, s->job, NULL, "resume", "cannot "
+			    "resume: no manifest.yaml and no dropped file");
+			return -1;
+		}
+	}
+	rc = take_in(s, &m, &text, &len);
+	if (rc != 0)
+		return rc;
+	rc = start_job(s, m, text, len);
+	free(text);
+	return rc;
+}
+
+int
+supervisor_main(const struct supervisor_args *a)
+{
+	struct sup s;
+	char *cause = NULL;
+
+	memset(&s, 0, sizeof s);
+	s.a = a;
+	s.ctl = SUPERVISOR_CTL_FD;
+	s.exit = 1;
+	umask(077);
+	(void)fcntl(SUPERVISOR_CTL_FD, F_SETFD, FD_CLOEXEC);
+	(void)fcntl(SUPERVISOR_CTL_FD, F_SETFL, O_NONBLOCK);
+	(void)fcntl(SUPERVISOR_LOCK_FD, F_SETFD, FD_CLOEXEC);
+	if (a->file_fd >= 0)
+		(void)fcntl(a->file_fd, F_SETFD, FD_CLOEXEC);
+	if (a->job != NULL)
+		s.job = xstrdup(a->job);
+	s.userdir = xasprintf("%s/users/%ld", a->spool, (long)getuid());
+	if ((s.loop = loop_new(&cause)) == NULL) {
+		log_event(LOG_ERROR, s.job, NULL, "supervisor", "%s", cause);
+		free(cause);
+		goto out;
+	}
+	loop_on_signal(s.loop, SIGTERM, on_signal, &s);
+	loop_on_signal(s.loop, SIGINT, on_signal, &s);
+	if (loop_add_fd(s.loop, s.ctl, EPOLLIN, on_ctl, &s) != 0) {
+		s.ctl = -1;
+		if (s.job == NULL)
+			goto out;
+	}
+	switch (sup_prepare(&s)) {
+	case 0:
+		break;
+	case 1:
+		s.exit = 0;
+		goto out;
+	default:
+		goto out;
+	}
+	if (a->file_fd >= 0)
+		close(a->file_fd);
+	if (loop_run(s.loop) != 0)
+		log_event(LOG_ERROR, s.job, NULL, "supervisor", "event loop: "
+		    "%s", strerror(errno));
+out:
+	worker_free(s.packer);
+	if (s.j != NULL)
+		job_free(s.j);
+	if (s.reconnect != NULL)
+		loop_timer_cancel(s.loop, s.reconnect);
+	if (s.retry != NULL)
+		loop_timer_cancel(s.loop, s.retry);
+	loop_free(s.loop);
+	free(s.pack_cause);
+	free(s.bundle);
+	free(s.userdir);
+	free(s.dir);
+	free(s.job);
+	return s.exit;
+}

@@ -1,0 +1,1543 @@
+/*
+ * The daemon's supervisors. Each job runs in a process of its own, as its
+ * owner (supervisor.c); here root starts it, talks to it, and outlives
+ * nothing of it: the supervisor outlives the daemon.
+ *
+ * What root still does for a job: claim the file by rename into
+ * claims/.claim-NAME/ (root's), take the job's lock there (an OFD lock on
+ * claims/X/lock, whose open file description only the supervisor holds),
+ * fork and drop every id to the owner's and exec `dagexec __supervise`,
+ * make the empty active/JOB/ for the owner when the supervisor names the
+ * DAG, move a refused file to rejected/, hand out node slots, and copy the
+ * finished bundle from the descriptor the supervisor sends into done/.
+ * A later daemon finds a live supervisor by its held lock, and knows it,
+ * when it reconnects to SPOOL/ctl, by the lock's descriptor it sends.
+ */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <poll.h>
+#include <pwd.h>
+#include <regex.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "ctl.h"
+#include "fsutil.h"
+#include "job.h"
+#include "log.h"
+#include "loop.h"
+#include "supervisor.h"
+#include "worker.h"
+#include "wsup.h"
+#include "xmalloc.h"
+
+#define HELLO_WAIT_MS	5000	/* for adopted supervisors to say what they
+				   hold, before slots are granted again */
+#define PROBE_MS	1000	/* how often an unreachable supervisor's
+				   lock is tested */
+#define DEATHS_LOST	3	/* deaths within DEATHS_WINDOW_MS: lost */
+#define DEATHS_WINDOW_MS 60000
+
+extern char **environ;
+
+struct wsup {
+	struct wsups	*t;
+	char		*claim;		/* its entry in claims/ */
+	char		*job;		/* NULL until the DAG is named */
+	char		*file;		/* the dropped file's name, or NULL */
+	struct spool_claim c;		/* while being taken in */
+	bool		 bundle;	/* the dropped file is an archive */
+	uid_t		 uid;
+	gid_t		 gid;
+	pid_t		 pid;		/* 0: not known (adopted, silent) */
+	int		 pidfd;		/* adopted: watched; -1 */
+	bool		 child;		/* ours: the loop reaps it */
+	int		 sock;		/* -1: not connected */
+	int		 held;		/* node slots it holds */
+	bool		 wants;
+	bool		 said;		/* it has said what it holds */
+	bool		 cancel;	/* to send once connected */
+	bool		 rejected;	/* the file went to rejected/ */
+	bool		 collected;	/* its bundle is in done/ */
+	bool		 copying;
+	bool		 gone;
+	bool		 lost;		/* to be ended as lost */
+	bool		 lost_spawned;	/* its supervisor was told so */
+	int		 bfd;		/* the bundle being copied */
+	off_t		 bsize;
+	char		*bstatus;
+	int		 copy_rc;
+	char		*copy_cause;
+	int64_t		 deaths[DEATHS_LOST];
+	int		 ndeaths;
+	struct loop_timer *again;	/* a resume waiting for the lock */
+};
+
+/* A connection to SPOOL/ctl that has not said who it is yet. */
+struct wconn {
+	struct wsups	*t;
+	int		 fd;
+	pid_t		 pid;
+	uid_t		 uid;
+	int		 pidfd;
+};
+
+struct wsups {
+	struct wsups_config c;
+	struct wsup	**v;
+	size_t		 n;
+	size_t		 cap_v;
+	size_t		 rr;
+	int		 granted;	/* slots held by all supervisors */
+	bool		 frozen;	/* waiting for adopted ones' hello */
+	bool		 stopping;	/* --stop-jobs: interrupting them */
+	int		 lfd;		/* SPOOL/ctl */
+	struct worker	*copier;
+	struct loop_timer *thaw;
+	struct loop_timer *probe;
+};
+
+static void	wsup_spawn(struct wsup *, int, int);
+static void	wsup_resume(struct wsup *);
+static void	wsup_ended(struct wsup *, int);
+static void	grant_round(struct wsups *);
+static void	on_sock(struct loop *, int, uint32_t, void *);
+static void	probe_later(struct wsups *);
+
+/* ---- the table ----------------------------------------------------------- */
+
+struct wsups *
+wsups_new(const struct wsups_config *c)
+{
+	struct wsups *t = xcalloc(1, sizeof *t);
+
+	t->c = *c;
+	t->lfd = -1;
+	return t;
+}
+
+static void
+wsup_free(struct wsup *ws)
+{
+	struct loop *l = ws->t->c.loop;
+
+	if (ws->sock >= 0)
+		(void)loop_close_fd(l, ws->sock);
+	if (ws->pidfd >= 0)
+		(void)loop_close_fd(l, ws->pidfd);
+	if (ws->again != NULL)
+		loop_timer_cancel(l, ws->again);
+	if (ws->bfd >= 0)
+		close(ws->bfd);
+	spool_claim_release(&ws->c);
+	free(ws->claim);
+	free(ws->job);
+	free(ws->file);
+	free(ws->bstatus);
+	free(ws->copy_cause);
+	free(ws);
+}
+
+void
+wsups_free(struct wsups *t)
+{
+	if (t == NULL)
+		return;
+	worker_free(t->copier);
+	while (t->n > 0)
+		wsup_free(t->v[--t->n]);
+	free(t->v);
+	if (t->lfd >= 0)
+		(void)loop_close_fd(t->c.loop, t->lfd);
+	loop_timer_cancel(t->c.loop, t->thaw);
+	loop_timer_cancel(t->c.loop, t->probe);
+	free(t);
+}
+
+size_t
+wsups_count(const struct wsups *t)
+{
+	return t->n;
+}
+
+static struct wsup *
+wsup_add(struct wsups *t, const char *claim)
+{
+	struct wsup *ws = xcalloc(1, sizeof *ws);
+
+	ws->t = t;
+	ws->claim = xstrdup(claim);
+	ws->sock = ws->pidfd = ws->bfd = -1;
+	ws->c.fd = -1;
+	xgrow(&t->v, &t->cap_v, t->n + 1, sizeof *t->v);
+	t->v[t->n++] = ws;
+	return ws;
+}
+
+static void
+wsup_remove(struct wsup *ws)
+{
+	struct wsups *t = ws->t;
+	size_t i;
+
+	for (i = 0; i < t->n; i++)
+		if (t->v[i] == ws)
+			break;
+	if (i < t->n) {
+		memmove(&t->v[i], &t->v[i + 1], (t->n - i - 1) * sizeof *t->v);
+		t->n--;
+	}
+	if (t->rr >= t->n)
+		t->rr = 0;
+	t->granted -= ws->held;
+	wsup_free(ws);
+	grant_round(t);
+	if (t->c.changed != NULL)
+		t->c.changed(t->c.arg);
+}
+
+static struct wsup *
+wsup_find(struct wsups *t, const char *job)
+{
+	size_t i;
+
+	for (i = 0; i < t->n; i++)
+		if (t->v[i]->job != NULL && strcmp(t->v[i]->job, job) == 0)
+			return t->v[i];
+	return NULL;
+}
+
+/* ---- the lock's record: owner and slots, for a later daemon ------------- */
+
+static void
+record(struct wsup *ws)
+{
+	char *path, buf[96];
+	int fd, n;
+
+	path = xasprintf("%s/claims/%s/lock", spool_path(ws->t->c.sp),
+	    ws->claim);
+	fd = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+	free(path);
+	if (fd < 0)
+		return;
+	n = snprintf(buf, sizeof buf, "uid %ld\ngid %ld\ngrants %d\n",
+	    (long)ws->uid, (long)ws->gid, ws->held);
+	if (ftruncate(fd, 0) != 0 || pwrite(fd, buf, (size_t)n, 0) != n)
+		log_event(LOG_WARN, ws->job, NULL, "lock", "cannot record the "
+		    "job's slots: %s", strerror(errno));
+	close(fd);
+}
+
+static int
+read_record(struct wsups *t, const char *claim, uid_t *uid, gid_t *gid,
+    int *grants)
+{
+	char *path, buf[96];
+	long u, g;
+	int fd, k, n;
+
+	path = xasprintf("%s/claims/%s/lock", spool_path(t->c.sp), claim);
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	free(path);
+	if (fd < 0)
+		return -1;
+	n = (int)pread(fd, buf, sizeof buf - 1, 0);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	if (sscanf(buf, "uid %ld gid %ld grants %d", &u, &g, &k) != 3 ||
+	    u < 0 || g < 0 || k < 0)
+		return -1;
+	*uid = (uid_t)u;
+	*gid = (gid_t)g;
+	*grants = k;
+	return 0;
+}
+
+/* ---- starting a supervisor ---------------------------------------------- */
+
+/* The owner's primary gid and supplementary groups (a new array). */
+static gid_t *
+identity(uid_t uid, gid_t fgid, gid_t *gid, int *ngroups, struct passwd **pwp)
+{
+	struct passwd *pw = getpwuid(uid);
+	gid_t *groups;
+	int n = 32;
+
+	*ngroups = 0;
+	*pwp = pw;
+	if (pw == NULL) {
+		*gid = fgid;
+		return NULL;
+	}
+	*gid = pw->pw_gid;
+	groups = xcalloc((size_t)n, sizeof *groups);
+	while (getgrouplist(pw->pw_name, pw->pw_gid, groups, &n) < 0) {
+		if (n > 65536) {
+			free(groups);
+			*ngroups = 0;
+			return NULL;
+		}
+		groups = xreallocarray(groups, (size_t)n * 2, sizeof *groups);
+		n *= 2;
+	}
+	*ngroups = n;
+	return groups;
+}
+
+/* The supervisor's environment: the daemon's, with the owner's HOME, USER
+ * and LOGNAME, and without what belongs to the daemon's own service
+ * manager. (Nodes get a clean one of their own, dagexec.yaml(5).) */
+static char **
+sup_env(const struct passwd *pw)
+{
+	static const char *const drop[] = { "HOME=", "USER=", "LOGNAME=",
+	    "SHELL=", "MAIL=", "NOTIFY_SOCKET=", "LISTEN_FDS=", "LISTEN_PID=",
+	    "LISTEN_FDNAMES=", "WATCHDOG_USEC=", "WATCHDOG_PID=" };
+	char **v, **e;
+	size_t n = 0, i, k;
+
+	for (e = environ; *e != NULL; e++)
+		n++;
+	v = xcalloc(n + 4, sizeof *v);
+	for (i = 0, e = environ; *e != NULL; e++) {
+		for (k = 0; k < sizeof drop / sizeof drop[0]; k++)
+			if (strncmp(*e, drop[k], strlen(drop[k])) == 0)
+				break;
+		if (pw == NULL || k == sizeof drop / sizeof drop[0])
+			v[i++] = xstrdup(*e);
+	}
+	if (pw != NULL) {
+		v[i++] = xasprintf("HOME=%s", pw->pw_dir);
+		v[i++] = xasprintf("USER=%s", pw->pw_name);
+		v[i++] = xasprintf("LOGNAME=%s", pw->pw_name);
+	}
+	v[i] = NULL;
+	return v;
+}
+
+static void
+strv_free(char **v)
+{
+	size_t i;
+
+	for (i = 0; v != NULL && v[i] != NULL; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* In the child, between fork and exec: async-signal-safe calls only. */
+static void __attribute__((noreturn))
+child(int sock, int lockfd, int filefd, bool drop, uid_t uid, gid_t gid,
+    const gid_t *groups, size_t ngroups, char **argv, char **envp)
+{
+	sigset_t none;
+	int a, b, c = -1, nul;
+
+	sigemptyset(&none);
+	(void)sigprocmask(SIG_SETMASK, &none, NULL);
+	(void)signal(SIGPIPE, SIG_DFL);
+	/* its own session: a Ctrl-C at a foreground daemon does not reach
+	 * it, and it outlives the daemon */
+	if (setsid() < 0)
+		_exit(126);
+	/* out of the way of 3, 4, 5 first */
+	a = fcntl(sock, F_DUPFD, 10);
+	b = fcntl(lockfd, F_DUPFD, 10);
+	if (filefd >= 0)
+		c = fcntl(filefd, F_DUPFD, 10);
+	if (a < 0 || b < 0 || (filefd >= 0 && c < 0) ||
+	    dup2(a, SUPERVISOR_CTL_FD) < 0 || dup2(b, SUPERVISOR_LOCK_FD) < 0)
+		_exit(126);
+	if (c >= 0 ? dup2(c, SUPERVISOR_FILE_FD) < 0 :
+	    (close(SUPERVISOR_FILE_FD), 0) != 0)
+		_exit(126);
+	(void)syscall(SYS_close_range, SUPERVISOR_FILE_FD + 1, ~0U, 0);
+	if ((nul = open("/dev/null", O_RDONLY)) >= 0 && nul != 0) {
+		(void)dup2(nul, 0);
+		close(nul);
+	}
+	if (drop) {
+		/* gid first: once the uid is dropped, root is gone; with
+		 * every uid non-zero the kernel clears the capabilities */
+		if (syscall(SYS_setgroups, ngroups, groups) != 0 ||
+		    syscall(SYS_setresgid, gid, gid, gid) != 0 ||
+		    syscall(SYS_setresuid, uid, uid, uid) != 0)
+			_exit(126);
+	}
+	execve("/proc/self/exe", argv, envp);
+	_exit(127);
+}
+
+static void
+on_child(struct loop *l, pid_t pid, int status, const struct rusage *ru,
+    void *arg)
+{
+	struct wsup *ws = arg;
+
+	(void)l;
+	(void)pid;
+	(void)ru;
+	ws->child = false;
+	wsup_ended(ws, status);
+}
+
+/*
+ * Fork a supervisor for ws: lockfd is the descriptor holding its lock,
+ * filefd the dropped file or -1; both are closed here (the child keeps its
+ * copies). Resuming when ws->job is set.
+ */
+static void
+wsup_spawn(struct wsup *ws, int lockfd, int filefd)
+{
+	struct wsups *t = ws->t;
+	struct passwd *pw;
+	gid_t *groups, gid;
+	char *argv[12], **envp;
+	int sv[2], ngroups, k = 0, pidfd;
+	bool drop = geteuid() == 0;
+	pid_t pid;
+
+	groups = identity(ws->uid, ws->gid, &gid, &ngroups, &pw);
+	if (!drop)
+		pw = NULL;
+	envp = sup_env(pw);
+	argv[k++] = "dagexec";
+	argv[k++] = "__supervise";
+	argv[k++] = "--spool";
+	argv[k++] = (char *)spool_path(t->c.sp);
+	if (ws->job != NULL) {
+		argv[k++] = "--job";
+		argv[k++] = ws->job;
+	}
+	if (filefd >= 0) {
+		argv[k++] = "--file";
+		argv[k++] = ws->file;
+		if (ws->bundle)
+			argv[k++] = "--bundle";
+	}
+	if (ws->lost)
+		argv[k++] = "--lost";
+	if (t->c.cancel_remote)
+		argv[k++] = "--cancel-remote";
+	argv[k] = NULL;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
+		log_event(LOG_ERROR, ws->job, NULL, "supervisor", "socketpair: "
+		    "%s", strerror(errno));
+		pid = -1;
+		goto out;
+	}
+	pid = fork();
+	if (pid == 0)
+		child(sv[1], lockfd, filefd, drop, ws->uid, gid, groups,
+		    (size_t)ngroups, argv, envp);
+	close(sv[1]);
+	if (pid < 0) {
+		log_event(LOG_ERROR, ws->job, NULL, "supervisor", "fork: %s",
+		    strerror(errno));
+		close(sv[0]);
+		goto out;
+	}
+	ws->lost_spawned = ws->lost;
+	ws->pid = pid;
+	ws->child = true;
+	ws->said = true;
+	ws->gone = false;
+	ws->sock = sv[0];
+	(void)fcntl(ws->sock, F_SETFL, O_NONBLOCK);
+	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (loop_watch_child(t->c.loop, pid, pidfd, on_child, ws) != 0 &&
+	    pidfd >= 0)
+		close(pidfd);
+	if (loop_add_fd(t->c.loop, ws->sock, EPOLLIN, on_sock, ws) != 0) {
+		close(ws->sock);
+		ws->sock = -1;
+	}
+	log_event(LOG_DEBUG, ws->job, NULL, "supervisor", "pid=%ld uid=%ld",
+	    (long)pid, (long)ws->uid);
+out:
+	close(lockfd);
+	if (filefd >= 0)
+		close(filefd);
+	free(groups);
+	strv_free(envp);
+	/* the file stays claimed, or the job in active/: the next start
+	 * takes them up again */
+	if (pid < 0)
+		ws->gone = true;
+}
+
+void
+wsups_take(struct wsups *t, struct spool_claim *c)
+{
+	struct wsup *ws;
+	char *dir = NULL, *cause = NULL;
+	int lockfd, filefd;
+
+	ws = wsup_add(t, strrchr(c->dir, '/') + 1);
+	ws->file = xstrdup(c->name);
+	ws->bundle = c->kind != SPOOL_MANIFEST;
+	ws->uid = c->uid;
+	ws->gid = c->gid;
+	ws->c = *c;
+	memset(c, 0, sizeof *c);
+	c->fd = -1;
+	filefd = ws->c.fd;
+	ws->c.fd = -1;
+	if (geteuid() == 0) {
+		struct passwd *pw;
+		gid_t *g;
+		int ng;
+
+		g = identity(ws->uid, ws->gid, &ws->gid, &ng, &pw);
+		free(g);
+	}
+	/* users/UID: history and unpacking, the owner's */
+	if (spool_user_dir(t->c.sp, ws->uid, ws->gid, &dir, &cause) != 0) {
+		log_event(LOG_WARN, NULL, NULL, "claim", "%s", cause);
+		free(cause);
+		cause = NULL;
+	}
+	free(dir);
+	lockfd = spool_job_lock(t->c.sp, ws->claim, true, &cause);
+	if (lockfd < 0) {
+		log_event(LOG_ERROR, NULL, NULL, "claim", "%s", cause);
+		free(cause);
+		close(filefd);
+		wsup_remove(ws);
+		return;
+	}
+	record(ws);
+	wsup_spawn(ws, lockfd, filefd);
+	if (ws->gone)
+		wsup_remove(ws);
+}
+
+/* ---- names and ids --------------------------------------------------------- */
+
+/* Is id in use: a job in active/ or claims/, or a bundle in done/? A dropped
+ * file must never take over another job's id, nor overwrite its results. */
+static bool
+id_taken(struct wsups *t, const char *id)
+{
+	static const char *const where[][2] = { { "active", "" },
+	    { "claims", "" }, { "done", ".tar.gz" }, { "done", ".tar.zst" } };
+	struct stat st;
+	bool taken = false;
+	size_t i;
+	char *p;
+
+	for (i = 0; i < sizeof where / sizeof where[0] && !taken; i++) {
+		p = xasprintf("%s/%s/%s%s", spool_path(t->c.sp), where[i][0],
+		    id, where[i][1]);
+		taken = lstat(p, &st) == 0 || errno != ENOENT;
+		free(p);
+	}
+	return taken;
+}
+
+/* The job id a submitted file carries in its name (NAME-TS-XXXX.yaml with
+ * NAME the DAG's name), or a new one. */
+static char *
+claim_job_id(struct wsups *t, const char *file, const char *name)
+{
+	regex_t re;
+	static const char *const exts[] = { ".yaml", ".yml", ".tar.gz",
+	    ".tgz", ".tar.zst", ".tar" };
+	char *stem = xstrdup(file), *id = NULL;
+	size_t i, n, k;
+
+	for (i = 0; i < sizeof exts / sizeof exts[0]; i++) {
+		n = strlen(stem);
+		k = strlen(exts[i]);
+		if (n > k && strcmp(stem + n - k, exts[i]) == 0) {
+			stem[n - k] = '\0';
+			break;
+		}
+	}
+	if (regcomp(&re, "^[A-Za-z0-9._-]+-[0-9]{8}T[0-9]{6}-[0-9a-f]{4}$",
+	    REG_EXTENDED | REG_NOSUB) == 0) {
+		if (regexec(&re, stem, 0, NULL, 0) == 0 &&
+		    strncmp(stem, name, strlen(name)) == 0 &&
+		    stem[strlen(name)] == '-')
+			id = xstrdup(stem);
+		regfree(&re);
+	}
+	free(stem);
+	for (;;) {
+		if (id == NULL)
+			id = job_make_id(name);
+		if (!id_taken(t, id))
+			return id;
+		free(id);
+		id = NULL;
+	}
+}
+
+/* A DAG name as the manifest allows it: what a job id is made from. */
+static bool
+name_ok(const char *s)
+{
+	size_t i, n = strlen(s);
+
+	if (n == 0 || n > 64 || s[0] == '.' || s[0] == '-')
+		return false;
+	for (i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' &&
+		    s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9') ||
+		    s[i] == '-' || s[i] == '_' || s[i] == '.'))
+			return false;
+	return true;
+}
+
+/* "name NAME": give the job its id and its empty directory. */
+static void
+on_name(struct wsup *ws, const char *name)
+{
+	struct wsups *t = ws->t;
+	char *id, *cause = NULL;
+
+	if (ws->job != NULL || ws->file == NULL || ws->c.dir == NULL) {
+		(void)ctl_send(ws->sock, -1, "fail the job has a name");
+		return;
+	}
+	if (!name_ok(name)) {
+		(void)ctl_send(ws->sock, -1, "fail not a valid DAG name");
+		return;
+	}
+	id = claim_job_id(t, ws->file, name);
+	if (spool_activate(t->c.sp, &ws->c, id, &cause) != 0) {
+		log_event(LOG_ERROR, id, NULL, "claim", "%s", cause);
+		(void)ctl_send(ws->sock, -1, "fail %s", cause);
+		free(cause);
+		free(id);
+		return;
+	}
+	ws->job = id;
+	free(ws->claim);
+	ws->claim = xstrdup(id);
+	log_event(LOG_INFO, id, NULL, "claim", "file=%s uid=%ld pid=%ld",
+	    ws->file, (long)ws->uid, (long)ws->pid);
+	(void)ctl_send(ws->sock, -1, "cap %d", t->c.cap == INT_MAX ? 0 :
+	    t->c.cap);
+	if (ctl_send(ws->sock, -1, "id %s", id) != 0)
+		log_event(LOG_WARN, id, NULL, "claim", "cannot answer the "
+		    "supervisor: %s", strerror(errno));
+}
+
+/* "reject TEXT": the file goes to rejected/ with TEXT as its reason. */
+static void
+on_reject(struct wsup *ws, const char *text)
+{
+	char *cause = NULL, *first;
+
+	if (ws->job != NULL || ws->c.dir == NULL)
+		return;
+	first = xstrndup(text, strcspn(text, "\n"));
+	if (spool_reject_claim(ws->t->c.sp, &ws->c, text, &cause) != 0) {
+		log_event(LOG_ERROR, NULL, NULL, "reject", "%s", cause);
+		free(cause);
+	} else
+		log_event(LOG_WARN, NULL, NULL, "reject", "file=%s %s",
+		    ws->file, first);
+	free(first);
+	ws->rejected = true;
+	spool_claim_release(&ws->c);
+}
+
+/* "running": the job directory holds the manifest; the dropped copy in
+ * claims/ is no longer needed. */
+static void
+on_running(struct wsup *ws)
+{
+	char *p;
+
+	if (ws->file == NULL || ws->job == NULL)
+		return;
+	p = xasprintf("%s/claims/%s/%s", spool_path(ws->t->c.sp), ws->claim,
+	    ws->file);
+	(void)unlink(p);
+	free(p);
+	free(ws->file);
+	ws->file = NULL;
+	spool_claim_release(&ws->c);
+}
+
+/* ---- slots --------------------------------------------------------------- */
+
+/* Hand free slots to the supervisors that want one, one each a turn, so a
+ * 10,000-node DAG does not starve a 3-node one. */
+static void
+grant_round(struct wsups *t)
+{
+	struct wsup *ws;
+	size_t tried = 0;
+
+	if (t->c.cap == INT_MAX || t->frozen)
+		return;
+	while (t->granted < t->c.cap && t->n > 0 && tried < t->n) {
+		if (t->rr >= t->n)
+			t->rr = 0;
+		ws = t->v[t->rr];
+		t->rr = (t->rr + 1) % t->n;
+		if (!ws->wants || ws->sock < 0) {
+			tried++;
+			continue;
+		}
+		ws->wants = false;
+		if (ctl_send(ws->sock, -1, "grant 1") != 0)
+			continue;
+		ws->held++;
+		t->granted++;
+		record(ws);
+		tried = 0;
+	}
+}
+
+static void
+thaw_cb(struct loop *l, void *arg)
+{
+	struct wsups *t = arg;
+	size_t i;
+
+	(void)l;
+	t->thaw = NULL;
+	for (i = 0; i < t->n; i++)
+		if (!t->v[i]->said) {
+			log_event(LOG_WARN, t->v[i]->job, NULL, "adopt", "its "
+			    "supervisor has not answered in %d ms: counted at "
+			    "%d slot(s)", HELLO_WAIT_MS, t->v[i]->held);
+			t->v[i]->said = true;
+		}
+	t->frozen = false;
+	grant_round(t);
+}
+
+static void
+maybe_thaw(struct wsups *t)
+{
+	size_t i;
+
+	for (i = 0; i < t->n; i++)
+		if (!t->v[i]->said)
+			return;
+	if (t->thaw != NULL) {
+		loop_timer_cancel(t->c.loop, t->thaw);
+		t->thaw = NULL;
+	}
+	t->frozen = false;
+	grant_round(t);
+}
+
+/* ---- the bundle ------------------------------------------------------------ */
+
+/* Copy at most size bytes of in (the supervisor's bundle) into done/. */
+static int
+copy_bundle(struct wsup *ws, char **cause)
+{
+	char *dest, *tmp, buf[65536];
+	off_t left = ws->bsize;
+	ssize_t n;
+	int out, rc = -1;
+
+	dest = xasprintf("%s/done/%s.tar.gz", spool_path(ws->t->c.sp),
+	    ws->job);
+	tmp = xasprintf("%s.tmp.%ld", dest, (long)getpid());
+	out = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+	    0600);
+	if (out < 0) {
+		*cause = xasprintf("cannot create '%s': %s", tmp,
+		    strerror(errno));
+		goto out;
+	}
+	while (left > 0) {
+		n = copy_file_range(ws->bfd, NULL, out, NULL, (size_t)left, 0);
+		if (n < 0 && (errno == EXDEV || errno == EINVAL ||
+		    errno == ENOSYS || errno == EOPNOTSUPP)) {
+			n = read(ws->bfd, buf, left < (off_t)sizeof buf ?
+			    (size_t)left : sizeof buf);
+			if (n > 0 && fs_write_all(out, buf, (size_t)n) != 0)
+				n = -1;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		left -= n;
+	}
+	if (left != 0 || fsync(out) != 0 || (geteuid() == 0 &&
+	    fchown(out, ws->uid, ws->gid) != 0)) {
+		*cause = xasprintf("cannot write '%s': %s", tmp, left != 0 &&
+		    errno == 0 ? "the bundle shrank" : strerror(errno));
+		goto out;
+	}
+	if (close(out) != 0 || (out = -1, rename(tmp, dest) != 0)) {
+		*cause = xasprintf("cannot write '%s': %s", dest,
+		    strerror(errno));
+		goto out;
+	}
+	(void)fs_sync_parent(dest);
+	rc = 0;
+out:
+	if (out >= 0)
+		close(out);
+	if (rc != 0)
+		(void)unlink(tmp);
+	free(tmp);
+	free(dest);
+	return rc;
+}
+
+static void
+copy_work(void *arg)
+{
+	struct wsup *ws = arg;
+
+	free(ws->copy_cause);
+	ws->copy_cause = NULL;
+	errno = 0;
+	ws->copy_rc = copy_bundle(ws, &ws->copy_cause);
+}
+
+static void
+copy_done(void *arg)
+{
+	struct wsup *ws = arg;
+
+	ws->copying = false;
+	close(ws->bfd);
+	ws->bfd = -1;
+	if (ws->copy_rc != 0) {
+		log_event(LOG_ERROR, ws->job, NULL, "bundle", "%s",
+		    ws->copy_cause);
+		if (ws->sock >= 0)
+			(void)ctl_send(ws->sock, -1, "fail %s", ws->copy_cause);
+		if (ws->gone)
+			wsup_ended(ws, -1);
+		return;
+	}
+	ws->collected = true;
+	log_event(LOG_INFO, ws->job, NULL, "done", "status=%s bundle=%s/done/"
+	    "%s.tar.gz", ws->bstatus, spool_path(ws->t->c.sp), ws->job);
+	if (ws->sock >= 0)
+		(void)ctl_send(ws->sock, -1, "ok");
+	if (ws->gone)
+		wsup_ended(ws, 0);
+}
+
+/* "done STATUS" with the bundle's descriptor: a plain file of the
+ * owner's with one link, copied as it is now. */
+static void
+on_done(struct wsup *ws, const char *status, int fd)
+{
+	struct stat st;
+
+	if (ws->job == NULL || ws->copying || ws->collected || fd < 0) {
+		if (fd >= 0)
+			close(fd);
+		if (ws->collected)
+			(void)ctl_send(ws->sock, -1, "ok");
+		return;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1 ||
+	    st.st_uid != ws->uid) {
+		log_event(LOG_ERROR, ws->job, NULL, "bundle", "refused: not a "
+		    "plain file of uid %ld with one link", (long)ws->uid);
+		(void)ctl_send(ws->sock, -1, "fail not a plain file of the "
+		    "job's owner with one link");
+		close(fd);
+		return;
+	}
+	free(ws->bstatus);
+	ws->bstatus = xstrndup(status, strcspn(status, " \n"));
+	ws->bfd = fd;
+	ws->bsize = st.st_size;
+	ws->copying = true;
+	if (ws->t->copier == NULL)
+		ws->t->copier = worker_new(ws->t->c.loop);
+	worker_run(ws->t->copier, copy_work, copy_done, ws);
+}
+
+/* ---- messages -------------------------------------------------------------- */
+
+static void
+on_message(struct wsup *ws, const char *msg, int fd)
+{
+	struct wsups *t = ws->t;
+	const char *rest;
+	long n;
+
+	if (ctl_is(msg, "done", &rest)) {
+		on_done(ws, rest, fd);
+		return;
+	}
+	if (fd >= 0)
+		close(fd);
+	if (ctl_is(msg, "want", NULL)) {
+		ws->wants = true;
+		grant_round(t);
+	} else if (ctl_is(msg, "ret", &rest)) {
+		n = strtol(rest, NULL, 10);
+		if (n > ws->held)
+			n = ws->held;
+		if (n > 0) {
+			ws->held -= (int)n;
+			t->granted -= (int)n;
+			record(ws);
+			grant_round(t);
+		}
+	} else if (ctl_is(msg, "name", &rest))
+		on_name(ws, rest);
+	else if (ctl_is(msg, "reject", &rest))
+		on_reject(ws, rest);
+	else if (ctl_is(msg, "running", NULL))
+		on_running(ws);
+	else
+		log_event(LOG_WARN, ws->job, NULL, "supervisor", "unknown "
+		    "message '%.20s'", msg);
+}
+
+/* A supervisor that is not our child and whose pidfd we lack is known to
+ * be gone when its lock is free: look every PROBE_MS. */
+static void
+probe_cb(struct loop *l, void *arg)
+{
+	struct wsups *t = arg;
+	struct wsup *ws;
+	char *cause = NULL;
+	bool more = false;
+	size_t i;
+
+	(void)l;
+	t->probe = NULL;
+	for (i = 0; i < t->n; i++) {
+		ws = t->v[i];
+		if (ws->child || ws->pidfd >= 0 || ws->gone || ws->again)
+			continue;
+		if (spool_job_lock(t->c.sp, ws->claim, false, &cause) == 0) {
+			wsup_ended(ws, -1);
+			/* the table may have changed under us */
+			probe_later(t);
+			return;
+		}
+		free(cause);
+		cause = NULL;
+		more = true;
+	}
+	if (more)
+		probe_later(t);
+}
+
+static void
+probe_later(struct wsups *t)
+{
+	if (t->probe == NULL)
+		t->probe = loop_timer_at(t->c.loop, loop_now() + PROBE_MS,
+		    probe_cb, t);
+}
+
+/* The channel closed: the supervisor is ending (or ended). */
+static void
+sock_closed(struct wsup *ws)
+{
+	(void)loop_close_fd(ws->t->c.loop, ws->sock);
+	ws->sock = -1;
+	ws->wants = false;
+	if (!ws->child && ws->pidfd < 0)
+		probe_later(ws->t);
+}
+
+static void
+on_sock(struct loop *l, int fd, uint32_t events, void *arg)
+{
+	struct wsup *ws = arg;
+	char *buf = xmalloc(CTL_MAX + 1);
+	ssize_t n;
+	int got;
+
+	(void)l;
+	(void)events;
+	for (;;) {
+		n = ctl_recv(fd, buf, &got);
+		if (n < 0 && errno == EAGAIN)
+			break;
+		if (n <= 0) {
+			sock_closed(ws);
+			break;
+		}
+		on_message(ws, buf, got);
+		if (ws->sock != fd)
+			break;
+	}
+	free(buf);
+}
+
+/* ---- a supervisor's end ------------------------------------------------- */
+
+/* Put a file whose taking-in was cut short back into incoming/. */
+static void
+put_back(struct wsups *t, const char *sub, const char *claim)
+{
+	char *dir = xasprintf("%s/%s/%s", spool_path(t->c.sp), sub, claim);
+	char *from, *to;
+	struct dirent *e;
+	DIR *d;
+
+	if ((d = opendir(dir)) != NULL) {
+		while ((e = readdir(d)) != NULL) {
+			if (e->d_name[0] == '.' || e->d_type == DT_DIR ||
+			    strcmp(e->d_name, "lock") == 0)
+				continue;
+			from = xasprintf("%s/%s", dir, e->d_name);
+			to = xasprintf("%s/incoming/%s", spool_path(t->c.sp),
+			    e->d_name);
+			if (rename(from, to) != 0)
+				log_event(LOG_ERROR, NULL, NULL, "recover",
+				    "cannot move '%s' back: %s", from,
+				    strerror(errno));
+			free(from);
+			free(to);
+		}
+		closedir(d);
+	}
+	(void)fs_remove_tree(dir, NULL);
+	free(dir);
+}
+
+/* Forget a finished job: its directory (emptied by its supervisor) and
+ * its claim. */
+static void
+forget_job(struct wsup *ws)
+{
+	char *p;
+
+	p = xasprintf("%s/active/%s", spool_path(ws->t->c.sp), ws->job);
+	if (rmdir(p) != 0 && errno != ENOENT)
+		log_event(LOG_ERROR, ws->job, NULL, "cleanup", "cannot remove "
+		    "'%s': %s", p, strerror(errno));
+	free(p);
+	p = xasprintf("%s/claims/%s", spool_path(ws->t->c.sp), ws->claim);
+	(void)fs_remove_tree(p, NULL);
+	free(p);
+}
+
+static void
+again_cb(struct loop *l, void *arg)
+{
+	struct wsup *ws = arg;
+
+	(void)l;
+	ws->again = NULL;
+	wsup_resume(ws);
+}
+
+/* Start a new supervisor for ws's job, once the old one's lock is free. */
+static void
+wsup_resume(struct wsup *ws)
+{
+	struct wsups *t = ws->t;
+	char *cause = NULL, *p;
+	int lockfd, filefd = -1;
+
+	lockfd = spool_job_lock(t->c.sp, ws->claim, true, &cause);
+	if (lockfd == -2) {
+		/* the old one is still on its way out */
+		free(cause);
+		ws->again = loop_timer_at(t->c.loop, loop_now() + 100, again_cb,
+		    ws);
+		return;
+	}
+	if (lockfd < 0) {
+		log_event(LOG_ERROR, ws->job, NULL, "resume", "%s", cause);
+		free(cause);
+		wsup_remove(ws);
+		return;
+	}
+	if (ws->file != NULL) {
+		/* it died before the manifest was in the job directory */
+		p = xasprintf("%s/claims/%s/%s", spool_path(t->c.sp),
+		    ws->claim, ws->file);
+		filefd = open(p, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+		    O_CLOEXEC);
+		free(p);
+		if (filefd < 0) {
+			free(ws->file);
+			ws->file = NULL;
+		}
+	}
+	ws->gone = false;
+	ws->pid = 0;
+	record(ws);
+	wsup_spawn(ws, lockfd, filefd);
+	if (ws->gone)
+		wsup_remove(ws);
+}
+
+static char *
+exit_text(int status)
+{
+	if (status < 0)
+		return xstrdup("it is gone");
+	if (WIFSIGNALED(status))
+		return xasprintf("killed by signal %d", WTERMSIG(status));
+	return xasprintf("exited with status %d", WEXITSTATUS(status));
+}
+
+/*
+ * The supervisor ended (status from wait4, or -1 when not known). A job
+ * whose bundle was taken is forgotten; a refused file is gone already; a
+ * file not yet a job is refused when its supervisor failed on it (it would
+ * fail again), else put back; a job left midway is resumed in a new
+ * supervisor (3 deaths within a minute: ended as lost), unless the daemon
+ * stopped it.
+ */
+static void
+wsup_ended(struct wsup *ws, int status)
+{
+	struct wsups *t = ws->t;
+	int64_t now = loop_now();
+	char *why, *text;
+	int i, k;
+
+	ws->gone = true;
+	if (ws->sock >= 0) {
+		(void)loop_close_fd(t->c.loop, ws->sock);
+		ws->sock = -1;
+	}
+	if (ws->pidfd >= 0) {
+		(void)loop_close_fd(t->c.loop, ws->pidfd);
+		ws->pidfd = -1;
+	}
+	t->granted -= ws->held;
+	ws->held = 0;
+	ws->wants = false;
+	if (ws->copying)
+		return;		/* copy_done comes back here */
+	if (ws->collected) {
+		forget_job(ws);
+		wsup_remove(ws);
+		return;
+	}
+	if (ws->rejected) {
+		wsup_remove(ws);
+		return;
+	}
+	why = exit_text(status);
+	if (ws->job == NULL) {
+		/* one that exited by itself (its daemon went away), or one an
+		 * earlier daemon started: the file goes back; one that failed
+		 * on it would fail again: refused */
+		if (ws->c.dir == NULL || (status >= 0 && WIFEXITED(status) &&
+		    WEXITSTATUS(status) == 0)) {
+			spool_claim_release(&ws->c);
+			put_back(t, "claims", ws->claim);
+		} else {
+			text = xasprintf("%s: error: it could not be taken in: "
+			    "the process reading it %s\n", ws->file, why);
+			on_reject(ws, text);
+			free(text);
+		}
+		free(why);
+		wsup_remove(ws);
+		return;
+	}
+	if (status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 75 &&
+	    t->stopping) {
+		log_event(LOG_INFO, ws->job, NULL, "stopped", "kept in active/ "
+		    "to resume at the next start");
+		free(why);
+		wsup_remove(ws);
+		return;
+	}
+	/* deaths within the last minute, this one included */
+	for (i = 0, k = 0; i < ws->ndeaths; i++)
+		if (now - ws->deaths[i] < DEATHS_WINDOW_MS)
+			ws->deaths[k++] = ws->deaths[i];
+	ws->ndeaths = k;
+	if (ws->ndeaths == DEATHS_LOST) {
+		memmove(ws->deaths, ws->deaths + 1,
+		    (DEATHS_LOST - 1) * sizeof *ws->deaths);
+		ws->ndeaths--;
+	}
+	ws->deaths[ws->ndeaths++] = now;
+	if (ws->lost_spawned) {
+		log_event(LOG_ERROR, ws->job, NULL, "lost", "its supervisor %s "
+		    "while ending it as lost: left in active/", why);
+		free(why);
+		wsup_remove(ws);
+		return;
+	}
+	if (ws->ndeaths >= DEATHS_LOST) {
+		log_event(LOG_ERROR, ws->job, NULL, "lost", "its supervisor %s, "
+		    "the %dth time within a minute: the job ends failed",
+		    why, DEATHS_LOST);
+		ws->lost = true;
+	} else
+		log_event(LOG_WARN, ws->job, NULL, "supervisor", "%s: the job "
+		    "resumes from its journal", why);
+	free(why);
+	if (t->stopping) {
+		wsup_remove(ws);
+		return;
+	}
+	wsup_resume(ws);
+}
+
+static void
+on_pidfd(struct loop *l, int fd, uint32_t events, void *arg)
+{
+	struct wsup *ws = arg;
+
+	(void)l;
+	(void)fd;
+	(void)events;
+	wsup_ended(ws, -1);
+}
+
+/* ---- SPOOL/ctl: supervisors of an earlier daemon come back ---------------- */
+
+static void
+conn_free(struct wconn *cn)
+{
+	(void)loop_close_fd(cn->t->c.loop, cn->fd);
+	if (cn->pidfd >= 0)
+		close(cn->pidfd);
+	free(cn);
+}
+
+/* "hello JOB HELD" with the job lock's descriptor: the same file as
+ * claims/JOB/lock (only a process root gave it to can have it), from the
+ * job's owner. */
+static struct wsup *
+hello_check(struct wconn *cn, const char *rest, int lockfd, int *held)
+{
+	struct wsups *t = cn->t;
+	struct stat a, b;
+	struct wsup *ws;
+	char job[256], *p;
+	int rc;
+
+	if (lockfd < 0 || sscanf(rest, "%255s %d", job, held) != 2 ||
+	    *held < 0 || (ws = wsup_find(t, job)) == NULL || ws->sock >= 0 ||
+	    (ws->child && ws->pid != cn->pid) ||
+	    (cn->uid != ws->uid && cn->uid != 0))
+		return NULL;
+	p = xasprintf("%s/claims/%s/lock", spool_path(t->c.sp), ws->claim);
+	rc = stat(p, &b);
+	free(p);
+	if (rc != 0 || fstat(lockfd, &a) != 0 || a.st_dev != b.st_dev ||
+	    a.st_ino != b.st_ino)
+		return NULL;
+	return ws;
+}
+
+static void
+on_conn(struct loop *l, int fd, uint32_t events, void *arg)
+{
+	struct wconn *cn = arg;
+	struct wsups *t = cn->t;
+	struct wsup *ws = NULL;
+	char *buf = xmalloc(CTL_MAX + 1);
+	const char *rest;
+	ssize_t n;
+	int got, held = 0;
+
+	(void)l;
+	(void)events;
+	n = ctl_recv(fd, buf, &got);
+	if (n < 0 && errno == EAGAIN) {
+		free(buf);
+		return;
+	}
+	if (n > 0 && ctl_is(buf, "hello", &rest))
+		ws = hello_check(cn, rest, got, &held);
+	/* never kept: holding it would hold the job's lock */
+	if (got >= 0)
+		close(got);
+	free(buf);
+	if (ws == NULL) {
+		if (n > 0)
+			log_event(LOG_WARN, NULL, NULL, "ctl", "pid %ld (uid %ld) "
+			    "is not a supervisor of this spool", (long)cn->pid,
+			    (long)cn->uid);
+		conn_free(cn);
+		return;
+	}
+	(void)loop_del_fd(t->c.loop, fd);
+	ws->sock = fd;
+	ws->pid = cn->pid;
+	if (!ws->child && cn->pidfd >= 0 && loop_add_fd(t->c.loop, cn->pidfd,
+	    EPOLLIN, on_pidfd, ws) == 0) {
+		ws->pidfd = cn->pidfd;
+		cn->pidfd = -1;
+	}
+	if (cn->pidfd >= 0)
+		close(cn->pidfd);
+	free(cn);
+	if (loop_add_fd(t->c.loop, ws->sock, EPOLLIN, on_sock, ws) != 0) {
+		close(ws->sock);
+		ws->sock = -1;
+		return;
+	}
+	t->granted += held - ws->held;
+	ws->held = held;
+	ws->said = true;
+	record(ws);
+	log_event(LOG_INFO, ws->job, NULL, "adopt", "supervisor pid=%ld holds "
+	    "%d slot(s)", (long)ws->pid, held);
+	(void)ctl_send(ws->sock, -1, "cap %d", t->c.cap == INT_MAX ? 0 :
+	    t->c.cap);
+	if (ws->cancel) {
+		ws->cancel = false;
+		(void)ctl_send(ws->sock, -1, "cancel");
+	}
+	if (t->stopping)
+		(void)ctl_send(ws->sock, -1, t->c.cancel_remote ?
+		    "stop remote" : "stop");
+	maybe_thaw(t);
+}
+
+static void
+on_listen(struct loop *l, int fd, uint32_t events, void *arg)
+{
+	struct wsups *t = arg;
+	struct wconn *cn;
+	int c;
+
+	(void)events;
+	while ((c = accept4(fd, NULL, NULL, SOCK_CLOEXEC |
+	    SOCK_NONBLOCK)) >= 0) {
+		cn = xcalloc(1, sizeof *cn);
+		cn->t = t;
+		cn->fd = c;
+		if (ctl_peer(c, &cn->pid, &cn->uid, &cn->pidfd) != 0 ||
+		    loop_add_fd(l, c, EPOLLIN, on_conn, cn) != 0) {
+			close(c);
+			if (cn->pidfd >= 0)
+				close(cn->pidfd);
+			free(cn);
+		}
+	}
+}
+
+int
+wsups_listen(struct wsups *t, char **cause)
+{
+	char *path = xasprintf("%s/ctl", spool_path(t->c.sp));
+
+	t->lfd = ctl_listen(path, cause);
+	free(path);
+	if (t->lfd < 0)
+		return -1;
+	if (loop_add_fd(t->c.loop, t->lfd, EPOLLIN, on_listen, t) != 0) {
+		*cause = xasprintf("epoll: %s", strerror(errno));
+		close(t->lfd);
+		t->lfd = -1;
+		return -1;
+	}
+	return t->lfd;
+}
+
+/* ---- start-up -------------------------------------------------------------- */
+
+/* A job directory of the first release (root's, 0711, its top-level files
+ * root's): given to its owner, so that a supervisor can resume it. Only
+ * the directory and its top-level plain files are changed, without
+ * following anything (the owner could create nothing at that level). */
+static int
+adopt_legacy(struct wsups *t, const char *job, uid_t *uid, gid_t *gid)
+{
+	char *p = xasprintf("%s/active/%s", spool_path(t->c.sp), job);
+	struct stat st, fst;
+	struct dirent *e;
+	DIR *d;
+	int dfd, rc = -1;
+
+	dfd = open(p, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	free(p);
+	if (dfd < 0 || fstat(dfd, &st) != 0 ||
+	    fstatat(dfd, "manifest.yaml", &fst, AT_SYMLINK_NOFOLLOW) != 0 ||
+	    !S_ISREG(fst.st_mode)) {
+		if (dfd >= 0)
+			close(dfd);
+		return -1;
+	}
+	*uid = fst.st_uid;
+	*gid = fst.st_gid;
+	if (st.st_uid == *uid) {
+		close(dfd);
+		return 0;
+	}
+	if (st.st_uid != 0 || (d = fdopendir(dup(dfd))) == NULL) {
+		close(dfd);
+		return -1;
+	}
+	while ((e = readdir(d)) != NULL) {
+		if (fstatat(dfd, e->d_name, &fst, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    S_ISREG(fst.st_mode) && fst.st_uid == 0)
+			(void)fchownat(dfd, e->d_name, *uid, *gid,
+			    AT_SYMLINK_NOFOLLOW);
+	}
+	closedir(d);
+	rc = fchown(dfd, *uid, *gid) == 0 && fchmod(dfd, 0700) == 0 ? 0 : -1;
+	close(dfd);
+	return rc;
+}
+
+/* A job in active/ without a claim (left by the first release): give it
+ * one, so it is resumed like any other. */
+static void
+claim_legacy(struct wsups *t, const char *job)
+{
+	char *p = xasprintf("%s/claims/%s", spool_path(t->c.sp), job);
+	struct wsup *ws;
+	uid_t uid;
+	gid_t gid;
+
+	if (adopt_legacy(t, job, &uid, &gid) != 0 || mkdir(p, 0711) != 0) {
+		log_event(LOG_ERROR, job, NULL, "resume", "cannot resume: no "
+		    "manifest.yaml, or '%s' cannot be made", p);
+		free(p);
+		return;
+	}
+	free(p);
+	ws = wsup_add(t, job);
+	ws->job = xstrdup(job);
+	ws->uid = uid;
+	ws->gid = gid;
+	ws->gone = true;
+	log_event(LOG_INFO, job, NULL, "resume", "from its journal");
+	wsup_resume(ws);
+}
+
+static void
+recover_claim(struct wsups *t, const char *name)
+{
+	struct wsup *ws;
+	char *cause = NULL;
+	uid_t uid;
+	gid_t gid;
+	int held, grants = 0;
+
+	held = spool_job_lock(t->c.sp, name, false, &cause);
+	if (held < 0) {
+		log_event(LOG_ERROR, NULL, NULL, "recover", "%s", cause);
+		free(cause);
+		return;
+	}
+	if (name[0] == '.') {
+		/* a file being taken in: its supervisor, if alive, gives up
+		 * now that its daemon is gone; then it goes back */
+		if (held == 0)
+			put_back(t, "claims", name);
+		else {
+			wsup_add(t, name);
+			probe_later(t);
+		}
+		return;
+	}
+	if (read_record(t, name, &uid, &gid, &grants) != 0) {
+		log_event(LOG_ERROR, name, NULL, "recover", "claims/%s/lock "
+		    "holds no owner: left alone", name);
+		return;
+	}
+	ws = wsup_add(t, name);
+	ws->job = xstrdup(name);
+	ws->uid = uid;
+	ws->gid = gid;
+	if (held == 1) {
+		/* a live supervisor: it reconnects and says what it holds */
+		ws->held = grants;
+		t->granted += grants;
+		t->frozen = true;
+		log_event(LOG_INFO, name, NULL, "adopt", "its supervisor is "
+		    "alive: waiting for it");
+		probe_later(t);
+		return;
+	}
+	ws->gone = true;
+	log_event(LOG_INFO, name, NULL, "resume", "from its journal");
+	wsup_resume(ws);
+}
+
+void
+wsups_recover(struct wsups *t)
+{
+	char **names, *p;
+	struct stat st;
+	size_t n, i;
+
+	names = spool_list_all(t->c.sp, "claims", &n);
+	for (i = 0; i < n; i++) {
+		recover_claim(t, names[i]);
+		free(names[i]);
+	}
+	free(names);
+	names = spool_list_all(t->c.sp, "active", &n);
+	for (i = 0; i < n; i++) {
+		p = xasprintf("%s/claims/%s", spool_path(t->c.sp), names[i]);
+		if (strncmp(names[i], ".claim-", 7) == 0) {
+			/* a first-release claim cut short */
+			put_back(t, "active", names[i]);
+		} else if (names[i][0] != '.' && lstat(p, &st) != 0 &&
+		    errno == ENOENT)
+			claim_legacy(t, names[i]);
+		free(p);
+		free(names[i]);
+	}
+	free(names);
+	if (t->frozen)
+		t->thaw = loop_timer_at(t->c.loop, loop_now() + HELLO_WAIT_MS,
+		    thaw_cb, t);
+}
+
+/* ---- requests ---------------------------------------------------------------- */
+
+bool
+wsups_cancel(struct wsups *t, const char *id, uid_t uid, bool *refused)
+{
+	struct wsup *ws = wsup_find(t, id);
+
+	*refused = false;
+	if (ws == NULL)
+		return false;
+	if (uid != 0 && uid != ws->uid) {
+		*refused = true;
+		return true;
+	}
+	if (ws->sock >= 0 && ctl_send(ws->sock, -1, "cancel") == 0)
+		return true;
+	ws->cancel = true;
+	return true;
+}
+
+size_t
+wsups_stop(struct wsups *t)
+{
+	size_t i, k = 0;
+
+	t->stopping = true;
+	for (i = 0; i < t->n; i++) {
+		if (t->v[i]->sock < 0 || t->v[i]->job == NULL)
+			continue;
+		if (ctl_send(t->v[i]->sock, -1, t->c.cancel_remote ?
+		    "stop remote" : "stop") == 0)
+			k++;
+	}
+	return k;
+}
