@@ -299,6 +299,8 @@ struct ending {
 	const struct node	*n;
 	char			*dest;		/* DIR/outputs/NODE */
 	bool			 set_ids;
+	bool			 check_owner;	/* only plain files of the
+						   owner's, with one link */
 	struct bundle_owner	 owner;
 	gid_t			*groups;
 	size_t			 ngroups;
@@ -350,7 +352,7 @@ ending_copy(struct ending *en)
 	}
 	for (k = 0; en->copy_cause == NULL && k < en->n->noutputs; k++)
 		(void)bundle_collect_output(en->workdir_fd, en->n->outputs[k],
-		    en->dest, en->set_ids ? &en->owner : NULL,
+		    en->dest, en->check_owner ? &en->owner : NULL,
 		    &en->copy_cause);
 	if (en->set_ids) {
 		fs_ids_leave(&old);
@@ -389,8 +391,9 @@ ending_copy_start(struct job *j, struct ending *en)
 	en->n = &j->m->nodes[en->np->node];
 	en->dest = xasprintf("%s/outputs/%s", j->dir, en->n->id);
 	en->set_ids = j->set_ids;
-	en->owner.uid = j->uid;
-	en->owner.gid = j->gid;
+	en->check_owner = j->set_ids || j->spooled;
+	en->owner.uid = j->set_ids ? j->uid : geteuid();
+	en->owner.gid = j->set_ids ? j->gid : getegid();
 	en->groups = j->groups;
 	en->ngroups = j->ngroups;
 	if (j->copier == NULL)
@@ -1741,6 +1744,7 @@ job_new(struct loop *l, struct manifest *m, const struct job_config *c,
 	j->slots = c->slots;
 	j->on_slots = c->on_slots;
 	j->set_ids = c->set_ids;
+	j->spooled = c->spooled;
 	j->cancel_remote = c->cancel_remote;
 	j->uid = c->uid;
 	j->gid = c->gid;
@@ -1821,7 +1825,7 @@ job_new(struct loop *l, struct manifest *m, const struct job_config *c,
 	job_as_owner(j, true);
 	j->workdir_fd = open(j->workdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	job_as_owner(j, false);
-	if (j->workdir_fd < 0 && !j->set_ids) {
+	if (j->workdir_fd < 0 && !j->set_ids && !j->spooled) {
 		*cause = xasprintf("cannot open work directory '%s': %s",
 		    j->workdir, strerror(errno));
 		goto fail;

@@ -54,6 +54,10 @@ struct job_config {
 					   NULL */
 	bool		 lost;		/* with resume_log: run nothing, end
 					   the job failed, reason lost */
+	bool		 spooled;	/* a job of the spool: a work directory
+					   it cannot open fails its nodes (not
+					   job_new), and outputs must be plain
+					   files of its owner's, one link */
 };
 
 /* Prepare a job for m (the job takes ownership of m): create its directory

@@ -666,6 +666,7 @@ start_job(struct sup *s, struct manifest *m, const char *text, size_t len)
 	jc.manifest_text = text;
 	jc.manifest_len = len;
 	jc.clean_env = true;
+	jc.spooled = true;
 	jc.progress = PROGRESS_LINES;
 	jc.on_finish = on_finish;
 	jc.arg = s;

@@ -15,6 +15,7 @@ cleanup() {
 		kill -TERM "$WPID" 2>/dev/null
 		wait "$WPID" 2>/dev/null
 	fi
+	stop_supervisors
 	if [ -n "$U" ]; then
 		pkill -KILL -u "$U" 2>/dev/null
 		userdel "$U" 2>/dev/null
@@ -274,8 +275,8 @@ for f in holds letsgo; do
 done
 grep_file "detach: the daemon says it killed what was left" "leftover.*left behind" "$T/watch.log"
 
-# a detached process that survives a daemon killed by SIGKILL is killed
-# when the daemon resumes the job
+# a detached process that survives its job's supervisor killed by SIGKILL
+# is killed when the daemon resumes the job in a new supervisor
 cat >detach9.yaml <<Y
 name: detach9
 nodes:
@@ -284,11 +285,11 @@ Y
 drop detach9.yaml
 check "detach9: the detached process starts" wait_for 1 "$P/d9.pid"
 sleep 0.3
-kill -KILL "$WPID"; wait "$WPID" 2>/dev/null
+sup=$(supervisor_pids)
+check "detach9: one supervisor runs the job" test "$(echo "$sup" | wc -w)" -eq 1
+kill -KILL $sup
 p=$(cat "$P/d9.pid" 2>/dev/null)
-check "detach9: the detached process outlives the killed daemon" kill -0 "${p:-0}"
-"$DAGEXEC" watch -s "$SP" -j 8 --max-jobs 4 >>"$T/watch.log" 2>&1 &
-WPID=$!
+check "detach9: the detached process outlives the killed supervisor" kill -0 "${p:-0}"
 ended detach9
 check "detach9: the resumed job succeeded" test "$(yget "$B/state.yaml" status 2>/dev/null)" = succeeded
 check "detach9: the detached process is gone after the resume" gone "${p:-0}"

@@ -20,6 +20,7 @@ cleanup() {
 		kill -KILL "$WPID" 2>/dev/null
 		wait "$WPID" 2>/dev/null
 	fi
+	stop_supervisors
 	for u in $U $V; do
 		pkill -KILL -u "$u" 2>/dev/null
 	done

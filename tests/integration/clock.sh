@@ -148,7 +148,7 @@ fi
 # duration taken from the journal's dates would be an hour, or nothing.
 SP="$T/spool"
 WPID=
-trap 'stop_daemon; rm -rf "$T"' EXIT
+trap 'stop_daemon; stop_supervisors; rm -rf "$T"' EXIT
 start_daemon() {	# start_daemon [env VAR=VALUE...]
 	"$@" "$DAGEXEC" watch -s "$SP" >>"$T/watch.log" 2>&1 &
 	WPID=$!

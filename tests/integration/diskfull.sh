@@ -14,6 +14,7 @@ cleanup() {
 		kill -KILL "$WPID" 2>/dev/null
 		wait "$WPID" 2>/dev/null
 	fi
+	stop_supervisors
 	for m in $MOUNTS; do
 		umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null
 	done

@@ -15,6 +15,7 @@ MNT=
 HOLD=
 cleanup() {
 	stop_daemon
+	stop_supervisors
 	[ -n "$HOLD" ] && kill "$HOLD" 2>/dev/null
 	[ -n "$MNT" ] && umount "$MNT" 2>/dev/null
 	rm -rf "$T"

@@ -6,7 +6,7 @@ set -u
 : "${TOP_SRCDIR:?TOP_SRCDIR must name the source tree}"
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/dagexec-test.XXXXXX") || exit 99
-trap 'rm -rf "$T"' EXIT
+trap 'stop_supervisors; rm -rf "$T"' EXIT
 cd "$T" || exit 99
 
 npass=0
@@ -90,8 +90,32 @@ print('null' if d is None else d)
 PY
 }
 
+# The pids of the job supervisors of spools under $T (`dagexec
+# __supervise --spool $T/...`): they outlive `watch` by design.
+supervisor_pids() {
+	for p in /proc/[0-9]*; do
+		tr '\0' ' ' <"$p/cmdline" 2>/dev/null |
+		    grep -q -- "__supervise --spool $T/" && echo "${p#/proc/}"
+	done
+}
+
+# End the supervisors a test left: SIGTERM (each interrupts its job and
+# kills its nodes), then SIGKILL after 10 s.
+stop_supervisors() {
+	pids=$(supervisor_pids)
+	[ -n "$pids" ] || return 0
+	kill -TERM $pids 2>/dev/null
+	i=0
+	while [ $i -lt 100 ] && [ -n "$(supervisor_pids)" ]; do
+		sleep 0.1; i=$((i + 1))
+	done
+	pids=$(supervisor_pids)
+	[ -z "$pids" ] || kill -KILL $pids 2>/dev/null
+}
+
 # The pid of a `dagexec watch` a test started in the background, and how
-# it stops it: SIGTERM, then wait for its exit.
+# it stops it: SIGTERM, then wait for its exit; the jobs' supervisors go
+# on (stop_supervisors ends them).
 WPID=
 stop_daemon() {
 	if [ -n "$WPID" ]; then

@@ -30,6 +30,7 @@ SAMPLER=
 cleanup() {
 	[ -n "$SAMPLER" ] && kill "$SAMPLER" 2>/dev/null
 	stop_daemon
+	stop_supervisors
 	rm -rf "$T"
 }
 trap cleanup EXIT

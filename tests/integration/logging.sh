@@ -5,7 +5,7 @@
 
 SP="$T/spool"
 WPID=
-trap 'stop_daemon; rm -rf "$T"' EXIT
+trap 'stop_daemon; stop_supervisors; rm -rf "$T"' EXIT
 N=5000
 
 # big.yaml: first (failing, or sleeping) and N nodes that need it

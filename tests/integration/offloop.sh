@@ -7,7 +7,7 @@
 
 SP="$T/spool"
 WPID=
-trap 'stop_daemon; rm -rf "$T"' EXIT
+trap 'stop_daemon; stop_supervisors; rm -rf "$T"' EXIT
 
 start_daemon() {
 	"$DAGEXEC" watch -s "$SP" -j 4 --max-jobs 4 >>"$T/watch.log" 2>&1 &

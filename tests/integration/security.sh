@@ -12,6 +12,7 @@ cleanup() {
 		kill -TERM "$WPID" 2>/dev/null
 		wait "$WPID" 2>/dev/null
 	fi
+	stop_supervisors
 	for u in $UA $UB; do
 		pkill -KILL -u "$u" 2>/dev/null
 		userdel "$u" 2>/dev/null

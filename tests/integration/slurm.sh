@@ -30,6 +30,7 @@ SP=$T/spool
 WPID=
 cleanup() {
 	stop_daemon
+	stop_supervisors
 	if [ -n "${SU:-}" ]; then
 		pkill -KILL -u "$SU" 2>/dev/null
 		userdel "$SU" 2>/dev/null

@@ -5,7 +5,7 @@
 
 SP="$T/spool"
 WPID=
-trap 'stop_daemon; rm -rf "$T"' EXIT
+trap 'stop_daemon; stop_supervisors; rm -rf "$T"' EXIT
 
 start_daemon() {
 	"$DAGEXEC" watch -s "$SP" "$@" >>"$T/watch.log" 2>&1 &
@@ -107,7 +107,7 @@ check "a cancelled job still gets its bundle" wait_for 1 "$SP/done/$lid.tar.gz"
 check "its state says cancelled" test "$(bundle_state "$SP/done/$lid.tar.gz" status)" = cancelled
 expect_status 1 "cancel of an unknown job" "$DAGEXEC" cancel -s "$SP" no-such-job-20260101T000000-0000
 
-# --- SIGTERM: exit 75, resume at the next start ---------------------------------
+# --- SIGTERM: the daemon exits 0, the job goes on, the next daemon adopts it --
 cat >count.yaml <<Y
 name: count
 nodes:
@@ -115,10 +115,25 @@ nodes:
   second: {run: "echo x >> $SP/second.count; sleep 2", needs: [first]}
   third: {run: "true", needs: [second]}
 Y
+aid=$("$DAGEXEC" submit -s "$SP" count.yaml)
+check "the second node starts (SIGTERM run)" wait_for 1 "$SP/second.count"
+kill -TERM "$WPID"; wait "$WPID"; rc=$?; WPID=
+check "SIGTERM makes watch exit 0" test "$rc" -eq 0
+check "the job's supervisor outlives the daemon" test -n "$(supervisor_pids)"
+start_daemon
+check "the adopted job finishes" wait_for 1 "$SP/done/$aid.tar.gz"
+check "the adopted job succeeded" test "$(bundle_state "$SP/done/$aid.tar.gz" status)" = succeeded
+check "no node of the adopted job ran twice" test "$(cat "$SP/first.count" "$SP/second.count" | wc -l)" -eq 2
+rm -f "$SP/first.count" "$SP/second.count"
+
+# --- SIGTERM with --stop-jobs: exit 75, resume at the next start --------------
+stop_daemon
+start_daemon --stop-jobs
 cid=$("$DAGEXEC" submit -s "$SP" count.yaml)
 check "the second node starts" wait_for 1 "$SP/second.count"
 kill -TERM "$WPID"; wait "$WPID"; rc=$?; WPID=
-check "SIGTERM makes watch exit 75" test "$rc" -eq 75
+check "SIGTERM with --stop-jobs makes watch exit 75" test "$rc" -eq 75
+check "no supervisor is left" test -z "$(supervisor_pids)"
 check "the interrupted job stays in active/" test -d "$SP/active/$cid"
 start_daemon
 check "the resumed job finishes" wait_for 1 "$SP/done/$cid.tar.gz"
@@ -265,10 +280,10 @@ Y
 	i=0; while [ $i -lt 100 ] && [ ! -s "$SP/ub.ids" ]; do sleep 0.1; i=$((i + 1)); done
 	kill -KILL "$WPID"; wait "$WPID" 2>/dev/null; WPID=
 	"$DAGEXEC" watch -s "$SP" --drain >>"$T/watch.log" 2>&1
-	check "the resumed bundle job ran twice" test "$(wc -l <"$SP/ub.ids")" -eq 2
-	check "every attempt of the resumed bundle job ran as the dropper" test "$(sort -u "$SP/ub.ids")" = "$uid"
+	check "the bundle job outlived the daemon's kill -9: its node ran once" test "$(wc -l <"$SP/ub.ids")" -eq 1
+	check "the bundle job's node ran as the dropper" test "$(sort -u "$SP/ub.ids")" = "$uid"
 	ubb=$(ls "$SP"/done/ubundle-*.tar.gz 2>/dev/null | head -n 1)
-	check "the resumed bundle job's result belongs to the dropper" test -n "$ubb" -a "$(stat -c %u "$ubb" 2>/dev/null)" = "$uid"
+	check "the adopted bundle job's result belongs to the dropper" test -n "$ubb" -a "$(stat -c %u "$ubb" 2>/dev/null)" = "$uid"
 	userdel "$u" 2>/dev/null
 else
 	echo "skip - identity: needs root and useradd (not root here)"
