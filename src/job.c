@@ -1414,6 +1414,12 @@ job_pump(struct job *j)
 		j->on_slots(j, j->arg);
 }
 
+void
+job_set_cancel_remote(struct job *j, bool yes)
+{
+	j->cancel_remote = yes;
+}
+
 bool
 job_wants_slot(struct job *j)
 {

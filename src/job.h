@@ -75,6 +75,8 @@ bool job_wants_slot(struct job *j);
 char *job_make_id(const char *name);
 /* Cancel (DS_CANCELLED) or interrupt (DS_INTERRUPTED): kill running nodes. */
 void job_stop(struct job *j, enum dag_status why);
+/* Whether an interruption also cancels the Slurm jobs (scancel). */
+void job_set_cancel_remote(struct job *j, bool yes);
 /* True once every node is final and the final state is written. */
 bool job_finished(const struct job *j);
 enum dag_status job_status(const struct job *j);

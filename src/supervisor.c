@@ -271,6 +271,8 @@ on_message(struct sup *s, const char *msg, int fd)
 		if (s->j != NULL && !s->over)
 			job_stop(s->j, DS_CANCELLED);
 	} else if (ctl_is(msg, "stop", &rest)) {
+		if (s->j != NULL && ctl_is(rest, "remote", NULL))
+			job_set_cancel_remote(s->j, true);
 		if (s->j != NULL && !s->over)
 			job_stop(s->j, DS_INTERRUPTED);
 		else if (s->j == NULL || !s->packed)
@@ -495,7 +497,7 @@ static int
 unpack_drop(struct sup *s, char **work, char **buf, size_t *len,
     char **cause)
 {
-	char *tmp = xasprintf("%s/tmp", s->userdir), *src, *man;
+	char *tmp = xasprintf("%s/tmp", s->userdir), *src, *man, *p, *text;
 	int fd, rc = -1;
 
 	(void)mkdir(tmp, 0700);
@@ -510,6 +512,13 @@ unpack_drop(struct sup *s, char **work, char **buf, size_t *len,
 	}
 	src = xasprintf("/proc/self/fd/%d", s->a->file_fd);
 	rc = bundle_unpack(src, *work, SPOOL_MAX_UNPACKED, 0, 0, 0, cause);
+	if (rc != 0 && (p = strstr(*cause, src)) != NULL) {
+		/* say the file's name, not the descriptor's */
+		text = xasprintf("%.*s%s%s", (int)(p - *cause), *cause,
+		    s->a->file, p + strlen(src));
+		free(*cause);
+		*cause = text;
+	}
 	free(src);
 	if (rc != 0)
 		return -1;

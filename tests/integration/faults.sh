@@ -488,8 +488,9 @@ else
 fi
 
 # === times across a resume ==================================================
-# pre runs, then slow sleeps 3 s; the daemon is killed (-9) during the sleep
-# and `watch --drain` resumes the job.  Its duration and its nodes' starts
+# pre runs, then slow sleeps 3 s; the daemon and the job's supervisor are
+# killed (-9) during the sleep, as by a crash, and `watch --drain` resumes
+# the job.  Its duration and its nodes' starts
 # must go back to the first run: the job ran through the kill and then a
 # whole 3 s sleep again, and pre and slow first started in the first run.
 now_ms() { date +%s%3N; }
@@ -512,6 +513,7 @@ done
 check "slow starts under the first daemon" grep -q "$tid/slow start" "$T/watch.log"
 sleep 1
 kill -KILL "$WPID"; wait "$WPID" 2>/dev/null; WPID=
+kill -KILL $(supervisor_pids) 2>/dev/null
 t_kill=$(now_ms)
 sleep 1
 "$DAGEXEC" watch -s "$TSP" --drain >>"$T/watch.log" 2>&1

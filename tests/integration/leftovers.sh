@@ -16,16 +16,6 @@ start_daemon() {
 	done
 }
 
-# wait_for COUNT GLOB: until COUNT files match (at most 30 s)
-wait_for() {
-	i=0
-	while [ $i -lt 300 ]; do
-		n=$(ls $2 2>/dev/null | wc -l)
-		[ "$n" -ge "$1" ] && return 0
-		sleep 0.1; i=$((i + 1))
-	done
-	return 1
-}
 
 cat >ok.yaml <<'Y'
 name: ok

@@ -90,6 +90,26 @@ print('null' if d is None else d)
 PY
 }
 
+# wait_for COUNT GLOB: until COUNT files match (at most 30 s)
+wait_for() {
+	i=0
+	while [ $i -lt 300 ]; do
+		n=$(ls $2 2>/dev/null | wc -l)
+		[ "$n" -ge "$1" ] && return 0
+		sleep 0.1; i=$((i + 1))
+	done
+	return 1
+}
+
+# bundle_state BUNDLE KEY: a key of the state.yaml in a .tar.gz bundle
+bundle_state() {
+	b=$1
+	id=$(basename "$b"); id=${id%.tar.gz}
+	mkdir -p "$T/x.$id"
+	tar xzf "$b" -C "$T/x.$id" 2>/dev/null
+	yget "$T/x.$id/$id/state.yaml" "$2"
+}
+
 # The pids of the job supervisors of spools under $T (`dagexec
 # __supervise --spool $T/...`): they outlive `watch` by design.
 supervisor_pids() {

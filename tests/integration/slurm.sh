@@ -507,7 +507,9 @@ Y
 	sleep 0.3
 	check "lookup: the attempt is on file before sbatch answers" test "$(submits "$SP/active/$lkid/events.log" once)" -eq 1
 	check "lookup: its Slurm id is not on file yet" test -z "$(slurm_id "$SP/active/$lkid/events.log" once)"
+	# a crash: the daemon and the job's supervisor both die
 	kill -KILL "$WPID"; wait "$WPID" 2>/dev/null; WPID=
+	kill -KILL $(supervisor_pids) 2>/dev/null
 	touch "$T/sbatch.release"
 	start_daemon
 	if ! until_ok 60 test -f "$SP/done/$lkid.tar.gz"; then
@@ -539,6 +541,7 @@ EOF
 		return
 	fi
 	kill -KILL "$WPID"; wait "$WPID" 2>/dev/null; WPID=
+	kill -KILL $(supervisor_pids) 2>/dev/null
 	touch "$T/sbatch.release2"
 	start_daemon
 	if ! until_ok 60 test -f "$SP/done/$l2id.tar.gz"; then
@@ -552,9 +555,12 @@ EOF
 	check "lookup2: the node ran once ($runs runs)" test "$runs" -eq 1
 }
 
-# SIGTERM of the daemon: a plain one leaves the Slurm job running and the
-# next daemon re-adopts it; with --cancel-remote it scancels it
+# SIGTERM of `watch --stop-jobs`: the job is interrupted, its Slurm job
+# left running, and the next daemon re-adopts it; with --cancel-remote it
+# scancels it
 spool_term() {
+	stop_daemon
+	start_daemon --stop-jobs
 	rm -f "$T/term.runs"
 	cat >term.yaml <<Y
 name: term
@@ -570,16 +576,16 @@ Y
 	check "term: the Slurm job $aid runs" until_ok 30 is_state "$aid" RUNNING
 	check "term: the node's command has started" until_ok 30 test -s "$T/term.runs"
 	kill -TERM "$WPID"; wait "$WPID"; trc=$?; WPID=
-	check "term: SIGTERM makes watch exit 75 (got $trc)" test "$trc" -eq 75
-	check "term: a plain SIGTERM leaves the Slurm job running" is_state "$aid" RUNNING
+	check "term: SIGTERM of watch --stop-jobs exits 75 (got $trc)" test "$trc" -eq 75
+	check "term: without --cancel-remote the Slurm job keeps running" is_state "$aid" RUNNING
 	touch "$T/restart.mark"
-	start_daemon --cancel-remote
+	start_daemon --stop-jobs --cancel-remote
 	# the restarted daemon has taken the job up once it rewrote its state
 	until_ok 30 test -n "$(find "$SP/active/$mid/state.yaml" -newer "$T/restart.mark" 2>/dev/null)"
 	sleep 0.5
 	check "term: the restarted daemon did not submit again" test "$(submits "$SP/active/$mid/events.log" long)" -eq 1
 	kill -TERM "$WPID"; wait "$WPID"; trc=$?; WPID=
-	check "term: SIGTERM of watch --cancel-remote exits 75 (got $trc)" test "$trc" -eq 75
+	check "term: SIGTERM of watch --stop-jobs --cancel-remote exits 75 (got $trc)" test "$trc" -eq 75
 	gone_ok=0; until_ok 10 gone "$aid" && gone_ok=1
 	check "term: --cancel-remote scancels the Slurm job" test "$gone_ok" = 1
 	check "term: the Slurm job ended CANCELLED ($(sstate "$aid"))" is_state "$aid" CANCELLED

@@ -1,0 +1,315 @@
+#!/bin/sh
+# One supervisor a job: a real second user U drops jobs into a root
+# `watch`. Checked on real processes: the ids and capabilities of a node's
+# parent; kill -9 and SIGTERM of the daemon with nodes running (nothing
+# stops, nothing runs twice, a new daemon collects the bundle); -j held
+# across a restart; kill -9 of a supervisor (resumed; three times in a
+# minute: lost); no root process parses a dropped manifest or archive.
+. "$TOP_SRCDIR/tests/integration/lib.sh"
+
+SP="$T/spool"
+WPID=
+U=
+cleanup() {
+	if [ -n "$WPID" ]; then
+		kill -KILL "$WPID" 2>/dev/null
+		wait "$WPID" 2>/dev/null
+	fi
+	stop_supervisors
+	[ -n "$U" ] && pkill -KILL -u "$U" 2>/dev/null
+	sleep 0.2
+	[ -n "$U" ] && userdel "$U" 2>/dev/null
+	rm -rf "$T"
+}
+trap cleanup EXIT
+
+if [ "$(id -u)" -ne 0 ] || ! command -v useradd >/dev/null 2>&1; then
+	echo "skip - supervisor: needs root and useradd to create user U"
+	exit 0
+fi
+chmod 755 "$T"
+U=dgxs$$
+useradd -M -N -d /nonexistent -s /usr/sbin/nologin "$U" 2>/dev/null
+if ! id -u "$U" >/dev/null 2>&1; then
+	echo "skip - supervisor: useradd failed"
+	U=
+	exit 0
+fi
+uu=$(id -u "$U")
+ug=$(id -g "$U")
+P="$T/pub"		# the nodes' scratch: U writes here
+mkdir -p "$P"
+chmod 1777 "$P"
+
+start_daemon() {
+	"$DAGEXEC" watch -s "$SP" "$@" >>"$T/watch.log" 2>&1 &
+	WPID=$!
+	i=0
+	while [ $i -lt 50 ] && [ "$(cat "$SP/lock" 2>/dev/null)" != "$WPID" ]; do
+		sleep 0.1; i=$((i + 1))
+	done
+}
+
+# drop FILE: as U, renamed into incoming/
+drop() {
+	cp "$1" "$SP/incoming/.$1.tmp"
+	chown "$U" "$SP/incoming/.$1.tmp"
+	mv "$SP/incoming/.$1.tmp" "$SP/incoming/$1"
+}
+
+# bundle_of NAME: the first bundle of DAG NAME in done/ (waits up to 30 s)
+bundle_of() {
+	i=0
+	while [ $i -lt 300 ]; do
+		b=$(ls "$SP"/done/"$1"-*.tar.gz 2>/dev/null | head -n 1)
+		[ -n "$b" ] && { echo "$b"; return 0; }
+		sleep 0.1; i=$((i + 1))
+	done
+	return 1
+}
+
+# unpack BUNDLE: into a directory of its own; prints its JOB directory
+unpack() {
+	d="$T/u.$(basename "$1" .tar.gz)"
+	mkdir -p "$d" && tar xzf "$1" -C "$d" && echo "$d/$(basename "$1" .tar.gz)"
+}
+
+# lines FILE PATTERN: how many lines of FILE match
+lines() { grep -c -- "$2" "$1" 2>/dev/null || true; }
+
+"$DAGEXEC" watch -s "$SP" --drain >/dev/null 2>&1	# makes the layout
+
+# --- the node's parent: the supervisor, with every id U's, no capability --
+cat >ids.yaml <<'Y'
+name: ids
+nodes:
+  a:
+    run: |
+      grep -E '^(Uid|Gid|Groups|CapInh|CapPrm|CapEff|CapAmb):' /proc/$PPID/status
+      echo "sid $(ps -o sid= -p $PPID | tr -d ' ')"
+      echo "ppid $PPID"
+Y
+start_daemon
+drop ids.yaml
+B=$(unpack "$(bundle_of ids)")
+o="$B/nodes/a/stdout.log"
+sed 's/^/  parent: /' "$o"
+grep_file "the parent's uids are all U's" "^Uid:	$uu	$uu	$uu	$uu\$" "$o"
+grep_file "the parent's gids are all U's" "^Gid:	$ug	$ug	$ug	$ug\$" "$o"
+no_grep_file "the parent has no root group" "^Groups:.*\\b0\\b" "$o"
+for c in CapInh CapPrm CapEff CapAmb; do
+	grep_file "the parent has no capability ($c)" "^$c:	0000000000000000\$" "$o"
+done
+check "the parent is not the daemon" test "$(sed -n 's/^ppid //p' "$o")" != "$WPID"
+check "the parent leads a session of its own (setsid)" test "$(sed -n 's/^sid //p' "$o")" = "$(sed -n 's/^ppid //p' "$o")"
+check "the bundle is U's" test "$(stat -c %u "$(bundle_of ids)")" = "$uu"
+check "the job directory is gone" test -z "$(ls "$SP/active")"
+check "so is its claim" test -z "$(ls "$SP/claims")"
+
+# --- kill -9 of the daemon with four nodes running -----------------------------
+four() {	# four NAME: a job of four 3-second nodes, each writing its pid
+	cat >"$1.yaml" <<Y
+name: $1
+max_parallel: 4
+nodes:
+  n1: {run: "echo \$\$ > $P/$1.n1.pid; echo n1 >> $P/$1.runs; sleep 3"}
+  n2: {run: "echo \$\$ > $P/$1.n2.pid; echo n2 >> $P/$1.runs; sleep 3"}
+  n3: {run: "echo \$\$ > $P/$1.n3.pid; echo n3 >> $P/$1.runs; sleep 3"}
+  n4: {run: "echo \$\$ > $P/$1.n4.pid; echo n4 >> $P/$1.runs; sleep 3"}
+Y
+}
+# alive NAME: how many of its four nodes run
+alive() {
+	k=0
+	for n in n1 n2 n3 n4; do
+		p=$(cat "$P/$1.$n.pid" 2>/dev/null)
+		[ -n "$p" ] && kill -0 "$p" 2>/dev/null && k=$((k + 1))
+	done
+	echo $k
+}
+# four_started NAME: wait until the four have written their pids
+four_started() {
+	i=0
+	while [ $i -lt 100 ]; do
+		[ "$(ls "$P"/"$1".n?.pid 2>/dev/null | wc -l)" -eq 4 ] && return 0
+		sleep 0.1; i=$((i + 1))
+	done
+	return 1
+}
+
+four k9
+drop k9.yaml
+check "kill -9: the four nodes start" four_started k9
+kill -KILL "$WPID"; wait "$WPID" 2>/dev/null; WPID=
+sleep 0.5
+check "kill -9: all four still run half a second later" test "$(alive k9)" -eq 4
+start_daemon
+b=$(bundle_of k9)
+check "kill -9: a new daemon collects the bundle" test -n "$b"
+check "kill -9: the job succeeded" test "$(bundle_state "$b" status)" = succeeded
+check "kill -9: each node ran exactly once" test "$(sort "$P/k9.runs" | uniq | wc -l)" -eq 4 -a "$(wc -l <"$P/k9.runs")" -eq 4
+grep_file "kill -9: the new daemon adopted the supervisor" "k9-.* adopt supervisor pid=" "$T/watch.log"
+
+# --- SIGTERM: the same, and watch exits 0 ----------------------------------------
+four term
+drop term.yaml
+check "SIGTERM: the four nodes start" four_started term
+kill -TERM "$WPID"; wait "$WPID"; rc=$?; WPID=
+check "SIGTERM: watch exits 0" test "$rc" -eq 0
+sleep 0.5
+check "SIGTERM: all four still run half a second later" test "$(alive term)" -eq 4
+start_daemon
+b=$(bundle_of term)
+check "SIGTERM: the job succeeded" test -n "$b" -a "$(bundle_state "$b" status 2>/dev/null)" = succeeded
+check "SIGTERM: each node ran exactly once" test "$(wc -l <"$P/term.runs")" -eq 4
+
+# --- -j 2 across two jobs and a restart: never more than 2 nodes at once ----------
+kill -TERM "$WPID"; wait "$WPID"; WPID=
+start_daemon -j 2
+for n in ja jb; do
+	{
+		echo "name: $n"
+		echo "nodes:"
+		for i in 1 2 3 4 5 6; do
+			echo "  s$i: {run: \"echo $n.s$i >> $P/$n.runs; sleep 0.4\"}"
+		done
+	} >"$n.yaml"
+	drop "$n.yaml"
+done
+i=0
+while [ $i -lt 100 ] && [ "$(cat "$P"/ja.runs "$P"/jb.runs 2>/dev/null | wc -l)" -lt 3 ]; do
+	sleep 0.1; i=$((i + 1))
+done
+kill -KILL "$WPID"; wait "$WPID" 2>/dev/null; WPID=
+sleep 0.6
+start_daemon -j 2
+ba=$(bundle_of ja); bb=$(bundle_of jb)
+check "-j 2: both jobs end" test -n "$ba" -a -n "$bb"
+A=$(unpack "$ba"); Bj=$(unpack "$bb")
+"$PY" - "$A/events.log" "$Bj/events.log" >"$T/conc" <<'PY'
+import sys
+ev = []
+for path in sys.argv[1:]:
+    for line in open(path):
+        f = line.split()
+        if len(f) > 2 and f[1] in ('start', 'end') and f[2].startswith('node='):
+            # an end before a start at the same millisecond
+            ev.append((int(f[0]), 0 if f[1] == 'end' else 1, path + f[2]))
+ev.sort()
+run, top = set(), 0
+for t, kind, node in ev:
+    if kind:
+        run.add(node)
+    else:
+        run.discard(node)
+    top = max(top, len(run))
+print(top)
+PY
+check "-j 2: the merged journals never show more than 2 nodes at once (saw $(cat "$T/conc"))" test "$(cat "$T/conc")" -le 2
+check "-j 2: every node ran once" test "$(cat "$P/ja.runs" "$P/jb.runs" | sort -u | wc -l)" -eq 12 -a "$(cat "$P/ja.runs" "$P/jb.runs" | wc -l)" -eq 12
+kill -TERM "$WPID"; wait "$WPID"; WPID=
+start_daemon
+
+# --- kill -9 of a supervisor mid-chain: resumed, only the cut node again ----------
+cat >chain.yaml <<Y
+name: chain
+nodes:
+  c1: {run: "echo c1 >> $P/chain.runs; sleep 0.5"}
+  c2: {run: "echo c2 >> $P/chain.runs; touch $P/chain.c2; sleep 2", needs: [c1]}
+  c3: {run: "echo c3 >> $P/chain.runs", needs: [c2]}
+Y
+drop chain.yaml
+wait_for 1 "$P/chain.c2"
+sup=$(supervisor_pids)
+check "chain: one supervisor runs it" test "$(echo $sup | wc -w)" -eq 1
+kill -KILL $sup
+b=$(bundle_of chain)
+check "chain: the resumed job succeeded" test -n "$b" -a "$(bundle_state "$b" status 2>/dev/null)" = succeeded
+check "chain: c1 ran once" test "$(lines "$P/chain.runs" '^c1$')" -eq 1
+check "chain: the interrupted c2 ran again, once" test "$(lines "$P/chain.runs" '^c2$')" -eq 2
+check "chain: c3 ran once" test "$(lines "$P/chain.runs" '^c3$')" -eq 1
+grep_file "chain: the daemon saw the supervisor die" "chain-.* supervisor killed by signal 9: the job resumes" "$T/watch.log"
+
+# --- three deaths within a minute: failed, lost ----------------------------------------
+cat >doomed.yaml <<Y
+name: doomed
+nodes:
+  d: {run: "echo d >> $P/doomed.runs; sleep 30"}
+Y
+drop doomed.yaml
+for k in 1 2 3; do
+	i=0
+	while [ $i -lt 100 ] && [ "$(lines "$P/doomed.runs" '^d$')" -lt $k ]; do
+		sleep 0.1; i=$((i + 1))
+	done
+	kill -KILL $(supervisor_pids) 2>/dev/null
+done
+b=$(bundle_of doomed)
+check "lost: the job ends" test -n "$b"
+check "lost: failed" test "$(bundle_state "$b" status 2>/dev/null)" = failed
+D=$(unpack "$b")
+check "lost: its node's reason is lost" test "$(yget "$D/state.yaml" nodes.d.reason)" = lost
+check "lost: the node ran three times, not a fourth" test "$(lines "$P/doomed.runs" '^d$')" -eq 3
+
+# --- no root process parses what was dropped ---------------------------------------------
+# A preloaded shim writes the effective uid of every process that opens a
+# YAML parser or an archive reader; the daemon's supervisors inherit it.
+if command -v cc >/dev/null 2>&1; then
+	cat >"$T/shim.c" <<'C'
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+static void note(const char *what) {
+	const char *f = getenv("SHIM_LOG");
+	char b[128];
+	int fd, n;
+	if (f == NULL || (fd = open(f, O_WRONLY | O_APPEND | O_CREAT, 0666)) < 0)
+		return;
+	n = snprintf(b, sizeof b, "%s euid=%d\n", what, (int)geteuid());
+	(void)write(fd, b, (size_t)n);
+	close(fd);
+}
+int yaml_parser_initialize(void *p) {
+	int (*f)(void *) = (int (*)(void *))dlsym(RTLD_NEXT, "yaml_parser_initialize");
+	note("yaml");
+	return f(p);
+}
+void *archive_read_new(void) {
+	void *(*f)(void) = (void *(*)(void))dlsym(RTLD_NEXT, "archive_read_new");
+	note("archive");
+	return f();
+}
+C
+	if cc -shared -fPIC -o "$T/shim.so" "$T/shim.c" -ldl 2>"$T/cc.err"; then
+		chmod 755 "$T/shim.so"
+		: >"$P/shim.log"; chmod 666 "$P/shim.log"
+		kill -TERM "$WPID"; wait "$WPID"; WPID=
+		export SHIM_LOG="$P/shim.log" LD_PRELOAD="$T/shim.so"
+		start_daemon
+		unset SHIM_LOG LD_PRELOAD
+		# hostile: an alias bomb, and a tarball whose dag.yaml is invalid
+		printf 'name: evil\na: &a ["x","x","x","x","x","x","x","x"]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b]\nnodes: {n: {run: true}}\n' >evil.yaml
+		mkdir -p tb
+		printf 'name: [not, a, name]\nnodes: {}\n' >tb/dag.yaml
+		tar czf evil.tar.gz -C tb dag.yaml
+		drop evil.yaml
+		drop evil.tar.gz
+		check "hostile: the manifest is refused" wait_for 1 "$SP/rejected/evil.yaml.error"
+		check "hostile: the tarball is refused" wait_for 1 "$SP/rejected/evil.tar.gz.error"
+		sed 's/^/  shim: /' "$P/shim.log"
+		check "hostile: they were parsed (the shim saw it)" test "$(lines "$P/shim.log" '^yaml ')" -ge 2 -a "$(lines "$P/shim.log" '^archive ')" -ge 1
+		check "hostile: every parse and unpack ran as U, none as root" test "$(grep -vc "euid=$uu\$" "$P/shim.log")" -eq 0
+		grep_file "hostile: the refusal names the line" "evil.yaml:" "$SP/rejected/evil.yaml.error"
+		check "hostile: the refused files are U's" test "$(stat -c %u "$SP/rejected/evil.yaml")" = "$uu"
+	else
+		echo "skip - hostile: cannot build the shim: $(head -n 1 "$T/cc.err")"
+	fi
+else
+	echo "skip - hostile: no C compiler for the shim"
+fi
+
+finish
