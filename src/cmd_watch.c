@@ -1,35 +1,26 @@
-/* dagexec watch: the spool daemon. Picks dropped files up, runs them as
- * jobs (several at once, nodes capped across all of them and shared
- * round-robin), writes result bundles into done/, resumes after a crash. */
+/* dagexec watch: the spool daemon. Picks dropped files up and hands each
+ * to a supervisor of its own (wsup.c), which runs it as its owner; caps
+ * jobs and nodes across all of them; takes cancel requests; outlives
+ * nothing: the jobs outlive it. */
 #include "config.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <grp.h>
 #include <limits.h>
-#include <pwd.h>
-#include <regex.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "bundle.h"
 #include "cmd.h"
-#include "diag.h"
-#include "fsutil.h"
-#include "history.h"
-#include "job.h"
 #include "log.h"
 #include "loop.h"
-#include "manifest.h"
 #include "spool.h"
 #include "wsup.h"
 #include "xmalloc.h"

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 #include <unistd.h>
 
 #include "fsutil.h"
+#include "job.h"
 #include "log.h"
 #include "spool.h"
 #include "xmalloc.h"
@@ -829,6 +831,145 @@ spool_job_lock(struct spool *sp, const char *claim, bool take, char **cause)
 		return fl.l_type == F_UNLCK ? 0 : 1;
 	}
 	return fd;
+}
+
+/* Is id in use: a job in active/ or claims/, or a bundle in done/? A dropped
+ * file must never take over another job's id, nor overwrite its results. */
+static bool
+id_taken(struct spool *sp, const char *id)
+{
+	static const char *const where[][2] = { { "active", "" },
+	    { "claims", "" }, { "done", ".tar.gz" }, { "done", ".tar.zst" } };
+	struct stat st;
+	bool taken = false;
+	size_t i;
+	char *p;
+
+	for (i = 0; i < sizeof where / sizeof where[0] && !taken; i++) {
+		p = xasprintf("%s/%s/%s%s", sp->path, where[i][0],
+		    id, where[i][1]);
+		taken = lstat(p, &st) == 0 || errno != ENOENT;
+		free(p);
+	}
+	return taken;
+}
+
+/* The job id a submitted file carries in its name (NAME-TS-XXXX.yaml with
+ * NAME the DAG's name), or a new one. */
+static char *
+claim_job_id(struct spool *sp, const char *file, const char *name)
+{
+	regex_t re;
+	static const char *const exts[] = { ".yaml", ".yml", ".tar.gz",
+	    ".tgz", ".tar.zst", ".tar" };
+	char *stem = xstrdup(file), *id = NULL;
+	size_t i, n, k;
+
+	for (i = 0; i < sizeof exts / sizeof exts[0]; i++) {
+		n = strlen(stem);
+		k = strlen(exts[i]);
+		if (n > k && strcmp(stem + n - k, exts[i]) == 0) {
+			stem[n - k] = '\0';
+			break;
+		}
+	}
+	if (regcomp(&re, "^[A-Za-z0-9._-]+-[0-9]{8}T[0-9]{6}-[0-9a-f]{4}$",
+	    REG_EXTENDED | REG_NOSUB) == 0) {
+		if (regexec(&re, stem, 0, NULL, 0) == 0 &&
+		    strncmp(stem, name, strlen(name)) == 0 &&
+		    stem[strlen(name)] == '-')
+			id = xstrdup(stem);
+		regfree(&re);
+	}
+	free(stem);
+	for (;;) {
+		if (id == NULL)
+			id = job_make_id(name);
+		if (!id_taken(sp, id))
+			return id;
+		free(id);
+		id = NULL;
+	}
+}
+
+/* A DAG name as the manifest allows it: what a job id is made from. */
+static bool
+name_ok(const char *s)
+{
+	size_t i, n = strlen(s);
+
+	if (n == 0 || n > 64 || s[0] == '.' || s[0] == '-')
+		return false;
+	for (i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' &&
+		    s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9') ||
+		    s[i] == '-' || s[i] == '_' || s[i] == '.'))
+			return false;
+	return true;
+}
+
+char *
+spool_job_id(struct spool *sp, const char *file, const char *name)
+{
+	if (!name_ok(name))
+		return NULL;
+	return claim_job_id(sp, file, name);
+}
+
+int
+spool_store_bundle(struct spool *sp, const char *job, int fd, off_t size,
+    uid_t uid, gid_t gid, char **cause)
+{
+	char *dest, *tmp, buf[65536];
+	off_t left = size;
+	ssize_t n;
+	int out, rc = -1;
+
+	dest = xasprintf("%s/done/%s.tar.gz", sp->path, job);
+	tmp = xasprintf("%s.tmp.%ld", dest, (long)getpid());
+	out = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+	    0600);
+	if (out < 0) {
+		*cause = xasprintf("cannot create '%s': %s", tmp,
+		    strerror(errno));
+		goto out;
+	}
+	while (left > 0) {
+		n = copy_file_range(fd, NULL, out, NULL, (size_t)left, 0);
+		if (n < 0 && (errno == EXDEV || errno == EINVAL ||
+		    errno == ENOSYS || errno == EOPNOTSUPP)) {
+			n = read(fd, buf, left < (off_t)sizeof buf ?
+			    (size_t)left : sizeof buf);
+			if (n > 0 && fs_write_all(out, buf, (size_t)n) != 0)
+				n = -1;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		left -= n;
+	}
+	if (left != 0 || fsync(out) != 0 || (geteuid() == 0 &&
+	    fchown(out, uid, gid) != 0)) {
+		*cause = xasprintf("cannot write '%s': %s", tmp, left != 0 &&
+		    errno == 0 ? "the bundle shrank" : strerror(errno));
+		goto out;
+	}
+	if (close(out) != 0 || (out = -1, rename(tmp, dest) != 0)) {
+		*cause = xasprintf("cannot write '%s': %s", dest,
+		    strerror(errno));
+		goto out;
+	}
+	(void)fs_sync_parent(dest);
+	rc = 0;
+out:
+	if (out >= 0)
+		close(out);
+	if (rc != 0)
+		(void)unlink(tmp);
+	free(tmp);
+	free(dest);
+	return rc;
 }
 
 void

@@ -105,6 +105,17 @@ int spool_activate(struct spool *sp, struct spool_claim *c, const char *job,
  * 0 free, -1 with *cause). */
 int spool_job_lock(struct spool *sp, const char *claim, bool take,
     char **cause);
+/* The id of a job of the DAG named name, dropped as file: the id the
+ * file's name carries (NAME-YYYYMMDDTHHMMSS-XXXX.yaml, as `submit` names
+ * it) when valid and in use nowhere (active/, claims/, done/), else a new
+ * one. NULL when name is no valid DAG name ([A-Za-z0-9._-], at most 64,
+ * not starting with '.' or '-'). */
+char *spool_job_id(struct spool *sp, const char *file, const char *name);
+/* Copy size bytes of fd (a finished job's bundle, from its supervisor)
+ * into done/JOB.tar.gz: written to a new temporary file, synced, given to
+ * uid:gid (when root), renamed. 0, or -1 with *cause. */
+int spool_store_bundle(struct spool *sp, const char *job, int fd, off_t size,
+    uid_t uid, gid_t gid, char **cause);
 /* Close the claim's descriptor and free its strings. */
 void spool_claim_release(struct spool_claim *c);
 

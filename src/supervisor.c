@@ -769,6 +769,9 @@ supervisor_main(const struct supervisor_args *a)
 	s.a = a;
 	s.ctl = SUPERVISOR_CTL_FD;
 	s.exit = 1;
+	/* no node starts before the daemon has said whether it caps them
+	 * (its first message) */
+	s.capped = true;
 	umask(077);
 	(void)fcntl(SUPERVISOR_CTL_FD, F_SETFD, FD_CLOEXEC);
 	(void)fcntl(SUPERVISOR_CTL_FD, F_SETFL, O_NONBLOCK);

@@ -22,7 +22,6 @@
 #include <limits.h>
 #include <poll.h>
 #include <pwd.h>
-#include <regex.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -460,6 +459,9 @@ wsup_spawn(struct wsup *ws, int lockfd, int filefd)
 	ws->gone = false;
 	ws->sock = sv[0];
 	(void)fcntl(ws->sock, F_SETFL, O_NONBLOCK);
+	/* first of all: whether node slots are asked for */
+	(void)ctl_send(ws->sock, -1, "cap %d", t->c.cap == INT_MAX ? 0 :
+	    t->c.cap);
 	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	if (loop_watch_child(t->c.loop, pid, pidfd, on_child, ws) != 0 &&
 	    pidfd >= 0)
@@ -528,83 +530,6 @@ wsups_take(struct wsups *t, struct spool_claim *c)
 		wsup_remove(ws);
 }
 
-/* ---- names and ids --------------------------------------------------------- */
-
-/* Is id in use: a job in active/ or claims/, or a bundle in done/? A dropped
- * file must never take over another job's id, nor overwrite its results. */
-static bool
-id_taken(struct wsups *t, const char *id)
-{
-	static const char *const where[][2] = { { "active", "" },
-	    { "claims", "" }, { "done", ".tar.gz" }, { "done", ".tar.zst" } };
-	struct stat st;
-	bool taken = false;
-	size_t i;
-	char *p;
-
-	for (i = 0; i < sizeof where / sizeof where[0] && !taken; i++) {
-		p = xasprintf("%s/%s/%s%s", spool_path(t->c.sp), where[i][0],
-		    id, where[i][1]);
-		taken = lstat(p, &st) == 0 || errno != ENOENT;
-		free(p);
-	}
-	return taken;
-}
-
-/* The job id a submitted file carries in its name (NAME-TS-XXXX.yaml with
- * NAME the DAG's name), or a new one. */
-static char *
-claim_job_id(struct wsups *t, const char *file, const char *name)
-{
-	regex_t re;
-	static const char *const exts[] = { ".yaml", ".yml", ".tar.gz",
-	    ".tgz", ".tar.zst", ".tar" };
-	char *stem = xstrdup(file), *id = NULL;
-	size_t i, n, k;
-
-	for (i = 0; i < sizeof exts / sizeof exts[0]; i++) {
-		n = strlen(stem);
-		k = strlen(exts[i]);
-		if (n > k && strcmp(stem + n - k, exts[i]) == 0) {
-			stem[n - k] = '\0';
-			break;
-		}
-	}
-	if (regcomp(&re, "^[A-Za-z0-9._-]+-[0-9]{8}T[0-9]{6}-[0-9a-f]{4}$",
-	    REG_EXTENDED | REG_NOSUB) == 0) {
-		if (regexec(&re, stem, 0, NULL, 0) == 0 &&
-		    strncmp(stem, name, strlen(name)) == 0 &&
-		    stem[strlen(name)] == '-')
-			id = xstrdup(stem);
-		regfree(&re);
-	}
-	free(stem);
-	for (;;) {
-		if (id == NULL)
-			id = job_make_id(name);
-		if (!id_taken(t, id))
-			return id;
-		free(id);
-		id = NULL;
-	}
-}
-
-/* A DAG name as the manifest allows it: what a job id is made from. */
-static bool
-name_ok(const char *s)
-{
-	size_t i, n = strlen(s);
-
-	if (n == 0 || n > 64 || s[0] == '.' || s[0] == '-')
-		return false;
-	for (i = 0; i < n; i++)
-		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' &&
-		    s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9') ||
-		    s[i] == '-' || s[i] == '_' || s[i] == '.'))
-			return false;
-	return true;
-}
-
 /* "name NAME": give the job its id and its empty directory. */
 static void
 on_name(struct wsup *ws, const char *name)
@@ -616,11 +541,10 @@ on_name(struct wsup *ws, const char *name)
 		(void)ctl_send(ws->sock, -1, "fail the job has a name");
 		return;
 	}
-	if (!name_ok(name)) {
+	if ((id = spool_job_id(t->c.sp, ws->file, name)) == NULL) {
 		(void)ctl_send(ws->sock, -1, "fail not a valid DAG name");
 		return;
 	}
-	id = claim_job_id(t, ws->file, name);
 	if (spool_activate(t->c.sp, &ws->c, id, &cause) != 0) {
 		log_event(LOG_ERROR, id, NULL, "claim", "%s", cause);
 		(void)ctl_send(ws->sock, -1, "fail %s", cause);
@@ -633,8 +557,6 @@ on_name(struct wsup *ws, const char *name)
 	ws->claim = xstrdup(id);
 	log_event(LOG_INFO, id, NULL, "claim", "file=%s uid=%ld pid=%ld",
 	    ws->file, (long)ws->uid, (long)ws->pid);
-	(void)ctl_send(ws->sock, -1, "cap %d", t->c.cap == INT_MAX ? 0 :
-	    t->c.cap);
 	if (ctl_send(ws->sock, -1, "id %s", id) != 0)
 		log_event(LOG_WARN, id, NULL, "claim", "cannot answer the "
 		    "supervisor: %s", strerror(errno));
@@ -746,63 +668,6 @@ maybe_thaw(struct wsups *t)
 
 /* ---- the bundle ------------------------------------------------------------ */
 
-/* Copy at most size bytes of in (the supervisor's bundle) into done/. */
-static int
-copy_bundle(struct wsup *ws, char **cause)
-{
-	char *dest, *tmp, buf[65536];
-	off_t left = ws->bsize;
-	ssize_t n;
-	int out, rc = -1;
-
-	dest = xasprintf("%s/done/%s.tar.gz", spool_path(ws->t->c.sp),
-	    ws->job);
-	tmp = xasprintf("%s.tmp.%ld", dest, (long)getpid());
-	out = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-	    0600);
-	if (out < 0) {
-		*cause = xasprintf("cannot create '%s': %s", tmp,
-		    strerror(errno));
-		goto out;
-	}
-	while (left > 0) {
-		n = copy_file_range(ws->bfd, NULL, out, NULL, (size_t)left, 0);
-		if (n < 0 && (errno == EXDEV || errno == EINVAL ||
-		    errno == ENOSYS || errno == EOPNOTSUPP)) {
-			n = read(ws->bfd, buf, left < (off_t)sizeof buf ?
-			    (size_t)left : sizeof buf);
-			if (n > 0 && fs_write_all(out, buf, (size_t)n) != 0)
-				n = -1;
-		}
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		left -= n;
-	}
-	if (left != 0 || fsync(out) != 0 || (geteuid() == 0 &&
-	    fchown(out, ws->uid, ws->gid) != 0)) {
-		*cause = xasprintf("cannot write '%s': %s", tmp, left != 0 &&
-		    errno == 0 ? "the bundle shrank" : strerror(errno));
-		goto out;
-	}
-	if (close(out) != 0 || (out = -1, rename(tmp, dest) != 0)) {
-		*cause = xasprintf("cannot write '%s': %s", dest,
-		    strerror(errno));
-		goto out;
-	}
-	(void)fs_sync_parent(dest);
-	rc = 0;
-out:
-	if (out >= 0)
-		close(out);
-	if (rc != 0)
-		(void)unlink(tmp);
-	free(tmp);
-	free(dest);
-	return rc;
-}
-
 static void
 copy_work(void *arg)
 {
@@ -811,7 +676,8 @@ copy_work(void *arg)
 	free(ws->copy_cause);
 	ws->copy_cause = NULL;
 	errno = 0;
-	ws->copy_rc = copy_bundle(ws, &ws->copy_cause);
+	ws->copy_rc = spool_store_bundle(ws->t->c.sp, ws->job, ws->bfd,
+	    ws->bsize, ws->uid, ws->gid, &ws->copy_cause);
 }
 
 static void
