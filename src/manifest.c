@@ -1319,8 +1319,8 @@ slurm_release(struct slurm_spec *s)
 	memset(s, 0, sizeof *s);
 }
 
-static void
-node_release(struct node *n)
+void
+manifest_node_release(struct node *n)
 {
 	free(n->id);
 	free(n->run);
@@ -2442,7 +2442,7 @@ parse_top(struct ctx *c, const struct ynode *root)
 			}
 		}
 	}
-	node_release(&dflt);
+	manifest_node_release(&dflt);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -2468,7 +2468,7 @@ manifest_free(struct manifest *m)
 		free(m->notify);
 	}
 	for (i = 0; i < m->nnodes; i++)
-		node_release(&m->nodes[i]);
+		manifest_node_release(&m->nodes[i]);
 	free(m->nodes);
 	graph_release(&m->graph);
 	strmap_free(m->ids);

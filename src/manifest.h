@@ -190,5 +190,12 @@ int manifest_load(const char *path, struct manifest **mp, struct diags *d,
 void manifest_free(struct manifest *m);
 /* Index of the node with this id, or -1. O(1) average (hash table). */
 long manifest_find(const struct manifest *m, const char *id);
+/* Free what node n owns (not n itself). */
+void manifest_node_release(struct node *n);
+/* Keep only the nodes i with keep[i] (which must hold every need of a kept
+ * node), in manifest order: the others are freed, needs renumbered, the ids
+ * and the graph (topological order, waves, bottom levels) made again.
+ * (manifest_keep.c) */
+void manifest_keep(struct manifest *m, const bool *keep);
 
 #endif
