@@ -175,8 +175,7 @@ run_job(struct manifest *m, const char *text, size_t len,
 	}
 	st = job_status(rc.job);
 	if (!o->quiet && isatty(STDERR_FILENO))
-		render_summary(stderr, job_manifest(rc.job),
-		    job_sched(rc.job), job_duration_ms(rc.job));
+		job_render_summary(rc.job, stderr);
 	if (bundle_write(bundle, o->fmt, id, job_dir(rc.job), NULL,
 	    &cause) != 0) {
 		fprintf(stderr, "dagexec: %s\n", cause);

@@ -541,6 +541,7 @@ fill_state_job(const struct job *j, struct state_job *sj)
 	sj->notify_status = j->notify_status;
 	sj->notify_error = j->notify_error;
 	sj->slurm_jobs = (const char *const *)j->slurm_jobs;
+	sj->reused_from = (const char *const *)j->reused_from;
 }
 
 
@@ -782,6 +783,7 @@ state_flush_first(struct job *j)
 	fill_state_job(j, &sw->pending_sj);
 	/* no Slurm job yet; the thread reads nothing the loop changes */
 	sw->pending_sj.slurm_jobs = NULL;
+	sw->pending_sj.reused_from = NULL;
 	sw->pending_m = j->m;
 	pthread_cond_signal(&sw->cv);
 	pthread_mutex_unlock(&sw->mu);
@@ -1119,7 +1121,7 @@ finale_main(void *arg)
 	case 0:
 		if ((fp = open_memstream(&text, &len)) == NULL)
 			break;
-		render_summary(fp, f->m, f->s, f->duration);
+		render_summary(fp, f->m, f->s, &f->sj, f->duration);
 		if (fclose(fp) != 0) {
 			free(text);
 			text = NULL;
@@ -1538,6 +1540,10 @@ resume_event(const struct journal_event *ev, void *arg)
 		r->succeeded[i] = s != NULL && strcmp(s, "succeeded") == 0;
 		a = status_lookup(s, node_status_at, NS__COUNT);
 		r->status[i] = a >= 0 ? (enum node_status)a : NS_PENDING;
+	} else if (strcmp(ev->event, "reuse") == 0) {
+		/* ended before the job began, from an earlier job's success
+		 * (its "status" event follows) */
+		job_note_reused(r->job, (size_t)i, journal_get(ev, "from"));
 	} else if (strcmp(ev->event, "output") == 0) {
 		k = journal_get(ev, "key");
 		v = journal_get(ev, "value");
@@ -1982,6 +1988,15 @@ job_dir(const struct job *j)
 }
 
 void
+job_render_summary(const struct job *j, FILE *fp)
+{
+	struct state_job sj;
+
+	fill_state_job(j, &sj);
+	render_summary(fp, j->m, j->s, &sj, job_duration_ms(j));
+}
+
+void
 job_free(struct job *j)
 {
 	size_t i;
@@ -2011,6 +2026,11 @@ job_free(struct job *j)
 		for (i = 0; i < j->m->nnodes; i++)
 			free(j->slurm_jobs[i]);
 		free(j->slurm_jobs);
+	}
+	if (j->reused_from != NULL) {
+		for (i = 0; i < j->m->nnodes; i++)
+			free(j->reused_from[i]);
+		free(j->reused_from);
 	}
 	if (j->state_timer != NULL)
 		loop_timer_cancel(j->loop, j->state_timer);

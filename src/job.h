@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 #include "loop.h"
@@ -82,5 +83,34 @@ int64_t job_duration_ms(const struct job *j);
 const char *job_dir(const struct job *j);
 /* Free everything; kills (SIGKILL) any process still running. */
 void job_free(struct job *j);
+/* The summary table of the job (render_summary, reused nodes marked). */
+void job_render_summary(const struct job *j, FILE *fp);
+
+/* Where the success of a node that the executor never starts comes from. */
+enum unrun_kind {
+	UNRUN_REUSED,		/* retry: it succeeded in an earlier job */
+	UNRUN_CACHED		/* a cache entry of the same key */
+};
+
+/* A node's end without an attempt: what it left, taken from elsewhere. */
+struct unrun {
+	enum unrun_kind	 kind;
+	const char	*from;		/* UNRUN_REUSED: the earlier job's id */
+	int		 outputs_fd;	/* a directory holding the node's
+					   declared outputs under their names
+					   (an earlier job's outputs/NODE),
+					   or -1 when it declares none */
+	const struct kv	*values;	/* its $DAGEXEC_OUTPUT values, copied */
+	size_t		 nvalues;
+};
+
+/* Before job_start: node i ends succeeded with no attempt (attempts 0),
+ * as u says. Its declared outputs are copied from u->outputs_fd into the
+ * work directory and into DIR/outputs/NODE (the bundle holds them again),
+ * its values reach its dependents as if it had run, and the journal
+ * records all of it, so that a retry or a resume of this job finds it.
+ * 0, or -1 with *cause (the node is then left to run). (unrun.c) */
+int job_succeed_unrun(struct job *j, size_t i, const struct unrun *u,
+    char **cause);
 
 #endif

@@ -158,6 +158,9 @@ struct job {
 	bool			 cancel_remote;	/* interrupted: scancel too */
 	bool			 interrupted;	/* job_stop(DS_INTERRUPTED) */
 	char			**slurm_jobs;	/* per node, for state.yaml */
+	char			**reused_from;	/* per node: the job whose
+					   success it reuses, or NULL; the
+					   array is NULL until one is */
 	size_t			 nlogged[NS__COUNT];	/* node lines logged,
 					   a status (see log_change) */
 };
@@ -194,6 +197,12 @@ void	 job_attempt_ended(struct nodeproc *np, struct attempt_end *e,
 void	 job_state_touch(struct job *j);
 /* argv[0] of the children that run this binary (__http, __notify). */
 extern char job_argv0[];
+
+/* ---- unrun.c: nodes that end without an attempt ------------------------ */
+
+/* Node i reuses the success of job from (NULL: nothing is noted), for the
+ * state and the summary. */
+void	 job_note_reused(struct job *j, size_t i, const char *from);
 
 /* ---- env.c: the environment of a job's nodes ---------------------------- */
 

@@ -20,6 +20,9 @@ struct state_job {
 	const char	*notify_error;	/* with "failed", or NULL */
 	const char *const *slurm_jobs;	/* per node: the Slurm job id of its
 					   last attempt, or NULL; may be NULL */
+	const char *const *reused_from;	/* per node: the earlier job whose
+					   success it reuses (retry), or NULL;
+					   may be NULL */
 };
 
 /* The YAML text of the state of m as s knows it (s may be NULL: all nodes
@@ -48,6 +51,7 @@ struct state_doc_node {
 	int64_t		 duration_ms;	/* -1: null */
 	char		*reason;	/* NULL: null */
 	char		*error;		/* NULL: null */
+	char		*reused_from;	/* NULL: absent (it ran here) */
 };
 
 /* A state.yaml read back (for `dagexec status`). */
