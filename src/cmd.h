@@ -54,5 +54,6 @@ int cmd_status(int argc, char **argv);
 int cmd_http(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_show(int argc, char **argv);
+int cmd_retry(int argc, char **argv);
 
 #endif
