@@ -109,7 +109,9 @@ struct unrun {
  * work directory and into DIR/outputs/NODE (the bundle holds them again),
  * its values reach its dependents as if it had run, and the journal
  * records all of it, so that a retry or a resume of this job finds it.
- * 0, or -1 with *cause (the node is then left to run). (unrun.c) */
+ * 0, or -1 with *cause: the node is still pending, some of its outputs may
+ * have been copied, and the caller should give the job up (its dependents
+ * may have been planned as reused). (unrun.c) */
 int job_succeed_unrun(struct job *j, size_t i, const struct unrun *u,
     char **cause);
 
