@@ -102,6 +102,18 @@ struct slurm_spec {
 	size_t		 nextra;
 };
 
+/* What the cache keys a node on, and for how long an entry holds
+ * (interface §8). */
+struct cache_spec {
+	bool		 enabled;		/* default false */
+	char		**inputs;		/* globs relative to the work
+						   directory, as written */
+	size_t		 ninputs;
+	char		**env;			/* the caller's variables */
+	size_t		 nenv;
+	int64_t		 max_age_ms;		/* 0: no bound */
+};
+
 struct node {
 	char		*id;
 	struct mpos	 pos;			/* of the id key */
@@ -133,6 +145,7 @@ struct node {
 	int64_t		 estimate_ms;		/* -1: unset */
 	enum executor	 executor;
 	struct slurm_spec slurm;
+	struct cache_spec cache;
 };
 
 struct budget_item {
