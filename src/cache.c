@@ -742,7 +742,7 @@ cache_lookup(const char *dir, const char *key, struct cache_entry **out,
 	if (why == NULL && strcmp(e->key, key) != 0)
 		why = "it holds another key";
 	if (why != NULL) {
-		*cause = xasprintf("cache entry '%s' is unusable: %s", e->dir,
+		*cause = xasprintf("entry '%s' is unusable: %s", e->dir,
 		    why);
 		free(why_alloc);
 		cache_entry_free(e);

@@ -28,6 +28,9 @@ struct run_opts {
 	enum bundle_format	 fmt;
 	bool			 keep;		/* keep DIR/JOB after bundling */
 	bool			 quiet;
+	const char		*cache;		/* --cache DIR, or NULL */
+	bool			 no_cache;	/* --no-cache */
+	const bool		*cache_skip;	/* per node: not looked up */
 	/* after the job is made, before it starts (NULL: nothing): 0, or
 	 * an exit status and *cause */
 	int			(*prepare)(struct job *j, void *arg,
@@ -35,7 +38,8 @@ struct run_opts {
 	void			*arg;
 };
 
-/* One of -j, -o, --bundle-format (c 'F'), --keep ('k'), -q for command
+/* One of -j, -o, --bundle-format (c 'F'), --keep ('k'), -q, --cache ('C'),
+ * --no-cache ('N') for command
  * cmd: 1 when c was one of them, 0 when not, -1 when its argument is bad
  * (said on stderr). */
 int run_option(struct run_opts *o, int c, const char *arg, const char *cmd);

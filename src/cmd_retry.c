@@ -26,7 +26,8 @@ retry_usage(FILE *fp)
 	fprintf(fp, "usage: dagexec retry [-j N] [-o DIR] [--from NODE]... "
 	    "[--manifest FILE] [--force]\n"
 	    "                     [--bundle-format gz|zst] [--keep] [-q] "
-	    "BUNDLE|JOBDIR\n\n"
+	    "[--cache DIR | --no-cache]\n"
+	    "                     BUNDLE|JOBDIR\n\n"
 	    "Run a finished job again as a new job: a node that succeeded is "
 	    "reused (its\ndeclared outputs and values restored) when all it "
 	    "needs is reused too; every\nother node runs.\n\n"
@@ -44,7 +45,11 @@ retry_usage(FILE *fp)
 	    "      --bundle-format F   gz (default) or zst\n"
 	    "      --keep              keep the job directory DIR/JOB after "
 	    "bundling\n"
-	    "  -q, --quiet             no progress lines on stderr\n\n"
+	    "  -q, --quiet             no progress lines on stderr\n"
+	    "      --cache DIR         the cache store (as run); the --from "
+	    "nodes never\n"
+	    "                          take their result from it\n"
+	    "      --no-cache          neither look up nor store\n\n"
 	    "exit status: 0 succeeded (or nothing left to run), 1 the DAG "
 	    "failed, 64 usage\nor unknown node, 65 not a dagexec bundle, a "
 	    "failed SHA256SUMS, an invalid\nmanifest or nodes in one manifest "
@@ -218,6 +223,8 @@ cmd_retry(int argc, char **argv)
 		{ "from", required_argument, NULL, 'f' },
 		{ "manifest", required_argument, NULL, 'm' },
 		{ "force", no_argument, NULL, 'X' },
+		{ "cache", required_argument, NULL, 'C' },
+		{ "no-cache", no_argument, NULL, 'N' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -228,6 +235,8 @@ cmd_retry(int argc, char **argv)
 	char *cause = NULL, *text = NULL, **from = NULL;
 	const struct kv *values;
 	bool force = false, *succeeded = NULL, *forced = NULL, *reuse = NULL;
+	bool *skip = NULL;
+	long k;
 	size_t len = 0, nfrom = 0, nvalues, i, nrun;
 	int c, r, ret;
 
@@ -313,6 +322,12 @@ cmd_retry(int argc, char **argv)
 		    &nvalues) == NS_SUCCEEDED &&
 		    oldjob_has_outputs(ctx.old, &m->nodes[i]);
 	nrun = retry_plan(&m->graph, succeeded, forced, reuse);
+	/* the nodes --from names run whatever the cache holds */
+	skip = xcalloc(m->nnodes + 1, sizeof *skip);
+	for (i = 0; i < nfrom; i++)
+		if ((k = manifest_find(m, from[i])) >= 0)
+			skip[k] = true;
+	ro.cache_skip = skip;
 	if (!ro.quiet)
 		fprintf(stderr, "dagexec: retry of %s: %zu node(s) reused, "
 		    "%zu to run\n", oldjob_id(ctx.old), m->nnodes - nrun,
@@ -326,6 +341,7 @@ out:
 	free(succeeded);
 	free(forced);
 	free(reuse);
+	free(skip);
 	manifest_free(oldm);
 	manifest_free(m);
 	oldjob_free(ctx.old);

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "bundle.h"
+#include "cache.h"
 #include "cmd.h"
 #include "diag.h"
 #include "fsutil.h"
@@ -25,7 +26,8 @@ static void
 run_usage(FILE *fp)
 {
 	fprintf(fp, "usage: dagexec run [-j N] [-o DIR] [--bundle-format gz|zst] "
-	    "[--keep] [-q]\n                   [--target NODE]... MANIFEST\n\n"
+	    "[--keep] [-q]\n                   [--target NODE]... "
+	    "[--cache DIR | --no-cache] MANIFEST\n\n"
 	    "Run one DAG in the foreground and write its result bundle into "
 	    "DIR\n(default: the current directory); print the bundle's path "
 	    "last.\n\n"
@@ -38,7 +40,13 @@ run_usage(FILE *fp)
 	    "bundling\n"
 	    "  -q, --quiet             no progress lines on stderr\n"
 	    "  -t, --target NODE       run NODE and what it needs, nothing "
-	    "else (repeatable)\n\n"
+	    "else (repeatable)\n"
+	    "      --cache DIR         the cache store of nodes with cache: "
+	    "(default\n"
+	    "                          $DAGEXEC_CACHE, else "
+	    "$XDG_CACHE_HOME/dagexec)\n"
+	    "      --no-cache          neither look up nor store: every node "
+	    "runs\n\n"
 	    "exit status: 0 succeeded, 1 the DAG failed, 64 usage or unknown "
 	    "target,\n65 invalid manifest, 66 unreadable manifest, 73 cannot "
 	    "create the bundle,\n75 interrupted\n");
@@ -106,9 +114,27 @@ run_option(struct run_opts *o, int c, const char *arg, const char *cmd)
 	case 'q':
 		o->quiet = true;
 		return 1;
+	case 'C':
+		o->cache = arg;
+		return 1;
+	case 'N':
+		o->no_cache = true;
+		return 1;
 	default:
 		return 0;
 	}
+}
+
+/* Whether a node of m has cache: on. */
+static bool
+run_cached(const struct manifest *m)
+{
+	size_t i;
+
+	for (i = 0; i < m->nnodes; i++)
+		if (m->nodes[i].cache.enabled)
+			return true;
+	return false;
 }
 
 int
@@ -119,7 +145,7 @@ run_job(struct manifest *m, const char *text, size_t len,
 	struct run_ctx rc = { NULL, NULL };
 	enum dag_status st;
 	const char *outdir = o->outdir != NULL ? o->outdir : ".";
-	char *cause = NULL, *id, *jobdir, *bundle;
+	char *cause = NULL, *id, *jobdir, *bundle, *cache = NULL;
 	int ret;
 
 	id = job_make_id(m->name);
@@ -143,6 +169,17 @@ run_job(struct manifest *m, const char *text, size_t len,
 	    PROGRESS_TTY : PROGRESS_LINES;
 	jc.on_finish = on_finish;
 	jc.arg = &rc;
+	/* no cache directory to be found: the nodes run, as with
+	 * --no-cache, and the run says why */
+	if (!o->no_cache && (cache = cache_dir_default(o->cache,
+	    &cause)) == NULL && run_cached(m)) {
+		fprintf(stderr, "dagexec: warning: %s: cached nodes run\n",
+		    cause);
+	}
+	free(cause);
+	cause = NULL;
+	jc.cache_dir = cache;
+	jc.cache_skip = o->cache_skip;
 	rc.job = job_new(rc.loop, m, &jc, &cause);
 	m = NULL;	/* the job owns it, even on failure */
 	if (rc.job == NULL) {
@@ -208,6 +245,7 @@ out:
 	free(bundle);
 	free(jobdir);
 	free(id);
+	free(cache);
 	return ret;
 }
 
@@ -246,6 +284,8 @@ cmd_run(int argc, char **argv)
 		{ "keep", no_argument, NULL, 'k' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "target", required_argument, NULL, 't' },
+		{ "cache", required_argument, NULL, 'C' },
+		{ "no-cache", no_argument, NULL, 'N' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};

@@ -303,6 +303,7 @@ struct ending {
 	gid_t			*groups;
 	size_t			 ngroups;
 	char			*copy_cause;	/* why the copy failed */
+	struct cachestore	*store;		/* a success to store, or NULL */
 };
 
 static void	node_end_rest(struct ending *);
@@ -316,6 +317,7 @@ ending_free(struct ending *en)
 	free(en->cause);
 	free(en->copy_cause);
 	free(en->dest);
+	job_cache_store_free(en->store);
 	free(en);
 }
 
@@ -330,7 +332,7 @@ ending_copy(struct ending *en)
 	long nsaved = 0;
 	size_t k;
 
-	if (en->workdir_fd < 0) {
+	if (en->workdir_fd < 0 && en->n->noutputs > 0) {
 		en->copy_cause = xstrdup(en->workdir_err != NULL ?
 		    en->workdir_err : "no work directory");
 		return;
@@ -352,6 +354,10 @@ ending_copy(struct ending *en)
 		(void)bundle_collect_output(en->workdir_fd, en->n->outputs[k],
 		    en->dest, en->set_ids ? &en->owner : NULL,
 		    &en->copy_cause);
+	/* stored with the owner's ids, once its outputs are in outputs/NODE
+	 * and before its dependents start (they may change its inputs) */
+	if (en->store != NULL && en->copy_cause == NULL)
+		job_cache_store_run(en->store);
 	if (en->set_ids) {
 		fs_ids_leave(&old);
 		(void)syscall(SYS_setgroups, nsaved, saved);
@@ -364,6 +370,8 @@ ending_done(void *arg)
 {
 	struct ending *en = arg;
 
+	if (en->store != NULL)
+		job_cache_store_done(en->store);
 	if (en->copy_cause != NULL && en->e.reason == REASON_NONE) {
 		en->e.reason = REASON_OUTPUT_MISSING;
 		free(en->cause);
@@ -470,7 +478,11 @@ job_attempt_ended(struct nodeproc *np, struct attempt_end *ep, char *cause)
 	if (ex->cleanup != NULL)
 		ex->cleanup(j, i);
 	job_as_owner(j, false);
-	if (en->e.reason == REASON_NONE && n->noutputs > 0)
+	if (en->e.reason == REASON_NONE)
+		en->store = job_cache_store_new(j, i, en->ov, en->no,
+		    en->metrics, en->nm);
+	if (en->e.reason == REASON_NONE && (n->noutputs > 0 ||
+	    en->store != NULL))
 		ending_copy_start(j, en);
 	else
 		node_end_rest(en);
@@ -542,6 +554,9 @@ fill_state_job(const struct job *j, struct state_job *sj)
 	sj->notify_error = j->notify_error;
 	sj->slurm_jobs = (const char *const *)j->slurm_jobs;
 	sj->reused_from = (const char *const *)j->reused_from;
+	sj->cached = j->cached;
+	sj->saved = j->saved;
+	sj->nsaved = j->nsaved;
 }
 
 
@@ -784,6 +799,9 @@ state_flush_first(struct job *j)
 	/* no Slurm job yet; the thread reads nothing the loop changes */
 	sw->pending_sj.slurm_jobs = NULL;
 	sw->pending_sj.reused_from = NULL;
+	sw->pending_sj.cached = NULL;
+	sw->pending_sj.saved = NULL;
+	sw->pending_sj.nsaved = 0;
 	sw->pending_m = j->m;
 	pthread_cond_signal(&sw->cv);
 	pthread_mutex_unlock(&sw->mu);
@@ -1349,6 +1367,9 @@ job_pump_n(struct job *j, int max_starts)
 					free(cause);
 					cause = NULL;
 				}
+				/* a cache hit ends here, with no attempt */
+				if (job_cache_start(j, a.node, a.attempt))
+					break;
 				started++;
 				start_node(j, a.node, a.attempt);
 				break;
@@ -1544,6 +1565,12 @@ resume_event(const struct journal_event *ev, void *arg)
 		/* ended before the job began, from an earlier job's success
 		 * (its "status" event follows) */
 		job_note_reused(r->job, (size_t)i, journal_get(ev, "from"));
+	} else if (strcmp(ev->event, "cache") == 0) {
+		/* a cache hit: no attempt, its "status" event follows */
+		job_note_cached(r->job, (size_t)i);
+	} else if (strcmp(ev->event, "saved") == 0) {
+		job_note_saved(r->job, (size_t)i, journal_get(ev, "name"),
+		    journal_get(ev, "value"));
 	} else if (strcmp(ev->event, "output") == 0) {
 		k = journal_get(ev, "key");
 		v = journal_get(ev, "value");
@@ -1848,6 +1875,7 @@ job_new(struct loop *l, struct manifest *m, const struct job_config *c,
 	}
 	j->s = sched_new(m, &sc);
 	j->procs = xcalloc(m->nnodes, sizeof *j->procs);
+	job_cache_init(j, c);
 	if (c->resume_log != NULL) {
 		j->resumed = true;
 		if (job_resume(j, c->resume_log, cause) != 0)
@@ -2032,6 +2060,8 @@ job_free(struct job *j)
 			free(j->reused_from[i]);
 		free(j->reused_from);
 	}
+	if (j->m != NULL)
+		job_cache_free(j);
 	if (j->state_timer != NULL)
 		loop_timer_cancel(j->loop, j->state_timer);
 	if (j->wake_timer != NULL)

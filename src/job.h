@@ -53,6 +53,11 @@ struct job_config {
 					   per node, copied; or NULL */
 	const char	*resume_log;	/* an events.log to resume from, or
 					   NULL */
+	const char	*cache_dir;	/* the cache store of the nodes with
+					   cache:, or NULL: no cache */
+	const bool	*cache_skip;	/* per node (copied), or NULL: nodes
+					   never looked up in the cache (they
+					   run, and store again) */
 };
 
 /* Prepare a job for m (the job takes ownership of m): create its directory
@@ -96,6 +101,11 @@ enum unrun_kind {
 struct unrun {
 	enum unrun_kind	 kind;
 	const char	*from;		/* UNRUN_REUSED: the earlier job's id */
+	const char	*key;		/* UNRUN_CACHED: the entry's key */
+	const struct kv	*metrics;	/* UNRUN_CACHED: what it had cost
+					   (NAME -> number), reported as
+					   saved */
+	size_t		 nmetrics;
 	int		 outputs_fd;	/* a directory holding the node's
 					   declared outputs under their names
 					   (an earlier job's outputs/NODE),
@@ -104,8 +114,9 @@ struct unrun {
 	size_t		 nvalues;
 };
 
-/* Before job_start: node i ends succeeded with no attempt (attempts 0),
- * as u says. Its declared outputs are copied from u->outputs_fd into the
+/* Before job_start, or (UNRUN_CACHED) right after the scheduler handed out
+ * its first start, which then never begins: node i ends succeeded with no
+ * attempt (attempts 0), as u says. Its declared outputs are copied from u->outputs_fd into the
  * work directory and into DIR/outputs/NODE (the bundle holds them again),
  * its values reach its dependents as if it had run, and the journal
  * records all of it, so that a retry or a resume of this job finds it.

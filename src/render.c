@@ -219,9 +219,10 @@ void
 render_summary(FILE *fp, const struct manifest *m, const struct sched *s,
     const struct state_job *sj, int64_t duration_ms)
 {
-	size_t *order, i, counts[NS__COUNT], nmet, nreused = 0;
+	size_t *order, i, counts[NS__COUNT], nmet, nreused = 0,
+	    ncached = 0;
 	const char *status;
-	char rsbuf[48];
+	char rsbuf[96];
 	const struct node_run *r;
 	const struct metric *met;
 	int64_t dur, cpu = 0, rss = 0;
@@ -269,6 +270,12 @@ render_summary(FILE *fp, const struct manifest *m, const struct sched *s,
 			status = "reused";
 			nreused++;
 		}
+		/* a cache hit: an entry of the same key was restored */
+		if (sj != NULL && sj->cached != NULL &&
+		    sj->cached[order[i]].hit) {
+			status = "cached";
+			ncached++;
+		}
 		line = xasprintf("%-*.*s  %-10s %8d %9s %9s %7s  %-*s  %s",
 		    width, width, m->nodes[order[i]].id, status, r->attempts,
 		    dbuf, cbuf, rbuf, SUMMARY_METRICS, *mc != '\0' ? mc : "-",
@@ -295,6 +302,9 @@ render_summary(FILE *fp, const struct manifest *m, const struct sched *s,
 	rsbuf[0] = '\0';
 	if (nreused > 0)
 		snprintf(rsbuf, sizeof rsbuf, " (%zu reused)", nreused);
+	if (ncached > 0)
+		snprintf(rsbuf + strlen(rsbuf), sizeof rsbuf - strlen(rsbuf),
+		    " (%zu cached)", ncached);
 	fprintf(fp, "\n%zu nodes: %zu succeeded%s, %zu failed, %zu timed out, "
 	    "%zu cancelled, %zu skipped; DAG %s in %s (cpu %s)\n", m->nnodes,
 	    counts[NS_SUCCEEDED], rsbuf, counts[NS_FAILED],

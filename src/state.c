@@ -351,7 +351,8 @@ static const struct node_run state_pending_run = {
 
 static void
 state_node(struct state_em *em, const struct manifest *m, size_t i,
-    const struct node_run *r, const char *slurm_job, const char *reused_from)
+    const struct node_run *r, const char *slurm_job, const char *reused_from,
+    const struct state_cached *cached)
 {
 	const char	*reason = NULL;
 
@@ -394,6 +395,13 @@ state_node(struct state_em *em, const struct manifest *m, size_t i,
 	if (reused_from != NULL) {
 		state_key(em, "reused_from");
 		state_str(em, reused_from);
+	}
+	/* a cache hit: no attempt here, and what it would have cost */
+	if (cached != NULL && cached->hit) {
+		state_key(em, "cached");
+		state_scalar(em, "true", 1);
+		state_key(em, "saved");
+		state_metrics(em, cached->saved, cached->nsaved);
 	}
 	if (slurm_job != NULL) {
 		state_key(em, "slurm_job");
@@ -645,6 +653,7 @@ state_render_fast(const struct manifest *m, const struct node_run *const *runs,
 	/* a notification, a Slurm node or a reused node: libyaml writes it */
 	if (m->nnodes == 0 || nw == 0 || sj->notify_status != NULL ||
 	    sj->slurm_jobs != NULL || sj->reused_from != NULL ||
+	    sj->cached != NULL ||
 	    !state_fast_ok(m->name != NULL ? m->name : "", 1) ||
 	    !state_fast_ok(sj->job != NULL ? sj->job : "", 1) ||
 	    !state_fast_metrics_ok(metrics, nmetrics))
@@ -879,12 +888,17 @@ state_render_runs(const struct manifest *m, const struct node_run *const *runs,
 		    &state_pending_run;
 		state_node(&em, m, i, r, sj->slurm_jobs != NULL ?
 		    sj->slurm_jobs[i] : NULL, sj->reused_from != NULL ?
-		    sj->reused_from[i] : NULL);
+		    sj->reused_from[i] : NULL, sj->cached != NULL ?
+		    &sj->cached[i] : NULL);
 	}
 	state_map_end(&em);
 
 	state_key(&em, "metrics");
 	state_metrics(&em, metrics, nmetrics);
+	if (sj->cached != NULL) {
+		state_key(&em, "saved");
+		state_metrics(&em, sj->saved, sj->nsaved);
+	}
 	if (sj->notify_status != NULL) {
 		state_key(&em, "notify");
 		state_map_start(&em, 1);
@@ -1015,6 +1029,13 @@ state_rd_is_null(const yaml_node_t *n)
 }
 
 /* A string (NULL allowed when nullable). */
+static bool
+state_rd_true(const yaml_node_t *n)
+{
+	return n->type == YAML_SCALAR_NODE &&
+	    strcmp((const char *)n->data.scalar.value, "true") == 0;
+}
+
 static int
 state_rd_str(struct state_rd *rd, yaml_node_t *map, const char *key,
     int nullable, char **out)
@@ -1120,6 +1141,8 @@ state_rd_nodes(struct state_rd *rd, yaml_node_t *nodes, struct state_doc *d)
 		    state_rd_str(rd, v, "reused_from", 1,
 		    &dn->reused_from) != 0)
 			return -1;
+		dn->cached = state_rd_get(rd, v, "cached") != NULL &&
+		    state_rd_true(state_rd_get(rd, v, "cached"));
 	}
 	return 0;
 }

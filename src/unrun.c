@@ -1,10 +1,12 @@
 /* A node that ends succeeded without the executor ever starting it: a node
- * a retry reuses from an earlier job (and, by the same path, a cache hit).
+ * a retry reuses from an earlier job, or a cache hit found as its first
+ * start is handed out.
  * What an attempt would have left is put in place instead: the declared
  * outputs in the work directory and in outputs/NODE, the $DAGEXEC_OUTPUT
  * values where its dependents read them, and the journal's record of its
- * end. The scheduler is told with the preset a resumed job uses, so there
- * is one way for a node to be over before the job begins. */
+ * end. Before the job begins the scheduler is told with the preset a
+ * resumed job uses; after, with sched_unstarted: one way for a node to be
+ * over without an attempt. */
 #include "config.h"
 
 #include <errno.h>
@@ -63,6 +65,21 @@ unrun_outputs(struct job *j, size_t i, int fd, char **cause)
 	return rc;
 }
 
+/* Whether node i may end without an attempt now: before the job begins,
+ * a pending node; after, (a cache hit) a node whose first start was just
+ * handed out and not carried out. */
+static bool
+unrun_now(const struct job *j, size_t i, const struct unrun *u)
+{
+	const struct node_run *r = sched_node(j->s, i);
+
+	if (sched_status(j->s) == DS_QUEUED)
+		return r->status == NS_PENDING;
+	return u->kind == UNRUN_CACHED && r->status == NS_RUNNING &&
+	    r->attempts == 1 && j->procs[i].pid == 0 &&
+	    !j->procs[i].slurm_live && j->procs[i].ending == NULL;
+}
+
 int
 job_succeed_unrun(struct job *j, size_t i, const struct unrun *u,
     char **cause)
@@ -70,12 +87,12 @@ job_succeed_unrun(struct job *j, size_t i, const struct unrun *u,
 	struct nodeproc *np = &j->procs[i];
 	const char *id = j->m->nodes[i].id;
 	int64_t now = loop_wallclock();
+	bool begun = sched_status(j->s) != DS_QUEUED;
 	size_t k;
 
-	if (sched_status(j->s) != DS_QUEUED ||
-	    sched_node(j->s, i)->status != NS_PENDING) {
-		*cause = xasprintf("node '%s' cannot end before it is "
-		    "scheduled", id);
+	if (!unrun_now(j, i, u)) {
+		*cause = xasprintf("node '%s' cannot end without an attempt "
+		    "now", id);
 		return -1;
 	}
 	if (unrun_outputs(j, i, u->outputs_fd, cause) != 0)
@@ -93,16 +110,33 @@ job_succeed_unrun(struct job *j, size_t i, const struct unrun *u,
 		journal_add(j->jr, now, "reuse", "node", id, "from", u->from,
 		    (char *)NULL);
 		job_note_reused(j, i, u->from);
+	} else {
+		/* a resume reads the hit back: the node does not run */
+		journal_add(j->jr, now, "cache", "node", id, "key", u->key,
+		    (char *)NULL);
+		job_note_cached(j, i);
+		for (k = 0; k < u->nmetrics; k++) {
+			journal_add(j->jr, now, "saved", "node", id, "name",
+			    u->metrics[k].key, "value", u->metrics[k].value,
+			    (char *)NULL);
+			job_note_saved(j, i, u->metrics[k].key,
+			    u->metrics[k].value);
+		}
 	}
 	for (k = 0; k < np->noutputs; k++)
 		journal_add(j->jr, now, "output", "node", id, "key",
 		    np->outputs[k].key, "value", np->outputs[k].value,
 		    (char *)NULL);
+	job_log(j, LOG_INFO, i, u->kind == UNRUN_REUSED ? "reused" : "cached",
+	    "%s%.12s", u->kind == UNRUN_REUSED ? "from " : "key=",
+	    u->kind == UNRUN_REUSED ? u->from : u->key);
+	if (begun) {
+		/* its "status" event comes with the scheduler's change */
+		sched_unstarted(j->s, i, loop_now());
+		return 0;
+	}
 	journal_add(j->jr, now, "status", "node", id, "status",
 	    node_status_name(NS_SUCCEEDED), (char *)NULL);
 	sched_preset_succeeded(j->s, i, 0, 0);
-	job_log(j, LOG_INFO, i, u->kind == UNRUN_REUSED ? "reused" : "cached",
-	    "%s%s", u->kind == UNRUN_REUSED ? "from " : "",
-	    u->kind == UNRUN_REUSED ? u->from : "");
 	return 0;
 }
