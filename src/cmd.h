@@ -59,5 +59,6 @@ int cmd_http(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_show(int argc, char **argv);
 int cmd_retry(int argc, char **argv);
+int cmd_cache(int argc, char **argv);
 
 #endif
