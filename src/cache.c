@@ -984,8 +984,8 @@ cache_entries_free(struct cache_entry **v, size_t n)
 
 /* The entries under DIR/XX (fd), appended to *v. */
 static void
-scan_sub(const char *dir, const char *xx, int fd, struct cache_entry ***v,
-    size_t *n)
+scan_sub(const char *dir, const char *xx, int fd, bool verify,
+    struct cache_entry ***v, size_t *n)
 {
 	struct cache_entry *e;
 	struct stat st;
@@ -1001,7 +1001,7 @@ scan_sub(const char *dir, const char *xx, int fd, struct cache_entry ***v,
 			continue;
 		e = xcalloc(1, sizeof *e);
 		e->dir = entry_dir(dir, names[k]);
-		e->ok = entry_read(e, false, &why_alloc) == NULL &&
+		e->ok = entry_read(e, verify, &why_alloc) == NULL &&
 		    strcmp(e->key, names[k]) == 0;
 		free(why_alloc);
 		why_alloc = NULL;
@@ -1016,8 +1016,8 @@ scan_sub(const char *dir, const char *xx, int fd, struct cache_entry ***v,
 }
 
 int
-cache_scan(const char *dir, struct cache_entry ***out, size_t *n,
-    char **cause)
+cache_scan(const char *dir, bool verify, struct cache_entry ***out,
+    size_t *n, char **cause)
 {
 	char **names;
 	size_t nn, k;
@@ -1042,7 +1042,7 @@ cache_scan(const char *dir, struct cache_entry ***out, size_t *n,
 		    O_NOFOLLOW | O_CLOEXEC);
 		if (sfd < 0)
 			continue;
-		scan_sub(dir, names[k], sfd, out, n);
+		scan_sub(dir, names[k], sfd, verify, out, n);
 		close(sfd);
 	}
 	names_free(names, nn);
@@ -1094,7 +1094,8 @@ cache_gc(const char *dir, int64_t older_ms, int64_t max_size,
 
 	*nremoved = 0;
 	*freed = 0;
-	if (cache_scan(dir, &v, &n, cause) != 0)
+	/* every output read back: a damaged entry goes too */
+	if (cache_scan(dir, !everything, &v, &n, cause) != 0)
 		return -1;
 	for (k = 0; k < n; k++)
 		total += v[k]->ok ? v[k]->size : 0;

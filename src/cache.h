@@ -138,12 +138,14 @@ int cache_store(const char *dir, const struct cache_put *p, char **cause);
 /* ---- the store as a whole (dagexec cache) --------------------------------- */
 
 /* Every entry of dir, in *out (*n of them, free with cache_entries_free),
- * by last use, oldest first; an entry whose meta fails its checksum has
- * ok false and only its key, directory and times. 0, or -1 with *cause. */
-int cache_scan(const char *dir, struct cache_entry ***out, size_t *n,
-    char **cause);
+ * by last use, oldest first; an entry whose meta fails its checksum (with
+ * verify, or whose outputs fail theirs) has ok false. 0, or -1 with
+ * *cause. */
+int cache_scan(const char *dir, bool verify, struct cache_entry ***out,
+    size_t *n, char **cause);
 void cache_entries_free(struct cache_entry **v, size_t n);
-/* Remove the entries of dir that are unreadable, unused for older_ms
+/* Remove the entries of dir that are unreadable or damaged (outputs read
+ * back), unused for older_ms
  * (< 0: no bound), and then the least recently used ones until the rest
  * hold at most max_size bytes (< 0: no bound); and leftovers in tmp/ older
  * than an hour (all of them with everything). *nremoved and *freed say

@@ -70,7 +70,7 @@ cache_list(const char *dir)
 	int64_t total = 0;
 	size_t n, k, bad = 0;
 
-	if (cache_scan(dir, &v, &n, &cause) != 0) {
+	if (cache_scan(dir, false, &v, &n, &cause) != 0) {
 		fprintf(stderr, "dagexec: cache: %s\n", cause);
 		free(cause);
 		return EXIT_IOERR;

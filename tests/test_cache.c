@@ -456,7 +456,7 @@ test_gc(void)
 	char *cause = NULL, *tmp;
 
 	store_one(1000);
-	CU_ASSERT_EQUAL(cache_scan(store, &v, &n, &cause), 0);
+	CU_ASSERT_EQUAL(cache_scan(store, true, &v, &n, &cause), 0);
 	CU_ASSERT_EQUAL_FATAL(n, 1);
 	CU_ASSERT(v[0]->ok);
 	CU_ASSERT_EQUAL(v[0]->size, 7);
@@ -479,7 +479,7 @@ test_gc(void)
 	CU_ASSERT_EQUAL(nrem, 1);
 	CU_ASSERT_EQUAL(access(tmp, F_OK), -1);
 	free(tmp);
-	CU_ASSERT_EQUAL(cache_scan(store, &v, &n, &cause), 0);
+	CU_ASSERT_EQUAL(cache_scan(store, true, &v, &n, &cause), 0);
 	CU_ASSERT_EQUAL(n, 0);
 	cache_entries_free(v, n);
 }
