@@ -1257,6 +1257,10 @@ bundle_unpack(const char *path, const char *destdir, uint64_t max_bytes,
 
 	if (unpack_check(path, max_bytes, cause) != 0)
 		return -1;
+	/* opened before the step into destdir: a relative path names the
+	 * file the caller meant */
+	if ((a = unpack_open(path, cause)) == NULL)
+		return -1;
 	/* archive_write_disk works relative to the working directory; the
 	 * caller is single-threaded, so step in and back out */
 	if ((cwd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
@@ -1266,8 +1270,6 @@ bundle_unpack(const char *path, const char *destdir, uint64_t max_bytes,
 		    strerror(errno));
 		goto out;
 	}
-	if ((a = unpack_open(path, cause)) == NULL)
-		goto back;
 	w = archive_write_disk_new();
 	archive_write_disk_set_options(w, ARCHIVE_EXTRACT_SECURE_SYMLINKS |
 	    ARCHIVE_EXTRACT_SECURE_NODOTDOT |

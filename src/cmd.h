@@ -13,6 +13,41 @@
 #define EXIT_IOERR	74	/* EX_IOERR */
 #define EXIT_TEMPFAIL	75	/* EX_TEMPFAIL */
 
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "bundle.h"
+
+struct job;
+struct manifest;
+
+/* How `run` and `retry` run one job in the foreground (cmd_run.c). */
+struct run_opts {
+	int			 jobs;		/* -j; 0: none */
+	const char		*outdir;	/* -o; NULL: "." */
+	enum bundle_format	 fmt;
+	bool			 keep;		/* keep DIR/JOB after bundling */
+	bool			 quiet;
+	const char		*cache;		/* --cache DIR, or NULL */
+	bool			 no_cache;	/* --no-cache */
+	const bool		*cache_skip;	/* per node: not looked up */
+	/* after the job is made, before it starts (NULL: nothing): 0, or
+	 * an exit status and *cause */
+	int			(*prepare)(struct job *j, void *arg,
+				    char **cause);
+	void			*arg;
+};
+
+/* One of -j, -o, --bundle-format (c 'F'), --keep ('k'), -q, --cache ('C'),
+ * --no-cache ('N') for command
+ * cmd: 1 when c was one of them, 0 when not, -1 when its argument is bad
+ * (said on stderr). */
+int run_option(struct run_opts *o, int c, const char *arg, const char *cmd);
+/* Run m (taken) made from text, write its bundle into o->outdir and print
+ * its path; the exit status of interface §1. */
+int run_job(struct manifest *m, const char *text, size_t len,
+    const struct run_opts *o);
+
 int cmd_validate(int argc, char **argv);
 int cmd_graph(int argc, char **argv);
 int cmd_run(int argc, char **argv);
@@ -24,5 +59,7 @@ int cmd_http(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_show(int argc, char **argv);
 int cmd_supervise(int argc, char **argv);
+int cmd_retry(int argc, char **argv);
+int cmd_cache(int argc, char **argv);
 
 #endif

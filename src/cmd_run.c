@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "bundle.h"
+#include "cache.h"
 #include "cmd.h"
 #include "diag.h"
 #include "fsutil.h"
@@ -18,13 +19,15 @@
 #include "loop.h"
 #include "manifest.h"
 #include "render.h"
+#include "retry.h"
 #include "xmalloc.h"
 
 static void
 run_usage(FILE *fp)
 {
 	fprintf(fp, "usage: dagexec run [-j N] [-o DIR] [--bundle-format gz|zst] "
-	    "[--keep] [-q] MANIFEST\n\n"
+	    "[--keep] [-q]\n                   [--target NODE]... "
+	    "[--cache DIR | --no-cache] MANIFEST\n\n"
 	    "Run one DAG in the foreground and write its result bundle into "
 	    "DIR\n(default: the current directory); print the bundle's path "
 	    "last.\n\n"
@@ -35,10 +38,18 @@ run_usage(FILE *fp)
 	    "      --bundle-format F   gz (default) or zst\n"
 	    "      --keep              keep the job directory DIR/JOB after "
 	    "bundling\n"
-	    "  -q, --quiet             no progress lines on stderr\n\n"
-	    "exit status: 0 succeeded, 1 the DAG failed, 64 usage, "
-	    "65 invalid manifest,\n66 unreadable manifest, 73 cannot create "
-	    "the bundle, 75 interrupted\n");
+	    "  -q, --quiet             no progress lines on stderr\n"
+	    "  -t, --target NODE       run NODE and what it needs, nothing "
+	    "else (repeatable)\n"
+	    "      --cache DIR         the cache store of nodes with cache: "
+	    "(default\n"
+	    "                          $DAGEXEC_CACHE, else "
+	    "$XDG_CACHE_HOME/dagexec)\n"
+	    "      --no-cache          neither look up nor store: every node "
+	    "runs\n\n"
+	    "exit status: 0 succeeded, 1 the DAG failed, 64 usage or unknown "
+	    "target,\n65 invalid manifest, 66 unreadable manifest, 73 cannot "
+	    "create the bundle,\n75 interrupted\n");
 }
 
 struct run_ctx {
@@ -67,105 +78,79 @@ on_signal(struct loop *l, int signo, void *arg)
 }
 
 int
-cmd_run(int argc, char **argv)
+run_option(struct run_opts *o, int c, const char *arg, const char *cmd)
 {
-	static const struct option opts[] = {
-		{ "jobs", required_argument, NULL, 'j' },
-		{ "output", required_argument, NULL, 'o' },
-		{ "bundle-format", required_argument, NULL, 'F' },
-		{ "keep", no_argument, NULL, 'k' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
-	};
-	struct job_config jc;
-	struct run_ctx rc = { NULL, NULL };
-	struct manifest *m = NULL;
-	struct diags d;
-	enum bundle_format fmt = BUNDLE_TGZ;
-	enum dag_status st;
-	const char *outdir = ".";
-	char *cause = NULL, *id = NULL, *jobdir = NULL, *bundle = NULL, *end;
-	char *text = NULL;
-	const char *file;
-	size_t len = 0;
-	int c, jobs = 0, keep = 0, quiet = 0, ret;
+	char *end;
 	long v;
 
-	while ((c = getopt_long(argc, argv, "+j:o:qh", opts, NULL)) != -1) {
-		switch (c) {
-		case 'j':
-			errno = 0;
-			v = strtol(optarg, &end, 10);
-			if (errno != 0 || *end != '\0' || v < 1 || v > 1000000) {
-				fprintf(stderr, "dagexec: run: -j takes a number "
-				    "from 1 to 1000000, not '%s'\n", optarg);
-				return EXIT_USAGE;
-			}
-			jobs = (int)v;
-			break;
-		case 'o':
-			outdir = optarg;
-			break;
-		case 'F':
-			if (strcmp(optarg, "gz") == 0)
-				fmt = BUNDLE_TGZ;
-			else if (strcmp(optarg, "zst") == 0)
-				fmt = BUNDLE_TZST;
-			else {
-				fprintf(stderr, "dagexec: run: unknown bundle "
-				    "format '%s' (gz or zst)\n", optarg);
-				return EXIT_USAGE;
-			}
-			break;
-		case 'k':
-			keep = 1;
-			break;
-		case 'q':
-			quiet = 1;
-			break;
-		case 'h':
-			run_usage(stdout);
-			return 0;
-		default:
-			run_usage(stderr);
-			return EXIT_USAGE;
+	switch (c) {
+	case 'j':
+		errno = 0;
+		v = strtol(arg, &end, 10);
+		if (errno != 0 || *end != '\0' || v < 1 || v > 1000000) {
+			fprintf(stderr, "dagexec: %s: -j takes a number "
+			    "from 1 to 1000000, not '%s'\n", cmd, arg);
+			return -1;
 		}
+		o->jobs = (int)v;
+		return 1;
+	case 'o':
+		o->outdir = arg;
+		return 1;
+	case 'F':
+		if (strcmp(arg, "gz") == 0)
+			o->fmt = BUNDLE_TGZ;
+		else if (strcmp(arg, "zst") == 0)
+			o->fmt = BUNDLE_TZST;
+		else {
+			fprintf(stderr, "dagexec: %s: unknown bundle "
+			    "format '%s' (gz or zst)\n", cmd, arg);
+			return -1;
+		}
+		return 1;
+	case 'k':
+		o->keep = true;
+		return 1;
+	case 'q':
+		o->quiet = true;
+		return 1;
+	case 'C':
+		o->cache = arg;
+		return 1;
+	case 'N':
+		o->no_cache = true;
+		return 1;
+	default:
+		return 0;
 	}
-	if (argc - optind != 1) {
-		run_usage(stderr);
-		return EXIT_USAGE;
-	}
+}
 
-	/* read once: what runs and what the bundle keeps are the bytes that
-	 * were validated */
-	file = argv[optind];
-	if (strcmp(file, "-") == 0 ?
-	    fs_read_fd(STDIN_FILENO, "(standard input)", MANIFEST_MAX_BYTES,
-	    &text, &len, &cause) != 0 :
-	    fs_read_file(file, MANIFEST_MAX_BYTES, &text, &len, &cause) != 0) {
-		if (errno == EFBIG) {
-			fprintf(stderr, "%s: error: manifest is larger than %u "
-			    "bytes\n", file, MANIFEST_MAX_BYTES);
-			free(cause);
-			return EXIT_DATAERR;
-		}
-		fprintf(stderr, "dagexec: %s\n", cause);
-		free(cause);
-		return EXIT_NOINPUT;
-	}
-	diags_init(&d);
-	if (manifest_parse(file, text, len, &m, &d) != 0) {
-		diags_print(stderr, file, &d);
-		diags_release(&d);
-		free(text);
-		return EXIT_DATAERR;
-	}
-	diags_release(&d);
+/* Whether a node of m has cache: on. */
+static bool
+run_cached(const struct manifest *m)
+{
+	size_t i;
+
+	for (i = 0; i < m->nnodes; i++)
+		if (m->nodes[i].cache.enabled)
+			return true;
+	return false;
+}
+
+int
+run_job(struct manifest *m, const char *text, size_t len,
+    const struct run_opts *o)
+{
+	struct job_config jc;
+	struct run_ctx rc = { NULL, NULL };
+	enum dag_status st;
+	const char *outdir = o->outdir != NULL ? o->outdir : ".";
+	char *cause = NULL, *id, *jobdir, *bundle, *cache = NULL;
+	int ret;
 
 	id = job_make_id(m->name);
 	jobdir = xasprintf("%s/%s", outdir, id);
-	bundle = xasprintf("%s/%s%s", outdir, id, bundle_ext(fmt));
+	bundle = xasprintf("%s/%s%s", outdir, id, bundle_ext(o->fmt));
 	if ((rc.loop = loop_new(&cause)) == NULL) {
 		fprintf(stderr, "dagexec: %s\n", cause);
 		ret = EXIT_OSERR;
@@ -176,19 +161,37 @@ cmd_run(int argc, char **argv)
 	jc.dir = jobdir;
 	jc.manifest_text = text;
 	jc.manifest_len = len;
-	jc.jobs = jobs;
+	jc.jobs = o->jobs;
 	jc.clean_env = false;
 	/* interrupted, nothing resumes a run: its Slurm jobs go too */
 	jc.cancel_remote = true;
-	jc.progress = quiet ? PROGRESS_NONE : isatty(STDERR_FILENO) ?
+	jc.progress = o->quiet ? PROGRESS_NONE : isatty(STDERR_FILENO) ?
 	    PROGRESS_TTY : PROGRESS_LINES;
 	jc.on_finish = on_finish;
 	jc.arg = &rc;
+	/* no cache directory to be found: the nodes run, as with
+	 * --no-cache, and the run says why */
+	if (!o->no_cache && (cache = cache_dir_default(o->cache,
+	    &cause)) == NULL && run_cached(m)) {
+		fprintf(stderr, "dagexec: warning: %s: cached nodes run\n",
+		    cause);
+	}
+	free(cause);
+	cause = NULL;
+	jc.cache_dir = cache;
+	jc.cache_skip = o->cache_skip;
 	rc.job = job_new(rc.loop, m, &jc, &cause);
 	m = NULL;	/* the job owns it, even on failure */
 	if (rc.job == NULL) {
 		fprintf(stderr, "dagexec: %s\n", cause);
 		ret = EXIT_CANTCREAT;
+		goto out;
+	}
+	if (o->prepare != NULL &&
+	    (ret = o->prepare(rc.job, o->arg, &cause)) != 0) {
+		fprintf(stderr, "dagexec: %s\n", cause);
+		fprintf(stderr, "dagexec: the job directory '%s' is kept\n",
+		    jobdir);
 		goto out;
 	}
 	loop_on_signal(rc.loop, SIGINT, on_signal, &rc);
@@ -208,17 +211,17 @@ cmd_run(int argc, char **argv)
 		}
 	}
 	st = job_status(rc.job);
-	if (!quiet && isatty(STDERR_FILENO))
-		render_summary(stderr, job_manifest(rc.job), job_sched(rc.job),
-		    job_duration_ms(rc.job));
-	if (bundle_write(bundle, fmt, id, job_dir(rc.job), NULL, &cause) != 0) {
+	if (!o->quiet && isatty(STDERR_FILENO))
+		job_render_summary(rc.job, stderr);
+	if (bundle_write(bundle, o->fmt, id, job_dir(rc.job), NULL,
+	    &cause) != 0) {
 		fprintf(stderr, "dagexec: %s\n", cause);
 		fprintf(stderr, "dagexec: the job directory '%s' is kept\n",
 		    jobdir);
 		ret = EXIT_CANTCREAT;
 		goto out;
 	}
-	if (!keep && fs_remove_tree(job_dir(rc.job), &cause) != 0) {
+	if (!o->keep && fs_remove_tree(job_dir(rc.job), &cause) != 0) {
 		fprintf(stderr, "dagexec: warning: %s\n", cause);
 		free(cause);
 		cause = NULL;
@@ -236,12 +239,130 @@ cmd_run(int argc, char **argv)
 		ret = EXIT_DAG_FAILED;
 out:
 	free(cause);
-	free(text);
 	job_free(rc.job);
 	manifest_free(m);
 	loop_free(rc.loop);
 	free(bundle);
 	free(jobdir);
 	free(id);
+	free(cache);
+	return ret;
+}
+
+/* Cut m down to the targets and what they need (make TARGET). Returns 0,
+ * or EXIT_USAGE when a target is no node of m. */
+static int
+run_targets(struct manifest *m, char **targets, size_t ntargets)
+{
+	bool *keep;
+	size_t k;
+	long i;
+
+	keep = xcalloc(m->nnodes + 1, sizeof *keep);
+	for (k = 0; k < ntargets; k++) {
+		if ((i = manifest_find(m, targets[k])) < 0) {
+			fprintf(stderr, "dagexec: run: unknown node '%s' in "
+			    "--target\n", targets[k]);
+			free(keep);
+			return EXIT_USAGE;
+		}
+		keep[i] = true;
+	}
+	(void)retry_needed(&m->graph, keep);
+	manifest_keep(m, keep);
+	free(keep);
+	return 0;
+}
+
+int
+cmd_run(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "jobs", required_argument, NULL, 'j' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "bundle-format", required_argument, NULL, 'F' },
+		{ "keep", no_argument, NULL, 'k' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "target", required_argument, NULL, 't' },
+		{ "cache", required_argument, NULL, 'C' },
+		{ "no-cache", no_argument, NULL, 'N' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct run_opts ro;
+	struct manifest *m = NULL;
+	struct diags d;
+	char *cause = NULL, *text = NULL, **targets = NULL;
+	const char *file;
+	size_t len = 0, ntargets = 0;
+	int c, r, ret;
+
+	memset(&ro, 0, sizeof ro);
+	ro.fmt = BUNDLE_TGZ;
+	while ((c = getopt_long(argc, argv, "+j:o:qt:h", opts, NULL)) != -1) {
+		if ((r = run_option(&ro, c, optarg, "run")) < 0) {
+			free(targets);
+			return EXIT_USAGE;
+		}
+		if (r > 0)
+			continue;
+		switch (c) {
+		case 't':
+			targets = xreallocarray(targets, ntargets + 1,
+			    sizeof *targets);
+			targets[ntargets++] = optarg;
+			break;
+		case 'h':
+			run_usage(stdout);
+			free(targets);
+			return 0;
+		default:
+			run_usage(stderr);
+			free(targets);
+			return EXIT_USAGE;
+		}
+	}
+	if (argc - optind != 1) {
+		run_usage(stderr);
+		free(targets);
+		return EXIT_USAGE;
+	}
+
+	/* read once: what runs and what the bundle keeps are the bytes that
+	 * were validated */
+	file = argv[optind];
+	if (strcmp(file, "-") == 0 ?
+	    fs_read_fd(STDIN_FILENO, "(standard input)", MANIFEST_MAX_BYTES,
+	    &text, &len, &cause) != 0 :
+	    fs_read_file(file, MANIFEST_MAX_BYTES, &text, &len, &cause) != 0) {
+		free(targets);
+		if (errno == EFBIG) {
+			fprintf(stderr, "%s: error: manifest is larger than %u "
+			    "bytes\n", file, MANIFEST_MAX_BYTES);
+			free(cause);
+			return EXIT_DATAERR;
+		}
+		fprintf(stderr, "dagexec: %s\n", cause);
+		free(cause);
+		return EXIT_NOINPUT;
+	}
+	diags_init(&d);
+	if (manifest_parse(file, text, len, &m, &d) != 0) {
+		diags_print(stderr, file, &d);
+		diags_release(&d);
+		free(text);
+		free(targets);
+		return EXIT_DATAERR;
+	}
+	diags_release(&d);
+	if (ntargets > 0 && (ret = run_targets(m, targets, ntargets)) != 0) {
+		manifest_free(m);
+		free(text);
+		free(targets);
+		return ret;
+	}
+	free(targets);
+	ret = run_job(m, text, len, &ro);
+	free(text);
 	return ret;
 }

@@ -305,6 +305,7 @@ struct ending {
 	gid_t			*groups;
 	size_t			 ngroups;
 	char			*copy_cause;	/* why the copy failed */
+	struct cachestore	*store;		/* a success to store, or NULL */
 };
 
 static void	node_end_rest(struct ending *);
@@ -318,6 +319,7 @@ ending_free(struct ending *en)
 	free(en->cause);
 	free(en->copy_cause);
 	free(en->dest);
+	job_cache_store_free(en->store);
 	free(en);
 }
 
@@ -332,7 +334,7 @@ ending_copy(struct ending *en)
 	long nsaved = 0;
 	size_t k;
 
-	if (en->workdir_fd < 0) {
+	if (en->workdir_fd < 0 && en->n->noutputs > 0) {
 		en->copy_cause = xstrdup(en->workdir_err != NULL ?
 		    en->workdir_err : "no work directory");
 		return;
@@ -354,6 +356,10 @@ ending_copy(struct ending *en)
 		(void)bundle_collect_output(en->workdir_fd, en->n->outputs[k],
 		    en->dest, en->check_owner ? &en->owner : NULL,
 		    &en->copy_cause);
+	/* stored with the owner's ids, once its outputs are in outputs/NODE
+	 * and before its dependents start (they may change its inputs) */
+	if (en->store != NULL && en->copy_cause == NULL)
+		job_cache_store_run(en->store);
 	if (en->set_ids) {
 		fs_ids_leave(&old);
 		(void)syscall(SYS_setgroups, nsaved, saved);
@@ -366,6 +372,8 @@ ending_done(void *arg)
 {
 	struct ending *en = arg;
 
+	if (en->store != NULL)
+		job_cache_store_done(en->store);
 	if (en->copy_cause != NULL && en->e.reason == REASON_NONE) {
 		en->e.reason = REASON_OUTPUT_MISSING;
 		free(en->cause);
@@ -473,7 +481,11 @@ job_attempt_ended(struct nodeproc *np, struct attempt_end *ep, char *cause)
 	if (ex->cleanup != NULL)
 		ex->cleanup(j, i);
 	job_as_owner(j, false);
-	if (en->e.reason == REASON_NONE && n->noutputs > 0)
+	if (en->e.reason == REASON_NONE)
+		en->store = job_cache_store_new(j, i, en->ov, en->no,
+		    en->metrics, en->nm);
+	if (en->e.reason == REASON_NONE && (n->noutputs > 0 ||
+	    en->store != NULL))
 		ending_copy_start(j, en);
 	else
 		node_end_rest(en);
@@ -544,6 +556,10 @@ fill_state_job(const struct job *j, struct state_job *sj)
 	sj->notify_status = j->notify_status;
 	sj->notify_error = j->notify_error;
 	sj->slurm_jobs = (const char *const *)j->slurm_jobs;
+	sj->reused_from = (const char *const *)j->reused_from;
+	sj->cached = j->cached;
+	sj->saved = j->saved;
+	sj->nsaved = j->nsaved;
 }
 
 
@@ -785,6 +801,10 @@ state_flush_first(struct job *j)
 	fill_state_job(j, &sw->pending_sj);
 	/* no Slurm job yet; the thread reads nothing the loop changes */
 	sw->pending_sj.slurm_jobs = NULL;
+	sw->pending_sj.reused_from = NULL;
+	sw->pending_sj.cached = NULL;
+	sw->pending_sj.saved = NULL;
+	sw->pending_sj.nsaved = 0;
 	sw->pending_m = j->m;
 	pthread_cond_signal(&sw->cv);
 	pthread_mutex_unlock(&sw->mu);
@@ -1122,7 +1142,7 @@ finale_main(void *arg)
 	case 0:
 		if ((fp = open_memstream(&text, &len)) == NULL)
 			break;
-		render_summary(fp, f->m, f->s, f->duration);
+		render_summary(fp, f->m, f->s, &f->sj, f->duration);
 		if (fclose(fp) != 0) {
 			free(text);
 			text = NULL;
@@ -1350,6 +1370,9 @@ job_pump_n(struct job *j, int max_starts)
 					free(cause);
 					cause = NULL;
 				}
+				/* a cache hit ends here, with no attempt */
+				if (job_cache_start(j, a.node, a.attempt))
+					break;
 				started++;
 				start_node(j, a.node, a.attempt);
 				break;
@@ -1553,6 +1576,16 @@ resume_event(const struct journal_event *ev, void *arg)
 		r->succeeded[i] = s != NULL && strcmp(s, "succeeded") == 0;
 		a = status_lookup(s, node_status_at, NS__COUNT);
 		r->status[i] = a >= 0 ? (enum node_status)a : NS_PENDING;
+	} else if (strcmp(ev->event, "reuse") == 0) {
+		/* ended before the job began, from an earlier job's success
+		 * (its "status" event follows) */
+		job_note_reused(r->job, (size_t)i, journal_get(ev, "from"));
+	} else if (strcmp(ev->event, "cache") == 0) {
+		/* a cache hit: no attempt, its "status" event follows */
+		job_note_cached(r->job, (size_t)i);
+	} else if (strcmp(ev->event, "saved") == 0) {
+		job_note_saved(r->job, (size_t)i, journal_get(ev, "name"),
+		    journal_get(ev, "value"));
 	} else if (strcmp(ev->event, "output") == 0) {
 		k = journal_get(ev, "key");
 		v = journal_get(ev, "value");
@@ -1875,6 +1908,7 @@ job_new(struct loop *l, struct manifest *m, const struct job_config *c,
 	j->s = sched_new(m, &sc);
 	j->procs = xcalloc(m->nnodes, sizeof *j->procs);
 	j->lost = c->lost;
+	job_cache_init(j, c);
 	if (c->resume_log != NULL) {
 		j->resumed = true;
 		if (job_resume(j, c->resume_log, cause) != 0)
@@ -2015,6 +2049,15 @@ job_dir(const struct job *j)
 }
 
 void
+job_render_summary(const struct job *j, FILE *fp)
+{
+	struct state_job sj;
+
+	fill_state_job(j, &sj);
+	render_summary(fp, j->m, j->s, &sj, job_duration_ms(j));
+}
+
+void
 job_free(struct job *j)
 {
 	size_t i;
@@ -2045,6 +2088,13 @@ job_free(struct job *j)
 			free(j->slurm_jobs[i]);
 		free(j->slurm_jobs);
 	}
+	if (j->reused_from != NULL) {
+		for (i = 0; i < j->m->nnodes; i++)
+			free(j->reused_from[i]);
+		free(j->reused_from);
+	}
+	if (j->m != NULL)
+		job_cache_free(j);
 	if (j->state_timer != NULL)
 		loop_timer_cancel(j->loop, j->state_timer);
 	if (j->wake_timer != NULL)

@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 #include "loop.h"
@@ -58,6 +59,11 @@ struct job_config {
 					   it cannot open fails its nodes (not
 					   job_new), and outputs must be plain
 					   files of its owner's, one link */
+	const char	*cache_dir;	/* the cache store of the nodes with
+					   cache:, or NULL: no cache */
+	const bool	*cache_skip;	/* per node (copied), or NULL: nodes
+					   never looked up in the cache (they
+					   run, and store again) */
 };
 
 /* Prepare a job for m (the job takes ownership of m): create its directory
@@ -92,5 +98,42 @@ int64_t job_duration_ms(const struct job *j);
 const char *job_dir(const struct job *j);
 /* Free everything; kills (SIGKILL) any process still running. */
 void job_free(struct job *j);
+/* The summary table of the job (render_summary, reused nodes marked). */
+void job_render_summary(const struct job *j, FILE *fp);
+
+/* Where the success of a node that the executor never starts comes from. */
+enum unrun_kind {
+	UNRUN_REUSED,		/* retry: it succeeded in an earlier job */
+	UNRUN_CACHED		/* a cache entry of the same key */
+};
+
+/* A node's end without an attempt: what it left, taken from elsewhere. */
+struct unrun {
+	enum unrun_kind	 kind;
+	const char	*from;		/* UNRUN_REUSED: the earlier job's id */
+	const char	*key;		/* UNRUN_CACHED: the entry's key */
+	const struct kv	*metrics;	/* UNRUN_CACHED: what it had cost
+					   (NAME -> number), reported as
+					   saved */
+	size_t		 nmetrics;
+	int		 outputs_fd;	/* a directory holding the node's
+					   declared outputs under their names
+					   (an earlier job's outputs/NODE),
+					   or -1 when it declares none */
+	const struct kv	*values;	/* its $DAGEXEC_OUTPUT values, copied */
+	size_t		 nvalues;
+};
+
+/* Before job_start, or (UNRUN_CACHED) right after the scheduler handed out
+ * its first start, which then never begins: node i ends succeeded with no
+ * attempt (attempts 0), as u says. Its declared outputs are copied from u->outputs_fd into the
+ * work directory and into DIR/outputs/NODE (the bundle holds them again),
+ * its values reach its dependents as if it had run, and the journal
+ * records all of it, so that a retry or a resume of this job finds it.
+ * 0, or -1 with *cause: the node is still pending, some of its outputs may
+ * have been copied, and the caller should give the job up (its dependents
+ * may have been planned as reused). (unrun.c) */
+int job_succeed_unrun(struct job *j, size_t i, const struct unrun *u,
+    char **cause);
 
 #endif

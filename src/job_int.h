@@ -10,15 +10,18 @@
 #include <sys/resource.h>
 #include <sys/types.h>
 
+#include "cache.h"
 #include "fsutil.h"
 #include "job.h"
 #include "log.h"
 #include "loop.h"
 #include "manifest.h"
 #include "sched.h"
+#include "state.h"
 
 #define READ_CHUNK		65536	/* one read of a node's output */
 
+struct cachestore;
 struct ending;
 struct spawn_spec;
 struct slurm_cmd;
@@ -70,6 +73,13 @@ struct nodeproc {
 	int			 adopt_attempt;	/* resume: the attempt still
 						   on Slurm (0: none) */
 	char			*adopt_id;	/* and its journalled id */
+};
+
+/* A cached node's key, as computed at its last start. */
+struct nodecache {
+	bool	 skip;			/* never looked up (retry --from) */
+	bool	 keyed;			/* key holds its last start's key */
+	char	 key[CACHE_KEY_LEN + 1];
 };
 
 /* What spawn_resolve gave for one program under one PATH, best first. */
@@ -160,8 +170,18 @@ struct job {
 	bool			 cancel_remote;	/* interrupted: scancel too */
 	bool			 interrupted;	/* job_stop(DS_INTERRUPTED) */
 	char			**slurm_jobs;	/* per node, for state.yaml */
+	char			**reused_from;	/* per node: the job whose
+					   success it reuses, or NULL; the
+					   array is NULL until one is */
 	size_t			 nlogged[NS__COUNT];	/* node lines logged,
 					   a status (see log_change) */
+	char			*cache_dir;	/* the cache store, or NULL */
+	struct nodecache	*nc;		/* per node, with cache_dir and
+					   a cached node */
+	struct state_cached	*cached;	/* per node: hits and what they
+					   saved; NULL until one is */
+	struct metric		*saved;		/* the DAG's sums of those */
+	size_t			 nsaved;
 };
 /* ---- job.c -------------------------------------------------------------- */
 
@@ -196,6 +216,41 @@ void	 job_attempt_ended(struct nodeproc *np, struct attempt_end *e,
 void	 job_state_touch(struct job *j);
 /* argv[0] of the children that run this binary (__http, __notify). */
 extern char job_argv0[];
+
+/* ---- unrun.c: nodes that end without an attempt ------------------------ */
+
+/* Node i reuses the success of job from (NULL: nothing is noted), for the
+ * state and the summary. */
+void	 job_note_reused(struct job *j, size_t i, const char *from);
+
+/* Node i is a cache hit (state and summary). */
+void	 job_note_cached(struct job *j, size_t i);
+/* A hit of node i saved metric name (value: a number as text). */
+void	 job_note_saved(struct job *j, size_t i, const char *name,
+	    const char *value);
+
+/* ---- cachenode.c: cached nodes ------------------------------------------ */
+
+/* Take the cache settings of c (nothing when no node is cached). */
+void	 job_cache_init(struct job *j, const struct job_config *c);
+void	 job_cache_free(struct job *j);
+/* Attempt of node i was just handed out: key it and, on a hit of its
+ * first attempt, end it through job_succeed_unrun. True: it is over and
+ * must not start. */
+bool	 job_cache_start(struct job *j, size_t i, int attempt);
+/* For a success of node i (its values, this attempt's metrics): what the
+ * worker needs to store it, or NULL when it is not to be stored. */
+struct cachestore *job_cache_store_new(struct job *j, size_t i,
+	    const struct kv *values, size_t nvalues, const struct metric *m,
+	    size_t nm);
+/* On the worker, with the owner's ids, after its outputs were copied:
+ * key it again and store it when the keys agree. */
+void	 job_cache_store_run(struct cachestore *cs);
+/* Back on the loop: log what came of it. */
+void	 job_cache_store_done(struct cachestore *cs);
+void	 job_cache_store_free(struct cachestore *cs);
+/* Free n metrics and the array. */
+void	 metrics_free(struct metric *v, size_t n);
 
 /* ---- env.c: the environment of a job's nodes ---------------------------- */
 

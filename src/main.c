@@ -12,6 +12,8 @@ static const struct {
 	const char	*what;
 } commands[] = {
 	{ "run",	cmd_run,	"run one DAG in the foreground" },
+	{ "retry",	cmd_retry,	"run a finished job again, reusing what succeeded" },
+	{ "cache",	cmd_cache,	"list and clean the cache store of cached nodes" },
 	{ "validate",	cmd_validate,	"check manifests without running anything" },
 	{ "graph",	cmd_graph,	"print the DAG as DOT or as its waves" },
 	{ "watch",	cmd_watch,	"the spool daemon: run what is dropped" },

@@ -1248,14 +1248,15 @@ enum nkey {
 	NK_RUN, NK_ARGV, NK_HTTP, NK_NEEDS, NK_ENV, NK_OUTPUTS, NK_RETRIES,
 	NK_RETRY_DELAY, NK_BACKOFF, NK_MAX_RETRY_DELAY, NK_TIMEOUT,
 	NK_LIMITS, NK_LOG_LIMIT, NK_RETRY_ON, NK_WHEN, NK_ALLOW_FAILURE,
-	NK_POOL, NK_PRIORITY, NK_ESTIMATE, NK_EXECUTOR, NK_SLURM, NK__COUNT
+	NK_POOL, NK_PRIORITY, NK_ESTIMATE, NK_EXECUTOR, NK_SLURM, NK_CACHE,
+	NK__COUNT
 };
 
 static const char *const node_keys[] = {
 	"run", "argv", "http", "needs", "env", "outputs", "retries",
 	"retry_delay", "backoff", "max_retry_delay", "timeout", "limits",
 	"log_limit", "retry_on", "when", "allow_failure", "pool", "priority",
-	"estimate", "executor", "slurm", NULL
+	"estimate", "executor", "slurm", "cache", NULL
 };
 
 static const char *const top_keys[] = {
@@ -1276,6 +1277,7 @@ static const char *const http_methods[] = { "GET", "POST", "PUT", "PATCH",
 	"DELETE", "HEAD", NULL };
 static const char *const slurm_keys[] = { "partition", "account", "qos",
 	"gres", "cpus", "mem", "time", "extra", NULL };
+static const char *const cache_keys[] = { "inputs", "env", "max_age", NULL };
 
 static void
 node_init(struct node *n)
@@ -1319,8 +1321,8 @@ slurm_release(struct slurm_spec *s)
 	memset(s, 0, sizeof *s);
 }
 
-static void
-node_release(struct node *n)
+void
+manifest_node_release(struct node *n)
 {
 	free(n->id);
 	free(n->run);
@@ -1331,6 +1333,8 @@ node_release(struct node *n)
 	strv_free(n->outputs, n->noutputs);
 	free(n->pool);
 	slurm_release(&n->slurm);
+	strv_free(n->cache.inputs, n->cache.ninputs);
+	strv_free(n->cache.env, n->cache.nenv);
 }
 
 static void
@@ -1611,6 +1615,59 @@ parse_slurm(struct ctx *c, const struct ynode *v, struct node *n)
 	}
 }
 
+/* cache: true|false, or {inputs, env, max_age} (which turns it on). */
+static void
+parse_cache(struct ctx *c, const struct ynode *v, struct node *n)
+{
+	struct cache_spec *cs = &n->cache;
+	struct mapit it;
+	struct ynode *k, *val;
+	size_t i;
+
+	strv_free(cs->inputs, cs->ninputs);
+	strv_free(cs->env, cs->nenv);
+	memset(cs, 0, sizeof *cs);
+	if (v->type != Y_MAP) {
+		if (v->type != Y_SCALAR || !is_bool(v, &cs->enabled))
+			yerr(c, v, "'cache' must be a boolean or a mapping, "
+			    "not %s", ydesc(v));
+		return;
+	}
+	cs->enabled = true;
+	mapit_init(&it, v);
+	while (map_next(c, &it, &k, &val)) {
+		switch (key_index(k->u.s, cache_keys)) {
+		case 0:
+			(void)get_strlist(c, "cache.inputs", val, true, true,
+			    false, &cs->inputs, &cs->ninputs);
+			break;
+		case 1:
+			if (get_strlist(c, "cache.env", val, true, false,
+			    false, &cs->env, &cs->nenv) != 1)
+				break;
+			for (i = 0; i < cs->nenv; i++)
+				if (!valid_envname(cs->env[i]) ||
+				    strncmp(cs->env[i], "DAGEXEC_", 8) == 0)
+					yerr(c, val, "'cache.env' cannot name "
+					    "'%s' (%s)", cs->env[i],
+					    valid_envname(cs->env[i]) ?
+					    "DAGEXEC_ names are dagexec's own" :
+					    "not a variable name");
+			break;
+		case 2:
+			if (get_duration(c, "cache.max_age", val,
+			    &cs->max_age_ms) == 1 && cs->max_age_ms <= 0)
+				yerr(c, val, "'cache.max_age' must be greater "
+				    "than 0");
+			break;
+		default:
+			unknown_key(c, k, "cache key", cache_keys,
+			    count_names(cache_keys));
+		}
+	}
+	mapit_release(&it);
+}
+
 static void
 parse_retry_on(struct ctx *c, const struct ynode *v, struct node *n)
 {
@@ -1860,6 +1917,9 @@ parse_node_keys(struct ctx *c, const struct ynode *map, struct node *n,
 		case NK_SLURM:
 			parse_slurm(c, val, n);
 			break;
+		case NK_CACHE:
+			parse_cache(c, val, n);
+			break;
 		}
 		*set |= 1u << idx;
 	}
@@ -1979,6 +2039,11 @@ merge_defaults(struct ctx *c, struct node *n, uint32_t nset,
 		n->estimate_ms = d->estimate_ms;
 	if (only & (1u << NK_EXECUTOR))
 		n->executor = d->executor;
+	if (only & (1u << NK_CACHE)) {
+		n->cache = d->cache;
+		n->cache.inputs = strv_copy(d->cache.inputs, d->cache.ninputs);
+		n->cache.env = strv_copy(d->cache.env, d->cache.nenv);
+	}
 	if (only & (1u << NK_SLURM)) {
 		n->slurm = d->slurm;
 		n->slurm.partition = str_copy(d->slurm.partition);
@@ -2442,7 +2507,7 @@ parse_top(struct ctx *c, const struct ynode *root)
 			}
 		}
 	}
-	node_release(&dflt);
+	manifest_node_release(&dflt);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -2468,7 +2533,7 @@ manifest_free(struct manifest *m)
 		free(m->notify);
 	}
 	for (i = 0; i < m->nnodes; i++)
-		node_release(&m->nodes[i]);
+		manifest_node_release(&m->nodes[i]);
 	free(m->nodes);
 	graph_release(&m->graph);
 	strmap_free(m->ids);

@@ -102,6 +102,18 @@ struct slurm_spec {
 	size_t		 nextra;
 };
 
+/* What the cache keys a node on, and for how long an entry holds
+ * (interface §8). */
+struct cache_spec {
+	bool		 enabled;		/* default false */
+	char		**inputs;		/* globs relative to the work
+						   directory, as written */
+	size_t		 ninputs;
+	char		**env;			/* the caller's variables */
+	size_t		 nenv;
+	int64_t		 max_age_ms;		/* 0: no bound */
+};
+
 struct node {
 	char		*id;
 	struct mpos	 pos;			/* of the id key */
@@ -133,6 +145,7 @@ struct node {
 	int64_t		 estimate_ms;		/* -1: unset */
 	enum executor	 executor;
 	struct slurm_spec slurm;
+	struct cache_spec cache;
 };
 
 struct budget_item {
@@ -190,5 +203,12 @@ int manifest_load(const char *path, struct manifest **mp, struct diags *d,
 void manifest_free(struct manifest *m);
 /* Index of the node with this id, or -1. O(1) average (hash table). */
 long manifest_find(const struct manifest *m, const char *id);
+/* Free what node n owns (not n itself). */
+void manifest_node_release(struct node *n);
+/* Keep only the nodes i with keep[i] (which must hold every need of a kept
+ * node), in manifest order: the others are freed, needs renumbered, the ids
+ * and the graph (topological order, waves, bottom levels) made again.
+ * (manifest_keep.c) */
+void manifest_keep(struct manifest *m, const bool *keep);
 
 #endif

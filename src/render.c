@@ -217,9 +217,12 @@ fmt_cut(const char *s, int width)
 
 void
 render_summary(FILE *fp, const struct manifest *m, const struct sched *s,
-    int64_t duration_ms)
+    const struct state_job *sj, int64_t duration_ms)
 {
-	size_t *order, i, counts[NS__COUNT], nmet;
+	size_t *order, i, counts[NS__COUNT], nmet, nreused = 0,
+	    ncached = 0;
+	const char *status;
+	char rsbuf[96];
 	const struct node_run *r;
 	const struct metric *met;
 	int64_t dur, cpu = 0, rss = 0;
@@ -260,10 +263,23 @@ render_summary(FILE *fp, const struct manifest *m, const struct sched *s,
 		err = fmt_cut(r->error, SUMMARY_WIDTH - width - 53 -
 		    SUMMARY_METRICS < 20 ? 20 : SUMMARY_WIDTH - width - 53 -
 		    SUMMARY_METRICS);
+		status = node_status_name(r->status);
+		/* a success taken from an earlier job: what ran was there */
+		if (sj != NULL && sj->reused_from != NULL &&
+		    sj->reused_from[order[i]] != NULL) {
+			status = "reused";
+			nreused++;
+		}
+		/* a cache hit: an entry of the same key was restored */
+		if (sj != NULL && sj->cached != NULL &&
+		    sj->cached[order[i]].hit) {
+			status = "cached";
+			ncached++;
+		}
 		line = xasprintf("%-*.*s  %-10s %8d %9s %9s %7s  %-*s  %s",
-		    width, width, m->nodes[order[i]].id,
-		    node_status_name(r->status), r->attempts, dbuf, cbuf,
-		    rbuf, SUMMARY_METRICS, *mc != '\0' ? mc : "-", err);
+		    width, width, m->nodes[order[i]].id, status, r->attempts,
+		    dbuf, cbuf, rbuf, SUMMARY_METRICS, *mc != '\0' ? mc : "-",
+		    err);
 		put_line(fp, line);
 		free(err);
 		free(mt);
@@ -283,10 +299,16 @@ render_summary(FILE *fp, const struct manifest *m, const struct sched *s,
 	    dag_status_name(sched_status(s)), attempts, dbuf, cbuf, rbuf,
 	    *mc != '\0' ? mc : "-");
 	put_line(fp, line);
-	fprintf(fp, "\n%zu nodes: %zu succeeded, %zu failed, %zu timed out, "
+	rsbuf[0] = '\0';
+	if (nreused > 0)
+		snprintf(rsbuf, sizeof rsbuf, " (%zu reused)", nreused);
+	if (ncached > 0)
+		snprintf(rsbuf + strlen(rsbuf), sizeof rsbuf - strlen(rsbuf),
+		    " (%zu cached)", ncached);
+	fprintf(fp, "\n%zu nodes: %zu succeeded%s, %zu failed, %zu timed out, "
 	    "%zu cancelled, %zu skipped; DAG %s in %s (cpu %s)\n", m->nnodes,
-	    counts[NS_SUCCEEDED], counts[NS_FAILED], counts[NS_TIMED_OUT],
-	    counts[NS_CANCELLED], counts[NS_SKIPPED],
+	    counts[NS_SUCCEEDED], rsbuf, counts[NS_FAILED],
+	    counts[NS_TIMED_OUT], counts[NS_CANCELLED], counts[NS_SKIPPED],
 	    dag_status_name(sched_status(s)), dbuf, cbuf);
 	free(mt);
 	free(mc);

@@ -19,8 +19,9 @@ void render_dot_doc(FILE *fp, const struct manifest *m,
 void render_waves(FILE *fp, const struct manifest *m);
 /* The summary table: node, status, attempts, time, cpu, max RSS, metrics,
  * error (cut so a line fits 132 columns); failures first; totals last.
+ * A node that sj (may be NULL) says is reused shows "reused" as its status.
  * duration_ms < 0: unknown. */
 void render_summary(FILE *fp, const struct manifest *m, const struct sched *s,
-    int64_t duration_ms);
+    const struct state_job *sj, int64_t duration_ms);
 
 #endif

@@ -1097,6 +1097,33 @@ out:
 	return (ret);
 }
 
+void
+sched_unstarted(struct sched *s, size_t i, int64_t now)
+{
+	const struct node	*nd;
+	struct node_run		*r;
+
+	if (i >= s->n || s->nr[i].status != NS_RUNNING || s->nr[i].nhist == 0)
+		return;
+	nd = &s->m->nodes[i];
+	r = &s->nr[i];
+	/* as if start() had not run: its timeout timer no longer matches
+	 * the attempt number and is dropped */
+	r->nhist--;
+	slot_push(s, r->hist[r->nhist].slot);
+	s->nrunning--;
+	s->pool_running[nd->pool_index + 1]--;
+	r->attempts--;
+	s->killed[i] = REASON_NONE;
+	r->exit_code = 0;
+	r->signal = 0;
+	r->reason = REASON_NONE;
+	set_error(r, NULL);
+	node_final(s, i, NS_SUCCEEDED, now);
+	settle(s, now);
+	timers_clean(s);
+}
+
 static void
 metric_add(struct metric **v, size_t *n, const struct metric *m)
 {

@@ -175,6 +175,10 @@ void sched_ended(struct sched *s, size_t i, int64_t now,
 /* Stop the DAG: start nothing more, kill what runs (SA_KILL with reason
  * cancelled), and end as `why` (DS_CANCELLED or DS_INTERRUPTED). */
 void sched_cancel(struct sched *s, int64_t now, enum dag_status why);
+/* The attempt that SA_START just handed out for node i never began: node i
+ * succeeded at now without an attempt (a cache hit). Its slot, its place in
+ * its pool and the attempt number are given back; its dependents may start. */
+void sched_unstarted(struct sched *s, size_t i, int64_t now);
 /* The earliest time at which sched_next may have something to do without
  * another event (a retry, a timeout, the deadline); INT64_MAX if none. */
 int64_t sched_wakeup(const struct sched *s);

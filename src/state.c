@@ -351,7 +351,8 @@ static const struct node_run state_pending_run = {
 
 static void
 state_node(struct state_em *em, const struct manifest *m, size_t i,
-    const struct node_run *r, const char *slurm_job)
+    const struct node_run *r, const char *slurm_job, const char *reused_from,
+    const struct state_cached *cached)
 {
 	const char	*reason = NULL;
 
@@ -390,6 +391,18 @@ state_node(struct state_em *em, const struct manifest *m, size_t i,
 	state_str(em, reason);
 	state_key(em, "error");
 	state_str(em, r->error);
+	/* a success taken from an earlier job (retry): no attempt here */
+	if (reused_from != NULL) {
+		state_key(em, "reused_from");
+		state_str(em, reused_from);
+	}
+	/* a cache hit: no attempt here, and what it would have cost */
+	if (cached != NULL && cached->hit) {
+		state_key(em, "cached");
+		state_scalar(em, "true", 1);
+		state_key(em, "saved");
+		state_metrics(em, cached->saved, cached->nsaved);
+	}
 	if (slurm_job != NULL) {
 		state_key(em, "slurm_job");
 		state_str(em, slurm_job);
@@ -637,9 +650,10 @@ state_render_fast(const struct manifest *m, const struct node_run *const *runs,
 	const char		*abbrev;
 
 	nw = g->wave != NULL ? g->nwaves : 0;
-	/* a notification or a Slurm node: libyaml writes it */
+	/* a notification, a Slurm node or a reused node: libyaml writes it */
 	if (m->nnodes == 0 || nw == 0 || sj->notify_status != NULL ||
-	    sj->slurm_jobs != NULL ||
+	    sj->slurm_jobs != NULL || sj->reused_from != NULL ||
+	    sj->cached != NULL ||
 	    !state_fast_ok(m->name != NULL ? m->name : "", 1) ||
 	    !state_fast_ok(sj->job != NULL ? sj->job : "", 1) ||
 	    !state_fast_metrics_ok(metrics, nmetrics))
@@ -873,12 +887,18 @@ state_render_runs(const struct manifest *m, const struct node_run *const *runs,
 		r = runs != NULL && runs[i] != NULL ? runs[i] :
 		    &state_pending_run;
 		state_node(&em, m, i, r, sj->slurm_jobs != NULL ?
-		    sj->slurm_jobs[i] : NULL);
+		    sj->slurm_jobs[i] : NULL, sj->reused_from != NULL ?
+		    sj->reused_from[i] : NULL, sj->cached != NULL ?
+		    &sj->cached[i] : NULL);
 	}
 	state_map_end(&em);
 
 	state_key(&em, "metrics");
 	state_metrics(&em, metrics, nmetrics);
+	if (sj->cached != NULL) {
+		state_key(&em, "saved");
+		state_metrics(&em, sj->saved, sj->nsaved);
+	}
 	if (sj->notify_status != NULL) {
 		state_key(&em, "notify");
 		state_map_start(&em, 1);
@@ -1009,6 +1029,13 @@ state_rd_is_null(const yaml_node_t *n)
 }
 
 /* A string (NULL allowed when nullable). */
+static bool
+state_rd_true(const yaml_node_t *n)
+{
+	return n->type == YAML_SCALAR_NODE &&
+	    strcmp((const char *)n->data.scalar.value, "true") == 0;
+}
+
 static int
 state_rd_str(struct state_rd *rd, yaml_node_t *map, const char *key,
     int nullable, char **out)
@@ -1110,8 +1137,12 @@ state_rd_nodes(struct state_rd *rd, yaml_node_t *nodes, struct state_doc *d)
 		if (state_rd_int(rd, v, "duration_ms", 1, INT64_MAX,
 		    &dn->duration_ms) != 0 ||
 		    state_rd_str(rd, v, "reason", 1, &dn->reason) != 0 ||
-		    state_rd_str(rd, v, "error", 1, &dn->error) != 0)
+		    state_rd_str(rd, v, "error", 1, &dn->error) != 0 ||
+		    state_rd_str(rd, v, "reused_from", 1,
+		    &dn->reused_from) != 0)
 			return -1;
+		dn->cached = state_rd_get(rd, v, "cached") != NULL &&
+		    state_rd_true(state_rd_get(rd, v, "cached"));
 	}
 	return 0;
 }
@@ -1128,6 +1159,7 @@ state_doc_free(struct state_doc *d)
 		free(d->nodes[i].status);
 		free(d->nodes[i].reason);
 		free(d->nodes[i].error);
+		free(d->nodes[i].reused_from);
 	}
 	free(d->nodes);
 	free(d->dag);

@@ -8,6 +8,13 @@
 
 #include "sched.h"
 
+/* A node's cache hit, for the state. */
+struct state_cached {
+	bool		 hit;		/* cached: true */
+	struct metric	*saved;		/* what its entry had cost */
+	size_t		 nsaved;
+};
+
 struct state_job {
 	const char	*job;		/* job id */
 	enum dag_status	 status;
@@ -20,6 +27,12 @@ struct state_job {
 	const char	*notify_error;	/* with "failed", or NULL */
 	const char *const *slurm_jobs;	/* per node: the Slurm job id of its
 					   last attempt, or NULL; may be NULL */
+	const char *const *reused_from;	/* per node: the earlier job whose
+					   success it reuses (retry), or NULL;
+					   may be NULL */
+	const struct state_cached *cached;	/* per node, or NULL */
+	const struct metric *saved;	/* the DAG's sums of the hits' */
+	size_t		 nsaved;
 };
 
 /* The YAML text of the state of m as s knows it (s may be NULL: all nodes
@@ -48,6 +61,8 @@ struct state_doc_node {
 	int64_t		 duration_ms;	/* -1: null */
 	char		*reason;	/* NULL: null */
 	char		*error;		/* NULL: null */
+	char		*reused_from;	/* NULL: absent (it ran here) */
+	bool		 cached;	/* a cache hit */
 };
 
 /* A state.yaml read back (for `dagexec status`). */

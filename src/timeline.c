@@ -685,7 +685,8 @@ tl_legend(struct strbuf *b, double x, double y)
 /* The label of row k (node i) at y: the id, cut to lc bytes. */
 static void
 tl_label(struct strbuf *b, const struct manifest *m, size_t i,
-    const struct node_run *r, double y, double h, size_t lc, bool crit)
+    const struct node_run *r, double y, double h, size_t lc, bool crit,
+    const char *reused_from)
 {
 	const char	*id = m->nodes[i].id;
 	size_t		 l = strlen(id);
@@ -709,6 +710,12 @@ tl_label(struct strbuf *b, const struct manifest *m, size_t i,
 	tl_uint(b, m->graph.wave[i]);
 	strbuf_lit(b, ": ");
 	tl_str(b, r != NULL ? node_status_name(r->status) : "pending");
+	/* no bar: it did not run in this job */
+	if (reused_from != NULL) {
+		strbuf_lit(b, " (reused from ");
+		tl_str(b, reused_from);
+		strbuf_lit(b, ")");
+	}
 	strbuf_lit(b, "</title></text>\n");
 }
 
@@ -853,7 +860,9 @@ timeline_render(const struct manifest *m, const struct node_run *const *runs,
 			strbuf_lit(&b, "\" fill=\"#f6f6f6\"/>\n");
 		}
 		if (k % g.label_every == 0)
-			tl_label(&b, m, i, r, y, h, lc, crit[i] != 0);
+			tl_label(&b, m, i, r, y, h, lc, crit[i] != 0,
+			    sj != NULL && sj->reused_from != NULL ?
+			    sj->reused_from[i] : NULL);
 		for (q = 0; r != NULL && q < r->nhist; q++) {
 			a = &r->hist[q];
 			x1 = tl_x(&g, a->start_ms);

@@ -291,6 +291,22 @@ static const struct bad bad_cases[] = {
 	{ "argv item not a string",
 	  "name: t\nnodes:\n  a: {argv: [ls, {x: 1}]}\n", 3, 18,
 	  "items of 'argv' must be strings, not a mapping" },
+	{ "cache of the wrong type",
+	  "name: t\nnodes:\n  a: {run: x, cache: 3}\n", 3, 22,
+	  "'cache' must be a boolean or a mapping, not an integer" },
+	{ "cache key misspelt",
+	  "name: t\nnodes:\n  a: {run: x, cache: {inptus: [a]}}\n", 3, 23,
+	  "unknown cache key 'inptus' (did you mean 'inputs'?)" },
+	{ "cache input absolute",
+	  "name: t\nnodes:\n  a: {run: x, cache: {inputs: [/etc/x]}}\n", 3,
+	  32, "path '/etc/x' in 'cache.inputs' must be relative" },
+	{ "cache env of dagexec",
+	  "name: t\nnodes:\n  a: {run: x, cache: {env: [DAGEXEC_ATTEMPT]}}\n",
+	  3, 28, "'cache.env' cannot name 'DAGEXEC_ATTEMPT' (DAGEXEC_ names "
+	  "are dagexec's own)" },
+	{ "cache max_age zero",
+	  "name: t\nnodes:\n  a: {run: x, cache: {max_age: 0}}\n", 3, 32,
+	  "'cache.max_age' must be greater than 0" },
 	{ "node not a mapping",
 	  "name: t\nnodes:\n  a: hello\n", 3, 6,
 	  "node 'a' must be a mapping, not a string" },
@@ -982,6 +998,40 @@ test_defaults(void)
 	diags_release(&d);
 }
 
+/* cache: a boolean or a map, from defaults where a node has none. */
+static void
+test_cache(void)
+{
+	static const char text[] =
+	    "name: c\n"
+	    "defaults: {cache: {inputs: \"data/*.csv\", env: [PATH, HOME], "
+	    "max_age: 7d}}\n"
+	    "nodes:\n"
+	    "  a: {run: x}\n"
+	    "  b: {run: y, cache: false}\n"
+	    "  c: {run: z, cache: true}\n";
+	struct manifest *m;
+	struct diags d;
+	int rc;
+
+	m = parse(text, 0, &d, &rc);
+	if (rc != 0)
+		dump(&d);
+	CU_ASSERT_EQUAL_FATAL(rc, 0);
+	CU_ASSERT(m->nodes[0].cache.enabled);
+	CU_ASSERT_EQUAL_FATAL(m->nodes[0].cache.ninputs, 1);
+	CU_ASSERT_STRING_EQUAL(m->nodes[0].cache.inputs[0], "data/*.csv");
+	CU_ASSERT_EQUAL_FATAL(m->nodes[0].cache.nenv, 2);
+	CU_ASSERT_STRING_EQUAL(m->nodes[0].cache.env[1], "HOME");
+	CU_ASSERT_EQUAL(m->nodes[0].cache.max_age_ms, 7LL * 86400000);
+	CU_ASSERT(!m->nodes[1].cache.enabled);
+	CU_ASSERT(m->nodes[2].cache.enabled);
+	CU_ASSERT_EQUAL(m->nodes[2].cache.ninputs, 0);
+	CU_ASSERT_EQUAL(m->nodes[2].cache.max_age_ms, 0);
+	manifest_free(m);
+	diags_release(&d);
+}
+
 /* Defaults that would copy more values than the bound are refused before
  * they are copied. */
 static void
@@ -1600,6 +1650,7 @@ main(void)
 		{ "all errors, sorted", test_many_errors },
 		{ "every field", test_full },
 		{ "defaults", test_defaults },
+		{ "cache", test_cache },
 		{ "defaults bound", test_defaults_bound },
 		{ "too many errors", test_too_many_errors },
 		{ "long message", test_long_message },

@@ -1252,6 +1252,54 @@ test_preset(void)
 	fx_done(&f);
 }
 
+/* A cache hit undoes the start it was handed: no attempt, no slot kept. */
+static void
+hit_on_start(struct fx *f, size_t i, int attempt)
+{
+	(void)attempt;
+	if (strcmp(f->m->nodes[i].id, "a") != 0)
+		return;
+	sched_unstarted(f->s, i, f->now);
+	f->running[i] = 0;
+	f->slot_used[f->slot[i]] = 0;
+	f->nrunning--;
+}
+
+/* A node whose start never began (a cache hit) succeeds with 0 attempts;
+ * its slot goes to the next node at once and its timeout never fires. */
+static void
+test_unstarted(void)
+{
+	struct manifest		*m = man_new("a b:a c");
+	struct fx		 f;
+	const struct node_run	*r;
+
+	nd(m, "a")->timeout_ms = 1000;
+	fx_init(&f, m, 1, NULL);
+	f.on_start = hit_on_start;
+	f.now = 10;
+	sched_begin(f.s, f.now);
+	RUN("+a a=succeeded +b");
+	r = fx_node(&f, "a");
+	CU_ASSERT_EQUAL(r->status, NS_SUCCEEDED);
+	CU_ASSERT_EQUAL(r->attempts, 0);
+	CU_ASSERT_EQUAL(r->nhist, 0);
+	CU_ASSERT_EQUAL(r->exit_code, 0);
+	CU_ASSERT_EQUAL(r->finished_ms, 10);
+	CU_ASSERT_EQUAL(sched_wakeup(f.s), INT64_MAX);
+	f.now = 2000;
+	fx_ok(&f, "b");
+	RUN("b=succeeded +c");
+	fx_ok(&f, "c");
+	RUN("c=succeeded");
+	CU_ASSERT(sched_finished(f.s));
+	CU_ASSERT_EQUAL(sched_status(f.s), DS_SUCCEEDED);
+	/* only for a node that was just started */
+	sched_unstarted(f.s, idx(m, "b"), f.now);
+	CU_ASSERT_EQUAL(fx_node(&f, "b")->attempts, 1);
+	fx_done(&f);
+}
+
 /* A resumed job's nodes keep the times of the earlier run: a node that
  * succeeded there its start and length, a node that runs again its first
  * start, so that its times span every attempt. */
@@ -1747,6 +1795,7 @@ main(void)
 		{ "cancel", test_cancel },
 		{ "preset", test_preset },
 		{ "preset times", test_preset_times },
+		{ "unstarted", test_unstarted },
 		{ "stop_retrying", test_stop_retrying },
 		{ "deadline_retrying", test_deadline_retrying },
 		{ "budget_then_deadline", test_budget_then_deadline },

@@ -687,6 +687,65 @@ test_fast_same_bytes(void)
 	}
 }
 
+/* A node reused from an earlier job (retry): reused_from after error, for
+ * that node only, through libyaml (never the direct writer), read back by
+ * the independent reader and by state_read. */
+static void
+test_reused_from(void)
+{
+	static const char *reused[NIDS] = {
+		"research-pipeline-20261127T090000-00aa"
+	};
+	struct state_job j = sj;
+	struct state_doc *d = NULL;
+	yaml_node_t	*root, *n, *nd;
+	char		*text, *slow, *cause = NULL;
+	size_t		 len, slen, i, k;
+
+	setup_manifest();
+	runs[0].attempts = 0;
+	runs[0].cpu_ms = 0;
+	runs[0].max_rss_kb = 0;
+	runs[0].metrics = NULL;
+	runs[0].nmetrics = 0;
+	j.reused_from = reused;
+	text = state_render_runs(&man, runp, dagm, 4, &j, &len);
+	state_libyaml_only = 1;
+	slow = state_render_runs(&man, runp, dagm, 4, &j, &slen);
+	state_libyaml_only = 0;
+	CU_ASSERT(len == slen && memcmp(text, slow, len) == 0);
+	free(slow);
+	CU_ASSERT_FATAL(load(text, len));
+	root = yaml_document_get_root_node(&doc);
+	n = get(root, "nodes");
+	CU_ASSERT_EQUAL_FATAL(map_len(n), NIDS);
+	for (i = 0; i < NIDS; i++) {
+		nd = node_at(n->data.mapping.pairs.start[i].value);
+		CU_ASSERT_EQUAL(map_len(nd), i == 0 ? 14 : 13);
+		for (k = 0; k < 13; k++)
+			CU_ASSERT_STRING_EQUAL(key_at(nd, k), node_keys[k]);
+	}
+	nd = get(n, ids[0]);
+	CU_ASSERT_STRING_EQUAL(key_at(nd, 13), "reused_from");
+	CU_ASSERT_STRING_EQUAL(sval(get(nd, "reused_from")), reused[0]);
+	CU_ASSERT_STRING_EQUAL(sval(get(nd, "status")), "succeeded");
+	CU_ASSERT_STRING_EQUAL(sval(get(nd, "attempts")), "0");
+	CU_ASSERT_STRING_EQUAL(sval(get(get(root, "progress"), "succeeded")),
+	    "1");
+	CU_ASSERT_STRING_EQUAL(sval(get(get(n, ids[1]), "reused_from")),
+	    "<none>");
+	yaml_document_delete(&doc);
+
+	CU_ASSERT_EQUAL_FATAL(state_read_buf("s.yaml", text, len, &d, &cause),
+	    0);
+	CU_ASSERT_STRING_EQUAL(d->nodes[0].reused_from, reused[0]);
+	CU_ASSERT_EQUAL(d->nodes[0].attempts, 0);
+	for (i = 1; i < d->nnodes; i++)
+		CU_ASSERT_PTR_NULL(d->nodes[i].reused_from);
+	state_doc_free(d);
+	free(text);
+}
+
 /* Drain every action at now; returns how many starts were handed out and
  * records the started nodes in started[]. */
 static int
@@ -838,6 +897,7 @@ main(void)
 		{ "large render", test_render_large },
 		{ "with the real scheduler", test_real_sched },
 		{ "direct writer, same bytes", test_fast_same_bytes },
+		{ "reused nodes", test_reused_from },
 		{ NULL, NULL }
 	};
 	char		*cause = NULL;

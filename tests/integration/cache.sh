@@ -1,0 +1,190 @@
+#!/bin/sh
+# The node cache end to end: a second run runs nothing and restores outputs
+# and values, a changed input reruns only what it affects, early cut-off,
+# --no-cache, max_age, a damaged entry, a success on a second attempt,
+# retry --from, $DAGEXEC_CACHE, and dagexec cache list|gc|clear.
+. "$TOP_SRCDIR/tests/integration/lib.sh"
+
+unpack() {
+	rm -rf "$T/$2.x"
+	mkdir -p "$T/$2.x"
+	tar xzf "$1" -C "$T/$2.x"
+	X=$(ls -d "$T/$2.x"/*/ | head -n 1)
+	X=${X%/}
+	S="$X/state.yaml"
+}
+
+expect_state() {
+	got=$(yget "$S" "$2" 2>/dev/null)
+	if [ "$got" = "$3" ]; then pass "$1"; else fail "$1: $2 is '$got', wanted '$3'"; fi
+}
+
+# runs: the nodes that ran since the last call, sorted, on one line
+runs() {
+	if [ -f "$T/runs" ]; then sort "$T/runs" | tr '\n' ' ' | sed 's/ $//'; fi
+	rm -f "$T/runs"
+}
+
+bundle_of() { tail -n 1 "$T/out"; }
+
+C="$T/cache"
+W="$T/w"
+mkdir -p "$T/o" "$W/in"
+printf 'data\nmore\n' >"$W/in/data.txt"
+cat >dag.yaml <<Y
+name: ca
+workdir: $W
+defaults: {cache: true}
+nodes:
+  prep:
+    run: 'echo prep >> $T/runs; head -n 1 in/data.txt > prep.txt; echo rows=3 >> "\$DAGEXEC_OUTPUT"; echo tokens=7 >> "\$DAGEXEC_METRICS"'
+    outputs: [prep.txt]
+    cache: {inputs: ["in/*.txt"]}
+  fit:
+    needs: [prep]
+    run: 'echo fit >> $T/runs; cat prep.txt > model.txt; echo "\$DAGEXEC_IN_PREP_ROWS" >> model.txt; echo score=9 >> "\$DAGEXEC_OUTPUT"'
+    outputs: [model.txt]
+  report:
+    needs: [fit]
+    run: 'echo report >> $T/runs; cat model.txt > report.txt'
+    outputs: [report.txt]
+  use:
+    needs: [fit]
+    cache: false
+    run: 'echo use >> $T/runs; echo "score=\$DAGEXEC_IN_FIT_SCORE rows=\$(tail -n 1 model.txt)" > use.txt'
+  other:
+    run: 'echo other >> $T/runs'
+    cache: {inputs: [other.txt]}
+Y
+
+# --- a first run stores, a second runs nothing that is cached ---------------
+expect_status 0 "a first run" "$DAGEXEC" run -q --cache "$C" -o "$T/o" dag.yaml
+got=$(runs)
+check "every node ran ($got)" test "$got" = "fit other prep report use"
+grep_file "an input that matches nothing is warned about" "input 'other.txt' matches nothing" "$T/err"
+rm -f "$W/prep.txt" "$W/model.txt" "$W/report.txt" "$W/use.txt"
+expect_status 0 "a second run" "$DAGEXEC" run -q --cache "$C" -o "$T/o" dag.yaml
+got=$(runs)
+check "only the uncached node ran ($got)" test "$got" = "use"
+check "outputs are restored into the work directory" test -f "$W/report.txt" -a -f "$W/model.txt"
+check "a restored output has its bytes" test "$(cat "$W/report.txt")" = "$(printf 'data\n3')"
+check "values reach a dependent of a hit ($(cat "$W/use.txt"))" test "$(cat "$W/use.txt")" = "score=9 rows=3"
+unpack "$(bundle_of)" second
+expect_state "a hit is succeeded" nodes.fit.status succeeded
+expect_state "a hit is cached" nodes.fit.cached True
+expect_state "a hit has no attempt" nodes.fit.attempts 0
+expect_state "a node that ran is not cached" nodes.use.attempts 1
+expect_state "a hit's metrics are saved, per node" nodes.prep.saved.tokens 7
+expect_state "a hit's metrics are saved, for the DAG" saved.tokens 7
+expect_state "a hit's metrics are not added" nodes.prep.metrics "{}"
+check "the bundle holds a hit's outputs" test -f "$X/outputs/report/report.txt"
+grep_file "the journal records the hit" "^[0-9]* cache node=fit key=" "$X/events.log"
+grep_file "the summary says cached" "^fit  *cached" "$X/summary.txt"
+
+# --- a changed input reruns what it affects; early cut-off ------------------
+printf 'DATA\nmore\n' >"$W/in/data.txt"
+expect_status 0 "a run after an input changed" "$DAGEXEC" run -q --cache "$C" -o "$T/o" dag.yaml
+got=$(runs)
+check "the input's node and what its output feeds ran ($got)" test "$got" = "fit prep report use"
+printf 'DATA\nother second line\n' >"$W/in/data.txt"
+expect_status 0 "a run where a need makes the same bytes again" "$DAGEXEC" run -q --cache "$C" -o "$T/o" dag.yaml
+got=$(runs)
+check "early cut-off: only the need ran, its dependents are hits ($got)" test "$got" = "prep use"
+
+# --- --no-cache ----------------------------------------------------------------
+expect_status 0 "--no-cache" "$DAGEXEC" run -q --no-cache --cache "$C" -o "$T/o" dag.yaml
+got=$(runs)
+check "--no-cache runs every node ($got)" test "$got" = "fit other prep report use"
+
+# --- a damaged entry is a miss, with a warning ---------------------------------
+for f in $(find "$C" -path '*/outputs/model.txt'); do echo damaged >"$f"; done
+expect_status 0 "a run over a damaged entry" "$DAGEXEC" run -q --cache "$C" -o "$T/o" dag.yaml
+got=$(runs)
+check "the damaged entry's node ran, its dependent is still a hit ($got)" test "$got" = "fit use"
+grep_file "the damaged entry is warned about" "WARN .*/fit cache entry .* is unusable: its outputs do not match" "$T/err"
+expect_status 0 "the next run" "$DAGEXEC" run -q --cache "$C" -o "$T/o" dag.yaml
+got=$(runs)
+check "the entry was stored again ($got)" test "$got" = "use"
+
+# --- retry --from ignores the cache for the nodes it names ---------------------
+B=$(bundle_of)
+expect_status 0 "retry --from a cached node" "$DAGEXEC" retry -q --cache "$C" -o "$T/o" --from fit "$B"
+got=$(runs)
+check "the named node ran, its cached dependent is a hit ($got)" test "$got" = "fit use"
+
+# --- $DAGEXEC_CACHE; a success on a second attempt is stored ---------------
+cat >flaky.yaml <<Y
+name: fl
+nodes:
+  flaky:
+    cache: true
+    retries: 1
+    retry_delay: 100ms
+    run: 'echo flaky >> $T/runs; echo tokens=2 >> "\$DAGEXEC_METRICS"; test "\$DAGEXEC_ATTEMPT" -ge 2'
+Y
+expect_status 0 "a node that succeeds on its second attempt" env DAGEXEC_CACHE="$T/c2" "$DAGEXEC" run -q -o "$T/o" flaky.yaml
+got=$(runs)
+check "it ran twice ($got)" test "$got" = "flaky flaky"
+check "\$DAGEXEC_CACHE is the store" test -d "$T/c2/tmp"
+expect_status 0 "its second run" env DAGEXEC_CACHE="$T/c2" "$DAGEXEC" run -q -o "$T/o" flaky.yaml
+got=$(runs)
+check "it is a hit ($got)" test "$got" = ""
+unpack "$(bundle_of)" flaky
+expect_state "saved counts both attempts" nodes.flaky.saved.tokens 4
+
+# --- max_age ----------------------------------------------------------------------
+cat >aged.yaml <<Y
+name: ag
+nodes:
+  aged:
+    cache: {max_age: 1s}
+    run: 'echo aged >> $T/runs'
+Y
+"$DAGEXEC" run -q --cache "$C" -o "$T/o" aged.yaml >/dev/null 2>&1
+"$DAGEXEC" run -q --cache "$C" -o "$T/o" aged.yaml >/dev/null 2>&1
+got=$(runs)
+check "within max_age: a hit ($got)" test "$got" = "aged"
+sleep 1.2
+"$DAGEXEC" run -q --cache "$C" -o "$T/o" aged.yaml >/dev/null 2>&1
+got=$(runs)
+check "past max_age: the node runs ($got)" test "$got" = "aged"
+
+# --- dagexec cache list|gc|clear ---------------------------------------------
+expect_status 0 "cache list" "$DAGEXEC" cache list --cache "$C"
+grep_file "list names an entry's node" " ca  *fit$" "$T/out"
+grep_file "list counts the entries" "^[0-9][0-9]* entries" "$T/err"
+n=$(grep -c ' ca  ' "$T/out")
+expect_status 0 "cache gc --older-than 1h" "$DAGEXEC" cache gc --cache "$C" --older-than 1h
+"$DAGEXEC" cache list --cache "$C" >"$T/list" 2>/dev/null
+grep_file "recent entries stay" " ca  *report$" "$T/list"
+n=$(grep -c ' ca  ' "$T/list")
+for f in $(find "$C" -path '*/outputs/report.txt'); do echo damaged >"$f"; done
+mkdir -p "$C/tmp/leftover"
+touch -d '2 hours ago' "$C/tmp/leftover"
+expect_status 0 "cache gc" "$DAGEXEC" cache gc --cache "$C"
+"$DAGEXEC" cache list --cache "$C" >"$T/list" 2>/dev/null
+check "gc removed the damaged entries" test "$(grep -c ' ca  ' "$T/list")" -lt "$n"
+no_grep_file "nothing damaged is left" "(damaged)" "$T/list"
+check "gc removed a stale leftover" test ! -e "$C/tmp/leftover"
+expect_status 0 "cache gc --max-size 0" "$DAGEXEC" cache gc --cache "$C" --max-size 0
+"$DAGEXEC" cache list --cache "$C" >"$T/list" 2>/dev/null
+no_grep_file "the size bound removed every entry with outputs" " ca  *fit$" "$T/list"
+expect_status 0 "cache clear" "$DAGEXEC" cache clear --cache "$C"
+"$DAGEXEC" cache list --cache "$C" >/dev/null 2>"$T/err"
+grep_file "clear leaves nothing" "^0 entries" "$T/err"
+expect_status 64 "cache with an unknown command" "$DAGEXEC" cache nosuch
+expect_status 64 "cache list --max-size" "$DAGEXEC" cache list --max-size 1G
+expect_status 64 "a bad size" "$DAGEXEC" cache gc --max-size lots
+expect_status 0 "cache --help" "$DAGEXEC" cache --help
+grep_file "cache --help shows its usage" "^usage: dagexec cache list" "$T/out"
+
+# --- the manifest key is checked -------------------------------------------------
+cat >bad.yaml <<Y
+name: bad
+nodes:
+  a: {run: x, cache: {inptus: [x], env: [DAGEXEC_JOB]}}
+Y
+expect_status 65 "a bad cache key is refused" "$DAGEXEC" validate bad.yaml
+grep_file "with its place and a suggestion" "bad.yaml:3:23: error: unknown cache key 'inptus' (did you mean 'inputs'?)" "$T/err"
+grep_file "DAGEXEC_ names are refused in cache.env" "cannot name 'DAGEXEC_JOB'" "$T/err"
+finish
