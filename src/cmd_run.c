@@ -14,6 +14,7 @@
 #include "cmd.h"
 #include "diag.h"
 #include "fsutil.h"
+#include "history.h"
 #include "job.h"
 #include "loop.h"
 #include "manifest.h"
@@ -45,6 +46,43 @@ struct run_ctx {
 	struct job	*job;
 	struct loop	*loop;
 };
+
+/* The learned durations of m's nodes from the caller's history (see
+ * history_user_dir), 0 where none; a history that cannot be read is a
+ * warning (no history directory at all is warned of at the update). */
+static int64_t *
+run_history_load(const struct manifest *m)
+{
+	int64_t *est;
+	char *dir, *cause = NULL;
+
+	est = xcalloc(m->nnodes + 1, sizeof *est);
+	if ((dir = history_user_dir(&cause)) != NULL &&
+	    history_load_dir(dir, m, est, &cause) != 0)
+		fprintf(stderr, "dagexec: warning: %s\n", cause);
+	free(cause);
+	free(dir);
+	return est;
+}
+
+/* Fold what succeeded into the caller's history. A failure is a warning:
+ * the run itself is not affected. */
+static void
+run_history_update(const struct manifest *m, const struct sched *s)
+{
+	char *dir, *path = NULL, *cause = NULL;
+
+	if ((dir = history_user_dir(&cause)) == NULL ||
+	    fs_mkdirs(dir, 0700, &cause) != 0 ||
+	    history_update(path = history_file(dir, m->name), m, s,
+	    &cause) != 0) {
+		fprintf(stderr, "dagexec: warning: cannot update the history: "
+		    "%s\n", cause);
+		free(cause);
+	}
+	free(path);
+	free(dir);
+}
 
 static void
 on_finish(struct job *j, void *arg)
@@ -87,6 +125,7 @@ cmd_run(int argc, char **argv)
 	const char *outdir = ".";
 	char *cause = NULL, *id = NULL, *jobdir = NULL, *bundle = NULL, *end;
 	char *text = NULL;
+	int64_t *est = NULL;
 	const char *file;
 	size_t len = 0;
 	int c, jobs = 0, keep = 0, quiet = 0, ret;
@@ -178,6 +217,8 @@ cmd_run(int argc, char **argv)
 	jc.manifest_len = len;
 	jc.jobs = jobs;
 	jc.clean_env = false;
+	est = run_history_load(m);
+	jc.estimates = est;
 	/* interrupted, nothing resumes a run: its Slurm jobs go too */
 	jc.cancel_remote = true;
 	jc.progress = quiet ? PROGRESS_NONE : isatty(STDERR_FILENO) ?
@@ -208,6 +249,9 @@ cmd_run(int argc, char **argv)
 		}
 	}
 	st = job_status(rc.job);
+	/* an interrupted run says little of how long its nodes take */
+	if (st != DS_INTERRUPTED)
+		run_history_update(job_manifest(rc.job), job_sched(rc.job));
 	if (!quiet && isatty(STDERR_FILENO))
 		render_summary(stderr, job_manifest(rc.job), job_sched(rc.job),
 		    job_duration_ms(rc.job));
@@ -237,6 +281,7 @@ cmd_run(int argc, char **argv)
 out:
 	free(cause);
 	free(text);
+	free(est);
 	job_free(rc.job);
 	manifest_free(m);
 	loop_free(rc.loop);
