@@ -23,5 +23,6 @@ int cmd_status(int argc, char **argv);
 int cmd_http(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_show(int argc, char **argv);
+int cmd_plan(int argc, char **argv);
 
 #endif
