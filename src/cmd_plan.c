@@ -217,7 +217,7 @@ plan_print_text(const struct manifest *m, struct plan *const *all,
 	const size_t		*crit;
 	enum plan_source	 src;
 	enum dag_status		 st;
-	int64_t			 s, e, work = 0;
+	int64_t			 s, e, work;
 	size_t			 i, k, nc;
 	char			 b1[64], b2[64];
 
@@ -248,12 +248,11 @@ plan_print_text(const struct manifest *m, struct plan *const *all,
 	if (o->retry != NULL)
 		printf("nodes reused by a retry: %zu of %zu\n", nreused,
 		    m->nnodes);
-	for (i = 0; i < m->nnodes; i++)
-		work += plan_node_duration(p, i, NULL);
 	printf("\nwhat if:\n  %8s %8s  %-14s %14s %8s\n", "-j",
 	    "slots", "makespan", "makespan_ms", "speedup");
 	for (k = 0; k < n; k++) {
 		e = plan_makespan(all[k]);
+		work = plan_busy(all[k]);
 		printf("  %8d %8d  %-14s %14lld %7.2fx\n", o->jobs[k],
 		    plan_parallelism(all[k]), plan_dur(e, b1, sizeof b1),
 		    (long long)e, e > 0 ? (double)work / (double)e : 1.0);

@@ -38,6 +38,7 @@ struct plan {
 	enum plan_source	*src;
 	size_t			 nunknown;
 	int64_t			 makespan;
+	int64_t			 busy;
 	size_t			*crit;
 	size_t			 ncrit;
 };
@@ -367,7 +368,7 @@ plan_new(const struct manifest *m, int parallelism, const int64_t *learned,
 	struct plan		*p;
 	const struct node_run	*r;
 	int64_t			*est = NULL;
-	size_t			 i;
+	size_t			 i, k;
 
 	p = xcalloc(1, sizeof *p);
 	p->m = m;
@@ -397,6 +398,8 @@ plan_new(const struct manifest *m, int parallelism, const int64_t *learned,
 		r = sched_node(p->s, i);
 		if (r->finished_ms > p->makespan)
 			p->makespan = r->finished_ms;
+		for (k = 0; k < r->nhist; k++)
+			p->busy += r->hist[k].end_ms - r->hist[k].start_ms;
 	}
 	plan_chain(p);
 	return p;
@@ -424,6 +427,12 @@ int64_t
 plan_makespan(const struct plan *p)
 {
 	return p->makespan;
+}
+
+int64_t
+plan_busy(const struct plan *p)
+{
+	return p->busy;
 }
 
 size_t

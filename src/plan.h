@@ -55,6 +55,9 @@ void plan_free(struct plan *p);
 int plan_parallelism(const struct plan *p);
 /* From the start to the end of the last node (ms). */
 int64_t plan_makespan(const struct plan *p);
+/* The time all attempts of the simulated run take together (ms): over the
+ * makespan, the average number of nodes running at once. */
+int64_t plan_busy(const struct plan *p);
 /* How many nodes have neither an estimate nor a history. */
 size_t plan_unknown(const struct plan *p);
 /* The DAG's predicted end: succeeded, or what an estimate past a timeout

@@ -139,6 +139,7 @@ test_fanout(void)
 	plan_free(p);
 	p = simulate(m, 2, NULL, NULL);
 	CU_ASSERT_EQUAL(plan_makespan(p), 6000);
+	CU_ASSERT_EQUAL(plan_busy(p), 12000);
 	/* equal nodes start in manifest order */
 	CU_ASSERT_EQUAL(start_of(p, m, "a"), 0);
 	CU_ASSERT_EQUAL(start_of(p, m, "b"), 0);
@@ -311,6 +312,7 @@ test_timeout(void)
 	CU_ASSERT_FALSE(plan_node_times(p, 1, &s, &e));
 	CU_ASSERT_EQUAL(s, -1);
 	CU_ASSERT_EQUAL(plan_makespan(p), 5000);
+	CU_ASSERT_EQUAL(plan_busy(p), 4000);
 	plan_free(p);
 	manifest_free(m);
 }
