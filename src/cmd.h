@@ -61,5 +61,6 @@ int cmd_show(int argc, char **argv);
 int cmd_supervise(int argc, char **argv);
 int cmd_retry(int argc, char **argv);
 int cmd_cache(int argc, char **argv);
+int cmd_plan(int argc, char **argv);
 
 #endif

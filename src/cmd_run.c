@@ -15,6 +15,7 @@
 #include "cmd.h"
 #include "diag.h"
 #include "fsutil.h"
+#include "history.h"
 #include "job.h"
 #include "loop.h"
 #include "manifest.h"
@@ -56,6 +57,43 @@ struct run_ctx {
 	struct job	*job;
 	struct loop	*loop;
 };
+
+/* The learned durations of m's nodes from the caller's history (see
+ * history_user_dir), 0 where none; a history that cannot be read is a
+ * warning (no history directory at all is warned of at the update). */
+static int64_t *
+run_history_load(const struct manifest *m)
+{
+	int64_t *est;
+	char *dir, *cause = NULL;
+
+	est = xcalloc(m->nnodes + 1, sizeof *est);
+	if ((dir = history_user_dir(&cause)) != NULL &&
+	    history_load_dir(dir, m, est, &cause) != 0)
+		fprintf(stderr, "dagexec: warning: %s\n", cause);
+	free(cause);
+	free(dir);
+	return est;
+}
+
+/* Fold what succeeded into the caller's history. A failure is a warning:
+ * the run itself is not affected. */
+static void
+run_history_update(const struct manifest *m, const struct sched *s)
+{
+	char *dir, *path = NULL, *cause = NULL;
+
+	if ((dir = history_user_dir(&cause)) == NULL ||
+	    fs_mkdirs(dir, 0700, &cause) != 0 ||
+	    history_update(path = history_file(dir, m->name), m, s,
+	    &cause) != 0) {
+		fprintf(stderr, "dagexec: warning: cannot update the history: "
+		    "%s\n", cause);
+		free(cause);
+	}
+	free(path);
+	free(dir);
+}
 
 static void
 on_finish(struct job *j, void *arg)
@@ -146,6 +184,7 @@ run_job(struct manifest *m, const char *text, size_t len,
 	enum dag_status st;
 	const char *outdir = o->outdir != NULL ? o->outdir : ".";
 	char *cause = NULL, *id, *jobdir, *bundle, *cache = NULL;
+	int64_t *est = NULL;
 	int ret;
 
 	id = job_make_id(m->name);
@@ -163,6 +202,8 @@ run_job(struct manifest *m, const char *text, size_t len,
 	jc.manifest_len = len;
 	jc.jobs = o->jobs;
 	jc.clean_env = false;
+	est = run_history_load(m);
+	jc.estimates = est;
 	/* interrupted, nothing resumes a run: its Slurm jobs go too */
 	jc.cancel_remote = true;
 	jc.progress = o->quiet ? PROGRESS_NONE : isatty(STDERR_FILENO) ?
@@ -211,6 +252,9 @@ run_job(struct manifest *m, const char *text, size_t len,
 		}
 	}
 	st = job_status(rc.job);
+	/* an interrupted run says little of how long its nodes take */
+	if (st != DS_INTERRUPTED)
+		run_history_update(job_manifest(rc.job), job_sched(rc.job));
 	if (!o->quiet && isatty(STDERR_FILENO))
 		job_render_summary(rc.job, stderr);
 	if (bundle_write(bundle, o->fmt, id, job_dir(rc.job), NULL,
@@ -239,6 +283,7 @@ run_job(struct manifest *m, const char *text, size_t len,
 		ret = EXIT_DAG_FAILED;
 out:
 	free(cause);
+	free(est);
 	job_free(rc.job);
 	manifest_free(m);
 	loop_free(rc.loop);

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <yaml.h>
 
 #include "fsutil.h"
@@ -312,5 +313,42 @@ emit_fail:
 out:
 	free(buf);
 	hist_release(&h);
+	return rc;
+}
+
+char *
+history_user_dir(char **cause)
+{
+	const char *v;
+
+	if ((v = getenv("XDG_STATE_HOME")) != NULL && v[0] == '/')
+		return xasprintf("%s/dagexec/history", v);
+	if ((v = getenv("HOME")) != NULL && v[0] == '/')
+		return xasprintf("%s/.local/state/dagexec/history", v);
+	*cause = xstrdup("neither XDG_STATE_HOME nor HOME is an "
+	    "absolute path");
+	return NULL;
+}
+
+char *
+history_file(const char *dir, const char *name)
+{
+	return xasprintf("%s/%s", dir, name);
+}
+
+int
+history_load_dir(const char *dir, const struct manifest *m, int64_t *est,
+    char **cause)
+{
+	char *path;
+	int rc;
+
+	path = history_file(dir, m->name);
+	if (access(path, F_OK) != 0 && errno == ENOENT) {
+		free(path);
+		path = xasprintf("%s/%s.yaml", dir, m->name);
+	}
+	rc = history_load(path, m, est, cause);
+	free(path);
 	return rc;
 }

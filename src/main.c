@@ -16,6 +16,7 @@ static const struct {
 	{ "cache",	cmd_cache,	"list and clean the cache store of cached nodes" },
 	{ "validate",	cmd_validate,	"check manifests without running anything" },
 	{ "graph",	cmd_graph,	"print the DAG as DOT or as its waves" },
+	{ "plan",	cmd_plan,	"predict a run's makespan, running nothing" },
 	{ "watch",	cmd_watch,	"the spool daemon: run what is dropped" },
 	{ "submit",	cmd_submit,	"drop a manifest into a spool" },
 	{ "status",	cmd_status,	"jobs of a spool and their progress" },

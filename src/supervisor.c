@@ -222,13 +222,15 @@ empty_jobdir(struct sup *s)
 	closedir(d);
 }
 
+/* users/UID/history/NAME: the durations this user's jobs of the DAG
+ * taught, in the format and under the name `run` uses */
 static char *
-history_file(struct sup *s)
+sup_history_path(struct sup *s)
 {
 	char *dir = xasprintf("%s/history", s->userdir), *p;
 
 	(void)mkdir(dir, 0700);
-	p = xasprintf("%s/%s.yaml", dir, s->m->name);
+	p = history_file(dir, s->m->name);
 	free(dir);
 	return p;
 }
@@ -239,7 +241,7 @@ collected(struct sup *s)
 	char *path, *cause = NULL;
 
 	s->collected = true;
-	path = history_file(s);
+	path = sup_history_path(s);
 	if (history_update(path, s->m, job_sched(s->j), &cause) != 0) {
 		log_event(LOG_WARN, s->job, NULL, "history", "%s", cause);
 		free(cause);
@@ -667,6 +669,7 @@ start_job(struct sup *s, struct manifest *m, const char *text, size_t len)
 	struct job_config jc;
 	struct stat st;
 	char *ev = xasprintf("%s/events.log", s->dir), *cause = NULL, *hist;
+	char *cache;
 	int64_t *est;
 
 	memset(&jc, 0, sizeof jc);
@@ -686,15 +689,19 @@ start_job(struct sup *s, struct manifest *m, const char *text, size_t len)
 	jc.lost = s->a->lost && jc.resume_log != NULL;
 	est = xcalloc(m->nnodes, sizeof *est);
 	s->m = m;
-	hist = history_file(s);
-	if (history_load(hist, m, est, &cause) != 0) {
+	hist = xasprintf("%s/history", s->userdir);
+	if (history_load_dir(hist, m, est, &cause) != 0) {
 		log_event(LOG_WARN, s->job, NULL, "history", "%s", cause);
 		free(cause);
 		cause = NULL;
 	}
 	free(hist);
 	jc.estimates = est;
+	/* cache: the user's own store, users/UID/cache/ */
+	cache = xasprintf("%s/cache", s->userdir);
+	jc.cache_dir = cache;
 	s->j = job_new(s->loop, m, &jc, &cause);
+	free(cache);
 	free(est);
 	free(ev);
 	if (s->j == NULL) {

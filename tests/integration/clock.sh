@@ -210,7 +210,7 @@ if [ -f "$SP/done/$fid.tar.gz" ]; then
 	    between 1000 "$ud" 60000
 	check "after the resume, down (1 s across the jump back) lasted ~1 s, not 0 ($dd ms, 1000 <= d < 60000)" \
 	    between 1000 "$dd" 60000
-	H="$SP/users/$(id -u)/history/flush.yaml"
+	H="$SP/users/$(id -u)/history/flush"
 	if [ -f "$H" ]; then
 		bad=$(grep 'mean_ms:' "$H" | sed 's/.*mean_ms: *\([0-9-]*\).*/\1/' |
 		    awk '$1 < 0 || $1 >= 600000' | head -3)

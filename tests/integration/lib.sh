@@ -8,6 +8,10 @@ set -u
 T=$(mktemp -d "${TMPDIR:-/tmp}/dagexec-test.XXXXXX") || exit 99
 trap 'stop_supervisors; rm -rf "$T"' EXIT
 cd "$T" || exit 99
+# `run` learns node durations into $XDG_STATE_HOME/dagexec/history/: each
+# test starts with none, and the caller's home is left alone
+XDG_STATE_HOME=$T/.xdg-state
+export XDG_STATE_HOME
 
 npass=0
 nfail=0

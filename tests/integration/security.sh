@@ -282,16 +282,16 @@ wait_for 1 "$SP/done/same-*.tar.gz"
 drop same.yaml "$UB"
 wait_for 2 "$SP/done/same-*.tar.gz"
 i=0
-while [ $i -lt 50 ] && ! [ -f "$SP/users/$ub/history/same.yaml" ]; do
+while [ $i -lt 50 ] && ! [ -f "$SP/users/$ub/history/same" ]; do
 	sleep 0.1; i=$((i + 1))
 done
 check "history: A's is A's, in A's own 0700 directory" \
-    test "$(stat -c '%a %u' "$SP/users/$ua" 2>/dev/null) $(stat -c '%a %u' "$SP/users/$ua/history/same.yaml" 2>/dev/null)" = "700 $ua 600 $ua"
+    test "$(stat -c '%a %u' "$SP/users/$ua" 2>/dev/null) $(stat -c '%a %u' "$SP/users/$ua/history/same" 2>/dev/null)" = "700 $ua 600 $ua"
 check "history: B's is B's" \
-    test "$(stat -c '%u' "$SP/users/$ub/history/same.yaml" 2>/dev/null)" = "$ub"
+    test "$(stat -c '%u' "$SP/users/$ub/history/same" 2>/dev/null)" = "$ub"
 check "history: A cannot read B's" \
-    sh -c "! runuser -u '$UA' -- cat '$SP/users/$ub/history/same.yaml' >/dev/null 2>&1"
-check "history: nothing is kept by DAG name for all users" test ! -e "$SP/history/same.yaml"
+    sh -c "! runuser -u '$UA' -- cat '$SP/users/$ub/history/same' >/dev/null 2>&1"
+check "history: nothing is kept by DAG name for all users" test ! -e "$SP/history/same"
 
 # B's file waiting in incoming/ (daemon stopped): A cannot replace it
 kill -TERM "$WPID"; wait "$WPID" 2>/dev/null; WPID=

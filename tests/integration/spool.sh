@@ -221,13 +221,13 @@ Y
 "$DAGEXEC" submit -s "$SP" learn.yaml >/dev/null
 "$DAGEXEC" watch -s "$SP" --drain >>"$T/watch.log" 2>&1
 check "the first run follows manifest order" test "$(tr '\n' ' ' <"$SP/learn.order")" = "short1 short2 long "
-check "the history file is written" test -f "$SP/users/$(id -u)/history/learn.yaml"
-grep_file "the history holds the long node" "long: {mean_ms: [5-9][0-9][0-9]" "$SP/users/$(id -u)/history/learn.yaml"
+check "the history file is written" test -f "$SP/users/$(id -u)/history/learn"
+grep_file "the history holds the long node" "long: {mean_ms: [5-9][0-9][0-9]" "$SP/users/$(id -u)/history/learn"
 rm -f "$SP/learn.order"
 "$DAGEXEC" submit -s "$SP" learn.yaml >/dev/null
 "$DAGEXEC" watch -s "$SP" --drain >>"$T/watch.log" 2>&1
 check "the second run starts the long node first" test "$(head -n 1 "$SP/learn.order")" = long
-grep_file "the history counts two runs" "long: {mean_ms: [0-9]*, runs: 2}" "$SP/users/$(id -u)/history/learn.yaml"
+grep_file "the history counts two runs" "long: {mean_ms: [0-9]*, runs: 2}" "$SP/users/$(id -u)/history/learn"
 
 # --- identity: a job runs as the owner of the dropped file ----------------------
 if [ "$(id -u)" -eq 0 ] && command -v useradd >/dev/null 2>&1; then

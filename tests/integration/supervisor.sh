@@ -106,6 +106,24 @@ check "the bundle is U's" test "$(stat -c %u "$(bundle_of ids)")" = "$uu"
 check "the job directory is gone" test -z "$(ls "$SP/active")"
 check "so is its claim" test -z "$(ls "$SP/claims")"
 
+# --- the node cache under watch: the user's own store --------------------------
+cat >cached.yaml <<Y
+name: cached
+defaults: {cache: true}
+nodes:
+  c: {run: "echo c >> $P/cached.runs; echo made > made.txt", outputs: [made.txt]}
+Y
+drop cached.yaml
+b1=$(bundle_of cached)
+rm -f "$b1"
+drop cached.yaml
+b2=$(bundle_of cached)
+check "cache: the second job's node did not run" test "$(wc -l <"$P/cached.runs")" -eq 1
+C=$(unpack "$b2")
+check "cache: it is a hit" test "$(yget "$C/state.yaml" nodes.c.cached)" = True
+check "cache: its output came back" test "$(cat "$C/outputs/c/made.txt" 2>/dev/null)" = made
+check "cache: the store is U's, in users/UID/cache/" test "$(stat -c %u "$SP/users/$uu/cache")" = "$uu"
+
 # --- kill -9 of the daemon with four nodes running -----------------------------
 four() {	# four NAME: a job of four 3-second nodes, each writing its pid
 	cat >"$1.yaml" <<Y
