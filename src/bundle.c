@@ -272,30 +272,20 @@ bundle_add_fd(struct bundle_w *bw, int fd, const char *member,
 }
 
 /*
- * openat(dfd, name, flags) with owner's file-system ids (owner NULL: ours).
- * Returns the descriptor; -2 when what was opened is a regular file that
- * is not owner's or has more than one link (closed); -1 with errno when it
- * cannot be opened.
+ * openat(dfd, name, flags); with owner (else NULL), what is a regular file
+ * must be owner's with one link. Returns the descriptor; -2 when it is not
+ * (closed); -1 with errno when it cannot be opened.
  */
 static int
 bundle_open_owned(const struct bundle_owner *owner, int dfd,
     const char *name, int flags)
 {
-	struct fs_ids	 old;
 	struct stat	 st;
-	int		 fd, saved;
+	int		 fd;
 
-	if (owner == NULL)
-		return openat(dfd, name, flags);
-	if (fs_ids_enter(owner->uid, owner->gid, 1, &old) != 0)
-		return -1;
 	fd = openat(dfd, name, flags);
-	saved = errno;
-	fs_ids_leave(&old);
-	if (fd < 0) {
-		errno = saved;
-		return -1;
-	}
+	if (fd < 0 || owner == NULL)
+		return fd;
 	if (fstat(fd, &st) != 0 || (S_ISREG(st.st_mode) &&
 	    (st.st_uid != owner->uid || st.st_nlink != 1))) {
 		close(fd);

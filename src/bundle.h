@@ -31,8 +31,8 @@ const char *bundle_ext(enum bundle_format f);
  * last SHA256SUMS over every other regular-file member.
  * work/ is not packed. Written to out_path.tmp.PID, fsynced, renamed.
  * Owners and modes are normalised (root, 0644/0755). With owner (else
- * NULL), nodes/ and outputs/ are read as that user and only their plain
- * files with one link are packed. Returns 0 or -1 with *cause; nothing is
+ * NULL), only the plain files of nodes/ and outputs/ that are owner's with
+ * one link are packed. Returns 0 or -1 with *cause; nothing is
  * left at out_path on failure. */
 int bundle_write(const char *out_path, enum bundle_format fmt,
     const char *job, const char *jobdir, const struct bundle_owner *owner,
@@ -44,8 +44,7 @@ int bundle_write(const char *out_path, enum bundle_format fmt,
  * out of it fails. Symlinks inside a copied tree are not followed and not
  * copied. Files are written 0600, never through a link or into a FIFO.
  * With owner (else NULL), every file copied must be a plain file of that
- * user's with one link, else the output is refused; the caller runs with
- * the user's file-system ids. Returns 0, or -1 with errno (ENOENT:
+ * user's with one link, else the output is refused. Returns 0, or -1 with errno (ENOENT:
  * missing) and *cause. */
 int bundle_collect_output(int workdir_fd, const char *rel, const char *destdir,
     const struct bundle_owner *owner, char **cause);

@@ -255,9 +255,7 @@ job_cache_start(struct job *j, size_t i, int attempt)
 		return false;
 	nc = &j->nc[i];
 	need_values_of(j, i, &nv, &nn);
-	job_as_owner(j, true);
 	r = node_key(j, i, nv, nn, nc->key, &warn, &cause);
-	job_as_owner(j, false);
 	free(nv);
 	free(nn);
 	nc->keyed = r == 0;
@@ -272,9 +270,7 @@ job_cache_start(struct job *j, size_t i, int attempt)
 	/* a retry keeps its attempt number; a named --from node runs */
 	if (attempt != 1 || nc->skip)
 		return false;
-	job_as_owner(j, true);
 	r = cache_lookup(j->cache_dir, nc->key, &e, &cause);
-	job_as_owner(j, false);
 	if (r < 0) {
 		job_log(j, LOG_WARN, i, "cache", "%s: a miss", cause);
 		free(cause);

@@ -11,6 +11,7 @@
 
 #include "cache.h"
 #include "cmd.h"
+#include "loop.h"
 #include "units.h"
 #include "xmalloc.h"
 
@@ -40,15 +41,6 @@ cache_usage(FILE *fp)
 	    "(7d, 12h)\n\n"
 	    "exit status: 0 done, 64 usage, 74 the store cannot be read or an "
 	    "entry removed\n");
-}
-
-static int64_t
-wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static void
@@ -106,7 +98,7 @@ cache_remove(const char *dir, int64_t older, int64_t max_size, bool all)
 	size_t nrem;
 	int64_t freed;
 
-	if (cache_gc(dir, older, max_size, all, wall_ms(), &nrem, &freed,
+	if (cache_gc(dir, older, max_size, all, loop_wallclock(), &nrem, &freed,
 	    &cause) != 0) {
 		fprintf(stderr, "dagexec: cache: %s\n", cause);
 		free(cause);

@@ -10,13 +10,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/time.h>
 #include <unistd.h>
 
 #include "bundle.h"
 #include "cmd.h"
 #include "diag.h"
 #include "history.h"
+#include "loop.h"
 #include "manifest.h"
 #include "plan.h"
 #include "state.h"
@@ -308,17 +308,15 @@ plan_svg(const char *path, const struct manifest *m, const struct plan *p,
     int jobs)
 {
 	struct state_job	 sj;
-	struct timeval		 tv;
 	char			*label, *cause = NULL;
 	int			 rc;
 
-	gettimeofday(&tv, NULL);
 	memset(&sj, 0, sizeof sj);
 	label = xasprintf("predicted by dagexec plan -j %d", jobs);
 	sj.job = label;
 	sj.status = plan_status(p);
 	sj.mono_base_ms = 0;
-	sj.wall_base_ms = (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+	sj.wall_base_ms = loop_wallclock();
 	sj.started_ms = 0;
 	sj.finished_ms = plan_makespan(p);
 	rc = timeline_write(path, m, plan_sched(p), &sj, &cause);

@@ -2,7 +2,6 @@
  * the node's and dagexec's own variables over it. */
 #include "config.h"
 
-#include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -40,23 +39,7 @@ env_init_base(struct job *j)
 			continue;	/* never pass our own variables down */
 		if (j->clean_env && !env_allowed_clean(*e))
 			continue;
-		if (j->set_ids && (strncmp(*e, "HOME=", 5) == 0 ||
-		    strncmp(*e, "USER=", 5) == 0))
-			continue;	/* the job owner's, below */
 		j->base_env[i++] = xstrdup(*e);
-	}
-	if (j->set_ids) {
-		/* as at(1): the user's own HOME and USER */
-		struct passwd *pw = getpwuid(j->uid);
-
-		j->base_env = xreallocarray(j->base_env, i + 3,
-		    sizeof *j->base_env);
-		if (pw != NULL) {
-			j->base_env[i++] = xasprintf("HOME=%s", pw->pw_dir);
-			j->base_env[i++] = xasprintf("USER=%s", pw->pw_name);
-		} else
-			j->base_env[i++] = xstrdup("HOME=/");
-		j->base_env[i] = NULL;
 	}
 	j->nbase_env = i;
 }

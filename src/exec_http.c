@@ -60,8 +60,7 @@ http_prepare(struct job *j, size_t i, char **envp, char **argv, char **cause)
 		goto out;
 	}
 	if (http_write_spec(argv[2], n->http, n->max_retry_delay_ms, vars,
-	    j->set_ids ? j->uid : (uid_t)-1, j->set_ids ? j->gid : (gid_t)-1,
-	    &c2) != 0) {
+	    (uid_t)-1, (gid_t)-1, &c2) != 0) {
 		*cause = xasprintf("http: %s", c2);
 		free(c2);
 		goto out;
@@ -112,9 +111,7 @@ exec_http_prepare(struct job *j, size_t i, char **envp, char **argv,
 {
 	int rc;
 
-	job_as_owner(j, true);
 	rc = http_prepare(j, i, envp, argv, cause);
-	job_as_owner(j, false);
 	return rc;
 }
 

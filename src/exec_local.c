@@ -206,15 +206,12 @@ exec_local_spawn(struct job *j, size_t i, int attempt,
 	met_path = xasprintf("%s/io/%s.metrics", j->dir, n->id);
 	/* an attempt's side files are removed once read: only an earlier
 	 * run's (a resumed job) can be left */
-	job_as_owner(j, true);
 	if (j->resumed && ((unlink(out_path) != 0 && errno != ENOENT) ||
 	    (unlink(met_path) != 0 && errno != ENOENT))) {
 		cause = xasprintf("cannot remove '%s': %s", out_path,
 		    strerror(errno));
-		job_as_owner(j, false);
-		goto fail;
+			goto fail;
 	}
-	job_as_owner(j, false);
 	/* non-blocking on our end only: the node's end must block, or a
 	 * writer faster than us gets EAGAIN */
 	if (pipe2(pout, O_CLOEXEC) != 0 || pipe2(perr, O_CLOEXEC) != 0 ||
@@ -473,7 +470,7 @@ exec_local_kill_strays(struct job *j, size_t i, int sig)
 	struct stat st;
 	char *p;
 	long pid;
-	uid_t uid = j->set_ids ? j->uid : geteuid();
+	uid_t uid = geteuid();
 	int n = 0;
 
 	if ((d = opendir("/proc")) == NULL)

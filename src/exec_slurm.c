@@ -28,16 +28,6 @@ slurm_io(const struct job *j, size_t i, int attempt, const char *ext)
 	    attempt, ext);
 }
 
-static void
-slurm_ids_of(const struct job *j, struct slurm_ids *ids)
-{
-	ids->set_ids = j->set_ids;
-	ids->uid = j->uid;
-	ids->gid = j->gid;
-	ids->groups = j->groups;
-	ids->ngroups = j->ngroups;
-}
-
 /*
  * Append the file Slurm wrote for a stream of the attempt to the node's
  * log through ls (capped like a pipe's output), then remove it. The file
@@ -53,13 +43,11 @@ slurm_copy_log(struct job *j, struct logsink *ls, const char *path, bool *oom)
 	size_t keep = 0, w;
 	int fd;
 
-	job_as_owner(j, true);
 	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-	job_as_owner(j, false);
 	if (fd < 0)
 		goto out;
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
-	    (j->set_ids && st.st_uid != j->uid)) {
+	    (j->spooled && st.st_uid != geteuid())) {
 		log_event(LOG_WARN, j->id, NULL, "slurm",
 		    "'%s' is not a plain file of the job's user", path);
 		close(fd);
@@ -79,9 +67,7 @@ slurm_copy_log(struct job *j, struct logsink *ls, const char *path, bool *oom)
 	}
 	close(fd);
 out:
-	job_as_owner(j, true);
 	(void)unlink(path);
-	job_as_owner(j, false);
 }
 
 /* The Slurm job of np's attempt reached a final state (the tracker). */
@@ -117,9 +103,7 @@ slurm_finished(const struct slurm_job_state *st, void *arg)
 	sink_finish(&np->out);
 	sink_finish(&np->err);
 	path = slurm_io(j, i, np->attempt, "sbatch");
-	job_as_owner(j, true);
 	(void)unlink(path);	/* it holds the node's environment */
-	job_as_owner(j, false);
 	free(path);
 
 	if (r == REASON_EXIT && code == SLURM_EXIT_CHDIR) {
@@ -223,9 +207,7 @@ slurm_submitted(int status, const char *out, size_t len, void *arg)
 	    "no output");
 	free(line);
 	path = slurm_io(j, np->node, np->attempt, "sbatch");
-	job_as_owner(j, true);
 	(void)unlink(path);
-	job_as_owner(j, false);
 	free(path);
 	job_attempt_ended(np, &e, cause);
 }
@@ -249,7 +231,6 @@ slurm_submit(struct nodeproc *np)
 	struct job *j = np->job;
 	size_t i = np->node;
 	const struct node *n = &j->m->nodes[i];
-	struct slurm_ids ids;
 	char *out_path, *met_path, **envp, *text, *script, *so, *se;
 	char **argv, **env, *a, *cause = NULL;
 	int rc;
@@ -263,13 +244,11 @@ slurm_submit(struct nodeproc *np)
 	text = slurm_script(envp, j->workdir, n->kind == NODE_RUN ? n->run :
 	    NULL, n->argv);
 	/* the script is the user's: sbatch reads it as them */
-	job_as_owner(j, true);
 	if (j->resumed) {
 		(void)unlink(out_path);
 		(void)unlink(met_path);
 	}
 	rc = fs_write_atomic(script, text, strlen(text), 0600, &cause);
-	job_as_owner(j, false);
 	env_build_free(j, envp);
 	free(text);
 	if (rc != 0) {
@@ -290,8 +269,7 @@ slurm_submit(struct nodeproc *np)
 	argv = slurm_sbatch_argv(n, j->m->name, j->id, np->attempt, script,
 	    so, se, j->workdir);
 	env = slurm_env(j->base_env);
-	slurm_ids_of(j, &ids);
-	np->slurm_cmd = slurm_cmd_run(j->loop, argv, env, &ids,
+	np->slurm_cmd = slurm_cmd_run(j->loop, argv, env,
 	    slurm_submitted, np, &cause);
 	slurm_argv_free(argv);
 	slurm_argv_free(env);
@@ -371,7 +349,7 @@ slurm_lookup(struct nodeproc *np)
 	name = xasprintf("%s/%s", j->m->name, j->m->nodes[np->node].id);
 	argv = slurm_queue_argv(NULL, 0, name);
 	env = slurm_env(NULL);
-	np->slurm_cmd = slurm_cmd_run(j->loop, argv, env, NULL,
+	np->slurm_cmd = slurm_cmd_run(j->loop, argv, env,
 	    slurm_looked_up, np, &cause);
 	slurm_argv_free(argv);
 	slurm_argv_free(env);

@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/fsuid.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -253,34 +252,3 @@ fs_remove_tree(const char *path, char **cause)
 	return 0;
 }
 
-int
-fs_ids_enter(uid_t uid, gid_t gid, int set, struct fs_ids *old)
-{
-	old->set = 0;
-	if (!set)
-		return 0;
-	/* each call returns the ids it replaced; a refused change leaves
-	 * them, which a second call shows */
-	old->gid = (gid_t)setfsgid(gid);
-	if ((gid_t)setfsgid(gid) != gid) {
-		errno = EPERM;
-		return -1;
-	}
-	old->uid = (uid_t)setfsuid(uid);
-	if ((uid_t)setfsuid(uid) != uid) {
-		(void)setfsgid(old->gid);
-		errno = EPERM;
-		return -1;
-	}
-	old->set = 1;
-	return 0;
-}
-
-void
-fs_ids_leave(const struct fs_ids *old)
-{
-	if (!old->set)
-		return;
-	(void)setfsuid(old->uid);
-	(void)setfsgid(old->gid);
-}

@@ -15,20 +15,6 @@ int fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
 int fs_write_atomic_owned(const char *path, const void *data, size_t len,
     mode_t mode, uid_t uid, gid_t gid, char **cause);
 
-/* The calling thread's file-system identity (setfsuid(2), setfsgid(2)):
- * the ids its opens, creations and permission checks use. Other threads
- * keep theirs. */
-struct fs_ids {
-	uid_t	uid;
-	gid_t	gid;
-	int	set;	/* 0: fs_ids_enter changed nothing */
-};
-/* Make the calling thread's file-system ids uid:gid when set is true (the
- * old ones saved in *old); nothing when false. Fails (-1, EPERM) when the
- * kernel would not take them. */
-int fs_ids_enter(uid_t uid, gid_t gid, int set, struct fs_ids *old);
-/* Back to what fs_ids_enter saved in *old. */
-void fs_ids_leave(const struct fs_ids *old);
 /* Read a whole file into a new NUL-terminated buffer (*len excludes the NUL).
  * Fails with EFBIG when the file holds more than max bytes. O_NOFOLLOW is not
  * used: callers who need it open the file themselves and use fs_read_fd. */

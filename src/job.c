@@ -103,24 +103,15 @@ job_parse_kv_file(const struct job *j, int dirfd, const char *path,
 	char *buf, *c2 = NULL;
 	size_t len;
 	struct stat st;
-	struct fs_ids old;
-	int fd, rc, saved;
+	int fd, rc;
 
 	*out = NULL;
 	*nout = 0;
 	/* the node made this file: no link followed, no FIFO waited on,
-	 * nothing but a plain file of its own, opened with its user's
-	 * rights (io/ is theirs) */
-	if (fs_ids_enter(j->uid, j->gid, j->set_ids, &old) != 0) {
-		*cause = xasprintf("%s: cannot take uid %ld: %s", what,
-		    (long)j->uid, strerror(errno));
-		return -1;
-	}
+	 * nothing but a plain file (under the spool: of the job owner's,
+	 * the user we run as) */
 	fd = openat(dirfd, path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
 	    O_CLOEXEC);
-	saved = errno;
-	fs_ids_leave(&old);
-	errno = saved;
 	if (fd < 0) {
 		if (errno == ENOENT)
 			return 0;
@@ -129,7 +120,7 @@ job_parse_kv_file(const struct job *j, int dirfd, const char *path,
 		return -1;
 	}
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1 ||
-	    (j->set_ids && st.st_uid != j->uid)) {
+	    (j->spooled && st.st_uid != geteuid())) {
 		close(fd);
 		*cause = xasprintf("%s is not a plain file of the node's",
 		    what);
@@ -144,10 +135,7 @@ job_parse_kv_file(const struct job *j, int dirfd, const char *path,
 	rc = kvfile_parse(buf, len, what, numeric, out, nout, cause);
 	free(buf);
 	/* read: the next attempt starts without it */
-	if (fs_ids_enter(j->uid, j->gid, j->set_ids, &old) == 0) {
-		(void)unlinkat(dirfd, path, 0);
-		fs_ids_leave(&old);
-	}
+	(void)unlinkat(dirfd, path, 0);
 	return rc;
 }
 
@@ -218,30 +206,13 @@ job_proc_reset(struct job *j, size_t i, int attempt)
 	np->attempt = attempt;
 }
 
-
-/* Open, create and remove what the job owner may have touched (io/, the
- * work directory) with the owner's file-system ids, not the daemon's: a
- * link they planted is followed with their rights only, and what is made
- * is theirs. Only this thread's ids change (no setgroups, which glibc
- * applies to every thread). on false: back to our own. */
+/* What every child of the job gets: a private umask. (Under the spool the
+ * job's supervisor already runs as the job's owner: so do its children.) */
 void
 job_spawn_ids(const struct job *j, struct spawn_spec *sp)
 {
+	(void)j;
 	sp->umask = 077;
-	sp->set_ids = j->set_ids;
-	sp->uid = j->uid;
-	sp->gid = j->gid;
-	sp->groups = j->groups;
-	sp->ngroups = j->ngroups;
-}
-
-void
-job_as_owner(struct job *j, bool on)
-{
-	if (on)
-		(void)fs_ids_enter(j->uid, j->gid, j->set_ids, &j->fs_saved);
-	else
-		fs_ids_leave(&j->fs_saved);
 }
 
 /* False when io/ holds nothing at all (then no node has a side file to
@@ -298,12 +269,9 @@ struct ending {
 	const char		*workdir_err;	/* why it is -1 */
 	const struct node	*n;
 	char			*dest;		/* DIR/outputs/NODE */
-	bool			 set_ids;
 	bool			 check_owner;	/* only plain files of the
 						   owner's, with one link */
 	struct bundle_owner	 owner;
-	gid_t			*groups;
-	size_t			 ngroups;
 	char			*copy_cause;	/* why the copy failed */
 	struct cachestore	*store;		/* a success to store, or NULL */
 };
@@ -323,47 +291,26 @@ ending_free(struct ending *en)
 	free(en);
 }
 
-/* Copy the declared outputs with the owner's groups and file-system ids,
- * for the calling thread alone (the raw system calls: glibc's setgroups
- * would change every thread's); ours come back after. */
+/* Copy the declared outputs (under the spool: only plain files of the
+ * owner's, the user we run as, with one link). */
 static void
 ending_copy(struct ending *en)
 {
-	struct fs_ids old;
-	gid_t saved[64];
-	long nsaved = 0;
 	size_t k;
 
-	if (en->workdir_fd < 0 && en->n->noutputs > 0) {
+	if (en->workdir_fd < 0) {
 		en->copy_cause = xstrdup(en->workdir_err != NULL ?
 		    en->workdir_err : "no work directory");
 		return;
-	}
-	if (en->set_ids) {
-		nsaved = syscall(SYS_getgroups, 64, saved);
-		if (nsaved < 0 || syscall(SYS_setgroups, en->ngroups,
-		    en->groups) != 0 || fs_ids_enter(en->owner.uid,
-		    en->owner.gid, 1, &old) != 0) {
-			en->copy_cause = xasprintf("cannot take the ids of "
-			    "uid %ld: %s", (long)en->owner.uid,
-			    strerror(errno));
-			if (nsaved >= 0)
-				(void)syscall(SYS_setgroups, nsaved, saved);
-			return;
-		}
 	}
 	for (k = 0; en->copy_cause == NULL && k < en->n->noutputs; k++)
 		(void)bundle_collect_output(en->workdir_fd, en->n->outputs[k],
 		    en->dest, en->check_owner ? &en->owner : NULL,
 		    &en->copy_cause);
-	/* stored with the owner's ids, once its outputs are in outputs/NODE
-	 * and before its dependents start (they may change its inputs) */
+	/* stored once its outputs are in outputs/NODE and before its
+	 * dependents start (they may change its inputs) */
 	if (en->store != NULL && en->copy_cause == NULL)
 		job_cache_store_run(en->store);
-	if (en->set_ids) {
-		fs_ids_leave(&old);
-		(void)syscall(SYS_setgroups, nsaved, saved);
-	}
 }
 
 /* The copy is done: the attempt's end goes on, on the loop. */
@@ -398,12 +345,9 @@ ending_copy_start(struct job *j, struct ending *en)
 	en->workdir_err = j->workdir_err;
 	en->n = &j->m->nodes[en->np->node];
 	en->dest = xasprintf("%s/outputs/%s", j->dir, en->n->id);
-	en->set_ids = j->set_ids;
-	en->check_owner = j->set_ids || j->spooled;
-	en->owner.uid = j->set_ids ? j->uid : geteuid();
-	en->owner.gid = j->set_ids ? j->gid : getegid();
-	en->groups = j->groups;
-	en->ngroups = j->ngroups;
+	en->check_owner = j->spooled;
+	en->owner.uid = geteuid();
+	en->owner.gid = getegid();
 	if (j->copier == NULL)
 		j->copier = worker_new(j->loop);
 	en->np->ending = en;
@@ -441,7 +385,6 @@ job_attempt_ended(struct nodeproc *np, struct attempt_end *ep, char *cause)
 	sink_take_error(&np->out, &en->e, &en->cause);
 	sink_take_error(&np->err, &en->e, &en->cause);
 
-	job_as_owner(j, true);
 	/* most nodes leave no side file: one look at io/ saves two
 	 * failing opens (not for Slurm's: another machine makes them,
 	 * which inotify does not see) */
@@ -480,7 +423,6 @@ job_attempt_ended(struct nodeproc *np, struct attempt_end *ep, char *cause)
 	ex = job_exec(j, i);
 	if (ex->cleanup != NULL)
 		ex->cleanup(j, i);
-	job_as_owner(j, false);
 	if (en->e.reason == REASON_NONE)
 		en->store = job_cache_store_new(j, i, en->ov, en->no,
 		    en->metrics, en->nm);
@@ -662,8 +604,8 @@ statew_get(struct job *j)
 		return j->sw;
 	sw = xcalloc(1, sizeof *sw);
 	sw->path = j->state_path;
-	sw->uid = j->set_ids ? j->uid : (uid_t)-1;
-	sw->gid = j->gid;
+	sw->uid = (uid_t)-1;
+	sw->gid = (gid_t)-1;
 	pthread_mutex_init(&sw->mu, NULL);
 	pthread_cond_init(&sw->cv, NULL);
 	sigfillset(&all);
@@ -824,8 +766,7 @@ state_flush(struct job *j)
 	t0 = thread_cpu_us();
 	fill_state_job(j, &sj);
 	text = state_render(j->m, j->s, &sj, &len);
-	if (fs_write_atomic_owned(j->state_path, text, len, 0600,
-	    j->set_ids ? j->uid : (uid_t)-1, j->gid, &cause) != 0) {
+	if (fs_write_atomic(j->state_path, text, len, 0600, &cause) != 0) {
 		job_log(j, LOG_ERROR, SIZE_MAX, "state", "%s", cause);
 		free(cause);
 		j->end_failed = true;
@@ -1047,11 +988,9 @@ notify_start(struct job *j)
 		return -1;
 	}
 	result = xasprintf("%s/io/.notify.result", j->dir);
-	job_as_owner(j, true);
 	if (unlink(result) != 0 && errno != ENOENT)
 		job_log(j, LOG_WARN, SIZE_MAX, "notify",
 		    "cannot remove '%s': %s", result, strerror(errno));
-	job_as_owner(j, false);
 	argv[0] = job_argv0;
 	argv[1] = xstrdup("__notify");
 	argv[2] = ns->url;
@@ -1734,14 +1673,8 @@ job_private_dir(struct job *j, const char *sub, char **cause)
 	char *path = xasprintf("%s/%s", j->dir, sub);
 	int rc = 0;
 
-	if (fs_mkdirs(path, j->set_ids ? 0700 : 0755, cause) != 0)
+	if (fs_mkdirs(path, j->spooled ? 0700 : 0755, cause) != 0)
 		rc = -1;
-	else if (j->set_ids && (chown(path, j->uid, j->gid) != 0 ||
-	    chmod(path, 0700) != 0)) {
-		*cause = xasprintf("cannot give '%s' to uid %ld: %s", path,
-		    (long)j->uid, strerror(errno));
-		rc = -1;
-	}
 	free(path);
 	return rc;
 }
@@ -1782,16 +1715,8 @@ job_new(struct loop *l, struct manifest *m, const struct job_config *c,
 	j->arg = c->arg;
 	j->slots = c->slots;
 	j->on_slots = c->on_slots;
-	j->set_ids = c->set_ids;
 	j->spooled = c->spooled;
 	j->cancel_remote = c->cancel_remote;
-	j->uid = c->uid;
-	j->gid = c->gid;
-	if (c->ngroups > 0) {
-		j->groups = xcalloc(c->ngroups, sizeof *j->groups);
-		memcpy(j->groups, c->groups, c->ngroups * sizeof *j->groups);
-		j->ngroups = c->ngroups;
-	}
 	j->workdir_fd = -1;
 	j->nodes_fd = -1;
 	j->io_fd = -1;
@@ -1853,18 +1778,10 @@ job_new(struct loop *l, struct manifest *m, const struct job_config *c,
 		j->workdir = xasprintf("%s/work", j->dir);
 		if (fs_mkdirs(j->workdir, 0700, cause) != 0)
 			goto fail;
-		if (j->set_ids && chown(j->workdir, j->uid, j->gid) != 0) {
-			*cause = xasprintf("cannot give '%s' to uid %ld: %s",
-			    j->workdir, (long)j->uid, strerror(errno));
-			goto fail;
-		}
 	}
-	/* with the owner's rights: outputs are read through this descriptor,
-	 * and a directory only root may enter must not become theirs */
-	job_as_owner(j, true);
+	/* outputs are read through this descriptor */
 	j->workdir_fd = open(j->workdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	job_as_owner(j, false);
-	if (j->workdir_fd < 0 && !j->set_ids && !j->spooled) {
+	if (j->workdir_fd < 0 && !j->spooled) {
 		*cause = xasprintf("cannot open work directory '%s': %s",
 		    j->workdir, strerror(errno));
 		goto fail;
@@ -1873,7 +1790,7 @@ job_new(struct loop *l, struct manifest *m, const struct job_config *c,
 	 * nothing is collected from it */
 	if (j->workdir_fd < 0)
 		j->workdir_err = xasprintf("cannot open work directory '%s' "
-		    "as uid %ld: %s", j->workdir, (long)j->uid,
+		    "as uid %ld: %s", j->workdir, (long)geteuid(),
 		    strerror(errno));
 	/* NULL (no line without the shell) when it cannot be had */
 	j->pwd = realpath(j->workdir, NULL);
@@ -2130,7 +2047,6 @@ job_free(struct job *j)
 	sched_free(j->s);
 	manifest_free(j->m);
 	env_free(j->base_env);
-	free(j->groups);
 	free(j->estimates);
 	free(j->first_start);
 	free(j->done_span);

@@ -44,11 +44,6 @@ struct job_config {
 					   calls job_dispatch on its jobs */
 	bool		 cancel_remote;	/* interrupted: scancel the Slurm jobs
 					   too (else a restart adopts them) */
-	bool		 set_ids;	/* run nodes as uid/gid/groups */
-	uid_t		 uid;
-	gid_t		 gid;
-	const gid_t	*groups;	/* copied */
-	size_t		 ngroups;
 	const int64_t	*estimates;	/* learned durations (ms, 0 unknown)
 					   per node, copied; or NULL */
 	const char	*resume_log;	/* an events.log to resume from, or

@@ -101,9 +101,8 @@ struct job {
 						   run without the shell */
 	int			 workdir_fd;
 	char			*workdir_err;	/* why workdir_fd is -1 */
-	int			 nodes_fd;	/* DIR/nodes, the owner's */
+	int			 nodes_fd;	/* DIR/nodes */
 	struct worker		*copier;	/* copies declared outputs */
-	struct fs_ids		 fs_saved;	/* as_owner: our own ids */
 	DIR			*io_dir;	/* DIR/io, or NULL */
 	int			 io_fd;		/* its descriptor, or -1 */
 	int			 io_ino;	/* inotify on io/ (creations),
@@ -126,11 +125,6 @@ struct job {
 	void			(*on_finish)(struct job *, void *);
 	void			*arg;
 	int			*slots;		/* shared: nodes running */
-	bool			 set_ids;
-	uid_t			 uid;
-	gid_t			 gid;
-	gid_t			*groups;
-	size_t			 ngroups;
 	int64_t			*estimates;
 	bool			 resumed;	/* from an earlier run's journal */
 	bool			 lost;		/* resumed only to end it: lost */
@@ -192,11 +186,7 @@ void	job_log(struct job *j, enum log_level lvl, size_t node,
 	    __attribute__((format(printf, 5, 6)));
 /* v in decimal, allocated (the caller frees it). */
 char	*job_num(int64_t v);
-/* on: take the job owner's file-system ids (this thread only); off: back
- * to our own. */
-void	 job_as_owner(struct job *j, bool on);
-/* The identity a child of the job runs as (the owner's ids and groups,
- * umask 077), into sp. */
+/* What a child of the job gets from it (umask 077), into sp. */
 void	 job_spawn_ids(const struct job *j, struct spawn_spec *sp);
 /* Parse the KEY=VALUE side file path (relative to dirfd), made by a node,
  * as its owner, and remove it; *out (allocated, kvfile_free) is empty when
@@ -255,7 +245,7 @@ void	 metrics_free(struct metric *v, size_t n);
 /* ---- env.c: the environment of a job's nodes ---------------------------- */
 
 /* Fill j->base_env from ours: no DAGEXEC_*, only the clean set with
- * clean_env, the owner's HOME and USER with set_ids. */
+ * clean_env. */
 void	  env_init_base(struct job *j);
 /* The environment of attempt of node i (out_path, metrics_path: its side
  * files; pwd: PWD for a line run without the shell, or NULL); free it with

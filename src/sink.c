@@ -41,7 +41,6 @@ int
 sink_open(struct logsink *ls)
 {
 	const struct job *j = ls->job;
-	struct fs_ids old;
 	struct stat st;
 	const char *why = NULL;
 	char *sep;
@@ -51,8 +50,6 @@ sink_open(struct logsink *ls)
 		return ls->file;
 	if (j->nodes_fd < 0)
 		why = "no nodes directory";
-	else if (fs_ids_enter(j->uid, j->gid, j->set_ids, &old) != 0)
-		why = strerror(errno);
 	else {
 		if (mkdirat(j->nodes_fd, ls->node, 0700) == 0 ||
 		    errno == EEXIST)
@@ -66,12 +63,11 @@ sink_open(struct logsink *ls)
 			why = errno == ELOOP || errno == ENOTDIR ?
 			    "a symbolic link" : errno == ENXIO ? "a FIFO" :
 			    strerror(errno);
-		fs_ids_leave(&old);
 	}
 	if (dfd >= 0)
 		close(dfd);
 	if (fd >= 0 && (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
-	    st.st_nlink != 1 || (j->set_ids && st.st_uid != j->uid))) {
+	    st.st_nlink != 1 || (j->spooled && st.st_uid != geteuid()))) {
 		why = "not a plain file of the job's user";
 		close(fd);
 		fd = -1;

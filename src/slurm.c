@@ -466,7 +466,7 @@ cmd_exited(struct loop *l, pid_t pid, int status, const struct rusage *ru,
 
 struct slurm_cmd *
 slurm_cmd_run(struct loop *l, char **argv, char **envp,
-    const struct slurm_ids *ids, slurm_cmd_cb cb, void *arg, char **cause)
+    slurm_cmd_cb cb, void *arg, char **cause)
 {
 	struct spawn_spec sp;
 	struct slurm_cmd *c;
@@ -488,13 +488,6 @@ slurm_cmd_run(struct loop *l, char **argv, char **envp,
 	sp.stdout_fd = p[1];
 	sp.stderr_fd = p[1];
 	sp.umask = 077;
-	if (ids != NULL && ids->set_ids) {
-		sp.set_ids = true;
-		sp.uid = ids->uid;
-		sp.gid = ids->gid;
-		sp.groups = ids->groups;
-		sp.ngroups = ids->ngroups;
-	}
 	pid = spawn_start(&sp, &pidfd, cause);
 	spawn_free_paths(sp.paths);
 	close(p[1]);
@@ -675,7 +668,7 @@ tick(struct loop *l, void *arg)
 	argv = slurm_queue_argv(ids, trk.n, NULL);
 	free(ids);
 	env = slurm_env(NULL);
-	trk.query = slurm_cmd_run(l, argv, env, NULL, query_done, NULL,
+	trk.query = slurm_cmd_run(l, argv, env, query_done, NULL,
 	    &cause);
 	slurm_argv_free(argv);
 	slurm_argv_free(env);
@@ -754,7 +747,7 @@ slurm_cancel(struct loop *l, const char *id)
 	argv[1] = copy;
 	argv[2] = NULL;
 	env = slurm_env(NULL);
-	if (slurm_cmd_run(l, argv, env, NULL, cancel_done, copy,
+	if (slurm_cmd_run(l, argv, env, cancel_done, copy,
 	    &cause) == NULL) {
 		log_event(LOG_WARN, NULL, NULL, "slurm", "scancel %s: %s", id,
 		    cause);

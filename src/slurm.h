@@ -18,15 +18,6 @@
  * on the Slurm node (not on a filesystem the nodes share). */
 #define SLURM_EXIT_CHDIR	222
 
-/* Who a Slurm command runs as: the job's user, or the daemon itself. */
-struct slurm_ids {
-	bool		 set_ids;
-	uid_t		 uid;
-	gid_t		 gid;
-	const gid_t	*groups;
-	size_t		 ngroups;
-};
-
 /* One job as squeue reported it. */
 struct slurm_job_state {
 	char	*id;
@@ -82,9 +73,9 @@ char **slurm_env(char *const *base);
 struct slurm_cmd;
 typedef void (*slurm_cmd_cb)(int status, const char *out, size_t len,
     void *arg);
-/* Run argv (argv[0] looked up in envp's PATH) as ids. NULL with *cause. */
+/* Run argv (argv[0] looked up in envp's PATH). NULL with *cause. */
 struct slurm_cmd *slurm_cmd_run(struct loop *l, char **argv, char **envp,
-    const struct slurm_ids *ids, slurm_cmd_cb cb, void *arg, char **cause);
+    slurm_cmd_cb cb, void *arg, char **cause);
 /* Never call back; the child is killed and reaped. NULL is fine. */
 void slurm_cmd_forget(struct loop *l, struct slurm_cmd *c);
 

@@ -981,4 +981,5 @@ spool_claim_release(struct spool_claim *c)
 	free(c->dir);
 	free(c->path);
 	memset(c, 0, sizeof *c);
+	c->fd = -1;	/* released twice is harmless */
 }

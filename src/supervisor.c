@@ -77,6 +77,8 @@ struct sup {
 	char		*pack_cause;
 	char		*bundle;	/* active/JOB/.bundle.tar.gz */
 	bool		 collected;	/* the daemon has the bundle */
+	bool		 told_open;	/* "cannot open" the bundle was said */
+	bool		 rejoining;	/* reconnected, not yet taken back */
 	struct loop_timer *reconnect;
 	struct loop_timer *retry;
 	int		 exit;
@@ -124,8 +126,7 @@ reconnect_cb(struct loop *l, void *arg)
 	/* what we use is what we hold: the daemon counts it */
 	if (s->held < s->running)
 		s->held = s->running;
-	log_event(LOG_INFO, s->job, NULL, "supervisor", "reconnected to the "
-	    "daemon");
+	s->rejoining = true;
 	sup_connected(s);
 }
 
@@ -144,8 +145,9 @@ ctl_lost(struct sup *s)
 		sup_quit(s, 0);
 		return;
 	}
-	log_event(LOG_INFO, s->job, NULL, "supervisor", "the daemon is gone: "
-	    "the job goes on");
+	if (!s->rejoining)
+		log_event(LOG_INFO, s->job, NULL, "supervisor", "the daemon is "
+		    "gone: the job goes on");
 	if (s->reconnect == NULL)
 		s->reconnect = loop_timer_at(s->loop, loop_now() +
 		    RECONNECT_MS, reconnect_cb, s);
@@ -180,8 +182,11 @@ send_done(struct sup *s)
 		return;
 	fd = open(s->bundle, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0) {
-		log_event(LOG_ERROR, s->job, NULL, "bundle", "cannot open "
-		    "'%s': %s", s->bundle, strerror(errno));
+		/* said once: it is tried again at every reconnection */
+		if (!s->told_open)
+			log_event(LOG_ERROR, s->job, NULL, "bundle", "cannot "
+			    "open '%s': %s", s->bundle, strerror(errno));
+		s->told_open = true;
 		return;
 	}
 	sup_send(s, fd, "done %s", dag_status_name(s->status));
@@ -252,12 +257,27 @@ collected(struct sup *s)
 }
 
 static void
+resend_cb(struct loop *l, void *arg)
+{
+	struct sup *s = arg;
+
+	(void)l;
+	s->retry = NULL;
+	send_done(s);
+}
+
+static void
 on_message(struct sup *s, const char *msg, int fd)
 {
 	const char *rest;
 	long n;
 
 	if (ctl_is(msg, "cap", &rest)) {
+		/* the daemon's first answer: it took us back */
+		if (s->rejoining)
+			log_event(LOG_INFO, s->job, NULL, "supervisor",
+			    "reconnected to the daemon");
+		s->rejoining = false;
 		n = strtol(rest, NULL, 10);
 		s->capped = n > 0;
 		if (s->j != NULL)
@@ -284,7 +304,11 @@ on_message(struct sup *s, const char *msg, int fd)
 			collected(s);
 	} else if (ctl_is(msg, "fail", &rest)) {
 		log_event(LOG_ERROR, s->job, NULL, "bundle", "the daemon could "
-		    "not take the bundle: %s", rest);
+		    "not take the bundle: %s; trying again in %d s", rest,
+		    PACK_RETRY_S);
+		if (s->retry == NULL)
+			s->retry = loop_timer_at(s->loop, loop_now() +
+			    PACK_RETRY_S * 1000, resend_cb, s);
 	}
 	if (fd >= 0)
 		close(fd);
@@ -368,10 +392,14 @@ static void
 pack_work(void *arg)
 {
 	struct sup *s = arg;
+	struct bundle_owner me;
 
+	/* of what the nodes left, only plain files of ours, one link each */
+	me.uid = geteuid();
+	me.gid = getegid();
 	free(s->pack_cause);
 	s->pack_cause = NULL;
-	s->pack_rc = bundle_write(s->bundle, BUNDLE_TGZ, s->job, s->dir, NULL,
+	s->pack_rc = bundle_write(s->bundle, BUNDLE_TGZ, s->job, s->dir, &me,
 	    &s->pack_cause);
 }
 

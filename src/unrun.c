@@ -49,7 +49,6 @@ unrun_outputs(struct job *j, size_t i, int fd, char **cause)
 		return -1;
 	}
 	dest = xasprintf("%s/outputs/%s", j->dir, n->id);
-	job_as_owner(j, true);
 	for (k = 0; rc == 0 && k < n->noutputs; k++) {
 		if (bundle_collect_output(fd, n->outputs[k], j->workdir, NULL,
 		    &c2) != 0 || bundle_collect_output(fd, n->outputs[k], dest,
@@ -60,7 +59,6 @@ unrun_outputs(struct job *j, size_t i, int fd, char **cause)
 			rc = -1;
 		}
 	}
-	job_as_owner(j, false);
 	free(dest);
 	return rc;
 }

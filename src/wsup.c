@@ -299,13 +299,15 @@ identity(uid_t uid, gid_t fgid, gid_t *gid, int *ngroups, struct passwd **pwp)
 	return groups;
 }
 
-/* The supervisor's environment: the daemon's, with the owner's HOME, USER
- * and LOGNAME, and without what belongs to the daemon's own service
- * manager. (Nodes get a clean one of their own, dagexec.yaml(5).) */
+/* The supervisor's environment: the daemon's, with (drop: when it takes
+ * the owner's ids) the owner's HOME, USER and LOGNAME from pw (HOME=/ and
+ * no USER for a uid without a passwd entry), and without what belongs to
+ * the daemon's own service manager. (Nodes get a clean one of their own,
+ * dagexec.yaml(5).) */
 static char **
-sup_env(const struct passwd *pw)
+sup_env(bool drop, const struct passwd *pw)
 {
-	static const char *const drop[] = { "HOME=", "USER=", "LOGNAME=",
+	static const char *const gone[] = { "HOME=", "USER=", "LOGNAME=",
 	    "SHELL=", "MAIL=", "NOTIFY_SOCKET=", "LISTEN_FDS=", "LISTEN_PID=",
 	    "LISTEN_FDNAMES=", "WATCHDOG_USEC=", "WATCHDOG_PID=" };
 	char **v, **e;
@@ -315,17 +317,18 @@ sup_env(const struct passwd *pw)
 		n++;
 	v = xcalloc(n + 4, sizeof *v);
 	for (i = 0, e = environ; *e != NULL; e++) {
-		for (k = 0; k < sizeof drop / sizeof drop[0]; k++)
-			if (strncmp(*e, drop[k], strlen(drop[k])) == 0)
+		for (k = 0; k < sizeof gone / sizeof gone[0]; k++)
+			if (strncmp(*e, gone[k], strlen(gone[k])) == 0)
 				break;
-		if (pw == NULL || k == sizeof drop / sizeof drop[0])
+		if (!drop || k == sizeof gone / sizeof gone[0])
 			v[i++] = xstrdup(*e);
 	}
-	if (pw != NULL) {
+	if (drop && pw != NULL) {
 		v[i++] = xasprintf("HOME=%s", pw->pw_dir);
 		v[i++] = xasprintf("USER=%s", pw->pw_name);
 		v[i++] = xasprintf("LOGNAME=%s", pw->pw_name);
-	}
+	} else if (drop)
+		v[i++] = xstrdup("HOME=/");
 	v[i] = NULL;
 	return v;
 }
@@ -413,9 +416,7 @@ wsup_spawn(struct wsup *ws, int lockfd, int filefd)
 	pid_t pid;
 
 	groups = identity(ws->uid, ws->gid, &gid, &ngroups, &pw);
-	if (!drop)
-		pw = NULL;
-	envp = sup_env(pw);
+	envp = sup_env(drop, pw);
 	argv[k++] = "dagexec";
 	argv[k++] = "__supervise";
 	argv[k++] = "--spool";
@@ -459,9 +460,15 @@ wsup_spawn(struct wsup *ws, int lockfd, int filefd)
 	ws->gone = false;
 	ws->sock = sv[0];
 	(void)fcntl(ws->sock, F_SETFL, O_NONBLOCK);
-	/* first of all: whether node slots are asked for */
+	/* first of all: whether node slots are asked for; then what waited
+	 * for it (a cancel, a stop) */
 	(void)ctl_send(ws->sock, -1, "cap %d", t->c.cap == INT_MAX ? 0 :
 	    t->c.cap);
+	if (ws->cancel && ctl_send(ws->sock, -1, "cancel") == 0)
+		ws->cancel = false;
+	if (t->stopping && ws->job != NULL)
+		(void)ctl_send(ws->sock, -1, t->c.cancel_remote ?
+		    "stop remote" : "stop");
 	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	if (loop_watch_child(t->c.loop, pid, pidfd, on_child, ws) != 0 &&
 	    pidfd >= 0)
@@ -560,6 +567,10 @@ on_name(struct wsup *ws, const char *name)
 	if (ctl_send(ws->sock, -1, "id %s", id) != 0)
 		log_event(LOG_WARN, id, NULL, "claim", "cannot answer the "
 		    "supervisor: %s", strerror(errno));
+	/* --stop-jobs came while it was taking the file in */
+	if (t->stopping)
+		(void)ctl_send(ws->sock, -1, t->c.cancel_remote ?
+		    "stop remote" : "stop");
 }
 
 /* "reject TEXT": the file goes to rejected/ with TEXT as its reason. */
@@ -711,7 +722,9 @@ copy_done(void *arg)
 static void
 on_done(struct wsup *ws, const char *status, int fd)
 {
-	struct stat st;
+	struct stat st, sp;
+	char *p;
+	int rc;
 
 	if (ws->job == NULL || ws->copying || ws->collected || fd < 0) {
 		if (fd >= 0)
@@ -720,12 +733,18 @@ on_done(struct wsup *ws, const char *status, int fd)
 			(void)ctl_send(ws->sock, -1, "ok");
 		return;
 	}
+	/* on the spool's own file system: a file whose reads can block (a
+	 * FUSE mount of the owner's) would hold up every job's bundle */
+	p = xasprintf("%s/active", spool_path(ws->t->c.sp));
+	rc = stat(p, &sp);
+	free(p);
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1 ||
-	    st.st_uid != ws->uid) {
+	    st.st_uid != ws->uid || rc != 0 || st.st_dev != sp.st_dev) {
 		log_event(LOG_ERROR, ws->job, NULL, "bundle", "refused: not a "
-		    "plain file of uid %ld with one link", (long)ws->uid);
+		    "plain file of uid %ld with one link in the spool",
+		    (long)ws->uid);
 		(void)ctl_send(ws->sock, -1, "fail not a plain file of the "
-		    "job's owner with one link");
+		    "job's owner with one link in the spool");
 		close(fd);
 		return;
 	}
@@ -1291,6 +1310,27 @@ claim_legacy(struct wsups *t, const char *job)
 	wsup_resume(ws);
 }
 
+/* The dropped file still in claims/CLAIM/ (its job's supervisor died
+ * before the job directory held the manifest), or NULL. */
+static char *
+dropped_file(struct wsups *t, const char *claim)
+{
+	char *dir = xasprintf("%s/claims/%s", spool_path(t->c.sp), claim);
+	char *name = NULL;
+	struct dirent *e;
+	DIR *d;
+
+	if ((d = opendir(dir)) != NULL) {
+		while (name == NULL && (e = readdir(d)) != NULL)
+			if (e->d_name[0] != '.' && e->d_type == DT_REG &&
+			    strcmp(e->d_name, "lock") != 0)
+				name = xstrdup(e->d_name);
+		closedir(d);
+	}
+	free(dir);
+	return name;
+}
+
 static void
 recover_claim(struct wsups *t, const char *name)
 {
@@ -1326,6 +1366,7 @@ recover_claim(struct wsups *t, const char *name)
 	ws->job = xstrdup(name);
 	ws->uid = uid;
 	ws->gid = gid;
+	ws->file = dropped_file(t, name);
 	if (held == 1) {
 		/* a live supervisor: it reconnects and says what it holds */
 		ws->held = grants;

@@ -192,7 +192,9 @@ check "the state is written after the jump back (tail running in state.yaml)" \
 check "the daemon sees the clock jump back too (its journal goes back)" \
     awk 'NR > 1 && $1 < p - 3000000 { found = 1 } { p = $1 } END { exit !found }' \
     "$SP/active/$fid/events.log"
-stop_daemon
+# a crash of the daemon and the job's supervisor: the next start resumes
+# the job from its journal, without the shim
+kill -KILL "$WPID" $(supervisor_pids) 2>/dev/null; wait "$WPID" 2>/dev/null; WPID=
 check "the job is left in active/ to resume" test -d "$SP/active/$fid"
 echo 0 >"$OFF"
 start_daemon

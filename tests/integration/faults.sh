@@ -59,6 +59,8 @@ rand_sleep() {
 printf 'name: ok\nnodes:\n  a: {run: "true"}\n' >ok.yaml
 
 # === 1. kill -9 at random moments ============================================
+# (of the daemon and the job's supervisor together, as a crash of the
+# machine's processes would)
 # Nodes n0..n(N-1) in layers of 10: n(i) needs n(i-10).  n(i) with
 # i % 13 == 5 always fails (retried once); i % 7 == 3 fails its first
 # attempt only (a marker file); everything that needs a failure is skipped.
@@ -107,7 +109,9 @@ while [ $k -lt "$KILLS" ]; do
 	start_daemon "$KSP"
 	sleep "$(rand_sleep $k)"
 	[ -n "$kid" ] && [ -d "$KSP/active/$kid" ] && busy=$((busy + 1))
-	kill -KILL "$WPID" 2>/dev/null && kills=$((kills + 1))
+	# a crash: the daemon and the job's supervisor both die, so that the
+	# next daemon resumes the job from its journal
+	kill -KILL "$WPID" $(supervisor_pids) 2>/dev/null && kills=$((kills + 1))
 	wait "$WPID" 2>/dev/null; WPID=
 	k=$((k + 1))
 done
@@ -444,8 +448,10 @@ fi
 # loop's timerfd.  The wall clock is read only where a date is wanted: the
 # journal's and the state's timestamps (loop_wallclock), a job id
 # (job_make_id), an HTTP Retry-After date, and status's "running for"
-# (now minus the recorded start), and how long a file has waited in
-# incoming/ (now minus its ctime, which only orders the files).  This reads
+# (now minus the recorded start), how long a file has waited in
+# incoming/ (now minus its ctime, which only orders the files); the age of
+# a cache entry (`cache gc --older-than`) and the date on plan's predicted
+# timeline come from loop_wallclock too.  This reads
 # the source to keep it so.
 SRC="$TOP_SRCDIR/src"
 grep -n 'CLOCK_REALTIME\|time(NULL)\|gettimeofday\|CLOCK_MONOTONIC' "$SRC"/*.c |
