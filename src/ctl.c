@@ -117,6 +117,28 @@ ctl_recv(int fd, char *buf, int *got_fd)
 	return n;
 }
 
+int
+ctl_each(int fd, bool (*cb)(void *, int, const char *, int), void *arg)
+{
+	char *buf = xmalloc(CTL_MAX + 1);
+	ssize_t n;
+	int got, gone = 0;
+
+	for (;;) {
+		n = ctl_recv(fd, buf, &got);
+		if (n < 0 && errno == EAGAIN)
+			break;
+		if (n <= 0) {
+			gone = 1;
+			break;
+		}
+		if (!cb(arg, fd, buf, got))
+			break;
+	}
+	free(buf);
+	return gone;
+}
+
 static int
 ctl_socket(const char *path, struct sockaddr_un *sa, char **cause)
 {

@@ -21,6 +21,12 @@ int ctl_send(int fd, int pass_fd, const char *fmt, ...)
  * further one is closed). Returns the length, 0 at the peer's end, or -1
  * with errno (EAGAIN: nothing yet; EMSGSIZE: a message too long). */
 ssize_t ctl_recv(int fd, char *buf, int *got_fd);
+/* Receive every message waiting on fd and hand each to cb (msg, and the
+ * descriptor that came with it, which cb owns; -1: none); cb returns
+ * false when fd is no longer to be read (closed, handed on). Returns 1
+ * when the peer is gone (its end, or an error), else 0. */
+int ctl_each(int fd, bool (*cb)(void *arg, int fd, const char *msg,
+    int got), void *arg);
 /* Listen on the socket path (a stale socket there is replaced); mode
  * 0666, since every user's supervisor reconnects here and is known by
  * its credentials. The descriptor, or -1 with *cause. */

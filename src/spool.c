@@ -577,6 +577,26 @@ out:
 	return rc;
 }
 
+/* What we checked is what we claimed (the name could have been replaced
+ * between the check and the rename): the descriptor of dfd/name when it
+ * is the file st describes, a plain file of one link; else -1. */
+static int
+claimed_same(int dfd, const char *name, const struct stat *st)
+{
+	struct stat st2;
+	int fd;
+
+	fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC |
+	    O_NOCTTY);
+	if (fd >= 0 && (fstat(fd, &st2) != 0 || !S_ISREG(st2.st_mode) ||
+	    st2.st_dev != st->st_dev || st2.st_ino != st->st_ino ||
+	    st2.st_nlink != 1)) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
 int
 spool_claim(struct spool *sp, const char *name, struct spool_claim *c,
     char **cause)
@@ -584,7 +604,7 @@ spool_claim(struct spool *sp, const char *name, struct spool_claim *c,
 	struct stat st;
 	unsigned char r[4];
 	char *dir = NULL, *why = NULL;
-	int in = -1, fd, dfd = -1, mk;
+	int in = -1, fd, dfd = -1, mk, rc;
 	enum spool_kind kind = SPOOL_MANIFEST;
 
 	memset(c, 0, sizeof *c);
@@ -689,31 +709,17 @@ spool_claim(struct spool *sp, const char *name, struct spool_claim *c,
 	}
 	close(in);
 	(void)fs_sync_parent(dir);
-	/* what we checked is what we claimed: the name could have been
-	 * replaced between the check and the rename */
-	fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC |
-	    O_NOCTTY);
+	fd = claimed_same(dfd, name, &st);
 	close(dfd);
-	{
-		struct stat st2;
-
-		if (fd < 0 || fstat(fd, &st2) != 0 || !S_ISREG(st2.st_mode) ||
-		    st2.st_dev != st.st_dev || st2.st_ino != st.st_ino ||
-		    st2.st_nlink != 1) {
-			c->name = xstrdup(name);
-			c->dir = dir;
-			c->path = xasprintf("%s/%s", dir, name);
-			c->fd = -1;
-			if (fd >= 0)
-				close(fd);
-			if (spool_reject_claim(sp, c, "the file was replaced "
-			    "while it was being claimed", cause) != 0) {
-				spool_claim_release(c);
-				return -1;
-			}
-			spool_claim_release(c);
-			return 1;
-		}
+	if (fd < 0) {
+		c->name = xstrdup(name);
+		c->dir = dir;
+		c->path = xasprintf("%s/%s", dir, name);
+		c->fd = -1;
+		rc = spool_reject_claim(sp, c, "the file was replaced while it "
+		    "was being claimed", cause);
+		spool_claim_release(c);
+		return rc != 0 ? -1 : 1;
 	}
 	/* the dropper's alone from here on, whatever their umask: a bundle
 	 * is kept beside the job, a manifest becomes its manifest.yaml */

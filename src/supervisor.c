@@ -314,29 +314,24 @@ on_message(struct sup *s, const char *msg, int fd)
 		close(fd);
 }
 
+static bool
+ctl_message(void *arg, int fd, const char *msg, int got)
+{
+	struct sup *s = arg;
+
+	on_message(s, msg, got);
+	return s->ctl == fd;
+}
+
 static void
 on_ctl(struct loop *l, int fd, uint32_t events, void *arg)
 {
 	struct sup *s = arg;
-	char *buf = xmalloc(CTL_MAX + 1);
-	ssize_t n;
-	int got;
 
 	(void)l;
 	(void)events;
-	for (;;) {
-		n = ctl_recv(fd, buf, &got);
-		if (n < 0 && errno == EAGAIN)
-			break;
-		if (n <= 0) {
-			ctl_lost(s);
-			break;
-		}
-		on_message(s, buf, got);
-		if (s->ctl != fd)
-			break;
-	}
-	free(buf);
+	if (ctl_each(fd, ctl_message, s) == 1 && s->ctl == fd)
+		ctl_lost(s);
 }
 
 /* ---- slots --------------------------------------------------------------- */

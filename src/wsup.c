@@ -847,29 +847,24 @@ sock_closed(struct wsup *ws)
 		probe_later(ws->t);
 }
 
+static bool
+sock_message(void *arg, int fd, const char *msg, int got)
+{
+	struct wsup *ws = arg;
+
+	on_message(ws, msg, got);
+	return ws->sock == fd;
+}
+
 static void
 on_sock(struct loop *l, int fd, uint32_t events, void *arg)
 {
 	struct wsup *ws = arg;
-	char *buf = xmalloc(CTL_MAX + 1);
-	ssize_t n;
-	int got;
 
 	(void)l;
 	(void)events;
-	for (;;) {
-		n = ctl_recv(fd, buf, &got);
-		if (n < 0 && errno == EAGAIN)
-			break;
-		if (n <= 0) {
-			sock_closed(ws);
-			break;
-		}
-		on_message(ws, buf, got);
-		if (ws->sock != fd)
-			break;
-	}
-	free(buf);
+	if (ctl_each(fd, sock_message, ws) == 1 && ws->sock == fd)
+		sock_closed(ws);
 }
 
 /* ---- a supervisor's end ------------------------------------------------- */

@@ -5,28 +5,6 @@
 # retry --from, $DAGEXEC_CACHE, and dagexec cache list|gc|clear.
 . "$TOP_SRCDIR/tests/integration/lib.sh"
 
-unpack() {
-	rm -rf "$T/$2.x"
-	mkdir -p "$T/$2.x"
-	tar xzf "$1" -C "$T/$2.x"
-	X=$(ls -d "$T/$2.x"/*/ | head -n 1)
-	X=${X%/}
-	S="$X/state.yaml"
-}
-
-expect_state() {
-	got=$(yget "$S" "$2" 2>/dev/null)
-	if [ "$got" = "$3" ]; then pass "$1"; else fail "$1: $2 is '$got', wanted '$3'"; fi
-}
-
-# runs: the nodes that ran since the last call, sorted, on one line
-runs() {
-	if [ -f "$T/runs" ]; then sort "$T/runs" | tr '\n' ' ' | sed 's/ $//'; fi
-	rm -f "$T/runs"
-}
-
-bundle_of() { tail -n 1 "$T/out"; }
-
 C="$T/cache"
 W="$T/w"
 mkdir -p "$T/o" "$W/in"

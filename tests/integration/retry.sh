@@ -4,31 +4,6 @@
 # --force, job directories, broken bundles, exit statuses.
 . "$TOP_SRCDIR/tests/integration/lib.sh"
 
-# unpack BUNDLE NAME: unpacks into $T/NAME.x; $X the member directory, $S
-# its state.yaml
-unpack() {
-	rm -rf "$T/$2.x"
-	mkdir -p "$T/$2.x"
-	tar xzf "$1" -C "$T/$2.x"
-	X=$(ls -d "$T/$2.x"/*/ | head -n 1)
-	X=${X%/}
-	S="$X/state.yaml"
-}
-
-# expect_state DESCRIPTION KEY VALUE (of $S)
-expect_state() {
-	got=$(yget "$S" "$2" 2>/dev/null)
-	if [ "$got" = "$3" ]; then pass "$1"; else fail "$1: $2 is '$got', wanted '$3'"; fi
-}
-
-# runs: the nodes that ran since the last call, sorted, on one line
-runs() {
-	if [ -f "$T/runs" ]; then sort "$T/runs" | tr '\n' ' ' | sed 's/ $//'; fi
-	rm -f "$T/runs"
-}
-
-# the last line of stdout: the bundle
-bundle_of() { tail -n 1 "$T/out"; }
 
 mkdir -p "$T/o"
 cat >dag.yaml <<Y
