@@ -125,9 +125,11 @@ job_succeed_unrun(struct job *j, size_t i, const struct unrun *u,
 		journal_add(j->jr, now, "output", "node", id, "key",
 		    np->outputs[k].key, "value", np->outputs[k].value,
 		    (char *)NULL);
-	job_log(j, LOG_INFO, i, u->kind == UNRUN_REUSED ? "reused" : "cached",
-	    "%s%.12s", u->kind == UNRUN_REUSED ? "from " : "key=",
-	    u->kind == UNRUN_REUSED ? u->from : u->key);
+	/* a key is shown by its first 12 digits, a job id whole */
+	if (u->kind == UNRUN_REUSED)
+		job_log(j, LOG_INFO, i, "reused", "from %s", u->from);
+	else
+		job_log(j, LOG_INFO, i, "cached", "key=%.12s", u->key);
 	if (begun) {
 		/* its "status" event comes with the scheduler's change */
 		sched_unstarted(j->s, i, loop_now());
