@@ -110,7 +110,7 @@ cmd_cancel(int argc, char **argv)
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *dir = NULL, *job;
-	char *active, *queued;
+	char *active, *queued, *retry;
 	struct stat st;
 	bool all = false;
 	int c, ret;
@@ -146,7 +146,9 @@ cmd_cancel(int argc, char **argv)
 	}
 	active = xasprintf("%s/active/%s", dir, job);
 	queued = xasprintf("%s/incoming/%s.yaml", dir, job);
-	if (stat(active, &st) != 0 && stat(queued, &st) != 0) {
+	retry = xasprintf("%s/incoming/%s.retry", dir, job);
+	if (stat(active, &st) != 0 && stat(queued, &st) != 0 &&
+	    stat(retry, &st) != 0) {
 		fprintf(stderr, "dagexec: cancel: no queued or running job "
 		    "'%s' in '%s'\n", job, dir);
 		ret = EXIT_DAG_FAILED;
@@ -154,5 +156,6 @@ cmd_cancel(int argc, char **argv)
 		ret = cancel_ask(dir, job);
 	free(active);
 	free(queued);
+	free(retry);
 	return ret;
 }

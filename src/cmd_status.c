@@ -188,6 +188,8 @@ collect(const char *spool, const char *want, struct entry **v, size_t *n)
 			continue;
 		id = strip_ext(de->d_name, ".yaml");
 		if (id == NULL)
+			id = strip_ext(de->d_name, ".retry");
+		if (id == NULL)
 			id = xstrdup(de->d_name);
 		path = xasprintf("%s/%s", dir, de->d_name);
 		if ((want == NULL || strcmp(want, id) == 0) &&
@@ -365,20 +367,26 @@ follow_since(struct follow *f, const char *id, bool running)
 static bool
 follow_known(struct follow *f)
 {
+	static const char *const exts[] = { "yaml", "retry" };
 	struct stat st;
 	char *path;
-	bool yes;
+	bool yes = false;
+	size_t k;
 
-	path = xasprintf("%s/incoming/%s.yaml", f->spool, f->job);
-	yes = lstat(path, &st) == 0;
-	free(path);
-	/* being taken in: claims/.claim-NAME/NAME (claims/ cannot be listed
-	 * by users, but the path can be tried) */
-	path = xasprintf("%s/claims/.claim-%s.yaml/%s.yaml", f->spool, f->job,
-	    f->job);
-	if (!yes)
+	/* queued, or being taken in: claims/.claim-NAME/NAME (claims/ cannot
+	 * be listed by users, but the path can be tried); a manifest or a
+	 * retry request, as `submit` names them */
+	for (k = 0; k < sizeof exts / sizeof exts[0] && !yes; k++) {
+		path = xasprintf("%s/incoming/%s.%s", f->spool, f->job,
+		    exts[k]);
 		yes = lstat(path, &st) == 0;
-	free(path);
+		free(path);
+		path = xasprintf("%s/claims/.claim-%s.%s/%s.%s", f->spool,
+		    f->job, exts[k], f->job, exts[k]);
+		if (!yes)
+			yes = lstat(path, &st) == 0;
+		free(path);
+	}
 	if (!yes)
 		yes = lstat(f->jobdir, &st) == 0;
 	path = xasprintf("%s/done/%s.tar.gz", f->spool, f->job);

@@ -1,4 +1,6 @@
-/* dagexec submit [-s SPOOL] FILE: drop a manifest into a spool atomically. */
+/* dagexec submit [-s SPOOL] FILE: drop a manifest into a spool atomically;
+ * dagexec submit [-s SPOOL] --retry JOB [--from NODE]...: drop a request to
+ * run a finished job again (interface §8). */
 #include "config.h"
 
 #include <errno.h>
@@ -9,78 +11,54 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bundle.h"
 #include "cmd.h"
 #include "diag.h"
 #include "fsutil.h"
 #include "job.h"
 #include "manifest.h"
+#include "retryreq.h"
 #include "spool.h"
 #include "xmalloc.h"
 
 static void
 submit_usage(FILE *fp)
 {
-	fprintf(fp, "usage: dagexec submit [-s SPOOL] MANIFEST\n\n"
+	fprintf(fp, "usage: dagexec submit [-s SPOOL] MANIFEST\n"
+	    "       dagexec submit [-s SPOOL] --retry JOB [--from NODE]...\n\n"
 	    "Validate MANIFEST, then drop it into SPOOL/incoming/ atomically "
-	    "(through\nSPOOL/tmp/) and print the job id it will get.\n\n"
+	    "(through\nSPOOL/tmp/) and print the job id it will get.\n"
+	    "With --retry: ask the daemon to run JOB, a finished job of yours "
+	    "(its bundle\nin SPOOL/done/), again as a new job, as `dagexec "
+	    "retry` does: what succeeded\nis reused, the rest runs. The "
+	    "request is dropped as JOB2.retry and the new\njob's id JOB2 is "
+	    "printed; `status JOB2` follows it, and a request the daemon\n"
+	    "refuses goes to SPOOL/rejected/JOB2.retry with its reason in "
+	    "JOB2.retry.error.\n\n"
 	    "  -s, --spool SPOOL   the spool (default $DAGEXEC_SPOOL, then "
-	    "%s)\n\n"
+	    "%s)\n"
+	    "  -r, --retry JOB     run the finished job JOB again\n"
+	    "  -f, --from NODE     with --retry: run NODE and all its "
+	    "descendants again\n"
+	    "                      (repeatable)\n\n"
 	    "exit status: 0 dropped, 65 invalid manifest (nothing dropped), "
-	    "66 unreadable,\n73 the spool cannot take it, 64 usage\n",
+	    "66 unreadable\n(--retry: no finished job JOB, or not yours), 73 "
+	    "the spool cannot take it,\n64 usage (--retry: not a job id, an "
+	    "unknown node)\n",
 	    spool_default());
 }
 
-int
-cmd_submit(int argc, char **argv)
+/* Write len bytes of buf into SPOOL/tmp/.ID.EXT.tmp, then rename it to
+ * SPOOL/incoming/ID.EXT: 0, or an exit status (said on stderr). */
+static int
+submit_drop(const char *dir, const char *id, const char *ext,
+    const char *buf, size_t len)
 {
-	static const struct option opts[] = {
-		{ "spool", required_argument, NULL, 's' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
-	};
-	const char *dir = NULL, *file;
-	struct manifest *m = NULL;
-	struct diags d;
-	char *cause = NULL, *buf = NULL, *id = NULL, *tmp = NULL, *dest = NULL;
-	size_t len;
-	int c, fd = -1, ret = EXIT_CANTCREAT;
+	char *tmp, *dest;
+	int fd, ret = EXIT_CANTCREAT;
 
-	while ((c = getopt_long(argc, argv, "+s:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 's':
-			dir = optarg;
-			break;
-		case 'h':
-			submit_usage(stdout);
-			return 0;
-		default:
-			submit_usage(stderr);
-			return EXIT_USAGE;
-		}
-	}
-	if (argc - optind != 1) {
-		submit_usage(stderr);
-		return EXIT_USAGE;
-	}
-	file = argv[optind];
-	if (dir == NULL)
-		dir = spool_default();
-	if (fs_read_file(file, MANIFEST_MAX_BYTES, &buf, &len, &cause) != 0) {
-		fprintf(stderr, "dagexec: %s\n", cause);
-		free(cause);
-		return errno == EFBIG ? EXIT_DATAERR : EXIT_NOINPUT;
-	}
-	diags_init(&d);
-	if (manifest_parse(file, buf, len, &m, &d) != 0) {
-		diags_print(stderr, file, &d);
-		diags_release(&d);
-		free(buf);
-		return EXIT_DATAERR;
-	}
-	diags_release(&d);
-	id = job_make_id(m->name);
-	tmp = xasprintf("%s/tmp/.%s.yaml.tmp", dir, id);
-	dest = xasprintf("%s/incoming/%s.yaml", dir, id);
+	tmp = xasprintf("%s/tmp/.%s.%s.tmp", dir, id, ext);
+	dest = xasprintf("%s/incoming/%s.%s", dir, id, ext);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
 	    0600);
 	if (fd < 0) {
@@ -103,13 +81,180 @@ cmd_submit(int argc, char **argv)
 		goto out;
 	}
 	(void)fs_sync_parent(dest);
-	printf("%s\n", id);
-	ret = fflush(stdout) == 0 ? 0 : EXIT_IOERR;
+	ret = 0;
 out:
+	free(tmp);
+	free(dest);
+	return ret;
+}
+
+static int
+submit_manifest(const char *dir, const char *file)
+{
+	struct manifest *m = NULL;
+	struct diags d;
+	char *cause = NULL, *buf = NULL, *id;
+	size_t len;
+	int ret;
+
+	if (fs_read_file(file, MANIFEST_MAX_BYTES, &buf, &len, &cause) != 0) {
+		ret = errno == EFBIG ? EXIT_DATAERR : EXIT_NOINPUT;
+		fprintf(stderr, "dagexec: %s\n", cause);
+		free(cause);
+		return ret;
+	}
+	diags_init(&d);
+	if (manifest_parse(file, buf, len, &m, &d) != 0) {
+		diags_print(stderr, file, &d);
+		diags_release(&d);
+		free(buf);
+		return EXIT_DATAERR;
+	}
+	diags_release(&d);
+	id = job_make_id(m->name);
+	if ((ret = submit_drop(dir, id, "yaml", buf, len)) == 0) {
+		printf("%s\n", id);
+		ret = fflush(stdout) == 0 ? 0 : EXIT_IOERR;
+	}
 	manifest_free(m);
 	free(buf);
 	free(id);
-	free(tmp);
-	free(dest);
+	return ret;
+}
+
+/* Check as the caller what the daemon checks again as the job's owner:
+ * SPOOL/done/JOB.tar.gz is the caller's, and its manifest has the --from
+ * nodes. 0, or an exit status (said on stderr). */
+static int
+submit_retry_check(const char *dir, const char *job, char **from,
+    size_t nfrom)
+{
+	struct manifest *m = NULL;
+	struct diags d;
+	char *cause = NULL, *src, *member, *buf = NULL;
+	size_t len, k;
+	int fd, ret = 0;
+
+	if ((fd = retryreq_open_done(dir, job, getuid(), &cause)) < 0) {
+		fprintf(stderr, "dagexec: submit: %s\n", cause);
+		free(cause);
+		return EXIT_NOINPUT;
+	}
+	if (nfrom == 0) {
+		close(fd);
+		return 0;
+	}
+	src = xasprintf("/proc/self/fd/%d", fd);
+	member = xasprintf("%s/manifest.yaml", job);
+	diags_init(&d);
+	if (bundle_read_member(src, member, MANIFEST_MAX_BYTES, &buf, &len,
+	    &cause) != 0 || manifest_parse(member, buf, len, &m, &d) != 0) {
+		fprintf(stderr, "dagexec: submit: the manifest of job '%s' "
+		    "cannot be read%s%s\n", job, cause != NULL ? ": " : "",
+		    cause != NULL ? cause : "");
+		ret = EXIT_DATAERR;
+	}
+	for (k = 0; ret == 0 && k < nfrom; k++) {
+		if (manifest_find(m, from[k]) < 0) {
+			fprintf(stderr, "dagexec: submit: job '%s' has no "
+			    "node '%s' (--from)\n", job, from[k]);
+			ret = EXIT_USAGE;
+		}
+	}
+	manifest_free(m);
+	diags_release(&d);
+	close(fd);
+	free(src);
+	free(member);
+	free(buf);
+	free(cause);
+	return ret;
+}
+
+/* submit --retry JOB [--from NODE]...: a retry request (retryreq.h). */
+static int
+submit_retry(const char *dir, const char *job, char **from, size_t nfrom)
+{
+	char *text, *id;
+	size_t k;
+	int ret;
+
+	if (!spool_job_id_ok(job)) {
+		fprintf(stderr, "dagexec: submit: '%s' is not a job id "
+		    "(NAME-YYYYMMDDTHHMMSS-XXXX)\n", job);
+		return EXIT_USAGE;
+	}
+	for (k = 0; k < nfrom; k++) {
+		if (!manifest_id_ok(from[k])) {
+			fprintf(stderr, "dagexec: submit: '%s' is not a node "
+			    "id (--from)\n", from[k]);
+			return EXIT_USAGE;
+		}
+	}
+	if ((ret = submit_retry_check(dir, job, from, nfrom)) != 0)
+		return ret;
+	/* named as the new job: the daemon gives it this id, and `status`
+	 * finds it by it from the start */
+	id = retryreq_new_id(job);
+	text = retryreq_format(job, from, nfrom);
+	if ((ret = submit_drop(dir, id, "retry", text, strlen(text))) == 0) {
+		printf("%s\n", id);
+		ret = fflush(stdout) == 0 ? 0 : EXIT_IOERR;
+	}
+	free(text);
+	free(id);
+	return ret;
+}
+
+int
+cmd_submit(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "spool", required_argument, NULL, 's' },
+		{ "retry", required_argument, NULL, 'r' },
+		{ "from", required_argument, NULL, 'f' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *dir = NULL, *retry = NULL;
+	char **from = NULL;
+	size_t nfrom = 0;
+	int c, ret;
+
+	while ((c = getopt_long(argc, argv, "+s:r:f:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			dir = optarg;
+			break;
+		case 'r':
+			retry = optarg;
+			break;
+		case 'f':
+			from = xreallocarray(from, nfrom + 1, sizeof *from);
+			from[nfrom++] = optarg;
+			break;
+		case 'h':
+			submit_usage(stdout);
+			free(from);
+			return 0;
+		default:
+			submit_usage(stderr);
+			free(from);
+			return EXIT_USAGE;
+		}
+	}
+	if (argc - optind != (retry != NULL ? 0 : 1) ||
+	    (nfrom > 0 && retry == NULL)) {
+		submit_usage(stderr);
+		free(from);
+		return EXIT_USAGE;
+	}
+	if (dir == NULL)
+		dir = spool_default();
+	if (retry != NULL)
+		ret = submit_retry(dir, retry, from, nfrom);
+	else
+		ret = submit_manifest(dir, argv[optind]);
+	free(from);
 	return ret;
 }

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "spool.h"
 #include "supervisor.h"
 
 static void
@@ -18,7 +19,8 @@ supervise_usage(FILE *fp)
 	    "[--bundle] | --job JOB [--lost]) [--cancel-remote]\n"
 	    "Run one job for `dagexec watch`, which starts it with the "
 	    "control socket on\ndescriptor 3, the job's lock on 4 and the "
-	    "dropped file on 5; not for use by hand.\n");
+	    "dropped file on 5; not for use by hand.\nWhat the dropped file "
+	    "is (manifest, bundle, retry request) comes from its name.\n");
 }
 
 int
@@ -35,6 +37,7 @@ cmd_supervise(int argc, char **argv)
 		{ NULL, 0, NULL, 0 }
 	};
 	struct supervisor_args a;
+	enum spool_kind kind;
 	int c;
 
 	memset(&a, 0, sizeof a);
@@ -85,6 +88,13 @@ cmd_supervise(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 		a.file_fd = SUPERVISOR_FILE_FD;
+		/* the name says what it is (spool_claim went by it too), also
+		 * when a resumed supervisor is started without --bundle */
+		if (spool_kind(a.file, &kind) == 0) {
+			a.bundle = kind == SPOOL_TAR || kind == SPOOL_TGZ ||
+			    kind == SPOOL_TZST;
+			a.retry = kind == SPOOL_RETRY;
+		}
 	}
 	return supervisor_main(&a);
 }

@@ -221,8 +221,8 @@ id_ok(const char *s)
 	return true;
 }
 
-/* Cancel a job that is still a file in incoming/ (as `submit` names it):
- * it goes to rejected/ saying so. */
+/* Cancel a job that is still a file in incoming/ (as `submit` names it: a
+ * manifest or a retry request): it goes to rejected/ saying so. */
 static void
 cancel_queued(struct watch *w, const char *id, uid_t who)
 {
@@ -231,6 +231,12 @@ cancel_queued(struct watch *w, const char *id, uid_t who)
 	struct stat st;
 	char *path = xasprintf("%s/incoming/%s", spool_path(w->sp), name);
 
+	if (lstat(path, &st) != 0) {
+		free(name);
+		free(path);
+		name = xasprintf("%s.retry", id);
+		path = xasprintf("%s/incoming/%s", spool_path(w->sp), name);
+	}
 	if (lstat(path, &st) != 0) {
 		log_event(LOG_WARN, id, NULL, "cancel", "no such job");
 		goto out;

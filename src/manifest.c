@@ -825,6 +825,12 @@ valid_id(const char *s, size_t n)
 	return true;
 }
 
+bool
+manifest_id_ok(const char *s)
+{
+	return valid_id(s, strlen(s));
+}
+
 static bool
 valid_envname(const char *s)
 {

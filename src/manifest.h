@@ -203,6 +203,8 @@ int manifest_load(const char *path, struct manifest **mp, struct diags *d,
 void manifest_free(struct manifest *m);
 /* Index of the node with this id, or -1. O(1) average (hash table). */
 long manifest_find(const struct manifest *m, const char *id);
+/* Whether s is a valid node id ([A-Za-z0-9._-], 1 to MANIFEST_ID_MAX). */
+bool manifest_id_ok(const char *s);
 /* Free what node n owns (not n itself). */
 void manifest_node_release(struct node *n);
 /* Keep only the nodes i with keep[i] (which must hold every need of a kept

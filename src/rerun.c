@@ -220,12 +220,15 @@ rerun_preset(const struct rerun *r, struct job *j, char **cause)
 	const char *job = strrchr(job_dir(j), '/');
 	struct unrun u;
 	char *logs, *c2 = NULL;
-	size_t i;
+	size_t t, i;
 	int rc = 0;
 
 	job = job != NULL ? job + 1 : job_dir(j);
 	logs = xasprintf("%s/nodes", job_dir(j));
-	for (i = 0; r->reuse != NULL && i < m->nnodes && rc == 0; i++) {
+	/* needs first: when one fails, none of what depends on it has been
+	 * preset, so the nodes left pending can run as they are */
+	for (t = 0; r->reuse != NULL && t < m->nnodes && rc == 0; t++) {
+		i = m->graph.topo[t];
 		if (!r->reuse[i])
 			continue;
 		n = &m->nodes[i];

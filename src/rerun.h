@@ -43,8 +43,10 @@ const char *rerun_text(const struct rerun *r, size_t *len);
 /* Per node of the new manifest: not looked up in the cache (--from). */
 const bool *rerun_cache_skip(const struct rerun *r);
 /* In j (made from the new manifest, not started): end every reused node
- * succeeded, with its outputs, values and logs from the earlier job. A log
- * that cannot be copied is a warning (logged). 0, or -1 with *cause. */
+ * succeeded, with its outputs, values and logs from the earlier job, needs
+ * before what needs them. A log that cannot be copied is a warning
+ * (logged). 0, or -1 with *cause: the nodes from the one that failed on
+ * are still pending, none of them preset below a pending one. */
 int rerun_preset(const struct rerun *r, struct job *j, char **cause);
 /* Free it (a manifest not taken too) and remove what was unpacked; NULL is
  * fine. */

@@ -491,8 +491,8 @@ ends_with(const char *s, const char *suffix)
 	return a >= b && strcmp(s + a - b, suffix) == 0;
 }
 
-static int
-kind_of(const char *name, enum spool_kind *k)
+int
+spool_kind(const char *name, enum spool_kind *k)
 {
 	if (ends_with(name, ".yaml") || ends_with(name, ".yml"))
 		*k = SPOOL_MANIFEST;
@@ -502,6 +502,8 @@ kind_of(const char *name, enum spool_kind *k)
 		*k = SPOOL_TGZ;
 	else if (ends_with(name, ".tar.zst"))
 		*k = SPOOL_TZST;
+	else if (ends_with(name, ".retry"))
+		*k = SPOOL_RETRY;
 	else
 		return -1;
 	return 0;
@@ -658,12 +660,16 @@ spool_claim(struct spool *sp, const char *name, struct spool_claim *c,
 	else if (st.st_nlink != 1)
 		why = xasprintf("'%s' has %lu links: a dropped file must have "
 		    "exactly one", name, (unsigned long)st.st_nlink);
-	else if (kind_of(name, &kind) != 0)
-		why = xasprintf("'%s' is neither a manifest (.yaml, .yml) nor "
-		    "a bundle (.tar, .tar.gz, .tgz, .tar.zst)", name);
+	else if (spool_kind(name, &kind) != 0)
+		why = xasprintf("'%s' is neither a manifest (.yaml, .yml), a "
+		    "bundle (.tar, .tar.gz, .tgz, .tar.zst) nor a retry request "
+		    "(.retry)", name);
 	else if (kind == SPOOL_MANIFEST && st.st_size > SPOOL_MAX_INPUT)
 		why = xasprintf("'%s' is larger than %u bytes", name,
 		    SPOOL_MAX_INPUT);
+	else if (kind == SPOOL_RETRY && st.st_size > SPOOL_MAX_RETRY)
+		why = xasprintf("'%s' is larger than %u bytes", name,
+		    SPOOL_MAX_RETRY);
 	else if (kind != SPOOL_MANIFEST && st.st_size > SPOOL_MAX_BUNDLE)
 		why = xasprintf("'%s' is larger than %u bytes", name,
 		    SPOOL_MAX_BUNDLE);
@@ -860,44 +866,6 @@ id_taken(struct spool *sp, const char *id)
 	return taken;
 }
 
-/* The job id a submitted file carries in its name (NAME-TS-XXXX.yaml with
- * NAME the DAG's name), or a new one. */
-static char *
-claim_job_id(struct spool *sp, const char *file, const char *name)
-{
-	regex_t re;
-	static const char *const exts[] = { ".yaml", ".yml", ".tar.gz",
-	    ".tgz", ".tar.zst", ".tar" };
-	char *stem = xstrdup(file), *id = NULL;
-	size_t i, n, k;
-
-	for (i = 0; i < sizeof exts / sizeof exts[0]; i++) {
-		n = strlen(stem);
-		k = strlen(exts[i]);
-		if (n > k && strcmp(stem + n - k, exts[i]) == 0) {
-			stem[n - k] = '\0';
-			break;
-		}
-	}
-	if (regcomp(&re, "^[A-Za-z0-9._-]+-[0-9]{8}T[0-9]{6}-[0-9a-f]{4}$",
-	    REG_EXTENDED | REG_NOSUB) == 0) {
-		if (regexec(&re, stem, 0, NULL, 0) == 0 &&
-		    strncmp(stem, name, strlen(name)) == 0 &&
-		    stem[strlen(name)] == '-')
-			id = xstrdup(stem);
-		regfree(&re);
-	}
-	free(stem);
-	for (;;) {
-		if (id == NULL)
-			id = job_make_id(name);
-		if (!id_taken(sp, id))
-			return id;
-		free(id);
-		id = NULL;
-	}
-}
-
 /* A DAG name as the manifest allows it: what a job id is made from. */
 static bool
 name_ok(const char *s)
@@ -912,6 +880,60 @@ name_ok(const char *s)
 		    s[i] == '-' || s[i] == '_' || s[i] == '.'))
 			return false;
 	return true;
+}
+
+#define ID_SUFFIX_LEN	21	/* -YYYYMMDDTHHMMSS-XXXX */
+
+bool
+spool_job_id_ok(const char *id)
+{
+	regex_t re;
+	size_t n = strlen(id);
+	char *name;
+	bool ok = false;
+
+	if (n <= ID_SUFFIX_LEN || regcomp(&re, "-[0-9]{8}T[0-9]{6}-[0-9a-f]{4}$",
+	    REG_EXTENDED | REG_NOSUB) != 0)
+		return false;
+	if (regexec(&re, id + n - ID_SUFFIX_LEN, 0, NULL, 0) == 0) {
+		name = xstrndup(id, n - ID_SUFFIX_LEN);
+		ok = name_ok(name);
+		free(name);
+	}
+	regfree(&re);
+	return ok;
+}
+
+/* The job id a submitted file carries in its name (NAME-TS-XXXX.yaml with
+ * NAME the DAG's name), or a new one. */
+static char *
+claim_job_id(struct spool *sp, const char *file, const char *name)
+{
+	static const char *const exts[] = { ".yaml", ".yml", ".tar.gz",
+	    ".tgz", ".tar.zst", ".tar", ".retry" };
+	char *stem = xstrdup(file), *id = NULL;
+	size_t i, n, k;
+
+	for (i = 0; i < sizeof exts / sizeof exts[0]; i++) {
+		n = strlen(stem);
+		k = strlen(exts[i]);
+		if (n > k && strcmp(stem + n - k, exts[i]) == 0) {
+			stem[n - k] = '\0';
+			break;
+		}
+	}
+	if (spool_job_id_ok(stem) && strlen(stem) == strlen(name) +
+	    ID_SUFFIX_LEN && strncmp(stem, name, strlen(name)) == 0)
+		id = xstrdup(stem);
+	free(stem);
+	for (;;) {
+		if (id == NULL)
+			id = job_make_id(name);
+		if (!id_taken(sp, id))
+			return id;
+		free(id);
+		id = NULL;
+	}
 }
 
 char *

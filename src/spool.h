@@ -12,11 +12,21 @@
 #define SPOOL_MAX_INPUT		(16u << 20)	/* a dropped manifest */
 #define SPOOL_MAX_BUNDLE	(256u << 20)	/* a dropped bundle, packed */
 #define SPOOL_MAX_UNPACKED	(1ull << 30)	/* ... and unpacked */
+#define SPOOL_MAX_RETRY		(64u << 10)	/* a retry request */
 
 struct spool;
 
 /* What a dropped file is, from its name. */
-enum spool_kind { SPOOL_MANIFEST, SPOOL_TAR, SPOOL_TGZ, SPOOL_TZST };
+enum spool_kind { SPOOL_MANIFEST, SPOOL_TAR, SPOOL_TGZ, SPOOL_TZST,
+    SPOOL_RETRY };
+
+/* The kind of a dropped file named name: *.yaml and *.yml manifests,
+ * *.tar, *.tar.gz, *.tgz and *.tar.zst bundles, *.retry retry requests
+ * (`submit --retry`). 0, or -1 when it is none of them. */
+int spool_kind(const char *name, enum spool_kind *k);
+/* Whether id is a job id: NAME-YYYYMMDDTHHMMSS-XXXX with NAME a valid DAG
+ * name (as spool_job_id makes them). */
+bool spool_job_id_ok(const char *id);
 
 /* A file taken out of incoming/: it now lives in claims/.claim-XXXX/. */
 struct spool_claim {
@@ -106,8 +116,8 @@ int spool_activate(struct spool *sp, struct spool_claim *c, const char *job,
 int spool_job_lock(struct spool *sp, const char *claim, bool take,
     char **cause);
 /* The id of a job of the DAG named name, dropped as file: the id the
- * file's name carries (NAME-YYYYMMDDTHHMMSS-XXXX.yaml, as `submit` names
- * it) when valid and in use nowhere (active/, claims/, done/), else a new
+ * file's name carries (NAME-YYYYMMDDTHHMMSS-XXXX.yaml or .retry, as
+ * `submit` names it) when valid and in use nowhere (active/, claims/, done/), else a new
  * one. NULL when name is no valid DAG name ([A-Za-z0-9._-], at most 64,
  * not starting with '.' or '-'). */
 char *spool_job_id(struct spool *sp, const char *file, const char *name);

@@ -45,6 +45,8 @@
 #include "log.h"
 #include "loop.h"
 #include "manifest.h"
+#include "rerun.h"
+#include "retryreq.h"
 #include "spool.h"
 #include "supervisor.h"
 #include "worker.h"
@@ -63,6 +65,7 @@ struct sup {
 	char		*userdir;	/* users/UID */
 	struct job	*j;
 	const struct manifest *m;	/* the job's */
+	struct rerun	*rr;		/* a retry's, until its job is made */
 	int		 running;	/* the job's nodes running */
 	int		 prev_running;
 	bool		 capped;	/* the daemon hands out node slots */
@@ -516,13 +519,28 @@ wait_for_id(struct sup *s, char **cause)
 	return id;
 }
 
+/* In a message about a file read through /proc/self/fd/N (src), say the
+ * file's name (shown) instead of the descriptor's. */
+static void
+said_as(char **cause, const char *src, const char *shown)
+{
+	char *p, *text;
+
+	if (*cause == NULL || (p = strstr(*cause, src)) == NULL)
+		return;
+	text = xasprintf("%.*s%s%s", (int)(p - *cause), *cause, shown,
+	    p + strlen(src));
+	free(*cause);
+	*cause = text;
+}
+
 /* Unpack the dropped archive into a new directory of users/UID/tmp/ and
  * read its dag.yaml. */
 static int
 unpack_drop(struct sup *s, char **work, char **buf, size_t *len,
     char **cause)
 {
-	char *tmp = xasprintf("%s/tmp", s->userdir), *src, *man, *p, *text;
+	char *tmp = xasprintf("%s/tmp", s->userdir), *src, *man;
 	int fd, rc = -1;
 
 	(void)mkdir(tmp, 0700);
@@ -537,13 +555,8 @@ unpack_drop(struct sup *s, char **work, char **buf, size_t *len,
 	}
 	src = xasprintf("/proc/self/fd/%d", s->a->file_fd);
 	rc = bundle_unpack(src, *work, SPOOL_MAX_UNPACKED, 0, 0, 0, cause);
-	if (rc != 0 && (p = strstr(*cause, src)) != NULL) {
-		/* say the file's name, not the descriptor's */
-		text = xasprintf("%.*s%s%s", (int)(p - *cause), *cause,
-		    s->a->file, p + strlen(src));
-		free(*cause);
-		*cause = text;
-	}
+	if (rc != 0)
+		said_as(cause, src, s->a->file);
 	free(src);
 	if (rc != 0)
 		return -1;
@@ -590,6 +603,118 @@ refuse(struct sup *s, const char *text)
 	free(t);
 }
 
+/* Ask the daemon for the job's id ("name NAME"), unless it has one (a
+ * resume taking its file in again): s->job and s->dir. 0, or -1
+ * (logged). */
+static int
+ask_id(struct sup *s, const char *name)
+{
+	char *cause = NULL;
+
+	if (s->job != NULL)
+		return 0;
+	if (ctl_send(s->ctl, -1, "name %s", name) != 0 ||
+	    (s->job = wait_for_id(s, &cause)) == NULL) {
+		log_event(LOG_ERROR, NULL, NULL, "claim", "file=%s: %s",
+		    s->a->file, cause != NULL ? cause : strerror(errno));
+		free(cause);
+		return -1;
+	}
+	s->dir = xasprintf("%s/active/%s", s->a->spool, s->job);
+	return 0;
+}
+
+/*
+ * A retry request (retryreq.h). The earlier job is a finished job of the
+ * owner's, its bundle in done/ read as the owner (another user's is
+ * refused), and the new job is made from it as `dagexec retry` makes it
+ * (rerun.c): the earlier manifest, and s->rr to preset the reused nodes
+ * once the job exists. Returns as take_in; msg is what a refusal says.
+ */
+static int
+retry_request(struct sup *s, struct manifest **m, char **text, size_t *len,
+    char **msg)
+{
+	const char *file = s->a->file, *t;
+	struct retryreq rq;
+	struct diags d;
+	char *buf = NULL, *cause = NULL, *src = NULL, *shown = NULL;
+	char *tmp = NULL, *name = NULL;
+	size_t blen, bad;
+	long nrun;
+	int fd = -1, rc = 1;
+
+	diags_init(&d);
+	memset(&rq, 0, sizeof rq);
+	if (fs_read_fd(s->a->file_fd, file, SPOOL_MAX_RETRY, &buf, &blen,
+	    &cause) != 0) {
+		diags_add(&d, 0, 0, "%s", cause);
+		goto refused;
+	}
+	if (retryreq_parse(buf, blen, &rq, &d) != 0)
+		goto refused;
+	if ((fd = retryreq_open_done(s->a->spool, rq.job, getuid(),
+	    &cause)) < 0) {
+		diags_add(&d, rq.job_line, 1, "%s", cause);
+		goto refused;
+	}
+	src = xasprintf("/proc/self/fd/%d", fd);
+	shown = xasprintf("done/%s.tar.gz", rq.job);
+	tmp = xasprintf("%s/tmp", s->userdir);
+	(void)mkdir(tmp, 0700);
+	if (rerun_open(src, tmp, NULL, false, &s->rr, &d, &name,
+	    &cause) != 0) {
+		if (d.n > 0) {
+			/* the earlier job's own manifest, as validate says */
+			*msg = diags_text(name, &d);
+			goto out;
+		}
+		said_as(&cause, src, shown);
+		diags_add(&d, rq.job_line, 1, "%s", cause);
+		goto refused;
+	}
+	if ((nrun = rerun_plan(s->rr, rq.from, rq.nfrom, &bad, &cause)) < 0) {
+		diags_add(&d, rq.from_line[bad], 1, "job '%s' has no node "
+		    "'%s'", rq.job, rq.from[bad]);
+		goto refused;
+	}
+	*m = rerun_take_manifest(s->rr);
+	t = rerun_text(s->rr, len);
+	*text = xmalloc(*len + 1);
+	memcpy(*text, t, *len);
+	(*text)[*len] = '\0';
+	if (ask_id(s, (*m)->name) != 0) {
+		manifest_free(*m);
+		*m = NULL;
+		free(*text);
+		*text = NULL;
+		rc = -1;
+		goto out;
+	}
+	log_event(LOG_INFO, s->job, NULL, "retry", "of %s: %zu node(s) "
+	    "reused, %ld to run", rq.job, (*m)->nnodes - (size_t)nrun, nrun);
+	rc = 0;
+	goto out;
+refused:
+	*msg = diags_text(file, &d);
+out:
+	if (rc != 0) {
+		rerun_free(s->rr);
+		s->rr = NULL;
+	}
+	retryreq_release(&rq);
+	if (fd >= 0)
+		close(fd);
+	free(buf);
+	free(src);
+	free(shown);
+	free(tmp);
+	free(name);
+	free(cause);
+	diags_release(&d);
+	return rc;
+}
+
 /*
  * Read the dropped file (or unpack it) and parse it. With a job id
  * already given (a resume that finds no manifest.yaml yet), nothing is
@@ -604,8 +729,16 @@ take_in(struct sup *s, struct manifest **m, char **text, size_t *len)
 	char *cause = NULL, *work = NULL, *shown, *msg, *wdir;
 	int rc;
 
-	diags_init(&d);
 	*text = NULL;
+	if (s->a->retry) {
+		msg = NULL;
+		if ((rc = retry_request(s, m, text, len, &msg)) == 1) {
+			refuse(s, msg);
+			free(msg);
+		}
+		return rc;
+	}
+	diags_init(&d);
 	if (s->a->bundle) {
 		rc = unpack_drop(s, &work, text, len, &cause);
 		shown = xasprintf("%s/dag.yaml", s->a->file);
@@ -622,16 +755,8 @@ take_in(struct sup *s, struct manifest **m, char **text, size_t *len)
 		msg = diags_text(shown, &d);
 		goto refused;
 	}
-	if (s->job == NULL) {
-		if (ctl_send(s->ctl, -1, "name %s", (*m)->name) != 0 ||
-		    (s->job = wait_for_id(s, &cause)) == NULL) {
-			log_event(LOG_ERROR, NULL, NULL, "claim", "file=%s: %s",
-			    s->a->file, cause != NULL ? cause :
-			    strerror(errno));
-			goto fail;
-		}
-		s->dir = xasprintf("%s/active/%s", s->a->spool, s->job);
-	}
+	if (ask_id(s, (*m)->name) != 0)
+		goto fail;
 	if (work != NULL) {
 		wdir = xasprintf("%s/work", s->dir);
 		(void)fs_remove_tree(wdir, NULL);
@@ -723,6 +848,7 @@ start_job(struct sup *s, struct manifest *m, const char *text, size_t len)
 	/* cache: the user's own store, users/UID/cache/ */
 	cache = xasprintf("%s/cache", s->userdir);
 	jc.cache_dir = cache;
+	jc.cache_skip = s->rr != NULL ? rerun_cache_skip(s->rr) : NULL;
 	s->j = job_new(s->loop, m, &jc, &cause);
 	free(cache);
 	free(est);
@@ -733,6 +859,17 @@ start_job(struct sup *s, struct manifest *m, const char *text, size_t len)
 		free(cause);
 		return -1;
 	}
+	/* a retry: the reused nodes end before anything starts (in the
+	 * journal, so that a resume does not run them); one that cannot be
+	 * reused is left to run, as is all that depends on it */
+	if (s->rr != NULL && rerun_preset(s->rr, s->j, &cause) != 0) {
+		log_event(LOG_WARN, s->job, NULL, "retry", "%s: it and what "
+		    "follows run again", cause);
+		free(cause);
+		cause = NULL;
+	}
+	rerun_free(s->rr);
+	s->rr = NULL;
 	if (text != NULL)
 		sup_send(s, -1, "running");
 	if (job_start(s->j, &cause) != 0) {
@@ -839,6 +976,7 @@ supervisor_main(const struct supervisor_args *a)
 		    "%s", strerror(errno));
 out:
 	worker_free(s.packer);
+	rerun_free(s.rr);
 	if (s.j != NULL)
 		job_free(s.j);
 	if (s.reconnect != NULL)

@@ -19,6 +19,7 @@ struct supervisor_args {
 					   job from the dropped file */
 	const char	*file;		/* the dropped file's name, or NULL */
 	bool		 bundle;	/* the dropped file is an archive */
+	bool		 retry;		/* ... a retry request (retryreq.h) */
 	bool		 lost;		/* resume only to end it: failed, lost */
 	bool		 cancel_remote;	/* interrupted: scancel Slurm jobs */
 	int		 file_fd;	/* SUPERVISOR_FILE_FD, or -1 */

@@ -500,7 +500,7 @@ wsups_take(struct wsups *t, struct spool_claim *c)
 
 	ws = wsup_add(t, strrchr(c->dir, '/') + 1);
 	ws->file = xstrdup(c->name);
-	ws->bundle = c->kind != SPOOL_MANIFEST;
+	ws->bundle = c->kind != SPOOL_MANIFEST && c->kind != SPOOL_RETRY;
 	ws->uid = c->uid;
 	ws->gid = c->gid;
 	ws->c = *c;

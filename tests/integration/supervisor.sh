@@ -4,12 +4,15 @@
 # parent; kill -9 and SIGTERM of the daemon with nodes running (nothing
 # stops, nothing runs twice, a new daemon collects the bundle); -j held
 # across a restart; kill -9 of a supervisor (resumed; three times in a
-# minute: lost); no root process parses a dropped manifest or archive.
+# minute: lost); submit --retry of U's finished job (only what failed runs
+# again, as U; another user V is refused; a resumed retry reuses what it
+# reused); no root process parses a dropped manifest or archive.
 . "$TOP_SRCDIR/tests/integration/lib.sh"
 
 SP="$T/spool"
 WPID=
 U=
+V=
 cleanup() {
 	if [ -n "$WPID" ]; then
 		kill -KILL "$WPID" 2>/dev/null
@@ -19,6 +22,7 @@ cleanup() {
 	[ -n "$U" ] && pkill -KILL -u "$U" 2>/dev/null
 	sleep 0.2
 	[ -n "$U" ] && userdel "$U" 2>/dev/null
+	[ -n "$V" ] && userdel "$V" 2>/dev/null
 	rm -rf "$T"
 }
 trap cleanup EXIT
@@ -37,6 +41,9 @@ if ! id -u "$U" >/dev/null 2>&1; then
 fi
 uu=$(id -u "$U")
 ug=$(id -g "$U")
+V=dgxv$$		# a second user, for what is U's alone
+useradd -M -N -d /nonexistent -s /usr/sbin/nologin "$V" 2>/dev/null
+id -u "$V" >/dev/null 2>&1 || V=
 P="$T/pub"		# the nodes' scratch: U writes here
 mkdir -p "$P"
 chmod 1777 "$P"
@@ -268,6 +275,115 @@ check "lost: failed" test "$(bundle_state "$b" status 2>/dev/null)" = failed
 D=$(unpack "$b")
 check "lost: its node's reason is lost" test "$(yget "$D/state.yaml" nodes.d.reason)" = lost
 check "lost: the node ran three times, not a fourth" test "$(lines "$P/doomed.runs" '^d$')" -eq 3
+
+# --- submit --retry: U's failed job run again by the daemon, as U ---------------------
+# as_user USER CMD...: run CMD with every id USER's
+as_user() {
+	u=$1; shift
+	setpriv --reuid="$(id -u "$u")" --regid="$(id -g "$u")" --clear-groups "$@"
+}
+# done_bundle JOB: its bundle in done/, once there (waits up to 30 s)
+done_bundle() { wait_for 1 "$SP/done/$1.tar.gz" && echo "$SP/done/$1.tar.gz"; }
+cat >rt.yaml <<Y
+name: rt
+nodes:
+  prep:
+    run: 'echo prep >> $P/rt.runs; echo data > prep.txt; echo "greeting=hi there" >> "\$DAGEXEC_OUTPUT"'
+    outputs: [prep.txt]
+  side: {run: "echo side >> $P/rt.runs"}
+  flaky:
+    needs: [prep]
+    run: 'echo flaky >> $P/rt.runs; test -e $P/rt.fixed || exit 3; cat prep.txt; echo "\$DAGEXEC_IN_PREP_GREETING"'
+  after: {run: "echo after >> $P/rt.runs", needs: [flaky]}
+Y
+# rt_runs: the nodes of rt that ran since the last call, sorted, on one line
+rt_runs() { sort "$P/rt.runs" 2>/dev/null | tr '\n' ' ' | sed 's/ $//'; rm -f "$P/rt.runs"; }
+drop rt.yaml
+b1=$(bundle_of rt)
+J1=$(basename "$b1" .tar.gz)
+check "submit --retry: the first job fails on the marker" test "$(bundle_state "$b1" status)" = failed
+rt_runs >/dev/null
+touch "$P/rt.fixed"
+J2=$(as_user "$U" "$DAGEXEC" submit -s "$SP" --retry "$J1" 2>"$T/err"); rc=$?
+check "submit --retry: exits 0 and prints the new job's id ($J2)" test "$rc" -eq 0 -a -n "$J2" -a "$J2" != "$J1"
+b2=$(done_bundle "$J2")
+check "submit --retry: the new job ends under the id printed" test -n "$b2"
+check "submit --retry: its bundle is U's" test "$(stat -c %u "$b2" 2>/dev/null)" = "$uu"
+R=$(unpack "$b2")
+check "submit --retry: it succeeded" test "$(yget "$R/state.yaml" status)" = succeeded
+check "submit --retry: only the failed node and what it held up ran" test "$(rt_runs)" = "after flaky"
+check "submit --retry: prep is reused from the first job" test "$(yget "$R/state.yaml" nodes.prep.reused_from)" = "$J1"
+check "submit --retry: side is reused, attempts 0" test "$(yget "$R/state.yaml" nodes.side.attempts)" = 0
+grep_file "submit --retry: the reused output reached flaky" "^data\$" "$R/nodes/flaky/stdout.log"
+grep_file "submit --retry: so did the reused value" "^hi there\$" "$R/nodes/flaky/stdout.log"
+grep_file "submit --retry: the daemon's log says what it reused" "$J2 retry of $J1: 2 node(s) reused, 2 to run" "$T/watch.log"
+
+J3=$(as_user "$U" "$DAGEXEC" submit -s "$SP" --retry "$J2" --from prep)
+b3=$(done_bundle "$J3")
+check "submit --retry --from prep: prep and its descendants run again" test -n "$b3" -a "$(rt_runs)" = "after flaky prep"
+R=$(unpack "$b3")
+check "submit --retry --from prep: side is still reused" test "$(yget "$R/state.yaml" nodes.side.reused_from)" = "$J2"
+
+J4=$(as_user "$U" "$DAGEXEC" submit -s "$SP" --retry "$J3")
+b4=$(done_bundle "$J4")
+check "submit --retry with nothing left to run: still a bundle, succeeded" test -n "$b4" -a "$(bundle_state "$b4" status 2>/dev/null)" = succeeded
+check "submit --retry with nothing left to run: nothing ran" test -z "$(rt_runs)"
+
+expect_status 66 "submit --retry: an unknown job" as_user "$U" "$DAGEXEC" submit -s "$SP" --retry rt-20000101T000000-0000
+grep_file "submit --retry: the unknown job is named" "no finished job 'rt-20000101T000000-0000'" "$T/err"
+expect_status 64 "submit --retry: not a job id" as_user "$U" "$DAGEXEC" submit -s "$SP" --retry rt
+expect_status 64 "submit --retry: an unknown --from node" as_user "$U" "$DAGEXEC" submit -s "$SP" --retry "$J1" --from nosuch
+grep_file "submit --retry: the unknown node is named" "has no node 'nosuch'" "$T/err"
+expect_status 64 "submit --from without --retry" "$DAGEXEC" submit -s "$SP" --from prep rt.yaml
+
+# requests that reach the supervisor all the same, dropped by hand: refused
+# into rejected/ with the reason, naming the file and the line
+printf 'retry %s\nfrom nosuch\n' "$J1" >nonode.retry
+printf '# a comment\nretry %s\nfrm prep\nfrom a b\n' "$J1" >badline.retry
+printf 'retry rt-20000101T000000-0000\n' >nojob.retry
+for f in nonode.retry badline.retry nojob.retry; do drop "$f"; done
+check "dropped requests: all three refused" wait_for 3 "$SP/rejected/*.retry.error"
+grep_file "dropped requests: an unknown node, by line" "^nonode.retry:2:1: error: job '$J1' has no node 'nosuch'" "$SP/rejected/nonode.retry.error"
+grep_file "dropped requests: an unknown field, by line" "^badline.retry:3:1: error: unknown field 'frm'" "$SP/rejected/badline.retry.error"
+grep_file "dropped requests: every error is said" "^badline.retry:4:6: error: 'a b' is not a node id" "$SP/rejected/badline.retry.error"
+grep_file "dropped requests: an unknown job" "^nojob.retry:1:1: error: no finished job" "$SP/rejected/nojob.retry.error"
+
+if [ -n "$V" ]; then
+	expect_status 66 "submit --retry by V of U's job: refused" as_user "$V" "$DAGEXEC" submit -s "$SP" --retry "$J1"
+	grep_file "submit --retry by V: says it is not V's" "job '$J1' is not yours" "$T/err"
+	printf 'retry %s\n' "$J1" >"$SP/incoming/.v.retry.tmp"
+	chown "$V" "$SP/incoming/.v.retry.tmp"
+	mv "$SP/incoming/.v.retry.tmp" "$SP/incoming/v.retry"
+	check "V's request dropped by hand: refused into rejected/" wait_for 1 "$SP/rejected/v.retry.error"
+	grep_file "V's request: the reason names the file and the line" "^v.retry:1:1: error: job '$J1' is not yours" "$SP/rejected/v.retry.error"
+	check "V's request: nothing of U's ran" test -z "$(rt_runs)"
+else
+	echo "skip - submit --retry by another user: useradd failed"
+fi
+
+# --- a retry resumed after kill -9 of its supervisor: the reused stay reused -------
+cat >rr.yaml <<Y
+name: rr
+nodes:
+  r1: {run: "echo r1 >> $P/rr.runs"}
+  r2: {run: "echo r2 >> $P/rr.runs; test -e $P/rr.fixed || exit 3; touch $P/rr.r2; sleep 2", needs: [r1]}
+  r3: {run: "echo r3 >> $P/rr.runs", needs: [r2]}
+Y
+drop rr.yaml
+K1=$(basename "$(bundle_of rr)" .tar.gz)
+touch "$P/rr.fixed"
+K2=$(as_user "$U" "$DAGEXEC" submit -s "$SP" --retry "$K1")
+wait_for 1 "$P/rr.r2"
+sup=$(supervisor_pids)
+check "resumed retry: one supervisor runs it" test "$(echo $sup | wc -w)" -eq 1
+kill -KILL $sup
+b=$(done_bundle "$K2")
+check "resumed retry: the job succeeded" test -n "$b" -a "$(bundle_state "$b" status 2>/dev/null)" = succeeded
+check "resumed retry: the reused r1 never ran again" test "$(lines "$P/rr.runs" '^r1$')" -eq 1
+check "resumed retry: r2 ran in the first job, the retry and the resume" test "$(lines "$P/rr.runs" '^r2$')" -eq 3
+check "resumed retry: r3 ran once" test "$(lines "$P/rr.runs" '^r3$')" -eq 1
+R=$(unpack "$b")
+check "resumed retry: r1 is still reused from the first job" test "$(yget "$R/state.yaml" nodes.r1.reused_from)" = "$K1"
 
 # --- no root process parses what was dropped ---------------------------------------------
 # A preloaded shim writes the effective uid of every process that opens a
