@@ -417,24 +417,25 @@ wsup_spawn(struct wsup *ws, int lockfd, int filefd)
 
 	groups = identity(ws->uid, ws->gid, &gid, &ngroups, &pw);
 	envp = sup_env(drop, pw);
-	argv[k++] = "dagexec";
-	argv[k++] = "__supervise";
-	argv[k++] = "--spool";
-	argv[k++] = (char *)spool_path(t->c.sp);
+	/* made before the fork: the child only execs */
+	argv[k++] = xstrdup("dagexec");
+	argv[k++] = xstrdup("__supervise");
+	argv[k++] = xstrdup("--spool");
+	argv[k++] = xstrdup(spool_path(t->c.sp));
 	if (ws->job != NULL) {
-		argv[k++] = "--job";
-		argv[k++] = ws->job;
+		argv[k++] = xstrdup("--job");
+		argv[k++] = xstrdup(ws->job);
 	}
 	if (filefd >= 0) {
-		argv[k++] = "--file";
-		argv[k++] = ws->file;
+		argv[k++] = xstrdup("--file");
+		argv[k++] = xstrdup(ws->file);
 		if (ws->bundle)
-			argv[k++] = "--bundle";
+			argv[k++] = xstrdup("--bundle");
 	}
 	if (ws->lost)
-		argv[k++] = "--lost";
+		argv[k++] = xstrdup("--lost");
 	if (t->c.cancel_remote)
-		argv[k++] = "--cancel-remote";
+		argv[k++] = xstrdup("--cancel-remote");
 	argv[k] = NULL;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
 		log_event(LOG_ERROR, ws->job, NULL, "supervisor", "socketpair: "
@@ -485,6 +486,8 @@ out:
 		close(filefd);
 	free(groups);
 	strv_free(envp);
+	while (k > 0)
+		free(argv[--k]);
 	/* the file stays claimed, or the job in active/: the next start
 	 * takes them up again */
 	if (pid < 0)
