@@ -102,6 +102,11 @@ check "nothing ran" test -z "$(runs)"
 expect_status 0 "the same with --force" "$DAGEXEC" retry -q -o "$T/o" --manifest added.yaml --force "$B3"
 got=$(runs)
 check "--force runs only the new node ($got)" test "$got" = "extra"
+sed 's/^name: rt$/name: rt2/' dag.yaml > renamed.yaml
+expect_status 65 "retry --manifest of another DAG" "$DAGEXEC" retry -q -o "$T/o" --manifest renamed.yaml "$B3"
+grep_file "both DAG names are given" "of DAG 'rt2', the earlier job ran DAG 'rt'" "$T/err"
+expect_status 65 "another DAG even with --force" "$DAGEXEC" retry -q -o "$T/o" --manifest renamed.yaml --force "$B3"
+check "nothing ran" test -z "$(runs)"
 grep -v -e '^  after:' -e 'needs: \[flaky\]$' dag.yaml | sed '/echo after/d' > removed.yaml
 expect_status 65 "retry --manifest without a node" "$DAGEXEC" retry -q -o "$T/o" --manifest removed.yaml "$B3"
 grep_file "the missing node is named" "'after'" "$T/err"
