@@ -58,6 +58,24 @@ expect_state "a hit's metrics are not added" nodes.prep.metrics "{}"
 check "the bundle holds a hit's outputs" test -f "$X/outputs/report/report.txt"
 grep_file "the journal records the hit" "^[0-9]* cache node=fit key=" "$X/events.log"
 grep_file "the summary says cached" "^fit  *cached" "$X/summary.txt"
+grep_file "a hit has no attempts or time in the summary" "^fit  *cached  *-  *-  *-  *-" "$X/summary.txt"
+grep_file "the summary gives what the hits saved" "^saved by cache hits: tokens=7$" "$X/summary.txt"
+no_grep_file "a hit is no bar in the timeline" "<title>fit attempt" "$X/timeline.svg"
+grep_file "but a mark of its own" '<path class="unrun cached".*<title>fit: succeeded without running here (cached)' "$X/timeline.svg"
+grep_file "a node that ran is a bar" "<title>use attempt 1/1" "$X/timeline.svg"
+# status reads a spool's done/ bundles: a spool of this one bundle
+J=$(yget "$S" job)
+HB=$(bundle_of)
+mkdir -p "$T/sp/incoming" "$T/sp/done"
+cp "$HB" "$T/sp/done/"
+expect_status 0 "status of a job with hits" "$DAGEXEC" status -s "$T/sp" "$J"
+grep_file "status shows a hit as cached, with what it saved" "^prep  *cached  *-  *-  saved tokens=7$" "$T/out"
+grep_file "status shows a node that ran as it ran" "^use  *succeeded  *1 " "$T/out"
+grep_file "status gives the DAG's savings last" "^saved: tokens=7$" "$T/out"
+expect_status 0 "show a hit's logs" "$DAGEXEC" show "$HB" fit
+grep_file "show says a hit did not run" "node 'fit' did not run in this job: it is a cache hit" "$T/err"
+expect_status 0 "show the bundle" "$DAGEXEC" show "$HB"
+grep_file "show prints the savings" "^saved by cache hits: tokens=7$" "$T/out"
 
 # --- a changed input reruns what it affects; early cut-off ------------------
 printf 'DATA\nmore\n' >"$W/in/data.txt"
