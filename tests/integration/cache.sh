@@ -174,6 +174,73 @@ expect_status 64 "a bad size" "$DAGEXEC" cache gc --max-size lots
 expect_status 0 "cache --help" "$DAGEXEC" cache --help
 grep_file "cache --help shows its usage" "^usage: dagexec cache list" "$T/out"
 
+# --- runs at once over one store -----------------------------------------------
+# Two runs together miss, run and store every key: the second rename onto an
+# entry is someone else's store, not an error, and the entry stays as the
+# first made it. A third, a little later, looks keys up while the others
+# store them: it sees a whole entry or none. The leaves' outputs differ from
+# run to run (the pid, random bytes), so that an entry read half from one
+# store and half from another would fail its checksums; the others' are
+# the same bytes, so that all runs have the same keys: six.
+cat >race.yaml <<Y
+name: race
+defaults: {cache: true}
+nodes:
+  a: {run: 'echo a > a.txt; echo v=1 >> "\$DAGEXEC_OUTPUT"', outputs: [a.txt]}
+  b: {run: 'echo b > b.txt', outputs: [b.txt]}
+  c: {needs: [a], run: 'sleep 0.05; cat a.txt > c.txt', outputs: [c.txt]}
+  d: {needs: [a, b], run: 'sleep 0.1; cat a.txt b.txt > d.txt', outputs: [d.txt]}
+  e: {needs: [c, d], run: 'head -c 100000 /dev/urandom > e.txt; echo v=\$\$ >> "\$DAGEXEC_OUTPUT"', outputs: [e.txt]}
+  f: {needs: [b], run: 'head -c 100000 /dev/urandom > f.txt', outputs: [f.txt]}
+Y
+mkdir -p "$T/o1" "$T/o2" "$T/o3"
+RC="$T/race-cache"
+ok=0
+for round in 1 2 3; do
+	rm -rf "$RC"
+	for k in 1 2 3; do
+		[ $k -eq 3 ] && sleep 0.05
+		"$DAGEXEC" run --cache "$RC" -o "$T/o$k" race.yaml >"$T/r$k.out" 2>"$T/r$k.err" &
+		eval p$k=\$!
+	done
+	wait $p1; s1=$?
+	wait $p2; s2=$?
+	wait $p3; s3=$?
+	if [ $s1 -ne 0 ] || [ $s2 -ne 0 ] || [ $s3 -ne 0 ]; then
+		fail "round $round: three runs at once exit $s1, $s2 and $s3"
+		sed 's/^/  | /' "$T"/r[123].err | head -20
+		continue
+	fi
+	if grep -h 'WARN' "$T"/r[123].err >"$T/warns"; then
+		fail "round $round: a run warned"
+		sed 's/^/  | /' "$T/warns" | head -10
+		continue
+	fi
+	left=$(ls -A "$RC/tmp" 2>/dev/null)
+	if [ -n "$left" ]; then
+		fail "round $round: leftovers in tmp/: $left"
+		continue
+	fi
+	n=$(find "$RC" -mindepth 2 -maxdepth 2 -type d ! -path "$RC/tmp/*" | wc -l)
+	if [ "$n" -ne 6 ]; then
+		fail "round $round: $n entries, wanted one per node (6)"
+		continue
+	fi
+	grep -h 'by another run meanwhile: that entry is kept' "$T"/r[123].err >>"$T/kept"
+	ok=$((ok + 1))
+done
+check "a store after another run's keeps that entry ($(wc -l <"$T/kept") times)" test -s "$T/kept"
+check "three rounds of three runs at once: all succeed, no warning, one entry per key, no leftovers ($ok of 3)" test $ok -eq 3
+expect_status 0 "the store lists them" "$DAGEXEC" cache list --cache "$RC"
+check "six entries" test "$(grep -c ' race  ' "$T/out")" -eq 6
+no_grep_file "none damaged" "(damaged)" "$T/out"
+expect_status 0 "a run after them" "$DAGEXEC" run --cache "$RC" -o "$T/o1" race.yaml
+unpack "$(bundle_of)" race
+for n in a b c d e f; do
+	expect_state "the run after them hits $n" nodes.$n.cached True
+done
+no_grep_file "and warns of nothing" "WARN" "$T/err"
+
 # --- the manifest key is checked -------------------------------------------------
 cat >bad.yaml <<Y
 name: bad
