@@ -830,6 +830,100 @@ tl_label(struct strbuf *b, const struct manifest *m, size_t i,
 	strbuf_lit(b, "</title></text>\n");
 }
 
+/* The bars of node i's attempts in the row at y, and the dashed waits
+ * between them. */
+static void
+tl_bars(struct strbuf *b, const struct timeline_geom *g,
+    const struct manifest *m, size_t i, const struct node_run *r,
+    int64_t t_end, double y, bool crit, const struct state_job *sj,
+    struct tl_clock *clk)
+{
+	const struct attempt	*a;
+	double			 x1, x2, bw, h = g->row_h;
+	enum tl_outcome		 o;
+	size_t			 q;
+
+	for (q = 0; r != NULL && q < r->nhist; q++) {
+		a = &r->hist[q];
+		x1 = tl_x(g, a->start_ms);
+		x2 = tl_x(g, a->end_ms >= 0 ? a->end_ms : t_end);
+		bw = x2 - x1 < 0.5 ? 0.5 : x2 - x1;
+		o = tl_outcome(r, q);
+		/* the wait before a retry: a dashed line */
+		if (q > 0 && a[-1].end_ms >= 0 &&
+		    a->start_ms > a[-1].end_ms) {
+			strbuf_lit(b, "<line class=\"wait\" x1=\"");
+			tl_fixed(b, tl_x(g, a[-1].end_ms), 2);
+			strbuf_lit(b, "\" y1=\"");
+			tl_fixed(b, y + h / 2, 1);
+			strbuf_lit(b, "\" x2=\"");
+			tl_fixed(b, x1, 2);
+			strbuf_lit(b, "\" y2=\"");
+			tl_fixed(b, y + h / 2, 1);
+			strbuf_lit(b, "\" stroke=\"#888888\" "
+			    "stroke-dasharray=\"2,2\"/>\n");
+		}
+		strbuf_lit(b, "<rect class=\"att ");
+		tl_str(b, tl_kind[o].cls);
+		strbuf_lit(b, "\" x=\"");
+		tl_fixed(b, x1, 2);
+		strbuf_lit(b, "\" y=\"");
+		tl_fixed(b, y + (h > 4 ? 1 : 0), 1);
+		strbuf_lit(b, "\" width=\"");
+		tl_fixed(b, bw, 2);
+		strbuf_lit(b, "\" height=\"");
+		tl_fixed(b, h > 4 ? h - 2 : h, 1);
+		strbuf_lit(b, "\" fill=\"");
+		tl_str(b, tl_kind[o].fill);
+		strbuf_lit(b, "\"");
+		if (crit) {
+			strbuf_lit(b, " stroke=\"#000000\" "
+			    "stroke-width=\"");
+			tl_fixed(b, h > 6 ? 1.5 : 0.6, 1);
+			strbuf_lit(b, "\"");
+		}
+		strbuf_lit(b, ">");
+		tl_title(b, m, i, r, q, sj, clk);
+		strbuf_lit(b, "</rect>\n");
+	}
+}
+
+/* The time axis: grid lines down to height less the legend, and ticks. */
+static void
+tl_axis(struct strbuf *b, const struct timeline_geom *g, double height)
+{
+	char	tick[40];
+	int64_t	step, t;
+
+	step = tl_step(g->span);
+	strbuf_lit(b, "<g class=\"axis\" stroke=\"#dddddd\" "
+	    "stroke-width=\"1\">\n");
+	for (t = 0; t <= g->span; t += step) {
+		strbuf_lit(b, "<line x1=\"");
+		tl_fixed(b, tl_x(g, g->t0 + t), 2);
+		strbuf_lit(b, "\" y1=\"");
+		tl_int(b, TL_TOP - 4);
+		strbuf_lit(b, "\" x2=\"");
+		tl_fixed(b, tl_x(g, g->t0 + t), 2);
+		strbuf_lit(b, "\" y2=\"");
+		tl_fixed(b, height - TL_LEGEND_H, 1);
+		strbuf_lit(b, "\"/>\n");
+	}
+	strbuf_lit(b, "</g>\n<g class=\"ticks\" fill=\"#555555\" "
+	    "text-anchor=\"middle\">\n");
+	for (t = 0; t <= g->span; t += step) {
+		tl_fmt_tick(t, step, tick, sizeof tick);
+		strbuf_lit(b, "<text x=\"");
+		tl_fixed(b, tl_x(g, g->t0 + t), 2);
+		strbuf_lit(b, "\" y=\"");
+		tl_int(b, TL_TOP - 8);
+		strbuf_lit(b, "\">");
+		tl_str(b, tick);
+		strbuf_lit(b, "</text>\n");
+	}
+	strbuf_lit(b, "</g>\n");
+}
+
 char *
 timeline_render(const struct manifest *m, const struct node_run *const *runs,
     const struct state_job *sj, size_t *len)
@@ -838,14 +932,12 @@ timeline_render(const struct manifest *m, const struct node_run *const *runs,
 	struct strbuf		 b = STRBUF_INIT;
 	struct tl_clock		 clk = { false, 0, "" };
 	const struct node_run	*r;
-	const struct attempt	*a;
 	unsigned char		*crit;
-	size_t			*row, i, k, q, n = m->nnodes, wave, nwave, peak;
+	size_t			*row, i, k, n = m->nnodes, wave, nwave, peak;
 	size_t			 lc;
-	double			 y, h, width, height, x1, x2, bw;
-	int64_t			 step, t, t_end;
-	char			 tick[40], when[40];
-	enum tl_outcome		 o;
+	double			 y, h, width, height, x1;
+	int64_t			 t_end;
+	char			 when[40];
 	const char		*unrun;
 	bool			 any_reused = false, any_cached = false;
 
@@ -916,34 +1008,7 @@ timeline_render(const struct manifest *m, const struct node_run *const *runs,
 		strbuf_lit(&b, "</text>\n");
 	}
 
-	/* the axis: ticks and grid lines */
-	step = tl_step(g.span);
-	strbuf_lit(&b, "<g class=\"axis\" stroke=\"#dddddd\" "
-	    "stroke-width=\"1\">\n");
-	for (t = 0; t <= g.span; t += step) {
-		strbuf_lit(&b, "<line x1=\"");
-		tl_fixed(&b, tl_x(&g, g.t0 + t), 2);
-		strbuf_lit(&b, "\" y1=\"");
-		tl_int(&b, TL_TOP - 4);
-		strbuf_lit(&b, "\" x2=\"");
-		tl_fixed(&b, tl_x(&g, g.t0 + t), 2);
-		strbuf_lit(&b, "\" y2=\"");
-		tl_fixed(&b, height - TL_LEGEND_H, 1);
-		strbuf_lit(&b, "\"/>\n");
-	}
-	strbuf_lit(&b, "</g>\n<g class=\"ticks\" fill=\"#555555\" "
-	    "text-anchor=\"middle\">\n");
-	for (t = 0; t <= g.span; t += step) {
-		tl_fmt_tick(t, step, tick, sizeof tick);
-		strbuf_lit(&b, "<text x=\"");
-		tl_fixed(&b, tl_x(&g, g.t0 + t), 2);
-		strbuf_lit(&b, "\" y=\"");
-		tl_int(&b, TL_TOP - 8);
-		strbuf_lit(&b, "\">");
-		tl_str(&b, tick);
-		strbuf_lit(&b, "</text>\n");
-	}
-	strbuf_lit(&b, "</g>\n");
+	tl_axis(&b, &g, height);
 
 	/* rows */
 	y = TL_TOP;
@@ -978,49 +1043,7 @@ timeline_render(const struct manifest *m, const struct node_run *const *runs,
 		if (k % g.label_every == 0)
 			tl_label(&b, m, i, r, y, h, lc, crit[i] != 0, unrun);
 		tl_unrun_mark(&b, &g, m, i, r, unrun, y, h);
-		for (q = 0; r != NULL && q < r->nhist; q++) {
-			a = &r->hist[q];
-			x1 = tl_x(&g, a->start_ms);
-			x2 = tl_x(&g, a->end_ms >= 0 ? a->end_ms : t_end);
-			bw = x2 - x1 < 0.5 ? 0.5 : x2 - x1;
-			o = tl_outcome(r, q);
-			/* the wait before a retry: a dashed line */
-			if (q > 0 && a[-1].end_ms >= 0 &&
-			    a->start_ms > a[-1].end_ms) {
-				strbuf_lit(&b, "<line class=\"wait\" x1=\"");
-				tl_fixed(&b, tl_x(&g, a[-1].end_ms), 2);
-				strbuf_lit(&b, "\" y1=\"");
-				tl_fixed(&b, y + h / 2, 1);
-				strbuf_lit(&b, "\" x2=\"");
-				tl_fixed(&b, x1, 2);
-				strbuf_lit(&b, "\" y2=\"");
-				tl_fixed(&b, y + h / 2, 1);
-				strbuf_lit(&b, "\" stroke=\"#888888\" "
-				    "stroke-dasharray=\"2,2\"/>\n");
-			}
-			strbuf_lit(&b, "<rect class=\"att ");
-			tl_str(&b, tl_kind[o].cls);
-			strbuf_lit(&b, "\" x=\"");
-			tl_fixed(&b, x1, 2);
-			strbuf_lit(&b, "\" y=\"");
-			tl_fixed(&b, y + (h > 4 ? 1 : 0), 1);
-			strbuf_lit(&b, "\" width=\"");
-			tl_fixed(&b, bw, 2);
-			strbuf_lit(&b, "\" height=\"");
-			tl_fixed(&b, h > 4 ? h - 2 : h, 1);
-			strbuf_lit(&b, "\" fill=\"");
-			tl_str(&b, tl_kind[o].fill);
-			strbuf_lit(&b, "\"");
-			if (crit[i]) {
-				strbuf_lit(&b, " stroke=\"#000000\" "
-				    "stroke-width=\"");
-				tl_fixed(&b, h > 6 ? 1.5 : 0.6, 1);
-				strbuf_lit(&b, "\"");
-			}
-			strbuf_lit(&b, ">");
-			tl_title(&b, m, i, r, q, sj, &clk);
-			strbuf_lit(&b, "</rect>\n");
-		}
+		tl_bars(&b, &g, m, i, r, t_end, y, crit[i] != 0, sj, &clk);
 		y += h;
 	}
 	x1 = tl_legend(&b, 8, y + 14);
