@@ -647,11 +647,12 @@ meta_parse(const char *text, size_t len, struct cache_entry *e,
 
 /* ---- lookup ---------------------------------------------------------------- */
 
-void
-cache_entry_free(struct cache_entry *e)
+/* Free what e holds, not e. */
+static void
+cache_entry_release(struct cache_entry *e)
 {
-	if (e == NULL)
-		return;
+	if (e->fd >= 0)
+		close(e->fd);
 	free(e->dir);
 	free(e->node);
 	free(e->dag);
@@ -660,6 +661,14 @@ cache_entry_free(struct cache_entry *e)
 	kvfile_free(e->metrics, e->nmetrics);
 	if (e->outputs != NULL)
 		names_free(e->outputs, e->noutputs);
+}
+
+void
+cache_entry_free(struct cache_entry *e)
+{
+	if (e == NULL)
+		return;
+	cache_entry_release(e);
 	free(e);
 }
 
@@ -670,21 +679,24 @@ ms_of(const struct timespec *ts)
 }
 
 /* Read e->dir/meta into e; with outputs, check the outputs against it.
- * NULL, or why the entry is no good (errno-based text allocated in
- * *why_alloc). */
+ * Both are read through one open directory, so that an entry another run
+ * replaces meanwhile is read whole, the old or the new, never a mix. With
+ * keep, that directory stays open in e->fd (a good entry only). NULL, or
+ * why the entry is no good (errno-based text allocated in *why_alloc). */
 static const char *
-entry_read(struct cache_entry *e, bool outputs, char **why_alloc)
+entry_read(struct cache_entry *e, bool outputs, bool keep, char **why_alloc)
 {
 	struct lister l = { STRBUF_INIT, 0, false, NULL };
-	char *text = NULL, *path, *c2 = NULL;
+	char *text = NULL, *c2 = NULL;
 	const char *why = NULL, *listing;
 	size_t len, nlisting;
-	int dfd = -1, fd;
+	int dfd, fd = -1;
 	struct stat st;
 
-	path = xasprintf("%s/meta", e->dir);
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
-	free(path);
+	dfd = open(e->dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dfd >= 0)
+		fd = openat(dfd, "meta", O_RDONLY | O_NOFOLLOW | O_CLOEXEC |
+		    O_NONBLOCK);
 	if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
 	    fs_read_fd(fd, "meta", CACHE_META_MAX, &text, &len, &c2) != 0) {
 		*why_alloc = xasprintf("cannot read its meta: %s",
@@ -693,14 +705,15 @@ entry_read(struct cache_entry *e, bool outputs, char **why_alloc)
 		free(c2);
 		if (fd >= 0)
 			close(fd);
+		if (dfd >= 0)
+			close(dfd);
 		return *why_alloc;
 	}
 	close(fd);
 	if ((why = meta_parse(text, len, e, &listing, &nlisting)) != NULL ||
 	    !outputs)
 		goto out;
-	dfd = open(e->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0 || tree_list(&l, dfd, "outputs", false, 0) != 0) {
+	if (tree_list(&l, dfd, "outputs", false, 0) != 0) {
 		*why_alloc = xasprintf("cannot read its outputs: %s",
 		    l.cause != NULL ? l.cause : strerror(errno));
 		why = *why_alloc;
@@ -708,7 +721,9 @@ entry_read(struct cache_entry *e, bool outputs, char **why_alloc)
 	    memcmp(l.out.s, listing, nlisting) != 0)
 		why = "its outputs do not match their checksums";
 out:
-	if (dfd >= 0)
+	if (keep && why == NULL)
+		e->fd = dfd;
+	else
 		close(dfd);
 	free(l.cause);
 	free(l.out.s);
@@ -733,12 +748,13 @@ cache_lookup(const char *dir, const char *key, struct cache_entry **out,
 
 	*out = NULL;
 	e = xcalloc(1, sizeof *e);
+	e->fd = -1;
 	e->dir = entry_dir(dir, key);
 	if (lstat(e->dir, &st) != 0 && errno == ENOENT) {
 		cache_entry_free(e);
 		return 0;
 	}
-	why = entry_read(e, true, &why_alloc);
+	why = entry_read(e, true, true, &why_alloc);
 	if (why == NULL && strcmp(e->key, key) != 0)
 		why = "it holds another key";
 	if (why != NULL) {
@@ -749,9 +765,9 @@ cache_lookup(const char *dir, const char *key, struct cache_entry **out,
 		return -1;
 	}
 	/* the directory's times say when it was last used (gc) */
-	(void)utimensat(AT_FDCWD, e->dir, NULL, 0);
+	(void)futimens(e->fd, NULL);
 	e->used_ms = e->created_ms;
-	if (stat(e->dir, &st) == 0)
+	if (fstat(e->fd, &st) == 0)
 		e->used_ms = ms_of(&st.st_mtim);
 	e->ok = true;
 	*out = e;
@@ -764,7 +780,9 @@ cache_entry_outputs(const struct cache_entry *e, char **cause)
 	char *path = xasprintf("%s/outputs", e->dir);
 	int fd;
 
-	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	/* the entry lookup verified, even if another run replaced it */
+	fd = openat(e->fd >= 0 ? e->fd : AT_FDCWD, e->fd >= 0 ? "outputs" :
+	    path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		*cause = xasprintf("cannot open '%s': %s", path,
 		    strerror(errno));
@@ -867,11 +885,71 @@ out:
 	return rc;
 }
 
+/* Does the entry at final hold p's key, whole, stored since the attempt
+ * that made p began? Then another run stored it while this one ran the
+ * node (both had missed): it is as good as p's, and readers may be using
+ * it. An entry from before that began is one this run's lookup refused
+ * (expired, damaged). */
+static bool
+store_current(const char *final, const struct cache_put *p)
+{
+	struct cache_entry e;
+	char *why_alloc = NULL;
+	bool ok;
+
+	memset(&e, 0, sizeof e);
+	e.fd = -1;
+	e.dir = (char *)final;
+	ok = entry_read(&e, true, false, &why_alloc) == NULL &&
+	    strcmp(e.key, p->key) == 0 &&
+	    e.created_ms >= p->created_ms - p->duration_ms;
+	free(why_alloc);
+	e.dir = NULL;
+	cache_entry_release(&e);
+	return ok;
+}
+
+/* Rename tmp to final, over an older entry of the key. 0, 1 when another
+ * run's entry made since p's attempt began is kept instead, or -1 with
+ * *cause. Other runs may store the key at the same time: a rename onto an
+ * entry (ENOTEMPTY, EEXIST) is looked at, an older entry that another run
+ * moved away first (ENOENT) is gone already; either way, try again. */
+static int
+store_rename(const char *dir, const char *tmp, const char *final,
+    const struct cache_put *p, char **cause)
+{
+	char *old, *c2 = NULL;
+	int tries, rc;
+
+	for (tries = 0; tries < 8; tries++) {
+		if (rename(tmp, final) == 0)
+			return 0;
+		if (errno != ENOTEMPTY && errno != EEXIST)
+			break;
+		if (store_current(final, p))
+			return 1;
+		/* an older entry (expired, or damaged): it goes through tmp/
+		 * and the new one takes its place */
+		old = tmp_name(dir, "old");
+		rc = rename(final, old);
+		if (rc == 0)
+			(void)fs_remove_tree(old, &c2);
+		free(c2);
+		c2 = NULL;
+		free(old);
+		if (rc != 0 && errno != ENOENT)
+			break;
+	}
+	*cause = xasprintf("cannot rename '%s' to '%s': %s", tmp, final,
+	    tries == 8 ? "other runs keep storing it" : strerror(errno));
+	return -1;
+}
+
 int
 cache_store(const char *dir, const struct cache_put *p, char **cause)
 {
-	char *tmp = NULL, *final = NULL, *old = NULL, *sub = NULL, *c2 = NULL;
-	int rc = -1;
+	char *tmp = NULL, *final = NULL, *sub = NULL, *c2 = NULL;
+	int rc = -1, r;
 
 	sub = xasprintf("%s/tmp", dir);
 	if (fs_mkdirs(sub, 0700, cause) != 0)
@@ -891,22 +969,11 @@ cache_store(const char *dir, const struct cache_put *p, char **cause)
 	if (store_fill(tmp, p, cause) != 0)
 		goto out;
 	final = entry_dir(dir, p->key);
-	if (rename(tmp, final) != 0) {
-		if (errno != ENOTEMPTY && errno != EEXIST) {
-			*cause = xasprintf("cannot rename '%s' to '%s': %s",
-			    tmp, final, strerror(errno));
-			goto out;
-		}
-		/* an older entry of the key (expired, or damaged): the new
-		 * one takes its place, the old goes through tmp/ */
-		old = tmp_name(dir, "old");
-		if (rename(final, old) != 0 || rename(tmp, final) != 0) {
-			*cause = xasprintf("cannot replace '%s': %s", final,
-			    strerror(errno));
-			goto out;
-		}
-		(void)fs_remove_tree(old, &c2);
-		free(c2);
+	if ((r = store_rename(dir, tmp, final, p, cause)) < 0)
+		goto out;
+	if (r == 1) {
+		rc = 1;		/* tmp is removed below */
+		goto out;
 	}
 	free(tmp);
 	tmp = NULL;
@@ -923,7 +990,6 @@ out:
 	}
 	free(tmp);
 	free(final);
-	free(old);
 	free(sub);
 	return rc;
 }
@@ -1000,8 +1066,9 @@ scan_sub(const char *dir, const char *xx, int fd, bool verify,
 		    strncmp(names[k], xx, 2) != 0)
 			continue;
 		e = xcalloc(1, sizeof *e);
+		e->fd = -1;
 		e->dir = entry_dir(dir, names[k]);
-		e->ok = entry_read(e, verify, &why_alloc) == NULL &&
+		e->ok = entry_read(e, verify, false, &why_alloc) == NULL &&
 		    strcmp(e->key, names[k]) == 0;
 		free(why_alloc);
 		why_alloc = NULL;

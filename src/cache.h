@@ -96,6 +96,8 @@ struct cache_entry {
 	char		**outputs;	/* the declared outputs it holds */
 	size_t		 noutputs;
 	bool		 ok;		/* cache_scan: meta verified */
+	int		 fd;		/* cache_lookup: its directory, open
+					   (the one verified); else -1 */
 };
 
 /* What a success stores. */
@@ -132,7 +134,9 @@ void cache_entry_free(struct cache_entry *e);
 /* Store p in dir, atomically: written under DIR/tmp/, every file synced,
  * renamed into place (over an older entry of the key). A declared output
  * that is missing refuses the entry: only what was produced is stored.
- * 0, or -1 with *cause. */
+ * 0; 1 when another run stored the key, whole, since p's attempt began
+ * (p->created_ms - p->duration_ms): that entry stays, p's is dropped; or
+ * -1 with *cause. */
 int cache_store(const char *dir, const struct cache_put *p, char **cause);
 
 /* ---- the store as a whole (dagexec cache) --------------------------------- */

@@ -34,7 +34,7 @@ struct cachestore {
 	int64_t		 duration_ms;
 	int64_t		 created_ms;
 	char		*warn;		/* for the loop to log */
-	bool		 stored;
+	int		 stored;	/* 1 stored, 2 another run's entry kept */
 };
 
 void
@@ -362,6 +362,7 @@ job_cache_store_run(struct cachestore *cs)
 	const struct node *n = &j->m->nodes[cs->node];
 	struct cache_put p;
 	char key[CACHE_KEY_LEN + 1], *warn = NULL, *cause = NULL, *dir;
+	int r;
 
 	/* keyed again now that it succeeded: an input that changed while
 	 * it ran (a sibling wrote it) would make the entry lie */
@@ -397,11 +398,11 @@ job_cache_store_run(struct cachestore *cs)
 	p.outputs_fd = n->noutputs > 0 ? open(dir, O_RDONLY | O_DIRECTORY |
 	    O_NOFOLLOW | O_CLOEXEC) : -1;
 	free(dir);
-	if (cache_store(j->cache_dir, &p, &cause) != 0) {
+	if ((r = cache_store(j->cache_dir, &p, &cause)) < 0) {
 		cs->warn = xasprintf("not stored: %s", cause);
 		free(cause);
 	} else
-		cs->stored = true;
+		cs->stored = r == 0 ? 1 : 2;
 	if (p.outputs_fd >= 0)
 		close(p.outputs_fd);
 }
@@ -413,7 +414,10 @@ job_cache_store_done(struct cachestore *cs)
 
 	if (cs->warn != NULL)
 		job_log(j, LOG_WARN, cs->node, "cache", "%s", cs->warn);
-	else if (cs->stored)
+	else if (cs->stored == 1)
 		job_log(j, LOG_INFO, cs->node, "cache", "stored %.12s",
 		    cs->key);
+	else if (cs->stored == 2)
+		job_log(j, LOG_INFO, cs->node, "cache", "stored %.12s by "
+		    "another run meanwhile: that entry is kept", cs->key);
 }

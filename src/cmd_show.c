@@ -24,7 +24,9 @@ show_usage(FILE *fp)
 	fprintf(fp, "usage: dagexec show BUNDLE [NODE]\n\n"
 	    "Print the summary table of a result bundle, or with NODE that "
 	    "node's stdout.log\nthen its stderr.log (each headed by "
-	    "\"==> stdout <==\" when both exist).\nOn a terminal, control "
+	    "\"==> stdout <==\" when both exist); a node that did not run in "
+	    "the bundle's job\n(reused or cached) is said so on standard error."
+	    "\nOn a terminal, control "
 	    "bytes are shown escaped (\\xNN).\n\n"
 	    "exit status: 0, 1 no such node in the bundle, 65 not a bundle, "
 	    "66 it cannot be\nopened, 64 usage\n");
@@ -73,15 +75,18 @@ show_member(const char *path, const char *job, const char *rel, char **buf,
 	return -1;
 }
 
-/* Is id a node of the bundle's state.yaml? */
+/* Is id a node of the bundle's state.yaml? When it is, and it did not run
+ * in this job, *note says why (new; else NULL): reused from an earlier job
+ * (whose logs the bundle keeps) or a cache hit (no logs). */
 static int
-show_has_node(const char *path, const char *job, const char *id)
+show_node(const char *path, const char *job, const char *id, char **note)
 {
-	struct state_doc	*d;
-	char			*buf, *cause = NULL;
-	size_t			 len, i;
-	int			 found = 0;
+	const struct state_doc_node	*dn = NULL;
+	struct state_doc		*d;
+	char				*buf, *cause = NULL, *e;
+	size_t				 len, i;
 
+	*note = NULL;
 	if (show_member(path, job, "state.yaml", &buf, &len) != 0)
 		return 0;
 	if (state_read_buf(path, buf, len, &d, &cause) != 0) {
@@ -89,11 +94,21 @@ show_has_node(const char *path, const char *job, const char *id)
 		free(buf);
 		return 0;
 	}
-	for (i = 0; i < d->nnodes && !found; i++)
-		found = strcmp(d->nodes[i].id, id) == 0;
+	for (i = 0; i < d->nnodes && dn == NULL; i++)
+		if (strcmp(d->nodes[i].id, id) == 0)
+			dn = &d->nodes[i];
+	if (dn != NULL && dn->reused_from != NULL) {
+		e = log_escape(dn->reused_from, strlen(dn->reused_from));
+		*note = xasprintf("node '%s' did not run in this job: it was "
+		    "reused from '%s' (the logs, if any, are that job's)",
+		    id, e);
+		free(e);
+	} else if (dn != NULL && dn->cached)
+		*note = xasprintf("node '%s' did not run in this job: it is "
+		    "a cache hit", id);
 	state_doc_free(d);
 	free(buf);
-	return found;
+	return dn != NULL;
 }
 
 int
@@ -105,10 +120,10 @@ cmd_show(int argc, char **argv)
 	};
 	const char	*path, *node;
 	char		*job = NULL, *cause = NULL, *out = NULL, *err = NULL;
-	char		*rel;
+	char		*rel, *note = NULL;
 	size_t		 olen = 0, elen = 0;
 	bool		 tty = isatty(STDOUT_FILENO);
-	int		 c, ro, re, ret = 0;
+	int		 c, ro, re, found, ret = 0;
 
 	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
 		switch (c) {
@@ -160,6 +175,10 @@ cmd_show(int argc, char **argv)
 		ret = EXIT_DATAERR;
 		goto done;
 	}
+	/* on stderr, so that what goes into a pipe is the log alone */
+	found = show_node(path, job, node, &note);
+	if (note != NULL)
+		fprintf(stderr, "dagexec: show: %s\n", note);
 	if (ro == 0 && re == 0) {
 		printf("==> stdout <==\n");
 		show_out(out, olen, tty);
@@ -171,14 +190,15 @@ cmd_show(int argc, char **argv)
 		show_out(out, olen, tty);
 	else if (re == 0)
 		show_out(err, elen, tty);
-	else if (!show_has_node(path, job, node)) {
+	else if (!found) {
 		fprintf(stderr, "dagexec: show: no node '%s' in '%s'\n", node,
 		    path);
 		ret = EXIT_DAG_FAILED;
-	} else
+	} else if (note == NULL)
 		fprintf(stderr, "dagexec: show: node '%s' wrote nothing\n",
 		    node);
 done:
+	free(note);
 	free(out);
 	free(err);
 	free(job);

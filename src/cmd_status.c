@@ -36,7 +36,9 @@ status_usage(FILE *fp)
 	    "       dagexec status [-s SPOOL] --follow JOB\n\n"
 	    "Without JOB: one line a job (id, status, done/total nodes, "
 	    "failed, elapsed),\nnewest first. With JOB: one line a node "
-	    "(status, attempts, duration, error).\nReads state files only; "
+	    "(status, attempts, duration, error;\n\"reused\" or \"cached\" "
+	    "for a node that did not run here), then \"saved: ...\" when\n"
+	    "cache hits saved metrics.\nReads state files only; "
 	    "works while the daemon is down.\n"
 	    "With --follow: watch the job (inotify on its state.yaml) until "
 	    "it ends; on a\nterminal a view redrawn in place (progress bar, "
@@ -280,24 +282,70 @@ print_jobs(const struct entry *v, size_t n)
 	}
 }
 
+/* "name=value name=value" of metrics, escaped (they come from a file). */
+static char *
+fmt_metrics(const struct metric *v, size_t n)
+{
+	char	*out = xstrdup(""), *t, *e;
+	size_t	 i;
+
+	for (i = 0; i < n; i++) {
+		e = log_escape(v[i].name, strlen(v[i].name));
+		t = xasprintf("%s%s%s=%.15g", out, i > 0 ? " " : "", e,
+		    v[i].value);
+		free(e);
+		free(out);
+		out = t;
+	}
+	return out;
+}
+
+/* One line a node: a node that ran shows its attempts, time and error; a
+ * succeeded node that did not run here shows "reused" and the job it came
+ * from, or "cached" and what the hit saved. Then the DAG's savings. */
 static void
 print_nodes(const struct state_doc *d)
 {
 	const struct state_doc_node *nd;
-	char el[32], *err;
+	char el[32], att[16], *err, *id, *t;
+	const char *st;
 	size_t i;
 
 	if (isatty(STDOUT_FILENO))
 		printf("%-32s %-10s %8s %8s  %s\n", "NODE", "STATUS",
-		    "ATTEMPTS", "TIME", "ERROR");
+		    "ATTEMPTS", "TIME", "DETAIL");
 	for (i = 0; i < d->nnodes; i++) {
 		nd = &d->nodes[i];
+		st = nd->status;
 		fmt_elapsed(nd->duration_ms, el, sizeof el);
-		err = log_escape(nd->error ? nd->error : "",
-		    nd->error ? strlen(nd->error) : 0);
-		printf("%-32s %-10s %8d %8s  %s\n", nd->id, nd->status,
-		    nd->attempts, el, err);
+		snprintf(att, sizeof att, "%d", nd->attempts);
+		if (nd->reused_from != NULL || nd->cached) {
+			st = nd->reused_from != NULL ? "reused" : "cached";
+			snprintf(att, sizeof att, "-");
+			snprintf(el, sizeof el, "-");
+		}
+		if (nd->reused_from != NULL) {
+			t = log_escape(nd->reused_from,
+			    strlen(nd->reused_from));
+			err = xasprintf("from %s", t);
+			free(t);
+		} else if (nd->cached && nd->nsaved > 0) {
+			t = fmt_metrics(nd->saved, nd->nsaved);
+			err = xasprintf("saved %s", t);
+			free(t);
+		} else
+			err = log_escape(nd->error ? nd->error : "",
+			    nd->error ? strlen(nd->error) : 0);
+		id = log_escape(nd->id, strlen(nd->id));
+		printf("%-32s %-10s %8s %8s  %s\n", id, st, att, el, err);
+		free(id);
 		free(err);
+	}
+	/* ':' is in no node id: this line cannot be taken for a node's */
+	if (d->nsaved > 0) {
+		t = fmt_metrics(d->saved, d->nsaved);
+		printf("saved: %s\n", t);
+		free(t);
 	}
 }
 

@@ -215,6 +215,45 @@ fmt_cut(const char *s, int width)
 	return e;
 }
 
+/* The lines under the totals for what did not run here: the earlier jobs
+ * reused nodes came from (with how many), and what the cache hits saved. */
+static void
+summary_unrun(FILE *fp, const struct manifest *m, const struct state_job *sj)
+{
+	const char	**from = NULL;
+	size_t		 *count = NULL, nfrom = 0, i, k;
+	char		 *mt;
+
+	for (i = 0; sj->reused_from != NULL && i < m->nnodes; i++) {
+		if (sj->reused_from[i] == NULL)
+			continue;
+		/* one earlier job in practice: a short list to look through */
+		for (k = 0; k < nfrom && strcmp(from[k],
+		    sj->reused_from[i]) != 0; k++)
+			;
+		if (k == nfrom) {
+			from = xreallocarray(from, nfrom + 1, sizeof *from);
+			count = xreallocarray(count, nfrom + 1, sizeof *count);
+			from[nfrom] = sj->reused_from[i];
+			count[nfrom++] = 0;
+		}
+		count[k]++;
+	}
+	for (k = 0; k < nfrom; k++) {
+		mt = log_escape(from[k], strlen(from[k]));
+		fprintf(fp, "reused from %s: %zu node%s\n", mt, count[k],
+		    count[k] == 1 ? "" : "s");
+		free(mt);
+	}
+	if (sj->nsaved > 0) {
+		mt = fmt_metrics(sj->saved, sj->nsaved);
+		fprintf(fp, "saved by cache hits: %s\n", mt);
+		free(mt);
+	}
+	free(from);
+	free(count);
+}
+
 void
 render_summary(FILE *fp, const struct manifest *m, const struct sched *s,
     const struct state_job *sj, int64_t duration_ms)
@@ -226,8 +265,8 @@ render_summary(FILE *fp, const struct manifest *m, const struct sched *s,
 	const struct node_run *r;
 	const struct metric *met;
 	int64_t dur, cpu = 0, rss = 0;
-	char dbuf[32], cbuf[32], rbuf[32], *err, *mt, *mc, *line;
-	int width = 4, attempts = 0;
+	char dbuf[32], cbuf[32], rbuf[32], abuf[16], *err, *mt, *mc, *line;
+	int width = 5, attempts = 0;
 
 	order = xcalloc(m->nnodes > 0 ? m->nnodes : 1, sizeof *order);
 	for (i = 0; i < m->nnodes; i++) {
@@ -264,6 +303,7 @@ render_summary(FILE *fp, const struct manifest *m, const struct sched *s,
 		    SUMMARY_METRICS < 20 ? 20 : SUMMARY_WIDTH - width - 53 -
 		    SUMMARY_METRICS);
 		status = node_status_name(r->status);
+		snprintf(abuf, sizeof abuf, "%d", r->attempts);
 		/* a success taken from an earlier job: what ran was there */
 		if (sj != NULL && sj->reused_from != NULL &&
 		    sj->reused_from[order[i]] != NULL) {
@@ -276,8 +316,14 @@ render_summary(FILE *fp, const struct manifest *m, const struct sched *s,
 			status = "cached";
 			ncached++;
 		}
-		line = xasprintf("%-*.*s  %-10s %8d %9s %9s %7s  %-*s  %s",
-		    width, width, m->nodes[order[i]].id, status, r->attempts,
+		/* neither ran here: no attempts, no time of their own */
+		if (strcmp(status, "reused") == 0 ||
+		    strcmp(status, "cached") == 0) {
+			snprintf(abuf, sizeof abuf, "-");
+			snprintf(dbuf, sizeof dbuf, "-");
+		}
+		line = xasprintf("%-*.*s  %-10s %8s %9s %9s %7s  %-*s  %s",
+		    width, width, m->nodes[order[i]].id, status, abuf,
 		    dbuf, cbuf, rbuf, SUMMARY_METRICS, *mc != '\0' ? mc : "-",
 		    err);
 		put_line(fp, line);
@@ -310,6 +356,8 @@ render_summary(FILE *fp, const struct manifest *m, const struct sched *s,
 	    counts[NS_SUCCEEDED], rsbuf, counts[NS_FAILED],
 	    counts[NS_TIMED_OUT], counts[NS_CANCELLED], counts[NS_SKIPPED],
 	    dag_status_name(sched_status(s)), dbuf, cbuf);
+	if (sj != NULL)
+		summary_unrun(fp, m, sj);
 	free(mt);
 	free(mc);
 	free(order);

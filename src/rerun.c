@@ -64,13 +64,24 @@ rerun_scope(struct manifest *m, const struct oldjob *old)
 }
 
 /* The edited manifest's changed and new nodes run again; nodes in one
- * manifest only are an error unless force. 0, or -1 with *cause. */
+ * manifest only are an error unless force; another DAG's name is an error
+ * even with force. 0, or -1 with *cause. */
 static int
 rerun_diff(struct rerun *r, const char *edited, bool force, char **cause)
 {
 	char *only_old = NULL, *only_new = NULL, *a, *b;
 	int rc = 0;
 
+	/* another DAG's manifest is not an edit of this one: its nodes'
+	 * history and cache entries are another DAG's, so even --force
+	 * refuses it */
+	if (edited != NULL && strcmp(r->oldm->name, r->m->name) != 0) {
+		*cause = xasprintf("'%s' is the manifest of DAG '%s', the "
+		    "earlier job ran DAG '%s'", edited, r->m->name,
+		    r->oldm->name);
+		errno = EILSEQ;
+		return -1;
+	}
 	if (edited != NULL && nodedef_diff(r->oldm, r->m, r->forced,
 	    &only_old, &only_new) > 0 && !force) {
 		a = only_old == NULL ? xstrdup("") : xasprintf(" only in the "

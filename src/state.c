@@ -1028,7 +1028,7 @@ state_rd_is_null(const yaml_node_t *n)
 	return *v == '\0' || strcmp(v, "~") == 0 || strcasecmp(v, "null") == 0;
 }
 
-/* A string (NULL allowed when nullable). */
+/* Is n the scalar true? */
 static bool
 state_rd_true(const yaml_node_t *n)
 {
@@ -1036,6 +1036,7 @@ state_rd_true(const yaml_node_t *n)
 	    strcmp((const char *)n->data.scalar.value, "true") == 0;
 }
 
+/* A string (NULL allowed when nullable). */
 static int
 state_rd_str(struct state_rd *rd, yaml_node_t *map, const char *key,
     int nullable, char **out)
@@ -1097,6 +1098,71 @@ state_rd_count(struct state_rd *rd, yaml_node_t *map, const char *key,
 	return 0;
 }
 
+/* A number as state_number writes it (YAML's .inf, -.inf and .nan too). */
+static int
+state_rd_number(const char *v, double *out)
+{
+	char	*end;
+
+	if (strcmp(v, ".nan") == 0)
+		*out = NAN;
+	else if (strcmp(v, ".inf") == 0 || strcmp(v, "-.inf") == 0)
+		*out = *v == '-' ? -INFINITY : INFINITY;
+	else {
+		errno = 0;
+		*out = strtod(v, &end);
+		if (errno == ERANGE || *end != '\0' || end == v ||
+		    isnan(*out) || isinf(*out))
+			return -1;
+	}
+	return 0;
+}
+
+/* A metrics mapping (name: number) under key; absent or null is none. */
+static int
+state_rd_metrics(struct state_rd *rd, yaml_node_t *map, const char *key,
+    struct metric **out, size_t *nout)
+{
+	yaml_node_t		*n = state_rd_get(rd, map, key), *k, *v;
+	yaml_node_pair_t	*p;
+	struct metric		*m;
+
+	*out = NULL;
+	*nout = 0;
+	if (state_rd_is_null(n))
+		return 0;
+	if (n->type != YAML_MAPPING_NODE)
+		return state_rd_fail(rd, "'%s' is not a mapping", key);
+	*out = xcalloc((size_t)(n->data.mapping.pairs.top -
+	    n->data.mapping.pairs.start) + 1, sizeof **out);
+	for (p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top;
+	    p++) {
+		k = yaml_document_get_node(&rd->doc, p->key);
+		v = yaml_document_get_node(&rd->doc, p->value);
+		if (k == NULL || k->type != YAML_SCALAR_NODE ||
+		    strlen((char *)k->data.scalar.value) !=
+		    k->data.scalar.length || v == NULL ||
+		    v->type != YAML_SCALAR_NODE)
+			return state_rd_fail(rd, "'%s' is not a mapping of "
+			    "names to numbers", key);
+		m = &(*out)[(*nout)++];
+		m->name = xstrdup((char *)k->data.scalar.value);
+		if (state_rd_number((char *)v->data.scalar.value,
+		    &m->value) != 0)
+			return state_rd_fail(rd, "'%s' of '%s' is not a "
+			    "number", m->name, key);
+	}
+	return 0;
+}
+
+static void
+state_rd_metrics_free(struct metric *v, size_t n)
+{
+	while (n > 0)
+		free(v[--n].name);
+	free(v);
+}
+
 static int
 state_rd_nodes(struct state_rd *rd, yaml_node_t *nodes, struct state_doc *d)
 {
@@ -1143,6 +1209,9 @@ state_rd_nodes(struct state_rd *rd, yaml_node_t *nodes, struct state_doc *d)
 			return -1;
 		dn->cached = state_rd_get(rd, v, "cached") != NULL &&
 		    state_rd_true(state_rd_get(rd, v, "cached"));
+		if (state_rd_metrics(rd, v, "saved", &dn->saved,
+		    &dn->nsaved) != 0)
+			return -1;
 	}
 	return 0;
 }
@@ -1160,8 +1229,10 @@ state_doc_free(struct state_doc *d)
 		free(d->nodes[i].reason);
 		free(d->nodes[i].error);
 		free(d->nodes[i].reused_from);
+		state_rd_metrics_free(d->nodes[i].saved, d->nodes[i].nsaved);
 	}
 	free(d->nodes);
+	state_rd_metrics_free(d->saved, d->nsaved);
 	free(d->dag);
 	free(d->job);
 	free(d->status);
@@ -1224,7 +1295,8 @@ state_read_buf(const char *name, const char *buf, size_t len,
 	    state_rd_count(&rd, prog, "failed", &d->failed) != 0 ||
 	    state_rd_count(&rd, prog, "skipped", &d->skipped) != 0)
 		goto out;
-	if (state_rd_nodes(&rd, state_rd_get(&rd, root, "nodes"), d) != 0)
+	if (state_rd_nodes(&rd, state_rd_get(&rd, root, "nodes"), d) != 0 ||
+	    state_rd_metrics(&rd, root, "saved", &d->saved, &d->nsaved) != 0)
 		goto out;
 	rc = 0;
 out:

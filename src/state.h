@@ -63,6 +63,8 @@ struct state_doc_node {
 	char		*error;		/* NULL: null */
 	char		*reused_from;	/* NULL: absent (it ran here) */
 	bool		 cached;	/* a cache hit */
+	struct metric	*saved;		/* a hit's metrics, not added */
+	size_t		 nsaved;
 };
 
 /* A state.yaml read back (for `dagexec status`). */
@@ -77,6 +79,8 @@ struct state_doc {
 				 skipped;
 	struct state_doc_node	*nodes;		/* in file order */
 	size_t			 nnodes;
+	struct metric		*saved;		/* the hits' sums, file order */
+	size_t			 nsaved;
 };
 
 /* Read and check the state.yaml at path (at most 1 GiB). Returns 0 and a new

@@ -30,6 +30,8 @@
 #define TL_LEGEND_H	34
 #define TL_CHAR_W	6.6	/* of an 11px sans-serif label, roughly */
 #define TL_LABEL_CHARS	40	/* longest label drawn in full */
+#define TL_REUSED_EDGE	"#2e7d32"	/* a reused node's mark */
+#define TL_CACHED_EDGE	"#1565c0"	/* a cache hit's mark */
 
 /* A string as "%s" writes it (NULL as glibc does, "(null)"). */
 static void
@@ -649,7 +651,8 @@ tl_title(struct strbuf *b, const struct manifest *m, size_t i,
 	strbuf_lit(b, "</title>");
 }
 
-static void
+/* The legend at x, y; returns where a further key would go. */
+static double
 tl_legend(struct strbuf *b, double x, double y)
 {
 	size_t	k;
@@ -680,13 +683,125 @@ tl_legend(struct strbuf *b, double x, double y)
 	strbuf_lit(b, "\" y=\"");
 	tl_fixed(b, y + 9, 1);
 	strbuf_lit(b, "\">critical path</text>\n");
+	return x + 30 + TL_CHAR_W * (double)strlen("critical path");
+}
+
+/* Why node i has no bar although it succeeded: the earlier job it was
+ * reused from (retry), "" for a cache hit, NULL when it ran or did not end
+ * succeeded. */
+static const char *
+tl_unrun(const struct state_job *sj, size_t i)
+{
+	if (sj != NULL && sj->reused_from != NULL && sj->reused_from[i] != NULL)
+		return sj->reused_from[i];
+	if (sj != NULL && sj->cached != NULL && sj->cached[i].hit)
+		return "";
+	return NULL;
+}
+
+/* " (reused from JOB)" or " (cached)" for what tl_unrun says. */
+static void
+tl_unrun_note(struct strbuf *b, const char *from)
+{
+	if (from == NULL)
+		return;
+	if (*from == '\0') {
+		strbuf_lit(b, " (cached)");
+		return;
+	}
+	strbuf_lit(b, " (reused from ");
+	tl_esc(b, from, strlen(from));
+	strbuf_lit(b, ")");
+}
+
+/* A node that ended succeeded without running here is no bar (no attempt
+ * of this job's) but a hollow diamond where it ended, the mark a Gantt
+ * chart gives a milestone: green edge for a reused node, blue for a hit. */
+static void
+tl_unrun_mark(struct strbuf *b, const struct timeline_geom *g,
+    const struct manifest *m, size_t i, const struct node_run *r,
+    const char *from, double y, double h)
+{
+	double	x, cy = y + h / 2, s = h > 4 ? (h - 2) / 2 : h / 2;
+
+	if (from == NULL || r == NULL || r->finished_ms < 0)
+		return;
+	x = tl_x(g, r->finished_ms);
+	if (x > g->x0 + g->w - s)
+		x = g->x0 + g->w - s;
+	if (x < g->x0 + s)
+		x = g->x0 + s;
+	strbuf_lit(b, "<path class=\"unrun ");
+	tl_str(b, *from == '\0' ? "cached" : "reused");
+	strbuf_lit(b, "\" d=\"M");
+	tl_fixed(b, x - s, 2);
+	strbuf_lit(b, ",");
+	tl_fixed(b, cy, 1);
+	strbuf_lit(b, " L");
+	tl_fixed(b, x, 2);
+	strbuf_lit(b, ",");
+	tl_fixed(b, cy - s, 1);
+	strbuf_lit(b, " L");
+	tl_fixed(b, x + s, 2);
+	strbuf_lit(b, ",");
+	tl_fixed(b, cy, 1);
+	strbuf_lit(b, " L");
+	tl_fixed(b, x, 2);
+	strbuf_lit(b, ",");
+	tl_fixed(b, cy + s, 1);
+	strbuf_lit(b, " Z\" fill=\"#ffffff\" stroke=\"");
+	tl_str(b, *from == '\0' ? TL_CACHED_EDGE : TL_REUSED_EDGE);
+	strbuf_lit(b, "\" stroke-width=\"1.5\"><title>");
+	tl_str(b, m->nodes[i].id);
+	strbuf_lit(b, ": succeeded without running here");
+	tl_unrun_note(b, from);
+	strbuf_lit(b, "</title></path>\n");
+}
+
+/* The legend's keys for the marks tl_unrun_mark draws, at x, y. */
+static void
+tl_unrun_legend(struct strbuf *b, double x, double y, bool reused,
+    bool cached)
+{
+	int	k;
+
+	for (k = 0; k < 2; k++) {
+		if (!(k == 0 ? reused : cached))
+			continue;
+		strbuf_lit(b, "<path class=\"key\" d=\"M");
+		tl_fixed(b, x, 1);
+		strbuf_lit(b, ",");
+		tl_fixed(b, y + 5, 1);
+		strbuf_lit(b, " L");
+		tl_fixed(b, x + 6, 1);
+		strbuf_lit(b, ",");
+		tl_fixed(b, y, 1);
+		strbuf_lit(b, " L");
+		tl_fixed(b, x + 12, 1);
+		strbuf_lit(b, ",");
+		tl_fixed(b, y + 5, 1);
+		strbuf_lit(b, " L");
+		tl_fixed(b, x + 6, 1);
+		strbuf_lit(b, ",");
+		tl_fixed(b, y + 10, 1);
+		strbuf_lit(b, " Z\" fill=\"#ffffff\" stroke=\"");
+		tl_str(b, k == 0 ? TL_REUSED_EDGE : TL_CACHED_EDGE);
+		strbuf_lit(b, "\" stroke-width=\"1.5\"/><text x=\"");
+		tl_fixed(b, x + 16, 1);
+		strbuf_lit(b, "\" y=\"");
+		tl_fixed(b, y + 9, 1);
+		strbuf_lit(b, "\">");
+		tl_str(b, k == 0 ? "reused" : "cached");
+		strbuf_lit(b, "</text>\n");
+		x += 30 + TL_CHAR_W * 6;
+	}
 }
 
 /* The label of row k (node i) at y: the id, cut to lc bytes. */
 static void
 tl_label(struct strbuf *b, const struct manifest *m, size_t i,
     const struct node_run *r, double y, double h, size_t lc, bool crit,
-    const char *reused_from)
+    const char *unrun)
 {
 	const char	*id = m->nodes[i].id;
 	size_t		 l = strlen(id);
@@ -711,12 +826,102 @@ tl_label(struct strbuf *b, const struct manifest *m, size_t i,
 	strbuf_lit(b, ": ");
 	tl_str(b, r != NULL ? node_status_name(r->status) : "pending");
 	/* no bar: it did not run in this job */
-	if (reused_from != NULL) {
-		strbuf_lit(b, " (reused from ");
-		tl_str(b, reused_from);
-		strbuf_lit(b, ")");
-	}
+	tl_unrun_note(b, unrun);
 	strbuf_lit(b, "</title></text>\n");
+}
+
+/* The bars of node i's attempts in the row at y, and the dashed waits
+ * between them. */
+static void
+tl_bars(struct strbuf *b, const struct timeline_geom *g,
+    const struct manifest *m, size_t i, const struct node_run *r,
+    int64_t t_end, double y, bool crit, const struct state_job *sj,
+    struct tl_clock *clk)
+{
+	const struct attempt	*a;
+	double			 x1, x2, bw, h = g->row_h;
+	enum tl_outcome		 o;
+	size_t			 q;
+
+	for (q = 0; r != NULL && q < r->nhist; q++) {
+		a = &r->hist[q];
+		x1 = tl_x(g, a->start_ms);
+		x2 = tl_x(g, a->end_ms >= 0 ? a->end_ms : t_end);
+		bw = x2 - x1 < 0.5 ? 0.5 : x2 - x1;
+		o = tl_outcome(r, q);
+		/* the wait before a retry: a dashed line */
+		if (q > 0 && a[-1].end_ms >= 0 &&
+		    a->start_ms > a[-1].end_ms) {
+			strbuf_lit(b, "<line class=\"wait\" x1=\"");
+			tl_fixed(b, tl_x(g, a[-1].end_ms), 2);
+			strbuf_lit(b, "\" y1=\"");
+			tl_fixed(b, y + h / 2, 1);
+			strbuf_lit(b, "\" x2=\"");
+			tl_fixed(b, x1, 2);
+			strbuf_lit(b, "\" y2=\"");
+			tl_fixed(b, y + h / 2, 1);
+			strbuf_lit(b, "\" stroke=\"#888888\" "
+			    "stroke-dasharray=\"2,2\"/>\n");
+		}
+		strbuf_lit(b, "<rect class=\"att ");
+		tl_str(b, tl_kind[o].cls);
+		strbuf_lit(b, "\" x=\"");
+		tl_fixed(b, x1, 2);
+		strbuf_lit(b, "\" y=\"");
+		tl_fixed(b, y + (h > 4 ? 1 : 0), 1);
+		strbuf_lit(b, "\" width=\"");
+		tl_fixed(b, bw, 2);
+		strbuf_lit(b, "\" height=\"");
+		tl_fixed(b, h > 4 ? h - 2 : h, 1);
+		strbuf_lit(b, "\" fill=\"");
+		tl_str(b, tl_kind[o].fill);
+		strbuf_lit(b, "\"");
+		if (crit) {
+			strbuf_lit(b, " stroke=\"#000000\" "
+			    "stroke-width=\"");
+			tl_fixed(b, h > 6 ? 1.5 : 0.6, 1);
+			strbuf_lit(b, "\"");
+		}
+		strbuf_lit(b, ">");
+		tl_title(b, m, i, r, q, sj, clk);
+		strbuf_lit(b, "</rect>\n");
+	}
+}
+
+/* The time axis: grid lines down to height less the legend, and ticks. */
+static void
+tl_axis(struct strbuf *b, const struct timeline_geom *g, double height)
+{
+	char	tick[40];
+	int64_t	step, t;
+
+	step = tl_step(g->span);
+	strbuf_lit(b, "<g class=\"axis\" stroke=\"#dddddd\" "
+	    "stroke-width=\"1\">\n");
+	for (t = 0; t <= g->span; t += step) {
+		strbuf_lit(b, "<line x1=\"");
+		tl_fixed(b, tl_x(g, g->t0 + t), 2);
+		strbuf_lit(b, "\" y1=\"");
+		tl_int(b, TL_TOP - 4);
+		strbuf_lit(b, "\" x2=\"");
+		tl_fixed(b, tl_x(g, g->t0 + t), 2);
+		strbuf_lit(b, "\" y2=\"");
+		tl_fixed(b, height - TL_LEGEND_H, 1);
+		strbuf_lit(b, "\"/>\n");
+	}
+	strbuf_lit(b, "</g>\n<g class=\"ticks\" fill=\"#555555\" "
+	    "text-anchor=\"middle\">\n");
+	for (t = 0; t <= g->span; t += step) {
+		tl_fmt_tick(t, step, tick, sizeof tick);
+		strbuf_lit(b, "<text x=\"");
+		tl_fixed(b, tl_x(g, g->t0 + t), 2);
+		strbuf_lit(b, "\" y=\"");
+		tl_int(b, TL_TOP - 8);
+		strbuf_lit(b, "\">");
+		tl_str(b, tick);
+		strbuf_lit(b, "</text>\n");
+	}
+	strbuf_lit(b, "</g>\n");
 }
 
 char *
@@ -727,14 +932,14 @@ timeline_render(const struct manifest *m, const struct node_run *const *runs,
 	struct strbuf		 b = STRBUF_INIT;
 	struct tl_clock		 clk = { false, 0, "" };
 	const struct node_run	*r;
-	const struct attempt	*a;
 	unsigned char		*crit;
-	size_t			*row, i, k, q, n = m->nnodes, wave, nwave, peak;
+	size_t			*row, i, k, n = m->nnodes, wave, nwave, peak;
 	size_t			 lc;
-	double			 y, h, width, height, x1, x2, bw;
-	int64_t			 step, t, t_end;
-	char			 tick[40], when[40];
-	enum tl_outcome		 o;
+	double			 y, h, width, height, x1;
+	int64_t			 t_end;
+	char			 when[40];
+	const char		*unrun;
+	bool			 any_reused = false, any_cached = false;
 
 	timeline_geom(m, runs, sj, &g);
 	t_end = g.t0 + g.span;
@@ -803,34 +1008,7 @@ timeline_render(const struct manifest *m, const struct node_run *const *runs,
 		strbuf_lit(&b, "</text>\n");
 	}
 
-	/* the axis: ticks and grid lines */
-	step = tl_step(g.span);
-	strbuf_lit(&b, "<g class=\"axis\" stroke=\"#dddddd\" "
-	    "stroke-width=\"1\">\n");
-	for (t = 0; t <= g.span; t += step) {
-		strbuf_lit(&b, "<line x1=\"");
-		tl_fixed(&b, tl_x(&g, g.t0 + t), 2);
-		strbuf_lit(&b, "\" y1=\"");
-		tl_int(&b, TL_TOP - 4);
-		strbuf_lit(&b, "\" x2=\"");
-		tl_fixed(&b, tl_x(&g, g.t0 + t), 2);
-		strbuf_lit(&b, "\" y2=\"");
-		tl_fixed(&b, height - TL_LEGEND_H, 1);
-		strbuf_lit(&b, "\"/>\n");
-	}
-	strbuf_lit(&b, "</g>\n<g class=\"ticks\" fill=\"#555555\" "
-	    "text-anchor=\"middle\">\n");
-	for (t = 0; t <= g.span; t += step) {
-		tl_fmt_tick(t, step, tick, sizeof tick);
-		strbuf_lit(&b, "<text x=\"");
-		tl_fixed(&b, tl_x(&g, g.t0 + t), 2);
-		strbuf_lit(&b, "\" y=\"");
-		tl_int(&b, TL_TOP - 8);
-		strbuf_lit(&b, "\">");
-		tl_str(&b, tick);
-		strbuf_lit(&b, "</text>\n");
-	}
-	strbuf_lit(&b, "</g>\n");
+	tl_axis(&b, &g, height);
 
 	/* rows */
 	y = TL_TOP;
@@ -859,56 +1037,17 @@ timeline_render(const struct manifest *m, const struct node_run *const *runs,
 			tl_fixed(&b, h, 1);
 			strbuf_lit(&b, "\" fill=\"#f6f6f6\"/>\n");
 		}
+		unrun = tl_unrun(sj, i);
+		if (unrun != NULL)
+			*(*unrun == '\0' ? &any_cached : &any_reused) = true;
 		if (k % g.label_every == 0)
-			tl_label(&b, m, i, r, y, h, lc, crit[i] != 0,
-			    sj != NULL && sj->reused_from != NULL ?
-			    sj->reused_from[i] : NULL);
-		for (q = 0; r != NULL && q < r->nhist; q++) {
-			a = &r->hist[q];
-			x1 = tl_x(&g, a->start_ms);
-			x2 = tl_x(&g, a->end_ms >= 0 ? a->end_ms : t_end);
-			bw = x2 - x1 < 0.5 ? 0.5 : x2 - x1;
-			o = tl_outcome(r, q);
-			/* the wait before a retry: a dashed line */
-			if (q > 0 && a[-1].end_ms >= 0 &&
-			    a->start_ms > a[-1].end_ms) {
-				strbuf_lit(&b, "<line class=\"wait\" x1=\"");
-				tl_fixed(&b, tl_x(&g, a[-1].end_ms), 2);
-				strbuf_lit(&b, "\" y1=\"");
-				tl_fixed(&b, y + h / 2, 1);
-				strbuf_lit(&b, "\" x2=\"");
-				tl_fixed(&b, x1, 2);
-				strbuf_lit(&b, "\" y2=\"");
-				tl_fixed(&b, y + h / 2, 1);
-				strbuf_lit(&b, "\" stroke=\"#888888\" "
-				    "stroke-dasharray=\"2,2\"/>\n");
-			}
-			strbuf_lit(&b, "<rect class=\"att ");
-			tl_str(&b, tl_kind[o].cls);
-			strbuf_lit(&b, "\" x=\"");
-			tl_fixed(&b, x1, 2);
-			strbuf_lit(&b, "\" y=\"");
-			tl_fixed(&b, y + (h > 4 ? 1 : 0), 1);
-			strbuf_lit(&b, "\" width=\"");
-			tl_fixed(&b, bw, 2);
-			strbuf_lit(&b, "\" height=\"");
-			tl_fixed(&b, h > 4 ? h - 2 : h, 1);
-			strbuf_lit(&b, "\" fill=\"");
-			tl_str(&b, tl_kind[o].fill);
-			strbuf_lit(&b, "\"");
-			if (crit[i]) {
-				strbuf_lit(&b, " stroke=\"#000000\" "
-				    "stroke-width=\"");
-				tl_fixed(&b, h > 6 ? 1.5 : 0.6, 1);
-				strbuf_lit(&b, "\"");
-			}
-			strbuf_lit(&b, ">");
-			tl_title(&b, m, i, r, q, sj, &clk);
-			strbuf_lit(&b, "</rect>\n");
-		}
+			tl_label(&b, m, i, r, y, h, lc, crit[i] != 0, unrun);
+		tl_unrun_mark(&b, &g, m, i, r, unrun, y, h);
+		tl_bars(&b, &g, m, i, r, t_end, y, crit[i] != 0, sj, &clk);
 		y += h;
 	}
-	tl_legend(&b, 8, y + 14);
+	x1 = tl_legend(&b, 8, y + 14);
+	tl_unrun_legend(&b, x1, y + 14, any_reused, any_cached);
 	strbuf_lit(&b, "</svg>\n");
 	free(row);
 	free(crit);

@@ -271,9 +271,11 @@ now_ms(void)
 static const char key1[] =
     "1111111111111111111111111111111111111111111111111111111111111111";
 
-/* Store an entry of key1 with data.csv (and sub/x) from outputs/prep. */
+/* Store an entry of key1 with data.csv (and sub/x) from outputs/prep,
+ * made by an attempt of 1234 ms that ended at created; want what
+ * cache_store returns. */
 static void
-store_one(int64_t created)
+store_want(int64_t created, int want)
 {
 	struct kv vals[2] = { { "rows", "10" }, { "msg", "a b=c" } };
 	struct kv mets[1] = { { "tokens", "45" } };
@@ -302,11 +304,17 @@ store_one(int64_t created)
 	p.outputs = outs;
 	p.noutputs = 2;
 	p.outputs_fd = fd;
-	CU_ASSERT_EQUAL(cache_store(store, &p, &cause), 0);
+	CU_ASSERT_EQUAL(cache_store(store, &p, &cause), want);
 	if (cause != NULL)
 		fprintf(stderr, "%s\n", cause);
 	free(cause);
 	close(fd);
+}
+
+static void
+store_one(int64_t created)
+{
+	store_want(created, 0);
 }
 
 static void
@@ -346,10 +354,21 @@ test_store_lookup(void)
 	tmp = xasprintf("%s/11/%s/meta", store, key1);
 	CU_ASSERT_EQUAL(stat(tmp, &st), 0);
 	free(tmp);
-	/* a second store of the key replaces the first */
-	store_one(2000);
+	/* a store whose attempt began before the entry was made (another
+	 * run stored the key meanwhile) keeps that entry, and leaves
+	 * nothing in tmp/ */
+	store_want(2000, 1);
 	CU_ASSERT_EQUAL_FATAL(cache_lookup(store, key1, &e, &cause), 1);
-	CU_ASSERT_EQUAL(e->created_ms, 2000);
+	CU_ASSERT_EQUAL(e->created_ms, 1000);
+	cache_entry_free(e);
+	tmp = xasprintf("%s/tmp", store);
+	CU_ASSERT_EQUAL(rmdir(tmp), 0);
+	free(tmp);
+	/* one whose attempt began after it was made replaces it (the
+	 * lookup refused it: older than max_age) */
+	store_one(5000);
+	CU_ASSERT_EQUAL_FATAL(cache_lookup(store, key1, &e, &cause), 1);
+	CU_ASSERT_EQUAL(e->created_ms, 5000);
 	cache_entry_free(e);
 }
 
@@ -390,6 +409,9 @@ test_corrupt(void)
 {
 	char *path;
 
+	/* from an empty store: a whole entry of the key would be kept */
+	CU_ASSERT_EQUAL(cache_gc(store, -1, -1, true, 0, &(size_t){0},
+	    &(int64_t){0}, &(char *){NULL}), 0);
 	store_one(1000);
 	damage("outputs/data.csv", 0);
 	expect_corrupt("outputs do not match");

@@ -4,6 +4,7 @@
 
 #include <dirent.h>
 #include <limits.h>
+#include <math.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -746,6 +747,154 @@ test_reused_from(void)
 	free(text);
 }
 
+/* Cache hits: cached and saved after error for those nodes only, the DAG's
+ * saved after metrics, through libyaml, read back by the independent reader
+ * and by state_read (numbers as state_number writes them, .inf too). */
+static void
+test_cached_saved(void)
+{
+	struct metric dags[] = { { (char []){ "tokens" }, 4500 },
+	    { (char []){ "big" }, 1e300 }, { (char []){ "neg" }, -2.5 },
+	    { (char []){ "inf" }, INFINITY } };
+	struct state_cached cached[NIDS];
+	struct state_job j = sj;
+	struct state_doc *d = NULL;
+	yaml_node_t	*root, *n, *nd;
+	char		*text, *slow, *cause = NULL;
+	size_t		 len, slen, i;
+
+	setup_manifest();
+	memset(cached, 0, sizeof cached);
+	/* node 0 saved two metrics, node 6 ("123") none */
+	runs[0].attempts = 0;
+	runs[0].metrics = NULL;
+	runs[0].nmetrics = 0;
+	cached[0].hit = true;
+	cached[0].saved = m0;
+	cached[0].nsaved = 2;
+	runs[6].status = NS_SUCCEEDED;
+	runs[6].exit_code = 0;
+	cached[6].hit = true;
+	j.cached = cached;
+	j.saved = dags;
+	j.nsaved = 4;
+	text = state_render_runs(&man, runp, dagm, 4, &j, &len);
+	state_libyaml_only = 1;
+	slow = state_render_runs(&man, runp, dagm, 4, &j, &slen);
+	state_libyaml_only = 0;
+	CU_ASSERT(len == slen && memcmp(text, slow, len) == 0);
+	free(slow);
+	CU_ASSERT_FATAL(load(text, len));
+	root = yaml_document_get_root_node(&doc);
+	n = get(root, "nodes");
+	CU_ASSERT_EQUAL_FATAL(map_len(n), NIDS);
+	for (i = 0; i < NIDS; i++) {
+		nd = node_at(n->data.mapping.pairs.start[i].value);
+		CU_ASSERT_EQUAL(map_len(nd), cached[i].hit ? 15 : 13);
+		CU_ASSERT_STRING_EQUAL(sval(get(nd, "cached")),
+		    cached[i].hit ? "true" : "<none>");
+	}
+	nd = get(n, ids[0]);
+	CU_ASSERT_STRING_EQUAL(key_at(nd, 13), "cached");
+	CU_ASSERT_STRING_EQUAL(key_at(nd, 14), "saved");
+	CU_ASSERT_STRING_EQUAL(sval(get(get(nd, "saved"), "tokens")), "4500");
+	CU_ASSERT_STRING_EQUAL(sval(get(get(nd, "saved"), "cost")), "0.05");
+	CU_ASSERT_EQUAL(map_len(get(nd, "metrics")), 0);
+	CU_ASSERT_EQUAL(map_len(get(get(n, ids[6]), "saved")), 0);
+	CU_ASSERT_STRING_EQUAL(key_at(root, map_len(root) - 1), "saved");
+	CU_ASSERT_STRING_EQUAL(sval(get(get(root, "saved"), "neg")), "-2.5");
+	CU_ASSERT_STRING_EQUAL(sval(get(get(root, "saved"), "inf")), ".inf");
+	yaml_document_delete(&doc);
+
+	CU_ASSERT_EQUAL_FATAL(state_read_buf("s.yaml", text, len, &d, &cause),
+	    0);
+	CU_ASSERT(d->nodes[0].cached);
+	CU_ASSERT_EQUAL_FATAL(d->nodes[0].nsaved, 2);
+	CU_ASSERT_STRING_EQUAL(d->nodes[0].saved[0].name, "tokens");
+	CU_ASSERT_EQUAL(d->nodes[0].saved[0].value, 4500);
+	CU_ASSERT_STRING_EQUAL(d->nodes[0].saved[1].name, "cost");
+	CU_ASSERT_EQUAL(d->nodes[0].saved[1].value, 0.05);
+	CU_ASSERT(d->nodes[6].cached);
+	CU_ASSERT_EQUAL(d->nodes[6].nsaved, 0);
+	for (i = 0; i < d->nnodes; i++)
+		if (i != 0 && i != 6) {
+			CU_ASSERT(!d->nodes[i].cached);
+			CU_ASSERT_EQUAL(d->nodes[i].nsaved, 0);
+		}
+	CU_ASSERT_EQUAL_FATAL(d->nsaved, 4);
+	for (i = 0; i < 4; i++) {
+		CU_ASSERT_STRING_EQUAL(d->saved[i].name, dags[i].name);
+		CU_ASSERT_EQUAL(d->saved[i].value, dags[i].value);
+	}
+	state_doc_free(d);
+	free(text);
+
+	/* no hit: a run with the cache on still has the DAG's saved: {} */
+	memset(cached, 0, sizeof cached);
+	j.nsaved = 0;
+	setup_manifest();
+	text = state_render_runs(&man, runp, dagm, 4, &j, &len);
+	CU_ASSERT_EQUAL_FATAL(state_read_buf("s.yaml", text, len, &d, &cause),
+	    0);
+	CU_ASSERT_EQUAL(d->nsaved, 0);
+	CU_ASSERT(!d->nodes[0].cached);
+	state_doc_free(d);
+	free(text);
+}
+
+/* A saved that is not a mapping of names to numbers is refused. */
+static void
+test_saved_bad(void)
+{
+	static const char *bad[] = {
+		"saved: [1, 2]\n",
+		"saved: {tokens: lots}\n",
+		"saved: {tokens: {x: 1}}\n",
+		"saved: {tokens: 1e999}\n",
+	};
+	static const char head[] = "dag: d\njob: j\nstatus: succeeded\n"
+	    "started_at: null\nfinished_at: null\nduration_ms: null\n"
+	    "progress: {total: 1, pending: 0, running: 0, succeeded: 1, "
+	    "failed: 0, skipped: 0}\n";
+	static const char node[] = "nodes:\n  a: {status: succeeded, "
+	    "attempts: 0, cached: true, ";
+	struct state_doc *d;
+	char *text, *cause;
+	size_t i;
+
+	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		/* at the top */
+		text = xasprintf("%s%s%s", head, "nodes: {}\n", bad[i]);
+		cause = NULL;
+		CU_ASSERT_EQUAL(state_read_buf("s.yaml", text, strlen(text),
+		    &d, &cause), -1);
+		CU_ASSERT_PTR_NOT_NULL(cause);
+		CU_ASSERT_PTR_NOT_NULL(cause != NULL ? strstr(cause, "'saved'") :
+		    NULL);
+		free(cause);
+		free(text);
+		/* in a node: "saved: X\n" becomes "saved: X}\n" */
+		text = xasprintf("%s%s%.*s}\n", head, node,
+		    (int)strlen(bad[i]) - 1, bad[i]);
+		cause = NULL;
+		CU_ASSERT_EQUAL(state_read_buf("s.yaml", text, strlen(text),
+		    &d, &cause), -1);
+		CU_ASSERT_PTR_NOT_NULL(cause);
+		free(cause);
+		free(text);
+	}
+	text = xasprintf("%s%s%s", head, "nodes: {}\n",
+	    "saved: {a: .nan, b: -.inf, c: 3}\n");
+	CU_ASSERT_EQUAL_FATAL(state_read_buf("s.yaml", text, strlen(text), &d,
+	    &cause), 0);
+	CU_ASSERT_EQUAL_FATAL(d->nsaved, 3);
+	CU_ASSERT(isnan(d->saved[0].value));
+	CU_ASSERT(isinf(d->saved[1].value) && d->saved[1].value < 0);
+	CU_ASSERT_EQUAL(d->saved[2].value, 3);
+	state_doc_free(d);
+	free(text);
+}
+
 /* Drain every action at now; returns how many starts were handed out and
  * records the started nodes in started[]. */
 static int
@@ -898,6 +1047,8 @@ main(void)
 		{ "with the real scheduler", test_real_sched },
 		{ "direct writer, same bytes", test_fast_same_bytes },
 		{ "reused nodes", test_reused_from },
+		{ "cache hits and saved", test_cached_saved },
+		{ "a bad saved", test_saved_bad },
 		{ NULL, NULL }
 	};
 	char		*cause = NULL;

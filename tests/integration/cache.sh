@@ -58,6 +58,24 @@ expect_state "a hit's metrics are not added" nodes.prep.metrics "{}"
 check "the bundle holds a hit's outputs" test -f "$X/outputs/report/report.txt"
 grep_file "the journal records the hit" "^[0-9]* cache node=fit key=" "$X/events.log"
 grep_file "the summary says cached" "^fit  *cached" "$X/summary.txt"
+grep_file "a hit has no attempts or time in the summary" "^fit  *cached  *-  *-  *-  *-" "$X/summary.txt"
+grep_file "the summary gives what the hits saved" "^saved by cache hits: tokens=7$" "$X/summary.txt"
+no_grep_file "a hit is no bar in the timeline" "<title>fit attempt" "$X/timeline.svg"
+grep_file "but a mark of its own" '<path class="unrun cached".*<title>fit: succeeded without running here (cached)' "$X/timeline.svg"
+grep_file "a node that ran is a bar" "<title>use attempt 1/1" "$X/timeline.svg"
+# status reads a spool's done/ bundles: a spool of this one bundle
+J=$(yget "$S" job)
+HB=$(bundle_of)
+mkdir -p "$T/sp/incoming" "$T/sp/done"
+cp "$HB" "$T/sp/done/"
+expect_status 0 "status of a job with hits" "$DAGEXEC" status -s "$T/sp" "$J"
+grep_file "status shows a hit as cached, with what it saved" "^prep  *cached  *-  *-  saved tokens=7$" "$T/out"
+grep_file "status shows a node that ran as it ran" "^use  *succeeded  *1 " "$T/out"
+grep_file "status gives the DAG's savings last" "^saved: tokens=7$" "$T/out"
+expect_status 0 "show a hit's logs" "$DAGEXEC" show "$HB" fit
+grep_file "show says a hit did not run" "node 'fit' did not run in this job: it is a cache hit" "$T/err"
+expect_status 0 "show the bundle" "$DAGEXEC" show "$HB"
+grep_file "show prints the savings" "^saved by cache hits: tokens=7$" "$T/out"
 
 # --- a changed input reruns what it affects; early cut-off ------------------
 printf 'DATA\nmore\n' >"$W/in/data.txt"
@@ -155,6 +173,73 @@ expect_status 64 "cache list --max-size" "$DAGEXEC" cache list --max-size 1G
 expect_status 64 "a bad size" "$DAGEXEC" cache gc --max-size lots
 expect_status 0 "cache --help" "$DAGEXEC" cache --help
 grep_file "cache --help shows its usage" "^usage: dagexec cache list" "$T/out"
+
+# --- runs at once over one store -----------------------------------------------
+# Two runs together miss, run and store every key: the second rename onto an
+# entry is someone else's store, not an error, and the entry stays as the
+# first made it. A third, a little later, looks keys up while the others
+# store them: it sees a whole entry or none. The leaves' outputs differ from
+# run to run (the pid, random bytes), so that an entry read half from one
+# store and half from another would fail its checksums; the others' are
+# the same bytes, so that all runs have the same keys: six.
+cat >race.yaml <<Y
+name: race
+defaults: {cache: true}
+nodes:
+  a: {run: 'echo a > a.txt; echo v=1 >> "\$DAGEXEC_OUTPUT"', outputs: [a.txt]}
+  b: {run: 'echo b > b.txt', outputs: [b.txt]}
+  c: {needs: [a], run: 'sleep 0.05; cat a.txt > c.txt', outputs: [c.txt]}
+  d: {needs: [a, b], run: 'sleep 0.1; cat a.txt b.txt > d.txt', outputs: [d.txt]}
+  e: {needs: [c, d], run: 'head -c 100000 /dev/urandom > e.txt; echo v=\$\$ >> "\$DAGEXEC_OUTPUT"', outputs: [e.txt]}
+  f: {needs: [b], run: 'head -c 100000 /dev/urandom > f.txt', outputs: [f.txt]}
+Y
+mkdir -p "$T/o1" "$T/o2" "$T/o3"
+RC="$T/race-cache"
+ok=0
+for round in 1 2 3; do
+	rm -rf "$RC"
+	for k in 1 2 3; do
+		[ $k -eq 3 ] && sleep 0.05
+		"$DAGEXEC" run --cache "$RC" -o "$T/o$k" race.yaml >"$T/r$k.out" 2>"$T/r$k.err" &
+		eval p$k=\$!
+	done
+	wait $p1; s1=$?
+	wait $p2; s2=$?
+	wait $p3; s3=$?
+	if [ $s1 -ne 0 ] || [ $s2 -ne 0 ] || [ $s3 -ne 0 ]; then
+		fail "round $round: three runs at once exit $s1, $s2 and $s3"
+		sed 's/^/  | /' "$T"/r[123].err | head -20
+		continue
+	fi
+	if grep -h 'WARN' "$T"/r[123].err >"$T/warns"; then
+		fail "round $round: a run warned"
+		sed 's/^/  | /' "$T/warns" | head -10
+		continue
+	fi
+	left=$(ls -A "$RC/tmp" 2>/dev/null)
+	if [ -n "$left" ]; then
+		fail "round $round: leftovers in tmp/: $left"
+		continue
+	fi
+	n=$(find "$RC" -mindepth 2 -maxdepth 2 -type d ! -path "$RC/tmp/*" | wc -l)
+	if [ "$n" -ne 6 ]; then
+		fail "round $round: $n entries, wanted one per node (6)"
+		continue
+	fi
+	grep -h 'by another run meanwhile: that entry is kept' "$T"/r[123].err >>"$T/kept"
+	ok=$((ok + 1))
+done
+check "a store after another run's keeps that entry ($(wc -l <"$T/kept") times)" test -s "$T/kept"
+check "three rounds of three runs at once: all succeed, no warning, one entry per key, no leftovers ($ok of 3)" test $ok -eq 3
+expect_status 0 "the store lists them" "$DAGEXEC" cache list --cache "$RC"
+check "six entries" test "$(grep -c ' race  ' "$T/out")" -eq 6
+no_grep_file "none damaged" "(damaged)" "$T/out"
+expect_status 0 "a run after them" "$DAGEXEC" run --cache "$RC" -o "$T/o1" race.yaml
+unpack "$(bundle_of)" race
+for n in a b c d e f; do
+	expect_state "the run after them hits $n" nodes.$n.cached True
+done
+no_grep_file "and warns of nothing" "WARN" "$T/err"
 
 # --- the manifest key is checked -------------------------------------------------
 cat >bad.yaml <<Y

@@ -61,7 +61,18 @@ grep_file "the reused DAGEXEC_IN_ value reached the dependent" "^hi there\$" "$X
 check "the retry's bundle holds the reused node's output" test -f "$X/outputs/prep/prep.txt"
 grep_file "the retry's journal keeps the reused value" "output node=prep key=greeting" "$X/events.log"
 expect_status 0 "the retry's bundle verifies" "$DAGEXEC" verify "$B2"
-grep_file "the summary says reused" "^prep  *reused" "$X/summary.txt"
+grep_file "the summary says reused" "^prep  *reused  *-  *-" "$X/summary.txt"
+grep_file "the summary names the earlier job" "^reused from $J1: 2 nodes$" "$X/summary.txt"
+no_grep_file "a reused node is no bar in the timeline" "<title>prep attempt" "$X/timeline.svg"
+grep_file "but a mark of its own" "<path class=\"unrun reused\".*(reused from $J1)" "$X/timeline.svg"
+mkdir -p "$T/sp/incoming" "$T/sp/done"
+cp "$B2" "$T/sp/done/"
+expect_status 0 "status of a retry" "$DAGEXEC" status -s "$T/sp" "$(yget "$S" job)"
+grep_file "status shows a reused node and where from" "^prep  *reused  *-  *-  from $J1$" "$T/out"
+grep_file "status shows a node that ran as it ran" "^flaky  *succeeded  *1 " "$T/out"
+no_grep_file "no savings line without hits" "^saved:" "$T/out"
+expect_status 0 "show a reused node's logs" "$DAGEXEC" show "$B2" prep
+grep_file "show says where it came from" "node 'prep' did not run in this job: it was reused from '$J1'" "$T/err"
 
 # --- a retry of the retry: nothing left to run --------------------------------
 expect_status 0 "a retry of the retry exits 0" "$DAGEXEC" retry -q -o "$T/o" "$B2"
@@ -102,6 +113,11 @@ check "nothing ran" test -z "$(runs)"
 expect_status 0 "the same with --force" "$DAGEXEC" retry -q -o "$T/o" --manifest added.yaml --force "$B3"
 got=$(runs)
 check "--force runs only the new node ($got)" test "$got" = "extra"
+sed 's/^name: rt$/name: rt2/' dag.yaml > renamed.yaml
+expect_status 65 "retry --manifest of another DAG" "$DAGEXEC" retry -q -o "$T/o" --manifest renamed.yaml "$B3"
+grep_file "both DAG names are given" "of DAG 'rt2', the earlier job ran DAG 'rt'" "$T/err"
+expect_status 65 "another DAG even with --force" "$DAGEXEC" retry -q -o "$T/o" --manifest renamed.yaml --force "$B3"
+check "nothing ran" test -z "$(runs)"
 grep -v -e '^  after:' -e 'needs: \[flaky\]$' dag.yaml | sed '/echo after/d' > removed.yaml
 expect_status 65 "retry --manifest without a node" "$DAGEXEC" retry -q -o "$T/o" --manifest removed.yaml "$B3"
 grep_file "the missing node is named" "'after'" "$T/err"
