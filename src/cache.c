@@ -899,12 +899,11 @@ store_current(const char *final, const struct cache_put *p)
 
 	memset(&e, 0, sizeof e);
 	e.fd = -1;
-	e.dir = (char *)final;
+	e.dir = xstrdup(final);
 	ok = entry_read(&e, true, false, &why_alloc) == NULL &&
 	    strcmp(e.key, p->key) == 0 &&
 	    e.created_ms >= p->created_ms - p->duration_ms;
 	free(why_alloc);
-	e.dir = NULL;
 	cache_entry_release(&e);
 	return ok;
 }

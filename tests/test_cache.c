@@ -120,7 +120,15 @@ static const char same_text[] =
     "env:\n"
     "  LANG: C\n";
 
-static char *env_a[] = { "MODEL_DIR=/m", "DAGEXEC_ATTEMPT=1", NULL };
+/* writable strings: the environment and kv types take char * */
+static char ea0[] = "MODEL_DIR=/m", ea1[] = "DAGEXEC_ATTEMPT=1";
+static char *env_a[] = { ea0, ea1, NULL };
+static char s_rows[] = "rows", s_10[] = "10", s_11[] = "11", s_msg[] = "msg";
+static char s_abc[] = "a b=c", s_tokens[] = "tokens", s_45[] = "45";
+static char s_data[] = "data.csv", s_sub[] = "sub";
+static char s_never[] = "never-made.txt";
+static char eb0[] = "DAGEXEC_ATTEMPT=2", eb1[] = "OTHER=x";
+static char ec0[] = "MODEL_DIR=/other", ee0[] = "MODEL_DIR=";
 
 /* The key of node 1 of m with values vals (n of them) from its need. */
 static void
@@ -151,9 +159,8 @@ test_key_stable(void)
 {
 	struct manifest *a = parse(base_text), *b = parse(same_text);
 	char ka[CACHE_KEY_LEN + 1], kb[CACHE_KEY_LEN + 1];
-	char *env_b[] = { "DAGEXEC_ATTEMPT=2", "OTHER=x", "MODEL_DIR=/m",
-	    NULL };
-	struct kv v = { "rows", "10" };
+	char *env_b[] = { eb0, eb1, ea0, NULL };
+	struct kv v = { s_rows, s_10 };
 
 	put(workdir, "in/a.txt", "a\n");
 	put(outdir, "prep/data.csv", "1,2\n");
@@ -175,10 +182,10 @@ test_key_changes(void)
 {
 	struct manifest *a = parse(base_text), *b;
 	char ka[CACHE_KEY_LEN + 1], kb[CACHE_KEY_LEN + 1];
-	char *env_c[] = { "MODEL_DIR=/other", NULL };
+	char *env_c[] = { ec0, NULL };
 	char *env_d[] = { NULL };
-	char *env_e[] = { "MODEL_DIR=", NULL };
-	struct kv v = { "rows", "10" }, v2 = { "rows", "11" };
+	char *env_e[] = { ee0, NULL };
+	struct kv v = { s_rows, s_10 }, v2 = { s_rows, s_11 };
 	char *text;
 
 	put(workdir, "in/a.txt", "a\n");
@@ -277,9 +284,9 @@ static const char key1[] =
 static void
 store_want(int64_t created, int want)
 {
-	struct kv vals[2] = { { "rows", "10" }, { "msg", "a b=c" } };
-	struct kv mets[1] = { { "tokens", "45" } };
-	char *outs[2] = { "data.csv", "sub" };
+	struct kv vals[2] = { { s_rows, s_10 }, { s_msg, s_abc } };
+	struct kv mets[1] = { { s_tokens, s_45 } };
+	char *outs[2] = { s_data, s_sub };
 	struct cache_put p;
 	char *cause = NULL, *dir;
 	int fd;
@@ -451,7 +458,7 @@ test_corrupt(void)
 static void
 test_missing_output(void)
 {
-	char *outs[1] = { "never-made.txt" };
+	char *outs[1] = { s_never };
 	struct cache_entry *e = NULL;
 	struct cache_put p;
 	char *cause = NULL;
