@@ -67,7 +67,7 @@ struct sup {
 	const struct manifest *m;	/* the job's */
 	struct rerun	*rr;		/* a retry's, until its job is made */
 	int		 running;	/* the job's nodes running */
-	int		 prev_running;
+	int		 yield_owed;	/* slots the daemon asked back */
 	bool		 capped;	/* the daemon hands out node slots */
 	int		 held;		/* slots the daemon granted us */
 	bool		 asked;		/* a "want" is outstanding */
@@ -142,6 +142,7 @@ ctl_lost(struct sup *s)
 	(void)loop_close_fd(s->loop, s->ctl);
 	s->ctl = -1;
 	s->asked = false;
+	s->yield_owed = 0;
 	if (s->job == NULL) {
 		/* nothing started yet: the next daemon claims the file
 		 * again */
@@ -255,7 +256,8 @@ collected(struct sup *s)
 		free(cause);
 	}
 	free(path);
-	empty_jobdir(s);
+	/* the job directory is emptied once the job is freed (its state
+	 * writer may still be at work) */
 	sup_quit(s, 0);
 }
 
@@ -290,6 +292,12 @@ on_message(struct sup *s, const char *msg, int fd)
 		if (n > 0 && n < INT_MAX - s->held)
 			s->held += (int)n;
 		s->asked = false;
+		if (s->j != NULL)
+			sup_slots(s->j, s);
+	} else if (ctl_is(msg, "yield", &rest)) {
+		n = strtol(rest, NULL, 10);
+		if (n > 0 && n < INT_MAX - s->yield_owed)
+			s->yield_owed += (int)n;
 		if (s->j != NULL)
 			sup_slots(s->j, s);
 	} else if (ctl_is(msg, "cancel", NULL)) {
@@ -340,46 +348,44 @@ on_ctl(struct loop *l, int fd, uint32_t events, void *arg)
 /* ---- slots --------------------------------------------------------------- */
 
 /*
- * With a capped daemon every node start takes a slot it granted: a slot
- * freed by a node's end goes back at once (so the daemon can share it
- * round-robin across jobs), and one more is asked for while the job has a
- * node to start. Without a daemon the slots held are used again.
+ * With a capped daemon every node start takes a slot it granted. A slot
+ * freed by a node's end is used again while the job has a node to start
+ * (a round trip through the daemon at every node would cost as much as a
+ * short node), and given back when the job has none, or when the daemon
+ * asks for it ("yield") because another job waits. One more is asked for
+ * while the job has a node to start and no slot. Without a daemon the
+ * slots held are used again, and none is asked for.
  */
 static void
 sup_slots(struct job *j, void *arg)
 {
 	struct sup *s = arg;
-	int freed, avail;
+	int avail, n;
 
 	if (!s->capped) {
 		(void)job_dispatch(j, INT_MAX);
-		s->prev_running = s->running;
 		return;
 	}
-	if (s->ctl >= 0 && s->running < s->prev_running) {
-		freed = s->prev_running - s->running;
-		if (freed > s->held - s->running)
-			freed = s->held - s->running;
-		if (freed > 0) {
-			s->held -= freed;
-			sup_send(s, -1, "ret %d", freed);
-		}
-	}
 	avail = s->held - s->running;
+	if (s->ctl >= 0 && s->yield_owed > 0 && avail > 0) {
+		n = s->yield_owed < avail ? s->yield_owed : avail;
+		s->held -= n;
+		s->yield_owed -= n;
+		avail -= n;
+		sup_send(s, -1, "ret %d", n);
+	}
 	if (avail > 0)
 		(void)job_dispatch(j, avail);
 	avail = s->held - s->running;
-	if (s->ctl >= 0) {
-		if (avail > 0 && !job_wants_slot(j)) {
-			s->held -= avail;
-			sup_send(s, -1, "ret %d", avail);
-		} else if (avail <= 0 && !s->asked && !s->over &&
-		    job_wants_slot(j)) {
-			s->asked = true;
-			sup_send(s, -1, "want 1");
-		}
+	if (s->ctl < 0)
+		return;
+	if (avail > 0 && !job_wants_slot(j)) {
+		s->held -= avail;
+		sup_send(s, -1, "ret %d", avail);
+	} else if (avail <= 0 && !s->asked && !s->over && job_wants_slot(j)) {
+		s->asked = true;
+		sup_send(s, -1, "want 1");
 	}
-	s->prev_running = s->running;
 }
 
 /* ---- the end: pack, hand over ------------------------------------------- */
@@ -473,6 +479,7 @@ on_finish(struct job *j, void *arg)
 		sup_send(s, -1, "ret %d", s->held);
 		s->held = 0;
 	}
+	s->yield_owed = 0;
 	pack_begin(s);
 }
 
@@ -979,6 +986,8 @@ out:
 	rerun_free(s.rr);
 	if (s.j != NULL)
 		job_free(s.j);
+	if (s.collected)
+		empty_jobdir(&s);
 	if (s.reconnect != NULL)
 		loop_timer_cancel(s.loop, s.reconnect);
 	if (s.retry != NULL)

@@ -47,6 +47,8 @@
 				   hold, before slots are granted again */
 #define PROBE_MS	1000	/* how often an unreachable supervisor's
 				   lock is tested */
+#define RECORD_MS	1000	/* a lock's record of slots is this old at
+				   most */
 #define DEATHS_LOST	3	/* deaths within DEATHS_WINDOW_MS: lost */
 #define DEATHS_WINDOW_MS 60000
 
@@ -67,6 +69,8 @@ struct wsup {
 	int		 sock;		/* -1: not connected */
 	int		 held;		/* node slots it holds */
 	bool		 wants;
+	int		 yielding;	/* slots it was asked to give back */
+	bool		 dirty;		/* its record is behind */
 	bool		 said;		/* it has said what it holds */
 	bool		 cancel;	/* to send once connected */
 	bool		 rejected;	/* the file went to rejected/ */
@@ -107,6 +111,7 @@ struct wsups {
 	struct worker	*copier;
 	struct loop_timer *thaw;
 	struct loop_timer *probe;
+	struct loop_timer *rec_timer;
 };
 
 static void	wsup_spawn(struct wsup *, int, int);
@@ -115,6 +120,9 @@ static void	wsup_ended(struct wsup *, int);
 static void	grant_round(struct wsups *);
 static void	on_sock(struct loop *, int, uint32_t, void *);
 static void	probe_later(struct wsups *);
+static void	record_later(struct wsup *);
+static void	record_cb(struct loop *, void *);
+static void	ask_yield(struct wsups *);
 
 /* ---- the table ----------------------------------------------------------- */
 
@@ -163,6 +171,8 @@ wsups_free(struct wsups *t)
 		(void)loop_close_fd(t->c.loop, t->lfd);
 	loop_timer_cancel(t->c.loop, t->thaw);
 	loop_timer_cancel(t->c.loop, t->probe);
+	if (t->rec_timer != NULL)
+		record_cb(t->c.loop, t);
 	free(t);
 }
 
@@ -239,6 +249,32 @@ record(struct wsup *ws)
 		log_event(LOG_WARN, ws->job, NULL, "lock", "cannot record the "
 		    "job's slots: %s", strerror(errno));
 	close(fd);
+}
+
+/* Slots change at every node's start and end: their record is written at
+ * most every RECORD_MS (what a later daemon reads is that old at most). */
+static void
+record_cb(struct loop *l, void *arg)
+{
+	struct wsups *t = arg;
+	size_t i;
+
+	(void)l;
+	t->rec_timer = NULL;
+	for (i = 0; i < t->n; i++)
+		if (t->v[i]->dirty) {
+			t->v[i]->dirty = false;
+			record(t->v[i]);
+		}
+}
+
+static void
+record_later(struct wsup *ws)
+{
+	ws->dirty = true;
+	if (ws->t->rec_timer == NULL)
+		ws->t->rec_timer = loop_timer_at(ws->t->c.loop, loop_now() +
+		    RECORD_MS, record_cb, ws->t);
 }
 
 static int
@@ -640,9 +676,48 @@ grant_round(struct wsups *t)
 			continue;
 		ws->held++;
 		t->granted++;
-		record(ws);
+		record_later(ws);
 		tried = 0;
 	}
+	ask_yield(t);
+}
+
+/*
+ * A supervisor keeps the slots it holds while it has nodes to start (a
+ * round trip through the daemon at every node would cost as much as the
+ * node): when another waits and none is free, the one holding the most
+ * above an even share is asked to give one back at its next node's end.
+ */
+static void
+ask_yield(struct wsups *t)
+{
+	struct wsup *ws, *most = NULL;
+	size_t i, waiting = 0, sharing = 0;
+	int fair;
+
+	if (t->c.cap == INT_MAX || t->granted < t->c.cap)
+		return;
+	for (i = 0; i < t->n; i++) {
+		ws = t->v[i];
+		if (ws->wants && ws->sock >= 0)
+			waiting++;
+		if (ws->wants || ws->held > 0)
+			sharing++;
+	}
+	if (waiting == 0 || sharing == 0)
+		return;
+	fair = t->c.cap / (int)sharing;
+	if (fair < 1)
+		fair = 1;
+	for (i = 0; i < t->n; i++) {
+		ws = t->v[i];
+		if (ws->sock >= 0 && ws->held - ws->yielding > fair &&
+		    (most == NULL || ws->held - ws->yielding >
+		    most->held - most->yielding))
+			most = ws;
+	}
+	if (most != NULL && ctl_send(most->sock, -1, "yield 1") == 0)
+		most->yielding++;
 }
 
 static void
@@ -786,7 +861,9 @@ on_message(struct wsup *ws, const char *msg, int fd)
 		if (n > 0) {
 			ws->held -= (int)n;
 			t->granted -= (int)n;
-			record(ws);
+			ws->yielding -= ws->yielding < (int)n ? ws->yielding :
+			    (int)n;
+			record_later(ws);
 			grant_round(t);
 		}
 	} else if (ctl_is(msg, "name", &rest))
@@ -1008,6 +1085,7 @@ wsup_ended(struct wsup *ws, int status)
 	}
 	t->granted -= ws->held;
 	ws->held = 0;
+	ws->yielding = 0;
 	ws->wants = false;
 	if (ws->copying)
 		return;		/* copy_done comes back here */
@@ -1179,6 +1257,7 @@ on_conn(struct loop *l, int fd, uint32_t events, void *arg)
 	}
 	t->granted += held - ws->held;
 	ws->held = held;
+	ws->yielding = 0;
 	ws->said = true;
 	record(ws);
 	log_event(LOG_INFO, ws->job, NULL, "adopt", "supervisor pid=%ld holds "
