@@ -981,4 +981,8 @@ spool_claim_release(struct spool_claim *c)
 	free(c->dir);
 	free(c->path);
 	memset(c, 0, sizeof *c);
+	/* released twice (on_running, then wsup_free), it must not close
+	 * descriptor 0: that is whatever the daemon opened there since,
+	 * once a bundle being copied (EBADF, the job never collected) */
+	c->fd = -1;
 }
