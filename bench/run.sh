@@ -4,7 +4,7 @@
 # See bench/README.md for what each part measures.
 #
 # Environment:
-#   BENCH_PARTS   parts to run, default "a b c d e f g h"
+#   BENCH_PARTS   parts to run, default "a b c d e f g h i"
 #   BENCH_SEEDS   seeds of the makespan DAGs (part d), default "1 2 3"
 #   BENCH_KEEP    set to 1 to keep the temporary directory
 #   BENCH_TIMEOUT wall limit of one `dagexec run` in seconds, default 1200;
@@ -15,6 +15,7 @@
 #   BENCH_ROUNDS_C  rounds of part (c), default 3
 #   BENCH_NODES_B   nodes of part (b) (and the small side of (c)), default 10000
 #   BENCH_NODES_C   nodes of the large side of part (c), default 100000
+#   BENCH_BEFORE  an older dagexec binary part (i) compares with (optional)
 
 set -u
 
@@ -24,7 +25,7 @@ DAGEXEC=$BUILDDIR/dagexec
 SPAWNLOOP=$BUILDDIR/bench/spawnloop
 CPUOF=$BUILDDIR/bench/cpuof
 GEN="python3 $SRCDIR/bench/gen_dag.py"
-PARTS=${BENCH_PARTS:-a b c d e f g h}
+PARTS=${BENCH_PARTS:-a b c d e f g h i}
 SEEDS=${BENCH_SEEDS:-1 2 3}
 LIMIT=${BENCH_TIMEOUT:-1200}
 ROUNDS_B=${BENCH_ROUNDS_B:-5}
@@ -557,6 +558,8 @@ for p in $PARTS; do
 	       "sbatch --wait"
 	   sh "$SRCDIR/bench/slurm.sh" "$BUILDDIR" "$SRCDIR"; echo ;;
 	h) part_h ;;
-	*) echo "unknown part '$p' (a b c d e f g h)"; exit 64 ;;
+	i) echo "== (i) supervisors: what a process a job costs under watch"
+	   sh "$SRCDIR/bench/supervisor.sh" "$BUILDDIR" "$SRCDIR"; echo ;;
+	*) echo "unknown part '$p' (a b c d e f g h i)"; exit 64 ;;
 	esac
 done

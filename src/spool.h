@@ -126,7 +126,8 @@ char *spool_job_id(struct spool *sp, const char *file, const char *name);
  * uid:gid (when root), renamed. 0, or -1 with *cause. */
 int spool_store_bundle(struct spool *sp, const char *job, int fd, off_t size,
     uid_t uid, gid_t gid, char **cause);
-/* Close the claim's descriptor and free its strings. */
+/* Close the claim's descriptor and free its strings; the claim is left
+ * empty (fd -1), so releasing it again does nothing. */
 void spool_claim_release(struct spool_claim *c);
 
 #endif
