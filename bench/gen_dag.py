@@ -87,6 +87,8 @@ def out_yaml(args, ids, needs, ms, w):
         w("max_parallel: %d\n" % args.max_parallel)
     if args.schedule:
         w("schedule: %s\n" % args.schedule)
+    if args.cache:
+        w("defaults: {cache: true}\n")
     w("nodes:\n")
     for i, nid in enumerate(ids):
         w("  %s:\n" % nid)
@@ -239,6 +241,8 @@ def main():
     p.add_argument("--name", default="bench")
     p.add_argument("--max-parallel", type=int, default=0)
     p.add_argument("--schedule", choices=("critical-path", "waves"))
+    p.add_argument("--cache", action="store_true",
+                   help="yaml: defaults: {cache: true} (every node cached)")
     p.add_argument("--format",
                    choices=("yaml", "make", "ninja", "stats", "sim"),
                    default="yaml")
