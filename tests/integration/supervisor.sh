@@ -418,13 +418,23 @@ void *archive_read_new(void) {
 	return f();
 }
 C
-	if cc -shared -fPIC -o "$T/shim.so" "$T/shim.c" -ldl 2>"$T/cc.err"; then
-		chmod 755 "$T/shim.so"
+	# (a sanitizer build checks that its runtime comes first: not here)
+	SHIM_ASAN="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0"
+	printf 'name: probe\nnodes: {p: {run: "true"}}\n' >probe.yaml
+	if cc -shared -fPIC -o "$T/shim.so" "$T/shim.c" -ldl 2>"$T/cc.err" &&
+	    chmod 755 "$T/shim.so" &&
+	    SHIM_LOG="$T/probe.log" LD_PRELOAD="$T/shim.so" \
+	    ASAN_OPTIONS="$SHIM_ASAN" "$DAGEXEC" validate probe.yaml \
+	    >/dev/null 2>&1 && grep -q "^yaml euid=0\$" "$T/probe.log"; then
+		pass "hostile: the shim sees a parse as root (validate, probed)"
 		: >"$P/shim.log"; chmod 666 "$P/shim.log"
 		kill -TERM "$WPID"; wait "$WPID"; WPID=
 		export SHIM_LOG="$P/shim.log" LD_PRELOAD="$T/shim.so"
+		OLD_ASAN=${ASAN_OPTIONS-}
+		export ASAN_OPTIONS="$SHIM_ASAN"
 		start_daemon
 		unset SHIM_LOG LD_PRELOAD
+		if [ -n "$OLD_ASAN" ]; then export ASAN_OPTIONS="$OLD_ASAN"; else unset ASAN_OPTIONS; fi
 		# hostile: an alias bomb, and a tarball whose dag.yaml is invalid
 		printf 'name: evil\na: &a ["x","x","x","x","x","x","x","x"]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b]\nnodes: {n: {run: true}}\n' >evil.yaml
 		mkdir -p tb
@@ -440,7 +450,7 @@ C
 		grep_file "hostile: the refusal names the line" "evil.yaml:" "$SP/rejected/evil.yaml.error"
 		check "hostile: the refused files are U's" test "$(stat -c %u "$SP/rejected/evil.yaml")" = "$uu"
 	else
-		echo "skip - hostile: cannot build the shim: $(head -n 1 "$T/cc.err")"
+		echo "skip - hostile: the shim cannot be built or preloaded here: $(head -n 1 "$T/cc.err" 2>/dev/null)"
 	fi
 else
 	echo "skip - hostile: no C compiler for the shim"
