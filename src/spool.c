@@ -1000,6 +1000,48 @@ out:
 	return rc;
 }
 
+/* Only the directory and its top-level plain files are changed, without
+ * following anything: the owner could create nothing at that level. */
+int
+spool_adopt_legacy(struct spool *sp, const char *job, uid_t *uid, gid_t *gid)
+{
+	char *p = xasprintf("%s/active/%s", sp->path, job);
+	struct stat st, fst;
+	struct dirent *e;
+	DIR *d;
+	int dfd, rc = -1;
+
+	dfd = open(p, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	free(p);
+	if (dfd < 0 || fstat(dfd, &st) != 0 ||
+	    fstatat(dfd, "manifest.yaml", &fst, AT_SYMLINK_NOFOLLOW) != 0 ||
+	    !S_ISREG(fst.st_mode)) {
+		if (dfd >= 0)
+			close(dfd);
+		return -1;
+	}
+	*uid = fst.st_uid;
+	*gid = fst.st_gid;
+	if (st.st_uid == *uid) {
+		close(dfd);
+		return 0;
+	}
+	if (st.st_uid != 0 || (d = fdopendir(dup(dfd))) == NULL) {
+		close(dfd);
+		return -1;
+	}
+	while ((e = readdir(d)) != NULL) {
+		if (fstatat(dfd, e->d_name, &fst, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    S_ISREG(fst.st_mode) && fst.st_uid == 0)
+			(void)fchownat(dfd, e->d_name, *uid, *gid,
+			    AT_SYMLINK_NOFOLLOW);
+	}
+	closedir(d);
+	rc = fchown(dfd, *uid, *gid) == 0 && fchmod(dfd, 0700) == 0 ? 0 : -1;
+	close(dfd);
+	return rc;
+}
+
 void
 spool_claim_release(struct spool_claim *c)
 {

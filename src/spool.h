@@ -126,6 +126,12 @@ char *spool_job_id(struct spool *sp, const char *file, const char *name);
  * uid:gid (when root), renamed. 0, or -1 with *cause. */
 int spool_store_bundle(struct spool *sp, const char *job, int fd, off_t size,
     uid_t uid, gid_t gid, char **cause);
+/* active/JOB as the first release left it (root's, mode 0711, its
+ * top-level files root's) given to its owner, the owner of its
+ * manifest.yaml (in *uid, *gid), mode 0700: a supervisor can resume it.
+ * 0 (also when it is the owner's already), or -1. */
+int spool_adopt_legacy(struct spool *sp, const char *job, uid_t *uid,
+    gid_t *gid);
 /* Close the claim's descriptor and free its strings; the claim is left
  * empty (fd -1), so releasing it again does nothing. */
 void spool_claim_release(struct spool_claim *c);

@@ -1317,50 +1317,6 @@ wsups_listen(struct wsups *t, char **cause)
 
 /* ---- start-up -------------------------------------------------------------- */
 
-/* A job directory of the first release (root's, 0711, its top-level files
- * root's): given to its owner, so that a supervisor can resume it. Only
- * the directory and its top-level plain files are changed, without
- * following anything (the owner could create nothing at that level). */
-static int
-adopt_legacy(struct wsups *t, const char *job, uid_t *uid, gid_t *gid)
-{
-	char *p = xasprintf("%s/active/%s", spool_path(t->c.sp), job);
-	struct stat st, fst;
-	struct dirent *e;
-	DIR *d;
-	int dfd, rc = -1;
-
-	dfd = open(p, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	free(p);
-	if (dfd < 0 || fstat(dfd, &st) != 0 ||
-	    fstatat(dfd, "manifest.yaml", &fst, AT_SYMLINK_NOFOLLOW) != 0 ||
-	    !S_ISREG(fst.st_mode)) {
-		if (dfd >= 0)
-			close(dfd);
-		return -1;
-	}
-	*uid = fst.st_uid;
-	*gid = fst.st_gid;
-	if (st.st_uid == *uid) {
-		close(dfd);
-		return 0;
-	}
-	if (st.st_uid != 0 || (d = fdopendir(dup(dfd))) == NULL) {
-		close(dfd);
-		return -1;
-	}
-	while ((e = readdir(d)) != NULL) {
-		if (fstatat(dfd, e->d_name, &fst, AT_SYMLINK_NOFOLLOW) == 0 &&
-		    S_ISREG(fst.st_mode) && fst.st_uid == 0)
-			(void)fchownat(dfd, e->d_name, *uid, *gid,
-			    AT_SYMLINK_NOFOLLOW);
-	}
-	closedir(d);
-	rc = fchown(dfd, *uid, *gid) == 0 && fchmod(dfd, 0700) == 0 ? 0 : -1;
-	close(dfd);
-	return rc;
-}
-
 /* A job in active/ without a claim (left by the first release): give it
  * one, so it is resumed like any other. */
 static void
@@ -1371,7 +1327,8 @@ claim_legacy(struct wsups *t, const char *job)
 	uid_t uid;
 	gid_t gid;
 
-	if (adopt_legacy(t, job, &uid, &gid) != 0 || mkdir(p, 0711) != 0) {
+	if (spool_adopt_legacy(t->c.sp, job, &uid, &gid) != 0 ||
+	    mkdir(p, 0711) != 0) {
 		log_event(LOG_ERROR, job, NULL, "resume", "cannot resume: no "
 		    "manifest.yaml, or '%s' cannot be made", p);
 		free(p);

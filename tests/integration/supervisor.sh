@@ -235,6 +235,20 @@ check "-j 2: every node ran once" test "$(cat "$P/ja.runs" "$P/jb.runs" | sort -
 kill -TERM "$WPID"; wait "$WPID"; WPID=
 start_daemon
 
+# --- a job directory the first release left (root's, 0711): given to U, resumed --
+kill -TERM "$WPID"; wait "$WPID"; WPID=
+LJ=legacy-20261201T000000-abcd
+mkdir -m 0711 "$SP/active/$LJ"
+printf 'name: legacy\nnodes:\n  l: {run: "id -u > %s/legacy.uid"}\n' "$P" >"$SP/active/$LJ/manifest.yaml"
+chown "$U" "$SP/active/$LJ/manifest.yaml"
+chmod 600 "$SP/active/$LJ/manifest.yaml"
+: >"$SP/active/$LJ/events.log"
+chmod 600 "$SP/active/$LJ/events.log"
+start_daemon
+check "legacy: the job ends with a bundle" wait_for 1 "$SP/done/$LJ.tar.gz"
+check "legacy: its node ran as U" test "$(cat "$P/legacy.uid" 2>/dev/null)" = "$uu"
+check "legacy: its bundle is U's" test "$(stat -c %u "$SP/done/$LJ.tar.gz" 2>/dev/null)" = "$uu"
+
 # --- kill -9 of a supervisor mid-chain: resumed, only the cut node again ----------
 cat >chain.yaml <<Y
 name: chain
