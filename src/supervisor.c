@@ -33,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -947,6 +948,8 @@ supervisor_main(const struct supervisor_args *a)
 	 * (its first message) */
 	s.capped = true;
 	umask(077);
+	/* exec'd through /proc/self/exe: named so in ps -o comm, top */
+	(void)prctl(PR_SET_NAME, "dagexec", 0, 0, 0);
 	(void)fcntl(SUPERVISOR_CTL_FD, F_SETFD, FD_CLOEXEC);
 	(void)fcntl(SUPERVISOR_CTL_FD, F_SETFL, O_NONBLOCK);
 	(void)fcntl(SUPERVISOR_LOCK_FD, F_SETFD, FD_CLOEXEC);
