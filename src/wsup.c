@@ -1144,9 +1144,9 @@ wsup_ended(struct wsup *ws, int status)
 		return;
 	}
 	if (ws->ndeaths >= DEATHS_LOST) {
-		log_event(LOG_ERROR, ws->job, NULL, "lost", "its supervisor %s, "
-		    "the %dth time within a minute: the job ends failed",
-		    why, DEATHS_LOST);
+		log_event(LOG_ERROR, ws->job, NULL, "lost", "its supervisor %s "
+		    "(%d deaths within a minute): the job ends failed", why,
+		    DEATHS_LOST);
 		ws->lost = true;
 	} else
 		log_event(LOG_WARN, ws->job, NULL, "supervisor", "%s: the job "
