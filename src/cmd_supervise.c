@@ -16,7 +16,8 @@ static void
 supervise_usage(FILE *fp)
 {
 	fprintf(fp, "usage: dagexec __supervise --spool DIR (--file NAME "
-	    "[--bundle] | --job JOB [--lost]) [--cancel-remote]\n"
+	    "[--bundle] | --job JOB [--lost | --cleanup])\n"
+	    "       [--cancel-remote]\n"
 	    "Run one job for `dagexec watch`, which starts it with the "
 	    "control socket on\ndescriptor 3, the job's lock on 4 and the "
 	    "dropped file on 5; not for use by hand.\nWhat the dropped file "
@@ -32,6 +33,7 @@ cmd_supervise(int argc, char **argv)
 		{ "bundle", no_argument, NULL, 'b' },
 		{ "job", required_argument, NULL, 'J' },
 		{ "lost", no_argument, NULL, 'L' },
+		{ "cleanup", no_argument, NULL, 'c' },
 		{ "cancel-remote", no_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
@@ -55,6 +57,9 @@ cmd_supervise(int argc, char **argv)
 			break;
 		case 'J':
 			a.job = optarg;
+			break;
+		case 'c':
+			a.cleanup = true;
 			break;
 		case 'L':
 			a.lost = true;

@@ -970,6 +970,14 @@ supervisor_main(const struct supervisor_args *a)
 		if (s.job == NULL)
 			goto out;
 	}
+	if (a->cleanup && s.job != NULL) {
+		/* its daemon went away between taking the bundle and removing
+		 * the job directory */
+		s.dir = xasprintf("%s/active/%s", a->spool, s.job);
+		s.collected = true;
+		s.exit = 0;
+		goto out;
+	}
 	switch (sup_prepare(&s)) {
 	case 0:
 		break;

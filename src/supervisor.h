@@ -21,6 +21,8 @@ struct supervisor_args {
 	bool		 bundle;	/* the dropped file is an archive */
 	bool		 retry;		/* ... a retry request (retryreq.h) */
 	bool		 lost;		/* resume only to end it: failed, lost */
+	bool		 cleanup;	/* its bundle is in done/ already: only
+					   empty the job directory */
 	bool		 cancel_remote;	/* interrupted: scancel Slurm jobs */
 	int		 file_fd;	/* SUPERVISOR_FILE_FD, or -1 */
 };

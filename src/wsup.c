@@ -468,7 +468,9 @@ wsup_spawn(struct wsup *ws, int lockfd, int filefd)
 		if (ws->bundle)
 			argv[k++] = xstrdup("--bundle");
 	}
-	if (ws->lost)
+	if (ws->collected)
+		argv[k++] = xstrdup("--cleanup");
+	else if (ws->lost)
 		argv[k++] = xstrdup("--lost");
 	if (t->c.cancel_remote)
 		argv[k++] = xstrdup("--cancel-remote");
@@ -1011,6 +1013,7 @@ static void
 wsup_resume(struct wsup *ws)
 {
 	struct wsups *t = ws->t;
+	struct stat st;
 	char *cause = NULL, *p;
 	int lockfd, filefd = -1;
 
@@ -1028,7 +1031,12 @@ wsup_resume(struct wsup *ws)
 		wsup_remove(ws);
 		return;
 	}
-	if (ws->file != NULL) {
+	/* its bundle reached done/ before its supervisor emptied the job
+	 * directory (the daemon stopped in between): that is all left */
+	p = xasprintf("%s/done/%s.tar.gz", spool_path(t->c.sp), ws->job);
+	ws->collected = lstat(p, &st) == 0 && S_ISREG(st.st_mode);
+	free(p);
+	if (ws->file != NULL && !ws->collected) {
 		/* it died before the manifest was in the job directory */
 		p = xasprintf("%s/claims/%s/%s", spool_path(t->c.sp),
 		    ws->claim, ws->file);
@@ -1369,7 +1377,8 @@ static void
 recover_claim(struct wsups *t, const char *name)
 {
 	struct wsup *ws;
-	char *cause = NULL;
+	struct stat st;
+	char *cause = NULL, *p;
 	uid_t uid;
 	gid_t gid;
 	int held, grants = 0;
@@ -1412,7 +1421,13 @@ recover_claim(struct wsups *t, const char *name)
 		return;
 	}
 	ws->gone = true;
-	log_event(LOG_INFO, name, NULL, "resume", "from its journal");
+	p = xasprintf("%s/done/%s.tar.gz", spool_path(t->c.sp), name);
+	if (lstat(p, &st) == 0)
+		log_event(LOG_INFO, name, NULL, "cleanup", "its bundle is in "
+		    "done/: what is left of it is removed");
+	else
+		log_event(LOG_INFO, name, NULL, "resume", "from its journal");
+	free(p);
 	wsup_resume(ws);
 }
 

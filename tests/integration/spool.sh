@@ -207,6 +207,7 @@ grep_file "a device is refused" "device or FIFO" "$SP/rejected/device.tar.error"
 grep_file "a bundle without dag.yaml is refused" "no dag.yaml" "$SP/rejected/nodag.tar.error"
 check "nothing escaped through '..'" test ! -e "$SP/../escaped.txt" -a ! -e "$SP/escaped.txt" -a ! -e "$SP/active/escaped.txt"
 check "nothing escaped to an absolute path" test ! -e /tmp/dagexec-absolute-escape.txt
+ls -A "$SP/active" "$SP/claims" | sed 's/^/  left: /'
 check "no claim is left behind" test -z "$(ls -A "$SP/active")"
 
 # --- learned estimates: the second run starts the long node first ------------------

@@ -249,6 +249,25 @@ check "legacy: the job ends with a bundle" wait_for 1 "$SP/done/$LJ.tar.gz"
 check "legacy: its node ran as U" test "$(cat "$P/legacy.uid" 2>/dev/null)" = "$uu"
 check "legacy: its bundle is U's" test "$(stat -c %u "$SP/done/$LJ.tar.gz" 2>/dev/null)" = "$uu"
 
+# --- the daemon gone between taking a bundle and removing the job directory -------
+# (as a plain SIGTERM can leave it): the next daemon only tidies up
+kill -TERM "$WPID"; wait "$WPID"; WPID=
+CJ=tidy-20261201T000000-beef
+mkdir -m 0711 "$SP/claims/$CJ"
+printf 'uid %s\ngid %s\ngrants 0\n' "$uu" "$ug" >"$SP/claims/$CJ/lock"
+chmod 600 "$SP/claims/$CJ/lock"
+mkdir -m 0700 "$SP/active/$CJ" "$SP/active/$CJ/nodes"
+echo left >"$SP/active/$CJ/nodes/x.log"
+chown -R "$U" "$SP/active/$CJ"
+cp "$SP/done/$LJ.tar.gz" "$SP/done/$CJ.tar.gz"
+sum=$(sha256sum <"$SP/done/$CJ.tar.gz")
+start_daemon
+i=0; while [ $i -lt 100 ] && [ -e "$SP/active/$CJ" ]; do sleep 0.1; i=$((i + 1)); done
+check "tidy: the job directory is removed" test ! -e "$SP/active/$CJ"
+check "tidy: so is its claim" test ! -e "$SP/claims/$CJ"
+check "tidy: the bundle is left as it was" test "$(sha256sum <"$SP/done/$CJ.tar.gz")" = "$sum"
+no_grep_file "tidy: nothing is resumed" "$CJ.* resume" "$T/watch.log"
+
 # --- kill -9 of a supervisor mid-chain: resumed, only the cut node again ----------
 cat >chain.yaml <<Y
 name: chain
