@@ -33,7 +33,8 @@ static void
 status_usage(FILE *fp)
 {
 	fprintf(fp, "usage: dagexec status [-s SPOOL] [JOB]\n"
-	    "       dagexec status [-s SPOOL] --follow JOB\n\n"
+	    "       dagexec status [-s SPOOL] --follow JOB\n"
+	    "       dagexec status [-s SPOOL] --schedules\n\n"
 	    "Without JOB: one line a job (id, status, done/total nodes, "
 	    "failed, elapsed),\nnewest first. With JOB: one line a node "
 	    "(status, attempts, duration, error;\n\"reused\" or \"cached\" "
@@ -45,7 +46,13 @@ status_usage(FILE *fp)
 	    "running nodes, last failures),\nelse one line a change.\n\n"
 	    "  -s, --spool SPOOL   the spool (default $DAGEXEC_SPOOL, then "
 	    "%s)\n"
-	    "  -f, --follow        follow JOB until it ends\n\n"
+	    "  -f, --follow        follow JOB until it ends\n"
+	    "      --schedules     the schedules of SPOOL/schedules/ (yours; "
+	    "root: all):\n"
+	    "                      next firing in the schedule's zone, "
+	    "expression, zone,\n"
+	    "                      overlap, the last firing's job, what "
+	    "waits\n\n"
 	    "exit status: 0, 1 no such job, 66 the spool cannot be read, "
 	    "64 usage\n", spool_default());
 }
@@ -708,13 +715,14 @@ cmd_status(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "spool", required_argument, NULL, 's' },
 		{ "follow", no_argument, NULL, 'f' },
+		{ "schedules", no_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *dir = NULL, *job = NULL;
 	struct entry *v;
 	size_t n, i;
-	int c, ret = 0, follow = 0;
+	int c, ret = 0, follow = 0, schedules = 0;
 
 	while ((c = getopt_long(argc, argv, "+s:fh", opts, NULL)) != -1) {
 		switch (c) {
@@ -723,6 +731,9 @@ cmd_status(int argc, char **argv)
 			break;
 		case 'f':
 			follow = 1;
+			break;
+		case 'S':
+			schedules = 1;
 			break;
 		case 'h':
 			status_usage(stdout);
@@ -740,6 +751,9 @@ cmd_status(int argc, char **argv)
 		job = argv[optind];
 	if (dir == NULL)
 		dir = spool_default();
+	if (schedules)
+		return job != NULL || follow ? (status_usage(stderr),
+		    EXIT_USAGE) : status_schedules(dir);
 	if (follow) {
 		if (job == NULL) {
 			status_usage(stderr);

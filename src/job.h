@@ -59,6 +59,9 @@ struct job_config {
 	const bool	*cache_skip;	/* per node (copied), or NULL: nodes
 					   never looked up in the cache (they
 					   run, and store again) */
+	const char	*scheduled_at;	/* a scheduled firing's time, its
+					   nodes' $DAGEXEC_SCHEDULED_AT
+					   (copied), or NULL */
 };
 
 /* Prepare a job for m (the job takes ownership of m): create its directory

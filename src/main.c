@@ -65,6 +65,8 @@ main(int argc, char **argv)
 	/* hidden: a job's process under `watch` */
 	if (strcmp(argv[1], "__supervise") == 0)
 		return cmd_supervise(argc - 1, argv + 1);
+	if (strcmp(argv[1], "__schedule") == 0)
+		return cmd_schedule(argc - 1, argv + 1);
 	fprintf(stderr, "dagexec: unknown command '%s'\n", argv[1]);
 	usage(stderr);
 	return EXIT_USAGE;

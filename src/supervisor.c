@@ -35,6 +35,7 @@
 #include <sys/epoll.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "bundle.h"
@@ -825,7 +826,7 @@ start_job(struct sup *s, struct manifest *m, const char *text, size_t len)
 	struct job_config jc;
 	struct stat st;
 	char *ev = xasprintf("%s/events.log", s->dir), *cause = NULL, *hist;
-	char *cache;
+	char *cache, when[32];
 	int64_t *est;
 
 	memset(&jc, 0, sizeof jc);
@@ -843,6 +844,14 @@ start_job(struct sup *s, struct manifest *m, const char *text, size_t len)
 	jc.cancel_remote = s->a->cancel_remote;
 	jc.resume_log = text == NULL && stat(ev, &st) == 0 ? ev : NULL;
 	jc.lost = s->a->lost && jc.resume_log != NULL;
+	if (s->a->scheduled > 0) {
+		time_t tt = (time_t)s->a->scheduled;
+		struct tm tm;
+
+		gmtime_r(&tt, &tm);
+		strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+		jc.scheduled_at = when;
+	}
 	est = xcalloc(m->nnodes, sizeof *est);
 	s->m = m;
 	hist = xasprintf("%s/history", s->userdir);
