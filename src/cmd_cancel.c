@@ -110,7 +110,7 @@ cmd_cancel(int argc, char **argv)
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *dir = NULL, *job;
-	char *active, *queued, *retry;
+	char *active, *queued, *retry, *later;
 	struct stat st;
 	bool all = false;
 	int c, ret;
@@ -147,8 +147,10 @@ cmd_cancel(int argc, char **argv)
 	active = xasprintf("%s/active/%s", dir, job);
 	queued = xasprintf("%s/incoming/%s.yaml", dir, job);
 	retry = xasprintf("%s/incoming/%s.retry", dir, job);
+	/* a job for later (submit --at) waits in schedules/ */
+	later = xasprintf("%s/schedules/%s.yaml", dir, job);
 	if (stat(active, &st) != 0 && stat(queued, &st) != 0 &&
-	    stat(retry, &st) != 0) {
+	    stat(retry, &st) != 0 && stat(later, &st) != 0) {
 		fprintf(stderr, "dagexec: cancel: no queued or running job "
 		    "'%s' in '%s'\n", job, dir);
 		ret = EXIT_DAG_FAILED;
@@ -157,5 +159,6 @@ cmd_cancel(int argc, char **argv)
 	free(active);
 	free(queued);
 	free(retry);
+	free(later);
 	return ret;
 }

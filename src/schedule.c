@@ -125,12 +125,12 @@ sealed_copy(const char *buf, size_t len)
 	return fd;
 }
 
-/* "MISSED NEXT..." of c in the zone now in use. */
+/* "MISSED NMISSED NEXT..." of c in the zone now in use. */
 static void
 firings(const struct schedule_args *a, const struct cron *c,
     int64_t catch_up_s, struct strbuf *out)
 {
-	int64_t from, t, next, missed = 0, window;
+	int64_t from, t, next, missed = 0, window, n = 0;
 	int k;
 
 	window = catch_up_s > SCHEDULE_GRACE_S ? catch_up_s :
@@ -140,7 +140,13 @@ firings(const struct schedule_args *a, const struct cron *c,
 		from = a->now - window;
 	for (t = from; cron_next(c, t, &next) == 0 && next <= a->now; t = next)
 		missed = next;
+	/* all that fired while no daemon ran, for the log */
+	for (t = a->last > 0 ? a->last : a->now; n < SCHEDULE_COUNT_MAX &&
+	    cron_next(c, t, &next) == 0 && next <= a->now; t = next)
+		n++;
 	strbuf_int(out, missed);
+	strbuf_lit(out, " ");
+	strbuf_int(out, n);
 	for (t = a->now, k = 0; k < a->count && cron_next(c, t, &next) == 0;
 	    t = next, k++) {
 		strbuf_lit(out, " ");

@@ -10,6 +10,7 @@
 #define SCHEDULE_CTL_FD		3	/* where the answer goes */
 #define SCHEDULE_NEXT_MAX	64	/* firings computed at once */
 #define SCHEDULE_GRACE_S	30	/* a firing this late is on time */
+#define SCHEDULE_COUNT_MAX	100000	/* missed firings counted */
 
 struct schedule_args {
 	const char	*spool;		/* absolute */
@@ -25,11 +26,12 @@ struct schedule_args {
  * Read SPOOL/schedules/NAME (a plain file of ours, one link), parse it,
  * and send the daemon one message on SCHEDULE_CTL_FD (SOCK_SEQPACKET):
  *
- *   ok DAG OVERLAP CATCHUP_MS MISSED NEXT...\nEXPR\nZONE
+ *   ok DAG OVERLAP CATCHUP_MS MISSED NMISSED NEXT...\nEXPR\nZONE
  *       with a sealed memfd of the bytes that were checked; MISSED is the
  *       latest firing after max(last, now - max(catch_up, grace)) and not
- *       after now, or 0; NEXT the firings after now; ZONE "" for the
- *       system's
+ *       after now, or 0; NMISSED how many fired after last (when not 0)
+ *       and not after now, at most SCHEDULE_COUNT_MAX; NEXT the firings
+ *       after now; ZONE "" for the system's
  *   reject TEXT      the file is no schedule: why, as `validate` says it
  *   gone             the file is not there (any more)
  *   busy             someone has it open for writing

@@ -618,9 +618,10 @@ take_copy(struct sent *e, int fd, char **cause)
 	return rc;
 }
 
-/* "ok DAG OVERLAP CATCHUP_MS MISSED NEXT...\nEXPR\nZONE" */
+/* "ok DAG OVERLAP CATCHUP_MS MISSED NMISSED NEXT...\nEXPR\nZONE" */
 static int
-take_ok(struct sent *e, char *msg, int fd, int64_t *missed, char **cause)
+take_ok(struct sent *e, char *msg, int fd, int64_t *missed, int64_t *nmissed,
+    char **cause)
 {
 	char *l2, *l3, *tok, *save = NULL, *end;
 	long long v;
@@ -649,6 +650,9 @@ take_ok(struct sent *e, char *msg, int fd, int64_t *missed, char **cause)
 	    (v = strtoll(tok, &end, 10)) < 0 || *end != '\0' || v % 60 != 0)
 		goto bad;
 	*missed = v;
+	if ((tok = strtok_r(NULL, " ", &save)) == NULL ||
+	    (*nmissed = strtoll(tok, &end, 10)) < 0 || *end != '\0')
+		goto bad;
 	while ((tok = strtok_r(NULL, " ", &save)) != NULL) {
 		v = strtoll(tok, &end, 10);
 		/* minutes, later and later: cron's resolution */
@@ -710,14 +714,15 @@ helper_answer(struct sent *e, int status)
 {
 	char *buf = xmalloc(CTL_MAX + 1), *cause = NULL, when[32];
 	const char *rest;
-	int64_t missed = 0, now = now_s();
+	int64_t missed = 0, nmissed = 0, now = now_s();
 	ssize_t n;
 	int fd = -1;
 	bool fresh = !e->ok;
 
 	n = ctl_recv(e->hsock, buf, &fd);
 	if (n > 0 && ctl_is(buf, "ok", &rest)) {
-		if (take_ok(e, buf + (rest - buf), fd, &missed, &cause) == 0) {
+		if (take_ok(e, buf + (rest - buf), fd, &missed, &nmissed,
+		    &cause) == 0) {
 			if (fresh && e->last == 0) {
 				/* a new schedule: nothing before it is missed */
 				e->last = now;
@@ -727,11 +732,16 @@ helper_answer(struct sent *e, int status)
 			    "cron='%s' next=%s", e->name, (long)e->uid, e->expr,
 			    iso(e->nnext > 0 ? e->next[0] : 0, when,
 			    sizeof when));
+			if (nmissed > (missed > e->last ? 1 : 0))
+				log_event(LOG_WARN, NULL, NULL, "schedule",
+				    "file=%s: %lld firing(s) missed while no "
+				    "daemon ran%s", e->name, (long long)nmissed,
+				    missed > e->last ? "; the latest runs now, "
+				    "within catch_up" : "");
 			if (missed > e->last) {
 				log_event(LOG_INFO, NULL, NULL, "schedule",
-				    "file=%s scheduled=%s: missed while no "
-				    "daemon ran: run now", e->name,
-				    iso(missed, when, sizeof when));
+				    "file=%s scheduled=%s: late: run now",
+				    e->name, iso(missed, when, sizeof when));
 				fire(e, missed);
 			}
 		} else {
