@@ -34,21 +34,6 @@
 
 static const char *const overlap_words[] = { "skip", "queue", "all" };
 
-/* The diagnostics as `validate` prints them. */
-static char *
-diags_text(const char *file, const struct diags *d)
-{
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *fp = open_memstream(&buf, &len);
-
-	if (fp == NULL)
-		return xstrdup("invalid manifest\n");
-	diags_print(fp, file, d);
-	fclose(fp);
-	return buf;
-}
-
 static int
 send_reject(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -583,21 +583,6 @@ unpack_drop(struct sup *s, char **work, char **buf, size_t *len,
 	return rc;
 }
 
-/* The diagnostics as `validate` prints them. */
-static char *
-diags_text(const char *file, const struct diags *d)
-{
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *fp = open_memstream(&buf, &len);
-
-	if (fp == NULL)
-		return xstrdup("invalid manifest\n");
-	diags_print(fp, file, d);
-	fclose(fp);
-	return buf;
-}
-
 /* Refuse the dropped file: the daemon moves it to rejected/ with text. */
 static void
 refuse(struct sup *s, const char *text)

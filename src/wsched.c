@@ -880,21 +880,18 @@ helper_start(struct sent *e)
 
 /* ---- schedules/ ------------------------------------------------------------ */
 
+/* NAME.yaml or NAME.yml, of [A-Za-z0-9._-]: the name of root's files in
+ * sched/ too. */
 static bool
 sched_name_ok(const char *s)
 {
-	size_t n = strlen(s), i;
+	static const char ok[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "abcdefghijklmnopqrstuvwxyz0123456789._-";
+	size_t n = strlen(s);
 
-	if (n == 0 || n > NAME_MAX_LEN || s[0] == '.' || s[0] == '-' ||
-	    !((n > 5 && strcmp(s + n - 5, ".yaml") == 0) ||
-	    (n > 4 && strcmp(s + n - 4, ".yml") == 0)))
-		return false;
-	for (i = 0; i < n; i++)
-		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' &&
-		    s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9') ||
-		    s[i] == '-' || s[i] == '_' || s[i] == '.'))
-			return false;
-	return true;
+	return n > 0 && n <= NAME_MAX_LEN && s[0] != '.' && s[0] != '-' &&
+	    strspn(s, ok) == n && ((n > 5 && strcmp(s + n - 5, ".yaml") == 0) ||
+	    (n > 4 && strcmp(s + n - 4, ".yml") == 0));
 }
 
 /* What makes a file of schedules/ no schedule, or NULL. */

@@ -33,22 +33,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-CC=${CC:-cc}
-if ! command -v "$CC" >/dev/null 2>&1; then
-	echo "skip - no C compiler ('$CC') to build the clock shim"
-	exit 77
-fi
-if ! "$CC" -shared -fPIC -o "$T/clockshim.so" "$TOP_SRCDIR/tests/clockshim.c" \
-    2>"$T/cc.err"; then
-	cat "$T/cc.err"
-	echo "FAIL - the clock shim does not build"
-	exit 1
-fi
-OFF="$T/offset"
-echo 0 >"$OFF"
-ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0"
-export ASAN_OPTIONS
-SHIM="env LD_PRELOAD=$T/clockshim.so CLOCKSHIM_FILE=$OFF"
+clockshim
 LOG="$T/watch.log"
 
 B=1906545600		# 2030-06-01T12:00:00Z
