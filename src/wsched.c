@@ -68,6 +68,7 @@
 #define HELPER_MS	30000	/* a helper that has not ended is killed */
 #define RETRY_MS	60000	/* a helper that failed is started again */
 #define SCHED_MAX	10000	/* schedules at most */
+#define HELPERS_MAX	8	/* readers at once: a flood of files waits */
 #define NAME_MAX_LEN	128
 
 static const char *const overlap_words[] = { "skip", "queue", "all" };
@@ -104,6 +105,7 @@ struct sent {
 	pid_t		 hpid;		/* its helper, or 0 */
 	int		 hsock;
 	bool		 again;		/* read it again when the helper ends */
+	bool		 hwait;		/* waits for a reader (HELPERS_MAX) */
 	int64_t		 retry_at;	/* monotonic ms: a failed helper again */
 	struct loop_timer *kill;
 };
@@ -768,6 +770,17 @@ helper_answer(struct sent *e, int status)
 	free(buf);
 }
 
+/* Start the readers that wait for one of HELPERS_MAX. */
+static void
+helpers_more(struct wsched *w)
+{
+	size_t i;
+
+	for (i = 0; i < w->n && w->helpers < HELPERS_MAX; i++)
+		if (w->v[i]->hwait && !w->v[i]->removed)
+			helper_start(w->v[i]);
+}
+
 static void
 on_helper(struct loop *l, pid_t pid, int status, const struct rusage *ru,
     void *arg)
@@ -796,6 +809,7 @@ on_helper(struct loop *l, pid_t pid, int status, const struct rusage *ru,
 		e->again = false;
 		helper_start(e);
 	}
+	helpers_more(w);
 	flush(w);
 	arm(w);
 	if (w->c.changed != NULL)
@@ -829,6 +843,11 @@ helper_start(struct sent *e)
 		e->again = true;
 		return;
 	}
+	if (w->helpers >= HELPERS_MAX) {
+		e->hwait = true;
+		return;
+	}
+	e->hwait = false;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
 		log_event(LOG_ERROR, NULL, NULL, "schedule", "socketpair: %s",
 		    strerror(errno));
@@ -1111,6 +1130,9 @@ wsched_busy(const struct wsched *w)
 	if (w->helpers > 0)
 		return true;
 	for (i = 0; i < w->n; i++)
+		if (w->v[i]->hwait && !w->v[i]->removed)
+			return true;
+	for (i = 0; i < w->n; i++)
 		if (!w->v[i]->removed && (w->v[i]->due != 0 ||
 		    w->v[i]->pending != 0 || (w->v[i]->at &&
 		    w->v[i]->at_time <= now)))
@@ -1145,7 +1167,8 @@ write_list(struct wsched *w, uid_t uid, gid_t gid)
 			    (long long)e->pending);
 		else
 			snprintf(state, sizeof state, "%s", e->at || e->ok ?
-			    "ok" : e->hpid > 0 ? "reading" : "error");
+			    "ok" : e->hpid > 0 || e->hwait ? "reading" :
+			    "error");
 		strbuf_str(&b, e->name);
 		strbuf_lit(&b, "\t");
 		strbuf_str(&b, e->dag != NULL ? e->dag : "-");
