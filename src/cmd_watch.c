@@ -37,6 +37,8 @@ struct watch {
 	bool			 cancel_remote;	/* stopping: scancel too */
 	bool			 stop_jobs;	/* SIGTERM interrupts the jobs */
 	bool			 stopping;
+	size_t			 nrejected;	/* files refused here (not by
+						   a supervisor) */
 	struct loop_timer	*changed_timer;
 	char			**stuck;	/* cancel/ entries that could
 						   not be removed, sorted:
@@ -66,7 +68,8 @@ watch_usage(FILE *fp)
 	    "jobs\n"
 	    "      --max-jobs N    run at most N jobs at once (default 4)\n"
 	    "      --drain         take what is already dropped, run it all, "
-	    "exit 0\n"
+	    "exit: 0 when\n                      every job succeeded and no "
+	    "file was rejected, else 1\n"
 	    "      --stop-jobs     on SIGTERM/SIGINT, interrupt the jobs too "
 	    "and exit 75\n                      (they resume at the next "
 	    "start)\n"
@@ -127,7 +130,10 @@ watch_take(struct watch *w, const char *name)
 	if (rc == 2)
 		return;
 	if (rc == 1) {
-		log_event(LOG_WARN, NULL, NULL, "reject", "file=%s", name);
+		log_event(LOG_WARN, NULL, NULL, "reject", "file=%s %s", name,
+		    cause);
+		free(cause);
+		w->nrejected++;
 		return;
 	}
 	if (rc < 0) {
@@ -257,6 +263,7 @@ cancel_queued(struct watch *w, const char *id, uid_t who)
 		free(cause);
 	} else
 		log_event(LOG_INFO, id, NULL, "cancel", "queued job cancelled");
+	w->nrejected++;
 	free(text);
 	spool_claim_release(&c);
 out:
@@ -432,6 +439,26 @@ watch_check_done(struct watch *w)
 	}
 }
 
+/* The exit status: with --drain, 0 when every job collected succeeded and
+ * nothing was refused, else 1 (for cron); interrupted by a signal, 75
+ * with --drain (the drain did not finish) or --stop-jobs, else 0. */
+static int
+watch_status(struct watch *w)
+{
+	size_t failed, rejected;
+
+	if (w->stopping)
+		return w->stop_jobs || w->drain ? EXIT_TEMPFAIL : 0;
+	if (!w->drain)
+		return 0;
+	wsups_outcomes(w->sups, &failed, &rejected);
+	rejected += w->nrejected;
+	log_event(failed + rejected > 0 ? LOG_WARN : LOG_INFO, NULL, NULL,
+	    "drained", "%zu job(s) did not succeed, %zu file(s) rejected",
+	    failed, rejected);
+	return failed + rejected > 0 ? EXIT_DAG_FAILED : 0;
+}
+
 /* ---- start-up: claims to put back, jobs to resume ----------------------- */
 
 #define STAGING_STALE_S	3600	/* a submit's staged file older than this
@@ -595,7 +622,7 @@ cmd_watch(int argc, char **argv)
 			goto out;
 		}
 	}
-	ret = w.stopping && w.stop_jobs ? EXIT_TEMPFAIL : 0;
+	ret = watch_status(&w);
 out:
 	/* the supervisors go on; a bundle being copied is finished first */
 	wsups_free(w.sups);

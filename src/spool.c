@@ -725,6 +725,9 @@ spool_claim(struct spool *sp, const char *name, struct spool_claim *c,
 		rc = spool_reject_claim(sp, c, "the file was replaced while it "
 		    "was being claimed", cause);
 		spool_claim_release(c);
+		if (rc == 0)
+			*cause = xstrdup("the file was replaced while it was "
+			    "being claimed");
 		return rc != 0 ? -1 : 1;
 	}
 	/* the dropper's alone from here on, whatever their umask: a bundle
@@ -746,7 +749,7 @@ reject:
 		free(why);
 		return -1;
 	}
-	free(why);
+	*cause = why;
 	return 1;
 }
 

@@ -94,9 +94,10 @@ int spool_clean_temps(struct spool *sp, const char *sub, bool (*match)(
 /* Claim incoming/NAME: open it without following links, check it (regular
  * file, one link, size bound, a known kind), and rename it into a fresh
  * claims/.claim-XXXX/. Returns 0 and fills c; 1 when the file was refused
- * (it is then already in rejected/ with its .error); -1 with *cause on an
- * OS error (the file is left where it is); 2 when it vanished or is still
- * open for writing by someone (its close brings another event). */
+ * (it is then already in rejected/ with its .error, and *cause says why);
+ * -1 with *cause on an OS error (the file is left where it is); 2 when it
+ * vanished or is still open for writing by someone (its close brings
+ * another event). */
 int spool_claim(struct spool *sp, const char *name, struct spool_claim *c,
     char **cause);
 /* Move a claimed file to rejected/ with NAME.error holding text, and remove

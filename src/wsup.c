@@ -102,6 +102,9 @@ struct wsups {
 	size_t		 cap_v;
 	size_t		 rr;
 	int		 granted;	/* slots held by all supervisors */
+	size_t		 nfailed;	/* bundles collected of jobs that did
+					   not succeed */
+	size_t		 nrejected;	/* files its supervisors refused */
 	bool		 frozen;	/* waiting for adopted ones' hello */
 	bool		 stopping;	/* --stop-jobs: interrupting them */
 	int		 lfd;		/* SPOOL/ctl */
@@ -171,6 +174,13 @@ wsups_free(struct wsups *t)
 	if (t->rec_timer != NULL)
 		record_cb(t->c.loop, t);
 	free(t);
+}
+
+void
+wsups_outcomes(const struct wsups *t, size_t *failed, size_t *rejected)
+{
+	*failed = t->nfailed;
+	*rejected = t->nrejected;
 }
 
 size_t
@@ -521,6 +531,7 @@ on_reject(struct wsup *ws, const char *text)
 		log_event(LOG_WARN, NULL, NULL, "reject", "file=%s %s",
 		    ws->file, first);
 	free(first);
+	ws->t->nrejected++;
 	ws->rejected = true;
 	spool_claim_release(&ws->c);
 }
@@ -680,6 +691,8 @@ copy_done(void *arg)
 		return;
 	}
 	ws->collected = true;
+	if (strcmp(ws->bstatus, "succeeded") != 0)
+		ws->t->nfailed++;
 	log_event(LOG_INFO, ws->job, NULL, "done", "status=%s bundle=%s/done/"
 	    "%s.tar.gz", ws->bstatus, spool_path(ws->t->c.sp), ws->job);
 	if (ws->sock >= 0)
