@@ -100,6 +100,30 @@ cancel_all(const char *dir)
 	return ret;
 }
 
+/* Ask for the cancellation of job, queued or running. */
+static int
+cancel_one(const char *dir, const char *job)
+{
+	char *active, *queued, *retry;
+	struct stat st;
+	int ret;
+
+	active = xasprintf("%s/active/%s", dir, job);
+	queued = xasprintf("%s/incoming/%s.yaml", dir, job);
+	retry = xasprintf("%s/incoming/%s.retry", dir, job);
+	if (stat(active, &st) != 0 && stat(queued, &st) != 0 &&
+	    stat(retry, &st) != 0) {
+		fprintf(stderr, "dagexec: cancel: no queued or running job "
+		    "'%s' in '%s'\n", job, dir);
+		ret = EXIT_DAG_FAILED;
+	} else
+		ret = cancel_ask(dir, job);
+	free(active);
+	free(queued);
+	free(retry);
+	return ret;
+}
+
 int
 cmd_cancel(int argc, char **argv)
 {
@@ -109,9 +133,8 @@ cmd_cancel(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	const char *dir = NULL, *job;
-	char *active, *queued, *retry;
-	struct stat st;
+	const char *dir = NULL;
+	char *cause = NULL;
 	bool all = false;
 	int c, ret;
 
@@ -135,27 +158,25 @@ cmd_cancel(int argc, char **argv)
 		cancel_usage(stderr);
 		return EXIT_USAGE;
 	}
-	if (dir == NULL)
-		dir = spool_default();
-	if (all)
-		return cancel_all(dir);
-	job = argv[optind];
-	if (!job_id_ok(job)) {
-		fprintf(stderr, "dagexec: cancel: '%s' is not a job id\n", job);
+	if (!all && !job_id_ok(argv[optind])) {
+		fprintf(stderr, "dagexec: cancel: '%s' is not a job id\n",
+		    argv[optind]);
 		return EXIT_USAGE;
 	}
-	active = xasprintf("%s/active/%s", dir, job);
-	queued = xasprintf("%s/incoming/%s.yaml", dir, job);
-	retry = xasprintf("%s/incoming/%s.retry", dir, job);
-	if (stat(active, &st) != 0 && stat(queued, &st) != 0 &&
-	    stat(retry, &st) != 0) {
-		fprintf(stderr, "dagexec: cancel: no queued or running job "
-		    "'%s' in '%s'\n", job, dir);
-		ret = EXIT_DAG_FAILED;
-	} else
-		ret = cancel_ask(dir, job);
-	free(active);
-	free(queued);
-	free(retry);
+	if (dir == NULL)
+		dir = spool_default();
+	if (spool_check(dir, &cause) != 0) {
+		fprintf(stderr, "dagexec: cancel: %s\n", cause);
+		free(cause);
+		return EXIT_DAG_FAILED;
+	}
+	if (all)
+		ret = cancel_all(dir);
+	else
+		ret = cancel_one(dir, argv[optind]);
+	if (ret == 0 && spool_served(dir, &cause) == 0)
+		fprintf(stderr, "dagexec: warning: no dagexec watch serves "
+		    "'%s': the request waits until one runs\n", dir);
+	free(cause);
 	return ret;
 }

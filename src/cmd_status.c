@@ -851,6 +851,7 @@ cmd_status(int argc, char **argv)
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *dir = NULL, *job = NULL;
+	char *cause = NULL;
 	struct entry *v;
 	size_t n, i;
 	int c, ret = 0, follow = 0;
@@ -879,6 +880,11 @@ cmd_status(int argc, char **argv)
 		job = argv[optind];
 	if (dir == NULL)
 		dir = spool_default();
+	if (spool_check(dir, &cause) != 0) {
+		fprintf(stderr, "dagexec: status: %s\n", cause);
+		free(cause);
+		return EXIT_NOINPUT;
+	}
 	if (follow) {
 		if (job == NULL) {
 			status_usage(stderr);

@@ -55,9 +55,17 @@ void spool_free(struct spool *sp);
 const char *spool_path(const struct spool *sp);
 char *spool_subdir(const struct spool *sp, const char *sub);
 
-/* Take the exclusive lock (flock on SPOOL/lock, holding our pid). Fails at
- * once with "spool '/x' is served by pid N" when another daemon holds it. */
+/* Take the exclusive lock (a flock and an OFD write lock on SPOOL/lock,
+ * holding our pid). Fails at once with "spool '/x' is served by pid N"
+ * when another daemon holds it. */
 int spool_lock(struct spool *sp, char **cause);
+/* Whether a daemon serves the spool at dir: its lock tested with
+ * F_OFD_GETLK, never taken (a daemon starting meanwhile is not in the
+ * way). 1 served, 0 not (no lock file, or a free one), -1 with *cause. */
+int spool_served(const char *dir, char **cause);
+/* Whether dir is a spool that files can be dropped into (incoming/ and
+ * tmp/ exist): 0, or -1 with *cause saying how to make it. */
+int spool_check(const char *dir, char **cause);
 
 /* An inotify descriptor watching incoming/ and cancel/ (close-after-write,
  * moved-in, create). Every event is only a hint: callers rescan. */
