@@ -19,6 +19,7 @@
 #include "cmd.h"
 #include "fsutil.h"
 #include "log.h"
+#include "runref.h"
 #include "spool.h"
 #include "state.h"
 #include "strmap.h"
@@ -33,10 +34,11 @@ struct entry {
 static void
 status_usage(FILE *fp)
 {
-	fprintf(fp, "usage: dagexec status [-s SPOOL] [JOB]\n"
-	    "       dagexec status [-s SPOOL] --follow JOB\n\n"
+	fprintf(fp, "usage: dagexec status [-s SPOOL] [JOB|BUNDLE|JOBDIR]\n"
+	    "       dagexec status [-s SPOOL] --follow JOB|BUNDLE|JOBDIR\n\n"
 	    "Without JOB: one line a job (id, status, done/total nodes, "
-	    "failed, elapsed),\nnewest first. With JOB: one line a node "
+	    "failed, elapsed),\nnewest first. With JOB (a job id of SPOOL, a "
+	    "result bundle or a job\ndirectory): one line a node "
 	    "(status, attempts, duration, error;\n\"reused\" or \"cached\" "
 	    "for a node that did not run here), then \"saved: ...\" when\n"
 	    "cache hits saved metrics.\nReads state files only; "
@@ -47,10 +49,11 @@ status_usage(FILE *fp)
 	    "  -s, --spool SPOOL   the spool (default $DAGEXEC_SPOOL, then "
 	    "%s)\n"
 	    "  -f, --follow        follow JOB until it ends\n\n"
-	    "exit status: 0, 1 no such job, 66 the spool cannot be read, "
-	    "64 usage;\nwith --follow: 0 the job succeeded, 1 it ended "
-	    "otherwise, 65 its file was\nrejected, 66 no such job (an "
-	    "interrupted job is followed until it ends)\n",
+	    "exit status: 0, 1 no such job, 65 its file was rejected, 66 the "
+	    "spool or the run\ncannot be read, 64 usage; with --follow: 0 "
+	    "the job succeeded, 1 it ended\notherwise, 65 its file was "
+	    "rejected, 66 no such job (an interrupted job is\nfollowed until "
+	    "it ends)\n",
 	    spool_default());
 }
 
@@ -166,9 +169,9 @@ strip_ext(const char *name, const char *ext)
 	return NULL;
 }
 
-/* Every job of the spool; want: only this one (NULL: all). */
+/* Every job of the spool. */
 static int
-collect(const char *spool, const char *want, struct entry **v, size_t *n)
+collect(const char *spool, struct entry **v, size_t *n)
 {
 	static const char *const exts[] = { ".tar.gz", ".tar.zst" };
 	size_t cap = 0, e;
@@ -198,8 +201,7 @@ collect(const char *spool, const char *want, struct entry **v, size_t *n)
 		if (id == NULL)
 			id = xstrdup(de->d_name);
 		path = xasprintf("%s/%s", dir, de->d_name);
-		if ((want == NULL || strcmp(want, id) == 0) &&
-		    lstat(path, &st) == 0)
+		if (lstat(path, &st) == 0)
 			add(v, n, &cap, id, iso_time(st.st_mtime), NULL);
 		else
 			free(id);
@@ -212,8 +214,7 @@ collect(const char *spool, const char *want, struct entry **v, size_t *n)
 	dir = xasprintf("%s/active", spool);
 	if ((d = opendir(dir)) != NULL) {
 		while ((de = readdir(d)) != NULL) {
-			if (de->d_name[0] == '.' ||
-			    (want != NULL && strcmp(want, de->d_name) != 0))
+			if (de->d_name[0] == '.')
 				continue;
 			path = xasprintf("%s/%s/state.yaml", dir, de->d_name);
 			if (state_read(path, &doc, &cause) == 0)
@@ -236,8 +237,7 @@ collect(const char *spool, const char *want, struct entry **v, size_t *n)
 			id = NULL;
 			for (e = 0; e < 2 && id == NULL; e++)
 				id = strip_ext(de->d_name, exts[e]);
-			if (id == NULL || de->d_name[0] == '.' ||
-			    (want != NULL && strcmp(want, id) != 0)) {
+			if (id == NULL || de->d_name[0] == '.') {
 				free(id);
 				continue;
 			}
@@ -645,6 +645,18 @@ follow_draw(struct follow *f, const struct state_doc *d)
 	fflush(stdout);
 }
 
+static void
+follow_release(struct follow *f)
+{
+	strmap_free(f->seen);
+	while (f->nids > 0)
+		free(f->ids[--f->nids]);
+	free(f->ids);
+	free(f->since);
+	free(f->last);
+	free(f->jobdir);
+}
+
 /* Watch where the job moves: active/ (claimed) and done/ (finished),
  * rejected/ (refused). 0, or an exit status (said on stderr). */
 static int
@@ -808,36 +820,111 @@ follow_job(const char *spool, const char *job, const char *jobdir)
 		changed = follow_events(ifd, &wd_job);
 	}
 out:
-	if (f.tty && f.lines > 0)
-		fflush(stdout);
 	if (ifd >= 0)
 		close(ifd);
 	state_doc_free(d);
-	strmap_free(f.seen);
-	while (f.nids > 0)
-		free(f.ids[--f.nids]);
-	free(f.ids);
-	free(f.since);
-	free(f.last);
-	free(f.jobdir);
+	follow_release(&f);
 	return ret;
 }
 
-/* --follow JOB, a job id of the spool dir. */
+/* --follow of a bundle outside a spool: it is over; its line, and the
+ * exit status of its end. */
 static int
-follow_spool_job(const char *dir, const char *job)
+follow_bundle(const struct runref *r)
 {
-	char *jobdir;
+	struct state_doc *d;
+	struct follow f;
+	char *cause = NULL;
 	int ret;
 
-	if (strchr(job, '/') != NULL || job[0] == '.') {
-		fprintf(stderr, "dagexec: status: no job '%s' in '%s'\n", job,
-		    dir);
-		return EXIT_NOINPUT;
+	if (runref_state(r, &d, &cause) != 0) {
+		fprintf(stderr, "dagexec: status: %s\n", cause);
+		free(cause);
+		return errno == EILSEQ ? EXIT_DATAERR : EXIT_NOINPUT;
 	}
-	jobdir = xasprintf("%s/active/%s", dir, job);
-	ret = follow_job(dir, job, jobdir);
-	free(jobdir);
+	memset(&f, 0, sizeof f);
+	f.job = r->job;
+	f.seen = strmap_new(64);
+	follow_line(&f, d);
+	ret = status_final(d->status) ? follow_exit(d->status) :
+	    EXIT_DAG_FAILED;
+	state_doc_free(d);
+	follow_release(&f);
+	return ret;
+}
+
+/* --follow ARG: a job id of the spool dir, or the path of a bundle or a
+ * job directory (followed in its spool when it is in one). */
+static int
+status_follow(const char *dir, const char *arg)
+{
+	struct runref r;
+	struct stat st;
+	char *jobdir, *cause = NULL;
+	int ret;
+
+	if (stat(arg, &st) != 0) {
+		if (strchr(arg, '/') != NULL || arg[0] == '.') {
+			fprintf(stderr, "dagexec: status: no job '%s' in "
+			    "'%s'\n", arg, dir);
+			return EXIT_NOINPUT;
+		}
+		if (spool_check(dir, &cause) != 0) {
+			fprintf(stderr, "dagexec: status: %s\n", cause);
+			free(cause);
+			return EXIT_NOINPUT;
+		}
+		jobdir = xasprintf("%s/active/%s", dir, arg);
+		ret = follow_job(dir, arg, jobdir);
+		free(jobdir);
+		return ret;
+	}
+	if ((ret = cmd_runref("status", arg, dir, &r)) != 0)
+		return ret;
+	if (r.spool != NULL) {
+		jobdir = xasprintf("%s/active/%s", r.spool, r.job);
+		ret = follow_job(r.spool, r.job, jobdir);
+		free(jobdir);
+	} else if (r.dir)
+		ret = follow_job(NULL, r.job, r.path);
+	else
+		ret = follow_bundle(&r);
+	runref_release(&r);
+	return ret;
+}
+
+/* status JOB: one line a node of the run arg (a job id of the spool dir,
+ * or the path of a bundle or a job directory). */
+static int
+status_job(const char *dir, const char *arg)
+{
+	struct state_doc *d;
+	struct runref r;
+	char *cause = NULL;
+	int ret = 0;
+
+	if (runref_resolve(arg, dir, &r, &cause) != 0) {
+		if (errno == EAGAIN)
+			printf("%s queued\n", arg);
+		else
+			fprintf(stderr, "dagexec: status: %s\n", cause);
+		free(cause);
+		return errno == EAGAIN ? 0 : errno == ENOENT ?
+		    EXIT_DAG_FAILED : errno == EILSEQ ? EXIT_DATAERR :
+		    EXIT_NOINPUT;
+	}
+	if (runref_state(&r, &d, &cause) == 0) {
+		print_nodes(d);
+		state_doc_free(d);
+	} else if (errno == ENOENT && r.spool != NULL && r.dir)
+		/* claimed, its supervisor not yet started */
+		printf("%s queued\n", r.job);
+	else {
+		fprintf(stderr, "dagexec: status: %s\n", cause);
+		ret = errno == EILSEQ ? EXIT_DATAERR : EXIT_NOINPUT;
+	}
+	free(cause);
+	runref_release(&r);
 	return ret;
 }
 
@@ -880,30 +967,24 @@ cmd_status(int argc, char **argv)
 		job = argv[optind];
 	if (dir == NULL)
 		dir = spool_default();
+	if (follow && job == NULL) {
+		status_usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (follow)
+		return status_follow(dir, job);
+	if (job != NULL) {
+		ret = status_job(dir, job);
+		return fflush(stdout) != 0 ? EXIT_IOERR : ret;
+	}
 	if (spool_check(dir, &cause) != 0) {
 		fprintf(stderr, "dagexec: status: %s\n", cause);
 		free(cause);
 		return EXIT_NOINPUT;
 	}
-	if (follow) {
-		if (job == NULL) {
-			status_usage(stderr);
-			return EXIT_USAGE;
-		}
-		return follow_spool_job(dir, job);
-	}
-	if (collect(dir, job, &v, &n) != 0)
+	if (collect(dir, &v, &n) != 0)
 		return EXIT_NOINPUT;
-	if (job == NULL)
-		print_jobs(v, n);
-	else if (n == 0) {
-		fprintf(stderr, "dagexec: status: no job '%s' in '%s'\n", job,
-		    dir);
-		ret = EXIT_DAG_FAILED;
-	} else if (v[0].doc == NULL)
-		printf("%s queued\n", job);
-	else
-		print_nodes(v[0].doc);
+	print_jobs(v, n);
 	for (i = 0; i < n; i++) {
 		free(v[i].id);
 		free(v[i].when);
