@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "keepdone.h"
 #include "log.h"
 #include "loop.h"
 #include "spool.h"
@@ -39,6 +40,11 @@ struct watch {
 	bool			 stopping;
 	size_t			 nrejected;	/* files refused here (not by
 						   a supervisor) */
+	struct keepdone		 keep;		/* --keep-done; zero: all */
+	int			 donefd;	/* done/, with --keep-done */
+	size_t			 pruned_at;	/* bundles collected at the
+						   last pruning */
+	struct loop_timer	*keep_timer;
 	struct loop_timer	*changed_timer;
 	char			**stuck;	/* cancel/ entries that could
 						   not be removed, sorted:
@@ -49,13 +55,14 @@ struct watch {
 
 static void	watch_scan(struct watch *);
 static void	watch_check_done(struct watch *);
+static void	watch_keep(struct watch *, bool);
 
 static void
 watch_usage(FILE *fp)
 {
 	fprintf(fp, "usage: dagexec watch [-s SPOOL] [-j N] [--max-jobs N] "
-	    "[--drain]\n                     [--stop-jobs] [--cancel-remote]"
-	    "\n\n"
+	    "[--drain]\n                     [--stop-jobs] [--cancel-remote] "
+	    "[--keep-done N|DURATION]\n\n"
 	    "The spool daemon: run every manifest or bundle dropped into "
 	    "SPOOL/incoming/,\neach job in a supervisor process of its own "
 	    "running as the file's owner,\nand move its result bundle into "
@@ -75,7 +82,12 @@ watch_usage(FILE *fp)
 	    "start)\n"
 	    "      --cancel-remote with --stop-jobs, also scancel the jobs' "
 	    "Slurm jobs\n                      (default: leave them running "
-	    "for the next start to adopt)\n", spool_default());
+	    "for the next start to adopt)\n"
+	    "      --keep-done N|DURATION\n"
+	    "                      keep the newest N bundles in SPOOL/done/, "
+	    "or those younger\n                      than DURATION (7d, 12h), "
+	    "removing the oldest (default:\n                      keep all)"
+	    "\n", spool_default());
 }
 
 static bool
@@ -103,6 +115,7 @@ changed_cb(struct loop *l, void *arg)
 	w->changed_timer = NULL;
 	if (!w->stopping)
 		watch_scan(w);
+	watch_keep(w, false);
 	watch_check_done(w);
 }
 
@@ -445,18 +458,73 @@ watch_check_done(struct watch *w)
 static int
 watch_status(struct watch *w)
 {
-	size_t failed, rejected;
+	size_t collected, failed, rejected;
 
 	if (w->stopping)
 		return w->stop_jobs || w->drain ? EXIT_TEMPFAIL : 0;
 	if (!w->drain)
 		return 0;
-	wsups_outcomes(w->sups, &failed, &rejected);
+	wsups_outcomes(w->sups, &collected, &failed, &rejected);
 	rejected += w->nrejected;
 	log_event(failed + rejected > 0 ? LOG_WARN : LOG_INFO, NULL, NULL,
 	    "drained", "%zu job(s) did not succeed, %zu file(s) rejected",
 	    failed, rejected);
 	return failed + rejected > 0 ? EXIT_DAG_FAILED : 0;
+}
+
+/* ---- retention ------------------------------------------------------------ */
+
+#define KEEP_AGAIN_MS	60000	/* done/ is looked at again for old bundles */
+
+/* done/, open for pruning: the spool's own directory, or -1 (said). */
+static int
+open_done(struct spool *sp)
+{
+	char *p = spool_subdir(sp, "done");
+	int fd;
+
+	fd = open(p, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		fprintf(stderr, "dagexec: cannot open '%s': %s\n", p,
+		    strerror(errno));
+	free(p);
+	return fd;
+}
+
+static void
+keep_cb(struct loop *l, void *arg)
+{
+	struct watch *w = arg;
+
+	(void)l;
+	w->keep_timer = NULL;
+	watch_keep(w, true);
+}
+
+/* --keep-done: prune done/ after a bundle was collected, or with always
+ * (at start-up, and every KEEP_AGAIN_MS for the age bound). */
+static void
+watch_keep(struct watch *w, bool always)
+{
+	size_t collected, failed, rejected;
+	struct timespec ts;
+	char *cause = NULL;
+
+	if (w->donefd < 0)
+		return;
+	wsups_outcomes(w->sups, &collected, &failed, &rejected);
+	if (!always && collected == w->pruned_at)
+		return;
+	w->pruned_at = collected;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	if (keepdone_prune(w->donefd, &w->keep, (int64_t)ts.tv_sec * 1000 +
+	    ts.tv_nsec / 1000000, &cause) < 0) {
+		log_event(LOG_WARN, NULL, NULL, "keep-done", "%s", cause);
+		free(cause);
+	}
+	if (w->keep.max_age_ms > 0 && w->keep_timer == NULL && !w->stopping)
+		w->keep_timer = loop_timer_at(w->loop, loop_now() +
+		    KEEP_AGAIN_MS, keep_cb, w);
 }
 
 /* ---- start-up: claims to put back, jobs to resume ----------------------- */
@@ -516,16 +584,19 @@ cmd_watch(int argc, char **argv)
 		{ "drain", no_argument, NULL, 'D' },
 		{ "cancel-remote", no_argument, NULL, 'C' },
 		{ "stop-jobs", no_argument, NULL, 'S' },
+		{ "keep-done", required_argument, NULL, 'K' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct wsups_config wc;
 	struct watch w;
-	const char *dir = NULL;
+	const char *dir = NULL, *why;
 	char *cause = NULL;
 	int c, ifd, ret = 0;
+	bool keep = false;
 
 	memset(&w, 0, sizeof w);
+	w.donefd = -1;
 	w.max_jobs = 4;
 	w.cap = INT_MAX;
 	while ((c = getopt_long(argc, argv, "+s:j:h", opts, NULL)) != -1) {
@@ -555,6 +626,15 @@ cmd_watch(int argc, char **argv)
 			break;
 		case 'S':
 			w.stop_jobs = true;
+			break;
+		case 'K':
+			if (keepdone_parse(optarg, &w.keep, &why) != 0) {
+				fprintf(stderr, "dagexec: watch: --keep-done "
+				    "'%s': %s (a count N, or a duration such "
+				    "as 7d)\n", optarg, why);
+				return EXIT_USAGE;
+			}
+			keep = true;
 			break;
 		case 'h':
 			watch_usage(stdout);
@@ -610,7 +690,12 @@ cmd_watch(int argc, char **argv)
 	log_event(LOG_INFO, NULL, NULL, "watch", "spool=%s pid=%ld max-jobs=%d",
 	    spool_path(w.sp), (long)getpid(), w.max_jobs);
 	watch_clean(&w);
+	if (keep && (w.donefd = open_done(w.sp)) < 0) {
+		ret = EXIT_CANTCREAT;
+		goto out;
+	}
 	wsups_recover(w.sups);
+	watch_keep(&w, true);
 	watch_cancels(&w);
 	watch_scan(&w);
 	watch_check_done(&w);
@@ -622,6 +707,8 @@ cmd_watch(int argc, char **argv)
 			goto out;
 		}
 	}
+	if (!w.stopping)
+		watch_keep(&w, false);
 	ret = watch_status(&w);
 out:
 	/* the supervisors go on; a bundle being copied is finished first */
@@ -631,6 +718,10 @@ out:
 	free(w.stuck);
 	if (w.changed_timer != NULL)
 		loop_timer_cancel(w.loop, w.changed_timer);
+	if (w.keep_timer != NULL)
+		loop_timer_cancel(w.loop, w.keep_timer);
+	if (w.donefd >= 0)
+		close(w.donefd);
 	loop_free(w.loop);
 	spool_free(w.sp);
 	return ret;

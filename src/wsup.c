@@ -102,8 +102,8 @@ struct wsups {
 	size_t		 cap_v;
 	size_t		 rr;
 	int		 granted;	/* slots held by all supervisors */
-	size_t		 nfailed;	/* bundles collected of jobs that did
-					   not succeed */
+	size_t		 ncollected;	/* bundles collected */
+	size_t		 nfailed;	/* ... of jobs that did not succeed */
 	size_t		 nrejected;	/* files its supervisors refused */
 	bool		 frozen;	/* waiting for adopted ones' hello */
 	bool		 stopping;	/* --stop-jobs: interrupting them */
@@ -177,8 +177,10 @@ wsups_free(struct wsups *t)
 }
 
 void
-wsups_outcomes(const struct wsups *t, size_t *failed, size_t *rejected)
+wsups_outcomes(const struct wsups *t, size_t *collected, size_t *failed,
+    size_t *rejected)
 {
+	*collected = t->ncollected;
 	*failed = t->nfailed;
 	*rejected = t->nrejected;
 }
@@ -691,6 +693,7 @@ copy_done(void *arg)
 		return;
 	}
 	ws->collected = true;
+	ws->t->ncollected++;
 	if (strcmp(ws->bstatus, "succeeded") != 0)
 		ws->t->nfailed++;
 	log_event(LOG_INFO, ws->job, NULL, "done", "status=%s bundle=%s/done/"

@@ -30,9 +30,11 @@ struct wsups *wsups_new(const struct wsups_config *c);
 void wsups_free(struct wsups *t);
 /* Supervisors known (jobs being taken in, running, or ending). */
 size_t wsups_count(const struct wsups *t);
-/* Since wsups_new: *failed, the bundles collected of jobs that did not
- * succeed; *rejected, the files the supervisors refused. */
-void wsups_outcomes(const struct wsups *t, size_t *failed, size_t *rejected);
+/* Since wsups_new: *collected, the bundles copied into done/; *failed,
+ * those of jobs that did not succeed; *rejected, the files the
+ * supervisors refused. */
+void wsups_outcomes(const struct wsups *t, size_t *collected, size_t *failed,
+    size_t *rejected);
 /* Start a supervisor for a claimed file (the claim's descriptors are
  * handed over and closed here, c is released). */
 void wsups_take(struct wsups *t, struct spool_claim *c);
