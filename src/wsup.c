@@ -69,7 +69,8 @@ struct wsup {
 	int		 yielding;	/* slots it was asked to give back */
 	bool		 dirty;		/* its record is behind */
 	bool		 said;		/* it has said what it holds */
-	bool		 cancel;	/* to send once connected */
+	int		 cancel;	/* to send once connected: 0 none,
+					   1 cancel, 2 cancel now */
 	bool		 rejected;	/* the file went to rejected/ */
 	bool		 collected;	/* its bundle is in done/ */
 	bool		 copying;
@@ -123,6 +124,7 @@ static void	probe_later(struct wsups *);
 static void	record_later(struct wsup *);
 static void	record_cb(struct loop *, void *);
 static void	ask_yield(struct wsups *);
+static void	send_cancel(struct wsup *);
 
 /* ---- the table ----------------------------------------------------------- */
 
@@ -406,8 +408,7 @@ wsup_spawn(struct wsup *ws, int lockfd, int filefd)
 	 * for it (a cancel, a stop) */
 	(void)ctl_send(ws->sock, -1, "cap %d", t->c.cap == INT_MAX ? 0 :
 	    t->c.cap);
-	if (ws->cancel && ctl_send(ws->sock, -1, "cancel") == 0)
-		ws->cancel = false;
+	send_cancel(ws);
 	if (t->stopping && ws->job != NULL)
 		(void)ctl_send(ws->sock, -1, t->c.cancel_remote ?
 		    "stop remote" : "stop");
@@ -1179,10 +1180,7 @@ on_conn(struct loop *l, int fd, uint32_t events, void *arg)
 	    "%d slot(s)", (long)ws->pid, held);
 	(void)ctl_send(ws->sock, -1, "cap %d", t->c.cap == INT_MAX ? 0 :
 	    t->c.cap);
-	if (ws->cancel) {
-		ws->cancel = false;
-		(void)ctl_send(ws->sock, -1, "cancel");
-	}
+	send_cancel(ws);
 	if (t->stopping)
 		(void)ctl_send(ws->sock, -1, t->c.cancel_remote ?
 		    "stop remote" : "stop");
@@ -1371,8 +1369,22 @@ wsups_recover(struct wsups *t)
 
 /* ---- requests ---------------------------------------------------------------- */
 
+/* Tell the supervisor the cancel asked for ("cancel": its `when: always`
+ * nodes still run; "cancel now": nothing does), or keep it for when it
+ * connects. */
+static void
+send_cancel(struct wsup *ws)
+{
+	if (ws->cancel == 0 || ws->sock < 0)
+		return;
+	if (ctl_send(ws->sock, -1, ws->cancel == 2 ? "cancel now" :
+	    "cancel") == 0)
+		ws->cancel = 0;
+}
+
 bool
-wsups_cancel(struct wsups *t, const char *id, uid_t uid, bool *refused)
+wsups_cancel(struct wsups *t, const char *id, uid_t uid, bool now,
+    bool *refused)
 {
 	struct wsup *ws = wsup_find(t, id);
 
@@ -1383,9 +1395,10 @@ wsups_cancel(struct wsups *t, const char *id, uid_t uid, bool *refused)
 		*refused = true;
 		return true;
 	}
-	if (ws->sock >= 0 && ctl_send(ws->sock, -1, "cancel") == 0)
-		return true;
-	ws->cancel = true;
+	/* a terminate overrides a stop, never the other way round */
+	if (now || ws->cancel == 0)
+		ws->cancel = now ? 2 : 1;
+	send_cancel(ws);
 	return true;
 }
 

@@ -42,8 +42,10 @@ void wsups_take(struct wsups *t, struct spool_claim *c);
  * supervisor is gone, and put back files whose taking-in was cut short. */
 void wsups_recover(struct wsups *t);
 /* Is id a job of a supervisor? Then ask it to cancel (if uid, the
- * requester, is 0 or the job's owner: else *refused) and return true. */
-bool wsups_cancel(struct wsups *t, const char *id, uid_t uid, bool *refused);
+ * requester, is 0 or the job's owner: else *refused) and return true:
+ * its `when: always` nodes still run, unless now. */
+bool wsups_cancel(struct wsups *t, const char *id, uid_t uid, bool now,
+    bool *refused);
 /* Ask every supervisor to interrupt its job (--stop-jobs); returns how
  * many were asked. */
 size_t wsups_stop(struct wsups *t);
