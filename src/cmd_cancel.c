@@ -41,16 +41,7 @@ cancel_usage(FILE *fp)
 static bool
 job_id_ok(const char *s)
 {
-	size_t n = strlen(s), i;
-
-	if (n == 0 || n > 100 || s[0] == '.')
-		return false;
-	for (i = 0; i < n; i++)
-		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' &&
-		    s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9') ||
-		    s[i] == '-' || s[i] == '_' || s[i] == '.'))
-			return false;
-	return true;
+	return spool_word_ok(s, 100);
 }
 
 /* Ask for JOB's cancellation: an empty file cancel/JOB (cancel/JOB.now

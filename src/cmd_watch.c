@@ -228,16 +228,7 @@ watch_scan(struct watch *w)
 static bool
 id_ok(const char *s)
 {
-	size_t i, n = strlen(s);
-
-	if (n == 0 || n > 128 || s[0] == '.')
-		return false;
-	for (i = 0; i < n; i++)
-		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' &&
-		    s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9') ||
-		    s[i] == '-' || s[i] == '_' || s[i] == '.'))
-			return false;
-	return true;
+	return spool_word_ok(s, 128);
 }
 
 /* Cancel a job that is still a file in incoming/ (as `submit` names it: a

@@ -19,23 +19,6 @@
 
 #define RUNREF_STATE_MAX	(1u << 30)	/* bytes of a state.yaml */
 
-/* Could s be a job id (as the spool names jobs)? Only then is it looked up
- * in a spool. */
-static bool
-id_like(const char *s)
-{
-	size_t i, n = strlen(s);
-
-	if (n == 0 || n > NAME_MAX || s[0] == '.' || s[0] == '-')
-		return false;
-	for (i = 0; i < n; i++)
-		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' &&
-		    s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9') ||
-		    s[i] == '-' || s[i] == '_' || s[i] == '.'))
-			return false;
-	return true;
-}
-
 /* The spool whose sub/ holds the absolute path abs (SPOOL/sub/NAME, with
  * SPOOL/incoming/ beside it), new; else NULL. */
 static char *
@@ -200,7 +183,8 @@ runref_resolve(const char *arg, const char *spool, struct runref *r,
 	if (stat(arg, &st) == 0)
 		rc = S_ISDIR(st.st_mode) ? resolve_dir(arg, r, cause) :
 		    resolve_bundle(arg, r, cause);
-	else if (errno == ENOENT && strchr(arg, '/') == NULL && id_like(arg))
+	else if (errno == ENOENT && strchr(arg, '/') == NULL &&
+	    spool_word_ok(arg, NAME_MAX))
 		rc = resolve_id(arg, spool != NULL ? spool : spool_default(),
 		    r, cause);
 	else {

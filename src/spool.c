@@ -685,6 +685,8 @@ claimed_same(int dfd, const char *name, const struct stat *st)
 	return fd;
 }
 
+#define CLAIM_REPLACED	"the file was replaced while it was being claimed"
+
 int
 spool_claim(struct spool *sp, const char *name, struct spool_claim *c,
     char **cause)
@@ -807,13 +809,10 @@ spool_claim(struct spool *sp, const char *name, struct spool_claim *c,
 		c->name = xstrdup(name);
 		c->dir = dir;
 		c->path = xasprintf("%s/%s", dir, name);
-		c->fd = -1;
-		rc = spool_reject_claim(sp, c, "the file was replaced while it "
-		    "was being claimed", cause);
+		rc = spool_reject_claim(sp, c, CLAIM_REPLACED, cause);
 		spool_claim_release(c);
 		if (rc == 0)
-			*cause = xstrdup("the file was replaced while it was "
-			    "being claimed");
+			*cause = xstrdup(CLAIM_REPLACED);
 		return rc != 0 ? -1 : 1;
 	}
 	/* the dropper's alone from here on, whatever their umask: a bundle
@@ -955,13 +954,12 @@ id_taken(struct spool *sp, const char *id)
 	return taken;
 }
 
-/* A DAG name as the manifest allows it: what a job id is made from. */
-static bool
-name_ok(const char *s)
+bool
+spool_word_ok(const char *s, size_t max)
 {
 	size_t i, n = strlen(s);
 
-	if (n == 0 || n > 64 || s[0] == '.' || s[0] == '-')
+	if (n == 0 || n > max || s[0] == '.')
 		return false;
 	for (i = 0; i < n; i++)
 		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' &&
@@ -969,6 +967,13 @@ name_ok(const char *s)
 		    s[i] == '-' || s[i] == '_' || s[i] == '.'))
 			return false;
 	return true;
+}
+
+/* A DAG name as the manifest allows it: what a job id is made from. */
+static bool
+name_ok(const char *s)
+{
+	return s[0] != '-' && spool_word_ok(s, 64);
 }
 
 #define ID_SUFFIX_LEN	21	/* -YYYYMMDDTHHMMSS-XXXX */

@@ -24,6 +24,10 @@ enum spool_kind { SPOOL_MANIFEST, SPOOL_TAR, SPOOL_TGZ, SPOOL_TZST,
  * *.tar, *.tar.gz, *.tgz and *.tar.zst bundles, *.retry retry requests
  * (`submit --retry`). 0, or -1 when it is none of them. */
 int spool_kind(const char *name, enum spool_kind *k);
+/* Whether s is a name of letters, digits, '-', '_' and '.', at most max
+ * long, not starting with '.': a name the spool can take as a file name
+ * (a job id, a DAG name). */
+bool spool_word_ok(const char *s, size_t max);
 /* Whether id is a job id: NAME-YYYYMMDDTHHMMSS-XXXX with NAME a valid DAG
  * name (as spool_job_id makes them). */
 bool spool_job_id_ok(const char *id);

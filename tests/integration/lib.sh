@@ -167,6 +167,17 @@ stop_supervisors() {
 # The pid of a `dagexec watch` a test started in the background, and how
 # it stops it: SIGTERM, then wait for its exit; the jobs' supervisors go
 # on (stop_supervisors ends them).
+# start_watch SPOOL [OPTIONS...]: such a `watch`, once it holds the spool's
+# lock (its pid in SPOOL/lock; at most 5 s).
+start_watch() {
+	_s=$1; shift
+	"$DAGEXEC" watch -s "$_s" "$@" >>"$T/watch.log" 2>&1 &
+	WPID=$!
+	_i=0
+	while [ $_i -lt 100 ] && [ "$(cat "$_s/lock" 2>/dev/null)" != "$WPID" ]; do
+		sleep 0.05; _i=$((_i + 1))
+	done
+}
 WPID=
 stop_daemon() {
 	if [ -n "$WPID" ]; then

@@ -19,18 +19,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# start_daemon SPOOL [OPTIONS...]: a `watch` in the background, once it
-# holds the spool's lock
-start_daemon() {
-	s=$1; shift
-	"$DAGEXEC" watch -s "$s" "$@" >>"$T/watch.log" 2>&1 &
-	WPID=$!
-	i=0
-	while [ $i -lt 100 ] && [ "$(cat "$s/lock" 2>/dev/null)" != "$WPID" ]; do
-		sleep 0.05; i=$((i + 1))
-	done
-}
-
 # wait_state FILE KEY VALUE: until a state file says so (at most 30 s)
 wait_state() {
 	i=0
@@ -123,7 +111,7 @@ nodes:
   first: {run: "sleep 1.5"}
   second: {run: "echo second", needs: [first]}
 Y
-start_daemon "$SP" --stop-jobs
+start_watch "$SP" --stop-jobs
 IJ=$("$DAGEXEC" submit -s "$SP" resume.yaml 2>/dev/null)
 timeout 60 "$DAGEXEC" status -s "$SP" --follow "$IJ" >"$T/ifollow" 2>&1 &
 fpid=$!
@@ -133,7 +121,7 @@ check "the job is interrupted in active/" wait_state "$SP/active/$IJ/state.yaml"
 sleep 0.5
 check "status --follow goes on following an interrupted job" kill -0 "$fpid"
 grep_file "it showed the interruption" "^$IJ interrupted " "$T/ifollow"
-start_daemon "$SP"
+start_watch "$SP"
 wait "$fpid"
 check "status --follow of the resumed job ends with it: exit 0 (exit $?)" test $? -eq 0
 grep_file "its last line is the success" "^$IJ succeeded 2/2 done" "$T/ifollow"
@@ -142,7 +130,7 @@ stop_daemon
 # --- submit's hints: no daemon, a daemon, a daemon starting ------------------
 "$DAGEXEC" submit -s "$SP" ok.yaml >/dev/null 2>"$T/hint0"
 grep_file "no daemon: submit warns" "^dagexec: warning: no dagexec watch serves '$SP': the job waits until one runs$" "$T/hint0"
-start_daemon "$SP"
+start_watch "$SP"
 "$DAGEXEC" submit -s "$SP" ok.yaml >/dev/null 2>"$T/hint1"
 check "a daemon: submit says nothing (stderr: $(cat "$T/hint1"))" test ! -s "$T/hint1"
 kill -KILL "$WPID"; wait "$WPID" 2>/dev/null; WPID=
@@ -239,7 +227,7 @@ name: live
 nodes:
   talk: {run: "echo first-words; sleep 30"}
 Y
-start_daemon "$SP"
+start_watch "$SP"
 LJ=$("$DAGEXEC" submit -s "$SP" live.yaml 2>/dev/null)
 wait_state "$SP/active/$LJ/state.yaml" nodes.talk.status running
 i=0; while [ $i -lt 50 ] && ! grep -q first-words "$SP/active/$LJ/nodes/talk/stdout.log" 2>/dev/null; do sleep 0.1; i=$((i + 1)); done
@@ -267,7 +255,7 @@ nodes:
   after: {run: "touch $T/after.ran", needs: [long]}
   cleanup: {run: "touch $T/cleanup.ran", needs: [long], when: always}
 Y
-start_daemon "$CSP"
+start_watch "$CSP"
 C1=$("$DAGEXEC" submit -s "$CSP" cancel.yaml 2>/dev/null)
 wait_state "$CSP/active/$C1/state.yaml" nodes.long.status running
 expect_status 0 "cancel JOB" "$DAGEXEC" cancel -s "$CSP" "$C1"
@@ -337,7 +325,7 @@ check "those older than 150m went" test "$(ls "$KSP/done" | wc -l)" -eq 2
 check "the third oldest went" test ! -e "$KSP/done/$(sed -n 2p "$T/byage")"
 check "the two youngest are kept" test -e "$KSP/done/$(sed -n 3p "$T/byage")" -a -e "$KSP/done/$(sed -n 4p "$T/byage")"
 # a running daemon prunes after each bundle it collects
-start_daemon "$KSP" --keep-done 2
+start_watch "$KSP" --keep-done 2
 "$DAGEXEC" submit -s "$KSP" ok.yaml >"$T/kid" 2>/dev/null
 wait_for 1 "$KSP/done/$(cat "$T/kid").tar.gz"
 i=0; while [ $i -lt 50 ] && [ "$(ls "$KSP/done" | wc -l)" -gt 2 ]; do sleep 0.1; i=$((i + 1)); done
