@@ -508,7 +508,6 @@ static void
 watch_keep(struct watch *w, bool always)
 {
 	size_t collected, failed, rejected;
-	struct timespec ts;
 	char *cause = NULL;
 
 	if (w->donefd < 0)
@@ -517,9 +516,9 @@ watch_keep(struct watch *w, bool always)
 	if (!always && collected == w->pruned_at)
 		return;
 	w->pruned_at = collected;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	if (keepdone_prune(w->donefd, &w->keep, (int64_t)ts.tv_sec * 1000 +
-	    ts.tv_nsec / 1000000, &cause) < 0) {
+	/* the bundles' mtimes are dates: compared with the wall clock */
+	if (keepdone_prune(w->donefd, &w->keep, loop_wallclock(),
+	    &cause) < 0) {
 		log_event(LOG_WARN, NULL, NULL, "keep-done", "%s", cause);
 		free(cause);
 	}

@@ -143,11 +143,10 @@ bundle_of() { tail -n 1 "$T/out"; }
 
 # The pids of the job supervisors of spools under $T (`dagexec
 # __supervise --spool $T/...`): they outlive `watch` by design.
+# One pgrep, not a process a /proc entry: on a busy machine the loop took
+# seconds, and a test that kills "now" killed too late.
 supervisor_pids() {
-	for p in /proc/[0-9]*; do
-		tr '\0' ' ' <"$p/cmdline" 2>/dev/null |
-		    grep -q -- "__supervise --spool $T/" && echo "${p#/proc/}"
-	done
+	pgrep -f -- "__supervise --spool $T/"
 }
 
 # End the supervisors a test left: SIGTERM (each interrupts its job and
