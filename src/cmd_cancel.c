@@ -177,7 +177,7 @@ cmd_cancel(int argc, char **argv)
 		ret = cancel_one(dir, argv[optind], now);
 	if (ret == 0 && spool_served(dir, &cause) == 0)
 		fprintf(stderr, "dagexec: warning: no dagexec watch serves "
-		    "'%s': the request waits until one runs\n", dir);
+		    "'%s': cancel requests wait until one runs\n", dir);
 	free(cause);
 	return ret;
 }

@@ -289,46 +289,31 @@ static void
 watch_cancel_one(struct watch *w, int dfd, const char *name, char **why)
 {
 	struct stat st;
-	bool found = false, refused, now;
+	bool refused, now;
 	size_t len = strlen(name);
 	char *id;
 
 	now = len > 4 && strcmp(name + len - 4, ".now") == 0;
 	id = xstrndup(name, now ? len - 4 : len);
-	if (!id_ok(id)) {
-		free(id);
+	if (!id_ok(id))
 		*why = xstrdup("it is not a job id");
-		return;
-	}
-	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+	else if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
 		if (errno != ENOENT)
 			*why = xasprintf("cannot stat it: %s", strerror(errno));
-		free(id);
-		return;
-	}
-	if (!S_ISREG(st.st_mode)) {
+	} else if (!S_ISREG(st.st_mode))
 		*why = xasprintf("it is %s, not a regular file",
 		    spool_file_type(st.st_mode));
-		free(id);
-		return;
-	}
 	/* a hard link to another user's file would borrow its owner */
-	if (st.st_nlink != 1) {
+	else if (st.st_nlink != 1)
 		*why = xasprintf("it has %lu links", (unsigned long)st.st_nlink);
-		free(id);
-		return;
-	}
-	if (wsups_cancel(w->sups, id, st.st_uid, now, &refused)) {
-		found = true;
-		if (refused)
-			log_event(LOG_WARN, id, NULL, "cancel-refused",
-			    "uid %ld does not own the job", (long)st.st_uid);
-		else
-			log_event(LOG_INFO, id, NULL, "cancel", "uid=%ld%s",
-			    (long)st.st_uid, now ? " now" : "");
-	}
-	if (!found)
+	else if (!wsups_cancel(w->sups, id, st.st_uid, now, &refused))
 		cancel_queued(w, id, st.st_uid);
+	else if (refused)
+		log_event(LOG_WARN, id, NULL, "cancel-refused", "uid %ld does "
+		    "not own the job", (long)st.st_uid);
+	else
+		log_event(LOG_INFO, id, NULL, "cancel", "uid=%ld%s",
+		    (long)st.st_uid, now ? " now" : "");
 	free(id);
 }
 

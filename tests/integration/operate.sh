@@ -299,7 +299,7 @@ stop_daemon
 # rejects the queued job, so its drain exits 1
 C4=$("$DAGEXEC" submit -s "$CSP" ok.yaml 2>/dev/null)
 expect_status 0 "cancel of a queued job, no daemon" "$DAGEXEC" cancel -s "$CSP" "$C4"
-grep_file "cancel warns that no daemon serves the spool" "no dagexec watch serves '$CSP': the request waits until one runs" "$T/err"
+grep_file "cancel warns that no daemon serves the spool" "no dagexec watch serves '$CSP': cancel requests wait until one runs" "$T/err"
 expect_status 1 "the drain that cancels it exits 1" "$DAGEXEC" watch -s "$CSP" --drain
 check "the queued job went to rejected/" test -f "$CSP/rejected/$C4.yaml"
 
