@@ -23,7 +23,7 @@ static const struct {
 	{ "status",	cmd_status,	"jobs of a spool and their progress" },
 	{ "cancel",	cmd_cancel,	"cancel a queued or running job" },
 	{ "verify",	cmd_verify,	"check a bundle's SHA256SUMS" },
-	{ "show",	cmd_show,	"print a bundle's summary or logs" },
+	{ "show",	cmd_show,	"print a run's summary or logs" },
 };
 
 static void

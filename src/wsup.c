@@ -18,11 +18,9 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <limits.h>
 #include <poll.h>
 #include <pwd.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,8 +51,6 @@
 #define DEATHS_LOST	3	/* deaths within DEATHS_WINDOW_MS: lost */
 #define DEATHS_WINDOW_MS 60000
 
-extern char **environ;
-
 struct wsup {
 	struct wsups	*t;
 	char		*claim;		/* its entry in claims/ */
@@ -73,7 +69,8 @@ struct wsup {
 	int		 yielding;	/* slots it was asked to give back */
 	bool		 dirty;		/* its record is behind */
 	bool		 said;		/* it has said what it holds */
-	bool		 cancel;	/* to send once connected */
+	int		 cancel;	/* to send once connected: 0 none,
+					   1 cancel, 2 cancel now */
 	bool		 rejected;	/* the file went to rejected/ */
 	bool		 collected;	/* its bundle is in done/ */
 	bool		 copying;
@@ -106,6 +103,9 @@ struct wsups {
 	size_t		 cap_v;
 	size_t		 rr;
 	int		 granted;	/* slots held by all supervisors */
+	size_t		 ncollected;	/* bundles collected */
+	size_t		 nfailed;	/* ... of jobs that did not succeed */
+	size_t		 nrejected;	/* files its supervisors refused */
 	bool		 frozen;	/* waiting for adopted ones' hello */
 	bool		 stopping;	/* --stop-jobs: interrupting them */
 	int		 lfd;		/* SPOOL/ctl */
@@ -125,6 +125,7 @@ static void	probe_later(struct wsups *);
 static void	record_later(struct wsup *);
 static void	record_cb(struct loop *, void *);
 static void	ask_yield(struct wsups *);
+static void	send_cancel(struct wsup *);
 
 /* ---- the table ----------------------------------------------------------- */
 
@@ -177,6 +178,15 @@ wsups_free(struct wsups *t)
 		record_cb(t->c.loop, t);
 	spawner_free(t->spawner);
 	free(t);
+}
+
+void
+wsups_outcomes(const struct wsups *t, size_t *collected, size_t *failed,
+    size_t *rejected)
+{
+	*collected = t->ncollected;
+	*failed = t->nfailed;
+	*rejected = t->nrejected;
 }
 
 size_t
@@ -390,8 +400,7 @@ wsup_spawn(struct wsup *ws, int lockfd, int filefd)
 	 * for it (a cancel, a stop) */
 	(void)ctl_send(ws->sock, -1, "cap %d", t->c.cap == INT_MAX ? 0 :
 	    t->c.cap);
-	if (ws->cancel && ctl_send(ws->sock, -1, "cancel") == 0)
-		ws->cancel = false;
+	send_cancel(ws);
 	if (t->stopping && ws->job != NULL)
 		(void)ctl_send(ws->sock, -1, t->c.cancel_remote ?
 		    "stop remote" : "stop");
@@ -511,6 +520,7 @@ on_reject(struct wsup *ws, const char *text)
 		log_event(LOG_WARN, NULL, NULL, "reject", "file=%s %s",
 		    ws->file, first);
 	free(first);
+	ws->t->nrejected++;
 	ws->rejected = true;
 	spool_claim_release(&ws->c);
 }
@@ -670,6 +680,9 @@ copy_done(void *arg)
 		return;
 	}
 	ws->collected = true;
+	ws->t->ncollected++;
+	if (strcmp(ws->bstatus, "succeeded") != 0)
+		ws->t->nfailed++;
 	log_event(LOG_INFO, ws->job, NULL, "done", "status=%s bundle=%s/done/"
 	    "%s.tar.gz", ws->bstatus, spool_path(ws->t->c.sp), ws->job);
 	if (ws->sock >= 0)
@@ -1153,10 +1166,7 @@ on_conn(struct loop *l, int fd, uint32_t events, void *arg)
 	    "%d slot(s)", (long)ws->pid, held);
 	(void)ctl_send(ws->sock, -1, "cap %d", t->c.cap == INT_MAX ? 0 :
 	    t->c.cap);
-	if (ws->cancel) {
-		ws->cancel = false;
-		(void)ctl_send(ws->sock, -1, "cancel");
-	}
+	send_cancel(ws);
 	if (t->stopping)
 		(void)ctl_send(ws->sock, -1, t->c.cancel_remote ?
 		    "stop remote" : "stop");
@@ -1345,8 +1355,22 @@ wsups_recover(struct wsups *t)
 
 /* ---- requests ---------------------------------------------------------------- */
 
+/* Tell the supervisor the cancel asked for ("cancel": its `when: always`
+ * nodes still run; "cancel now": nothing does), or keep it for when it
+ * connects. */
+static void
+send_cancel(struct wsup *ws)
+{
+	if (ws->cancel == 0 || ws->sock < 0)
+		return;
+	if (ctl_send(ws->sock, -1, ws->cancel == 2 ? "cancel now" :
+	    "cancel") == 0)
+		ws->cancel = 0;
+}
+
 bool
-wsups_cancel(struct wsups *t, const char *id, uid_t uid, bool *refused)
+wsups_cancel(struct wsups *t, const char *id, uid_t uid, bool now,
+    bool *refused)
 {
 	struct wsup *ws = wsup_find(t, id);
 
@@ -1357,9 +1381,10 @@ wsups_cancel(struct wsups *t, const char *id, uid_t uid, bool *refused)
 		*refused = true;
 		return true;
 	}
-	if (ws->sock >= 0 && ctl_send(ws->sock, -1, "cancel") == 0)
-		return true;
-	ws->cancel = true;
+	/* a terminate overrides a stop, never the other way round */
+	if (now || ws->cancel == 0)
+		ws->cancel = now ? 2 : 1;
+	send_cancel(ws);
 	return true;
 }
 
