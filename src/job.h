@@ -79,6 +79,11 @@ bool job_wants_slot(struct job *j);
 char *job_make_id(const char *name);
 /* Cancel (DS_CANCELLED) or interrupt (DS_INTERRUPTED): kill running nodes. */
 void job_stop(struct job *j, enum dag_status why);
+/* Cancel from the user: kill running nodes and start nothing new but the
+ * `when: always` nodes, which run once their needs have ended (Argo's
+ * stop); with now, those too are killed or never started (terminate). A
+ * cancel now after a cancel kills what the first one spared. */
+void job_cancel(struct job *j, bool now);
 /* Whether an interruption also cancels the Slurm jobs (scancel). */
 void job_set_cancel_remote(struct job *j, bool yes);
 /* True once every node is final and the final state is written. */

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "spawner.h"
 
 static const struct {
 	const char	*name;
@@ -22,7 +23,7 @@ static const struct {
 	{ "status",	cmd_status,	"jobs of a spool and their progress" },
 	{ "cancel",	cmd_cancel,	"cancel a queued or running job" },
 	{ "verify",	cmd_verify,	"check a bundle's SHA256SUMS" },
-	{ "show",	cmd_show,	"print a bundle's summary or logs" },
+	{ "show",	cmd_show,	"print a run's summary or logs" },
 };
 
 static void
@@ -36,6 +37,16 @@ usage(FILE *fp)
 		fprintf(fp, "  %-10s %s\n", commands[i].name, commands[i].what);
 	fprintf(fp, "\n'dagexec COMMAND --help' describes a command; "
 	    "see dagexec(1) and dagexec.yaml(5).\n");
+}
+
+/* What the spawner runs in a clone, as a user: a job's supervisor, or a
+ * schedule's reader (argv[0] says which). */
+static int
+spawned(int argc, char **argv)
+{
+	if (strcmp(argv[0], "__schedule") == 0)
+		return cmd_schedule(argc, argv);
+	return cmd_supervise(argc, argv);
 }
 
 int
@@ -65,6 +76,10 @@ main(int argc, char **argv)
 	/* hidden: a job's process under `watch` */
 	if (strcmp(argv[1], "__supervise") == 0)
 		return cmd_supervise(argc - 1, argv + 1);
+	/* hidden: what starts the supervisors of a `watch` */
+	if (strcmp(argv[1], "__spawner") == 0)
+		return spawner_main(argc, argv, spawned);
+	/* hidden: a schedule's reader under `watch` */
 	if (strcmp(argv[1], "__schedule") == 0)
 		return cmd_schedule(argc - 1, argv + 1);
 	fprintf(stderr, "dagexec: unknown command '%s'\n", argv[1]);

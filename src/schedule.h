@@ -1,5 +1,5 @@
 /* The owner's side of a schedule (SPOOL/schedules/NAME): a helper process
- * the daemon starts as the file's owner (asuser.h), which reads and
+ * the daemon starts as the file's owner (wsups_spawn), which reads and
  * checks the file, and computes its firings in its zone, so that root
  * neither parses a user's YAML nor changes its process's time zone. */
 #ifndef DAGEXEC_SCHEDULE_H

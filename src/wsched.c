@@ -9,8 +9,8 @@
  * no schedule to rejected/.
  *
  * A recurring one is read by a helper started as the file's owner
- * (schedule.c, through asuser.c as every process reading a user's files
- * is): it checks it, hands back the checked bytes as a sealed memfd and
+ * (schedule.c, through the supervisors' spawner, as every process reading
+ * a user's files is): it checks it, hands back the checked bytes as a sealed memfd and
  * computes the firings in the schedule's zone. Root keeps, in its own
  * SPOOL/sched/ (0711; its files 0600):
  *
@@ -37,6 +37,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -51,13 +52,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "asuser.h"
 #include "ctl.h"
 #include "fsutil.h"
 #include "log.h"
 #include "loop.h"
 #include "manifest.h"
 #include "schedule.h"
+#include "spawner.h"
 #include "spool.h"
 #include "strbuf.h"
 #include "wsched.h"
@@ -577,7 +578,7 @@ sent_due(struct sent *e, int64_t now)
 static bool
 dag_ok(const char *s)
 {
-	return manifest_id_ok(s) && s[0] != '.' && s[0] != '-';
+	return spool_word_ok(s, 64) && s[0] != '-';
 }
 
 static bool
@@ -834,8 +835,8 @@ static void
 helper_start(struct sent *e)
 {
 	struct wsched *w = e->w;
-	struct asuser as;
-	char *argv[16];
+	struct spawner_req req;
+	char *argv[16], *cause = NULL;
 	int sv[2], k = 0, pidfd;
 	pid_t pid;
 
@@ -867,20 +868,23 @@ helper_start(struct sent *e)
 	argv[k++] = xstrdup("--count");
 	argv[k++] = xasprintf("%d", SCHEDULE_NEXT_MAX);
 	argv[k] = NULL;
-	memset(&as, 0, sizeof as);
-	as.uid = e->uid;
-	as.fgid = e->st.st_gid;
-	as.ctl = sv[1];
-	as.lock = -1;
-	as.file = -1;
-	as.argv = argv;
-	pid = asuser_spawn(&as);
+	/* as a supervisor is started: every id the owner's */
+	memset(&req, 0, sizeof req);
+	req.drop = geteuid() == 0;
+	req.uid = e->uid;
+	req.fgid = e->st.st_gid;
+	req.argv = argv;
+	req.sock = sv[1];
+	req.lockfd = -1;
+	req.filefd = -1;
+	pid = wsups_spawn(w->c.sups, &req, &cause);
 	close(sv[1]);
 	while (k > 0)
 		free(argv[--k]);
 	if (pid < 0) {
-		log_event(LOG_ERROR, NULL, NULL, "schedule", "fork: %s",
-		    strerror(errno));
+		log_event(LOG_ERROR, NULL, NULL, "schedule", "file=%s: cannot "
+		    "start its reader: %s", e->name, cause);
+		free(cause);
 		close(sv[0]);
 		e->retry_at = loop_now() + RETRY_MS;
 		return;
@@ -904,12 +908,10 @@ helper_start(struct sent *e)
 static bool
 sched_name_ok(const char *s)
 {
-	static const char ok[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-	    "abcdefghijklmnopqrstuvwxyz0123456789._-";
 	size_t n = strlen(s);
 
-	return n > 0 && n <= NAME_MAX_LEN && s[0] != '.' && s[0] != '-' &&
-	    strspn(s, ok) == n && ((n > 5 && strcmp(s + n - 5, ".yaml") == 0) ||
+	return spool_word_ok(s, NAME_MAX_LEN) && s[0] != '-' &&
+	    ((n > 5 && strcmp(s + n - 5, ".yaml") == 0) ||
 	    (n > 4 && strcmp(s + n - 4, ".yml") == 0));
 }
 
@@ -952,6 +954,7 @@ scan_one(struct wsched *w, int dfd, const char *name)
 	struct sent *e;
 	struct stat st;
 	char *why, *cause = NULL, *dag = NULL;
+	struct passwd *pw;
 	int64_t when = 0;
 	bool at;
 
@@ -993,7 +996,7 @@ scan_one(struct wsched *w, int dfd, const char *name)
 	}
 	e->st = st;
 	e->uid = st.st_uid;
-	e->gid = asuser_gid(st.st_uid, st.st_gid);
+	e->gid = (pw = getpwuid(st.st_uid)) != NULL ? pw->pw_gid : st.st_gid;
 	w->lists_dirty = true;
 	if (at) {
 		e->at = true;
