@@ -468,7 +468,7 @@ watch_status(struct watch *w)
 	if (!w->drain)
 		return 0;
 	wsups_outcomes(w->sups, &collected, &failed, &rejected);
-	rejected += w->nrejected;
+	rejected += w->nrejected + wsched_rejected(w->sched);
 	log_event(failed + rejected > 0 ? LOG_WARN : LOG_INFO, NULL, NULL,
 	    "drained", "%zu job(s) did not succeed, %zu file(s) rejected",
 	    failed, rejected);

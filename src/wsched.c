@@ -120,6 +120,7 @@ struct wsched {
 	struct loop_timer *timer;
 	struct loop_timer *soon;
 	int		 helpers;
+	size_t		 rejected;	/* files moved to rejected/ */
 	bool		 lists_dirty;
 	uid_t		*listed;	/* uids with a UID.list */
 	size_t		 nlisted;
@@ -518,9 +519,11 @@ fire_at(struct sent *e)
 		log_event(LOG_INFO, NULL, NULL, "at", "file=%s uid=%ld",
 		    e->name, (long)c.uid);
 		wsups_take(e->w->c.sups, &c);
-	} else if (rc == 1)
+	} else if (rc == 1) {
 		log_event(LOG_WARN, NULL, NULL, "reject", "file=schedules/%s",
 		    e->name);
+		e->w->rejected++;
+	}
 	else if (rc < 0) {
 		log_event(LOG_ERROR, NULL, NULL, "at", "%s", cause);
 		free(cause);
@@ -702,9 +705,11 @@ refuse(struct sent *e, const char *text)
 		    &cause) != 0) {
 			log_event(LOG_ERROR, NULL, NULL, "reject", "%s", cause);
 			free(cause);
-		} else
+		} else {
 			log_event(LOG_WARN, NULL, NULL, "reject", "file=schedules/"
 			    "%s %s", e->name, first);
+			e->w->rejected++;
+		}
 		free(first);
 	}
 	if (dfd >= 0)
@@ -966,9 +971,11 @@ scan_one(struct wsched *w, int dfd, const char *name)
 		    &cause) != 0) {
 			log_event(LOG_ERROR, NULL, NULL, "reject", "%s", cause);
 			free(cause);
-		} else
+		} else {
 			log_event(LOG_WARN, NULL, NULL, "reject", "file=schedules/"
 			    "%s %s", name, why);
+			w->rejected++;
+		}
 		free(why);
 		free(dag);
 		if ((e = sent_find(w, name)) != NULL)
@@ -1120,6 +1127,12 @@ wsched_tick(struct wsched *w)
 		}
 	}
 	flush(w);
+}
+
+size_t
+wsched_rejected(const struct wsched *w)
+{
+	return w != NULL ? w->rejected : 0;
 }
 
 bool

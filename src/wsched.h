@@ -7,6 +7,7 @@
 #define DAGEXEC_WSCHED_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 struct loop;
 struct spool;
@@ -39,6 +40,9 @@ void wsched_scan(struct wsched *w);
 /* A job ended or was taken in: start the firings that wait for a job
  * slot or (overlap: queue) for the schedule's previous job. */
 void wsched_tick(struct wsched *w);
+/* How many files of schedules/ were moved to rejected/ (watch --drain's
+ * exit status counts them). */
+size_t wsched_rejected(const struct wsched *w);
 /* Whether something is due now: a helper at work, a firing waiting, a
  * one-shot job whose time has come (`watch --drain` waits for these, not
  * for later firings). */

@@ -338,6 +338,19 @@ expect_status 0 "submit of a manifest with cron" "$DAGEXEC" submit -s "$S4" dst.
 grep_file "... notes it runs once" "'cron' is acted on in .*/schedules/ only: this job runs once, now" "$T/err"
 stop_daemon
 
+# --drain: what is due runs (a job for now), a rejected schedule is an
+# exit 1, later firings are not waited for
+S6="$T/s6"
+"$DAGEXEC" watch -s "$S6" --drain >>"$LOG" 2>&1
+id3=$($SHIM "$DAGEXEC" submit -s "$S6" --at now once.yaml)
+put "$S6" every.yaml
+expect_status 0 "watch --drain runs a job for now and does not wait for later firings" \
+    $SHIM "$DAGEXEC" watch -s "$S6" --drain
+check "... the job for now ran" test -f "$S6/done/$id3.tar.gz"
+put "$S6" bad-cron.yaml
+expect_status 1 "watch --drain with a bad schedule exits 1" $SHIM "$DAGEXEC" watch -s "$S6" --drain
+check "... and it is in rejected/" test -f "$S6/rejected/bad-cron.yaml.error"
+
 # === 7. a second user's schedule ==================================================
 if [ "$(id -u)" -ne 0 ] || ! command -v useradd >/dev/null 2>&1; then
 	echo "skip - a second user's schedule: needs root and useradd"
