@@ -797,14 +797,16 @@ on_helper(struct loop *l, pid_t pid, int status, const struct rusage *ru,
 	(void)l;
 	(void)pid;
 	(void)ru;
-	e->hpid = 0;
-	w->helpers--;
 	if (e->kill != NULL) {
 		loop_timer_cancel(w->c.loop, e->kill);
 		e->kill = NULL;
 	}
+	/* with hpid still set, an answer that forgets e (a refusal, a file
+	 * gone) only marks it removed: it is freed below */
 	if (!e->removed)
 		helper_answer(e, status);
+	e->hpid = 0;
+	w->helpers--;
 	if (e->hsock >= 0) {
 		close(e->hsock);
 		e->hsock = -1;
