@@ -557,10 +557,11 @@ sent_due(struct sent *e, int64_t now)
 		t = e->next[e->inext++];
 	}
 	if (t != 0 && t > e->last) {
+		iso(t, when, sizeof when);
 		if (skipped > 0)
 			log_event(LOG_WARN, NULL, NULL, "schedule", "file=%s: %zu "
 			    "firing(s) before %s missed", e->name, skipped,
-			    iso(t, when, sizeof when));
+			    when);
 		if (now - t <= SCHEDULE_GRACE_S || now - t <= e->catch_up_s)
 			fire(e, t);
 		else {
