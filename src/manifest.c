@@ -503,6 +503,11 @@ parse_top(struct ctx *c, const struct ynode *root)
 	if (nodes_y != NULL) {
 		if (is_null(nodes_y))
 			yerr(c, nodes_y, "'nodes' must be a mapping, not null");
+		else if (nodes_y->type == Y_SEQ)
+			/* a list of steps, as other tools write them */
+			yerr(c, nodes_y, "'nodes' must be a mapping of node id "
+			    "to node ('nodes: {fetch: {run: ...}}'), not a "
+			    "sequence");
 		else if (want_map(c, "nodes", nodes_y) == 1) {
 			if (nodes_y->n == 0)
 				yerr(c, nodes_y, "'nodes' must not be empty");

@@ -522,6 +522,7 @@ parse_needs(struct ctx *c, const struct ynode *v, struct node *n, size_t self)
 	const struct ynode *it;
 	const struct ynode *one[1];
 	const struct ynode *const *items;
+	const char *sg;
 	size_t i, cnt, idx;
 
 	if (is_null(v))
@@ -546,8 +547,13 @@ parse_needs(struct ctx *c, const struct ynode *v, struct node *n, size_t self)
 			continue;
 		}
 		if (!strmap_get(c->m->ids, it->u.s, &idx)) {
-			yerr(c, it, "node '%s' needs unknown node '%s'", n->id,
-			    it->u.s);
+			if ((sg = suggest_node(c, it->u.s, self)) != NULL)
+				yerr(c, it, "node '%s' needs unknown node '%s' "
+				    "(did you mean '%s'?)", n->id, it->u.s,
+				    sg);
+			else
+				yerr(c, it, "node '%s' needs unknown node '%s'",
+				    n->id, it->u.s);
 			continue;
 		}
 		if (idx == self) {
