@@ -855,3 +855,18 @@ merge_defaults(struct ctx *c, struct node *n, uint32_t nset,
 		n->slurm.extra = strv_copy(d->slurm.extra, d->slurm.nextra);
 	}
 }
+
+void
+manifest_node_names_each(void (*fn)(void *, const char *, const char *),
+    void *arg)
+{
+	names_each(fn, arg, "key node", node_keys);
+	names_each(fn, arg, "key http", http_keys);
+	names_each(fn, arg, "key slurm", slurm_keys);
+	names_each(fn, arg, "key cache", cache_keys);
+	names_each(fn, arg, "key limits", limit_names);
+	names_each(fn, arg, "value backoff", backoff_names);
+	names_each(fn, arg, "value when", when_names);
+	names_each(fn, arg, "value executor", executor_names);
+	names_each(fn, arg, "value method", http_methods);
+}
