@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "errtail.h"
 #include "log.h"
 #include "render.h"
 #include "units.h"
@@ -215,6 +216,70 @@ fmt_cut(const char *s, int width)
 	return e;
 }
 
+/* The error column: the last line of stderr, the most telling (a
+ * traceback's last line, the shell's "not found"), then the error in
+ * parentheses; cut between two words to width columns. */
+static char *
+summary_error(const struct node_run *r, int width)
+{
+	char		*e, *full, *cut;
+	const char	*last;
+	size_t		 n;
+
+	e = log_escape(r->error != NULL ? r->error : "",
+	    r->error != NULL ? strlen(r->error) : 0);
+	/* the tail is safe text already (errtail_new) */
+	if ((last = errtail_last(r->stderr_tail, &n)) != NULL) {
+		full = xasprintf("%.*s%s%s%s", (int)n, last,
+		    *e != '\0' ? " (" : "", e, *e != '\0' ? ")" : "");
+		free(e);
+		e = full;
+	}
+	cut = errtail_cut(e, width > 0 ? (size_t)width : 0);
+	free(e);
+	return cut;
+}
+
+/* At most this many nodes' last lines of stderr under the table. */
+#define SUMMARY_TAILS	20
+
+/* Under the totals: each failed node's error whole and its last lines of
+ * stderr, in the table's order, SUMMARY_TAILS at most. */
+static void
+summary_tails(FILE *fp, const struct manifest *m, const struct sched *s,
+    const size_t *order)
+{
+	const struct node_run	*r;
+	const char		*p, *nl;
+	size_t			 i, n = 0;
+	char			*e;
+
+	for (i = 0; i < m->nnodes; i++) {
+		r = sched_node(s, order[i]);
+		if (r->stderr_tail == NULL)
+			continue;
+		if (n++ == 0)
+			fprintf(fp, "\nlast lines of stderr:\n");
+		if (n > SUMMARY_TAILS)
+			continue;
+		e = log_escape(r->error != NULL ? r->error : "",
+		    r->error != NULL ? strlen(r->error) : 0);
+		fprintf(fp, "%s (%s%s%s):\n", m->nodes[order[i]].id,
+		    node_status_name(r->status), *e != '\0' ? ", " : "", e);
+		free(e);
+		for (p = r->stderr_tail; ; p = nl + 1) {
+			nl = strchr(p, '\n');
+			fprintf(fp, "    %.*s\n", nl != NULL ? (int)(nl - p) :
+			    (int)strlen(p), p);
+			if (nl == NULL)
+				break;
+		}
+	}
+	if (n > SUMMARY_TAILS)
+		fprintf(fp, "... and %zu more (nodes/NODE/stderr.log)\n",
+		    n - SUMMARY_TAILS);
+}
+
 /* The lines under the totals for what did not run here: the earlier jobs
  * reused nodes came from (with how many), and what the cache hits saved. */
 static void
@@ -299,7 +364,7 @@ render_summary(FILE *fp, const struct manifest *m, const struct sched *s,
 			rss = r->max_rss_kb;
 		mt = fmt_metrics(r->metrics, r->nmetrics);
 		mc = fmt_cut(mt, SUMMARY_METRICS);
-		err = fmt_cut(r->error, SUMMARY_WIDTH - width - 53 -
+		err = summary_error(r, SUMMARY_WIDTH - width - 53 -
 		    SUMMARY_METRICS < 20 ? 20 : SUMMARY_WIDTH - width - 53 -
 		    SUMMARY_METRICS);
 		status = node_status_name(r->status);
@@ -358,6 +423,7 @@ render_summary(FILE *fp, const struct manifest *m, const struct sched *s,
 	    dag_status_name(sched_status(s)), dbuf, cbuf);
 	if (sj != NULL)
 		summary_unrun(fp, m, sj);
+	summary_tails(fp, m, s, order);
 	free(mt);
 	free(mc);
 	free(order);
