@@ -12,7 +12,7 @@
 /* Room for "unknown unit '...'" with the unit cut at a few characters,
  * and the hint that follows it. */
 static __thread char units_why[64];
-static __thread char units_hinted[256];
+static __thread char units_hint_buf[256];
 
 /* What a person reads after a malformed duration or size. */
 #define DURATION_UNITS	"units: ms, s, m, h, d, without a space: 90s, 1h30m"
@@ -109,12 +109,12 @@ units_hint(const char *s, const char *why, const struct unit_word *words,
 	 * meant form of its own: only the units */
 	if (mean != NULL && (ne != w || strncmp(mean, w, wl) != 0 ||
 	    strlen(mean) != wl))
-		snprintf(units_hinted, sizeof units_hinted, "%s (did you "
+		snprintf(units_hint_buf, sizeof units_hint_buf, "%s (did you "
 		    "mean '%.*s%s'? %s)", why, (int)(ne - n), n, mean, units);
 	else
-		snprintf(units_hinted, sizeof units_hinted, "%s (%s)", why,
+		snprintf(units_hint_buf, sizeof units_hint_buf, "%s (%s)", why,
 		    units);
-	return units_hinted;
+	return units_hint_buf;
 }
 
 /*
@@ -329,34 +329,31 @@ parse_size(const char *s, int64_t *bytes, const char **why)
 	return 0;
 }
 
-/* A malformed duration or size (not one out of range, negative or empty)
- * says which units there are. */
-static bool
-units_malformed(const char *why)
+/* rc of a parse of s: a malformed duration or size (not one out of range,
+ * negative or empty) says which units there are. */
+static int
+units_hinted(int rc, const char *s, const char **why,
+    const struct unit_word *words, const char *units)
 {
-	return strcmp(why, "not a duration") == 0 ||
-	    strcmp(why, "not a size") == 0 ||
-	    strncmp(why, "unknown unit", 12) == 0;
+	if (rc != 0 && (strcmp(*why, "not a duration") == 0 ||
+	    strcmp(*why, "not a size") == 0 ||
+	    strncmp(*why, "unknown unit", 12) == 0))
+		*why = units_hint(s, *why, words, units);
+	return rc;
 }
 
 int
 units_parse_duration(const char *s, int64_t *ms, const char **why)
 {
-	if (parse_duration(s, ms, why) == 0)
-		return 0;
-	if (units_malformed(*why))
-		*why = units_hint(s, *why, duration_words, DURATION_UNITS);
-	return -1;
+	return units_hinted(parse_duration(s, ms, why), s, why,
+	    duration_words, DURATION_UNITS);
 }
 
 int
 units_parse_size(const char *s, int64_t *bytes, const char **why)
 {
-	if (parse_size(s, bytes, why) == 0)
-		return 0;
-	if (units_malformed(*why))
-		*why = units_hint(s, *why, size_words, SIZE_UNITS);
-	return -1;
+	return units_hinted(parse_size(s, bytes, why), s, why, size_words,
+	    SIZE_UNITS);
 }
 
 char *

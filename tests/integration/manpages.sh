@@ -98,42 +98,34 @@ fi
 
 # ---- manifest examples ----------------------------------------------------
 
-# Every .EX block of a man page (but the synopsis's template) that holds
-# a top-level `nodes:` (not a state.yaml, which has `job:`) into
-# PRE-N.yaml; a fragment without `name:` gets one.
+# A block that holds a top-level `nodes:` (not a state.yaml, which has
+# `job:`) into PRE-N.yaml, N counting every block; a fragment without
+# `name:` gets one.
+EMIT='
+function emit(txt) {
+	n++
+	if (txt !~ /(^|\n)nodes:/ || txt ~ /(^|\n)job:/)
+		return
+	f = pre "-" n ".yaml"
+	if (txt !~ /(^|\n)name:/)
+		printf "name: example\n" > f
+	printf "%s", txt > f
+	close(f)
+}'
+# Every .EX block of a man page but the synopsis's template.
 extract_man() {
-	awk -v pre="$2" "$UNESC"'
+	awk -v pre="$2" "$UNESC$EMIT"'
 	/^\.SH / { syn = ($0 ~ /^\.SH SYNOPSIS/) }
 	/^\.EX/ && !syn { inb = 1; txt = ""; next }
-	/^\.EE/ && inb {
-		inb = 0; n++
-		if (txt ~ /(^|\n)nodes:/ && txt !~ /(^|\n)job:/) {
-			f = pre "-" n ".yaml"
-			if (txt !~ /(^|\n)name:/)
-				printf "name: example\n" > f
-			printf "%s", txt > f
-			close(f)
-		}
-		next
-	}
+	/^\.EE/ && inb { inb = 0; emit(txt); next }
 	inb && /^\.\\"/ { next }
 	inb { txt = txt unesc($0) "\n" }' "$1"
 }
-# Every ```yaml block of a markdown file, likewise.
+# Every ```yaml block of a markdown file.
 extract_md() {
-	awk -v pre="$2" '
+	awk -v pre="$2" "$EMIT"'
 	/^```yaml/ { inb = 1; txt = ""; next }
-	/^```/ && inb {
-		inb = 0; n++
-		if (txt ~ /(^|\n)nodes:/) {
-			f = pre "-" n ".yaml"
-			if (txt !~ /(^|\n)name:/)
-				printf "name: example\n" > f
-			printf "%s", txt > f
-			close(f)
-		}
-		next
-	}
+	/^```/ && inb { inb = 0; emit(txt); next }
 	inb { txt = txt $0 "\n" }' "$1"
 }
 
