@@ -93,26 +93,23 @@ tail_one(const char *line, size_t len, bool head_cut)
 char *
 errtail_new(const char *buf, size_t len, bool cut)
 {
-	char *got[ERRTAIL_LINES], *out;
-	const char *end = buf + len, *start, *nl;
+	char *got[ERRTAIL_LINES];
+	const char *end = buf + len, *start;
 	size_t n = 0, k;
 	struct strbuf o = STRBUF_INIT;
-	bool first_cut;
 
+	/* from the last line back: each ends at end, its '\n' left out; a
+	 * first line that began before buf is not whole */
 	while (end > buf && n < ERRTAIL_LINES) {
-		/* the line that ends at end (its '\n' not included) */
 		start = end;
 		while (start > buf && start[-1] != '\n')
 			start--;
-		/* a first line that began before buf is not whole */
-		first_cut = cut && start == buf;
-		nl = end;
-		if ((got[n] = tail_one(start, (size_t)(nl - start),
-		    first_cut)) != NULL)
+		if ((got[n] = tail_one(start, (size_t)(end - start),
+		    cut && start == buf)) != NULL)
 			n++;
-		end = start > buf ? start - 1 : buf;
 		if (start == buf)
 			break;
+		end = start - 1;
 	}
 	if (n == 0)
 		return NULL;
@@ -122,8 +119,7 @@ errtail_new(const char *buf, size_t len, bool cut)
 			strbuf_add(&o, "\n", 1);
 		free(got[k - 1]);
 	}
-	out = o.s;
-	return out;
+	return o.s;
 }
 
 const char *
@@ -138,6 +134,27 @@ errtail_last(const char *tail, size_t *len)
 		p++;
 	*len = strlen(p);
 	return p;
+}
+
+char *
+errtail_unecho(char *tail, const char *error)
+{
+	char *last;
+	size_t n, en;
+
+	if (tail == NULL || error == NULL || *error == '\0')
+		return tail;
+	last = (last = strrchr(tail, '\n')) != NULL ? last + 1 : tail;
+	n = strlen(last);
+	en = strlen(error);
+	if (n < en || strcmp(last + n - en, error) != 0)
+		return tail;
+	if (last == tail) {
+		free(tail);
+		return NULL;
+	}
+	last[-1] = '\0';
+	return tail;
 }
 
 char *

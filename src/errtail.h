@@ -30,6 +30,9 @@ char *errtail_safe(const char *s, size_t len);
  * lines without their leading blanks, joined by " | " (tail may be
  * NULL). A new string, never NULL ("" when both are NULL). */
 char *errtail_line(const char *error, const char *tail);
+/* tail (taken) without its last line when that line ends with error (it
+ * only repeats it); NULL when nothing is left. */
+char *errtail_unecho(char *tail, const char *error);
 /* The last line of tail, without its leading blanks, or NULL; in tail. */
 const char *errtail_last(const char *tail, size_t *len);
 /* s cut to at most width characters between two words, "..." marking the

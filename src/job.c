@@ -27,11 +27,11 @@
 #include <unistd.h>
 
 #include "bundle.h"
+#include "errtail.h"
 #include "exec.h"
 #include "fsutil.h"
 #include "job.h"
 #include "job_int.h"
-#include "errtail.h"
 #include "journal.h"
 #include "kvfile.h"
 #include "log.h"
@@ -472,6 +472,10 @@ node_end_rest(struct ending *en)
 	if (ex->ended != NULL)
 		ex->ended(j, i, &en->e, &en->cause);
 	en->e.error = en->cause;
+	/* a last line that only repeats the error (an http node's child
+	 * prints it) is not shown twice */
+	en->tail = errtail_unecho(en->tail, en->cause);
+	en->e.stderr_tail = en->tail;
 	if (en->e.reason == REASON_NONE) {
 		kvfile_free(np->outputs, np->noutputs);
 		np->outputs = en->ov;

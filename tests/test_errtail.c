@@ -195,6 +195,16 @@ test_line(void)
 	s = errtail_line(NULL, NULL);
 	CU_ASSERT_STRING_EQUAL(s, "");
 	free(s);
+	s = errtail_unecho(strdup("dagexec: GET x: 503"), "GET x: 503");
+	CU_ASSERT_PTR_NULL(s);
+	s = errtail_unecho(strdup("before\ndagexec: GET x: 503"),
+	    "GET x: 503");
+	CU_ASSERT_STRING_EQUAL(s, "before");
+	free(s);
+	s = errtail_unecho(strdup("GET x: 503 and more"), "GET x: 503");
+	CU_ASSERT_STRING_EQUAL(s, "GET x: 503 and more");
+	free(s);
+	CU_ASSERT_PTR_NULL(errtail_unecho(NULL, "x"));
 	last = errtail_last("a\n  last one", &n);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(last);
 	CU_ASSERT_EQUAL(n, 8);

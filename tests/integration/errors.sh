@@ -67,10 +67,10 @@ print("stderr_tail" in yaml.safe_load(open(sys.argv[1]))["nodes"]["after"])
 grep_file "summary.txt: the last line and the error in the column" \
     "^loud  *failed  *1 .*FATAL: the real reason (exited with status 3)\$" \
     "$X/summary.txt"
-grep_file "summary.txt: the part under the totals" "^last lines of stderr:\$" \
-    "$X/summary.txt"
+grep_file "summary.txt: the part under the totals" \
+    "^errors and last lines of stderr:\$" "$X/summary.txt"
 grep_file "summary.txt: the node, its status and error" \
-    "^loud (failed, exited with status 3):\$" "$X/summary.txt"
+    "^loud (failed): exited with status 3\$" "$X/summary.txt"
 grep_file "summary.txt: its lines, indented" "^      indented l6\$" \
     "$X/summary.txt"
 "$DAGEXEC" show "$b" >"$T/show.out" 2>&1
@@ -100,6 +100,20 @@ esac
 check "summary.txt: the line fits 132 columns" test "${#line}" -le 132
 grep_file "summary.txt: the whole line under the totals" \
     "^    alpha bravo .* papa quebec\$" "$X/summary.txt"
+
+# An error too long for the column, without stderr: whole under the totals.
+cat >longerr.yaml <<'Y'
+name: longerr
+nodes:
+  a-node-with-a-long-id:
+    argv: [/nonexistent/directory/with/a/long/name/no-such-program-anywhere]
+Y
+runjob longerr longerr.yaml
+grep_file "summary.txt: the column cut" \
+    "^a-node-with-a-long-id  *failed .*cannot start node.*\.\.\.\$" "$X/summary.txt"
+grep_file "summary.txt: the error whole under the totals" \
+    "^a-node-with-a-long-id (failed): cannot start node 'a-node-with-a-long-id': .*no-such-program-anywhere': No such file or directory\$" \
+    "$X/summary.txt"
 
 # ---- 127 and 126 of the shell -------------------------------------------------
 
