@@ -209,6 +209,21 @@ for c in $cmds; do
 	    test -z "$stale"
 done
 
+# The README's command lines (in code blocks) name no option their
+# command lacks.
+awk '/^```/ { inb = !inb; next } inb && /^dagexec [a-z]/' "$README" |
+while read -r _ c rest; do
+	[ -f help.$c ] || { echo "unknown command $c"; continue; }
+	for o in $(printf '%s\n' "$rest" | grep -oE -- '--[a-z][a-z0-9-]*' |
+	    sort -u); do
+		grep -qE -- "(^|[^a-z-])$o([^a-z0-9-]|\$)" help.$c ||
+		    echo "dagexec $c $o"
+	done
+done >readme-stale.txt
+check "the README's command lines name no unknown option or command$(
+    tr '\n' ',' <readme-stale.txt | sed 's/,$//; s/^./ (&/; s/.$/&)/')" \
+    test ! -s readme-stale.txt
+
 # ---- sentences that no longer hold -----------------------------------------
 
 for page in "$MAN1" "$MAN5" "$README"; do
