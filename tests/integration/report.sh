@@ -330,9 +330,10 @@ chromium_pids() {
 # log (with the page's console messages) into OUT.log
 browse() {
 	# as root, Chromium runs only without its sandbox; its profile, cache
-	# and home stay in $T
+	# and home stay in $T; a container's small /dev/shm is not used
 	HOME=$T/chromium-home timeout 90 "$CHROMIUM" --headless --no-sandbox \
-	    --disable-gpu --user-data-dir="$T/chromium" --no-first-run \
+	    --disable-gpu --disable-dev-shm-usage --user-data-dir="$T/chromium" \
+	    --no-first-run \
 	    --enable-logging=stderr --v=0 --dump-dom "file://$1" \
 	    >"$2" 2>"$2.log"
 }
