@@ -8,7 +8,7 @@
 #include <stddef.h>
 
 #include "manifest.h"
-#include "sched.h"
+#include "run.h"
 #include "state.h"
 
 #define REPORT_TAIL_LINES	20		/* of a failed node's log */

@@ -1,0 +1,154 @@
+/* The manifest parser's own parts, shared by manifest.c (the top level and
+ * the graph), manifest_tree.c (the YAML tree and the readers of its values)
+ * and manifest_node.c (one node's keys and the defaults).  Nothing outside
+ * the parser includes this. */
+#ifndef DAGEXEC_MANIFEST_INT_H
+#define DAGEXEC_MANIFEST_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "manifest.h"
+
+#define MANIFEST_MAX_ERRORS	1000	/* stop reporting after this many */
+#define MANIFEST_ALIAS_VISITS	1000000	/* nodes walked through aliases */
+#define MANIFEST_MAX_MESSAGE	400	/* bytes of one message */
+#define MANIFEST_DEFAULT_COPIES	2000000	/* values copied from defaults */
+#define MANIFEST_CYCLE_SHOW	20	/* ids of a cycle named; a longer
+					   one shows its first and last
+					   halves of these */
+
+/* The classes a node may retry on (retry_on). */
+#define RETRYABLE_MASK ((1u << REASON_EXIT) | (1u << REASON_SIGNAL) | \
+	(1u << REASON_TIMEOUT) | (1u << REASON_RLIMIT_CPU) | \
+	(1u << REASON_RLIMIT_FSIZE) | (1u << REASON_SPAWN_ERROR) | \
+	(1u << REASON_OUTPUT_MISSING) | (1u << REASON_HTTP_STATUS) | \
+	(1u << REASON_CHECKSUM) | (1u << REASON_LOST) | \
+	(1u << REASON_OOM))
+#define RETRY_ON_DEFAULT (RETRYABLE_MASK & ~(1u << REASON_SPAWN_ERROR))
+
+/* A small YAML tree with positions, built from libyaml events in an arena.
+ * Aliases point at their anchor's node (shared, never copied). */
+enum ytype { Y_SCALAR, Y_SEQ, Y_MAP };
+
+struct ynode {
+	int		 line;
+	int		 col;
+	uint32_t	 n;		/* scalar length; kids (map: 2 a pair);
+					   the text is at most 16 MiB */
+	unsigned char	 type;
+	unsigned char	 plain;		/* plain scalar (not quoted, no tag) */
+	union {
+		char		*s;	/* NUL-terminated copy */
+		struct ynode	**kids;
+	} u;
+};
+
+struct achunk {
+	struct achunk	*next;
+	size_t		 used;
+	size_t		 size;
+	char		 data[];
+};
+
+struct arena {
+	struct achunk	*head;
+};
+
+struct ctx {
+	const char	*file;
+	struct diags	*d;
+	size_t		 nerr;
+	bool		 stop;		/* too many errors, or a blown bound */
+	struct manifest	*m;
+	struct arena	 arena;
+	size_t		 ntree;		/* nodes in the tree */
+	size_t		 visits;	/* kids walked */
+	size_t		 maxvisits;
+	size_t		 copies;	/* values copied from defaults */
+	size_t		 merged;	/* pairs added by merge keys */
+	struct strmap	*pools;		/* pool name -> index */
+	size_t		*mark;		/* per node: last node + 1 needing it */
+	size_t		*pairidx;	/* per pair of `nodes`: its node, or
+					   SIZE_MAX */
+};
+
+struct mapit {
+	const struct ynode	*map;
+	size_t			 i;
+	struct strmap		*seen;
+};
+
+/* errors */
+void err_add(struct ctx *c, int line, int col, const char *msg);
+void ctx_err(struct ctx *c, int line, int col, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+void yerr(struct ctx *c, const struct ynode *y, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+bool charge(struct ctx *c, const struct ynode *y, size_t n);
+void text_position(const char *text, size_t len, size_t off, int *line, int *col);
+
+/* the tree */
+struct ynode *yaml_build(struct ctx *c, const char *text, size_t len);
+void arena_free(struct arena *a);
+
+/* scalars and values */
+bool is_null(const struct ynode *y);
+bool is_bool(const struct ynode *y, bool *b);
+bool is_numlike(const struct ynode *y);
+const char *ydesc(const struct ynode *y);
+int get_str(struct ctx *c, const char *key, const struct ynode *v,
+    const char **out);
+int get_nestr(struct ctx *c, const char *key, const struct ynode *v, char **out);
+int get_int(struct ctx *c, const char *key, const struct ynode *v, int64_t lo,
+    int64_t hi, int64_t *out);
+int get_intv(struct ctx *c, const char *key, const struct ynode *v, int lo,
+    int hi, int *out);
+int get_bool(struct ctx *c, const char *key, const struct ynode *v, bool *out);
+int get_duration(struct ctx *c, const char *key, const struct ynode *v,
+    int64_t *out);
+int get_size(struct ctx *c, const char *key, const struct ynode *v, int64_t lo,
+    int64_t *out);
+int get_enum(struct ctx *c, const char *key, const struct ynode *v,
+    const char *const *names, int *out);
+
+/* names and keys */
+bool valid_id(const char *s, size_t n);
+bool valid_envname(const char *s);
+bool valid_budgetname(const char *s);
+const char *suggest(const char *s, const char *const *cand, size_t n);
+void unknown_key(struct ctx *c, const struct ynode *k, const char *what,
+    const char *const *cand, size_t n);
+int key_index(const char *s, const char *const *names);
+size_t count_names(const char *const *names);
+
+/* maps and sequences */
+void mapit_init(struct mapit *it, const struct ynode *map);
+void mapit_release(struct mapit *it);
+bool map_next(struct ctx *c, struct mapit *it, struct ynode **k, struct ynode **v);
+int want_map(struct ctx *c, const char *key, const struct ynode *v);
+int want_seq(struct ctx *c, const char *key, const struct ynode *v);
+
+/* paths, urls, lists, environments */
+bool check_relpath(struct ctx *c, const char *key, const struct ynode *v,
+    const char *s);
+bool check_url(struct ctx *c, const char *key, const struct ynode *v,
+    const char *s);
+bool url_is_loopback(const char *url);
+void strv_free(char **v, size_t n);
+int get_strlist(struct ctx *c, const char *key, const struct ynode *v,
+    bool single, bool relpath, bool nonempty, char ***vp, size_t *np);
+void kvlist_free(struct kvlist *l);
+int get_env(struct ctx *c, const char *key, const struct ynode *v,
+    struct kvlist *l);
+
+/* nodes (manifest_node.c) */
+extern const char *const node_keys[];
+extern const char *const top_keys[];	/* manifest.c */
+void node_init(struct node *n);
+void parse_node_keys(struct ctx *c, const struct ynode *map, struct node *n,
+    size_t self, uint32_t *set);
+void merge_defaults(struct ctx *c, struct node *n, uint32_t nset,
+    const struct node *d, uint32_t dset);
+#endif

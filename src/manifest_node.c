@@ -1,0 +1,851 @@
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <yaml.h>
+
+#include "manifest.h"
+#include "manifest_int.h"
+#include "strbuf.h"
+#include "strmap.h"
+#include "units.h"
+#include "xmalloc.h"
+
+/* One node's keys, checked, and the defaults merged into them. */
+
+/* ------------------------------------------------------------------------ */
+/* Nodes. */
+
+enum nkey {
+	NK_RUN, NK_ARGV, NK_HTTP, NK_NEEDS, NK_ENV, NK_OUTPUTS, NK_RETRIES,
+	NK_RETRY_DELAY, NK_BACKOFF, NK_MAX_RETRY_DELAY, NK_TIMEOUT,
+	NK_LIMITS, NK_LOG_LIMIT, NK_RETRY_ON, NK_WHEN, NK_ALLOW_FAILURE,
+	NK_POOL, NK_PRIORITY, NK_ESTIMATE, NK_EXECUTOR, NK_SLURM, NK_CACHE,
+	NK__COUNT
+};
+
+const char *const node_keys[] = {
+	"run", "argv", "http", "needs", "env", "outputs", "retries",
+	"retry_delay", "backoff", "max_retry_delay", "timeout", "limits",
+	"log_limit", "retry_on", "when", "allow_failure", "pool", "priority",
+	"estimate", "executor", "slurm", "cache", NULL
+};
+
+static const char *const backoff_names[] = { "exponential", "fixed", NULL };
+static const char *const when_names[] = { "success", "always", "failure",
+	NULL };
+static const char *const executor_names[] = { "local", "slurm", NULL };
+static const char *const limit_names[] = { "cpu", "memory", "fsize",
+	"nofile", "nproc", "core", NULL };
+static const char *const http_keys[] = { "url", "method", "headers", "body",
+	"body_file", "save", "sha256", "expect", "follow_redirects",
+	"max_bytes", "insecure", NULL };
+static const char *const http_methods[] = { "GET", "POST", "PUT", "PATCH",
+	"DELETE", "HEAD", NULL };
+static const char *const slurm_keys[] = { "partition", "account", "qos",
+	"gres", "cpus", "mem", "time", "extra", NULL };
+static const char *const cache_keys[] = { "inputs", "env", "max_age", NULL };
+
+void
+node_init(struct node *n)
+{
+	memset(n, 0, sizeof *n);
+	n->retry_delay_ms = 1000;
+	n->backoff = BACKOFF_EXPONENTIAL;
+	n->max_retry_delay_ms = 300000;
+	n->log_limit = 10 << 20;
+	n->retry_on = RETRY_ON_DEFAULT;
+	n->when = WHEN_SUCCESS;
+	n->pool_index = -1;
+	n->estimate_ms = -1;
+	n->executor = EXECUTOR_LOCAL;
+}
+
+static void
+http_free(struct http_spec *h)
+{
+	if (h == NULL)
+		return;
+	free(h->url);
+	free(h->method);
+	kvlist_free(&h->headers);
+	free(h->body);
+	free(h->body_file);
+	free(h->save);
+	free(h->sha256);
+	free(h->expect);
+	free(h);
+}
+
+static void
+slurm_release(struct slurm_spec *s)
+{
+	free(s->partition);
+	free(s->account);
+	free(s->qos);
+	free(s->gres);
+	strv_free(s->extra, s->nextra);
+	memset(s, 0, sizeof *s);
+}
+
+void
+manifest_node_release(struct node *n)
+{
+	free(n->id);
+	free(n->run);
+	strv_free(n->argv, n->argc);
+	http_free(n->http);
+	free(n->needs);
+	kvlist_free(&n->env);
+	strv_free(n->outputs, n->noutputs);
+	free(n->pool);
+	slurm_release(&n->slurm);
+	strv_free(n->cache.inputs, n->cache.ninputs);
+	strv_free(n->cache.env, n->cache.nenv);
+}
+
+static void
+parse_http_headers(struct ctx *c, const struct ynode *val, struct http_spec *h)
+{
+	struct mapit hit;
+	struct ynode *hk, *hv;
+	const char *s;
+
+	if (want_map(c, "headers", val) != 1)
+		return;
+	kvlist_free(&h->headers);
+	h->headers.v = xcalloc(val->n / 2 + 1, sizeof *h->headers.v);
+	mapit_init(&hit, val);
+	while (map_next(c, &hit, &hk, &hv)) {
+		if (*hk->u.s == '\0' || strpbrk(hk->u.s, ": \t\r\n") != NULL) {
+			yerr(c, hk, "invalid header name '%s'", hk->u.s);
+			continue;
+		}
+		if (is_null(hv))
+			s = "";
+		else if (get_str(c, hk->u.s, hv, &s) != 1)
+			continue;
+		if (strpbrk(s, "\r\n") != NULL) {
+			yerr(c, hv, "header '%s' must not contain a line "
+			    "break", hk->u.s);
+			continue;
+		}
+		h->headers.v[h->headers.n].key = xstrdup(hk->u.s);
+		h->headers.v[h->headers.n].value = xstrdup(s);
+		h->headers.n++;
+	}
+}
+
+static void
+parse_http_expect(struct ctx *c, const struct ynode *val, struct http_spec *h)
+{
+	size_t i;
+	int64_t x;
+
+	if (want_seq(c, "expect", val) != 1)
+		return;
+	if (val->n == 0) {
+		yerr(c, val, "'expect' must not be empty");
+		return;
+	}
+	free(h->expect);
+	h->expect = xcalloc(val->n, sizeof *h->expect);
+	h->nexpect = 0;
+	for (i = 0; i < val->n; i++) {
+		if (get_int(c, "expect", val->u.kids[i], 100, 599, &x) == 1)
+			h->expect[h->nexpect++] = (int)x;
+		else if (is_null(val->u.kids[i]))
+			yerr(c, val->u.kids[i], "'expect' must be an integer, "
+			    "not null");
+	}
+}
+
+static void
+parse_http(struct ctx *c, const struct ynode *v, struct node *n)
+{
+	struct http_spec *h;
+	struct mapit it;
+	struct ynode *k, *val, *insecure_y = NULL, *url_y = NULL;
+	struct ynode *body_y = NULL;
+	const char *s;
+	char *p;
+	int idx;
+	size_t i;
+
+	if (want_map(c, "http", v) != 1)
+		return;
+	h = xcalloc(1, sizeof *h);
+	h->follow_redirects = true;
+	h->max_bytes = (int64_t)1 << 30;
+	http_free(n->http);
+	n->http = h;
+	mapit_init(&it, v);
+	while (map_next(c, &it, &k, &val)) {
+		idx = key_index(k->u.s, http_keys);
+		switch (idx) {
+		case 0:	/* url */
+			if (is_null(val)) {
+				yerr(c, val, "'url' must be a string, "
+				    "not null");
+				url_y = val;
+			} else if (get_nestr(c, "url", val, &h->url) == 1) {
+				url_y = val;
+				if (!check_url(c, "url", val, h->url)) {
+					free(h->url);
+					h->url = NULL;
+				}
+			}
+			break;
+		case 1:	/* method */
+			if (get_str(c, "method", val, &s) != 1)
+				break;
+			p = xstrdup(s);
+			for (i = 0; p[i] != '\0'; i++)
+				p[i] = (char)toupper((unsigned char)p[i]);
+			if (key_index(p, http_methods) < 0) {
+				yerr(c, val, "invalid method '%s' (expected "
+				    "GET, POST, PUT, PATCH, DELETE or HEAD)",
+				    s);
+				free(p);
+				break;
+			}
+			free(h->method);
+			h->method = p;
+			break;
+		case 2:	/* headers */
+			parse_http_headers(c, val, h);
+			break;
+		case 3:	/* body */
+			if (get_str(c, "body", val, &s) == 1) {
+				if (body_y != NULL) {
+					yerr(c, k, "'body' and 'body_file' "
+					    "cannot both be set");
+					break;
+				}
+				body_y = k;
+				free(h->body);
+				h->body = xstrdup(s);
+			}
+			break;
+		case 4:	/* body_file */
+			if (get_str(c, "body_file", val, &s) == 1 &&
+			    check_relpath(c, "body_file", val, s)) {
+				if (body_y != NULL) {
+					yerr(c, k, "'body' and 'body_file' "
+					    "cannot both be set");
+					break;
+				}
+				body_y = k;
+				free(h->body_file);
+				h->body_file = xstrdup(s);
+			}
+			break;
+		case 5:	/* save */
+			if (get_str(c, "save", val, &s) == 1 &&
+			    check_relpath(c, "save", val, s)) {
+				free(h->save);
+				h->save = xstrdup(s);
+			}
+			break;
+		case 6:	/* sha256 */
+			if (get_str(c, "sha256", val, &s) != 1)
+				break;
+			if (strlen(s) != 64 || strspn(s,
+			    "0123456789abcdefABCDEF") != 64) {
+				yerr(c, val, "'sha256' must be 64 hexadecimal "
+				    "digits");
+				break;
+			}
+			free(h->sha256);
+			h->sha256 = xstrdup(s);
+			for (i = 0; i < 64; i++)
+				h->sha256[i] = (char)tolower(
+				    (unsigned char)h->sha256[i]);
+			break;
+		case 7:	/* expect */
+			parse_http_expect(c, val, h);
+			break;
+		case 8:
+			get_bool(c, "follow_redirects", val,
+			    &h->follow_redirects);
+			break;
+		case 9:
+			get_size(c, "max_bytes", val, 1, &h->max_bytes);
+			break;
+		case 10:
+			if (get_bool(c, "insecure", val, &h->insecure) == 1)
+				insecure_y = val;
+			break;
+		default:
+			unknown_key(c, k, "key", http_keys,
+			    count_names(http_keys));
+			break;
+		}
+	}
+	if (h->url == NULL && url_y == NULL)
+		yerr(c, v, "missing required key 'url' in 'http'");
+	if (h->insecure && h->url != NULL && !url_is_loopback(h->url))
+		yerr(c, insecure_y, "'insecure: true' is only allowed for a "
+		    "loopback host (localhost, 127.0.0.0/8, [::1])");
+	if (h->method == NULL)
+		h->method = xstrdup("GET");
+}
+
+static void
+parse_limits(struct ctx *c, const struct ynode *v, struct node *n)
+{
+	struct mapit it;
+	struct ynode *k, *val;
+	int idx;
+	int64_t x;
+
+	if (want_map(c, "limits", v) != 1)
+		return;
+	mapit_init(&it, v);
+	while (map_next(c, &it, &k, &val)) {
+		idx = key_index(k->u.s, limit_names);
+		x = 0;
+		switch (idx) {
+		case LIMIT_CPU:
+			if (get_duration(c, "cpu", val, &x) != 1)
+				continue;
+			if (x < 1000) {
+				yerr(c, val, "'cpu' must be at least 1s");
+				continue;
+			}
+			break;
+		case LIMIT_MEMORY:
+		case LIMIT_FSIZE:
+			if (get_size(c, limit_names[idx], val, 1, &x) != 1)
+				continue;
+			break;
+		case LIMIT_CORE:
+			if (get_size(c, limit_names[idx], val, 0, &x) != 1)
+				continue;
+			break;
+		case LIMIT_NOFILE:
+		case LIMIT_NPROC:
+			if (get_int(c, limit_names[idx], val, 1, INT32_MAX,
+			    &x) != 1)
+				continue;
+			break;
+		default:
+			unknown_key(c, k, "limit", limit_names, LIMIT__COUNT);
+			continue;
+		}
+		n->limit[idx] = x;
+		n->limit_set |= 1u << idx;
+	}
+}
+
+static void
+parse_slurm(struct ctx *c, const struct ynode *v, struct node *n)
+{
+	struct slurm_spec *s = &n->slurm;
+	struct mapit it;
+	struct ynode *k, *val;
+	int64_t x;
+
+	if (want_map(c, "slurm", v) != 1)
+		return;
+	slurm_release(s);
+	mapit_init(&it, v);
+	while (map_next(c, &it, &k, &val)) {
+		switch (key_index(k->u.s, slurm_keys)) {
+		case 0:
+			get_nestr(c, "partition", val, &s->partition);
+			break;
+		case 1:
+			get_nestr(c, "account", val, &s->account);
+			break;
+		case 2:
+			get_nestr(c, "qos", val, &s->qos);
+			break;
+		case 3:
+			get_nestr(c, "gres", val, &s->gres);
+			break;
+		case 4:
+			get_intv(c, "cpus", val, 1, 4096, &s->cpus);
+			break;
+		case 5:
+			get_size(c, "mem", val, 1, &s->mem);
+			break;
+		case 6:
+			if (get_duration(c, "time", val, &x) == 1) {
+				if (x <= 0)
+					yerr(c, val, "'time' must be greater "
+					    "than 0");
+				else
+					s->time_ms = x;
+			}
+			break;
+		case 7:
+			get_strlist(c, "extra", val, false, false, false,
+			    &s->extra, &s->nextra);
+			break;
+		default:
+			unknown_key(c, k, "slurm key", slurm_keys,
+			    count_names(slurm_keys));
+			break;
+		}
+	}
+}
+
+/* cache: true|false, or {inputs, env, max_age} (which turns it on). */
+static void
+parse_cache(struct ctx *c, const struct ynode *v, struct node *n)
+{
+	struct cache_spec *cs = &n->cache;
+	struct mapit it;
+	struct ynode *k, *val;
+	size_t i;
+
+	strv_free(cs->inputs, cs->ninputs);
+	strv_free(cs->env, cs->nenv);
+	memset(cs, 0, sizeof *cs);
+	if (v->type != Y_MAP) {
+		if (v->type != Y_SCALAR || !is_bool(v, &cs->enabled))
+			yerr(c, v, "'cache' must be a boolean or a mapping, "
+			    "not %s", ydesc(v));
+		return;
+	}
+	cs->enabled = true;
+	mapit_init(&it, v);
+	while (map_next(c, &it, &k, &val)) {
+		switch (key_index(k->u.s, cache_keys)) {
+		case 0:
+			(void)get_strlist(c, "cache.inputs", val, true, true,
+			    false, &cs->inputs, &cs->ninputs);
+			break;
+		case 1:
+			if (get_strlist(c, "cache.env", val, true, false,
+			    false, &cs->env, &cs->nenv) != 1)
+				break;
+			for (i = 0; i < cs->nenv; i++)
+				if (!valid_envname(cs->env[i]) ||
+				    strncmp(cs->env[i], "DAGEXEC_", 8) == 0)
+					yerr(c, val, "'cache.env' cannot name "
+					    "'%s' (%s)", cs->env[i],
+					    valid_envname(cs->env[i]) ?
+					    "DAGEXEC_ names are dagexec's own" :
+					    "not a variable name");
+			break;
+		case 2:
+			if (get_duration(c, "cache.max_age", val,
+			    &cs->max_age_ms) == 1 && cs->max_age_ms <= 0)
+				yerr(c, val, "'cache.max_age' must be greater "
+				    "than 0");
+			break;
+		default:
+			unknown_key(c, k, "cache key", cache_keys,
+			    count_names(cache_keys));
+		}
+	}
+	mapit_release(&it);
+}
+
+static void
+parse_retry_on(struct ctx *c, const struct ynode *v, struct node *n)
+{
+	const struct ynode *it;
+	unsigned mask = 0;
+	size_t i;
+	int r, bad = 0;
+
+	if (want_seq(c, "retry_on", v) != 1)
+		return;
+	for (i = 0; i < v->n; i++) {
+		it = v->u.kids[i];
+		r = it->type == Y_SCALAR ? reason_parse(it->u.s) : -1;
+		if (r < 0 || ((1u << r) & RETRYABLE_MASK) == 0) {
+			if (it->type == Y_SCALAR)
+				yerr(c, it, "invalid retry_on class '%s' "
+				    "(expected exit, signal, timeout, "
+				    "rlimit_cpu, rlimit_fsize, spawn_error, "
+				    "output_missing, http_status, checksum or "
+				    "lost)", it->u.s);
+			else
+				yerr(c, it, "items of 'retry_on' must be "
+				    "strings, not %s", ydesc(it));
+			bad = 1;
+			continue;
+		}
+		mask |= 1u << r;
+	}
+	if (!bad)
+		n->retry_on = mask;
+}
+
+static void
+parse_pool(struct ctx *c, const struct ynode *v, struct node *n)
+{
+	const char **names;
+	const char *s, *sg;
+	size_t idx, i;
+
+	if (get_str(c, "pool", v, &s) != 1)
+		return;
+	if (c->pools == NULL || !strmap_get(c->pools, s, &idx)) {
+		sg = NULL;
+		if (c->m->npools > 0) {
+			names = xcalloc(c->m->npools, sizeof *names);
+			for (i = 0; i < c->m->npools; i++)
+				names[i] = c->m->pools[i].name;
+			sg = suggest(s, names, c->m->npools);
+			free(names);
+		}
+		if (sg != NULL)
+			yerr(c, v, "unknown pool '%s' (did you mean '%s'?)",
+			    s, sg);
+		else
+			yerr(c, v, "unknown pool '%s'", s);
+		return;
+	}
+	free(n->pool);
+	n->pool = xstrdup(s);
+	n->pool_index = (int)idx;
+}
+
+/* Resolve needs of node self (an index; SIZE_MAX in defaults). */
+static void
+parse_needs(struct ctx *c, const struct ynode *v, struct node *n, size_t self)
+{
+	const struct ynode *it;
+	const struct ynode *one[1];
+	const struct ynode *const *items;
+	size_t i, cnt, idx;
+
+	if (is_null(v))
+		return;
+	if (v->type == Y_SCALAR) {
+		one[0] = v;
+		items = one;
+		cnt = 1;
+	} else if (want_seq(c, "needs", v) == 1) {
+		items = (const struct ynode *const *)v->u.kids;
+		cnt = v->n;
+	} else
+		return;
+	free(n->needs);
+	n->needs = xcalloc(cnt + 1, sizeof *n->needs);
+	n->nneeds = 0;
+	for (i = 0; i < cnt && !c->stop; i++) {
+		it = items[i];
+		if (it->type != Y_SCALAR || is_null(it)) {
+			yerr(c, it, "items of 'needs' must be node ids, not "
+			    "%s", ydesc(it));
+			continue;
+		}
+		if (!strmap_get(c->m->ids, it->u.s, &idx)) {
+			yerr(c, it, "node '%s' needs unknown node '%s'", n->id,
+			    it->u.s);
+			continue;
+		}
+		if (idx == self) {
+			yerr(c, it, "node '%s' needs itself", n->id);
+			continue;
+		}
+		if (c->mark[idx] == self + 1)
+			continue;	/* a duplicate */
+		c->mark[idx] = self + 1;
+		n->needs[n->nneeds++] = idx;
+	}
+}
+
+/* One key of a node; false when its value is not taken. */
+static bool
+parse_node_key(struct ctx *c, int idx, const struct ynode *k,
+    const struct ynode *val, struct node *n, size_t self, int *nkinds)
+{
+	int64_t x;
+	int e;
+
+	switch (idx) {
+	case NK_RUN:
+	case NK_ARGV:
+	case NK_HTTP:
+		if (++*nkinds > 1) {
+			yerr(c, k, "node '%s' has more than one of "
+			    "'run', 'argv', 'http'", n->id);
+			return false;
+		}
+		if (idx == NK_RUN) {
+			n->kind = NODE_RUN;
+			if (get_nestr(c, "run", val, &n->run) != 1)
+				return false;
+		} else if (idx == NK_ARGV) {
+			n->kind = NODE_ARGV;
+			if (get_strlist(c, "argv", val, false, false,
+			    true, &n->argv, &n->argc) != 1)
+				return false;
+		} else {
+			n->kind = NODE_HTTP;
+			parse_http(c, val, n);
+		}
+		break;
+	case NK_NEEDS:
+		parse_needs(c, val, n, self);
+		break;
+	case NK_ENV:
+		if (get_env(c, "env", val, &n->env) != 1)
+			return false;
+		break;
+	case NK_OUTPUTS:
+		if (get_strlist(c, "outputs", val, false, true, false,
+		    &n->outputs, &n->noutputs) != 1)
+			return false;
+		break;
+	case NK_RETRIES:
+		if (get_intv(c, "retries", val, 0, 100,
+		    &n->retries) != 1)
+			return false;
+		break;
+	case NK_RETRY_DELAY:
+		if (get_duration(c, "retry_delay", val,
+		    &n->retry_delay_ms) != 1)
+			return false;
+		break;
+	case NK_BACKOFF:
+		if (get_enum(c, "backoff", val, backoff_names,
+		    &e) != 1)
+			return false;
+		n->backoff = (enum backoff)e;
+		break;
+	case NK_MAX_RETRY_DELAY:
+		if (get_duration(c, "max_retry_delay", val,
+		    &n->max_retry_delay_ms) != 1)
+			return false;
+		break;
+	case NK_TIMEOUT:
+		if (get_duration(c, "timeout", val, &x) != 1)
+			return false;
+		if (x <= 0) {
+			yerr(c, val, "'timeout' must be greater "
+			    "than 0");
+			return false;
+		}
+		n->timeout_ms = x;
+		break;
+	case NK_LIMITS:
+		parse_limits(c, val, n);
+		break;
+	case NK_LOG_LIMIT:
+		if (get_size(c, "log_limit", val, 1024,
+		    &n->log_limit) != 1)
+			return false;
+		break;
+	case NK_RETRY_ON:
+		parse_retry_on(c, val, n);
+		break;
+	case NK_WHEN:
+		if (get_enum(c, "when", val, when_names, &e) != 1)
+			return false;
+		n->when = (enum when)e;
+		break;
+	case NK_ALLOW_FAILURE:
+		if (get_bool(c, "allow_failure", val,
+		    &n->allow_failure) != 1)
+			return false;
+		break;
+	case NK_POOL:
+		parse_pool(c, val, n);
+		break;
+	case NK_PRIORITY:
+		if (get_intv(c, "priority", val, -1000000, 1000000,
+		    &n->priority) != 1)
+			return false;
+		break;
+	case NK_ESTIMATE:
+		if (get_duration(c, "estimate", val,
+		    &n->estimate_ms) != 1)
+			return false;
+		break;
+	case NK_EXECUTOR:
+		if (get_enum(c, "executor", val, executor_names,
+		    &e) != 1)
+			return false;
+		n->executor = (enum executor)e;
+		break;
+	case NK_SLURM:
+		parse_slurm(c, val, n);
+		break;
+	case NK_CACHE:
+		parse_cache(c, val, n);
+		break;
+	}
+	return true;
+}
+
+/* The keys of a node (or of defaults when self is SIZE_MAX); *set gets a bit
+ * per key given. */
+void
+parse_node_keys(struct ctx *c, const struct ynode *map, struct node *n,
+    size_t self, uint32_t *set)
+{
+	struct mapit it;
+	struct ynode *k, *val;
+	bool dflt = self == SIZE_MAX;
+	int idx, nkinds = 0;
+
+	*set = 0;
+	mapit_init(&it, map);
+	while (map_next(c, &it, &k, &val)) {
+		idx = key_index(k->u.s, node_keys);
+		if (idx < 0 && key_index(k->u.s, top_keys) >= 0 &&
+		    suggest(k->u.s, node_keys, NK__COUNT) == NULL) {
+			yerr(c, k, "unknown key '%s' (it belongs at the top "
+			    "level)", k->u.s);
+			continue;
+		}
+		if (idx < 0) {
+			unknown_key(c, k, "key", node_keys, NK__COUNT);
+			continue;
+		}
+		if (dflt && idx <= NK_NEEDS) {
+			yerr(c, k, "'%s' cannot have a default", k->u.s);
+			continue;
+		}
+		if (is_null(val) && idx != NK_ENV)
+			continue;	/* unset */
+		if (parse_node_key(c, idx, k, val, n, self, &nkinds))
+			*set |= 1u << idx;
+	}
+	if (!dflt && nkinds == 0)
+		ctx_err(c, n->pos.line, n->pos.col, "node '%s' has none of 'run', "
+		    "'argv', 'http'", n->id);
+	/* from defaults it does not apply: http nodes run here */
+	if (!dflt && n->kind == NODE_HTTP && (*set & (1u << NK_EXECUTOR)) &&
+	    n->executor == EXECUTOR_SLURM)
+		ctx_err(c, n->pos.line, n->pos.col, "node '%s': an http node "
+		    "runs locally, not on 'slurm'", n->id);
+}
+
+static char **
+strv_copy(char **v, size_t n)
+{
+	char **out;
+	size_t i;
+
+	if (v == NULL)
+		return NULL;
+	out = xcalloc(n + 1, sizeof *out);
+	for (i = 0; i < n; i++)
+		out[i] = xstrdup(v[i]);
+	return out;
+}
+
+static char *
+str_copy(const char *s)
+{
+	return s == NULL ? NULL : xstrdup(s);
+}
+
+/* Apply defaults d (keys in dset) to node n (keys in nset). */
+void
+merge_defaults(struct ctx *c, struct node *n, uint32_t nset,
+    const struct node *d, uint32_t dset)
+{
+	uint32_t only = dset & ~nset;
+
+	(void)c;
+	struct strmap *seen = NULL;
+	size_t i, j, add;
+	int k;
+
+	if (dset == 0)
+		return;
+	if (dset & (1u << NK_ENV)) {
+		/* The node's own keys win; a hash table where a linear
+		 * search could cost more than a few comparisons. */
+		if (n->env.n > 8) {
+			seen = strmap_new(n->env.n);
+			for (j = 0; j < n->env.n; j++)
+				strmap_put(seen, n->env.v[j].key, j, NULL);
+		}
+		add = 0;
+		n->env.v = xreallocarray(n->env.v, n->env.n + d->env.n + 1,
+		    sizeof *n->env.v);
+		for (i = 0; i < d->env.n; i++) {
+			if (seen != NULL)
+				j = strmap_get(seen, d->env.v[i].key, NULL) ?
+				    0 : n->env.n;
+			else {
+				for (j = 0; j < n->env.n; j++)
+					if (strcmp(n->env.v[j].key,
+					    d->env.v[i].key) == 0)
+						break;
+			}
+			if (j < n->env.n)
+				continue;
+			n->env.v[n->env.n + add].key = xstrdup(d->env.v[i].key);
+			n->env.v[n->env.n + add].value =
+			    xstrdup(d->env.v[i].value);
+			add++;
+		}
+		n->env.n += add;
+		strmap_free(seen);
+	}
+	if (dset & (1u << NK_LIMITS)) {
+		for (k = 0; k < LIMIT__COUNT; k++) {
+			if ((d->limit_set & (1u << k)) &&
+			    !(n->limit_set & (1u << k))) {
+				n->limit[k] = d->limit[k];
+				n->limit_set |= 1u << k;
+			}
+		}
+	}
+	if (only & (1u << NK_OUTPUTS)) {
+		n->outputs = strv_copy(d->outputs, d->noutputs);
+		n->noutputs = d->noutputs;
+	}
+	if (only & (1u << NK_RETRIES))
+		n->retries = d->retries;
+	if (only & (1u << NK_RETRY_DELAY))
+		n->retry_delay_ms = d->retry_delay_ms;
+	if (only & (1u << NK_BACKOFF))
+		n->backoff = d->backoff;
+	if (only & (1u << NK_MAX_RETRY_DELAY))
+		n->max_retry_delay_ms = d->max_retry_delay_ms;
+	if (only & (1u << NK_TIMEOUT))
+		n->timeout_ms = d->timeout_ms;
+	if (only & (1u << NK_LOG_LIMIT))
+		n->log_limit = d->log_limit;
+	if (only & (1u << NK_RETRY_ON))
+		n->retry_on = d->retry_on;
+	if (only & (1u << NK_WHEN))
+		n->when = d->when;
+	if (only & (1u << NK_ALLOW_FAILURE))
+		n->allow_failure = d->allow_failure;
+	if (only & (1u << NK_POOL)) {
+		n->pool = str_copy(d->pool);
+		n->pool_index = d->pool_index;
+	}
+	if (only & (1u << NK_PRIORITY))
+		n->priority = d->priority;
+	if (only & (1u << NK_ESTIMATE))
+		n->estimate_ms = d->estimate_ms;
+	if (only & (1u << NK_EXECUTOR))
+		n->executor = d->executor;
+	if (only & (1u << NK_CACHE)) {
+		n->cache = d->cache;
+		n->cache.inputs = strv_copy(d->cache.inputs, d->cache.ninputs);
+		n->cache.env = strv_copy(d->cache.env, d->cache.nenv);
+	}
+	if (only & (1u << NK_SLURM)) {
+		n->slurm = d->slurm;
+		n->slurm.partition = str_copy(d->slurm.partition);
+		n->slurm.account = str_copy(d->slurm.account);
+		n->slurm.qos = str_copy(d->slurm.qos);
+		n->slurm.gres = str_copy(d->slurm.gres);
+		n->slurm.extra = strv_copy(d->slurm.extra, d->slurm.nextra);
+	}
+}
