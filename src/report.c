@@ -605,8 +605,11 @@ rp_log(struct strbuf *b, const struct report_in *in, int nodes_fd, size_t i,
 		strcat(size, "iB");
 	}
 	strbuf_lit(b, "<p class=\"note\">The last ");
-	h_uint(b, lines);
-	strbuf_str(b, lines == 1 ? " line of " : " lines of ");
+	if (lines > 1) {
+		h_uint(b, lines);
+		strbuf_lit(b, " lines of ");
+	} else
+		strbuf_lit(b, "line of ");
 	strbuf_str(b, name);
 	strbuf_lit(b, "; the whole log (");
 	strbuf_str(b, size);
@@ -741,8 +744,8 @@ rp_retry(struct strbuf *b, const struct report_in *in)
 		    "daemon to run it; the second runs it here, in the "
 		    "foreground.</p>\n");
 	else
-		strbuf_lit(b, "<p class=\"note\">The path is where "
-		    "<code>dagexec run</code> wrote the bundle.</p>\n");
+		strbuf_lit(b, "<p class=\"note\">The path is where the "
+		    "bundle was written.</p>\n");
 }
 
 /* One row of the node table. Closing tags are left out, as HTML allows:
@@ -863,6 +866,7 @@ rp_timeline(struct strbuf *b, const struct report_in *in)
 	}
 	if (len > REPORT_SVG_MAX) {
 		units_format_size((int64_t)len, size, sizeof size);
+		strcat(size, "iB");
 		strbuf_lit(b, "<p class=\"note\">The timeline is too large to "
 		    "inline here (");
 		strbuf_str(b, size);
