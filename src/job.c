@@ -873,6 +873,8 @@ job_new(struct loop *l, struct manifest *m, const struct job_config *c,
 	j->on_slots = c->on_slots;
 	j->spooled = c->spooled;
 	j->cancel_remote = c->cancel_remote;
+	j->bundle = c->bundle != NULL ? xstrdup(c->bundle) : NULL;
+	j->spool = c->spool != NULL ? xstrdup(c->spool) : NULL;
 	j->workdir_fd = -1;
 	j->nodes_fd = -1;
 	j->io_fd = -1;
@@ -1229,5 +1231,7 @@ job_free(struct job *j)
 	free(j->pwd);
 	free(j->dir);
 	free(j->id);
+	free(j->bundle);
+	free(j->spool);
 	free(j);
 }

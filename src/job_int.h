@@ -184,6 +184,8 @@ struct job {
 					   saved; NULL until one is */
 	struct metric		*saved;		/* the DAG's sums of those */
 	size_t			 nsaved;
+	char			*bundle;	/* for report.html, or NULL */
+	char			*spool;		/* for report.html, or NULL */
 };
 /* ---- job.c -------------------------------------------------------------- */
 

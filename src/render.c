@@ -137,8 +137,8 @@ render_waves(FILE *fp, const struct manifest *m)
 	free(order);
 }
 
-static int
-summary_rank(enum node_status s)
+int
+render_rank(enum node_status s)
 {
 	switch (s) {
 	case NS_FAILED:
@@ -154,16 +154,16 @@ summary_cmp(const void *a, const void *b, void *arg)
 {
 	const struct sched *s = *(const struct sched **)arg;
 	size_t x = *(const size_t *)a, y = *(const size_t *)b;
-	int rx = summary_rank(sched_node(s, x)->status);
-	int ry = summary_rank(sched_node(s, y)->status);
+	int rx = render_rank(sched_node(s, x)->status);
+	int ry = render_rank(sched_node(s, y)->status);
 
 	if (rx != ry)
 		return rx - ry;
 	return x < y ? -1 : x > y;
 }
 
-static void
-fmt_ms(int64_t ms, char *buf, size_t len)
+void
+render_ms(int64_t ms, char *buf, size_t len)
 {
 	if (ms < 0)
 		snprintf(buf, len, "-");
@@ -175,9 +175,8 @@ fmt_ms(int64_t ms, char *buf, size_t len)
 		units_format_duration(ms / 1000 * 1000, buf, len);
 }
 
-/* "name=value name=value" of a metric list, new. */
-static char *
-fmt_metrics(const struct metric *v, size_t n)
+char *
+render_metrics(const struct metric *v, size_t n)
 {
 	char	*out = xstrdup(""), *t;
 	size_t	 i;
@@ -326,7 +325,7 @@ summary_unrun(FILE *fp, const struct manifest *m, const struct state_job *sj)
 		free(mt);
 	}
 	if (sj->nsaved > 0) {
-		mt = fmt_metrics(sj->saved, sj->nsaved);
+		mt = render_metrics(sj->saved, sj->nsaved);
 		fprintf(fp, "saved by cache hits: %s\n", mt);
 		free(mt);
 	}
@@ -367,8 +366,8 @@ render_summary(FILE *fp, const struct manifest *m, const struct sched *s,
 		r = sched_node(s, order[i]);
 		dur = (r->started_ms >= 0 && r->finished_ms >= 0) ?
 		    r->finished_ms - r->started_ms : -1;
-		fmt_ms(dur, dbuf, sizeof dbuf);
-		fmt_ms(r->attempts > 0 ? r->cpu_ms : -1, cbuf, sizeof cbuf);
+		render_ms(dur, dbuf, sizeof dbuf);
+		render_ms(r->attempts > 0 ? r->cpu_ms : -1, cbuf, sizeof cbuf);
 		if (r->attempts > 0 && r->max_rss_kb > 0)
 			units_format_size(r->max_rss_kb * 1024, rbuf,
 			    sizeof rbuf);
@@ -378,7 +377,7 @@ render_summary(FILE *fp, const struct manifest *m, const struct sched *s,
 		attempts += r->attempts;
 		if (r->max_rss_kb > rss)
 			rss = r->max_rss_kb;
-		mt = fmt_metrics(r->metrics, r->nmetrics);
+		mt = render_metrics(r->metrics, r->nmetrics);
 		mc = fmt_cut(mt, SUMMARY_METRICS);
 		mt2 = summary_error(r);
 		err = errtail_cut(mt2, (size_t)summary_error_width(width));
@@ -413,14 +412,14 @@ render_summary(FILE *fp, const struct manifest *m, const struct sched *s,
 		free(mc);
 	}
 	sched_counts(s, counts);
-	fmt_ms(duration_ms, dbuf, sizeof dbuf);
-	fmt_ms(cpu, cbuf, sizeof cbuf);
+	render_ms(duration_ms, dbuf, sizeof dbuf);
+	render_ms(cpu, cbuf, sizeof cbuf);
 	if (rss > 0)
 		units_format_size(rss * 1024, rbuf, sizeof rbuf);
 	else
 		snprintf(rbuf, sizeof rbuf, "-");
 	met = sched_metrics(s, &nmet);
-	mt = fmt_metrics(met, nmet);
+	mt = render_metrics(met, nmet);
 	mc = fmt_cut(mt, SUMMARY_METRICS);
 	line = xasprintf("%-*s  %-10s %8d %9s %9s %7s  %s", width, "TOTAL",
 	    dag_status_name(sched_status(s)), attempts, dbuf, cbuf, rbuf,
