@@ -17,6 +17,7 @@
 
 #include "bundle.h"
 #include "cmd.h"
+#include "errtail.h"
 #include "fsutil.h"
 #include "log.h"
 #include "runref.h"
@@ -40,9 +41,10 @@ status_usage(FILE *fp)
 	    "Without JOB: one line a job (id, status, done/total nodes, "
 	    "failed, elapsed),\nnewest first. With JOB (a job id of SPOOL, a "
 	    "result bundle or a job\ndirectory): one line a node "
-	    "(status, attempts, duration, error;\n\"reused\" or \"cached\" "
-	    "for a node that did not run here), then \"saved: ...\" when\n"
-	    "cache hits saved metrics.\nReads state files only; "
+	    "(status, attempts, duration, error and the\nlast lines of "
+	    "stderr of a failed attempt; \"reused\" or \"cached\" for a "
+	    "node\nthat did not run here), then \"saved: ...\" when cache "
+	    "hits saved metrics.\nReads state files only; "
 	    "works while the daemon is down.\n"
 	    "With --follow: watch the job (inotify on its state.yaml) until "
 	    "it ends; on a\nterminal a view redrawn in place (progress bar, "
@@ -344,9 +346,15 @@ print_nodes(const struct state_doc *d)
 			t = fmt_metrics(nd->saved, nd->nsaved);
 			err = xasprintf("saved %s", t);
 			free(t);
-		} else
-			err = log_escape(nd->error ? nd->error : "",
+		} else {
+			/* the error, then the last lines of stderr (safe
+			 * text: state_read made it so) */
+			t = log_escape(nd->error ? nd->error : "",
 			    nd->error ? strlen(nd->error) : 0);
+			err = errtail_line(nd->error != NULL ? t : NULL,
+			    nd->stderr_tail);
+			free(t);
+		}
 		id = log_escape(nd->id, strlen(nd->id));
 		printf("%-32s %-10s %8s %8s  %s\n", id, st, att, el, err);
 		free(id);
@@ -592,7 +600,7 @@ static void
 follow_draw(struct follow *f, const struct state_doc *d)
 {
 	const struct state_doc_node *nd;
-	char el[32], *id, *err;
+	char el[32], *id, *err, *t, *line;
 	size_t i, k, done, cells, nfail = 0;
 	int lines = 0;
 	int64_t since, now = now_ms();
@@ -640,11 +648,13 @@ follow_draw(struct follow *f, const struct state_doc *d)
 			continue;
 		if (++k + FOLLOW_FAILED <= nfail)
 			continue;	/* only the last few */
-		err = log_escape(nd->error ? nd->error : "",
+		t = log_escape(nd->error ? nd->error : "",
 		    nd->error ? strlen(nd->error) : 0);
-		if (strlen(err) > 60)
-			strcpy(err + 57, "...");
+		line = errtail_line(t, nd->stderr_tail);
+		err = errtail_cut(line, 60);
 		printf("  %-8s %-40s %s\n", nd->status, nd->id, err);
+		free(line);
+		free(t);
 		free(err);
 		lines++;
 	}

@@ -812,7 +812,7 @@ start_job(struct sup *s, struct manifest *m, const char *text, size_t len)
 	struct job_config jc;
 	struct stat st;
 	char *ev = xasprintf("%s/events.log", s->dir), *cause = NULL, *hist;
-	char *cache, when[32];
+	char *cache, *done, when[32];
 	int64_t *est;
 
 	memset(&jc, 0, sizeof jc);
@@ -852,7 +852,13 @@ start_job(struct sup *s, struct manifest *m, const char *text, size_t len)
 	cache = xasprintf("%s/cache", s->userdir);
 	jc.cache_dir = cache;
 	jc.cache_skip = s->rr != NULL ? rerun_cache_skip(s->rr) : NULL;
+	/* where the daemon puts the bundle, for report.html */
+	done = xasprintf("%s/done/%s%s", s->a->spool, s->job,
+	    bundle_ext(BUNDLE_TGZ));
+	jc.bundle = done;
+	jc.spool = s->a->spool;
 	s->j = job_new(s->loop, m, &jc, &cause);
+	free(done);
 	free(cache);
 	free(est);
 	free(ev);
