@@ -35,6 +35,21 @@ job_fill_state(const struct job *j, struct state_job *sj)
 }
 
 
+/* The state of the job as its scheduler knows it. */
+static char *
+statew_render(const struct job *j, const struct state_job *sj, size_t *len)
+{
+	const struct node_run	**runs = sched_runs(j->s);
+	const struct metric	 *metrics;
+	size_t			  nmetrics;
+	char			 *text;
+
+	metrics = sched_metrics(j->s, &nmetrics);
+	text = state_render(j->m, runs, metrics, nmetrics, sj, len);
+	free(runs);
+	return text;
+}
+
 /* The calling thread's CPU time in microseconds (0 if it cannot be read). */
 static int64_t
 thread_cpu_us(void)
@@ -102,7 +117,7 @@ statew_main(void *arg)
 		cause = NULL;
 		t0 = thread_cpu_us();
 		if (text == NULL)
-			text = state_render(pm, NULL, &psj, &len);
+			text = state_render(pm, NULL, NULL, 0, &psj, &len);
 		rc = fs_write_atomic_owned(sw->path, text, len, 0600, sw->uid,
 		    sw->gid, &cause);
 		free(text);
@@ -243,7 +258,7 @@ statew_flush_async(struct job *j)
 	}
 	t0 = thread_cpu_us();
 	job_fill_state(j, &sj);
-	text = state_render(j->m, j->s, &sj, &len);
+	text = statew_render(j, &sj, &len);
 	pthread_mutex_lock(&sw->mu);
 	sw->text = text;
 	sw->len = len;
@@ -294,7 +309,7 @@ statew_flush(struct job *j)
 	(void)statew_take(j, true, NULL);
 	t0 = thread_cpu_us();
 	job_fill_state(j, &sj);
-	text = state_render(j->m, j->s, &sj, &len);
+	text = statew_render(j, &sj, &len);
 	if (fs_write_atomic(j->state_path, text, len, 0600, &cause) != 0) {
 		job_log(j, LOG_ERROR, SIZE_MAX, "state", "%s", cause);
 		free(cause);
