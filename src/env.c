@@ -98,9 +98,24 @@ env_in_name(const char *need, const char *key)
 	return s;
 }
 
+char *
+job_side_path(const struct job *j, size_t i, const char *name, bool rel)
+{
+	const char *id = j->m->nodes[i].id;
+	bool sb = j->m->nodes[i].sandbox != NULL;
+
+	if (name == NULL)
+		return rel ? xasprintf("%s.sandbox", id) :
+		    xasprintf("%s/io/%s.sandbox", j->dir, id);
+	if (rel)
+		return xasprintf(sb ? "%s.sandbox/%s" : "%s.%s", id, name);
+	return xasprintf(sb ? "%s/io/%s.sandbox/%s" : "%s/io/%s.%s", j->dir,
+	    id, name);
+}
+
 char **
 env_build(struct job *j, size_t i, int attempt, const char *out_path,
-    const char *metrics_path, const char *pwd)
+    const char *metrics_path, const char *tmpdir, const char *pwd)
 {
 	const struct node *n = &j->m->nodes[i];
 	struct envbuf eb = { NULL, 0, 0, NULL, 0 };
@@ -127,6 +142,8 @@ env_build(struct job *j, size_t i, int attempt, const char *out_path,
 	env_set(&eb, "DAGEXEC_WORKDIR", j->workdir);
 	env_set(&eb, "DAGEXEC_OUTPUT", out_path);
 	env_set(&eb, "DAGEXEC_METRICS", metrics_path);
+	if (tmpdir != NULL)
+		env_set(&eb, "TMPDIR", tmpdir);
 	for (k = 0; k < n->nneeds; k++) {
 		np = &j->procs[n->needs[k]];
 		for (q = 0; q < np->noutputs; q++) {

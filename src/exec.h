@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "sandbox.h"
+
 struct attempt_end;
 struct job;
 
@@ -41,11 +43,12 @@ extern const struct exec_ops exec_slurm;	/* a Slurm job */
 
 /* A program a local attempt runs instead of the node's own (the __http
  * child): this binary, with the argv that prepare fills (at most 4 words
- * and NULL) from the node's environment envp, 0 or -1 with *cause; release
- * frees what prepare allocated in argv. */
+ * and NULL) from the node's environment envp, and *port the TCP port it
+ * will connect to (for its sandbox; -1: none), 0 or -1 with *cause;
+ * release frees what prepare allocated in argv. */
 struct exec_child {
 	int	(*prepare)(struct job *j, size_t i, char **envp, char **argv,
-		    char **cause);
+		    int *port, char **cause);
 	void	(*release)(char **argv);
 };
 
@@ -54,6 +57,12 @@ struct exec_child {
  * 0, or -1 with *cause (allocated). */
 int	exec_local_spawn(struct job *j, size_t i, int attempt,
 	    const struct exec_child *child, char **cause);
+/* Remove the directory of node i's sandboxed attempt (its side files and
+ * TMPDIR, job_side_path); a failure is logged. */
+void	exec_sandbox_remove(struct job *j, size_t i);
+/* An attempt of node i ran with a sandbox of this level (SANDBOX_UNSET:
+ * none asked for): j->sandbox keeps the weakest of its attempts. */
+void	exec_sandbox_note(struct job *j, size_t i, enum sandbox_level level);
 /* exec_local's kill and release, for executors that spawn with it. */
 void	exec_local_kill(struct job *j, size_t i, int sig);
 void	exec_local_release(struct job *j, size_t i);

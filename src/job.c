@@ -383,9 +383,7 @@ job_attempt_ended(struct nodeproc *np, struct attempt_end *ep, char *cause)
 	 * which inotify does not see) */
 	side = np->slurm || io_may_hold(j);
 	iofd = j->io_fd >= 0 ? j->io_fd : AT_FDCWD;
-	path = !side ? NULL : iofd != AT_FDCWD ?
-	    xasprintf("%s.metrics", n->id) :
-	    xasprintf("%s/io/%s.metrics", j->dir, n->id);
+	path = !side ? NULL : job_side_path(j, i, "metrics", iofd != AT_FDCWD);
 	if (side && job_parse_kv_file(j, iofd, path, "$DAGEXEC_METRICS", true,
 	    &en->mv, &en->nm, &c2) != 0) {
 		if (en->e.reason == REASON_NONE)
@@ -404,10 +402,7 @@ job_attempt_ended(struct nodeproc *np, struct attempt_end *ep, char *cause)
 	}
 	free(path);
 	if (en->e.reason == REASON_NONE && side) {
-		if (iofd != AT_FDCWD)
-			path = xasprintf("%s.output", n->id);
-		else
-			path = xasprintf("%s/io/%s.output", j->dir, n->id);
+		path = job_side_path(j, i, "output", iofd != AT_FDCWD);
 		if (job_parse_kv_file(j, iofd, path, "$DAGEXEC_OUTPUT", false,
 		    &en->ov, &en->no, &en->cause) != 0)
 			en->e.reason = REASON_OUTPUT_MISSING;
@@ -443,6 +438,10 @@ node_end_rest(struct ending *en)
 	ex = job_exec(j, i);
 	if (ex->ended != NULL)
 		ex->ended(j, i, &en->e, &en->cause);
+	/* a sandboxed attempt's directory (side files, TMPDIR) goes once
+	 * everything of its end has been read */
+	if (n->sandbox != NULL)
+		exec_sandbox_remove(j, i);
 	en->e.error = en->cause;
 	if (en->e.reason == REASON_NONE) {
 		kvfile_free(np->outputs, np->noutputs);
@@ -1129,6 +1128,7 @@ job_free(struct job *j)
 			free(j->reused_from[i]);
 		free(j->reused_from);
 	}
+	free(j->sandbox);
 	if (j->m != NULL)
 		job_cache_free(j);
 	if (j->state_timer != NULL)

@@ -177,6 +177,9 @@ struct job {
 					   saved; NULL until one is */
 	struct metric		*saved;		/* the DAG's sums of those */
 	size_t			 nsaved;
+	unsigned char		*sandbox;	/* per node: the weakest enum
+					   sandbox_level of its attempts;
+					   NULL until one ran sandboxed */
 };
 /* ---- job.c -------------------------------------------------------------- */
 
@@ -262,10 +265,18 @@ void	 metrics_free(struct metric *v, size_t n);
  * clean_env. */
 void	  env_init_base(struct job *j);
 /* The environment of attempt of node i (out_path, metrics_path: its side
- * files; pwd: PWD for a line run without the shell, or NULL); free it with
- * env_build_free, as it borrows j->base_env's entries. */
+ * files; tmpdir: its TMPDIR, or NULL to keep ours; pwd: PWD for a line run
+ * without the shell, or NULL); free it with env_build_free, as it borrows
+ * j->base_env's entries. */
 char	**env_build(struct job *j, size_t i, int attempt,
-	    const char *out_path, const char *metrics_path, const char *pwd);
+	    const char *out_path, const char *metrics_path, const char *tmpdir,
+	    const char *pwd);
+/* Where node i's side file name ("output", "metrics", "http.json",
+ * "http.result") is: io/NODE.NAME, or io/NODE.sandbox/NAME for a node with
+ * a sandbox (a directory of its own: it may not write in io/); relative to
+ * io/ when rel, else absolute. name NULL: that directory. Allocated. */
+char	 *job_side_path(const struct job *j, size_t i, const char *name,
+	    bool rel);
 /* Free what env_build returned (its borrowed entries stay the job's). */
 void	  env_build_free(const struct job *j, char **v);
 /* Free a NULL-terminated vector of strings and the strings (NULL: none). */

@@ -151,4 +151,5 @@ void parse_node_keys(struct ctx *c, const struct ynode *map, struct node *n,
     size_t self, uint32_t *set);
 void merge_defaults(struct ctx *c, struct node *n, uint32_t nset,
     const struct node *d, uint32_t dset);
+void check_node_merged(struct ctx *c, const struct node *n, uint32_t set);
 #endif
