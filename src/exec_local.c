@@ -189,13 +189,18 @@ static char sh_c[] = "-c";
 static int
 sandbox_dir_make(struct job *j, size_t i, char **cause)
 {
-	char *dir = job_side_path(j, i, NULL, false), *tmp = NULL;
+	char *dir = job_side_path(j, i, NULL, false), *tmp;
 	int rc = -1;
 
-	if (fs_remove_tree(dir, cause) != 0)
-		goto out;
 	tmp = xasprintf("%s/tmp", dir);
-	if (mkdir(dir, 0700) != 0 || mkdir(tmp, 0700) != 0) {
+	if (mkdir(dir, 0700) != 0 && (errno != EEXIST ||
+	    fs_remove_tree(dir, cause) != 0 || mkdir(dir, 0700) != 0)) {
+		if (*cause == NULL)
+			*cause = xasprintf("cannot create '%s': %s", dir,
+			    strerror(errno));
+		goto out;
+	}
+	if (mkdir(tmp, 0700) != 0) {
 		*cause = xasprintf("cannot create '%s': %s", tmp,
 		    strerror(errno));
 		goto out;
@@ -210,12 +215,19 @@ out:
 void
 exec_sandbox_remove(struct job *j, size_t i)
 {
-	char *dir = job_side_path(j, i, NULL, false), *cause = NULL;
+	char *dir = job_side_path(j, i, NULL, false), *tmp, *cause = NULL;
 
-	if (fs_remove_tree(dir, &cause) != 0) {
-		job_log(j, LOG_WARN, i, "sandbox", "%s", cause);
-		free(cause);
+	/* most attempts leave both empty (their side files are read and
+	 * removed): two rmdir, else the whole tree */
+	tmp = xasprintf("%s/tmp", dir);
+	if ((rmdir(tmp) != 0 && errno != ENOENT) || (rmdir(dir) != 0 &&
+	    errno != ENOENT)) {
+		if (fs_remove_tree(dir, &cause) != 0) {
+			job_log(j, LOG_WARN, i, "sandbox", "%s", cause);
+			free(cause);
+		}
 	}
+	free(tmp);
 	free(dir);
 }
 

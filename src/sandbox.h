@@ -43,7 +43,9 @@ struct sandbox_attempt {
 };
 
 /* Build the Landlock ruleset of spec for one attempt, with the best ABI
- * the kernel offers: *fd is a new ruleset (close-on-exec, above 2) for
+ * the kernel offers (the system's directories and device files are opened
+ * at the first call and kept open, O_PATH, for the life of the process):
+ * *fd is a new ruleset (close-on-exec, above 2) for
  * spawn_spec.sandbox_fd, which the caller closes after spawn_start, or -1
  * when the kernel has no Landlock; *level what it enforces. Returns 0; or
  * -1 with *cause (allocated) naming what is missing ("sandbox: path
