@@ -101,16 +101,13 @@ env_in_name(const char *need, const char *key)
 char *
 job_side_path(const struct job *j, size_t i, const char *name, bool rel)
 {
-	const char *id = j->m->nodes[i].id;
-	bool sb = j->m->nodes[i].sandbox != NULL;
+	const char *id = j->m->nodes[i].id, *sb = j->procs[i].sbdir;
 
-	if (name == NULL)
-		return rel ? xasprintf("%s.sandbox", id) :
-		    xasprintf("%s/io/%s.sandbox", j->dir, id);
-	if (rel)
-		return xasprintf(sb ? "%s.sandbox/%s" : "%s.%s", id, name);
-	return xasprintf(sb ? "%s/io/%s.sandbox/%s" : "%s/io/%s.%s", j->dir,
-	    id, name);
+	if (sb == NULL)
+		return rel ? xasprintf("%s.%s", id, name) :
+		    xasprintf("%s/io/%s.%s", j->dir, id, name);
+	return rel ? xasprintf("%s/%s", sb, name) :
+	    xasprintf("%s/io/%s/%s", j->dir, sb, name);
 }
 
 char **

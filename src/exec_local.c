@@ -183,66 +183,22 @@ fill_rlimits(struct spawn_spec *sp, const struct node *n)
 static char sh_name[] = "sh";
 static char sh_c[] = "-c";
 
-/* The directory of a sandboxed attempt of node i (its side files and its
- * TMPDIR, the only places in the job directory it may write), made anew:
- * what an interrupted run left there goes first. */
-static int
-sandbox_dir_make(struct job *j, size_t i, char **cause)
-{
-	char *dir = job_side_path(j, i, NULL, false), *tmp;
-	int rc = -1;
-
-	tmp = xasprintf("%s/tmp", dir);
-	if (mkdir(dir, 0700) != 0 && (errno != EEXIST ||
-	    fs_remove_tree(dir, cause) != 0 || mkdir(dir, 0700) != 0)) {
-		if (*cause == NULL)
-			*cause = xasprintf("cannot create '%s': %s", dir,
-			    strerror(errno));
-		goto out;
-	}
-	if (mkdir(tmp, 0700) != 0) {
-		*cause = xasprintf("cannot create '%s': %s", tmp,
-		    strerror(errno));
-		goto out;
-	}
-	rc = 0;
-out:
-	free(tmp);
-	free(dir);
-	return rc;
-}
-
-void
-exec_sandbox_remove(struct job *j, size_t i)
-{
-	char *dir = job_side_path(j, i, NULL, false), *tmp, *cause = NULL;
-
-	/* most attempts leave both empty (their side files are read and
-	 * removed): two rmdir, else the whole tree */
-	tmp = xasprintf("%s/tmp", dir);
-	if ((rmdir(tmp) != 0 && errno != ENOENT) || (rmdir(dir) != 0 &&
-	    errno != ENOENT)) {
-		if (fs_remove_tree(dir, &cause) != 0) {
-			job_log(j, LOG_WARN, i, "sandbox", "%s", cause);
-			free(cause);
-		}
-	}
-	free(tmp);
-	free(dir);
-}
-
 /* Where attempt of node i makes its side files (and, sandboxed, its
  * TMPDIR): made ready, the paths allocated. 0, or -1 with *cause. */
 static int
 side_files(struct job *j, size_t i, char **out_path, char **met_path,
     char **tmpdir, char **cause)
 {
+	/* sandboxed: in a new directory of the attempt's own */
+	if (j->m->nodes[i].sandbox != NULL &&
+	    exec_sandbox_take(j, i, cause) != 0)
+		return -1;
 	*out_path = job_side_path(j, i, "output", false);
 	*met_path = job_side_path(j, i, "metrics", false);
 	*tmpdir = NULL;
 	if (j->m->nodes[i].sandbox != NULL) {
 		*tmpdir = job_side_path(j, i, "tmp", false);
-		return sandbox_dir_make(j, i, cause);
+		return 0;
 	}
 	/* the node makes its side files itself (in io/, which is its
 	 * user's); an attempt's are removed once read: only an earlier
@@ -268,7 +224,7 @@ sandbox_ruleset(struct job *j, size_t i, bool child, int port, int *fd,
 	char *dir, *warn = NULL, *c2 = NULL;
 	int rc;
 
-	dir = job_side_path(j, i, NULL, false);
+	dir = xasprintf("%s/io/%s", j->dir, j->procs[i].sbdir);
 	a.workdir = j->workdir;
 	a.sidedir = dir;
 	a.exe = child ? j->self : NULL;
@@ -283,17 +239,6 @@ sandbox_ruleset(struct job *j, size_t i, bool child, int port, int *fd,
 	free(warn);
 	free(dir);
 	return rc;
-}
-
-void
-exec_sandbox_note(struct job *j, size_t i, enum sandbox_level level)
-{
-	if (level == SANDBOX_UNSET)
-		return;
-	if (j->sandbox == NULL)
-		j->sandbox = xcalloc(j->m->nnodes, sizeof *j->sandbox);
-	if (level > j->sandbox[i])
-		j->sandbox[i] = (unsigned char)level;
 }
 
 /* Attempt of node i runs as pid, its output in the read ends of the
@@ -440,7 +385,7 @@ fail:
 		close(perr[0]);
 	if (perr[1] >= 0)
 		close(perr[1]);
-	if (n->sandbox != NULL)
+	if (j->procs[i].sbdir != NULL)
 		exec_sandbox_remove(j, i);
 	*causep = cause;
 	cause = NULL;
@@ -746,6 +691,8 @@ exec_local_release(struct job *j, size_t i)
 	if (np->pid > 0) {
 		sink_finish(&np->out);
 		sink_finish(&np->err);
+		if (np->sbdir != NULL)
+			exec_sandbox_remove(j, i);
 	}
 }
 

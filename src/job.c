@@ -183,17 +183,20 @@ kill_node(struct job *j, size_t i, int sig)
 }
 
 /* Node i's record, cleared for attempt: only the outputs of its last
- * success stay (its dependants may still read them). */
+ * success stay (its dependants may still read them), and the directory of
+ * a sandboxed attempt, made before it started. */
 void
 job_proc_reset(struct job *j, size_t i, int attempt)
 {
 	struct nodeproc *np = &j->procs[i];
 	struct kv *keep = np->outputs;
 	size_t nkeep = np->noutputs;
+	char *sbdir = np->sbdir;
 
 	memset(np, 0, sizeof *np);
 	np->outputs = keep;
 	np->noutputs = nkeep;
+	np->sbdir = sbdir;
 	np->job = j;
 	np->node = i;
 	np->attempt = attempt;
@@ -440,7 +443,7 @@ node_end_rest(struct ending *en)
 		ex->ended(j, i, &en->e, &en->cause);
 	/* a sandboxed attempt's directory (side files, TMPDIR) goes once
 	 * everything of its end has been read */
-	if (n->sandbox != NULL)
+	if (np->sbdir != NULL)
 		exec_sandbox_remove(j, i);
 	en->e.error = en->cause;
 	if (en->e.reason == REASON_NONE) {
@@ -625,6 +628,8 @@ job_end_retry(struct job *j)
 static void
 job_finish(struct job *j)
 {
+	/* no attempt's directory is being removed once the job is over */
+	exec_sandbox_drain(j);
 	j->done = true;
 	j->finished = loop_now();
 	if (j->state_timer != NULL) {
@@ -1128,6 +1133,7 @@ job_free(struct job *j)
 			free(j->reused_from[i]);
 		free(j->reused_from);
 	}
+	exec_sandbox_drain(j);
 	free(j->sandbox);
 	if (j->m != NULL)
 		job_cache_free(j);

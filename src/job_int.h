@@ -24,6 +24,7 @@
 
 struct cachestore;
 struct ending;
+struct sbtask;
 struct spawn_spec;
 struct slurm_cmd;
 struct statew;
@@ -74,6 +75,10 @@ struct nodeproc {
 	int			 adopt_attempt;	/* resume: the attempt still
 						   on Slurm (0: none) */
 	char			*adopt_id;	/* and its journalled id */
+	char			*sbdir;		/* a sandboxed attempt's own
+						   directory, io/-relative
+						   (kept by job_proc_reset);
+						   NULL: none */
 };
 
 /* A cached node's key, as computed at its last start. */
@@ -180,6 +185,16 @@ struct job {
 	unsigned char		*sandbox;	/* per node: the weakest enum
 					   sandbox_level of its attempts;
 					   NULL until one ran sandboxed */
+	struct worker		*sbworker;	/* makes and removes sandboxed
+					   attempts' directories
+					   (exec_sandbox.c) */
+	struct sbtask		*sbtasks;	/* what it was given and has not
+					   handed back */
+	char			**sbpool;	/* directories made ahead, io/-
+					   relative, for the next attempts */
+	size_t			 nsbpool;
+	size_t			 sbpool_cap;
+	unsigned		 sbseq;		/* the last one's number */
 };
 /* ---- job.c -------------------------------------------------------------- */
 
@@ -271,10 +286,10 @@ void	  env_init_base(struct job *j);
 char	**env_build(struct job *j, size_t i, int attempt,
 	    const char *out_path, const char *metrics_path, const char *tmpdir,
 	    const char *pwd);
-/* Where node i's side file name ("output", "metrics", "http.json",
- * "http.result") is: io/NODE.NAME, or io/NODE.sandbox/NAME for a node with
- * a sandbox (a directory of its own: it may not write in io/); relative to
- * io/ when rel, else absolute. name NULL: that directory. Allocated. */
+/* Where the side file name ("output", "metrics", "http.json",
+ * "http.result") of node i's attempt is: io/NODE.NAME, or, for an attempt
+ * with a sandbox, in its own directory (it may not write in io/),
+ * io/SBDIR/NAME; relative to io/ when rel, else absolute. Allocated. */
 char	 *job_side_path(const struct job *j, size_t i, const char *name,
 	    bool rel);
 /* Free what env_build returned (its borrowed entries stay the job's). */

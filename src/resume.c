@@ -271,6 +271,10 @@ job_resume(struct job *j, const char *path, char **cause)
 				sched_preset_attempts(j->s, i, r.attempts[i]);
 		}
 	}
+	/* the interrupted attempts' processes are gone: their directories
+	 * can go too */
+	if (rc == 0)
+		exec_sandbox_leftovers(j);
 	free(r.attempts);
 	free(r.succeeded);
 	free(r.pgid);
