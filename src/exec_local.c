@@ -669,8 +669,8 @@ exec_local_kill_leftovers(struct job *j, size_t i, pid_t pgid)
 		    "run", killed, (long)pgid);
 }
 
-/* The job is freed: its process group gets SIGKILL, its pipes are closed
- * and what its logs kept is written. */
+/* The job is freed: its process group gets SIGKILL, its pipes are closed,
+ * what its logs kept is written and a sandboxed attempt's directory goes. */
 void
 exec_local_release(struct job *j, size_t i)
 {
@@ -691,9 +691,10 @@ exec_local_release(struct job *j, size_t i)
 	if (np->pid > 0) {
 		sink_finish(&np->out);
 		sink_finish(&np->err);
-		if (np->sbdir != NULL)
-			exec_sandbox_remove(j, i);
 	}
+	/* also of an attempt whose end was still being read */
+	if (np->sbdir != NULL)
+		exec_sandbox_remove(j, i);
 }
 
 static int
