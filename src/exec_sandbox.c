@@ -7,7 +7,8 @@
  * Making and removing directories for every node is what a sandbox costs
  * most, and not on the loop: a thread of the job's makes a few ahead,
  * under names of their own (sandbox.PID.SEQ), and the loop only takes one
- * (it makes one itself when none is ready). A directory is never used
+ * (it makes one itself when none is ready); an attempt's end hands the
+ * thread its directory to retire and a new one to make, in one task. A directory is never used
  * twice: an attempt's processes, and its Landlock ruleset, which names the
  * directory's inode, keep no access to the next attempt's.
  *
@@ -38,18 +39,22 @@
 #define SB_POOL		4	/* directories made ahead */
 #define SB_ENDED	"sandbox.ended"	/* where ended ones wait, in io/ */
 
-enum sbkind { SB_MAKE, SB_RETIRE, SB_PURGE };
-
-/* One piece of work for the job's thread. */
+/* One piece of work for the job's thread: an ended attempt's directory
+ * to retire, and one to make for the pool (one wakeup of the thread for
+ * both, an attempt's end refilling what its start took); either may be
+ * NULL. */
 struct sbtask {
 	struct sbtask	*next;		/* in j->sbtasks */
 	struct job	*job;
-	enum sbkind	 kind;
-	size_t		 node;		/* SB_RETIRE: whose (SIZE_MAX: none) */
-	char		*name;		/* io/-relative */
-	char		*path;		/* absolute */
-	char		*ended;		/* SB_RETIRE: io/sandbox.ended, absolute */
+	size_t		 node;		/* whose directory retires (SIZE_MAX:
+					   none) */
+	char		*retire;	/* absolute */
+	char		*name;		/* to retire, io/-relative */
+	char		*ended;		/* io/sandbox.ended, absolute */
+	char		*make;		/* to make, io/-relative */
+	char		*make_path;	/* absolute */
 	char		*error;		/* set on the thread */
+	bool		 made;
 };
 
 /* Make path and path/tmp, mode 0700; what an interrupted run left under
@@ -102,21 +107,22 @@ sb_retire(struct sbtask *t)
 {
 	char *tmp, *to;
 
-	tmp = xasprintf("%s/tmp", t->path);
+	tmp = xasprintf("%s/tmp", t->retire);
 	if (!sb_empty(tmp) && fs_remove_tree(tmp, &t->error) != 0) {
 		free(tmp);
 		return;
 	}
 	free(tmp);
 	to = xasprintf("%s/%s", t->ended, t->name);
-	if ((mkdir(t->ended, 0700) == 0 || errno == EEXIST) &&
-	    rename(t->path, to) == 0) {
+	if (rename(t->retire, to) == 0 || (errno == ENOENT &&
+	    (mkdir(t->ended, 0700) == 0 || errno == EEXIST) &&
+	    rename(t->retire, to) == 0)) {
 		free(to);
 		return;
 	}
 	free(to);
 	if (errno != ENOENT)
-		(void)fs_remove_tree(t->path, &t->error);
+		(void)fs_remove_tree(t->retire, &t->error);
 }
 
 /* On the job's thread: touches the task's own strings only. */
@@ -124,18 +130,18 @@ static void
 sb_work(void *arg)
 {
 	struct sbtask *t = arg;
+	char *cause = NULL;
 
-	switch (t->kind) {
-	case SB_MAKE:
-		(void)sb_make(t->path, &t->error);
-		break;
-	case SB_RETIRE:
+	if (t->retire != NULL)
 		sb_retire(t);
-		break;
-	case SB_PURGE:
-		(void)fs_remove_tree(t->path, &t->error);
-		break;
-	}
+	if (t->make == NULL)
+		return;
+	if (sb_make(t->make_path, &cause) == 0)
+		t->made = true;
+	else if (t->error == NULL)
+		t->error = cause;
+	else
+		free(cause);
 }
 
 /* Back on the loop (or at the drain): a made directory joins the pool;
@@ -154,37 +160,19 @@ sb_done(void *arg)
 	}
 	if (t->error != NULL)
 		job_log(j, LOG_WARN, t->node, "sandbox", "%s", t->error);
-	else if (t->kind == SB_MAKE) {
+	if (t->made) {
 		xgrow(&j->sbpool, &j->sbpool_cap, j->nsbpool + 1,
 		    sizeof *j->sbpool);
-		j->sbpool[j->nsbpool++] = t->name;
-		t->name = NULL;
+		j->sbpool[j->nsbpool++] = t->make;
+		t->make = NULL;
 	}
 	free(t->error);
-	free(t->path);
-	free(t->ended);
+	free(t->retire);
 	free(t->name);
+	free(t->ended);
+	free(t->make);
+	free(t->make_path);
 	free(t);
-}
-
-static void
-sb_queue(struct job *j, enum sbkind kind, size_t node, char *name)
-{
-	struct sbtask *t;
-
-	t = xcalloc(1, sizeof *t);
-	t->job = j;
-	t->kind = kind;
-	t->node = node;
-	t->name = name;
-	t->path = xasprintf("%s/io/%s", j->dir, name);
-	if (kind == SB_RETIRE)
-		t->ended = xasprintf("%s/io/%s", j->dir, SB_ENDED);
-	t->next = j->sbtasks;
-	j->sbtasks = t;
-	if (j->sbworker == NULL)
-		j->sbworker = worker_new(j->loop);
-	worker_run(j->sbworker, sb_work, sb_done, t);
 }
 
 static char *
@@ -201,9 +189,39 @@ sb_ahead(const struct job *j)
 	size_t n = j->nsbpool;
 
 	for (t = j->sbtasks; t != NULL; t = t->next)
-		if (t->kind == SB_MAKE)
+		if (t->make != NULL)
 			n++;
 	return n;
+}
+
+/* Give the thread node's directory name (io/-relative, taken; NULL: none)
+ * to retire, and a new one to make when the pool is short. */
+static void
+sb_queue(struct job *j, size_t node, char *name)
+{
+	struct sbtask *t;
+
+	t = xcalloc(1, sizeof *t);
+	t->job = j;
+	t->node = node;
+	if (name != NULL) {
+		t->name = name;
+		t->retire = xasprintf("%s/io/%s", j->dir, name);
+		t->ended = xasprintf("%s/io/%s", j->dir, SB_ENDED);
+	}
+	if (sb_ahead(j) < SB_POOL) {
+		t->make = sb_name(j);
+		t->make_path = xasprintf("%s/io/%s", j->dir, t->make);
+	}
+	if (t->retire == NULL && t->make == NULL) {
+		free(t);
+		return;
+	}
+	t->next = j->sbtasks;
+	j->sbtasks = t;
+	if (j->sbworker == NULL)
+		j->sbworker = worker_new(j->loop);
+	worker_run(j->sbworker, sb_work, sb_done, t);
 }
 
 int
@@ -228,8 +246,10 @@ exec_sandbox_take(struct job *j, size_t i, char **cause)
 		free(path);
 	}
 	np->sbdir = name;
-	while (sb_ahead(j) < SB_POOL)
-		sb_queue(j, SB_MAKE, SIZE_MAX, sb_name(j));
+	/* the first attempts fill the pool; then each end refills it */
+	if (sb_ahead(j) == 0)
+		while (sb_ahead(j) < SB_POOL)
+			sb_queue(j, SIZE_MAX, NULL);
 	return 0;
 }
 
@@ -240,7 +260,7 @@ exec_sandbox_remove(struct job *j, size_t i)
 
 	if (np->sbdir == NULL)
 		return;
-	sb_queue(j, SB_RETIRE, i, np->sbdir);
+	sb_queue(j, i, np->sbdir);
 	np->sbdir = NULL;
 }
 
@@ -280,6 +300,35 @@ sb_remove_now(struct job *j, const char *name)
 	free(path);
 }
 
+/* Remove io/sandbox.ended/ at the job's end: most of what it holds is an
+ * empty directory with an empty tmp/, two rmdir each. */
+static void
+sb_purge(struct job *j)
+{
+	struct dirent *e;
+	char *ended, *p, *tmp;
+	DIR *d;
+
+	ended = xasprintf("%s/io/%s", j->dir, SB_ENDED);
+	if ((d = opendir(ended)) != NULL) {
+		while ((e = readdir(d)) != NULL) {
+			if (strcmp(e->d_name, ".") == 0 ||
+			    strcmp(e->d_name, "..") == 0)
+				continue;
+			p = xasprintf("%s/%s", ended, e->d_name);
+			tmp = xasprintf("%s/tmp", p);
+			if ((rmdir(tmp) != 0 && errno != ENOENT) ||
+			    rmdir(p) != 0)
+				sb_remove_now(j, p + strlen(j->dir) + 4);
+			free(tmp);
+			free(p);
+		}
+		closedir(d);
+	}
+	free(ended);
+	sb_remove_now(j, SB_ENDED);
+}
+
 void
 exec_sandbox_leftovers(struct job *j)
 {
@@ -310,7 +359,7 @@ exec_sandbox_drain(struct job *j)
 		sb_remove_now(j, j->sbpool[--j->nsbpool]);
 		free(j->sbpool[j->nsbpool]);
 	}
-	sb_remove_now(j, SB_ENDED);
+	sb_purge(j);
 	free(j->sbpool);
 	j->sbpool = NULL;
 	j->sbpool_cap = 0;
