@@ -62,6 +62,24 @@ fs_sync_parent(const char *path)
 	return rc;
 }
 
+int
+fs_sync_path(const char *path)
+{
+	int fd, rc = 0, saved;
+
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	if (fsync(fd) != 0)
+		rc = -1;
+	saved = errno;
+	close(fd);
+	if (rc == 0)
+		return fs_sync_parent(path);
+	errno = saved;
+	return rc;
+}
+
 static int	write_replace(const char *, const void *, size_t, mode_t, uid_t,
     gid_t, bool, char **);
 

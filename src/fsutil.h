@@ -39,5 +39,9 @@ int fs_remove_tree(const char *path, char **cause);
 int fs_write_all(int fd, const void *buf, size_t len);
 /* fsync the directory that holds path. */
 int fs_sync_parent(const char *path);
+/* fsync the file at path (not following a link), then its directory: what
+ * fs_replace wrote is then as durable as fs_write_atomic makes it. 0, or -1
+ * with errno. */
+int fs_sync_path(const char *path);
 
 #endif

@@ -28,6 +28,9 @@ struct job_config {
 					   bytes that were validated), or
 					   NULL when it is there already */
 	size_t		 manifest_len;
+	bool		 manifest_unsynced;	/* written without a sync (the
+					   caller syncs it once the first
+					   nodes have started) */
 	int		 jobs;		/* -j: cap on this DAG's nodes (0: none) */
 	bool		 clean_env;	/* watch: PATH HOME USER LANG TZ only */
 	enum job_progress progress;	/* what goes to stderr */

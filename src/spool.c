@@ -902,8 +902,6 @@ spool_activate(struct spool *sp, struct spool_claim *c, const char *job,
 		(void)rmdir(jdir);
 		goto fail;
 	}
-	(void)fs_sync_parent(jdir);
-	(void)fs_sync_parent(dest);
 	free(jdir);
 	free(c->dir);
 	c->dir = dest;
@@ -914,6 +912,18 @@ fail:
 	free(jdir);
 	free(dest);
 	return -1;
+}
+
+void
+spool_activate_sync(struct spool *sp, const char *job)
+{
+	char *jdir = xasprintf("%s/active/%s", sp->path, job);
+	char *dest = xasprintf("%s/claims/%s", sp->path, job);
+
+	(void)fs_sync_parent(jdir);
+	(void)fs_sync_parent(dest);
+	free(jdir);
+	free(dest);
 }
 
 int

@@ -142,9 +142,13 @@ int spool_reject_claim(struct spool *sp, struct spool_claim *c,
     const char *text, char **cause);
 /* Make the job directory active/JOB (0700, given to the claim's owner,
  * empty: the supervisor fills it), then rename the claim directory to
- * claims/JOB. The claim's paths follow. */
+ * claims/JOB. The claim's paths follow. Neither is synced: see
+ * spool_activate_sync. */
 int spool_activate(struct spool *sp, struct spool_claim *c, const char *job,
     char **cause);
+/* Sync active/ and claims/ after spool_activate of job, so that a crash
+ * finds the claim under its job's name. */
+void spool_activate_sync(struct spool *sp, const char *job);
 /* The lock of the claim claims/CLAIM (its file "lock", an OFD lock, made
  * when missing). With take: lock it and return the descriptor whose open
  * file description holds it (handed to the supervisor), -2 when another

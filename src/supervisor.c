@@ -806,6 +806,23 @@ on_signal(struct loop *l, int signo, void *arg)
 		sup_quit(s, 75);
 }
 
+/* The job's manifest.yaml, written without a sync so that the first nodes
+ * start without waiting for the disk, is synced: then the daemon may let
+ * the dropped copy go. When it cannot be synced, the copy stays (a resume
+ * that finds manifest.yaml torn takes the job in from the copy). */
+static void
+manifest_synced(struct sup *s)
+{
+	char *path = xasprintf("%s/manifest.yaml", s->dir);
+
+	if (fs_sync_path(path) != 0)
+		log_event(LOG_WARN, s->job, NULL, "start", "cannot sync '%s': "
+		    "%s (the dropped file is kept)", path, strerror(errno));
+	else
+		sup_send(s, -1, "running");
+	free(path);
+}
+
 static int
 start_job(struct sup *s, struct manifest *m, const char *text, size_t len)
 {
@@ -820,6 +837,10 @@ start_job(struct sup *s, struct manifest *m, const char *text, size_t len)
 	jc.dir = s->dir;
 	jc.manifest_text = text;
 	jc.manifest_len = len;
+	/* synced once the first nodes have started (below): until the
+	 * daemon hears "running", the dropped copy in claims/ is kept. Not
+	 * for a bundle: taking one in again would unpack over work/ */
+	jc.manifest_unsynced = text != NULL && !s->a->bundle;
 	jc.clean_env = true;
 	jc.spooled = true;
 	jc.progress = PROGRESS_LINES;
@@ -828,7 +849,9 @@ start_job(struct sup *s, struct manifest *m, const char *text, size_t len)
 	jc.slots = &s->running;
 	jc.on_slots = sup_slots;
 	jc.cancel_remote = s->a->cancel_remote;
-	jc.resume_log = text == NULL && stat(ev, &st) == 0 ? ev : NULL;
+	/* a new job's directory has no journal yet; one taken in again
+	 * from the dropped file (its manifest.yaml torn) resumes its own */
+	jc.resume_log = stat(ev, &st) == 0 ? ev : NULL;
 	jc.lost = s->a->lost && jc.resume_log != NULL;
 	if (s->a->scheduled > 0) {
 		time_t tt = (time_t)s->a->scheduled;
@@ -879,12 +902,12 @@ start_job(struct sup *s, struct manifest *m, const char *text, size_t len)
 	}
 	rerun_free(s->rr);
 	s->rr = NULL;
-	if (text != NULL)
-		sup_send(s, -1, "running");
 	if (job_start(s->j, &cause) != 0) {
 		log_event(LOG_ERROR, s->job, NULL, "start", "%s", cause);
 		free(cause);
 	}
+	if (text != NULL)
+		manifest_synced(s);
 	sup_slots(s->j, s);
 	return 0;
 }
@@ -908,19 +931,23 @@ sup_prepare(struct sup *s)
 			rc = manifest_load(man, &m, &d, &cause);
 			diags_release(&d);
 			free(man);
-			if (rc != 0) {
-				log_event(LOG_ERROR, s->job, NULL, "resume",
-				    "cannot resume: %s", cause ? cause :
-				    "manifest.yaml is invalid");
-				free(cause);
-				return -1;
+			if (rc == 0) {
+				log_event(LOG_INFO, s->job, NULL, "resume",
+				    "%s", s->a->lost ? "to end it: lost" :
+				    "from its journal");
+				return start_job(s, m, NULL, 0);
 			}
-			log_event(LOG_INFO, s->job, NULL, "resume", "%s",
-			    s->a->lost ? "to end it: lost" : "from its "
-			    "journal");
-			return start_job(s, m, NULL, 0);
-		}
-		free(man);
+			/* written, not synced yet, when the machine went
+			 * down: the dropped file is still there then */
+			log_event(s->a->file_fd < 0 ? LOG_ERROR : LOG_WARN,
+			    s->job, NULL, "resume", "%s: %s", s->a->file_fd < 0 ?
+			    "cannot resume" : "taken in again from the dropped "
+			    "file", cause ? cause : "manifest.yaml is invalid");
+			free(cause);
+			if (s->a->file_fd < 0)
+				return -1;
+		} else
+			free(man);
 		if (s->a->file_fd < 0) {
 			log_event(LOG_ERROR, s->job, NULL, "resume", "cannot "
 			    "resume: no manifest.yaml and no dropped file");

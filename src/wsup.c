@@ -504,6 +504,10 @@ on_name(struct wsup *ws, const char *name)
 	if (ctl_send(ws->sock, -1, "id %s", id) != 0)
 		log_event(LOG_WARN, id, NULL, "claim", "cannot answer the "
 		    "supervisor: %s", strerror(errno));
+	/* synced while the supervisor starts the job, not before: no node's
+	 * end is relied on before its journal is synced, and a journalling
+	 * file system commits these renames with or before that sync */
+	spool_activate_sync(t->c.sp, id);
 	/* --stop-jobs came while it was taking the file in */
 	if (t->stopping)
 		(void)ctl_send(ws->sock, -1, t->c.cancel_remote ?

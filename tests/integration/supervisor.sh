@@ -289,6 +289,37 @@ check "chain: the interrupted c2 ran again, once" test "$(lines "$P/chain.runs" 
 check "chain: c3 ran once" test "$(lines "$P/chain.runs" '^c3$')" -eq 1
 grep_file "chain: the daemon saw the supervisor die" "chain-.* supervisor killed by signal 9: the job resumes" "$T/watch.log"
 
+# --- a manifest.yaml torn by a crash before its sync: taken in again from the -------
+# dropped file, which the daemon keeps until the supervisor has synced the copy
+# (a machine that went down right after the first nodes started leaves that)
+cat >torn.yaml <<Y
+name: torn
+nodes:
+  t1: {run: "echo t1 >> $P/torn.runs"}
+  t2: {run: "echo t2 >> $P/torn.runs; touch $P/torn.t2; sleep 2", needs: [t1]}
+  t3: {run: "echo t3 >> $P/torn.runs", needs: [t2]}
+Y
+drop torn.yaml
+wait_for 1 "$P/torn.t2"
+TJ=$(ls "$SP/active" | grep '^torn-')
+check "torn: the dropped file is let go once the copy is synced" test ! -e "$SP/claims/$TJ/torn.yaml"
+kill -TERM "$WPID"; wait "$WPID"; WPID=
+kill -KILL $(supervisor_pids) 2>/dev/null
+: >"$SP/active/$TJ/manifest.yaml"
+cp torn.yaml "$SP/claims/$TJ/torn.yaml"
+chown "$U" "$SP/claims/$TJ/torn.yaml"
+chmod 600 "$SP/claims/$TJ/torn.yaml"
+start_daemon
+b=$(bundle_of torn)
+check "torn: the job succeeded" test -n "$b" -a "$(bundle_state "$b" status 2>/dev/null)" = succeeded
+check "torn: its journal was resumed: t1 ran once" test "$(lines "$P/torn.runs" '^t1$')" -eq 1
+check "torn: the interrupted t2 ran again, once" test "$(lines "$P/torn.runs" '^t2$')" -eq 2
+check "torn: t3 ran once" test "$(lines "$P/torn.runs" '^t3$')" -eq 1
+grep_file "torn: the supervisor said where the job came from" "$TJ resume taken in again from the dropped file" "$T/watch.log"
+D=$(unpack "$b")
+check "torn: the bundle's manifest.yaml is whole" cmp -s torn.yaml "$D/manifest.yaml"
+check "torn: the dropped file is gone at the end" test ! -e "$SP/claims/$TJ"
+
 # --- three deaths within a minute: failed, lost ----------------------------------------
 cat >doomed.yaml <<Y
 name: doomed
