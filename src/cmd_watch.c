@@ -600,8 +600,11 @@ start_schedules(struct watch *w)
 	return 0;
 }
 
-int
-cmd_watch(int argc, char **argv)
+/* Read watch's options into w, *dir and *keep: -1 to go on, else the
+ * exit status (after --help, or a usage error). */
+static int
+watch_options(int argc, char **argv, struct watch *w, const char **dir,
+    bool *keep)
 {
 	static const struct option opts[] = {
 		{ "spool", required_argument, NULL, 's' },
@@ -614,53 +617,45 @@ cmd_watch(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	struct wsups_config wc;
-	struct watch w;
-	const char *dir = NULL, *why;
-	char *cause = NULL;
-	int c, ifd, ret = 0;
-	bool keep = false;
+	const char *why;
+	int c;
 
-	memset(&w, 0, sizeof w);
-	w.donefd = -1;
-	w.max_jobs = 4;
-	w.cap = INT_MAX;
 	while ((c = getopt_long(argc, argv, "+s:j:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 's':
-			dir = optarg;
+			*dir = optarg;
 			break;
 		case 'j':
-			if (!parse_count(optarg, &w.cap)) {
+			if (!parse_count(optarg, &w->cap)) {
 				fprintf(stderr, "dagexec: watch: -j takes a "
 				    "number from 1 to 1000000\n");
 				return EXIT_USAGE;
 			}
 			break;
 		case 'M':
-			if (!parse_count(optarg, &w.max_jobs)) {
+			if (!parse_count(optarg, &w->max_jobs)) {
 				fprintf(stderr, "dagexec: watch: --max-jobs "
 				    "takes a number from 1 to 1000000\n");
 				return EXIT_USAGE;
 			}
 			break;
 		case 'D':
-			w.drain = true;
+			w->drain = true;
 			break;
 		case 'C':
-			w.cancel_remote = true;
+			w->cancel_remote = true;
 			break;
 		case 'S':
-			w.stop_jobs = true;
+			w->stop_jobs = true;
 			break;
 		case 'K':
-			if (keepdone_parse(optarg, &w.keep, &why) != 0) {
+			if (keepdone_parse(optarg, &w->keep, &why) != 0) {
 				fprintf(stderr, "dagexec: watch: --keep-done "
 				    "'%s': %s (a count N, or a duration such "
 				    "as 7d)\n", optarg, why);
 				return EXIT_USAGE;
 			}
-			keep = true;
+			*keep = true;
 			break;
 		case 'h':
 			watch_usage(stdout);
@@ -674,6 +669,26 @@ cmd_watch(int argc, char **argv)
 		watch_usage(stderr);
 		return EXIT_USAGE;
 	}
+	return -1;
+}
+
+int
+cmd_watch(int argc, char **argv)
+{
+	struct wsups_config wc;
+	struct watch w;
+	const char *dir = NULL;
+	char *cause = NULL;
+	int ifd, ret = 0;
+	bool keep = false;
+
+	memset(&w, 0, sizeof w);
+	w.donefd = -1;
+	w.max_jobs = 4;
+	w.cap = INT_MAX;
+	if ((ret = watch_options(argc, argv, &w, &dir, &keep)) >= 0)
+		return ret;
+	ret = 0;
 	if (dir == NULL)
 		dir = spool_default();
 	if ((w.sp = spool_open(dir, true, &cause)) == NULL) {
@@ -720,6 +735,10 @@ cmd_watch(int argc, char **argv)
 		ret = EXIT_CANTCREAT;
 		goto out;
 	}
+	/* a daemon that stays: its first job does not wait for the
+	 * spawner's start (one exec, tens of milliseconds) */
+	if (!w.drain)
+		wsups_warm(w.sups);
 	wsups_recover(w.sups);
 	watch_keep(&w, true);
 	if (start_schedules(&w) != 0) {

@@ -345,6 +345,14 @@ spawner_reply(struct spawner *s, char **cause)
 	return -1;
 }
 
+int
+spawner_ready(struct spawner **sp, const char *spool, char **cause)
+{
+	if (*sp == NULL && (*sp = spawner_start(spool, cause)) == NULL)
+		return -1;
+	return 0;
+}
+
 pid_t
 spawner_spawn(struct spawner **sp, const char *spool,
     const struct spawner_req *r, char **cause)

@@ -25,6 +25,9 @@ struct spawner_req {
  * again when it died). Its pid (the caller's child), or -1 with *cause. */
 pid_t	spawner_spawn(struct spawner **sp, const char *spool,
 	    const struct spawner_req *r, char **cause);
+/* Start *sp now if it is not running, so that the first request does not
+ * wait for it. 0, or -1 with *cause (a request starts it again). */
+int	spawner_ready(struct spawner **sp, const char *spool, char **cause);
 /* Stop the spawner (what it started runs on). */
 void	spawner_free(struct spawner *s);
 /* `dagexec __spawner`: argv is main's, run the supervisor's command. */

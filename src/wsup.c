@@ -1243,6 +1243,17 @@ wsups_spawn(struct wsups *t, const struct spawner_req *r, char **cause)
 	return spawner_spawn(&t->spawner, spool_path(t->c.sp), r, cause);
 }
 
+void
+wsups_warm(struct wsups *t)
+{
+	char *cause = NULL;
+
+	if (spawner_ready(&t->spawner, spool_path(t->c.sp), &cause) != 0) {
+		log_event(LOG_WARN, NULL, NULL, "spawner", "%s", cause);
+		free(cause);
+	}
+}
+
 int
 wsups_listen(struct wsups *t, char **cause)
 {

@@ -55,6 +55,9 @@ size_t wsups_stop(struct wsups *t);
 struct spawner_req;
 pid_t wsups_spawn(struct wsups *t, const struct spawner_req *r,
     char **cause);
+/* Start the spawner before the first job needs it (a failure is logged;
+ * the first job tries again). */
+void wsups_warm(struct wsups *t);
 /* The descriptor of SPOOL/ctl, where supervisors reconnect, or -1 with
  * *cause. */
 int wsups_listen(struct wsups *t, char **cause);

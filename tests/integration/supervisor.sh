@@ -86,6 +86,7 @@ unpack() {
 lines() { _n=$(grep -c -- "$2" "$1" 2>/dev/null); echo "${_n:-0}"; }
 
 "$DAGEXEC" watch -s "$SP" --drain >/dev/null 2>&1	# makes the layout
+check "watch --drain with nothing to do starts no spawner" test -z "$(pgrep -f -- "__spawner --spool $SP")"
 
 # --- the node's parent: the supervisor, with every id U's, no capability --
 cat >ids.yaml <<'Y'
@@ -98,6 +99,10 @@ nodes:
       echo "ppid $PPID"
 Y
 start_daemon
+# the spawner runs before the first job needs it: that job does not wait for
+# its exec (the daemon's child, found by its parent's pid, not by name)
+i=0; while [ $i -lt 50 ] && [ -z "$(pgrep -P "$WPID" -f -- "__spawner --spool $SP")" ]; do sleep 0.1; i=$((i + 1)); done
+check "the daemon starts its spawner before any job" test -n "$(pgrep -P "$WPID" -f -- "__spawner --spool $SP")"
 drop ids.yaml
 B=$(unpack "$(bundle_of ids)")
 o="$B/nodes/a/stdout.log"
