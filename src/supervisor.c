@@ -75,7 +75,9 @@ struct sup {
 	bool		 asked;		/* a "want" is outstanding */
 	bool		 over;		/* the job ended */
 	enum dag_status	 status;
-	struct worker	*packer;
+	struct worker	*packer;	/* the manifest's sync, the bundle */
+	char		*man_path;	/* manifest.yaml, being synced */
+	int		 man_errno;	/* its sync's, 0 when it worked */
 	bool		 packing;
 	bool		 packed;	/* the bundle is written */
 	int		 pack_rc;
@@ -807,20 +809,38 @@ on_signal(struct loop *l, int signo, void *arg)
 }
 
 /* The job's manifest.yaml, written without a sync so that the first nodes
- * start without waiting for the disk, is synced: then the daemon may let
+ * start without waiting for the disk, is synced on the worker's thread
+ * (the loop goes on granting and starting nodes); then the daemon may let
  * the dropped copy go. When it cannot be synced, the copy stays (a resume
  * that finds manifest.yaml torn takes the job in from the copy). */
 static void
-manifest_synced(struct sup *s)
+man_sync_work(void *arg)
 {
-	char *path = xasprintf("%s/manifest.yaml", s->dir);
+	struct sup *s = arg;
 
-	if (fs_sync_path(path) != 0)
+	s->man_errno = fs_sync_path(s->man_path) == 0 ? 0 : errno;
+}
+
+static void
+man_sync_done(void *arg)
+{
+	struct sup *s = arg;
+
+	if (s->man_errno != 0)
 		log_event(LOG_WARN, s->job, NULL, "start", "cannot sync '%s': "
-		    "%s (the dropped file is kept)", path, strerror(errno));
+		    "%s (the dropped file is kept)", s->man_path,
+		    strerror(s->man_errno));
 	else
 		sup_send(s, -1, "running");
-	free(path);
+}
+
+static void
+manifest_sync_begin(struct sup *s)
+{
+	if (s->packer == NULL)
+		s->packer = worker_new(s->loop);
+	s->man_path = xasprintf("%s/manifest.yaml", s->dir);
+	worker_run(s->packer, man_sync_work, man_sync_done, s);
 }
 
 static int
@@ -907,7 +927,7 @@ start_job(struct sup *s, struct manifest *m, const char *text, size_t len)
 		free(cause);
 	}
 	if (text != NULL)
-		manifest_synced(s);
+		manifest_sync_begin(s);
 	sup_slots(s->j, s);
 	return 0;
 }
@@ -1022,6 +1042,7 @@ supervisor_main(const struct supervisor_args *a)
 		    "%s", strerror(errno));
 out:
 	worker_free(s.packer);
+	free(s.man_path);
 	rerun_free(s.rr);
 	if (s.j != NULL)
 		job_free(s.j);
