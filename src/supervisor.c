@@ -10,7 +10,8 @@
  *
  *   to the daemon                     from the daemon
  *   name NAME | reject TEXT           id JOB | cap N (0: no cap)
- *   running (the file is taken in)    grant N
+ *   running (the manifest is synced)  grant N (one comes unasked
+ *                                     after the id, for the first node)
  *   hello JOB HELD + the lock's fd    cancel [now] | stop | stop remote
  *   want 1 | ret N                    ok | fail WHY (the bundle)
  *   done STATUS + the bundle's fd

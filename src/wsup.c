@@ -504,6 +504,11 @@ on_name(struct wsup *ws, const char *name)
 	if (ctl_send(ws->sock, -1, "id %s", id) != 0)
 		log_event(LOG_WARN, id, NULL, "claim", "cannot answer the "
 		    "supervisor: %s", strerror(errno));
+	/* its first node needs a slot: one is offered with the id, in its
+	 * turn, so that its start does not wait for a "want" round trip (a
+	 * job with nothing to start gives it back) */
+	ws->wants = true;
+	grant_round(t);
 	/* synced while the supervisor starts the job, not before: no node's
 	 * end is relied on before its journal is synced, and a journalling
 	 * file system commits these renames with or before that sync */
