@@ -6,12 +6,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cmd.h"
 #include "diag.h"
+#include "job.h"
 #include "manifest.h"
 #include "render.h"
 #include "state.h"
+#include "xmalloc.h"
 
 static void
 graph_usage(FILE *fp)
@@ -26,6 +29,23 @@ graph_usage(FILE *fp)
 	    "dot -Tsvg > run.svg\n\n"
 	    "exit status: 0 printed, 65 the manifest is invalid, "
 	    "66 it cannot be read, 64 usage\n");
+}
+
+/* The instances a dynamic foreach had in the run whose state is at path:
+ * made again from the events.log beside it, if there is one. */
+static void
+graph_expand_as_run(struct manifest *m, const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char *log, *cause = NULL;
+
+	log = slash == NULL ? xstrdup("events.log") : xasprintf("%.*s/"
+	    "events.log", (int)(slash - path), path);
+	if (access(log, R_OK) == 0 && job_expand_replay(m, log, &cause) != 0) {
+		fprintf(stderr, "dagexec: graph: %s\n", cause);
+		free(cause);
+	}
+	free(log);
 }
 
 int
@@ -85,6 +105,8 @@ cmd_graph(int argc, char **argv)
 		return EXIT_DATAERR;
 	}
 	diags_release(&d);
+	if (state != NULL && !waves)
+		graph_expand_as_run(m, state);
 	if (state != NULL && !waves && state_read(state, &doc, &cause) != 0) {
 		fprintf(stderr, "dagexec: graph: %s\n", cause);
 		free(cause);

@@ -187,7 +187,7 @@ exec_local_spawn(struct job *j, size_t i, int attempt,
     const struct exec_child *child, char **causep)
 {
 	const struct node *n = &j->m->nodes[i];
-	struct nodeproc *np = &j->procs[i];
+	struct nodeproc *np = j->procs[i];
 	struct spawn_spec sp;
 	char *out_path = NULL, *met_path = NULL;
 	char *cause = NULL, **envp = NULL, *shargv[4];
@@ -225,7 +225,9 @@ exec_local_spawn(struct job *j, size_t i, int attempt,
 	if (n->kind == NODE_RUN && j->pwd != NULL)
 		words = shline_words(n->run);
 	envp = env_build(j, i, attempt, out_path, met_path,
-	    words != NULL ? j->pwd : NULL);
+	    words != NULL ? j->pwd : NULL, &cause);
+	if (envp == NULL)
+		goto fail;
 
 again:
 	memset(&sp, 0, sizeof sp);
@@ -353,7 +355,7 @@ kill_escalate(struct loop *l, void *arg)
 void
 exec_local_kill(struct job *j, size_t i, int sig)
 {
-	struct nodeproc *np = &j->procs[i];
+	struct nodeproc *np = j->procs[i];
 
 	if (np->pid <= 0)
 		return;
@@ -601,7 +603,7 @@ exec_local_kill_leftovers(struct job *j, size_t i, pid_t pgid)
 void
 exec_local_release(struct job *j, size_t i)
 {
-	struct nodeproc *np = &j->procs[i];
+	struct nodeproc *np = j->procs[i];
 
 	if (np->pid > 0)
 		spawn_kill_group(np->pid, SIGKILL);

@@ -56,6 +56,16 @@ struct arena {
 	struct achunk	*head;
 };
 
+/* A need on one instance of a foreach node ("NODE[LABEL]"), resolved once
+ * the instances are made. */
+struct ineed {
+	size_t		 node;		/* the node that needs it */
+	size_t		 base;		/* NODE */
+	char		*label;		/* LABEL */
+	int		 line;
+	int		 col;
+};
+
 struct ctx {
 	const char	*file;
 	struct diags	*d;
@@ -72,6 +82,9 @@ struct ctx {
 	size_t		*mark;		/* per node: last node + 1 needing it */
 	size_t		*pairidx;	/* per pair of `nodes`: its node, or
 					   SIZE_MAX */
+	struct ineed	*ineeds;	/* needs on one instance */
+	size_t		 nineeds;
+	size_t		 ineedcap;
 };
 
 struct mapit {
@@ -151,4 +164,24 @@ void parse_node_keys(struct ctx *c, const struct ynode *map, struct node *n,
     size_t self, uint32_t *set);
 void merge_defaults(struct ctx *c, struct node *n, uint32_t nset,
     const struct node *d, uint32_t dset);
+/* Copy what src runs and how into dst (uninitialised): everything but its
+ * id, needs, need_groups and foreach parts (dst gets none). Every pointer
+ * a node owns is copied here: a key added to struct node that owns memory
+ * must be copied here too. */
+void node_copy(struct node *dst, const struct node *src);
+
+/* foreach (manifest_foreach.c) */
+void parse_foreach(struct ctx *c, const struct ynode *k,
+    const struct ynode *v, struct node *n, size_t self);
+/* A need named s that is no node id: true when it names an instance
+ * (NODE[LABEL] of a known NODE), recorded for foreach_expand. */
+bool foreach_need(struct ctx *c, const struct ynode *it, const char *s,
+    size_t self);
+/* Make the instances of every foreach with lists, resolve needs on
+ * foreach nodes and their instances, and make the ids again. */
+void foreach_expand(struct ctx *c);
+void foreach_spec_free(struct foreach_spec *f);
+/* The ids and the graph of m made again from its nodes; -1 on a cycle
+ * (manifest_keep.c). */
+int manifest_reindex(struct manifest *m);
 #endif

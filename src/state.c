@@ -417,7 +417,7 @@ state_wave_order(const struct manifest *m, size_t nw, size_t **offp,
     size_t **orderp)
 {
 	const struct graph	*g = &m->graph;
-	size_t			*off, *order, *fill, i, w;
+	size_t			*off, *order, *fill, i, k, w;
 
 	off = xcalloc(nw + 1, sizeof *off);
 	fill = xcalloc(nw, sizeof *fill);
@@ -428,7 +428,8 @@ state_wave_order(const struct manifest *m, size_t nw, size_t **offp,
 	}
 	for (w = 0; w < nw; w++)
 		off[w + 1] += off[w];
-	for (i = 0; i < m->nnodes; i++) {
+	for (k = 0; k < m->nnodes; k++) {
+		i = MANIFEST_AT(m, k);
 		w = g->wave[i];
 		if (w < nw)
 			order[off[w] + fill[w]++] = i;
@@ -722,7 +723,8 @@ state_render_fast(const struct manifest *m, const struct node_run *const *runs,
 	free(off);
 
 	strbuf_add(&o, "nodes:\n", 7);
-	for (i = 0; i < m->nnodes; i++) {
+	for (k = 0; k < m->nnodes; k++) {
+		i = MANIFEST_AT(m, k);
 		r = runs != NULL && runs[i] != NULL ? runs[i] :
 		    &state_pending_run;
 		strbuf_add(&o, "  ", 2);
@@ -790,7 +792,7 @@ state_render_runs(const struct manifest *m, const struct node_run *const *runs,
 	struct state_em		 em;
 	yaml_event_t		 ev;
 	const struct node_run	*r;
-	size_t			 i, pending = 0, running = 0, succeeded = 0;
+	size_t			 i, k, pending = 0, running = 0, succeeded = 0;
 	size_t			 failed = 0, skipped = 0, counts[5];
 	const char		*dag;
 	char			*fast;
@@ -883,7 +885,8 @@ state_render_runs(const struct manifest *m, const struct node_run *const *runs,
 
 	state_key(&em, "nodes");
 	state_map_start(&em, 0);
-	for (i = 0; i < m->nnodes; i++) {
+	for (k = 0; k < m->nnodes; k++) {
+		i = MANIFEST_AT(m, k);
 		r = runs != NULL && runs[i] != NULL ? runs[i] :
 		    &state_pending_run;
 		state_node(&em, m, i, r, sj->slurm_jobs != NULL ?
