@@ -125,11 +125,12 @@ env_in_name(const char *prefix, const char *need, const char *key)
 
 /* One value passed on: DAGEXEC_IN_<SOURCE>_<KEY> and its file. */
 struct passed {
-	char	*source;	/* a need's id, or a group's */
-	char	*key;
-	char	*value;		/* owned */
-	size_t	 len;
-	bool	 by_file_only;
+	const char	*source;	/* a need's id, or a group's */
+	const char	*key;
+	const char	*value;		/* the need's, or owned: */
+	char		*owned;		/*   a group's, joined */
+	size_t		 len;
+	bool		 by_file_only;
 };
 
 /* Write value (len bytes) to DIR/values/SOURCE/KEY once a run: a need's
@@ -181,14 +182,16 @@ env_value_file(struct job *j, const struct passed *p, char **cause)
 	return path;
 }
 
+/* Pass value on (borrowed; owned: taken, and value is it). */
 static void
 passed_add(struct passed **v, size_t *n, size_t *cap, const char *source,
-    const char *key, char *value)
+    const char *key, const char *value, char *owned)
 {
 	xgrow(v, cap, *n + 1, sizeof **v);
-	(*v)[*n].source = xstrdup(source);
-	(*v)[*n].key = xstrdup(key);
+	(*v)[*n].source = source;
+	(*v)[*n].key = key;
 	(*v)[*n].value = value;
+	(*v)[*n].owned = owned;
 	(*v)[*n].len = strlen(value);
 	(*v)[*n].by_file_only = false;
 	(*n)++;
@@ -248,9 +251,11 @@ env_group(struct job *j, const struct node *n, const char *group,
 			strbuf_str(&vals[x], val);
 		}
 	}
-	for (x = 0; x < nkeys; x++)
-		passed_add(v, nv, cap, group, keys[x], vals[x].s != NULL ?
-		    vals[x].s : xstrdup(""));
+	for (x = 0; x < nkeys; x++) {
+		if (vals[x].s == NULL)
+			vals[x].s = xstrdup("");
+		passed_add(v, nv, cap, group, keys[x], vals[x].s, vals[x].s);
+	}
 	free(keys);
 	free(vals);
 	free(inst);
@@ -284,9 +289,17 @@ env_needs(struct job *j, size_t i, struct envbuf *eb, char **cause)
 		if (d->group != NULL && g < n->nneed_groups)
 			continue;	/* with its group, below */
 		np = j->procs[n->needs[k]];
-		for (q = 0; q < np->noutputs; q++)
+		for (q = 0; q < np->noutputs; q++) {
 			passed_add(&v, &nv, &cap, d->id, np->outputs[q].key,
-			    xstrdup(np->outputs[q].value));
+			    np->outputs[q].value, NULL);
+			/* an instance has its line in $DAGEXEC_ITEM: the
+			 * value it is a line of goes by file only, or a
+			 * fan-out of N would copy it N times */
+			if (n->item_from != NULL &&
+			    strcmp(n->item_from, d->id) == 0 &&
+			    strcmp(n->item_key, np->outputs[q].key) == 0)
+				v[nv - 1].by_file_only = true;
+		}
 	}
 	for (g = 0; g < n->nneed_groups; g++)
 		env_group(j, n, n->need_groups[g], &v, &nv, &cap);
@@ -296,7 +309,7 @@ env_needs(struct job *j, size_t i, struct envbuf *eb, char **cause)
 		byl[k] = &v[k];
 		if (v[k].len > ENV_VALUE_MAX)
 			v[k].by_file_only = true;
-		else
+		else if (!v[k].by_file_only)
 			total += v[k].len;
 	}
 	qsort(byl, nv, sizeof *byl, passed_longest);
@@ -320,11 +333,8 @@ env_needs(struct job *j, size_t i, struct envbuf *eb, char **cause)
 		free(name);
 		free(path);
 	}
-	for (k = 0; k < nv; k++) {
-		free(v[k].source);
-		free(v[k].key);
-		free(v[k].value);
-	}
+	for (k = 0; k < nv; k++)
+		free(v[k].owned);
 	free(v);
 	return rc;
 }

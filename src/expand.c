@@ -91,12 +91,11 @@ expand_value(const struct nodeproc *np, const char *key)
 	return v;
 }
 
-/* End t without instances: skipped (why REASON_EMPTY) or failed. */
+/* End t without instances: skipped (why REASON_EMPTY) or failed (its
+ * status change is logged and journalled with error). */
 static void
 expand_none(struct job *j, size_t t, enum reason why, char *error)
 {
-	job_log(j, why == REASON_EMPTY ? LOG_INFO : LOG_WARN, t, "expand",
-	    "%s", error);
 	sched_expand(j->s, t, 0, loop_now(), why, error);
 	free(error);
 }

@@ -155,6 +155,10 @@ struct node {
 						   values reach this one
 						   joined, a line an instance */
 	size_t		 nneed_groups;
+	char		*item_from;		/* an instance of a dynamic
+						   foreach: the node and the */
+	char		*item_key;		/*   value its item is a line
+						   of */
 };
 
 struct budget_item {

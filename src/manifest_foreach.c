@@ -721,6 +721,7 @@ manifest_expand(struct manifest *m, size_t t, const char *const *items,
 	struct node *tn, *n;
 	const struct graph *g = &m->graph;
 	char ***lab, *keys[1] = { NULL }, **vals, *group;
+	const char *from;
 	size_t pos[1], q, k, d, first = m->nnodes, nv;
 
 	if (t >= m->nnodes || m->nodes[t].foreach == NULL || nitems == 0) {
@@ -744,11 +745,14 @@ manifest_expand(struct manifest *m, size_t t, const char *const *items,
 	m->nodes = xreallocarray(m->nodes, m->nnodes + nitems - 1,
 	    sizeof *m->nodes);
 	tn = &m->nodes[t];
+	from = m->nodes[tn->foreach->from].id;
 	for (q = 1; q < nitems; q++) {
 		n = &m->nodes[first + q - 1];
 		node_copy(n, tn);
 		pos[0] = q;
 		instance_set(n, tn->group, &f, lab, pos, q + 1);
+		n->item_from = xstrdup(from);
+		n->item_key = xstrdup(tn->foreach->key);
 		n->needs = xcalloc(tn->nneeds + 1, sizeof *n->needs);
 		if (tn->nneeds > 0)
 			memcpy(n->needs, tn->needs, tn->nneeds *
@@ -764,6 +768,8 @@ manifest_expand(struct manifest *m, size_t t, const char *const *items,
 	group = xstrdup(tn->group);
 	instance_set(tn, group, &f, lab, pos, 1);
 	free(group);
+	tn->item_from = xstrdup(from);
+	tn->item_key = xstrdup(tn->foreach->key);
 	foreach_spec_free(tn->foreach);
 	tn->foreach = NULL;
 	spec_labels_free(&f, lab);

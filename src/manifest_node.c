@@ -116,6 +116,8 @@ manifest_node_release(struct node *n)
 	kvlist_free(&n->item);
 	foreach_spec_free(n->foreach);
 	strv_free(n->need_groups, n->nneed_groups);
+	free(n->item_from);
+	free(n->item_key);
 }
 
 static void
@@ -903,6 +905,8 @@ node_copy(struct node *dst, const struct node *src)
 	dst->foreach = NULL;
 	dst->need_groups = NULL;
 	dst->nneed_groups = 0;
+	dst->item_from = NULL;
+	dst->item_key = NULL;
 	dst->run = str_copy(src->run);
 	dst->argv = strv_copy(src->argv, src->argc);
 	dst->http = http_copy(src->http);

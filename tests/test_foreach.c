@@ -413,12 +413,18 @@ test_expand_manifest(void)
 
 /* ---- the scheduler -------------------------------------------------- */
 
+/* When set, drain expands a due foreach at once with these items, as the
+ * job does, before it asks the scheduler for its next action. */
+static const char *const *auto_items;
+static size_t auto_n;
+
 /* Every action at now, as "+id" (start), "*id" (expand), "id=status". */
 static char *
-drain(struct sched *s, const struct manifest *m, int64_t now)
+drain(struct sched *s, struct manifest *m, int64_t now)
 {
 	struct strbuf b = STRBUF_INIT;
 	struct sched_action a;
+	char *cause = NULL;
 
 	while (sched_next(s, now, 100, &a)) {
 		if (b.len > 0)
@@ -432,12 +438,18 @@ drain(struct sched *s, const struct manifest *m, int64_t now)
 			strbuf_lit(&b, "=");
 			strbuf_str(&b, node_status_name(a.status));
 		}
+		if (a.kind == SA_EXPAND && auto_items != NULL) {
+			CU_ASSERT_EQUAL(manifest_expand(m, a.node, auto_items,
+			    auto_n, &cause), 0);
+			sched_expand(s, a.node, auto_n, now, REASON_NONE,
+			    NULL);
+		}
 	}
 	return b.s != NULL ? b.s : xstrdup("");
 }
 
 static void
-ok(struct sched *s, const struct manifest *m, const char *id, int64_t now)
+ok(struct sched *s, struct manifest *m, const char *id, int64_t now)
 {
 	struct attempt_end e;
 
@@ -454,22 +466,41 @@ ok(struct sched *s, const struct manifest *m, const char *id, int64_t now)
 	free(got_);							\
 } while (0)
 
+/* dyn_text parsed, its scheduler begun (as_one: plan's), the first two
+ * nodes started. */
+static struct sched *
+dyn_begin(struct manifest **m, struct diags *d, bool as_one)
+{
+	struct sched_config c = { 2, NULL, as_one };
+	struct sched *s;
+
+	*m = parse(dyn_text, d);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(*m);
+	s = sched_new(*m, &c);
+	sched_begin(s, 0);
+	EXPECT(s, *m, 0, "+plan +other");
+	return s;
+}
+
+static void
+dyn_end(struct sched *s, struct manifest *m, struct diags *d)
+{
+	sched_free(s);
+	manifest_free(m);
+	diags_release(d);
+}
+
 static void
 test_sched_expand(void)
 {
 	static const char *items[] = { "a", "b", "c" };
-	struct sched_config c = { 2, NULL, false };
 	struct manifest *m;
 	struct sched *s;
 	struct diags d;
 	char *cause = NULL;
 	size_t t;
 
-	m = parse(dyn_text, &d);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
-	s = sched_new(m, &c);
-	sched_begin(s, 0);
-	EXPECT(s, m, 0, "+plan +other");
+	s = dyn_begin(&m, &d, false);
 	t = idx(m, "agent");
 	ok(s, m, "plan", 10);
 	/* due: nothing of it starts until it is expanded */
@@ -504,25 +535,18 @@ test_sched_expand(void)
 		CU_ASSERT_EQUAL(counts[NS_SUCCEEDED], 7);
 		CU_ASSERT_EQUAL(counts[NS_PENDING], 0);
 	}
-	sched_free(s);
-	manifest_free(m);
-	diags_release(&d);
+	dyn_end(s, m, &d);
 }
 
 static void
 test_sched_empty(void)
 {
-	struct sched_config c = { 2, NULL, false };
 	struct manifest *m;
 	struct sched *s;
 	struct diags d;
 	const struct node_run *r;
 
-	m = parse(dyn_text, &d);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
-	s = sched_new(m, &c);
-	sched_begin(s, 0);
-	EXPECT(s, m, 0, "+plan +other");
+	s = dyn_begin(&m, &d, false);
 	ok(s, m, "plan", 10);
 	ok(s, m, "other", 10);
 	EXPECT(s, m, 10, "plan=succeeded other=succeeded *agent");
@@ -538,15 +562,10 @@ test_sched_empty(void)
 	ok(s, m, "always", 30);
 	EXPECT(s, m, 30, "always=succeeded");
 	CU_ASSERT_EQUAL(sched_status(s), DS_SUCCEEDED);
-	sched_free(s);
-	manifest_free(m);
-	diags_release(&d);
+	dyn_end(s, m, &d);
 
 	/* too many: failed, and the DAG with it */
-	m = parse(dyn_text, &d);
-	s = sched_new(m, &c);
-	sched_begin(s, 0);
-	EXPECT(s, m, 0, "+plan +other");
+	s = dyn_begin(&m, &d, false);
 	ok(s, m, "plan", 10);
 	ok(s, m, "other", 10);
 	EXPECT(s, m, 10, "plan=succeeded other=succeeded *agent");
@@ -557,9 +576,7 @@ test_sched_empty(void)
 	ok(s, m, "always", 30);
 	EXPECT(s, m, 30, "always=succeeded");
 	CU_ASSERT_EQUAL(sched_status(s), DS_FAILED);
-	sched_free(s);
-	manifest_free(m);
-	diags_release(&d);
+	dyn_end(s, m, &d);
 }
 
 /* A cancel while the expansion is due: the node ends cancelled, a late
@@ -568,7 +585,6 @@ static void
 test_sched_stop(void)
 {
 	static const char *items[] = { "a", "b" };
-	struct sched_config c = { 2, NULL, false };
 	struct manifest *m;
 	struct sched *s;
 	struct diags d;
@@ -576,10 +592,7 @@ test_sched_stop(void)
 	char *cause = NULL;
 	size_t t;
 
-	m = parse(dyn_text, &d);
-	s = sched_new(m, &c);
-	sched_begin(s, 0);
-	EXPECT(s, m, 0, "+plan +other");
+	s = dyn_begin(&m, &d, false);
 	ok(s, m, "plan", 10);
 	EXPECT(s, m, 10, "plan=succeeded *agent");
 	t = idx(m, "agent");
@@ -591,14 +604,9 @@ test_sched_stop(void)
 	sched_expand(s, t, 2, 17, REASON_NONE, NULL);
 	CU_ASSERT(sched_finished(s));
 	CU_ASSERT_EQUAL(sched_status(s), DS_CANCELLED);
-	sched_free(s);
-	manifest_free(m);
-	diags_release(&d);
+	dyn_end(s, m, &d);
 
-	m = parse(dyn_text, &d);
-	s = sched_new(m, &c);
-	sched_begin(s, 0);
-	EXPECT(s, m, 0, "+plan +other");
+	s = dyn_begin(&m, &d, false);
 	memset(&e, 0, sizeof e);
 	e.reason = REASON_EXIT;
 	e.exit_code = 1;
@@ -606,29 +614,21 @@ test_sched_stop(void)
 	EXPECT(s, m, 10, "plan=failed agent=skipped +always");
 	CU_ASSERT_EQUAL(sched_node(s, idx(m, "agent"))->reason,
 	    REASON_UPSTREAM_FAILED);
-	sched_free(s);
-	manifest_free(m);
-	diags_release(&d);
+	dyn_end(s, m, &d);
 }
 
 /* plan's simulation: a dynamic foreach starts as one node. */
 static void
 test_sched_as_one(void)
 {
-	struct sched_config c = { 2, NULL, true };
 	struct manifest *m;
 	struct sched *s;
 	struct diags d;
 
-	m = parse(dyn_text, &d);
-	s = sched_new(m, &c);
-	sched_begin(s, 0);
-	EXPECT(s, m, 0, "+plan +other");
+	s = dyn_begin(&m, &d, true);
 	ok(s, m, "plan", 10);
 	EXPECT(s, m, 10, "plan=succeeded +agent");
-	sched_free(s);
-	manifest_free(m);
-	diags_release(&d);
+	dyn_end(s, m, &d);
 }
 
 /* Waves: the instances are in the foreach's wave; a later wave waits for
@@ -681,9 +681,45 @@ test_sched_waves(void)
 	ok(s, m, "after", 14);
 	EXPECT(s, m, 14, "after=succeeded");
 	CU_ASSERT(sched_finished(s));
-	sched_free(s);
-	manifest_free(m);
-	diags_release(&d);
+	dyn_end(s, m, &d);
+}
+
+/* The instances start by priority among the other ready nodes, and take
+ * one slot each (max_parallel 1 here). */
+static void
+test_sched_priority(void)
+{
+	static const char text[] =
+	    "name: t\n"
+	    "max_parallel: 1\n"
+	    "nodes:\n"
+	    "  plan: {run: x, estimate: 10s}\n"
+	    "  low: {run: x}\n"
+	    "  agent:\n"
+	    "    foreach: {from: plan, key: k}\n"
+	    "    priority: 5\n"
+	    "    run: x\n";
+	static const char *items[] = { "a", "b" };
+	struct sched_config c = { 1, NULL, false };
+	struct manifest *m;
+	struct sched *s;
+	struct diags d;
+
+	m = parse(text, &d);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+	s = sched_new(m, &c);
+	sched_begin(s, 0);
+	EXPECT(s, m, 0, "+plan");
+	auto_items = items;
+	auto_n = 2;
+	ok(s, m, "plan", 10);
+	EXPECT(s, m, 10, "plan=succeeded *agent +agent[a]");
+	ok(s, m, "agent[a]", 20);
+	EXPECT(s, m, 20, "agent[a]=succeeded +agent[b]");
+	ok(s, m, "agent[b]", 30);
+	EXPECT(s, m, 30, "agent[b]=succeeded +low");
+	auto_items = NULL;
+	dyn_end(s, m, &d);
 }
 
 /* The warning of validate: a key the node it expands over does not seem
@@ -729,6 +765,7 @@ main(void)
 		{ "a stop before the expansion", test_sched_stop },
 		{ "plan: expanded as one", test_sched_as_one },
 		{ "waves", test_sched_waves },
+		{ "priorities and caps", test_sched_priority },
 		{ "the warning of validate", test_lint },
 		{ NULL, NULL }
 	};

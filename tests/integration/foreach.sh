@@ -150,10 +150,15 @@ nodes:
         echo 'z3'
         echo 'tests'
         echo 'EOF'
+        echo 'topic=parsers'
       } >> "$DAGEXEC_OUTPUT"
   agent:
     foreach: {from: planner, key: tasks}
     run: |
+      if [ "$DAGEXEC_ITEM" = tests ]; then
+        env | grep '^DAGEXEC_' | sort > "@T@/agent.env"
+        cp "$DAGEXEC_IN_PLANNER_TASKS_FILE" "@T@/agent.tasks"
+      fi
       # the first instances end last: the order is the instances', not the ends'
       case $DAGEXEC_ITEM in "write the parser") sleep 0.6 ;; z3) sleep 0.3 ;; esac
       echo "$DAGEXEC_NODE" >> "@T@/agent.runs"
@@ -178,6 +183,11 @@ check "every instance ran once" test "$(sort "$T/agent.runs" | tr '\n' ' ')" = \
 check "merge gets every answer, a line each, in instance order" test \
     "$(cat "$T/merge.var")" = "$(printf 'write the parser: done\nsecond line\nz3: done\nsecond line\nz3: done\nsecond line\ntests: done\nsecond line')"
 check "the _FILE holds the same bytes" cmp -s "$T/merge.var" "$T/merge.file"
+check "an instance has its item in \$DAGEXEC_ITEM" grep -qx 'DAGEXEC_ITEM=tests' "$T/agent.env"
+check "... the need's other values" grep -qx 'DAGEXEC_IN_PLANNER_TOPIC=parsers' "$T/agent.env"
+check "... the value of its items by file only" test \
+    -z "$(grep '^DAGEXEC_IN_PLANNER_TASKS=' "$T/agent.env")" -a \
+    "$(grep -c '' "$T/agent.tasks")" = 5
 e=$(line_of "$X/events.log" ' expand node=agent count=4 ')
 s=$(line_of "$X/events.log" ' start node=agent\[')
 check "the expansion is journalled ($e) before the first instance starts ($s)" \
