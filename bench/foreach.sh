@@ -14,8 +14,10 @@
 #             a node with `foreach: {from: planner, key: items}` (the
 #             planner and the expansion are part of its time)
 # Target: static and dynamic within 10% of written (fastest of the rounds
-# and median). Also `dagexec validate` of the written and static
-# manifests (best of the rounds).
+# and median). With bench/cpuof (make bench/cpuof), also the CPU that
+# dagexec itself used (not its nodes'), which a loaded machine disturbs
+# less than the wall time. Also `dagexec validate` of the written and
+# static manifests (best of the rounds).
 #
 # Environment:
 #   FOREACH_NODES   nodes, default 10000
@@ -25,6 +27,7 @@
 set -u
 B=${1:?usage: foreach.sh BUILDDIR [SRCDIR]}
 DAGEXEC=$B/dagexec
+CPUOF=$B/bench/cpuof
 N=${FOREACH_NODES:-10000}
 ROUNDS=${FOREACH_ROUNDS:-5}
 LIMIT=${FOREACH_LIMIT:-600}
@@ -111,11 +114,28 @@ nodes:
     needs: [w]
 Y
 
-# run M: one `dagexec run -j 2` of M; WALL, and NODES (succeeded) or fails
+HAVE_CPUOF=0
+if [ -x "$CPUOF" ] && "$CPUOF" -o "$D/cpuof.probe" true 2>/dev/null &&
+    grep -q '^self_ms=[0-9]' "$D/cpuof.probe"; then
+	HAVE_CPUOF=1
+else
+	echo "note: $CPUOF is missing or fails (make bench/cpuof): self CPU" \
+	    "unknown"
+fi
+
+# run M: one `dagexec run -j 2` of M; WALL, SELF (ms of CPU of dagexec
+# itself, or -), and NODES (succeeded) or fails
 run() {
 	rm -rf "$D/o"
 	mkdir -p "$D/o"
-	measure "$DAGEXEC" run -j 2 -q -o "$D/o" "$D/$1.yaml"
+	if [ "$HAVE_CPUOF" = 1 ]; then
+		measure "$CPUOF" -o "$D/cpu" "$DAGEXEC" run -j 2 -q -o "$D/o" \
+		    "$D/$1.yaml"
+		SELF=$(sed -n 's/^self_ms=\([0-9]*\).*/\1/p' "$D/cpu")
+	else
+		measure "$DAGEXEC" run -j 2 -q -o "$D/o" "$D/$1.yaml"
+		SELF=-
+	fi
 	b=$(tail -n 1 "$D/last.out")
 	NODES=0
 	if [ "$RC" = 0 ] && [ -f "$b" ]; then
@@ -132,31 +152,37 @@ echo "-- foreach: $N nodes of 'argv: [true]' and a merge needing them all," \
     "-j 2, $ROUNDS interleaved rounds (load $(load))"
 echo "written = the nodes written out; static = foreach: [1..$N];" \
     "dynamic = foreach: {from: planner, key: items} over $N lines"
-printf '%5s %9s %9s %9s %9s %9s %9s %9s\n' round written_s static_s \
-    dynamic_s static/w dynamic/w val_w_s val_st_s
-AW=; AS=; AD=; VW=; VS=; bad=0
+printf '%5s %9s %9s %9s %9s %9s %8s %8s %8s %9s %9s\n' round written_s \
+    static_s dynamic_s static/w dynamic/w cpu_w_ms cpu_s_ms cpu_d_ms \
+    val_w_s val_st_s
+AW=; AS=; AD=; VW=; VS=; CW=; CS=; CD=; bad=0
 want=$((N + 1))
 i=0
 while [ $i -lt "$ROUNDS" ]; do
 	i=$((i + 1))
-	run written; ww=$WALL; [ "$NODES" = "$want" ] || bad=1
-	run static; ws=$WALL; [ "$NODES" = "$want" ] || bad=1
-	run dynamic; wd=$WALL; [ "$NODES" = "$((want + 1))" ] || bad=1
+	run written; ww=$WALL; cw=$SELF; [ "$NODES" = "$want" ] || bad=1
+	run static; ws=$WALL; cs=$SELF; [ "$NODES" = "$want" ] || bad=1
+	run dynamic; wd=$WALL; cd_=$SELF
+	[ "$NODES" = "$((want + 1))" ] || bad=1
 	measure "$DAGEXEC" validate "$D/written.yaml"; vw=$WALL
 	[ "$RC" = 0 ] || bad=1
 	measure "$DAGEXEC" validate "$D/static.yaml"; vs=$WALL
 	[ "$RC" = 0 ] || bad=1
-	printf '%5s %9s %9s %9s %9s %9s %9s %9s\n' $i "$ww" "$ws" "$wd" \
-	    "$(ratio "$ws" "$ww")" "$(ratio "$wd" "$ww")" "$vw" "$vs"
+	printf '%5s %9s %9s %9s %9s %9s %8s %8s %8s %9s %9s\n' $i "$ww" \
+	    "$ws" "$wd" "$(ratio "$ws" "$ww")" "$(ratio "$wd" "$ww")" "$cw" \
+	    "$cs" "$cd_" "$vw" "$vs"
 	AW="$AW $ww"; AS="$AS $ws"; AD="$AD $wd"; VW="$VW $vw"; VS="$VS $vs"
+	CW="$CW $cw"; CS="$CS $cs"; CD="$CD $cd_"
 done
 fw=$(fastest "$AW"); fs=$(fastest "$AS"); fd=$(fastest "$AD")
 mw=$(median "$AW"); ms=$(median "$AS"); md=$(median "$AD")
-printf '%5s %9s %9s %9s %9s %9s %9s %9s\n' fast "$fw" "$fs" "$fd" \
-    "$(ratio "$fs" "$fw")" "$(ratio "$fd" "$fw")" "$(fastest "$VW")" \
+printf '%5s %9s %9s %9s %9s %9s %8s %8s %8s %9s %9s\n' fast "$fw" "$fs" \
+    "$fd" "$(ratio "$fs" "$fw")" "$(ratio "$fd" "$fw")" "$(fastest "$CW")" \
+    "$(fastest "$CS")" "$(fastest "$CD")" "$(fastest "$VW")" \
     "$(fastest "$VS")"
-printf '%5s %9s %9s %9s %9s %9s\n' median "$mw" "$ms" "$md" \
-    "$(ratio "$ms" "$mw")" "$(ratio "$md" "$mw")"
+printf '%5s %9s %9s %9s %9s %9s %8s %8s %8s\n' median "$mw" "$ms" "$md" \
+    "$(ratio "$ms" "$mw")" "$(ratio "$md" "$mw")" "$(median "$CW")" \
+    "$(median "$CS")" "$(median "$CD")"
 [ "$bad" = 0 ] || echo "a run failed or did not end with every node succeeded"
 echo "static within 10% of written (fastest): $(ratio "$fs" "$fw")" \
     "$(within "$(ratio "$fs" "$fw")")"
@@ -166,3 +192,9 @@ echo "static within 10% of written (median): $(ratio "$ms" "$mw")" \
     "$(within "$(ratio "$ms" "$mw")")"
 echo "dynamic within 10% of written (median): $(ratio "$md" "$mw")" \
     "$(within "$(ratio "$md" "$mw")")"
+if [ "$HAVE_CPUOF" = 1 ]; then
+	echo "dagexec's own CPU, static / written (median):" \
+	    "$(ratio "$(median "$CS")" "$(median "$CW")")"
+	echo "dagexec's own CPU, dynamic / written (median):" \
+	    "$(ratio "$(median "$CD")" "$(median "$CW")")"
+fi
