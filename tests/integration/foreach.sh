@@ -118,6 +118,11 @@ import json, sys
 t = json.load(open(sys.argv[1]))
 n = [e["name"] for e in t["traceEvents"] if e.get("cat") == "node"]
 assert n.count("eval[flaky]") == 2 and n.count("train[model=large,seed=2]") == 1, n' "$X/trace.json"
+expect_status 0 "verify: the bundle's SHA256SUMS name the instances' files" \
+    "$DAGEXEC" verify "$(tail -n 1 "$T/static.stdout")"
+check "... which are in it" grep -q ' static-[^ ]*/nodes/train\[model=small,seed=1\]/stdout.log$' "$X/SHA256SUMS"
+expect_status 0 "show lists the instances" "$DAGEXEC" show "$(tail -n 1 "$T/static.stdout")"
+grep_file "... with their status" '^eval\[slow\] *timed_out' "$T/out"
 check "one gets the single instance's value by its mapped name" \
     grep -qx 'DAGEXEC_IN_TRAIN_MODEL_LARGE_SEED_2_LOSS=large-2' "$T/one.env"
 check "... and its file" grep -q '^DAGEXEC_IN_TRAIN_MODEL_LARGE_SEED_2_LOSS_FILE=/' "$T/one.env"
