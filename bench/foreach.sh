@@ -5,7 +5,7 @@
 #
 # Three manifests of FOREACH_NODES nodes running `argv: [true]` (plus one
 # node that needs them all), each run with `dagexec run -j 2`, in
-# interleaved rounds:
+# interleaved rounds (each round starting with another of them):
 #   written   the nodes written out one by one (w1 ... wN), and a merge
 #             that lists them all in its needs
 #   static    one node with `foreach: [1, ..., N]` and a merge that
@@ -160,10 +160,22 @@ want=$((N + 1))
 i=0
 while [ $i -lt "$ROUNDS" ]; do
 	i=$((i + 1))
-	run written; ww=$WALL; cw=$SELF; [ "$NODES" = "$want" ] || bad=1
-	run static; ws=$WALL; cs=$SELF; [ "$NODES" = "$want" ] || bad=1
-	run dynamic; wd=$WALL; cd_=$SELF
-	[ "$NODES" = "$((want + 1))" ] || bad=1
+	# each round starts with another of the three: what runs first
+	# after the validations (or the last round) is not always the same
+	case $((i % 3)) in
+	1) order="written static dynamic" ;;
+	2) order="static dynamic written" ;;
+	0) order="dynamic written static" ;;
+	esac
+	for v in $order; do
+		run $v
+		case $v in
+		written) ww=$WALL; cw=$SELF; [ "$NODES" = "$want" ] || bad=1 ;;
+		static) ws=$WALL; cs=$SELF; [ "$NODES" = "$want" ] || bad=1 ;;
+		dynamic) wd=$WALL; cd_=$SELF
+			[ "$NODES" = "$((want + 1))" ] || bad=1 ;;
+		esac
+	done
 	measure "$DAGEXEC" validate "$D/written.yaml"; vw=$WALL
 	[ "$RC" = 0 ] || bad=1
 	measure "$DAGEXEC" validate "$D/static.yaml"; vs=$WALL
