@@ -224,6 +224,16 @@ job_expand_replay(struct manifest *m, const char *path, char **cause)
 	    0 : -1;
 }
 
+int
+job_expand_replay_buf(struct manifest *m, const char *buf, size_t len,
+    char **cause)
+{
+	struct replay r = { m, 0 };
+
+	return journal_replay_buf(buf, len, expand_replay_event, &r, cause) ==
+	    0 ? 0 : -1;
+}
+
 void
 job_note_expanded(struct job *j, const char *group, const char *value)
 {

@@ -1047,8 +1047,10 @@ job_start(struct job *j, char **cause)
 	return 0;
 }
 
-void
-job_stop(struct job *j, enum dag_status why)
+/* Stop the job as why; with spare (a cancel), its `when: always` nodes
+ * still run once their needs have ended. */
+static void
+job_halt(struct job *j, enum dag_status why, bool spare)
 {
 	size_t i;
 
@@ -1062,11 +1064,27 @@ job_stop(struct job *j, enum dag_status why)
 	}
 	if (why == DS_INTERRUPTED)
 		j->interrupted = true;
-	job_log(j, LOG_WARN, SIZE_MAX, "stop", "%s", dag_status_name(why));
+	job_log(j, LOG_WARN, SIZE_MAX, "stop", "%s%s", dag_status_name(why),
+	    spare ? " (when: always nodes still run)" : "");
 	journal_add(j->jr, loop_wallclock(), "stop", "status",
 	    dag_status_name(why), (char *)NULL);
-	sched_cancel(j->s, loop_now(), why);
+	if (spare)
+		sched_stop(j->s, loop_now());
+	else
+		sched_cancel(j->s, loop_now(), why);
 	job_pump(j);
+}
+
+void
+job_stop(struct job *j, enum dag_status why)
+{
+	job_halt(j, why, false);
+}
+
+void
+job_cancel(struct job *j, bool now)
+{
+	job_halt(j, DS_CANCELLED, !now);
 }
 
 bool

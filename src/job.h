@@ -76,6 +76,11 @@ bool job_wants_slot(struct job *j);
 char *job_make_id(const char *name);
 /* Cancel (DS_CANCELLED) or interrupt (DS_INTERRUPTED): kill running nodes. */
 void job_stop(struct job *j, enum dag_status why);
+/* Cancel from the user: kill running nodes and start nothing new but the
+ * `when: always` nodes, which run once their needs have ended (Argo's
+ * stop); with now, those too are killed or never started (terminate). A
+ * cancel now after a cancel kills what the first one spared. */
+void job_cancel(struct job *j, bool now);
 /* Whether an interruption also cancels the Slurm jobs (scancel). */
 void job_set_cancel_remote(struct job *j, bool yes);
 /* True once every node is final and the final state is written. */
@@ -135,8 +140,11 @@ int job_succeed_unrun(struct job *j, size_t i, const struct unrun *u,
  * holds, made again in m: the same instances (a resumed job, before its
  * scheduler is made; a finished job read back). An expansion of a node m
  * does not have unexpanded is left out. 0, or -1 with *cause (the journal
- * cannot be read). (expand.c) */
+ * cannot be read or is malformed). (expand.c) */
 int job_expand_replay(struct manifest *m, const char *path, char **cause);
+/* The same from the len bytes of an events.log at buf. */
+int job_expand_replay_buf(struct manifest *m, const char *buf, size_t len,
+    char **cause);
 /* Before job_start: j's manifest was expanded for the dynamic foreach
  * group with the items of value (as an earlier job did: a retry); the
  * journal says so, so that a resumed job makes the same instances. */

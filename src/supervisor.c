@@ -11,7 +11,7 @@
  *   to the daemon                     from the daemon
  *   name NAME | reject TEXT           id JOB | cap N (0: no cap)
  *   running (the file is taken in)    grant N
- *   hello JOB HELD + the lock's fd    cancel | stop | stop remote
+ *   hello JOB HELD + the lock's fd    cancel [now] | stop | stop remote
  *   want 1 | ret N                    ok | fail WHY (the bundle)
  *   done STATUS + the bundle's fd
  *
@@ -301,9 +301,10 @@ on_message(struct sup *s, const char *msg, int fd)
 			s->yield_owed += (int)n;
 		if (s->j != NULL)
 			sup_slots(s->j, s);
-	} else if (ctl_is(msg, "cancel", NULL)) {
+	} else if (ctl_is(msg, "cancel", &rest)) {
+		/* "cancel": when: always nodes still run; "cancel now" */
 		if (s->j != NULL && !s->over)
-			job_stop(s->j, DS_CANCELLED);
+			job_cancel(s->j, ctl_is(rest, "now", NULL));
 	} else if (ctl_is(msg, "stop", &rest)) {
 		if (s->j != NULL && ctl_is(rest, "remote", NULL))
 			job_set_cancel_remote(s->j, true);

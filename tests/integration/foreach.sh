@@ -209,6 +209,10 @@ assert list(d["nodes"]) == ["planner", "agent[1]", "agent[2]", "agent[3]", "agen
 assert d["waves"][1]["nodes"] == ["agent[1]", "agent[2]", "agent[3]", "agent[tests]"]' "$S"
 check "the bundle holds no values/" test ! -e "$X/values"
 DYNB=$(tail -n 1 "$T/dyn.stdout")
+expect_status 0 "graph --state of the run" "$DAGEXEC" graph --state "$DYNB"
+grep_file "... draws the instances it had, coloured" \
+    '^	"agent\[tests\]" \[fillcolor="#[0-9a-f]*", tooltip="succeeded"\];$' "$T/out"
+grep_file "... and their edges" '^	"agent\[2\]" -> "merge";$' "$T/out"
 
 # --- retry: the instances of a reused planner are reused ----------------------
 rm -f "$T/agent.runs"

@@ -259,7 +259,7 @@ while [ ! -d "$SP/incoming" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); do
 j=$("$DAGEXEC" submit -s "$SP" slow.yaml)
 timeout 30 "$DAGEXEC" status -s "$SP" --follow "$j" >"$T/follow" 2>"$T/follow.err"
 frc=$?
-check "status --follow through a pipe ends with the job (exit $frc)" test "$frc" -eq 0
+check "status --follow through a pipe ends with the failed job, exit 1 (exit $frc)" test "$frc" -eq 1
 check "one line a change (several lines)" test "$(wc -l <"$T/follow")" -ge 3
 tail -n 1 "$T/follow" >"$T/follow.last"
 grep_file "the last line is the final state" "^$j failed 3/3 done, 0 running, 1 failed" "$T/follow.last"
@@ -270,16 +270,16 @@ if command -v script >/dev/null 2>&1; then
 	j=$("$DAGEXEC" submit -s "$SP" slow.yaml)
 	timeout 30 script -qec "\"$DAGEXEC\" status -s \"$SP\" --follow $j" /dev/null </dev/null >"$T/ptyf" 2>&1
 	frc=$?
-	check "status --follow in a terminal ends with the job (exit $frc)" test "$frc" -eq 0
+	check "status --follow in a terminal ends with the failed job, exit 1 (exit $frc)" test "$frc" -eq 1
 	grep_file "it draws a progress bar" '\[##############################\] 3/3 done' "$T/ptyf"
 	grep_file "it redraws in place" "$(printf '\033')\[[0-9]*A" "$T/ptyf"
 	grep_file "it lists the last failure" "failed  *b  *exited with status 2" "$T/ptyf"
 fi
 # a finished job: read from its bundle in done/, at once
 timeout 10 "$DAGEXEC" status -s "$SP" --follow "$j" >"$T/follow2"
-check "status --follow of a finished job returns at once" test $? -eq 0
+check "status --follow of a finished (failed) job returns at once, exit 1" test $? -eq 1
 grep_file "with its final state" "^$j failed 3/3" "$T/follow2"
-expect_status 1 "status --follow of an unknown job" timeout 10 "$DAGEXEC" status -s "$SP" --follow nosuch-job
+expect_status 66 "status --follow of an unknown job" timeout 10 "$DAGEXEC" status -s "$SP" --follow nosuch-job
 kill "$wpid" 2>/dev/null
 wait "$wpid" 2>/dev/null
 j=$(ls "$SP/done" | head -n 1)
