@@ -129,7 +129,8 @@ struct passed {
 	const char	*key;
 	const char	*value;		/* the need's, or owned: */
 	char		*owned;		/*   a group's, joined */
-	size_t		 len;
+	size_t		 len;		/* at most ENV_VALUE_MAX + 1 (more
+					   is not counted) */
 	bool		 by_file_only;
 };
 
@@ -159,7 +160,7 @@ env_value_file(struct job *j, const struct passed *p, char **cause)
 	(void)unlink(tmp);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
 	    0600);
-	if (fd < 0 || fs_write_all(fd, p->value, p->len) != 0 ||
+	if (fd < 0 || fs_write_all(fd, p->value, strlen(p->value)) != 0 ||
 	    close(fd) != 0 || rename(tmp, path) != 0) {
 		saved = errno;
 		if (fd >= 0)
@@ -182,18 +183,20 @@ env_value_file(struct job *j, const struct passed *p, char **cause)
 	return path;
 }
 
-/* Pass value on (borrowed; owned: taken, and value is it). */
+/* Pass value on (borrowed; owned: taken, and value is it); by file only
+ * when file_only. Its length is counted no further than the environment
+ * takes (a fan-out's long value is not scanned once an instance). */
 static void
 passed_add(struct passed **v, size_t *n, size_t *cap, const char *source,
-    const char *key, const char *value, char *owned)
+    const char *key, const char *value, char *owned, bool file_only)
 {
 	xgrow(v, cap, *n + 1, sizeof **v);
 	(*v)[*n].source = source;
 	(*v)[*n].key = key;
 	(*v)[*n].value = value;
 	(*v)[*n].owned = owned;
-	(*v)[*n].len = strlen(value);
-	(*v)[*n].by_file_only = false;
+	(*v)[*n].len = file_only ? 0 : strnlen(value, ENV_VALUE_MAX + 1);
+	(*v)[*n].by_file_only = file_only;
 	(*n)++;
 }
 
@@ -254,7 +257,8 @@ env_group(struct job *j, const struct node *n, const char *group,
 	for (x = 0; x < nkeys; x++) {
 		if (vals[x].s == NULL)
 			vals[x].s = xstrdup("");
-		passed_add(v, nv, cap, group, keys[x], vals[x].s, vals[x].s);
+		passed_add(v, nv, cap, group, keys[x], vals[x].s, vals[x].s,
+		    false);
 	}
 	free(keys);
 	free(vals);
@@ -289,17 +293,14 @@ env_needs(struct job *j, size_t i, struct envbuf *eb, char **cause)
 		if (d->group != NULL && g < n->nneed_groups)
 			continue;	/* with its group, below */
 		np = j->procs[n->needs[k]];
-		for (q = 0; q < np->noutputs; q++) {
-			passed_add(&v, &nv, &cap, d->id, np->outputs[q].key,
-			    np->outputs[q].value, NULL);
+		for (q = 0; q < np->noutputs; q++)
 			/* an instance has its line in $DAGEXEC_ITEM: the
 			 * value it is a line of goes by file only, or a
 			 * fan-out of N would copy it N times */
-			if (n->item_from != NULL &&
+			passed_add(&v, &nv, &cap, d->id, np->outputs[q].key,
+			    np->outputs[q].value, NULL, n->item_from != NULL &&
 			    strcmp(n->item_from, d->id) == 0 &&
-			    strcmp(n->item_key, np->outputs[q].key) == 0)
-				v[nv - 1].by_file_only = true;
-		}
+			    strcmp(n->item_key, np->outputs[q].key) == 0);
 	}
 	for (g = 0; g < n->nneed_groups; g++)
 		env_group(j, n, n->need_groups[g], &v, &nv, &cap);
