@@ -17,6 +17,7 @@
 
 #include "bundle.h"
 #include "cmd.h"
+#include "errtail.h"
 #include "fsutil.h"
 #include "log.h"
 #include "runref.h"
@@ -35,20 +36,28 @@ static void
 status_usage(FILE *fp)
 {
 	fprintf(fp, "usage: dagexec status [-s SPOOL] [JOB|BUNDLE|JOBDIR]\n"
-	    "       dagexec status [-s SPOOL] --follow JOB|BUNDLE|JOBDIR\n\n"
+	    "       dagexec status [-s SPOOL] --follow JOB|BUNDLE|JOBDIR\n"
+	    "       dagexec status [-s SPOOL] --schedules\n\n"
 	    "Without JOB: one line a job (id, status, done/total nodes, "
 	    "failed, elapsed),\nnewest first. With JOB (a job id of SPOOL, a "
 	    "result bundle or a job\ndirectory): one line a node "
-	    "(status, attempts, duration, error;\n\"reused\" or \"cached\" "
-	    "for a node that did not run here), then \"saved: ...\" when\n"
-	    "cache hits saved metrics.\nReads state files only; "
+	    "(status, attempts, duration, error and the\nlast lines of "
+	    "stderr of a failed attempt; \"reused\" or \"cached\" for a "
+	    "node\nthat did not run here), then \"saved: ...\" when cache "
+	    "hits saved metrics.\nReads state files only; "
 	    "works while the daemon is down.\n"
 	    "With --follow: watch the job (inotify on its state.yaml) until "
 	    "it ends; on a\nterminal a view redrawn in place (progress bar, "
 	    "running nodes, last failures),\nelse one line a change.\n\n"
 	    "  -s, --spool SPOOL   the spool (default $DAGEXEC_SPOOL, then "
 	    "%s)\n"
-	    "  -f, --follow        follow JOB until it ends\n\n"
+	    "  -f, --follow        follow JOB until it ends\n"
+	    "      --schedules     the schedules of SPOOL/schedules/ (yours; "
+	    "root: all):\n"
+	    "                      next firing in the schedule's zone, "
+	    "expression, zone,\n"
+	    "                      overlap, the last firing's job, what "
+	    "waits\n\n"
 	    "exit status: 0, 1 no such job, 65 its file was rejected, 66 the "
 	    "spool or the run\ncannot be read, 64 usage; with --follow: 0 "
 	    "the job succeeded, 1 it ended\notherwise, 65 its file was "
@@ -337,9 +346,15 @@ print_nodes(const struct state_doc *d)
 			t = fmt_metrics(nd->saved, nd->nsaved);
 			err = xasprintf("saved %s", t);
 			free(t);
-		} else
-			err = log_escape(nd->error ? nd->error : "",
+		} else {
+			/* the error, then the last lines of stderr (safe
+			 * text: state_read made it so) */
+			t = log_escape(nd->error ? nd->error : "",
 			    nd->error ? strlen(nd->error) : 0);
+			err = errtail_line(nd->error != NULL ? t : NULL,
+			    nd->stderr_tail);
+			free(t);
+		}
 		id = log_escape(nd->id, strlen(nd->id));
 		printf("%-32s %-10s %8s %8s  %s\n", id, st, att, el, err);
 		free(id);
@@ -585,7 +600,7 @@ static void
 follow_draw(struct follow *f, const struct state_doc *d)
 {
 	const struct state_doc_node *nd;
-	char el[32], *id, *err;
+	char el[32], *id, *err, *t, *line;
 	size_t i, k, done, cells, nfail = 0;
 	int lines = 0;
 	int64_t since, now = now_ms();
@@ -633,11 +648,13 @@ follow_draw(struct follow *f, const struct state_doc *d)
 			continue;
 		if (++k + FOLLOW_FAILED <= nfail)
 			continue;	/* only the last few */
-		err = log_escape(nd->error ? nd->error : "",
+		t = log_escape(nd->error ? nd->error : "",
 		    nd->error ? strlen(nd->error) : 0);
-		if (strlen(err) > 60)
-			strcpy(err + 57, "...");
+		line = errtail_line(t, nd->stderr_tail);
+		err = errtail_cut(line, 60);
 		printf("  %-8s %-40s %s\n", nd->status, nd->id, err);
+		free(line);
+		free(t);
 		free(err);
 		lines++;
 	}
@@ -934,6 +951,7 @@ cmd_status(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "spool", required_argument, NULL, 's' },
 		{ "follow", no_argument, NULL, 'f' },
+		{ "schedules", no_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -941,7 +959,7 @@ cmd_status(int argc, char **argv)
 	char *cause = NULL;
 	struct entry *v;
 	size_t n, i;
-	int c, ret = 0, follow = 0;
+	int c, ret = 0, follow = 0, schedules = 0;
 
 	while ((c = getopt_long(argc, argv, "+s:fh", opts, NULL)) != -1) {
 		switch (c) {
@@ -950,6 +968,9 @@ cmd_status(int argc, char **argv)
 			break;
 		case 'f':
 			follow = 1;
+			break;
+		case 'S':
+			schedules = 1;
 			break;
 		case 'h':
 			status_usage(stdout);
@@ -967,6 +988,9 @@ cmd_status(int argc, char **argv)
 		job = argv[optind];
 	if (dir == NULL)
 		dir = spool_default();
+	if (schedules)
+		return job != NULL || follow ? (status_usage(stderr),
+		    EXIT_USAGE) : status_schedules(dir);
 	if (follow && job == NULL) {
 		status_usage(stderr);
 		return EXIT_USAGE;

@@ -386,6 +386,8 @@ env_build(struct job *j, size_t i, int attempt, const char *out_path,
 	env_set(&eb, "DAGEXEC_WORKDIR", j->workdir);
 	env_set(&eb, "DAGEXEC_OUTPUT", out_path);
 	env_set(&eb, "DAGEXEC_METRICS", metrics_path);
+	if (j->scheduled_at != NULL)
+		env_set(&eb, "DAGEXEC_SCHEDULED_AT", j->scheduled_at);
 	env_item(n, &eb);
 	if (env_needs(j, i, &eb, cause) != 0) {
 		env_build_free(j, eb.v);

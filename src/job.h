@@ -59,6 +59,14 @@ struct job_config {
 	const bool	*cache_skip;	/* per node (copied), or NULL: nodes
 					   never looked up in the cache (they
 					   run, and store again) */
+	const char	*bundle;	/* the bundle's path as report.html's
+					   retry commands name it (copied),
+					   or NULL */
+	const char	*spool;		/* a job of `watch`: its spool, for
+					   the same (copied), or NULL */
+	const char	*scheduled_at;	/* a scheduled firing's time, its
+					   nodes' $DAGEXEC_SCHEDULED_AT
+					   (copied), or NULL */
 };
 
 /* Prepare a job for m (the job takes ownership of m): create its directory
@@ -89,8 +97,9 @@ enum dag_status job_status(const struct job *j);
 const struct manifest *job_manifest(const struct job *j);
 const struct sched *job_sched(const struct job *j);
 /* For a finished job: write again the files of its end that could not be
- * written (state.yaml, summary.txt, graph.dot, timeline.svg, trace.json:
- * a full disk). 0 when all are written, -1 when one still fails (logged). */
+ * written (state.yaml, summary.txt, graph.dot, timeline.svg, trace.json,
+ * report.html: a full disk). 0 when all are written, -1 when one still
+ * fails (logged). */
 int job_end_retry(struct job *j);
 /* How long the job ran (ms), or -1 before it finished. */
 int64_t job_duration_ms(const struct job *j);

@@ -24,23 +24,63 @@
 
 
 /* ------------------------------------------------------------------------ */
+/* The names the parser accepts, for the documentation check. */
+
+void
+names_each(void (*fn)(void *, const char *, const char *), void *arg,
+    const char *what, const char *const *names)
+{
+	size_t i;
+
+	for (i = 0; names[i] != NULL; i++)
+		fn(arg, what, names[i]);
+}
+
+/* (Defined below the tables it lists.) */
+static void	top_names_each(void (*)(void *, const char *, const char *),
+		    void *);
+
+void
+manifest_names_each(void (*fn)(void *, const char *, const char *),
+    void *arg)
+{
+	int r;
+
+	top_names_each(fn, arg);
+	for (r = REASON_NONE + 1; r < REASON__COUNT; r++)
+		fn(arg, "value retry_on", reason_name((enum reason)r));
+	manifest_node_names_each(fn, arg);
+}
+
+/* ------------------------------------------------------------------------ */
 /* The top level. */
 
 const char *const top_keys[] = {
 	"name", "max_parallel", "schedule", "on_failure", "deadline",
 	"budget", "env", "workdir", "pools", "notify", "defaults", "nodes",
+	"cron", "timezone", "overlap", "catch_up",
 	NULL
 };
 
+/* cron, timezone, overlap and catch_up last, in enum CRONK_ order */
 enum { TK_NAME, TK_MAX_PARALLEL, TK_SCHEDULE, TK_ON_FAILURE, TK_DEADLINE,
 	TK_BUDGET, TK_ENV, TK_WORKDIR, TK_POOLS, TK_NOTIFY, TK_DEFAULTS,
-	TK_NODES };
+	TK_NODES, TK_CRON };
 
 static const char *const schedule_names[] = { "critical-path", "waves",
 	NULL };
 static const char *const on_failure_names[] = { "continue", "stop", "abort",
 	NULL };
 static const char *const notify_keys[] = { "url", "on", "insecure", NULL };
+
+static void
+top_names_each(void (*fn)(void *, const char *, const char *), void *arg)
+{
+	names_each(fn, arg, "key top", top_keys);
+	names_each(fn, arg, "key notify", notify_keys);
+	names_each(fn, arg, "value schedule", schedule_names);
+	names_each(fn, arg, "value on_failure", on_failure_names);
+}
 
 static void
 parse_budget(struct ctx *c, const struct ynode *v)
@@ -326,11 +366,30 @@ build_graph(struct ctx *c)
 }
 
 static void
+parse_name(struct ctx *c, const struct ynode *v)
+{
+	const char *s;
+
+	if (is_null(v)) {
+		yerr(c, v, "'name' must be a string, not null");
+		return;
+	}
+	if (get_str(c, "name", v, &s) != 1)
+		return;
+	if (!valid_id(s, strlen(s))) {
+		yerr(c, v, "invalid name '%s' (expected [A-Za-z0-9._-]{1,64})",
+		    s);
+		return;
+	}
+	c->m->name = xstrdup(s);
+}
+
+static void
 parse_top(struct ctx *c, const struct ynode *root)
 {
 	struct manifest *m = c->m;
 	struct mapit it;
-	struct ynode *k, *v;
+	struct ynode *k, *v, *cron_k[CRONK__N] = { NULL }, *cron_v[CRONK__N];
 	const struct ynode *pools_y = NULL, *defaults_y = NULL;
 	const struct ynode *nodes_y = NULL;
 	struct node dflt;
@@ -353,27 +412,15 @@ parse_top(struct ctx *c, const struct ynode *root)
 		switch (key_index(k->u.s, top_keys)) {
 		case TK_NAME:
 			have_name = true;
-			if (is_null(v)) {
-				yerr(c, v, "'name' must be a string, not "
-				    "null");
-				break;
-			}
-			if (get_str(c, "name", v, &s) != 1)
-				break;
-			if (!valid_id(s, strlen(s))) {
-				yerr(c, v, "invalid name '%s' (expected "
-				    "[A-Za-z0-9._-]{1,64})", s);
-				break;
-			}
-			m->name = xstrdup(s);
+			parse_name(c, v);
 			break;
 		case TK_MAX_PARALLEL:
 			get_intv(c, "max_parallel", v, 1, 100000,
 			    &m->max_parallel);
 			break;
 		case TK_SCHEDULE:
-			if (get_enum(c, "schedule", v, schedule_names,
-			    &e) == 1)
+			if (!cron_misplaced(c, v) && get_enum(c, "schedule",
+			    v, schedule_names, &e) == 1)
 				m->schedule = (enum schedule)e;
 			break;
 		case TK_ON_FAILURE:
@@ -418,6 +465,12 @@ parse_top(struct ctx *c, const struct ynode *root)
 		case TK_NODES:
 			nodes_y = v;
 			break;
+		case TK_CRON: case TK_CRON + 1: case TK_CRON + 2:
+		case TK_CRON + 3:
+			e = key_index(k->u.s, top_keys) - TK_CRON;
+			cron_k[e] = k;
+			cron_v[e] = v;
+			break;
 		default:
 			if (key_index(k->u.s, node_keys) >= 0 &&
 			    suggest(k->u.s, top_keys,
@@ -431,6 +484,7 @@ parse_top(struct ctx *c, const struct ynode *root)
 			break;
 		}
 	}
+	parse_cron_keys(c, cron_k, cron_v);
 	if (!have_name)
 		yerr(c, root, "missing required key 'name'");
 	if (nodes_y == NULL)
@@ -444,6 +498,11 @@ parse_top(struct ctx *c, const struct ynode *root)
 	if (nodes_y != NULL) {
 		if (is_null(nodes_y))
 			yerr(c, nodes_y, "'nodes' must be a mapping, not null");
+		else if (nodes_y->type == Y_SEQ)
+			/* a list of steps, as other tools write them */
+			yerr(c, nodes_y, "'nodes' must be a mapping of node id "
+			    "to node ('nodes: {fetch: {run: ...}}'), not a "
+			    "sequence");
 		else if (want_map(c, "nodes", nodes_y) == 1) {
 			if (nodes_y->n == 0)
 				yerr(c, nodes_y, "'nodes' must not be empty");
@@ -492,6 +551,11 @@ manifest_free(struct manifest *m)
 	if (m->notify != NULL) {
 		free(m->notify->url);
 		free(m->notify);
+	}
+	if (m->cron != NULL) {
+		free(m->cron->expr);
+		free(m->cron->timezone);
+		free(m->cron);
 	}
 	for (i = 0; i < m->nnodes; i++)
 		manifest_node_release(&m->nodes[i]);

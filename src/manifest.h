@@ -174,6 +174,23 @@ struct pool {
 #define NOTIFY_ON_SUCCESS	0x1u
 #define NOTIFY_ON_FAILURE	0x2u
 
+/* What overlaps under a recurring manifest's `overlap:`. */
+enum overlap {
+	OVERLAP_SKIP,		/* a firing while the last one runs: none */
+	OVERLAP_QUEUE,		/* ... waits for it; at most one waits */
+	OVERLAP_ALL		/* every firing runs */
+};
+
+/* A recurring manifest's keys (SPOOL/schedules/; elsewhere they are
+ * checked and otherwise ignored). */
+struct cron_spec {
+	char		*expr;			/* canonical (cron_canonical) */
+	char		*timezone;		/* NULL: the system's */
+	enum overlap	 overlap;		/* default skip */
+	int64_t		 catch_up_ms;		/* 0: missed firings are not
+						   run */
+};
+
 struct notify_spec {
 	char		*url;
 	unsigned	 on;			/* NOTIFY_ON_*; default both */
@@ -193,6 +210,7 @@ struct manifest {
 	struct pool		*pools;
 	size_t			 npools;
 	struct notify_spec	*notify;	/* NULL: none */
+	struct cron_spec	*cron;		/* NULL: none */
 	struct node		*nodes;		/* in manifest order */
 	size_t			 nnodes;
 	struct graph		 graph;		/* analysed: topo, waves,
@@ -260,5 +278,12 @@ void manifest_lint(const struct manifest *m, struct diags *d);
  * and the graph (topological order, waves, bottom levels) made again.
  * (manifest_keep.c) */
 void manifest_keep(struct manifest *m, const bool *keep);
+/* Every name the parser accepts, for the check that dagexec.yaml(5) lists
+ * them all: fn(arg, what, name) once a name, where what is "key TABLE" for
+ * the keys of a mapping (TABLE: top, node, http, slurm, cache, limits,
+ * notify, ...) and "value KEY" for the values of a key (on_failure, when,
+ * retry_on, ...). A table the parser reads keys from belongs here. */
+void manifest_names_each(void (*fn)(void *arg, const char *what,
+    const char *name), void *arg);
 
 #endif

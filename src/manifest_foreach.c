@@ -23,6 +23,12 @@
 static const char *const dyn_keys[] = { "from", "key", NULL };
 
 void
+foreach_names_each(void (*fn)(void *, const char *, const char *), void *arg)
+{
+	names_each(fn, arg, "key foreach", dyn_keys);
+}
+
+void
 foreach_spec_free(struct foreach_spec *f)
 {
 	size_t k;
@@ -111,8 +117,7 @@ foreach_dynamic(struct ctx *c, const struct ynode *v, struct foreach_spec *f,
 	struct mapit it;
 	struct ynode *k, *val;
 	const char *s, *sg;
-	const char **names;
-	size_t idx, i;
+	size_t idx;
 	bool have_from = false, have_key = false;
 
 	mapit_init(&it, v);
@@ -125,11 +130,7 @@ foreach_dynamic(struct ctx *c, const struct ynode *v, struct foreach_spec *f,
 			f->from_pos.line = val->line;
 			f->from_pos.col = val->col;
 			if (!strmap_get(c->m->ids, s, &idx)) {
-				names = xcalloc(c->m->nnodes + 1,
-				    sizeof *names);
-				for (i = 0; i < c->m->nnodes; i++)
-					names[i] = c->m->nodes[i].id;
-				sg = suggest(s, names, c->m->nnodes);
+				sg = suggest_node(c, s, self);
 				if (sg != NULL)
 					yerr(c, val, "unknown node '%s' in "
 					    "'foreach.from' (did you mean "
@@ -137,7 +138,6 @@ foreach_dynamic(struct ctx *c, const struct ynode *v, struct foreach_spec *f,
 				else
 					yerr(c, val, "unknown node '%s' in "
 					    "'foreach.from'", s);
-				free(names);
 				break;
 			}
 			if (idx == self) {

@@ -82,6 +82,7 @@ struct ctx {
 	size_t		*mark;		/* per node: last node + 1 needing it */
 	size_t		*pairidx;	/* per pair of `nodes`: its node, or
 					   SIZE_MAX */
+	size_t		 suggested;	/* node ids compared for suggestions */
 	struct ineed	*ineeds;	/* needs on one instance */
 	size_t		 nineeds;
 	size_t		 ineedcap;
@@ -92,6 +93,15 @@ struct mapit {
 	size_t			 i;
 	struct strmap		*seen;
 };
+
+/* The keys of a recurring manifest: cron, timezone, overlap, catch_up,
+ * each with its key node and value, or NULL (manifest_cron.c). */
+enum { CRONK_CRON, CRONK_TIMEZONE, CRONK_OVERLAP, CRONK_CATCH_UP, CRONK__N };
+void parse_cron_keys(struct ctx *c, struct ynode *const *keys,
+    struct ynode *const *vals);
+/* Whether the value of `schedule` looks like a cron expression (a user of
+ * Dagu writes one there): then the error says where it goes. */
+bool cron_misplaced(struct ctx *c, const struct ynode *v);
 
 /* errors */
 void err_add(struct ctx *c, int line, int col, const char *msg);
@@ -131,6 +141,9 @@ bool valid_id(const char *s, size_t n);
 bool valid_envname(const char *s);
 bool valid_budgetname(const char *s);
 const char *suggest(const char *s, const char *const *cand, size_t n);
+/* The node id of c's manifest closest to s, when close enough, or NULL;
+ * node skip (the one asking) is never offered. */
+const char *suggest_node(struct ctx *c, const char *s, size_t skip);
 void unknown_key(struct ctx *c, const struct ynode *k, const char *what,
     const char *const *cand, size_t n);
 int key_index(const char *s, const char *const *names);
@@ -164,6 +177,12 @@ void parse_node_keys(struct ctx *c, const struct ynode *map, struct node *n,
     size_t self, uint32_t *set);
 void merge_defaults(struct ctx *c, struct node *n, uint32_t nset,
     const struct node *d, uint32_t dset);
+/* manifest_names_each for the tables of manifest_node.c. */
+void manifest_node_names_each(void (*fn)(void *, const char *,
+    const char *), void *arg);
+/* fn(arg, what, name) for each name of the NULL-terminated names. */
+void names_each(void (*fn)(void *, const char *, const char *), void *arg,
+    const char *what, const char *const *names);
 /* Copy what src runs and how into dst (uninitialised): everything but its
  * id, needs, need_groups and foreach parts (dst gets none). Every pointer
  * a node owns is copied here: a key added to struct node that owns memory
@@ -181,6 +200,9 @@ bool foreach_need(struct ctx *c, const struct ynode *it, const char *s,
  * foreach nodes and their instances, and make the ids again. */
 void foreach_expand(struct ctx *c);
 void foreach_spec_free(struct foreach_spec *f);
+/* manifest_names_each for the keys of a dynamic foreach. */
+void foreach_names_each(void (*fn)(void *, const char *, const char *),
+    void *arg);
 /* The ids and the graph of m made again from its nodes; -1 on a cycle
  * (manifest_keep.c). */
 int manifest_reindex(struct manifest *m);

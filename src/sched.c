@@ -768,6 +768,7 @@ sched_free(struct sched *s)
 		return;
 	for (i = 0; i < s->n; i++) {
 		free(s->nr[i].error);
+		free(s->nr[i].stderr_tail);
 		for (k = 0; k < s->nr[i].nmetrics; k++)
 			free(s->nr[i].metrics[k].name);
 		free(s->nr[i].metrics);
@@ -1281,6 +1282,10 @@ sched_ended(struct sched *s, size_t i, int64_t now,
 		}
 	}
 	s->killed[i] = REASON_NONE;
+	/* a failure's last lines of stderr, shown with its error */
+	free(r->stderr_tail);
+	r->stderr_tail = why != REASON_NONE && e->stderr_tail != NULL ?
+	    xstrdup(e->stderr_tail) : NULL;
 
 	if (why == REASON_NONE) {
 		r->reason = REASON_NONE;

@@ -27,7 +27,7 @@ runjob() {
 # --- the bundle of the example pipeline --------------------------------------
 runjob example "$TOP_SRCDIR/examples/research-pipeline.yaml"
 check "the example pipeline succeeds" test "$rc" -eq 0
-for f in timeline.svg trace.json summary.txt SHA256SUMS; do
+for f in timeline.svg trace.json summary.txt report.html SHA256SUMS; do
 	check "bundle holds $f" test -s "$X/$f"
 done
 tar tzf "$bundle" >"$T/members"
@@ -44,8 +44,8 @@ names = t.getnames()
 job = names[0].rstrip('/')
 top = [n.split('/', 1)[1] for n in names if n.count('/') == 1 and not n.endswith('/')]
 want = ['manifest.yaml', 'state.yaml', 'events.log', 'summary.txt', 'graph.dot',
-        'timeline.svg', 'trace.json']
-assert top[:7] == want and top[-1] == 'SHA256SUMS', top
+        'timeline.svg', 'trace.json', 'report.html']
+assert top[:8] == want and top[-1] == 'SHA256SUMS', top
 for m in t.getmembers():
     assert m.uid == 0 and m.gid == 0 and m.uname == 'root', m.name
     assert m.mode == (0o755 if m.isdir() else 0o644), (m.name, oct(m.mode))
@@ -216,7 +216,7 @@ join -j 2 "$T/s1" "$T/s2" | awk '$2 != $3 { print $1 }' | sort >"$T/differ"
 join -v 1 -v 2 -j 2 "$T/s1" "$T/s2" >"$T/unpaired"
 check "two runs list the same members" test ! -s "$T/unpaired"
 grep -v -x -e state.yaml -e events.log -e summary.txt -e timeline.svg \
-    -e trace.json "$T/differ" >"$T/differ2"
+    -e trace.json -e report.html "$T/differ" >"$T/differ2"
 check "two runs with the same outputs differ only in timing files" test ! -s "$T/differ2"
 
 # --- show --------------------------------------------------------------------
