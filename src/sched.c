@@ -696,6 +696,36 @@ halt(struct sched *s, int why, enum dag_status st, char *error)
 
 /* ---- lifecycle ------------------------------------------------------ */
 
+/* Grow the per-node records from s->n to n nodes, the new ones pending
+ * (sched_new, and a dynamic foreach's instances). */
+static void
+sched_grow(struct sched *s, size_t n)
+{
+	size_t i;
+
+	s->nr = xreallocarray(s->nr, n, sizeof *s->nr);
+	s->blevel = xreallocarray(s->blevel, n, sizeof *s->blevel);
+	s->nunfinal = xreallocarray(s->nunfinal, n, sizeof *s->nunfinal);
+	s->q = xreallocarray(s->q, n, 1);
+	s->killed = xreallocarray(s->killed, n, sizeof *s->killed);
+	s->parked_next = xreallocarray(s->parked_next, n,
+	    sizeof *s->parked_next);
+	for (i = s->n; i < n; i++) {
+		memset(&s->nr[i], 0, sizeof s->nr[i]);
+		s->nr[i].status = NS_PENDING;
+		s->nr[i].exit_code = -1;
+		s->nr[i].started_ms = -1;
+		s->nr[i].finished_ms = -1;
+		s->nr[i].retry_at = -1;
+		s->nunfinal[i] = 0;
+		s->q[i] = Q_NONE;
+		s->killed[i] = REASON_NONE;
+		s->parked_next[i] = SIZE_MAX;
+	}
+	s->counts[NS_PENDING] += n - s->n;
+	s->n = n;
+}
+
 struct sched *
 sched_new(const struct manifest *m, const struct sched_config *c)
 {
@@ -707,19 +737,10 @@ sched_new(const struct manifest *m, const struct sched_config *c)
 	s = xcalloc(1, sizeof *s);
 	s->m = m;
 	s->g = g;
-	s->n = n;
 	s->max_parallel = c != NULL && c->max_parallel > 0 ?
 	    c->max_parallel : 1;
 	s->expand_as_one = c != NULL && c->expand_as_one;
-	s->nr = xcalloc(n, sizeof *s->nr);
-	for (i = 0; i < n; i++) {
-		s->nr[i].status = NS_PENDING;
-		s->nr[i].exit_code = -1;
-		s->nr[i].started_ms = -1;
-		s->nr[i].finished_ms = -1;
-		s->nr[i].retry_at = -1;
-	}
-	s->counts[NS_PENDING] = n;
+	sched_grow(s, n);	/* every node pending */
 
 	/* Bottom levels with the manifest's or the learned estimates. */
 	w = xcalloc(n, sizeof *w);
@@ -729,7 +750,6 @@ sched_new(const struct manifest *m, const struct sched_config *c)
 			e = c->estimate_ms[i];
 		w[i] = e > 0 ? e : 1;
 	}
-	s->blevel = xcalloc(n, sizeof *s->blevel);
 	for (t = n; t > 0; t--) {
 		i = g->topo[t - 1];
 		e = 0;
@@ -740,9 +760,6 @@ sched_new(const struct manifest *m, const struct sched_config *c)
 	}
 	free(w);
 
-	s->nunfinal = xcalloc(n, sizeof *s->nunfinal);
-	s->q = xcalloc(n, 1);
-	s->killed = xcalloc(n, sizeof *s->killed);
 	s->nheaps = m->npools + 1;
 	s->ready = xcalloc(s->nheaps, sizeof *s->ready);
 	s->pool_running = xcalloc(s->nheaps, sizeof *s->pool_running);
@@ -753,7 +770,6 @@ sched_new(const struct manifest *m, const struct sched_config *c)
 	s->parked_head = xcalloc(g->nwaves + 1, sizeof *s->parked_head);
 	for (p = 0; p <= g->nwaves; p++)
 		s->parked_head[p] = SIZE_MAX;
-	s->parked_next = xcalloc(n, sizeof *s->parked_next);
 	s->deadline_at = INT64_MAX;
 	s->end_status = DS_RUNNING;
 	return (s);
@@ -1363,35 +1379,6 @@ bool
 sched_expanding(const struct sched *s, size_t i)
 {
 	return i < s->n && s->q[i] == Q_EXPAND && s->nr[i].status == NS_PENDING;
-}
-
-/* Grow the per-node records from s->n to n nodes, the new ones pending. */
-static void
-sched_grow(struct sched *s, size_t n)
-{
-	size_t i;
-
-	s->nr = xreallocarray(s->nr, n, sizeof *s->nr);
-	s->blevel = xreallocarray(s->blevel, n, sizeof *s->blevel);
-	s->nunfinal = xreallocarray(s->nunfinal, n, sizeof *s->nunfinal);
-	s->q = xreallocarray(s->q, n, 1);
-	s->killed = xreallocarray(s->killed, n, sizeof *s->killed);
-	s->parked_next = xreallocarray(s->parked_next, n,
-	    sizeof *s->parked_next);
-	for (i = s->n; i < n; i++) {
-		memset(&s->nr[i], 0, sizeof s->nr[i]);
-		s->nr[i].status = NS_PENDING;
-		s->nr[i].exit_code = -1;
-		s->nr[i].started_ms = -1;
-		s->nr[i].finished_ms = -1;
-		s->nr[i].retry_at = -1;
-		s->nunfinal[i] = 0;
-		s->q[i] = Q_NONE;
-		s->killed[i] = REASON_NONE;
-		s->parked_next[i] = SIZE_MAX;
-	}
-	s->counts[NS_PENDING] += n - s->n;
-	s->n = n;
 }
 
 void
