@@ -224,7 +224,7 @@ sandbox_ruleset(struct job *j, size_t i, bool child, int port, int *fd,
 	char *dir, *warn = NULL, *c2 = NULL;
 	int rc;
 
-	dir = xasprintf("%s/io/%s", j->dir, j->procs[i].sbdir);
+	dir = xasprintf("%s/io/%s", j->dir, j->procs[i]->sbdir);
 	a.workdir = j->workdir;
 	a.sidedir = dir;
 	a.exe = child ? j->self : NULL;
@@ -248,7 +248,7 @@ attempt_started(struct job *j, size_t i, int attempt, pid_t pid, int outfd,
     int errfd, enum sandbox_level level)
 {
 	const struct node *n = &j->m->nodes[i];
-	struct nodeproc *np = &j->procs[i];
+	struct nodeproc *np = j->procs[i];
 	char b1[UNITS_INT_LEN], b2[UNITS_INT_LEN], b3[UNITS_INT_LEN];
 
 	job_proc_reset(j, i, attempt);
@@ -307,7 +307,9 @@ exec_local_spawn(struct job *j, size_t i, int attempt,
 	if (n->kind == NODE_RUN && j->pwd != NULL)
 		words = shline_words(n->run);
 	envp = env_build(j, i, attempt, out_path, met_path, tmpdir,
-	    words != NULL ? j->pwd : NULL);
+	    words != NULL ? j->pwd : NULL, &cause);
+	if (envp == NULL)
+		goto fail;
 
 again:
 	memset(&sp, 0, sizeof sp);
@@ -385,7 +387,7 @@ fail:
 		close(perr[0]);
 	if (perr[1] >= 0)
 		close(perr[1]);
-	if (j->procs[i].sbdir != NULL)
+	if (j->procs[i]->sbdir != NULL)
 		exec_sandbox_remove(j, i);
 	*causep = cause;
 	cause = NULL;
@@ -426,7 +428,7 @@ kill_escalate(struct loop *l, void *arg)
 void
 exec_local_kill(struct job *j, size_t i, int sig)
 {
-	struct nodeproc *np = &j->procs[i];
+	struct nodeproc *np = j->procs[i];
 
 	if (np->pid <= 0)
 		return;
@@ -674,7 +676,7 @@ exec_local_kill_leftovers(struct job *j, size_t i, pid_t pgid)
 void
 exec_local_release(struct job *j, size_t i)
 {
-	struct nodeproc *np = &j->procs[i];
+	struct nodeproc *np = j->procs[i];
 
 	if (np->pid > 0)
 		spawn_kill_group(np->pid, SIGKILL);

@@ -240,7 +240,12 @@ slurm_submit(struct nodeproc *np)
 	script = slurm_io(j, i, np->attempt, "sbatch");
 	so = slurm_io(j, i, np->attempt, "out");
 	se = slurm_io(j, i, np->attempt, "err");
-	envp = env_build(j, i, np->attempt, out_path, met_path, NULL, NULL);
+	envp = env_build(j, i, np->attempt, out_path, met_path, NULL, NULL,
+	    &cause);
+	if (envp == NULL) {
+		slurm_fail(np, cause);
+		goto out;
+	}
 	text = slurm_script(envp, j->workdir, n->kind == NODE_RUN ? n->run :
 	    NULL, n->argv);
 	/* the script is the user's: sbatch reads it as them */
@@ -362,7 +367,7 @@ slurm_lookup(struct nodeproc *np)
 static void
 slurm_start(struct job *j, size_t i, int attempt)
 {
-	struct nodeproc *np = &j->procs[i];
+	struct nodeproc *np = j->procs[i];
 	int adopt = np->adopt_attempt;
 	char *adopt_id = np->adopt_id;
 
@@ -388,7 +393,7 @@ slurm_start(struct job *j, size_t i, int attempt)
 static void
 slurm_detach(struct job *j, size_t i)
 {
-	struct nodeproc *np = &j->procs[i];
+	struct nodeproc *np = j->procs[i];
 	struct attempt_end e;
 
 	if (np->slurm_id != NULL)
@@ -434,7 +439,7 @@ slurm_cancel_again(struct loop *l, void *arg)
 static void
 slurm_kill(struct job *j, size_t i)
 {
-	struct nodeproc *np = &j->procs[i];
+	struct nodeproc *np = j->procs[i];
 
 	if (!np->slurm_live)
 		return;
@@ -475,7 +480,7 @@ exec_slurm_kill(struct job *j, size_t i, int sig)
 static void
 exec_slurm_release(struct job *j, size_t i)
 {
-	struct nodeproc *np = &j->procs[i];
+	struct nodeproc *np = j->procs[i];
 
 	if (np->kill_timer != NULL)
 		loop_timer_cancel(j->loop, np->kill_timer);

@@ -189,7 +189,7 @@ kill_node(struct job *j, size_t i, int sig)
 void
 job_proc_reset(struct job *j, size_t i, int attempt)
 {
-	struct nodeproc *np = &j->procs[i];
+	struct nodeproc *np = j->procs[i];
 	struct kv *keep = np->outputs;
 	size_t nkeep = np->noutputs;
 	char *sbdir = np->sbdir;
@@ -264,7 +264,10 @@ struct ending {
 	/* the copy of the declared outputs */
 	int			 workdir_fd;
 	const char		*workdir_err;	/* why it is -1 */
-	const struct node	*n;
+	char *const		*outputs;	/* the node's declared outputs
+					   (its array: a dynamic foreach
+					   moves the nodes, not this) */
+	size_t			 noutputs;
 	char			*dest;		/* DIR/outputs/NODE */
 	bool			 check_owner;	/* only plain files of the
 						   owner's, with one link */
@@ -326,8 +329,8 @@ ending_copy(struct ending *en)
 		    en->workdir_err : "no work directory");
 		return;
 	}
-	for (k = 0; en->copy_cause == NULL && k < en->n->noutputs; k++)
-		(void)bundle_collect_output(en->workdir_fd, en->n->outputs[k],
+	for (k = 0; en->copy_cause == NULL && k < en->noutputs; k++)
+		(void)bundle_collect_output(en->workdir_fd, en->outputs[k],
 		    en->dest, en->check_owner ? &en->owner : NULL,
 		    &en->copy_cause);
 	/* stored once its outputs are in outputs/NODE and before its
@@ -342,6 +345,7 @@ ending_done(void *arg)
 {
 	struct ending *en = arg;
 
+	en->np->job->copying--;
 	if (en->store != NULL)
 		job_cache_store_done(en->store);
 	if (en->copy_cause != NULL && en->e.reason == REASON_NONE) {
@@ -364,16 +368,20 @@ ending_work(void *arg)
 static void
 ending_copy_start(struct job *j, struct ending *en)
 {
+	const struct node *n = &j->m->nodes[en->np->node];
+
 	en->workdir_fd = j->workdir_fd;
 	en->workdir_err = j->workdir_err;
-	en->n = &j->m->nodes[en->np->node];
-	en->dest = xasprintf("%s/outputs/%s", j->dir, en->n->id);
+	en->outputs = n->outputs;
+	en->noutputs = n->noutputs;
+	en->dest = xasprintf("%s/outputs/%s", j->dir, n->id);
 	en->check_owner = j->spooled;
 	en->owner.uid = geteuid();
 	en->owner.gid = getegid();
 	if (j->copier == NULL)
 		j->copier = worker_new(j->loop);
 	en->np->ending = en;
+	j->copying++;
 	worker_run(j->copier, ending_work, ending_done, en);
 }
 
@@ -722,6 +730,8 @@ job_pump_n(struct job *j, int max_starts)
 	j->in_pump = true;
 	do {
 		j->pump_again = false;
+		if (j->nexpand_wait > 0 && j->copying == 0)
+			job_expand_waiting(j);
 		now = loop_now();
 		while (sched_next(j->s, now, max_starts - started, &a)) {
 			changed = true;
@@ -749,6 +759,9 @@ job_pump_n(struct job *j, int max_starts)
 				break;
 			case SA_CHANGE:
 				log_change(j, &a);
+				break;
+			case SA_EXPAND:
+				job_expand(j, a.node);
 				break;
 			}
 			now = loop_now();
@@ -863,6 +876,7 @@ job_new(struct loop *l, struct manifest *m, const struct job_config *c,
 	struct job *j = xcalloc(1, sizeof *j);
 	struct sched_config sc;
 	char *path, *abs;
+	size_t n0;
 	long ncpu;
 	int fd;
 
@@ -905,7 +919,8 @@ job_new(struct loop *l, struct manifest *m, const struct job_config *c,
 	 * state.yaml stays readable by anyone */
 	if (job_private_dir(j, "nodes", cause) != 0 ||
 	    job_private_dir(j, "outputs", cause) != 0 ||
-	    job_private_dir(j, "io", cause) != 0)
+	    job_private_dir(j, "io", cause) != 0 ||
+	    job_private_dir(j, "values", cause) != 0)
 		goto fail;
 	path = xasprintf("%s/nodes", j->dir);
 	j->nodes_fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
@@ -980,14 +995,21 @@ job_new(struct loop *l, struct manifest *m, const struct job_config *c,
 	    (ncpu > 0 ? (int)ncpu : 1);
 	if (c->jobs > 0 && c->jobs < sc.max_parallel)
 		sc.max_parallel = c->jobs;
+	/* a resumed job has the instances its journal made, before the
+	 * scheduler is made for its nodes (those of the manifest keep
+	 * their indices: the estimates given stay theirs) */
+	n0 = m->nnodes;
+	if (c->resume_log != NULL && job_expand_replay(m, c->resume_log,
+	    cause) != 0)
+		goto fail;
 	if (c->estimates != NULL) {
 		j->estimates = xcalloc(m->nnodes, sizeof *j->estimates);
 		memcpy(j->estimates, c->estimates,
-		    m->nnodes * sizeof *j->estimates);
+		    n0 * sizeof *j->estimates);
 		sc.estimate_ms = j->estimates;
 	}
 	j->s = sched_new(m, &sc);
-	j->procs = xcalloc(m->nnodes, sizeof *j->procs);
+	job_grow(j, 0);
 	j->lost = c->lost;
 	job_cache_init(j, c);
 	if (c->resume_log != NULL) {
@@ -1168,7 +1190,8 @@ job_free(struct job *j)
 	worker_free(j->copier);
 	if (j->procs != NULL) {
 		for (i = 0; i < j->m->nnodes; i++) {
-			np = &j->procs[i];
+			if ((np = j->procs[i]) == NULL)
+				continue;
 			job_exec(j, i)->release(j, i);
 			free(np->out.error);
 			free(np->err.error);
@@ -1181,7 +1204,15 @@ job_free(struct job *j)
 			free(np->adopt_id);
 		}
 		free(j->procs);
+		for (i = 0; i < j->nproc_blocks; i++)
+			free(j->proc_blocks[i]);
+		free(j->proc_blocks);
 	}
+	free(j->expand_wait);
+	strmap_free(j->values_done);
+	for (i = 0; i < j->nvalues_paths; i++)
+		free(j->values_paths[i]);
+	free(j->values_paths);
 	if (j->slurm_jobs != NULL) {
 		for (i = 0; i < j->m->nnodes; i++)
 			free(j->slurm_jobs[i]);

@@ -151,7 +151,12 @@ struct job {
 	int64_t			*done_span;	/* resumed: first start to end
 					   of a node that succeeded */
 	void			(*on_slots)(struct job *, void *);
-	struct nodeproc		*procs;
+	struct nodeproc		**procs;	/* per node; a record never
+					   moves (the loop's callbacks hold
+					   it), the array grows with a
+					   dynamic foreach */
+	struct nodeproc		**proc_blocks;	/* what procs point into */
+	size_t			 nproc_blocks;
 	char			**base_env;	/* NULL-terminated, owned */
 	size_t			 nbase_env;
 	int64_t			 wall_base;
@@ -206,6 +211,18 @@ struct job {
 	size_t			 nsbpool;
 	size_t			 sbpool_cap;
 	unsigned		 sbseq;		/* the last one's number */
+	int			 copying;	/* endings whose outputs are being
+					   copied (the worker reads the
+					   manifest meanwhile) */
+	size_t			*expand_wait;	/* dynamic foreach nodes due
+					   while a copy ran */
+	size_t			 nexpand_wait;
+	size_t			 expand_wait_cap;
+	struct strmap		*values_done;	/* values/SOURCE/KEY files
+					   written by this run: */
+	char			**values_paths;	/*   its keys */
+	size_t			 nvalues_paths;
+	size_t			 values_paths_cap;
 };
 /* ---- job.c -------------------------------------------------------------- */
 
@@ -285,6 +302,21 @@ void	 job_cache_store_free(struct cachestore *cs);
 /* Free n metrics and the array. */
 void	 metrics_free(struct metric *v, size_t n);
 
+/* Wait until the state writer's thread reads nothing of the manifest. */
+void	 job_state_quiet(struct job *j);
+
+/* ---- expand.c: a dynamic foreach ----------------------------------------- */
+
+/* Records for m->nnodes nodes (from old): the job's arrays grow. */
+void	 job_grow(struct job *j, size_t old);
+/* Node t, a dynamic foreach, is due (SA_EXPAND): make its instances from
+ * the value of the node it expands over (journalled first), or end it
+ * (no items: skipped, reason empty; too many: failed). Waits while an
+ * output copy runs (the worker reads the manifest). */
+void	 job_expand(struct job *j, size_t t);
+/* The expansions put off by job_expand, once no copy runs. */
+void	 job_expand_waiting(struct job *j);
+
 /* ---- env.c: the environment of a job's nodes ---------------------------- */
 
 /* Fill j->base_env from ours: no DAGEXEC_*, only the clean set with
@@ -293,10 +325,11 @@ void	  env_init_base(struct job *j);
 /* The environment of attempt of node i (out_path, metrics_path: its side
  * files; tmpdir: its TMPDIR, or NULL to keep ours; pwd: PWD for a line run
  * without the shell, or NULL); free it with env_build_free, as it borrows
- * j->base_env's entries. */
+ * j->base_env's entries. The values its needs pass on are written to
+ * DIR/values/ first: NULL with *cause when one cannot be. */
 char	**env_build(struct job *j, size_t i, int attempt,
 	    const char *out_path, const char *metrics_path, const char *tmpdir,
-	    const char *pwd);
+	    const char *pwd, char **cause);
 /* Where the side file name ("output", "metrics", "http.json",
  * "http.result") of node i's attempt is: io/NODE.NAME, or, for an attempt
  * with a sandbox, in its own directory (it may not write in io/),

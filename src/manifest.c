@@ -346,26 +346,10 @@ static void
 build_graph(struct ctx *c)
 {
 	struct manifest *m = c->m;
-	size_t *nneeds, i, *cycle = NULL, len;
-	const size_t **needs;
-	int64_t *weight;
+	size_t *cycle = NULL, len;
 	char *msg;
 
-	nneeds = xcalloc(m->nnodes + 1, sizeof *nneeds);
-	needs = xcalloc(m->nnodes + 1, sizeof *needs);
-	weight = xcalloc(m->nnodes + 1, sizeof *weight);
-	for (i = 0; i < m->nnodes; i++) {
-		nneeds[i] = m->nodes[i].nneeds;
-		needs[i] = m->nodes[i].needs;
-		weight[i] = m->nodes[i].estimate_ms >= 0 ?
-		    m->nodes[i].estimate_ms : 1000;
-	}
-	graph_init(&m->graph, m->nnodes, nneeds,
-	    (const size_t *const *)needs, weight);
-	free(nneeds);
-	free(needs);
-	free(weight);
-	if (graph_analyze(&m->graph) == 0)
+	if (manifest_reindex(m) == 0)
 		return;
 	len = graph_find_cycle(&m->graph, &cycle);
 	if (len == 0) {
@@ -537,8 +521,10 @@ parse_top(struct ctx *c, const struct ynode *root)
 					free(c->mark);
 					c->mark = NULL;
 					arena_free(&c->arena);
-					build_graph(c);
+					foreach_expand(c);
 				}
+				if (!c->stop)
+					build_graph(c);
 			}
 		}
 	}
@@ -577,6 +563,8 @@ manifest_free(struct manifest *m)
 	free(m->nodes);
 	graph_release(&m->graph);
 	strmap_free(m->ids);
+	free(m->order);
+	free(m->rank);
 	free(m);
 }
 
@@ -587,6 +575,7 @@ manifest_parse(const char *file, const char *text, size_t len,
 	struct ctx c;
 	struct ynode *root;
 	const char *nul;
+	size_t k;
 	int line, col;
 
 	*mp = NULL;
@@ -614,6 +603,9 @@ manifest_parse(const char *file, const char *text, size_t len,
 	strmap_free(c.pools);
 	free(c.mark);
 	free(c.pairidx);
+	for (k = 0; k < c.nineeds; k++)
+		free(c.ineeds[k].label);
+	free(c.ineeds);
 	if (c.nerr > 0 || c.stop) {
 		manifest_free(c.m);
 		diags_sort(d);

@@ -30,7 +30,7 @@ enum nkey {
 	NK_RETRY_DELAY, NK_BACKOFF, NK_MAX_RETRY_DELAY, NK_TIMEOUT,
 	NK_LIMITS, NK_LOG_LIMIT, NK_RETRY_ON, NK_WHEN, NK_ALLOW_FAILURE,
 	NK_POOL, NK_PRIORITY, NK_ESTIMATE, NK_EXECUTOR, NK_SLURM, NK_CACHE,
-	NK_SANDBOX,
+	NK_SANDBOX, NK_FOREACH,
 	NK__COUNT
 };
 
@@ -38,7 +38,7 @@ const char *const node_keys[] = {
 	"run", "argv", "http", "needs", "env", "outputs", "retries",
 	"retry_delay", "backoff", "max_retry_delay", "timeout", "limits",
 	"log_limit", "retry_on", "when", "allow_failure", "pool", "priority",
-	"estimate", "executor", "slurm", "cache", "sandbox", NULL
+	"estimate", "executor", "slurm", "cache", "sandbox", "foreach", NULL
 };
 
 static const char *const backoff_names[] = { "exponential", "fixed", NULL };
@@ -129,6 +129,12 @@ manifest_node_release(struct node *n)
 	strv_free(n->cache.inputs, n->cache.ninputs);
 	strv_free(n->cache.env, n->cache.nenv);
 	sandbox_free(n->sandbox);
+	free(n->group);
+	kvlist_free(&n->item);
+	foreach_spec_free(n->foreach);
+	strv_free(n->need_groups, n->nneed_groups);
+	free(n->item_from);
+	free(n->item_key);
 }
 
 static void
@@ -684,6 +690,8 @@ parse_needs(struct ctx *c, const struct ynode *v, struct node *n, size_t self)
 			continue;
 		}
 		if (!strmap_get(c->m->ids, it->u.s, &idx)) {
+			if (foreach_need(c, it, it->u.s, self))
+				continue;
 			if ((sg = suggest_node(c, it->u.s, self)) != NULL)
 				yerr(c, it, "node '%s' needs unknown node '%s' "
 				    "(did you mean '%s'?)", n->id, it->u.s,
@@ -827,6 +835,9 @@ parse_node_key(struct ctx *c, int idx, const struct ynode *k,
 	case NK_SANDBOX:
 		parse_sandbox(c, val, n);
 		break;
+	case NK_FOREACH:
+		parse_foreach(c, k, val, n, self);
+		break;
 	}
 	return true;
 }
@@ -856,7 +867,7 @@ parse_node_keys(struct ctx *c, const struct ynode *map, struct node *n,
 			unknown_key(c, k, "key", node_keys, NK__COUNT);
 			continue;
 		}
-		if (dflt && idx <= NK_NEEDS) {
+		if (dflt && (idx <= NK_NEEDS || idx == NK_FOREACH)) {
 			yerr(c, k, "'%s' cannot have a default", k->u.s);
 			continue;
 		}
@@ -906,6 +917,23 @@ static char *
 str_copy(const char *s)
 {
 	return s == NULL ? NULL : xstrdup(s);
+}
+
+/* A deep copy of s (NULL: none). */
+static struct sandbox_spec *
+sandbox_copy(const struct sandbox_spec *s)
+{
+	struct sandbox_spec *c;
+
+	if (s == NULL)
+		return NULL;
+	c = xmalloc(sizeof *c);
+	*c = *s;
+	c->read = strv_copy(s->read, s->nread);
+	c->write = strv_copy(s->write, s->nwrite);
+	c->connect = int_copy(s->connect, s->nconnect);
+	c->bind = int_copy(s->bind, s->nbind);
+	return c;
 }
 
 /* Apply defaults d (keys in dset) to node n (keys in nset). */
@@ -1007,16 +1035,8 @@ merge_defaults(struct ctx *c, struct node *n, uint32_t nset,
 		n->slurm.gres = str_copy(d->slurm.gres);
 		n->slurm.extra = strv_copy(d->slurm.extra, d->slurm.nextra);
 	}
-	if ((only & (1u << NK_SANDBOX)) && d->sandbox != NULL) {
-		n->sandbox = xcalloc(1, sizeof *n->sandbox);
-		*n->sandbox = *d->sandbox;
-		n->sandbox->read = strv_copy(d->sandbox->read, d->sandbox->nread);
-		n->sandbox->write = strv_copy(d->sandbox->write,
-		    d->sandbox->nwrite);
-		n->sandbox->connect = int_copy(d->sandbox->connect,
-		    d->sandbox->nconnect);
-		n->sandbox->bind = int_copy(d->sandbox->bind, d->sandbox->nbind);
-	}
+	if (only & (1u << NK_SANDBOX))
+		n->sandbox = sandbox_copy(d->sandbox);
 }
 
 void
@@ -1035,4 +1055,71 @@ manifest_node_names_each(void (*fn)(void *, const char *, const char *),
 	names_each(fn, arg, "value method", http_methods);
 	names_each(fn, arg, "value sandbox", sandbox_forms);
 	names_each(fn, arg, "value sandbox.profile", sandbox_profiles);
+	foreach_names_each(fn, arg);
+}
+
+static struct http_spec *
+http_copy(const struct http_spec *h)
+{
+	struct http_spec *c;
+	size_t k;
+
+	if (h == NULL)
+		return NULL;
+	c = xmalloc(sizeof *c);
+	*c = *h;
+	c->url = str_copy(h->url);
+	c->method = str_copy(h->method);
+	c->headers.v = xcalloc(h->headers.n + 1, sizeof *c->headers.v);
+	for (k = 0; k < h->headers.n; k++) {
+		c->headers.v[k].key = xstrdup(h->headers.v[k].key);
+		c->headers.v[k].value = xstrdup(h->headers.v[k].value);
+	}
+	c->body = str_copy(h->body);
+	c->body_file = str_copy(h->body_file);
+	c->save = str_copy(h->save);
+	c->sha256 = str_copy(h->sha256);
+	if (h->expect != NULL) {
+		c->expect = xcalloc(h->nexpect + 1, sizeof *c->expect);
+		for (k = 0; k < h->nexpect; k++)
+			c->expect[k] = h->expect[k];
+	}
+	return c;
+}
+
+void
+node_copy(struct node *dst, const struct node *src)
+{
+	size_t k;
+
+	*dst = *src;
+	dst->id = NULL;
+	dst->needs = NULL;
+	dst->nneeds = 0;
+	dst->group = NULL;
+	dst->inst = 0;
+	memset(&dst->item, 0, sizeof dst->item);
+	dst->foreach = NULL;
+	dst->need_groups = NULL;
+	dst->nneed_groups = 0;
+	dst->item_from = NULL;
+	dst->item_key = NULL;
+	dst->run = str_copy(src->run);
+	dst->argv = strv_copy(src->argv, src->argc);
+	dst->http = http_copy(src->http);
+	dst->env.v = xcalloc(src->env.n + 1, sizeof *dst->env.v);
+	for (k = 0; k < src->env.n; k++) {
+		dst->env.v[k].key = xstrdup(src->env.v[k].key);
+		dst->env.v[k].value = xstrdup(src->env.v[k].value);
+	}
+	dst->outputs = strv_copy(src->outputs, src->noutputs);
+	dst->pool = str_copy(src->pool);
+	dst->slurm.partition = str_copy(src->slurm.partition);
+	dst->slurm.account = str_copy(src->slurm.account);
+	dst->slurm.qos = str_copy(src->slurm.qos);
+	dst->slurm.gres = str_copy(src->slurm.gres);
+	dst->slurm.extra = strv_copy(src->slurm.extra, src->slurm.nextra);
+	dst->cache.inputs = strv_copy(src->cache.inputs, src->cache.ninputs);
+	dst->cache.env = strv_copy(src->cache.env, src->cache.nenv);
+	dst->sandbox = sandbox_copy(src->sandbox);
 }

@@ -141,6 +141,17 @@ nodedef_canon(const struct manifest *m, size_t i, size_t *len)
 	def_int(&b, "executor", n->executor);
 	if (n->executor == EXECUTOR_SLURM)
 		def_slurm(&b, &n->slurm);
+	/* a foreach instance's item: two instances run the same command
+	 * on different items */
+	for (k = 0; k < n->item.n; k++) {
+		def_str(&b, "item", n->item.v[k].key != NULL ?
+		    n->item.v[k].key : "");
+		def_str(&b, "=", n->item.v[k].value);
+	}
+	if (n->foreach != NULL && n->foreach->from < m->nnodes) {
+		def_str(&b, "foreach_from", m->nodes[n->foreach->from].id);
+		def_str(&b, "foreach_key", n->foreach->key);
+	}
 	if (b.s == NULL)
 		b.s = xstrdup("");
 	*len = b.len;

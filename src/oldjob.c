@@ -275,6 +275,22 @@ oldjob_has_node(const struct oldjob *o, const char *id)
 	return o->listed == NULL || strmap_get(o->listed, id, &k);
 }
 
+bool
+oldjob_has_group(const struct oldjob *o, const char *group)
+{
+	size_t k, len = strlen(group);
+	const char *id;
+
+	if (oldjob_has_node(o, group))
+		return true;
+	for (k = 0; k < o->state->nnodes; k++) {
+		id = o->state->nodes[k].id;
+		if (strncmp(id, group, len) == 0 && id[len] == '[')
+			return true;
+	}
+	return false;
+}
+
 enum node_status
 oldjob_node(const struct oldjob *o, const char *id, const struct kv **values,
     size_t *nvalues)

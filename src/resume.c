@@ -88,7 +88,7 @@ resume_event(const struct journal_event *ev, void *arg)
 	}
 	if (i < 0)
 		return 0;
-	np = &r->job->procs[i];
+	np = r->job->procs[i];
 	if (strcmp(ev->event, "start") == 0) {
 		s = journal_get(ev, "attempt");
 		a = s != NULL ? atoi(s) : 0;
@@ -262,8 +262,8 @@ job_resume(struct job *j, const char *path, char **cause)
 			else if (r.slurm_open[i] > 0) {
 				/* still Slurm's: its next start adopts the
 				 * same attempt, never a second submission */
-				j->procs[i].adopt_attempt = r.slurm_open[i];
-				j->procs[i].adopt_id = r.slurm_id[i];
+				j->procs[i]->adopt_attempt = r.slurm_open[i];
+				j->procs[i]->adopt_id = r.slurm_id[i];
 				r.slurm_id[i] = NULL;
 				sched_preset_attempts(j->s, i,
 				    r.slurm_open[i] - 1);

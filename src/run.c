@@ -22,6 +22,7 @@ static const char *const reason_names[REASON__COUNT] = {
 	[REASON_DEADLINE] = "deadline",
 	[REASON_LOST] = "lost",
 	[REASON_OOM] = "oom",
+	[REASON_EMPTY] = "empty",
 };
 
 const char *

@@ -26,6 +26,7 @@ enum reason {
 	REASON_DEADLINE,
 	REASON_LOST,
 	REASON_OOM,			/* killed for memory (Slurm) */
+	REASON_EMPTY,			/* a dynamic foreach had no item */
 	REASON__COUNT
 };
 /* "exit", "signal", ...; NULL for REASON_NONE. */

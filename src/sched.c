@@ -26,9 +26,10 @@
 #include <string.h>
 
 #include "sched.h"
+#include "units.h"
 #include "xmalloc.h"
 
-enum { Q_NONE, Q_HEAP, Q_PARKED };
+enum { Q_NONE, Q_HEAP, Q_PARKED, Q_EXPAND };
 enum { T_RETRY, T_TIMEOUT };
 enum { H_NONE, H_BUDGET, H_DEADLINE, H_CANCEL };
 
@@ -61,6 +62,7 @@ struct sched {
 	const struct graph	*g;
 	size_t			 n;
 	int			 max_parallel;
+	bool			 expand_as_one;	/* see sched_config */
 	struct node_run		*nr;
 	int64_t			*blevel;
 	size_t			*nunfinal;	/* needs not yet final */
@@ -99,6 +101,10 @@ struct sched {
 	size_t			 khead;
 	size_t			 nkills;
 	size_t			 killscap;
+	size_t			*expands;	/* dynamic foreach nodes due */
+	size_t			 ehead;
+	size_t			 nexpands;
+	size_t			 expandscap;
 
 	struct metric		*metrics;
 	size_t			 nmetrics;
@@ -170,30 +176,10 @@ signame(int sig, char *buf, size_t len)
 static char *
 fmt_duration(int64_t ms)
 {
-	static const struct {
-		const char	*unit;
-		int64_t		 ms;
-	} u[] = {
-		{ "d", 86400000 }, { "h", 3600000 }, { "m", 60000 },
-		{ "s", 1000 }, { "ms", 1 }
-	};
-	char	*s, *t;
-	size_t	 k;
-	int64_t	 v;
+	char	buf[64];
 
-	if (ms <= 0)
-		return (xstrdup("0s"));
-	s = xstrdup("");
-	for (k = 0; k < sizeof u / sizeof u[0]; k++) {
-		v = ms / u[k].ms;
-		ms %= u[k].ms;
-		if (v == 0)
-			continue;
-		t = xasprintf("%s%lld%s", s, (long long)v, u[k].unit);
-		free(s);
-		s = t;
-	}
-	return (s);
+	return (xstrdup(units_format_duration(ms > 0 ? ms : 0, buf,
+	    sizeof buf)));
 }
 
 /* ---- heaps ---------------------------------------------------------- */
@@ -593,6 +579,24 @@ judge(struct sched *s, size_t i, int64_t now)
 		skip(s, i, REASON_CANCELLED, stop_error(s), now);
 		return;
 	}
+	if (nd->foreach != NULL && !s->expand_as_one) {
+		/* a dynamic foreach: its instances are made first (SA_EXPAND),
+		 * from the values of the node it expands over */
+		j = nd->foreach->from;
+		if (j >= s->n || s->nr[j].status != NS_SUCCEEDED) {
+			skip(s, i, REASON_UPSTREAM_FAILED, xasprintf("nothing "
+			    "to expand: '%s' did not succeed", j < s->n ?
+			    s->m->nodes[j].id : "?"), now);
+			return;
+		}
+		s->q[i] = Q_EXPAND;
+		if (s->ehead > 0 && s->ehead == s->nexpands)
+			s->ehead = s->nexpands = 0;
+		xgrow(&s->expands, &s->expandscap, s->nexpands + 1,
+		    sizeof *s->expands);
+		s->expands[s->nexpands++] = i;
+		return;
+	}
 	enqueue(s, i);
 }
 
@@ -692,6 +696,36 @@ halt(struct sched *s, int why, enum dag_status st, char *error)
 
 /* ---- lifecycle ------------------------------------------------------ */
 
+/* Grow the per-node records from s->n to n nodes, the new ones pending
+ * (sched_new, and a dynamic foreach's instances). */
+static void
+sched_grow(struct sched *s, size_t n)
+{
+	size_t i;
+
+	s->nr = xreallocarray(s->nr, n, sizeof *s->nr);
+	s->blevel = xreallocarray(s->blevel, n, sizeof *s->blevel);
+	s->nunfinal = xreallocarray(s->nunfinal, n, sizeof *s->nunfinal);
+	s->q = xreallocarray(s->q, n, 1);
+	s->killed = xreallocarray(s->killed, n, sizeof *s->killed);
+	s->parked_next = xreallocarray(s->parked_next, n,
+	    sizeof *s->parked_next);
+	for (i = s->n; i < n; i++) {
+		memset(&s->nr[i], 0, sizeof s->nr[i]);
+		s->nr[i].status = NS_PENDING;
+		s->nr[i].exit_code = -1;
+		s->nr[i].started_ms = -1;
+		s->nr[i].finished_ms = -1;
+		s->nr[i].retry_at = -1;
+		s->nunfinal[i] = 0;
+		s->q[i] = Q_NONE;
+		s->killed[i] = REASON_NONE;
+		s->parked_next[i] = SIZE_MAX;
+	}
+	s->counts[NS_PENDING] += n - s->n;
+	s->n = n;
+}
+
 struct sched *
 sched_new(const struct manifest *m, const struct sched_config *c)
 {
@@ -703,18 +737,10 @@ sched_new(const struct manifest *m, const struct sched_config *c)
 	s = xcalloc(1, sizeof *s);
 	s->m = m;
 	s->g = g;
-	s->n = n;
 	s->max_parallel = c != NULL && c->max_parallel > 0 ?
 	    c->max_parallel : 1;
-	s->nr = xcalloc(n, sizeof *s->nr);
-	for (i = 0; i < n; i++) {
-		s->nr[i].status = NS_PENDING;
-		s->nr[i].exit_code = -1;
-		s->nr[i].started_ms = -1;
-		s->nr[i].finished_ms = -1;
-		s->nr[i].retry_at = -1;
-	}
-	s->counts[NS_PENDING] = n;
+	s->expand_as_one = c != NULL && c->expand_as_one;
+	sched_grow(s, n);	/* every node pending */
 
 	/* Bottom levels with the manifest's or the learned estimates. */
 	w = xcalloc(n, sizeof *w);
@@ -724,7 +750,6 @@ sched_new(const struct manifest *m, const struct sched_config *c)
 			e = c->estimate_ms[i];
 		w[i] = e > 0 ? e : 1;
 	}
-	s->blevel = xcalloc(n, sizeof *s->blevel);
 	for (t = n; t > 0; t--) {
 		i = g->topo[t - 1];
 		e = 0;
@@ -735,9 +760,6 @@ sched_new(const struct manifest *m, const struct sched_config *c)
 	}
 	free(w);
 
-	s->nunfinal = xcalloc(n, sizeof *s->nunfinal);
-	s->q = xcalloc(n, 1);
-	s->killed = xcalloc(n, sizeof *s->killed);
 	s->nheaps = m->npools + 1;
 	s->ready = xcalloc(s->nheaps, sizeof *s->ready);
 	s->pool_running = xcalloc(s->nheaps, sizeof *s->pool_running);
@@ -748,7 +770,6 @@ sched_new(const struct manifest *m, const struct sched_config *c)
 	s->parked_head = xcalloc(g->nwaves + 1, sizeof *s->parked_head);
 	for (p = 0; p <= g->nwaves; p++)
 		s->parked_head[p] = SIZE_MAX;
-	s->parked_next = xcalloc(n, sizeof *s->parked_next);
 	s->deadline_at = INT64_MAX;
 	s->end_status = DS_RUNNING;
 	return (s);
@@ -789,6 +810,7 @@ sched_free(struct sched *s)
 	free(s->work);
 	free(s->changes);
 	free(s->kills);
+	free(s->expands);
 	free(s->halt_error);
 	free(s);
 }
@@ -1053,6 +1075,17 @@ sched_next(struct sched *s, int64_t now, int slots, struct sched_action *a)
 		a->reason = s->nr[a->node].reason;
 		s->chead++;
 		return (1);
+	}
+	while (s->ehead < s->nexpands) {
+		i = s->expands[s->ehead++];
+		if (!sched_expanding(s, i))
+			continue;
+		memset(a, 0, sizeof *a);
+		a->kind = SA_EXPAND;
+		a->node = i;
+		a->status = NS_PENDING;
+		ret = 1;
+		goto out;
 	}
 	while (s->khead < s->nkills) {
 		k = &s->kills[s->khead++];
@@ -1340,6 +1373,52 @@ void
 sched_stop(struct sched *s, int64_t now)
 {
 	cancel_halt(s, now, DS_CANCELLED, 1);
+}
+
+bool
+sched_expanding(const struct sched *s, size_t i)
+{
+	return i < s->n && s->q[i] == Q_EXPAND && s->nr[i].status == NS_PENDING;
+}
+
+void
+sched_expand(struct sched *s, size_t t, size_t nitems, int64_t now,
+    enum reason why, const char *error)
+{
+	const struct graph	*g = s->g;
+	struct node_run		*r;
+	size_t			 old = s->n, i, k, d;
+
+	if (!sched_expanding(s, t))
+		return;
+	s->q[t] = Q_NONE;
+	r = &s->nr[t];
+	if (why != REASON_NONE || nitems == 0) {
+		r->reason = why != REASON_NONE ? why : REASON_EMPTY;
+		set_error(r, xstrdup(error != NULL ? error : "no items"));
+		node_final(s, t, r->reason == REASON_EMPTY ? NS_SKIPPED :
+		    NS_FAILED, now);
+		goto out;
+	}
+	/* the manifest holds the instances: the first at t, the others
+	 * from old on, with t's needs, dependents and so bottom level */
+	sched_grow(s, s->m->nnodes);
+	for (i = old; i < s->n; i++) {
+		s->blevel[i] = s->blevel[t];
+		if (g->wave != NULL)
+			s->wave_left[g->wave[i]]++;
+	}
+	for (k = g->dep_off[t]; k < g->dep_off[t + 1]; k++) {
+		d = g->dep[k];
+		if (!node_status_final(s->nr[d].status))
+			s->nunfinal[d] += s->n - old;
+	}
+	for (i = s->n; i > old; i--)
+		work_push(s, i - 1);
+	work_push(s, t);
+out:
+	settle(s, now);
+	timers_clean(s);
 }
 
 /* ---- queries -------------------------------------------------------- */

@@ -354,6 +354,11 @@ fx_run(struct fx *f)
 			f->seen[a.node] = a.status;
 			fx_log(f, "%s=%s", n->id, node_status_name(a.status));
 			break;
+		case SA_EXPAND:
+			if (!sched_expanding(f->s, a.node))
+				f->bad++;
+			fx_log(f, "*%s", n->id);
+			break;
 		}
 	}
 	free(last);
