@@ -222,6 +222,7 @@ sandbox_ruleset(struct job *j, size_t i, bool child, int port, int *fd,
 	const struct node *n = &j->m->nodes[i];
 	struct sandbox_attempt a;
 	char *dir, *warn = NULL, *c2 = NULL;
+	size_t k;
 	int rc;
 
 	dir = xasprintf("%s/io/%s", j->dir, j->procs[i]->sbdir);
@@ -229,7 +230,18 @@ sandbox_ruleset(struct job *j, size_t i, bool child, int port, int *fd,
 	a.sidedir = dir;
 	a.exe = child ? j->self : NULL;
 	a.connect_port = port;
+	/* the values/ directories of its needs and the groups it needs
+	 * whole: $DAGEXEC_IN_*_FILE (env_build wrote them) */
+	a.nvalues = 0;
+	a.values = xcalloc(n->nneeds + n->nneed_groups + 1, sizeof *a.values);
+	for (k = 0; k < n->nneed_groups; k++)
+		a.values[a.nvalues++] = xasprintf("%s/values/%s", j->dir,
+		    n->need_groups[k]);
+	for (k = 0; k < n->nneeds; k++)
+		a.values[a.nvalues++] = xasprintf("%s/values/%s", j->dir,
+		    j->m->nodes[n->needs[k]].id);
 	rc = sandbox_build(n->sandbox, &a, fd, level, &warn, &c2);
+	env_free(a.values);
 	if (rc != 0) {
 		*cause = xasprintf("cannot start node '%s': %s", n->id, c2);
 		free(c2);
