@@ -1816,6 +1816,10 @@ job_new(struct loop *l, struct manifest *m, const struct job_config *c,
 	    (ncpu > 0 ? (int)ncpu : 1);
 	if (c->jobs > 0 && c->jobs < sc.max_parallel)
 		sc.max_parallel = c->jobs;
+	/* the jitter of retry delays differs from job to job */
+	if (getrandom(&sc.seed, sizeof sc.seed, GRND_NONBLOCK) !=
+	    (ssize_t)sizeof sc.seed)
+		sc.seed = (uint64_t)loop_wallclock() ^ (uint64_t)getpid();
 	if (c->estimates != NULL) {
 		j->estimates = xcalloc(m->nnodes, sizeof *j->estimates);
 		memcpy(j->estimates, c->estimates,

@@ -72,12 +72,12 @@ reason_parse(const char *s)
 const char *const top_keys[] = {
 	"name", "max_parallel", "schedule", "on_failure", "deadline",
 	"budget", "env", "workdir", "pools", "notify", "defaults", "nodes",
-	NULL
+	"secrets", NULL
 };
 
 enum { TK_NAME, TK_MAX_PARALLEL, TK_SCHEDULE, TK_ON_FAILURE, TK_DEADLINE,
 	TK_BUDGET, TK_ENV, TK_WORKDIR, TK_POOLS, TK_NOTIFY, TK_DEFAULTS,
-	TK_NODES };
+	TK_NODES, TK_SECRETS };
 
 static const char *const schedule_names[] = { "critical-path", "waves",
 	NULL };
@@ -85,17 +85,21 @@ static const char *const on_failure_names[] = { "continue", "stop", "abort",
 	NULL };
 static const char *const notify_keys[] = { "url", "on", "insecure", NULL };
 
-static void
-parse_budget(struct ctx *c, const struct ynode *v)
+/* A budget: NAME -> number > 0, into *items (*n of them), replacing what
+ * was there. Used for the DAG's and a node's. */
+void
+parse_budget_map(struct ctx *c, const char *key, const struct ynode *v,
+    struct budget_item **items, size_t *n)
 {
-	struct manifest *m = c->m;
 	struct mapit it;
 	struct ynode *k, *val;
 	double x;
 
-	if (want_map(c, "budget", v) != 1)
+	if (want_map(c, key, v) != 1)
 		return;
-	m->budget = xcalloc(v->n / 2 + 1, sizeof *m->budget);
+	budget_free(*items, *n);
+	*items = xcalloc(v->n / 2 + 1, sizeof **items);
+	*n = 0;
 	mapit_init(&it, v);
 	while (map_next(c, &it, &k, &val)) {
 		if (!valid_budgetname(k->u.s)) {
@@ -112,10 +116,21 @@ parse_budget(struct ctx *c, const struct ynode *v)
 			yerr(c, val, "'%s' must be greater than 0", k->u.s);
 			continue;
 		}
-		m->budget[m->nbudget].name = xstrdup(k->u.s);
-		m->budget[m->nbudget].limit = x;
-		m->nbudget++;
+		(*items)[*n].name = xstrdup(k->u.s);
+		(*items)[*n].limit = x;
+		(*n)++;
 	}
+	mapit_release(&it);
+}
+
+void
+budget_free(struct budget_item *items, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(items[i].name);
+	free(items);
 }
 
 static void
@@ -296,6 +311,7 @@ parse_nodes(struct ctx *c, const struct ynode *nodes, const struct node *dflt,
 			break;
 		}
 		merge_defaults(c, n, set, dflt, dset);
+		node_finish(c, n);
 	}
 }
 
@@ -450,7 +466,8 @@ parse_top(struct ctx *c, const struct ynode *root)
 			}
 			break;
 		case TK_BUDGET:
-			parse_budget(c, v);
+			parse_budget_map(c, "budget", v, &m->budget,
+			    &m->nbudget);
 			break;
 		case TK_ENV:
 			get_env(c, "env", v, &m->env);
@@ -476,6 +493,9 @@ parse_top(struct ctx *c, const struct ynode *root)
 			break;
 		case TK_NODES:
 			nodes_y = v;
+			break;
+		case TK_SECRETS:
+			parse_secrets(c, v, &m->secrets);
 			break;
 		default:
 			if (key_index(k->u.s, node_keys) >= 0 &&
@@ -538,10 +558,9 @@ manifest_free(struct manifest *m)
 	if (m == NULL)
 		return;
 	free(m->name);
-	for (i = 0; i < m->nbudget; i++)
-		free(m->budget[i].name);
-	free(m->budget);
+	budget_free(m->budget, m->nbudget);
 	kvlist_free(&m->env);
+	kvlist_free(&m->secrets);
 	free(m->workdir);
 	for (i = 0; i < m->npools; i++)
 		free(m->pools[i].name);

@@ -114,6 +114,14 @@ struct cache_spec {
 	int64_t		 max_age_ms;		/* 0: no bound */
 };
 
+/* An exit status range of retry_on ("exit:75", "exit:100-113"). */
+struct exit_range {
+	int	lo;
+	int	hi;
+};
+
+struct budget_item;
+
 struct node {
 	char		*id;
 	struct mpos	 pos;			/* of the id key */
@@ -146,6 +154,17 @@ struct node {
 	enum executor	 executor;
 	struct slurm_spec slurm;
 	struct cache_spec cache;
+	struct exit_range *retry_exits;		/* retry_on "exit:N[-M]": these
+						   exit statuses are retried
+						   even when 'exit' is not */
+	size_t		 nretry_exits;
+	bool		 jitter;		/* full jitter on retry delays */
+	struct kvlist	 secrets;		/* NAME -> file, the manifest's
+						   own merged in (the node's
+						   win) */
+	struct budget_item *budget;		/* caps on this node's metric
+						   sums (over its attempts) */
+	size_t		 nbudget;
 };
 
 struct budget_item {
@@ -186,6 +205,8 @@ struct manifest {
 						   blevels (weights: estimate
 						   in ms, 1000 where unset) */
 	struct strmap		*ids;		/* node id -> index */
+	struct kvlist		 secrets;	/* top level: NAME -> file (also
+						   merged into every node's) */
 };
 
 /* Parse and validate len bytes of YAML. file names the input in messages.
