@@ -370,6 +370,7 @@ job_attempt_ended(struct nodeproc *np, struct attempt_end *ep, char *cause)
 
 	np->pid = 0;
 	np->slurm_live = false;
+	meter_end(np);
 	if (np->kill_timer != NULL) {
 		loop_timer_cancel(j->loop, np->kill_timer);
 		np->kill_timer = NULL;
@@ -1377,6 +1378,12 @@ job_pump(struct job *j)
 }
 
 void
+job_kick(struct job *j)
+{
+	job_pump(j);
+}
+
+void
 job_set_cancel_remote(struct job *j, bool yes)
 {
 	j->cancel_remote = yes;
@@ -1722,6 +1729,7 @@ job_new(struct loop *l, struct manifest *m, const struct job_config *c,
 	j->io_fd = -1;
 	j->io_ino = -1;
 	j->children_fd = -1;
+	j->meter_ino = -1;
 	/* for http nodes and notify: exec this very binary */
 	j->self = realpath("/proc/self/exe", NULL);
 	j->started = j->finished = -1;
@@ -1836,6 +1844,7 @@ job_new(struct loop *l, struct manifest *m, const struct job_config *c,
 			goto fail;
 	}
 	env_init_base(j);
+	meter_init(j);
 	/* a node's detached processes become our children when its own
 	 * process exits, so kill_orphans finds them without a /proc scan */
 	(void)prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
@@ -1988,6 +1997,7 @@ job_free(struct job *j)
 		return;
 	statew_stop(j);
 	worker_free(j->copier);
+	meter_free(j);
 	if (j->procs != NULL) {
 		for (i = 0; i < j->m->nnodes; i++) {
 			np = &j->procs[i];
@@ -1999,6 +2009,7 @@ job_free(struct job *j)
 			if (np->ending != NULL)
 				ending_free(np->ending);
 			kvfile_free(np->outputs, np->noutputs);
+			meter_end(np);
 			free(np->slurm_id);
 			free(np->adopt_id);
 		}

@@ -23,6 +23,7 @@
 
 struct cachestore;
 struct ending;
+struct meter;
 struct spawn_spec;
 struct slurm_cmd;
 struct statew;
@@ -73,6 +74,8 @@ struct nodeproc {
 	int			 adopt_attempt;	/* resume: the attempt still
 						   on Slurm (0: none) */
 	char			*adopt_id;	/* and its journalled id */
+	struct meter		*meter;		/* its metrics file followed
+						   (meter.c), or NULL */
 };
 
 /* A cached node's key, as computed at its last start. */
@@ -176,6 +179,8 @@ struct job {
 					   saved; NULL until one is */
 	struct metric		*saved;		/* the DAG's sums of those */
 	size_t			 nsaved;
+	int			 meter_ino;	/* inotify on io/ for the
+					   metrics of running nodes, or -1 */
 };
 /* ---- job.c -------------------------------------------------------------- */
 
@@ -204,6 +209,9 @@ void	 job_attempt_ended(struct nodeproc *np, struct attempt_end *e,
 	    char *cause);
 /* Something state.yaml shows changed: write it soon. */
 void	 job_state_touch(struct job *j);
+/* Something outside job.c told the scheduler of an event: carry out what
+ * it decided (kills, starts, changes). */
+void	 job_kick(struct job *j);
 /* argv[0] of the children that run this binary (__http, __notify). */
 extern char job_argv0[];
 
@@ -256,6 +264,17 @@ char	**env_build(struct job *j, size_t i, int attempt,
 void	  env_build_free(const struct job *j, char **v);
 /* Free a NULL-terminated vector of strings and the strings (NULL: none). */
 void	  env_free(char **v);
+
+/* ---- meter.c: metrics followed while nodes run --------------------------- */
+
+/* When the DAG or a node has a budget, watch io/ so that what running
+ * nodes append to $DAGEXEC_METRICS reaches the scheduler at once
+ * (sched_progress); else nothing (j->meter_ino -1). */
+void	meter_init(struct job *j);
+/* The attempt of np ended: forget what was read of it. */
+void	meter_end(struct nodeproc *np);
+/* Stop watching (job_free). */
+void	meter_free(struct job *j);
 
 /* ---- sink.c: a node's logs ---------------------------------------------- */
 

@@ -1,0 +1,125 @@
+#!/bin/sh
+# Budgets while nodes run: a node's own budget kills it as soon as the
+# metrics it appends reach the cap; the DAG's budget stops new starts at
+# once, and kills running nodes only under on_failure: abort.
+. "$TOP_SRCDIR/tests/integration/lib.sh"
+
+# runjob NAME MANIFEST: run it, $rc, unpack the bundle into $X, $S
+runjob() {
+	mkdir -p "$T/$1.out"
+	"$DAGEXEC" run -o "$T/$1.out" "$2" >"$T/$1.stdout" 2>"$T/$1.stderr"
+	rc=$?
+	X=; S=
+	b=$(tail -n 1 "$T/$1.stdout")
+	if [ -f "$b" ]; then
+		unpack "$b" "$1"
+	else
+		fail "$1: no bundle"
+		sed 's/^/  | /' "$T/$1.stderr" | head -20
+	fi
+}
+
+# --- a node over its own budget is killed while it runs ---------------------
+# runaway would append tokens=30 fifty times, 0.2 s apart; its budget is
+# 100, so it must die after its 4th line, long before its 50th step
+cat >node.yaml <<Y
+name: node-budget
+env: {MARKS: $T}
+nodes:
+  runaway:
+    run: |
+      i=0
+      while [ \$i -lt 50 ]; do
+        i=\$((i + 1))
+        echo "tokens=30" >> "\$DAGEXEC_METRICS"
+        echo "step \$i"
+        sleep 0.2
+      done
+      touch "\$MARKS/runaway.done"
+    budget: {tokens: 100}
+    retries: 2
+  after: {run: "true", needs: [runaway]}
+  frugal:
+    run: 'echo tokens=99 >> "\$DAGEXEC_METRICS"; sleep 0.3'
+    budget: {tokens: 100}
+  handler: {run: "true", needs: [runaway], when: failure}
+Y
+runjob node node.yaml
+check "a node over its budget fails the DAG (exit 1)" test "$rc" -eq 1
+expect_state "the DAG failed (a node failed; the DAG's budget was not hit)" status failed
+expect_state "the runaway node failed" nodes.runaway.status failed
+expect_state "with reason budget" nodes.runaway.reason budget
+expect_state "it is not retried (its sums only grow)" nodes.runaway.attempts 1
+state_err=$(yget "$S" nodes.runaway.error)
+case $state_err in
+*"budget 'tokens' reached: 120 of 100"*) pass "its error says which budget and the sum: $state_err" ;;
+*) fail "runaway's error: '$state_err'" ;;
+esac
+expect_state "its metrics are what it wrote before it died" nodes.runaway.metrics.tokens 120
+check "it was killed while it ran: it never got to its end" test ! -e "$T/runaway.done"
+grep_file "its log holds its first steps" '^step 3$' "$X/nodes/runaway/stdout.log"
+no_grep_file "and none near its 50th" '^step 10$' "$X/nodes/runaway/stdout.log"
+expect_state "its dependent is skipped" nodes.after.status skipped
+expect_state "a node under its budget succeeds" nodes.frugal.status succeeded
+expect_state "a when: failure handler runs" nodes.handler.status succeeded
+
+# --- reached at the end: a node that wrote past its cap and exited 0 ---------
+cat >end.yaml <<'Y'
+name: end-budget
+nodes:
+  quick: {run: 'echo tokens=500 >> "$DAGEXEC_METRICS"', budget: {tokens: 100}}
+  tolerated:
+    run: 'echo cost=2 >> "$DAGEXEC_METRICS"'
+    budget: {cost: 1}
+    allow_failure: true
+  after-tolerated: {run: "true", needs: [tolerated]}
+Y
+runjob end end.yaml
+expect_state "a node past its cap at its end fails too" nodes.quick.status failed
+expect_state "with reason budget" nodes.quick.reason budget
+expect_state "allow_failure holds for a budget" nodes.after-tolerated.status succeeded
+
+# --- the DAG's budget, checked while nodes run --------------------------------
+# spender reports 150 tokens at once and runs on; gate ends half a second
+# after that report; later needs gate. Checked only at node ends, later would start
+# (gate ends first, under the budget); checked while spender runs, it is
+# skipped with reason budget, and spender finishes (on_failure: continue).
+dag_manifest() {
+	cat <<Y
+name: dag-budget-$1
+on_failure: $1
+budget: {tokens: 100}
+env: {MARKS: $T/$1}
+nodes:
+  spender:
+    run: 'touch "\$MARKS/spender.wrote"; echo tokens=150 >> "\$DAGEXEC_METRICS"; sleep 2; touch "\$MARKS/spender.done"'
+  gate:
+    run: 'while [ ! -e "\$MARKS/spender.wrote" ]; do sleep 0.05; done; sleep 0.5'
+  later: {run: 'touch "\$MARKS/later.ran"', needs: [gate]}
+Y
+}
+mkdir -p "$T/continue" "$T/abort"
+dag_manifest continue >dagc.yaml
+runjob dagc dagc.yaml
+check "the DAG's budget reached exits 1" test "$rc" -eq 1
+expect_state "the DAG ends budget_exceeded" status budget_exceeded
+expect_state "a node ready after the report is not started" nodes.later.status skipped
+expect_state "with reason budget" nodes.later.reason budget
+check "it never ran" test ! -e "$T/continue/later.ran"
+expect_state "the running spender finishes (continue)" nodes.spender.status succeeded
+check "to its end" test -e "$T/continue/spender.done"
+expect_state "the DAG's sum is in the state" metrics.tokens 150
+
+dag_manifest abort >daga.yaml
+runjob daga daga.yaml
+expect_state "under abort too, the DAG ends budget_exceeded" status budget_exceeded
+expect_state "the running spender is killed (abort)" nodes.spender.status failed
+expect_state "with reason budget" nodes.spender.reason budget
+check "before its end" test -e "$T/abort/spender.wrote" -a ! -e "$T/abort/spender.done"
+state_err=$(yget "$S" nodes.spender.error)
+case $state_err in
+*"the DAG's budget 'tokens' reached"*) pass "its error names the DAG's budget: $state_err" ;;
+*) fail "spender's error: '$state_err'" ;;
+esac
+
+finish
