@@ -298,6 +298,14 @@ job_cache_store_new(struct job *j, size_t i, const struct kv *values,
 
 	if (j->nc == NULL || !nd->cache.enabled || !j->nc[i].keyed)
 		return NULL;
+	/* the store is a file dagexec writes: no secret goes there */
+	for (k = 0; k < nvalues; k++)
+		if (secrets_hit(j->secrets, values[k].value,
+		    strlen(values[k].value))) {
+			job_log(j, LOG_INFO, i, "cache", "not stored: its "
+			    "value '%s' holds a secret", values[k].key);
+			return NULL;
+		}
 	cs = xcalloc(1, sizeof *cs);
 	cs->job = j;
 	cs->node = i;

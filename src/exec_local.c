@@ -191,6 +191,8 @@ exec_local_spawn(struct job *j, size_t i, int attempt,
 	struct spawn_spec sp;
 	char *out_path = NULL, *met_path = NULL;
 	char *cause = NULL, **envp = NULL, *shargv[4];
+	struct kv *secrets = NULL;
+	size_t nsecrets = 0;
 	int pout[2] = { -1, -1 }, perr[2] = { -1, -1 };
 	int pidfd = -1;
 	char *childargv[5] = { NULL, NULL, NULL, NULL, NULL };
@@ -224,8 +226,11 @@ exec_local_spawn(struct job *j, size_t i, int attempt,
 	 * cannot start so, the shell runs it (and says why, as always) */
 	if (n->kind == NODE_RUN && j->pwd != NULL)
 		words = shline_words(n->run);
+	/* read as the attempt starts, by us: the job's owner */
+	if (env_secrets_read(j, i, &secrets, &nsecrets, &cause) != 0)
+		goto fail;
 	envp = env_build(j, i, attempt, out_path, met_path,
-	    words != NULL ? j->pwd : NULL);
+	    words != NULL ? j->pwd : NULL, secrets, nsecrets);
 
 again:
 	memset(&sp, 0, sizeof sp);
@@ -325,6 +330,7 @@ out:
 		child->release(childargv);
 	shline_free(words);
 	env_build_free(j, envp);
+	env_secrets_free(secrets, nsecrets);
 	free(cause);
 	free(out_path);
 	free(met_path);

@@ -145,13 +145,15 @@ static void
 fail_start(struct job *j, size_t i, const char *cause)
 {
 	struct attempt_end e;
+	char *masked = job_mask(j, cause);
 
 	memset(&e, 0, sizeof e);
 	e.reason = REASON_SPAWN_ERROR;
 	e.exit_code = -1;
-	e.error = cause;
-	job_log(j, LOG_WARN, i, "spawn-error", "%s", cause);
+	e.error = masked;
+	job_log(j, LOG_WARN, i, "spawn-error", "%s", masked);
 	sched_ended(j->s, i, loop_now(), &e);
+	free(masked);
 }
 
 /* The executor of node i: an http node's request is made by a local child
@@ -434,6 +436,39 @@ job_attempt_ended(struct nodeproc *np, struct attempt_end *ep, char *cause)
 		node_end_rest(en);
 }
 
+/* Journal node i's $DAGEXEC_OUTPUT values. Those that hold a secret are
+ * kept in the job's private side file (secret_values_write), written
+ * before the journal says "***" in their place. */
+static void
+journal_outputs(struct job *j, size_t i)
+{
+	const struct nodeproc *np = &j->procs[i];
+	const char *id = j->m->nodes[i].id;
+	struct kv *sv;
+	size_t k, ns = 0;
+	bool *hit;
+	char *cause = NULL;
+
+	hit = xcalloc(np->noutputs + 1, sizeof *hit);
+	sv = xcalloc(np->noutputs + 1, sizeof *sv);
+	for (k = 0; k < np->noutputs; k++)
+		if ((hit[k] = secrets_hit(j->secrets, np->outputs[k].value,
+		    strlen(np->outputs[k].value))))
+			sv[ns++] = np->outputs[k];
+	if (ns > 0 && secret_values_write(j->dir, id, sv, ns, &cause) != 0) {
+		job_log(j, LOG_ERROR, i, "secret", "%s: a resume will run "
+		    "the node again", cause);
+		free(cause);
+	}
+	for (k = 0; k < np->noutputs; k++)
+		journal_add(j->jr, loop_wallclock(), "output", "node", id,
+		    "key", np->outputs[k].key, "value", hit[k] ? SECRET_MASK :
+		    np->outputs[k].value, "secret", hit[k] ? "yes" : NULL,
+		    (char *)NULL);
+	free(sv);
+	free(hit);
+}
+
 /* The rest of an attempt's end, once its outputs are copied. */
 static void
 node_end_rest(struct ending *en)
@@ -444,13 +479,17 @@ node_end_rest(struct ending *en)
 	const struct node *n = &j->m->nodes[i];
 	const struct exec_ops *ex;
 	char b1[UNITS_INT_LEN], b2[UNITS_INT_LEN], b3[UNITS_INT_LEN],
-	    b4[UNITS_INT_LEN], b5[UNITS_INT_LEN];
+	    b4[UNITS_INT_LEN], b5[UNITS_INT_LEN], *masked;
 	const struct node_run *run;
 
 	np->ending = NULL;
 	ex = job_exec(j, i);
 	if (ex->ended != NULL)
 		ex->ended(j, i, &en->e, &en->cause);
+	/* an error line may quote what the node wrote or sent */
+	masked = job_mask(j, en->cause);
+	free(en->cause);
+	en->cause = masked;
 	en->e.error = en->cause;
 	if (en->e.reason == REASON_NONE) {
 		kvfile_free(np->outputs, np->noutputs);
@@ -458,10 +497,7 @@ node_end_rest(struct ending *en)
 		np->noutputs = en->no;
 		en->ov = NULL;
 		en->no = 0;
-		for (k = 0; k < np->noutputs; k++)
-			journal_add(j->jr, loop_wallclock(), "output",
-			    "node", n->id, "key", np->outputs[k].key,
-			    "value", np->outputs[k].value, (char *)NULL);
+		journal_outputs(j, i);
 	}
 	/* the attempt's length on the monotonic clock: a resume takes it
 	 * from here, not from the dates, which a jump of the clock moves */
@@ -1416,6 +1452,8 @@ struct resume {
 	int		*slurm_open;	/* a Slurm attempt that never ended */
 	char		**slurm_id;	/* and its Slurm job, when on file */
 	enum node_status *status;	/* each node's last, NS_PENDING: none */
+	bool		*values_lost;	/* a value that held a secret is not
+					   in the private side file */
 	bool		 finished;	/* the journal says the job ended: */
 	enum dag_status	 end;		/*   as this */
 };
@@ -1450,6 +1488,34 @@ resume_node(const struct resume *r, const struct journal_event *ev)
 	const char *id = journal_get(ev, "node");
 
 	return id != NULL ? manifest_find(r->job->m, id) : -1;
+}
+
+/* A value node i wrote: from the private side file when it held a secret
+ * (it is masked from now on, as the secret it holds may not be read again
+ * in this run). */
+static void
+resume_output(struct resume *r, size_t i, const char *k, const char *v,
+    bool secret)
+{
+	struct job *j = r->job;
+	struct nodeproc *np = &j->procs[i];
+	char *sv = NULL;
+
+	if (secret) {
+		sv = secret_values_get(j->dir, j->m->nodes[i].id, k);
+		if (sv == NULL) {
+			r->values_lost[i] = true;
+			return;
+		}
+		if (j->secrets == NULL)
+			j->secrets = secrets_new();
+		secrets_add(j->secrets, sv, strlen(sv));
+	}
+	np->outputs = xreallocarray(np->outputs, np->noutputs + 1,
+	    sizeof *np->outputs);
+	np->outputs[np->noutputs].key = xstrdup(k);
+	np->outputs[np->noutputs].value = sv != NULL ? sv : xstrdup(v);
+	np->noutputs++;
 }
 
 static int
@@ -1498,6 +1564,7 @@ resume_event(const struct journal_event *ev, void *arg)
 		kvfile_free(np->outputs, np->noutputs);
 		np->outputs = NULL;
 		np->noutputs = 0;
+		r->values_lost[i] = false;
 	} else if (strcmp(ev->event, "slurm_job") == 0) {
 		s = journal_get(ev, "attempt");
 		v = journal_get(ev, "id");
@@ -1535,13 +1602,9 @@ resume_event(const struct journal_event *ev, void *arg)
 	} else if (strcmp(ev->event, "output") == 0) {
 		k = journal_get(ev, "key");
 		v = journal_get(ev, "value");
-		if (k != NULL && v != NULL) {
-			np->outputs = xreallocarray(np->outputs,
-			    np->noutputs + 1, sizeof *np->outputs);
-			np->outputs[np->noutputs].key = xstrdup(k);
-			np->outputs[np->noutputs].value = xstrdup(v);
-			np->noutputs++;
-		}
+		if (k != NULL && v != NULL)
+			resume_output(r, (size_t)i, k, v,
+			    journal_get(ev, "secret") != NULL);
 	}
 	return 0;
 }
@@ -1569,8 +1632,17 @@ job_resume(struct job *j, const char *path, char **cause)
 	r.slurm_open = xcalloc(n, sizeof *r.slurm_open);
 	r.slurm_id = xcalloc(n, sizeof *r.slurm_id);
 	r.status = xcalloc(n, sizeof *r.status);
+	r.values_lost = xcalloc(n + 1, sizeof *r.values_lost);
 	r.finished = false;
 	rc = journal_replay(path, resume_event, &r, cause);
+	/* a success whose secret values are gone runs again */
+	for (i = 0; rc == 0 && !r.finished && i < n; i++)
+		if (r.succeeded[i] && r.values_lost[i]) {
+			job_log(j, LOG_WARN, i, "resume", "a value that held a "
+			    "secret is not in private/%s.values: the node "
+			    "runs again", j->m->nodes[i].id);
+			r.succeeded[i] = false;
+		}
 	if (rc == 0 && r.finished) {
 		/*
 		 * The job ended before the daemon went away (its bundle not
@@ -1667,6 +1739,7 @@ job_resume(struct job *j, const char *path, char **cause)
 	free(r.slurm_id);
 	free(r.slurm_open);
 	free(r.status);
+	free(r.values_lost);
 	return rc == 0 ? 0 : -1;
 }
 
@@ -2061,6 +2134,7 @@ job_free(struct job *j)
 	strmap_free(j->rs);
 	sched_free(j->s);
 	manifest_free(j->m);
+	secrets_free(j->secrets);
 	env_free(j->base_env);
 	free(j->estimates);
 	free(j->first_start);

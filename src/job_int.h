@@ -17,6 +17,7 @@
 #include "loop.h"
 #include "manifest.h"
 #include "sched.h"
+#include "secret.h"
 #include "state.h"
 
 #define READ_CHUNK		65536	/* one read of a node's output */
@@ -49,6 +50,7 @@ struct logsink {
 	int64_t	 ring_pos;	/* next write position */
 	int64_t	 ring_len;	/* valid bytes */
 	int64_t	 dropped;
+	struct maskstream mask;	/* bytes that may begin a secret */
 };
 
 struct nodeproc {
@@ -181,6 +183,9 @@ struct job {
 	size_t			 nsaved;
 	int			 meter_ino;	/* inotify on io/ for the
 					   metrics of running nodes, or -1 */
+	struct secrets		*secrets;	/* every secret value read so
+					   far, masked in what is written;
+					   NULL until one is */
 };
 /* ---- job.c -------------------------------------------------------------- */
 
@@ -256,10 +261,23 @@ void	 metrics_free(struct metric *v, size_t n);
  * clean_env. */
 void	  env_init_base(struct job *j);
 /* The environment of attempt of node i (out_path, metrics_path: its side
- * files; pwd: PWD for a line run without the shell, or NULL); free it with
+ * files; pwd: PWD for a line run without the shell, or NULL; secrets: its
+ * nsecrets values from env_secrets_read, or NULL); free it with
  * env_build_free, as it borrows j->base_env's entries. */
 char	**env_build(struct job *j, size_t i, int attempt,
-	    const char *out_path, const char *metrics_path, const char *pwd);
+	    const char *out_path, const char *metrics_path, const char *pwd,
+	    const struct kv *secrets, size_t nsecrets);
+/* Read node i's secrets (its own and the manifest's) with our ids, the
+ * job owner's, as its attempt starts, into *out (*n of them, free with
+ * env_secrets_free); every value is masked from now on (j->secrets).
+ * Under the spool a secret file must be the owner's and readable by no
+ * one else. 0, or -1 with *cause (allocated), the attempt's spawn error. */
+int	  env_secrets_read(struct job *j, size_t i, struct kv **out,
+	    size_t *n, char **cause);
+void	  env_secrets_free(struct kv *v, size_t n);
+/* str with every secret value read so far replaced by "***" (allocated;
+ * NULL for NULL). */
+char	 *job_mask(const struct job *j, const char *str);
 /* Free what env_build returned (its borrowed entries stay the job's). */
 void	  env_build_free(const struct job *j, char **v);
 /* Free a NULL-terminated vector of strings and the strings (NULL: none). */

@@ -16,6 +16,7 @@
 #include "journal.h"
 #include "kvfile.h"
 #include "oldjob.h"
+#include "secret.h"
 #include "state.h"
 #include "strmap.h"
 #include "xmalloc.h"
@@ -27,6 +28,8 @@ struct oldnode {
 	enum node_status	 status;
 	struct kv		*values;	/* of its last attempt */
 	size_t			 nvalues;
+	bool			 lost;		/* a value that held a secret
+						   is not at hand */
 };
 
 struct oldjob {
@@ -64,6 +67,7 @@ oldjob_event(const struct journal_event *ev, void *arg)
 	struct oldjob *o = arg;
 	struct oldnode *on;
 	const char *id = journal_get(ev, "node"), *k, *v;
+	char *sv;
 	int s;
 
 	if (strcmp(ev->event, "begin") == 0 && o->id == NULL &&
@@ -77,15 +81,24 @@ oldjob_event(const struct journal_event *ev, void *arg)
 		kvfile_free(on->values, on->nvalues);
 		on->values = NULL;
 		on->nvalues = 0;
+		on->lost = false;
 	} else if (strcmp(ev->event, "output") == 0) {
 		k = journal_get(ev, "key");
 		v = journal_get(ev, "value");
 		if (k == NULL || v == NULL)
 			return 0;
+		/* a value that held a secret: in a kept job directory's
+		 * private side file; never in a bundle */
+		sv = journal_get(ev, "secret") != NULL ?
+		    secret_values_get(o->dir, id, k) : NULL;
+		if (journal_get(ev, "secret") != NULL && sv == NULL) {
+			on->lost = true;
+			return 0;
+		}
 		on->values = xreallocarray(on->values, on->nvalues + 1,
 		    sizeof *on->values);
 		on->values[on->nvalues].key = xstrdup(k);
-		on->values[on->nvalues].value = xstrdup(v);
+		on->values[on->nvalues].value = sv != NULL ? sv : xstrdup(v);
 		on->nvalues++;
 	} else if (strcmp(ev->event, "status") == 0 &&
 	    (v = journal_get(ev, "status")) != NULL) {
@@ -284,6 +297,8 @@ oldjob_node(const struct oldjob *o, const char *id, const struct kv **values,
 	*values = NULL;
 	*nvalues = 0;
 	if (!strmap_get(o->ids, id, &k))
+		return NS_PENDING;
+	if (o->nodes[k].status == NS_SUCCEEDED && o->nodes[k].lost)
 		return NS_PENDING;
 	if (o->nodes[k].status == NS_SUCCEEDED) {
 		*values = o->nodes[k].values;
