@@ -16,7 +16,6 @@
 #include "journal.h"
 #include "kvfile.h"
 #include "oldjob.h"
-#include "secret.h"
 #include "state.h"
 #include "strmap.h"
 #include "xmalloc.h"
@@ -28,8 +27,8 @@ struct oldnode {
 	enum node_status	 status;
 	struct kv		*values;	/* of its last attempt */
 	size_t			 nvalues;
-	bool			 lost;		/* a value that held a secret
-						   is not at hand */
+	bool			 lost;		/* a value held a secret: it is
+						   not at hand */
 };
 
 struct oldjob {
@@ -67,7 +66,6 @@ oldjob_event(const struct journal_event *ev, void *arg)
 	struct oldjob *o = arg;
 	struct oldnode *on;
 	const char *id = journal_get(ev, "node"), *k, *v;
-	char *sv;
 	int s;
 
 	if (strcmp(ev->event, "begin") == 0 && o->id == NULL &&
@@ -87,18 +85,16 @@ oldjob_event(const struct journal_event *ev, void *arg)
 		v = journal_get(ev, "value");
 		if (k == NULL || v == NULL)
 			return 0;
-		/* a value that held a secret: in a kept job directory's
-		 * private side file; never in a bundle */
-		sv = journal_get(ev, "secret") != NULL ?
-		    secret_values_get(o->dir, id, k) : NULL;
-		if (journal_get(ev, "secret") != NULL && sv == NULL) {
+		/* a value that held a secret is "***" here: the journal
+		 * never has it (its side file is the job's own) */
+		if (journal_get(ev, "secret") != NULL) {
 			on->lost = true;
 			return 0;
 		}
 		on->values = xreallocarray(on->values, on->nvalues + 1,
 		    sizeof *on->values);
 		on->values[on->nvalues].key = xstrdup(k);
-		on->values[on->nvalues].value = sv != NULL ? sv : xstrdup(v);
+		on->values[on->nvalues].value = xstrdup(v);
 		on->nvalues++;
 	} else if (strcmp(ev->event, "status") == 0 &&
 	    (v = journal_get(ev, "status")) != NULL) {

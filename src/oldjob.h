@@ -33,9 +33,8 @@ const char *oldjob_manifest(const struct oldjob *o, size_t *len);
 bool oldjob_has_node(const struct oldjob *o, const char *id);
 /* How node id ended (NS_PENDING: it never did) and, when it succeeded,
  * the values its last attempt wrote to $DAGEXEC_OUTPUT (*values may be
- * NULL). A success with a value that held a secret is NS_PENDING unless
- * that value is at hand (a kept job directory's private side file): a
- * bundle never holds it, so the node must run again. */
+ * NULL). A success with a value that held a secret is NS_PENDING: the
+ * journal holds "***" for it, so the node must run again. */
 enum node_status oldjob_node(const struct oldjob *o, const char *id,
     const struct kv **values, size_t *nvalues);
 /* True when every output node id declares (n) is among its kept outputs. */

@@ -16,6 +16,19 @@ runjob() {
 	fi
 }
 
+# --- validation -----------------------------------------------------------------
+cat >bad.yaml <<'Y'
+name: bad
+nodes:
+  a: {run: "true", retry_on: [timeout, "exit:0", "exit:9-3"], jitter: yes please}
+  b: {run: "true", budget: {tokens: -1}}
+Y
+expect_status 65 "invalid retry_on, jitter and budget are refused" "$DAGEXEC" validate bad.yaml
+grep_file "exit:0, with its line and column" "^bad.yaml:3:40: error: invalid retry_on exit status 'exit:0'" "$T/err"
+grep_file "a reversed range" "^bad.yaml:3:50: error: invalid retry_on exit status 'exit:9-3'" "$T/err"
+grep_file "jitter not a boolean" "^bad.yaml:3:71: error: 'jitter' must be a boolean" "$T/err"
+grep_file "a budget below 1" "^bad.yaml:4:37: error: 'tokens' must be greater than 0" "$T/err"
+
 # --- retry_on: exit statuses beside the classes ------------------------------
 # step.sh NAME CODE...: the Nth run of NAME exits with the Nth CODE (kill:
 # killed by SIGKILL), and with 0 once they are used up

@@ -28,6 +28,20 @@ leaks() {
 	    -e "3210QQZZ" -e "MIIEpAIBAA" -e "ThePem" "$@" 2>/dev/null
 }
 
+# --- validation -----------------------------------------------------------------
+cat >bad.yaml <<'Y'
+name: bad
+secrets: {API_KEY: /k}
+nodes:
+  a: {run: "true", env: {TOKEN: x}, secrets: {TOKEN: /k, REL: relative/key}}
+  b: {run: "true", executor: slurm}
+Y
+expect_status 65 "invalid secrets are refused" "$DAGEXEC" validate bad.yaml
+grep_file "a relative file, with its line and column" \
+    "^bad.yaml:4:63: error: secret 'REL': the file must be an absolute path or start with '~/', not 'relative/key'" "$T/err"
+grep_file "a name also in env" "^bad.yaml:4:3: error: node 'a': 'TOKEN' is both in 'env' and in 'secrets'" "$T/err"
+grep_file "a secret reaching a Slurm node" "^bad.yaml:5:3: error: node 'b' runs on slurm: secrets are refused there" "$T/err"
+
 python3 "$TOP_SRCDIR/tests/integration/http_server.py" "$T/port" "$T/rec" &
 SRV=$!
 mkdir -p "$T/rec"
