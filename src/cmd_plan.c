@@ -308,6 +308,7 @@ plan_svg(const char *path, const struct manifest *m, const struct plan *p,
     int jobs)
 {
 	struct state_job	 sj;
+	const struct node_run	**runs;
 	char			*label, *cause = NULL;
 	int			 rc;
 
@@ -319,7 +320,9 @@ plan_svg(const char *path, const struct manifest *m, const struct plan *p,
 	sj.wall_base_ms = loop_wallclock();
 	sj.started_ms = 0;
 	sj.finished_ms = plan_makespan(p);
-	rc = timeline_write(path, m, plan_sched(p), &sj, &cause);
+	runs = sched_runs(plan_sched(p));
+	rc = timeline_write(path, m, runs, &sj, &cause);
+	free(runs);
 	free(label);
 	if (rc != 0) {
 		fprintf(stderr, "dagexec: plan: %s\n", cause);

@@ -636,25 +636,160 @@ jstr(json_t *o, const char *key)
 	return json_string_value(json_object_get(o, key));
 }
 
+/* The request's body: body_file's content or body, or none (NULL). */
+static int
+http_read_body(json_t *spec, char **body, size_t *len, char **err)
+{
+	const char *bf;
+	char *cause;
+
+	*body = NULL;
+	*len = 0;
+	if ((bf = jstr(spec, "body_file")) != NULL) {
+		if (fs_read_file(bf, HTTP_BODY_FILE_MAX, body, len,
+		    &cause) != 0) {
+			*err = xasprintf("body_file: %s", cause);
+			free(cause);
+			return -1;
+		}
+	} else if (jstr(spec, "body") != NULL) {
+		*body = xstrdup(jstr(spec, "body"));
+		*len = strlen(*body);
+	}
+	return 0;
+}
+
+/* What the transfer gave, on stdout (the node's log): status, final url,
+ * size, digest and timings. */
+static void
+http_print_result(const struct xfer *xp, long code, const char *final_url,
+    const char *hex)
+{
+	curl_off_t t_dns = 0, t_conn = 0, t_first = 0, t_total = 0;
+
+	cu->easy_getinfo(xp->c, CURLINFO_NAMELOOKUP_TIME_T, &t_dns);
+	cu->easy_getinfo(xp->c, CURLINFO_CONNECT_TIME_T, &t_conn);
+	cu->easy_getinfo(xp->c, CURLINFO_STARTTRANSFER_TIME_T, &t_first);
+	cu->easy_getinfo(xp->c, CURLINFO_TOTAL_TIME_T, &t_total);
+	printf("status=%ld\nurl=%s\nbytes=%lld\nsha256=%s\n"
+	    "time_dns_ms=%lld\ntime_connect_ms=%lld\n"
+	    "time_first_byte_ms=%lld\ntime_total_ms=%lld\n", code, final_url,
+	    (long long)xp->bytes, hex, (long long)(t_dns / 1000),
+	    (long long)(t_conn / 1000), (long long)(t_first / 1000),
+	    (long long)(t_total / 1000));
+	fflush(stdout);
+}
+
+/* The temporary file beside save that the body goes to, renamed to save
+ * when the node succeeds and removed when it does not (also on SIGTERM).
+ * NULL with *err when it cannot be made. */
+static char *
+http_save_open(struct xfer *xp, const char *save, char **err)
+{
+	const char *slash = strrchr(save, '/');
+	char *tmp;
+	int fd;
+
+	if (slash != NULL && mkdirs_rel(save, slash) != 0) {
+		*err = xasprintf("cannot create the directory of '%s': %s",
+		    save, strerror(errno));
+		return NULL;
+	}
+	tmp = slash != NULL ? xasprintf("%.*s/.%s.XXXXXX",
+	    (int)(slash - save), save, slash + 1) :
+	    xasprintf(".%s.XXXXXX", save);
+	signal(SIGTERM, http_on_term);
+	signal(SIGINT, http_on_term);
+	signal(SIGHUP, http_on_term);
+	if ((fd = mkstemp(tmp)) < 0 || (xp->fp = fdopen(fd, "w")) == NULL) {
+		*err = xasprintf("cannot create '%s': %s", tmp,
+		    strerror(errno));
+		if (fd >= 0)
+			(void)unlink(tmp);
+		free(tmp);
+		return NULL;
+	}
+	http_tmp_path = tmp;
+	return tmp;
+}
+
+/* The request: url, method, body and headers of the spec, and the limits
+ * every node's request has. Returns the header list, freed after it. */
+static struct curl_slist *
+http_setopts(struct xfer *xp, json_t *spec, const char *url,
+    const char *method, const char *body, size_t bodylen, char *errbuf)
+{
+	struct curl_slist *hdrs = NULL;
+	json_t *hv, *h;
+	char *line;
+	size_t i;
+
+	cu->easy_setopt(xp->c, CURLOPT_URL, url);
+	cu->easy_setopt(xp->c, CURLOPT_PROTOCOLS_STR, "http,https");
+	cu->easy_setopt(xp->c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+	cu->easy_setopt(xp->c, CURLOPT_FOLLOWLOCATION, xp->follow ? 1L : 0L);
+	cu->easy_setopt(xp->c, CURLOPT_MAXREDIRS, (long)HTTP_MAX_REDIRECTS);
+	cu->easy_setopt(xp->c, CURLOPT_CONNECTTIMEOUT,
+	    (long)HTTP_CONNECT_TIMEOUT_S);
+	cu->easy_setopt(xp->c, CURLOPT_NOSIGNAL, 1L);
+	cu->easy_setopt(xp->c, CURLOPT_ERRORBUFFER, errbuf);
+	cu->easy_setopt(xp->c, CURLOPT_USERAGENT, "dagexec/" PACKAGE_VERSION);
+	cu->easy_setopt(xp->c, CURLOPT_WRITEFUNCTION, on_body);
+	cu->easy_setopt(xp->c, CURLOPT_WRITEDATA, xp);
+	cu->easy_setopt(xp->c, CURLOPT_HEADERFUNCTION, on_header);
+	cu->easy_setopt(xp->c, CURLOPT_HEADERDATA, xp);
+	if (xp->max != INT64_MAX)
+		cu->easy_setopt(xp->c, CURLOPT_MAXFILESIZE_LARGE,
+		    (curl_off_t)xp->max);
+	if (json_is_true(json_object_get(spec, "insecure"))) {
+		cu->easy_setopt(xp->c, CURLOPT_SSL_VERIFYPEER, 0L);
+		cu->easy_setopt(xp->c, CURLOPT_SSL_VERIFYHOST, 0L);
+	}
+	if (strcmp(method, "HEAD") == 0)
+		cu->easy_setopt(xp->c, CURLOPT_NOBODY, 1L);
+	else if (strcmp(method, "GET") != 0 || body != NULL)
+		cu->easy_setopt(xp->c, CURLOPT_CUSTOMREQUEST, method);
+	if (body != NULL) {
+		cu->easy_setopt(xp->c, CURLOPT_POSTFIELDSIZE_LARGE,
+		    (curl_off_t)bodylen);
+		cu->easy_setopt(xp->c, CURLOPT_POSTFIELDS, body);
+	}
+	hv = json_object_get(spec, "headers");
+	json_array_foreach(hv, i, h) {
+		const char *hn = json_string_value(json_array_get(h, 0));
+		const char *hval = json_string_value(json_array_get(h, 1));
+
+		if (hn == NULL || hval == NULL)
+			continue;
+		/* "Name;" sends a header with an empty value */
+		line = *hval == '\0' ? xasprintf("%s;", hn) :
+		    xasprintf("%s: %s", hn, hval);
+		hdrs = cu->slist_append(hdrs, line);
+		free(line);
+	}
+	if (hdrs != NULL)
+		cu->easy_setopt(xp->c, CURLOPT_HTTPHEADER, hdrs);
+	return hdrs;
+}
+
 int
 http_node_main(const char *specpath, const char *result)
 {
-	json_t *spec, *hv, *h;
+	json_t *spec;
 	json_error_t jerr;
 	struct xfer x;
 	struct curl_slist *hdrs = NULL;
 	char errbuf[CURL_ERROR_SIZE], hex[2 * EVP_MAX_MD_SIZE + 1], cbuf[32];
 	char *tmp = NULL, *body = NULL, *err = NULL, *line;
-	const char *url, *method, *save, *want, *reason = "exit", *bf;
+	const char *url, *method, *save, *want, *reason = "exit";
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0, k;
-	size_t bodylen = 0, i;
+	size_t bodylen = 0;
 	int64_t retry_ms = -1, ra;
-	curl_off_t t_dns = 0, t_conn = 0, t_first = 0, t_total = 0;
 	long code = 0;
 	char *final_url = NULL;
 	CURLcode cc;
-	int fd, ret = 1;
+	int ret = 1;
 
 	memset(&x, 0, sizeof x);
 	if ((spec = json_load_file(specpath, 0, &jerr)) == NULL) {
@@ -674,17 +809,8 @@ http_node_main(const char *specpath, const char *result)
 		    "work directory", save);
 		goto out;
 	}
-	if ((bf = jstr(spec, "body_file")) != NULL) {
-		if (fs_read_file(bf, HTTP_BODY_FILE_MAX, &body, &bodylen,
-		    &line) != 0) {
-			err = xasprintf("body_file: %s", line);
-			free(line);
-			goto out;
-		}
-	} else if (jstr(spec, "body") != NULL) {
-		body = xstrdup(jstr(spec, "body"));
-		bodylen = strlen(body);
-	}
+	if (http_read_body(spec, &body, &bodylen, &err) != 0)
+		goto out;
 
 	/* a library that cannot be loaded is a start failure, not retried
 	 * by default: trying again will not install it */
@@ -703,77 +829,11 @@ http_node_main(const char *specpath, const char *result)
 	if (x.max <= 0)
 		x.max = INT64_MAX;
 	x.follow = json_is_true(json_object_get(spec, "follow_redirects"));
-	if (save != NULL) {
-		const char *slash = strrchr(save, '/');
-
-		if (slash != NULL && mkdirs_rel(save, slash) != 0) {
-			err = xasprintf("cannot create the directory of '%s': "
-			    "%s", save, strerror(errno));
-			goto out;
-		}
-		tmp = slash != NULL ? xasprintf("%.*s/.%s.XXXXXX",
-		    (int)(slash - save), save, slash + 1) :
-		    xasprintf(".%s.XXXXXX", save);
-		signal(SIGTERM, http_on_term);
-		signal(SIGINT, http_on_term);
-		signal(SIGHUP, http_on_term);
-		if ((fd = mkstemp(tmp)) < 0 ||
-		    (x.fp = fdopen(fd, "w")) == NULL) {
-			err = xasprintf("cannot create '%s': %s", tmp,
-			    strerror(errno));
-			free(tmp);
-			tmp = NULL;
-			goto out;
-		}
-		http_tmp_path = tmp;
-	}
+	if (save != NULL && (tmp = http_save_open(&x, save, &err)) == NULL)
+		goto out;
 
 	errbuf[0] = '\0';
-	cu->easy_setopt(x.c, CURLOPT_URL, url);
-	cu->easy_setopt(x.c, CURLOPT_PROTOCOLS_STR, "http,https");
-	cu->easy_setopt(x.c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-	cu->easy_setopt(x.c, CURLOPT_FOLLOWLOCATION, x.follow ? 1L : 0L);
-	cu->easy_setopt(x.c, CURLOPT_MAXREDIRS, (long)HTTP_MAX_REDIRECTS);
-	cu->easy_setopt(x.c, CURLOPT_CONNECTTIMEOUT,
-	    (long)HTTP_CONNECT_TIMEOUT_S);
-	cu->easy_setopt(x.c, CURLOPT_NOSIGNAL, 1L);
-	cu->easy_setopt(x.c, CURLOPT_ERRORBUFFER, errbuf);
-	cu->easy_setopt(x.c, CURLOPT_USERAGENT, "dagexec/" PACKAGE_VERSION);
-	cu->easy_setopt(x.c, CURLOPT_WRITEFUNCTION, on_body);
-	cu->easy_setopt(x.c, CURLOPT_WRITEDATA, &x);
-	cu->easy_setopt(x.c, CURLOPT_HEADERFUNCTION, on_header);
-	cu->easy_setopt(x.c, CURLOPT_HEADERDATA, &x);
-	if (x.max != INT64_MAX)
-		cu->easy_setopt(x.c, CURLOPT_MAXFILESIZE_LARGE,
-		    (curl_off_t)x.max);
-	if (json_is_true(json_object_get(spec, "insecure"))) {
-		cu->easy_setopt(x.c, CURLOPT_SSL_VERIFYPEER, 0L);
-		cu->easy_setopt(x.c, CURLOPT_SSL_VERIFYHOST, 0L);
-	}
-	if (strcmp(method, "HEAD") == 0)
-		cu->easy_setopt(x.c, CURLOPT_NOBODY, 1L);
-	else if (strcmp(method, "GET") != 0 || body != NULL)
-		cu->easy_setopt(x.c, CURLOPT_CUSTOMREQUEST, method);
-	if (body != NULL) {
-		cu->easy_setopt(x.c, CURLOPT_POSTFIELDSIZE_LARGE,
-		    (curl_off_t)bodylen);
-		cu->easy_setopt(x.c, CURLOPT_POSTFIELDS, body);
-	}
-	hv = json_object_get(spec, "headers");
-	json_array_foreach(hv, i, h) {
-		const char *hn = json_string_value(json_array_get(h, 0));
-		const char *hval = json_string_value(json_array_get(h, 1));
-
-		if (hn == NULL || hval == NULL)
-			continue;
-		/* "Name;" sends a header with an empty value */
-		line = *hval == '\0' ? xasprintf("%s;", hn) :
-		    xasprintf("%s: %s", hn, hval);
-		hdrs = cu->slist_append(hdrs, line);
-		free(line);
-	}
-	if (hdrs != NULL)
-		cu->easy_setopt(x.c, CURLOPT_HTTPHEADER, hdrs);
+	hdrs = http_setopts(&x, spec, url, method, body, bodylen, errbuf);
 
 	cc = cu->easy_perform(x.c);
 	if (x.fp != NULL && fclose(x.fp) != 0 && cc == CURLE_OK) {
@@ -800,21 +860,11 @@ http_node_main(const char *specpath, const char *result)
 		cu->easy_getinfo(x.c, CURLINFO_EFFECTIVE_URL, &eff);
 		final_url = xstrdup(eff != NULL ? eff : url);
 	}
-	cu->easy_getinfo(x.c, CURLINFO_NAMELOOKUP_TIME_T, &t_dns);
-	cu->easy_getinfo(x.c, CURLINFO_CONNECT_TIME_T, &t_conn);
-	cu->easy_getinfo(x.c, CURLINFO_STARTTRANSFER_TIME_T, &t_first);
-	cu->easy_getinfo(x.c, CURLINFO_TOTAL_TIME_T, &t_total);
 	EVP_DigestFinal_ex(x.md, md, &mdlen);
 	for (k = 0; k < mdlen; k++)
 		snprintf(hex + 2 * k, 3, "%02x", md[k]);
 	hex[2 * mdlen] = '\0';
-	printf("status=%ld\nurl=%s\nbytes=%lld\nsha256=%s\n"
-	    "time_dns_ms=%lld\ntime_connect_ms=%lld\n"
-	    "time_first_byte_ms=%lld\ntime_total_ms=%lld\n", code, final_url,
-	    (long long)x.bytes, hex, (long long)(t_dns / 1000),
-	    (long long)(t_conn / 1000), (long long)(t_first / 1000),
-	    (long long)(t_total / 1000));
-	fflush(stdout);
+	http_print_result(&x, code, final_url, hex);
 
 	if (!status_expected(json_object_get(spec, "expect"), code)) {
 		reason = "http_status";

@@ -21,6 +21,7 @@
 #include "state.h"
 
 #define READ_CHUNK		65536	/* one read of a node's output */
+#define STATE_INTERVAL_MS	200	/* at most 5 state writes a second */
 
 struct cachestore;
 struct ending;
@@ -217,6 +218,19 @@ void	 job_state_touch(struct job *j);
 /* Something outside job.c told the scheduler of an event: carry out what
  * it decided (kills, starts, changes). */
 void	 job_kick(struct job *j);
+
+/* jobend.c: the files of the job's end, and its notification */
+void	 job_write_end(struct job *j, bool journal);
+int	 notify_start(struct job *j);	/* 0: started, on_finish later */
+
+/* resume.c: an earlier run's journal replayed into the scheduler */
+int	 job_resume(struct job *j, const char *path, char **cause);
+
+/* statew.c: state.yaml while the job runs, and at its end */
+void	 job_fill_state(const struct job *j, struct state_job *sj);
+void	 statew_flush_first(struct job *j);	/* every node pending */
+void	 statew_flush(struct job *j);		/* now, on this thread */
+void	 statew_stop(struct job *j);
 /* argv[0] of the children that run this binary (__http, __notify). */
 extern char job_argv0[];
 

@@ -24,49 +24,6 @@
 
 
 /* ------------------------------------------------------------------------ */
-/* reasons */
-
-static const char *const reason_names[REASON__COUNT] = {
-	[REASON_NONE] = NULL,
-	[REASON_EXIT] = "exit",
-	[REASON_SIGNAL] = "signal",
-	[REASON_TIMEOUT] = "timeout",
-	[REASON_RLIMIT_CPU] = "rlimit_cpu",
-	[REASON_RLIMIT_FSIZE] = "rlimit_fsize",
-	[REASON_SPAWN_ERROR] = "spawn_error",
-	[REASON_OUTPUT_MISSING] = "output_missing",
-	[REASON_HTTP_STATUS] = "http_status",
-	[REASON_CHECKSUM] = "checksum",
-	[REASON_UPSTREAM_FAILED] = "upstream_failed",
-	[REASON_CANCELLED] = "cancelled",
-	[REASON_BUDGET] = "budget",
-	[REASON_DEADLINE] = "deadline",
-	[REASON_LOST] = "lost",
-	[REASON_OOM] = "oom",
-};
-
-
-const char *
-reason_name(enum reason r)
-{
-	if ((int)r <= REASON_NONE || r >= REASON__COUNT)
-		return NULL;
-	return reason_names[r];
-}
-
-int
-reason_parse(const char *s)
-{
-	int i;
-
-	for (i = REASON_NONE + 1; i < REASON__COUNT; i++) {
-		if (strcmp(reason_names[i], s) == 0)
-			return i;
-	}
-	return -1;
-}
-
-/* ------------------------------------------------------------------------ */
 /* The top level. */
 
 const char *const top_keys[] = {

@@ -9,6 +9,7 @@
 
 #include "diag.h"
 #include "graph.h"
+#include "run.h"
 
 struct strmap;
 
@@ -18,30 +19,6 @@ struct strmap;
 #define MANIFEST_MAX_NODES	1000000
 #define MANIFEST_ID_MAX		64
 
-/* Why an attempt or a node did not succeed (interface §6 `reason`). */
-enum reason {
-	REASON_NONE = 0,
-	REASON_EXIT,
-	REASON_SIGNAL,
-	REASON_TIMEOUT,
-	REASON_RLIMIT_CPU,
-	REASON_RLIMIT_FSIZE,
-	REASON_SPAWN_ERROR,
-	REASON_OUTPUT_MISSING,
-	REASON_HTTP_STATUS,
-	REASON_CHECKSUM,
-	REASON_UPSTREAM_FAILED,
-	REASON_CANCELLED,
-	REASON_BUDGET,
-	REASON_DEADLINE,
-	REASON_LOST,
-	REASON_OOM,			/* killed for memory (Slurm) */
-	REASON__COUNT
-};
-/* "exit", "signal", ...; NULL for REASON_NONE. */
-const char *reason_name(enum reason r);
-/* The reason named s, or -1. REASON_NONE is never returned. */
-int reason_parse(const char *s);
 
 enum node_kind { NODE_RUN, NODE_ARGV, NODE_HTTP };
 enum backoff { BACKOFF_EXPONENTIAL, BACKOFF_FIXED };

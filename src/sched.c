@@ -28,42 +28,9 @@
 #include "sched_int.h"
 #include "xmalloc.h"
 
-static const char *node_status_names[NS__COUNT] = {
-	"pending", "running", "retrying", "succeeded", "failed", "skipped",
-	"cancelled", "timed_out"
-};
-
-static const char *dag_status_names[DS__COUNT] = {
-	"queued", "running", "succeeded", "failed", "cancelled", "timed_out",
-	"budget_exceeded", "interrupted"
-};
-
 static void	settle(struct sched *, int64_t);
 static void	kill_running(struct sched *, enum reason);
 static void	halt(struct sched *, int, enum dag_status, char *);
-
-const char *
-node_status_name(enum node_status st)
-{
-	if ((unsigned)st >= NS__COUNT)
-		return ("unknown");
-	return (node_status_names[st]);
-}
-
-bool
-node_status_final(enum node_status st)
-{
-	return (st == NS_SUCCEEDED || st == NS_FAILED || st == NS_SKIPPED ||
-	    st == NS_CANCELLED || st == NS_TIMED_OUT);
-}
-
-const char *
-dag_status_name(enum dag_status st)
-{
-	if ((unsigned)st >= DS__COUNT)
-		return ("unknown");
-	return (dag_status_names[st]);
-}
 
 enum reason
 sched_classify(int exit_code, int sig)

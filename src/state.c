@@ -43,99 +43,74 @@ state_format_time(int64_t wall_ms, char *buf, size_t len)
 	return buf;
 }
 
-/* ---- the emitter ------------------------------------------------------ */
+/* ---- the writer -------------------------------------------------------- */
 
-struct state_em {
-	yaml_emitter_t	 e;
-	struct strbuf out;
-	int		 failed;
-	const struct state_job *sj;
-};
+/*
+ * state.yaml is written directly into one buffer, in the layout libyaml's
+ * emitter gives (indent 2, no line width, implicit document): at 10,000
+ * nodes an emitter costs tens of milliseconds a rewrite, all of it on the
+ * event loop. A string is written plain where libyaml would write it plain
+ * and read it back as the same string; any other is double-quoted with
+ * libyaml's escapes. tests/test_state.c reads every rendering back with
+ * libyaml (state_read) and compares it field by field.
+ */
+
+/* Valid UTF-8 (no overlongs, no surrogates, at most U+10FFFF): the number
+ * of bytes of the character at s[i], its code point in *cp; 0 when the
+ * bytes there are not one. */
+static size_t
+state_utf8_at(const unsigned char *s, size_t len, size_t i, unsigned *cp)
+{
+	unsigned char	 c = s[i];
+	unsigned	 v, min;
+	size_t		 n, k;
+
+	if (c < 0x80) {
+		*cp = c;
+		return 1;
+	}
+	if (c >= 0xc2 && c <= 0xdf) {
+		n = 2;
+		v = c & 0x1f;
+		min = 0x80;
+	} else if (c >= 0xe0 && c <= 0xef) {
+		n = 3;
+		v = c & 0x0f;
+		min = 0x800;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		n = 4;
+		v = c & 0x07;
+		min = 0x10000;
+	} else
+		return 0;
+	if (i + n > len)
+		return 0;
+	for (k = 1; k < n; k++) {
+		if ((s[i + k] & 0xc0) != 0x80)
+			return 0;
+		v = v << 6 | (s[i + k] & 0x3f);
+	}
+	if (v < min || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
+		return 0;
+	*cp = v;
+	return n;
+}
+
+/* YAML's printable characters (libyaml's IS_PRINTABLE), tab excluded. */
+static int
+state_printable(unsigned cp)
+{
+	return cp == 0x0a || (cp >= 0x20 && cp <= 0x7e) || cp == 0x85 ||
+	    (cp >= 0xa0 && cp <= 0xd7ff) ||
+	    (cp >= 0xe000 && cp <= 0xfffd && cp != 0xfeff) ||
+	    (cp >= 0x10000 && cp <= 0x10ffff);
+}
 
 static int
-state_write_handler(void *data, unsigned char *buffer, size_t size)
+state_break(unsigned cp)
 {
-	strbuf_add(data, (const char *)buffer, size);
-	return 1;
-}
-
-static void
-state_emit(struct state_em *em, yaml_event_t *ev)
-{
-	if (em->failed) {
-		yaml_event_delete(ev);
-		return;
-	}
-	if (!yaml_emitter_emit(&em->e, ev))	/* frees ev in any case */
-		em->failed = 1;
-}
-
-/* Valid UTF-8 (no overlongs, no surrogates, at most U+10FFFF) as libyaml
- * wants it; anything else is replaced by U+FFFD. Returns s or a new copy in
- * *copy. */
-static const char *
-state_utf8(const char *s, char **copy)
-{
-	const unsigned char	*p = (const unsigned char *)s;
-	size_t			 i, n, len = strlen(s), k;
-	unsigned		 cp, min;
-	char			*out = NULL;
-	size_t			 olen = 0;
-	int			 bad = 0;
-
-	*copy = NULL;
-	for (i = 0; i < len; i += n) {
-		unsigned char c = p[i];
-
-		n = 1;
-		if (c < 0x80)
-			goto ok;
-		if (c >= 0xc2 && c <= 0xdf) {
-			n = 2;
-			cp = c & 0x1f;
-			min = 0x80;
-		} else if (c >= 0xe0 && c <= 0xef) {
-			n = 3;
-			cp = c & 0x0f;
-			min = 0x800;
-		} else if (c >= 0xf0 && c <= 0xf4) {
-			n = 4;
-			cp = c & 0x07;
-			min = 0x10000;
-		} else
-			goto invalid;
-		if (i + n > len)
-			goto invalid1;
-		for (k = 1; k < n; k++) {
-			if ((p[i + k] & 0xc0) != 0x80)
-				goto invalid1;
-			cp = cp << 6 | (p[i + k] & 0x3f);
-		}
-		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-			goto invalid1;
-	ok:
-		if (bad) {
-			memcpy(out + olen, p + i, n);
-			olen += n;
-		}
-		continue;
-	invalid1:
-		n = 1;
-	invalid:
-		if (!bad) {
-			bad = 1;
-			out = xmalloc(len * 3 + 1);
-			memcpy(out, s, i);
-			olen = i;
-		}
-		memcpy(out + olen, "\xef\xbf\xbd", 3);
-		olen += 3;
-	}
-	if (!bad)
-		return s;
-	out[olen] = '\0';
-	*copy = out;
-	return out;
+	return cp == '\r' || cp == '\n' || cp == 0x85 || cp == 0x2028 ||
+	    cp == 0x2029;
 }
 
 /* Would a plain scalar s be read back as something other than this string
@@ -159,52 +134,180 @@ state_needs_quotes(const char *s)
 	return 0;
 }
 
-static void
-state_scalar(struct state_em *em, const char *v, int plain)
+/* May s (len bytes) be written plain, in flow context (inside [] or {})
+ * or in block context? As libyaml's analysis: no indicator where it would
+ * start a token, no leading or trailing space, no line break, nothing
+ * unprintable, and valid UTF-8; and not read back as another type. */
+static int
+state_plain_ok(const char *s, size_t len, int flow)
 {
-	yaml_event_t	 ev;
-	yaml_scalar_style_t style = YAML_ANY_SCALAR_STYLE;
-	char		*copy = NULL;
-	const char	*s;
+	const unsigned char	*p = (const unsigned char *)s;
+	size_t			 i, n;
+	unsigned		 cp;
+	int			 next_blank;
 
-	if (em->failed)
-		return;
-	if (plain)
-		s = v;
-	else {
-		s = state_utf8(v, &copy);
-		if (state_needs_quotes(s))
-			style = YAML_DOUBLE_QUOTED_SCALAR_STYLE;
+	if (len == 0 || state_needs_quotes(s))
+		return 0;
+	if (len >= 3 && (memcmp(s, "---", 3) == 0 || memcmp(s, "...", 3) == 0))
+		return 0;
+	if (p[0] == ' ' || p[len - 1] == ' ')
+		return 0;
+	for (i = 0; i < len; i += n) {
+		if ((n = state_utf8_at(p, len, i, &cp)) == 0 ||
+		    !state_printable(cp) || state_break(cp))
+			return 0;
+		next_blank = i + n >= len || p[i + n] == ' ' ||
+		    p[i + n] == '\t';
+		if (i == 0) {
+			if (strchr("#,[]{}&*!|>'\"%@`", (int)cp) != NULL &&
+			    cp != 0)
+				return 0;
+			if ((cp == '?' || cp == ':') && (flow || next_blank))
+				return 0;
+			if (cp == '-' && next_blank)
+				return 0;
+		} else {
+			if (flow && cp < 0x80 && strchr(",?[]{}", (int)cp) !=
+			    NULL && cp != 0)
+				return 0;
+			if (cp == ':' && (flow || next_blank))
+				return 0;
+			if (cp == '#' && p[i - 1] == ' ')
+				return 0;
+		}
 	}
-	if (!yaml_scalar_event_initialize(&ev, NULL, NULL,
-	    (yaml_char_t *)(uintptr_t)s, (int)strlen(s), 1, 1, style))
-		em->failed = 1;
-	else
-		state_emit(em, &ev);
-	if (!plain)
-		free(copy);
+	return 1;
 }
 
+/* s double-quoted, with libyaml's escapes; invalid UTF-8 becomes U+FFFD. */
 static void
-state_str(struct state_em *em, const char *v)
+state_quoted(struct strbuf *o, const char *s, size_t len)
 {
-	if (v == NULL)
-		state_scalar(em, "null", 1);
-	else
-		state_scalar(em, v, 0);
+	static const char	 hex[] = "0123456789ABCDEF";
+	const unsigned char	*p = (const unsigned char *)s;
+	size_t			 i, n;
+	unsigned		 cp;
+	char			 e[12];
+	int			 el, k;
+
+	strbuf_add(o, "\"", 1);
+	for (i = 0; i < len; i += n) {
+		if ((n = state_utf8_at(p, len, i, &cp)) == 0) {
+			strbuf_add(o, "\xef\xbf\xbd", 3);
+			n = 1;
+			continue;
+		}
+		el = 0;
+		switch (cp) {
+		case '\0': el = 2; memcpy(e, "\\0", 2); break;
+		case '\a': el = 2; memcpy(e, "\\a", 2); break;
+		case '\b': el = 2; memcpy(e, "\\b", 2); break;
+		case '\t': el = 2; memcpy(e, "\\t", 2); break;
+		case '\n': el = 2; memcpy(e, "\\n", 2); break;
+		case '\v': el = 2; memcpy(e, "\\v", 2); break;
+		case '\f': el = 2; memcpy(e, "\\f", 2); break;
+		case '\r': el = 2; memcpy(e, "\\r", 2); break;
+		case 0x1b: el = 2; memcpy(e, "\\e", 2); break;
+		case '"': el = 2; memcpy(e, "\\\"", 2); break;
+		case '\\': el = 2; memcpy(e, "\\\\", 2); break;
+		case 0x85: el = 2; memcpy(e, "\\N", 2); break;
+		case 0x2028: el = 2; memcpy(e, "\\L", 2); break;
+		case 0x2029: el = 2; memcpy(e, "\\P", 2); break;
+		default:
+			if (state_printable(cp))
+				break;
+			/* \xXX, \uXXXX or \UXXXXXXXX */
+			k = cp <= 0xff ? 2 : cp <= 0xffff ? 4 : 8;
+			e[0] = '\\';
+			e[1] = k == 2 ? 'x' : k == 4 ? 'u' : 'U';
+			for (el = 0; el < k; el++)
+				e[2 + el] = hex[(cp >> (4 * (k - 1 - el))) &
+				    0xf];
+			el = k + 2;
+			break;
+		}
+		if (el > 0)
+			strbuf_add(o, e, (size_t)el);
+		else
+			strbuf_add(o, s + i, n);
+	}
+	strbuf_add(o, "\"", 1);
 }
 
+/* A string value or key: null, plain or double-quoted. */
 static void
-state_int(struct state_em *em, int64_t v)
+state_str(struct strbuf *o, const char *s, int flow)
 {
-	char	buf[32];
+	size_t	len;
 
-	snprintf(buf, sizeof buf, "%" PRId64, v);
-	state_scalar(em, buf, 1);
+	if (s == NULL) {
+		strbuf_add(o, "null", 4);
+		return;
+	}
+	len = strlen(s);
+	if (state_plain_ok(s, len, flow))
+		strbuf_add(o, s, len);
+	else
+		state_quoted(o, s, len);
+}
+
+/* Seconds of the last stamp written, kept for the next one: most stamps of
+ * a rewrite fall in a few seconds. */
+struct state_clock {
+	const struct state_job	*sj;
+	time_t			 secs;		/* of prefix; -1: none yet */
+	char			 prefix[32];	/* YYYY-MM-DDTHH:MM:SS */
+};
+
+static void
+state_time(struct strbuf *o, struct state_clock *c, int64_t mono_ms)
+{
+	char	 buf[64];
+	int64_t	 wall, ms;
+	time_t	 secs;
+
+	if (mono_ms < 0) {
+		strbuf_add(o, "null", 4);
+		return;
+	}
+	wall = c->sj->wall_base_ms + (mono_ms - c->sj->mono_base_ms);
+	ms = wall % 1000;
+	secs = (time_t)(wall / 1000);
+	if (ms < 0) {
+		ms += 1000;
+		secs--;
+	}
+	if (secs != c->secs) {
+		state_format_time(wall, buf, sizeof buf);
+		if (strlen(buf) != 24 || buf[19] != '.') {
+			strbuf_add(o, buf, strlen(buf)); /* out of range */
+			return;
+		}
+		memcpy(c->prefix, buf, 19);
+		c->secs = secs;
+	}
+	buf[0] = '.';
+	buf[1] = (char)('0' + ms / 100);
+	buf[2] = (char)('0' + ms / 10 % 10);
+	buf[3] = (char)('0' + ms % 10);
+	buf[4] = 'Z';
+	strbuf_add(o, c->prefix, 19);
+	strbuf_add(o, buf, 5);
 }
 
 static void
-state_number(struct state_em *em, double v)
+state_duration(struct strbuf *o, int64_t start, int64_t end)
+{
+	if (start < 0 || end < 0)
+		strbuf_add(o, "null", 4);
+	else
+		strbuf_int(o, end - start);
+}
+
+/* A number as YAML reads it back exactly: .nan, .inf, an integer, or the
+ * shortest %g that round-trips. */
+static void
+state_number(struct strbuf *o, double v)
 {
 	char	buf[64];
 	int	prec;
@@ -223,113 +326,33 @@ state_number(struct state_em *em, double v)
 				break;
 		}
 	}
-	state_scalar(em, buf, 1);
+	strbuf_add(o, buf, strlen(buf));
 }
 
 static void
-state_time(struct state_em *em, int64_t mono_ms)
-{
-	char	buf[64];
-
-	if (mono_ms < 0) {
-		state_scalar(em, "null", 1);
-		return;
-	}
-	state_format_time(em->sj->wall_base_ms + (mono_ms -
-	    em->sj->mono_base_ms), buf, sizeof buf);
-	state_scalar(em, buf, 1);
-}
-
-static void
-state_duration(struct state_em *em, int64_t start, int64_t end)
-{
-	if (start < 0 || end < 0)
-		state_scalar(em, "null", 1);
-	else
-		state_int(em, end - start);
-}
-
-static void
-state_key(struct state_em *em, const char *k)
-{
-	state_scalar(em, k, 1);
-}
-
-static void
-state_map_start(struct state_em *em, int flow)
-{
-	yaml_event_t	ev;
-
-	if (em->failed)
-		return;
-	if (!yaml_mapping_start_event_initialize(&ev, NULL, NULL, 1,
-	    flow ? YAML_FLOW_MAPPING_STYLE : YAML_BLOCK_MAPPING_STYLE))
-		em->failed = 1;
-	else
-		state_emit(em, &ev);
-}
-
-static void
-state_map_end(struct state_em *em)
-{
-	yaml_event_t	ev;
-
-	if (em->failed)
-		return;
-	if (!yaml_mapping_end_event_initialize(&ev))
-		em->failed = 1;
-	else
-		state_emit(em, &ev);
-}
-
-static void
-state_seq_start(struct state_em *em, int flow)
-{
-	yaml_event_t	ev;
-
-	if (em->failed)
-		return;
-	if (!yaml_sequence_start_event_initialize(&ev, NULL, NULL, 1,
-	    flow ? YAML_FLOW_SEQUENCE_STYLE : YAML_BLOCK_SEQUENCE_STYLE))
-		em->failed = 1;
-	else
-		state_emit(em, &ev);
-}
-
-static void
-state_seq_end(struct state_em *em)
-{
-	yaml_event_t	ev;
-
-	if (em->failed)
-		return;
-	if (!yaml_sequence_end_event_initialize(&ev))
-		em->failed = 1;
-	else
-		state_emit(em, &ev);
-}
-
-static void
-state_metrics(struct state_em *em, const struct metric *m, size_t n)
+state_metrics(struct strbuf *o, const struct metric *m, size_t n)
 {
 	size_t	i;
 
-	state_map_start(em, 1);
+	strbuf_add(o, "{", 1);
 	for (i = 0; i < n; i++) {
-		state_str(em, m[i].name);
-		state_number(em, m[i].value);
+		if (i > 0)
+			strbuf_add(o, ", ", 2);
+		state_str(o, m[i].name, 1);
+		strbuf_add(o, ": ", 2);
+		state_number(o, m[i].value);
 	}
-	state_map_end(em);
+	strbuf_add(o, "}", 1);
 }
 
 static void
-state_signal(struct state_em *em, int sig)
+state_signal(struct strbuf *o, int sig)
 {
 	const char	*abbrev;
 	char		 buf[32];
 
 	if (sig <= 0) {
-		state_scalar(em, "null", 1);
+		strbuf_add(o, "null", 4);
 		return;
 	}
 	if (sig >= SIGRTMIN && sig <= SIGRTMAX)
@@ -338,7 +361,7 @@ state_signal(struct state_em *em, int sig)
 		snprintf(buf, sizeof buf, "SIG%s", abbrev);
 	else
 		snprintf(buf, sizeof buf, "%d", sig);
-	state_scalar(em, buf, 1);
+	strbuf_add(o, buf, strlen(buf));
 }
 
 static const struct node_run state_pending_run = {
@@ -349,65 +372,66 @@ static const struct node_run state_pending_run = {
 	.reason = REASON_NONE,
 };
 
+/* One node's entry under `nodes:`. */
 static void
-state_node(struct state_em *em, const struct manifest *m, size_t i,
-    const struct node_run *r, const char *slurm_job, const char *reused_from,
-    const struct state_cached *cached)
+state_node(struct strbuf *o, struct state_clock *c, const struct manifest *m,
+    size_t i, const struct node_run *r)
 {
-	const char	*reason = NULL;
+	const struct state_job	*sj = c->sj;
+	const struct state_cached *cached;
+	const char		*s;
 
-	state_str(em, m->nodes[i].id);
-	state_map_start(em, 0);
-	state_key(em, "status");
-	state_scalar(em, node_status_name(r->status), 1);
-	state_key(em, "wave");
+	strbuf_add(o, "  ", 2);
+	state_str(o, m->nodes[i].id, 0);
+	strbuf_add(o, ":\n    status: ", 14);
+	s = node_status_name(r->status);
+	strbuf_add(o, s, strlen(s));
+	strbuf_add(o, "\n    wave: ", 11);
 	if (m->graph.wave != NULL)
-		state_int(em, (int64_t)m->graph.wave[i]);
+		strbuf_int(o, (int64_t)m->graph.wave[i]);
 	else
-		state_scalar(em, "null", 1);
-	state_key(em, "attempts");
-	state_int(em, r->attempts);
-	state_key(em, "exit_code");
+		strbuf_add(o, "null", 4);
+	strbuf_add(o, "\n    attempts: ", 15);
+	strbuf_int(o, r->attempts);
+	strbuf_add(o, "\n    exit_code: ", 16);
 	if (r->exit_code < 0)
-		state_scalar(em, "null", 1);
+		strbuf_add(o, "null", 4);
 	else
-		state_int(em, r->exit_code);
-	state_key(em, "signal");
-	state_signal(em, r->signal);
-	state_key(em, "started_at");
-	state_time(em, r->started_ms);
-	state_key(em, "finished_at");
-	state_time(em, r->finished_ms);
-	state_key(em, "duration_ms");
-	state_duration(em, r->started_ms, r->finished_ms);
-	state_key(em, "cpu_ms");
-	state_int(em, r->cpu_ms);
-	state_key(em, "max_rss_kb");
-	state_int(em, r->max_rss_kb);
-	state_key(em, "metrics");
-	state_metrics(em, r->metrics, r->nmetrics);
-	state_key(em, "reason");
-	reason = reason_name(r->reason);
-	state_str(em, reason);
-	state_key(em, "error");
-	state_str(em, r->error);
+		strbuf_int(o, r->exit_code);
+	strbuf_add(o, "\n    signal: ", 13);
+	state_signal(o, r->signal);
+	strbuf_add(o, "\n    started_at: ", 17);
+	state_time(o, c, r->started_ms);
+	strbuf_add(o, "\n    finished_at: ", 18);
+	state_time(o, c, r->finished_ms);
+	strbuf_add(o, "\n    duration_ms: ", 18);
+	state_duration(o, r->started_ms, r->finished_ms);
+	strbuf_add(o, "\n    cpu_ms: ", 13);
+	strbuf_int(o, r->cpu_ms);
+	strbuf_add(o, "\n    max_rss_kb: ", 17);
+	strbuf_int(o, r->max_rss_kb);
+	strbuf_add(o, "\n    metrics: ", 14);
+	state_metrics(o, r->metrics, r->nmetrics);
+	strbuf_add(o, "\n    reason: ", 13);
+	state_str(o, reason_name(r->reason), 0);
+	strbuf_add(o, "\n    error: ", 12);
+	state_str(o, r->error, 0);
 	/* a success taken from an earlier job (retry): no attempt here */
-	if (reused_from != NULL) {
-		state_key(em, "reused_from");
-		state_str(em, reused_from);
+	if (sj->reused_from != NULL && sj->reused_from[i] != NULL) {
+		strbuf_add(o, "\n    reused_from: ", 18);
+		state_str(o, sj->reused_from[i], 0);
 	}
 	/* a cache hit: no attempt here, and what it would have cost */
+	cached = sj->cached != NULL ? &sj->cached[i] : NULL;
 	if (cached != NULL && cached->hit) {
-		state_key(em, "cached");
-		state_scalar(em, "true", 1);
-		state_key(em, "saved");
-		state_metrics(em, cached->saved, cached->nsaved);
+		strbuf_add(o, "\n    cached: true\n    saved: ", 29);
+		state_metrics(o, cached->saved, cached->nsaved);
 	}
-	if (slurm_job != NULL) {
-		state_key(em, "slurm_job");
-		state_str(em, slurm_job);
+	if (sj->slurm_jobs != NULL && sj->slurm_jobs[i] != NULL) {
+		strbuf_add(o, "\n    slurm_job: ", 16);
+		state_str(o, sj->slurm_jobs[i], 0);
 	}
-	state_map_end(em);
+	strbuf_add(o, "\n", 1);
 }
 
 /* Nodes by wave, manifest order kept (a counting sort): wave w's nodes are
@@ -459,510 +483,144 @@ state_wave_status(const struct node_run *const *runs, const size_t *order,
 }
 
 static void
-state_waves(struct state_em *em, const struct manifest *m,
+state_waves(struct strbuf *o, const struct manifest *m,
     const struct node_run *const *runs)
 {
 	const struct graph	*g = &m->graph;
 	size_t			*off, *order, w, k, nw;
+	const char		*s;
 
-	state_seq_start(em, 0);
 	nw = g->wave != NULL ? g->nwaves : 0;
 	if (nw == 0 || m->nnodes == 0) {
-		state_seq_end(em);
+		strbuf_add(o, "waves: []\n", 10);
 		return;
 	}
+	strbuf_add(o, "waves:\n", 7);
 	state_wave_order(m, nw, &off, &order);
 	for (w = 0; w < nw; w++) {
-		state_map_start(em, 1);
-		state_key(em, "wave");
-		state_int(em, (int64_t)w);
-		state_key(em, "status");
-		state_scalar(em, state_wave_status(runs, order, off[w],
-		    off[w + 1]), 1);
-		state_key(em, "nodes");
-		state_seq_start(em, 1);
-		for (k = off[w]; k < off[w + 1]; k++)
-			state_str(em, m->nodes[order[k]].id);
-		state_seq_end(em);
-		state_map_end(em);
+		strbuf_add(o, "- {wave: ", 9);
+		strbuf_int(o, (int64_t)w);
+		strbuf_add(o, ", status: ", 10);
+		s = state_wave_status(runs, order, off[w], off[w + 1]);
+		strbuf_add(o, s, strlen(s));
+		strbuf_add(o, ", nodes: [", 10);
+		for (k = off[w]; k < off[w + 1]; k++) {
+			if (k > off[w])
+				strbuf_add(o, ", ", 2);
+			state_str(o, m->nodes[order[k]].id, 1);
+		}
+		strbuf_add(o, "]}\n", 3);
 	}
-	state_seq_end(em);
 	free(order);
 	free(off);
 }
 
-/* ---- the fast path ------------------------------------------------------ */
-
-/*
- * The same bytes as the emitter, written directly, for a state whose every
- * string libyaml would write plain: at 10,000 nodes the emitter takes tens
- * of milliseconds a rewrite, all of it on the event loop. Any string out of
- * the narrow set below, a DAG without nodes or waves, or a notify section
- * and the emitter renders everything, as before.
- */
-
-/* A word of [A-Za-z0-9_.-] not starting with a digit, '-' or '.', that
- * state_needs_quotes leaves alone; with spaces, single spaces between
- * such words (only where a value in block context is written). Short
- * enough to be a simple key. */
-static int
-state_fast_ok(const char *s, int spaces)
-{
-	const char	*p;
-	size_t		 len;
-
-	if (s == NULL)
-		return 1;	/* null */
-	len = strlen(s);
-	/* the words state_needs_quotes looks for have at most 5 letters */
-	if (len == 0 || len > 128 || (len <= 5 && state_needs_quotes(s)))
-		return 0;
-	if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-	    *s == '_'))
-		return 0;
-	for (p = s; *p != '\0'; p++) {
-		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-		    (*p >= '0' && *p <= '9') || *p == '_' || *p == '-' ||
-		    *p == '.')
-			continue;
-		if (spaces && *p == ' ' && p[1] != '\0' && p[1] != ' ' &&
-		    ((p[1] >= 'a' && p[1] <= 'z') ||
-		    (p[1] >= 'A' && p[1] <= 'Z') ||
-		    (p[1] >= '0' && p[1] <= '9') || p[1] == '_'))
-			continue;
-		return 0;
-	}
-	return 1;
-}
-
+/* Nodes per progress column: pending (and retrying), running, succeeded,
+ * failed (timed out, cancelled), skipped. */
 static void
-state_fast_str(struct strbuf *o, const char *s)
+state_progress(struct strbuf *o, const struct manifest *m,
+    const struct node_run *const *runs)
 {
-	if (s == NULL)
-		s = "null";
-	strbuf_add(o, s, strlen(s));
-}
-
-struct state_fast_clock {
-	time_t	 secs;		/* of prefix; -1: none yet */
-	char	 prefix[32];	/* YYYY-MM-DDTHH:MM:SS */
-	size_t	 plen;
-};
-
-/* As state_time: the seconds' text is kept for the next stamp. */
-static void
-state_fast_time(struct strbuf *o, struct state_fast_clock *c,
-    const struct state_job *sj, int64_t mono_ms)
-{
-	char	 buf[64];
-	int64_t	 wall, ms;
-	time_t	 secs;
-
-	if (mono_ms < 0) {
-		strbuf_add(o, "null", 4);
-		return;
-	}
-	wall = sj->wall_base_ms + (mono_ms - sj->mono_base_ms);
-	ms = wall % 1000;
-	secs = (time_t)(wall / 1000);
-	if (ms < 0) {
-		ms += 1000;
-		secs--;
-	}
-	if (secs != c->secs) {
-		state_format_time(wall, buf, sizeof buf);
-		if (strlen(buf) != 24 || buf[19] != '.') {
-			state_fast_str(o, buf);	/* out of range: as is */
-			return;
-		}
-		memcpy(c->prefix, buf, 19);
-		c->plen = 19;
-		c->secs = secs;
-	}
-	buf[0] = '.';
-	buf[1] = (char)('0' + ms / 100);
-	buf[2] = (char)('0' + ms / 10 % 10);
-	buf[3] = (char)('0' + ms % 10);
-	buf[4] = 'Z';
-	strbuf_add(o, c->prefix, c->plen);
-	strbuf_add(o, buf, 5);
-}
-
-static void
-state_fast_metrics(struct strbuf *o, const struct metric *m, size_t n)
-{
-	char	 buf[64];
-	double	 v;
-	size_t	 i;
-	int	 prec;
-
-	strbuf_add(o, "{", 1);
-	for (i = 0; i < n; i++) {
-		if (i > 0)
-			strbuf_add(o, ", ", 2);
-		state_fast_str(o, m[i].name);
-		strbuf_add(o, ": ", 2);
-		/* as state_number */
-		v = m[i].value;
-		if (isnan(v))
-			snprintf(buf, sizeof buf, ".nan");
-		else if (isinf(v))
-			snprintf(buf, sizeof buf, "%s", v > 0 ? ".inf" :
-			    "-.inf");
-		else if (v > -9007199254740992.0 && v < 9007199254740992.0 &&
-		    v == (double)(int64_t)v)
-			snprintf(buf, sizeof buf, "%" PRId64, (int64_t)v);
-		else {
-			for (prec = 15; prec <= 17; prec++) {
-				snprintf(buf, sizeof buf, "%.*g", prec, v);
-				if (strtod(buf, NULL) == v)
-					break;
-			}
-		}
-		state_fast_str(o, buf);
-	}
-	strbuf_add(o, "}", 1);
-}
-
-static int
-state_fast_metrics_ok(const struct metric *m, size_t n)
-{
-	size_t	i;
-
-	for (i = 0; i < n; i++) {
-		if (m[i].name == NULL || !state_fast_ok(m[i].name, 0))
-			return 0;
-	}
-	return 1;
-}
-
-static char *
-state_render_fast(const struct manifest *m, const struct node_run *const *runs,
-    const struct metric *metrics, size_t nmetrics, const struct state_job *sj,
-    const size_t counts[5], size_t *len)
-{
-	const struct graph	*g = &m->graph;
+	static const char *const names[5] = { "pending", "running",
+		"succeeded", "failed", "skipped" };
 	const struct node_run	*r;
-	struct strbuf	 o;
-	struct state_fast_clock	 c;
-	size_t			*off, *order, i, w, k, nw;
-	char			 buf[32];
-	const char		*abbrev;
+	size_t			 counts[5] = { 0 }, i;
+	int			 k;
 
-	nw = g->wave != NULL ? g->nwaves : 0;
-	/* a notification, a Slurm node or a reused node: libyaml writes it */
-	if (m->nnodes == 0 || nw == 0 || sj->notify_status != NULL ||
-	    sj->slurm_jobs != NULL || sj->reused_from != NULL ||
-	    sj->cached != NULL ||
-	    !state_fast_ok(m->name != NULL ? m->name : "", 1) ||
-	    !state_fast_ok(sj->job != NULL ? sj->job : "", 1) ||
-	    !state_fast_metrics_ok(metrics, nmetrics))
-		return NULL;
 	for (i = 0; i < m->nnodes; i++) {
 		r = runs != NULL && runs[i] != NULL ? runs[i] :
 		    &state_pending_run;
-		if (!state_fast_ok(m->nodes[i].id, 0) ||
-		    g->wave[i] >= nw ||
-		    !state_fast_ok(reason_name(r->reason), 1) ||
-		    !state_fast_ok(r->error, 1) ||
-		    !state_fast_metrics_ok(r->metrics, r->nmetrics))
-			return NULL;
+		switch (r->status) {
+		case NS_RUNNING:	k = 1; break;
+		case NS_SUCCEEDED:	k = 2; break;
+		case NS_FAILED:
+		case NS_TIMED_OUT:
+		case NS_CANCELLED:	k = 3; break;
+		case NS_SKIPPED:	k = 4; break;
+		default:		k = 0; break;
+		}
+		counts[k]++;
 	}
+	strbuf_add(o, "progress: {total: ", 18);
+	strbuf_int(o, (int64_t)m->nnodes);
+	for (k = 0; k < 5; k++) {
+		strbuf_add(o, ", ", 2);
+		strbuf_add(o, names[k], strlen(names[k]));
+		strbuf_add(o, ": ", 2);
+		strbuf_int(o, (int64_t)counts[k]);
+	}
+	strbuf_add(o, "}\n", 2);
+}
+
+char *
+state_render(const struct manifest *m, const struct node_run *const *runs,
+    const struct metric *metrics, size_t nmetrics, const struct state_job *sj,
+    size_t *len)
+{
+	struct strbuf		 o;
+	struct state_clock	 c;
+	size_t			 i;
+	const char		*s;
 
 	memset(&o, 0, sizeof o);
 	memset(&c, 0, sizeof c);
+	c.sj = sj;
 	c.secs = (time_t)-1;
 	(void)strbuf_room(&o, 256 + m->nnodes * 320);
 
 	strbuf_add(&o, "dag: ", 5);
-	state_fast_str(&o, m->name != NULL ? m->name : "");
+	state_str(&o, m->name != NULL ? m->name : "", 0);
 	strbuf_add(&o, "\njob: ", 6);
-	state_fast_str(&o, sj->job != NULL ? sj->job : "");
+	state_str(&o, sj->job != NULL ? sj->job : "", 0);
 	strbuf_add(&o, "\nstatus: ", 9);
-	state_fast_str(&o, dag_status_name(sj->status));
+	s = dag_status_name(sj->status);
+	strbuf_add(&o, s, strlen(s));
 	strbuf_add(&o, "\nstarted_at: ", 13);
-	state_fast_time(&o, &c, sj, sj->started_ms);
+	state_time(&o, &c, sj->started_ms);
 	strbuf_add(&o, "\nfinished_at: ", 14);
-	state_fast_time(&o, &c, sj, sj->finished_ms);
+	state_time(&o, &c, sj->finished_ms);
 	strbuf_add(&o, "\nduration_ms: ", 14);
-	if (sj->started_ms < 0 || sj->finished_ms < 0)
-		strbuf_add(&o, "null", 4);
+	state_duration(&o, sj->started_ms, sj->finished_ms);
+	strbuf_add(&o, "\n", 1);
+	state_progress(&o, m, runs);
+	state_waves(&o, m, runs);
+	if (m->nnodes == 0)
+		strbuf_add(&o, "nodes: {}\n", 10);
 	else
-		strbuf_int(&o, sj->finished_ms - sj->started_ms);
-	strbuf_add(&o, "\nprogress: {total: ", 19);
-	strbuf_int(&o, (int64_t)m->nnodes);
-	strbuf_add(&o, ", pending: ", 11);
-	strbuf_int(&o, (int64_t)counts[0]);
-	strbuf_add(&o, ", running: ", 11);
-	strbuf_int(&o, (int64_t)counts[1]);
-	strbuf_add(&o, ", succeeded: ", 13);
-	strbuf_int(&o, (int64_t)counts[2]);
-	strbuf_add(&o, ", failed: ", 10);
-	strbuf_int(&o, (int64_t)counts[3]);
-	strbuf_add(&o, ", skipped: ", 11);
-	strbuf_int(&o, (int64_t)counts[4]);
-	strbuf_add(&o, "}\nwaves:\n", 9);
-
-	state_wave_order(m, nw, &off, &order);
-	for (w = 0; w < nw; w++) {
-		strbuf_add(&o, "- {wave: ", 9);
-		strbuf_int(&o, (int64_t)w);
-		strbuf_add(&o, ", status: ", 10);
-		state_fast_str(&o, state_wave_status(runs, order, off[w],
-		    off[w + 1]));
-		strbuf_add(&o, ", nodes: [", 10);
-		for (k = off[w]; k < off[w + 1]; k++) {
-			if (k > off[w])
-				strbuf_add(&o, ", ", 2);
-			state_fast_str(&o, m->nodes[order[k]].id);
-		}
-		strbuf_add(&o, "]}\n", 3);
-	}
-	free(order);
-	free(off);
-
-	strbuf_add(&o, "nodes:\n", 7);
-	for (i = 0; i < m->nnodes; i++) {
-		r = runs != NULL && runs[i] != NULL ? runs[i] :
-		    &state_pending_run;
-		strbuf_add(&o, "  ", 2);
-		state_fast_str(&o, m->nodes[i].id);
-		strbuf_add(&o, ":\n    status: ", 14);
-		state_fast_str(&o, node_status_name(r->status));
-		strbuf_add(&o, "\n    wave: ", 11);
-		strbuf_int(&o, (int64_t)g->wave[i]);
-		strbuf_add(&o, "\n    attempts: ", 15);
-		strbuf_int(&o, r->attempts);
-		strbuf_add(&o, "\n    exit_code: ", 16);
-		if (r->exit_code < 0)
-			strbuf_add(&o, "null", 4);
-		else
-			strbuf_int(&o, r->exit_code);
-		strbuf_add(&o, "\n    signal: ", 13);
-		/* as state_signal */
-		if (r->signal <= 0)
-			strbuf_add(&o, "null", 4);
-		else {
-			if (r->signal >= SIGRTMIN && r->signal <= SIGRTMAX)
-				snprintf(buf, sizeof buf, "SIGRTMIN+%d",
-				    r->signal - SIGRTMIN);
-			else if ((abbrev = sigabbrev_np(r->signal)) != NULL)
-				snprintf(buf, sizeof buf, "SIG%s", abbrev);
-			else
-				snprintf(buf, sizeof buf, "%d", r->signal);
-			state_fast_str(&o, buf);
-		}
-		strbuf_add(&o, "\n    started_at: ", 17);
-		state_fast_time(&o, &c, sj, r->started_ms);
-		strbuf_add(&o, "\n    finished_at: ", 18);
-		state_fast_time(&o, &c, sj, r->finished_ms);
-		strbuf_add(&o, "\n    duration_ms: ", 18);
-		if (r->started_ms < 0 || r->finished_ms < 0)
-			strbuf_add(&o, "null", 4);
-		else
-			strbuf_int(&o, r->finished_ms - r->started_ms);
-		strbuf_add(&o, "\n    cpu_ms: ", 13);
-		strbuf_int(&o, r->cpu_ms);
-		strbuf_add(&o, "\n    max_rss_kb: ", 17);
-		strbuf_int(&o, r->max_rss_kb);
-		strbuf_add(&o, "\n    metrics: ", 14);
-		state_fast_metrics(&o, r->metrics, r->nmetrics);
-		strbuf_add(&o, "\n    reason: ", 13);
-		state_fast_str(&o, reason_name(r->reason));
-		strbuf_add(&o, "\n    error: ", 12);
-		state_fast_str(&o, r->error);
-		strbuf_add(&o, "\n", 1);
-	}
+		strbuf_add(&o, "nodes:\n", 7);
+	for (i = 0; i < m->nnodes; i++)
+		state_node(&o, &c, m, i, runs != NULL && runs[i] != NULL ?
+		    runs[i] : &state_pending_run);
 	strbuf_add(&o, "metrics: ", 9);
-	state_fast_metrics(&o, metrics, nmetrics);
+	state_metrics(&o, metrics, nmetrics);
+	if (sj->cached != NULL) {
+		strbuf_add(&o, "\nsaved: ", 8);
+		state_metrics(&o, sj->saved, sj->nsaved);
+	}
+	if (sj->notify_status != NULL) {
+		strbuf_add(&o, "\nnotify: {status: ", 18);
+		state_str(&o, sj->notify_status, 1);
+		if (sj->notify_error != NULL) {
+			strbuf_add(&o, ", error: ", 9);
+			state_str(&o, sj->notify_error, 1);
+		}
+		strbuf_add(&o, "}", 1);
+	}
 	strbuf_add(&o, "\n", 1);
 	*len = o.len;
 	return o.s;
 }
 
-int state_libyaml_only;
-
-char *
-state_render_runs(const struct manifest *m, const struct node_run *const *runs,
-    const struct metric *metrics, size_t nmetrics, const struct state_job *sj,
-    size_t *len)
-{
-	struct state_em		 em;
-	yaml_event_t		 ev;
-	const struct node_run	*r;
-	size_t			 i, pending = 0, running = 0, succeeded = 0;
-	size_t			 failed = 0, skipped = 0, counts[5];
-	const char		*dag;
-	char			*fast;
-
-	memset(&em, 0, sizeof em);
-	em.sj = sj;
-	for (i = 0; i < m->nnodes; i++) {
-		r = runs != NULL && runs[i] != NULL ? runs[i] :
-		    &state_pending_run;
-		switch (r->status) {
-		case NS_RUNNING:
-			running++;
-			break;
-		case NS_SUCCEEDED:
-			succeeded++;
-			break;
-		case NS_FAILED:
-		case NS_TIMED_OUT:
-		case NS_CANCELLED:
-			failed++;
-			break;
-		case NS_SKIPPED:
-			skipped++;
-			break;
-		default:
-			pending++;	/* pending, retrying */
-			break;
-		}
-	}
-	counts[0] = pending;
-	counts[1] = running;
-	counts[2] = succeeded;
-	counts[3] = failed;
-	counts[4] = skipped;
-	if (!state_libyaml_only && (fast = state_render_fast(m, runs, metrics, nmetrics, sj, counts,
-	    len)) != NULL)
-		return fast;
-
-	if (!yaml_emitter_initialize(&em.e))
-		abort();	/* only on allocation failure */
-	yaml_emitter_set_output(&em.e, state_write_handler, &em.out);
-	yaml_emitter_set_unicode(&em.e, 1);
-	yaml_emitter_set_width(&em.e, -1);
-	yaml_emitter_set_indent(&em.e, 2);
-	yaml_emitter_set_break(&em.e, YAML_LN_BREAK);
-
-	if (!yaml_stream_start_event_initialize(&ev, YAML_UTF8_ENCODING))
-		em.failed = 1;
-	else
-		state_emit(&em, &ev);
-	if (!em.failed && !yaml_document_start_event_initialize(&ev, NULL,
-	    NULL, NULL, 1))
-		em.failed = 1;
-	else
-		state_emit(&em, &ev);
-
-	state_map_start(&em, 0);
-	state_key(&em, "dag");
-	dag = m->name != NULL ? m->name : "";
-	state_str(&em, dag);
-	state_key(&em, "job");
-	state_str(&em, sj->job != NULL ? sj->job : "");
-	state_key(&em, "status");
-	state_scalar(&em, dag_status_name(sj->status), 1);
-	state_key(&em, "started_at");
-	state_time(&em, sj->started_ms);
-	state_key(&em, "finished_at");
-	state_time(&em, sj->finished_ms);
-	state_key(&em, "duration_ms");
-	state_duration(&em, sj->started_ms, sj->finished_ms);
-
-	state_key(&em, "progress");
-	state_map_start(&em, 1);
-	state_key(&em, "total");
-	state_int(&em, (int64_t)m->nnodes);
-	state_key(&em, "pending");
-	state_int(&em, (int64_t)pending);
-	state_key(&em, "running");
-	state_int(&em, (int64_t)running);
-	state_key(&em, "succeeded");
-	state_int(&em, (int64_t)succeeded);
-	state_key(&em, "failed");
-	state_int(&em, (int64_t)failed);
-	state_key(&em, "skipped");
-	state_int(&em, (int64_t)skipped);
-	state_map_end(&em);
-
-	state_key(&em, "waves");
-	state_waves(&em, m, runs);
-
-	state_key(&em, "nodes");
-	state_map_start(&em, 0);
-	for (i = 0; i < m->nnodes; i++) {
-		r = runs != NULL && runs[i] != NULL ? runs[i] :
-		    &state_pending_run;
-		state_node(&em, m, i, r, sj->slurm_jobs != NULL ?
-		    sj->slurm_jobs[i] : NULL, sj->reused_from != NULL ?
-		    sj->reused_from[i] : NULL, sj->cached != NULL ?
-		    &sj->cached[i] : NULL);
-	}
-	state_map_end(&em);
-
-	state_key(&em, "metrics");
-	state_metrics(&em, metrics, nmetrics);
-	if (sj->cached != NULL) {
-		state_key(&em, "saved");
-		state_metrics(&em, sj->saved, sj->nsaved);
-	}
-	if (sj->notify_status != NULL) {
-		state_key(&em, "notify");
-		state_map_start(&em, 1);
-		state_key(&em, "status");
-		state_str(&em, sj->notify_status);
-		if (sj->notify_error != NULL) {
-			state_key(&em, "error");
-			state_str(&em, sj->notify_error);
-		}
-		state_map_end(&em);
-	}
-	state_map_end(&em);
-
-	if (!em.failed && !yaml_document_end_event_initialize(&ev, 1))
-		em.failed = 1;
-	else
-		state_emit(&em, &ev);
-	if (!em.failed && !yaml_stream_end_event_initialize(&ev))
-		em.failed = 1;
-	else
-		state_emit(&em, &ev);
-	if (!em.failed && !yaml_emitter_flush(&em.e))
-		em.failed = 1;
-	if (em.failed) {
-		/* Every string went through state_utf8: a failure here is a
-		 * bug, not bad input. */
-		fprintf(stderr, "dagexec: cannot render state: %s\n",
-		    em.e.problem != NULL ? em.e.problem : "emitter error");
-		abort();
-	}
-	yaml_emitter_delete(&em.e);
-	if (em.out.s == NULL)
-		em.out.s = xstrdup("");
-	*len = em.out.len;
-	return em.out.s;
-}
-
-char *
-state_render(const struct manifest *m, const struct sched *s,
-    const struct state_job *sj, size_t *len)
-{
-	const struct node_run	**runs = NULL;
-	const struct metric	 *metrics = NULL;
-	size_t			  nmetrics = 0;
-	char			 *out;
-
-	if (s != NULL) {
-		runs = sched_runs(s);
-		metrics = sched_metrics(s, &nmetrics);
-	}
-	out = state_render_runs(m, runs, metrics, nmetrics, sj, len);
-	free(runs);
-	return out;
-}
-
 int
-state_write(const char *path, const struct manifest *m, const struct sched *s,
-    const struct state_job *sj, char **cause)
+state_write(const char *path, const struct manifest *m,
+    const struct node_run *const *runs, const struct metric *metrics,
+    size_t nmetrics, const struct state_job *sj, char **cause)
 {
 	char	*text;
 	size_t	 len;
 	int	 rc, saved;
 
-	text = state_render(m, s, sj, &len);
+	text = state_render(m, runs, metrics, nmetrics, sj, &len);
 	rc = fs_write_atomic(path, text, len, 0644, cause);
 	saved = errno;
 	free(text);

@@ -1,12 +1,13 @@
-/* state.yaml (interface §6), written with libyaml's emitter and replaced
- * atomically. */
+/* state.yaml (interface §6): written directly and replaced atomically, and
+ * read back with libyaml. */
 #ifndef DAGEXEC_STATE_H
 #define DAGEXEC_STATE_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-#include "sched.h"
+#include "manifest.h"
+#include "run.h"
 
 /* A node's cache hit, for the state. */
 struct state_cached {
@@ -35,21 +36,16 @@ struct state_job {
 	size_t		 nsaved;
 };
 
-/* The YAML text of the state of m as s knows it (s may be NULL: all nodes
- * pending). A new NUL-terminated buffer; *len its length. */
-char *state_render(const struct manifest *m, const struct sched *s,
-    const struct state_job *sj, size_t *len);
-/* state_render over node records given directly: runs[i] for node i (runs
- * or runs[i] may be NULL: pending), metrics the DAG's sums. */
-char *state_render_runs(const struct manifest *m,
+/* The YAML text of the state of m: runs[i] is node i's record (runs or
+ * runs[i] may be NULL: pending), metrics the DAG's sums, sj the job's own
+ * fields. A new NUL-terminated buffer; *len its length. */
+char *state_render(const struct manifest *m,
     const struct node_run *const *runs, const struct metric *metrics,
     size_t nmetrics, const struct state_job *sj, size_t *len);
-/* For tests: non-zero makes every render go through libyaml's emitter,
- * never the direct writer it uses when every string is plain. */
-extern int state_libyaml_only;
 /* state_render, then fs_write_atomic into path (mode 0644). */
 int state_write(const char *path, const struct manifest *m,
-    const struct sched *s, const struct state_job *sj, char **cause);
+    const struct node_run *const *runs, const struct metric *metrics,
+    size_t nmetrics, const struct state_job *sj, char **cause);
 /* Format wall ms as "2026-11-28T10:15:00.120Z" into buf (at least 32). */
 char *state_format_time(int64_t wall_ms, char *buf, size_t len);
 

@@ -1058,17 +1058,15 @@ timeline_render(const struct manifest *m, const struct node_run *const *runs,
 
 int
 timeline_write(const char *path, const struct manifest *m,
-    const struct sched *s, const struct state_job *sj, char **cause)
+    const struct node_run *const *runs, const struct state_job *sj,
+    char **cause)
 {
-	const struct node_run	**runs;
-	size_t			  len;
-	char			 *svg;
-	int			  rc;
+	size_t	 len;
+	char	*svg;
+	int	 rc;
 
-	runs = sched_runs(s);
 	svg = timeline_render(m, runs, sj, &len);
 	rc = fs_write_atomic(path, svg, len, 0644, cause);
 	free(svg);
-	free(runs);
 	return rc;
 }

@@ -8,7 +8,7 @@
 #include <stdint.h>
 
 #include "manifest.h"
-#include "sched.h"
+#include "run.h"
 #include "state.h"
 
 #define TIMELINE_PLOT_W		900	/* pixels of the time axis */
@@ -38,10 +38,11 @@ void timeline_geom(const struct manifest *m,
 char *timeline_render(const struct manifest *m,
     const struct node_run *const *runs, const struct state_job *sj,
     size_t *len);
-/* timeline_render over the scheduler's records, written atomically to path
- * (mode 0644). Returns 0 or -1 with *cause. */
+/* timeline_render, written atomically to path (mode 0644). Returns 0 or -1
+ * with *cause. */
 int timeline_write(const char *path, const struct manifest *m,
-    const struct sched *s, const struct state_job *sj, char **cause);
+    const struct node_run *const *runs, const struct state_job *sj,
+    char **cause);
 /* Copy s (len bytes) escaped for XML text and attributes: & < > " ' as
  * entities, control bytes and invalid UTF-8 as \xNN. */
 char *timeline_xml_escape(const char *s, size_t len);

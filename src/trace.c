@@ -225,20 +225,3 @@ trace_render(const struct manifest *m, const struct node_run *const *runs,
 	*len = b.len;
 	return b.s;
 }
-
-int
-trace_write(const char *path, const struct manifest *m,
-    const struct sched *s, const struct state_job *sj, char **cause)
-{
-	const struct node_run	**runs;
-	size_t			  len;
-	char			 *text;
-	int			  rc;
-
-	runs = sched_runs(s);
-	text = trace_render(m, runs, sj, &len);
-	rc = fs_write_atomic(path, text, len, 0644, cause);
-	free(text);
-	free(runs);
-	return rc;
-}

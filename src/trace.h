@@ -7,7 +7,7 @@
 #include <stddef.h>
 
 #include "manifest.h"
-#include "sched.h"
+#include "run.h"
 #include "state.h"
 
 /* The JSON text of the run: runs[i] is node i's record (runs or runs[i] may
@@ -17,9 +17,5 @@
 char *trace_render(const struct manifest *m,
     const struct node_run *const *runs, const struct state_job *sj,
     size_t *len);
-/* trace_render over the scheduler's records, written atomically to path
- * (mode 0644). Returns 0 or -1 with *cause. */
-int trace_write(const char *path, const struct manifest *m,
-    const struct sched *s, const struct state_job *sj, char **cause);
 
 #endif

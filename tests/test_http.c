@@ -347,7 +347,7 @@ test_yaml_json_state(void)
 	sj.finished_ms = 2600;
 	sj.notify_status = "failed";
 	sj.notify_error = "POST http://x/: 500";
-	text = state_render_runs(m, runs, NULL, 0, &sj, &len);
+	text = state_render(m, runs, NULL, 0, &sj, &len);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(text);
 	j = http_yaml_to_json(text, len, &cause);
 	if (j == NULL)
@@ -390,7 +390,7 @@ test_yaml_json_state(void)
 	/* no notification attempted: no notify key */
 	sj.notify_status = NULL;
 	sj.notify_error = NULL;
-	text = state_render_runs(m, runs, NULL, 0, &sj, &len);
+	text = state_render(m, runs, NULL, 0, &sj, &len);
 	j = http_yaml_to_json(text, len, &cause);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(j);
 	CU_ASSERT_PTR_NULL(json_object_get(j, "notify"));

@@ -259,7 +259,7 @@ test_render_parse_back(void)
 	};
 
 	setup_manifest();
-	text = state_render_runs(&man, runp, dagm, 4, &sj, &len);
+	text = state_render(&man, runp, dagm, 4, &sj, &len);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(text);
 	CU_ASSERT_EQUAL(strlen(text), len);
 	CU_ASSERT_FATAL(load(text, len));
@@ -407,7 +407,7 @@ test_render_without_sched(void)
 	setup_manifest();
 	j.status = DS_QUEUED;
 	j.started_ms = -1;
-	text = state_render(&man, NULL, &j, &len);
+	text = state_render(&man, NULL, NULL, 0, &j, &len);
 	CU_ASSERT_FATAL(load(text, len));
 	root = yaml_document_get_root_node(&doc);
 	CU_ASSERT_STRING_EQUAL(sval(get(root, "status")), "queued");
@@ -430,7 +430,7 @@ test_render_without_sched(void)
 	j.status = DS_SUCCEEDED;
 	j.started_ms = 1005;
 	j.finished_ms = 61005;
-	text = state_render_runs(&man, runp, NULL, 0, &j, &len);
+	text = state_render(&man, runp, NULL, 0, &j, &len);
 	CU_ASSERT_FATAL(load(text, len));
 	root = yaml_document_get_root_node(&doc);
 	CU_ASSERT_STRING_EQUAL(sval(get(root, "finished_at")),
@@ -469,8 +469,8 @@ test_write_atomic(void)
 	CU_ASSERT_EQUAL_FATAL(mkdir(dir, 0700), 0);
 	path = xasprintf("%s/state.yaml", dir);
 	CU_ASSERT_EQUAL(fs_write_atomic(path, "old\n", 4, 0600, &cause), 0);
-	CU_ASSERT_EQUAL(state_write(path, &man, NULL, &sj, &cause), 0);
-	text = state_render(&man, NULL, &sj, &len);
+	CU_ASSERT_EQUAL(state_write(path, &man, NULL, NULL, 0, &sj, &cause), 0);
+	text = state_render(&man, NULL, NULL, 0, &sj, &len);
 	CU_ASSERT_EQUAL_FATAL(fs_read_file(path, 1 << 20, &buf, &blen, &cause),
 	    0);
 	CU_ASSERT_EQUAL(blen, len);
@@ -485,7 +485,7 @@ test_write_atomic(void)
 	 * leaves nothing. */
 	free(path);
 	path = xasprintf("%s/state.yaml/x.yaml", dir);
-	CU_ASSERT_EQUAL(state_write(path, &man, NULL, &sj, &cause), -1);
+	CU_ASSERT_EQUAL(state_write(path, &man, NULL, NULL, 0, &sj, &cause), -1);
 	CU_ASSERT_EQUAL(errno, ENOTDIR);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(cause);
 	CU_ASSERT_PTR_NOT_NULL(strstr(cause, "x.yaml"));
@@ -504,7 +504,7 @@ test_read_back(void)
 	size_t		 i, len;
 
 	setup_manifest();
-	text = state_render_runs(&man, runp, dagm, 4, &sj, &len);
+	text = state_render(&man, runp, dagm, 4, &sj, &len);
 	CU_ASSERT_EQUAL_FATAL(fs_write_atomic(path, text, len, 0644, &cause),
 	    0);
 	free(text);
@@ -624,7 +624,7 @@ test_render_large(void)
 	big.graph.n = n;
 	big.graph.wave = bw;
 	big.graph.nwaves = n;
-	text = state_render(&big, NULL, &sj, &len);
+	text = state_render(&big, NULL, NULL, 0, &sj, &len);
 	CU_ASSERT_EQUAL_FATAL(state_read_buf("big", text, len, &d, &cause), 0);
 	CU_ASSERT_EQUAL(d->nnodes, n);
 	CU_ASSERT_EQUAL(d->pending, n);
@@ -637,55 +637,166 @@ test_render_large(void)
 	free(bw);
 }
 
-/* The direct writer gives the very bytes libyaml's emitter gives, for
- * states whose strings are all plain (the only ones it writes), and it is
- * the one used for them. */
-static void
-test_fast_same_bytes(void)
-{
-	static const enum dag_status st[] = { DS_QUEUED, DS_RUNNING,
-	    DS_SUCCEEDED, DS_FAILED, DS_TIMED_OUT, DS_INTERRUPTED };
-	struct state_job j = sj;
-	char *fast, *slow, e2[] = "exited with status 3";
-	char e3[] = "killed by SIGKILL after timeout 30s";
-	char plain[NIDS][16];
-	size_t flen, slen, i, k;
-	int variant;
+/* ---- round trip: any string, read back by libyaml as written ------------ */
 
-	for (variant = 0; variant < 3; variant++) {
-		setup_manifest();
-		/* the fixture's ids are the hard ones: plain ones here */
-		for (k = 0; k < NIDS; k++) {
-			snprintf(plain[k], sizeof plain[k], "node_%zu.x-y", k);
-			nodes[k].id = plain[k];
-		}
-		runs[2].error = e2;
-		runs[3].error = e3;
-		if (variant == 1) {	/* everything final, a DAG that ended */
-			for (k = 0; k < NIDS; k++)
-				if (runs[k].status == NS_PENDING ||
-				    runs[k].status == NS_RUNNING ||
-				    runs[k].status == NS_RETRYING) {
-					runs[k].status = NS_SUCCEEDED;
-					runs[k].finished_ms = 90000;
-				}
-		}
-		for (i = 0; i < sizeof st / sizeof st[0]; i++) {
-			j.status = st[i];
-			j.finished_ms = st[i] == DS_RUNNING ? -1 : 95005;
-			state_libyaml_only = 0;
-			fast = state_render_runs(&man, variant == 2 ? NULL :
-			    runp, m0, 2, &j, &flen);
-			state_libyaml_only = 1;
-			slow = state_render_runs(&man, variant == 2 ? NULL :
-			    runp, m0, 2, &j, &slen);
-			state_libyaml_only = 0;
-			CU_ASSERT_EQUAL(flen, slen);
-			CU_ASSERT(flen == slen && memcmp(fast, slow, flen) == 0);
-			free(fast);
-			free(slow);
-		}
+/* Pieces a string is made of: plain words and every kind of character the
+ * writer must quote or escape; invalid UTF-8 comes back as U+FFFD. */
+static const char *const rt_pieces[][2] = {
+	{ "a", NULL }, { "Zz", NULL }, { "0", NULL }, { "-", NULL },
+	{ ".", NULL }, { ":", NULL }, { " ", NULL }, { "#", NULL },
+	{ "'", NULL }, { "\"", NULL }, { "\\", NULL }, { "\n", NULL },
+	{ "\t", NULL }, { "\r", NULL }, { "\x01", NULL }, { "\x1b", NULL },
+	{ "\x7f", NULL }, { "[", NULL }, { "]", NULL }, { "{", NULL },
+	{ "}", NULL }, { ",", NULL }, { "?", NULL }, { "!", NULL },
+	{ "&", NULL }, { "*", NULL }, { "|", NULL }, { ">", NULL },
+	{ "%", NULL }, { "@", NULL }, { "`", NULL }, { "~", NULL },
+	{ "\xc3\xa9", NULL }, { "\xe2\x80\xa8", NULL }, { "\xc2\x85", NULL },
+	{ "\xef\xbb\xbf", NULL }, { "\xf0\x9f\x98\x80", NULL },
+	{ "\xff", "\xef\xbf\xbd" }, { "\xed\xa0\x80", "\xef\xbf\xbd\xef\xbf\xbd"
+	    "\xef\xbf\xbd" }, { "true", NULL }, { "null", NULL },
+	{ "Yes", NULL }, { "1.5", NULL }, { "---", NULL }, { "...", NULL },
+	{ "- ", NULL }, { ": ", NULL }, { " #", NULL },
+};
+#define RT_NPIECES	(sizeof rt_pieces / sizeof rt_pieces[0])
+
+/* A random string into s, and what reading it back must give into want. */
+static void
+rt_string(unsigned *seed, char *s, char *want, size_t size)
+{
+	size_t	n = (size_t)rand_r(seed) % 7, k, p;
+	const char *w;
+
+	*s = *want = '\0';
+	for (k = 0; k < n; k++) {
+		p = (size_t)rand_r(seed) % RT_NPIECES;
+		w = rt_pieces[p][1] != NULL ? rt_pieces[p][1] : rt_pieces[p][0];
+		if (strlen(s) + strlen(rt_pieces[p][0]) + 1 > size ||
+		    strlen(want) + strlen(w) + 1 > size)
+			break;
+		strcat(s, rt_pieces[p][0]);
+		strcat(want, w);
 	}
+}
+
+/* n is a scalar that YAML reads as the string want: its text, and, when
+ * written plain, nothing YAML 1.1 would take for null, a boolean or a
+ * number. */
+static int
+rt_is(yaml_node_t *n, const char *want)
+{
+	static const char *const words[] = { "null", "~", "true", "false",
+	    "yes", "no", "on", "off", "y", "n" };
+	const char	*v;
+	size_t		 i;
+
+	if (n == NULL || n->type != YAML_SCALAR_NODE)
+		return 0;
+	v = (const char *)n->data.scalar.value;
+	if (n->data.scalar.length != strlen(want) || strcmp(v, want) != 0)
+		return 0;
+	if (n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+		return 1;
+	if (*v == '\0' || strchr("0123456789-+.", *v) != NULL)
+		return 0;
+	for (i = 0; i < sizeof words / sizeof words[0]; i++)
+		if (strcasecmp(v, words[i]) == 0)
+			return 0;
+	return 1;
+}
+
+/* Every string the state holds (dag, job, node ids, errors, metric names,
+ * reused_from, slurm_job, the notification), random, rendered and read back
+ * by libyaml: the document parses, and every string is the one given. */
+static void
+test_round_trip(void)
+{
+	enum { ROUNDS = 300, SZ = 64 };
+	static char s[NIDS * 6 + 4][SZ], want[NIDS * 6 + 4][SZ];
+	static const char *reused[NIDS], *slurm[NIDS];
+	struct metric	 met[NIDS][1], dm[1];
+	struct state_job j = sj;
+	yaml_node_t	*root, *n, *nd, *w;
+	unsigned	 seed = 20261207;
+	size_t		 len, i, k, r, bad = 0;
+	char		*text;
+
+	for (r = 0; r < ROUNDS; r++) {
+		setup_manifest();
+		for (k = 0; k < sizeof s / sizeof s[0]; k++)
+			rt_string(&seed, s[k], want[k], SZ);
+		man.name = s[0];
+		j.job = s[1];
+		j.notify_status = s[2];
+		j.notify_error = s[3];
+		j.reused_from = reused;
+		j.slurm_jobs = slurm;
+		dm[0].name = s[4 + 6 * NIDS - 1];
+		dm[0].value = 1.5;
+		for (i = 0; i < NIDS; i++) {
+			/* ids unique: a different last piece each */
+			snprintf(s[4 + 6 * i] + strlen(s[4 + 6 * i]), 4,
+			    "%zu", i);
+			snprintf(want[4 + 6 * i] + strlen(want[4 + 6 * i]), 4,
+			    "%zu", i);
+			nodes[i].id = s[4 + 6 * i];
+			runs[i].error = s[5 + 6 * i];
+			met[i][0].name = s[6 + 6 * i];
+			met[i][0].value = (double)i;
+			runs[i].metrics = met[i];
+			runs[i].nmetrics = 1;
+			reused[i] = i % 2 ? s[7 + 6 * i] : NULL;
+			slurm[i] = i % 3 ? s[8 + 6 * i] : NULL;
+		}
+		text = state_render(&man, runp, dm, 1, &j, &len);
+		CU_ASSERT_EQUAL(strlen(text), len);
+		if (!load(text, len)) {
+			bad++;
+			free(text);
+			continue;
+		}
+		root = yaml_document_get_root_node(&doc);
+		k = 0;
+		k += !rt_is(get(root, "dag"), want[0]);
+		k += !rt_is(get(root, "job"), want[1]);
+		k += !rt_is(get(get(root, "notify"), "status"), want[2]);
+		k += !rt_is(get(get(root, "notify"), "error"), want[3]);
+		w = get(root, "metrics");
+		k += map_len(w) != 1 || strcmp(key_at(w, 0),
+		    want[4 + 6 * NIDS - 1]) != 0;
+		n = get(root, "nodes");
+		k += map_len(n) != NIDS;
+		for (i = 0; i < NIDS && map_len(n) == NIDS; i++) {
+			k += strcmp(key_at(n, i), want[4 + 6 * i]) != 0;
+			nd = node_at(n->data.mapping.pairs.start[i].value);
+			k += !rt_is(get(nd, "error"), want[5 + 6 * i]);
+			k += strcmp(key_at(get(nd, "metrics"), 0),
+			    want[6 + 6 * i]) != 0;
+			if (reused[i] != NULL)
+				k += !rt_is(get(nd, "reused_from"),
+				    want[7 + 6 * i]);
+			if (slurm[i] != NULL)
+				k += !rt_is(get(nd, "slurm_job"),
+				    want[8 + 6 * i]);
+		}
+		/* the waves list the ids, in flow context */
+		w = get(root, "waves");
+		k += seq_len(w) != 4;
+		for (i = 0; i < seq_len(w); i++) {
+			nd = get(seq_at(w, i), "nodes");
+			for (len = 0; len < seq_len(nd); len++)
+				k += !rt_is(seq_at(nd, len), want[4 + 6 *
+				    (i == 0 ? 0 : i == 1 ? 1 + len : i == 2 ?
+				    3 + len : 5 + len)]);
+		}
+		if (k > 0) {
+			fprintf(stderr, "\nround %zu: %zu strings differ in\n"
+			    "%s\n", r, k, text);
+			bad++;
+		}
+		yaml_document_delete(&doc);
+		free(text);
+	}
+	CU_ASSERT_EQUAL(bad, 0);
 }
 
 /* A node reused from an earlier job (retry): reused_from after error, for
@@ -700,8 +811,8 @@ test_reused_from(void)
 	struct state_job j = sj;
 	struct state_doc *d = NULL;
 	yaml_node_t	*root, *n, *nd;
-	char		*text, *slow, *cause = NULL;
-	size_t		 len, slen, i, k;
+	char		*text, *cause = NULL;
+	size_t		 len, i, k;
 
 	setup_manifest();
 	runs[0].attempts = 0;
@@ -710,12 +821,7 @@ test_reused_from(void)
 	runs[0].metrics = NULL;
 	runs[0].nmetrics = 0;
 	j.reused_from = reused;
-	text = state_render_runs(&man, runp, dagm, 4, &j, &len);
-	state_libyaml_only = 1;
-	slow = state_render_runs(&man, runp, dagm, 4, &j, &slen);
-	state_libyaml_only = 0;
-	CU_ASSERT(len == slen && memcmp(text, slow, len) == 0);
-	free(slow);
+	text = state_render(&man, runp, dagm, 4, &j, &len);
 	CU_ASSERT_FATAL(load(text, len));
 	root = yaml_document_get_root_node(&doc);
 	n = get(root, "nodes");
@@ -760,8 +866,8 @@ test_cached_saved(void)
 	struct state_job j = sj;
 	struct state_doc *d = NULL;
 	yaml_node_t	*root, *n, *nd;
-	char		*text, *slow, *cause = NULL;
-	size_t		 len, slen, i;
+	char		*text, *cause = NULL;
+	size_t		 len, i;
 
 	setup_manifest();
 	memset(cached, 0, sizeof cached);
@@ -778,12 +884,7 @@ test_cached_saved(void)
 	j.cached = cached;
 	j.saved = dags;
 	j.nsaved = 4;
-	text = state_render_runs(&man, runp, dagm, 4, &j, &len);
-	state_libyaml_only = 1;
-	slow = state_render_runs(&man, runp, dagm, 4, &j, &slen);
-	state_libyaml_only = 0;
-	CU_ASSERT(len == slen && memcmp(text, slow, len) == 0);
-	free(slow);
+	text = state_render(&man, runp, dagm, 4, &j, &len);
 	CU_ASSERT_FATAL(load(text, len));
 	root = yaml_document_get_root_node(&doc);
 	n = get(root, "nodes");
@@ -833,7 +934,7 @@ test_cached_saved(void)
 	memset(cached, 0, sizeof cached);
 	j.nsaved = 0;
 	setup_manifest();
-	text = state_render_runs(&man, runp, dagm, 4, &j, &len);
+	text = state_render(&man, runp, dagm, 4, &j, &len);
 	CU_ASSERT_EQUAL_FATAL(state_read_buf("s.yaml", text, len, &d, &cause),
 	    0);
 	CU_ASSERT_EQUAL(d->nsaved, 0);
@@ -911,6 +1012,22 @@ drain(struct sched *s, int64_t now, size_t *started)
 }
 
 /* The state of a DAG driven by the real scheduler, written and read back. */
+/* The state of s, as the job renders it. */
+static char *
+render_sched(const struct manifest *m, const struct sched *s,
+    const struct state_job *j, size_t *len)
+{
+	const struct node_run	**r = sched_runs(s);
+	const struct metric	 *met;
+	size_t			  n;
+	char			 *text;
+
+	met = sched_metrics(s, &n);
+	text = state_render(m, r, met, n, j, len);
+	free(r);
+	return text;
+}
+
 static void
 test_real_sched(void)
 {
@@ -967,7 +1084,7 @@ test_real_sched(void)
 	j.started_ms = 0;
 	j.finished_ms = -1;
 	j.status = sched_status(s);
-	text = state_render(m, s, &j, &len);
+	text = render_sched(m, s, &j, &len);
 	CU_ASSERT_FATAL(load(text, len));
 	root = yaml_document_get_root_node(&doc);
 	CU_ASSERT_STRING_EQUAL(sval(get(root, "status")), "running");
@@ -1011,7 +1128,9 @@ test_real_sched(void)
 	CU_ASSERT(sched_finished(s));
 	j.status = sched_status(s);
 	j.finished_ms = 300;
-	CU_ASSERT_EQUAL(state_write(path, m, s, &j, &cause), 0);
+	text = render_sched(m, s, &j, &len);
+	CU_ASSERT_EQUAL(fs_write_atomic(path, text, len, 0644, &cause), 0);
+	free(text);
 	CU_ASSERT_EQUAL_FATAL(state_read(path, &d, &cause), 0);
 	CU_ASSERT_STRING_EQUAL(d->dag, "real");
 	CU_ASSERT_STRING_EQUAL(d->status, "failed");
@@ -1045,7 +1164,7 @@ main(void)
 		{ "read errors", test_read_errors },
 		{ "large render", test_render_large },
 		{ "with the real scheduler", test_real_sched },
-		{ "direct writer, same bytes", test_fast_same_bytes },
+		{ "round trip of every string", test_round_trip },
 		{ "reused nodes", test_reused_from },
 		{ "cache hits and saved", test_cached_saved },
 		{ "a bad saved", test_saved_bad },

@@ -1,0 +1,313 @@
+/* A job's end: the files written beside the final state (summary.txt,
+ * timeline.svg, trace.json, graph.dot), each rendered on a thread of its
+ * own, and the notification sent when it ends. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fsutil.h"
+#include "job_int.h"
+#include "journal.h"
+#include "kvfile.h"
+#include "log.h"
+#include "render.h"
+#include "spawn.h"
+#include "state.h"
+#include "timeline.h"
+#include "trace.h"
+#include "xmalloc.h"
+
+/* ---- notify -------------------------------------------------------------- */
+
+static void
+notify_exited(struct loop *l, pid_t pid, int status, const struct rusage *ru,
+    void *arg)
+{
+	struct job *j = arg;
+	struct kv *v = NULL;
+	size_t nv = 0, k;
+	char *path, *c2 = NULL;
+
+	(void)l;
+	(void)pid;
+	(void)ru;
+	j->notify_pid = 0;
+	path = xasprintf("%s/io/.notify.result", j->dir);
+	if (job_parse_kv_file(j, AT_FDCWD, path, "the notify result", false, &v,
+	    &nv, &c2) != 0) {
+		j->notify_error = c2;
+		c2 = NULL;
+	}
+	for (k = 0; k < nv; k++) {
+		if (strcmp(v[k].key, "status") == 0 &&
+		    strcmp(v[k].value, "sent") == 0 && status == 0)
+			j->notify_status = xstrdup("sent");
+		else if (strcmp(v[k].key, "error") == 0 &&
+		    j->notify_error == NULL)
+			j->notify_error = xstrdup(v[k].value);
+	}
+	kvfile_free(v, nv);
+	free(path);
+	if (j->notify_status == NULL) {
+		j->notify_status = xstrdup("failed");
+		if (j->notify_error == NULL)
+			j->notify_error = xasprintf("the notifier ended with "
+			    "status %d", WIFEXITED(status) ?
+			    WEXITSTATUS(status) : 128 + WTERMSIG(status));
+		job_log(j, LOG_WARN, SIZE_MAX, "notify", "failed: %s",
+		    j->notify_error);
+	} else
+		job_log(j, LOG_INFO, SIZE_MAX, "notify", "sent to %s",
+		    j->m->notify->url);
+	journal_add(j->jr, loop_wallclock(), "notify", "status",
+	    j->notify_status, "error", j->notify_error, (char *)NULL);
+	if (journal_write(j->jr, &c2) != 0) {
+		job_log(j, LOG_ERROR, SIZE_MAX, "journal", "%s", c2);
+		free(c2);
+	}
+	statew_flush(j);
+	j->notifying = false;
+	if (j->on_finish != NULL)
+		j->on_finish(j, j->arg);
+}
+
+/* When manifest.notify asks for this end, start `dagexec __notify URL
+ * STATE RESULT` in a child process (it never blocks the loop). Returns 0
+ * when one was started (notify_exited calls on_finish), else -1. */
+int
+notify_start(struct job *j)
+{
+	const struct notify_spec *ns = j->m->notify;
+	enum dag_status st = sched_status(j->s);
+	struct spawn_spec sp;
+	char *argv[7], *result, *cause = NULL;
+	unsigned want;
+	int pidfd = -1;
+	pid_t pid;
+
+	if (ns == NULL || st == DS_INTERRUPTED)
+		return -1;
+	want = st == DS_SUCCEEDED ? NOTIFY_ON_SUCCESS : NOTIFY_ON_FAILURE;
+	if (!(ns->on & want))
+		return -1;
+	if (j->self == NULL) {
+		j->notify_status = xstrdup("failed");
+		j->notify_error = xstrdup("cannot find the dagexec binary "
+		    "(/proc/self/exe)");
+		statew_flush(j);
+		return -1;
+	}
+	result = xasprintf("%s/io/.notify.result", j->dir);
+	if (unlink(result) != 0 && errno != ENOENT)
+		job_log(j, LOG_WARN, SIZE_MAX, "notify",
+		    "cannot remove '%s': %s", result, strerror(errno));
+	argv[0] = job_argv0;
+	argv[1] = xstrdup("__notify");
+	argv[2] = ns->url;
+	argv[3] = j->state_path;
+	argv[4] = result;
+	argv[5] = ns->insecure ? xstrdup("--insecure") : NULL;
+	argv[6] = NULL;
+	memset(&sp, 0, sizeof sp);
+	sp.node = "notify";
+	sp.argv = argv;
+	sp.paths = xcalloc(2, sizeof *sp.paths);
+	sp.paths[0] = xstrdup(j->self);
+	sp.envp = j->base_env;
+	sp.cwd = j->dir;
+	sp.stdout_fd = -1;
+	sp.stderr_fd = -1;
+	job_spawn_ids(j, &sp);
+	pid = spawn_start(&sp, &pidfd, &cause);
+	spawn_free_paths(sp.paths);
+	free(argv[1]);
+	free(argv[5]);
+	free(result);
+	if (pid < 0) {
+		j->notify_status = xstrdup("failed");
+		j->notify_error = cause;
+		job_log(j, LOG_WARN, SIZE_MAX, "notify", "failed: %s", cause);
+		statew_flush(j);
+		return -1;
+	}
+	if (loop_watch_child(j->loop, pid, pidfd, notify_exited, j) != 0) {
+		job_log(j, LOG_ERROR, SIZE_MAX, "internal",
+		    "cannot watch pid %ld: %s", (long)pid, strerror(errno));
+		spawn_kill_group(pid, SIGKILL);
+		abort();
+	}
+	j->notify_pid = pid;
+	j->notifying = true;
+	job_log(j, LOG_INFO, SIZE_MAX, "notify", "pid=%ld url=%s", (long)pid,
+	    ns->url);
+	return 0;
+}
+
+/* ---- the end: the pictures beside the final state ---------------------- */
+
+/* summary.txt, timeline.svg and trace.json are each rendered and written by
+ * a thread of their own while the loop writes the final state and the
+ * graph: the end of a run is on the critical path of every `dagexec run`,
+ * and each file's fsync is a wait the others need not queue behind. The
+ * threads only read the finished job (nothing changes it any more) and
+ * write into the job directory with the identity the state writer has:
+ * the process's own, never a node owner's. */
+#define FINALE_FILES	3
+
+struct finale;
+
+struct finale_file {
+	struct finale		 *f;
+	size_t			  k;		/* which of finale_names */
+	pthread_t		  thr;
+	bool			  threaded;
+	char			 *cause;	/* why the file is missing */
+};
+
+struct finale {
+	const struct manifest	 *m;
+	const struct sched	 *s;
+	const struct node_run	**runs;
+	struct state_job	  sj;
+	int64_t			  duration;
+	const char		 *dir;
+	struct finale_file	  file[FINALE_FILES];
+};
+
+static const char *const finale_names[FINALE_FILES] = {
+	"summary.txt", "timeline.svg", "trace.json"
+};
+
+static void *
+finale_main(void *arg)
+{
+	struct finale_file *ff = arg;
+	struct finale *f = ff->f;
+	FILE *fp;
+	char *text = NULL, *path;
+	size_t len = 0;
+
+	switch (ff->k) {
+	case 0:
+		if ((fp = open_memstream(&text, &len)) == NULL)
+			break;
+		render_summary(fp, f->m, f->s, &f->sj, f->duration);
+		if (fclose(fp) != 0) {
+			free(text);
+			text = NULL;
+		}
+		break;
+	case 1:
+		text = timeline_render(f->m, f->runs, &f->sj, &len);
+		break;
+	default:
+		text = trace_render(f->m, f->runs, &f->sj, &len);
+		break;
+	}
+	path = xasprintf("%s/%s", f->dir, finale_names[ff->k]);
+	if (text == NULL)
+		ff->cause = xasprintf("cannot render '%s': %s", path,
+		    strerror(errno));
+	else
+		(void)fs_write_atomic(path, text, len, 0600, &ff->cause);
+	free(path);
+	free(text);
+	return NULL;
+}
+
+/* Start the threads, with every signal blocked in them (the loop reads
+ * them from its signalfd); a file no thread can be had for is done at the
+ * join. */
+static void
+finale_start(struct job *j, struct finale *f)
+{
+	sigset_t all, old;
+	size_t k;
+
+	memset(f, 0, sizeof *f);
+	f->m = j->m;
+	f->s = j->s;
+	f->runs = sched_runs(j->s);
+	job_fill_state(j, &f->sj);
+	f->duration = j->finished - j->started;
+	f->dir = j->dir;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	for (k = 0; k < FINALE_FILES; k++) {
+		f->file[k].f = f;
+		f->file[k].k = k;
+		f->file[k].threaded = pthread_create(&f->file[k].thr, NULL,
+		    finale_main, &f->file[k]) == 0;
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+/* Wait for the threads and log what they could not write. */
+static void
+finale_join(struct job *j, struct finale *f)
+{
+	struct finale_file *ff;
+	size_t k;
+
+	for (k = 0; k < FINALE_FILES; k++) {
+		ff = &f->file[k];
+		if (ff->threaded)
+			pthread_join(ff->thr, NULL);
+		else
+			finale_main(ff);
+		if (ff->cause != NULL) {
+			job_log(j, LOG_ERROR, SIZE_MAX, "finish", "%s",
+			    ff->cause);
+			j->end_failed = true;
+		}
+		free(ff->cause);
+	}
+	free(f->runs);
+}
+
+/* Write the files of the job's end: the final state, summary.txt,
+ * timeline.svg, trace.json and graph.dot, and sync the journal (with
+ * journal, its finish is added first), while the threads render.
+ * j->end_failed says whether one of them could not be written. */
+void
+job_write_end(struct job *j, bool journal)
+{
+	struct finale f;
+	char *path, *cause = NULL, *text;
+	size_t len;
+	FILE *fp;
+
+	j->end_failed = false;
+	finale_start(j, &f);
+	statew_flush(j);
+	if (journal)
+		journal_add(j->jr, loop_wallclock(), "finish", "status",
+		    dag_status_name(sched_status(j->s)), (char *)NULL);
+	/* what could not be written stays buffered for the next try */
+	if (journal_sync(j->jr, &cause) != 0) {
+		job_log(j, LOG_ERROR, SIZE_MAX, "journal", "%s", cause);
+		free(cause);
+		cause = NULL;
+		j->end_failed = true;
+	}
+	path = xasprintf("%s/graph.dot", j->dir);
+	if ((fp = open_memstream(&text, &len)) != NULL) {
+		render_dot(fp, j->m, j->s);
+		if (fclose(fp) == 0 && fs_write_atomic(path, text, len, 0600,
+		    &cause) != 0) {
+			job_log(j, LOG_ERROR, SIZE_MAX, "finish", "%s", cause);
+			free(cause);
+			j->end_failed = true;
+		}
+		free(text);
+	}
+	free(path);
+	finale_join(j, &f);
+}
