@@ -165,6 +165,24 @@ check "in a directory of 0700" test "$(stat -c %a "$J/private")" = 700
 grep_file "and holds the value for dependents and resume" "Bearer $KEY" \
     "$J/private/whole.values"
 
+# --- a Slurm node that would get a value holding a secret -------------------
+# (refused before sbatch: no cluster is needed to see it)
+cat >slurm.yaml <<Y
+name: slurm-secret
+nodes:
+  a: {run: 'echo "token=x\$API_KEY" >> "\$DAGEXEC_OUTPUT"', secrets: {API_KEY: $T/s/key}}
+  b: {run: 'echo "\$DAGEXEC_IN_A_TOKEN"', needs: [a], executor: slurm}
+Y
+mkdir -p "$T/sl"
+"$DAGEXEC" run -o "$T/sl" slurm.yaml >"$T/sl.out" 2>"$T/sl.err"
+unpack "$(tail -n 1 "$T/sl.out")" sl
+expect_state "a Slurm node is not given a value holding a secret" \
+    nodes.b.reason spawn_error
+expect_state "its error says why" nodes.b.error \
+    "'DAGEXEC_IN_A_TOKEN' holds a secret: it would be written into the batch script"
+l=$(leaks "$X" "$T/sl.err")
+check "nothing of it is written" test -z "$l"
+
 # --- retry of the bundle: the secret value is not in it, the node runs -------
 mkdir -p "$T/r"
 "$DAGEXEC" retry -o "$T/r" "$b" >"$T/retry.out" 2>"$T/retry.err"
