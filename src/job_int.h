@@ -266,8 +266,6 @@ void	 job_cache_store_run(struct cachestore *cs);
 /* Back on the loop: log what came of it. */
 void	 job_cache_store_done(struct cachestore *cs);
 void	 job_cache_store_free(struct cachestore *cs);
-/* Free n metrics and the array. */
-void	 metrics_free(struct metric *v, size_t n);
 
 /* ---- env.c: the environment of a job's nodes ---------------------------- */
 

@@ -50,11 +50,7 @@ meter_wanted(const struct manifest *m)
 static void
 meter_reset(struct meter *mt)
 {
-	size_t k;
-
-	for (k = 0; k < mt->nsum; k++)
-		free(mt->sum[k].name);
-	free(mt->sum);
+	metrics_free(mt->sum, mt->nsum);
 	free(mt->part);
 	memset(mt, 0, sizeof *mt);
 }
@@ -65,26 +61,16 @@ meter_line(struct meter *mt, const char *line, size_t len)
 {
 	struct kv *v = NULL;
 	char *cause = NULL;
-	size_t n = 0, k;
+	size_t n = 0;
 
 	if (kvfile_parse(line, len, "$DAGEXEC_METRICS", true, &v, &n,
 	    &cause) != 0) {
 		free(cause);
 		return;
 	}
-	if (n == 1) {
-		for (k = 0; k < mt->nsum; k++)
-			if (strcmp(mt->sum[k].name, v[0].key) == 0)
-				break;
-		if (k == mt->nsum) {
-			mt->sum = xreallocarray(mt->sum, mt->nsum + 1,
-			    sizeof *mt->sum);
-			mt->sum[k].name = xstrdup(v[0].key);
-			mt->sum[k].value = 0;
-			mt->nsum++;
-		}
-		mt->sum[k].value += strtod(v[0].value, NULL);
-	}
+	if (n == 1)
+		metric_add(&mt->sum, &mt->nsum, v[0].key,
+		    strtod(v[0].value, NULL));
 	kvfile_free(v, n);
 }
 

@@ -641,11 +641,11 @@ sched_free(struct sched *s)
 			free(s->nr[i].metrics[k].name);
 		free(s->nr[i].metrics);
 		free(s->nr[i].hist);
-		sched_metrics_release(s->live[i], s->nlive[i]);
+		metrics_free(s->live[i], s->nlive[i]);
 	}
 	free(s->live);
 	free(s->nlive);
-	sched_metrics_release(s->live_total, s->nlive_total);
+	metrics_free(s->live_total, s->nlive_total);
 	free(s->over);
 	free(s->over_sum);
 	free(s->upfail);
@@ -1012,10 +1012,10 @@ sched_progress(struct sched *s, size_t i, int64_t now,
 	for (k = 0; k < n; k++) {
 		if (mv[k].name == NULL)
 			continue;
-		old = sched_metric_get(s->live[i], s->nlive[i], mv[k].name);
-		sched_metric_add(&s->live[i], &s->nlive[i], mv[k].name,
+		old = metric_get(s->live[i], s->nlive[i], mv[k].name);
+		metric_add(&s->live[i], &s->nlive[i], mv[k].name,
 		    mv[k].value - old);
-		sched_metric_add(&s->live_total, &s->nlive_total, mv[k].name,
+		metric_add(&s->live_total, &s->nlive_total, mv[k].name,
 		    mv[k].value - old);
 	}
 	if (s->over[i] == SIZE_MAX &&
@@ -1066,9 +1066,9 @@ sched_ended(struct sched *s, size_t i, int64_t now,
 	for (k = 0; k < e->nmetrics; k++) {
 		if (e->metrics[k].name == NULL)
 			continue;
-		sched_metric_add(&r->metrics, &r->nmetrics, e->metrics[k].name,
+		metric_add(&r->metrics, &r->nmetrics, e->metrics[k].name,
 		    e->metrics[k].value);
-		sched_metric_add(&s->metrics, &s->nmetrics, e->metrics[k].name,
+		metric_add(&s->metrics, &s->nmetrics, e->metrics[k].name,
 		    e->metrics[k].value);
 	}
 	/* a node whose sums reached its budget fails for it, also when it

@@ -72,46 +72,6 @@ sched_fmt_duration(int64_t ms)
 	return (s);
 }
 
-/* Add value to the metric name of v (*n of them), which it may create. */
-void
-sched_metric_add(struct metric **v, size_t *n, const char *name, double value)
-{
-	size_t	k;
-
-	for (k = 0; k < *n; k++) {
-		if (strcmp((*v)[k].name, name) == 0) {
-			(*v)[k].value += value;
-			return;
-		}
-	}
-	*v = xreallocarray(*v, *n + 1, sizeof **v);
-	(*v)[*n].name = xstrdup(name);
-	(*v)[*n].value = value;
-	(*n)++;
-}
-
-/* The value of metric name in v (n of them); 0 when it has none. */
-double
-sched_metric_get(const struct metric *v, size_t n, const char *name)
-{
-	size_t	k;
-
-	for (k = 0; k < n; k++)
-		if (strcmp(v[k].name, name) == 0)
-			return (v[k].value);
-	return (0);
-}
-
-void
-sched_metrics_release(struct metric *v, size_t n)
-{
-	size_t	k;
-
-	for (k = 0; k < n; k++)
-		free(v[k].name);
-	free(v);
-}
-
 /* Node i's running attempt no longer counts by its reports. */
 void
 sched_live_clear(struct sched *s, size_t i)
@@ -119,9 +79,9 @@ sched_live_clear(struct sched *s, size_t i)
 	size_t	k;
 
 	for (k = 0; k < s->nlive[i]; k++)
-		sched_metric_add(&s->live_total, &s->nlive_total,
+		metric_add(&s->live_total, &s->nlive_total,
 		    s->live[i][k].name, -s->live[i][k].value);
-	sched_metrics_release(s->live[i], s->nlive[i]);
+	metrics_free(s->live[i], s->nlive[i]);
 	s->live[i] = NULL;
 	s->nlive[i] = 0;
 }
@@ -137,8 +97,8 @@ sched_node_over(const struct sched *s, size_t i, double *sump)
 	double			 sum;
 
 	for (k = 0; k < nd->nbudget; k++) {
-		sum = sched_metric_get(r->metrics, r->nmetrics,
-		    nd->budget[k].name) + sched_metric_get(s->live[i],
+		sum = metric_get(r->metrics, r->nmetrics,
+		    nd->budget[k].name) + metric_get(s->live[i],
 		    s->nlive[i], nd->budget[k].name);
 		if (sum >= nd->budget[k].limit) {
 			*sump = sum;
@@ -156,8 +116,8 @@ sched_dag_over(const struct sched *s)
 
 	for (k = 0; k < s->m->nbudget; k++) {
 		b = &s->m->budget[k];
-		if (sched_metric_get(s->metrics, s->nmetrics, b->name) +
-		    sched_metric_get(s->live_total, s->nlive_total, b->name) >=
+		if (metric_get(s->metrics, s->nmetrics, b->name) +
+		    metric_get(s->live_total, s->nlive_total, b->name) >=
 		    b->limit)
 			return (k);
 	}
@@ -192,7 +152,7 @@ budget_error(const struct sched *s, size_t i, const char *how)
 	}
 	b = &nd->budget[s->over[i]];
 	/* what it reported when it was killed, or more at its end */
-	v = sched_metric_get(r->metrics, r->nmetrics, b->name);
+	v = metric_get(r->metrics, r->nmetrics, b->name);
 	sum = fmt_number(v > s->over_sum[i] ? v : s->over_sum[i]);
 	cap = fmt_number(b->limit);
 	msg = xasprintf("%s%sbudget '%s' reached: %s of %s",

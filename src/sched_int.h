@@ -117,13 +117,6 @@ struct sched {
 
 /* ---- sched_acct.c ------------------------------------------------------- */
 
-/* Add value to metric name of *v (*n of them), which it may create. */
-void	sched_metric_add(struct metric **v, size_t *n, const char *name,
-	    double value);
-/* The value of metric name in v (n of them); 0 when it has none. */
-double	sched_metric_get(const struct metric *v, size_t n, const char *name);
-/* Free n metrics and the array. */
-void	sched_metrics_release(struct metric *v, size_t n);
 /* Node i's running attempt no longer counts by its reports. */
 void	sched_live_clear(struct sched *s, size_t i);
 /* The item of node i's budget that its sums (its ended attempts and what

@@ -4,21 +4,6 @@
 # once, and kills running nodes only under on_failure: abort.
 . "$TOP_SRCDIR/tests/integration/lib.sh"
 
-# runjob NAME MANIFEST: run it, $rc, unpack the bundle into $X, $S
-runjob() {
-	mkdir -p "$T/$1.out"
-	"$DAGEXEC" run -o "$T/$1.out" "$2" >"$T/$1.stdout" 2>"$T/$1.stderr"
-	rc=$?
-	X=; S=
-	b=$(tail -n 1 "$T/$1.stdout")
-	if [ -f "$b" ]; then
-		unpack "$b" "$1"
-	else
-		fail "$1: no bundle"
-		sed 's/^/  | /' "$T/$1.stderr" | head -20
-	fi
-}
-
 # --- a node over its own budget is killed while it runs ---------------------
 # runaway would append tokens=30 fifty times, 0.2 s apart; its budget is
 # 100, so it must die after its 4th line, long before its 50th step
@@ -44,7 +29,7 @@ nodes:
     budget: {tokens: 100}
   handler: {run: "true", needs: [runaway], when: failure}
 Y
-runjob node node.yaml
+run_unpack node node.yaml
 check "a node over its budget fails the DAG (exit 1)" test "$rc" -eq 1
 expect_state "the DAG failed (a node failed; the DAG's budget was not hit)" status failed
 expect_state "the runaway node failed" nodes.runaway.status failed
@@ -74,7 +59,7 @@ nodes:
     allow_failure: true
   after-tolerated: {run: "true", needs: [tolerated]}
 Y
-runjob end end.yaml
+run_unpack end end.yaml
 expect_state "a node past its cap at its end fails too" nodes.quick.status failed
 expect_state "with reason budget" nodes.quick.reason budget
 expect_state "allow_failure holds for a budget" nodes.after-tolerated.status succeeded
@@ -100,7 +85,7 @@ Y
 }
 mkdir -p "$T/continue" "$T/abort"
 dag_manifest continue >dagc.yaml
-runjob dagc dagc.yaml
+run_unpack dagc dagc.yaml
 check "the DAG's budget reached exits 1" test "$rc" -eq 1
 expect_state "the DAG ends budget_exceeded" status budget_exceeded
 expect_state "a node ready after the report is not started" nodes.later.status skipped
@@ -111,7 +96,7 @@ check "to its end" test -e "$T/continue/spender.done"
 expect_state "the DAG's sum is in the state" metrics.tokens 150
 
 dag_manifest abort >daga.yaml
-runjob daga daga.yaml
+run_unpack daga daga.yaml
 expect_state "under abort too, the DAG ends budget_exceeded" status budget_exceeded
 expect_state "the running spender is killed (abort)" nodes.spender.status failed
 expect_state "with reason budget" nodes.spender.reason budget

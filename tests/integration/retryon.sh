@@ -3,19 +3,6 @@
 # real runs of dagexec run.
 . "$TOP_SRCDIR/tests/integration/lib.sh"
 
-runjob() {
-	mkdir -p "$T/$1.out"
-	"$DAGEXEC" run -o "$T/$1.out" "$2" >"$T/$1.stdout" 2>"$T/$1.stderr"
-	rc=$?
-	b=$(tail -n 1 "$T/$1.stdout")
-	if [ -f "$b" ]; then
-		unpack "$b" "$1"
-	else
-		fail "$1: no bundle"
-		sed 's/^/  | /' "$T/$1.stderr" | head -20
-	fi
-}
-
 # --- validation -----------------------------------------------------------------
 cat >bad.yaml <<'Y'
 name: bad
@@ -52,7 +39,7 @@ nodes:
   anyexit: {run: 'sh "\$STEP" anyexit 3', retry_on: [exit, "exit:75"]}
   signalled: {run: 'exec sh "\$STEP" signalled kill', retry_on: ["exit:1-255"]}
 Y
-runjob codes codes.yaml
+run_unpack codes codes.yaml
 expect_state "exit 75, listed as exit:75: retried, then succeeded" nodes.tempfail.status succeeded
 expect_state "after 2 attempts" nodes.tempfail.attempts 2
 expect_state "exit 100 then 113, both in exit:100-113: retried twice" nodes.ranged.attempts 3
@@ -84,7 +71,7 @@ nodes:
     run: 'date +%s%N >> "\$STAMPS/spread"; [ \$DAGEXEC_ATTEMPT -ge 6 ]'
     jitter: true
 Y
-runjob jitter jitter.yaml
+run_unpack jitter jitter.yaml
 expect_state "the steady node succeeds at its 6th attempt" nodes.steady.attempts 6
 expect_state "the jittered one too" nodes.spread.attempts 6
 span() { echo $(( ($(tail -n 1 "$1") - $(head -n 1 "$1")) / 1000000 )); }
@@ -114,7 +101,7 @@ nodes:
   below-quiet: {run: "true", needs: [quiet-check]}
   no-alert: {run: "true", needs: [below-quiet], when: failure}
 Y
-runjob when when.yaml
+run_unpack when when.yaml
 expect_state "the skipped chain below the failure" nodes.deploy.status skipped
 expect_state "when: failure below it runs" nodes.alert.status succeeded
 grep_file "and did its work" '^alerted$' "$X/nodes/alert/stdout.log"
