@@ -30,16 +30,21 @@ struct secrets {
 
 /* ---- reading ------------------------------------------------------------ */
 
-/* path with a leading ~/ under the home directory of the user we run as
- * (from the password database, not $HOME); NULL with *cause. */
+/* path with a leading ~/ under the home directory of the user we run as:
+ * $HOME as a shell has it, unless strict (under watch: from the password
+ * database only); NULL with *cause. */
 static char *
-secret_path(const char *name, const char *path, char **cause)
+secret_path(const char *name, const char *path, bool strict, char **cause)
 {
 	struct passwd pw, *res = NULL;
+	const char *home;
 	char buf[4096];
 
 	if (strncmp(path, "~/", 2) != 0)
 		return xstrdup(path);
+	if (!strict && (home = getenv("HOME")) != NULL && *home == '/')
+		return xasprintf("%s%s%s", home,
+		    home[strlen(home) - 1] == '/' ? "" : "/", path + 2);
 	if (getpwuid_r(geteuid(), &pw, buf, sizeof buf, &res) != 0 ||
 	    res == NULL || pw.pw_dir == NULL || *pw.pw_dir != '/') {
 		*cause = xasprintf("secret '%s': cannot find the home "
@@ -61,7 +66,7 @@ secret_read(const char *name, const char *path, bool strict, char **value,
 	int fd, rc = -1;
 
 	*value = NULL;
-	if ((full = secret_path(name, path, cause)) == NULL)
+	if ((full = secret_path(name, path, strict, cause)) == NULL)
 		return -1;
 	/* links are followed (secret mounts are links); a FIFO is not
 	 * waited on */

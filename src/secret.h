@@ -25,10 +25,11 @@ struct maskstream {
 };
 
 /* Read the secret name from path (an absolute path, or ~/PATH under the
- * home of the user we run as) into *value (allocated): its content with
- * one trailing newline stripped. With strict (under watch), the file must
- * belong to the user we run as and be readable and writable by no one
- * else. 0, or -1 with *cause ("secret 'KEY': ..."), never the content. */
+ * home of the user we run as: $HOME, or with strict the password
+ * database's) into *value (allocated): its content with one trailing
+ * newline stripped. With strict (under watch), the file must also belong
+ * to the user we run as and be readable and writable by no one else.
+ * 0, or -1 with *cause ("secret 'KEY': ..."), never the content. */
 int	secret_read(const char *name, const char *path, bool strict,
 	    char **value, char **cause);
 

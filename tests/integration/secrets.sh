@@ -165,6 +165,24 @@ check "in a directory of 0700" test "$(stat -c %a "$J/private")" = 700
 grep_file "and holds the value for dependents and resume" "Bearer $KEY" \
     "$J/private/whole.values"
 
+# --- the example: a secret under ~/ ($HOME under run), budgets, retries -------
+mkdir -p "$T/home/.config/agent"
+(umask 077 && printf '%s\n' "$KEY" >"$T/home/.config/agent/api-key")
+mkdir -p "$T/ex"
+HOME=$T/home "$DAGEXEC" run -o "$T/ex" "$TOP_SRCDIR/examples/agent-guardrails.yaml" \
+    >"$T/ex.out" 2>"$T/ex.err"
+check "the guardrails example succeeds" test $? -eq 0
+unpack "$(tail -n 1 "$T/ex.out")" ex
+grep_file "its agent's log masks the key read from ~/" \
+    '^calling the model with key \*\*\*$' "$X/nodes/review-security/stdout.log"
+expect_state "its runaway agent is stopped by its budget" \
+    nodes.review-runaway.reason budget
+expect_state "its rate-limited agent is retried on exit 75" \
+    nodes.review-flaky.attempts 2
+expect_state "the merge runs" nodes.merge.status succeeded
+l=$(leaks "$X" "$T/ex.err")
+check "the example's bundle and log do not hold the key" test -z "$l"
+
 # --- a Slurm node that would get a value holding a secret -------------------
 # (refused before sbatch: no cluster is needed to see it)
 cat >slurm.yaml <<Y
