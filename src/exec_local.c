@@ -179,6 +179,25 @@ fill_rlimits(struct spawn_spec *sp, const struct node *n)
 	set_rlimit(sp, RLIMIT_CORE, v, v);
 }
 
+/* The environment of attempt of node i, with its secrets, read now, as
+ * the attempt starts, by us: the job's owner. NULL with *cause when one
+ * cannot be read. */
+static char **
+attempt_env(struct job *j, size_t i, int attempt, const char *out_path,
+    const char *met_path, const char *pwd, char **cause)
+{
+	struct kv *secrets = NULL;
+	size_t nsecrets = 0;
+	char **envp;
+
+	if (env_secrets_read(j, i, &secrets, &nsecrets, cause) != 0)
+		return NULL;
+	envp = env_build(j, i, attempt, out_path, met_path, pwd, secrets,
+	    nsecrets);
+	env_secrets_free(secrets, nsecrets);
+	return envp;
+}
+
 static char sh_name[] = "sh";
 static char sh_c[] = "-c";
 
@@ -191,8 +210,6 @@ exec_local_spawn(struct job *j, size_t i, int attempt,
 	struct spawn_spec sp;
 	char *out_path = NULL, *met_path = NULL;
 	char *cause = NULL, **envp = NULL, *shargv[4];
-	struct kv *secrets = NULL;
-	size_t nsecrets = 0;
 	int pout[2] = { -1, -1 }, perr[2] = { -1, -1 };
 	int pidfd = -1;
 	char *childargv[5] = { NULL, NULL, NULL, NULL, NULL };
@@ -226,11 +243,10 @@ exec_local_spawn(struct job *j, size_t i, int attempt,
 	 * cannot start so, the shell runs it (and says why, as always) */
 	if (n->kind == NODE_RUN && j->pwd != NULL)
 		words = shline_words(n->run);
-	/* read as the attempt starts, by us: the job's owner */
-	if (env_secrets_read(j, i, &secrets, &nsecrets, &cause) != 0)
+	envp = attempt_env(j, i, attempt, out_path, met_path,
+	    words != NULL ? j->pwd : NULL, &cause);
+	if (envp == NULL)
 		goto fail;
-	envp = env_build(j, i, attempt, out_path, met_path,
-	    words != NULL ? j->pwd : NULL, secrets, nsecrets);
 
 again:
 	memset(&sp, 0, sizeof sp);
@@ -330,7 +346,6 @@ out:
 		child->release(childargv);
 	shline_free(words);
 	env_build_free(j, envp);
-	env_secrets_free(secrets, nsecrets);
 	free(cause);
 	free(out_path);
 	free(met_path);

@@ -841,6 +841,17 @@ job_private_dir(struct job *j, const char *sub, char **cause)
 	return rc;
 }
 
+/* A seed for the jitter of retry delays: it differs from job to job. */
+static uint64_t
+job_seed(void)
+{
+	uint64_t seed;
+
+	if (getrandom(&seed, sizeof seed, GRND_NONBLOCK) != (ssize_t)sizeof seed)
+		seed = (uint64_t)loop_wallclock() ^ (uint64_t)getpid();
+	return seed;
+}
+
 char *
 job_make_id(const char *name)
 {
@@ -979,10 +990,7 @@ job_new(struct loop *l, struct manifest *m, const struct job_config *c,
 	    (ncpu > 0 ? (int)ncpu : 1);
 	if (c->jobs > 0 && c->jobs < sc.max_parallel)
 		sc.max_parallel = c->jobs;
-	/* the jitter of retry delays differs from job to job */
-	if (getrandom(&sc.seed, sizeof sc.seed, GRND_NONBLOCK) !=
-	    (ssize_t)sizeof sc.seed)
-		sc.seed = (uint64_t)loop_wallclock() ^ (uint64_t)getpid();
+	sc.seed = job_seed();
 	if (c->estimates != NULL) {
 		j->estimates = xcalloc(m->nnodes, sizeof *j->estimates);
 		memcpy(j->estimates, c->estimates,
