@@ -847,7 +847,8 @@ job_seed(void)
 {
 	uint64_t seed;
 
-	if (getrandom(&seed, sizeof seed, GRND_NONBLOCK) != (ssize_t)sizeof seed)
+	if (getrandom(&seed, sizeof seed, GRND_NONBLOCK) !=
+	    (ssize_t)sizeof seed)
 		seed = (uint64_t)loop_wallclock() ^ (uint64_t)getpid();
 	return seed;
 }

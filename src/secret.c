@@ -235,10 +235,10 @@ mask_run(const struct secrets *s, const char *buf, size_t n, bool final,
 		for (k = 0; k < s->n; k++) {
 			p = &s->v[k];
 			if (n - i < p->len) {
-				if (!final && memcmp(buf + i, p->s, n - i) == 0) {
-					hold = true;
+				hold = !final && memcmp(buf + i, p->s,
+				    n - i) == 0;
+				if (hold)
 					break;
-				}
 				continue;
 			}
 			if (memcmp(buf + i, p->s, p->len) == 0)

@@ -68,6 +68,7 @@ int	secret_values_write(const char *dir, const char *node,
 	    const struct kv *v, size_t n, char **cause);
 /* The value of key there (allocated), or NULL when the file or the key is
  * missing. */
-char	*secret_values_get(const char *dir, const char *node, const char *key);
+char	*secret_values_get(const char *dir, const char *node,
+	    const char *key);
 
 #endif
