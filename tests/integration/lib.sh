@@ -162,7 +162,7 @@ bundle_of() { tail -n 1 "$T/out"; }
 # __supervise --spool $T/...`): they outlive `watch` by design.
 supervisor_pids() {
 	for p in /proc/[0-9]*; do
-		tr '\0' ' ' <"$p/cmdline" 2>/dev/null |
+		{ tr '\0' ' ' <"$p/cmdline"; } 2>/dev/null |
 		    grep -q -- "__supervise --spool $T/" && echo "${p#/proc/}"
 	done
 }
