@@ -45,7 +45,7 @@ bundle_ext(enum bundle_format f)
 /* The top-level files of a job directory, in bundle order. */
 static const char *const bundle_top[] = {
 	"manifest.yaml", "state.yaml", "events.log", "summary.txt",
-	"graph.dot", "timeline.svg", "trace.json"
+	"graph.dot", "timeline.svg", "trace.json", "report.html"
 };
 
 struct bundle_w {

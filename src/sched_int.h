@@ -95,6 +95,8 @@ struct sched {
 	int			 stop_pass;	/* the stop walk is due */
 	size_t			 stop_node;
 	int			 halt;		/* H_*: nothing starts */
+	int			 spare_always;	/* ... but a cancel's `when:
+						   always` nodes (sched_stop) */
 	int			 halt_pass;	/* the halt walk is due */
 	enum dag_status		 end_status;	/* with halt */
 	char			*halt_error;	/* for nodes skipped by it */

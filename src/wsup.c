@@ -6,7 +6,7 @@
  * What root still does for a job: claim the file by rename into
  * claims/.claim-NAME/ (root's), take the job's lock there (an OFD lock on
  * claims/X/lock, whose open file description only the supervisor holds),
- * fork and drop every id to the owner's and exec `dagexec __supervise`,
+ * start the supervisor with every id the owner's (spawner.c),
  * make the empty active/JOB/ for the owner when the supervisor names the
  * DAG, move a refused file to rejected/, hand out node slots, and copy the
  * finished bundle from the descriptor the supervisor sends into done/.
@@ -18,11 +18,9 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <limits.h>
 #include <poll.h>
 #include <pwd.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +36,7 @@
 #include "job.h"
 #include "log.h"
 #include "loop.h"
+#include "spawner.h"
 #include "supervisor.h"
 #include "worker.h"
 #include "wsup.h"
@@ -51,8 +50,6 @@
 				   most */
 #define DEATHS_LOST	3	/* deaths within DEATHS_WINDOW_MS: lost */
 #define DEATHS_WINDOW_MS 60000
-
-extern char **environ;
 
 struct wsup {
 	struct wsups	*t;
@@ -72,7 +69,8 @@ struct wsup {
 	int		 yielding;	/* slots it was asked to give back */
 	bool		 dirty;		/* its record is behind */
 	bool		 said;		/* it has said what it holds */
-	bool		 cancel;	/* to send once connected */
+	int		 cancel;	/* to send once connected: 0 none,
+					   1 cancel, 2 cancel now */
 	bool		 rejected;	/* the file went to rejected/ */
 	bool		 collected;	/* its bundle is in done/ */
 	bool		 copying;
@@ -105,6 +103,9 @@ struct wsups {
 	size_t		 cap_v;
 	size_t		 rr;
 	int		 granted;	/* slots held by all supervisors */
+	size_t		 ncollected;	/* bundles collected */
+	size_t		 nfailed;	/* ... of jobs that did not succeed */
+	size_t		 nrejected;	/* files its supervisors refused */
 	bool		 frozen;	/* waiting for adopted ones' hello */
 	bool		 stopping;	/* --stop-jobs: interrupting them */
 	int		 lfd;		/* SPOOL/ctl */
@@ -112,6 +113,7 @@ struct wsups {
 	struct loop_timer *thaw;
 	struct loop_timer *probe;
 	struct loop_timer *rec_timer;
+	struct spawner	*spawner;	/* started on first use */
 };
 
 static void	wsup_spawn(struct wsup *, int, int);
@@ -123,6 +125,7 @@ static void	probe_later(struct wsups *);
 static void	record_later(struct wsup *);
 static void	record_cb(struct loop *, void *);
 static void	ask_yield(struct wsups *);
+static void	send_cancel(struct wsup *);
 
 /* ---- the table ----------------------------------------------------------- */
 
@@ -173,7 +176,17 @@ wsups_free(struct wsups *t)
 	loop_timer_cancel(t->c.loop, t->probe);
 	if (t->rec_timer != NULL)
 		record_cb(t->c.loop, t);
+	spawner_free(t->spawner);
 	free(t);
+}
+
+void
+wsups_outcomes(const struct wsups *t, size_t *collected, size_t *failed,
+    size_t *rejected)
+{
+	*collected = t->ncollected;
+	*failed = t->nfailed;
+	*rejected = t->nrejected;
 }
 
 size_t
@@ -306,122 +319,6 @@ read_record(struct wsups *t, const char *claim, uid_t *uid, gid_t *gid,
 
 /* ---- starting a supervisor ---------------------------------------------- */
 
-/* The owner's primary gid and supplementary groups (a new array). */
-static gid_t *
-identity(uid_t uid, gid_t fgid, gid_t *gid, int *ngroups, struct passwd **pwp)
-{
-	struct passwd *pw = getpwuid(uid);
-	gid_t *groups;
-	int n = 32;
-
-	*ngroups = 0;
-	*pwp = pw;
-	if (pw == NULL) {
-		*gid = fgid;
-		return NULL;
-	}
-	*gid = pw->pw_gid;
-	groups = xcalloc((size_t)n, sizeof *groups);
-	while (getgrouplist(pw->pw_name, pw->pw_gid, groups, &n) < 0) {
-		if (n > 65536) {
-			free(groups);
-			*ngroups = 0;
-			return NULL;
-		}
-		groups = xreallocarray(groups, (size_t)n * 2, sizeof *groups);
-		n *= 2;
-	}
-	*ngroups = n;
-	return groups;
-}
-
-/* The supervisor's environment: the daemon's, with (drop: when it takes
- * the owner's ids) the owner's HOME, USER and LOGNAME from pw (HOME=/ and
- * no USER for a uid without a passwd entry), and without what belongs to
- * the daemon's own service manager. (Nodes get a clean one of their own,
- * dagexec.yaml(5).) */
-static char **
-sup_env(bool drop, const struct passwd *pw)
-{
-	static const char *const gone[] = { "HOME=", "USER=", "LOGNAME=",
-	    "SHELL=", "MAIL=", "NOTIFY_SOCKET=", "LISTEN_FDS=", "LISTEN_PID=",
-	    "LISTEN_FDNAMES=", "WATCHDOG_USEC=", "WATCHDOG_PID=" };
-	char **v, **e;
-	size_t n = 0, i, k;
-
-	for (e = environ; *e != NULL; e++)
-		n++;
-	v = xcalloc(n + 4, sizeof *v);
-	for (i = 0, e = environ; *e != NULL; e++) {
-		for (k = 0; k < sizeof gone / sizeof gone[0]; k++)
-			if (strncmp(*e, gone[k], strlen(gone[k])) == 0)
-				break;
-		if (!drop || k == sizeof gone / sizeof gone[0])
-			v[i++] = xstrdup(*e);
-	}
-	if (drop && pw != NULL) {
-		v[i++] = xasprintf("HOME=%s", pw->pw_dir);
-		v[i++] = xasprintf("USER=%s", pw->pw_name);
-		v[i++] = xasprintf("LOGNAME=%s", pw->pw_name);
-	} else if (drop)
-		v[i++] = xstrdup("HOME=/");
-	v[i] = NULL;
-	return v;
-}
-
-static void
-strv_free(char **v)
-{
-	size_t i;
-
-	for (i = 0; v != NULL && v[i] != NULL; i++)
-		free(v[i]);
-	free(v);
-}
-
-/* In the child, between fork and exec: async-signal-safe calls only. */
-static void __attribute__((noreturn))
-child(int sock, int lockfd, int filefd, bool drop, uid_t uid, gid_t gid,
-    const gid_t *groups, size_t ngroups, char **argv, char **envp)
-{
-	sigset_t none;
-	int a, b, c = -1, nul;
-
-	sigemptyset(&none);
-	(void)sigprocmask(SIG_SETMASK, &none, NULL);
-	(void)signal(SIGPIPE, SIG_DFL);
-	/* its own session: a Ctrl-C at a foreground daemon does not reach
-	 * it, and it outlives the daemon */
-	if (setsid() < 0)
-		_exit(126);
-	/* out of the way of 3, 4, 5 first */
-	a = fcntl(sock, F_DUPFD, 10);
-	b = fcntl(lockfd, F_DUPFD, 10);
-	if (filefd >= 0)
-		c = fcntl(filefd, F_DUPFD, 10);
-	if (a < 0 || b < 0 || (filefd >= 0 && c < 0) ||
-	    dup2(a, SUPERVISOR_CTL_FD) < 0 || dup2(b, SUPERVISOR_LOCK_FD) < 0)
-		_exit(126);
-	if (c >= 0 ? dup2(c, SUPERVISOR_FILE_FD) < 0 :
-	    (close(SUPERVISOR_FILE_FD), 0) != 0)
-		_exit(126);
-	(void)syscall(SYS_close_range, SUPERVISOR_FILE_FD + 1, ~0U, 0);
-	if ((nul = open("/dev/null", O_RDONLY)) >= 0 && nul != 0) {
-		(void)dup2(nul, 0);
-		close(nul);
-	}
-	if (drop) {
-		/* gid first: once the uid is dropped, root is gone; with
-		 * every uid non-zero the kernel clears the capabilities */
-		if (syscall(SYS_setgroups, ngroups, groups) != 0 ||
-		    syscall(SYS_setresgid, gid, gid, gid) != 0 ||
-		    syscall(SYS_setresuid, uid, uid, uid) != 0)
-			_exit(126);
-	}
-	execve("/proc/self/exe", argv, envp);
-	_exit(127);
-}
-
 static void
 on_child(struct loop *l, pid_t pid, int status, const struct rusage *ru,
     void *arg)
@@ -436,24 +333,19 @@ on_child(struct loop *l, pid_t pid, int status, const struct rusage *ru,
 }
 
 /*
- * Fork a supervisor for ws: lockfd is the descriptor holding its lock,
- * filefd the dropped file or -1; both are closed here (the child keeps its
- * copies). Resuming when ws->job is set.
+ * Start a supervisor for ws (spawner.c): lockfd is the descriptor holding
+ * its lock, filefd the dropped file or -1; both are closed here (the
+ * supervisor has its copies). Resuming when ws->job is set.
  */
 static void
 wsup_spawn(struct wsup *ws, int lockfd, int filefd)
 {
 	struct wsups *t = ws->t;
-	struct passwd *pw;
-	gid_t *groups, gid;
-	char *argv[12], **envp;
-	int sv[2], ngroups, k = 0, pidfd;
-	bool drop = geteuid() == 0;
+	struct spawner_req req;
+	char *argv[12], *cause = NULL;
+	int sv[2], k = 0, pidfd;
 	pid_t pid;
 
-	groups = identity(ws->uid, ws->gid, &gid, &ngroups, &pw);
-	envp = sup_env(drop, pw);
-	/* made before the fork: the child only execs */
 	argv[k++] = xstrdup("dagexec");
 	argv[k++] = xstrdup("__supervise");
 	argv[k++] = xstrdup("--spool");
@@ -481,14 +373,19 @@ wsup_spawn(struct wsup *ws, int lockfd, int filefd)
 		pid = -1;
 		goto out;
 	}
-	pid = fork();
-	if (pid == 0)
-		child(sv[1], lockfd, filefd, drop, ws->uid, gid, groups,
-		    (size_t)ngroups, argv, envp);
+	req.drop = geteuid() == 0;
+	req.uid = ws->uid;
+	req.fgid = ws->gid;
+	req.argv = argv;
+	req.sock = sv[1];
+	req.lockfd = lockfd;
+	req.filefd = filefd;
+	pid = spawner_spawn(&t->spawner, spool_path(t->c.sp), &req, &cause);
 	close(sv[1]);
 	if (pid < 0) {
-		log_event(LOG_ERROR, ws->job, NULL, "supervisor", "fork: %s",
-		    strerror(errno));
+		log_event(LOG_ERROR, ws->job, NULL, "supervisor", "cannot "
+		    "start it: %s", cause);
+		free(cause);
 		close(sv[0]);
 		goto out;
 	}
@@ -503,8 +400,7 @@ wsup_spawn(struct wsup *ws, int lockfd, int filefd)
 	 * for it (a cancel, a stop) */
 	(void)ctl_send(ws->sock, -1, "cap %d", t->c.cap == INT_MAX ? 0 :
 	    t->c.cap);
-	if (ws->cancel && ctl_send(ws->sock, -1, "cancel") == 0)
-		ws->cancel = false;
+	send_cancel(ws);
 	if (t->stopping && ws->job != NULL)
 		(void)ctl_send(ws->sock, -1, t->c.cancel_remote ?
 		    "stop remote" : "stop");
@@ -522,8 +418,6 @@ out:
 	close(lockfd);
 	if (filefd >= 0)
 		close(filefd);
-	free(groups);
-	strv_free(envp);
 	while (k > 0)
 		free(argv[--k]);
 	/* the file stays claimed, or the job in active/: the next start
@@ -537,6 +431,7 @@ wsups_take(struct wsups *t, struct spool_claim *c)
 {
 	struct wsup *ws;
 	char *dir = NULL, *cause = NULL;
+	struct passwd *pw;
 	int lockfd, filefd;
 
 	ws = wsup_add(t, strrchr(c->dir, '/') + 1);
@@ -549,14 +444,9 @@ wsups_take(struct wsups *t, struct spool_claim *c)
 	c->fd = -1;
 	filefd = ws->c.fd;
 	ws->c.fd = -1;
-	if (geteuid() == 0) {
-		struct passwd *pw;
-		gid_t *g;
-		int ng;
-
-		g = identity(ws->uid, ws->gid, &ws->gid, &ng, &pw);
-		free(g);
-	}
+	/* the owner's primary group, as the supervisor will have it */
+	if (geteuid() == 0 && (pw = getpwuid(ws->uid)) != NULL)
+		ws->gid = pw->pw_gid;
 	/* users/UID: history and unpacking, the owner's */
 	if (spool_user_dir(t->c.sp, ws->uid, ws->gid, &dir, &cause) != 0) {
 		log_event(LOG_WARN, NULL, NULL, "claim", "%s", cause);
@@ -630,6 +520,7 @@ on_reject(struct wsup *ws, const char *text)
 		log_event(LOG_WARN, NULL, NULL, "reject", "file=%s %s",
 		    ws->file, first);
 	free(first);
+	ws->t->nrejected++;
 	ws->rejected = true;
 	spool_claim_release(&ws->c);
 }
@@ -789,6 +680,9 @@ copy_done(void *arg)
 		return;
 	}
 	ws->collected = true;
+	ws->t->ncollected++;
+	if (strcmp(ws->bstatus, "succeeded") != 0)
+		ws->t->nfailed++;
 	log_event(LOG_INFO, ws->job, NULL, "done", "status=%s bundle=%s/done/"
 	    "%s.tar.gz", ws->bstatus, spool_path(ws->t->c.sp), ws->job);
 	if (ws->sock >= 0)
@@ -1272,10 +1166,7 @@ on_conn(struct loop *l, int fd, uint32_t events, void *arg)
 	    "%d slot(s)", (long)ws->pid, held);
 	(void)ctl_send(ws->sock, -1, "cap %d", t->c.cap == INT_MAX ? 0 :
 	    t->c.cap);
-	if (ws->cancel) {
-		ws->cancel = false;
-		(void)ctl_send(ws->sock, -1, "cancel");
-	}
+	send_cancel(ws);
 	if (t->stopping)
 		(void)ctl_send(ws->sock, -1, t->c.cancel_remote ?
 		    "stop remote" : "stop");
@@ -1464,8 +1355,22 @@ wsups_recover(struct wsups *t)
 
 /* ---- requests ---------------------------------------------------------------- */
 
+/* Tell the supervisor the cancel asked for ("cancel": its `when: always`
+ * nodes still run; "cancel now": nothing does), or keep it for when it
+ * connects. */
+static void
+send_cancel(struct wsup *ws)
+{
+	if (ws->cancel == 0 || ws->sock < 0)
+		return;
+	if (ctl_send(ws->sock, -1, ws->cancel == 2 ? "cancel now" :
+	    "cancel") == 0)
+		ws->cancel = 0;
+}
+
 bool
-wsups_cancel(struct wsups *t, const char *id, uid_t uid, bool *refused)
+wsups_cancel(struct wsups *t, const char *id, uid_t uid, bool now,
+    bool *refused)
 {
 	struct wsup *ws = wsup_find(t, id);
 
@@ -1476,9 +1381,10 @@ wsups_cancel(struct wsups *t, const char *id, uid_t uid, bool *refused)
 		*refused = true;
 		return true;
 	}
-	if (ws->sock >= 0 && ctl_send(ws->sock, -1, "cancel") == 0)
-		return true;
-	ws->cancel = true;
+	/* a terminate overrides a stop, never the other way round */
+	if (now || ws->cancel == 0)
+		ws->cancel = now ? 2 : 1;
+	send_cancel(ws);
 	return true;
 }
 

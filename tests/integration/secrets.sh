@@ -134,6 +134,13 @@ grep_file "and the tail, which would start inside the secret, keeps ***" \
     '^y*\*\*\*z*$' "$X/nodes/cut/stdout.log"
 grep_file "the dependent's log shows the value masked" \
     '^received: Bearer \*\*\*, nothing secret$' "$X/nodes/dep/stdout.log"
+tail=$(yget "$S" nodes.failing.stderr_tail)
+case $tail in
+*'failing with ***'*) pass "the failed node's stderr tail is masked: $tail" ;;
+*) fail "failing's stderr_tail: '$tail'" ;;
+esac
+grep_file "the run's failure line shows the tail masked" \
+    'failing with \*\*\*' "$T/run.err"
 err=$(yget "$S" nodes.missing.error)
 case $err in
 *'key=***'*) pass "an error line quoting the secret is masked: $err" ;;
