@@ -156,9 +156,9 @@ notify_start(struct job *j)
 /* summary.txt, timeline.svg, trace.json and report.html (which inlines
  * the timeline's text) are each rendered and written by a thread of their
  * own while the loop writes the final state and the graph: the end of a
- * run is on the critical path of every `dagexec run`, and each file's
- * fsync is a wait the others need not queue behind. The
- * threads only read the finished job (nothing changes it any more) and
+ * run is on the critical path of every `dagexec run`. None of them is
+ * synced (fs_replace): they are made again from the journal after a
+ * crash, and the bundle that packs them is synced. The threads only read the finished job (nothing changes it any more) and
  * write into the job directory with the identity the state writer has:
  * the process's own, never a node owner's. */
 #define FINALE_FILES	4
@@ -258,7 +258,7 @@ finale_main(void *arg)
 		ff->cause = xasprintf("cannot render '%s': %s", path,
 		    strerror(errno));
 	else
-		(void)fs_write_atomic(path, text, len, 0600, &ff->cause);
+		(void)fs_replace(path, text, len, 0600, &ff->cause);
 	free(path);
 	if (ff->k != 1)
 		free(text);
@@ -350,7 +350,7 @@ job_write_end(struct job *j, bool journal)
 	path = xasprintf("%s/graph.dot", j->dir);
 	if ((fp = open_memstream(&text, &len)) != NULL) {
 		render_dot(fp, j->m, j->s);
-		if (fclose(fp) == 0 && fs_write_atomic(path, text, len, 0600,
+		if (fclose(fp) == 0 && fs_replace(path, text, len, 0600,
 		    &cause) != 0) {
 			job_log(j, LOG_ERROR, SIZE_MAX, "finish", "%s", cause);
 			free(cause);

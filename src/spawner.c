@@ -39,6 +39,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "bundle.h"
 #include "cmd.h"
 #include "log.h"
 #include "spawner.h"
@@ -573,6 +574,8 @@ spawner_main(int argc, char **argv, int (*run)(int, char **))
 	title_room = (size_t)(argv[argc - 1] + strlen(argv[argc - 1]) + 1 -
 	    argv[0]);
 	(void)signal(SIGPIPE, SIG_IGN);
+	/* done once here, not once a job */
+	bundle_init();
 	buf = xmalloc(SPAWNER_MSG_MAX);
 	for (;;) {
 		n = spawner_recv(buf, SPAWNER_MSG_MAX, fds, &nfds);

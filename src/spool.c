@@ -802,7 +802,9 @@ spool_claim(struct spool *sp, const char *name, struct spool_claim *c,
 		return -1;
 	}
 	close(in);
-	(void)fs_sync_parent(dir);
+	/* not synced: after a crash the file is in incoming/ or in its
+	 * claim, and is taken up again from either; what a job relies on is
+	 * synced when it is named (spool_activate) */
 	fd = claimed_same(dfd, name, &st);
 	close(dfd);
 	if (fd < 0) {
