@@ -241,7 +241,8 @@ slurm_submit(struct nodeproc *np)
 	script = slurm_io(j, i, np->attempt, "sbatch");
 	so = slurm_io(j, i, np->attempt, "out");
 	se = slurm_io(j, i, np->attempt, "err");
-	envp = env_build(j, i, np->attempt, out_path, met_path, NULL, NULL, 0);
+	envp = env_build(j, i, np->attempt, out_path, met_path, NULL, NULL,
+	    NULL, 0);
 	/* the script holds the environment: a value from a need that holds
 	 * a secret must not go into it (nor secrets, refused at validation;
 	 * the caller's own environment is the caller's) */

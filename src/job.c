@@ -186,17 +186,20 @@ kill_node(struct job *j, size_t i, int sig)
 }
 
 /* Node i's record, cleared for attempt: only the outputs of its last
- * success stay (its dependants may still read them). */
+ * success stay (its dependants may still read them), and the directory of
+ * a sandboxed attempt, made before it started. */
 void
 job_proc_reset(struct job *j, size_t i, int attempt)
 {
 	struct nodeproc *np = &j->procs[i];
 	struct kv *keep = np->outputs;
 	size_t nkeep = np->noutputs;
+	char *sbdir = np->sbdir;
 
 	memset(np, 0, sizeof *np);
 	np->outputs = keep;
 	np->noutputs = nkeep;
+	np->sbdir = sbdir;
 	np->job = j;
 	np->node = i;
 	np->attempt = attempt;
@@ -414,9 +417,7 @@ job_attempt_ended(struct nodeproc *np, struct attempt_end *ep, char *cause)
 	 * which inotify does not see) */
 	side = np->slurm || io_may_hold(j);
 	iofd = j->io_fd >= 0 ? j->io_fd : AT_FDCWD;
-	path = !side ? NULL : iofd != AT_FDCWD ?
-	    xasprintf("%s.metrics", n->id) :
-	    xasprintf("%s/io/%s.metrics", j->dir, n->id);
+	path = !side ? NULL : job_side_path(j, i, "metrics", iofd != AT_FDCWD);
 	if (side && job_parse_kv_file(j, iofd, path, "$DAGEXEC_METRICS", true,
 	    &en->mv, &en->nm, &c2) != 0) {
 		if (en->e.reason == REASON_NONE)
@@ -435,10 +436,7 @@ job_attempt_ended(struct nodeproc *np, struct attempt_end *ep, char *cause)
 	}
 	free(path);
 	if (en->e.reason == REASON_NONE && side) {
-		if (iofd != AT_FDCWD)
-			path = xasprintf("%s.output", n->id);
-		else
-			path = xasprintf("%s/io/%s.output", j->dir, n->id);
+		path = job_side_path(j, i, "output", iofd != AT_FDCWD);
 		if (job_parse_kv_file(j, iofd, path, "$DAGEXEC_OUTPUT", false,
 		    &en->ov, &en->no, &en->cause) != 0)
 			en->e.reason = REASON_OUTPUT_MISSING;
@@ -507,6 +505,10 @@ node_end_rest(struct ending *en)
 	ex = job_exec(j, i);
 	if (ex->ended != NULL)
 		ex->ended(j, i, &en->e, &en->cause);
+	/* a sandboxed attempt's directory (side files, TMPDIR) goes once
+	 * everything of its end has been read */
+	if (np->sbdir != NULL)
+		exec_sandbox_remove(j, i);
 	/* an error line may quote what the node wrote or sent */
 	masked = job_mask(j, en->cause);
 	free(en->cause);
@@ -700,6 +702,8 @@ job_end_retry(struct job *j)
 static void
 job_finish(struct job *j)
 {
+	/* no attempt's directory is being removed once the job is over */
+	exec_sandbox_drain(j);
 	j->done = true;
 	j->finished = loop_now();
 	if (j->state_timer != NULL) {
@@ -927,6 +931,8 @@ job_new(struct loop *l, struct manifest *m, const struct job_config *c,
 	j->slots = c->slots;
 	j->on_slots = c->on_slots;
 	j->spooled = c->spooled;
+	if (c->scheduled_at != NULL)
+		j->scheduled_at = xstrdup(c->scheduled_at);
 	j->cancel_remote = c->cancel_remote;
 	j->bundle = c->bundle != NULL ? xstrdup(c->bundle) : NULL;
 	j->spool = c->spool != NULL ? xstrdup(c->spool) : NULL;
@@ -935,7 +941,6 @@ job_new(struct loop *l, struct manifest *m, const struct job_config *c,
 	j->io_fd = -1;
 	j->io_ino = -1;
 	j->children_fd = -1;
-	j->meter_ino = -1;
 	/* for http nodes and notify: exec this very binary */
 	j->self = realpath("/proc/self/exe", NULL);
 	j->started = j->finished = -1;
@@ -1246,6 +1251,8 @@ job_free(struct job *j)
 			free(j->reused_from[i]);
 		free(j->reused_from);
 	}
+	exec_sandbox_drain(j);
+	free(j->sandbox);
 	if (j->m != NULL)
 		job_cache_free(j);
 	if (j->state_timer != NULL)
@@ -1257,6 +1264,7 @@ job_free(struct job *j)
 	if (j->notify_pid > 0)
 		spawn_kill_group(j->notify_pid, SIGKILL);
 	free(j->self);
+	free(j->scheduled_at);
 	free(j->notify_status);
 	free(j->notify_error);
 	if (j->jr != NULL)

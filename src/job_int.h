@@ -25,7 +25,9 @@
 
 struct cachestore;
 struct ending;
+struct sbtask;
 struct meter;
+struct meters;
 struct spawn_spec;
 struct slurm_cmd;
 struct statew;
@@ -84,6 +86,10 @@ struct nodeproc {
 	int			 adopt_attempt;	/* resume: the attempt still
 						   on Slurm (0: none) */
 	char			*adopt_id;	/* and its journalled id */
+	char			*sbdir;		/* a sandboxed attempt's own
+						   directory, io/-relative
+						   (kept by job_proc_reset);
+						   NULL: none */
 	struct meter		*meter;		/* its metrics file followed
 						   (meter.c), or NULL */
 };
@@ -142,6 +148,8 @@ struct job {
 	bool			 resumed;	/* from an earlier run's journal */
 	bool			 lost;		/* resumed only to end it: lost */
 	bool			 spooled;	/* a job of the spool (watch) */
+	char			*scheduled_at;	/* $DAGEXEC_SCHEDULED_AT, or
+						   NULL */
 	int64_t			 first_wall;	/* resumed: the journal's first
 					   event (the job's start); -1 */
 	int64_t			*first_start;	/* resumed: each node's first
@@ -189,13 +197,27 @@ struct job {
 					   saved; NULL until one is */
 	struct metric		*saved;		/* the DAG's sums of those */
 	size_t			 nsaved;
-	int			 meter_ino;	/* inotify on io/ for the
-					   metrics of running nodes, or -1 */
+	struct meters		*meters;	/* the metrics of running
+					   nodes followed (meter.c), or
+					   NULL */
 	struct secrets		*secrets;	/* every secret value read so
 					   far, masked in what is written;
 					   NULL until one is */
 	char			*bundle;	/* for report.html, or NULL */
 	char			*spool;		/* for report.html, or NULL */
+	unsigned char		*sandbox;	/* per node: the weakest enum
+					   sandbox_level of its attempts;
+					   NULL until one ran sandboxed */
+	struct worker		*sbworker;	/* makes and removes sandboxed
+					   attempts' directories
+					   (exec_sandbox.c) */
+	struct sbtask		*sbtasks;	/* what it was given and has not
+					   handed back */
+	char			**sbpool;	/* directories made ahead, io/-
+					   relative, for the next attempts */
+	size_t			 nsbpool;
+	size_t			 sbpool_cap;
+	unsigned		 sbseq;		/* the last one's number */
 };
 /* ---- job.c -------------------------------------------------------------- */
 
@@ -282,12 +304,19 @@ void	 job_cache_store_free(struct cachestore *cs);
  * clean_env. */
 void	  env_init_base(struct job *j);
 /* The environment of attempt of node i (out_path, metrics_path: its side
- * files; pwd: PWD for a line run without the shell, or NULL; secrets: its
- * nsecrets values from env_secrets_read, or NULL); free it with
- * env_build_free, as it borrows j->base_env's entries. */
+ * files; tmpdir: its TMPDIR, or NULL to keep ours; pwd: PWD for a line run
+ * without the shell, or NULL; secrets: its nsecrets values from
+ * env_secrets_read, or NULL); free it with env_build_free, as it borrows
+ * j->base_env's entries. */
 char	**env_build(struct job *j, size_t i, int attempt,
-	    const char *out_path, const char *metrics_path, const char *pwd,
-	    const struct kv *secrets, size_t nsecrets);
+	    const char *out_path, const char *metrics_path, const char *tmpdir,
+	    const char *pwd, const struct kv *secrets, size_t nsecrets);
+/* Where the side file name ("output", "metrics", "http.json",
+ * "http.result") of node i's attempt is: io/NODE.NAME, or, for an attempt
+ * with a sandbox, in its own directory (it may not write in io/),
+ * io/SBDIR/NAME; relative to io/ when rel, else absolute. Allocated. */
+char	 *job_side_path(const struct job *j, size_t i, const char *name,
+	    bool rel);
 /* Read node i's secrets (its own and the manifest's) with our ids, the
  * job owner's, as its attempt starts, into *out (*n of them, free with
  * env_secrets_free); every value is masked from now on (j->secrets).
@@ -308,8 +337,11 @@ void	  env_free(char **v);
 
 /* When the DAG or a node has a budget, watch io/ so that what running
  * nodes append to $DAGEXEC_METRICS reaches the scheduler at once
- * (sched_progress); else nothing (j->meter_ino -1). */
+ * (sched_progress); else nothing (j->meters NULL). */
 void	meter_init(struct job *j);
+/* Attempt of node i started (its record reset): a sandboxed one's own
+ * directory is watched too. */
+void	meter_start(struct job *j, size_t i);
 /* The attempt of np ended: forget what was read of it. */
 void	meter_end(struct nodeproc *np);
 /* Stop watching (job_free). */

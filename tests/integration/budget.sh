@@ -48,6 +48,29 @@ expect_state "its dependent is skipped" nodes.after.status skipped
 expect_state "a node under its budget succeeds" nodes.frugal.status succeeded
 expect_state "a when: failure handler runs" nodes.handler.status succeeded
 
+# --- a sandboxed node: its side files are in a directory of its own ---------
+cat >sandboxed.yaml <<Y
+name: sandboxed-budget
+env: {MARKS: $T}
+nodes:
+  runaway:
+    sandbox: {profile: strict, best_effort: true}
+    budget: {tokens: 100}
+    run: |
+      i=0
+      while [ \$i -lt 50 ]; do
+        i=\$((i + 1))
+        echo "tokens=30" >> "\$DAGEXEC_METRICS"
+        echo "step \$i"
+        sleep 0.2
+      done
+      echo done > "\$DAGEXEC_OUTPUT"
+Y
+run_unpack sandboxed sandboxed.yaml
+expect_state "a sandboxed node over its budget is killed too" \
+    nodes.runaway.reason budget
+no_grep_file "while it runs" '^step 10$' "$X/nodes/runaway/stdout.log"
+
 # --- reached at the end: a node that wrote past its cap and exited 0 ---------
 cat >end.yaml <<'Y'
 name: end-budget
