@@ -1052,7 +1052,6 @@ job_new(struct loop *l, struct manifest *m, const struct job_config *c,
 			goto fail;
 	}
 	env_init_base(j);
-	meter_init(j);
 	/* a node's detached processes become our children when its own
 	 * process exits, so kill_orphans finds them without a /proc scan */
 	(void)prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
@@ -1112,6 +1111,8 @@ job_start(struct job *j, char **cause)
 	char *n;
 
 	(void)cause;
+	/* the metrics of running nodes, when a budget needs them */
+	meter_init(j);
 	now = loop_now();
 	j->started = now;
 	n = job_num((int64_t)j->m->nnodes);
