@@ -374,7 +374,7 @@ env_item(const struct node *n, struct envbuf *eb)
 char **
 env_build(struct job *j, size_t i, int attempt, const char *out_path,
     const char *metrics_path, const char *tmpdir, const char *pwd,
-    char **cause)
+    const struct kv *secrets, size_t nsecrets, char **cause)
 {
 	const struct node *n = &j->m->nodes[i];
 	struct envbuf eb = { NULL, 0, 0, NULL, 0 };
@@ -393,6 +393,8 @@ env_build(struct job *j, size_t i, int attempt, const char *out_path,
 		env_set(&eb, j->m->env.v[k].key, j->m->env.v[k].value);
 	for (k = 0; k < n->env.n; k++)
 		env_set(&eb, n->env.v[k].key, n->env.v[k].value);
+	for (k = 0; k < nsecrets; k++)
+		env_set(&eb, secrets[k].key, secrets[k].value);
 	env_set(&eb, "DAGEXEC_JOB", j->id);
 	env_set(&eb, "DAGEXEC_NODE", n->id);
 	env_set(&eb, "DAGEXEC_ATTEMPT", units_int(attempt, nb));
@@ -412,6 +414,56 @@ env_build(struct job *j, size_t i, int attempt, const char *out_path,
 	if (pwd != NULL)
 		env_set(&eb, "PWD", pwd);
 	return eb.v;
+}
+
+int
+env_secrets_read(struct job *j, size_t i, struct kv **out, size_t *n,
+    char **cause)
+{
+	const struct kvlist *l = &j->m->nodes[i].secrets;
+	struct kv *v;
+	size_t k;
+
+	*out = NULL;
+	*n = 0;
+	if (l->n == 0)
+		return 0;
+	v = xcalloc(l->n, sizeof *v);
+	for (k = 0; k < l->n; k++) {
+		if (secret_read(l->v[k].key, l->v[k].value, j->spooled,
+		    &v[k].value, cause) != 0) {
+			env_secrets_free(v, k);
+			return -1;
+		}
+		v[k].key = xstrdup(l->v[k].key);
+		if (j->secrets == NULL)
+			j->secrets = secrets_new();
+		secrets_add(j->secrets, v[k].value, strlen(v[k].value));
+	}
+	*out = v;
+	*n = l->n;
+	return 0;
+}
+
+void
+env_secrets_free(struct kv *v, size_t n)
+{
+	size_t k;
+
+	for (k = 0; k < n; k++) {
+		free(v[k].key);
+		if (v[k].value != NULL) {
+			explicit_bzero(v[k].value, strlen(v[k].value));
+			free(v[k].value);
+		}
+	}
+	free(v);
+}
+
+char *
+job_mask(const struct job *j, const char *str)
+{
+	return secrets_mask(j->secrets, str);
 }
 
 /* Free what env_build returned (its borrowed entries stay the job's). */

@@ -180,6 +180,25 @@ fill_rlimits(struct spawn_spec *sp, const struct node *n)
 	set_rlimit(sp, RLIMIT_CORE, v, v);
 }
 
+/* The environment of attempt of node i, with its secrets, read now, as
+ * the attempt starts, by us: the job's owner. NULL with *cause when one
+ * cannot be read. */
+static char **
+attempt_env(struct job *j, size_t i, int attempt, const char *out_path,
+    const char *met_path, const char *tmpdir, const char *pwd, char **cause)
+{
+	struct kv *secrets = NULL;
+	size_t nsecrets = 0;
+	char **envp;
+
+	if (env_secrets_read(j, i, &secrets, &nsecrets, cause) != 0)
+		return NULL;
+	envp = env_build(j, i, attempt, out_path, met_path, tmpdir, pwd,
+	    secrets, nsecrets, cause);
+	env_secrets_free(secrets, nsecrets);
+	return envp;
+}
+
 static char sh_name[] = "sh";
 static char sh_c[] = "-c";
 
@@ -265,6 +284,7 @@ attempt_started(struct job *j, size_t i, int attempt, pid_t pid, int outfd,
 
 	job_proc_reset(j, i, attempt);
 	np->pid = pid;
+	meter_start(j, i);
 	sink_init(&np->out, outfd, j, i, "stdout.log", attempt, n->log_limit);
 	sink_init(&np->err, errfd, j, i, "stderr.log", attempt, n->log_limit);
 	if (loop_add_fd(j->loop, outfd, EPOLLIN, sink_read, np) != 0 ||
@@ -318,7 +338,7 @@ exec_local_spawn(struct job *j, size_t i, int attempt,
 	 * cannot start so, the shell runs it (and says why, as always) */
 	if (n->kind == NODE_RUN && j->pwd != NULL)
 		words = shline_words(n->run);
-	envp = env_build(j, i, attempt, out_path, met_path, tmpdir,
+	envp = attempt_env(j, i, attempt, out_path, met_path, tmpdir,
 	    words != NULL ? j->pwd : NULL, &cause);
 	if (envp == NULL)
 		goto fail;

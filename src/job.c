@@ -139,13 +139,15 @@ static void
 fail_start(struct job *j, size_t i, const char *cause)
 {
 	struct attempt_end e;
+	char *masked = job_mask(j, cause);
 
 	memset(&e, 0, sizeof e);
 	e.reason = REASON_SPAWN_ERROR;
 	e.exit_code = -1;
-	e.error = cause;
-	job_log(j, LOG_WARN, i, "spawn-error", "%s", cause);
+	e.error = masked;
+	job_log(j, LOG_WARN, i, "spawn-error", "%s", masked);
 	sched_ended(j->s, i, loop_now(), &e);
+	free(masked);
 }
 
 /* The executor of node i: an http node's request is made by a local child
@@ -401,6 +403,7 @@ job_attempt_ended(struct nodeproc *np, struct attempt_end *ep, char *cause)
 
 	np->pid = 0;
 	np->slurm_live = false;
+	meter_end(np);
 	if (np->kill_timer != NULL) {
 		loop_timer_cancel(j->loop, np->kill_timer);
 		np->kill_timer = NULL;
@@ -460,6 +463,39 @@ job_attempt_ended(struct nodeproc *np, struct attempt_end *ep, char *cause)
 		node_end_rest(en);
 }
 
+/* Journal node i's $DAGEXEC_OUTPUT values. Those that hold a secret are
+ * kept in the job's private side file (secret_values_write), written
+ * before the journal says "***" in their place. */
+static void
+journal_outputs(struct job *j, size_t i)
+{
+	const struct nodeproc *np = j->procs[i];
+	const char *id = j->m->nodes[i].id;
+	struct kv *sv;
+	size_t k, ns = 0;
+	bool *hit;
+	char *cause = NULL;
+
+	hit = xcalloc(np->noutputs + 1, sizeof *hit);
+	sv = xcalloc(np->noutputs + 1, sizeof *sv);
+	for (k = 0; k < np->noutputs; k++)
+		if ((hit[k] = secrets_hit(j->secrets, np->outputs[k].value,
+		    strlen(np->outputs[k].value))))
+			sv[ns++] = np->outputs[k];
+	if (ns > 0 && secret_values_write(j->dir, id, sv, ns, &cause) != 0) {
+		job_log(j, LOG_ERROR, i, "secret", "%s: a resume will run "
+		    "the node again", cause);
+		free(cause);
+	}
+	for (k = 0; k < np->noutputs; k++)
+		journal_add(j->jr, loop_wallclock(), "output", "node", id,
+		    "key", np->outputs[k].key, "value", hit[k] ? SECRET_MASK :
+		    np->outputs[k].value, "secret", hit[k] ? "yes" : NULL,
+		    (char *)NULL);
+	free(sv);
+	free(hit);
+}
+
 /* The rest of an attempt's end, once its outputs are copied. */
 static void
 node_end_rest(struct ending *en)
@@ -470,7 +506,7 @@ node_end_rest(struct ending *en)
 	const struct node *n = &j->m->nodes[i];
 	const struct exec_ops *ex;
 	char b1[UNITS_INT_LEN], b2[UNITS_INT_LEN], b3[UNITS_INT_LEN],
-	    b4[UNITS_INT_LEN], b5[UNITS_INT_LEN];
+	    b4[UNITS_INT_LEN], b5[UNITS_INT_LEN], *masked;
 	const struct node_run *run;
 
 	np->ending = NULL;
@@ -481,6 +517,10 @@ node_end_rest(struct ending *en)
 	 * everything of its end has been read */
 	if (np->sbdir != NULL)
 		exec_sandbox_remove(j, i);
+	/* an error line may quote what the node wrote or sent */
+	masked = job_mask(j, en->cause);
+	free(en->cause);
+	en->cause = masked;
 	en->e.error = en->cause;
 	/* a last line that only repeats the error (an http node's child
 	 * prints it) is not shown twice */
@@ -492,10 +532,7 @@ node_end_rest(struct ending *en)
 		np->noutputs = en->no;
 		en->ov = NULL;
 		en->no = 0;
-		for (k = 0; k < np->noutputs; k++)
-			journal_add(j->jr, loop_wallclock(), "output",
-			    "node", n->id, "key", np->outputs[k].key,
-			    "value", np->outputs[k].value, (char *)NULL);
+		journal_outputs(j, i);
 	}
 	/* the attempt's length on the monotonic clock: a resume takes it
 	 * from here, not from the dates, which a jump of the clock moves */
@@ -817,6 +854,12 @@ job_pump(struct job *j)
 }
 
 void
+job_kick(struct job *j)
+{
+	job_pump(j);
+}
+
+void
 job_set_cancel_remote(struct job *j, bool yes)
 {
 	j->cancel_remote = yes;
@@ -852,6 +895,18 @@ job_private_dir(struct job *j, const char *sub, char **cause)
 	return rc;
 }
 
+/* A seed for the jitter of retry delays: it differs from job to job. */
+static uint64_t
+job_seed(void)
+{
+	uint64_t seed;
+
+	if (getrandom(&seed, sizeof seed, GRND_NONBLOCK) !=
+	    (ssize_t)sizeof seed)
+		seed = (uint64_t)loop_wallclock() ^ (uint64_t)getpid();
+	return seed;
+}
+
 char *
 job_make_id(const char *name)
 {
@@ -869,6 +924,33 @@ job_make_id(const char *name)
 	return xasprintf("%s-%s-%02x%02x", name, ts, r[0], r[1]);
 }
 
+/* Open DIR/io, through which side files are looked up (without it, by
+ * path), and watch it for anything made in it, so that a node's end need
+ * not list it while it stays empty (without inotify, it is listed). */
+static void
+job_open_io(struct job *j)
+{
+	char *path = xasprintf("%s/io", j->dir);
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC)) != -1) {
+		if ((j->io_dir = fdopendir(fd)) != NULL)
+			j->io_fd = fd;
+		else
+			close(fd);
+	}
+	j->io_dirty = true;
+	if (j->io_dir != NULL &&
+	    (j->io_ino = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) != -1 &&
+	    inotify_add_watch(j->io_ino, path, IN_CREATE | IN_MOVED_TO |
+	    IN_ONLYDIR | IN_DONT_FOLLOW) == -1) {
+		close(j->io_ino);
+		j->io_ino = -1;
+	}
+	free(path);
+}
+
 struct job *
 job_new(struct loop *l, struct manifest *m, const struct job_config *c,
     char **cause)
@@ -878,7 +960,6 @@ job_new(struct loop *l, struct manifest *m, const struct job_config *c,
 	char *path, *abs;
 	size_t n0;
 	long ncpu;
-	int fd;
 
 	j->loop = l;
 	j->m = m;
@@ -931,26 +1012,7 @@ job_new(struct loop *l, struct manifest *m, const struct job_config *c,
 		    strerror(errno));
 		goto fail;
 	}
-	/* side files are looked up relative to io/; without it, by path */
-	path = xasprintf("%s/io", j->dir);
-	if ((fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-	    O_CLOEXEC)) != -1) {
-		if ((j->io_dir = fdopendir(fd)) != NULL)
-			j->io_fd = fd;
-		else
-			close(fd);
-	}
-	/* watched for anything made in it, so that a node's end need not
-	 * list it while it stays empty; without inotify, it is listed */
-	j->io_dirty = true;
-	if (j->io_dir != NULL &&
-	    (j->io_ino = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) != -1 &&
-	    inotify_add_watch(j->io_ino, path, IN_CREATE | IN_MOVED_TO |
-	    IN_ONLYDIR | IN_DONT_FOLLOW) == -1) {
-		close(j->io_ino);
-		j->io_ino = -1;
-	}
-	free(path);
+	job_open_io(j);
 	if (m->workdir != NULL)
 		j->workdir = xstrdup(m->workdir);
 	else {
@@ -995,6 +1057,7 @@ job_new(struct loop *l, struct manifest *m, const struct job_config *c,
 	    (ncpu > 0 ? (int)ncpu : 1);
 	if (c->jobs > 0 && c->jobs < sc.max_parallel)
 		sc.max_parallel = c->jobs;
+	sc.seed = job_seed();
 	/* a resumed job has the instances its journal made, before the
 	 * scheduler is made for its nodes (those of the manifest keep
 	 * their indices: the estimates given stay theirs) */
@@ -1077,6 +1140,8 @@ job_start(struct job *j, char **cause)
 	char *n;
 
 	(void)cause;
+	/* the metrics of running nodes, when a budget needs them */
+	meter_init(j);
 	now = loop_now();
 	j->started = now;
 	n = job_num((int64_t)j->m->nnodes);
@@ -1188,6 +1253,7 @@ job_free(struct job *j)
 		return;
 	statew_stop(j);
 	worker_free(j->copier);
+	meter_free(j);
 	if (j->procs != NULL) {
 		for (i = 0; i < j->m->nnodes; i++) {
 			if ((np = j->procs[i]) == NULL)
@@ -1200,6 +1266,7 @@ job_free(struct job *j)
 			if (np->ending != NULL)
 				ending_free(np->ending);
 			kvfile_free(np->outputs, np->noutputs);
+			meter_end(np);
 			free(np->slurm_id);
 			free(np->adopt_id);
 		}
@@ -1262,6 +1329,7 @@ job_free(struct job *j)
 	strmap_free(j->rs);
 	sched_free(j->s);
 	manifest_free(j->m);
+	secrets_free(j->secrets);
 	env_free(j->base_env);
 	free(j->estimates);
 	free(j->first_start);

@@ -94,6 +94,14 @@ struct cache_spec {
 	int64_t		 max_age_ms;		/* 0: no bound */
 };
 
+/* An exit status range of retry_on ("exit:75", "exit:100-113"). */
+struct exit_range {
+	int	lo;
+	int	hi;
+};
+
+struct budget_item;
+
 /* A node's Landlock sandbox (interface §10): the strict profile and what
  * the node lists besides. */
 struct sandbox_spec {
@@ -176,6 +184,17 @@ struct node {
 						   foreach: the node and the */
 	char		*item_key;		/*   value its item is a line
 						   of */
+	struct exit_range *retry_exits;		/* retry_on "exit:N[-M]": these
+						   exit statuses are retried
+						   even when 'exit' is not */
+	size_t		 nretry_exits;
+	bool		 jitter;		/* full jitter on retry delays */
+	struct kvlist	 secrets;		/* NAME -> file, the manifest's
+						   own merged in (the node's
+						   win) */
+	struct budget_item *budget;		/* caps on this node's metric
+						   sums (over its attempts) */
+	size_t		 nbudget;
 };
 
 struct budget_item {
@@ -241,6 +260,8 @@ struct manifest {
 						   its place; NULL: index
 						   order */
 	size_t			*rank;		/* its inverse (index -> k) */
+	struct kvlist		 secrets;	/* top level: NAME -> file (also
+						   merged into every node's) */
 };
 
 /* The node shown k-th (see manifest.order). */

@@ -177,6 +177,17 @@ void parse_node_keys(struct ctx *c, const struct ynode *map, struct node *n,
     size_t self, uint32_t *set);
 void merge_defaults(struct ctx *c, struct node *n, uint32_t nset,
     const struct node *d, uint32_t dset);
+/* secrets: NAME -> FILE (absolute, or ~/ under the owner's home). */
+void parse_secrets(struct ctx *c, const struct ynode *v, struct kvlist *l);
+/* After defaults: the manifest's secrets merged into node n, and the
+ * checks that need all of a node's keys (secrets on Slurm, a name in both
+ * env and secrets). */
+void node_finish(struct ctx *c, struct node *n);
+
+/* budgets (manifest.c) */
+void parse_budget_map(struct ctx *c, const char *key, const struct ynode *v,
+    struct budget_item **items, size_t *n);
+void budget_free(struct budget_item *items, size_t n);
 void check_node_merged(struct ctx *c, const struct node *n, uint32_t set);
 /* manifest_names_each for the tables of manifest_node.c. */
 void manifest_node_names_each(void (*fn)(void *, const char *,

@@ -47,6 +47,8 @@ struct sched_config {
 	bool		 expand_as_one;	/* a dynamic foreach starts as one
 					   node, never SA_EXPAND (plan: its
 					   items are not known) */
+	uint64_t	 seed;		/* of the retry delays' jitter (the
+					   same seed, the same delays) */
 };
 
 struct sched;
@@ -93,6 +95,13 @@ bool sched_startable(struct sched *s);
 /* The running attempt of node i ended at now. */
 void sched_ended(struct sched *s, size_t i, int64_t now,
     const struct attempt_end *e);
+/* The running attempt of node i has reported these metric sums so far
+ * (this attempt's totals, each report replacing the last; sched_ended
+ * takes the final ones). A node whose sums reach its own budget is killed
+ * (SA_KILL, reason budget); the DAG's budget reached stops new starts, and
+ * under on_failure: abort kills what runs. */
+void sched_progress(struct sched *s, size_t i, int64_t now,
+    const struct metric *m, size_t n);
 /* Stop the DAG: start nothing more, kill what runs (SA_KILL with reason
  * cancelled), and end as `why` (DS_CANCELLED or DS_INTERRUPTED). */
 void sched_cancel(struct sched *s, int64_t now, enum dag_status why);

@@ -471,7 +471,7 @@ ok(struct sched *s, struct manifest *m, const char *id, int64_t now)
 static struct sched *
 dyn_begin(struct manifest **m, struct diags *d, bool as_one)
 {
-	struct sched_config c = { 2, NULL, as_one };
+	struct sched_config c = { 2, NULL, as_one, 0 };
 	struct sched *s;
 
 	*m = parse(dyn_text, d);
@@ -617,6 +617,176 @@ test_sched_stop(void)
 	dyn_end(s, m, &d);
 }
 
+/* Instances own copies of what their template owns: its sandbox (paths
+ * and ports), secrets, budget and retry_on exit statuses (freed once each:
+ * the sanitizers' build catches a double free at manifest_free). */
+static const char owned_text[] =
+    "name: t\n"
+    "secrets: {TOP: /k/top}\n"
+    "nodes:\n"
+    "  plan: {run: x}\n"
+    "  agent:\n"
+    "    foreach: {from: plan, key: tasks}\n"
+    "    run: x\n"
+    "    retries: 1\n"
+    "    retry_on: [\"exit:75\", \"exit:100-113\"]\n"
+    "    jitter: true\n"
+    "    secrets: {KEY: /k/key}\n"
+    "    budget: {tokens: 100}\n"
+    "    sandbox: {read: [/opt], write: [/srv], connect: [443], "
+    "bind: [8080]}\n"
+    "  sweep:\n"
+    "    foreach: [x, y]\n"
+    "    run: x\n"
+    "    retry_on: [\"exit:75\"]\n"
+    "    secrets: {KEY: /k/key}\n"
+    "    budget: {tokens: 100, cost: 2}\n"
+    "    sandbox: {read: [/opt], connect: [443]}\n";
+
+/* a and b, two instances of one template, hold equal, separate copies. */
+static void
+same_not_shared(const struct node *a, const struct node *b)
+{
+	size_t k;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(a->sandbox);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(b->sandbox);
+	CU_ASSERT(a->sandbox != b->sandbox);
+	CU_ASSERT_EQUAL_FATAL(a->sandbox->nread, b->sandbox->nread);
+	for (k = 0; k < a->sandbox->nread; k++) {
+		CU_ASSERT(a->sandbox->read[k] != b->sandbox->read[k]);
+		CU_ASSERT_STRING_EQUAL(a->sandbox->read[k],
+		    b->sandbox->read[k]);
+	}
+	CU_ASSERT_EQUAL_FATAL(a->sandbox->nconnect, b->sandbox->nconnect);
+	CU_ASSERT(a->sandbox->connect != b->sandbox->connect);
+	CU_ASSERT_EQUAL(a->sandbox->connect[0], b->sandbox->connect[0]);
+	CU_ASSERT_EQUAL_FATAL(a->secrets.n, b->secrets.n);
+	CU_ASSERT_EQUAL(a->secrets.n, 2);	/* its own and the top's */
+	CU_ASSERT(a->secrets.v != b->secrets.v);
+	for (k = 0; k < a->secrets.n; k++) {
+		CU_ASSERT(a->secrets.v[k].key != b->secrets.v[k].key);
+		CU_ASSERT_STRING_EQUAL(a->secrets.v[k].key,
+		    b->secrets.v[k].key);
+		CU_ASSERT_STRING_EQUAL(a->secrets.v[k].value,
+		    b->secrets.v[k].value);
+	}
+	CU_ASSERT_EQUAL_FATAL(a->nbudget, b->nbudget);
+	CU_ASSERT(a->budget != b->budget);
+	for (k = 0; k < a->nbudget; k++) {
+		CU_ASSERT(a->budget[k].name != b->budget[k].name);
+		CU_ASSERT_STRING_EQUAL(a->budget[k].name, b->budget[k].name);
+		CU_ASSERT_DOUBLE_EQUAL(a->budget[k].limit, b->budget[k].limit,
+		    1e-9);
+	}
+	CU_ASSERT_EQUAL_FATAL(a->nretry_exits, b->nretry_exits);
+	CU_ASSERT(a->nretry_exits > 0);
+	CU_ASSERT(a->retry_exits != b->retry_exits);
+	for (k = 0; k < a->nretry_exits; k++) {
+		CU_ASSERT_EQUAL(a->retry_exits[k].lo, b->retry_exits[k].lo);
+		CU_ASSERT_EQUAL(a->retry_exits[k].hi, b->retry_exits[k].hi);
+	}
+	CU_ASSERT_EQUAL(a->jitter, b->jitter);
+}
+
+static void
+test_owned_copies(void)
+{
+	static const char *items[] = { "a", "b", "c" };
+	struct manifest *m;
+	struct diags d;
+	char *cause = NULL;
+	const struct node *a;
+
+	m = parse(owned_text, &d);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+	same_not_shared(&m->nodes[idx(m, "sweep[x]")],
+	    &m->nodes[idx(m, "sweep[y]")]);
+	CU_ASSERT_EQUAL(m->nodes[idx(m, "sweep[y]")].nbudget, 2);
+	CU_ASSERT_EQUAL(manifest_expand(m, idx(m, "agent"), items, 3, &cause),
+	    0);
+	same_not_shared(&m->nodes[idx(m, "agent[a]")],
+	    &m->nodes[idx(m, "agent[b]")]);
+	same_not_shared(&m->nodes[idx(m, "agent[b]")],
+	    &m->nodes[idx(m, "agent[c]")]);
+	a = &m->nodes[idx(m, "agent[c]")];
+	CU_ASSERT_EQUAL_FATAL(a->nretry_exits, 2);
+	CU_ASSERT_EQUAL(a->retry_exits[1].lo, 100);
+	CU_ASSERT_EQUAL(a->retry_exits[1].hi, 113);
+	CU_ASSERT(a->jitter);
+	CU_ASSERT_EQUAL(a->sandbox->nwrite, 1);
+	CU_ASSERT_EQUAL(a->sandbox->bind[0], 8080);
+	manifest_free(m);
+	diags_release(&d);
+}
+
+/* The scheduler's per-node accounts grow with an expansion: an instance
+ * over its own budget is killed on its report, the other goes on, and a
+ * `when: failure` node below runs. */
+static void
+test_sched_instances_budget(void)
+{
+	static const char text[] =
+	    "name: t\n"
+	    "max_parallel: 4\n"
+	    "nodes:\n"
+	    "  plan: {run: x}\n"
+	    "  agent:\n"
+	    "    foreach: {from: plan, key: tasks}\n"
+	    "    when: always\n"
+	    "    budget: {tokens: 100}\n"
+	    "    run: x\n"
+	    "  handler:\n"
+	    "    needs: [agent]\n"
+	    "    when: failure\n"
+	    "    run: x\n";
+	static const char *items[] = { "a", "b" };
+	struct metric calm = { (char []){ "tokens" }, 90 };
+	struct metric wild = { (char []){ "tokens" }, 120 };
+	struct sched_config c = { 4, NULL, false, 0 };
+	struct manifest *m;
+	struct sched *s;
+	struct diags d;
+	struct attempt_end e;
+	char *cause = NULL;
+	size_t t;
+
+	m = parse(text, &d);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+	s = sched_new(m, &c);
+	sched_begin(s, 0);
+	EXPECT(s, m, 0, "+plan");
+	ok(s, m, "plan", 10);
+	EXPECT(s, m, 10, "plan=succeeded *agent");
+	t = idx(m, "agent");
+	CU_ASSERT_EQUAL(manifest_expand(m, t, items, 2, &cause), 0);
+	sched_expand(s, t, 2, 10, REASON_NONE, NULL);
+	EXPECT(s, m, 10, "+agent[a] +agent[b]");
+	sched_progress(s, idx(m, "agent[a]"), 11, &calm, 1);
+	EXPECT(s, m, 11, "");
+	sched_progress(s, idx(m, "agent[b]"), 12, &wild, 1);
+	EXPECT(s, m, 12, "agent[b]");		/* its kill */
+	memset(&e, 0, sizeof e);
+	e.reason = REASON_SIGNAL;
+	e.exit_code = -1;
+	e.signal = 15;
+	e.metrics = &wild;
+	e.nmetrics = 1;
+	sched_ended(s, idx(m, "agent[b]"), 13, &e);
+	memset(&e, 0, sizeof e);
+	e.metrics = &calm;
+	e.nmetrics = 1;
+	sched_ended(s, idx(m, "agent[a]"), 14, &e);
+	EXPECT(s, m, 14, "agent[b]=failed agent[a]=succeeded +handler");
+	CU_ASSERT_EQUAL(sched_node(s, idx(m, "agent[b]"))->reason,
+	    REASON_BUDGET);
+	ok(s, m, "handler", 15);
+	EXPECT(s, m, 15, "handler=succeeded");
+	sched_free(s);
+	manifest_free(m);
+	diags_release(&d);
+}
+
 /* plan's simulation: a dynamic foreach starts as one node. */
 static void
 test_sched_as_one(void)
@@ -653,7 +823,7 @@ test_sched_waves(void)
 	    "    needs: [late]\n"
 	    "    run: x\n";
 	static const char *items[] = { "a", "b" };
-	struct sched_config c = { 4, NULL, false };
+	struct sched_config c = { 4, NULL, false, 0 };
 	struct manifest *m;
 	struct sched *s;
 	struct diags d;
@@ -700,7 +870,7 @@ test_sched_priority(void)
 	    "    priority: 5\n"
 	    "    run: x\n";
 	static const char *items[] = { "a", "b" };
-	struct sched_config c = { 1, NULL, false };
+	struct sched_config c = { 1, NULL, false, 0 };
 	struct manifest *m;
 	struct sched *s;
 	struct diags d;
@@ -767,6 +937,10 @@ main(void)
 		{ "waves", test_sched_waves },
 		{ "priorities and caps", test_sched_priority },
 		{ "the warning of validate", test_lint },
+		{ "instances own copies of sandbox, secrets, budget",
+		    test_owned_copies },
+		{ "instances: their own budgets",
+		    test_sched_instances_budget },
 		{ NULL, NULL }
 	};
 
