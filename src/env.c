@@ -146,28 +146,56 @@ struct passed {
 	bool		 by_file_only;
 };
 
+/* Make directory path (0700) unless it is there. 0, or -1 with *cause. */
+static int
+env_mkdir(const char *path, char **cause)
+{
+	if (mkdir(path, 0700) != 0 && errno != EEXIST) {
+		*cause = xasprintf("cannot create '%s': %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 /* Write value (len bytes) to DIR/values/SOURCE/KEY once a run: a need's
  * values do not change once it has ended, and its dependents start after.
+ * A value that holds a secret goes to DIR/private/values/SOURCE/KEY
+ * instead, out of what a kept job directory shows (no bundle holds either).
  * Not synced: the journal holds the values, this only hands them on. The
  * path (new), or NULL with *cause. */
 static char *
 env_value_file(struct job *j, const struct passed *p, char **cause)
 {
+	static const char *const tops[] = { "values", "private/values" };
 	char *dir, *path, *tmp;
-	int fd, saved;
+	int fd, saved, t, rc = 0;
 
-	path = xasprintf("%s/values/%s/%s", j->dir, p->source, p->key);
-	if (j->values_done != NULL && strmap_get(j->values_done, path, NULL))
-		return path;
-	dir = xasprintf("%s/values/%s", j->dir, p->source);
-	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
-		*cause = xasprintf("cannot create '%s': %s", dir,
-		    strerror(errno));
+	for (t = 0; t < 2; t++) {
+		path = xasprintf("%s/%s/%s/%s", j->dir, tops[t], p->source,
+		    p->key);
+		if (j->values_done != NULL &&
+		    strmap_get(j->values_done, path, NULL))
+			return path;
+		free(path);
+	}
+	t = secrets_hit(j->secrets, p->value, strlen(p->value)) ? 1 : 0;
+	if (t == 1) {
+		dir = xasprintf("%s/private", j->dir);
+		rc = env_mkdir(dir, cause);
 		free(dir);
+		dir = xasprintf("%s/private/values", j->dir);
+		rc = rc != 0 ? rc : env_mkdir(dir, cause);
+		free(dir);
+	}
+	path = xasprintf("%s/%s/%s/%s", j->dir, tops[t], p->source, p->key);
+	dir = xasprintf("%s/%s/%s", j->dir, tops[t], p->source);
+	rc = rc != 0 ? rc : env_mkdir(dir, cause);
+	free(dir);
+	if (rc != 0) {
 		free(path);
 		return NULL;
 	}
-	free(dir);
 	tmp = xasprintf("%s.tmp", path);
 	(void)unlink(tmp);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,

@@ -240,6 +240,7 @@ sandbox_ruleset(struct job *j, size_t i, bool child, int port, int *fd,
 {
 	const struct node *n = &j->m->nodes[i];
 	struct sandbox_attempt a;
+	const char *id;
 	char *dir, *warn = NULL, *c2 = NULL;
 	size_t k;
 	int rc;
@@ -250,15 +251,18 @@ sandbox_ruleset(struct job *j, size_t i, bool child, int port, int *fd,
 	a.exe = child ? j->self : NULL;
 	a.connect_port = port;
 	/* the values/ directories of its needs and the groups it needs
-	 * whole: $DAGEXEC_IN_*_FILE (env_build wrote them) */
+	 * whole, and their private/values/ (a value holding a secret):
+	 * $DAGEXEC_IN_*_FILE (env_build wrote them) */
 	a.nvalues = 0;
-	a.values = xcalloc(n->nneeds + n->nneed_groups + 1, sizeof *a.values);
-	for (k = 0; k < n->nneed_groups; k++)
-		a.values[a.nvalues++] = xasprintf("%s/values/%s", j->dir,
-		    n->need_groups[k]);
-	for (k = 0; k < n->nneeds; k++)
-		a.values[a.nvalues++] = xasprintf("%s/values/%s", j->dir,
-		    j->m->nodes[n->needs[k]].id);
+	a.values = xcalloc(2 * (n->nneeds + n->nneed_groups) + 1,
+	    sizeof *a.values);
+	for (k = 0; k < n->nneeds + n->nneed_groups; k++) {
+		id = k < n->nneed_groups ? n->need_groups[k] :
+		    j->m->nodes[n->needs[k - n->nneed_groups]].id;
+		a.values[a.nvalues++] = xasprintf("%s/values/%s", j->dir, id);
+		a.values[a.nvalues++] = xasprintf("%s/private/values/%s",
+		    j->dir, id);
+	}
 	rc = sandbox_build(n->sandbox, &a, fd, level, &warn, &c2);
 	env_free(a.values);
 	if (rc != 0) {

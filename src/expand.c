@@ -130,6 +130,13 @@ job_expand(struct job *j, size_t t)
 		    "wrote no value '%s'", from, f->key));
 		return;
 	}
+	/* its items become instance ids and the journal's expand line */
+	if (secrets_hit(j->secrets, value, strlen(value))) {
+		expand_none(j, t, REASON_SPAWN_ERROR, xasprintf("value '%s' "
+		    "of '%s' holds a secret: its lines would be instance ids "
+		    "and in events.log", f->key, from));
+		return;
+	}
 	nitems = manifest_items(value, &buf, &items);
 	if (nitems == 0)
 		expand_none(j, t, REASON_EMPTY, xasprintf("no items: value "

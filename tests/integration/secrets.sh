@@ -2,7 +2,8 @@
 # Secrets: files read into a node's environment as its attempt starts, and
 # their bytes in no file dagexec writes. Real runs: a secret printed whole,
 # byte by byte (split across pipe reads), around the log_limit cut, as a
-# multi-line value line by line; passed on in an output value; sent by an
+# multi-line value line by line; passed on in an output value (and its
+# file, under private/values/; no foreach over it); sent by an
 # http node and quoted in its error; the notification; a secret file
 # others may read under watch.
 . "$TOP_SRCDIR/tests/integration/lib.sh"
@@ -92,6 +93,11 @@ nodes:
     run: |
       echo "received: \$DAGEXEC_IN_WHOLE_TOKEN, \$DAGEXEC_IN_WHOLE_PLAIN"
       [ "\$DAGEXEC_IN_WHOLE_TOKEN" = "Bearer \$(cat "\$KEYFILE")" ]
+      echo "token file: \$DAGEXEC_IN_WHOLE_TOKEN_FILE"
+      [ "\$(cat "\$DAGEXEC_IN_WHOLE_TOKEN_FILE")" = "Bearer \$(cat "\$KEYFILE")" ]
+  fan:
+    foreach: {from: whole, key: token}
+    run: 'echo "item \$DAGEXEC_ITEM"'
   failing:
     run: 'echo "failing with \$API_KEY" >&2; exit 3'
   post:
@@ -106,7 +112,7 @@ Y
 mkdir -p "$T/o"
 "$DAGEXEC" run --keep -o "$T/o" s.yaml >"$T/run.out" 2>"$T/run.err"
 rc=$?
-check "the run ends failed (two nodes fail on purpose)" test "$rc" -eq 1
+check "the run ends failed (three nodes fail on purpose)" test "$rc" -eq 1
 b=$(tail -n 1 "$T/run.out")
 unpack "$b" s
 J=${b%.tar.gz}
@@ -134,6 +140,21 @@ grep_file "and the tail, which would start inside the secret, keeps ***" \
     '^y*\*\*\*z*$' "$X/nodes/cut/stdout.log"
 grep_file "the dependent's log shows the value masked" \
     '^received: Bearer \*\*\*, nothing secret$' "$X/nodes/dep/stdout.log"
+grep_file "it got the value by file too, from private/values/" \
+    "^token file: $J/private/values/whole/token\$" "$X/nodes/dep/stdout.log"
+check "values/ has the other value" test -f "$J/values/whole/plain"
+check "and not the one holding the secret" test ! -e "$J/values/whole/token"
+check "private/values/ is the owner's alone (0700)" \
+    test "$(stat -c %a "$J/private/values")" = 700
+expect_state "a dynamic foreach over a value holding it fails" \
+    nodes.fan.status failed
+expect_state "as a spawn_error" nodes.fan.reason spawn_error
+err=$(yget "$S" nodes.fan.error)
+case $err in
+*"value 'token' of 'whole' holds a secret"*) pass "saying why: $err" ;;
+*) fail "fan's error: '$err'" ;;
+esac
+no_grep_file "no expansion is journalled" 'expand node=fan' "$J/events.log"
 tail=$(yget "$S" nodes.failing.stderr_tail)
 case $tail in
 *'failing with ***'*) pass "the failed node's stderr tail is masked: $tail" ;;
