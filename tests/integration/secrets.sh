@@ -211,6 +211,23 @@ expect_state "the merge runs" nodes.merge.status succeeded
 l=$(leaks "$X" "$T/ex.err")
 check "the example's bundle and log do not hold the key" test -z "$l"
 
+# --- the fan-out example: the key, each instance's budget --------------------
+mkdir -p "$T/fx"
+HOME=$T/home "$DAGEXEC" run -o "$T/fx" "$TOP_SRCDIR/examples/agent-fanout.yaml" \
+    >"$T/fx.out" 2>"$T/fx.err"
+check "the fan-out example succeeds" test $? -eq 0
+unpack "$(tail -n 1 "$T/fx.out")" fx
+expect_state "its five agents and the planner and merge ran" \
+    progress.succeeded 7
+grep_file "its planner's log masks the key" '^planning with key \*\*\*$' \
+    "$X/nodes/plan/stdout.log"
+grep_file "an instance's log too" '^calling the model with key \*\*\*$' \
+    "$X/nodes/agent[1]/stdout.log"
+grep_file "the merge got the five answers" '^review of 5 subtasks:$' \
+    "$X/nodes/merge/stdout.log"
+l=$(leaks "$X" "$T/fx.err")
+check "the example's bundle and log do not hold the key" test -z "$l"
+
 # --- a Slurm node that would get a value holding a secret -------------------
 # (refused before sbatch: no cluster is needed to see it)
 cat >slurm.yaml <<Y
