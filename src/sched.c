@@ -471,6 +471,7 @@ judge(struct sched *s, size_t i, int64_t now)
 		 * from the values of the node it expands over */
 		j = nd->foreach->from;
 		if (j >= s->n || s->nr[j].status != NS_SUCCEEDED) {
+			s->upfail[i] = j < s->n && need_failed(s, j);
 			skip(s, i, REASON_UPSTREAM_FAILED, xasprintf("nothing "
 			    "to expand: '%s' did not succeed", j < s->n ?
 			    s->m->nodes[j].id : "?"), now);

@@ -721,8 +721,9 @@ test_owned_copies(void)
 }
 
 /* The scheduler's per-node accounts grow with an expansion: an instance
- * over its own budget is killed on its report, the other goes on, and a
- * `when: failure` node below runs. */
+ * over its own budget is killed on its report, the other goes on; and a
+ * `when: always` dynamic foreach whose planner failed is skipped for that
+ * failure, which a `when: failure` node below counts. */
 static void
 test_sched_instances_budget(void)
 {
@@ -782,6 +783,23 @@ test_sched_instances_budget(void)
 	    REASON_BUDGET);
 	ok(s, m, "handler", 15);
 	EXPECT(s, m, 15, "handler=succeeded");
+	sched_free(s);
+	manifest_free(m);
+	diags_release(&d);
+
+	/* the planner fails: agent is skipped for it, handler runs */
+	m = parse(text, &d);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+	s = sched_new(m, &c);
+	sched_begin(s, 0);
+	EXPECT(s, m, 0, "+plan");
+	memset(&e, 0, sizeof e);
+	e.reason = REASON_EXIT;
+	e.exit_code = 1;
+	sched_ended(s, idx(m, "plan"), 10, &e);
+	EXPECT(s, m, 10, "plan=failed agent=skipped +handler");
+	CU_ASSERT_EQUAL(sched_node(s, idx(m, "agent"))->reason,
+	    REASON_UPSTREAM_FAILED);
 	sched_free(s);
 	manifest_free(m);
 	diags_release(&d);
@@ -939,7 +957,7 @@ main(void)
 		{ "the warning of validate", test_lint },
 		{ "instances own copies of sandbox, secrets, budget",
 		    test_owned_copies },
-		{ "instances: their own budgets",
+		{ "instances: budgets and when: failure",
 		    test_sched_instances_budget },
 		{ NULL, NULL }
 	};
