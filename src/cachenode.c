@@ -33,6 +33,7 @@ struct cachestore {
 	size_t		 nmetrics;
 	int64_t		 duration_ms;
 	int64_t		 created_ms;
+	struct cache_id	 refused;	/* what its lookup did not use */
 	char		*warn;		/* for the loop to log */
 	int		 stored;	/* 1 stored, 2 another run's entry kept */
 };
@@ -241,10 +242,15 @@ job_cache_start(struct job *j, size_t i, int attempt)
 		free(cause);
 		return false;
 	}
-	/* a retry keeps its attempt number; a named --from node runs */
-	if (attempt != 1 || nc->skip)
+	/* a retry keeps its attempt number and what its first attempt
+	 * looked at; a named --from node runs, and replaces the entry */
+	if (attempt != 1)
 		return false;
-	r = cache_lookup(j->cache_dir, nc->key, &e, &cause);
+	if (nc->skip) {
+		cache_id_of(j->cache_dir, nc->key, &nc->refused);
+		return false;
+	}
+	r = cache_lookup(j->cache_dir, nc->key, &e, &nc->refused, &cause);
 	if (r < 0) {
 		job_log(j, LOG_WARN, i, "cache", "%s: a miss", cause);
 		free(cause);
@@ -284,6 +290,7 @@ job_cache_store_new(struct job *j, size_t i, const struct kv *values,
 	cs->job = j;
 	cs->node = i;
 	memcpy(cs->key, j->nc[i].key, sizeof cs->key);
+	cs->refused = j->nc[i].refused;
 	need_values_of(j, i, &nv, &nn);
 	cs->need_values = xcalloc(nd->nneeds + 1, sizeof *cs->need_values);
 	cs->nneed_values = nn;
@@ -369,6 +376,7 @@ job_cache_store_run(struct cachestore *cs)
 	p.job = j->id;
 	p.created_ms = cs->created_ms;
 	p.duration_ms = cs->duration_ms;
+	p.refused = cs->refused;
 	p.values = cs->values;
 	p.nvalues = cs->nvalues;
 	p.metrics = cs->metrics;

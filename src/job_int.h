@@ -99,6 +99,7 @@ struct nodecache {
 	bool	 skip;			/* never looked up (retry --from) */
 	bool	 keyed;			/* key holds its last start's key */
 	char	 key[CACHE_KEY_LEN + 1];
+	struct cache_id refused;	/* the entry its lookup did not use */
 };
 
 /* What spawn_resolve gave for one program under one PATH, best first. */
