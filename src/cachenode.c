@@ -70,32 +70,6 @@ job_cache_free(struct job *j)
 }
 
 void
-metrics_free(struct metric *v, size_t n)
-{
-	size_t k;
-
-	for (k = 0; k < n; k++)
-		free(v[k].name);
-	free(v);
-}
-
-static void
-metric_sum(struct metric **v, size_t *n, const char *name, double value)
-{
-	size_t k;
-
-	for (k = 0; k < *n; k++)
-		if (strcmp((*v)[k].name, name) == 0) {
-			(*v)[k].value += value;
-			return;
-		}
-	*v = xreallocarray(*v, *n + 1, sizeof **v);
-	(*v)[*n].name = xstrdup(name);
-	(*v)[*n].value = value;
-	(*n)++;
-}
-
-void
 job_note_cached(struct job *j, size_t i)
 {
 	if (i >= j->m->nnodes)
@@ -117,8 +91,8 @@ job_note_saved(struct job *j, size_t i, const char *name, const char *value)
 	if (end == value || *end != '\0')
 		return;
 	job_note_cached(j, i);
-	metric_sum(&j->cached[i].saved, &j->cached[i].nsaved, name, v);
-	metric_sum(&j->saved, &j->nsaved, name, v);
+	metric_add(&j->cached[i].saved, &j->cached[i].nsaved, name, v);
+	metric_add(&j->saved, &j->nsaved, name, v);
 }
 
 /* The key of node i as things are now, with the owner's ids. */
@@ -173,8 +147,8 @@ need_values_of(struct job *j, size_t i, struct kv ***v, size_t **n)
 	*v = xcalloc(nd->nneeds + 1, sizeof **v);
 	*n = xcalloc(nd->nneeds + 1, sizeof **n);
 	for (k = 0; k < nd->nneeds; k++) {
-		(*v)[k] = j->procs[nd->needs[k]].outputs;
-		(*n)[k] = j->procs[nd->needs[k]].noutputs;
+		(*v)[k] = j->procs[nd->needs[k]]->outputs;
+		(*n)[k] = j->procs[nd->needs[k]]->noutputs;
 	}
 }
 
@@ -304,6 +278,14 @@ job_cache_store_new(struct job *j, size_t i, const struct kv *values,
 
 	if (j->nc == NULL || !nd->cache.enabled || !j->nc[i].keyed)
 		return NULL;
+	/* the store is a file dagexec writes: no secret goes there */
+	for (k = 0; k < nvalues; k++)
+		if (secrets_hit(j->secrets, values[k].value,
+		    strlen(values[k].value))) {
+			job_log(j, LOG_INFO, i, "cache", "not stored: its "
+			    "value '%s' holds a secret", values[k].key);
+			return NULL;
+		}
 	cs = xcalloc(1, sizeof *cs);
 	cs->job = j;
 	cs->node = i;
@@ -328,10 +310,10 @@ job_cache_store_new(struct job *j, size_t i, const struct kv *values,
 	cs->nvalues = nvalues;
 	/* what getting this success cost: its earlier attempts too */
 	for (k = 0; r != NULL && k < r->nmetrics; k++)
-		metric_sum(&sum, &nsum, r->metrics[k].name,
+		metric_add(&sum, &nsum, r->metrics[k].name,
 		    r->metrics[k].value);
 	for (k = 0; k < nm; k++)
-		metric_sum(&sum, &nsum, m[k].name, m[k].value);
+		metric_add(&sum, &nsum, m[k].name, m[k].value);
 	cs->metrics = xcalloc(nsum + 1, sizeof *cs->metrics);
 	for (k = 0; k < nsum; k++) {
 		cs->metrics[k].key = xstrdup(sum[k].name);
