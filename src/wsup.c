@@ -18,11 +18,9 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <limits.h>
 #include <poll.h>
 #include <pwd.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +37,7 @@
 #include "log.h"
 #include "loop.h"
 #include "supervisor.h"
+#include "supstart.h"
 #include "worker.h"
 #include "wsup.h"
 #include "xmalloc.h"
@@ -51,8 +50,6 @@
 				   most */
 #define DEATHS_LOST	3	/* deaths within DEATHS_WINDOW_MS: lost */
 #define DEATHS_WINDOW_MS 60000
-
-extern char **environ;
 
 struct wsup {
 	struct wsups	*t;
@@ -306,122 +303,6 @@ read_record(struct wsups *t, const char *claim, uid_t *uid, gid_t *gid,
 
 /* ---- starting a supervisor ---------------------------------------------- */
 
-/* The owner's primary gid and supplementary groups (a new array). */
-static gid_t *
-identity(uid_t uid, gid_t fgid, gid_t *gid, int *ngroups, struct passwd **pwp)
-{
-	struct passwd *pw = getpwuid(uid);
-	gid_t *groups;
-	int n = 32;
-
-	*ngroups = 0;
-	*pwp = pw;
-	if (pw == NULL) {
-		*gid = fgid;
-		return NULL;
-	}
-	*gid = pw->pw_gid;
-	groups = xcalloc((size_t)n, sizeof *groups);
-	while (getgrouplist(pw->pw_name, pw->pw_gid, groups, &n) < 0) {
-		if (n > 65536) {
-			free(groups);
-			*ngroups = 0;
-			return NULL;
-		}
-		groups = xreallocarray(groups, (size_t)n * 2, sizeof *groups);
-		n *= 2;
-	}
-	*ngroups = n;
-	return groups;
-}
-
-/* The supervisor's environment: the daemon's, with (drop: when it takes
- * the owner's ids) the owner's HOME, USER and LOGNAME from pw (HOME=/ and
- * no USER for a uid without a passwd entry), and without what belongs to
- * the daemon's own service manager. (Nodes get a clean one of their own,
- * dagexec.yaml(5).) */
-static char **
-sup_env(bool drop, const struct passwd *pw)
-{
-	static const char *const gone[] = { "HOME=", "USER=", "LOGNAME=",
-	    "SHELL=", "MAIL=", "NOTIFY_SOCKET=", "LISTEN_FDS=", "LISTEN_PID=",
-	    "LISTEN_FDNAMES=", "WATCHDOG_USEC=", "WATCHDOG_PID=" };
-	char **v, **e;
-	size_t n = 0, i, k;
-
-	for (e = environ; *e != NULL; e++)
-		n++;
-	v = xcalloc(n + 4, sizeof *v);
-	for (i = 0, e = environ; *e != NULL; e++) {
-		for (k = 0; k < sizeof gone / sizeof gone[0]; k++)
-			if (strncmp(*e, gone[k], strlen(gone[k])) == 0)
-				break;
-		if (!drop || k == sizeof gone / sizeof gone[0])
-			v[i++] = xstrdup(*e);
-	}
-	if (drop && pw != NULL) {
-		v[i++] = xasprintf("HOME=%s", pw->pw_dir);
-		v[i++] = xasprintf("USER=%s", pw->pw_name);
-		v[i++] = xasprintf("LOGNAME=%s", pw->pw_name);
-	} else if (drop)
-		v[i++] = xstrdup("HOME=/");
-	v[i] = NULL;
-	return v;
-}
-
-static void
-strv_free(char **v)
-{
-	size_t i;
-
-	for (i = 0; v != NULL && v[i] != NULL; i++)
-		free(v[i]);
-	free(v);
-}
-
-/* In the child, between fork and exec: async-signal-safe calls only. */
-static void __attribute__((noreturn))
-child(int sock, int lockfd, int filefd, bool drop, uid_t uid, gid_t gid,
-    const gid_t *groups, size_t ngroups, char **argv, char **envp)
-{
-	sigset_t none;
-	int a, b, c = -1, nul;
-
-	sigemptyset(&none);
-	(void)sigprocmask(SIG_SETMASK, &none, NULL);
-	(void)signal(SIGPIPE, SIG_DFL);
-	/* its own session: a Ctrl-C at a foreground daemon does not reach
-	 * it, and it outlives the daemon */
-	if (setsid() < 0)
-		_exit(126);
-	/* out of the way of 3, 4, 5 first */
-	a = fcntl(sock, F_DUPFD, 10);
-	b = fcntl(lockfd, F_DUPFD, 10);
-	if (filefd >= 0)
-		c = fcntl(filefd, F_DUPFD, 10);
-	if (a < 0 || b < 0 || (filefd >= 0 && c < 0) ||
-	    dup2(a, SUPERVISOR_CTL_FD) < 0 || dup2(b, SUPERVISOR_LOCK_FD) < 0)
-		_exit(126);
-	if (c >= 0 ? dup2(c, SUPERVISOR_FILE_FD) < 0 :
-	    (close(SUPERVISOR_FILE_FD), 0) != 0)
-		_exit(126);
-	(void)syscall(SYS_close_range, SUPERVISOR_FILE_FD + 1, ~0U, 0);
-	if ((nul = open("/dev/null", O_RDONLY)) >= 0 && nul != 0) {
-		(void)dup2(nul, 0);
-		close(nul);
-	}
-	if (drop) {
-		/* gid first: once the uid is dropped, root is gone; with
-		 * every uid non-zero the kernel clears the capabilities */
-		if (syscall(SYS_setgroups, ngroups, groups) != 0 ||
-		    syscall(SYS_setresgid, gid, gid, gid) != 0 ||
-		    syscall(SYS_setresuid, uid, uid, uid) != 0)
-			_exit(126);
-	}
-	execve("/proc/self/exe", argv, envp);
-	_exit(127);
-}
-
 static void
 on_child(struct loop *l, pid_t pid, int status, const struct rusage *ru,
     void *arg)
@@ -444,6 +325,7 @@ static void
 wsup_spawn(struct wsup *ws, int lockfd, int filefd)
 {
 	struct wsups *t = ws->t;
+	struct supstart ss;
 	struct passwd *pw;
 	gid_t *groups, gid;
 	char *argv[12], **envp;
@@ -451,8 +333,8 @@ wsup_spawn(struct wsup *ws, int lockfd, int filefd)
 	bool drop = geteuid() == 0;
 	pid_t pid;
 
-	groups = identity(ws->uid, ws->gid, &gid, &ngroups, &pw);
-	envp = sup_env(drop, pw);
+	groups = supstart_identity(ws->uid, ws->gid, &gid, &ngroups, &pw);
+	envp = supstart_env(drop, pw);
 	/* made before the fork: the child only execs */
 	argv[k++] = xstrdup("dagexec");
 	argv[k++] = xstrdup("__supervise");
@@ -481,10 +363,19 @@ wsup_spawn(struct wsup *ws, int lockfd, int filefd)
 		pid = -1;
 		goto out;
 	}
+	ss.sock = sv[1];
+	ss.lockfd = lockfd;
+	ss.filefd = filefd;
+	ss.drop = drop;
+	ss.uid = ws->uid;
+	ss.gid = gid;
+	ss.groups = groups;
+	ss.ngroups = (size_t)ngroups;
+	ss.argv = argv;
+	ss.envp = envp;
 	pid = fork();
 	if (pid == 0)
-		child(sv[1], lockfd, filefd, drop, ws->uid, gid, groups,
-		    (size_t)ngroups, argv, envp);
+		supstart_exec(&ss);
 	close(sv[1]);
 	if (pid < 0) {
 		log_event(LOG_ERROR, ws->job, NULL, "supervisor", "fork: %s",
@@ -523,7 +414,7 @@ out:
 	if (filefd >= 0)
 		close(filefd);
 	free(groups);
-	strv_free(envp);
+	supstart_strv_free(envp);
 	while (k > 0)
 		free(argv[--k]);
 	/* the file stays claimed, or the job in active/: the next start
@@ -554,7 +445,7 @@ wsups_take(struct wsups *t, struct spool_claim *c)
 		gid_t *g;
 		int ng;
 
-		g = identity(ws->uid, ws->gid, &ws->gid, &ng, &pw);
+		g = supstart_identity(ws->uid, ws->gid, &ws->gid, &ng, &pw);
 		free(g);
 	}
 	/* users/UID: history and unpacking, the owner's */
