@@ -17,6 +17,7 @@
 #include <stddef.h>
 
 #include "bundle.h"
+#include "cgroup.h"
 
 struct job;
 struct manifest;
@@ -31,6 +32,7 @@ struct run_opts {
 	const char		*cache;		/* --cache DIR, or NULL */
 	bool			 no_cache;	/* --no-cache */
 	const bool		*cache_skip;	/* per node: not looked up */
+	enum cgroup_mode	 containment;	/* --containment */
 	/* after the job is made, before it starts (NULL: nothing): 0, or
 	 * an exit status and *cause */
 	int			(*prepare)(struct job *j, void *arg,
@@ -39,7 +41,7 @@ struct run_opts {
 };
 
 /* One of -j, -o, --bundle-format (c 'F'), --keep ('k'), -q, --cache ('C'),
- * --no-cache ('N') for command
+ * --no-cache ('N'), --containment ('K') for command
  * cmd: 1 when c was one of them, 0 when not, -1 when its argument is bad
  * (said on stderr). */
 int run_option(struct run_opts *o, int c, const char *arg, const char *cmd);

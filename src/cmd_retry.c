@@ -46,7 +46,8 @@ retry_usage(FILE *fp)
 	    "      --cache DIR         the cache store (as run); the --from "
 	    "nodes never\n"
 	    "                          take their result from it\n"
-	    "      --no-cache          neither look up nor store\n\n"
+	    "      --no-cache          neither look up nor store\n"
+	    "      --containment M     auto, cgroup or rlimits (as run)\n\n"
 	    "exit status: 0 succeeded (or nothing left to run), 1 the DAG "
 	    "failed, 64 usage\nor unknown node, 65 not a dagexec bundle, a "
 	    "failed SHA256SUMS, an invalid\nmanifest or nodes in one manifest "
@@ -76,6 +77,7 @@ cmd_retry(int argc, char **argv)
 		{ "force", no_argument, NULL, 'X' },
 		{ "cache", required_argument, NULL, 'C' },
 		{ "no-cache", no_argument, NULL, 'N' },
+		{ "containment", required_argument, NULL, 'K' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};

@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cgroup.h"
 #include "cmd.h"
 #include "log.h"
 #include "loop.h"
@@ -37,6 +38,8 @@ struct watch {
 	bool			 cancel_remote;	/* stopping: scancel too */
 	bool			 stop_jobs;	/* SIGTERM interrupts the jobs */
 	bool			 stopping;
+	enum cgroup_mode	 containment;	/* --containment */
+	struct cgroup_daemon	*cg;		/* or NULL: rlimits */
 	struct loop_timer	*changed_timer;
 	char			**stuck;	/* cancel/ entries that could
 						   not be removed, sorted:
@@ -52,8 +55,8 @@ static void
 watch_usage(FILE *fp)
 {
 	fprintf(fp, "usage: dagexec watch [-s SPOOL] [-j N] [--max-jobs N] "
-	    "[--drain]\n                     [--stop-jobs] [--cancel-remote]"
-	    "\n\n"
+	    "[--drain]\n                     [--stop-jobs] [--cancel-remote] "
+	    "[--containment M]\n\n"
 	    "The spool daemon: run every manifest or bundle dropped into "
 	    "SPOOL/incoming/,\neach job in a supervisor process of its own "
 	    "running as the file's owner,\nand move its result bundle into "
@@ -72,7 +75,11 @@ watch_usage(FILE *fp)
 	    "start)\n"
 	    "      --cancel-remote with --stop-jobs, also scancel the jobs' "
 	    "Slurm jobs\n                      (default: leave them running "
-	    "for the next start to adopt)\n", spool_default());
+	    "for the next start to adopt)\n"
+	    "      --containment M auto (default): a cgroup a job and one an "
+	    "attempt where\n                      ours is writable, else "
+	    "rlimits; cgroup: that or exit 71;\n                      "
+	    "rlimits: no cgroups\n", spool_default());
 }
 
 static bool
@@ -479,6 +486,32 @@ watch_clean(struct watch *w)
 	}
 }
 
+/* Into a cgroup leaf of our own, with one a job below it (--containment):
+ * what it is, or why not, is logged. 0, or -1: --containment cgroup and
+ * none can be made (said on stderr). */
+static int
+watch_cgroups(struct watch *w)
+{
+	char *why = NULL, *what;
+
+	w->cg = cgroup_daemon_new(w->loop, w->containment, &why);
+	if (w->cg == NULL && w->containment == CGROUP_ON) {
+		fprintf(stderr, "dagexec: watch: --containment cgroup: %s\n",
+		    why);
+		free(why);
+		return -1;
+	}
+	if (w->cg != NULL) {
+		what = cgroup_daemon_describe(w->cg);
+		log_event(LOG_INFO, NULL, NULL, "containment", "%s", what);
+		free(what);
+	} else
+		log_event(LOG_INFO, NULL, NULL, "containment", "rlimits: %s",
+		    why != NULL ? why : "--containment rlimits");
+	free(why);
+	return 0;
+}
+
 int
 cmd_watch(int argc, char **argv)
 {
@@ -489,6 +522,7 @@ cmd_watch(int argc, char **argv)
 		{ "drain", no_argument, NULL, 'D' },
 		{ "cancel-remote", no_argument, NULL, 'C' },
 		{ "stop-jobs", no_argument, NULL, 'S' },
+		{ "containment", required_argument, NULL, 'K' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -529,6 +563,14 @@ cmd_watch(int argc, char **argv)
 		case 'S':
 			w.stop_jobs = true;
 			break;
+		case 'K':
+			if (cgroup_mode_parse(optarg, &w.containment) != 0) {
+				fprintf(stderr, "dagexec: watch: --containment "
+				    "is auto, cgroup or rlimits, not '%s'\n",
+				    optarg);
+				return EXIT_USAGE;
+			}
+			break;
 		case 'h':
 			watch_usage(stdout);
 			return 0;
@@ -560,7 +602,13 @@ cmd_watch(int argc, char **argv)
 		spool_free(w.sp);
 		return EXIT_OSERR;
 	}
+	if (watch_cgroups(&w) != 0) {
+		loop_free(w.loop);
+		spool_free(w.sp);
+		return EXIT_OSERR;
+	}
 	memset(&wc, 0, sizeof wc);
+	wc.cg = w.cg;
 	wc.loop = w.loop;
 	wc.sp = w.sp;
 	wc.cap = w.cap;
@@ -599,6 +647,7 @@ cmd_watch(int argc, char **argv)
 out:
 	/* the supervisors go on; a bundle being copied is finished first */
 	wsups_free(w.sups);
+	cgroup_daemon_free(w.cg);
 	while (w.nstuck > 0)
 		free(w.stuck[--w.nstuck]);
 	free(w.stuck);

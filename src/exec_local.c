@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cgroup.h"
 #include "exec.h"
 #include "job_int.h"
 #include "journal.h"
@@ -26,6 +27,8 @@
 #include "xmalloc.h"
 
 #define KILL_GRACE_MS		5000	/* SIGTERM -> SIGKILL */
+#define CGROUP_END_MS		500	/* at a node's end, for what is left
+					   in its cgroup to die */
 
 static void	node_try_end(struct nodeproc *);
 
@@ -151,8 +154,10 @@ set_rlimit(struct spawn_spec *sp, int res, rlim_t soft, rlim_t hard)
 	sp->nrlimits++;
 }
 
+/* The rlimits of node n; limits.memory is RLIMIT_AS unless the
+ * attempt's cgroup has the memory controller (have: its controllers). */
 static void
-fill_rlimits(struct spawn_spec *sp, const struct node *n)
+fill_rlimits(struct spawn_spec *sp, const struct node *n, unsigned have)
 {
 	rlim_t v;
 
@@ -162,7 +167,7 @@ fill_rlimits(struct spawn_spec *sp, const struct node *n)
 		v = (rlim_t)((n->limit[LIMIT_CPU] + 999) / 1000);
 		set_rlimit(sp, RLIMIT_CPU, v, v + 1);
 	}
-	if (n->limit_set & (1u << LIMIT_MEMORY))
+	if ((n->limit_set & (1u << LIMIT_MEMORY)) && !(have & CG_MEMORY))
 		set_rlimit(sp, RLIMIT_AS, (rlim_t)n->limit[LIMIT_MEMORY],
 		    (rlim_t)n->limit[LIMIT_MEMORY]);
 	if (n->limit_set & (1u << LIMIT_FSIZE))
@@ -177,6 +182,79 @@ fill_rlimits(struct spawn_spec *sp, const struct node *n)
 	v = (n->limit_set & (1u << LIMIT_CORE)) ?
 	    (rlim_t)n->limit[LIMIT_CORE] : 0;
 	set_rlimit(sp, RLIMIT_CORE, v, v);
+}
+
+/* The limits of node n that only a cgroup enforces, in *cl, checked
+ * against have (the job's controllers): one that cannot be enforced fails
+ * the attempt, -1 with *cause, unless limits.best_effort. */
+static int
+cgroup_limits(struct job *j, size_t i, struct cgroup_limits *cl,
+    char **cause)
+{
+	const struct node *n = &j->m->nodes[i];
+	unsigned have = cgroup_job_controllers(j->cg), miss = 0;
+	const char *what;
+	char *why;
+
+	memset(cl, 0, sizeof *cl);
+	if ((n->limit_set & (1u << LIMIT_MEMORY)) && (have & CG_MEMORY))
+		cl->memory = n->limit[LIMIT_MEMORY];
+	if (n->limit_set & (1u << LIMIT_PIDS)) {
+		if (have & CG_PIDS)
+			cl->pids = n->limit[LIMIT_PIDS];
+		else
+			miss |= CG_PIDS;
+	}
+	if (n->limit_set & (1u << LIMIT_CPUS)) {
+		if (have & CG_CPU)
+			cl->cpus_milli = n->limit[LIMIT_CPUS];
+		else
+			miss |= CG_CPU;
+	}
+	if (miss == 0)
+		return 0;
+	what = miss == (CG_PIDS | CG_CPU) ? "limits.pids and limits.cpus" :
+	    miss == CG_PIDS ? "limits.pids" : "limits.cpus";
+	why = cgroup_job_why(j->cg, miss);
+	if ((n->limit_set & (1u << LIMIT_BEST_EFFORT)) &&
+	    n->limit[LIMIT_BEST_EFFORT] != 0) {
+		job_log(j, LOG_WARN, i, "limits", "%s not enforced "
+		    "(best_effort): %s", what, why);
+		free(why);
+		return 0;
+	}
+	*cause = xasprintf("cannot start node '%s': %s cannot be enforced "
+	    "here: %s (limits.best_effort: true runs it without)", n->id,
+	    what, why);
+	free(why);
+	return -1;
+}
+
+/* The cgroup of attempt of node i when the job has cgroups: made with its
+ * limits; *procs is its cgroup.procs for the child to join and *name its
+ * name (-1 and NULL without). 0, or -1 with *cause. */
+static int
+attempt_cgroup(struct job *j, size_t i, int attempt, int *procs, char **name,
+    char **cause)
+{
+	struct cgroup_limits cl;
+	char *err = NULL;
+
+	*procs = -1;
+	*name = NULL;
+	if (cgroup_limits(j, i, &cl, cause) != 0)
+		return -1;
+	if (j->cg == NULL)
+		return 0;
+	*procs = cgroup_attempt_new(j->cg, j->m->nodes[i].id, attempt, &cl,
+	    name, &err);
+	if (*procs == -1) {
+		*cause = xasprintf("cannot start node '%s': %s",
+		    j->m->nodes[i].id, err);
+		free(err);
+		return -1;
+	}
+	return 0;
 }
 
 static char sh_name[] = "sh";
@@ -197,8 +275,9 @@ exec_local_spawn(struct job *j, size_t i, int attempt,
 	char b1[UNITS_INT_LEN], b2[UNITS_INT_LEN], b3[UNITS_INT_LEN];
 	pid_t pid;
 	struct resolved *rs = NULL;
-	char **words = NULL;
-	int used = -1, rc = 0;
+	char **words = NULL, *cgname = NULL;
+	struct cgroup_usage u;
+	int used = -1, rc = 0, cgprocs = -1;
 
 	/* the node makes its side files itself (in io/, which is its
 	 * user's); what an earlier attempt left is gone first */
@@ -226,6 +305,8 @@ exec_local_spawn(struct job *j, size_t i, int attempt,
 		words = shline_words(n->run);
 	envp = env_build(j, i, attempt, out_path, met_path,
 	    words != NULL ? j->pwd : NULL);
+	if (attempt_cgroup(j, i, attempt, &cgprocs, &cgname, &cause) != 0)
+		goto fail;
 
 again:
 	memset(&sp, 0, sizeof sp);
@@ -260,7 +341,10 @@ again:
 	sp.stdout_fd = pout[1];
 	sp.stderr_fd = perr[1];
 	job_spawn_ids(j, &sp);
-	fill_rlimits(&sp, n);
+	fill_rlimits(&sp, n, cgname != NULL ?
+	    cgroup_job_controllers(j->cg) : 0);
+	sp.in_cgroup = cgprocs != -1;
+	sp.cgroup_procs = cgprocs;
 	sp.path_used = &used;
 	/* no pidfd: the loop reaps nodes on SIGCHLD, which it reads
 	 * anyway, and saves a descriptor and two epoll_ctl a node */
@@ -285,6 +369,8 @@ again:
 
 	job_proc_reset(j, i, attempt);
 	np->pid = pid;
+	np->cg = cgname;
+	cgname = NULL;
 	sink_init(&np->out, pout[0], j, i, "stdout.log", attempt,
 	    n->log_limit);
 	sink_init(&np->err, perr[0], j, i, "stderr.log", attempt,
@@ -317,10 +403,15 @@ fail:
 		close(perr[0]);
 	if (perr[1] >= 0)
 		close(perr[1]);
+	if (cgname != NULL)
+		cgroup_attempt_end(j->cg, cgname, CGROUP_END_MS, &u);
 	*causep = cause;
 	cause = NULL;
 	rc = -1;
 out:
+	if (cgprocs != -1)
+		close(cgprocs);
+	free(cgname);
 	if (child != NULL)
 		child->release(childargv);
 	shline_free(words);
@@ -345,11 +436,17 @@ kill_escalate(struct loop *l, void *arg)
 		job_log(np->job, LOG_WARN, np->node, "kill",
 		    "SIGKILL after %ds", KILL_GRACE_MS / 1000);
 		spawn_kill_group(np->pid, SIGKILL);
-		(void)exec_local_kill_strays(np->job, np->node, SIGKILL);
+		if (np->cg != NULL)
+			(void)cgroup_attempt_signal(np->job->cg, np->cg,
+			    SIGKILL);
+		else
+			(void)exec_local_kill_strays(np->job, np->node,
+			    SIGKILL);
 	}
 }
 
-/* SIGTERM to the node's process group now, SIGKILL after the grace. */
+/* SIGTERM to the node's process group (and, with a cgroup, to every
+ * process in it) now, SIGKILL (cgroup.kill) after the grace. */
 void
 exec_local_kill(struct job *j, size_t i, int sig)
 {
@@ -358,7 +455,10 @@ exec_local_kill(struct job *j, size_t i, int sig)
 	if (np->pid <= 0)
 		return;
 	spawn_kill_group(np->pid, sig);
-	(void)exec_local_kill_strays(j, i, sig);
+	if (np->cg != NULL)
+		(void)cgroup_attempt_signal(j->cg, np->cg, sig);
+	else
+		(void)exec_local_kill_strays(j, i, sig);
 	if (sig != SIGKILL && np->kill_timer == NULL)
 		np->kill_timer = loop_timer_at(j->loop,
 		    loop_now() + KILL_GRACE_MS, kill_escalate, np);
@@ -383,6 +483,9 @@ child_exited(struct loop *l, pid_t pid, int status, const struct rusage *ru,
 	 * forever: nothing outlives a node (systemd's KillMode=control-group) */
 	if (np->out.fd >= 0 || np->err.fd >= 0) {
 		spawn_kill_group(np->pid, SIGTERM);
+		if (np->cg != NULL)
+			(void)cgroup_attempt_signal(np->job->cg, np->cg,
+			    SIGTERM);
 		/* its own process is gone: what it detached is ours now */
 		(void)kill_orphans(np->job, np->node, SIGTERM);
 		if (np->kill_timer == NULL)
@@ -399,6 +502,8 @@ node_try_end(struct nodeproc *np)
 	struct job *j = np->job;
 	size_t i = np->node;
 	struct attempt_end e;
+	struct cgroup_usage u;
+	char *cause = NULL, size[32];
 	int nstray;
 
 	if (!np->exited || np->out.fd >= 0 || np->err.fd >= 0)
@@ -427,7 +532,30 @@ node_try_end(struct nodeproc *np)
 	    (int64_t)np->ru.ru_stime.tv_sec * 1000 +
 	    np->ru.ru_stime.tv_usec / 1000;
 	e.max_rss_kb = np->ru.ru_maxrss;
-	job_attempt_ended(np, &e, NULL);
+	if (np->cg != NULL) {
+		/* what is left in its cgroup dies now, whatever it did to
+		 * its group, session or environment; the cgroup counts
+		 * every process that ran in it, waited for or not */
+		cgroup_attempt_end(j->cg, np->cg, CGROUP_END_MS, &u);
+		if (u.leftovers > 0)
+			job_log(j, LOG_WARN, i, "leftover", "killed what was "
+			    "left in the node's cgroup (%d process(es))",
+			    u.leftovers);
+		if (u.cpu_ms >= 0)
+			e.cpu_ms = u.cpu_ms;
+		if (u.peak_kb >= 0)
+			e.max_rss_kb = u.peak_kb;
+		if (u.oom_kills > 0 && e.reason != REASON_NONE) {
+			e.reason = REASON_OOM;
+			cause = xasprintf("killed by the OOM killer: "
+			    "limits.memory %s",
+			    units_format_size(j->m->nodes[i].limit[LIMIT_MEMORY],
+			    size, sizeof size));
+		}
+		free(np->cg);
+		np->cg = NULL;
+	}
+	job_attempt_ended(np, &e, cause);
 }
 
 /* Does process pid belong to job id (and to node, unless NULL)? Its
@@ -594,6 +722,10 @@ exec_local_kill_leftovers(struct job *j, size_t i, pid_t pgid)
 		job_log(j, LOG_WARN, i, "leftover",
 		    "killed %d process(es) of group %ld from the interrupted "
 		    "run", killed, (long)pgid);
+	/* and whatever left the group: its cgroup holds it */
+	if ((killed = cgroup_job_kill_node(j->cg, j->m->nodes[i].id)) > 0)
+		job_log(j, LOG_WARN, i, "leftover", "killed %d process(es) "
+		    "left in the cgroup of the interrupted attempt", killed);
 }
 
 /* The job is freed: its process group gets SIGKILL, its pipes are closed
@@ -602,9 +734,16 @@ void
 exec_local_release(struct job *j, size_t i)
 {
 	struct nodeproc *np = &j->procs[i];
+	struct cgroup_usage u;
 
 	if (np->pid > 0)
 		spawn_kill_group(np->pid, SIGKILL);
+	if (np->cg != NULL) {
+		(void)cgroup_attempt_signal(j->cg, np->cg, SIGKILL);
+		cgroup_attempt_end(j->cg, np->cg, 0, &u);
+		free(np->cg);
+		np->cg = NULL;
+	}
 	if (np->kill_timer != NULL)
 		loop_timer_cancel(j->loop, np->kill_timer);
 	if (np->out.fd >= 0 && np->pid > 0) {

@@ -836,6 +836,7 @@ job_new(struct loop *l, struct manifest *m, const struct job_config *c,
 	j->on_slots = c->on_slots;
 	j->spooled = c->spooled;
 	j->cancel_remote = c->cancel_remote;
+	j->cg = c->cgroup;
 	j->workdir_fd = -1;
 	j->nodes_fd = -1;
 	j->io_fd = -1;

@@ -74,6 +74,8 @@ struct nodeproc {
 	int			 adopt_attempt;	/* resume: the attempt still
 						   on Slurm (0: none) */
 	char			*adopt_id;	/* and its journalled id */
+	char			*cg;		/* its cgroup in the job's, or
+						   NULL */
 };
 
 /* A cached node's key, as computed at its last start. */
@@ -177,6 +179,7 @@ struct job {
 					   saved; NULL until one is */
 	struct metric		*saved;		/* the DAG's sums of those */
 	size_t			 nsaved;
+	struct cgroup_job	*cg;		/* the job's cgroup, or NULL */
 };
 /* ---- job.c -------------------------------------------------------------- */
 

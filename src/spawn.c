@@ -24,6 +24,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cgroup.h"
 #include "spawn.h"
 #include "xmalloc.h"
 
@@ -46,7 +47,8 @@ enum spawn_stage {
 	SPAWN_SETUID,
 	SPAWN_CHDIR,
 	SPAWN_NO_NEW_PRIVS,
-	SPAWN_EXECVE
+	SPAWN_EXECVE,
+	SPAWN_CGROUP
 };
 
 struct spawn_report {
@@ -248,6 +250,14 @@ spawn_child(const struct spawn_spec *sp, int errfd, int nullfd, pid_t ppid)
 	unsigned long		ksa[16];
 	int			src[3], i, stage, err, sig;
 
+	/* First of all into the attempt's cgroup (one write): from here on
+	 * whatever it starts is counted and killed with it. Moved after
+	 * the fork rather than made there by clone3(CLONE_INTO_CGROUP),
+	 * which the CLONE_VM start below cannot use without assembly and a
+	 * plain fork pays for with the copy of our page tables. */
+	if (sp->in_cgroup && cgroup_join(sp->cgroup_procs) == -1)
+		spawn_child_fail(errfd, SPAWN_CGROUP, 0, errno);
+
 	/* Dispositions first, then the mask: no handler may run here. Only
 	 * the signals the parent found not SIG_DFL need it (one call each,
 	 * not 62). libc refuses its own signals (32, 33), which can arrive
@@ -424,6 +434,9 @@ spawn_message(const struct spawn_spec *sp, const struct spawn_report *rep)
 		break;
 	case SPAWN_EXECVE:
 		what = xasprintf("execve '%s'", sp->argv[0]);
+		break;
+	case SPAWN_CGROUP:
+		what = xstrdup("joining its cgroup");
 		break;
 	default:
 		what = xasprintf("step %d", rep->stage);

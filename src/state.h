@@ -34,6 +34,8 @@ struct state_job {
 	const struct state_cached *cached;	/* per node, or NULL */
 	const struct metric *saved;	/* the DAG's sums of the hits' */
 	size_t		 nsaved;
+	const char	*containment;	/* "cgroup", "cgroup-nolimits",
+					   "rlimits"; NULL: not shown */
 };
 
 /* The YAML text of the state of m: runs[i] is node i's record (runs or

@@ -31,6 +31,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cgroup.h"
 #include "ctl.h"
 #include "fsutil.h"
 #include "job.h"
@@ -373,7 +374,7 @@ wsup_spawn(struct wsup *ws, int lockfd, int filefd)
 	ss.ngroups = (size_t)ngroups;
 	ss.argv = argv;
 	ss.envp = envp;
-	pid = fork();
+	pid = cgroup_daemon_fork(t->c.cg, ws->job, ws->uid, ws->gid);
 	if (pid == 0)
 		supstart_exec(&ss);
 	close(sv[1]);
@@ -492,6 +493,7 @@ on_name(struct wsup *ws, const char *name)
 		return;
 	}
 	ws->job = id;
+	cgroup_daemon_adopt(t->c.cg, id, ws->uid, ws->gid, ws->pid);
 	free(ws->claim);
 	ws->claim = xstrdup(id);
 	log_event(LOG_INFO, id, NULL, "claim", "file=%s uid=%ld pid=%ld",
@@ -982,6 +984,7 @@ wsup_ended(struct wsup *ws, int status)
 		(void)loop_close_fd(t->c.loop, ws->pidfd);
 		ws->pidfd = -1;
 	}
+	cgroup_daemon_end(t->c.cg, ws->job);
 	t->granted -= ws->held;
 	ws->held = 0;
 	ws->yielding = 0;
