@@ -52,7 +52,7 @@ struct cgroup_job {
 	/* `run` only: where we came from, to go back at the end */
 	bool		 run;
 	int		 base;		/* OURS/dagexec */
-	int		 home_procs;	/* OURS/cgroup.procs */
+	int		 home;		/* OURS */
 	char		*name;		/* JOB's name in base */
 	char		**busy;		/* ended attempts' cgroups that were
 					   not empty yet */
@@ -603,7 +603,7 @@ job_alloc(int fd, const char *path, const char *rel)
 	cj->fd = fd;
 	cj->path = xstrdup(path);
 	cj->rel = xstrdup(rel);
-	cj->base = cj->home_procs = -1;
+	cj->base = cj->home = -1;
 	cj->enabled = cg_read_mask(fd, "cgroup.subtree_control") & CG_LIMITS;
 	return cj;
 }
@@ -615,7 +615,7 @@ run_make(const struct cgroup_host *h, const char *id, struct cgroup_job **out,
     char **why)
 {
 	char *path = NULL, *rel = NULL;
-	int home = -1, base = -1, job = -1, procs = -1, saved;
+	int home = -1, base = -1, job = -1, saved;
 	const char *step;
 
 	step = "open";
@@ -632,8 +632,7 @@ run_make(const struct cgroup_host *h, const char *id, struct cgroup_job **out,
 	    mkdirat(job, "supervisor", 0755) != 0)
 		goto fail_made;
 	step = "join";
-	if ((procs = openat(home, "cgroup.procs", O_WRONLY | O_CLOEXEC)) ==
-	    -1 || cg_write(job, "supervisor/cgroup.procs", "0") != 0)
+	if (cg_write(job, "supervisor/cgroup.procs", "0") != 0)
 		goto fail_made;
 	/* the controllers on the way down, where they can be had: OURS
 	 * must hold no process of its own for that (cgroup v2's rule), so
@@ -649,11 +648,10 @@ run_make(const struct cgroup_host *h, const char *id, struct cgroup_job **out,
 	*out = job_alloc(job, path, rel);
 	(*out)->run = true;
 	(*out)->base = base;
-	(*out)->home_procs = procs;
+	(*out)->home = home;
 	(*out)->name = xstrdup(id);
 	free(path);
 	free(rel);
-	close(home);
 	return 0;
 
 fail_made:
@@ -666,8 +664,6 @@ fail:
 	saved = errno;
 	*why = xasprintf("cannot %s the cgroup '%s/dagexec/%s': %s", step,
 	    h->dir, id, strerror(saved));
-	if (procs != -1)
-		close(procs);
 	if (base != -1)
 		close(base);
 	if (home != -1)
@@ -851,12 +847,12 @@ cgroup_job_free(struct cgroup_job *cj)
 		 * process that moved itself out of its attempt's cgroup)
 		 * dies with it; where we cannot go back (OURS got the
 		 * controllers), only the attempts' cgroups are emptied */
-		if (cgroup_join(cj->home_procs) == 0) {
+		if (cgroup_join(cj->home) == 0) {
 			(void)cg_kill_wait(cj->base, cj->name, END_WAIT_MS);
 			(void)cg_remove(cj->base, cj->name);
 		} else
 			(void)cg_remove_children(cj->fd, "supervisor");
-		close(cj->home_procs);
+		close(cj->home);
 		close(cj->base);
 	}
 	for (k = 0; k < cj->nbusy; k++)
@@ -919,7 +915,7 @@ int
 cgroup_attempt_new(struct cgroup_job *cj, const char *node, int attempt,
     const struct cgroup_limits *lim, char **namep, char **cause)
 {
-	char *base, *name, path[CG_PATH_MAX];
+	char *base, *name;
 	int fd, saved;
 
 	if (cj->nbusy > 0)
@@ -942,10 +938,12 @@ cgroup_attempt_new(struct cgroup_job *cj, const char *node, int attempt,
 	}
 	if (attempt_limits(cj, name, lim, cause) != 0)
 		goto fail;
-	if (cg_path(path, name, "cgroup.procs") != 0 ||
-	    (fd = openat(cj->fd, path, O_WRONLY | O_CLOEXEC)) == -1) {
-		*cause = xasprintf("cannot open '%s/%s/cgroup.procs': %s",
-		    cj->path, name, strerror(errno));
+	/* O_PATH: for clone3(CLONE_INTO_CGROUP), a path for openat; no
+	 * kernfs file is opened (which costs) */
+	if ((fd = openat(cj->fd, name, O_PATH | O_DIRECTORY | O_CLOEXEC)) ==
+	    -1) {
+		*cause = xasprintf("cannot open '%s/%s': %s", cj->path, name,
+		    strerror(errno));
 		goto fail;
 	}
 	*namep = name;
@@ -1019,25 +1017,15 @@ cgroup_attempt_signal(struct cgroup_job *cj, const char *name, int sig)
 	return n;
 }
 
-void
-cgroup_attempt_end(struct cgroup_job *cj, const char *name, int wait_ms,
+/* What cgroup name used: cpu.stat, and memory.peak and memory.events
+ * with the memory controller. */
+static void
+attempt_usage(const struct cgroup_job *cj, const char *name,
     struct cgroup_usage *u)
 {
-	char path[CG_PATH_MAX], buf[4096], *p;
+	char path[CG_PATH_MAX], buf[4096];
 	int64_t v;
 
-	u->cpu_ms = u->peak_kb = -1;
-	u->oom_kills = 0;
-	u->leftovers = 0;
-	if (cg_populated(cj->fd, name) > 0) {
-		if (cg_path(path, name, "cgroup.procs") == 0 &&
-		    cg_read(cj->fd, path, buf, sizeof buf) > 0)
-			for (p = buf; (p = strchr(p, '\n')) != NULL; p++)
-				u->leftovers++;
-		if (u->leftovers == 0)
-			u->leftovers = 1;	/* in cgroups below it */
-		(void)cg_kill_wait(cj->fd, name, wait_ms);
-	}
 	/* every process that ran in it, waited for or not */
 	if (cg_path(path, name, "cpu.stat") == 0 &&
 	    cg_read(cj->fd, path, buf, sizeof buf) > 0 &&
@@ -1053,18 +1041,49 @@ cgroup_attempt_end(struct cgroup_job *cj, const char *name, int wait_ms,
 		    (v = cg_value(buf, "oom_kill")) > 0)
 			u->oom_kills = v;
 	}
-	if (unlinkat(cj->fd, name, AT_REMOVEDIR) != 0 &&
-	    cg_remove(cj->fd, name) != 0)
+}
+
+void
+cgroup_attempt_end(struct cgroup_job *cj, const char *name, int wait_ms,
+    struct cgroup_usage *u)
+{
+	char path[CG_PATH_MAX], buf[4096], *p;
+
+	u->cpu_ms = u->peak_kb = -1;
+	u->oom_kills = 0;
+	u->leftovers = 0;
+	/* the usual end: nothing is left, and the rmdir says so (a read of
+	 * cgroup.events first would cost an open a node) */
+	attempt_usage(cj, name, u);
+	if (unlinkat(cj->fd, name, AT_REMOVEDIR) == 0 || errno != EBUSY)
+		return;
+	if (cg_populated(cj->fd, name) > 0) {
+		if (cg_path(path, name, "cgroup.procs") == 0 &&
+		    cg_read(cj->fd, path, buf, sizeof buf) > 0)
+			for (p = buf; (p = strchr(p, '\n')) != NULL; p++)
+				u->leftovers++;
+		if (u->leftovers == 0)
+			u->leftovers = 1;	/* in cgroups below it */
+		(void)cg_kill_wait(cj->fd, name, wait_ms);
+		attempt_usage(cj, name, u);
+	}
+	if (cg_remove(cj->fd, name) != 0)
 		busy_add(cj, name);
 }
 
 int
-cgroup_join(int procs_fd)
+cgroup_join(int dirfd)
 {
 	ssize_t r;
+	int fd, saved;
 
+	if ((fd = openat(dirfd, "cgroup.procs", O_WRONLY | O_CLOEXEC)) == -1)
+		return -1;
 	do
-		r = write(procs_fd, "0", 1);
+		r = write(fd, "0", 1);
 	while (r == -1 && errno == EINTR);
+	saved = errno;
+	close(fd);
+	errno = saved;
 	return r == 1 ? 0 : -1;
 }

@@ -112,10 +112,10 @@ struct cgroup_usage {
 
 /* Make the cgroup of attempt of node (JOB/NODE.N, where a node id has
  * only characters a cgroup name may hold, else %XX, and one too long ends
- * in a hash), apply lim, and open its cgroup.procs for the child to join
- * (cgroup_join): the descriptor (close-on-exec; the caller closes it after
- * the spawn) and *name (allocated: the attempt's cgroup from now on), or
- * -1 with *cause. */
+ * in a hash), apply lim, and open it (O_PATH) for the child to start in
+ * (spawn_spec.cgroup_dir): the descriptor (close-on-exec; the caller
+ * closes it after the spawn) and *name (allocated: the attempt's cgroup
+ * from now on), or -1 with *cause. */
 int cgroup_attempt_new(struct cgroup_job *cj, const char *node, int attempt,
     const struct cgroup_limits *lim, char **name, char **cause);
 /* Send sig to every process in the attempt's cgroup; SIGKILL is
@@ -128,9 +128,10 @@ int cgroup_attempt_signal(struct cgroup_job *cj, const char *name, int sig);
 void cgroup_attempt_end(struct cgroup_job *cj, const char *name, int wait_ms,
     struct cgroup_usage *u);
 
-/* In a child between fork and exec (async-signal-safe): join the cgroup
- * whose cgroup.procs is fd. 0, or -1 with errno. */
-int cgroup_join(int procs_fd);
+/* In a child between fork and exec (async-signal-safe: openat, write,
+ * close): join the cgroup whose directory is dirfd (O_PATH will do). 0, or
+ * -1 with errno. */
+int cgroup_join(int dirfd);
 
 /* ---- the daemon's side (cgroupd.c) --------------------------------------- */
 

@@ -171,7 +171,7 @@ busy_forget(struct cgroup_daemon *d, const char *job)
 
 /* JOB/ emptied of an earlier supervisor's leftovers, or made; with
  * JOB/supervisor root's and the rest given to uid:gid. Returns
- * JOB/supervisor/cgroup.procs, or -1 (logged). */
+ * JOB/supervisor opened O_PATH, or -1 (logged). */
 static int
 job_prepare(struct cgroup_daemon *d, const char *job, uid_t uid, gid_t gid)
 {
@@ -212,7 +212,7 @@ job_prepare(struct cgroup_daemon *d, const char *job, uid_t uid, gid_t gid)
 			if (fchownat(fd, given[k], uid, gid,
 			    AT_SYMLINK_NOFOLLOW) != 0 && errno != ENOENT)
 				goto fail;
-	if ((procs = openat(fd, "supervisor/cgroup.procs", O_WRONLY |
+	if ((procs = openat(fd, "supervisor", O_PATH | O_DIRECTORY |
 	    O_CLOEXEC)) == -1)
 		goto fail;
 	close(fd);
@@ -230,21 +230,21 @@ cgroup_daemon_fork(struct cgroup_daemon *d, const char *job, uid_t uid,
     gid_t gid)
 {
 	pid_t pid;
-	int procs = -1, saved;
+	int dir = -1, saved;
 
 	if (d != NULL && job != NULL)
-		procs = job_prepare(d, job, uid, gid);
+		dir = job_prepare(d, job, uid, gid);
 	pid = fork();
 	if (pid == 0) {
-		/* async-signal-safe from here: one write; failing it, the
+		/* async-signal-safe from here; failing to join, the
 		 * supervisor runs where it is, and says rlimits */
-		if (procs != -1)
-			(void)cgroup_join(procs);
+		if (dir != -1)
+			(void)cgroup_join(dir);
 		return 0;
 	}
 	saved = errno;
-	if (procs != -1)
-		close(procs);
+	if (dir != -1)
+		close(dir);
 	errno = saved;
 	return pid;
 }
@@ -254,19 +254,19 @@ cgroup_daemon_adopt(struct cgroup_daemon *d, const char *job, uid_t uid,
     gid_t gid, pid_t pid)
 {
 	char text[32];
-	int procs;
+	int dir;
 
-	if (d == NULL || pid <= 0 || (procs = job_prepare(d, job, uid,
+	if (d == NULL || pid <= 0 || (dir = job_prepare(d, job, uid,
 	    gid)) == -1)
 		return;
 	/* our child, not reaped: the pid is still the supervisor's */
 	snprintf(text, sizeof text, "%ld", (long)pid);
-	if (write(procs, text, strlen(text)) != (ssize_t)strlen(text))
+	if (cg_write(dir, "cgroup.procs", text) != 0)
 		log_event(LOG_WARN, job, NULL, "cgroup", "cannot move the "
 		    "supervisor (pid %ld) into '%s/%s/supervisor': %s; the "
 		    "job runs with rlimits", (long)pid, d->path, job,
 		    strerror(errno));
-	close(procs);
+	close(dir);
 }
 
 static void

@@ -231,24 +231,24 @@ cgroup_limits(struct job *j, size_t i, struct cgroup_limits *cl,
 }
 
 /* The cgroup of attempt of node i when the job has cgroups: made with its
- * limits; *procs is its cgroup.procs for the child to join and *name its
- * name (-1 and NULL without). 0, or -1 with *cause. */
+ * limits; *dir is it, for the child to start in, and *name its name (-1
+ * and NULL without). 0, or -1 with *cause. */
 static int
-attempt_cgroup(struct job *j, size_t i, int attempt, int *procs, char **name,
+attempt_cgroup(struct job *j, size_t i, int attempt, int *dir, char **name,
     char **cause)
 {
 	struct cgroup_limits cl;
 	char *err = NULL;
 
-	*procs = -1;
+	*dir = -1;
 	*name = NULL;
 	if (cgroup_limits(j, i, &cl, cause) != 0)
 		return -1;
 	if (j->cg == NULL)
 		return 0;
-	*procs = cgroup_attempt_new(j->cg, j->m->nodes[i].id, attempt, &cl,
+	*dir = cgroup_attempt_new(j->cg, j->m->nodes[i].id, attempt, &cl,
 	    name, &err);
-	if (*procs == -1) {
+	if (*dir == -1) {
 		*cause = xasprintf("cannot start node '%s': %s",
 		    j->m->nodes[i].id, err);
 		free(err);
@@ -277,7 +277,7 @@ exec_local_spawn(struct job *j, size_t i, int attempt,
 	struct resolved *rs = NULL;
 	char **words = NULL, *cgname = NULL;
 	struct cgroup_usage u;
-	int used = -1, rc = 0, cgprocs = -1;
+	int used = -1, rc = 0, cgdir = -1;
 
 	/* the node makes its side files itself (in io/, which is its
 	 * user's); what an earlier attempt left is gone first */
@@ -305,7 +305,7 @@ exec_local_spawn(struct job *j, size_t i, int attempt,
 		words = shline_words(n->run);
 	envp = env_build(j, i, attempt, out_path, met_path,
 	    words != NULL ? j->pwd : NULL);
-	if (attempt_cgroup(j, i, attempt, &cgprocs, &cgname, &cause) != 0)
+	if (attempt_cgroup(j, i, attempt, &cgdir, &cgname, &cause) != 0)
 		goto fail;
 
 again:
@@ -343,8 +343,8 @@ again:
 	job_spawn_ids(j, &sp);
 	fill_rlimits(&sp, n, cgname != NULL ?
 	    cgroup_job_controllers(j->cg) : 0);
-	sp.in_cgroup = cgprocs != -1;
-	sp.cgroup_procs = cgprocs;
+	sp.in_cgroup = cgdir != -1;
+	sp.cgroup_dir = cgdir;
 	sp.path_used = &used;
 	/* no pidfd: the loop reaps nodes on SIGCHLD, which it reads
 	 * anyway, and saves a descriptor and two epoll_ctl a node */
@@ -409,8 +409,8 @@ fail:
 	cause = NULL;
 	rc = -1;
 out:
-	if (cgprocs != -1)
-		close(cgprocs);
+	if (cgdir != -1)
+		close(cgdir);
 	free(cgname);
 	if (child != NULL)
 		child->release(childargv);
