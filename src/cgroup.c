@@ -380,6 +380,28 @@ cg_remove_children(int dirfd, const char *keep)
 	return cg_remove_below(dirfd, keep, 0);
 }
 
+int
+cg_children(int dirfd, const char *keep)
+{
+	DIR *d;
+	struct dirent *e;
+	int fd, n = 0;
+
+	if ((fd = dup(dirfd)) == -1)
+		return -1;
+	if ((d = fdopendir(fd)) == NULL) {
+		close(fd);
+		return -1;
+	}
+	while ((e = readdir(d)) != NULL)
+		if (e->d_type == DT_DIR && strcmp(e->d_name, ".") != 0 &&
+		    strcmp(e->d_name, "..") != 0 &&
+		    (keep == NULL || strcmp(e->d_name, keep) != 0))
+			n++;
+	closedir(d);
+	return n;
+}
+
 /* ---- where we are -------------------------------------------------------- */
 
 /* A mountinfo field with its \ooo escapes undone, allocated. */

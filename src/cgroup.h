@@ -146,14 +146,13 @@ struct cgroup_daemon *cgroup_daemon_new(struct loop *l, enum cgroup_mode mode,
     char **why);
 /* What it holds, for the log: "cgroup-nolimits under /sys/fs/...". */
 char *cgroup_daemon_describe(const struct cgroup_daemon *d);
-/* fork(2) for the supervisor of job (NULL: a file not yet a job, which
- * stays in our cgroup). A job known already is resumed, or its end tidied
- * up: what is left in JOB/ is killed (its previous supervisor is gone),
- * JOB/ and JOB/supervisor are made for uid:gid (where that fails, logged,
- * it runs where it is), and the child joins JOB/supervisor first of all,
- * with one write, before it returns 0. Returns as fork does. d NULL: a
- * plain fork. */
-pid_t cgroup_daemon_fork(struct cgroup_daemon *d, const char *job, uid_t uid,
+/* A supervisor is about to start for job (resumed, or its end to be
+ * tidied up): kill what is left in JOB/ (its previous supervisor is gone),
+ * make JOB/ and JOB/supervisor for uid:gid, and return JOB/supervisor
+ * opened O_PATH, for the supervisor to start in (clone3 CLONE_INTO_CGROUP,
+ * or cgroup_join; close-on-exec, the caller closes it), or -1 (logged, or
+ * d NULL): it runs where it is. */
+int cgroup_daemon_job(struct cgroup_daemon *d, const char *job, uid_t uid,
     gid_t gid);
 /* A new job was named: make JOB/ for uid:gid and move its supervisor,
  * pid (our child, not yet reaped), into JOB/supervisor. Logged on

@@ -44,6 +44,8 @@ int	cg_remove(int dirfd, const char *name);
 /* The children of dirfd other than keep (may be NULL), removed; how many
  * could not be. */
 int	cg_remove_children(int dirfd, const char *keep);
+/* How many cgroups dirfd has, but keep (may be NULL); -1. */
+int	cg_children(int dirfd, const char *keep);
 /* Open dirfd/name as a directory (close-on-exec), or -1. */
 int	cg_open_dir(int dirfd, const char *name);
 /* The cgroup name of a node's attempts, without ".N": the node id with

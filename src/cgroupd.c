@@ -225,28 +225,11 @@ fail:
 	return -1;
 }
 
-pid_t
-cgroup_daemon_fork(struct cgroup_daemon *d, const char *job, uid_t uid,
+int
+cgroup_daemon_job(struct cgroup_daemon *d, const char *job, uid_t uid,
     gid_t gid)
 {
-	pid_t pid;
-	int dir = -1, saved;
-
-	if (d != NULL && job != NULL)
-		dir = job_prepare(d, job, uid, gid);
-	pid = fork();
-	if (pid == 0) {
-		/* async-signal-safe from here; failing to join, the
-		 * supervisor runs where it is, and says rlimits */
-		if (dir != -1)
-			(void)cgroup_join(dir);
-		return 0;
-	}
-	saved = errno;
-	if (dir != -1)
-		close(dir);
-	errno = saved;
-	return pid;
+	return d != NULL ? job_prepare(d, job, uid, gid) : -1;
 }
 
 void
@@ -344,7 +327,7 @@ cgroup_daemon_free(struct cgroup_daemon *d)
 	/* no job below us: give the controllers back, so that a service
 	 * manager may start the next daemon in OURS (it may hold a process
 	 * again only without them) */
-	if (cg_remove_children(d->base, "daemon") == 0) {
+	if (cg_children(d->base, "daemon") == 0) {
 		cg_disable(d->base, d->enabled);
 		cg_disable(d->home, d->ours);
 	}

@@ -50,6 +50,15 @@ int run_option(struct run_opts *o, int c, const char *arg, const char *cmd);
 int run_job(struct manifest *m, const char *text, size_t len,
     const struct run_opts *o);
 
+struct runref;
+
+/* Resolve arg, a bundle, a job directory or a job id in spool (NULL: the
+ * default), for command cmd (runref_resolve): 0, or the exit status (65
+ * not a run or rejected, 66 none or unreadable) with the message on
+ * stderr; errno is runref_resolve's (EAGAIN: queued). */
+int cmd_runref(const char *cmd, const char *arg, const char *spool,
+    struct runref *r);
+
 int cmd_validate(int argc, char **argv);
 int cmd_graph(int argc, char **argv);
 int cmd_run(int argc, char **argv);

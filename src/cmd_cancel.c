@@ -1,5 +1,6 @@
-/* dagexec cancel [-s SPOOL] JOB | --all: ask the daemon to cancel a job,
- * or every job of the caller's. */
+/* dagexec cancel [-s SPOOL] [--now] JOB | --all: ask the daemon to cancel a
+ * job, or every job of the caller's: its `when: always` nodes still run
+ * (Argo's stop), or with --now nothing does (Argo's terminate). */
 #include "config.h"
 
 #include <dirent.h>
@@ -20,12 +21,17 @@
 static void
 cancel_usage(FILE *fp)
 {
-	fprintf(fp, "usage: dagexec cancel [-s SPOOL] JOB\n"
-	    "       dagexec cancel [-s SPOOL] --all\n\n"
+	fprintf(fp, "usage: dagexec cancel [-s SPOOL] [--now] JOB\n"
+	    "       dagexec cancel [-s SPOOL] [--now] --all\n\n"
 	    "Ask the spool's daemon to cancel JOB, queued or running: it "
-	    "kills the job's\nnodes and finishes its bundle as cancelled.\n\n"
+	    "kills the job's\nrunning nodes, starts nothing new but its "
+	    "`when: always` nodes (cleanups),\nwhich run once their needs "
+	    "have ended, and finishes its bundle as cancelled.\n\n"
 	    "  -s, --spool SPOOL   the spool (default $DAGEXEC_SPOOL, then "
 	    "%s)\n"
+	    "      --now           kill everything, `when: always` nodes "
+	    "too (also a job\n                      already being "
+	    "cancelled)\n"
 	    "      --all           every running job of the caller's (root: "
 	    "every one),\n                      each id printed\n\n"
 	    "exit status: 0 asked, 1 no such job, 73 cannot write the "
@@ -35,24 +41,15 @@ cancel_usage(FILE *fp)
 static bool
 job_id_ok(const char *s)
 {
-	size_t n = strlen(s), i;
-
-	if (n == 0 || n > 100 || s[0] == '.')
-		return false;
-	for (i = 0; i < n; i++)
-		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' &&
-		    s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9') ||
-		    s[i] == '-' || s[i] == '_' || s[i] == '.'))
-			return false;
-	return true;
+	return spool_word_ok(s, 100);
 }
 
-/* Ask for JOB's cancellation: an empty file cancel/JOB. 0, or
- * EXIT_CANTCREAT with a message. */
+/* Ask for JOB's cancellation: an empty file cancel/JOB (cancel/JOB.now
+ * with now). 0, or EXIT_CANTCREAT with a message. */
 static int
-cancel_ask(const char *dir, const char *job)
+cancel_ask(const char *dir, const char *job, bool now)
 {
-	char *req = xasprintf("%s/cancel/%s", dir, job);
+	char *req = xasprintf("%s/cancel/%s%s", dir, job, now ? ".now" : "");
 	int fd;
 
 	fd = open(req, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
@@ -70,7 +67,7 @@ cancel_ask(const char *dir, const char *job)
 /* Every job in active/ whose manifest the caller may read (theirs, mode
  * 0600; root reads all): asked for, its id printed. */
 static int
-cancel_all(const char *dir)
+cancel_all(const char *dir, bool now)
 {
 	char *active = xasprintf("%s/active", dir), *man;
 	struct dirent *de;
@@ -88,7 +85,7 @@ cancel_all(const char *dir)
 			continue;
 		man = xasprintf("%s/%s/manifest.yaml", active, de->d_name);
 		if (access(man, R_OK) == 0) {
-			if ((rc = cancel_ask(dir, de->d_name)) != 0)
+			if ((rc = cancel_ask(dir, de->d_name, now)) != 0)
 				ret = rc;
 			else
 				printf("%s\n", de->d_name);
@@ -100,19 +97,43 @@ cancel_all(const char *dir)
 	return ret;
 }
 
+/* Ask for the cancellation of job, queued or running. */
+static int
+cancel_one(const char *dir, const char *job, bool now)
+{
+	char *active, *queued, *retry;
+	struct stat st;
+	int ret;
+
+	active = xasprintf("%s/active/%s", dir, job);
+	queued = xasprintf("%s/incoming/%s.yaml", dir, job);
+	retry = xasprintf("%s/incoming/%s.retry", dir, job);
+	if (stat(active, &st) != 0 && stat(queued, &st) != 0 &&
+	    stat(retry, &st) != 0) {
+		fprintf(stderr, "dagexec: cancel: no queued or running job "
+		    "'%s' in '%s'\n", job, dir);
+		ret = EXIT_DAG_FAILED;
+	} else
+		ret = cancel_ask(dir, job, now);
+	free(active);
+	free(queued);
+	free(retry);
+	return ret;
+}
+
 int
 cmd_cancel(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "spool", required_argument, NULL, 's' },
 		{ "all", no_argument, NULL, 'A' },
+		{ "now", no_argument, NULL, 'N' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	const char *dir = NULL, *job;
-	char *active, *queued, *retry;
-	struct stat st;
-	bool all = false;
+	const char *dir = NULL;
+	char *cause = NULL;
+	bool all = false, now = false;
 	int c, ret;
 
 	while ((c = getopt_long(argc, argv, "+s:h", opts, NULL)) != -1) {
@@ -122,6 +143,9 @@ cmd_cancel(int argc, char **argv)
 			break;
 		case 'A':
 			all = true;
+			break;
+		case 'N':
+			now = true;
 			break;
 		case 'h':
 			cancel_usage(stdout);
@@ -135,27 +159,25 @@ cmd_cancel(int argc, char **argv)
 		cancel_usage(stderr);
 		return EXIT_USAGE;
 	}
-	if (dir == NULL)
-		dir = spool_default();
-	if (all)
-		return cancel_all(dir);
-	job = argv[optind];
-	if (!job_id_ok(job)) {
-		fprintf(stderr, "dagexec: cancel: '%s' is not a job id\n", job);
+	if (!all && !job_id_ok(argv[optind])) {
+		fprintf(stderr, "dagexec: cancel: '%s' is not a job id\n",
+		    argv[optind]);
 		return EXIT_USAGE;
 	}
-	active = xasprintf("%s/active/%s", dir, job);
-	queued = xasprintf("%s/incoming/%s.yaml", dir, job);
-	retry = xasprintf("%s/incoming/%s.retry", dir, job);
-	if (stat(active, &st) != 0 && stat(queued, &st) != 0 &&
-	    stat(retry, &st) != 0) {
-		fprintf(stderr, "dagexec: cancel: no queued or running job "
-		    "'%s' in '%s'\n", job, dir);
-		ret = EXIT_DAG_FAILED;
-	} else
-		ret = cancel_ask(dir, job);
-	free(active);
-	free(queued);
-	free(retry);
+	if (dir == NULL)
+		dir = spool_default();
+	if (spool_check(dir, &cause) != 0) {
+		fprintf(stderr, "dagexec: cancel: %s\n", cause);
+		free(cause);
+		return EXIT_DAG_FAILED;
+	}
+	if (all)
+		ret = cancel_all(dir, now);
+	else
+		ret = cancel_one(dir, argv[optind], now);
+	if (ret == 0 && spool_served(dir, &cause) == 0)
+		fprintf(stderr, "dagexec: warning: no dagexec watch serves "
+		    "'%s': cancel requests wait until one runs\n", dir);
+	free(cause);
 	return ret;
 }

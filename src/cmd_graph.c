@@ -1,4 +1,5 @@
-/* dagexec graph [--format dot|waves] MANIFEST: print the DAG. */
+/* dagexec graph [--format dot|waves] [-s SPOOL] [--state RUN] [MANIFEST]:
+ * print the DAG, coloured by a run's state. */
 #include "config.h"
 
 #include <errno.h>
@@ -6,26 +7,131 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cmd.h"
 #include "diag.h"
 #include "manifest.h"
 #include "render.h"
+#include "runref.h"
+#include "spool.h"
 #include "state.h"
+#include "xmalloc.h"
 
 static void
 graph_usage(FILE *fp)
 {
-	fprintf(fp, "usage: dagexec graph [--format dot|waves] [--state FILE] "
-	    "MANIFEST\n\n"
+	fprintf(fp, "usage: dagexec graph [--format dot|waves] MANIFEST\n"
+	    "       dagexec graph [-s SPOOL] --state RUN [MANIFEST]\n\n"
 	    "Print the DAG as Graphviz DOT (the default: one \"a\" -> \"b\"; "
 	    "line an edge,\na before b) or as its waves (one line a wave: "
 	    "wave 0: id id ...).\n"
-	    "With --state FILE (a state.yaml), the DOT nodes are coloured by "
-	    "their status:\n  dagexec graph --state state.yaml dag.yaml | "
-	    "dot -Tsvg > run.svg\n\n"
-	    "exit status: 0 printed, 65 the manifest is invalid, "
-	    "66 it cannot be read, 64 usage\n");
+	    "With --state RUN, the DOT nodes are coloured by their status in "
+	    "RUN: a result\nbundle, a job directory, a job id looked up in "
+	    "SPOOL, or a state.yaml; MANIFEST\ndefaults to the run's own:\n"
+	    "  dagexec graph --state JOB.tar.gz | dot -Tsvg > run.svg\n\n"
+	    "  -s, --spool SPOOL   where a job id is looked up (default "
+	    "$DAGEXEC_SPOOL, then\n                      %s)\n\n"
+	    "exit status: 0 printed, 65 the manifest or the state is invalid, "
+	    "66 it cannot\nbe read (no such job), 64 usage\n", spool_default());
+}
+
+/* A state.yaml given as a file of its own (unpacked from a bundle, say):
+ * 0 and *doc, or an exit status (said). */
+static int
+graph_state_file(const char *path, struct state_doc **doc)
+{
+	char *cause = NULL;
+
+	if (state_read(path, doc, &cause) == 0)
+		return 0;
+	fprintf(stderr, "dagexec: graph: %s\n", cause);
+	free(cause);
+	return errno == ENOENT || errno == EACCES ? EXIT_NOINPUT :
+	    EXIT_DATAERR;
+}
+
+/* The state of the run arg, and its manifest when want_manifest: 0, or an
+ * exit status (said). */
+static int
+graph_run(const char *arg, const char *spool, struct state_doc **doc,
+    struct manifest **m, bool want_manifest)
+{
+	struct runref r;
+	struct diags d;
+	struct stat st;
+	char *cause = NULL, *buf = NULL, *name;
+	size_t len;
+	int ret = 0;
+
+	if (runref_resolve(arg, spool, &r, &cause) != 0) {
+		ret = errno == EILSEQ ? EXIT_DATAERR : EXIT_NOINPUT;
+		/* a plain state.yaml is no run of its own: read as it is */
+		if (errno == EILSEQ && stat(arg, &st) == 0 &&
+		    S_ISREG(st.st_mode)) {
+			free(cause);
+			if (!want_manifest)
+				return graph_state_file(arg, doc);
+			fprintf(stderr, "dagexec: graph: '%s' is not a run: "
+			    "name the MANIFEST too\n", arg);
+			return EXIT_USAGE;
+		}
+		fprintf(stderr, "dagexec: graph: %s\n", cause);
+		free(cause);
+		return ret;
+	}
+	if (runref_state(&r, doc, &cause) != 0) {
+		ret = errno == EILSEQ ? EXIT_DATAERR : EXIT_NOINPUT;
+		fprintf(stderr, "dagexec: graph: %s\n", cause);
+		goto out;
+	}
+	if (!want_manifest)
+		goto out;
+	name = xasprintf("%s/manifest.yaml", r.job);
+	diags_init(&d);
+	if (runref_read(&r, "manifest.yaml", MANIFEST_MAX_BYTES, &buf, &len,
+	    &cause) != 0) {
+		ret = errno == ENOENT ? EXIT_DATAERR : EXIT_NOINPUT;
+		fprintf(stderr, "dagexec: graph: %s\n", cause);
+	} else if (manifest_parse(name, buf, len, m, &d) != 0) {
+		diags_print(stderr, name, &d);
+		ret = EXIT_DATAERR;
+	}
+	diags_release(&d);
+	free(name);
+out:
+	if (ret != 0) {
+		state_doc_free(*doc);
+		*doc = NULL;
+	}
+	free(buf);
+	free(cause);
+	runref_release(&r);
+	return ret;
+}
+
+/* The manifest at path: 0 and *m, or an exit status (said). */
+static int
+graph_manifest(const char *path, struct manifest **m)
+{
+	struct diags d;
+	char *cause = NULL;
+	int rc;
+
+	diags_init(&d);
+	rc = manifest_load(path, m, &d, &cause);
+	if (rc < 0) {
+		fprintf(stderr, "dagexec: %s\n", cause);
+		free(cause);
+		return EXIT_NOINPUT;
+	}
+	if (rc > 0) {
+		diags_print(stderr, path, &d);
+		diags_release(&d);
+		return EXIT_DATAERR;
+	}
+	diags_release(&d);
+	return 0;
 }
 
 int
@@ -34,20 +140,22 @@ cmd_graph(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "format", required_argument, NULL, 'f' },
 		{ "state", required_argument, NULL, 'S' },
+		{ "spool", required_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	struct manifest *m;
-	struct diags d;
+	struct manifest *m = NULL;
 	struct state_doc *doc = NULL;
-	const char *state = NULL;
-	char *cause = NULL;
-	int c, waves = 0, rc;
+	const char *state = NULL, *spool = NULL;
+	int c, waves = 0, ret;
 
-	while ((c = getopt_long(argc, argv, "+f:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+f:s:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'S':
 			state = optarg;
+			break;
+		case 's':
+			spool = optarg;
 			break;
 		case 'f':
 			if (strcmp(optarg, "dot") == 0)
@@ -68,29 +176,16 @@ cmd_graph(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
-	if (argc - optind != 1) {
+	if (argc - optind > 1 || (argc - optind == 0 && state == NULL)) {
 		graph_usage(stderr);
 		return EXIT_USAGE;
 	}
-	diags_init(&d);
-	rc = manifest_load(argv[optind], &m, &d, &cause);
-	if (rc < 0) {
-		fprintf(stderr, "dagexec: %s\n", cause);
-		free(cause);
-		return EXIT_NOINPUT;
-	}
-	if (rc > 0) {
-		diags_print(stderr, argv[optind], &d);
-		diags_release(&d);
-		return EXIT_DATAERR;
-	}
-	diags_release(&d);
-	if (state != NULL && !waves && state_read(state, &doc, &cause) != 0) {
-		fprintf(stderr, "dagexec: graph: %s\n", cause);
-		free(cause);
+	if (argc - optind == 1 && (ret = graph_manifest(argv[optind], &m)) != 0)
+		return ret;
+	if (state != NULL && (ret = graph_run(state, spool, &doc, &m,
+	    m == NULL)) != 0) {
 		manifest_free(m);
-		return errno == ENOENT || errno == EACCES ? EXIT_NOINPUT :
-		    EXIT_DATAERR;
+		return ret;
 	}
 	if (waves)
 		render_waves(stdout, m);

@@ -1,6 +1,6 @@
 /* dagexec retry [-j N] [-o DIR] [--from NODE]... [--manifest FILE] [--force]
- * BUNDLE|JOBDIR: run a finished job again as a new job, reusing what
- * succeeded (interface §8). */
+ * [-s SPOOL] BUNDLE|JOBDIR|JOB: run a finished job again as a new job,
+ * reusing what succeeded (interface §8). */
 #include "config.h"
 
 #include <errno.h>
@@ -15,6 +15,8 @@
 #include "fsutil.h"
 #include "job.h"
 #include "rerun.h"
+#include "runref.h"
+#include "spool.h"
 #include "xmalloc.h"
 
 static void
@@ -24,10 +26,12 @@ retry_usage(FILE *fp)
 	    "[--manifest FILE] [--force]\n"
 	    "                     [--bundle-format gz|zst] [--keep] [-q] "
 	    "[--cache DIR | --no-cache]\n"
-	    "                     BUNDLE|JOBDIR\n\n"
+	    "                     [-s SPOOL] BUNDLE|JOBDIR|JOB\n\n"
 	    "Run a finished job again as a new job: a node that succeeded is "
 	    "reused (its\ndeclared outputs and values restored) when all it "
-	    "needs is reused too; every\nother node runs.\n\n"
+	    "needs is reused too; every\nother node runs. The earlier job is "
+	    "a result bundle, a job directory kept with\n--keep, or a job id "
+	    "whose bundle is in SPOOL/done/.\n\n"
 	    "  -f, --from NODE         run NODE and all its descendants again "
 	    "(repeatable)\n"
 	    "  -m, --manifest FILE     an edited manifest: changed nodes run "
@@ -47,12 +51,14 @@ retry_usage(FILE *fp)
 	    "nodes never\n"
 	    "                          take their result from it\n"
 	    "      --no-cache          neither look up nor store\n"
+	    "  -s, --spool SPOOL       where a job id is looked up (default "
+	    "$DAGEXEC_SPOOL,\n                          then %s)\n"
 	    "      --containment M     auto, cgroup or rlimits (as run)\n\n"
 	    "exit status: 0 succeeded (or nothing left to run), 1 the DAG "
 	    "failed, 64 usage\nor unknown node, 65 not a dagexec bundle, a "
 	    "failed SHA256SUMS, an invalid\nmanifest or nodes in one manifest "
 	    "only, 66 unreadable input, 73 cannot create\nthe bundle, "
-	    "75 interrupted\n");
+	    "75 interrupted\n", spool_default());
 }
 
 /* Before the new job starts: its reused nodes end succeeded, with their
@@ -77,6 +83,7 @@ cmd_retry(int argc, char **argv)
 		{ "force", no_argument, NULL, 'X' },
 		{ "cache", required_argument, NULL, 'C' },
 		{ "no-cache", no_argument, NULL, 'N' },
+		{ "spool", required_argument, NULL, 's' },
 		{ "containment", required_argument, NULL, 'K' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
@@ -84,8 +91,9 @@ cmd_retry(int argc, char **argv)
 	struct run_opts ro;
 	struct rerun *rr = NULL;
 	struct diags d;
-	const char *file = NULL;
-	char *cause = NULL, *name = NULL, **from = NULL;
+	struct runref ref;
+	const char *file = NULL, *spool = NULL;
+	char *cause = NULL, *name = NULL, **from = NULL, *old = NULL;
 	const char *text;
 	bool force = false;
 	size_t len, nfrom = 0, bad;
@@ -95,7 +103,9 @@ cmd_retry(int argc, char **argv)
 	diags_init(&d);
 	memset(&ro, 0, sizeof ro);
 	ro.fmt = BUNDLE_TGZ;
-	while ((c = getopt_long(argc, argv, "+j:o:qf:m:h", opts, NULL)) != -1) {
+	memset(&ref, 0, sizeof ref);
+	while ((c = getopt_long(argc, argv, "+j:o:qf:m:s:h", opts, NULL)) !=
+	    -1) {
 		if ((r = run_option(&ro, c, optarg, "retry")) != 0) {
 			if (r < 0) {
 				ret = EXIT_USAGE;
@@ -113,6 +123,9 @@ cmd_retry(int argc, char **argv)
 			break;
 		case 'X':
 			force = true;
+			break;
+		case 's':
+			spool = optarg;
 			break;
 		case 'h':
 			retry_usage(stdout);
@@ -135,6 +148,18 @@ cmd_retry(int argc, char **argv)
 		ret = EXIT_USAGE;
 		goto out;
 	}
+	/* a job of a spool is retried from its bundle: its directory in
+	 * active/ is a job that has not ended */
+	if ((ret = cmd_runref("retry", argv[optind], spool, &ref)) != 0)
+		goto out;
+	if (ref.spool != NULL && ref.dir) {
+		if (runref_bundle(&ref, &old, &cause) != 0) {
+			fprintf(stderr, "dagexec: retry: %s\n", cause);
+			ret = EXIT_NOINPUT;
+			goto out;
+		}
+	} else
+		old = xstrdup(ref.path);
 	/* the bundle is unpacked beside where the new one goes */
 	if (fs_mkdirs(ro.outdir != NULL ? ro.outdir : ".", 0755,
 	    &cause) != 0) {
@@ -142,7 +167,7 @@ cmd_retry(int argc, char **argv)
 		ret = EXIT_CANTCREAT;
 		goto out;
 	}
-	if (rerun_open(argv[optind], ro.outdir != NULL ? ro.outdir : ".",
+	if (rerun_open(old, ro.outdir != NULL ? ro.outdir : ".",
 	    file, force, &rr, &d, &name, &cause) != 0) {
 		ret = errno == EILSEQ || errno == EFBIG ? EXIT_DATAERR :
 		    EXIT_NOINPUT;
@@ -167,6 +192,8 @@ cmd_retry(int argc, char **argv)
 	text = rerun_text(rr, &len);
 	ret = run_job(rerun_take_manifest(rr), text, len, &ro);
 out:
+	runref_release(&ref);
+	free(old);
 	rerun_free(rr);
 	diags_release(&d);
 	free(name);

@@ -33,7 +33,8 @@ run_usage(FILE *fp)
 	    "auto|cgroup|rlimits] MANIFEST\n\n"
 	    "Run one DAG in the foreground and write its result bundle into "
 	    "DIR\n(default: the current directory); print the bundle's path "
-	    "last.\n\n"
+	    "last. In the bundle,\nJOB/report.html shows the run on one page "
+	    "in a browser.\n\n"
 	    "  -j, --jobs N            run at most N nodes at once "
 	    "(with max_parallel)\n"
 	    "  -o, --output DIR        where the job directory and the "
@@ -190,6 +191,22 @@ run_cached(const struct manifest *m)
 	return false;
 }
 
+/* path made absolute against the working directory (leading "./" left
+ * out), new: report.html's commands then work from anywhere. */
+static char *
+run_abs(const char *path)
+{
+	char *cwd, *abs;
+
+	if (path[0] == '/' || (cwd = getcwd(NULL, 0)) == NULL)
+		return xstrdup(path);
+	while (strncmp(path, "./", 2) == 0)
+		path += 2;
+	abs = xasprintf("%s/%s", cwd, path);
+	free(cwd);
+	return abs;
+}
+
 int
 run_job(struct manifest *m, const char *text, size_t len,
     const struct run_opts *o)
@@ -199,7 +216,7 @@ run_job(struct manifest *m, const char *text, size_t len,
 	struct cgroup_job *cg = NULL;
 	enum dag_status st;
 	const char *outdir = o->outdir != NULL ? o->outdir : ".";
-	char *cause = NULL, *id, *jobdir, *bundle, *cache = NULL;
+	char *cause = NULL, *id, *jobdir, *bundle, *cache = NULL, *absb;
 	int64_t *est = NULL;
 	int ret;
 
@@ -247,7 +264,9 @@ run_job(struct manifest *m, const char *text, size_t len,
 	cause = NULL;
 	jc.cache_dir = cache;
 	jc.cache_skip = o->cache_skip;
+	jc.bundle = absb = run_abs(bundle);
 	rc.job = job_new(rc.loop, m, &jc, &cause);
+	free(absb);
 	m = NULL;	/* the job owns it, even on failure */
 	if (rc.job == NULL) {
 		fprintf(stderr, "dagexec: %s\n", cause);

@@ -17,7 +17,10 @@
 
 #include "bundle.h"
 #include "cmd.h"
+#include "errtail.h"
+#include "fsutil.h"
 #include "log.h"
+#include "runref.h"
 #include "spool.h"
 #include "state.h"
 #include "strmap.h"
@@ -32,13 +35,15 @@ struct entry {
 static void
 status_usage(FILE *fp)
 {
-	fprintf(fp, "usage: dagexec status [-s SPOOL] [JOB]\n"
-	    "       dagexec status [-s SPOOL] --follow JOB\n\n"
+	fprintf(fp, "usage: dagexec status [-s SPOOL] [JOB|BUNDLE|JOBDIR]\n"
+	    "       dagexec status [-s SPOOL] --follow JOB|BUNDLE|JOBDIR\n\n"
 	    "Without JOB: one line a job (id, status, done/total nodes, "
-	    "failed, elapsed),\nnewest first. With JOB: one line a node "
-	    "(status, attempts, duration, error;\n\"reused\" or \"cached\" "
-	    "for a node that did not run here), then \"saved: ...\" when\n"
-	    "cache hits saved metrics.\nReads state files only; "
+	    "failed, elapsed),\nnewest first. With JOB (a job id of SPOOL, a "
+	    "result bundle or a job\ndirectory): one line a node "
+	    "(status, attempts, duration, error and the\nlast lines of "
+	    "stderr of a failed attempt; \"reused\" or \"cached\" for a "
+	    "node\nthat did not run here), then \"saved: ...\" when cache "
+	    "hits saved metrics.\nReads state files only; "
 	    "works while the daemon is down.\n"
 	    "With --follow: watch the job (inotify on its state.yaml) until "
 	    "it ends; on a\nterminal a view redrawn in place (progress bar, "
@@ -46,8 +51,12 @@ status_usage(FILE *fp)
 	    "  -s, --spool SPOOL   the spool (default $DAGEXEC_SPOOL, then "
 	    "%s)\n"
 	    "  -f, --follow        follow JOB until it ends\n\n"
-	    "exit status: 0, 1 no such job, 66 the spool cannot be read, "
-	    "64 usage\n", spool_default());
+	    "exit status: 0, 1 no such job, 65 its file was rejected, 66 the "
+	    "spool or the run\ncannot be read, 64 usage; with --follow: 0 "
+	    "the job succeeded, 1 it ended\notherwise, 65 its file was "
+	    "rejected, 66 no such job (an interrupted job is\nfollowed until "
+	    "it ends)\n",
+	    spool_default());
 }
 
 static char *
@@ -162,9 +171,9 @@ strip_ext(const char *name, const char *ext)
 	return NULL;
 }
 
-/* Every job of the spool; want: only this one (NULL: all). */
+/* Every job of the spool. */
 static int
-collect(const char *spool, const char *want, struct entry **v, size_t *n)
+collect(const char *spool, struct entry **v, size_t *n)
 {
 	static const char *const exts[] = { ".tar.gz", ".tar.zst" };
 	size_t cap = 0, e;
@@ -194,8 +203,7 @@ collect(const char *spool, const char *want, struct entry **v, size_t *n)
 		if (id == NULL)
 			id = xstrdup(de->d_name);
 		path = xasprintf("%s/%s", dir, de->d_name);
-		if ((want == NULL || strcmp(want, id) == 0) &&
-		    lstat(path, &st) == 0)
+		if (lstat(path, &st) == 0)
 			add(v, n, &cap, id, iso_time(st.st_mtime), NULL);
 		else
 			free(id);
@@ -208,8 +216,7 @@ collect(const char *spool, const char *want, struct entry **v, size_t *n)
 	dir = xasprintf("%s/active", spool);
 	if ((d = opendir(dir)) != NULL) {
 		while ((de = readdir(d)) != NULL) {
-			if (de->d_name[0] == '.' ||
-			    (want != NULL && strcmp(want, de->d_name) != 0))
+			if (de->d_name[0] == '.')
 				continue;
 			path = xasprintf("%s/%s/state.yaml", dir, de->d_name);
 			if (state_read(path, &doc, &cause) == 0)
@@ -232,8 +239,7 @@ collect(const char *spool, const char *want, struct entry **v, size_t *n)
 			id = NULL;
 			for (e = 0; e < 2 && id == NULL; e++)
 				id = strip_ext(de->d_name, exts[e]);
-			if (id == NULL || de->d_name[0] == '.' ||
-			    (want != NULL && strcmp(want, id) != 0)) {
+			if (id == NULL || de->d_name[0] == '.') {
 				free(id);
 				continue;
 			}
@@ -333,9 +339,15 @@ print_nodes(const struct state_doc *d)
 			t = fmt_metrics(nd->saved, nd->nsaved);
 			err = xasprintf("saved %s", t);
 			free(t);
-		} else
-			err = log_escape(nd->error ? nd->error : "",
+		} else {
+			/* the error, then the last lines of stderr (safe
+			 * text: state_read made it so) */
+			t = log_escape(nd->error ? nd->error : "",
 			    nd->error ? strlen(nd->error) : 0);
+			err = errtail_line(nd->error != NULL ? t : NULL,
+			    nd->stderr_tail);
+			free(t);
+		}
 		id = log_escape(nd->id, strlen(nd->id));
 		printf("%-32s %-10s %8s %8s  %s\n", id, st, att, el, err);
 		free(id);
@@ -409,10 +421,35 @@ follow_since(struct follow *f, const char *id, bool running)
 	return f->since[f->nids++];
 }
 
-/* Is the job somewhere on its way (queued, being claimed, active, done)?
- * Checked in the order a job moves, so that a move between two checks is
- * seen by the later one. */
-static bool
+/* Where a job is that has no state to read. */
+enum whereabouts { JOB_UNKNOWN, JOB_QUEUED, JOB_REJECTED };
+
+/* The file a rejected job was dropped as, rejected/JOB.yaml or
+ * rejected/JOB.retry (as `submit` names them), new; NULL when neither
+ * is there. */
+static char *
+follow_rejected(const struct follow *f)
+{
+	static const char *const exts[] = { "yaml", "retry" };
+	struct stat st;
+	char *path;
+	size_t k;
+
+	for (k = 0; f->spool != NULL && k < sizeof exts / sizeof exts[0];
+	    k++) {
+		path = xasprintf("%s/rejected/%s.%s", f->spool, f->job,
+		    exts[k]);
+		if (lstat(path, &st) == 0)
+			return path;
+		free(path);
+	}
+	return NULL;
+}
+
+/* Is the job somewhere on its way (queued, being claimed, active, done,
+ * rejected)? Checked in the order a job moves, so that a move between two
+ * checks is seen by a later one. */
+static enum whereabouts
 follow_known(struct follow *f)
 {
 	static const char *const exts[] = { "yaml", "retry" };
@@ -421,6 +458,8 @@ follow_known(struct follow *f)
 	bool yes = false;
 	size_t k;
 
+	if (f->spool == NULL)
+		return lstat(f->jobdir, &st) == 0 ? JOB_QUEUED : JOB_UNKNOWN;
 	/* queued, or being taken in: claims/.claim-NAME/NAME (claims/ cannot
 	 * be listed by users, but the path can be tried); a manifest or a
 	 * retry request, as `submit` names them */
@@ -445,35 +484,68 @@ follow_known(struct follow *f)
 	if (!yes)
 		yes = lstat(path, &st) == 0;
 	free(path);
-	return yes;
+	if (yes)
+		return JOB_QUEUED;
+	if ((path = follow_rejected(f)) == NULL)
+		return JOB_UNKNOWN;
+	free(path);
+	return JOB_REJECTED;
+}
+
+/* Say why the job was rejected: the first line of its .error (the
+ * dropper's alone: another user learns only that it was). */
+static void
+follow_say_rejected(const struct follow *f)
+{
+	char *path = follow_rejected(f), *epath, *buf = NULL, *cause = NULL;
+	char *id = log_escape(f->job, strlen(f->job)), *e;
+	size_t len;
+
+	epath = xasprintf("%s.error", path != NULL ? path : "");
+	if (path != NULL && fs_read_file(epath, 1u << 16, &buf, &len,
+	    &cause) == 0) {
+		e = log_escape(buf, strcspn(buf, "\n"));
+		printf("%s rejected: %s\n", id, e);
+		free(e);
+	} else
+		printf("%s rejected\n", id);
+	if (path != NULL)
+		printf("  see %s\n", epath);
+	fflush(stdout);
+	free(cause);
+	free(buf);
+	free(epath);
+	free(path);
+	free(id);
 }
 
 /* The state of the job: from active/JOB/state.yaml, else from its bundle in
- * done/. NULL when there is neither (yet); *queued when the job is known
- * all the same (waiting in incoming/, being claimed, just activated). */
+ * done/. NULL when there is neither (yet); *where then says whether the job
+ * is known all the same (waiting in incoming/, being claimed, just
+ * activated) or was rejected. */
 static struct state_doc *
-follow_read(struct follow *f, bool *queued)
+follow_read(struct follow *f, enum whereabouts *where)
 {
 	static const char *const exts[] = { ".tar.gz", ".tar.zst" };
 	struct state_doc *d = NULL;
 	char *path, *cause = NULL;
 	size_t e;
 
-	*queued = false;
+	*where = JOB_UNKNOWN;
 	path = xasprintf("%s/state.yaml", f->jobdir);
 	if (state_read(path, &d, &cause) != 0) {
 		free(cause);
 		d = NULL;
 	}
 	free(path);
-	for (e = 0; d == NULL && e < 2; e++) {
+	for (e = 0; d == NULL && f->spool != NULL && e < 2; e++) {
 		path = xasprintf("%s/done/%s%s", f->spool, f->job, exts[e]);
 		if (access(path, R_OK) == 0)
 			d = read_bundle_state(path, f->job);
 		free(path);
 	}
 	if (d == NULL)
-		*queued = follow_known(f);
+		*where = follow_known(f);
 	return d;
 }
 
@@ -521,7 +593,7 @@ static void
 follow_draw(struct follow *f, const struct state_doc *d)
 {
 	const struct state_doc_node *nd;
-	char el[32], *id, *err;
+	char el[32], *id, *err, *t, *line;
 	size_t i, k, done, cells, nfail = 0;
 	int lines = 0;
 	int64_t since, now = now_ms();
@@ -569,11 +641,13 @@ follow_draw(struct follow *f, const struct state_doc *d)
 			continue;
 		if (++k + FOLLOW_FAILED <= nfail)
 			continue;	/* only the last few */
-		err = log_escape(nd->error ? nd->error : "",
+		t = log_escape(nd->error ? nd->error : "",
 		    nd->error ? strlen(nd->error) : 0);
-		if (strlen(err) > 60)
-			strcpy(err + 57, "...");
+		line = errtail_line(t, nd->stderr_tail);
+		err = errtail_cut(line, 60);
 		printf("  %-8s %-40s %s\n", nd->status, nd->id, err);
+		free(line);
+		free(t);
 		free(err);
 		lines++;
 	}
@@ -581,27 +655,107 @@ follow_draw(struct follow *f, const struct state_doc *d)
 	fflush(stdout);
 }
 
+static void
+follow_release(struct follow *f)
+{
+	strmap_free(f->seen);
+	while (f->nids > 0)
+		free(f->ids[--f->nids]);
+	free(f->ids);
+	free(f->since);
+	free(f->last);
+	free(f->jobdir);
+}
+
+/* Watch where the job moves: active/ (claimed) and done/ (finished),
+ * rejected/ (refused). 0, or an exit status (said on stderr). */
 static int
-follow_job(const char *spool, const char *job)
+follow_watch(const struct follow *f, int ifd)
+{
+	static const struct {
+		const char	*sub;
+		uint32_t	 mask;
+	} dirs[] = {
+		{ "active", IN_CREATE | IN_MOVED_TO | IN_DELETE |
+		    IN_MOVED_FROM },
+		{ "done", IN_CREATE | IN_MOVED_TO | IN_CLOSE_WRITE },
+		{ "rejected", IN_CREATE | IN_MOVED_TO | IN_CLOSE_WRITE },
+	};
+	char *path;
+	size_t i;
+
+	for (i = 0; f->spool != NULL && i < sizeof dirs / sizeof dirs[0];
+	    i++) {
+		path = xasprintf("%s/%s", f->spool, dirs[i].sub);
+		if (inotify_add_watch(ifd, path, dirs[i].mask |
+		    IN_ONLYDIR) < 0) {
+			fprintf(stderr, "dagexec: status: cannot watch '%s': "
+			    "%s\n", path, strerror(errno));
+			free(path);
+			return EXIT_NOINPUT;
+		}
+		free(path);
+	}
+	return 0;
+}
+
+/* Read what inotify says: true when anything changed. The job directory's
+ * watch is dropped (*wd_job -1) when the directory goes. */
+static bool
+follow_events(int ifd, int *wd_job)
+{
+	char buf[4096]
+	    __attribute__((aligned(__alignof__(struct inotify_event))));
+	const struct inotify_event *ev;
+	bool changed = false;
+	ssize_t n;
+	char *p;
+
+	while ((n = read(ifd, buf, sizeof buf)) > 0) {
+		changed = true;
+		for (p = buf; p < buf + n; p += sizeof *ev + ev->len) {
+			ev = (const struct inotify_event *)p;
+			if (ev->wd == *wd_job && (ev->mask & (IN_IGNORED |
+			    IN_DELETE_SELF | IN_MOVE_SELF)) != 0) {
+				if ((ev->mask & IN_IGNORED) == 0)
+					inotify_rm_watch(ifd, *wd_job);
+				*wd_job = -1;
+			}
+		}
+	}
+	return changed;
+}
+
+/* The exit status of a job that ended as status: 0 succeeded, 1 else. */
+static int
+follow_exit(const char *status)
+{
+	return strcmp(status, "succeeded") == 0 ? 0 : EXIT_DAG_FAILED;
+}
+
+#define REJECT_WAIT	3	/* seconds for a rejected file's .error */
+
+/*
+ * Follow job (of spool, in jobdir; spool NULL: a job directory outside a
+ * spool) until it ends; the exit status of dagexec(1): 0 succeeded, 1
+ * ended otherwise, 65 rejected, 66 unknown. An interrupted job is
+ * followed on: it resumes when a daemon next runs.
+ */
+static int
+follow_job(const char *spool, const char *job, const char *jobdir)
 {
 	struct follow f;
 	struct state_doc *d = NULL;
 	struct pollfd pfd;
-	char *path, buf[4096]
-	    __attribute__((aligned(__alignof__(struct inotify_event))));
-	int ifd, wd_job = -1, ret = 0, r;
-	bool queued, seen = false, changed = true;
-	ssize_t n;
+	enum whereabouts where = JOB_UNKNOWN;
+	int ifd, wd_job = -1, ret = 0, r, waited = 0;
+	bool seen = false, changed = true;
+	char *epath;
 
-	if (strchr(job, '/') != NULL || job[0] == '.') {
-		fprintf(stderr, "dagexec: status: no job '%s' in '%s'\n", job,
-		    spool);
-		return EXIT_DAG_FAILED;
-	}
 	memset(&f, 0, sizeof f);
 	f.spool = spool;
 	f.job = job;
-	f.jobdir = xasprintf("%s/active/%s", spool, job);
+	f.jobdir = xstrdup(jobdir);
 	f.tty = isatty(STDOUT_FILENO);
 	f.seen = strmap_new(64);
 	if ((ifd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK)) < 0) {
@@ -610,23 +764,8 @@ follow_job(const char *spool, const char *job)
 		ret = EXIT_OSERR;
 		goto out;
 	}
-	/* a job appears in active/ (claimed) and ends in done/ */
-	path = xasprintf("%s/active", spool);
-	r = inotify_add_watch(ifd, path, IN_CREATE | IN_MOVED_TO |
-	    IN_DELETE | IN_MOVED_FROM | IN_ONLYDIR);
-	free(path);
-	path = xasprintf("%s/done", spool);
-	if (r >= 0)
-		r = inotify_add_watch(ifd, path, IN_CREATE | IN_MOVED_TO |
-		    IN_CLOSE_WRITE | IN_ONLYDIR);
-	if (r < 0) {
-		fprintf(stderr, "dagexec: status: cannot watch '%s': %s\n",
-		    path, strerror(errno));
-		free(path);
-		ret = EXIT_NOINPUT;
+	if ((ret = follow_watch(&f, ifd)) != 0)
 		goto out;
-	}
-	free(path);
 	for (;;) {
 		/* state.yaml is replaced by rename: IN_MOVED_TO */
 		if (wd_job < 0)
@@ -635,18 +774,34 @@ follow_job(const char *spool, const char *job)
 			    IN_ONLYDIR);
 		if (changed) {
 			state_doc_free(d);
-			d = follow_read(&f, &queued);
-			if (d == NULL && !queued && !seen) {
+			d = follow_read(&f, &where);
+			if (d == NULL && where == JOB_UNKNOWN && !seen) {
 				fprintf(stderr, "dagexec: status: no job '%s' "
-				    "in '%s'\n", job, spool);
-				ret = EXIT_DAG_FAILED;
+				    "in '%s'\n", job, spool != NULL ? spool :
+				    jobdir);
+				ret = EXIT_NOINPUT;
 				goto out;
 			}
 			seen = true;
-			if (d == NULL && queued && !f.tty && f.last == NULL) {
+			if (d == NULL && where == JOB_QUEUED && !f.tty &&
+			    f.last == NULL) {
 				f.last = xstrdup("queued");
 				printf("%s queued\n", job);
 				fflush(stdout);
+			}
+		}
+		if (d == NULL && where == JOB_REJECTED) {
+			/* the .error is written just after the file moves:
+			 * wait a little for it */
+			epath = follow_rejected(&f);
+			epath = xasprintf("%s.error", epath != NULL ? epath :
+			    "");
+			r = access(epath, F_OK);
+			free(epath);
+			if (r == 0 || waited++ >= REJECT_WAIT) {
+				follow_say_rejected(&f);
+				ret = EXIT_DATAERR;
+				goto out;
 			}
 		}
 		if (d != NULL) {
@@ -654,51 +809,132 @@ follow_job(const char *spool, const char *job)
 				follow_draw(&f, d);
 			else if (changed)
 				follow_line(&f, d);
-			if (status_final(d->status))
+			if (status_final(d->status) &&
+			    strcmp(d->status, "interrupted") != 0) {
+				ret = follow_exit(d->status);
 				break;
+			}
 		}
 		/* on a terminal the clocks tick once a second; otherwise
 		 * only inotify wakes us */
 		pfd.fd = ifd;
 		pfd.events = POLLIN;
-		r = poll(&pfd, 1, f.tty && d != NULL ? 1000 : -1);
+		r = poll(&pfd, 1, (f.tty && d != NULL) ||
+		    where == JOB_REJECTED ? 1000 : -1);
 		if (r < 0 && errno != EINTR) {
 			fprintf(stderr, "dagexec: status: poll: %s\n",
 			    strerror(errno));
 			ret = EXIT_OSERR;
 			goto out;
 		}
-		changed = false;
-		while ((n = read(ifd, buf, sizeof buf)) > 0) {
-			const struct inotify_event *ev;
-			char *p;
-
-			changed = true;
-			for (p = buf; p < buf + n; p += sizeof *ev + ev->len) {
-				ev = (const struct inotify_event *)p;
-				if (ev->wd == wd_job && (ev->mask &
-				    (IN_IGNORED | IN_DELETE_SELF |
-				    IN_MOVE_SELF)) != 0) {
-					if ((ev->mask & IN_IGNORED) == 0)
-						inotify_rm_watch(ifd, wd_job);
-					wd_job = -1;
-				}
-			}
-		}
+		changed = follow_events(ifd, &wd_job);
 	}
 out:
-	if (f.tty && f.lines > 0)
-		fflush(stdout);
 	if (ifd >= 0)
 		close(ifd);
 	state_doc_free(d);
-	strmap_free(f.seen);
-	while (f.nids > 0)
-		free(f.ids[--f.nids]);
-	free(f.ids);
-	free(f.since);
-	free(f.last);
-	free(f.jobdir);
+	follow_release(&f);
+	return ret;
+}
+
+/* --follow of a bundle outside a spool: it is over; its line, and the
+ * exit status of its end. */
+static int
+follow_bundle(const struct runref *r)
+{
+	struct state_doc *d;
+	struct follow f;
+	char *cause = NULL;
+	int ret;
+
+	if (runref_state(r, &d, &cause) != 0) {
+		fprintf(stderr, "dagexec: status: %s\n", cause);
+		free(cause);
+		return errno == EILSEQ ? EXIT_DATAERR : EXIT_NOINPUT;
+	}
+	memset(&f, 0, sizeof f);
+	f.job = r->job;
+	f.seen = strmap_new(64);
+	follow_line(&f, d);
+	ret = status_final(d->status) ? follow_exit(d->status) :
+	    EXIT_DAG_FAILED;
+	state_doc_free(d);
+	follow_release(&f);
+	return ret;
+}
+
+/* --follow ARG: a job id of the spool dir, or the path of a bundle or a
+ * job directory (followed in its spool when it is in one). */
+static int
+status_follow(const char *dir, const char *arg)
+{
+	struct runref r;
+	struct stat st;
+	char *jobdir, *cause = NULL;
+	int ret;
+
+	if (stat(arg, &st) != 0) {
+		if (strchr(arg, '/') != NULL || arg[0] == '.') {
+			fprintf(stderr, "dagexec: status: no job '%s' in "
+			    "'%s'\n", arg, dir);
+			return EXIT_NOINPUT;
+		}
+		if (spool_check(dir, &cause) != 0) {
+			fprintf(stderr, "dagexec: status: %s\n", cause);
+			free(cause);
+			return EXIT_NOINPUT;
+		}
+		jobdir = xasprintf("%s/active/%s", dir, arg);
+		ret = follow_job(dir, arg, jobdir);
+		free(jobdir);
+		return ret;
+	}
+	if ((ret = cmd_runref("status", arg, dir, &r)) != 0)
+		return ret;
+	if (r.spool != NULL) {
+		jobdir = xasprintf("%s/active/%s", r.spool, r.job);
+		ret = follow_job(r.spool, r.job, jobdir);
+		free(jobdir);
+	} else if (r.dir)
+		ret = follow_job(NULL, r.job, r.path);
+	else
+		ret = follow_bundle(&r);
+	runref_release(&r);
+	return ret;
+}
+
+/* status JOB: one line a node of the run arg (a job id of the spool dir,
+ * or the path of a bundle or a job directory). */
+static int
+status_job(const char *dir, const char *arg)
+{
+	struct state_doc *d;
+	struct runref r;
+	char *cause = NULL;
+	int ret = 0;
+
+	if (runref_resolve(arg, dir, &r, &cause) != 0) {
+		if (errno == EAGAIN)
+			printf("%s queued\n", arg);
+		else
+			fprintf(stderr, "dagexec: status: %s\n", cause);
+		free(cause);
+		return errno == EAGAIN ? 0 : errno == ENOENT ?
+		    EXIT_DAG_FAILED : errno == EILSEQ ? EXIT_DATAERR :
+		    EXIT_NOINPUT;
+	}
+	if (runref_state(&r, &d, &cause) == 0) {
+		print_nodes(d);
+		state_doc_free(d);
+	} else if (errno == ENOENT && r.spool != NULL && r.dir)
+		/* claimed, its supervisor not yet started */
+		printf("%s queued\n", r.job);
+	else {
+		fprintf(stderr, "dagexec: status: %s\n", cause);
+		ret = errno == EILSEQ ? EXIT_DATAERR : EXIT_NOINPUT;
+	}
+	free(cause);
+	runref_release(&r);
 	return ret;
 }
 
@@ -712,6 +948,7 @@ cmd_status(int argc, char **argv)
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *dir = NULL, *job = NULL;
+	char *cause = NULL;
 	struct entry *v;
 	size_t n, i;
 	int c, ret = 0, follow = 0;
@@ -740,25 +977,24 @@ cmd_status(int argc, char **argv)
 		job = argv[optind];
 	if (dir == NULL)
 		dir = spool_default();
-	if (follow) {
-		if (job == NULL) {
-			status_usage(stderr);
-			return EXIT_USAGE;
-		}
-		return follow_job(dir, job);
+	if (follow && job == NULL) {
+		status_usage(stderr);
+		return EXIT_USAGE;
 	}
-	if (collect(dir, job, &v, &n) != 0)
+	if (follow)
+		return status_follow(dir, job);
+	if (job != NULL) {
+		ret = status_job(dir, job);
+		return fflush(stdout) != 0 ? EXIT_IOERR : ret;
+	}
+	if (spool_check(dir, &cause) != 0) {
+		fprintf(stderr, "dagexec: status: %s\n", cause);
+		free(cause);
 		return EXIT_NOINPUT;
-	if (job == NULL)
-		print_jobs(v, n);
-	else if (n == 0) {
-		fprintf(stderr, "dagexec: status: no job '%s' in '%s'\n", job,
-		    dir);
-		ret = EXIT_DAG_FAILED;
-	} else if (v[0].doc == NULL)
-		printf("%s queued\n", job);
-	else
-		print_nodes(v[0].doc);
+	}
+	if (collect(dir, &v, &n) != 0)
+		return EXIT_NOINPUT;
+	print_jobs(v, n);
 	for (i = 0; i < n; i++) {
 		free(v[i].id);
 		free(v[i].when);

@@ -41,11 +41,46 @@ submit_usage(FILE *fp)
 	    "  -f, --from NODE     with --retry: run NODE and all its "
 	    "descendants again\n"
 	    "                      (repeatable)\n\n"
+	    "A warning on standard error says when no `dagexec watch` serves "
+	    "SPOOL (the job\nthen waits until one runs).\n\n"
 	    "exit status: 0 dropped, 65 invalid manifest (nothing dropped), "
 	    "66 unreadable\n(--retry: no finished job JOB, or not yours), 73 "
 	    "the spool cannot take it,\n64 usage (--retry: not a job id, an "
 	    "unknown node)\n",
 	    spool_default());
+}
+
+/* Say so when no daemon serves the spool: the file would wait silently.
+ * The daemon's lock is only tested, never taken. */
+static void
+submit_hint(const char *dir)
+{
+	char *cause = NULL;
+
+	switch (spool_served(dir, &cause)) {
+	case 0:
+		fprintf(stderr, "dagexec: warning: no dagexec watch serves "
+		    "'%s': the job waits until one runs\n", dir);
+		break;
+	case -1:
+		fprintf(stderr, "dagexec: warning: %s\n", cause);
+		free(cause);
+		break;
+	}
+}
+
+/* 0 when files can be dropped into the spool dir, else EXIT_CANTCREAT
+ * (said on stderr, with how to make the spool). */
+static int
+submit_spool_ok(const char *dir)
+{
+	char *cause = NULL;
+
+	if (spool_check(dir, &cause) == 0)
+		return 0;
+	fprintf(stderr, "dagexec: submit: %s\n", cause);
+	free(cause);
+	return EXIT_CANTCREAT;
 }
 
 /* Write len bytes of buf into SPOOL/tmp/.ID.EXT.tmp, then rename it to
@@ -55,8 +90,11 @@ submit_drop(const char *dir, const char *id, const char *ext,
     const char *buf, size_t len)
 {
 	char *tmp, *dest;
-	int fd, ret = EXIT_CANTCREAT;
+	int fd, ret;
 
+	if ((ret = submit_spool_ok(dir)) != 0)
+		return ret;
+	ret = EXIT_CANTCREAT;
 	tmp = xasprintf("%s/tmp/.%s.%s.tmp", dir, id, ext);
 	dest = xasprintf("%s/incoming/%s.%s", dir, id, ext);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
@@ -81,6 +119,7 @@ submit_drop(const char *dir, const char *id, const char *ext,
 		goto out;
 	}
 	(void)fs_sync_parent(dest);
+	submit_hint(dir);
 	ret = 0;
 out:
 	free(tmp);
@@ -191,7 +230,8 @@ submit_retry(const char *dir, const char *job, char **from, size_t nfrom)
 			return EXIT_USAGE;
 		}
 	}
-	if ((ret = submit_retry_check(dir, job, from, nfrom)) != 0)
+	if ((ret = submit_spool_ok(dir)) != 0 ||
+	    (ret = submit_retry_check(dir, job, from, nfrom)) != 0)
 		return ret;
 	/* named as the new job: the daemon gives it this id, and `status`
 	 * finds it by it from the start */

@@ -20,6 +20,7 @@
 
 #include "cgroup.h"
 #include "cmd.h"
+#include "keepdone.h"
 #include "log.h"
 #include "loop.h"
 #include "spool.h"
@@ -40,6 +41,13 @@ struct watch {
 	bool			 stopping;
 	enum cgroup_mode	 containment;	/* --containment */
 	struct cgroup_daemon	*cg;		/* or NULL: rlimits */
+	size_t			 nrejected;	/* files refused here (not by
+						   a supervisor) */
+	struct keepdone		 keep;		/* --keep-done; zero: all */
+	int			 donefd;	/* done/, with --keep-done */
+	size_t			 pruned_at;	/* bundles collected at the
+						   last pruning */
+	struct loop_timer	*keep_timer;
 	struct loop_timer	*changed_timer;
 	char			**stuck;	/* cancel/ entries that could
 						   not be removed, sorted:
@@ -50,13 +58,15 @@ struct watch {
 
 static void	watch_scan(struct watch *);
 static void	watch_check_done(struct watch *);
+static void	watch_keep(struct watch *, bool);
 
 static void
 watch_usage(FILE *fp)
 {
 	fprintf(fp, "usage: dagexec watch [-s SPOOL] [-j N] [--max-jobs N] "
 	    "[--drain]\n                     [--stop-jobs] [--cancel-remote] "
-	    "[--containment M]\n\n"
+	    "[--keep-done N|DURATION]\n                     "
+	    "[--containment auto|cgroup|rlimits]\n\n"
 	    "The spool daemon: run every manifest or bundle dropped into "
 	    "SPOOL/incoming/,\neach job in a supervisor process of its own "
 	    "running as the file's owner,\nand move its result bundle into "
@@ -69,13 +79,18 @@ watch_usage(FILE *fp)
 	    "jobs\n"
 	    "      --max-jobs N    run at most N jobs at once (default 4)\n"
 	    "      --drain         take what is already dropped, run it all, "
-	    "exit 0\n"
+	    "exit: 0 when\n                      every job succeeded and no "
+	    "file was rejected, else 1\n"
 	    "      --stop-jobs     on SIGTERM/SIGINT, interrupt the jobs too "
 	    "and exit 75\n                      (they resume at the next "
 	    "start)\n"
 	    "      --cancel-remote with --stop-jobs, also scancel the jobs' "
 	    "Slurm jobs\n                      (default: leave them running "
 	    "for the next start to adopt)\n"
+	    "      --keep-done N|DURATION\n"
+	    "                      keep the newest N bundles in SPOOL/done/, "
+	    "or those younger\n                      than DURATION (7d, 12h), "
+	    "removing the oldest (default:\n                      keep all)\n"
 	    "      --containment M auto (default): a cgroup a job and one an "
 	    "attempt where\n                      ours is writable, else "
 	    "rlimits; cgroup: that or exit 71;\n                      "
@@ -107,6 +122,7 @@ changed_cb(struct loop *l, void *arg)
 	w->changed_timer = NULL;
 	if (!w->stopping)
 		watch_scan(w);
+	watch_keep(w, false);
 	watch_check_done(w);
 }
 
@@ -134,7 +150,10 @@ watch_take(struct watch *w, const char *name)
 	if (rc == 2)
 		return;
 	if (rc == 1) {
-		log_event(LOG_WARN, NULL, NULL, "reject", "file=%s", name);
+		log_event(LOG_WARN, NULL, NULL, "reject", "file=%s %s", name,
+		    cause);
+		free(cause);
+		w->nrejected++;
 		return;
 	}
 	if (rc < 0) {
@@ -216,16 +235,7 @@ watch_scan(struct watch *w)
 static bool
 id_ok(const char *s)
 {
-	size_t i, n = strlen(s);
-
-	if (n == 0 || n > 128 || s[0] == '.')
-		return false;
-	for (i = 0; i < n; i++)
-		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' &&
-		    s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9') ||
-		    s[i] == '-' || s[i] == '_' || s[i] == '.'))
-			return false;
-	return true;
+	return spool_word_ok(s, 128);
 }
 
 /* Cancel a job that is still a file in incoming/ (as `submit` names it: a
@@ -264,6 +274,7 @@ cancel_queued(struct watch *w, const char *id, uid_t who)
 		free(cause);
 	} else
 		log_event(LOG_INFO, id, NULL, "cancel", "queued job cancelled");
+	w->nrejected++;
 	free(text);
 	spool_claim_release(&c);
 out:
@@ -278,44 +289,39 @@ stuck_cmp(const void *a, const void *b)
 }
 
 /* Act on one cancel/ entry: a request (a plain file of one link named as a
- * job id) from the job's owner (or root) cancels it. Anything else is
- * ignored; *why then says what it is. */
+ * job id, JOB; or JOB.now, to kill `when: always` nodes too) from the
+ * job's owner (or root) cancels it. Anything else is ignored; *why then
+ * says what it is. */
 static void
 watch_cancel_one(struct watch *w, int dfd, const char *name, char **why)
 {
 	struct stat st;
-	bool found = false, refused;
+	bool refused, now;
+	size_t len = strlen(name);
+	char *id;
 
-	if (!id_ok(name)) {
+	now = len > 4 && strcmp(name + len - 4, ".now") == 0;
+	id = xstrndup(name, now ? len - 4 : len);
+	if (!id_ok(id))
 		*why = xstrdup("it is not a job id");
-		return;
-	}
-	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+	else if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
 		if (errno != ENOENT)
 			*why = xasprintf("cannot stat it: %s", strerror(errno));
-		return;
-	}
-	if (!S_ISREG(st.st_mode)) {
+	} else if (!S_ISREG(st.st_mode))
 		*why = xasprintf("it is %s, not a regular file",
 		    spool_file_type(st.st_mode));
-		return;
-	}
 	/* a hard link to another user's file would borrow its owner */
-	if (st.st_nlink != 1) {
+	else if (st.st_nlink != 1)
 		*why = xasprintf("it has %lu links", (unsigned long)st.st_nlink);
-		return;
-	}
-	if (wsups_cancel(w->sups, name, st.st_uid, &refused)) {
-		found = true;
-		if (refused)
-			log_event(LOG_WARN, name, NULL, "cancel-refused",
-			    "uid %ld does not own the job", (long)st.st_uid);
-		else
-			log_event(LOG_INFO, name, NULL, "cancel", "uid=%ld",
-			    (long)st.st_uid);
-	}
-	if (!found)
-		cancel_queued(w, name, st.st_uid);
+	else if (!wsups_cancel(w->sups, id, st.st_uid, now, &refused))
+		cancel_queued(w, id, st.st_uid);
+	else if (refused)
+		log_event(LOG_WARN, id, NULL, "cancel-refused", "uid %ld does "
+		    "not own the job", (long)st.st_uid);
+	else
+		log_event(LOG_INFO, id, NULL, "cancel", "uid=%ld%s",
+		    (long)st.st_uid, now ? " now" : "");
+	free(id);
 }
 
 /*
@@ -439,6 +445,80 @@ watch_check_done(struct watch *w)
 	}
 }
 
+/* The exit status: with --drain, 0 when every job collected succeeded and
+ * nothing was refused, else 1 (for cron); interrupted by a signal, 75
+ * with --drain (the drain did not finish) or --stop-jobs, else 0. */
+static int
+watch_status(struct watch *w)
+{
+	size_t collected, failed, rejected;
+
+	if (w->stopping)
+		return w->stop_jobs || w->drain ? EXIT_TEMPFAIL : 0;
+	if (!w->drain)
+		return 0;
+	wsups_outcomes(w->sups, &collected, &failed, &rejected);
+	rejected += w->nrejected;
+	log_event(failed + rejected > 0 ? LOG_WARN : LOG_INFO, NULL, NULL,
+	    "drained", "%zu job(s) did not succeed, %zu file(s) rejected",
+	    failed, rejected);
+	return failed + rejected > 0 ? EXIT_DAG_FAILED : 0;
+}
+
+/* ---- retention ------------------------------------------------------------ */
+
+#define KEEP_AGAIN_MS	60000	/* done/ is looked at again for old bundles */
+
+/* done/, open for pruning: the spool's own directory, or -1 (said). */
+static int
+open_done(struct spool *sp)
+{
+	char *p = spool_subdir(sp, "done");
+	int fd;
+
+	fd = open(p, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		fprintf(stderr, "dagexec: cannot open '%s': %s\n", p,
+		    strerror(errno));
+	free(p);
+	return fd;
+}
+
+static void
+keep_cb(struct loop *l, void *arg)
+{
+	struct watch *w = arg;
+
+	(void)l;
+	w->keep_timer = NULL;
+	watch_keep(w, true);
+}
+
+/* --keep-done: prune done/ after a bundle was collected, or with always
+ * (at start-up, and every KEEP_AGAIN_MS for the age bound). */
+static void
+watch_keep(struct watch *w, bool always)
+{
+	size_t collected, failed, rejected;
+	char *cause = NULL;
+
+	if (w->donefd < 0)
+		return;
+	wsups_outcomes(w->sups, &collected, &failed, &rejected);
+	if (!always && collected == w->pruned_at)
+		return;
+	w->pruned_at = collected;
+	/* the bundles' mtimes are dates: compared with the wall clock */
+	if (keepdone_prune(w->donefd, &w->keep, loop_wallclock(),
+	    &cause) < 0) {
+		log_event(LOG_WARN, NULL, NULL, "keep-done", "%s", cause);
+		free(cause);
+	}
+	if (w->keep.max_age_ms > 0 && w->keep_timer == NULL && !w->stopping)
+		w->keep_timer = loop_timer_at(w->loop, loop_now() +
+		    KEEP_AGAIN_MS, keep_cb, w);
+}
+
 /* ---- start-up: claims to put back, jobs to resume ----------------------- */
 
 #define STAGING_STALE_S	3600	/* a submit's staged file older than this
@@ -522,17 +602,20 @@ cmd_watch(int argc, char **argv)
 		{ "drain", no_argument, NULL, 'D' },
 		{ "cancel-remote", no_argument, NULL, 'C' },
 		{ "stop-jobs", no_argument, NULL, 'S' },
-		{ "containment", required_argument, NULL, 'K' },
+		{ "keep-done", required_argument, NULL, 'K' },
+		{ "containment", required_argument, NULL, 'Z' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct wsups_config wc;
 	struct watch w;
-	const char *dir = NULL;
+	const char *dir = NULL, *why;
 	char *cause = NULL;
 	int c, ifd, ret = 0;
+	bool keep = false;
 
 	memset(&w, 0, sizeof w);
+	w.donefd = -1;
 	w.max_jobs = 4;
 	w.cap = INT_MAX;
 	while ((c = getopt_long(argc, argv, "+s:j:h", opts, NULL)) != -1) {
@@ -563,13 +646,22 @@ cmd_watch(int argc, char **argv)
 		case 'S':
 			w.stop_jobs = true;
 			break;
-		case 'K':
+		case 'Z':
 			if (cgroup_mode_parse(optarg, &w.containment) != 0) {
 				fprintf(stderr, "dagexec: watch: --containment "
 				    "is auto, cgroup or rlimits, not '%s'\n",
 				    optarg);
 				return EXIT_USAGE;
 			}
+			break;
+		case 'K':
+			if (keepdone_parse(optarg, &w.keep, &why) != 0) {
+				fprintf(stderr, "dagexec: watch: --keep-done "
+				    "'%s': %s (a count N, or a duration such "
+				    "as 7d)\n", optarg, why);
+				return EXIT_USAGE;
+			}
+			keep = true;
 			break;
 		case 'h':
 			watch_usage(stdout);
@@ -631,7 +723,12 @@ cmd_watch(int argc, char **argv)
 	log_event(LOG_INFO, NULL, NULL, "watch", "spool=%s pid=%ld max-jobs=%d",
 	    spool_path(w.sp), (long)getpid(), w.max_jobs);
 	watch_clean(&w);
+	if (keep && (w.donefd = open_done(w.sp)) < 0) {
+		ret = EXIT_CANTCREAT;
+		goto out;
+	}
 	wsups_recover(w.sups);
+	watch_keep(&w, true);
 	watch_cancels(&w);
 	watch_scan(&w);
 	watch_check_done(&w);
@@ -643,7 +740,9 @@ cmd_watch(int argc, char **argv)
 			goto out;
 		}
 	}
-	ret = w.stopping && w.stop_jobs ? EXIT_TEMPFAIL : 0;
+	if (!w.stopping)
+		watch_keep(&w, false);
+	ret = watch_status(&w);
 out:
 	/* the supervisors go on; a bundle being copied is finished first */
 	wsups_free(w.sups);
@@ -653,6 +752,10 @@ out:
 	free(w.stuck);
 	if (w.changed_timer != NULL)
 		loop_timer_cancel(w.loop, w.changed_timer);
+	if (w.keep_timer != NULL)
+		loop_timer_cancel(w.loop, w.keep_timer);
+	if (w.donefd >= 0)
+		close(w.donefd);
 	loop_free(w.loop);
 	spool_free(w.sp);
 	return ret;

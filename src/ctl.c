@@ -77,7 +77,7 @@ ctl_recv(int fd, char *buf, int *got_fd)
 	struct iovec iov;
 	ssize_t n;
 	size_t k, nfd;
-	int fds[4];
+	int fds[4], reset = 0;
 
 	*got_fd = -1;
 	memset(&mh, 0, sizeof mh);
@@ -87,9 +87,13 @@ ctl_recv(int fd, char *buf, int *got_fd)
 	mh.msg_iovlen = 1;
 	mh.msg_control = cm.buf;
 	mh.msg_controllen = sizeof cm.buf;
+	/* A peer that closed its end with messages of ours unread makes the
+	 * kernel report ECONNRESET once, before the messages it sent us
+	 * first: those are read all the same, then the end (0). */
 	do
 		n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
-	while (n < 0 && errno == EINTR);
+	while (n < 0 && (errno == EINTR || (errno == ECONNRESET &&
+	    !reset++)));
 	if (n < 0)
 		return -1;
 	for (c = CMSG_FIRSTHDR(&mh); c != NULL; c = CMSG_NXTHDR(&mh, c)) {

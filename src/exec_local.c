@@ -757,6 +757,9 @@ exec_local_release(struct job *j, size_t i)
 	if (np->pid > 0) {
 		sink_finish(&np->out);
 		sink_finish(&np->err);
+		/* no end is reported: nothing takes its last lines */
+		free(np->err.tail);
+		np->err.tail = NULL;
 	}
 }
 

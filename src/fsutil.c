@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
@@ -61,6 +62,9 @@ fs_sync_parent(const char *path)
 	return rc;
 }
 
+static int	write_replace(const char *, const void *, size_t, mode_t, uid_t,
+    gid_t, bool, char **);
+
 int
 fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
     char **cause)
@@ -73,6 +77,30 @@ int
 fs_write_atomic_owned(const char *path, const void *data, size_t len,
     mode_t mode, uid_t uid, gid_t gid, char **cause)
 {
+	return write_replace(path, data, len, mode, uid, gid, true, cause);
+}
+
+int
+fs_replace(const char *path, const void *data, size_t len, mode_t mode,
+    char **cause)
+{
+	return write_replace(path, data, len, mode, (uid_t)-1, (gid_t)-1,
+	    false, cause);
+}
+
+int
+fs_replace_owned(const char *path, const void *data, size_t len, mode_t mode,
+    uid_t uid, gid_t gid, char **cause)
+{
+	return write_replace(path, data, len, mode, uid, gid, false, cause);
+}
+
+/* PATH.tmp.PID written, given to uid:gid, renamed over path; durable: with
+ * the file and then its directory synced. */
+static int
+write_replace(const char *path, const void *data, size_t len, mode_t mode,
+    uid_t uid, gid_t gid, bool durable, char **cause)
+{
 	char *tmp = xasprintf("%s.tmp.%ld", path, (long)getpid());
 	int fd, saved;
 
@@ -84,7 +112,7 @@ fs_write_atomic_owned(const char *path, const void *data, size_t len,
 	}
 	if (fchmod(fd, mode) != 0 ||
 	    (uid != (uid_t)-1 && fchown(fd, uid, gid) != 0) ||
-	    fs_write_all(fd, data, len) != 0 || fsync(fd) != 0) {
+	    fs_write_all(fd, data, len) != 0 || (durable && fsync(fd) != 0)) {
 		fail(cause, "write", tmp);
 		goto out_close;
 	}
@@ -99,7 +127,8 @@ fs_write_atomic_owned(const char *path, const void *data, size_t len,
 		goto out_unlink;
 	}
 	free(tmp);
-	(void)fs_sync_parent(path);
+	if (durable)
+		(void)fs_sync_parent(path);
 	return 0;
 
 out_close:

@@ -14,6 +14,14 @@ int fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
  * place (uid (uid_t)-1: kept as created). */
 int fs_write_atomic_owned(const char *path, const void *data, size_t len,
     mode_t mode, uid_t uid, gid_t gid, char **cause);
+/* The same without the syncs: a reader sees the old file or the new one,
+ * never a part, but a crash may lose the new one. For the files a job
+ * makes again from its journal (state.yaml, summary.txt, the pictures):
+ * the journal and the bundle are what is made durable. */
+int fs_replace(const char *path, const void *data, size_t len, mode_t mode,
+    char **cause);
+int fs_replace_owned(const char *path, const void *data, size_t len,
+    mode_t mode, uid_t uid, gid_t gid, char **cause);
 
 /* Read a whole file into a new NUL-terminated buffer (*len excludes the NUL).
  * Fails with EFBIG when the file holds more than max bytes. O_NOFOLLOW is not

@@ -309,7 +309,7 @@ emit_fail:
 	yaml_emitter_delete(&e);
 	fclose(fp);
 	if (ok)
-		rc = fs_write_atomic(path, buf, len, 0600, cause);
+		rc = fs_replace(path, buf, len, 0600, cause);
 out:
 	free(buf);
 	hist_release(&h);

@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "bundle.h"
+#include "errtail.h"
 #include "exec.h"
 #include "fsutil.h"
 #include "job.h"
@@ -267,9 +268,34 @@ struct ending {
 	struct bundle_owner	 owner;
 	char			*copy_cause;	/* why the copy failed */
 	struct cachestore	*store;		/* a success to store, or NULL */
+	char			*tail;		/* its last lines of stderr */
 };
 
 static void	node_end_rest(struct ending *);
+
+/*
+ * The attempt's last lines of stderr go with its end. A `run:` line whose
+ * shell exited 127 or 126 saying, on its last line, that it found no
+ * command or could not execute it is a spawn_error, which retry_on leaves
+ * out by default: the command is as missing on the next attempt. (A
+ * command that itself exits 127 or 126 says nothing of the kind: exit.)
+ */
+static void
+ending_stderr(struct ending *en, const struct node *n)
+{
+	const char *why;
+
+	en->tail = en->np->err.tail;
+	en->np->err.tail = NULL;
+	en->e.stderr_tail = en->tail;
+	if (n->kind == NODE_RUN && en->e.reason == REASON_EXIT &&
+	    errtail_shell(en->e.exit_code, en->tail, &why) ==
+	    REASON_SPAWN_ERROR) {
+		en->e.reason = REASON_SPAWN_ERROR;
+		if (en->cause == NULL)
+			en->cause = xstrdup(why);
+	}
+}
 
 static void
 ending_free(struct ending *en)
@@ -279,6 +305,7 @@ ending_free(struct ending *en)
 	kvfile_free(en->ov, en->no);
 	free(en->cause);
 	free(en->copy_cause);
+	free(en->tail);
 	free(en->dest);
 	job_cache_store_free(en->store);
 	free(en);
@@ -377,6 +404,7 @@ job_attempt_ended(struct nodeproc *np, struct attempt_end *ep, char *cause)
 	/* a log that could not be kept fails the attempt */
 	sink_take_error(&np->out, &en->e, &en->cause);
 	sink_take_error(&np->err, &en->e, &en->cause);
+	ending_stderr(en, n);
 
 	/* most nodes leave no side file: one look at io/ saves two
 	 * failing opens (not for Slurm's: another machine makes them,
@@ -444,6 +472,10 @@ node_end_rest(struct ending *en)
 	if (ex->ended != NULL)
 		ex->ended(j, i, &en->e, &en->cause);
 	en->e.error = en->cause;
+	/* a last line that only repeats the error (an http node's child
+	 * prints it) is not shown twice */
+	en->tail = errtail_unecho(en->tail, en->cause);
+	en->e.stderr_tail = en->tail;
 	if (en->e.reason == REASON_NONE) {
 		kvfile_free(np->outputs, np->noutputs);
 		np->outputs = en->ov;
@@ -543,6 +575,7 @@ log_change(struct job *j, const struct sched_action *a)
 {
 	const struct node_run *r = sched_node(j->s, a->node);
 	const char *st = node_status_name(a->status);
+	char *line;
 
 	journal_add(j->jr, loop_wallclock(), "status", "node",
 	    j->m->nodes[a->node].id, "status", st,
@@ -553,12 +586,16 @@ log_change(struct job *j, const struct sched_action *a)
 	if ((a->status == NS_SKIPPED || a->status == NS_CANCELLED) &&
 	    j->nlogged[a->status]++ >= LOG_BULK_MAX)
 		return;
-	if (a->status == NS_SUCCEEDED)
+	if (a->status == NS_SUCCEEDED) {
 		job_log(j, LOG_INFO, a->node, st, "attempts=%d", r->attempts);
-	else
-		job_log(j, a->status == NS_RETRYING ||
-		    a->status == NS_SKIPPED ? LOG_INFO : LOG_WARN, a->node, st,
-		    "%s", r->error ? r->error : "");
+		return;
+	}
+	/* the error and the last lines of stderr: what went wrong, on the
+	 * line a person reads first */
+	line = errtail_line(r->error, r->stderr_tail);
+	job_log(j, a->status == NS_RETRYING || a->status == NS_SKIPPED ?
+	    LOG_INFO : LOG_WARN, a->node, st, "%s", line);
+	free(line);
 }
 
 /* One line for the skipped and cancelled nodes log_change did not log. */
@@ -837,6 +874,8 @@ job_new(struct loop *l, struct manifest *m, const struct job_config *c,
 	j->spooled = c->spooled;
 	j->cancel_remote = c->cancel_remote;
 	j->cg = c->cgroup;
+	j->bundle = c->bundle != NULL ? xstrdup(c->bundle) : NULL;
+	j->spool = c->spool != NULL ? xstrdup(c->spool) : NULL;
 	j->workdir_fd = -1;
 	j->nodes_fd = -1;
 	j->io_fd = -1;
@@ -1026,8 +1065,10 @@ job_start(struct job *j, char **cause)
 	return 0;
 }
 
-void
-job_stop(struct job *j, enum dag_status why)
+/* Stop the job as why; with spare (a cancel), its `when: always` nodes
+ * still run once their needs have ended. */
+static void
+job_halt(struct job *j, enum dag_status why, bool spare)
 {
 	size_t i;
 
@@ -1041,11 +1082,27 @@ job_stop(struct job *j, enum dag_status why)
 	}
 	if (why == DS_INTERRUPTED)
 		j->interrupted = true;
-	job_log(j, LOG_WARN, SIZE_MAX, "stop", "%s", dag_status_name(why));
+	job_log(j, LOG_WARN, SIZE_MAX, "stop", "%s%s", dag_status_name(why),
+	    spare ? " (when: always nodes still run)" : "");
 	journal_add(j->jr, loop_wallclock(), "stop", "status",
 	    dag_status_name(why), (char *)NULL);
-	sched_cancel(j->s, loop_now(), why);
+	if (spare)
+		sched_stop(j->s, loop_now());
+	else
+		sched_cancel(j->s, loop_now(), why);
 	job_pump(j);
+}
+
+void
+job_stop(struct job *j, enum dag_status why)
+{
+	job_halt(j, why, false);
+}
+
+void
+job_cancel(struct job *j, bool now)
+{
+	job_halt(j, DS_CANCELLED, !now);
 }
 
 bool
@@ -1175,5 +1232,7 @@ job_free(struct job *j)
 	free(j->pwd);
 	free(j->dir);
 	free(j->id);
+	free(j->bundle);
+	free(j->spool);
 	free(j);
 }

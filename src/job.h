@@ -63,6 +63,11 @@ struct job_config {
 	struct cgroup_job *cgroup;	/* the job's cgroup (the caller's,
 					   freed after the job), or NULL:
 					   rlimits only */
+	const char	*bundle;	/* the bundle's path as report.html's
+					   retry commands name it (copied),
+					   or NULL */
+	const char	*spool;		/* a job of `watch`: its spool, for
+					   the same (copied), or NULL */
 };
 
 /* Prepare a job for m (the job takes ownership of m): create its directory
@@ -80,6 +85,11 @@ bool job_wants_slot(struct job *j);
 char *job_make_id(const char *name);
 /* Cancel (DS_CANCELLED) or interrupt (DS_INTERRUPTED): kill running nodes. */
 void job_stop(struct job *j, enum dag_status why);
+/* Cancel from the user: kill running nodes and start nothing new but the
+ * `when: always` nodes, which run once their needs have ended (Argo's
+ * stop); with now, those too are killed or never started (terminate). A
+ * cancel now after a cancel kills what the first one spared. */
+void job_cancel(struct job *j, bool now);
 /* Whether an interruption also cancels the Slurm jobs (scancel). */
 void job_set_cancel_remote(struct job *j, bool yes);
 /* True once every node is final and the final state is written. */
@@ -88,8 +98,9 @@ enum dag_status job_status(const struct job *j);
 const struct manifest *job_manifest(const struct job *j);
 const struct sched *job_sched(const struct job *j);
 /* For a finished job: write again the files of its end that could not be
- * written (state.yaml, summary.txt, graph.dot, timeline.svg, trace.json:
- * a full disk). 0 when all are written, -1 when one still fails (logged). */
+ * written (state.yaml, summary.txt, graph.dot, timeline.svg, trace.json,
+ * report.html: a full disk). 0 when all are written, -1 when one still
+ * fails (logged). */
 int job_end_retry(struct job *j);
 /* How long the job ran (ms), or -1 before it finished. */
 int64_t job_duration_ms(const struct job *j);

@@ -49,6 +49,13 @@ struct logsink {
 	int64_t	 ring_pos;	/* next write position */
 	int64_t	 ring_len;	/* valid bytes */
 	int64_t	 dropped;
+	/* stderr: its last ERRTAIL_KEEP bytes, for the attempt's end */
+	bool	 keep_last;
+	char	*last;		/* ERRTAIL_KEEP bytes, made on the first */
+	size_t	 last_pos;	/* next write position */
+	int64_t	 last_seen;	/* bytes written in all */
+	char	*tail;		/* sink_finish: their last lines (errtail_new),
+				   or NULL; the attempt's end takes it */
 };
 
 struct nodeproc {
@@ -180,6 +187,8 @@ struct job {
 	struct metric		*saved;		/* the DAG's sums of those */
 	size_t			 nsaved;
 	struct cgroup_job	*cg;		/* the job's cgroup, or NULL */
+	char			*bundle;	/* for report.html, or NULL */
+	char			*spool;		/* for report.html, or NULL */
 };
 /* ---- job.c -------------------------------------------------------------- */
 
@@ -285,7 +294,8 @@ void	sink_init(struct logsink *ls, int fd, const struct job *j, size_t i,
 int	sink_open(struct logsink *ls);
 /* Append len bytes of buf, keeping the head and a ring of the tail. */
 void	sink_write(struct logsink *ls, const char *buf, size_t len);
-/* Write the kept tail and close the file. */
+/* Write the kept tail and close the file; a stderr sink's last lines go
+ * into ls->tail. */
 void	sink_finish(struct logsink *ls);
 /* A log that could not be opened fails the attempt e: its error becomes
  * *cause (taken) unless there is one. */

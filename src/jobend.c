@@ -1,6 +1,6 @@
 /* A job's end: the files written beside the final state (summary.txt,
- * timeline.svg, trace.json, graph.dot), each rendered on a thread of its
- * own, and the notification sent when it ends. */
+ * timeline.svg, trace.json, report.html, graph.dot), each rendered on a
+ * thread of its own, and the notification sent when it ends. */
 #include "config.h"
 
 #include <errno.h>
@@ -18,6 +18,7 @@
 #include "kvfile.h"
 #include "log.h"
 #include "render.h"
+#include "report.h"
 #include "spawn.h"
 #include "state.h"
 #include "timeline.h"
@@ -152,14 +153,15 @@ notify_start(struct job *j)
 
 /* ---- the end: the pictures beside the final state ---------------------- */
 
-/* summary.txt, timeline.svg and trace.json are each rendered and written by
- * a thread of their own while the loop writes the final state and the
- * graph: the end of a run is on the critical path of every `dagexec run`,
- * and each file's fsync is a wait the others need not queue behind. The
- * threads only read the finished job (nothing changes it any more) and
+/* summary.txt, timeline.svg, trace.json and report.html (which inlines
+ * the timeline's text) are each rendered and written by a thread of their
+ * own while the loop writes the final state and the graph: the end of a
+ * run is on the critical path of every `dagexec run`. None of them is
+ * synced (fs_replace): they are made again from the journal after a
+ * crash, and the bundle that packs them is synced. The threads only read the finished job (nothing changes it any more) and
  * write into the job directory with the identity the state writer has:
  * the process's own, never a node owner's. */
-#define FINALE_FILES	3
+#define FINALE_FILES	4
 
 struct finale;
 
@@ -178,12 +180,43 @@ struct finale {
 	struct state_job	  sj;
 	int64_t			  duration;
 	const char		 *dir;
+	const char		 *bundle;
+	const char		 *spool;
+	pthread_mutex_t		  svg_lock;	/* the timeline's text, for */
+	pthread_cond_t		  svg_cond;	/*   the report */
+	char			 *svg;
+	size_t			  svg_len;
+	bool			  svg_done;
 	struct finale_file	  file[FINALE_FILES];
 };
 
 static const char *const finale_names[FINALE_FILES] = {
-	"summary.txt", "timeline.svg", "trace.json"
+	"summary.txt", "timeline.svg", "trace.json", "report.html"
 };
+
+/* report.html, with the timeline's text inlined: it waits for the
+ * timeline's thread to hand it over. */
+static char *
+finale_report(struct finale *f, size_t *len)
+{
+	struct report_in in;
+
+	pthread_mutex_lock(&f->svg_lock);
+	while (!f->svg_done)
+		pthread_cond_wait(&f->svg_cond, &f->svg_lock);
+	pthread_mutex_unlock(&f->svg_lock);
+	memset(&in, 0, sizeof in);
+	in.m = f->m;
+	in.runs = f->runs;
+	in.metrics = sched_metrics(f->s, &in.nmetrics);
+	in.sj = &f->sj;
+	in.svg = f->svg;
+	in.svg_len = f->svg_len;
+	in.dir = f->dir;
+	in.bundle = f->bundle;
+	in.spool = f->spool;
+	return report_render(&in, len);
+}
 
 static void *
 finale_main(void *arg)
@@ -206,9 +239,18 @@ finale_main(void *arg)
 		break;
 	case 1:
 		text = timeline_render(f->m, f->runs, &f->sj, &len);
+		pthread_mutex_lock(&f->svg_lock);
+		f->svg = text;		/* read by both, freed at the join */
+		f->svg_len = len;
+		f->svg_done = true;
+		pthread_cond_signal(&f->svg_cond);
+		pthread_mutex_unlock(&f->svg_lock);
+		break;
+	case 2:
+		text = trace_render(f->m, f->runs, &f->sj, &len);
 		break;
 	default:
-		text = trace_render(f->m, f->runs, &f->sj, &len);
+		text = finale_report(f, &len);
 		break;
 	}
 	path = xasprintf("%s/%s", f->dir, finale_names[ff->k]);
@@ -216,9 +258,10 @@ finale_main(void *arg)
 		ff->cause = xasprintf("cannot render '%s': %s", path,
 		    strerror(errno));
 	else
-		(void)fs_write_atomic(path, text, len, 0600, &ff->cause);
+		(void)fs_replace(path, text, len, 0600, &ff->cause);
 	free(path);
-	free(text);
+	if (ff->k != 1)
+		free(text);
 	return NULL;
 }
 
@@ -238,6 +281,10 @@ finale_start(struct job *j, struct finale *f)
 	job_fill_state(j, &f->sj);
 	f->duration = j->finished - j->started;
 	f->dir = j->dir;
+	f->bundle = j->bundle;
+	f->spool = j->spool;
+	pthread_mutex_init(&f->svg_lock, NULL);
+	pthread_cond_init(&f->svg_cond, NULL);
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	for (k = 0; k < FINALE_FILES; k++) {
@@ -270,10 +317,13 @@ finale_join(struct job *j, struct finale *f)
 		free(ff->cause);
 	}
 	free(f->runs);
+	free(f->svg);
+	pthread_mutex_destroy(&f->svg_lock);
+	pthread_cond_destroy(&f->svg_cond);
 }
 
 /* Write the files of the job's end: the final state, summary.txt,
- * timeline.svg, trace.json and graph.dot, and sync the journal (with
+ * timeline.svg, trace.json, report.html and graph.dot, and sync the journal (with
  * journal, its finish is added first), while the threads render.
  * j->end_failed says whether one of them could not be written. */
 void
@@ -300,7 +350,7 @@ job_write_end(struct job *j, bool journal)
 	path = xasprintf("%s/graph.dot", j->dir);
 	if ((fp = open_memstream(&text, &len)) != NULL) {
 		render_dot(fp, j->m, j->s);
-		if (fclose(fp) == 0 && fs_write_atomic(path, text, len, 0600,
+		if (fclose(fp) == 0 && fs_replace(path, text, len, 0600,
 		    &cause) != 0) {
 			job_log(j, LOG_ERROR, SIZE_MAX, "finish", "%s", cause);
 			free(cause);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "spawner.h"
 
 static const struct {
 	const char	*name;
@@ -22,7 +23,7 @@ static const struct {
 	{ "status",	cmd_status,	"jobs of a spool and their progress" },
 	{ "cancel",	cmd_cancel,	"cancel a queued or running job" },
 	{ "verify",	cmd_verify,	"check a bundle's SHA256SUMS" },
-	{ "show",	cmd_show,	"print a bundle's summary or logs" },
+	{ "show",	cmd_show,	"print a run's summary or logs" },
 };
 
 static void
@@ -65,6 +66,9 @@ main(int argc, char **argv)
 	/* hidden: a job's process under `watch` */
 	if (strcmp(argv[1], "__supervise") == 0)
 		return cmd_supervise(argc - 1, argv + 1);
+	/* hidden: what starts the supervisors of a `watch` */
+	if (strcmp(argv[1], "__spawner") == 0)
+		return spawner_main(argc, argv, cmd_supervise);
 	fprintf(stderr, "dagexec: unknown command '%s'\n", argv[1]);
 	usage(stderr);
 	return EXIT_USAGE;

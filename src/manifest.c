@@ -24,6 +24,35 @@
 
 
 /* ------------------------------------------------------------------------ */
+/* The names the parser accepts, for the documentation check. */
+
+void
+names_each(void (*fn)(void *, const char *, const char *), void *arg,
+    const char *what, const char *const *names)
+{
+	size_t i;
+
+	for (i = 0; names[i] != NULL; i++)
+		fn(arg, what, names[i]);
+}
+
+/* (Defined below the tables it lists.) */
+static void	top_names_each(void (*)(void *, const char *, const char *),
+		    void *);
+
+void
+manifest_names_each(void (*fn)(void *, const char *, const char *),
+    void *arg)
+{
+	int r;
+
+	top_names_each(fn, arg);
+	for (r = REASON_NONE + 1; r < REASON__COUNT; r++)
+		fn(arg, "value retry_on", reason_name((enum reason)r));
+	manifest_node_names_each(fn, arg);
+}
+
+/* ------------------------------------------------------------------------ */
 /* The top level. */
 
 const char *const top_keys[] = {
@@ -41,6 +70,15 @@ static const char *const schedule_names[] = { "critical-path", "waves",
 static const char *const on_failure_names[] = { "continue", "stop", "abort",
 	NULL };
 static const char *const notify_keys[] = { "url", "on", "insecure", NULL };
+
+static void
+top_names_each(void (*fn)(void *, const char *, const char *), void *arg)
+{
+	names_each(fn, arg, "key top", top_keys);
+	names_each(fn, arg, "key notify", notify_keys);
+	names_each(fn, arg, "value schedule", schedule_names);
+	names_each(fn, arg, "value on_failure", on_failure_names);
+}
 
 static void
 parse_budget(struct ctx *c, const struct ynode *v)
@@ -460,6 +498,11 @@ parse_top(struct ctx *c, const struct ynode *root)
 	if (nodes_y != NULL) {
 		if (is_null(nodes_y))
 			yerr(c, nodes_y, "'nodes' must be a mapping, not null");
+		else if (nodes_y->type == Y_SEQ)
+			/* a list of steps, as other tools write them */
+			yerr(c, nodes_y, "'nodes' must be a mapping of node id "
+			    "to node ('nodes: {fetch: {run: ...}}'), not a "
+			    "sequence");
 		else if (want_map(c, "nodes", nodes_y) == 1) {
 			if (nodes_y->n == 0)
 				yerr(c, nodes_y, "'nodes' must not be empty");

@@ -193,5 +193,12 @@ void manifest_node_release(struct node *n);
  * and the graph (topological order, waves, bottom levels) made again.
  * (manifest_keep.c) */
 void manifest_keep(struct manifest *m, const bool *keep);
+/* Every name the parser accepts, for the check that dagexec.yaml(5) lists
+ * them all: fn(arg, what, name) once a name, where what is "key TABLE" for
+ * the keys of a mapping (TABLE: top, node, http, slurm, cache, limits,
+ * notify, ...) and "value KEY" for the values of a key (on_failure, when,
+ * retry_on, ...). A table the parser reads keys from belongs here. */
+void manifest_names_each(void (*fn)(void *arg, const char *what,
+    const char *name), void *arg);
 
 #endif

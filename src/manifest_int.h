@@ -72,6 +72,7 @@ struct ctx {
 	size_t		*mark;		/* per node: last node + 1 needing it */
 	size_t		*pairidx;	/* per pair of `nodes`: its node, or
 					   SIZE_MAX */
+	size_t		 suggested;	/* node ids compared for suggestions */
 };
 
 struct mapit {
@@ -118,6 +119,9 @@ bool valid_id(const char *s, size_t n);
 bool valid_envname(const char *s);
 bool valid_budgetname(const char *s);
 const char *suggest(const char *s, const char *const *cand, size_t n);
+/* The node id of c's manifest closest to s, when close enough, or NULL;
+ * node skip (the one asking) is never offered. */
+const char *suggest_node(struct ctx *c, const char *s, size_t skip);
 void unknown_key(struct ctx *c, const struct ynode *k, const char *what,
     const char *const *cand, size_t n);
 int key_index(const char *s, const char *const *names);
@@ -151,4 +155,10 @@ void parse_node_keys(struct ctx *c, const struct ynode *map, struct node *n,
     size_t self, uint32_t *set);
 void merge_defaults(struct ctx *c, struct node *n, uint32_t nset,
     const struct node *d, uint32_t dset);
+/* manifest_names_each for the tables of manifest_node.c. */
+void manifest_node_names_each(void (*fn)(void *, const char *,
+    const char *), void *arg);
+/* fn(arg, what, name) for each name of the NULL-terminated names. */
+void names_each(void (*fn)(void *, const char *, const char *), void *arg,
+    const char *what, const char *const *names);
 #endif

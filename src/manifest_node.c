@@ -558,6 +558,7 @@ parse_needs(struct ctx *c, const struct ynode *v, struct node *n, size_t self)
 	const struct ynode *it;
 	const struct ynode *one[1];
 	const struct ynode *const *items;
+	const char *sg;
 	size_t i, cnt, idx;
 
 	if (is_null(v))
@@ -582,8 +583,13 @@ parse_needs(struct ctx *c, const struct ynode *v, struct node *n, size_t self)
 			continue;
 		}
 		if (!strmap_get(c->m->ids, it->u.s, &idx)) {
-			yerr(c, it, "node '%s' needs unknown node '%s'", n->id,
-			    it->u.s);
+			if ((sg = suggest_node(c, it->u.s, self)) != NULL)
+				yerr(c, it, "node '%s' needs unknown node '%s' "
+				    "(did you mean '%s'?)", n->id, it->u.s,
+				    sg);
+			else
+				yerr(c, it, "node '%s' needs unknown node '%s'",
+				    n->id, it->u.s);
 			continue;
 		}
 		if (idx == self) {
@@ -884,4 +890,19 @@ merge_defaults(struct ctx *c, struct node *n, uint32_t nset,
 		n->slurm.gres = str_copy(d->slurm.gres);
 		n->slurm.extra = strv_copy(d->slurm.extra, d->slurm.nextra);
 	}
+}
+
+void
+manifest_node_names_each(void (*fn)(void *, const char *, const char *),
+    void *arg)
+{
+	names_each(fn, arg, "key node", node_keys);
+	names_each(fn, arg, "key http", http_keys);
+	names_each(fn, arg, "key slurm", slurm_keys);
+	names_each(fn, arg, "key cache", cache_keys);
+	names_each(fn, arg, "key limits", limit_names);
+	names_each(fn, arg, "value backoff", backoff_names);
+	names_each(fn, arg, "value when", when_names);
+	names_each(fn, arg, "value executor", executor_names);
+	names_each(fn, arg, "value method", http_methods);
 }

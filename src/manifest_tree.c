@@ -271,32 +271,67 @@ out:
 	return rc;
 }
 
-/* Build the tree of the single document in text; NULL (and errors) when the
- * text is not one well-formed, bounded YAML document. */
-/* Report libyaml's error, at the place it names. */
+/* The byte of text at line:col (both from 1, col counting characters), or
+ * -1 when there is none. */
+static int
+text_char_at(const char *text, size_t len, int line, int col)
+{
+	size_t i = 0;
+	int l = 1, cl = 1;
+
+	for (; i < len && l < line; i++)
+		if (text[i] == '\n')
+			l++;
+	for (; i < len && text[i] != '\n'; i++) {
+		if (((unsigned char)text[i] & 0xc0) == 0x80)
+			continue;
+		if (cl++ == col)
+			return (unsigned char)text[i];
+	}
+	return -1;
+}
+
+/* Report libyaml's error, at the place it names: a tab where the scanner
+ * stopped is said to be one (libyaml says "found character that cannot
+ * start any token"), and so is a reserved indicator. */
 static void
 parse_error(struct ctx *c, const yaml_parser_t *p, const char *text,
     size_t len)
 {
-	int line, col;
+	int line, col, ch;
 
+	line = (int)p->problem_mark.line + 1;
+	col = (int)p->problem_mark.column + 1;
+	ch = p->error == YAML_SCANNER_ERROR ?
+	    text_char_at(text, len, line, col) : -1;
+	if (ch == '\t') {
+		ctx_err(c, line, col, "a tab at %d:%d: YAML indents with "
+		    "spaces, never tabs", line, col);
+		return;
+	}
+	if ((ch == '@' || ch == '`') && p->problem != NULL &&
+	    strstr(p->problem, "cannot start any token") != NULL) {
+		ctx_err(c, line, col, "'%c' cannot start a plain value in YAML: "
+		    "quote the value", ch);
+		return;
+	}
 	if (p->error == YAML_READER_ERROR) {
 		text_position(text, len, p->problem_offset, &line, &col);
 		ctx_err(c, line, col, "%s", p->problem != NULL ?
 		    p->problem : "cannot read the text");
 	} else if (p->context != NULL)
-		ctx_err(c, (int)p->problem_mark.line + 1,
-		    (int)p->problem_mark.column + 1,
-		    "%s (%s started at %d:%d)", p->problem != NULL ?
+		ctx_err(c, line, col, "%s (%s started at %d:%d)",
+		    p->problem != NULL ?
 		    p->problem : "syntax error", p->context,
 		    (int)p->context_mark.line + 1,
 		    (int)p->context_mark.column + 1);
 	else
-		ctx_err(c, (int)p->problem_mark.line + 1,
-		    (int)p->problem_mark.column + 1, "%s",
+		ctx_err(c, line, col, "%s",
 		    p->problem != NULL ? p->problem : "syntax error");
 }
 
+/* Build the tree of the single document in text; NULL (and errors) when the
+ * text is not one well-formed, bounded YAML document. */
 struct ynode *
 yaml_build(struct ctx *c, const char *text, size_t len)
 {
@@ -749,10 +784,12 @@ valid_budgetname(const char *s)
 	return true;
 }
 
+/* The edit distance of a and b, or SIZE_MAX once it is sure to be more
+ * than max (a row of the table with nothing at most max). */
 static size_t
-levenshtein(const char *a, const char *b)
+levenshtein_max(const char *a, const char *b, size_t max)
 {
-	size_t la = strlen(a), lb = strlen(b), i, j, prev, cur, t;
+	size_t la = strlen(a), lb = strlen(b), i, j, prev, cur, t, low;
 	size_t row[MANIFEST_ID_MAX + 2];
 
 	if (la > MANIFEST_ID_MAX || lb > MANIFEST_ID_MAX)
@@ -762,6 +799,7 @@ levenshtein(const char *a, const char *b)
 	for (i = 1; i <= la; i++) {
 		prev = row[0];
 		row[0] = i;
+		low = row[0];
 		for (j = 1; j <= lb; j++) {
 			cur = row[j];
 			t = prev + (a[i - 1] != b[j - 1]);
@@ -771,9 +809,19 @@ levenshtein(const char *a, const char *b)
 				t = row[j - 1] + 1;
 			row[j] = t;
 			prev = cur;
+			if (t < low)
+				low = t;
 		}
+		if (low > max)
+			return SIZE_MAX;
 	}
 	return row[lb];
+}
+
+static size_t
+levenshtein(const char *a, const char *b)
+{
+	return levenshtein_max(a, b, SIZE_MAX);
 }
 
 /* The closest of the candidates to s when close enough, or NULL. */
@@ -798,11 +846,83 @@ suggest(const char *s, const char *const *cand, size_t n)
 	return NULL;
 }
 
+/* Keys of other workflow tools (Airflow, Argo, Dagu, GitHub Actions,
+ * Compose) and the dagexec key that means the same; offered only where
+ * that key is one of the candidates. */
+static const char *const foreign_keys[][2] = {
+	{ "depends_on", "needs" }, { "dependencies", "needs" },
+	{ "depends", "needs" }, { "deps", "needs" },
+	{ "command", "run" }, { "cmd", "run" }, { "script", "run" },
+	{ "steps", "nodes" }, { "tasks", "nodes" }, { "jobs", "nodes" },
+	{ "retry", "retries" }, { "max_retries", "retries" },
+	{ "execution_timeout", "timeout" },
+	{ "environment", "env" },
+	{ "working_dir", "workdir" }, { "working_directory", "workdir" },
+	{ "dir", "workdir" }, { "cwd", "workdir" },
+	{ "concurrency", "max_parallel" }, { "parallelism", "max_parallel" },
+	{ "trigger_rule", "when" },
+};
+
+/* The key of ours that s means in another tool, if it is among cand. */
+static const char *
+foreign_key(const char *s, const char *const *cand, size_t n)
+{
+	size_t i, k;
+
+	for (i = 0; i < sizeof foreign_keys / sizeof foreign_keys[0]; i++) {
+		if (strcmp(s, foreign_keys[i][0]) != 0)
+			continue;
+		for (k = 0; k < n; k++)
+			if (cand[k] != NULL &&
+			    strcmp(cand[k], foreign_keys[i][1]) == 0)
+				return cand[k];
+	}
+	return NULL;
+}
+
+/* Node ids compared, at most, for the suggestions of one manifest: a
+ * million-node manifest with many misspelt needs stays quick. */
+#define SUGGEST_BUDGET	4000000
+
+/* The node id closest to s, by suggest's rule, but node skip; or NULL. */
+const char *
+suggest_node(struct ctx *c, const char *s, size_t skip)
+{
+	const struct manifest *m = c->m;
+	const char *best = NULL, *id;
+	size_t len = strlen(s), lim, d, k, il;
+
+	if (m->nnodes > SUGGEST_BUDGET - c->suggested)
+		return NULL;
+	c->suggested += m->nnodes;
+	lim = len / 3 > 2 ? len / 3 : 2;
+	if (lim >= len)
+		lim = len - 1;
+	for (k = 0; k < m->nnodes && len > 0; k++) {
+		if (k == skip || (id = m->nodes[k].id) == NULL)
+			continue;
+		il = strlen(id);
+		if (il > len + lim || len > il + lim)
+			continue;
+		d = levenshtein_max(s, id, lim);
+		if (d > lim || d >= il)
+			continue;
+		best = id;
+		if (d <= 1)
+			break;
+		lim = d - 1;	/* only a closer one from here */
+	}
+	return best;
+}
+
 void
 unknown_key(struct ctx *c, const struct ynode *k, const char *what,
     const char *const *cand, size_t n)
 {
-	const char *s = suggest(k->u.s, cand, n);
+	const char *s = foreign_key(k->u.s, cand, n);
+
+	if (s == NULL)
+		s = suggest(k->u.s, cand, n);
 
 	if (s != NULL)
 		yerr(c, k, "unknown %s '%s' (did you mean '%s'?)", what,

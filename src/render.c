@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "errtail.h"
 #include "log.h"
 #include "render.h"
 #include "units.h"
@@ -136,8 +137,8 @@ render_waves(FILE *fp, const struct manifest *m)
 	free(order);
 }
 
-static int
-summary_rank(enum node_status s)
+int
+render_rank(enum node_status s)
 {
 	switch (s) {
 	case NS_FAILED:
@@ -153,16 +154,16 @@ summary_cmp(const void *a, const void *b, void *arg)
 {
 	const struct sched *s = *(const struct sched **)arg;
 	size_t x = *(const size_t *)a, y = *(const size_t *)b;
-	int rx = summary_rank(sched_node(s, x)->status);
-	int ry = summary_rank(sched_node(s, y)->status);
+	int rx = render_rank(sched_node(s, x)->status);
+	int ry = render_rank(sched_node(s, y)->status);
 
 	if (rx != ry)
 		return rx - ry;
 	return x < y ? -1 : x > y;
 }
 
-static void
-fmt_ms(int64_t ms, char *buf, size_t len)
+void
+render_ms(int64_t ms, char *buf, size_t len)
 {
 	if (ms < 0)
 		snprintf(buf, len, "-");
@@ -174,9 +175,8 @@ fmt_ms(int64_t ms, char *buf, size_t len)
 		units_format_duration(ms / 1000 * 1000, buf, len);
 }
 
-/* "name=value name=value" of a metric list, new. */
-static char *
-fmt_metrics(const struct metric *v, size_t n)
+char *
+render_metrics(const struct metric *v, size_t n)
 {
 	char	*out = xstrdup(""), *t;
 	size_t	 i;
@@ -215,6 +215,85 @@ fmt_cut(const char *s, int width)
 	return e;
 }
 
+/* The error column's text: the last line of stderr, the most telling (a
+ * traceback's last line, the shell's "not found"), then the error in
+ * parentheses; or the error alone. Escaped; new. */
+static char *
+summary_error(const struct node_run *r)
+{
+	char		*e, *full;
+	const char	*last;
+	size_t		 n;
+
+	e = log_escape(r->error != NULL ? r->error : "",
+	    r->error != NULL ? strlen(r->error) : 0);
+	/* the tail is safe text already (errtail_new) */
+	if ((last = errtail_last(r->stderr_tail, &n)) != NULL) {
+		full = xasprintf("%.*s%s%s%s", (int)n, last,
+		    *e != '\0' ? " (" : "", e, *e != '\0' ? ")" : "");
+		free(e);
+		e = full;
+	}
+	return e;
+}
+
+/* Columns of the error, after the others: at least 20. */
+static int
+summary_error_width(int idwidth)
+{
+	int w = SUMMARY_WIDTH - idwidth - 53 - SUMMARY_METRICS;
+
+	return w < 20 ? 20 : w;
+}
+
+/* At most this many nodes' errors and last lines of stderr under the
+ * table. */
+#define SUMMARY_TAILS	20
+
+/* Under the totals: each node that has last lines of stderr, or whose
+ * error the column cut, with its error whole and those lines, in the
+ * table's order, SUMMARY_TAILS at most. */
+static void
+summary_tails(FILE *fp, const struct manifest *m, const struct sched *s,
+    const size_t *order, int ewidth)
+{
+	const struct node_run	*r;
+	const char		*p, *nl;
+	size_t			 i, n = 0;
+	char			*e, *col;
+	bool			 cut;
+
+	for (i = 0; i < m->nnodes; i++) {
+		r = sched_node(s, order[i]);
+		if (r->error == NULL && r->stderr_tail == NULL)
+			continue;
+		col = summary_error(r);
+		cut = strlen(col) > (size_t)ewidth;	/* bytes >= chars */
+		free(col);
+		if (r->stderr_tail == NULL && !cut)
+			continue;
+		if (n++ == 0)
+			fprintf(fp, "\nerrors and last lines of stderr:\n");
+		if (n > SUMMARY_TAILS)
+			continue;
+		e = log_escape(r->error != NULL ? r->error : "",
+		    r->error != NULL ? strlen(r->error) : 0);
+		fprintf(fp, "%s (%s)%s%s\n", m->nodes[order[i]].id,
+		    node_status_name(r->status), *e != '\0' ? ": " : "", e);
+		free(e);
+		for (p = r->stderr_tail; p != NULL; p = nl + 1) {
+			nl = strchr(p, '\n');
+			fprintf(fp, "    %.*s\n", nl != NULL ? (int)(nl - p) :
+			    (int)strlen(p), p);
+			if (nl == NULL)
+				break;
+		}
+	}
+	if (n > SUMMARY_TAILS)
+		fprintf(fp, "... and %zu more (state.yaml, nodes/NODE/"
+		    "stderr.log)\n", n - SUMMARY_TAILS);
+}
+
 /* The lines under the totals for what did not run here: the earlier jobs
  * reused nodes came from (with how many), and what the cache hits saved. */
 static void
@@ -246,7 +325,7 @@ summary_unrun(FILE *fp, const struct manifest *m, const struct state_job *sj)
 		free(mt);
 	}
 	if (sj->nsaved > 0) {
-		mt = fmt_metrics(sj->saved, sj->nsaved);
+		mt = render_metrics(sj->saved, sj->nsaved);
 		fprintf(fp, "saved by cache hits: %s\n", mt);
 		free(mt);
 	}
@@ -265,7 +344,8 @@ render_summary(FILE *fp, const struct manifest *m, const struct sched *s,
 	const struct node_run *r;
 	const struct metric *met;
 	int64_t dur, cpu = 0, rss = 0;
-	char dbuf[32], cbuf[32], rbuf[32], abuf[16], *err, *mt, *mc, *line;
+	char dbuf[32], cbuf[32], rbuf[32], abuf[16], *err, *mt, *mc, *line,
+	    *mt2;
 	int width = 5, attempts = 0;
 
 	order = xcalloc(m->nnodes > 0 ? m->nnodes : 1, sizeof *order);
@@ -286,8 +366,8 @@ render_summary(FILE *fp, const struct manifest *m, const struct sched *s,
 		r = sched_node(s, order[i]);
 		dur = (r->started_ms >= 0 && r->finished_ms >= 0) ?
 		    r->finished_ms - r->started_ms : -1;
-		fmt_ms(dur, dbuf, sizeof dbuf);
-		fmt_ms(r->attempts > 0 ? r->cpu_ms : -1, cbuf, sizeof cbuf);
+		render_ms(dur, dbuf, sizeof dbuf);
+		render_ms(r->attempts > 0 ? r->cpu_ms : -1, cbuf, sizeof cbuf);
 		if (r->attempts > 0 && r->max_rss_kb > 0)
 			units_format_size(r->max_rss_kb * 1024, rbuf,
 			    sizeof rbuf);
@@ -297,11 +377,11 @@ render_summary(FILE *fp, const struct manifest *m, const struct sched *s,
 		attempts += r->attempts;
 		if (r->max_rss_kb > rss)
 			rss = r->max_rss_kb;
-		mt = fmt_metrics(r->metrics, r->nmetrics);
+		mt = render_metrics(r->metrics, r->nmetrics);
 		mc = fmt_cut(mt, SUMMARY_METRICS);
-		err = fmt_cut(r->error, SUMMARY_WIDTH - width - 53 -
-		    SUMMARY_METRICS < 20 ? 20 : SUMMARY_WIDTH - width - 53 -
-		    SUMMARY_METRICS);
+		mt2 = summary_error(r);
+		err = errtail_cut(mt2, (size_t)summary_error_width(width));
+		free(mt2);
 		status = node_status_name(r->status);
 		snprintf(abuf, sizeof abuf, "%d", r->attempts);
 		/* a success taken from an earlier job: what ran was there */
@@ -332,14 +412,14 @@ render_summary(FILE *fp, const struct manifest *m, const struct sched *s,
 		free(mc);
 	}
 	sched_counts(s, counts);
-	fmt_ms(duration_ms, dbuf, sizeof dbuf);
-	fmt_ms(cpu, cbuf, sizeof cbuf);
+	render_ms(duration_ms, dbuf, sizeof dbuf);
+	render_ms(cpu, cbuf, sizeof cbuf);
 	if (rss > 0)
 		units_format_size(rss * 1024, rbuf, sizeof rbuf);
 	else
 		snprintf(rbuf, sizeof rbuf, "-");
 	met = sched_metrics(s, &nmet);
-	mt = fmt_metrics(met, nmet);
+	mt = render_metrics(met, nmet);
 	mc = fmt_cut(mt, SUMMARY_METRICS);
 	line = xasprintf("%-*s  %-10s %8d %9s %9s %7s  %s", width, "TOTAL",
 	    dag_status_name(sched_status(s)), attempts, dbuf, cbuf, rbuf,
@@ -358,6 +438,7 @@ render_summary(FILE *fp, const struct manifest *m, const struct sched *s,
 	    dag_status_name(sched_status(s)), dbuf, cbuf);
 	if (sj != NULL)
 		summary_unrun(fp, m, sj);
+	summary_tails(fp, m, s, order, summary_error_width(width));
 	free(mt);
 	free(mc);
 	free(order);

@@ -23,5 +23,13 @@ void render_waves(FILE *fp, const struct manifest *m);
  * duration_ms < 0: unknown. */
 void render_summary(FILE *fp, const struct manifest *m, const struct sched *s,
     const struct state_job *sj, int64_t duration_ms);
+/* Where a node of status s comes in the summary: failed and timed out 0,
+ * cancelled 1, skipped 2, the rest 3. */
+int render_rank(enum node_status s);
+/* ms as the summary writes a time: "1.23s", "45.6s", "12m", "-" when
+ * ms < 0. */
+void render_ms(int64_t ms, char *buf, size_t len);
+/* "name=value name=value" of a metric list, new ("" for none). */
+char *render_metrics(const struct metric *v, size_t n);
 
 #endif

@@ -95,6 +95,10 @@ struct node_run {
 	struct attempt	*hist;		/* every attempt, in order */
 	size_t		 nhist;
 	int64_t		 retry_at;	/* NS_RETRYING: when to start again */
+	char		*stderr_tail;	/* the last lines of stderr of its last
+					   attempt, when that failed: made
+					   safe, '\n' between them (errtail.h);
+					   or NULL */
 };
 
 /* How an attempt ended, as the executor saw it. */
@@ -117,6 +121,8 @@ struct attempt_end {
 	int64_t		 retry_after_ms;	/* > 0: the server asked for this
 					   wait (Retry-After); honoured up to
 					   max_retry_delay */
+	const char	*stderr_tail;	/* copied: the last lines of its
+					   stderr (errtail_new), or NULL */
 };
 
 #endif

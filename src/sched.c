@@ -113,6 +113,8 @@ struct sched {
 	int			 stop_pass;	/* the stop walk is due */
 	size_t			 stop_node;
 	int			 halt;		/* H_*: nothing starts */
+	int			 spare_always;	/* ... but a cancel's `when:
+						   always` nodes (sched_stop) */
 	int			 halt_pass;	/* the halt walk is due */
 	enum dag_status		 end_status;	/* with halt */
 	char			*halt_error;	/* for nodes skipped by it */
@@ -410,12 +412,20 @@ set_error(struct node_run *r, char *error)
 	r->error = error;
 }
 
+/* Whether node i is a `when: always` node that a cancel lets run. */
+static int
+spared(const struct sched *s, size_t i)
+{
+	return (s->halt == H_CANCEL && s->spare_always &&
+	    s->m->nodes[i].when == WHEN_ALWAYS);
+}
+
 /* Whether node i may start now, as far as stopping goes. */
 static int
 may_start(const struct sched *s, size_t i)
 {
 	if (s->halt != H_NONE)
-		return (0);
+		return (spared(s, i));
 	if (s->stopping && s->m->nodes[i].when == WHEN_SUCCESS)
 		return (0);
 	return (1);
@@ -538,7 +548,7 @@ judge(struct sched *s, size_t i, int64_t now)
 
 	if (s->nr[i].status != NS_PENDING)
 		return;
-	if (s->halt != H_NONE) {
+	if (s->halt != H_NONE && !spared(s, i)) {
 		halt_end(s, i, now);
 		return;
 	}
@@ -753,6 +763,7 @@ sched_free(struct sched *s)
 		return;
 	for (i = 0; i < s->n; i++) {
 		free(s->nr[i].error);
+		free(s->nr[i].stderr_tail);
 		for (k = 0; k < s->nr[i].nmetrics; k++)
 			free(s->nr[i].metrics[k].name);
 		free(s->nr[i].metrics);
@@ -919,6 +930,11 @@ tick(struct sched *s, int64_t now)
 	}
 	if (!s->deadline_done && now >= s->deadline_at) {
 		s->deadline_done = 1;
+		/* a wall for everything, the nodes a cancel spared too */
+		if (s->spare_always) {
+			s->spare_always = 0;
+			s->halt_pass = 1;
+		}
 		kill_running(s, REASON_DEADLINE);
 		d = fmt_duration(s->m->deadline_ms);
 		halt(s, H_DEADLINE, DS_TIMED_OUT,
@@ -975,7 +991,8 @@ pick(struct sched *s)
 bool
 sched_startable(struct sched *s)
 {
-	if (!s->begun || s->halt != H_NONE || s->nrunning >= s->max_parallel)
+	if (!s->begun || (s->halt != H_NONE && !s->spare_always) ||
+	    s->nrunning >= s->max_parallel)
 		return (false);
 	return (best_ready(s, false) != SIZE_MAX);
 }
@@ -1053,7 +1070,8 @@ sched_next(struct sched *s, int64_t now, int slots, struct sched_action *a)
 		ret = 1;
 		goto out;
 	}
-	if (slots <= 0 || s->halt != H_NONE || s->nrunning >= s->max_parallel)
+	if (slots <= 0 || (s->halt != H_NONE && !s->spare_always) ||
+	    s->nrunning >= s->max_parallel)
 		goto out;
 	if ((i = pick(s)) == SIZE_MAX)
 		goto out;
@@ -1247,6 +1265,10 @@ sched_ended(struct sched *s, size_t i, int64_t now,
 		}
 	}
 	s->killed[i] = REASON_NONE;
+	/* a failure's last lines of stderr, shown with its error */
+	free(r->stderr_tail);
+	r->stderr_tail = why != REASON_NONE && e->stderr_tail != NULL ?
+	    xstrdup(e->stderr_tail) : NULL;
 
 	if (why == REASON_NONE) {
 		r->reason = REASON_NONE;
@@ -1282,18 +1304,42 @@ done:
 	timers_clean(s);
 }
 
-void
-sched_cancel(struct sched *s, int64_t now, enum dag_status why)
+/* Cancel (spare: let `when: always` nodes run) or interrupt. A cancel
+ * without spare after one with it kills and ends the spared nodes too. */
+static void
+cancel_halt(struct sched *s, int64_t now, enum dag_status why, int spare)
 {
+	size_t	i;
+
 	if (why != DS_INTERRUPTED)
 		why = DS_CANCELLED;
-	kill_running(s, REASON_CANCELLED);
-	halt(s, H_CANCEL, why, xstrdup(why == DS_INTERRUPTED ?
-	    "interrupted" : "cancelled"));
+	if (s->halt == H_CANCEL && s->spare_always && !spare) {
+		s->spare_always = 0;
+		s->halt_pass = 1;
+	} else {
+		s->spare_always = spare && s->halt == H_NONE;
+		halt(s, H_CANCEL, why, xstrdup(why == DS_INTERRUPTED ?
+		    "interrupted" : "cancelled"));
+	}
+	for (i = 0; i < s->n; i++)
+		if (s->nr[i].status == NS_RUNNING && !spared(s, i))
+			kill_push(s, i, REASON_CANCELLED);
 	if (!s->begun)
 		return;
 	settle(s, now);
 	timers_clean(s);
+}
+
+void
+sched_cancel(struct sched *s, int64_t now, enum dag_status why)
+{
+	cancel_halt(s, now, why, 0);
+}
+
+void
+sched_stop(struct sched *s, int64_t now)
+{
+	cancel_halt(s, now, DS_CANCELLED, 1);
 }
 
 /* ---- queries -------------------------------------------------------- */

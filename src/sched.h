@@ -90,6 +90,11 @@ void sched_ended(struct sched *s, size_t i, int64_t now,
 /* Stop the DAG: start nothing more, kill what runs (SA_KILL with reason
  * cancelled), and end as `why` (DS_CANCELLED or DS_INTERRUPTED). */
 void sched_cancel(struct sched *s, int64_t now, enum dag_status why);
+/* A cancel that lets the `when: always` nodes run (Argo's stop): kill what
+ * runs but them, start nothing new but them (each once its needs have
+ * ended), and end as DS_CANCELLED. A later sched_cancel, or the deadline,
+ * ends them too. */
+void sched_stop(struct sched *s, int64_t now);
 /* The attempt that SA_START just handed out for node i never began: node i
  * succeeded at now without an attempt (a cache hit). Its slot, its place in
  * its pool and the attempt number are given back; its dependents may start. */

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "errtail.h"
 #include "job_int.h"
 #include "xmalloc.h"
 
@@ -27,6 +28,57 @@ sink_init(struct logsink *ls, int fd, const struct job *j, size_t i,
 	ls->attempt = attempt;
 	ls->head_max = limit / 2;
 	ls->tail_max = limit - ls->head_max;
+	/* what a person reads first of a failure: stderr's last lines */
+	ls->keep_last = strcmp(name, "stderr.log") == 0;
+}
+
+/* Keep the last ERRTAIL_KEEP bytes written, whatever the log keeps. */
+static void
+sink_keep_last(struct logsink *ls, const char *buf, size_t len)
+{
+	size_t first;
+
+	if (ls->last == NULL)
+		ls->last = xmalloc(ERRTAIL_KEEP);
+	ls->last_seen += (int64_t)len;
+	if (len >= ERRTAIL_KEEP) {
+		memcpy(ls->last, buf + len - ERRTAIL_KEEP, ERRTAIL_KEEP);
+		ls->last_pos = 0;
+		return;
+	}
+	first = ERRTAIL_KEEP - ls->last_pos;
+	if (first > len)
+		first = len;
+	memcpy(ls->last + ls->last_pos, buf, first);
+	memcpy(ls->last, buf + first, len - first);
+	ls->last_pos = (ls->last_pos + len) % ERRTAIL_KEEP;
+}
+
+/* The last lines of what was kept into ls->tail; the bytes are let go. */
+static void
+sink_take_last(struct logsink *ls)
+{
+	char *lin;
+	size_t n;
+
+	if (ls->last == NULL)
+		return;
+	if (ls->last_seen <= ERRTAIL_KEEP) {
+		n = (size_t)ls->last_seen;
+		lin = ls->last;
+	} else {
+		/* oldest first: from the write position round to it */
+		n = ERRTAIL_KEEP;
+		lin = xmalloc(n);
+		memcpy(lin, ls->last + ls->last_pos, n - ls->last_pos);
+		memcpy(lin + n - ls->last_pos, ls->last, ls->last_pos);
+	}
+	free(ls->tail);
+	ls->tail = errtail_new(lin, n, ls->last_seen > ERRTAIL_KEEP);
+	if (lin != ls->last)
+		free(lin);
+	free(ls->last);
+	ls->last = NULL;
 }
 
 /*
@@ -93,6 +145,8 @@ sink_write(struct logsink *ls, const char *buf, size_t len)
 {
 	size_t take, first;
 
+	if (len > 0 && ls->keep_last)
+		sink_keep_last(ls, buf, len);
 	if (len == 0 || sink_open(ls) < 0)
 		return;
 	if (ls->written < ls->head_max) {
@@ -140,6 +194,7 @@ sink_finish(struct logsink *ls)
 	char *line;
 	int64_t start;
 
+	sink_take_last(ls);
 	if (ls->file < 0)
 		return;
 	if (ls->dropped > 0) {

@@ -146,9 +146,27 @@ spool_free(struct spool *sp)
 	free(sp);
 }
 
+/* The whole of a file, for an OFD write lock. */
+static void
+whole_file(struct flock *fl)
+{
+	memset(fl, 0, sizeof *fl);
+	fl->l_type = F_WRLCK;
+	fl->l_whence = SEEK_SET;
+}
+
+/*
+ * Two locks on SPOOL/lock, both on the open file description (so held
+ * until the daemon ends, whatever it forks): a flock, which is what
+ * daemons of the first release take, and an OFD lock, which `submit` can
+ * test with F_OFD_GETLK without taking it. A flock cannot be tested
+ * without taking it, and a test that took it, however briefly, could make
+ * a daemon that is starting at that moment fail.
+ */
 int
 spool_lock(struct spool *sp, char **cause)
 {
+	struct flock fl;
 	char buf[32];
 	ssize_t n;
 	int fd;
@@ -160,8 +178,11 @@ spool_lock(struct spool *sp, char **cause)
 		    strerror(errno));
 		return -1;
 	}
-	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-		if (errno == EWOULDBLOCK) {
+	whole_file(&fl);
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0 ||
+	    fcntl(fd, F_OFD_SETLK, &fl) != 0) {
+		if (errno == EWOULDBLOCK || errno == EAGAIN ||
+		    errno == EACCES) {
 			n = pread(fd, buf, sizeof buf - 1, 0);
 			buf[n > 0 ? n : 0] = '\0';
 			buf[strcspn(buf, "\n")] = '\0';
@@ -181,6 +202,68 @@ spool_lock(struct spool *sp, char **cause)
 		return -1;
 	}
 	sp->lockfd = fd;
+	return 0;
+}
+
+int
+spool_served(const char *dir, char **cause)
+{
+	struct flock fl;
+	char *path = xasprintf("%s/lock", dir);
+	int fd, rc;
+
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC |
+	    O_NOCTTY);
+	if (fd < 0 && errno == ENOENT) {
+		free(path);
+		return 0;
+	}
+	whole_file(&fl);
+	if (fd < 0 || fcntl(fd, F_OFD_GETLK, &fl) != 0) {
+		*cause = xasprintf("cannot test '%s': %s", path,
+		    strerror(errno));
+		rc = -1;
+	} else
+		rc = fl.l_type != F_UNLCK;
+	if (fd >= 0)
+		close(fd);
+	free(path);
+	return rc;
+}
+
+int
+spool_check(const char *dir, char **cause)
+{
+	static const char *const subs[] = { "incoming", "tmp" };
+	struct stat st;
+	size_t i;
+	char *p;
+
+	if (stat(dir, &st) != 0) {
+		if (errno == ENOENT)
+			*cause = xasprintf("spool '%s' does not exist: `dagexec "
+			    "watch -s %s` creates it (run it as root for a "
+			    "spool shared by several users)", dir, dir);
+		else
+			*cause = xasprintf("cannot open spool '%s': %s", dir,
+			    strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		*cause = xasprintf("spool '%s' is not a directory", dir);
+		return -1;
+	}
+	for (i = 0; i < sizeof subs / sizeof subs[0]; i++) {
+		p = xasprintf("%s/%s", dir, subs[i]);
+		if (stat(p, &st) != 0 || !S_ISDIR(st.st_mode)) {
+			*cause = xasprintf("'%s' is not a dagexec spool (it has "
+			    "no %s/): `dagexec watch -s %s` makes its layout",
+			    dir, subs[i], dir);
+			free(p);
+			return -1;
+		}
+		free(p);
+	}
 	return 0;
 }
 
@@ -556,11 +639,14 @@ reject_in_place(struct spool *sp, const char *from_sub, const char *name,
 		goto out;
 	}
 	/* what was dropped, and why it was refused, are the dropper's alone:
-	 * a manifest may hold a token (no link is followed to change it) */
+	 * a manifest may hold a token. No link is followed to change it, and
+	 * a file of more than one link is left as it is: its other name may
+	 * be someone else's file */
 	if (fstatat(to, dest, &st, AT_SYMLINK_NOFOLLOW) != 0) {
 		st.st_uid = 0;
 		st.st_gid = 0;
-	} else if (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode))
+	} else if (S_ISDIR(st.st_mode) || (!S_ISLNK(st.st_mode) &&
+	    st.st_nlink == 1))
 		(void)fchmodat(to, dest, S_ISDIR(st.st_mode) ? 0700 : 0600,
 		    AT_SYMLINK_NOFOLLOW);
 	epath = xasprintf("%s/rejected/%s.error", sp->path, dest);
@@ -598,6 +684,8 @@ claimed_same(int dfd, const char *name, const struct stat *st)
 	}
 	return fd;
 }
+
+#define CLAIM_REPLACED	"the file was replaced while it was being claimed"
 
 int
 spool_claim(struct spool *sp, const char *name, struct spool_claim *c,
@@ -714,17 +802,19 @@ spool_claim(struct spool *sp, const char *name, struct spool_claim *c,
 		return -1;
 	}
 	close(in);
-	(void)fs_sync_parent(dir);
+	/* not synced: after a crash the file is in incoming/ or in its
+	 * claim, and is taken up again from either; what a job relies on is
+	 * synced when it is named (spool_activate) */
 	fd = claimed_same(dfd, name, &st);
 	close(dfd);
 	if (fd < 0) {
 		c->name = xstrdup(name);
 		c->dir = dir;
 		c->path = xasprintf("%s/%s", dir, name);
-		c->fd = -1;
-		rc = spool_reject_claim(sp, c, "the file was replaced while it "
-		    "was being claimed", cause);
+		rc = spool_reject_claim(sp, c, CLAIM_REPLACED, cause);
 		spool_claim_release(c);
+		if (rc == 0)
+			*cause = xstrdup(CLAIM_REPLACED);
 		return rc != 0 ? -1 : 1;
 	}
 	/* the dropper's alone from here on, whatever their umask: a bundle
@@ -746,7 +836,7 @@ reject:
 		free(why);
 		return -1;
 	}
-	free(why);
+	*cause = why;
 	return 1;
 }
 
@@ -866,13 +956,12 @@ id_taken(struct spool *sp, const char *id)
 	return taken;
 }
 
-/* A DAG name as the manifest allows it: what a job id is made from. */
-static bool
-name_ok(const char *s)
+bool
+spool_word_ok(const char *s, size_t max)
 {
 	size_t i, n = strlen(s);
 
-	if (n == 0 || n > 64 || s[0] == '.' || s[0] == '-')
+	if (n == 0 || n > max || s[0] == '.')
 		return false;
 	for (i = 0; i < n; i++)
 		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' &&
@@ -880,6 +969,13 @@ name_ok(const char *s)
 		    s[i] == '-' || s[i] == '_' || s[i] == '.'))
 			return false;
 	return true;
+}
+
+/* A DAG name as the manifest allows it: what a job id is made from. */
+static bool
+name_ok(const char *s)
+{
+	return s[0] != '-' && spool_word_ok(s, 64);
 }
 
 #define ID_SUFFIX_LEN	21	/* -YYYYMMDDTHHMMSS-XXXX */

@@ -24,6 +24,10 @@ enum spool_kind { SPOOL_MANIFEST, SPOOL_TAR, SPOOL_TGZ, SPOOL_TZST,
  * *.tar, *.tar.gz, *.tgz and *.tar.zst bundles, *.retry retry requests
  * (`submit --retry`). 0, or -1 when it is none of them. */
 int spool_kind(const char *name, enum spool_kind *k);
+/* Whether s is a name of letters, digits, '-', '_' and '.', at most max
+ * long, not starting with '.': a name the spool can take as a file name
+ * (a job id, a DAG name). */
+bool spool_word_ok(const char *s, size_t max);
 /* Whether id is a job id: NAME-YYYYMMDDTHHMMSS-XXXX with NAME a valid DAG
  * name (as spool_job_id makes them). */
 bool spool_job_id_ok(const char *id);
@@ -55,9 +59,17 @@ void spool_free(struct spool *sp);
 const char *spool_path(const struct spool *sp);
 char *spool_subdir(const struct spool *sp, const char *sub);
 
-/* Take the exclusive lock (flock on SPOOL/lock, holding our pid). Fails at
- * once with "spool '/x' is served by pid N" when another daemon holds it. */
+/* Take the exclusive lock (a flock and an OFD write lock on SPOOL/lock,
+ * holding our pid). Fails at once with "spool '/x' is served by pid N"
+ * when another daemon holds it. */
 int spool_lock(struct spool *sp, char **cause);
+/* Whether a daemon serves the spool at dir: its lock tested with
+ * F_OFD_GETLK, never taken (a daemon starting meanwhile is not in the
+ * way). 1 served, 0 not (no lock file, or a free one), -1 with *cause. */
+int spool_served(const char *dir, char **cause);
+/* Whether dir is a spool that files can be dropped into (incoming/ and
+ * tmp/ exist): 0, or -1 with *cause saying how to make it. */
+int spool_check(const char *dir, char **cause);
 
 /* An inotify descriptor watching incoming/ and cancel/ (close-after-write,
  * moved-in, create). Every event is only a hint: callers rescan. */
@@ -94,9 +106,10 @@ int spool_clean_temps(struct spool *sp, const char *sub, bool (*match)(
 /* Claim incoming/NAME: open it without following links, check it (regular
  * file, one link, size bound, a known kind), and rename it into a fresh
  * claims/.claim-XXXX/. Returns 0 and fills c; 1 when the file was refused
- * (it is then already in rejected/ with its .error); -1 with *cause on an
- * OS error (the file is left where it is); 2 when it vanished or is still
- * open for writing by someone (its close brings another event). */
+ * (it is then already in rejected/ with its .error, and *cause says why);
+ * -1 with *cause on an OS error (the file is left where it is); 2 when it
+ * vanished or is still open for writing by someone (its close brings
+ * another event). */
 int spool_claim(struct spool *sp, const char *name, struct spool_claim *c,
     char **cause);
 /* Move a claimed file to rejected/ with NAME.error holding text, and remove

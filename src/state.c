@@ -12,6 +12,7 @@
 
 #include <yaml.h>
 
+#include "errtail.h"
 #include "fsutil.h"
 #include "state.h"
 #include "strbuf.h"
@@ -372,6 +373,27 @@ static const struct node_run state_pending_run = {
 	.reason = REASON_NONE,
 };
 
+/* A failed attempt's last lines of stderr, one item each. */
+static void
+state_tail(struct strbuf *o, const char *tail)
+{
+	const char	*p, *nl;
+	size_t		 len;
+
+	strbuf_add(o, "\n    stderr_tail:", 17);
+	for (p = tail; ; p = nl + 1) {
+		nl = strchr(p, '\n');
+		len = nl != NULL ? (size_t)(nl - p) : strlen(p);
+		strbuf_add(o, "\n    - ", 7);
+		if (state_plain_ok(p, len, 0))
+			strbuf_add(o, p, len);
+		else
+			state_quoted(o, p, len);
+		if (nl == NULL)
+			break;
+	}
+}
+
 /* One node's entry under `nodes:`. */
 static void
 state_node(struct strbuf *o, struct state_clock *c, const struct manifest *m,
@@ -416,6 +438,8 @@ state_node(struct strbuf *o, struct state_clock *c, const struct manifest *m,
 	state_str(o, reason_name(r->reason), 0);
 	strbuf_add(o, "\n    error: ", 12);
 	state_str(o, r->error, 0);
+	if (r->stderr_tail != NULL)
+		state_tail(o, r->stderr_tail);
 	/* a success taken from an earlier job (retry): no attempt here */
 	if (sj->reused_from != NULL && sj->reused_from[i] != NULL) {
 		strbuf_add(o, "\n    reused_from: ", 18);
@@ -825,6 +849,44 @@ state_rd_metrics_free(struct metric *v, size_t n)
 	free(v);
 }
 
+/* A node's stderr_tail (absent or null: none): a sequence of strings,
+ * each made safe again (the file may have been edited), the last
+ * ERRTAIL_LINES joined by '\n'. */
+static int
+state_rd_tail(struct state_rd *rd, yaml_node_t *map, char **out)
+{
+	yaml_node_t	*n = state_rd_get(rd, map, "stderr_tail"), *it;
+	yaml_node_item_t *p, *from;
+	struct strbuf	 o = STRBUF_INIT;
+	char		*line;
+
+	*out = NULL;
+	if (state_rd_is_null(n))
+		return 0;
+	if (n->type != YAML_SEQUENCE_NODE)
+		return state_rd_fail(rd, "'%s' is not a sequence",
+		    "stderr_tail");
+	from = n->data.sequence.items.start;
+	if (n->data.sequence.items.top - from > ERRTAIL_LINES)
+		from = n->data.sequence.items.top - ERRTAIL_LINES;
+	for (p = from; p < n->data.sequence.items.top; p++) {
+		it = yaml_document_get_node(&rd->doc, *p);
+		if (it == NULL || it->type != YAML_SCALAR_NODE) {
+			free(o.s);
+			return state_rd_fail(rd, "an item of '%s' is not a "
+			    "string", "stderr_tail");
+		}
+		line = errtail_safe((const char *)it->data.scalar.value,
+		    it->data.scalar.length);
+		if (o.len > 0)
+			strbuf_add(&o, "\n", 1);
+		strbuf_str(&o, line);
+		free(line);
+	}
+	*out = o.s;
+	return 0;
+}
+
 static int
 state_rd_nodes(struct state_rd *rd, yaml_node_t *nodes, struct state_doc *d)
 {
@@ -867,7 +929,8 @@ state_rd_nodes(struct state_rd *rd, yaml_node_t *nodes, struct state_doc *d)
 		    state_rd_str(rd, v, "reason", 1, &dn->reason) != 0 ||
 		    state_rd_str(rd, v, "error", 1, &dn->error) != 0 ||
 		    state_rd_str(rd, v, "reused_from", 1,
-		    &dn->reused_from) != 0)
+		    &dn->reused_from) != 0 ||
+		    state_rd_tail(rd, v, &dn->stderr_tail) != 0)
 			return -1;
 		dn->cached = state_rd_get(rd, v, "cached") != NULL &&
 		    state_rd_true(state_rd_get(rd, v, "cached"));
@@ -890,6 +953,7 @@ state_doc_free(struct state_doc *d)
 		free(d->nodes[i].status);
 		free(d->nodes[i].reason);
 		free(d->nodes[i].error);
+		free(d->nodes[i].stderr_tail);
 		free(d->nodes[i].reused_from);
 		state_rd_metrics_free(d->nodes[i].saved, d->nodes[i].nsaved);
 	}

@@ -59,6 +59,8 @@ struct state_doc_node {
 	int64_t		 duration_ms;	/* -1: null */
 	char		*reason;	/* NULL: null */
 	char		*error;		/* NULL: null */
+	char		*stderr_tail;	/* its last lines of stderr, '\n'
+					   between them, or NULL */
 	char		*reused_from;	/* NULL: absent (it ran here) */
 	bool		 cached;	/* a cache hit */
 	struct metric	*saved;		/* a hit's metrics, not added */

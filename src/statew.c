@@ -65,9 +65,10 @@ thread_cpu_us(void)
 
 /*
  * The rewrites while the job runs are rendered on the loop but written
- * (create, write, fsync, rename, fsync of the directory) by a thread of
- * the job's: at 10,000 nodes the write is most of a rewrite's cost, and the
- * loop would wait for the disk with its node slots idle. One write at a
+ * (create, write, rename) by a thread of the job's: at 10,000 nodes the
+ * write is most of a rewrite's cost, and the loop would wait for the disk
+ * with its node slots idle. None is synced: state.yaml is made again from
+ * the journal after a crash (fs_replace). One write at a
  * time, in order; statew_flush (the last state, and those of notify) waits
  * until the thread is idle and writes itself. The first state of a new
  * job, every node pending, is rendered by the thread too (from the
@@ -120,7 +121,7 @@ statew_main(void *arg)
 		t0 = thread_cpu_us();
 		if (text == NULL)
 			text = state_render(pm, NULL, NULL, 0, &psj, &len);
-		rc = fs_write_atomic_owned(sw->path, text, len, 0600, sw->uid,
+		rc = fs_replace_owned(sw->path, text, len, 0600, sw->uid,
 		    sw->gid, &cause);
 		free(text);
 
@@ -312,7 +313,7 @@ statew_flush(struct job *j)
 	t0 = thread_cpu_us();
 	job_fill_state(j, &sj);
 	text = statew_render(j, &sj, &len);
-	if (fs_write_atomic(j->state_path, text, len, 0600, &cause) != 0) {
+	if (fs_replace(j->state_path, text, len, 0600, &cause) != 0) {
 		job_log(j, LOG_ERROR, SIZE_MAX, "state", "%s", cause);
 		free(cause);
 		j->end_failed = true;

@@ -11,7 +11,7 @@
  *   to the daemon                     from the daemon
  *   name NAME | reject TEXT           id JOB | cap N (0: no cap)
  *   running (the file is taken in)    grant N
- *   hello JOB HELD + the lock's fd    cancel | stop | stop remote
+ *   hello JOB HELD + the lock's fd    cancel [now] | stop | stop remote
  *   want 1 | ret N                    ok | fail WHY (the bundle)
  *   done STATUS + the bundle's fd
  *
@@ -304,9 +304,10 @@ on_message(struct sup *s, const char *msg, int fd)
 			s->yield_owed += (int)n;
 		if (s->j != NULL)
 			sup_slots(s->j, s);
-	} else if (ctl_is(msg, "cancel", NULL)) {
+	} else if (ctl_is(msg, "cancel", &rest)) {
+		/* "cancel": when: always nodes still run; "cancel now" */
 		if (s->j != NULL && !s->over)
-			job_stop(s->j, DS_CANCELLED);
+			job_cancel(s->j, ctl_is(rest, "now", NULL));
 	} else if (ctl_is(msg, "stop", &rest)) {
 		if (s->j != NULL && ctl_is(rest, "remote", NULL))
 			job_set_cancel_remote(s->j, true);
@@ -828,7 +829,7 @@ start_job(struct sup *s, struct manifest *m, const char *text, size_t len)
 	struct job_config jc;
 	struct stat st;
 	char *ev = xasprintf("%s/events.log", s->dir), *cause = NULL, *hist;
-	char *cache;
+	char *cache, *done;
 	int64_t *est;
 
 	memset(&jc, 0, sizeof jc);
@@ -864,7 +865,13 @@ start_job(struct sup *s, struct manifest *m, const char *text, size_t len)
 	cache = xasprintf("%s/cache", s->userdir);
 	jc.cache_dir = cache;
 	jc.cache_skip = s->rr != NULL ? rerun_cache_skip(s->rr) : NULL;
+	/* where the daemon puts the bundle, for report.html */
+	done = xasprintf("%s/done/%s%s", s->a->spool, s->job,
+	    bundle_ext(BUNDLE_TGZ));
+	jc.bundle = done;
+	jc.spool = s->a->spool;
 	s->j = job_new(s->loop, m, &jc, &cause);
+	free(done);
 	free(cache);
 	free(est);
 	free(ev);

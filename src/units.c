@@ -5,11 +5,52 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "units.h"
 
-/* Room for "unknown unit '...'" with the unit cut at a few characters. */
+/* Room for "unknown unit '...'" with the unit cut at a few characters,
+ * and the hint that follows it. */
 static __thread char units_why[64];
+static __thread char units_hint_buf[256];
+
+/* What a person reads after a malformed duration or size. */
+#define DURATION_UNITS	"units: ms, s, m, h, d, without a space: 90s, 1h30m"
+#define SIZE_UNITS	"units: K, M, G, T (powers of 1024), without a space: " \
+			"512M, 2G"
+
+/* Units written out in words, as people write them elsewhere ("10
+ * minutes", "5 MB"), and the unit meant. */
+struct unit_word {
+	const char	*word;
+	const char	*unit;
+};
+
+static const struct unit_word duration_words[] = {
+	{ "ms", "ms" }, { "msec", "ms" }, { "msecs", "ms" },
+	{ "millisecond", "ms" }, { "milliseconds", "ms" },
+	{ "s", "s" }, { "sec", "s" }, { "secs", "s" }, { "second", "s" },
+	{ "seconds", "s" },
+	{ "m", "m" }, { "min", "m" }, { "mins", "m" }, { "minute", "m" },
+	{ "minutes", "m" },
+	{ "h", "h" }, { "hr", "h" }, { "hrs", "h" }, { "hour", "h" },
+	{ "hours", "h" },
+	{ "d", "d" }, { "day", "d" }, { "days", "d" },
+	{ NULL, NULL }
+};
+
+static const struct unit_word size_words[] = {
+	{ "b", "" }, { "byte", "" }, { "bytes", "" },
+	{ "k", "K" }, { "kb", "K" }, { "kib", "K" }, { "kilobyte", "K" },
+	{ "kilobytes", "K" },
+	{ "m", "M" }, { "mb", "M" }, { "mib", "M" }, { "megabyte", "M" },
+	{ "megabytes", "M" },
+	{ "g", "G" }, { "gb", "G" }, { "gib", "G" }, { "gigabyte", "G" },
+	{ "gigabytes", "G" },
+	{ "t", "T" }, { "tb", "T" }, { "tib", "T" }, { "terabyte", "T" },
+	{ "terabytes", "T" },
+	{ NULL, NULL }
+};
 
 struct unit {
 	const char	*name;
@@ -34,6 +75,46 @@ units_unknown(const char *u, size_t len)
 	snprintf(units_why, sizeof units_why, "unknown unit '%.*s'", (int)len,
 	    u);
 	return units_why;
+}
+
+/*
+ * why, followed by what the units are and, when s is a number and a unit
+ * written out or set apart by blanks ("10 minutes", "5 MB"), the form
+ * meant ("10m", "5M"). A message in a per-thread buffer.
+ */
+static const char *
+units_hint(const char *s, const char *why, const struct unit_word *words,
+    const char *units)
+{
+	const char *n = s, *ne, *w, *mean = NULL;
+	size_t wl, k;
+
+	while ((*s >= '0' && *s <= '9') || *s == '.')
+		s++;
+	ne = s;
+	while (*s == ' ' || *s == '\t')
+		s++;
+	w = s;
+	while ((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z'))
+		s++;
+	wl = (size_t)(s - w);
+	if (ne > n && ne - n <= 24 && wl > 0 && wl <= 16 && *s == '\0' &&
+	    *n != '.' && ne[-1] != '.') {
+		for (k = 0; words[k].word != NULL && mean == NULL; k++)
+			if (strlen(words[k].word) == wl &&
+			    strncasecmp(words[k].word, w, wl) == 0)
+				mean = words[k].unit;
+	}
+	/* a case the parser refused for another reason ("10S") has no
+	 * meant form of its own: only the units */
+	if (mean != NULL && (ne != w || strncmp(mean, w, wl) != 0 ||
+	    strlen(mean) != wl))
+		snprintf(units_hint_buf, sizeof units_hint_buf, "%s (did you "
+		    "mean '%.*s%s'? %s)", why, (int)(ne - n), n, mean, units);
+	else
+		snprintf(units_hint_buf, sizeof units_hint_buf, "%s (%s)", why,
+		    units);
+	return units_hint_buf;
 }
 
 /*
@@ -116,8 +197,8 @@ units_scale(uint64_t ip, uint64_t fp, uint64_t fden, int64_t mult,
 	return 0;
 }
 
-int
-units_parse_duration(const char *s, int64_t *ms, const char **why)
+static int
+parse_duration(const char *s, int64_t *ms, const char **why)
 {
 	const char *u;
 	uint64_t ip, fp, fden, part, total = 0;
@@ -188,8 +269,8 @@ units_parse_duration(const char *s, int64_t *ms, const char **why)
 	return 0;
 }
 
-int
-units_parse_size(const char *s, int64_t *bytes, const char **why)
+static int
+parse_size(const char *s, int64_t *bytes, const char **why)
 {
 	static const char prefixes[] = "KMGTPE";
 	const char *u, *u0, *p;
@@ -246,6 +327,33 @@ units_parse_size(const char *s, int64_t *bytes, const char **why)
 		return -1;
 	*bytes = (int64_t)v;
 	return 0;
+}
+
+/* rc of a parse of s: a malformed duration or size (not one out of range,
+ * negative or empty) says which units there are. */
+static int
+units_hinted(int rc, const char *s, const char **why,
+    const struct unit_word *words, const char *units)
+{
+	if (rc != 0 && (strcmp(*why, "not a duration") == 0 ||
+	    strcmp(*why, "not a size") == 0 ||
+	    strncmp(*why, "unknown unit", 12) == 0))
+		*why = units_hint(s, *why, words, units);
+	return rc;
+}
+
+int
+units_parse_duration(const char *s, int64_t *ms, const char **why)
+{
+	return units_hinted(parse_duration(s, ms, why), s, why,
+	    duration_words, DURATION_UNITS);
+}
+
+int
+units_parse_size(const char *s, int64_t *bytes, const char **why)
+{
+	return units_hinted(parse_size(s, bytes, why), s, why, size_words,
+	    SIZE_UNITS);
 }
 
 char *

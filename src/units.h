@@ -7,8 +7,11 @@
 
 /* Parse a duration: "500ms", "30s", "10m", "2h", "1d", or a bare number of
  * seconds ("90", "1.5"). Whitespace is not allowed. Returns 0 and the value in
- * milliseconds, or -1 with *why a static message ("unknown unit 'x'",
- * "out of range", "not a duration") on error. Negative values are refused. */
+ * milliseconds, or -1 with *why a message (static or per-thread, valid until
+ * the thread's next call) on error: "out of range", or for a malformed one
+ * "not a duration" or "unknown unit 'x'" followed by the units and, for a
+ * unit written out ("10 minutes"), the form meant ("did you mean '10m'?").
+ * Negative values are refused. */
 int units_parse_duration(const char *s, int64_t *ms, const char **why);
 /* Parse a size: "512", "64K", "512M", "2G", "1T" (powers of 1024; an optional
  * trailing "B" or "iB" is accepted: "64KB", "64KiB"). Same conventions. */

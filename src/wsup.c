@@ -6,7 +6,7 @@
  * What root still does for a job: claim the file by rename into
  * claims/.claim-NAME/ (root's), take the job's lock there (an OFD lock on
  * claims/X/lock, whose open file description only the supervisor holds),
- * fork and drop every id to the owner's and exec `dagexec __supervise`,
+ * start the supervisor with every id the owner's (spawner.c),
  * make the empty active/JOB/ for the owner when the supervisor names the
  * DAG, move a refused file to rejected/, hand out node slots, and copy the
  * finished bundle from the descriptor the supervisor sends into done/.
@@ -37,8 +37,8 @@
 #include "job.h"
 #include "log.h"
 #include "loop.h"
+#include "spawner.h"
 #include "supervisor.h"
-#include "supstart.h"
 #include "worker.h"
 #include "wsup.h"
 #include "xmalloc.h"
@@ -70,7 +70,8 @@ struct wsup {
 	int		 yielding;	/* slots it was asked to give back */
 	bool		 dirty;		/* its record is behind */
 	bool		 said;		/* it has said what it holds */
-	bool		 cancel;	/* to send once connected */
+	int		 cancel;	/* to send once connected: 0 none,
+					   1 cancel, 2 cancel now */
 	bool		 rejected;	/* the file went to rejected/ */
 	bool		 collected;	/* its bundle is in done/ */
 	bool		 copying;
@@ -103,6 +104,9 @@ struct wsups {
 	size_t		 cap_v;
 	size_t		 rr;
 	int		 granted;	/* slots held by all supervisors */
+	size_t		 ncollected;	/* bundles collected */
+	size_t		 nfailed;	/* ... of jobs that did not succeed */
+	size_t		 nrejected;	/* files its supervisors refused */
 	bool		 frozen;	/* waiting for adopted ones' hello */
 	bool		 stopping;	/* --stop-jobs: interrupting them */
 	int		 lfd;		/* SPOOL/ctl */
@@ -110,6 +114,7 @@ struct wsups {
 	struct loop_timer *thaw;
 	struct loop_timer *probe;
 	struct loop_timer *rec_timer;
+	struct spawner	*spawner;	/* started on first use */
 };
 
 static void	wsup_spawn(struct wsup *, int, int);
@@ -121,6 +126,7 @@ static void	probe_later(struct wsups *);
 static void	record_later(struct wsup *);
 static void	record_cb(struct loop *, void *);
 static void	ask_yield(struct wsups *);
+static void	send_cancel(struct wsup *);
 
 /* ---- the table ----------------------------------------------------------- */
 
@@ -171,7 +177,17 @@ wsups_free(struct wsups *t)
 	loop_timer_cancel(t->c.loop, t->probe);
 	if (t->rec_timer != NULL)
 		record_cb(t->c.loop, t);
+	spawner_free(t->spawner);
 	free(t);
+}
+
+void
+wsups_outcomes(const struct wsups *t, size_t *collected, size_t *failed,
+    size_t *rejected)
+{
+	*collected = t->ncollected;
+	*failed = t->nfailed;
+	*rejected = t->nrejected;
 }
 
 size_t
@@ -318,25 +334,19 @@ on_child(struct loop *l, pid_t pid, int status, const struct rusage *ru,
 }
 
 /*
- * Fork a supervisor for ws: lockfd is the descriptor holding its lock,
- * filefd the dropped file or -1; both are closed here (the child keeps its
- * copies). Resuming when ws->job is set.
+ * Start a supervisor for ws (spawner.c): lockfd is the descriptor holding
+ * its lock, filefd the dropped file or -1; both are closed here (the
+ * supervisor has its copies). Resuming when ws->job is set.
  */
 static void
 wsup_spawn(struct wsup *ws, int lockfd, int filefd)
 {
 	struct wsups *t = ws->t;
-	struct supstart ss;
-	struct passwd *pw;
-	gid_t *groups, gid;
-	char *argv[12], **envp;
-	int sv[2], ngroups, k = 0, pidfd;
-	bool drop = geteuid() == 0;
+	struct spawner_req req;
+	char *argv[12], *cause = NULL;
+	int sv[2], k = 0, pidfd;
 	pid_t pid;
 
-	groups = supstart_identity(ws->uid, ws->gid, &gid, &ngroups, &pw);
-	envp = supstart_env(drop, pw);
-	/* made before the fork: the child only execs */
 	argv[k++] = xstrdup("dagexec");
 	argv[k++] = xstrdup("__supervise");
 	argv[k++] = xstrdup("--spool");
@@ -364,23 +374,25 @@ wsup_spawn(struct wsup *ws, int lockfd, int filefd)
 		pid = -1;
 		goto out;
 	}
-	ss.sock = sv[1];
-	ss.lockfd = lockfd;
-	ss.filefd = filefd;
-	ss.drop = drop;
-	ss.uid = ws->uid;
-	ss.gid = gid;
-	ss.groups = groups;
-	ss.ngroups = (size_t)ngroups;
-	ss.argv = argv;
-	ss.envp = envp;
-	pid = cgroup_daemon_fork(t->c.cg, ws->job, ws->uid, ws->gid);
-	if (pid == 0)
-		supstart_exec(&ss);
+	req.drop = geteuid() == 0;
+	req.uid = ws->uid;
+	req.fgid = ws->gid;
+	req.argv = argv;
+	req.sock = sv[1];
+	req.lockfd = lockfd;
+	req.filefd = filefd;
+	/* a job known already: born in its cgroup (a new one is moved there
+	 * once it is named) */
+	req.cgroupfd = ws->job != NULL ? cgroup_daemon_job(t->c.cg, ws->job,
+	    ws->uid, ws->gid) : -1;
+	pid = spawner_spawn(&t->spawner, spool_path(t->c.sp), &req, &cause);
 	close(sv[1]);
+	if (req.cgroupfd >= 0)
+		close(req.cgroupfd);
 	if (pid < 0) {
-		log_event(LOG_ERROR, ws->job, NULL, "supervisor", "fork: %s",
-		    strerror(errno));
+		log_event(LOG_ERROR, ws->job, NULL, "supervisor", "cannot "
+		    "start it: %s", cause);
+		free(cause);
 		close(sv[0]);
 		goto out;
 	}
@@ -395,8 +407,7 @@ wsup_spawn(struct wsup *ws, int lockfd, int filefd)
 	 * for it (a cancel, a stop) */
 	(void)ctl_send(ws->sock, -1, "cap %d", t->c.cap == INT_MAX ? 0 :
 	    t->c.cap);
-	if (ws->cancel && ctl_send(ws->sock, -1, "cancel") == 0)
-		ws->cancel = false;
+	send_cancel(ws);
 	if (t->stopping && ws->job != NULL)
 		(void)ctl_send(ws->sock, -1, t->c.cancel_remote ?
 		    "stop remote" : "stop");
@@ -414,8 +425,6 @@ out:
 	close(lockfd);
 	if (filefd >= 0)
 		close(filefd);
-	free(groups);
-	supstart_strv_free(envp);
 	while (k > 0)
 		free(argv[--k]);
 	/* the file stays claimed, or the job in active/: the next start
@@ -429,6 +438,7 @@ wsups_take(struct wsups *t, struct spool_claim *c)
 {
 	struct wsup *ws;
 	char *dir = NULL, *cause = NULL;
+	struct passwd *pw;
 	int lockfd, filefd;
 
 	ws = wsup_add(t, strrchr(c->dir, '/') + 1);
@@ -441,14 +451,9 @@ wsups_take(struct wsups *t, struct spool_claim *c)
 	c->fd = -1;
 	filefd = ws->c.fd;
 	ws->c.fd = -1;
-	if (geteuid() == 0) {
-		struct passwd *pw;
-		gid_t *g;
-		int ng;
-
-		g = supstart_identity(ws->uid, ws->gid, &ws->gid, &ng, &pw);
-		free(g);
-	}
+	/* the owner's primary group, as the supervisor will have it */
+	if (geteuid() == 0 && (pw = getpwuid(ws->uid)) != NULL)
+		ws->gid = pw->pw_gid;
 	/* users/UID: history and unpacking, the owner's */
 	if (spool_user_dir(t->c.sp, ws->uid, ws->gid, &dir, &cause) != 0) {
 		log_event(LOG_WARN, NULL, NULL, "claim", "%s", cause);
@@ -523,6 +528,7 @@ on_reject(struct wsup *ws, const char *text)
 		log_event(LOG_WARN, NULL, NULL, "reject", "file=%s %s",
 		    ws->file, first);
 	free(first);
+	ws->t->nrejected++;
 	ws->rejected = true;
 	spool_claim_release(&ws->c);
 }
@@ -682,6 +688,9 @@ copy_done(void *arg)
 		return;
 	}
 	ws->collected = true;
+	ws->t->ncollected++;
+	if (strcmp(ws->bstatus, "succeeded") != 0)
+		ws->t->nfailed++;
 	log_event(LOG_INFO, ws->job, NULL, "done", "status=%s bundle=%s/done/"
 	    "%s.tar.gz", ws->bstatus, spool_path(ws->t->c.sp), ws->job);
 	if (ws->sock >= 0)
@@ -1166,10 +1175,7 @@ on_conn(struct loop *l, int fd, uint32_t events, void *arg)
 	    "%d slot(s)", (long)ws->pid, held);
 	(void)ctl_send(ws->sock, -1, "cap %d", t->c.cap == INT_MAX ? 0 :
 	    t->c.cap);
-	if (ws->cancel) {
-		ws->cancel = false;
-		(void)ctl_send(ws->sock, -1, "cancel");
-	}
+	send_cancel(ws);
 	if (t->stopping)
 		(void)ctl_send(ws->sock, -1, t->c.cancel_remote ?
 		    "stop remote" : "stop");
@@ -1358,8 +1364,22 @@ wsups_recover(struct wsups *t)
 
 /* ---- requests ---------------------------------------------------------------- */
 
+/* Tell the supervisor the cancel asked for ("cancel": its `when: always`
+ * nodes still run; "cancel now": nothing does), or keep it for when it
+ * connects. */
+static void
+send_cancel(struct wsup *ws)
+{
+	if (ws->cancel == 0 || ws->sock < 0)
+		return;
+	if (ctl_send(ws->sock, -1, ws->cancel == 2 ? "cancel now" :
+	    "cancel") == 0)
+		ws->cancel = 0;
+}
+
 bool
-wsups_cancel(struct wsups *t, const char *id, uid_t uid, bool *refused)
+wsups_cancel(struct wsups *t, const char *id, uid_t uid, bool now,
+    bool *refused)
 {
 	struct wsup *ws = wsup_find(t, id);
 
@@ -1370,9 +1390,10 @@ wsups_cancel(struct wsups *t, const char *id, uid_t uid, bool *refused)
 		*refused = true;
 		return true;
 	}
-	if (ws->sock >= 0 && ctl_send(ws->sock, -1, "cancel") == 0)
-		return true;
-	ws->cancel = true;
+	/* a terminate overrides a stop, never the other way round */
+	if (now || ws->cancel == 0)
+		ws->cancel = now ? 2 : 1;
+	send_cancel(ws);
 	return true;
 }
 

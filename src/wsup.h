@@ -32,6 +32,11 @@ struct wsups *wsups_new(const struct wsups_config *c);
 void wsups_free(struct wsups *t);
 /* Supervisors known (jobs being taken in, running, or ending). */
 size_t wsups_count(const struct wsups *t);
+/* Since wsups_new: *collected, the bundles copied into done/; *failed,
+ * those of jobs that did not succeed; *rejected, the files the
+ * supervisors refused. */
+void wsups_outcomes(const struct wsups *t, size_t *collected, size_t *failed,
+    size_t *rejected);
 /* Start a supervisor for a claimed file (the claim's descriptors are
  * handed over and closed here, c is released). */
 void wsups_take(struct wsups *t, struct spool_claim *c);
@@ -39,8 +44,10 @@ void wsups_take(struct wsups *t, struct spool_claim *c);
  * supervisor is gone, and put back files whose taking-in was cut short. */
 void wsups_recover(struct wsups *t);
 /* Is id a job of a supervisor? Then ask it to cancel (if uid, the
- * requester, is 0 or the job's owner: else *refused) and return true. */
-bool wsups_cancel(struct wsups *t, const char *id, uid_t uid, bool *refused);
+ * requester, is 0 or the job's owner: else *refused) and return true:
+ * its `when: always` nodes still run, unless now. */
+bool wsups_cancel(struct wsups *t, const char *id, uid_t uid, bool now,
+    bool *refused);
 /* Ask every supervisor to interrupt its job (--stop-jobs); returns how
  * many were asked. */
 size_t wsups_stop(struct wsups *t);

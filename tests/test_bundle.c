@@ -96,6 +96,7 @@ make_job(void)
 	put("job/summary.txt", "node status\n");
 	put("job/graph.dot", "digraph {}\n");
 	put("job/trace.json", "[]\n");
+	put("job/report.html", "<!DOCTYPE html>\n");
 	put("job/extra.txt", "not packed\n");
 	put("job/work/scratch.txt", "not packed\n");
 	put("job/nodes/b/stdout.log", "b out\n");
@@ -112,7 +113,7 @@ make_job(void)
 
 static const char *members[] = {
 	"JOB/", "JOB/manifest.yaml", "JOB/state.yaml", "JOB/events.log",
-	"JOB/summary.txt", "JOB/graph.dot", "JOB/trace.json",
+	"JOB/summary.txt", "JOB/graph.dot", "JOB/trace.json", "JOB/report.html",
 	"JOB/nodes/", "JOB/nodes/a/", "JOB/nodes/a/stderr.log",
 	"JOB/nodes/a/stdout.log", "JOB/nodes/b/", "JOB/nodes/b/stderr.log",
 	"JOB/nodes/b/stdout.log", "JOB/outputs/", "JOB/outputs/a/",

@@ -63,6 +63,66 @@ struct bad {
 #define OK_NODES "nodes:\n  a: {run: x}\n"
 
 static const struct bad bad_cases[] = {
+	/* other tools' keys, mapped to ours */
+	{ "depends_on is needs",
+	  "name: t\nnodes:\n  a: {run: x}\n  b:\n    run: y\n"
+	  "    depends_on: [a]\n", 6, 5,
+	  "unknown key 'depends_on' (did you mean 'needs'?)" },
+	{ "dependencies is needs",
+	  "name: t\nnodes:\n  a: {run: x, dependencies: []}\n", 3, 15,
+	  "unknown key 'dependencies' (did you mean 'needs'?)" },
+	{ "command is run",
+	  "name: t\nnodes:\n  a: {command: x}\n", 3, 7,
+	  "unknown key 'command' (did you mean 'run'?)" },
+	{ "cmd is run",
+	  "name: t\nnodes:\n  a: {run: x, cmd: x}\n", 3, 15,
+	  "unknown key 'cmd' (did you mean 'run'?)" },
+	{ "script is run",
+	  "name: t\nnodes:\n  a: {run: x, script: x}\n", 3, 15,
+	  "unknown key 'script' (did you mean 'run'?)" },
+	{ "steps is nodes",
+	  "name: t\nsteps: {}\n" OK_NODES, 2, 1,
+	  "unknown key 'steps' (did you mean 'nodes'?)" },
+	{ "tasks is nodes",
+	  "name: t\ntasks: {}\n" OK_NODES, 2, 1,
+	  "unknown key 'tasks' (did you mean 'nodes'?)" },
+	{ "retry is retries",
+	  "name: t\nnodes:\n  a: {run: x, retry: 2}\n", 3, 15,
+	  "unknown key 'retry' (did you mean 'retries'?)" },
+	{ "a foreign key is not offered where ours is not a key",
+	  "name: t\nnodes:\n  a: {run: x, cache: {command: x}}\n", 3, 23,
+	  "unknown cache key 'command'" },
+	/* tabs are named as tabs */
+	{ "a tab indents",
+	  "name: t\nnodes:\n  a:\n\trun: x\n", 4, 1,
+	  "a tab at 4:1: YAML indents with spaces" },
+	{ "a tab after spaces",
+	  "name: t\nnodes:\n  a:\n  \trun: x\n", 4, 3,
+	  "a tab at 4:3: YAML indents with spaces" },
+	{ "a tab in a block",
+	  "name: t\nnodes:\n  a:\n    run: x\n\tneeds: []\n", 5, 1,
+	  "a tab at 5:1: YAML indents with spaces" },
+	{ "a reserved indicator",
+	  "name: t\nnodes:\n  a: {run: @x}\n", 3, 12,
+	  "'@' cannot start a plain value in YAML: quote the value" },
+	/* units are listed, and the form meant offered */
+	{ "duration in words",
+	  "name: t\nnodes:\n  a: {run: x, timeout: 10 minutes}\n", 3, 24,
+	  "invalid duration '10 minutes' for 'timeout': not a duration (did "
+	  "you mean '10m'? units: ms, s, m, h, d" },
+	{ "duration without a unit we know",
+	  "name: t\nnodes:\n  a: {run: x, timeout: soon}\n", 3, 24,
+	  "not a duration (units: ms, s, m, h, d" },
+	{ "size in words",
+	  "name: t\nnodes:\n  a: {run: x, log_limit: 10 MB}\n", 3, 26,
+	  "invalid size '10 MB' for 'log_limit': not a size (did you mean "
+	  "'10M'? units: K, M, G, T" },
+	/* a need close to a node's id */
+	{ "needs a misspelt node",
+	  "name: t\nnodes:\n  fetch-data: {run: x}\n"
+	  "  b: {run: y, needs: [fetch_data]}\n", 4, 23,
+	  "node 'b' needs unknown node 'fetch_data' (did you mean "
+	  "'fetch-data'?)" },
 	{ "unknown top key with suggestion",
 	  "name: t\nmax_paralel: 2\n" OK_NODES, 2, 1,
 	  "unknown key 'max_paralel' (did you mean 'max_parallel'?)" },
@@ -326,7 +386,8 @@ static const struct bad bad_cases[] = {
 	  "name: t\nnodes: {}\n", 2, 8, "'nodes' must not be empty" },
 	{ "nodes a sequence",
 	  "name: t\nnodes: [a]\n", 2, 8,
-	  "'nodes' must be a mapping, not a sequence" },
+	  "'nodes' must be a mapping of node id to node ('nodes: {fetch: "
+	  "{run: ...}}'), not a sequence" },
 	{ "key not a scalar",
 	  "name: t\n? [a]\n: b\n" OK_NODES, 2, 3,
 	  "a key must be a string, not a sequence" },
@@ -386,6 +447,67 @@ test_bad_table(void)
 		manifest_free(m);
 		diags_release(&d);
 	}
+}
+
+/* What is not offered: a node's own id for its needs, a foreign key's
+ * meaning where it is no key, a suggestion past the bound of the work. */
+static void
+test_no_hint(void)
+{
+	static const char *const texts[] = {
+		"name: t\nnodes:\n  process: {run: x, needs: [proces]}\n",
+		"name: t\nnodes:\n  a: {run: x, cache: {command: x}}\n",
+		"name: t\ndepends_on: [a]\n" OK_NODES,
+		"name: t\nnodes:\n  a: {run: x, needs: [zzz]}\n",
+	};
+	struct manifest *m;
+	struct diags d;
+	size_t i, k;
+	int rc;
+
+	for (i = 0; i < sizeof texts / sizeof texts[0]; i++) {
+		m = parse(texts[i], 0, &d, &rc);
+		CU_ASSERT(rc == 1 && m == NULL && d.n >= 1);
+		for (k = 0; k < d.n; k++) {
+			if (strstr(d.v[k].msg, "did you mean") != NULL)
+				dump(&d);
+			CU_ASSERT(strstr(d.v[k].msg, "did you mean") == NULL);
+		}
+		manifest_free(m);
+		diags_release(&d);
+	}
+}
+
+/* Needs misspelt in a big manifest: each is reported, suggestions stop
+ * once their work is spent (the parse stays quick), and the first ones
+ * are right. */
+static void
+test_hint_bound(void)
+{
+	struct strbuf sb = STRBUF_INIT;
+	struct manifest *m;
+	struct diags d;
+	size_t i, nsug = 0;
+	char line[64];
+	int rc;
+
+	strbuf_str(&sb, "name: t\nnodes:\n");
+	for (i = 0; i < 200000; i++) {
+		snprintf(line, sizeof line, "  node-%06zu: {run: x%s}\n", i,
+		    i % 1000 == 999 ? ", needs: [node_000001]" : "");
+		strbuf_str(&sb, line);
+	}
+	m = parse(sb.s, sb.len, &d, &rc);
+	CU_ASSERT(rc == 1 && m == NULL);
+	CU_ASSERT_EQUAL(d.n, 200);
+	for (i = 0; i < d.n; i++)
+		if (strstr(d.v[i].msg, "(did you mean 'node-000001'?)"))
+			nsug++;
+	/* 4,000,000 ids compared at most: 20 lookups of 200,000 */
+	CU_ASSERT_EQUAL(nsug, 20);
+	manifest_free(m);
+	diags_release(&d);
+	free(sb.s);
 }
 
 /* A NUL byte: the position of the first one. */
@@ -1660,6 +1782,8 @@ main(void)
 {
 	static const struct cunit_test tests[] = {
 		{ "invalid manifests", test_bad_table },
+		{ "no hint where none fits", test_no_hint },
+		{ "hints are bounded", test_hint_bound },
 		{ "NUL byte", test_nul },
 		{ "deep nesting", test_deep },
 		{ "alias bounds", test_aliases },

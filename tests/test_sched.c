@@ -1222,6 +1222,78 @@ test_cancel(void)
 	fx_done(&f);
 }
 
+/* A cancel's stop: running nodes are killed and nothing new starts but the
+ * `when: always` nodes, each once its needs have ended; one that already
+ * runs is left alone. A cancel after it ends those too. */
+static void
+test_cancel_stop(void)
+{
+	struct manifest		*m = man_new("a b:a c:a d:c e");
+	struct fx		 f;
+
+	nd(m, "c")->when = WHEN_ALWAYS;
+	nd(m, "d")->when = WHEN_ALWAYS;
+	fx_init(&f, m, 3, NULL);
+	sched_begin(f.s, 0);
+	RUN("+a +e");
+	f.now = 10;
+	sched_stop(f.s, f.now);
+	RUN("b=cancelled !a:cancelled !e:cancelled");
+	CU_ASSERT(sched_startable(f.s) == false);
+	f.now = 20;
+	fx_sig(&f, "a", SIGTERM);
+	RUN("a=cancelled +c");
+	CU_ASSERT_EQUAL(fx_node(&f, "b")->reason, REASON_CANCELLED);
+	fx_sig(&f, "e", SIGTERM);
+	RUN("e=cancelled");
+	f.now = 30;
+	fx_ok(&f, "c");
+	RUN("c=succeeded +d");
+	CU_ASSERT(!sched_finished(f.s));
+	/* cancel --now: the spared node is killed too */
+	sched_cancel(f.s, 40, DS_CANCELLED);
+	RUN("!d:cancelled");
+	fx_sig(&f, "d", SIGKILL);
+	RUN("d=cancelled");
+	CU_ASSERT(sched_finished(f.s));
+	CU_ASSERT_EQUAL(sched_status(f.s), DS_CANCELLED);
+	fx_done(&f);
+
+	/* a cleanup that already runs goes on; the DAG ends cancelled */
+	m = man_new("a b:a c:b");
+	nd(m, "b")->when = WHEN_ALWAYS;
+	fx_init(&f, m, 2, NULL);
+	sched_begin(f.s, 0);
+	RUN("+a");
+	fx_exit(&f, "a", 1);
+	RUN("a=failed +b");
+	sched_stop(f.s, 5);
+	RUN("c=cancelled");
+	fx_ok(&f, "b");
+	RUN("b=succeeded");
+	CU_ASSERT(sched_finished(f.s));
+	CU_ASSERT_EQUAL(sched_status(f.s), DS_CANCELLED);
+	fx_done(&f);
+
+	/* the deadline ends what a stop spared */
+	m = man_new("a b:a");
+	nd(m, "b")->when = WHEN_ALWAYS;
+	m->deadline_ms = 1000;
+	fx_init(&f, m, 2, NULL);
+	sched_begin(f.s, 0);
+	RUN("+a");
+	sched_stop(f.s, 5);
+	RUN("!a:cancelled");
+	fx_sig(&f, "a", SIGTERM);
+	RUN("a=cancelled +b");
+	f.now = 1000;
+	RUN("!b:deadline");
+	fx_sig(&f, "b", SIGTERM);
+	RUN("b=failed");
+	CU_ASSERT(sched_finished(f.s));
+	fx_done(&f);
+}
+
 /* A resumed job: succeeded nodes do not run; attempts go on counting. */
 static void
 test_preset(void)
@@ -1793,6 +1865,7 @@ main(void)
 		{ "accounting", test_accounting },
 		{ "deadline", test_deadline },
 		{ "cancel", test_cancel },
+		{ "cancel_stop", test_cancel_stop },
 		{ "preset", test_preset },
 		{ "preset times", test_preset_times },
 		{ "unstarted", test_unstarted },

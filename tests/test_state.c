@@ -18,6 +18,7 @@
 
 #include "cunit_main.h"
 #include "diag.h"
+#include "errtail.h"
 #include "fsutil.h"
 #include "manifest.h"
 #include "sched.h"
@@ -802,6 +803,79 @@ test_round_trip(void)
 /* A node reused from an earlier job (retry): reused_from after error, for
  * that node only, through libyaml (never the direct writer), read back by
  * the independent reader and by state_read. */
+/* A failed node's last lines of stderr: a list under the node, read back
+ * as they were, for every kind of safe text; absent for a node without
+ * them; a file edited by hand is made safe and kept to 5 lines. */
+static void
+test_stderr_tail(void)
+{
+	static const char tail[] = "Traceback (most recent call last):\n"
+	    "  File \"x.py\", line 1, in <module>\n- a dash\nkey: value # x\n"
+	    "'quoted' and \"double\" \\x1b[31m";
+	struct state_doc *d = NULL;
+	char		 raw[200], *text, *cause = NULL, *t;
+	size_t		 len, r, k, bad = 0;
+	unsigned	 seed = 7;
+
+	setup_manifest();
+	runs[6].stderr_tail = (char *)(uintptr_t)tail;
+	text = state_render(&man, runp, dagm, 4, &sj, &len);
+	CU_ASSERT_PTR_NOT_NULL(strstr(text, "    stderr_tail:\n    - "));
+	CU_ASSERT_EQUAL_FATAL(state_read_buf("s.yaml", text, len, &d, &cause),
+	    0);
+	CU_ASSERT_PTR_NULL(d->nodes[0].stderr_tail);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(d->nodes[6].stderr_tail);
+	CU_ASSERT_STRING_EQUAL(d->nodes[6].stderr_tail, tail);
+	state_doc_free(d);
+	free(text);
+	/* random streams, as errtail_new keeps them */
+	for (r = 0; r < 2000; r++) {
+		for (k = 0; k < sizeof raw; k++) {
+			seed = seed * 1103515245u + 12345u;
+			raw[k] = (char)(seed >> 16);
+			if ((seed >> 8) % 9 == 0)
+				raw[k] = '\n';
+		}
+		if ((t = errtail_new(raw, sizeof raw, true)) == NULL)
+			continue;
+		runs[6].stderr_tail = t;
+		text = state_render(&man, runp, dagm, 4, &sj, &len);
+		d = NULL;
+		if (state_read_buf("s.yaml", text, len, &d, &cause) != 0 ||
+		    d->nodes[6].stderr_tail == NULL ||
+		    strcmp(d->nodes[6].stderr_tail, t) != 0) {
+			bad++;
+			free(cause);
+			cause = NULL;
+		}
+		state_doc_free(d);
+		free(text);
+		free(t);
+	}
+	CU_ASSERT_EQUAL(bad, 0);
+	runs[6].stderr_tail = NULL;
+	/* by hand: escapes made safe again, the last 5 kept */
+	text = xasprintf("dag: x\njob: x-1\nstatus: failed\nstarted_at: null\n"
+	    "finished_at: null\nduration_ms: null\nprogress: {total: 1, "
+	    "pending: 0, running: 0, succeeded: 0, failed: 1, skipped: 0}\n"
+	    "nodes:\n  a:\n    status: failed\n    attempts: 1\n"
+	    "    duration_ms: 5\n    reason: exit\n    error: x\n"
+	    "    stderr_tail: [\"1\", \"2\", \"3\", \"\\e[1mbold\\e[0m\", "
+	    "\"5\", \"bell\\a\\ttab\"]\n");
+	CU_ASSERT_EQUAL_FATAL(state_read_buf("s.yaml", text, strlen(text), &d,
+	    &cause), 0);
+	CU_ASSERT_STRING_EQUAL(d->nodes[0].stderr_tail,
+	    "2\n3\nbold\n5\nbell\\x07 tab");
+	state_doc_free(d);
+	free(text);
+	check_bad("dag: x\njob: x-1\nstatus: failed\nstarted_at: null\n"
+	    "finished_at: null\nduration_ms: null\nprogress: {total: 1, "
+	    "pending: 0, running: 0, succeeded: 0, failed: 1, skipped: 0}\n"
+	    "nodes:\n  a:\n    status: failed\n    attempts: 1\n"
+	    "    duration_ms: 5\n    reason: exit\n    error: x\n"
+	    "    stderr_tail: one line\n", "'stderr_tail' is not a sequence");
+}
+
 static void
 test_reused_from(void)
 {
@@ -1166,6 +1240,7 @@ main(void)
 		{ "with the real scheduler", test_real_sched },
 		{ "round trip of every string", test_round_trip },
 		{ "reused nodes", test_reused_from },
+		{ "the last lines of stderr", test_stderr_tail },
 		{ "cache hits and saved", test_cached_saved },
 		{ "a bad saved", test_saved_bad },
 		{ NULL, NULL }

@@ -176,6 +176,38 @@ test_size_fixed(void)
 	size_bad("1K1", "not a size");
 }
 
+/* A malformed value says what the units are, and the form meant when it
+ * is a number and a unit in words; a value out of range does not. */
+static void
+test_hints(void)
+{
+	int64_t v;
+	const char *why;
+
+	dur_bad("10 minutes", "not a duration (did you mean '10m'? units: "
+	    "ms, s, m, h, d, without a space: 90s, 1h30m)");
+	dur_bad("2 Hours", "did you mean '2h'?");
+	dur_bad("1.5 days", "did you mean '1.5d'?");
+	dur_bad("30secs", "unknown unit 'secs' (did you mean '30s'?");
+	dur_bad("250 ms", "did you mean '250ms'?");
+	dur_bad("10S", "unknown unit 'S' (did you mean '10s'?");
+	dur_bad("abc", "not a duration (units: ms, s, m, h, d");
+	dur_bad("1s1m", "not a duration (units: ");
+	dur_bad("10 fortnights", "not a duration (units: ");
+	size_bad("10 MB", "not a size (did you mean '10M'? units: K, M, G, T "
+	    "(powers of 1024), without a space: 512M, 2G)");
+	size_bad("5 gigabytes", "did you mean '5G'?");
+	size_bad("100 bytes", "did you mean '100'?");
+	size_bad("10X", "unknown unit 'X' (units: K, M, G, T");
+	/* no hint where the unit is not the trouble */
+	CU_ASSERT(units_parse_duration("9999999999999999d", &v, &why) == -1);
+	CU_ASSERT_STRING_EQUAL(why, "out of range");
+	CU_ASSERT(units_parse_size("1.5", &v, &why) == -1);
+	CU_ASSERT_STRING_EQUAL(why, "not a whole number of bytes");
+	CU_ASSERT(units_parse_duration("-1s", &v, &why) == -1);
+	CU_ASSERT_STRING_EQUAL(why, "negative duration");
+}
+
 static void
 fmt_dur(int64_t ms, const char *want)
 {
@@ -296,6 +328,7 @@ main(void)
 		{ "duration range", test_duration_range },
 		{ "size", test_size },
 		{ "size garbage", test_size_fixed },
+		{ "hints", test_hints },
 		{ "format duration", test_format_duration },
 		{ "format size", test_format_size },
 		{ "integers without printf", test_int },

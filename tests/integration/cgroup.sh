@@ -250,14 +250,6 @@ grep_file "and says why" "cannot make a cgroup in" "$T/err"
 P="$T/pub"
 mkdir -p "$P"
 chmod 1777 "$P"
-start_daemon() {
-	"$DAGEXEC" watch -s "$SP" "$@" >>"$T/watch.log" 2>&1 &
-	WPID=$!
-	i=0
-	while [ $i -lt 50 ] && [ "$(cat "$SP/lock" 2>/dev/null)" != "$WPID" ]; do
-		sleep 0.1; i=$((i + 1))
-	done
-}
 drop() {
 	cp "$1" "$SP/incoming/.$1.tmp"
 	chown "$U" "$SP/incoming/.$1.tmp"
@@ -286,7 +278,7 @@ nodes:
       $(escape "$P/canc.pid")
       sleep 300
 Y
-start_daemon
+start_watch "$SP"
 grep_file "watch: says its containment" "containment cgroup" "$T/watch.log"
 drop canc.yaml
 wait_file "$P/canc.pid"
@@ -314,6 +306,8 @@ b=$(done_bundle canc)
 check "cancel: the job ends cancelled" \
     test "$(bundle_state "$b" status 2>/dev/null)" = cancelled
 check "cancel: the escapee is gone" wait_gone "$p"
+check "watch: the job's state says its containment" \
+    test "$(bundle_state "$b" containment 2>/dev/null)" = cgroup-nolimits
 check "cancel: the job's cgroup is removed when its supervisor ends" \
     wait_file_gone "$job"
 
@@ -341,10 +335,12 @@ sleep 0.5
 check "crash: the escapee outlived the daemon, the supervisor and its node" \
     test -d "/proc/$p" -a "$(sed -n 's/^State:[[:space:]]*\([A-Z]\).*/\1/p' \
     "/proc/$p/status" 2>/dev/null)" != Z
-start_daemon
+start_watch "$SP"
 b=$(done_bundle crash)
 check "crash: the resumed job succeeds" \
     test "$(bundle_state "$b" status 2>/dev/null)" = succeeded
+check "crash: the resumed supervisor started in JOB/supervisor" \
+    test "$(bundle_state "$b" containment 2>/dev/null)" = cgroup-nolimits
 check "crash: the node ran again (attempt 2)" \
     test "$(bundle_state "$b" nodes.k.attempts 2>/dev/null)" = 2
 check "crash: the escapee of the interrupted attempt is gone" wait_gone "$p"

@@ -143,11 +143,10 @@ bundle_of() { tail -n 1 "$T/out"; }
 
 # The pids of the job supervisors of spools under $T (`dagexec
 # __supervise --spool $T/...`): they outlive `watch` by design.
+# One pgrep, not a process a /proc entry: on a busy machine the loop took
+# seconds, and a test that kills "now" killed too late.
 supervisor_pids() {
-	for p in /proc/[0-9]*; do
-		tr '\0' ' ' <"$p/cmdline" 2>/dev/null |
-		    grep -q -- "__supervise --spool $T/" && echo "${p#/proc/}"
-	done
+	pgrep -f -- "__supervise --spool $T/"
 }
 
 # End the supervisors a test left: SIGTERM (each interrupts its job and
@@ -167,6 +166,17 @@ stop_supervisors() {
 # The pid of a `dagexec watch` a test started in the background, and how
 # it stops it: SIGTERM, then wait for its exit; the jobs' supervisors go
 # on (stop_supervisors ends them).
+# start_watch SPOOL [OPTIONS...]: such a `watch`, once it holds the spool's
+# lock (its pid in SPOOL/lock; at most 5 s).
+start_watch() {
+	_s=$1; shift
+	"$DAGEXEC" watch -s "$_s" "$@" >>"$T/watch.log" 2>&1 &
+	WPID=$!
+	_i=0
+	while [ $_i -lt 100 ] && [ "$(cat "$_s/lock" 2>/dev/null)" != "$WPID" ]; do
+		sleep 0.05; _i=$((_i + 1))
+	done
+}
 WPID=
 stop_daemon() {
 	if [ -n "$WPID" ]; then

@@ -82,7 +82,8 @@ unpack() {
 }
 
 # lines FILE PATTERN: how many lines of FILE match
-lines() { grep -c -- "$2" "$1" 2>/dev/null || true; }
+# lines FILE PATTERN: how many lines of FILE match (0 when there is no FILE)
+lines() { _n=$(grep -c -- "$2" "$1" 2>/dev/null); echo "${_n:-0}"; }
 
 "$DAGEXEC" watch -s "$SP" --drain >/dev/null 2>&1	# makes the layout
 

@@ -27,7 +27,7 @@ runjob() {
 # --- the bundle of the example pipeline --------------------------------------
 runjob example "$TOP_SRCDIR/examples/research-pipeline.yaml"
 check "the example pipeline succeeds" test "$rc" -eq 0
-for f in timeline.svg trace.json summary.txt SHA256SUMS; do
+for f in timeline.svg trace.json summary.txt report.html SHA256SUMS; do
 	check "bundle holds $f" test -s "$X/$f"
 done
 tar tzf "$bundle" >"$T/members"
@@ -44,8 +44,8 @@ names = t.getnames()
 job = names[0].rstrip('/')
 top = [n.split('/', 1)[1] for n in names if n.count('/') == 1 and not n.endswith('/')]
 want = ['manifest.yaml', 'state.yaml', 'events.log', 'summary.txt', 'graph.dot',
-        'timeline.svg', 'trace.json']
-assert top[:7] == want and top[-1] == 'SHA256SUMS', top
+        'timeline.svg', 'trace.json', 'report.html']
+assert top[:8] == want and top[-1] == 'SHA256SUMS', top
 for m in t.getmembers():
     assert m.uid == 0 and m.gid == 0 and m.uname == 'root', m.name
     assert m.mode == (0o755 if m.isdir() else 0o644), (m.name, oct(m.mode))
@@ -216,7 +216,7 @@ join -j 2 "$T/s1" "$T/s2" | awk '$2 != $3 { print $1 }' | sort >"$T/differ"
 join -v 1 -v 2 -j 2 "$T/s1" "$T/s2" >"$T/unpaired"
 check "two runs list the same members" test ! -s "$T/unpaired"
 grep -v -x -e state.yaml -e events.log -e summary.txt -e timeline.svg \
-    -e trace.json "$T/differ" >"$T/differ2"
+    -e trace.json -e report.html "$T/differ" >"$T/differ2"
 check "two runs with the same outputs differ only in timing files" test ! -s "$T/differ2"
 
 # --- show --------------------------------------------------------------------
@@ -259,7 +259,7 @@ while [ ! -d "$SP/incoming" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); do
 j=$("$DAGEXEC" submit -s "$SP" slow.yaml)
 timeout 30 "$DAGEXEC" status -s "$SP" --follow "$j" >"$T/follow" 2>"$T/follow.err"
 frc=$?
-check "status --follow through a pipe ends with the job (exit $frc)" test "$frc" -eq 0
+check "status --follow through a pipe ends with the failed job, exit 1 (exit $frc)" test "$frc" -eq 1
 check "one line a change (several lines)" test "$(wc -l <"$T/follow")" -ge 3
 tail -n 1 "$T/follow" >"$T/follow.last"
 grep_file "the last line is the final state" "^$j failed 3/3 done, 0 running, 1 failed" "$T/follow.last"
@@ -270,16 +270,16 @@ if command -v script >/dev/null 2>&1; then
 	j=$("$DAGEXEC" submit -s "$SP" slow.yaml)
 	timeout 30 script -qec "\"$DAGEXEC\" status -s \"$SP\" --follow $j" /dev/null </dev/null >"$T/ptyf" 2>&1
 	frc=$?
-	check "status --follow in a terminal ends with the job (exit $frc)" test "$frc" -eq 0
+	check "status --follow in a terminal ends with the failed job, exit 1 (exit $frc)" test "$frc" -eq 1
 	grep_file "it draws a progress bar" '\[##############################\] 3/3 done' "$T/ptyf"
 	grep_file "it redraws in place" "$(printf '\033')\[[0-9]*A" "$T/ptyf"
 	grep_file "it lists the last failure" "failed  *b  *exited with status 2" "$T/ptyf"
 fi
 # a finished job: read from its bundle in done/, at once
 timeout 10 "$DAGEXEC" status -s "$SP" --follow "$j" >"$T/follow2"
-check "status --follow of a finished job returns at once" test $? -eq 0
+check "status --follow of a finished (failed) job returns at once, exit 1" test $? -eq 1
 grep_file "with its final state" "^$j failed 3/3" "$T/follow2"
-expect_status 1 "status --follow of an unknown job" timeout 10 "$DAGEXEC" status -s "$SP" --follow nosuch-job
+expect_status 66 "status --follow of an unknown job" timeout 10 "$DAGEXEC" status -s "$SP" --follow nosuch-job
 kill "$wpid" 2>/dev/null
 wait "$wpid" 2>/dev/null
 j=$(ls "$SP/done" | head -n 1)
