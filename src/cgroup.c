@@ -34,10 +34,6 @@
 #include "loop.h"
 #include "xmalloc.h"
 
-#ifndef CLONE_INTO_CGROUP
-#define CLONE_INTO_CGROUP 0x200000000ULL
-#endif
-
 #define NAME_KEEP	200	/* an encoded node id longer than this ends in
 				   a hash: the name stays below NAME_MAX */
 #define END_WAIT_MS	1000	/* at the job's end, for cgroups still
@@ -541,38 +537,48 @@ join_path(const char *mount, const char *self)
 	    xasprintf("%s%s", mount, self);
 }
 
+long
+cgroup_clone(uint64_t flags, int dirfd)
+{
+#ifdef SYS_clone3
+	struct cgroup_clone_args ca;
+
+	memset(&ca, 0, sizeof ca);
+	ca.flags = flags | CLONE_INTO_CGROUP;
+	ca.exit_signal = SIGCHLD;
+	ca.cgroup = (uint64_t)(unsigned)dirfd;
+	return syscall(SYS_clone3, &ca, sizeof ca);
+#else
+	(void)flags;
+	(void)dirfd;
+	errno = ENOSYS;
+	return -1;
+#endif
+}
+
+bool
+cgroup_clone_refused(int err)
+{
+	return err == ENOSYS || err == EINVAL || err == E2BIG || err == EPERM;
+}
+
+/* A descriptor no process has: EBADF from a kernel that knows
+ * CLONE_INTO_CGROUP (no process is made), EINVAL or ENOSYS from one that
+ * does not. */
 static bool
 probe_clone3(void)
 {
-	struct {
-		uint64_t flags, pidfd, child_tid, parent_tid, exit_signal,
-		    stack, stack_size, tls, set_tid, set_tid_size, cgroup;
-	} args;
-
-#ifdef SYS_clone3
-	/* a descriptor no process has: EBADF from a kernel that knows the
-	 * flag (no process is made), EINVAL or ENOSYS from one that does
-	 * not */
-	memset(&args, 0, sizeof args);
-	args.flags = CLONE_INTO_CGROUP;
-	args.exit_signal = SIGCHLD;
-	args.cgroup = 0x7fffffff;
-	if (syscall(SYS_clone3, &args, sizeof args) == -1 && errno == EBADF)
-		return true;
-#else
-	(void)args;
-#endif
-	return false;
+	return cgroup_clone(0, 0x7fffffff) == -1 && errno == EBADF;
 }
 
-void
-cgroup_probe(struct cgroup_host *h)
+/* Where we are: h's mount, self, dir, available, enabled and writable,
+ * or h->why. */
+static void
+probe_where(struct cgroup_host *h)
 {
-	char name[64], path[96];
 	int fd;
 
 	memset(h, 0, sizeof *h);
-	h->clone3 = probe_clone3();
 	if (cg_locate(&h->mount, &h->self, &h->why) != 0)
 		return;
 	h->dir = join_path(h->mount, h->self);
@@ -588,6 +594,19 @@ cgroup_probe(struct cgroup_host *h)
 	if (!h->writable)
 		h->why = xasprintf("cannot make a cgroup in '%s': %s", h->dir,
 		    strerror(errno));
+	close(fd);
+}
+
+void
+cgroup_probe(struct cgroup_host *h)
+{
+	char name[64], path[96];
+	int fd;
+
+	probe_where(h);
+	h->clone3 = probe_clone3();
+	if (h->dir == NULL || (fd = cg_open_dir(AT_FDCWD, h->dir)) == -1)
+		return;
 	h->kill = faccessat(fd, "cgroup.kill", F_OK, 0) == 0;
 	/* the root cgroup has no cgroup.kill of its own: a child says */
 	if (!h->kill && h->writable) {
@@ -653,6 +672,11 @@ run_make(const struct cgroup_host *h, const char *id, struct cgroup_job **out,
 	if ((job = cg_open_dir(base, id)) == -1 ||
 	    mkdirat(job, "supervisor", 0755) != 0)
 		goto fail_made;
+	if (faccessat(job, "cgroup.kill", F_OK, 0) != 0) {
+		errno = ENOSYS;
+		step = "kill (no cgroup.kill: Linux 5.14 or later) with";
+		goto fail_made;
+	}
 	step = "join";
 	if (cg_write(job, "supervisor/cgroup.procs", "0") != 0)
 		goto fail_made;
@@ -704,7 +728,9 @@ cgroup_job_run(const char *id, enum cgroup_mode mode, struct cgroup_job **out,
 	*why = NULL;
 	if (mode == CGROUP_OFF)
 		return 0;
-	cgroup_probe(&h);
+	/* where we are (without cgroup_probe's trial cgroup: run_make
+	 * finds out the rest) */
+	probe_where(&h);
 	if (h.why != NULL) {
 		*why = h.why;
 		h.why = NULL;

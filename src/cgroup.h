@@ -128,6 +128,25 @@ int cgroup_attempt_signal(struct cgroup_job *cj, const char *name, int sig);
 void cgroup_attempt_end(struct cgroup_job *cj, const char *name, int wait_ms,
     struct cgroup_usage *u);
 
+/* clone3(2)'s struct clone_args, as of Linux 5.7 (cgroup). */
+struct cgroup_clone_args {
+	uint64_t	flags, pidfd, child_tid, parent_tid, exit_signal,
+			stack, stack_size, tls, set_tid, set_tid_size, cgroup;
+};
+#ifndef CLONE_INTO_CGROUP
+#define CLONE_INTO_CGROUP 0x200000000ULL
+#endif
+
+/* A fork-like clone3 (no CLONE_VM, no stack of its own) with flags,
+ * into the cgroup whose directory is dirfd (O_PATH will do) from the
+ * child's first instruction: as fork(2), the child gets 0; -1 with errno,
+ * which cgroup_clone_refused tells apart. */
+long cgroup_clone(uint64_t flags, int dirfd);
+/* Whether err from clone3 is its refusal as such (an old kernel, a
+ * seccomp filter), rather than this child's failure: the caller falls
+ * back to a clone and cgroup_join. */
+bool cgroup_clone_refused(int err);
+
 /* In a child between fork and exec (async-signal-safe: openat, write,
  * close): join the cgroup whose directory is dirfd (O_PATH will do). 0, or
  * -1 with errno. */

@@ -461,17 +461,10 @@ spawn_pidfd_open(pid_t pid)
 #endif
 }
 
-/*
- * Start the child as posix_spawn does: CLONE_VM | CLONE_VFORK on a stack of
- * its own, so the parent's page tables are not copied for a child that
- * execs at once (fork's cost grows with the parent's memory: at 10,000
- * nodes it was a quarter of the run). We are suspended until the child
- * execs or exits, so one stack serves every spawn. The child writes no
- * memory of ours but its own stack and errno, and makes only system calls.
- * Under AddressSanitizer, whose bookkeeping does not follow a foreign
- * stack, plain fork is used.
- */
-/* (SPAWN_USE_FORK is decided in spawn.h) */
+#if defined(SPAWN_USE_FORK) || defined(SPAWN_CLONE3_VM)
+/* 1 until clone3 with CLONE_INTO_CGROUP is refused */
+static int spawn_clone3_ok = 1;
+#endif
 
 /*
  * clone3(2) with CLONE_INTO_CGROUP puts the child in its cgroup from its
@@ -486,30 +479,12 @@ spawn_pidfd_open(pid_t pid)
  * clone3 to call. A kernel or a seccomp filter that refuses clone3 makes
  * the children join from then on.
  */
-#ifndef CLONE_INTO_CGROUP
-#define CLONE_INTO_CGROUP 0x200000000ULL
-#endif
-
-struct spawn_clone_args {	/* struct clone_args, version 2 */
-	uint64_t	flags, pidfd, child_tid, parent_tid, exit_signal,
-			stack, stack_size, tls, set_tid, set_tid_size, cgroup;
-};
-
-/* 1 until clone3 with CLONE_INTO_CGROUP is refused */
-static int spawn_clone3_ok = 1;
-
-/* A refusal of clone3 itself (old kernel, seccomp), not of this child. */
-static bool
-spawn_clone3_refused(int err)
-{
-	return err == ENOSYS || err == EINVAL || err == E2BIG || err == EPERM;
-}
 
 #if !defined(SPAWN_USE_FORK) && defined(__x86_64__) && defined(SYS_clone3)
 #define SPAWN_CLONE3_VM 1
 /* clone3(args, size); the child, on the stack args names, calls fn(arg)
  * and exits with what it returns. The parent gets the pid or -errno. */
-long spawn_clone3_vm(struct spawn_clone_args *args, size_t size,
+long spawn_clone3_vm(struct cgroup_clone_args *args, size_t size,
     int (*fn)(void *), void *arg);
 __asm__(
 	".text\n"
@@ -532,6 +507,11 @@ __asm__(
 	"	syscall\n"
 	"	hlt\n"
 	".size spawn_clone3_vm, .-spawn_clone3_vm\n");
+#endif
+
+#if defined(SPAWN_USE_FORK) || defined(SPAWN_CLONE3_VM)
+/* 1 until clone3 with CLONE_INTO_CGROUP is refused */
+static int spawn_clone3_ok = 1;
 #endif
 
 /*
@@ -568,22 +548,15 @@ spawn_clone_child(void *arg)
 static pid_t
 spawn_clone(const struct spawn_spec *sp, int errfd, int nullfd, pid_t ppid)
 {
-	struct spawn_clone_args ca;
-	long r;
 #ifdef SPAWN_USE_FORK
 	pid_t pid;
-#endif
+	long r;
 
-	memset(&ca, 0, sizeof ca);
-	ca.flags = CLONE_INTO_CGROUP;
-	ca.exit_signal = SIGCHLD;
-	ca.cgroup = (uint64_t)sp->cgroup_dir;
-#ifdef SPAWN_USE_FORK
 	if (sp->in_cgroup && spawn_clone3_ok) {
-		r = syscall(SYS_clone3, &ca, sizeof ca);
+		r = cgroup_clone(0, sp->cgroup_dir);
 		if (r == 0)
 			spawn_child(sp, errfd, nullfd, ppid, false);
-		if (r > 0 || !spawn_clone3_refused(errno))
+		if (r > 0 || !cgroup_clone_refused(errno))
 			return ((pid_t)r);
 		spawn_clone3_ok = 0;
 	}
@@ -595,6 +568,10 @@ spawn_clone(const struct spawn_spec *sp, int errfd, int nullfd, pid_t ppid)
 	static char *stack;
 	static const size_t stack_size = 256 * 1024;
 	struct spawn_args a = { sp, errfd, nullfd, ppid, false };
+#ifdef SPAWN_CLONE3_VM
+	struct cgroup_clone_args ca;
+	long r;
+#endif
 
 	if (stack == NULL) {
 		stack = mmap(NULL, stack_size, PROT_READ | PROT_WRITE,
@@ -606,21 +583,21 @@ spawn_clone(const struct spawn_spec *sp, int errfd, int nullfd, pid_t ppid)
 	}
 #ifdef SPAWN_CLONE3_VM
 	if (sp->in_cgroup && spawn_clone3_ok) {
-		ca.flags |= CLONE_VM | CLONE_VFORK;
+		memset(&ca, 0, sizeof ca);
+		ca.flags = CLONE_VM | CLONE_VFORK | CLONE_INTO_CGROUP;
+		ca.exit_signal = SIGCHLD;
+		ca.cgroup = (uint64_t)(unsigned)sp->cgroup_dir;
 		ca.stack = (uint64_t)(uintptr_t)stack;
 		ca.stack_size = stack_size;
 		r = spawn_clone3_vm(&ca, sizeof ca, spawn_clone_child, &a);
 		if (r >= 0)
 			return ((pid_t)r);
-		if (!spawn_clone3_refused((int)-r)) {
+		if (!cgroup_clone_refused((int)-r)) {
 			errno = (int)-r;
 			return (-1);
 		}
 		spawn_clone3_ok = 0;
 	}
-#else
-	(void)r;
-	(void)spawn_clone3_refused;
 #endif
 	a.join = sp->in_cgroup;
 	/* the stack grows down on every architecture Linux runs us on but

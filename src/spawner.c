@@ -39,10 +39,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#ifndef CLONE_INTO_CGROUP
-#define CLONE_INTO_CGROUP 0x200000000ULL
-#endif
-
 #include "bundle.h"
 #include "cgroup.h"
 #include "cmd.h"
@@ -468,22 +464,11 @@ spawner_child(const struct spawner_hdr *h, const gid_t *groups, char **argv,
 static long
 spawner_clone(int cgfd)
 {
-	struct {
-		uint64_t flags, pidfd, child_tid, parent_tid, exit_signal,
-		    stack, stack_size, tls, set_tid, set_tid_size, cgroup;
-	} ca;
 	long pid;
 
-	if (cgfd >= 0) {
-		memset(&ca, 0, sizeof ca);
-		ca.flags = CLONE_PARENT | CLONE_INTO_CGROUP;
-		ca.exit_signal = SIGCHLD;
-		ca.cgroup = (uint64_t)cgfd;
-		pid = syscall(SYS_clone3, &ca, sizeof ca);
-		if (pid >= 0 || (errno != ENOSYS && errno != EINVAL &&
-		    errno != E2BIG && errno != EPERM))
-			return pid;
-	}
+	if (cgfd >= 0 && ((pid = cgroup_clone(CLONE_PARENT, cgfd)) >= 0 ||
+	    !cgroup_clone_refused(errno)))
+		return pid;
 	pid = syscall(SYS_clone, CLONE_PARENT | SIGCHLD, NULL, NULL, NULL,
 	    NULL);
 	if (pid == 0 && cgfd >= 0)
