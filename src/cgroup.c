@@ -209,8 +209,10 @@ cg_read_mask(int dirfd, const char *path)
 	return cg_mask(buf);
 }
 
-unsigned
-cg_enable(int dirfd, unsigned mask)
+/* "+NAME" or "-NAME" (sign) into cgroup.subtree_control, one controller
+ * of mask at a time: one the kernel refuses does not stop the others. */
+static void
+cg_control(int dirfd, unsigned mask, char sign)
 {
 	char text[32];
 	size_t k;
@@ -218,24 +220,22 @@ cg_enable(int dirfd, unsigned mask)
 	for (k = 0; k < NCG; k++) {
 		if (!(mask & cg_names[k].bit))
 			continue;
-		snprintf(text, sizeof text, "+%s", cg_names[k].name);
+		snprintf(text, sizeof text, "%c%s", sign, cg_names[k].name);
 		(void)cg_write(dirfd, "cgroup.subtree_control", text);
 	}
+}
+
+unsigned
+cg_enable(int dirfd, unsigned mask)
+{
+	cg_control(dirfd, mask, '+');
 	return cg_read_mask(dirfd, "cgroup.subtree_control");
 }
 
 void
 cg_disable(int dirfd, unsigned mask)
 {
-	char text[32];
-	size_t k;
-
-	for (k = 0; k < NCG; k++) {
-		if (!(mask & cg_names[k].bit))
-			continue;
-		snprintf(text, sizeof text, "-%s", cg_names[k].name);
-		(void)cg_write(dirfd, "cgroup.subtree_control", text);
-	}
+	cg_control(dirfd, mask, '-');
 }
 
 static int

@@ -250,20 +250,6 @@ grep_file "and says why" "cannot make a cgroup in" "$T/err"
 P="$T/pub"
 mkdir -p "$P"
 chmod 1777 "$P"
-drop() {
-	cp "$1" "$SP/incoming/.$1.tmp"
-	chown "$U" "$SP/incoming/.$1.tmp"
-	mv "$SP/incoming/.$1.tmp" "$SP/incoming/$1"
-}
-done_bundle() {
-	i=0
-	while [ $i -lt 300 ]; do
-		b=$(ls "$SP"/done/"$1"-*.tar.gz 2>/dev/null | head -n 1)
-		[ -n "$b" ] && { echo "$b"; return 0; }
-		sleep 0.1; i=$((i + 1))
-	done
-	return 1
-}
 # cgdir PID: the cgroup directory of a process
 cgdir() { echo "$MNT$(sed -n 's/^0:://p' "/proc/$1/cgroup")"; }
 
@@ -280,7 +266,7 @@ nodes:
 Y
 start_watch "$SP"
 grep_file "watch: says its containment" "containment cgroup" "$T/watch.log"
-drop canc.yaml
+drop_as "$U" canc.yaml
 wait_file "$P/canc.pid"
 p=$(cat "$P/canc.pid")
 echo "$p" >"$T/canc.pid"
@@ -302,7 +288,7 @@ check "watch: the supervisor is in JOB/supervisor" \
 check "watch: the daemon is in its own leaf, dagexec/daemon" \
     test "$(cgdir "$WPID")" = "$(dirname "$job")/daemon"
 "$DAGEXEC" cancel -s "$SP" "$job_id" >/dev/null 2>&1
-b=$(done_bundle canc)
+b=$(done_of canc)
 check "cancel: the job ends cancelled" \
     test "$(bundle_state "$b" status 2>/dev/null)" = cancelled
 check "cancel: the escapee is gone" wait_gone "$p"
@@ -322,7 +308,7 @@ nodes:
       echo \$\$ > $P/crash.main
       sleep 300
 Y
-drop crash.yaml
+drop_as "$U" crash.yaml
 wait_file "$P/crash.pid"
 wait_file "$P/crash.main"
 p=$(cat "$P/crash.pid")
@@ -336,7 +322,7 @@ check "crash: the escapee outlived the daemon, the supervisor and its node" \
     test -d "/proc/$p" -a "$(sed -n 's/^State:[[:space:]]*\([A-Z]\).*/\1/p' \
     "/proc/$p/status" 2>/dev/null)" != Z
 start_watch "$SP"
-b=$(done_bundle crash)
+b=$(done_of crash)
 check "crash: the resumed job succeeds" \
     test "$(bundle_state "$b" status 2>/dev/null)" = succeeded
 check "crash: the resumed supervisor started in JOB/supervisor" \
