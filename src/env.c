@@ -127,6 +127,8 @@ env_build(struct job *j, size_t i, int attempt, const char *out_path,
 	env_set(&eb, "DAGEXEC_WORKDIR", j->workdir);
 	env_set(&eb, "DAGEXEC_OUTPUT", out_path);
 	env_set(&eb, "DAGEXEC_METRICS", metrics_path);
+	if (j->scheduled_at != NULL)
+		env_set(&eb, "DAGEXEC_SCHEDULED_AT", j->scheduled_at);
 	for (k = 0; k < n->nneeds; k++) {
 		np = &j->procs[n->needs[k]];
 		for (q = 0; q < np->noutputs; q++) {

@@ -872,6 +872,8 @@ job_new(struct loop *l, struct manifest *m, const struct job_config *c,
 	j->slots = c->slots;
 	j->on_slots = c->on_slots;
 	j->spooled = c->spooled;
+	if (c->scheduled_at != NULL)
+		j->scheduled_at = xstrdup(c->scheduled_at);
 	j->cancel_remote = c->cancel_remote;
 	j->cg = c->cgroup;
 	j->bundle = c->bundle != NULL ? xstrdup(c->bundle) : NULL;
@@ -1198,6 +1200,7 @@ job_free(struct job *j)
 	if (j->notify_pid > 0)
 		spawn_kill_group(j->notify_pid, SIGKILL);
 	free(j->self);
+	free(j->scheduled_at);
 	free(j->notify_status);
 	free(j->notify_error);
 	if (j->jr != NULL)

@@ -139,6 +139,8 @@ struct job {
 	bool			 resumed;	/* from an earlier run's journal */
 	bool			 lost;		/* resumed only to end it: lost */
 	bool			 spooled;	/* a job of the spool (watch) */
+	char			*scheduled_at;	/* $DAGEXEC_SCHEDULED_AT, or
+						   NULL */
 	int64_t			 first_wall;	/* resumed: the journal's first
 					   event (the job's start); -1 */
 	int64_t			*first_start;	/* resumed: each node's first

@@ -142,6 +142,23 @@ struct pool {
 #define NOTIFY_ON_SUCCESS	0x1u
 #define NOTIFY_ON_FAILURE	0x2u
 
+/* What overlaps under a recurring manifest's `overlap:`. */
+enum overlap {
+	OVERLAP_SKIP,		/* a firing while the last one runs: none */
+	OVERLAP_QUEUE,		/* ... waits for it; at most one waits */
+	OVERLAP_ALL		/* every firing runs */
+};
+
+/* A recurring manifest's keys (SPOOL/schedules/; elsewhere they are
+ * checked and otherwise ignored). */
+struct cron_spec {
+	char		*expr;			/* canonical (cron_canonical) */
+	char		*timezone;		/* NULL: the system's */
+	enum overlap	 overlap;		/* default skip */
+	int64_t		 catch_up_ms;		/* 0: missed firings are not
+						   run */
+};
+
 struct notify_spec {
 	char		*url;
 	unsigned	 on;			/* NOTIFY_ON_*; default both */
@@ -161,6 +178,7 @@ struct manifest {
 	struct pool		*pools;
 	size_t			 npools;
 	struct notify_spec	*notify;	/* NULL: none */
+	struct cron_spec	*cron;		/* NULL: none */
 	struct node		*nodes;		/* in manifest order */
 	size_t			 nnodes;
 	struct graph		 graph;		/* analysed: topo, waves,

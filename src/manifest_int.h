@@ -81,6 +81,15 @@ struct mapit {
 	struct strmap		*seen;
 };
 
+/* The keys of a recurring manifest: cron, timezone, overlap, catch_up,
+ * each with its key node and value, or NULL (manifest_cron.c). */
+enum { CRONK_CRON, CRONK_TIMEZONE, CRONK_OVERLAP, CRONK_CATCH_UP, CRONK__N };
+void parse_cron_keys(struct ctx *c, struct ynode *const *keys,
+    struct ynode *const *vals);
+/* Whether the value of `schedule` looks like a cron expression (a user of
+ * Dagu writes one there): then the error says where it goes. */
+bool cron_misplaced(struct ctx *c, const struct ynode *v);
+
 /* errors */
 void err_add(struct ctx *c, int line, int col, const char *msg);
 void ctx_err(struct ctx *c, int line, int col, const char *fmt, ...)

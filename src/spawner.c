@@ -63,10 +63,10 @@ struct spawner {
 	int	 sock;
 };
 
-/* A request on the wire: this header, then ngroups gid_t, then nargv and
- * nenv NUL-terminated strings; the descriptors (control socket, lock, the
- * dropped file when there is one, and last the cgroup when there is one)
- * ride along as SCM_RIGHTS. */
+/* A request on the wire (the cgroup's descriptor, when there is one, is
+ * the last): this header, then ngroups gid_t, then nargv and
+ * nenv NUL-terminated strings; the descriptors (control socket, lock, and
+ * the dropped file when there is one) ride along as SCM_RIGHTS. */
 struct spawner_hdr {
 	uint32_t	magic;
 	uint32_t	drop;
@@ -284,12 +284,13 @@ spawner_send_ids(struct spawner *s, const struct spawner_req *r, gid_t gid,
 		add_str(&buf, &len, &cap, envp[i]);
 	h.nenv = (uint32_t)i;
 	fds[nfds++] = r->sock;
-	fds[nfds++] = r->lockfd;
-	if (r->filefd >= 0)
+	if (r->lockfd >= 0)
+		fds[nfds++] = r->lockfd;
+	if (r->lockfd >= 0 && r->filefd >= 0)
 		fds[nfds++] = r->filefd;
-	if (r->cgroupfd >= 0)
+	if (r->in_cgroup)
 		fds[nfds++] = r->cgroupfd;
-	h.cgroup = r->cgroupfd >= 0;
+	h.cgroup = r->in_cgroup;
 	h.nfds = (uint32_t)nfds;
 	memcpy(buf, &h, sizeof h);
 	if (len > SPAWNER_MSG_MAX) {
@@ -386,7 +387,7 @@ spawner_spawn(struct spawner **sp, const char *spool,
 
 /* ---- the spawner's side ------------------------------------------------- */
 
-static int	(*spawner_run)(int, char **);	/* cmd_supervise */
+static int	(*spawner_run)(int, char **);	/* __supervise, __schedule */
 static char	*title_start;	/* the command line's memory */
 static size_t	 title_room;
 
@@ -421,7 +422,7 @@ spawner_child(const struct spawner_hdr *h, const gid_t *groups, char **argv,
     char **envp, const int *fds)
 {
 	sigset_t none;
-	int a, b, c = -1, nul, i;
+	int a, b, c = -1, nul, i, n = (int)(h->nfds - h->cgroup);
 
 	sigemptyset(&none);
 	(void)sigprocmask(SIG_SETMASK, &none, NULL);
@@ -431,11 +432,15 @@ spawner_child(const struct spawner_hdr *h, const gid_t *groups, char **argv,
 	if (setsid() < 0)
 		_exit(126);
 	a = fcntl(fds[0], F_DUPFD, 10);
-	b = fcntl(fds[1], F_DUPFD, 10);
-	if (h->nfds - h->cgroup > 2)
+	/* a schedule's reader comes with its control socket alone */
+	b = n > 1 ? fcntl(fds[1], F_DUPFD, 10) : -1;
+	if (n > 2)
 		c = fcntl(fds[2], F_DUPFD, 10);
-	if (a < 0 || b < 0 || (h->nfds - h->cgroup > 2 && c < 0) ||
-	    dup2(a, SUPERVISOR_CTL_FD) < 0 || dup2(b, SUPERVISOR_LOCK_FD) < 0)
+	if (a < 0 || (n > 1 && b < 0) || (n > 2 && c < 0) ||
+	    dup2(a, SUPERVISOR_CTL_FD) < 0)
+		_exit(126);
+	if (b >= 0 ? dup2(b, SUPERVISOR_LOCK_FD) < 0 :
+	    (close(SUPERVISOR_LOCK_FD), 0) != 0)
 		_exit(126);
 	if (c >= 0 ? dup2(c, SUPERVISOR_FILE_FD) < 0 :
 	    (close(SUPERVISOR_FILE_FD), 0) != 0)
@@ -511,7 +516,7 @@ spawner_one(char *buf, size_t len, const int *fds, int nfds, char **cause)
 	}
 	memcpy(&h, buf, sizeof h);
 	if (h.magic != SPAWNER_MAGIC || h.nfds != (uint32_t)nfds ||
-	    nfds < 2 + (int)h.cgroup || h.cgroup > 1 || h.ngroups > 65536 ||
+	    h.cgroup > 1 || nfds < 1 + (int)h.cgroup || h.ngroups > 65536 ||
 	    h.nargv < 2 ||
 	    len < sizeof h + (size_t)h.ngroups * sizeof(gid_t)) {
 		*cause = xstrdup("bad request");

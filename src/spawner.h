@@ -15,10 +15,12 @@ struct spawner_req {
 					   passwd entry */
 	char *const	*argv;		/* dagexec __supervise ... */
 	int		 sock;		/* the supervisor's control socket */
-	int		 lockfd;	/* the job's lock */
+	int		 lockfd;	/* the job's lock, or -1 (then no
+					   filefd either): a schedule's
+					   reader */
 	int		 filefd;	/* the dropped file, or -1 */
-	int		 cgroupfd;	/* the cgroup to start it in (a
-					   directory, O_PATH will do), or -1 */
+	bool		 in_cgroup;	/* start it in a cgroup: */
+	int		 cgroupfd;	/* its directory (O_PATH will do) */
 };
 
 /* Start a supervisor as r says, through *sp (started on first use, and

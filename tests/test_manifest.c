@@ -417,7 +417,43 @@ static const struct bad bad_cases[] = {
 	  "name: t\nx: &a [*a]\n" OK_NODES, 2, 8, "unknown anchor 'a'" },
 	{ "NUL in a double-quoted scalar",
 	  "name: t\nnodes:\n  a: {run: \"x\\0y\"}\n", 3, 12,
-	  "'run' contains a NUL character" },
+	  "'run' contains a NUL character" },	{ "cron: a bad field, at its column",
+	  "name: t\ncron: 0 61 * * *\n" OK_NODES, 2, 9,
+	  "bad 'cron' expression '0 61 * * *': hour '61' is out of range "
+	  "0-23" },
+	{ "cron: quoted, at the column of its text",
+	  "name: t\ncron: '*/5 * * foo *'\n" OK_NODES, 2, 16,
+	  "unknown month name 'foo'" },
+	{ "cron: four fields",
+	  "name: t\ncron: 0 2 * *\n" OK_NODES, 2, 14,
+	  "expected five fields" },
+	{ "cron: never fires",
+	  "name: t\ncron: 0 0 30 2 *\n" OK_NODES, 2, 11,
+	  "never fires" },
+	{ "cron: not a string",
+	  "name: t\ncron: [0, 2]\n" OK_NODES, 2, 7,
+	  "'cron' must be a string" },
+	{ "timezone: unknown",
+	  "name: t\ncron: '@daily'\ntimezone: Europe/Atlantis\n" OK_NODES,
+	  3, 11, "unknown time zone 'Europe/Atlantis'" },
+	{ "timezone: a path",
+	  "name: t\ncron: '@daily'\ntimezone: ../../etc/passwd\n" OK_NODES,
+	  3, 11, "is not a time zone name" },
+	{ "overlap: unknown",
+	  "name: t\ncron: '@daily'\noverlap: replace\n" OK_NODES, 3, 10,
+	  "invalid overlap 'replace' (expected skip, queue or all)" },
+	{ "catch_up: not a duration",
+	  "name: t\ncron: '@daily'\ncatch_up: yes\n" OK_NODES, 3, 11,
+	  "invalid duration 'yes' for 'catch_up'" },
+	{ "timezone without cron",
+	  "name: t\ntimezone: UTC\n" OK_NODES, 2, 1,
+	  "'timezone' needs 'cron'" },
+	{ "catch_up without cron",
+	  "name: t\ncatch_up: 1h\n" OK_NODES, 2, 1,
+	  "'catch_up' needs 'cron'" },
+	{ "a cron expression under schedule",
+	  "name: t\nschedule: 0 2 * * *\n" OK_NODES, 2, 11,
+	  "a cron expression such as '0 2 * * *' goes under 'cron'" },
 };
 
 static void
@@ -511,6 +547,41 @@ test_hint_bound(void)
 }
 
 /* A NUL byte: the position of the first one. */
+/* A recurring manifest's keys, and their defaults. */
+static void
+test_cron_keys(void)
+{
+	struct manifest *m;
+	struct diags d;
+	int rc;
+
+	m = parse("name: t\ncron: '  30\t2 * * mon-fri '\n"
+	    "timezone: Europe/Berlin\noverlap: queue\ncatch_up: 2h\n"
+	    OK_NODES, 0, &d, &rc);
+	CU_ASSERT_EQUAL_FATAL(rc, 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(m->cron);
+	CU_ASSERT_STRING_EQUAL(m->cron->expr, "30 2 * * mon-fri");
+	CU_ASSERT_STRING_EQUAL(m->cron->timezone, "Europe/Berlin");
+	CU_ASSERT_EQUAL(m->cron->overlap, OVERLAP_QUEUE);
+	CU_ASSERT_EQUAL(m->cron->catch_up_ms, 7200000);
+	manifest_free(m);
+	diags_release(&d);
+	m = parse("name: t\ncron: '@hourly'\n" OK_NODES, 0, &d, &rc);
+	CU_ASSERT_EQUAL_FATAL(rc, 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(m->cron);
+	CU_ASSERT_STRING_EQUAL(m->cron->expr, "@hourly");
+	CU_ASSERT_PTR_NULL(m->cron->timezone);
+	CU_ASSERT_EQUAL(m->cron->overlap, OVERLAP_SKIP);
+	CU_ASSERT_EQUAL(m->cron->catch_up_ms, 0);
+	manifest_free(m);
+	diags_release(&d);
+	m = parse("name: t\n" OK_NODES, 0, &d, &rc);
+	CU_ASSERT_EQUAL_FATAL(rc, 0);
+	CU_ASSERT_PTR_NULL(m->cron);
+	manifest_free(m);
+	diags_release(&d);
+}
+
 static void
 test_nul(void)
 {
@@ -1784,6 +1855,7 @@ main(void)
 		{ "invalid manifests", test_bad_table },
 		{ "no hint where none fits", test_no_hint },
 		{ "hints are bounded", test_hint_bound },
+		{ "recurring manifests", test_cron_keys },
 		{ "NUL byte", test_nul },
 		{ "deep nesting", test_deep },
 		{ "alias bounds", test_aliases },

@@ -210,3 +210,29 @@ finish() {
 	[ "$nfail" -eq 0 ]
 	exit $?
 }
+
+# clockshim: tests/clockshim.c built into $T (no C compiler: the test is
+# skipped, exit 77; one that fails to build it fails it), OFF the file of
+# the wall clock's offset in seconds (0), and SHIM a command prefix that
+# runs a command with that wall clock: `$SHIM "$DAGEXEC" ...` (env execs
+# it: the same pid)
+clockshim() {
+	CC=${CC:-cc}
+	if ! command -v "$CC" >/dev/null 2>&1; then
+		echo "skip - no C compiler ('$CC') to build the clock shim"
+		exit 77
+	fi
+	if ! "$CC" -shared -fPIC -o "$T/clockshim.so" \
+	    "$TOP_SRCDIR/tests/clockshim.c" 2>"$T/cc.err"; then
+		cat "$T/cc.err"
+		echo "FAIL - the clock shim does not build"
+		exit 1
+	fi
+	OFF="$T/offset"
+	echo 0 >"$OFF"
+	# an ASan build checks that its runtime comes first; the shim does
+	# not touch memory, so the check can be left out
+	ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0"
+	export ASAN_OPTIONS
+	SHIM="env LD_PRELOAD=$T/clockshim.so CLOCKSHIM_FILE=$OFF"
+}
