@@ -304,6 +304,12 @@ cgroup_daemon_end(struct cgroup_daemon *d, const char *job)
 {
 	if (d == NULL || !job_ok(job))
 		return;
+	/* a node's process that left the node's group or session, or its
+	 * cgroup for another of the job's, is still here */
+	if (cg_populated(d->base, job) > 0)
+		log_event(LOG_WARN, job, NULL, "leftover", "killing what is "
+		    "left in '%s/%s' after its supervisor ended", d->path,
+		    job);
 	if (job_remove(d, job, JOB_WAIT_MS))
 		return;
 	if (errno == ENOENT)
