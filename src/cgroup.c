@@ -4,7 +4,8 @@
  * A job's cgroup is JOB/ below OURS/dagexec/ (OURS: the cgroup the daemon
  * or `run` was started in); the process that runs the job (a supervisor of
  * `watch`, or `run` itself) lives in JOB/supervisor, and each attempt in a
- * sibling JOB/NODE.N that it joins between fork and exec. So an attempt's
+ * sibling JOB/NODE.N, where its first process is started (spawn.c: clone3
+ * with CLONE_INTO_CGROUP, or it joins before exec). So an attempt's
  * processes are found, counted and killed whatever they do to their
  * process group, session or environment, and the supervisor's own memory
  * is never charged to a node. Where the hierarchy has the memory, pids and
