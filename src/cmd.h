@@ -45,6 +45,8 @@ struct run_opts {
  * cmd: 1 when c was one of them, 0 when not, -1 when its argument is bad
  * (said on stderr). */
 int run_option(struct run_opts *o, int c, const char *arg, const char *cmd);
+/* --containment ARG of command cmd into *m: 0, or -1 (said on stderr). */
+int cmd_containment(const char *cmd, const char *arg, enum cgroup_mode *m);
 /* Run m (taken) made from text, write its bundle into o->outdir and print
  * its path; the exit status of interface §1. */
 int run_job(struct manifest *m, const char *text, size_t len,

@@ -125,6 +125,16 @@ on_signal(struct loop *l, int signo, void *arg)
 }
 
 int
+cmd_containment(const char *cmd, const char *arg, enum cgroup_mode *m)
+{
+	if (cgroup_mode_parse(arg, m) == 0)
+		return 0;
+	fprintf(stderr, "dagexec: %s: --containment is auto, cgroup or "
+	    "rlimits, not '%s'\n", cmd, arg);
+	return -1;
+}
+
+int
 run_option(struct run_opts *o, int c, const char *arg, const char *cmd)
 {
 	char *end;
@@ -168,12 +178,7 @@ run_option(struct run_opts *o, int c, const char *arg, const char *cmd)
 		o->no_cache = true;
 		return 1;
 	case 'K':
-		if (cgroup_mode_parse(arg, &o->containment) != 0) {
-			fprintf(stderr, "dagexec: %s: --containment is auto, "
-			    "cgroup or rlimits, not '%s'\n", cmd, arg);
-			return -1;
-		}
-		return 1;
+		return cmd_containment(cmd, arg, &o->containment) == 0 ? 1 : -1;
 	default:
 		return 0;
 	}

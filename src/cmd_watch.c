@@ -583,12 +583,14 @@ watch_clean(struct watch *w)
 	}
 }
 
-/* Into a cgroup leaf of our own, with one a job below it (--containment):
- * what it is, or why not, is logged. 0, or -1: --containment cgroup and
- * none can be made (said on stderr). */
+/* The jobs' side: into a cgroup leaf of our own, with one a job below it
+ * (--containment; what it is, or why not, is logged), and the table of
+ * their supervisors. 0, or an exit status: --containment cgroup and no
+ * cgroup can be made (said on stderr). */
 static int
-watch_cgroups(struct watch *w)
+watch_jobs(struct watch *w)
 {
+	struct wsups_config wc;
 	char *why = NULL, *what;
 
 	w->cg = cgroup_daemon_new(w->loop, w->containment, &why);
@@ -596,7 +598,7 @@ watch_cgroups(struct watch *w)
 		fprintf(stderr, "dagexec: watch: --containment cgroup: %s\n",
 		    why);
 		free(why);
-		return -1;
+		return EXIT_OSERR;
 	}
 	if (w->cg != NULL) {
 		what = cgroup_daemon_describe(w->cg);
@@ -606,6 +608,15 @@ watch_cgroups(struct watch *w)
 		log_event(LOG_INFO, NULL, NULL, "containment", "rlimits: %s",
 		    why != NULL ? why : "--containment rlimits");
 	free(why);
+	memset(&wc, 0, sizeof wc);
+	wc.cg = w->cg;
+	wc.loop = w->loop;
+	wc.sp = w->sp;
+	wc.cap = w->cap;
+	wc.cancel_remote = w->cancel_remote;
+	wc.changed = on_changed;
+	wc.arg = w;
+	w->sups = wsups_new(&wc);
 	return 0;
 }
 
@@ -648,7 +659,6 @@ cmd_watch(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	struct wsups_config wc;
 	struct watch w;
 	const char *dir = NULL, *why;
 	char *cause = NULL;
@@ -688,12 +698,9 @@ cmd_watch(int argc, char **argv)
 			w.stop_jobs = true;
 			break;
 		case 'Z':
-			if (cgroup_mode_parse(optarg, &w.containment) != 0) {
-				fprintf(stderr, "dagexec: watch: --containment "
-				    "is auto, cgroup or rlimits, not '%s'\n",
-				    optarg);
+			if (cmd_containment("watch", optarg,
+			    &w.containment) != 0)
 				return EXIT_USAGE;
-			}
 			break;
 		case 'K':
 			if (keepdone_parse(optarg, &w.keep, &why) != 0) {
@@ -735,20 +742,8 @@ cmd_watch(int argc, char **argv)
 		spool_free(w.sp);
 		return EXIT_OSERR;
 	}
-	if (watch_cgroups(&w) != 0) {
-		loop_free(w.loop);
-		spool_free(w.sp);
-		return EXIT_OSERR;
-	}
-	memset(&wc, 0, sizeof wc);
-	wc.cg = w.cg;
-	wc.loop = w.loop;
-	wc.sp = w.sp;
-	wc.cap = w.cap;
-	wc.cancel_remote = w.cancel_remote;
-	wc.changed = on_changed;
-	wc.arg = &w;
-	w.sups = wsups_new(&wc);
+	if ((ret = watch_jobs(&w)) != 0)
+		goto out;
 	if ((ifd = spool_watch(w.sp, &cause)) < 0 ||
 	    loop_add_fd(w.loop, ifd, EPOLLIN, on_inotify, &w) != 0 ||
 	    wsups_listen(w.sups, &cause) < 0) {

@@ -257,6 +257,41 @@ attempt_cgroup(struct job *j, size_t i, int attempt, int *dir, char **name,
 	return 0;
 }
 
+/* Attempt of node i runs as pid, its output on the pipes out and err, in
+ * its cgroup cg (taken; NULL: none): its record, its pipes and its end
+ * watched, the journal told. */
+static void
+attempt_running(struct job *j, size_t i, int attempt, pid_t pid, int out,
+    int err, char *cg)
+{
+	const struct node *n = &j->m->nodes[i];
+	struct nodeproc *np = &j->procs[i];
+	char b1[UNITS_INT_LEN], b2[UNITS_INT_LEN], b3[UNITS_INT_LEN];
+
+	job_proc_reset(j, i, attempt);
+	np->pid = pid;
+	np->cg = cg;
+	sink_init(&np->out, out, j, i, "stdout.log", attempt, n->log_limit);
+	sink_init(&np->err, err, j, i, "stderr.log", attempt, n->log_limit);
+	if (loop_add_fd(j->loop, out, EPOLLIN, sink_read, np) != 0 ||
+	    loop_add_fd(j->loop, err, EPOLLIN, sink_read, np) != 0 ||
+	    loop_watch_child(j->loop, pid, -1, child_exited, np) != 0) {
+		/* cannot happen short of ENOMEM in epoll: kill and fail */
+		job_log(j, LOG_ERROR, i, "internal", "cannot watch pid %ld: %s",
+		    (long)pid, strerror(errno));
+		spawn_kill_group(pid, SIGKILL);
+		abort();
+	}
+	j->running++;
+	if (j->slots != NULL)
+		(*j->slots)++;
+	journal_add(j->jr, loop_wallclock(), "start", "node", n->id,
+	    "attempt", units_int(attempt, b1), "pid", units_int(pid, b2),
+	    "pgid", units_int(pid, b3), (char *)NULL);
+	job_log(j, LOG_INFO, i, "start", "attempt=%d pid=%ld", attempt,
+	    (long)pid);
+}
+
 static char sh_name[] = "sh";
 static char sh_c[] = "-c";
 
@@ -265,14 +300,11 @@ exec_local_spawn(struct job *j, size_t i, int attempt,
     const struct exec_child *child, char **causep)
 {
 	const struct node *n = &j->m->nodes[i];
-	struct nodeproc *np = &j->procs[i];
 	struct spawn_spec sp;
 	char *out_path = NULL, *met_path = NULL;
 	char *cause = NULL, **envp = NULL, *shargv[4];
 	int pout[2] = { -1, -1 }, perr[2] = { -1, -1 };
-	int pidfd = -1;
 	char *childargv[5] = { NULL, NULL, NULL, NULL, NULL };
-	char b1[UNITS_INT_LEN], b2[UNITS_INT_LEN], b3[UNITS_INT_LEN];
 	pid_t pid;
 	struct resolved *rs = NULL;
 	char **words = NULL, *cgname = NULL;
@@ -367,31 +399,8 @@ again:
 	if (pid < 0)
 		goto fail;
 
-	job_proc_reset(j, i, attempt);
-	np->pid = pid;
-	np->cg = cgname;
+	attempt_running(j, i, attempt, pid, pout[0], perr[0], cgname);
 	cgname = NULL;
-	sink_init(&np->out, pout[0], j, i, "stdout.log", attempt,
-	    n->log_limit);
-	sink_init(&np->err, perr[0], j, i, "stderr.log", attempt,
-	    n->log_limit);
-	if (loop_add_fd(j->loop, pout[0], EPOLLIN, sink_read, np) != 0 ||
-	    loop_add_fd(j->loop, perr[0], EPOLLIN, sink_read, np) != 0 ||
-	    loop_watch_child(j->loop, pid, pidfd, child_exited, np) != 0) {
-		/* cannot happen short of ENOMEM in epoll: kill and fail */
-		job_log(j, LOG_ERROR, i, "internal", "cannot watch pid %ld: %s",
-		    (long)pid, strerror(errno));
-		spawn_kill_group(pid, SIGKILL);
-		abort();
-	}
-	j->running++;
-	if (j->slots != NULL)
-		(*j->slots)++;
-	journal_add(j->jr, loop_wallclock(), "start", "node", n->id,
-	    "attempt", units_int(attempt, b1), "pid", units_int(pid, b2),
-	    "pgid", units_int(pid, b3), (char *)NULL);
-	job_log(j, LOG_INFO, i, "start", "attempt=%d pid=%ld", attempt,
-	    (long)pid);
 	goto out;
 
 fail:
