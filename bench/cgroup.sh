@@ -1,5 +1,5 @@
 #!/bin/sh
-# What a cgroup an attempt costs (part k): 10,000 `argv: [true]` nodes (no
+# What a cgroup an attempt costs (part l): 10,000 `argv: [true]` nodes (no
 # needs) at -j 2, `dagexec run --containment cgroup` against
 # `--containment rlimits` of the same binary, interleaved rounds (the order
 # swapped every other round). The cost a node is the difference of the two

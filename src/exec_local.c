@@ -19,6 +19,7 @@
 #include "cgroup.h"
 #include "exec.h"
 #include "job_int.h"
+#include "sandbox.h"
 #include "journal.h"
 #include "shline.h"
 #include "spawn.h"
@@ -184,6 +185,67 @@ fill_rlimits(struct spawn_spec *sp, const struct node *n, unsigned have)
 	set_rlimit(sp, RLIMIT_CORE, v, v);
 }
 
+static char sh_name[] = "sh";
+static char sh_c[] = "-c";
+
+/* Where attempt of node i makes its side files (and, sandboxed, its
+ * TMPDIR): made ready, the paths allocated. 0, or -1 with *cause. */
+static int
+side_files(struct job *j, size_t i, char **out_path, char **met_path,
+    char **tmpdir, char **cause)
+{
+	/* sandboxed: in a new directory of the attempt's own */
+	if (j->m->nodes[i].sandbox != NULL &&
+	    exec_sandbox_take(j, i, cause) != 0)
+		return -1;
+	*out_path = job_side_path(j, i, "output", false);
+	*met_path = job_side_path(j, i, "metrics", false);
+	*tmpdir = NULL;
+	if (j->m->nodes[i].sandbox != NULL) {
+		*tmpdir = job_side_path(j, i, "tmp", false);
+		return 0;
+	}
+	/* the node makes its side files itself (in io/, which is its
+	 * user's); an attempt's are removed once read: only an earlier
+	 * run's (a resumed job) can be left */
+	if (j->resumed && ((unlink(*out_path) != 0 && errno != ENOENT) ||
+	    (unlink(*met_path) != 0 && errno != ENOENT))) {
+		*cause = xasprintf("cannot remove '%s': %s", *out_path,
+		    strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* The Landlock ruleset of node i's attempt (child: it runs this binary;
+ * port: one more TCP port it may connect to, or -1) in *fd, what it
+ * enforces in *level. 0, or -1 with *cause. */
+static int
+sandbox_ruleset(struct job *j, size_t i, bool child, int port, int *fd,
+    enum sandbox_level *level, char **cause)
+{
+	const struct node *n = &j->m->nodes[i];
+	struct sandbox_attempt a;
+	char *dir, *warn = NULL, *c2 = NULL;
+	int rc;
+
+	dir = xasprintf("%s/io/%s", j->dir, j->procs[i].sbdir);
+	a.workdir = j->workdir;
+	a.sidedir = dir;
+	a.exe = child ? j->self : NULL;
+	a.connect_port = port;
+	rc = sandbox_build(n->sandbox, &a, fd, level, &warn, &c2);
+	if (rc != 0) {
+		*cause = xasprintf("cannot start node '%s': %s", n->id, c2);
+		free(c2);
+	} else if (warn != NULL)
+		job_log(j, LOG_WARN, i, "sandbox", "%s (best_effort: %s)",
+		    warn, sandbox_level_name(*level));
+	free(warn);
+	free(dir);
+	return rc;
+}
+
 /* The limits of node n that only a cgroup enforces, in *cl, checked
  * against have (the job's controllers): one that cannot be enforced fails
  * the attempt, -1 with *cause, unless limits.best_effort. */
@@ -257,12 +319,12 @@ attempt_cgroup(struct job *j, size_t i, int attempt, int *dir, char **name,
 	return 0;
 }
 
-/* Attempt of node i runs as pid, its output on the pipes out and err, in
- * its cgroup cg (taken; NULL: none): its record, its pipes and its end
- * watched, the journal told. */
+/* Attempt of node i runs as pid, its output in the read ends of the
+ * pipes, in its cgroup cg (taken; NULL: none): watch it, journal and log
+ * its start. */
 static void
-attempt_running(struct job *j, size_t i, int attempt, pid_t pid, int out,
-    int err, char *cg)
+attempt_started(struct job *j, size_t i, int attempt, pid_t pid, int outfd,
+    int errfd, enum sandbox_level level, char *cg)
 {
 	const struct node *n = &j->m->nodes[i];
 	struct nodeproc *np = &j->procs[i];
@@ -271,10 +333,10 @@ attempt_running(struct job *j, size_t i, int attempt, pid_t pid, int out,
 	job_proc_reset(j, i, attempt);
 	np->pid = pid;
 	np->cg = cg;
-	sink_init(&np->out, out, j, i, "stdout.log", attempt, n->log_limit);
-	sink_init(&np->err, err, j, i, "stderr.log", attempt, n->log_limit);
-	if (loop_add_fd(j->loop, out, EPOLLIN, sink_read, np) != 0 ||
-	    loop_add_fd(j->loop, err, EPOLLIN, sink_read, np) != 0 ||
+	sink_init(&np->out, outfd, j, i, "stdout.log", attempt, n->log_limit);
+	sink_init(&np->err, errfd, j, i, "stderr.log", attempt, n->log_limit);
+	if (loop_add_fd(j->loop, outfd, EPOLLIN, sink_read, np) != 0 ||
+	    loop_add_fd(j->loop, errfd, EPOLLIN, sink_read, np) != 0 ||
 	    loop_watch_child(j->loop, pid, -1, child_exited, np) != 0) {
 		/* cannot happen short of ENOMEM in epoll: kill and fail */
 		job_log(j, LOG_ERROR, i, "internal", "cannot watch pid %ld: %s",
@@ -285,15 +347,14 @@ attempt_running(struct job *j, size_t i, int attempt, pid_t pid, int out,
 	j->running++;
 	if (j->slots != NULL)
 		(*j->slots)++;
+	exec_sandbox_note(j, i, level);
 	journal_add(j->jr, loop_wallclock(), "start", "node", n->id,
 	    "attempt", units_int(attempt, b1), "pid", units_int(pid, b2),
-	    "pgid", units_int(pid, b3), (char *)NULL);
+	    "pgid", units_int(pid, b3), "sandbox", sandbox_level_name(level),
+	    (char *)NULL);
 	job_log(j, LOG_INFO, i, "start", "attempt=%d pid=%ld", attempt,
 	    (long)pid);
 }
-
-static char sh_name[] = "sh";
-static char sh_c[] = "-c";
 
 int
 exec_local_spawn(struct job *j, size_t i, int attempt,
@@ -301,28 +362,19 @@ exec_local_spawn(struct job *j, size_t i, int attempt,
 {
 	const struct node *n = &j->m->nodes[i];
 	struct spawn_spec sp;
-	char *out_path = NULL, *met_path = NULL;
+	char *out_path = NULL, *met_path = NULL, *tmpdir = NULL;
 	char *cause = NULL, **envp = NULL, *shargv[4];
 	int pout[2] = { -1, -1 }, perr[2] = { -1, -1 };
 	char *childargv[5] = { NULL, NULL, NULL, NULL, NULL };
 	pid_t pid;
 	struct resolved *rs = NULL;
 	char **words = NULL, *cgname = NULL;
+	enum sandbox_level level = SANDBOX_UNSET;
 	struct cgroup_usage u;
-	int used = -1, rc = 0, cgdir = -1;
+	int used = -1, rc = 0, sbfd = -1, port = -1, cgdir = -1;
 
-	/* the node makes its side files itself (in io/, which is its
-	 * user's); what an earlier attempt left is gone first */
-	out_path = xasprintf("%s/io/%s.output", j->dir, n->id);
-	met_path = xasprintf("%s/io/%s.metrics", j->dir, n->id);
-	/* an attempt's side files are removed once read: only an earlier
-	 * run's (a resumed job) can be left */
-	if (j->resumed && ((unlink(out_path) != 0 && errno != ENOENT) ||
-	    (unlink(met_path) != 0 && errno != ENOENT))) {
-		cause = xasprintf("cannot remove '%s': %s", out_path,
-		    strerror(errno));
-			goto fail;
-	}
+	if (side_files(j, i, &out_path, &met_path, &tmpdir, &cause) != 0)
+		goto fail;
 	/* non-blocking on our end only: the node's end must block, or a
 	 * writer faster than us gets EAGAIN */
 	if (pipe2(pout, O_CLOEXEC) != 0 || pipe2(perr, O_CLOEXEC) != 0 ||
@@ -335,7 +387,7 @@ exec_local_spawn(struct job *j, size_t i, int attempt,
 	 * cannot start so, the shell runs it (and says why, as always) */
 	if (n->kind == NODE_RUN && j->pwd != NULL)
 		words = shline_words(n->run);
-	envp = env_build(j, i, attempt, out_path, met_path,
+	envp = env_build(j, i, attempt, out_path, met_path, tmpdir,
 	    words != NULL ? j->pwd : NULL);
 	if (attempt_cgroup(j, i, attempt, &cgdir, &cgname, &cause) != 0)
 		goto fail;
@@ -344,7 +396,7 @@ again:
 	memset(&sp, 0, sizeof sp);
 	sp.node = n->id;
 	if (child != NULL) {
-		used = child->prepare(j, i, envp, childargv, &cause);
+		used = child->prepare(j, i, envp, childargv, &port, &cause);
 		if (used != 0)
 			goto fail;
 		used = -1;
@@ -368,15 +420,24 @@ again:
 		rs = job_resolve(j, n->argv[0], envp);
 		sp.paths = rs->paths;
 	}
+	/* built here, in the parent, once for both tries of a line */
+	if (n->sandbox != NULL && level == SANDBOX_UNSET &&
+	    sandbox_ruleset(j, i, child != NULL, port, &sbfd, &level,
+	    &cause) != 0) {
+		if (rs == NULL)
+			spawn_free_paths(sp.paths);
+		goto fail;
+	}
 	sp.envp = envp;
 	sp.cwd = j->workdir;
 	sp.stdout_fd = pout[1];
 	sp.stderr_fd = perr[1];
+	sp.sandbox_fd = sbfd;
+	sp.in_cgroup = cgdir != -1;
+	sp.cgroup_dir = cgdir;
 	job_spawn_ids(j, &sp);
 	fill_rlimits(&sp, n, cgname != NULL ?
 	    cgroup_job_controllers(j->cg) : 0);
-	sp.in_cgroup = cgdir != -1;
-	sp.cgroup_dir = cgdir;
 	sp.path_used = &used;
 	/* no pidfd: the loop reaps nodes on SIGCHLD, which it reads
 	 * anyway, and saves a descriptor and two epoll_ctl a node */
@@ -398,8 +459,7 @@ again:
 	pout[1] = perr[1] = -1;
 	if (pid < 0)
 		goto fail;
-
-	attempt_running(j, i, attempt, pid, pout[0], perr[0], cgname);
+	attempt_started(j, i, attempt, pid, pout[0], perr[0], level, cgname);
 	cgname = NULL;
 	goto out;
 
@@ -412,12 +472,16 @@ fail:
 		close(perr[0]);
 	if (perr[1] >= 0)
 		close(perr[1]);
+	if (j->procs[i].sbdir != NULL)
+		exec_sandbox_remove(j, i);
 	if (cgname != NULL)
 		cgroup_attempt_end(j->cg, cgname, CGROUP_END_MS, &u);
 	*causep = cause;
 	cause = NULL;
 	rc = -1;
 out:
+	if (sbfd != -1)
+		close(sbfd);
 	if (cgdir != -1)
 		close(cgdir);
 	free(cgname);
@@ -428,6 +492,7 @@ out:
 	free(cause);
 	free(out_path);
 	free(met_path);
+	free(tmpdir);
 	return rc;
 }
 
@@ -454,8 +519,7 @@ kill_escalate(struct loop *l, void *arg)
 	}
 }
 
-/* SIGTERM to the node's process group (and, with a cgroup, to every
- * process in it) now, SIGKILL (cgroup.kill) after the grace. */
+/* SIGTERM to the node's process group now, SIGKILL after the grace. */
 void
 exec_local_kill(struct job *j, size_t i, int sig)
 {
@@ -737,8 +801,8 @@ exec_local_kill_leftovers(struct job *j, size_t i, pid_t pgid)
 		    "left in the cgroup of the interrupted attempt", killed);
 }
 
-/* The job is freed: its process group gets SIGKILL, its pipes are closed
- * and what its logs kept is written. */
+/* The job is freed: its process group gets SIGKILL, its pipes are closed,
+ * what its logs kept is written and a sandboxed attempt's directory goes. */
 void
 exec_local_release(struct job *j, size_t i)
 {
@@ -770,6 +834,9 @@ exec_local_release(struct job *j, size_t i)
 		free(np->err.tail);
 		np->err.tail = NULL;
 	}
+	/* also of an attempt whose end was still being read */
+	if (np->sbdir != NULL)
+		exec_sandbox_remove(j, i);
 }
 
 static int

@@ -184,17 +184,20 @@ kill_node(struct job *j, size_t i, int sig)
 }
 
 /* Node i's record, cleared for attempt: only the outputs of its last
- * success stay (its dependants may still read them). */
+ * success stay (its dependants may still read them), and the directory of
+ * a sandboxed attempt, made before it started. */
 void
 job_proc_reset(struct job *j, size_t i, int attempt)
 {
 	struct nodeproc *np = &j->procs[i];
 	struct kv *keep = np->outputs;
 	size_t nkeep = np->noutputs;
+	char *sbdir = np->sbdir;
 
 	memset(np, 0, sizeof *np);
 	np->outputs = keep;
 	np->noutputs = nkeep;
+	np->sbdir = sbdir;
 	np->job = j;
 	np->node = i;
 	np->attempt = attempt;
@@ -411,9 +414,7 @@ job_attempt_ended(struct nodeproc *np, struct attempt_end *ep, char *cause)
 	 * which inotify does not see) */
 	side = np->slurm || io_may_hold(j);
 	iofd = j->io_fd >= 0 ? j->io_fd : AT_FDCWD;
-	path = !side ? NULL : iofd != AT_FDCWD ?
-	    xasprintf("%s.metrics", n->id) :
-	    xasprintf("%s/io/%s.metrics", j->dir, n->id);
+	path = !side ? NULL : job_side_path(j, i, "metrics", iofd != AT_FDCWD);
 	if (side && job_parse_kv_file(j, iofd, path, "$DAGEXEC_METRICS", true,
 	    &en->mv, &en->nm, &c2) != 0) {
 		if (en->e.reason == REASON_NONE)
@@ -432,10 +433,7 @@ job_attempt_ended(struct nodeproc *np, struct attempt_end *ep, char *cause)
 	}
 	free(path);
 	if (en->e.reason == REASON_NONE && side) {
-		if (iofd != AT_FDCWD)
-			path = xasprintf("%s.output", n->id);
-		else
-			path = xasprintf("%s/io/%s.output", j->dir, n->id);
+		path = job_side_path(j, i, "output", iofd != AT_FDCWD);
 		if (job_parse_kv_file(j, iofd, path, "$DAGEXEC_OUTPUT", false,
 		    &en->ov, &en->no, &en->cause) != 0)
 			en->e.reason = REASON_OUTPUT_MISSING;
@@ -471,6 +469,10 @@ node_end_rest(struct ending *en)
 	ex = job_exec(j, i);
 	if (ex->ended != NULL)
 		ex->ended(j, i, &en->e, &en->cause);
+	/* a sandboxed attempt's directory (side files, TMPDIR) goes once
+	 * everything of its end has been read */
+	if (np->sbdir != NULL)
+		exec_sandbox_remove(j, i);
 	en->e.error = en->cause;
 	/* a last line that only repeats the error (an http node's child
 	 * prints it) is not shown twice */
@@ -663,6 +665,8 @@ job_end_retry(struct job *j)
 static void
 job_finish(struct job *j)
 {
+	/* no attempt's directory is being removed once the job is over */
+	exec_sandbox_drain(j);
 	j->done = true;
 	j->finished = loop_now();
 	if (j->state_timer != NULL) {
@@ -1189,6 +1193,8 @@ job_free(struct job *j)
 			free(j->reused_from[i]);
 		free(j->reused_from);
 	}
+	exec_sandbox_drain(j);
+	free(j->sandbox);
 	if (j->m != NULL)
 		job_cache_free(j);
 	if (j->state_timer != NULL)

@@ -293,6 +293,7 @@ parse_nodes(struct ctx *c, const struct ynode *nodes, const struct node *dflt,
 			break;
 		}
 		merge_defaults(c, n, set, dflt, dset);
+		check_node_merged(c, n, set);
 	}
 }
 

@@ -95,6 +95,22 @@ struct cache_spec {
 	int64_t		 max_age_ms;		/* 0: no bound */
 };
 
+/* A node's Landlock sandbox (interface §10): the strict profile and what
+ * the node lists besides. */
+struct sandbox_spec {
+	char		**read;			/* absolute paths: read and
+						   execute */
+	size_t		 nread;
+	char		**write;		/* absolute paths: read, write
+						   and execute */
+	size_t		 nwrite;
+	int		*connect;		/* TCP ports it may connect to */
+	size_t		 nconnect;
+	int		*bind;			/* TCP ports it may bind */
+	size_t		 nbind;
+	bool		 best_effort;		/* default false */
+};
+
 struct node {
 	char		*id;
 	struct mpos	 pos;			/* of the id key */
@@ -127,6 +143,7 @@ struct node {
 	enum executor	 executor;
 	struct slurm_spec slurm;
 	struct cache_spec cache;
+	struct sandbox_spec *sandbox;		/* NULL: none */
 };
 
 struct budget_item {

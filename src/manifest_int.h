@@ -164,6 +164,7 @@ void parse_node_keys(struct ctx *c, const struct ynode *map, struct node *n,
     size_t self, uint32_t *set);
 void merge_defaults(struct ctx *c, struct node *n, uint32_t nset,
     const struct node *d, uint32_t dset);
+void check_node_merged(struct ctx *c, const struct node *n, uint32_t set);
 /* manifest_names_each for the tables of manifest_node.c. */
 void manifest_node_names_each(void (*fn)(void *, const char *,
     const char *), void *arg);

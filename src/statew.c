@@ -33,6 +33,7 @@ job_fill_state(const struct job *j, struct state_job *sj)
 	sj->cached = j->cached;
 	sj->saved = j->saved;
 	sj->nsaved = j->nsaved;
+	sj->sandbox = j->sandbox;
 	sj->containment = containment_name(cgroup_job_containment(j->cg));
 }
 
@@ -292,6 +293,7 @@ statew_flush_first(struct job *j)
 	sw->pending_sj.slurm_jobs = NULL;
 	sw->pending_sj.reused_from = NULL;
 	sw->pending_sj.cached = NULL;
+	sw->pending_sj.sandbox = NULL;
 	sw->pending_sj.saved = NULL;
 	sw->pending_sj.nsaved = 0;
 	sw->pending_m = j->m;

@@ -160,6 +160,17 @@ done_of() {
 	return 1
 }
 
+# wait_empty DIR: until DIR is empty, at most 10 s (a job's directory in
+# active/ goes once its supervisor has exited, a moment after its bundle
+# is in done/); true when it is
+wait_empty() {
+	_i=0
+	while [ $_i -lt 100 ] && [ -n "$(ls -A "$1")" ]; do
+		sleep 0.1; _i=$((_i + 1))
+	done
+	[ -z "$(ls -A "$1")" ]
+}
+
 # The pids of the job supervisors of spools under $T (`dagexec
 # __supervise --spool $T/...`): they outlive `watch` by design.
 # One pgrep, not a process a /proc entry: on a busy machine the loop took
