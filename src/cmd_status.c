@@ -757,7 +757,7 @@ follow_job(const char *spool, const char *job, const char *jobdir)
 	enum whereabouts where = JOB_UNKNOWN;
 	int ifd, wd_job = -1, ret = 0, r, waited = 0;
 	bool seen = false, changed = true;
-	char *epath;
+	char *epath, *rpath;
 
 	memset(&f, 0, sizeof f);
 	f.spool = spool;
@@ -800,11 +800,12 @@ follow_job(const char *spool, const char *job, const char *jobdir)
 		if (d == NULL && where == JOB_REJECTED) {
 			/* the .error is written just after the file moves:
 			 * wait a little for it */
-			epath = follow_rejected(&f);
-			epath = xasprintf("%s.error", epath != NULL ? epath :
+			rpath = follow_rejected(&f);
+			epath = xasprintf("%s.error", rpath != NULL ? rpath :
 			    "");
 			r = access(epath, F_OK);
 			free(epath);
+			free(rpath);
 			if (r == 0 || waited++ >= REJECT_WAIT) {
 				follow_say_rejected(&f);
 				ret = EXIT_DATAERR;
