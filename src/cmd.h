@@ -72,6 +72,7 @@ int cmd_http(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_show(int argc, char **argv);
 int cmd_supervise(int argc, char **argv);
+int cmd_doctor(int argc, char **argv);
 int cmd_schedule(int argc, char **argv);
 /* status --schedules (cmd_status_sched.c) */
 int status_schedules(const char *spool);
