@@ -14,7 +14,9 @@ validate_usage(FILE *fp)
 {
 	fprintf(fp, "usage: dagexec validate MANIFEST...\n\n"
 	    "Check each manifest against dagexec.yaml(5) without running it.\n"
-	    "Prints every error as FILE:LINE:COL: error: MESSAGE on stderr.\n"
+	    "Prints every error as FILE:LINE:COL: error: MESSAGE on stderr,\n"
+	    "and FILE:LINE:COL: warning: MESSAGE for what is valid but likely\n"
+	    "a mistake (a warning does not change the exit status).\n"
 	    "'-' reads standard input.\n\n"
 	    "exit status: 0 all valid, 65 a manifest is invalid, "
 	    "66 a file cannot be read, 64 usage\n");
@@ -51,6 +53,10 @@ cmd_validate(int argc, char **argv)
 		cause = NULL;
 		switch (manifest_load(argv[i], &m, &d, &cause)) {
 		case 0:
+			/* warnings: valid, but likely not what was meant */
+			manifest_lint(m, &d);
+			diags_sort(&d);
+			diags_print(stderr, argv[i], &d);
 			manifest_free(m);
 			break;
 		case 1:

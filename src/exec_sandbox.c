@@ -227,7 +227,7 @@ sb_queue(struct job *j, size_t node, char *name)
 int
 exec_sandbox_take(struct job *j, size_t i, char **cause)
 {
-	struct nodeproc *np = &j->procs[i];
+	struct nodeproc *np = j->procs[i];
 	char *name, *path;
 
 	if (np->sbdir != NULL)
@@ -256,7 +256,7 @@ exec_sandbox_take(struct job *j, size_t i, char **cause)
 void
 exec_sandbox_remove(struct job *j, size_t i)
 {
-	struct nodeproc *np = &j->procs[i];
+	struct nodeproc *np = j->procs[i];
 
 	if (np->sbdir == NULL)
 		return;

@@ -27,6 +27,8 @@ struct resume {
 	int		*slurm_open;	/* a Slurm attempt that never ended */
 	char		**slurm_id;	/* and its Slurm job, when on file */
 	enum node_status *status;	/* each node's last, NS_PENDING: none */
+	bool		*values_lost;	/* a value that held a secret is not
+					   in the private side file */
 	bool		 finished;	/* the journal says the job ended: */
 	enum dag_status	 end;		/*   as this */
 };
@@ -63,6 +65,34 @@ resume_node(const struct resume *r, const struct journal_event *ev)
 	return id != NULL ? manifest_find(r->job->m, id) : -1;
 }
 
+/* A value node i wrote: from the private side file when it held a secret
+ * (it is masked from now on, as the secret it holds may not be read again
+ * in this run). */
+static void
+resume_output(struct resume *r, size_t i, const char *k, const char *v,
+    bool secret)
+{
+	struct job *j = r->job;
+	struct nodeproc *np = j->procs[i];
+	char *sv = NULL;
+
+	if (secret) {
+		sv = secret_values_get(j->dir, j->m->nodes[i].id, k);
+		if (sv == NULL) {
+			r->values_lost[i] = true;
+			return;
+		}
+		if (j->secrets == NULL)
+			j->secrets = secrets_new();
+		secrets_add(j->secrets, sv, strlen(sv));
+	}
+	np->outputs = xreallocarray(np->outputs, np->noutputs + 1,
+	    sizeof *np->outputs);
+	np->outputs[np->noutputs].key = xstrdup(k);
+	np->outputs[np->noutputs].value = sv != NULL ? sv : xstrdup(v);
+	np->noutputs++;
+}
+
 static int
 resume_event(const struct journal_event *ev, void *arg)
 {
@@ -88,7 +118,7 @@ resume_event(const struct journal_event *ev, void *arg)
 	}
 	if (i < 0)
 		return 0;
-	np = &r->job->procs[i];
+	np = r->job->procs[i];
 	if (strcmp(ev->event, "start") == 0) {
 		s = journal_get(ev, "attempt");
 		a = s != NULL ? atoi(s) : 0;
@@ -113,6 +143,7 @@ resume_event(const struct journal_event *ev, void *arg)
 		kvfile_free(np->outputs, np->noutputs);
 		np->outputs = NULL;
 		np->noutputs = 0;
+		r->values_lost[i] = false;
 	} else if (strcmp(ev->event, "slurm_job") == 0) {
 		s = journal_get(ev, "attempt");
 		v = journal_get(ev, "id");
@@ -150,13 +181,9 @@ resume_event(const struct journal_event *ev, void *arg)
 	} else if (strcmp(ev->event, "output") == 0) {
 		k = journal_get(ev, "key");
 		v = journal_get(ev, "value");
-		if (k != NULL && v != NULL) {
-			np->outputs = xreallocarray(np->outputs,
-			    np->noutputs + 1, sizeof *np->outputs);
-			np->outputs[np->noutputs].key = xstrdup(k);
-			np->outputs[np->noutputs].value = xstrdup(v);
-			np->noutputs++;
-		}
+		if (k != NULL && v != NULL)
+			resume_output(r, (size_t)i, k, v,
+			    journal_get(ev, "secret") != NULL);
 	}
 	return 0;
 }
@@ -184,8 +211,17 @@ job_resume(struct job *j, const char *path, char **cause)
 	r.slurm_open = xcalloc(n, sizeof *r.slurm_open);
 	r.slurm_id = xcalloc(n, sizeof *r.slurm_id);
 	r.status = xcalloc(n, sizeof *r.status);
+	r.values_lost = xcalloc(n + 1, sizeof *r.values_lost);
 	r.finished = false;
 	rc = journal_replay(path, resume_event, &r, cause);
+	/* a success whose secret values are gone runs again */
+	for (i = 0; rc == 0 && !r.finished && i < n; i++)
+		if (r.succeeded[i] && r.values_lost[i]) {
+			job_log(j, LOG_WARN, i, "resume", "a value that held a "
+			    "secret is not in private/%s.values: the node "
+			    "runs again", j->m->nodes[i].id);
+			r.succeeded[i] = false;
+		}
 	if (rc == 0 && r.finished) {
 		/*
 		 * The job ended before the daemon went away (its bundle not
@@ -262,8 +298,8 @@ job_resume(struct job *j, const char *path, char **cause)
 			else if (r.slurm_open[i] > 0) {
 				/* still Slurm's: its next start adopts the
 				 * same attempt, never a second submission */
-				j->procs[i].adopt_attempt = r.slurm_open[i];
-				j->procs[i].adopt_id = r.slurm_id[i];
+				j->procs[i]->adopt_attempt = r.slurm_open[i];
+				j->procs[i]->adopt_id = r.slurm_id[i];
 				r.slurm_id[i] = NULL;
 				sched_preset_attempts(j->s, i,
 				    r.slurm_open[i] - 1);
@@ -286,5 +322,6 @@ job_resume(struct job *j, const char *path, char **cause)
 	free(r.slurm_id);
 	free(r.slurm_open);
 	free(r.status);
+	free(r.values_lost);
 	return rc == 0 ? 0 : -1;
 }

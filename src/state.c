@@ -472,7 +472,7 @@ state_wave_order(const struct manifest *m, size_t nw, size_t **offp,
     size_t **orderp)
 {
 	const struct graph	*g = &m->graph;
-	size_t			*off, *order, *fill, i, w;
+	size_t			*off, *order, *fill, i, k, w;
 
 	off = xcalloc(nw + 1, sizeof *off);
 	fill = xcalloc(nw, sizeof *fill);
@@ -483,7 +483,8 @@ state_wave_order(const struct manifest *m, size_t nw, size_t **offp,
 	}
 	for (w = 0; w < nw; w++)
 		off[w + 1] += off[w];
-	for (i = 0; i < m->nnodes; i++) {
+	for (k = 0; k < m->nnodes; k++) {
+		i = MANIFEST_AT(m, k);
 		w = g->wave[i];
 		if (w < nw)
 			order[off[w] + fill[w]++] = i;
@@ -590,7 +591,7 @@ state_render(const struct manifest *m, const struct node_run *const *runs,
 {
 	struct strbuf		 o;
 	struct state_clock	 c;
-	size_t			 i;
+	size_t			 i, k;
 	const char		*s;
 
 	memset(&o, 0, sizeof o);
@@ -623,9 +624,11 @@ state_render(const struct manifest *m, const struct node_run *const *runs,
 		strbuf_add(&o, "nodes: {}\n", 10);
 	else
 		strbuf_add(&o, "nodes:\n", 7);
-	for (i = 0; i < m->nnodes; i++)
+	for (k = 0; k < m->nnodes; k++) {
+		i = MANIFEST_AT(m, k);
 		state_node(&o, &c, m, i, runs != NULL && runs[i] != NULL ?
 		    runs[i] : &state_pending_run);
+	}
 	strbuf_add(&o, "metrics: ", 9);
 	state_metrics(&o, metrics, nmetrics);
 	if (sj->cached != NULL) {

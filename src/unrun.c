@@ -74,15 +74,15 @@ unrun_now(const struct job *j, size_t i, const struct unrun *u)
 	if (sched_status(j->s) == DS_QUEUED)
 		return r->status == NS_PENDING;
 	return u->kind == UNRUN_CACHED && r->status == NS_RUNNING &&
-	    r->attempts == 1 && j->procs[i].pid == 0 &&
-	    !j->procs[i].slurm_live && j->procs[i].ending == NULL;
+	    r->attempts == 1 && j->procs[i]->pid == 0 &&
+	    !j->procs[i]->slurm_live && j->procs[i]->ending == NULL;
 }
 
 int
 job_succeed_unrun(struct job *j, size_t i, const struct unrun *u,
     char **cause)
 {
-	struct nodeproc *np = &j->procs[i];
+	struct nodeproc *np = j->procs[i];
 	const char *id = j->m->nodes[i].id;
 	int64_t now = loop_wallclock();
 	bool begun = sched_status(j->s) != DS_QUEUED;
