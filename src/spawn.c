@@ -474,11 +474,6 @@ spawn_pidfd_open(pid_t pid)
 #endif
 }
 
-#if defined(SPAWN_USE_FORK) || defined(SPAWN_CLONE3_VM)
-/* 1 until clone3 with CLONE_INTO_CGROUP is refused */
-static int spawn_clone3_ok = 1;
-#endif
-
 /*
  * clone3(2) with CLONE_INTO_CGROUP puts the child in its cgroup from its
  * first instruction, under the cgroup lock only. The other way, the child
