@@ -17,6 +17,7 @@
 #include <stddef.h>
 
 #include "bundle.h"
+#include "cgroup.h"
 
 struct job;
 struct manifest;
@@ -31,6 +32,7 @@ struct run_opts {
 	const char		*cache;		/* --cache DIR, or NULL */
 	bool			 no_cache;	/* --no-cache */
 	const bool		*cache_skip;	/* per node: not looked up */
+	enum cgroup_mode	 containment;	/* --containment */
 	/* after the job is made, before it starts (NULL: nothing): 0, or
 	 * an exit status and *cause */
 	int			(*prepare)(struct job *j, void *arg,
@@ -39,10 +41,12 @@ struct run_opts {
 };
 
 /* One of -j, -o, --bundle-format (c 'F'), --keep ('k'), -q, --cache ('C'),
- * --no-cache ('N') for command
+ * --no-cache ('N'), --containment ('K') for command
  * cmd: 1 when c was one of them, 0 when not, -1 when its argument is bad
  * (said on stderr). */
 int run_option(struct run_opts *o, int c, const char *arg, const char *cmd);
+/* --containment ARG of command cmd into *m: 0, or -1 (said on stderr). */
+int cmd_containment(const char *cmd, const char *arg, enum cgroup_mode *m);
 /* Run m (taken) made from text, write its bundle into o->outdir and print
  * its path; the exit status of interface §1. */
 int run_job(struct manifest *m, const char *text, size_t len,
@@ -68,6 +72,7 @@ int cmd_http(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_show(int argc, char **argv);
 int cmd_supervise(int argc, char **argv);
+int cmd_doctor(int argc, char **argv);
 int cmd_schedule(int argc, char **argv);
 /* status --schedules (cmd_status_sched.c) */
 int status_schedules(const char *spool);

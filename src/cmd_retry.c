@@ -52,7 +52,8 @@ retry_usage(FILE *fp)
 	    "                          take their result from it\n"
 	    "      --no-cache          neither look up nor store\n"
 	    "  -s, --spool SPOOL       where a job id is looked up (default "
-	    "$DAGEXEC_SPOOL,\n                          then %s)\n\n"
+	    "$DAGEXEC_SPOOL,\n                          then %s)\n"
+	    "      --containment M     auto, cgroup or rlimits (as run)\n\n"
 	    "exit status: 0 succeeded (or nothing left to run), 1 the DAG "
 	    "failed, 64 usage\nor unknown node, 65 not a dagexec bundle, a "
 	    "failed SHA256SUMS, an invalid\nmanifest or nodes in one manifest "
@@ -83,6 +84,7 @@ cmd_retry(int argc, char **argv)
 		{ "cache", required_argument, NULL, 'C' },
 		{ "no-cache", no_argument, NULL, 'N' },
 		{ "spool", required_argument, NULL, 's' },
+		{ "containment", required_argument, NULL, 'K' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};

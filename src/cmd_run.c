@@ -12,6 +12,7 @@
 
 #include "bundle.h"
 #include "cache.h"
+#include "cgroup.h"
 #include "cmd.h"
 #include "diag.h"
 #include "fsutil.h"
@@ -28,7 +29,8 @@ run_usage(FILE *fp)
 {
 	fprintf(fp, "usage: dagexec run [-j N] [-o DIR] [--bundle-format gz|zst] "
 	    "[--keep] [-q]\n                   [--target NODE]... "
-	    "[--cache DIR | --no-cache] MANIFEST\n\n"
+	    "[--cache DIR | --no-cache]\n                   [--containment "
+	    "auto|cgroup|rlimits] MANIFEST\n\n"
 	    "Run one DAG in the foreground and write its result bundle into "
 	    "DIR\n(default: the current directory); print the bundle's path "
 	    "last. In the bundle,\nJOB/report.html shows the run on one page "
@@ -48,10 +50,16 @@ run_usage(FILE *fp)
 	    "                          $DAGEXEC_CACHE, else "
 	    "$XDG_CACHE_HOME/dagexec)\n"
 	    "      --no-cache          neither look up nor store: every node "
-	    "runs\n\n"
+	    "runs\n"
+	    "      --containment M     auto (default): each attempt in a "
+	    "cgroup of its own\n"
+	    "                          where ours is writable, else rlimits; "
+	    "cgroup: that or\n"
+	    "                          exit 71; rlimits: no cgroups\n\n"
 	    "exit status: 0 succeeded, 1 the DAG failed, 64 usage or unknown "
-	    "target,\n65 invalid manifest, 66 unreadable manifest, 73 cannot "
-	    "create the bundle,\n75 interrupted\n");
+	    "target,\n65 invalid manifest, 66 unreadable manifest, 71 "
+	    "--containment cgroup and\nno cgroup can be made, 73 cannot "
+	    "create the bundle, 75 interrupted\n");
 }
 
 struct run_ctx {
@@ -117,6 +125,16 @@ on_signal(struct loop *l, int signo, void *arg)
 }
 
 int
+cmd_containment(const char *cmd, const char *arg, enum cgroup_mode *m)
+{
+	if (cgroup_mode_parse(arg, m) == 0)
+		return 0;
+	fprintf(stderr, "dagexec: %s: --containment is auto, cgroup or "
+	    "rlimits, not '%s'\n", cmd, arg);
+	return -1;
+}
+
+int
 run_option(struct run_opts *o, int c, const char *arg, const char *cmd)
 {
 	char *end;
@@ -159,6 +177,8 @@ run_option(struct run_opts *o, int c, const char *arg, const char *cmd)
 	case 'N':
 		o->no_cache = true;
 		return 1;
+	case 'K':
+		return cmd_containment(cmd, arg, &o->containment) == 0 ? 1 : -1;
 	default:
 		return 0;
 	}
@@ -198,6 +218,7 @@ run_job(struct manifest *m, const char *text, size_t len,
 {
 	struct job_config jc;
 	struct run_ctx rc = { NULL, NULL };
+	struct cgroup_job *cg = NULL;
 	enum dag_status st;
 	const char *outdir = o->outdir != NULL ? o->outdir : ".";
 	char *cause = NULL, *id, *jobdir, *bundle, *cache = NULL, *absb;
@@ -212,7 +233,17 @@ run_job(struct manifest *m, const char *text, size_t len,
 		ret = EXIT_OSERR;
 		goto out;
 	}
+	/* our cgroup, when it is writable: the job's below it, with us in
+	 * JOB/supervisor and each attempt beside us */
+	if (cgroup_job_run(id, o->containment, &cg, &cause) != 0) {
+		fprintf(stderr, "dagexec: --containment cgroup: %s\n", cause);
+		ret = EXIT_OSERR;
+		goto out;
+	}
+	free(cause);
+	cause = NULL;
 	memset(&jc, 0, sizeof jc);
+	jc.cgroup = cg;
 	jc.id = id;
 	jc.dir = jobdir;
 	jc.manifest_text = text;
@@ -304,6 +335,7 @@ out:
 	free(cause);
 	free(est);
 	job_free(rc.job);
+	cgroup_job_free(cg);
 	manifest_free(m);
 	loop_free(rc.loop);
 	free(bundle);
@@ -349,6 +381,7 @@ cmd_run(int argc, char **argv)
 		{ "target", required_argument, NULL, 't' },
 		{ "cache", required_argument, NULL, 'C' },
 		{ "no-cache", no_argument, NULL, 'N' },
+		{ "containment", required_argument, NULL, 'K' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};

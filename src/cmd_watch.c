@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cgroup.h"
 #include "cmd.h"
 #include "keepdone.h"
 #include "log.h"
@@ -40,6 +41,8 @@ struct watch {
 	bool			 cancel_remote;	/* stopping: scancel too */
 	bool			 stop_jobs;	/* SIGTERM interrupts the jobs */
 	bool			 stopping;
+	enum cgroup_mode	 containment;	/* --containment */
+	struct cgroup_daemon	*cg;		/* or NULL: rlimits */
 	size_t			 nrejected;	/* files refused here (not by
 						   a supervisor) */
 	struct keepdone		 keep;		/* --keep-done; zero: all */
@@ -64,7 +67,8 @@ watch_usage(FILE *fp)
 {
 	fprintf(fp, "usage: dagexec watch [-s SPOOL] [-j N] [--max-jobs N] "
 	    "[--drain]\n                     [--stop-jobs] [--cancel-remote] "
-	    "[--keep-done N|DURATION]\n\n"
+	    "[--keep-done N|DURATION]\n                     "
+	    "[--containment auto|cgroup|rlimits]\n\n"
 	    "The spool daemon: run every manifest or bundle dropped into "
 	    "SPOOL/incoming/,\neach job in a supervisor process of its own "
 	    "running as the file's owner,\nand move its result bundle into "
@@ -88,8 +92,11 @@ watch_usage(FILE *fp)
 	    "      --keep-done N|DURATION\n"
 	    "                      keep the newest N bundles in SPOOL/done/, "
 	    "or those younger\n                      than DURATION (7d, 12h), "
-	    "removing the oldest (default:\n                      keep all)"
-	    "\n", spool_default());
+	    "removing the oldest (default:\n                      keep all)\n"
+	    "      --containment M auto (default): a cgroup a job and one an "
+	    "attempt where\n                      ours is writable, else "
+	    "rlimits; cgroup: that or exit 71;\n                      "
+	    "rlimits: no cgroups\n", spool_default());
 }
 
 static bool
@@ -576,6 +583,43 @@ watch_clean(struct watch *w)
 	}
 }
 
+/* The jobs' side: into a cgroup leaf of our own, with one a job below it
+ * (--containment; what it is, or why not, is logged), and the table of
+ * their supervisors. 0, or an exit status: --containment cgroup and no
+ * cgroup can be made (said on stderr). */
+static int
+watch_jobs(struct watch *w)
+{
+	struct wsups_config wc;
+	char *why = NULL, *what;
+
+	w->cg = cgroup_daemon_new(w->loop, w->containment, &why);
+	if (w->cg == NULL && w->containment == CGROUP_ON) {
+		fprintf(stderr, "dagexec: watch: --containment cgroup: %s\n",
+		    why);
+		free(why);
+		return EXIT_OSERR;
+	}
+	if (w->cg != NULL) {
+		what = cgroup_daemon_describe(w->cg);
+		log_event(LOG_INFO, NULL, NULL, "containment", "%s", what);
+		free(what);
+	} else
+		log_event(LOG_INFO, NULL, NULL, "containment", "rlimits: %s",
+		    why != NULL ? why : "--containment rlimits");
+	free(why);
+	memset(&wc, 0, sizeof wc);
+	wc.cg = w->cg;
+	wc.loop = w->loop;
+	wc.sp = w->sp;
+	wc.cap = w->cap;
+	wc.cancel_remote = w->cancel_remote;
+	wc.changed = on_changed;
+	wc.arg = w;
+	w->sups = wsups_new(&wc);
+	return 0;
+}
+
 /* schedules/: recurring and one-shot manifests (wsched.c). 0, or -1
  * (said on stderr). */
 static int
@@ -614,6 +658,7 @@ watch_options(int argc, char **argv, struct watch *w, const char **dir,
 		{ "cancel-remote", no_argument, NULL, 'C' },
 		{ "stop-jobs", no_argument, NULL, 'S' },
 		{ "keep-done", required_argument, NULL, 'K' },
+		{ "containment", required_argument, NULL, 'Z' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -647,6 +692,11 @@ watch_options(int argc, char **argv, struct watch *w, const char **dir,
 			break;
 		case 'S':
 			w->stop_jobs = true;
+			break;
+		case 'Z':
+			if (cmd_containment("watch", optarg,
+			    &w->containment) != 0)
+				return EXIT_USAGE;
 			break;
 		case 'K':
 			if (keepdone_parse(optarg, &w->keep, &why) != 0) {
@@ -708,14 +758,8 @@ cmd_watch(int argc, char **argv)
 		spool_free(w.sp);
 		return EXIT_OSERR;
 	}
-	memset(&wc, 0, sizeof wc);
-	wc.loop = w.loop;
-	wc.sp = w.sp;
-	wc.cap = w.cap;
-	wc.cancel_remote = w.cancel_remote;
-	wc.changed = on_changed;
-	wc.arg = &w;
-	w.sups = wsups_new(&wc);
+	if ((ret = watch_jobs(&w)) != 0)
+		goto out;
 	if ((ifd = spool_watch(w.sp, &cause)) < 0 ||
 	    loop_add_fd(w.loop, ifd, EPOLLIN, on_inotify, &w) != 0 ||
 	    wsups_listen(w.sups, &cause) < 0) {
@@ -764,6 +808,7 @@ out:
 	/* the supervisors go on; a bundle being copied is finished first */
 	wsched_free(w.sched);
 	wsups_free(w.sups);
+	cgroup_daemon_free(w.cg);
 	while (w.nstuck > 0)
 		free(w.stuck[--w.nstuck]);
 	free(w.stuck);

@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cgroup.h"
 #include "exec.h"
 #include "job_int.h"
 #include "sandbox.h"
@@ -27,6 +28,8 @@
 #include "xmalloc.h"
 
 #define KILL_GRACE_MS		5000	/* SIGTERM -> SIGKILL */
+#define CGROUP_END_MS		500	/* at a node's end, for what is left
+					   in its cgroup to die */
 
 static void	node_try_end(struct nodeproc *);
 
@@ -152,8 +155,10 @@ set_rlimit(struct spawn_spec *sp, int res, rlim_t soft, rlim_t hard)
 	sp->nrlimits++;
 }
 
+/* The rlimits of node n; limits.memory is RLIMIT_AS unless the
+ * attempt's cgroup has the memory controller (have: its controllers). */
 static void
-fill_rlimits(struct spawn_spec *sp, const struct node *n)
+fill_rlimits(struct spawn_spec *sp, const struct node *n, unsigned have)
 {
 	rlim_t v;
 
@@ -163,7 +168,7 @@ fill_rlimits(struct spawn_spec *sp, const struct node *n)
 		v = (rlim_t)((n->limit[LIMIT_CPU] + 999) / 1000);
 		set_rlimit(sp, RLIMIT_CPU, v, v + 1);
 	}
-	if (n->limit_set & (1u << LIMIT_MEMORY))
+	if ((n->limit_set & (1u << LIMIT_MEMORY)) && !(have & CG_MEMORY))
 		set_rlimit(sp, RLIMIT_AS, (rlim_t)n->limit[LIMIT_MEMORY],
 		    (rlim_t)n->limit[LIMIT_MEMORY]);
 	if (n->limit_set & (1u << LIMIT_FSIZE))
@@ -276,11 +281,85 @@ sandbox_ruleset(struct job *j, size_t i, bool child, int port, int *fd,
 	return rc;
 }
 
+/* The limits of node n that only a cgroup enforces, in *cl, checked
+ * against have (the job's controllers): one that cannot be enforced fails
+ * the attempt, -1 with *cause, unless limits.best_effort. */
+static int
+cgroup_limits(struct job *j, size_t i, struct cgroup_limits *cl,
+    char **cause)
+{
+	const struct node *n = &j->m->nodes[i];
+	unsigned have = cgroup_job_controllers(j->cg), miss = 0;
+	const char *what;
+	char *why;
+
+	memset(cl, 0, sizeof *cl);
+	if ((n->limit_set & (1u << LIMIT_MEMORY)) && (have & CG_MEMORY))
+		cl->memory = n->limit[LIMIT_MEMORY];
+	if (n->limit_set & (1u << LIMIT_PIDS)) {
+		if (have & CG_PIDS)
+			cl->pids = n->limit[LIMIT_PIDS];
+		else
+			miss |= CG_PIDS;
+	}
+	if (n->limit_set & (1u << LIMIT_CPUS)) {
+		if (have & CG_CPU)
+			cl->cpus_milli = n->limit[LIMIT_CPUS];
+		else
+			miss |= CG_CPU;
+	}
+	if (miss == 0)
+		return 0;
+	what = miss == (CG_PIDS | CG_CPU) ? "limits.pids and limits.cpus" :
+	    miss == CG_PIDS ? "limits.pids" : "limits.cpus";
+	why = cgroup_job_why(j->cg, miss);
+	if ((n->limit_set & (1u << LIMIT_BEST_EFFORT)) &&
+	    n->limit[LIMIT_BEST_EFFORT] != 0) {
+		job_log(j, LOG_WARN, i, "limits", "%s not enforced "
+		    "(best_effort): %s", what, why);
+		free(why);
+		return 0;
+	}
+	*cause = xasprintf("cannot start node '%s': %s cannot be enforced "
+	    "here: %s (limits.best_effort: true runs it without)", n->id,
+	    what, why);
+	free(why);
+	return -1;
+}
+
+/* The cgroup of attempt of node i when the job has cgroups: made with its
+ * limits; *dir is it, for the child to start in, and *name its name (-1
+ * and NULL without). 0, or -1 with *cause. */
+static int
+attempt_cgroup(struct job *j, size_t i, int attempt, int *dir, char **name,
+    char **cause)
+{
+	struct cgroup_limits cl;
+	char *err = NULL;
+
+	*dir = -1;
+	*name = NULL;
+	if (cgroup_limits(j, i, &cl, cause) != 0)
+		return -1;
+	if (j->cg == NULL)
+		return 0;
+	*dir = cgroup_attempt_new(j->cg, j->m->nodes[i].id, attempt, &cl,
+	    name, &err);
+	if (*dir == -1) {
+		*cause = xasprintf("cannot start node '%s': %s",
+		    j->m->nodes[i].id, err);
+		free(err);
+		return -1;
+	}
+	return 0;
+}
+
 /* Attempt of node i runs as pid, its output in the read ends of the
- * pipes: watch it, journal and log its start. */
+ * pipes, in its cgroup cg (taken; NULL: none): watch it, journal and log
+ * its start. */
 static void
 attempt_started(struct job *j, size_t i, int attempt, pid_t pid, int outfd,
-    int errfd, enum sandbox_level level)
+    int errfd, enum sandbox_level level, char *cg)
 {
 	const struct node *n = &j->m->nodes[i];
 	struct nodeproc *np = j->procs[i];
@@ -288,6 +367,7 @@ attempt_started(struct job *j, size_t i, int attempt, pid_t pid, int outfd,
 
 	job_proc_reset(j, i, attempt);
 	np->pid = pid;
+	np->cg = cg;
 	meter_start(j, i);
 	sink_init(&np->out, outfd, j, i, "stdout.log", attempt, n->log_limit);
 	sink_init(&np->err, errfd, j, i, "stderr.log", attempt, n->log_limit);
@@ -324,9 +404,10 @@ exec_local_spawn(struct job *j, size_t i, int attempt,
 	char *childargv[5] = { NULL, NULL, NULL, NULL, NULL };
 	pid_t pid;
 	struct resolved *rs = NULL;
-	char **words = NULL;
+	char **words = NULL, *cgname = NULL;
 	enum sandbox_level level = SANDBOX_UNSET;
-	int used = -1, rc = 0, sbfd = -1, port = -1;
+	struct cgroup_usage u;
+	int used = -1, rc = 0, sbfd = -1, port = -1, cgdir = -1;
 
 	if (side_files(j, i, &out_path, &met_path, &tmpdir, &cause) != 0)
 		goto fail;
@@ -344,7 +425,8 @@ exec_local_spawn(struct job *j, size_t i, int attempt,
 		words = shline_words(n->run);
 	envp = attempt_env(j, i, attempt, out_path, met_path, tmpdir,
 	    words != NULL ? j->pwd : NULL, &cause);
-	if (envp == NULL)
+	if (envp == NULL ||
+	    attempt_cgroup(j, i, attempt, &cgdir, &cgname, &cause) != 0)
 		goto fail;
 
 again:
@@ -388,8 +470,11 @@ again:
 	sp.stdout_fd = pout[1];
 	sp.stderr_fd = perr[1];
 	sp.sandbox_fd = sbfd;
+	sp.in_cgroup = cgdir != -1;
+	sp.cgroup_dir = cgdir;
 	job_spawn_ids(j, &sp);
-	fill_rlimits(&sp, n);
+	fill_rlimits(&sp, n, cgname != NULL ?
+	    cgroup_job_controllers(j->cg) : 0);
 	sp.path_used = &used;
 	/* no pidfd: the loop reaps nodes on SIGCHLD, which it reads
 	 * anyway, and saves a descriptor and two epoll_ctl a node */
@@ -411,7 +496,8 @@ again:
 	pout[1] = perr[1] = -1;
 	if (pid < 0)
 		goto fail;
-	attempt_started(j, i, attempt, pid, pout[0], perr[0], level);
+	attempt_started(j, i, attempt, pid, pout[0], perr[0], level, cgname);
+	cgname = NULL;
 	goto out;
 
 fail:
@@ -425,12 +511,17 @@ fail:
 		close(perr[1]);
 	if (j->procs[i]->sbdir != NULL)
 		exec_sandbox_remove(j, i);
+	if (cgname != NULL)
+		cgroup_attempt_end(j->cg, cgname, CGROUP_END_MS, &u);
 	*causep = cause;
 	cause = NULL;
 	rc = -1;
 out:
 	if (sbfd != -1)
 		close(sbfd);
+	if (cgdir != -1)
+		close(cgdir);
+	free(cgname);
 	if (child != NULL)
 		child->release(childargv);
 	shline_free(words);
@@ -456,7 +547,12 @@ kill_escalate(struct loop *l, void *arg)
 		job_log(np->job, LOG_WARN, np->node, "kill",
 		    "SIGKILL after %ds", KILL_GRACE_MS / 1000);
 		spawn_kill_group(np->pid, SIGKILL);
-		(void)exec_local_kill_strays(np->job, np->node, SIGKILL);
+		if (np->cg != NULL)
+			(void)cgroup_attempt_signal(np->job->cg, np->cg,
+			    SIGKILL);
+		else
+			(void)exec_local_kill_strays(np->job, np->node,
+			    SIGKILL);
 	}
 }
 
@@ -469,7 +565,10 @@ exec_local_kill(struct job *j, size_t i, int sig)
 	if (np->pid <= 0)
 		return;
 	spawn_kill_group(np->pid, sig);
-	(void)exec_local_kill_strays(j, i, sig);
+	if (np->cg != NULL)
+		(void)cgroup_attempt_signal(j->cg, np->cg, sig);
+	else
+		(void)exec_local_kill_strays(j, i, sig);
 	if (sig != SIGKILL && np->kill_timer == NULL)
 		np->kill_timer = loop_timer_at(j->loop,
 		    loop_now() + KILL_GRACE_MS, kill_escalate, np);
@@ -494,6 +593,9 @@ child_exited(struct loop *l, pid_t pid, int status, const struct rusage *ru,
 	 * forever: nothing outlives a node (systemd's KillMode=control-group) */
 	if (np->out.fd >= 0 || np->err.fd >= 0) {
 		spawn_kill_group(np->pid, SIGTERM);
+		if (np->cg != NULL)
+			(void)cgroup_attempt_signal(np->job->cg, np->cg,
+			    SIGTERM);
 		/* its own process is gone: what it detached is ours now */
 		(void)kill_orphans(np->job, np->node, SIGTERM);
 		if (np->kill_timer == NULL)
@@ -510,6 +612,8 @@ node_try_end(struct nodeproc *np)
 	struct job *j = np->job;
 	size_t i = np->node;
 	struct attempt_end e;
+	struct cgroup_usage u;
+	char *cause = NULL, size[32];
 	int nstray;
 
 	if (!np->exited || np->out.fd >= 0 || np->err.fd >= 0)
@@ -538,7 +642,30 @@ node_try_end(struct nodeproc *np)
 	    (int64_t)np->ru.ru_stime.tv_sec * 1000 +
 	    np->ru.ru_stime.tv_usec / 1000;
 	e.max_rss_kb = np->ru.ru_maxrss;
-	job_attempt_ended(np, &e, NULL);
+	if (np->cg != NULL) {
+		/* what is left in its cgroup dies now, whatever it did to
+		 * its group, session or environment; the cgroup counts
+		 * every process that ran in it, waited for or not */
+		cgroup_attempt_end(j->cg, np->cg, CGROUP_END_MS, &u);
+		if (u.leftovers > 0)
+			job_log(j, LOG_WARN, i, "leftover", "killed what was "
+			    "left in the node's cgroup (%d process(es))",
+			    u.leftovers);
+		if (u.cpu_ms >= 0)
+			e.cpu_ms = u.cpu_ms;
+		if (u.peak_kb >= 0)
+			e.max_rss_kb = u.peak_kb;
+		if (u.oom_kills > 0 && e.reason != REASON_NONE) {
+			e.reason = REASON_OOM;
+			cause = xasprintf("killed by the OOM killer: "
+			    "limits.memory %s",
+			    units_format_size(j->m->nodes[i].limit[LIMIT_MEMORY],
+			    size, sizeof size));
+		}
+		free(np->cg);
+		np->cg = NULL;
+	}
+	job_attempt_ended(np, &e, cause);
 }
 
 /* Does process pid belong to job id (and to node, unless NULL)? Its
@@ -705,6 +832,10 @@ exec_local_kill_leftovers(struct job *j, size_t i, pid_t pgid)
 		job_log(j, LOG_WARN, i, "leftover",
 		    "killed %d process(es) of group %ld from the interrupted "
 		    "run", killed, (long)pgid);
+	/* and whatever left the group: its cgroup holds it */
+	if ((killed = cgroup_job_kill_node(j->cg, j->m->nodes[i].id)) > 0)
+		job_log(j, LOG_WARN, i, "leftover", "killed %d process(es) "
+		    "left in the cgroup of the interrupted attempt", killed);
 }
 
 /* The job is freed: its process group gets SIGKILL, its pipes are closed,
@@ -713,9 +844,16 @@ void
 exec_local_release(struct job *j, size_t i)
 {
 	struct nodeproc *np = j->procs[i];
+	struct cgroup_usage u;
 
 	if (np->pid > 0)
 		spawn_kill_group(np->pid, SIGKILL);
+	if (np->cg != NULL) {
+		(void)cgroup_attempt_signal(j->cg, np->cg, SIGKILL);
+		cgroup_attempt_end(j->cg, np->cg, 0, &u);
+		free(np->cg);
+		np->cg = NULL;
+	}
 	if (np->kill_timer != NULL)
 		loop_timer_cancel(j->loop, np->kill_timer);
 	if (np->out.fd >= 0 && np->pid > 0) {

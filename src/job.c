@@ -974,6 +974,7 @@ job_new(struct loop *l, struct manifest *m, const struct job_config *c,
 	if (c->scheduled_at != NULL)
 		j->scheduled_at = xstrdup(c->scheduled_at);
 	j->cancel_remote = c->cancel_remote;
+	j->cg = c->cgroup;
 	j->bundle = c->bundle != NULL ? xstrdup(c->bundle) : NULL;
 	j->spool = c->spool != NULL ? xstrdup(c->spool) : NULL;
 	j->workdir_fd = -1;

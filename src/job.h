@@ -12,6 +12,7 @@
 #include "manifest.h"
 #include "sched.h"
 
+struct cgroup_job;
 struct job;
 
 enum job_progress {
@@ -62,6 +63,9 @@ struct job_config {
 	const bool	*cache_skip;	/* per node (copied), or NULL: nodes
 					   never looked up in the cache (they
 					   run, and store again) */
+	struct cgroup_job *cgroup;	/* the job's cgroup (the caller's,
+					   freed after the job), or NULL:
+					   rlimits only */
 	const char	*bundle;	/* the bundle's path as report.html's
 					   retry commands name it (copied),
 					   or NULL */

@@ -90,6 +90,8 @@ struct nodeproc {
 						   directory, io/-relative
 						   (kept by job_proc_reset);
 						   NULL: none */
+	char			*cg;		/* its cgroup in the job's, or
+						   NULL */
 	struct meter		*meter;		/* its metrics file followed
 						   (meter.c), or NULL */
 };
@@ -203,6 +205,7 @@ struct job {
 					   saved; NULL until one is */
 	struct metric		*saved;		/* the DAG's sums of those */
 	size_t			 nsaved;
+	struct cgroup_job	*cg;		/* the job's cgroup, or NULL */
 	struct meters		*meters;	/* the metrics of running
 					   nodes followed (meter.c), or
 					   NULL */

@@ -24,6 +24,7 @@ static const struct {
 	{ "cancel",	cmd_cancel,	"cancel a queued or running job" },
 	{ "verify",	cmd_verify,	"check a bundle's SHA256SUMS" },
 	{ "show",	cmd_show,	"print a run's summary or logs" },
+	{ "doctor",	cmd_doctor,	"what this host gives dagexec" },
 };
 
 static void

@@ -37,6 +37,10 @@ enum limit_kind {
 	LIMIT_NOFILE,
 	LIMIT_NPROC,
 	LIMIT_CORE,		/* bytes; 0 unless set */
+	LIMIT_PIDS,		/* processes (cgroup pids.max) */
+	LIMIT_CPUS,		/* CPUs in thousandths (cgroup cpu.max) */
+	LIMIT_BEST_EFFORT,	/* not a limit: 1 when a limit the host
+				   cannot enforce is dropped, not failed */
 	LIMIT__COUNT
 };
 

@@ -48,7 +48,7 @@ static const char *const when_names[] = { "success", "always", "failure",
 	NULL };
 static const char *const executor_names[] = { "local", "slurm", NULL };
 static const char *const limit_names[] = { "cpu", "memory", "fsize",
-	"nofile", "nproc", "core", NULL };
+	"nofile", "nproc", "core", "pids", "cpus", "best_effort", NULL };
 static const char *const http_keys[] = { "url", "method", "headers", "body",
 	"body_file", "save", "sha256", "expect", "follow_redirects",
 	"max_bytes", "insecure", NULL };
@@ -329,6 +329,28 @@ parse_http(struct ctx *c, const struct ynode *v, struct node *n)
 		h->method = xstrdup("GET");
 }
 
+/* limits.cpus: a number of CPUs from 0.01 to 4096, in thousandths. */
+static int
+get_cpus(struct ctx *c, const struct ynode *v, int64_t *out)
+{
+	double x;
+
+	if (is_null(v))
+		return 0;
+	if (!is_numlike(v)) {
+		yerr(c, v, "'cpus' must be a number of CPUs (such as 1.5), "
+		    "not %s", ydesc(v));
+		return -1;
+	}
+	x = strtod(v->u.s, NULL);
+	if (!isfinite(x) || x < 0.01 || x > 4096) {
+		yerr(c, v, "'cpus' must be between 0.01 and 4096");
+		return -1;
+	}
+	*out = (int64_t)(x * 1000 + 0.5);
+	return 1;
+}
+
 static void
 parse_limits(struct ctx *c, const struct ynode *v, struct node *n)
 {
@@ -336,6 +358,7 @@ parse_limits(struct ctx *c, const struct ynode *v, struct node *n)
 	struct ynode *k, *val;
 	int idx;
 	int64_t x;
+	bool b;
 
 	if (want_map(c, "limits", v) != 1)
 		return;
@@ -366,6 +389,19 @@ parse_limits(struct ctx *c, const struct ynode *v, struct node *n)
 			if (get_int(c, limit_names[idx], val, 1, INT32_MAX,
 			    &x) != 1)
 				continue;
+			break;
+		case LIMIT_PIDS:
+			if (get_int(c, "pids", val, 1, INT32_MAX, &x) != 1)
+				continue;
+			break;
+		case LIMIT_CPUS:
+			if (get_cpus(c, val, &x) != 1)
+				continue;
+			break;
+		case LIMIT_BEST_EFFORT:
+			if (get_bool(c, "best_effort", val, &b) != 1)
+				continue;
+			x = b;
 			break;
 		default:
 			unknown_key(c, k, "limit", limit_names, LIMIT__COUNT);

@@ -34,6 +34,9 @@ struct spawn_spec {
 	int		  stdout_fd;	/* dup2'd to 1; the child's copy only;
 					   -1: /dev/null */
 	int		  stderr_fd;	/* dup2'd to 2; -1: /dev/null */
+	bool		  in_cgroup;	/* start in a cgroup: */
+	int		  cgroup_dir;	/* its directory (O_PATH will do; the
+					   caller's) */
 	int		  nrlimits;
 	struct {
 		int		resource;
@@ -61,7 +64,9 @@ struct spawn_spec {
 char **spawn_resolve(const char *argv0, char *const *envp);
 void spawn_free_paths(char **paths);
 
-/* Fork and set the child up as interface §3 orders: signals reset, setsid,
+/* Fork and set the child up as interface §3 orders: in its cgroup
+ * (in_cgroup) from its first instruction where clone3(CLONE_INTO_CGROUP)
+ * can be had, else joined before anything else, signals reset, setsid,
  * stdin /dev/null, stdout/stderr from the spec, every other descriptor
  * closed, PR_SET_PDEATHSIG(SIGKILL) with the getppid check, rlimits,
  * groups/gid/uid, chdir, umask, PR_SET_NO_NEW_PRIVS, the Landlock

@@ -40,6 +40,7 @@
 #include <unistd.h>
 
 #include "bundle.h"
+#include "cgroup.h"
 #include "cmd.h"
 #include "log.h"
 #include "spawner.h"
@@ -53,6 +54,7 @@
 #define SPAWNER_TITLE_ROOM	1024	/* bytes of command line kept for a
 					   supervisor's */
 #define SPAWNER_MAGIC		0x64677370u
+#define SPAWNER_FDS		4	/* descriptors a request, at most */
 
 extern char **environ;
 
@@ -61,7 +63,8 @@ struct spawner {
 	int	 sock;
 };
 
-/* A request on the wire: this header, then ngroups gid_t, then nargv and
+/* A request on the wire (the cgroup's descriptor, when there is one, is
+ * the last): this header, then ngroups gid_t, then nargv and
  * nenv NUL-terminated strings; the descriptors (control socket, lock, and
  * the dropped file when there is one) ride along as SCM_RIGHTS. */
 struct spawner_hdr {
@@ -73,6 +76,7 @@ struct spawner_hdr {
 	uint32_t	nargv;
 	uint32_t	nenv;
 	uint32_t	nfds;
+	uint32_t	cgroup;		/* the last descriptor is the cgroup */
 };
 
 /* ---- the daemon's side -------------------------------------------------- */
@@ -255,12 +259,12 @@ spawner_send_ids(struct spawner *s, const struct spawner_req *r, gid_t gid,
 	struct iovec iov;
 	struct cmsghdr *cm;
 	union {
-		char buf[CMSG_SPACE(3 * sizeof(int))];
+		char buf[CMSG_SPACE(SPAWNER_FDS * sizeof(int))];
 		struct cmsghdr align;
 	} u;
 	size_t len, cap, i;
 	char *buf;
-	int fds[3], nfds = 0, rc;
+	int fds[SPAWNER_FDS], nfds = 0, rc;
 
 	memset(&h, 0, sizeof h);
 	h.magic = SPAWNER_MAGIC;
@@ -284,6 +288,9 @@ spawner_send_ids(struct spawner *s, const struct spawner_req *r, gid_t gid,
 		fds[nfds++] = r->lockfd;
 	if (r->lockfd >= 0 && r->filefd >= 0)
 		fds[nfds++] = r->filefd;
+	if (r->in_cgroup)
+		fds[nfds++] = r->cgroupfd;
+	h.cgroup = r->in_cgroup;
 	h.nfds = (uint32_t)nfds;
 	memcpy(buf, &h, sizeof h);
 	if (len > SPAWNER_MSG_MAX) {
@@ -423,7 +430,7 @@ spawner_child(const struct spawner_hdr *h, const gid_t *groups, char **argv,
     char **envp, const int *fds)
 {
 	sigset_t none;
-	int a, b, c = -1, nul, i;
+	int a, b, c = -1, nul, i, n = (int)(h->nfds - h->cgroup);
 
 	sigemptyset(&none);
 	(void)sigprocmask(SIG_SETMASK, &none, NULL);
@@ -434,10 +441,10 @@ spawner_child(const struct spawner_hdr *h, const gid_t *groups, char **argv,
 		_exit(126);
 	a = fcntl(fds[0], F_DUPFD, 10);
 	/* a schedule's reader comes with its control socket alone */
-	b = h->nfds > 1 ? fcntl(fds[1], F_DUPFD, 10) : -1;
-	if (h->nfds > 2)
+	b = n > 1 ? fcntl(fds[1], F_DUPFD, 10) : -1;
+	if (n > 2)
 		c = fcntl(fds[2], F_DUPFD, 10);
-	if (a < 0 || (h->nfds > 1 && b < 0) || (h->nfds > 2 && c < 0) ||
+	if (a < 0 || (n > 1 && b < 0) || (n > 2 && c < 0) ||
 	    dup2(a, SUPERVISOR_CTL_FD) < 0)
 		_exit(126);
 	if (b >= 0 ? dup2(b, SUPERVISOR_LOCK_FD) < 0 :
@@ -462,6 +469,24 @@ spawner_child(const struct spawner_hdr *h, const gid_t *groups, char **argv,
 	for (i = 0; argv[i] != NULL; i++)
 		;
 	exit(spawner_run(i - 1, argv + 1));
+}
+
+/* clone(CLONE_PARENT), into the cgroup cgfd (-1: ours) from the start
+ * (clone3 with CLONE_INTO_CGROUP; the child joins it where clone3 is
+ * refused). Returns as fork does. */
+static long
+spawner_clone(int cgfd)
+{
+	long pid;
+
+	if (cgfd >= 0 && ((pid = cgroup_clone(CLONE_PARENT, cgfd)) >= 0 ||
+	    !cgroup_clone_refused(errno)))
+		return pid;
+	pid = syscall(SYS_clone, CLONE_PARENT | SIGCHLD, NULL, NULL, NULL,
+	    NULL);
+	if (pid == 0 && cgfd >= 0)
+		(void)cgroup_join(cgfd);	/* else it runs where we are */
+	return pid;
 }
 
 /* Split n NUL-terminated strings at *p (up to end) into a new vector. */
@@ -499,7 +524,8 @@ spawner_one(char *buf, size_t len, const int *fds, int nfds, char **cause)
 	}
 	memcpy(&h, buf, sizeof h);
 	if (h.magic != SPAWNER_MAGIC || h.nfds != (uint32_t)nfds ||
-	    nfds < 1 || h.ngroups > 65536 || h.nargv < 2 ||
+	    h.cgroup > 1 || nfds < 1 + (int)h.cgroup || h.ngroups > 65536 ||
+	    h.nargv < 2 ||
 	    len < sizeof h + (size_t)h.ngroups * sizeof(gid_t)) {
 		*cause = xstrdup("bad request");
 		return -1;
@@ -513,8 +539,7 @@ spawner_one(char *buf, size_t len, const int *fds, int nfds, char **cause)
 		return -1;
 	}
 	/* fork-like: no CLONE_VM, no new stack; the daemon is the parent */
-	pid = syscall(SYS_clone, CLONE_PARENT | SIGCHLD, NULL, NULL, NULL,
-	    NULL);
+	pid = spawner_clone(h.cgroup ? fds[nfds - 1] : -1);
 	if (pid == 0)
 		spawner_child(&h, groups, argv, envp, fds);
 	free(argv);
@@ -534,7 +559,7 @@ spawner_recv(char *buf, size_t size, int *fds, int *nfds)
 	struct iovec iov = { buf, size };
 	struct cmsghdr *cm;
 	union {
-		char buf[CMSG_SPACE(3 * sizeof(int))];
+		char buf[CMSG_SPACE(SPAWNER_FDS * sizeof(int))];
 		struct cmsghdr align;
 	} u;
 	ssize_t n;
@@ -555,8 +580,8 @@ spawner_recv(char *buf, size_t size, int *fds, int *nfds)
 		    cm->cmsg_type != SCM_RIGHTS)
 			continue;
 		k = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-		if (k > 3)
-			k = 3;
+		if (k > SPAWNER_FDS)
+			k = SPAWNER_FDS;
 		memcpy(fds, CMSG_DATA(cm), k * sizeof(int));
 		*nfds = (int)k;
 	}
@@ -571,7 +596,7 @@ int
 spawner_main(int argc, char **argv, int (*run)(int, char **))
 {
 	char *buf, *cause, reply[512];
-	int fds[3], nfds, k;
+	int fds[SPAWNER_FDS], nfds, k;
 	ssize_t n;
 	pid_t pid;
 

@@ -19,6 +19,8 @@ struct spawner_req {
 					   filefd either): a schedule's
 					   reader */
 	int		 filefd;	/* the dropped file, or -1 */
+	bool		 in_cgroup;	/* start it in a cgroup: */
+	int		 cgroupfd;	/* its directory (O_PATH will do) */
 };
 
 /* Start a supervisor as r says, through *sp (started on first use, and

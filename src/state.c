@@ -613,6 +613,10 @@ state_render(const struct manifest *m, const struct node_run *const *runs,
 	state_time(&o, &c, sj->finished_ms);
 	strbuf_add(&o, "\nduration_ms: ", 14);
 	state_duration(&o, sj->started_ms, sj->finished_ms);
+	if (sj->containment != NULL) {
+		strbuf_add(&o, "\ncontainment: ", 14);
+		state_str(&o, sj->containment, 0);
+	}
 	strbuf_add(&o, "\n", 1);
 	state_progress(&o, m, runs);
 	state_waves(&o, m, runs);

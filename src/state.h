@@ -38,6 +38,8 @@ struct state_job {
 					   sandbox_level of its attempts
 					   (SANDBOX_UNSET: none ran with one),
 					   or NULL */
+	const char	*containment;	/* "cgroup", "cgroup-nolimits",
+					   "rlimits"; NULL: not shown */
 };
 
 /* The YAML text of the state of m: runs[i] is node i's record (runs or

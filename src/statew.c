@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "cgroup.h"
 #include "fsutil.h"
 #include "job_int.h"
 #include "log.h"
@@ -33,6 +34,7 @@ job_fill_state(const struct job *j, struct state_job *sj)
 	sj->saved = j->saved;
 	sj->nsaved = j->nsaved;
 	sj->sandbox = j->sandbox;
+	sj->containment = containment_name(cgroup_job_containment(j->cg));
 }
 
 

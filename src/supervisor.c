@@ -40,6 +40,7 @@
 #include <unistd.h>
 
 #include "bundle.h"
+#include "cgroup.h"
 #include "ctl.h"
 #include "diag.h"
 #include "fsutil.h"
@@ -90,6 +91,8 @@ struct sup {
 	struct loop_timer *reconnect;
 	struct loop_timer *retry;
 	int		 exit;
+	struct cgroup_job *cg;		/* JOB/ when the daemon put us in
+					   JOB/supervisor, else NULL */
 };
 
 static void	sup_slots(struct job *, void *);
@@ -854,6 +857,10 @@ start_job(struct sup *s, struct manifest *m, const char *text, size_t len)
 	int64_t *est;
 
 	memset(&jc, 0, sizeof jc);
+	/* the daemon has put us in our job's cgroup by now, when it can */
+	if (s->cg == NULL)
+		s->cg = cgroup_job_self(s->job);
+	jc.cgroup = s->cg;
 	jc.id = s->job;
 	jc.dir = s->dir;
 	jc.manifest_text = text;
@@ -1049,6 +1056,7 @@ out:
 		job_free(s.j);
 	if (s.collected)
 		empty_jobdir(&s);
+	cgroup_job_free(s.cg);
 	if (s.reconnect != NULL)
 		loop_timer_cancel(s.loop, s.reconnect);
 	if (s.retry != NULL)

@@ -31,6 +31,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cgroup.h"
 #include "ctl.h"
 #include "fsutil.h"
 #include "job.h"
@@ -385,8 +386,15 @@ wsup_spawn(struct wsup *ws, int lockfd, int filefd)
 	req.sock = sv[1];
 	req.lockfd = lockfd;
 	req.filefd = filefd;
+	/* a job known already: born in its cgroup (a new one is moved there
+	 * once it is named) */
+	req.cgroupfd = ws->job != NULL ? cgroup_daemon_job(t->c.cg, ws->job,
+	    ws->uid, ws->gid) : -1;
+	req.in_cgroup = req.cgroupfd >= 0;
 	pid = spawner_spawn(&t->spawner, spool_path(t->c.sp), &req, &cause);
 	close(sv[1]);
+	if (req.in_cgroup)
+		close(req.cgroupfd);
 	if (pid < 0) {
 		log_event(LOG_ERROR, ws->job, NULL, "supervisor", "cannot "
 		    "start it: %s", cause);
@@ -497,6 +505,7 @@ on_name(struct wsup *ws, const char *name)
 		return;
 	}
 	ws->job = id;
+	cgroup_daemon_adopt(t->c.cg, id, ws->uid, ws->gid, ws->pid);
 	free(ws->claim);
 	ws->claim = xstrdup(id);
 	log_event(LOG_INFO, id, NULL, "claim", "file=%s uid=%ld pid=%ld",
@@ -1031,6 +1040,7 @@ wsup_ended(struct wsup *ws, int status)
 		(void)loop_close_fd(t->c.loop, ws->pidfd);
 		ws->pidfd = -1;
 	}
+	cgroup_daemon_end(t->c.cg, ws->job);
 	t->granted -= ws->held;
 	ws->held = 0;
 	ws->yielding = 0;

@@ -11,6 +11,7 @@
 
 #include "spool.h"
 
+struct cgroup_daemon;
 struct loop;
 struct wsups;
 
@@ -19,6 +20,7 @@ struct wsups_config {
 	struct spool	*sp;
 	int		 cap;		/* -j across all jobs; INT_MAX: none */
 	bool		 cancel_remote;	/* interrupted: scancel too */
+	struct cgroup_daemon *cg;	/* the jobs' cgroups, or NULL */
 	void		(*changed)(void *arg);	/* a supervisor ended, or a
 					   job was taken in or refused */
 	void		*arg;

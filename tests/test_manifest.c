@@ -326,6 +326,18 @@ static const struct bad bad_cases[] = {
 	{ "limits nofile",
 	  "name: t\nnodes:\n  a:\n    run: x\n    limits: {nofile: 0}\n", 5,
 	  22, "'nofile' must be between 1" },
+	{ "limits cpus too small",
+	  "name: t\nnodes:\n  a:\n    run: x\n    limits: {cpus: 0.001}\n", 5,
+	  20, "'cpus' must be between 0.01 and 4096" },
+	{ "limits cpus not a number",
+	  "name: t\nnodes:\n  a:\n    run: x\n    limits: {cpus: two}\n", 5,
+	  20, "'cpus' must be a number of CPUs (such as 1.5), not a string" },
+	{ "limits pids",
+	  "name: t\nnodes:\n  a:\n    run: x\n    limits: {pids: 0}\n", 5,
+	  20, "'pids' must be between 1" },
+	{ "limits best_effort",
+	  "name: t\nnodes:\n  a:\n    run: x\n    limits: {best_effort: 1}\n",
+	  5, 27, "'best_effort' must be a boolean" },
 	{ "retry_on class",
 	  "name: t\nnodes:\n  a:\n    run: x\n"
 	  "    retry_on: [exit, upstream_failed]"
@@ -1016,6 +1028,9 @@ test_full(void)
 	    "      fsize: 1G\n"
 	    "      nofile: 256\n"
 	    "      nproc: 64\n"
+	    "      pids: 100\n"
+	    "      cpus: 1.5\n"
+	    "      best_effort: true\n"
 	    "      core: 0\n"
 	    "    log_limit: 64K\n"
 	    "    retry_on: [exit, signal, spawn_error]\n"
@@ -1129,6 +1144,9 @@ test_full(void)
 	CU_ASSERT_EQUAL(n->limit[LIMIT_NOFILE], 256);
 	CU_ASSERT_EQUAL(n->limit[LIMIT_NPROC], 64);
 	CU_ASSERT_EQUAL(n->limit[LIMIT_CORE], 0);
+	CU_ASSERT_EQUAL(n->limit[LIMIT_PIDS], 100);
+	CU_ASSERT_EQUAL(n->limit[LIMIT_CPUS], 1500);
+	CU_ASSERT_EQUAL(n->limit[LIMIT_BEST_EFFORT], 1);
 	CU_ASSERT_EQUAL(n->log_limit, 65536);
 	CU_ASSERT_EQUAL(n->retry_on, (1u << REASON_EXIT) |
 	    (1u << REASON_SIGNAL) | (1u << REASON_SPAWN_ERROR));

@@ -19,6 +19,7 @@
 
 #include <CUnit/Basic.h>
 
+#include "cgroup.h"
 #include "cunit_main.h"
 #include "loop.h"
 #include "spawn.h"
@@ -1080,6 +1081,52 @@ rm_tmpdir(void)
 	return (r);
 }
 
+/* in_cgroup: the child is in the cgroup from the start (it reads its own
+ * /proc/self/cgroup); a cgroup that is gone is a clear start failure. */
+static void
+test_in_cgroup(void)
+{
+	struct cgroup_host	 h;
+	char			*argv[] = { S("/bin/cat"), S("/proc/self/cgroup"),
+				    NULL };
+	struct spawn_spec	 sp;
+	char			*dir, *want, *out, *cause = NULL;
+	int			 fd, st;
+
+	cgroup_probe(&h);
+	if (h.dir == NULL || !h.writable) {
+		printf("\n  skipped: no writable cgroup v2 here (%s)\n",
+		    h.why != NULL ? h.why : "?");
+		cgroup_host_release(&h);
+		return;
+	}
+	dir = xasprintf("%s/test_spawn.%ld", h.dir, (long)getpid());
+	CU_ASSERT_EQUAL_FATAL(mkdir(dir, 0755), 0);
+	fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	CU_ASSERT_FATAL(fd >= 0);
+	spec_init(&sp, argv, std_env);
+	sp.in_cgroup = true;
+	sp.cgroup_dir = fd;
+	out = run_capture(&sp, &st, &cause);
+	CU_ASSERT_PTR_NULL(cause);
+	CU_ASSERT_FATAL(out != NULL);
+	want = xasprintf("0::%s/test_spawn.%ld\n", strcmp(h.self, "/") == 0 ?
+	    "" : h.self, (long)getpid());
+	CU_ASSERT(strstr(out, want) != NULL);
+	free(want);
+	free(out);
+	/* its cgroup removed under it: the start fails, and says so */
+	CU_ASSERT_EQUAL(rmdir(dir), 0);
+	CU_ASSERT_EQUAL(spawn_start(&sp, NULL, &cause), -1);
+	CU_ASSERT(cause != NULL && strncmp(cause, "cannot start node 't': ",
+	    23) == 0);
+	free(cause);
+	spec_release(&sp);
+	close(fd);
+	free(dir);
+	cgroup_host_release(&h);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1106,6 +1153,7 @@ main(int argc, char **argv)
 		{ "kill group and grandchildren", test_kill_group },
 		{ "no descriptor leak", test_no_fd_leak },
 		{ "set_ids", test_set_ids },
+		{ "started in its cgroup", test_in_cgroup },
 		{ NULL, NULL }
 	};
 	ssize_t		n;

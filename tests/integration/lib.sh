@@ -158,6 +158,25 @@ runs() {
 # the last line of stdout: the bundle
 bundle_of() { tail -n 1 "$T/out"; }
 
+# drop_as USER FILE: FILE (in the current directory) into $SP/incoming/,
+# made USER's, by rename as `submit` does
+drop_as() {
+	cp "$2" "$SP/incoming/.$2.tmp"
+	chown "$1" "$SP/incoming/.$2.tmp"
+	mv "$SP/incoming/.$2.tmp" "$SP/incoming/$2"
+}
+
+# done_of NAME: the first bundle of DAG NAME in $SP/done/ (waits up to 30 s)
+done_of() {
+	_i=0
+	while [ $_i -lt 300 ]; do
+		_b=$(ls "$SP"/done/"$1"-*.tar.gz 2>/dev/null | head -n 1)
+		[ -n "$_b" ] && { echo "$_b"; return 0; }
+		sleep 0.1; _i=$((_i + 1))
+	done
+	return 1
+}
+
 # wait_empty DIR: until DIR is empty, at most 10 s (a job's directory in
 # active/ goes once its supervisor has exited, a moment after its bundle
 # is in done/); true when it is

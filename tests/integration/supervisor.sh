@@ -58,22 +58,10 @@ start_daemon() {
 }
 
 # drop FILE: as U, renamed into incoming/
-drop() {
-	cp "$1" "$SP/incoming/.$1.tmp"
-	chown "$U" "$SP/incoming/.$1.tmp"
-	mv "$SP/incoming/.$1.tmp" "$SP/incoming/$1"
-}
+drop() { drop_as "$U" "$1"; }
 
 # bundle_of NAME: the first bundle of DAG NAME in done/ (waits up to 30 s)
-bundle_of() {
-	i=0
-	while [ $i -lt 300 ]; do
-		b=$(ls "$SP"/done/"$1"-*.tar.gz 2>/dev/null | head -n 1)
-		[ -n "$b" ] && { echo "$b"; return 0; }
-		sleep 0.1; i=$((i + 1))
-	done
-	return 1
-}
+bundle_of() { done_of "$1"; }
 
 # unpack BUNDLE: into a directory of its own; prints its JOB directory
 unpack() {
