@@ -725,7 +725,6 @@ watch_options(int argc, char **argv, struct watch *w, const char **dir,
 int
 cmd_watch(int argc, char **argv)
 {
-	struct wsups_config wc;
 	struct watch w;
 	const char *dir = NULL;
 	char *cause = NULL;

@@ -625,6 +625,44 @@ spawn_devnull(void)
 	return (fd);
 }
 
+/* What spawn_start returns once the child has exec'd (got 0) or told why
+ * it could not (rep, got bytes of it): its pid and *pidfd, or -1 with
+ * *cause once the failed child is reaped. */
+static pid_t
+spawn_reported(const struct spawn_spec *sp, pid_t pid, int pfd_child,
+    const struct spawn_report *rep, size_t got, int *pidfd, char **cause)
+{
+	const char	*node = sp->node != NULL ? sp->node : "?";
+	int		 status;
+
+	if (got == 0) {
+		if (sp->path_used != NULL)
+			*sp->path_used = sp->paths != NULL ? rep->tried : -1;
+		if (pidfd != NULL)
+			*pidfd = pfd_child;
+		else if (pfd_child != -1)
+			close(pfd_child);
+		return (pid);
+	}
+
+	/* The child failed before exec and has _exit'ed (or will). */
+	while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
+		;
+	if (pfd_child != -1)
+		close(pfd_child);
+	if (got != sizeof *rep) {
+		if (cause != NULL)
+			*cause = xasprintf("cannot start node '%s': short "
+			    "report from the child", node);
+		errno = EIO;
+		return (-1);
+	}
+	if (cause != NULL)
+		*cause = spawn_message(sp, rep);
+	errno = rep->err;
+	return (-1);
+}
+
 pid_t
 spawn_start(const struct spawn_spec *sp, int *pidfd, char **cause)
 {
@@ -634,7 +672,7 @@ spawn_start(const struct spawn_spec *sp, int *pidfd, char **cause)
 	pid_t			 pid, ppid;
 	ssize_t			 r;
 	size_t			 got;
-	int			 pfd[2], nullfd, pfd_child = -1, status, saved;
+	int			 pfd[2], nullfd, pfd_child = -1, saved;
 	int			 fd;
 
 	if (pidfd != NULL)
@@ -747,32 +785,7 @@ spawn_start(const struct spawn_spec *sp, int *pidfd, char **cause)
 #ifndef SPAWN_USE_FORK
 reported:
 #endif
-	if (got == 0) {
-		if (sp->path_used != NULL)
-			*sp->path_used = sp->paths != NULL ? rep.tried : -1;
-		if (pidfd != NULL)
-			*pidfd = pfd_child;
-		else if (pfd_child != -1)
-			close(pfd_child);
-		return (pid);
-	}
-
-	/* The child failed before exec and has _exit'ed (or will). */
-	while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
-		;
-	if (pfd_child != -1)
-		close(pfd_child);
-	if (got != sizeof rep) {
-		if (cause != NULL)
-			*cause = xasprintf("cannot start node '%s': short "
-			    "report from the child", node);
-		errno = EIO;
-		return (-1);
-	}
-	if (cause != NULL)
-		*cause = spawn_message(sp, &rep);
-	errno = rep.err;
-	return (-1);
+	return (spawn_reported(sp, pid, pfd_child, &rep, got, pidfd, cause));
 
 fail_null:
 	errno = saved;
