@@ -744,28 +744,32 @@ cgroup_job_run(const char *id, enum cgroup_mode mode, struct cgroup_job **out,
 }
 
 struct cgroup_job *
-cgroup_job_self(const char *id)
+cgroup_job_self(void)
 {
+	static const char sup[] = "/supervisor";
 	struct cgroup_job *cj = NULL;
-	char *mount, *self, *why = NULL, *end, *path;
-	size_t n, idlen = strlen(id);
+	char *mount, *self, *why = NULL, *end, *path, *slash;
+	size_t n, k = sizeof sup - 1;
 	int fd;
 
 	if (cg_locate(&mount, &self, &why) != 0) {
 		free(why);
 		return NULL;
 	}
-	/* .../ID/supervisor: the daemon put us there */
+	/* .../dagexec/NAME/supervisor: the daemon started us there, in the
+	 * cgroup it made when it claimed the file (or for the job's id) */
 	n = strlen(self);
 	end = self + n;
-	if (n > idlen + 12 && strcmp(end - 11, "/supervisor") == 0 &&
-	    strncmp(end - 11 - idlen, id, idlen) == 0 &&
-	    end[-12 - (ptrdiff_t)idlen] == '/') {
-		end[-11] = '\0';
-		path = join_path(mount, self);
-		if ((fd = cg_open_dir(AT_FDCWD, path)) != -1)
-			cj = job_alloc(fd, path, self);
-		free(path);
+	if (n > k && strcmp(end - k, sup) == 0) {
+		end[-(ptrdiff_t)k] = '\0';
+		slash = strrchr(self, '/');
+		if (slash != NULL && slash > self && slash[1] != '\0' &&
+		    slash - self >= 8 && strncmp(slash - 8, "/dagexec", 8) == 0) {
+			path = join_path(mount, self);
+			if ((fd = cg_open_dir(AT_FDCWD, path)) != -1)
+				cj = job_alloc(fd, path, self);
+			free(path);
+		}
 	}
 	free(mount);
 	free(self);

@@ -74,9 +74,10 @@ struct cgroup_job;
  * cannot be done. */
 int cgroup_job_run(const char *id, enum cgroup_mode mode,
     struct cgroup_job **out, char **why);
-/* A supervisor of `watch`: our cgroup is JOB/supervisor of job id (the
- * daemon put us there), or NULL: we run with rlimits. */
-struct cgroup_job *cgroup_job_self(const char *id);
+/* A supervisor of `watch`: our cgroup is .../dagexec/NAME/supervisor
+ * (the daemon started us there) and NAME/ is the job's, or NULL: we run
+ * with rlimits. */
+struct cgroup_job *cgroup_job_self(void);
 /* What the job's attempts get. NULL: CONTAIN_RLIMITS. */
 enum containment cgroup_job_containment(const struct cgroup_job *cj);
 /* The controllers its attempts' cgroups have (0 for NULL). */
@@ -165,22 +166,22 @@ struct cgroup_daemon *cgroup_daemon_new(struct loop *l, enum cgroup_mode mode,
     char **why);
 /* What it holds, for the log: "cgroup-nolimits under /sys/fs/...". */
 char *cgroup_daemon_describe(const struct cgroup_daemon *d);
-/* A supervisor is about to start for job (resumed, or its end to be
- * tidied up): kill what is left in JOB/ (its previous supervisor is gone),
- * make JOB/ and JOB/supervisor for uid:gid, and return JOB/supervisor
+/* A supervisor is about to start for job, the name of its job's cgroup
+ * (made when its file was claimed, so that a new job's supervisor is born
+ * in it too; or its job id): kill what is left in JOB/ (a previous
+ * supervisor of it is gone), make JOB/ and JOB/supervisor for uid:gid,
+ * and return JOB/supervisor
  * opened O_PATH, for the supervisor to start in (clone3 CLONE_INTO_CGROUP,
  * or cgroup_join; close-on-exec, the caller closes it), or -1 (logged, or
- * d NULL): it runs where it is. */
-int cgroup_daemon_job(struct cgroup_daemon *d, const char *job, uid_t uid,
-    gid_t gid);
-/* A new job was named: make JOB/ for uid:gid and move its supervisor,
- * pid (our child, not yet reaped), into JOB/supervisor. Logged on
- * failure. d NULL: nothing. */
-void cgroup_daemon_adopt(struct cgroup_daemon *d, const char *job, uid_t uid,
-    gid_t gid, pid_t pid);
+ * d NULL): it runs where it is. id names the job in the log (NULL: not
+ * named yet). */
+int cgroup_daemon_job(struct cgroup_daemon *d, const char *job,
+    const char *id, uid_t uid, gid_t gid);
 /* The supervisor of job ended: kill JOB/ (a node of the same user may have
- * moved itself out of its own cgroup) and remove it. d NULL: nothing. */
-void cgroup_daemon_end(struct cgroup_daemon *d, const char *job);
+ * moved itself out of its own cgroup) and remove it; id as above. d NULL
+ * or job NULL: nothing. */
+void cgroup_daemon_end(struct cgroup_daemon *d, const char *job,
+    const char *id);
 /* Forget it (the jobs go on). With no job cgroup left, the controllers
  * it enabled are disabled again, so that a service manager can put the
  * next daemon where this one started. NULL is fine. */

@@ -173,7 +173,8 @@ busy_forget(struct cgroup_daemon *d, const char *job)
  * JOB/supervisor root's and the rest given to uid:gid. Returns
  * JOB/supervisor opened O_PATH, or -1 (logged). */
 static int
-job_prepare(struct cgroup_daemon *d, const char *job, uid_t uid, gid_t gid)
+job_prepare(struct cgroup_daemon *d, const char *job, const char *id,
+    uid_t uid, gid_t gid)
 {
 	static const char *const given[] = { ".", "cgroup.procs",
 	    "cgroup.threads", "cgroup.subtree_control" };
@@ -191,7 +192,7 @@ job_prepare(struct cgroup_daemon *d, const char *job, uid_t uid, gid_t gid)
 		 * what still runs there is killed, its cgroups removed */
 		step = "empty";
 		if (cg_populated(d->base, job) > 0)
-			log_event(LOG_WARN, job, NULL, "leftover", "killing what "
+			log_event(LOG_WARN, id, NULL, "leftover", "killing what "
 			    "is left in '%s/%s' from its last supervisor",
 			    d->path, job);
 		if (cg_kill_wait(d->base, job, 1000) != 0)
@@ -218,7 +219,7 @@ job_prepare(struct cgroup_daemon *d, const char *job, uid_t uid, gid_t gid)
 	close(fd);
 	return procs;
 fail:
-	log_event(LOG_WARN, job, NULL, "cgroup", "cannot %s '%s/%s': %s; the "
+	log_event(LOG_WARN, id, NULL, "cgroup", "cannot %s '%s/%s': %s; the "
 	    "job runs with rlimits", step, d->path, job, strerror(errno));
 	if (fd != -1)
 		close(fd);
@@ -226,30 +227,10 @@ fail:
 }
 
 int
-cgroup_daemon_job(struct cgroup_daemon *d, const char *job, uid_t uid,
-    gid_t gid)
+cgroup_daemon_job(struct cgroup_daemon *d, const char *job, const char *id,
+    uid_t uid, gid_t gid)
 {
-	return d != NULL ? job_prepare(d, job, uid, gid) : -1;
-}
-
-void
-cgroup_daemon_adopt(struct cgroup_daemon *d, const char *job, uid_t uid,
-    gid_t gid, pid_t pid)
-{
-	char text[32];
-	int dir;
-
-	if (d == NULL || pid <= 0 || (dir = job_prepare(d, job, uid,
-	    gid)) == -1)
-		return;
-	/* our child, not reaped: the pid is still the supervisor's */
-	snprintf(text, sizeof text, "%ld", (long)pid);
-	if (cg_write(dir, "cgroup.procs", text) != 0)
-		log_event(LOG_WARN, job, NULL, "cgroup", "cannot move the "
-		    "supervisor (pid %ld) into '%s/%s/supervisor': %s; the "
-		    "job runs with rlimits", (long)pid, d->path, job,
-		    strerror(errno));
-	close(dir);
+	return d != NULL ? job_prepare(d, job, id, uid, gid) : -1;
 }
 
 static void
@@ -300,14 +281,14 @@ retry_cb(struct loop *l, void *arg)
 }
 
 void
-cgroup_daemon_end(struct cgroup_daemon *d, const char *job)
+cgroup_daemon_end(struct cgroup_daemon *d, const char *job, const char *id)
 {
 	if (d == NULL || !job_ok(job))
 		return;
 	/* a node's process that left the node's group or session, or its
 	 * cgroup for another of the job's, is still here */
 	if (cg_populated(d->base, job) > 0)
-		log_event(LOG_WARN, job, NULL, "leftover", "killing what is "
+		log_event(LOG_WARN, id, NULL, "leftover", "killing what is "
 		    "left in '%s/%s' after its supervisor ended", d->path,
 		    job);
 	if (job_remove(d, job, JOB_WAIT_MS))

@@ -859,7 +859,7 @@ start_job(struct sup *s, struct manifest *m, const char *text, size_t len)
 	memset(&jc, 0, sizeof jc);
 	/* the daemon has put us in our job's cgroup by now, when it can */
 	if (s->cg == NULL)
-		s->cg = cgroup_job_self(s->job);
+		s->cg = cgroup_job_self();
 	jc.cgroup = s->cg;
 	jc.id = s->job;
 	jc.dir = s->dir;

@@ -25,10 +25,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cgroup.h"
@@ -51,12 +53,19 @@
 				   most */
 #define DEATHS_LOST	3	/* deaths within DEATHS_WINDOW_MS: lost */
 #define DEATHS_WINDOW_MS 60000
+#define CGROUP_NAME_MAX	63	/* a claim's cgroup name in its lock */
+#define CGROUP_NAME_SCAN "63"
 
 struct wsup {
 	struct wsups	*t;
 	char		*claim;		/* its entry in claims/ */
 	char		*job;		/* NULL until the DAG is named */
 	char		*file;		/* the dropped file's name, or NULL */
+	char		*cgroup;	/* its cgroup under dagexec/, named when
+					   the file is claimed so that the
+					   supervisor is born in it (moving a
+					   process costs an RCU grace period);
+					   NULL: named by the job's id */
 	struct spool_claim c;		/* while being taken in */
 	bool		 bundle;	/* the dropped file is an archive */
 	uid_t		 uid;
@@ -157,6 +166,7 @@ wsup_free(struct wsup *ws)
 	spool_claim_release(&ws->c);
 	free(ws->claim);
 	free(ws->job);
+	free(ws->cgroup);
 	free(ws->file);
 	free(ws->bstatus);
 	free(ws->copy_cause);
@@ -249,7 +259,7 @@ wsup_find(struct wsups *t, const char *job)
 static void
 record(struct wsup *ws)
 {
-	char *path, buf[96];
+	char *path, buf[160];
 	int fd, n;
 
 	path = xasprintf("%s/claims/%s/lock", spool_path(ws->t->c.sp),
@@ -258,8 +268,10 @@ record(struct wsup *ws)
 	free(path);
 	if (fd < 0)
 		return;
-	n = snprintf(buf, sizeof buf, "uid %ld\ngid %ld\ngrants %d\n",
-	    (long)ws->uid, (long)ws->gid, ws->held);
+	n = snprintf(buf, sizeof buf, "uid %ld\ngid %ld\ngrants %d\n%s%s%s",
+	    (long)ws->uid, (long)ws->gid, ws->held, ws->cgroup != NULL ?
+	    "cgroup " : "", ws->cgroup != NULL ? ws->cgroup : "",
+	    ws->cgroup != NULL ? "\n" : "");
 	if (ftruncate(fd, 0) != 0 || pwrite(fd, buf, (size_t)n, 0) != n)
 		log_event(LOG_WARN, ws->job, NULL, "lock", "cannot record the "
 		    "job's slots: %s", strerror(errno));
@@ -294,12 +306,13 @@ record_later(struct wsup *ws)
 
 static int
 read_record(struct wsups *t, const char *claim, uid_t *uid, gid_t *gid,
-    int *grants)
+    int *grants, char **cgroup)
 {
-	char *path, buf[96];
+	char *path, buf[160], cg[CGROUP_NAME_MAX + 1];
 	long u, g;
 	int fd, k, n;
 
+	*cgroup = NULL;
 	path = xasprintf("%s/claims/%s/lock", spool_path(t->c.sp), claim);
 	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	free(path);
@@ -316,7 +329,36 @@ read_record(struct wsups *t, const char *claim, uid_t *uid, gid_t *gid,
 	*uid = (uid_t)u;
 	*gid = (gid_t)g;
 	*grants = k;
+	/* written by a daemon that names cgroups at the claim */
+	if ((path = strstr(buf, "\ncgroup ")) != NULL &&
+	    sscanf(path + 8, "%" CGROUP_NAME_SCAN "s", cg) == 1)
+		*cgroup = xstrdup(cg);
 	return 0;
+}
+
+/* The name of ws's job's cgroup under dagexec/ (NULL: none yet). */
+static const char *
+cgroup_of(const struct wsup *ws)
+{
+	return ws->cgroup != NULL ? ws->cgroup : ws->job;
+}
+
+/* A name for a claimed file's cgroup, unique among the spool's: the
+ * supervisor is born in it, before its job has an id. */
+static char *
+cgroup_new_name(void)
+{
+	static unsigned long seq;
+	unsigned char r[8];
+	char hex[17];
+	size_t k;
+
+	if (getrandom(r, sizeof r, GRND_NONBLOCK) != sizeof r)
+		return xasprintf("claim-%lx-%lx-%lx", (unsigned long)time(NULL),
+		    (unsigned long)getpid(), ++seq);
+	for (k = 0; k < sizeof r; k++)
+		snprintf(hex + 2 * k, 3, "%02x", r[k]);
+	return xasprintf("claim-%s", hex);
 }
 
 /* ---- starting a supervisor ---------------------------------------------- */
@@ -386,10 +428,9 @@ wsup_spawn(struct wsup *ws, int lockfd, int filefd)
 	req.sock = sv[1];
 	req.lockfd = lockfd;
 	req.filefd = filefd;
-	/* a job known already: born in its cgroup (a new one is moved there
-	 * once it is named) */
-	req.cgroupfd = ws->job != NULL ? cgroup_daemon_job(t->c.cg, ws->job,
-	    ws->uid, ws->gid) : -1;
+	/* born in its job's cgroup, made (or emptied) now */
+	req.cgroupfd = cgroup_of(ws) != NULL ? cgroup_daemon_job(t->c.cg,
+	    cgroup_of(ws), ws->job, ws->uid, ws->gid) : -1;
 	req.in_cgroup = req.cgroupfd >= 0;
 	pid = spawner_spawn(&t->spawner, spool_path(t->c.sp), &req, &cause);
 	close(sv[1]);
@@ -476,6 +517,8 @@ wsups_take(struct wsups *t, struct spool_claim *c)
 		wsup_remove(ws);
 		return;
 	}
+	if (t->c.cg != NULL)
+		ws->cgroup = cgroup_new_name();
 	record(ws);
 	wsup_spawn(ws, lockfd, filefd);
 	if (ws->gone)
@@ -505,7 +548,6 @@ on_name(struct wsup *ws, const char *name)
 		return;
 	}
 	ws->job = id;
-	cgroup_daemon_adopt(t->c.cg, id, ws->uid, ws->gid, ws->pid);
 	free(ws->claim);
 	ws->claim = xstrdup(id);
 	log_event(LOG_INFO, id, NULL, "claim", "file=%s uid=%ld pid=%ld",
@@ -1040,7 +1082,7 @@ wsup_ended(struct wsup *ws, int status)
 		(void)loop_close_fd(t->c.loop, ws->pidfd);
 		ws->pidfd = -1;
 	}
-	cgroup_daemon_end(t->c.cg, ws->job);
+	cgroup_daemon_end(t->c.cg, cgroup_of(ws), ws->job);
 	t->granted -= ws->held;
 	ws->held = 0;
 	ws->yielding = 0;
@@ -1347,6 +1389,7 @@ recover_claim(struct wsups *t, const char *name)
 	gid_t gid;
 	int64_t when;
 	int held, grants = 0;
+	char *cg = NULL;
 
 	held = spool_job_lock(t->c.sp, name, false, &cause);
 	if (held < 0) {
@@ -1356,22 +1399,28 @@ recover_claim(struct wsups *t, const char *name)
 	}
 	if (name[0] == '.') {
 		/* a file being taken in: its supervisor, if alive, gives up
-		 * now that its daemon is gone; then it goes back */
-		if (held == 0)
+		 * now that its daemon is gone; then it goes back, and its
+		 * cgroup goes when it has */
+		(void)read_record(t, name, &uid, &gid, &grants, &cg);
+		if (held == 0) {
+			cgroup_daemon_end(t->c.cg, cg, NULL);
+			free(cg);
 			put_back_claim(t, name);
-		else {
-			wsup_add(t, name);
+		} else {
+			ws = wsup_add(t, name);
+			ws->cgroup = cg;
 			probe_later(t);
 		}
 		return;
 	}
-	if (read_record(t, name, &uid, &gid, &grants) != 0) {
+	if (read_record(t, name, &uid, &gid, &grants, &cg) != 0) {
 		log_event(LOG_ERROR, name, NULL, "recover", "claims/%s/lock "
 		    "holds no owner: left alone", name);
 		return;
 	}
 	ws = wsup_add(t, name);
 	ws->job = xstrdup(name);
+	ws->cgroup = cg;
 	ws->uid = uid;
 	ws->gid = gid;
 	ws->file = dropped_file(t, name);

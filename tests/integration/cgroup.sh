@@ -274,8 +274,9 @@ node=$(cgdir "$p")
 job=$(dirname "$node")
 job_id=$(ls "$SP/active")
 echo "  the escapee's cgroup: $node"
-check "watch: the escapee is in its attempt's cgroup JOB/c.1" \
-    test "$node" = "$job/c.1" -a "$(basename "$job")" = "$job_id"
+cgname=$(sed -n 's/^cgroup //p' "$SP/claims/$job_id/lock" 2>/dev/null)
+check "watch: the escapee is in its attempt's cgroup JOB/c.1, JOB the one its claim's lock names" \
+    test -n "$cgname" -a "$node" = "$job/c.1" -a "$(basename "$job")" = "$cgname"
 check "watch: the job's cgroup is U's" test "$(stat -c %u "$job")" = "$uu"
 check "watch: so is its cgroup.procs (delegated)" \
     test "$(stat -c %u "$job/cgroup.procs")" = "$uu"
