@@ -23,6 +23,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -546,7 +547,9 @@ cgroup_clone(uint64_t flags, int dirfd)
 
 	memset(&ca, 0, sizeof ca);
 	ca.flags = flags | CLONE_INTO_CGROUP;
-	ca.exit_signal = SIGCHLD;
+	/* with CLONE_PARENT the child's signal is our own parent's, and
+	 * clone3 refuses one of ours (EINVAL) */
+	ca.exit_signal = (flags & CLONE_PARENT) != 0 ? 0 : SIGCHLD;
 	ca.cgroup = (uint64_t)(unsigned)dirfd;
 	return syscall(SYS_clone3, &ca, sizeof ca);
 #else

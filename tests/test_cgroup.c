@@ -3,14 +3,23 @@
  * cgroups get, reading the kernel's key-value and controller files, the
  * option and state words), and what the host probe says about itself.
  * Making, joining and killing cgroups is tests/integration/cgroup.sh's,
- * on real processes.
+ * on real processes; here only the clone into a cgroup that the daemon's
+ * spawner makes (CLONE_PARENT), where this host has a writable cgroup.
  */
 #include "config.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <CUnit/Basic.h>
 
@@ -136,6 +145,84 @@ test_probe(void)
 	CU_ASSERT_PTR_NULL(h.dir);
 }
 
+/* The cgroup a process is in (its 0:: line), or "" */
+static void
+cgroup_of_pid(pid_t pid, char *out, size_t size)
+{
+	char path[64], line[512];
+	FILE *f;
+
+	*out = '\0';
+	snprintf(path, sizeof path, "/proc/%ld/cgroup", (long)pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return;
+	while (fgets(line, sizeof line, f) != NULL)
+		if (strncmp(line, "0::", 3) == 0) {
+			line[strcspn(line, "\n")] = '\0';
+			snprintf(out, size, "%s", line + 3);
+		}
+	fclose(f);
+}
+
+/* The spawner's clone: CLONE_PARENT (the child is its parent's, here
+ * ours) into a cgroup from the first instruction, no move after. */
+static void
+test_clone_parent(void)
+{
+	struct cgroup_host h;
+	char *dir, *rel, seen[512];
+	int fd, p[2], status;
+	long pid = -1, r;
+	pid_t helper;
+
+	cgroup_probe(&h);
+	if (h.dir == NULL || !h.writable || !h.clone3) {
+		printf("\n  skip: no writable cgroup v2 with clone3 here (%s)",
+		    h.why != NULL ? h.why : "clone3 refused");
+		cgroup_host_release(&h);
+		return;
+	}
+	dir = xasprintf("%s/dagexec-test-clone-%ld", h.dir, (long)getpid());
+	rel = xasprintf("%s%sdagexec-test-clone-%ld", h.self,
+	    strcmp(h.self, "/") == 0 ? "" : "/", (long)getpid());
+	CU_ASSERT_FATAL(mkdir(dir, 0755) == 0);
+	fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	CU_ASSERT_FATAL(fd >= 0);
+	CU_ASSERT_FATAL(pipe(p) == 0);
+	if ((helper = fork()) == 0) {
+		r = cgroup_clone(CLONE_PARENT, fd);
+		if (r == 0) {
+			pause();
+			_exit(0);
+		}
+		r = r > 0 ? r : -errno;
+		(void)write(p[1], &r, sizeof r);
+		_exit(0);
+	}
+	CU_ASSERT_FATAL(helper > 0);
+	close(p[1]);
+	CU_ASSERT_EQUAL(read(p[0], &pid, sizeof pid), (ssize_t)sizeof pid);
+	close(p[0]);
+	waitpid(helper, NULL, 0);
+	CU_ASSERT(pid > 0);
+	if (pid <= 0)
+		fprintf(stderr, "clone3(CLONE_PARENT | CLONE_INTO_CGROUP): %s\n",
+		    strerror((int)-pid));
+	if (pid > 0) {
+		cgroup_of_pid((pid_t)pid, seen, sizeof seen);
+		CU_ASSERT_STRING_EQUAL(seen, rel);
+		/* ours, as the daemon's supervisors are the daemon's */
+		kill((pid_t)pid, SIGKILL);
+		CU_ASSERT_EQUAL(waitpid((pid_t)pid, &status, 0), (pid_t)pid);
+		CU_ASSERT(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	}
+	close(fd);
+	CU_ASSERT_EQUAL(rmdir(dir), 0);
+	free(rel);
+	free(dir);
+	cgroup_host_release(&h);
+}
+
 int
 main(void)
 {
@@ -144,6 +231,7 @@ main(void)
 		{ "cpu.stat, cgroup.events, controller lists", test_files },
 		{ "attempt cgroup names", test_names },
 		{ "the host probe", test_probe },
+		{ "clone with CLONE_PARENT into a cgroup", test_clone_parent },
 		{ NULL, NULL }
 	};
 
