@@ -15,7 +15,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static const char *const whys[] = {
 	"no '='", "empty key", "key holds a character outside [A-Za-z0-9_.-]",
 	"holds a NUL byte", "empty value", "value is not a number",
-	"value is out of range", NULL
+	"value is out of range", "empty delimiter after '<<'",
+	"no closing delimiter line", NULL
 };
 
 /* Abort unless cause is "malformed line N in fuzz: WHY (expected ...)". */
@@ -31,7 +32,8 @@ check_cause(const char *cause, int numeric)
 	if (p == cause + 15 || strncmp(p, " in fuzz: ", 10) != 0)
 		abort();
 	p += 10;
-	tail = numeric ? " (expected NAME=NUMBER)" : " (expected KEY=VALUE)";
+	tail = numeric ? " (expected NAME=NUMBER)" :
+	    " (expected KEY=VALUE or KEY<<DELIMITER)";
 	for (i = 0; whys[i] != NULL; i++) {
 		k = strlen(whys[i]);
 		if (strncmp(p, whys[i], k) == 0 && strcmp(p + k, tail) == 0)
