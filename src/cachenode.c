@@ -172,8 +172,8 @@ need_values_of(struct job *j, size_t i, struct kv ***v, size_t **n)
 	*v = xcalloc(nd->nneeds + 1, sizeof **v);
 	*n = xcalloc(nd->nneeds + 1, sizeof **n);
 	for (k = 0; k < nd->nneeds; k++) {
-		(*v)[k] = j->procs[nd->needs[k]].outputs;
-		(*n)[k] = j->procs[nd->needs[k]].noutputs;
+		(*v)[k] = j->outs[nd->needs[k]].v;
+		(*n)[k] = j->outs[nd->needs[k]].n;
 	}
 }
 

@@ -104,7 +104,7 @@ env_build(struct job *j, size_t i, int attempt, const char *out_path,
 {
 	const struct node *n = &j->m->nodes[i];
 	struct envbuf eb = { NULL, 0, 0, NULL, 0 };
-	struct nodeproc *np;
+	const struct kvlist *o;
 	char nb[UNITS_INT_LEN];
 	size_t k, q;
 	char *s;
@@ -128,11 +128,11 @@ env_build(struct job *j, size_t i, int attempt, const char *out_path,
 	env_set(&eb, "DAGEXEC_OUTPUT", out_path);
 	env_set(&eb, "DAGEXEC_METRICS", metrics_path);
 	for (k = 0; k < n->nneeds; k++) {
-		np = &j->procs[n->needs[k]];
-		for (q = 0; q < np->noutputs; q++) {
+		o = &j->outs[n->needs[k]];
+		for (q = 0; q < o->n; q++) {
 			s = env_in_name(j->m->nodes[n->needs[k]].id,
-			    np->outputs[q].key);
-			env_set(&eb, s, np->outputs[q].value);
+			    o->v[q].key);
+			env_set(&eb, s, o->v[q].value);
 			free(s);
 		}
 	}

@@ -187,7 +187,7 @@ exec_local_spawn(struct job *j, size_t i, int attempt,
     const struct exec_child *child, char **causep)
 {
 	const struct node *n = &j->m->nodes[i];
-	struct nodeproc *np = &j->procs[i];
+	struct nodeproc *np = job_proc(j, i);
 	struct spawn_spec sp;
 	char *out_path = NULL, *met_path = NULL;
 	char *cause = NULL, **envp = NULL, *shargv[4];
@@ -353,9 +353,9 @@ kill_escalate(struct loop *l, void *arg)
 void
 exec_local_kill(struct job *j, size_t i, int sig)
 {
-	struct nodeproc *np = &j->procs[i];
+	struct nodeproc *np = j->procs[i];
 
-	if (np->pid <= 0)
+	if (np == NULL || np->pid <= 0)
 		return;
 	spawn_kill_group(np->pid, sig);
 	(void)exec_local_kill_strays(j, i, sig);
@@ -601,8 +601,10 @@ exec_local_kill_leftovers(struct job *j, size_t i, pid_t pgid)
 void
 exec_local_release(struct job *j, size_t i)
 {
-	struct nodeproc *np = &j->procs[i];
+	struct nodeproc *np = j->procs[i];
 
+	if (np == NULL)
+		return;
 	if (np->pid > 0)
 		spawn_kill_group(np->pid, SIGKILL);
 	if (np->kill_timer != NULL)

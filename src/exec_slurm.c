@@ -362,7 +362,7 @@ slurm_lookup(struct nodeproc *np)
 static void
 slurm_start(struct job *j, size_t i, int attempt)
 {
-	struct nodeproc *np = &j->procs[i];
+	struct nodeproc *np = job_proc(j, i);
 	int adopt = np->adopt_attempt;
 	char *adopt_id = np->adopt_id;
 
@@ -388,7 +388,7 @@ slurm_start(struct job *j, size_t i, int attempt)
 static void
 slurm_detach(struct job *j, size_t i)
 {
-	struct nodeproc *np = &j->procs[i];
+	struct nodeproc *np = j->procs[i];
 	struct attempt_end e;
 
 	if (np->slurm_id != NULL)
@@ -434,9 +434,9 @@ slurm_cancel_again(struct loop *l, void *arg)
 static void
 slurm_kill(struct job *j, size_t i)
 {
-	struct nodeproc *np = &j->procs[i];
+	struct nodeproc *np = j->procs[i];
 
-	if (!np->slurm_live)
+	if (np == NULL || !np->slurm_live)
 		return;
 	if (j->interrupted && !j->cancel_remote) {
 		slurm_detach(j, i);
@@ -475,7 +475,7 @@ exec_slurm_kill(struct job *j, size_t i, int sig)
 static void
 exec_slurm_release(struct job *j, size_t i)
 {
-	struct nodeproc *np = &j->procs[i];
+	struct nodeproc *np = j->procs[i];
 
 	if (np->kill_timer != NULL)
 		loop_timer_cancel(j->loop, np->kill_timer);

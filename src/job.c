@@ -183,21 +183,55 @@ kill_node(struct job *j, size_t i, int sig)
 	job_exec(j, i)->kill(j, i, sig);
 }
 
-/* Node i's record, cleared for attempt: only the outputs of its last
- * success stay (its dependants may still read them). */
+struct nodeproc *
+job_proc(struct job *j, size_t i)
+{
+	if (j->procs[i] == NULL)
+		j->procs[i] = xcalloc(1, sizeof *j->procs[i]);
+	return j->procs[i];
+}
+
+struct ending;
+static void	ending_free(struct ending *);
+
+/* What a record still owns (its attempt is over or the job is freed). */
+static void
+proc_free(struct nodeproc *np)
+{
+	free(np->out.error);
+	free(np->err.error);
+	/* a copy the worker did (worker_free waited) but whose end never
+	 * ran */
+	if (np->ending != NULL)
+		ending_free(np->ending);
+	free(np->slurm_id);
+	free(np->adopt_id);
+	free(np);
+}
+
 void
+job_proc_drop(struct job *j, size_t i)
+{
+	struct nodeproc *np = j->procs[i];
+
+	if (np == NULL || np->pid != 0 || np->slurm_live ||
+	    np->ending != NULL || np->kill_timer != NULL ||
+	    np->adopt_id != NULL)
+		return;
+	proc_free(np);
+	j->procs[i] = NULL;
+}
+
+struct nodeproc *
 job_proc_reset(struct job *j, size_t i, int attempt)
 {
-	struct nodeproc *np = &j->procs[i];
-	struct kv *keep = np->outputs;
-	size_t nkeep = np->noutputs;
+	struct nodeproc *np = job_proc(j, i);
 
 	memset(np, 0, sizeof *np);
-	np->outputs = keep;
-	np->noutputs = nkeep;
 	np->job = j;
 	np->node = i;
 	np->attempt = attempt;
+	return np;
 }
 
 /* What every child of the job gets: a private umask. (Under the spool the
@@ -477,15 +511,15 @@ node_end_rest(struct ending *en)
 	en->tail = errtail_unecho(en->tail, en->cause);
 	en->e.stderr_tail = en->tail;
 	if (en->e.reason == REASON_NONE) {
-		kvfile_free(np->outputs, np->noutputs);
-		np->outputs = en->ov;
-		np->noutputs = en->no;
+		kvfile_free(j->outs[i].v, j->outs[i].n);
+		j->outs[i].v = en->ov;
+		j->outs[i].n = en->no;
 		en->ov = NULL;
 		en->no = 0;
-		for (k = 0; k < np->noutputs; k++)
+		for (k = 0; k < j->outs[i].n; k++)
 			journal_add(j->jr, loop_wallclock(), "output",
-			    "node", n->id, "key", np->outputs[k].key,
-			    "value", np->outputs[k].value, (char *)NULL);
+			    "node", n->id, "key", j->outs[i].v[k].key,
+			    "value", j->outs[i].v[k].value, (char *)NULL);
 	}
 	/* the attempt's length on the monotonic clock: a resume takes it
 	 * from here, not from the dates, which a jump of the clock moves */
@@ -505,6 +539,7 @@ node_end_rest(struct ending *en)
 
 	sched_ended(j->s, i, loop_now(), &en->e);
 	ending_free(en);
+	job_proc_drop(j, i);
 	job_pump(j);
 }
 
@@ -982,6 +1017,7 @@ job_new(struct loop *l, struct manifest *m, const struct job_config *c,
 	}
 	j->s = sched_new(m, &sc);
 	j->procs = xcalloc(m->nnodes, sizeof *j->procs);
+	j->outs = xcalloc(m->nnodes, sizeof *j->outs);
 	j->lost = c->lost;
 	job_cache_init(j, c);
 	if (c->resume_log != NULL) {
@@ -1162,19 +1198,17 @@ job_free(struct job *j)
 	worker_free(j->copier);
 	if (j->procs != NULL) {
 		for (i = 0; i < j->m->nnodes; i++) {
-			np = &j->procs[i];
+			if ((np = j->procs[i]) == NULL)
+				continue;
 			job_exec(j, i)->release(j, i);
-			free(np->out.error);
-			free(np->err.error);
-			/* a copy the worker did (worker_free waited) but
-			 * whose end never ran */
-			if (np->ending != NULL)
-				ending_free(np->ending);
-			kvfile_free(np->outputs, np->noutputs);
-			free(np->slurm_id);
-			free(np->adopt_id);
+			proc_free(np);
 		}
 		free(j->procs);
+	}
+	if (j->outs != NULL) {
+		for (i = 0; i < j->m->nnodes; i++)
+			kvfile_free(j->outs[i].v, j->outs[i].n);
+		free(j->outs);
 	}
 	if (j->slurm_jobs != NULL) {
 		for (i = 0; i < j->m->nnodes; i++)

@@ -71,8 +71,6 @@ struct nodeproc {
 	struct loop_timer	*kill_timer;
 	bool			 killing;
 	struct ending		*ending;	/* its outputs are being copied */
-	struct kv		*outputs;	/* $DAGEXEC_OUTPUT of success */
-	size_t			 noutputs;
 	/* executor: slurm */
 	bool			 slurm;		/* this attempt runs on Slurm */
 	bool			 slurm_live;	/* submitting or tracked */
@@ -144,7 +142,11 @@ struct job {
 	int64_t			*done_span;	/* resumed: first start to end
 					   of a node that succeeded */
 	void			(*on_slots)(struct job *, void *);
-	struct nodeproc		*procs;
+	struct nodeproc		**procs;	/* per node: its attempt in
+					   flight, or NULL (job_proc) */
+	struct kvlist		*outs;		/* per node: the
+					   $DAGEXEC_OUTPUT values of its
+					   last success */
 	char			**base_env;	/* NULL-terminated, owned */
 	size_t			 nbase_env;
 	int64_t			 wall_base;
@@ -204,9 +206,14 @@ void	 job_spawn_ids(const struct job *j, struct spawn_spec *sp);
 int	 job_parse_kv_file(const struct job *j, int dirfd, const char *path,
 	    const char *what, bool numeric, struct kv **out, size_t *nout,
 	    char **cause);
-/* Clear node i's record for attempt (the outputs of its last success
- * stay). */
-void	 job_proc_reset(struct job *j, size_t i, int attempt);
+/* Node i's record of the attempt in flight, made when missing: a node
+ * that waits or is over costs a pointer, not a record (job_proc_drop). */
+struct nodeproc *job_proc(struct job *j, size_t i);
+/* Free node i's record once its attempt is over (nothing runs, nothing is
+ * being copied); the outputs of its last success are j->outs[i]'s. */
+void	 job_proc_drop(struct job *j, size_t i);
+/* Node i's record, cleared for attempt; returned. */
+struct nodeproc *job_proc_reset(struct job *j, size_t i, int attempt);
 /* The attempt of np ended as e says (cause: an error line, taken, or
  * NULL): read its side files, copy its outputs, journal its end and tell
  * the scheduler. Every started attempt comes here exactly once. */

@@ -66,7 +66,7 @@ static int
 resume_event(const struct journal_event *ev, void *arg)
 {
 	struct resume *r = arg;
-	struct nodeproc *np;
+	struct kvlist *o;
 	const char *s, *k, *v;
 	long i = resume_node(r, ev);
 	long long ms;
@@ -87,7 +87,7 @@ resume_event(const struct journal_event *ev, void *arg)
 	}
 	if (i < 0)
 		return 0;
-	np = &r->job->procs[i];
+	o = &r->job->outs[i];
 	if (strcmp(ev->event, "start") == 0) {
 		s = journal_get(ev, "attempt");
 		a = s != NULL ? atoi(s) : 0;
@@ -105,9 +105,9 @@ resume_event(const struct journal_event *ev, void *arg)
 		if (r->job->first_start[i] < 0)
 			r->job->first_start[i] = ev->wall_ms;
 		r->last_start[i] = ev->wall_ms;
-		kvfile_free(np->outputs, np->noutputs);
-		np->outputs = NULL;
-		np->noutputs = 0;
+		kvfile_free(o->v, o->n);
+		o->v = NULL;
+		o->n = 0;
 	} else if (strcmp(ev->event, "slurm_job") == 0) {
 		s = journal_get(ev, "attempt");
 		v = journal_get(ev, "id");
@@ -146,11 +146,10 @@ resume_event(const struct journal_event *ev, void *arg)
 		k = journal_get(ev, "key");
 		v = journal_get(ev, "value");
 		if (k != NULL && v != NULL) {
-			np->outputs = xreallocarray(np->outputs,
-			    np->noutputs + 1, sizeof *np->outputs);
-			np->outputs[np->noutputs].key = xstrdup(k);
-			np->outputs[np->noutputs].value = xstrdup(v);
-			np->noutputs++;
+			o->v = xreallocarray(o->v, o->n + 1, sizeof *o->v);
+			o->v[o->n].key = xstrdup(k);
+			o->v[o->n].value = xstrdup(v);
+			o->n++;
 		}
 	}
 	return 0;
@@ -257,8 +256,9 @@ job_resume(struct job *j, const char *path, char **cause)
 			else if (r.slurm_open[i] > 0) {
 				/* still Slurm's: its next start adopts the
 				 * same attempt, never a second submission */
-				j->procs[i].adopt_attempt = r.slurm_open[i];
-				j->procs[i].adopt_id = r.slurm_id[i];
+				job_proc(j, i)->adopt_attempt =
+				    r.slurm_open[i];
+				job_proc(j, i)->adopt_id = r.slurm_id[i];
 				r.slurm_id[i] = NULL;
 				sched_preset_attempts(j->s, i,
 				    r.slurm_open[i] - 1);
