@@ -102,6 +102,7 @@ job_note_cached(struct job *j, size_t i)
 	if (j->cached == NULL)
 		j->cached = xcalloc(j->m->nnodes, sizeof *j->cached);
 	j->cached[i].hit = true;
+	job_state_node(j, i);
 }
 
 void

@@ -147,6 +147,7 @@ slurm_attach(struct nodeproc *np, const char *id, bool journal)
 		j->slurm_jobs = xcalloc(j->m->nnodes, sizeof *j->slurm_jobs);
 	free(j->slurm_jobs[i]);
 	j->slurm_jobs[i] = xstrdup(id);
+	job_state_node(j, i);
 	if (journal) {
 		a = job_num(np->attempt);
 		journal_add(j->jr, loop_wallclock(), "slurm_job", "node",

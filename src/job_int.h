@@ -123,6 +123,7 @@ struct job {
 	size_t			 nrs_ents;
 	size_t			 rs_cap;
 	struct statew		*sw;		/* state.yaml writer thread */
+	struct state_inc	*si;		/* what it wrote last */
 	char			*state_path;
 	bool			 clean_env;
 	enum job_progress	 progress;
@@ -221,6 +222,9 @@ void	 job_attempt_ended(struct nodeproc *np, struct attempt_end *e,
 	    char *cause);
 /* Something state.yaml shows changed: write it soon. */
 void	 job_state_touch(struct job *j);
+/* What state.yaml shows of node i beside its scheduler record changed
+ * (its Slurm job, reuse, cache hit): its entry is rendered again. */
+void	 job_state_node(struct job *j, size_t i);
 
 /* jobend.c: the files of the job's end, and its notification */
 void	 job_write_end(struct job *j, bool journal);

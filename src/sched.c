@@ -91,6 +91,11 @@ struct sched {
 	size_t			 nwork;
 	size_t			 workcap;
 
+	uint64_t		*touched_bit;	/* nodes whose record changed */
+	size_t			*touched;	/*   since sched_take_touched */
+	size_t			 ntouched;
+	size_t			 touchedcap;
+
 	struct change		*changes;
 	size_t			 chead;
 	size_t			 nchanges;
@@ -391,11 +396,27 @@ work_push(struct sched *s, size_t i)
 
 /* ---- status --------------------------------------------------------- */
 
+/* Node i's record is about to change: it is listed once for
+ * sched_take_touched. */
+static void
+touch(struct sched *s, size_t i)
+{
+	uint64_t bit = (uint64_t)1 << (i % 64);
+
+	if (s->touched_bit[i / 64] & bit)
+		return;
+	s->touched_bit[i / 64] |= bit;
+	xgrow(&s->touched, &s->touchedcap, s->ntouched + 1,
+	    sizeof *s->touched);
+	s->touched[s->ntouched++] = i;
+}
+
 static void
 set_status(struct sched *s, size_t i, enum node_status st)
 {
 	struct node_run	*r = &s->nr[i];
 
+	touch(s, i);
 	if (r->status == st)
 		return;
 	s->counts[r->status]--;
@@ -491,6 +512,7 @@ skip(struct sched *s, size_t i, enum reason why, char *error, int64_t now)
 {
 	struct node_run	*r = &s->nr[i];
 
+	touch(s, i);
 	r->reason = why;
 	set_error(r, error);
 	node_final(s, i, NS_SKIPPED, now);
@@ -503,6 +525,7 @@ halt_end(struct sched *s, size_t i, int64_t now)
 {
 	struct node_run	*r = &s->nr[i];
 
+	touch(s, i);
 	if (s->halt == H_CANCEL) {
 		r->reason = REASON_CANCELLED;
 		set_error(r, xstrdup(s->halt_error));
@@ -619,6 +642,7 @@ stop_walk(struct sched *s, int64_t now)
 		if (may_start(s, i))
 			continue;
 		if (r->status == NS_RETRYING) {
+			touch(s, i);
 			if (s->halt == H_CANCEL) {
 				r->reason = REASON_CANCELLED;
 				set_error(r, xstrdup(s->halt_error));
@@ -715,6 +739,7 @@ sched_new(const struct manifest *m, const struct sched_config *c)
 		s->nr[i].retry_at = -1;
 	}
 	s->counts[NS_PENDING] = n;
+	s->touched_bit = xcalloc(n / 64 + 1, sizeof *s->touched_bit);
 
 	/* Bottom levels with the manifest's or the learned estimates. */
 	w = xcalloc(n, sizeof *w);
@@ -777,6 +802,8 @@ sched_free(struct sched *s)
 	free(s->ready);
 	free(s->pool_running);
 	free(s->nr);
+	free(s->touched_bit);
+	free(s->touched);
 	free(s->blevel);
 	free(s->nunfinal);
 	free(s->q);
@@ -803,6 +830,7 @@ sched_preset_final(struct sched *s, size_t i, enum node_status st,
 	    !node_status_final(st))
 		return;
 	r = &s->nr[i];
+	touch(s, i);
 	r->attempts = attempts;
 	r->exit_code = st == NS_SUCCEEDED ? 0 : -1;
 	/* Made relative to sched_begin's now there: ended at the start. */
@@ -852,6 +880,7 @@ sched_preset_attempts(struct sched *s, size_t i, int attempts)
 {
 	if (s->begun || i >= s->n || s->nr[i].status != NS_PENDING)
 		return;
+	touch(s, i);
 	s->nr[i].attempts = attempts > 0 ? attempts : 0;
 }
 
@@ -873,6 +902,7 @@ sched_begin(struct sched *s, int64_t now)
 		r = &s->nr[i];
 		if (node_status_final(r->status)) {
 			/* preset: ended before this run began */
+			touch(s, i);
 			r->started_ms += now;
 			r->finished_ms = now;
 			continue;
@@ -901,6 +931,7 @@ sched_preset_times(struct sched *s, size_t i, int64_t started_ms,
 	if (!s->begun || i >= s->n || started_ms < 0)
 		return;
 	r = &s->nr[i];
+	touch(s, i);
 	if (r->status == NS_SUCCEEDED && r->nhist == 0 && span_ms >= 0) {
 		r->started_ms = started_ms;
 		r->finished_ms = started_ms > INT64_MAX - span_ms ? INT64_MAX :
@@ -1006,6 +1037,7 @@ start(struct sched *s, size_t i, int64_t now, struct sched_action *a)
 	int			 slot;
 
 	slot = slot_pop(s);
+	touch(s, i);
 	s->q[i] = Q_NONE;
 	s->killed[i] = REASON_NONE;
 	r->attempts++;
@@ -1092,6 +1124,7 @@ sched_unstarted(struct sched *s, size_t i, int64_t now)
 		return;
 	nd = &s->m->nodes[i];
 	r = &s->nr[i];
+	touch(s, i);
 	/* as if start() had not run: its timeout timer no longer matches
 	 * the attempt number and is dropped */
 	r->nhist--;
@@ -1229,6 +1262,7 @@ sched_ended(struct sched *s, size_t i, int64_t now,
 		return;
 	nd = &s->m->nodes[i];
 	r = &s->nr[i];
+	touch(s, i);
 	why = e->reason;
 	if (s->killed[i] != REASON_NONE)
 		why = s->killed[i];	/* a kill we asked for decides */
@@ -1393,6 +1427,20 @@ sched_runs(const struct sched *s)
 	for (i = 0; i < n; i++)
 		runs[i] = sched_node(s, i);
 	return runs;
+}
+
+void
+sched_take_touched(struct sched *s, void (*fn)(void *, size_t), void *arg)
+{
+	size_t k, i;
+
+	for (k = 0; k < s->ntouched; k++) {
+		i = s->touched[k];
+		s->touched_bit[i / 64] &= ~((uint64_t)1 << (i % 64));
+		if (fn != NULL)
+			fn(arg, i);
+	}
+	s->ntouched = 0;
 }
 
 const struct metric *

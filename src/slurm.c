@@ -63,7 +63,7 @@ char *
 slurm_script(char *const *envp, const char *workdir, const char *run,
     char *const *argv)
 {
-	struct strbuf b = { NULL, 0, 0 };
+	struct strbuf b = STRBUF_INIT;
 	const char *eq;
 	char *code;
 	size_t i;
@@ -301,7 +301,7 @@ char **
 slurm_queue_argv(char *const *ids, size_t n, const char *name)
 {
 	struct argv a = { NULL, 0, 0 };
-	struct strbuf b = { NULL, 0, 0 };
+	struct strbuf b = STRBUF_INIT;
 	size_t i;
 
 	argv_add(&a, xstrdup("squeue"));

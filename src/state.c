@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <math.h>
 #include <signal.h>
@@ -9,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <yaml.h>
 
@@ -458,122 +460,486 @@ state_node(struct strbuf *o, struct state_clock *c, const struct manifest *m,
 	strbuf_add(o, "\n", 1);
 }
 
-/* Nodes by wave, manifest order kept (a counting sort): wave w's nodes are
- * order[off[w]] to order[off[w + 1] - 1]. Free both. */
+/*
+ * The incremental writer. A state.yaml is a header (the job's fields, the
+ * progress counts), one line a wave, one entry a node, and a footer (the
+ * DAG's metrics, the notification). A rewrite renders the header, the
+ * footer, and only the entries whose record changed since the last one
+ * (state_inc_touch) and the lines of the waves whose status changed; every
+ * other entry is copied, in the kernel (copy_file_range), from the file the
+ * last rewrite wrote, which si keeps open: what a rewrite costs in this
+ * process grows with what changed, not with the DAG, and its memory is a
+ * few bytes a node (the length of its entry, what it counted for). The
+ * whole state (state_render) is the same writer with nothing to copy.
+ */
+
+#define CLS_PROGRESS	0x07	/* a column of progress: */
+#define CLS_FINAL	0x08	/* final: counts to a wave's completion */
+#define CLS_STARTED	0x10	/* began: its wave is running */
+
+static const char *const state_progress_names[5] = { "pending", "running",
+	"succeeded", "failed", "skipped" };
+
+enum { WS_PENDING, WS_RUNNING, WS_COMPLETED };
+static const char *const state_wave_names[3] = { "pending", "running",
+	"completed" };
+
+struct state_inc {
+	bool		 ready;		/* the arrays below fit the records */
+	bool		 valid;		/* the lengths describe src's text */
+	int		 src;		/* the last file written, or -1 */
+	size_t		 n;		/* nodes */
+	size_t		 nw;		/* waves (0: no wave lines) */
+	int64_t		 mono_base;	/* the clock the times were */
+	int64_t		 wall_base;	/*   written with */
+	uint32_t	*len;		/* per node: its entry's bytes in src */
+	unsigned char	*cls;		/* per node: CLS_* it counts for */
+	uint64_t	*dirty;		/* per node: to render again */
+	uint32_t	*order;		/* nodes by wave, manifest order within */
+	size_t		*woff;		/* wave w: order[woff[w] .. woff[w+1]) */
+	uint32_t	*wlen;		/* per wave: its line's bytes in src */
+	size_t		*wfinal;	/* per wave: nodes final */
+	size_t		*wstarted;	/* per wave: nodes that began */
+	unsigned char	*wstat;		/* per wave: WS_* its line shows */
+	uint64_t	*wdirty;	/* per wave: to render again */
+	size_t		 counts[5];	/* progress */
+	size_t		 head_len;	/* bytes before the wave lines in src */
+	size_t		 mid_len;	/* between the waves and the nodes */
+};
+
+struct state_inc *
+state_inc_new(void)
+{
+	struct state_inc *si = xcalloc(1, sizeof *si);
+
+	si->src = -1;
+	return si;
+}
+
 static void
-state_wave_order(const struct manifest *m, size_t nw, size_t **offp,
-    size_t **orderp)
+state_inc_clear(struct state_inc *si)
+{
+	free(si->len);
+	free(si->cls);
+	free(si->dirty);
+	free(si->order);
+	free(si->woff);
+	free(si->wlen);
+	free(si->wfinal);
+	free(si->wstarted);
+	free(si->wstat);
+	free(si->wdirty);
+	si->len = NULL;
+	si->cls = NULL;
+	si->dirty = si->wdirty = NULL;
+	si->order = si->wlen = NULL;
+	si->woff = si->wfinal = si->wstarted = NULL;
+	si->wstat = NULL;
+	si->ready = si->valid = false;
+}
+
+void
+state_inc_free(struct state_inc *si)
+{
+	if (si == NULL)
+		return;
+	state_inc_clear(si);
+	if (si->src >= 0)
+		close(si->src);
+	free(si);
+}
+
+void
+state_inc_touch(struct state_inc *si, size_t i)
+{
+	if (si->ready && i < si->n)
+		si->dirty[i / 64] |= (uint64_t)1 << (i % 64);
+}
+
+static const struct node_run *
+state_run_of(const struct node_run *const *runs, size_t i)
+{
+	return runs != NULL && runs[i] != NULL ? runs[i] : &state_pending_run;
+}
+
+/* What node record r counts for: its progress column, final, began. */
+static unsigned char
+state_cls(const struct node_run *r)
+{
+	unsigned char c;
+
+	switch (r->status) {
+	case NS_RUNNING:	c = 1; break;
+	case NS_SUCCEEDED:	c = 2; break;
+	case NS_FAILED:
+	case NS_TIMED_OUT:
+	case NS_CANCELLED:	c = 3; break;
+	case NS_SKIPPED:	c = 4; break;
+	default:		c = 0; break;
+	}
+	if (node_status_final(r->status))
+		c |= CLS_FINAL;
+	if (r->status != NS_PENDING || r->attempts > 0)
+		c |= CLS_STARTED;
+	return c;
+}
+
+static unsigned char
+state_wstat(const struct state_inc *si, size_t w)
+{
+	if (si->wfinal[w] == si->woff[w + 1] - si->woff[w])
+		return WS_COMPLETED;
+	return si->wstarted[w] > 0 ? WS_RUNNING : WS_PENDING;
+}
+
+/* Node i counts for c from now on (was: si->cls[i]). */
+static void
+state_count(struct state_inc *si, const struct manifest *m, size_t i,
+    unsigned char c, bool add_only)
+{
+	unsigned char	 old = si->cls[i];
+	size_t		 w;
+
+	if (!add_only) {
+		if (old == c)
+			return;
+		si->counts[old & CLS_PROGRESS]--;
+	}
+	si->counts[c & CLS_PROGRESS]++;
+	si->cls[i] = c;
+	if (si->nw == 0 || (w = m->graph.wave[i]) >= si->nw)
+		return;
+	if (!add_only) {
+		si->wfinal[w] -= (old & CLS_FINAL) != 0;
+		si->wstarted[w] -= (old & CLS_STARTED) != 0;
+	}
+	si->wfinal[w] += (c & CLS_FINAL) != 0;
+	si->wstarted[w] += (c & CLS_STARTED) != 0;
+	if (state_wstat(si, w) != si->wstat[w])
+		si->wdirty[w / 64] |= (uint64_t)1 << (w % 64);
+}
+
+/* Fit the arrays to m (its nodes, its waves) and count every node: the
+ * next rewrite renders everything. */
+static void
+state_inc_build(struct state_inc *si, const struct manifest *m,
+    const struct node_run *const *runs, const struct state_job *sj)
 {
 	const struct graph	*g = &m->graph;
-	size_t			*off, *order, *fill, i, w;
+	size_t			 i, w, *fill, nbits;
 
-	off = xcalloc(nw + 1, sizeof *off);
-	fill = xcalloc(nw, sizeof *fill);
-	order = xcalloc(m->nnodes, sizeof *order);
-	for (i = 0; i < m->nnodes; i++) {
-		if (g->wave[i] < nw)
-			off[g->wave[i] + 1]++;
-	}
-	for (w = 0; w < nw; w++)
-		off[w + 1] += off[w];
-	for (i = 0; i < m->nnodes; i++) {
+	state_inc_clear(si);
+	si->n = m->nnodes;
+	si->nw = g->wave != NULL && m->nnodes > 0 ? g->nwaves : 0;
+	si->mono_base = sj->mono_base_ms;
+	si->wall_base = sj->wall_base_ms;
+	memset(si->counts, 0, sizeof si->counts);
+	nbits = si->n / 64 + 1;
+	si->len = xcalloc(si->n + 1, sizeof *si->len);
+	si->cls = xcalloc(si->n + 1, 1);
+	si->dirty = xcalloc(nbits, sizeof *si->dirty);
+	si->woff = xcalloc(si->nw + 2, sizeof *si->woff);
+	si->wlen = xcalloc(si->nw + 1, sizeof *si->wlen);
+	si->wfinal = xcalloc(si->nw + 1, sizeof *si->wfinal);
+	si->wstarted = xcalloc(si->nw + 1, sizeof *si->wstarted);
+	si->wstat = xcalloc(si->nw + 1, 1);
+	si->wdirty = xcalloc(si->nw / 64 + 1, sizeof *si->wdirty);
+	si->order = xcalloc(si->n + 1, sizeof *si->order);
+	/* nodes by wave, manifest order kept (a counting sort) */
+	for (i = 0; si->nw > 0 && i < si->n; i++)
+		if (g->wave[i] < si->nw)
+			si->woff[g->wave[i] + 1]++;
+	for (w = 0; w < si->nw; w++)
+		si->woff[w + 1] += si->woff[w];
+	fill = xcalloc(si->nw + 1, sizeof *fill);
+	for (i = 0; si->nw > 0 && i < si->n; i++) {
 		w = g->wave[i];
-		if (w < nw)
-			order[off[w] + fill[w]++] = i;
+		if (w < si->nw)
+			si->order[si->woff[w] + fill[w]++] = (uint32_t)i;
 	}
 	free(fill);
-	*offp = off;
-	*orderp = order;
+	for (i = 0; i < si->n; i++)
+		state_count(si, m, i, state_cls(state_run_of(runs, i)), true);
+	memset(si->dirty, 0xff, nbits * sizeof *si->dirty);
+	memset(si->wdirty, 0xff, (si->nw / 64 + 1) * sizeof *si->wdirty);
+	si->ready = true;
+	si->valid = false;
 }
 
-/* "completed" (every node final), "running" (one started) or "pending". */
-static const char *
-state_wave_status(const struct node_run *const *runs, const size_t *order,
-    size_t from, size_t to)
-{
-	const struct node_run	*r;
-	int			 all_final = 1, started = 0;
-	size_t			 k;
+/* Where the text goes: o (spilling into dst, or kept whole when dst is
+ * -1), and what is still to copy from src before the next text. */
+struct state_out {
+	struct strbuf	*o;
+	int		 src;
+	int		 dst;
+	off_t		 copy_off;	/* in src */
+	size_t		 copy_len;
+	int		 err;
+};
 
-	for (k = from; k < to; k++) {
-		r = runs != NULL && runs[order[k]] != NULL ?
-		    runs[order[k]] : &state_pending_run;
-		if (!node_status_final(r->status))
-			all_final = 0;
-		if (r->status != NS_PENDING || r->attempts > 0)
-			started = 1;
-	}
-	return all_final ? "completed" : started ? "running" : "pending";
-}
-
+/* Copy what is pending from src to dst, after the text before it. */
 static void
-state_waves(struct strbuf *o, const struct manifest *m,
-    const struct node_run *const *runs)
+state_copy_flush(struct state_out *so)
 {
-	const struct graph	*g = &m->graph;
-	size_t			*off, *order, w, k, nw;
-	const char		*s;
+	char	 buf[65536];
+	off_t	 off = so->copy_off;
+	size_t	 left = so->copy_len;
+	ssize_t	 n;
 
-	nw = g->wave != NULL ? g->nwaves : 0;
-	if (nw == 0 || m->nnodes == 0) {
-		strbuf_add(o, "waves: []\n", 10);
+	so->copy_len = 0;
+	if (left == 0 || so->err != 0)
+		return;
+	if (strbuf_flush(so->o) != 0) {
+		so->err = errno;
 		return;
 	}
-	strbuf_add(o, "waves:\n", 7);
-	state_wave_order(m, nw, &off, &order);
-	for (w = 0; w < nw; w++) {
-		strbuf_add(o, "- {wave: ", 9);
-		strbuf_int(o, (int64_t)w);
-		strbuf_add(o, ", status: ", 10);
-		s = state_wave_status(runs, order, off[w], off[w + 1]);
-		strbuf_add(o, s, strlen(s));
-		strbuf_add(o, ", nodes: [", 10);
-		for (k = off[w]; k < off[w + 1]; k++) {
-			if (k > off[w])
-				strbuf_add(o, ", ", 2);
-			state_str(o, m->nodes[order[k]].id, 1);
+	while (left > 0) {
+		n = copy_file_range(so->src, &off, so->dst, NULL, left, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n > 0) {
+			left -= (size_t)n;
+			continue;
 		}
-		strbuf_add(o, "]}\n", 3);
+		if (n == 0 || (errno != EXDEV && errno != ENOSYS &&
+		    errno != EOPNOTSUPP && errno != EINVAL)) {
+			so->err = n == 0 ? EIO : errno;
+			return;
+		}
+		/* a file system copy_file_range cannot copy within */
+		n = pread(so->src, buf, left < sizeof buf ? left : sizeof buf,
+		    off);
+		if (n <= 0 || fs_write_all(so->dst, buf, (size_t)n) != 0) {
+			so->err = n == 0 ? EIO : errno;
+			return;
+		}
+		off += n;
+		left -= (size_t)n;
 	}
-	free(order);
-	free(off);
 }
 
-/* Nodes per progress column: pending (and retrying), running, succeeded,
- * failed (timed out, cancelled), skipped. */
+/* The next len bytes of src are kept as they are. */
 static void
-state_progress(struct strbuf *o, const struct manifest *m,
-    const struct node_run *const *runs)
+state_copy(struct state_out *so, off_t *src_off, size_t len)
 {
-	static const char *const names[5] = { "pending", "running",
-		"succeeded", "failed", "skipped" };
-	const struct node_run	*r;
-	size_t			 counts[5] = { 0 }, i;
-	int			 k;
+	if (so->copy_len > 0 && so->copy_off + (off_t)so->copy_len != *src_off)
+		state_copy_flush(so);
+	if (so->copy_len == 0)
+		so->copy_off = *src_off;
+	so->copy_len += len;
+	*src_off += (off_t)len;
+}
 
-	for (i = 0; i < m->nnodes; i++) {
-		r = runs != NULL && runs[i] != NULL ? runs[i] :
-		    &state_pending_run;
-		switch (r->status) {
-		case NS_RUNNING:	k = 1; break;
-		case NS_SUCCEEDED:	k = 2; break;
-		case NS_FAILED:
-		case NS_TIMED_OUT:
-		case NS_CANCELLED:	k = 3; break;
-		case NS_SKIPPED:	k = 4; break;
-		default:		k = 0; break;
-		}
-		counts[k]++;
+static bool
+state_bit(const uint64_t *v, size_t i)
+{
+	return (v[i / 64] >> (i % 64)) & 1;
+}
+
+static void
+state_wave_line(struct strbuf *o, const struct state_inc *si,
+    const struct manifest *m, size_t w)
+{
+	size_t	k;
+	const char *s = state_wave_names[si->wstat[w]];
+
+	strbuf_add(o, "- {wave: ", 9);
+	strbuf_int(o, (int64_t)w);
+	strbuf_add(o, ", status: ", 10);
+	strbuf_add(o, s, strlen(s));
+	strbuf_add(o, ", nodes: [", 10);
+	for (k = si->woff[w]; k < si->woff[w + 1]; k++) {
+		if (k > si->woff[w])
+			strbuf_add(o, ", ", 2);
+		state_str(o, m->nodes[si->order[k]].id, 1);
 	}
-	strbuf_add(o, "progress: {total: ", 18);
+	strbuf_add(o, "]}\n", 3);
+}
+
+static void
+state_head(struct strbuf *o, struct state_clock *c, const struct manifest *m,
+    const struct state_inc *si, const struct state_job *sj)
+{
+	const char	*s;
+	int		 k;
+
+	strbuf_add(o, "dag: ", 5);
+	state_str(o, m->name != NULL ? m->name : "", 0);
+	strbuf_add(o, "\njob: ", 6);
+	state_str(o, sj->job != NULL ? sj->job : "", 0);
+	strbuf_add(o, "\nstatus: ", 9);
+	s = dag_status_name(sj->status);
+	strbuf_add(o, s, strlen(s));
+	strbuf_add(o, "\nstarted_at: ", 13);
+	state_time(o, c, sj->started_ms);
+	strbuf_add(o, "\nfinished_at: ", 14);
+	state_time(o, c, sj->finished_ms);
+	strbuf_add(o, "\nduration_ms: ", 14);
+	state_duration(o, sj->started_ms, sj->finished_ms);
+	strbuf_add(o, "\nprogress: {total: ", 19);
 	strbuf_int(o, (int64_t)m->nnodes);
 	for (k = 0; k < 5; k++) {
 		strbuf_add(o, ", ", 2);
-		strbuf_add(o, names[k], strlen(names[k]));
+		s = state_progress_names[k];
+		strbuf_add(o, s, strlen(s));
 		strbuf_add(o, ": ", 2);
-		strbuf_int(o, (int64_t)counts[k]);
+		strbuf_int(o, (int64_t)si->counts[k]);
 	}
 	strbuf_add(o, "}\n", 2);
+	if (si->nw == 0)
+		strbuf_add(o, "waves: []\n", 10);
+	else
+		strbuf_add(o, "waves:\n", 7);
+}
+
+static void
+state_foot(struct strbuf *o, const struct metric *metrics, size_t nmetrics,
+    const struct state_job *sj)
+{
+	strbuf_add(o, "metrics: ", 9);
+	state_metrics(o, metrics, nmetrics);
+	if (sj->cached != NULL) {
+		strbuf_add(o, "\nsaved: ", 8);
+		state_metrics(o, sj->saved, sj->nsaved);
+	}
+	if (sj->notify_status != NULL) {
+		strbuf_add(o, "\nnotify: {status: ", 18);
+		state_str(o, sj->notify_status, 1);
+		if (sj->notify_error != NULL) {
+			strbuf_add(o, ", error: ", 9);
+			state_str(o, sj->notify_error, 1);
+		}
+		strbuf_add(o, "}", 1);
+	}
+	strbuf_add(o, "\n", 1);
+}
+
+/* The wave lines and the node entries: those marked rendered, the others
+ * copied from src (only when si->valid). */
+static void
+state_body(struct state_out *so, struct state_clock *c,
+    struct state_inc *si, const struct manifest *m,
+    const struct node_run *const *runs, off_t src_off)
+{
+	struct strbuf	*o = so->o;
+	size_t		 i, w, at;
+
+	for (w = 0; w < si->nw; w++) {
+		if (si->valid && !state_bit(si->wdirty, w)) {
+			state_copy(so, &src_off, si->wlen[w]);
+			continue;
+		}
+		state_copy_flush(so);	/* what comes before it */
+		src_off += si->wlen[w];
+		si->wstat[w] = state_wstat(si, w);
+		at = strbuf_total(o);
+		state_wave_line(o, si, m, w);
+		si->wlen[w] = (uint32_t)(strbuf_total(o) - at);
+	}
+	state_copy_flush(so);
+	src_off += (off_t)si->mid_len;
+	at = strbuf_total(o);
+	if (m->nnodes == 0)
+		strbuf_add(o, "nodes: {}\n", 10);
+	else
+		strbuf_add(o, "nodes:\n", 7);
+	si->mid_len = strbuf_total(o) - at;
+	for (i = 0; i < si->n; i++) {
+		if (si->valid && !state_bit(si->dirty, i)) {
+			state_copy(so, &src_off, si->len[i]);
+			continue;
+		}
+		state_copy_flush(so);
+		src_off += si->len[i];
+		at = strbuf_total(o);
+		state_node(o, c, m, i, state_run_of(runs, i));
+		si->len[i] = (uint32_t)(strbuf_total(o) - at);
+	}
+	state_copy_flush(so);
+}
+
+/* Render the state of these records through so: everything when si has
+ * nothing to copy from (or its records changed shape), else what changed.
+ * 0, or -1 with errno (then everything is rendered next time). */
+static int
+state_emit(struct state_inc *si, struct state_out *so,
+    const struct manifest *m, const struct node_run *const *runs,
+    const struct metric *metrics, size_t nmetrics, const struct state_job *sj)
+{
+	struct state_clock	 c;
+	size_t			 i, k, nw;
+	uint64_t		 bits;
+	off_t			 src_off;
+
+	nw = m->graph.wave != NULL && m->nnodes > 0 ? m->graph.nwaves : 0;
+	if (!si->ready || si->n != m->nnodes || si->nw != nw ||
+	    si->mono_base != sj->mono_base_ms ||
+	    si->wall_base != sj->wall_base_ms)
+		state_inc_build(si, m, runs, sj);
+	if (so->src < 0)
+		si->valid = false;
+	/* what the touched nodes count for now */
+	for (k = 0; k <= si->n / 64; k++) {
+		for (bits = si->dirty[k]; bits != 0; bits &= bits - 1) {
+			i = k * 64 + (size_t)__builtin_ctzll(bits);
+			if (i < si->n)
+				state_count(si, m, i,
+				    state_cls(state_run_of(runs, i)), false);
+		}
+	}
+	memset(&c, 0, sizeof c);
+	c.sj = sj;
+	c.secs = (time_t)-1;
+	src_off = (off_t)si->head_len;
+	i = strbuf_total(so->o);
+	state_head(so->o, &c, m, si, sj);
+	si->head_len = strbuf_total(so->o) - i;
+	state_body(so, &c, si, m, runs, src_off);
+	state_foot(so->o, metrics, nmetrics, sj);
+	if (so->err == 0 && so->dst >= 0 && strbuf_flush(so->o) != 0)
+		so->err = errno;
+	if (so->err != 0) {
+		si->ready = si->valid = false;
+		errno = so->err;
+		return -1;
+	}
+	memset(si->dirty, 0, (si->n / 64 + 1) * sizeof *si->dirty);
+	memset(si->wdirty, 0, (si->nw / 64 + 1) * sizeof *si->wdirty);
+	si->valid = true;
+	return 0;
+}
+
+int
+state_inc_write(struct state_inc *si, int fd, const struct manifest *m,
+    const struct node_run *const *runs, const struct metric *metrics,
+    size_t nmetrics, const struct state_job *sj)
+{
+	struct strbuf	 o;
+	struct state_out so;
+	int		 rc, saved, keep;
+
+	strbuf_init_spill(&o, fd);
+	memset(&so, 0, sizeof so);
+	so.o = &o;
+	so.src = si->src;
+	so.dst = fd;
+	rc = state_emit(si, &so, m, runs, metrics, nmetrics, sj);
+	saved = errno;
+	strbuf_release(&o);
+	if (rc == 0) {
+		/* the next rewrite copies from this text */
+		if ((keep = fcntl(fd, F_DUPFD_CLOEXEC, 3)) < 0) {
+			saved = errno;
+			si->valid = false;
+		}
+		if (si->src >= 0)
+			close(si->src);
+		si->src = keep;
+		if (keep < 0)
+			si->ready = false;
+	}
+	errno = saved;
+	return rc;
 }
 
 char *
@@ -581,56 +947,16 @@ state_render(const struct manifest *m, const struct node_run *const *runs,
     const struct metric *metrics, size_t nmetrics, const struct state_job *sj,
     size_t *len)
 {
-	struct strbuf		 o;
-	struct state_clock	 c;
-	size_t			 i;
-	const char		*s;
+	struct strbuf		 o = STRBUF_INIT;
+	struct state_out	 so;
+	struct state_inc	*si = state_inc_new();
 
-	memset(&o, 0, sizeof o);
-	memset(&c, 0, sizeof c);
-	c.sj = sj;
-	c.secs = (time_t)-1;
 	(void)strbuf_room(&o, 256 + m->nnodes * 320);
-
-	strbuf_add(&o, "dag: ", 5);
-	state_str(&o, m->name != NULL ? m->name : "", 0);
-	strbuf_add(&o, "\njob: ", 6);
-	state_str(&o, sj->job != NULL ? sj->job : "", 0);
-	strbuf_add(&o, "\nstatus: ", 9);
-	s = dag_status_name(sj->status);
-	strbuf_add(&o, s, strlen(s));
-	strbuf_add(&o, "\nstarted_at: ", 13);
-	state_time(&o, &c, sj->started_ms);
-	strbuf_add(&o, "\nfinished_at: ", 14);
-	state_time(&o, &c, sj->finished_ms);
-	strbuf_add(&o, "\nduration_ms: ", 14);
-	state_duration(&o, sj->started_ms, sj->finished_ms);
-	strbuf_add(&o, "\n", 1);
-	state_progress(&o, m, runs);
-	state_waves(&o, m, runs);
-	if (m->nnodes == 0)
-		strbuf_add(&o, "nodes: {}\n", 10);
-	else
-		strbuf_add(&o, "nodes:\n", 7);
-	for (i = 0; i < m->nnodes; i++)
-		state_node(&o, &c, m, i, runs != NULL && runs[i] != NULL ?
-		    runs[i] : &state_pending_run);
-	strbuf_add(&o, "metrics: ", 9);
-	state_metrics(&o, metrics, nmetrics);
-	if (sj->cached != NULL) {
-		strbuf_add(&o, "\nsaved: ", 8);
-		state_metrics(&o, sj->saved, sj->nsaved);
-	}
-	if (sj->notify_status != NULL) {
-		strbuf_add(&o, "\nnotify: {status: ", 18);
-		state_str(&o, sj->notify_status, 1);
-		if (sj->notify_error != NULL) {
-			strbuf_add(&o, ", error: ", 9);
-			state_str(&o, sj->notify_error, 1);
-		}
-		strbuf_add(&o, "}", 1);
-	}
-	strbuf_add(&o, "\n", 1);
+	memset(&so, 0, sizeof so);
+	so.o = &o;
+	so.src = so.dst = -1;
+	(void)state_emit(si, &so, m, runs, metrics, nmetrics, sj);
+	state_inc_free(si);
 	*len = o.len;
 	return o.s;
 }

@@ -28,6 +28,7 @@ job_note_reused(struct job *j, size_t i, const char *from)
 		j->reused_from = xcalloc(j->m->nnodes, sizeof *j->reused_from);
 	free(j->reused_from[i]);
 	j->reused_from[i] = xstrdup(from);
+	job_state_node(j, i);
 }
 
 /* Copy node i's declared outputs from the directory fd into the work

@@ -6,6 +6,7 @@
 #include <limits.h>
 #include <math.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +18,7 @@
 #include <yaml.h>
 
 #include "cunit_main.h"
+#include "rng.h"
 #include "diag.h"
 #include "errtail.h"
 #include "fsutil.h"
@@ -1226,6 +1228,123 @@ test_real_sched(void)
 	free(path);
 }
 
+/* ---- incremental rewrites --------------------------------------------- */
+
+static char inc_e1[] = "exit 1", inc_e2[] = "a \"quoted\" one",
+    inc_e3[] = "line\nbreak", inc_e4[] = "caf\xc3\xa9";
+static char *const inc_errs[] = { NULL, inc_e1, inc_e2, inc_e3, inc_e4 };
+
+/* Change node i's record at random (status, counts, times, error). */
+static void
+inc_change(struct node_run *r, int64_t now)
+{
+	r->status = (enum node_status)(rng() % NS__COUNT);
+	r->attempts = (int)(rng() % 4);
+	r->exit_code = (int)(rng() % 3) - 1;
+	r->signal = rng() % 5 == 0 ? 9 : 0;
+	r->started_ms = rng() % 4 == 0 ? -1 : now - (int64_t)(rng() % 5000);
+	r->finished_ms = rng() % 2 == 0 ? -1 : now;
+	r->cpu_ms = (int64_t)(rng() % 100000);
+	r->max_rss_kb = (int64_t)(rng() % 1000000);
+	r->reason = (enum reason)(rng() % REASON__COUNT);
+	r->error = inc_errs[rng() % (sizeof inc_errs /
+	    sizeof inc_errs[0])];
+}
+
+/* Rewrite after rewrite, each into a new file, with a few records
+ * changed (and touched) in between: every file is byte for byte what
+ * state_render writes of the same records, whose text is read back. */
+static void
+test_incremental(void)
+{
+	size_t		 n = 300, nw = 7, i, k, round, len;
+	struct manifest	 im;
+	struct node	*in = xcalloc(n, sizeof *in);
+	size_t		*iw = xcalloc(n, sizeof *iw);
+	struct node_run	*ir = xcalloc(n, sizeof *ir);
+	const struct node_run **irp = xcalloc(n, sizeof *irp);
+	struct state_inc *si = state_inc_new();
+	struct state_job j = sj;
+	struct state_doc *d = NULL;
+	char		*path, *text, *file, *cause = NULL;
+	size_t		 flen;
+	int		 fd;
+
+	rng_state = 20;
+	memset(&im, 0, sizeof im);
+	im.name = dagname;
+	im.nodes = in;
+	im.nnodes = n;
+	for (i = 0; i < n; i++) {
+		in[i].id = xasprintf("node-%zu", i);
+		iw[i] = (i * 3) % nw;
+		ir[i].status = NS_PENDING;
+		ir[i].exit_code = -1;
+		ir[i].started_ms = ir[i].finished_ms = -1;
+		irp[i] = &ir[i];
+	}
+	im.graph.n = n;
+	im.graph.wave = iw;
+	im.graph.nwaves = nw;
+	path = xasprintf("%s/inc.yaml", tmpdir);
+	for (round = 0; round < 60; round++) {
+		/* a few nodes, or (now and then) most of them */
+		k = round % 10 == 5 ? n : 1 + rng() % 12;
+		while (k-- > 0) {
+			i = rng() % n;
+			inc_change(&ir[i], 2000 + (int64_t)round * 10);
+			state_inc_touch(si, i);
+		}
+		/* every node of a wave final, then one again running */
+		if (round == 30)
+			for (i = 0; i < n; i++)
+				if (iw[i] == 2) {
+					ir[i].status = NS_SUCCEEDED;
+					state_inc_touch(si, i);
+				}
+		j.status = round + 1 < 60 ? DS_RUNNING : DS_FAILED;
+		fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		CU_ASSERT_FATAL(fd >= 0);
+		CU_ASSERT_EQUAL_FATAL(state_inc_write(si, fd, &im, irp, dagm,
+		    4, &j), 0);
+		close(fd);
+		/* the next round writes a new file: this one stays whole */
+		CU_ASSERT_EQUAL_FATAL(fs_read_file(path, SIZE_MAX / 2, &file,
+		    &flen, &cause), 0);
+		unlink(path);
+		text = state_render(&im, irp, dagm, 4, &j, &len);
+		CU_ASSERT_EQUAL(flen, len);
+		if (flen != len || memcmp(file, text, len) != 0) {
+			for (i = 0; i < len && i < flen && file[i] == text[i];
+			    i++)
+				;
+			fprintf(stderr, "\nround %zu: the rewrite differs "
+			    "at byte %zu: '%.60s' against '%.60s'\n", round,
+			    i, file + (i > 20 ? i - 20 : 0),
+			    text + (i > 20 ? i - 20 : 0));
+			CU_FAIL("incremental text differs");
+			free(file);
+			free(text);
+			break;
+		}
+		CU_ASSERT_EQUAL_FATAL(state_read_buf("inc", file, flen, &d,
+		    &cause), 0);
+		CU_ASSERT_EQUAL(d->nnodes, n);
+		state_doc_free(d);
+		d = NULL;
+		free(file);
+		free(text);
+	}
+	state_inc_free(si);
+	free(path);
+	for (i = 0; i < n; i++)
+		free(in[i].id);
+	free(in);
+	free(iw);
+	free(ir);
+	free(irp);
+}
+
 int
 main(void)
 {
@@ -1243,6 +1362,7 @@ main(void)
 		{ "the last lines of stderr", test_stderr_tail },
 		{ "cache hits and saved", test_cached_saved },
 		{ "a bad saved", test_saved_bad },
+		{ "incremental rewrites", test_incremental },
 		{ NULL, NULL }
 	};
 	char		*cause = NULL;
