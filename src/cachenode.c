@@ -44,7 +44,7 @@ job_cache_init(struct job *j, const struct job_config *c)
 	bool any = false;
 
 	for (i = 0; i < j->m->nnodes; i++)
-		any = any || j->m->nodes[i].cache.enabled;
+		any = any || node_cache(&j->m->nodes[i])->enabled;
 	if (c->cache_dir == NULL || !any)
 		return;
 	j->cache_dir = xstrdup(c->cache_dir);
@@ -187,11 +187,11 @@ entry_fits(struct job *j, size_t i, const struct cache_entry *e)
 	char b[32];
 	size_t k, q;
 
-	if (n->cache.max_age_ms > 0 &&
-	    loop_wallclock() - e->created_ms > n->cache.max_age_ms) {
+	if (node_cache(n)->max_age_ms > 0 &&
+	    loop_wallclock() - e->created_ms > node_cache(n)->max_age_ms) {
 		job_log(j, LOG_INFO, i, "cache", "entry %.12s is older than "
 		    "max_age %s: the node runs", e->key,
-		    units_format_duration(n->cache.max_age_ms, b, sizeof b));
+		    units_format_duration(node_cache(n)->max_age_ms, b, sizeof b));
 		return false;
 	}
 	for (k = 0; k < n->noutputs; k++) {
@@ -252,7 +252,7 @@ job_cache_start(struct job *j, size_t i, int attempt)
 	bool done = false;
 	int r;
 
-	if (j->nc == NULL || !j->m->nodes[i].cache.enabled)
+	if (j->nc == NULL || !node_cache(&j->m->nodes[i])->enabled)
 		return false;
 	nc = &j->nc[i];
 	need_values_of(j, i, &nv, &nn);
@@ -297,7 +297,7 @@ job_cache_store_new(struct job *j, size_t i, const struct kv *values,
 	struct kv **nv;
 	size_t *nn;
 
-	if (j->nc == NULL || !nd->cache.enabled || !j->nc[i].keyed)
+	if (j->nc == NULL || !node_cache(nd)->enabled || !j->nc[i].keyed)
 		return NULL;
 	cs = xcalloc(1, sizeof *cs);
 	cs->job = j;

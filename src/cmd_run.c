@@ -171,7 +171,7 @@ run_cached(const struct manifest *m)
 	size_t i;
 
 	for (i = 0; i < m->nnodes; i++)
-		if (m->nodes[i].cache.enabled)
+		if (node_cache(&m->nodes[i])->enabled)
 			return true;
 	return false;
 }

@@ -114,7 +114,7 @@ slurm_finished(const struct slurm_job_state *st, void *arg)
 	} else if (oom && r != REASON_NONE && r != REASON_CANCELLED) {
 		e.reason = REASON_OOM;
 		cause = xasprintf("Slurm job %s was killed for memory "
-		    "(limit %s)", st->id, n->slurm.mem > 0 ||
+		    "(limit %s)", st->id, node_slurm(n)->mem > 0 ||
 		    (n->limit_set & (1u << LIMIT_MEMORY)) ? "from the manifest" :
 		    "of the partition");
 	} else if (r == REASON_OOM)

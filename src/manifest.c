@@ -283,7 +283,7 @@ parse_nodes(struct ctx *c, const struct ynode *nodes, const struct node *dflt,
 		parse_node_keys(c, v, n, idx, &set);
 		/* Refuse before copying, so that memory stays bounded. */
 		c->copies += 1 + dflt->env.n + dflt->noutputs +
-		    dflt->slurm.nextra;
+		    node_slurm(dflt)->nextra;
 		if (c->copies > MANIFEST_DEFAULT_COPIES) {
 			yerr(c, dflt_y, "defaults expand to too many values "
 			    "(more than %d)", MANIFEST_DEFAULT_COPIES);

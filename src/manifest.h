@@ -121,9 +121,17 @@ struct node {
 	int		 priority;		/* default 0 */
 	int64_t		 estimate_ms;		/* -1: unset */
 	enum executor	 executor;
-	struct slurm_spec slurm;
-	struct cache_spec cache;
+	struct slurm_spec *slurm;		/* NULL: no slurm: key; read
+						   it with node_slurm */
+	struct cache_spec *cache;		/* NULL: no cache: key; read
+						   it with node_cache */
 };
+
+/* A node's Slurm options and cache settings, the empty ones when it has
+ * none (a node of a large DAG pays a pointer for each, not the struct):
+ * never NULL. */
+const struct slurm_spec *node_slurm(const struct node *n);
+const struct cache_spec *node_cache(const struct node *n);
 
 struct budget_item {
 	char	*name;

@@ -86,9 +86,26 @@ http_free(struct http_spec *h)
 	free(h);
 }
 
+static const struct slurm_spec slurm_none;
+static const struct cache_spec cache_none;
+
+const struct slurm_spec *
+node_slurm(const struct node *n)
+{
+	return n->slurm != NULL ? n->slurm : &slurm_none;
+}
+
+const struct cache_spec *
+node_cache(const struct node *n)
+{
+	return n->cache != NULL ? n->cache : &cache_none;
+}
+
 static void
 slurm_release(struct slurm_spec *s)
 {
+	if (s == NULL)
+		return;
 	free(s->partition);
 	free(s->account);
 	free(s->qos);
@@ -108,9 +125,15 @@ manifest_node_release(struct node *n)
 	kvlist_free(&n->env);
 	strv_free(n->outputs, n->noutputs);
 	free(n->pool);
-	slurm_release(&n->slurm);
-	strv_free(n->cache.inputs, n->cache.ninputs);
-	strv_free(n->cache.env, n->cache.nenv);
+	slurm_release(n->slurm);
+	free(n->slurm);
+	n->slurm = NULL;
+	if (n->cache != NULL) {
+		strv_free(n->cache->inputs, n->cache->ninputs);
+		strv_free(n->cache->env, n->cache->nenv);
+		free(n->cache);
+		n->cache = NULL;
+	}
 }
 
 static void
@@ -350,13 +373,16 @@ parse_limits(struct ctx *c, const struct ynode *v, struct node *n)
 static void
 parse_slurm(struct ctx *c, const struct ynode *v, struct node *n)
 {
-	struct slurm_spec *s = &n->slurm;
+	struct slurm_spec *s;
 	struct mapit it;
 	struct ynode *k, *val;
 	int64_t x;
 
 	if (want_map(c, "slurm", v) != 1)
 		return;
+	if (n->slurm == NULL)
+		n->slurm = xcalloc(1, sizeof *n->slurm);
+	s = n->slurm;
 	slurm_release(s);
 	mapit_init(&it, v);
 	while (map_next(c, &it, &k, &val)) {
@@ -404,11 +430,14 @@ parse_slurm(struct ctx *c, const struct ynode *v, struct node *n)
 static void
 parse_cache(struct ctx *c, const struct ynode *v, struct node *n)
 {
-	struct cache_spec *cs = &n->cache;
+	struct cache_spec *cs;
 	struct mapit it;
 	struct ynode *k, *val;
 	size_t i;
 
+	if (n->cache == NULL)
+		n->cache = xcalloc(1, sizeof *n->cache);
+	cs = n->cache;
 	strv_free(cs->inputs, cs->ninputs);
 	strv_free(cs->env, cs->nenv);
 	memset(cs, 0, sizeof *cs);
@@ -841,18 +870,22 @@ merge_defaults(struct ctx *c, struct node *n, uint32_t nset,
 		n->estimate_ms = d->estimate_ms;
 	if (only & (1u << NK_EXECUTOR))
 		n->executor = d->executor;
-	if (only & (1u << NK_CACHE)) {
-		n->cache = d->cache;
-		n->cache.inputs = strv_copy(d->cache.inputs, d->cache.ninputs);
-		n->cache.env = strv_copy(d->cache.env, d->cache.nenv);
+	if ((only & (1u << NK_CACHE)) && d->cache != NULL) {
+		n->cache = xmalloc(sizeof *n->cache);
+		*n->cache = *d->cache;
+		n->cache->inputs = strv_copy(d->cache->inputs,
+		    d->cache->ninputs);
+		n->cache->env = strv_copy(d->cache->env, d->cache->nenv);
 	}
-	if (only & (1u << NK_SLURM)) {
-		n->slurm = d->slurm;
-		n->slurm.partition = str_copy(d->slurm.partition);
-		n->slurm.account = str_copy(d->slurm.account);
-		n->slurm.qos = str_copy(d->slurm.qos);
-		n->slurm.gres = str_copy(d->slurm.gres);
-		n->slurm.extra = strv_copy(d->slurm.extra, d->slurm.nextra);
+	if ((only & (1u << NK_SLURM)) && d->slurm != NULL) {
+		n->slurm = xmalloc(sizeof *n->slurm);
+		*n->slurm = *d->slurm;
+		n->slurm->partition = str_copy(d->slurm->partition);
+		n->slurm->account = str_copy(d->slurm->account);
+		n->slurm->qos = str_copy(d->slurm->qos);
+		n->slurm->gres = str_copy(d->slurm->gres);
+		n->slurm->extra = strv_copy(d->slurm->extra,
+		    d->slurm->nextra);
 	}
 }
 

@@ -140,7 +140,7 @@ nodedef_canon(const struct manifest *m, size_t i, size_t *len)
 	free(outs);
 	def_int(&b, "executor", n->executor);
 	if (n->executor == EXECUTOR_SLURM)
-		def_slurm(&b, &n->slurm);
+		def_slurm(&b, node_slurm(n));
 	if (b.s == NULL)
 		b.s = xstrdup("");
 	*len = b.len;

@@ -124,7 +124,7 @@ slurm_sbatch_argv(const struct node *n, const char *dag, const char *job,
     int attempt, const char *script, const char *out, const char *err,
     const char *workdir)
 {
-	const struct slurm_spec *s = &n->slurm;
+	const struct slurm_spec *s = node_slurm(n);
 	struct argv a = { NULL, 0, 0 };
 	int64_t mem = 0, ms = 0, min;
 	size_t i;
