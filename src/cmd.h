@@ -43,6 +43,9 @@ struct run_opts {
  * cmd: 1 when c was one of them, 0 when not, -1 when its argument is bad
  * (said on stderr). */
 int run_option(struct run_opts *o, int c, const char *arg, const char *cmd);
+/* The argument of --max-size for command cmd (a size such as 64M, at most
+ * MANIFEST_MAX_SIZE) into *max: 0, or -1 said on stderr. */
+int max_size_option(const char *arg, const char *cmd, size_t *max);
 /* Run m (taken) made from text, write its bundle into o->outdir and print
  * its path; the exit status of interface §1. */
 int run_job(struct manifest *m, const char *text, size_t len,

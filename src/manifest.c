@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -562,6 +563,13 @@ int
 manifest_parse(const char *file, const char *text, size_t len,
     struct manifest **mp, struct diags *d)
 {
+	return manifest_parse_max(file, text, len, MANIFEST_MAX_BYTES, mp, d);
+}
+
+int
+manifest_parse_max(const char *file, const char *text, size_t len,
+    size_t max, struct manifest **mp, struct diags *d)
+{
 	struct ctx c;
 	struct ynode *root;
 	const char *nul;
@@ -571,9 +579,11 @@ manifest_parse(const char *file, const char *text, size_t len,
 	memset(&c, 0, sizeof c);
 	c.file = file;
 	c.d = d;
-	if (len > MANIFEST_MAX_BYTES) {
-		diags_add(d, 0, 0, "manifest is larger than %u bytes",
-		    MANIFEST_MAX_BYTES);
+	if (max > MANIFEST_MAX_SIZE)
+		max = MANIFEST_MAX_SIZE;
+	if (len > max) {
+		diags_add(d, 0, 0, "manifest is larger than %zu bytes "
+		    "(--max-size raises the bound)", max);
 		return 1;
 	}
 	if ((nul = memchr(text, '\0', len)) != NULL) {
@@ -601,14 +611,21 @@ manifest_parse(const char *file, const char *text, size_t len,
 	return 0;
 }
 
-/* Read at most max + 1 bytes of fd. */
+/* Read at most max + 1 bytes of fd (a regular file's size is allocated
+ * at once: a large manifest is not held twice while it grows). */
 static int
 manifest_read(int fd, const char *name, size_t max, char **bufp, size_t *lenp,
     char **cause)
 {
 	size_t cap = 65536, len = 0, want;
-	char *buf = xmalloc(cap);
+	struct stat st;
+	char *buf;
 	ssize_t n;
+
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+	    (uint64_t)st.st_size < (uint64_t)max)
+		cap = (size_t)st.st_size + 2;
+	buf = xmalloc(cap);
 
 	for (;;) {
 		if (len == cap) {
@@ -643,6 +660,13 @@ int
 manifest_load(const char *path, struct manifest **mp, struct diags *d,
     char **cause)
 {
+	return manifest_load_max(path, MANIFEST_MAX_BYTES, mp, d, cause);
+}
+
+int
+manifest_load_max(const char *path, size_t max, struct manifest **mp,
+    struct diags *d, char **cause)
+{
 	char *buf;
 	size_t len;
 	int fd, rc, saved;
@@ -658,7 +682,9 @@ manifest_load(const char *path, struct manifest **mp, struct diags *d,
 		errno = saved;
 		return -1;
 	}
-	rc = manifest_read(fd, path, MANIFEST_MAX_BYTES, &buf, &len, cause);
+	if (max > MANIFEST_MAX_SIZE)
+		max = MANIFEST_MAX_SIZE;
+	rc = manifest_read(fd, path, max, &buf, &len, cause);
 	saved = errno;
 	if (fd != STDIN_FILENO)
 		close(fd);
@@ -666,13 +692,7 @@ manifest_load(const char *path, struct manifest **mp, struct diags *d,
 		errno = saved;
 		return -1;
 	}
-	if (len > MANIFEST_MAX_BYTES) {
-		free(buf);
-		diags_add(d, 0, 0, "manifest is larger than %u bytes",
-		    MANIFEST_MAX_BYTES);
-		return 1;
-	}
-	rc = manifest_parse(path, buf, len, mp, d);
+	rc = manifest_parse_max(path, buf, len, max, mp, d);
 	free(buf);
 	return rc;
 }

@@ -14,6 +14,7 @@
 struct strmap;
 
 #define MANIFEST_MAX_BYTES	(16u << 20)	/* default size bound */
+#define MANIFEST_MAX_SIZE	(1u << 30)	/* the most --max-size takes */
 #define MANIFEST_MAX_DEPTH	64		/* nesting of mappings/sequences */
 #define MANIFEST_MAX_ALIASES	100		/* alias nodes in one document */
 #define MANIFEST_MAX_NODES	1000000
@@ -179,6 +180,14 @@ struct manifest {
  * NUL-terminated; NUL bytes inside are an error. */
 int manifest_parse(const char *file, const char *text, size_t len,
     struct manifest **mp, struct diags *d);
+/* manifest_parse with a size bound of max bytes instead of
+ * MANIFEST_MAX_BYTES (at most MANIFEST_MAX_SIZE). */
+int manifest_parse_max(const char *file, const char *text, size_t len,
+    size_t max, struct manifest **mp, struct diags *d);
+/* manifest_load with a size bound of max bytes (at most
+ * MANIFEST_MAX_SIZE). */
+int manifest_load_max(const char *path, size_t max, struct manifest **mp,
+    struct diags *d, char **cause);
 /* Read path (at most MANIFEST_MAX_BYTES) and parse it. Returns 0 or 1 as
  * manifest_parse, or -1 with errno set and *cause a message when the file
  * cannot be read. "-" reads standard input. */
