@@ -1,16 +1,16 @@
 #!/bin/sh
-# Scale and speed (parts k, l, m of `make bench`; also runnable alone):
+# Scale and speed (parts l, m, n of `make bench`; also runnable alone):
 #   sh bench/scale.sh BUILDDIR SRCDIR
 # Prints tables; writes nothing into the tree. See bench/README.md.
 #
 # Environment:
-#   SCALE_PARTS     parts to run, default "k l m"
-#   SCALE_SEEDS     makespan seeds (k), default "1 2 3 4 5"
-#   SCALE_PROCS     makespan slot counts (k), default "2 4 8"
-#   SCALE_ROUNDS_K  interleaved rounds of (k), default 3
-#   SCALE_NODES_L   sizes of (l), default "10000 100000 1000000"
-#   SCALE_SIZES_M   sizes of (m), default "2000 10000"
-#   SCALE_ROUNDS_M  interleaved rounds of (m), default 5
+#   SCALE_PARTS     parts to run, default "l m n"
+#   SCALE_SEEDS     makespan seeds (l), default "1 2 3 4 5"
+#   SCALE_PROCS     makespan slot counts (l), default "2 4 8"
+#   SCALE_ROUNDS_L  interleaved rounds of (l), default 3
+#   SCALE_NODES_M   sizes of (m), default "10000 100000 1000000"
+#   SCALE_SIZES_N   sizes of (n), default "2000 10000"
+#   SCALE_ROUNDS_N  interleaved rounds of (n), default 5
 #   SCALE_LIMIT     wall limit of one command in seconds, default 3600
 
 set -u
@@ -21,13 +21,13 @@ DAGEXEC=$BUILDDIR/dagexec
 SPAWNLOOP=$BUILDDIR/bench/spawnloop
 CPUOF=$BUILDDIR/bench/cpuof
 GEN="python3 $SRCDIR/bench/gen_dag.py"
-PARTS=${SCALE_PARTS:-k l m}
+PARTS=${SCALE_PARTS:-l m n}
 SEEDS=${SCALE_SEEDS:-1 2 3 4 5}
 PROCS=${SCALE_PROCS:-2 4 8}
-ROUNDS_K=${SCALE_ROUNDS_K:-3}
-NODES_L=${SCALE_NODES_L:-10000 100000 1000000}
-SIZES_M=${SCALE_SIZES_M:-2000 10000}
-ROUNDS_M=${SCALE_ROUNDS_M:-5}
+ROUNDS_L=${SCALE_ROUNDS_L:-3}
+NODES_M=${SCALE_NODES_M:-10000 100000 1000000}
+SIZES_N=${SCALE_SIZES_N:-2000 10000}
+ROUNDS_N=${SCALE_ROUNDS_N:-5}
 LIMIT=${SCALE_LIMIT:-3600}
 
 TMP=$(mktemp -d /tmp/dagexec-scale.XXXXXX) || exit 1
@@ -82,11 +82,11 @@ median() {
 	    else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 
-# ---- (k) makespan against the proven lower bound ---------------------------
-part_k() {
-	echo "== (k) makespan against the proven lower bound" \
+# ---- (l) makespan against the proven lower bound ---------------------------
+part_l() {
+	echo "== (l) makespan against the proven lower bound" \
 	    "(bench/makespan_bounds.py): 200 nodes of 'run: sleep X', estimates"
-	echo "given, P = $PROCS, seeds $SEEDS; median wall of $ROUNDS_K" \
+	echo "given, P = $PROCS, seeds $SEEDS; median wall of $ROUNDS_L" \
 	    "interleaved rounds, whole command; ratio = median / bound"
 	seeds=$(echo $SEEDS | tr ' ' ',')
 	procs=$(echo $PROCS | tr ' ' ',')
@@ -107,7 +107,7 @@ part_k() {
 			    >"$TMP/k$seed/m$P.yaml"
 			: >"$TMP/k.dagexec"; : >"$TMP/k.make"; : >"$TMP/k.ninja"
 			r=0
-			while [ $r -lt "$ROUNDS_K" ]; do
+			while [ $r -lt "$ROUNDS_L" ]; do
 				r=$((r + 1))
 				out=$(mktemp -d "$TMP/out.XXXXXX")
 				wall "$DAGEXEC" run -j "$P" -q -o "$out" \
@@ -134,13 +134,13 @@ part_k() {
 	echo
 }
 
-# ---- (l) memory at scale ---------------------------------------------------
-part_l() {
-	echo "== (l) peak RSS (bench/cpuof: the command's own process) of" \
+# ---- (m) memory at scale ---------------------------------------------------
+part_m() {
+	echo "== (m) peak RSS (bench/cpuof: the command's own process) of" \
 	    "'dagexec validate' and 'dagexec run -j2' on N x 'argv: [true]'"
 	printf '%9s %-16s %9s %9s %13s\n' nodes command wall_s rss_MiB \
 	    bytes/node
-	for n in $NODES_L; do
+	for n in $NODES_M; do
 		$GEN --nodes "$n" --seed 1 --needs 0 --cmd true >"$TMP/l.yaml"
 		size=$(wc -c <"$TMP/l.yaml")
 		# a million nodes are about 28 MB of YAML: over the default
@@ -162,12 +162,12 @@ part_l() {
 	echo
 }
 
-# ---- (m) against make, whole command ---------------------------------------
-part_m() {
-	echo "== (m) N x 'argv: [true]' at -j2, whole command: median wall of" \
-	    "$ROUNDS_M interleaved rounds (dagexec, make, spawnloop in turn)"
+# ---- (n) against make, whole command ---------------------------------------
+part_n() {
+	echo "== (n) N x 'argv: [true]' at -j2, whole command: median wall of" \
+	    "$ROUNDS_N interleaved rounds (dagexec, make, spawnloop in turn)"
 	printf '%7s %-12s %9s %9s %9s\n' nodes runner median_s vs_make vs_spawn
-	for n in $SIZES_M; do
+	for n in $SIZES_N; do
 		$GEN --nodes "$n" --seed 1 --needs 0 --cmd true >"$TMP/m.yaml"
 		mkdir -p "$TMP/mk$n"
 		$GEN --nodes "$n" --seed 1 --needs 0 --cmd true --no-stamp \
@@ -175,7 +175,7 @@ part_m() {
 		: >"$TMP/m.dagexec"; : >"$TMP/m.make"; : >"$TMP/m.spawn"
 		wins=0
 		r=0
-		while [ $r -lt "$ROUNDS_M" ]; do
+		while [ $r -lt "$ROUNDS_N" ]; do
 			r=$((r + 1))
 			out=$(mktemp -d "$TMP/out.XXXXXX")
 			wall "$DAGEXEC" run -j 2 -q -o "$out" "$TMP/m.yaml"
@@ -199,7 +199,7 @@ part_m() {
 			printf '%7s %-12s %9s %9s %9s\n' "$n" "$who" "$v" \
 			    "$(ratio "$v" "$mm")" "$(ratio "$v" "$msp")"
 		done
-		echo "$n nodes: dagexec faster than make in $wins of $ROUNDS_M rounds"
+		echo "$n nodes: dagexec faster than make in $wins of $ROUNDS_N rounds"
 	done
 	echo
 }
@@ -211,9 +211,9 @@ if ! [ -x "$DAGEXEC" ] || ! [ -x "$SPAWNLOOP" ] || ! [ -x "$CPUOF" ]; then
 fi
 for p in $PARTS; do
 	case $p in
-	k) part_k ;;
-	l) part_l ;;
-	m) part_m ;;
+	k) part_l ;;
+	l) part_m ;;
+	m) part_n ;;
 	*) echo "unknown part '$p' (k l m)"; exit 64 ;;
 	esac
 done

@@ -589,6 +589,14 @@ fail:
 	return -1;
 }
 
+void
+bundle_init(void)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+
+	(void)EVP_Digest("", 0, md, NULL, EVP_sha256(), NULL);
+}
+
 /* ---- collecting outputs ----------------------------------------------- */
 
 static int

@@ -11,11 +11,9 @@
 
 enum bundle_format { BUNDLE_TGZ, BUNDLE_TZST };
 
-/* The user a job's nodes ran as. Their files are opened with the user's
- * file-system ids (the calling thread's, setfsuid(2)) and taken only when
- * they are plain files of that user's with one link: a hard link could
- * name a file of someone else's, and a file root can read need not be
- * one the user can. */
+/* The user a job's nodes ran as: of what they left in nodes/ and outputs/,
+ * only plain files of that user's with one link are packed (a hard link
+ * could name a file of someone else's). */
 struct bundle_owner {
 	uid_t	uid;
 	gid_t	gid;
@@ -88,5 +86,10 @@ int bundle_verify(const char *path,
  * extraction). Returns 0 or -1 with *cause. */
 int bundle_unpack(const char *path, const char *destdir, uint64_t max_bytes,
     int chown_to, uid_t uid, gid_t gid, char **cause);
+
+/* Initialise what writing and checking bundles needs (OpenSSL's digests):
+ * about 1.5 ms of CPU at its first use. The spawner calls it once, so that
+ * every supervisor it forks finds it done. */
+void bundle_init(void);
 
 #endif

@@ -71,6 +71,9 @@ int cmd_http(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_show(int argc, char **argv);
 int cmd_supervise(int argc, char **argv);
+int cmd_schedule(int argc, char **argv);
+/* status --schedules (cmd_status_sched.c) */
+int status_schedules(const char *spool);
 int cmd_retry(int argc, char **argv);
 int cmd_cache(int argc, char **argv);
 int cmd_plan(int argc, char **argv);

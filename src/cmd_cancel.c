@@ -101,15 +101,17 @@ cancel_all(const char *dir, bool now)
 static int
 cancel_one(const char *dir, const char *job, bool now)
 {
-	char *active, *queued, *retry;
+	char *active, *queued, *retry, *later;
 	struct stat st;
 	int ret;
 
 	active = xasprintf("%s/active/%s", dir, job);
 	queued = xasprintf("%s/incoming/%s.yaml", dir, job);
 	retry = xasprintf("%s/incoming/%s.retry", dir, job);
+	/* a job for later (submit --at) waits in schedules/ */
+	later = xasprintf("%s/schedules/%s.yaml", dir, job);
 	if (stat(active, &st) != 0 && stat(queued, &st) != 0 &&
-	    stat(retry, &st) != 0) {
+	    stat(retry, &st) != 0 && stat(later, &st) != 0) {
 		fprintf(stderr, "dagexec: cancel: no queued or running job "
 		    "'%s' in '%s'\n", job, dir);
 		ret = EXIT_DAG_FAILED;
@@ -118,6 +120,7 @@ cancel_one(const char *dir, const char *job, bool now)
 	free(active);
 	free(queued);
 	free(retry);
+	free(later);
 	return ret;
 }
 

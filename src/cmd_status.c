@@ -36,7 +36,8 @@ static void
 status_usage(FILE *fp)
 {
 	fprintf(fp, "usage: dagexec status [-s SPOOL] [JOB|BUNDLE|JOBDIR]\n"
-	    "       dagexec status [-s SPOOL] --follow JOB|BUNDLE|JOBDIR\n\n"
+	    "       dagexec status [-s SPOOL] --follow JOB|BUNDLE|JOBDIR\n"
+	    "       dagexec status [-s SPOOL] --schedules\n\n"
 	    "Without JOB: one line a job (id, status, done/total nodes, "
 	    "failed, elapsed),\nnewest first. With JOB (a job id of SPOOL, a "
 	    "result bundle or a job\ndirectory): one line a node "
@@ -50,7 +51,13 @@ status_usage(FILE *fp)
 	    "running nodes, last failures),\nelse one line a change.\n\n"
 	    "  -s, --spool SPOOL   the spool (default $DAGEXEC_SPOOL, then "
 	    "%s)\n"
-	    "  -f, --follow        follow JOB until it ends\n\n"
+	    "  -f, --follow        follow JOB until it ends\n"
+	    "      --schedules     the schedules of SPOOL/schedules/ (yours; "
+	    "root: all):\n"
+	    "                      next firing in the schedule's zone, "
+	    "expression, zone,\n"
+	    "                      overlap, the last firing's job, what "
+	    "waits\n\n"
 	    "exit status: 0, 1 no such job, 65 its file was rejected, 66 the "
 	    "spool or the run\ncannot be read, 64 usage; with --follow: 0 "
 	    "the job succeeded, 1 it ended\notherwise, 65 its file was "
@@ -750,7 +757,7 @@ follow_job(const char *spool, const char *job, const char *jobdir)
 	enum whereabouts where = JOB_UNKNOWN;
 	int ifd, wd_job = -1, ret = 0, r, waited = 0;
 	bool seen = false, changed = true;
-	char *epath;
+	char *epath, *rpath;
 
 	memset(&f, 0, sizeof f);
 	f.spool = spool;
@@ -793,11 +800,12 @@ follow_job(const char *spool, const char *job, const char *jobdir)
 		if (d == NULL && where == JOB_REJECTED) {
 			/* the .error is written just after the file moves:
 			 * wait a little for it */
-			epath = follow_rejected(&f);
-			epath = xasprintf("%s.error", epath != NULL ? epath :
+			rpath = follow_rejected(&f);
+			epath = xasprintf("%s.error", rpath != NULL ? rpath :
 			    "");
 			r = access(epath, F_OK);
 			free(epath);
+			free(rpath);
 			if (r == 0 || waited++ >= REJECT_WAIT) {
 				follow_say_rejected(&f);
 				ret = EXIT_DATAERR;
@@ -944,6 +952,7 @@ cmd_status(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "spool", required_argument, NULL, 's' },
 		{ "follow", no_argument, NULL, 'f' },
+		{ "schedules", no_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -951,7 +960,7 @@ cmd_status(int argc, char **argv)
 	char *cause = NULL;
 	struct entry *v;
 	size_t n, i;
-	int c, ret = 0, follow = 0;
+	int c, ret = 0, follow = 0, schedules = 0;
 
 	while ((c = getopt_long(argc, argv, "+s:fh", opts, NULL)) != -1) {
 		switch (c) {
@@ -960,6 +969,9 @@ cmd_status(int argc, char **argv)
 			break;
 		case 'f':
 			follow = 1;
+			break;
+		case 'S':
+			schedules = 1;
 			break;
 		case 'h':
 			status_usage(stdout);
@@ -977,6 +989,9 @@ cmd_status(int argc, char **argv)
 		job = argv[optind];
 	if (dir == NULL)
 		dir = spool_default();
+	if (schedules)
+		return job != NULL || follow ? (status_usage(stderr),
+		    EXIT_USAGE) : status_schedules(dir);
 	if (follow && job == NULL) {
 		status_usage(stderr);
 		return EXIT_USAGE;

@@ -9,13 +9,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "attime.h"
 #include "bundle.h"
 #include "cmd.h"
 #include "diag.h"
 #include "fsutil.h"
 #include "job.h"
+#include "loop.h"
 #include "manifest.h"
 #include "retryreq.h"
 #include "spool.h"
@@ -24,7 +28,7 @@
 static void
 submit_usage(FILE *fp)
 {
-	fprintf(fp, "usage: dagexec submit [-s SPOOL] MANIFEST\n"
+	fprintf(fp, "usage: dagexec submit [-s SPOOL] [--at TIME] MANIFEST\n"
 	    "       dagexec submit [-s SPOOL] --retry JOB [--from NODE]...\n\n"
 	    "Validate MANIFEST, then drop it into SPOOL/incoming/ atomically "
 	    "(through\nSPOOL/tmp/) and print the job id it will get.\n"
@@ -40,13 +44,23 @@ submit_usage(FILE *fp)
 	    "  -r, --retry JOB     run the finished job JOB again\n"
 	    "  -f, --from NODE     with --retry: run NODE and all its "
 	    "descendants again\n"
-	    "                      (repeatable)\n\n"
+	    "                      (repeatable)\n"
+	    "  -a, --at TIME       run it once at TIME, as at(1): the job id "
+	    "holds the time;\n"
+	    "                      TIME is now, 'now + N minutes' (seconds, "
+	    "hours, days,\n"
+	    "                      weeks), HH:MM (the next), 'YYYY-MM-DD "
+	    "HH:MM[:SS]' (local,\n"
+	    "                      or ending in Z or +HH:MM) or @SECONDS; "
+	    "it waits in\n"
+	    "                      SPOOL/schedules/ (remove it or `dagexec "
+	    "cancel` it)\n\n"
 	    "A warning on standard error says when no `dagexec watch` serves "
 	    "SPOOL (the job\nthen waits until one runs).\n\n"
 	    "exit status: 0 dropped, 65 invalid manifest (nothing dropped), "
 	    "66 unreadable\n(--retry: no finished job JOB, or not yours), 73 "
 	    "the spool cannot take it,\n64 usage (--retry: not a job id, an "
-	    "unknown node)\n",
+	    "unknown node;\n--at: not a time, or one past)\n",
 	    spool_default());
 }
 
@@ -84,10 +98,11 @@ submit_spool_ok(const char *dir)
 }
 
 /* Write len bytes of buf into SPOOL/tmp/.ID.EXT.tmp, then rename it to
- * SPOOL/incoming/ID.EXT: 0, or an exit status (said on stderr). */
+ * SPOOL/SUB/ID.EXT (incoming/, or schedules/ for --at): 0, or an exit
+ * status (said on stderr). */
 static int
-submit_drop(const char *dir, const char *id, const char *ext,
-    const char *buf, size_t len)
+submit_drop(const char *dir, const char *sub, const char *id,
+    const char *ext, const char *buf, size_t len)
 {
 	char *tmp, *dest;
 	int fd, ret;
@@ -96,7 +111,7 @@ submit_drop(const char *dir, const char *id, const char *ext,
 		return ret;
 	ret = EXIT_CANTCREAT;
 	tmp = xasprintf("%s/tmp/.%s.%s.tmp", dir, id, ext);
-	dest = xasprintf("%s/incoming/%s.%s", dir, id, ext);
+	dest = xasprintf("%s/%s/%s.%s", dir, sub, id, ext);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
 	    0600);
 	if (fd < 0) {
@@ -127,12 +142,61 @@ out:
 	return ret;
 }
 
+/* The id of a job of the DAG name that runs at t: its time in it, as a
+ * scheduled firing's (NAME-YYYYMMDDTHHMMSS-XXXX, UTC, XXXX random). */
+static char *
+at_job_id(const char *name, int64_t t)
+{
+	unsigned char r[2] = { 0, 0 };
+	time_t tt = (time_t)t;
+	struct tm tm;
+	char ts[32];
+
+	if (getrandom(r, sizeof r, 0) != (ssize_t)sizeof r) {
+		r[0] = (unsigned char)getpid();
+		r[1] = (unsigned char)(getpid() >> 8);
+	}
+	gmtime_r(&tt, &tm);
+	strftime(ts, sizeof ts, "%Y%m%dT%H%M%S", &tm);
+	return xasprintf("%s-%s-%02x%02x", name, ts, r[0], r[1]);
+}
+
+/* --at TIME: when, in seconds; or an exit status (said on stderr). */
 static int
-submit_manifest(const char *dir, const char *file)
+submit_when(const char *at, int64_t *t)
+{
+	int64_t now = loop_wallclock() / 1000;
+	char *cause = NULL, buf[64];
+	time_t tt;
+	struct tm tm;
+
+	if (attime_parse(at, now, t, &cause) != 0) {
+		fprintf(stderr, "dagexec: submit: --at %s\n", cause);
+		free(cause);
+		return EXIT_USAGE;
+	}
+	tt = (time_t)*t;
+	localtime_r(&tt, &tm);
+	strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S %z", &tm);
+	/* at(1) refuses a time in the past too; a minute's slack for "now"
+	 * and a slow typist */
+	if (*t < now - 60) {
+		fprintf(stderr, "dagexec: submit: --at '%s' is in the past "
+		    "(%s)\n", at, buf);
+		return EXIT_USAGE;
+	}
+	if (*t < now)
+		*t = now;
+	return 0;
+}
+
+static int
+submit_manifest(const char *dir, const char *file, const char *at)
 {
 	struct manifest *m = NULL;
 	struct diags d;
 	char *cause = NULL, *buf = NULL, *id;
+	int64_t when = 0;
 	size_t len;
 	int ret;
 
@@ -150,8 +214,17 @@ submit_manifest(const char *dir, const char *file)
 		return EXIT_DATAERR;
 	}
 	diags_release(&d);
-	id = job_make_id(m->name);
-	if ((ret = submit_drop(dir, id, "yaml", buf, len)) == 0) {
+	if (at != NULL && (ret = submit_when(at, &when)) != 0) {
+		manifest_free(m);
+		free(buf);
+		return ret;
+	}
+	id = at != NULL ? at_job_id(m->name, when) : job_make_id(m->name);
+	if (at == NULL && m->cron != NULL)
+		fprintf(stderr, "dagexec: submit: note: 'cron' is acted on in "
+		    "%s/schedules/ only: this job runs once, now\n", dir);
+	if ((ret = submit_drop(dir, at != NULL ? "schedules" : "incoming", id,
+	    "yaml", buf, len)) == 0) {
 		printf("%s\n", id);
 		ret = fflush(stdout) == 0 ? 0 : EXIT_IOERR;
 	}
@@ -237,7 +310,8 @@ submit_retry(const char *dir, const char *job, char **from, size_t nfrom)
 	 * finds it by it from the start */
 	id = retryreq_new_id(job);
 	text = retryreq_format(job, from, nfrom);
-	if ((ret = submit_drop(dir, id, "retry", text, strlen(text))) == 0) {
+	if ((ret = submit_drop(dir, "incoming", id, "retry", text,
+	    strlen(text))) == 0) {
 		printf("%s\n", id);
 		ret = fflush(stdout) == 0 ? 0 : EXIT_IOERR;
 	}
@@ -253,15 +327,16 @@ cmd_submit(int argc, char **argv)
 		{ "spool", required_argument, NULL, 's' },
 		{ "retry", required_argument, NULL, 'r' },
 		{ "from", required_argument, NULL, 'f' },
+		{ "at", required_argument, NULL, 'a' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	const char *dir = NULL, *retry = NULL;
+	const char *dir = NULL, *retry = NULL, *at = NULL;
 	char **from = NULL;
 	size_t nfrom = 0;
 	int c, ret;
 
-	while ((c = getopt_long(argc, argv, "+s:r:f:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+s:r:f:a:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 's':
 			dir = optarg;
@@ -272,6 +347,9 @@ cmd_submit(int argc, char **argv)
 		case 'f':
 			from = xreallocarray(from, nfrom + 1, sizeof *from);
 			from[nfrom++] = optarg;
+			break;
+		case 'a':
+			at = optarg;
 			break;
 		case 'h':
 			submit_usage(stdout);
@@ -284,7 +362,7 @@ cmd_submit(int argc, char **argv)
 		}
 	}
 	if (argc - optind != (retry != NULL ? 0 : 1) ||
-	    (nfrom > 0 && retry == NULL)) {
+	    (nfrom > 0 && retry == NULL) || (at != NULL && retry != NULL)) {
 		submit_usage(stderr);
 		free(from);
 		return EXIT_USAGE;
@@ -294,7 +372,7 @@ cmd_submit(int argc, char **argv)
 	if (retry != NULL)
 		ret = submit_retry(dir, retry, from, nfrom);
 	else
-		ret = submit_manifest(dir, argv[optind]);
+		ret = submit_manifest(dir, argv[optind], at);
 	free(from);
 	return ret;
 }

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -17,7 +18,7 @@ supervise_usage(FILE *fp)
 {
 	fprintf(fp, "usage: dagexec __supervise --spool DIR (--file NAME "
 	    "[--bundle] | --job JOB [--lost | --cleanup])\n"
-	    "       [--cancel-remote]\n"
+	    "       [--cancel-remote] [--scheduled-at SECONDS]\n"
 	    "Run one job for `dagexec watch`, which starts it with the "
 	    "control socket on\ndescriptor 3, the job's lock on 4 and the "
 	    "dropped file on 5; not for use by hand.\nWhat the dropped file "
@@ -35,6 +36,7 @@ cmd_supervise(int argc, char **argv)
 		{ "lost", no_argument, NULL, 'L' },
 		{ "cleanup", no_argument, NULL, 'c' },
 		{ "cancel-remote", no_argument, NULL, 'C' },
+		{ "scheduled-at", required_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -66,6 +68,9 @@ cmd_supervise(int argc, char **argv)
 			break;
 		case 'C':
 			a.cancel_remote = true;
+			break;
+		case 'S':
+			a.scheduled = strtoll(optarg, NULL, 10);
 			break;
 		case 'h':
 			supervise_usage(stdout);

@@ -23,6 +23,7 @@
 #include "log.h"
 #include "loop.h"
 #include "spool.h"
+#include "wsched.h"
 #include "wsup.h"
 #include "xmalloc.h"
 
@@ -32,6 +33,7 @@ struct watch {
 	struct loop		*loop;
 	struct spool		*sp;
 	struct wsups		*sups;
+	struct wsched		*sched;		/* schedules/ */
 	int			 max_jobs;
 	int			 cap;		/* -j across all jobs */
 	bool			 drain;
@@ -113,6 +115,9 @@ changed_cb(struct loop *l, void *arg)
 
 	(void)l;
 	w->changed_timer = NULL;
+	/* firings first: they are due now, what waits in incoming/ is not */
+	if (!w->stopping && w->sched != NULL)
+		wsched_tick(w->sched);
 	if (!w->stopping)
 		watch_scan(w);
 	watch_keep(w, false);
@@ -232,7 +237,8 @@ id_ok(const char *s)
 }
 
 /* Cancel a job that is still a file in incoming/ (as `submit` names it: a
- * manifest or a retry request): it goes to rejected/ saying so. */
+ * manifest or a retry request), or in schedules/ (`submit --at`): it goes
+ * to rejected/ saying so. */
 static void
 cancel_queued(struct watch *w, const char *id, uid_t who)
 {
@@ -240,12 +246,20 @@ cancel_queued(struct watch *w, const char *id, uid_t who)
 	char *name = xasprintf("%s.yaml", id), *cause = NULL, *text;
 	struct stat st;
 	char *path = xasprintf("%s/incoming/%s", spool_path(w->sp), name);
+	const char *sub = "incoming";
 
 	if (lstat(path, &st) != 0) {
 		free(name);
 		free(path);
 		name = xasprintf("%s.retry", id);
 		path = xasprintf("%s/incoming/%s", spool_path(w->sp), name);
+	}
+	if (lstat(path, &st) != 0) {
+		free(name);
+		free(path);
+		name = xasprintf("%s.yaml", id);
+		path = xasprintf("%s/schedules/%s", spool_path(w->sp), name);
+		sub = "schedules";
 	}
 	if (lstat(path, &st) != 0) {
 		log_event(LOG_WARN, id, NULL, "cancel", "no such job");
@@ -256,7 +270,7 @@ cancel_queued(struct watch *w, const char *id, uid_t who)
 		    "uid %ld does not own the job", (long)who);
 		goto out;
 	}
-	if (spool_claim(w->sp, name, &c, &cause) != 0) {
+	if (spool_claim_from(w->sp, sub, name, &c, &cause) != 0) {
 		free(cause);
 		goto out;
 	}
@@ -396,6 +410,7 @@ on_signal(struct loop *l, int signo, void *arg)
 	if (signo == SIGHUP) {
 		log_event(LOG_INFO, NULL, NULL, "rescan", "SIGHUP");
 		watch_cancels(w);
+		wsched_scan(w->sched);
 		watch_scan(w);
 		return;
 	}
@@ -427,6 +442,8 @@ watch_check_done(struct watch *w)
 		loop_break(w->loop);
 		return;
 	}
+	if (w->drain && wsched_busy(w->sched))
+		return;
 	if (w->drain) {
 		names = spool_list(w->sp, "incoming", &n);
 		left = n;
@@ -451,7 +468,7 @@ watch_status(struct watch *w)
 	if (!w->drain)
 		return 0;
 	wsups_outcomes(w->sups, &collected, &failed, &rejected);
-	rejected += w->nrejected;
+	rejected += w->nrejected + wsched_rejected(w->sched);
 	log_event(failed + rejected > 0 ? LOG_WARN : LOG_INFO, NULL, NULL,
 	    "drained", "%zu job(s) did not succeed, %zu file(s) rejected",
 	    failed, rejected);
@@ -557,6 +574,30 @@ watch_clean(struct watch *w)
 		log_event(LOG_WARN, NULL, NULL, "cleanup", "%s", cause);
 		free(cause);
 	}
+}
+
+/* schedules/: recurring and one-shot manifests (wsched.c). 0, or -1
+ * (said on stderr). */
+static int
+start_schedules(struct watch *w)
+{
+	struct wsched_config sc;
+	char *cause = NULL;
+
+	memset(&sc, 0, sizeof sc);
+	sc.loop = w->loop;
+	sc.sp = w->sp;
+	sc.sups = w->sups;
+	sc.max_jobs = w->max_jobs;
+	sc.changed = on_changed;
+	sc.arg = w;
+	w->sched = wsched_new(&sc);
+	if (wsched_start(w->sched, &cause) != 0) {
+		fprintf(stderr, "dagexec: %s\n", cause);
+		free(cause);
+		return -1;
+	}
+	return 0;
 }
 
 int
@@ -681,10 +722,15 @@ cmd_watch(int argc, char **argv)
 	}
 	wsups_recover(w.sups);
 	watch_keep(&w, true);
+	if (start_schedules(&w) != 0) {
+		ret = EXIT_OSERR;
+		goto out;
+	}
 	watch_cancels(&w);
 	watch_scan(&w);
 	watch_check_done(&w);
-	if (!(wsups_count(w.sups) == 0 && w.drain)) {
+	if (!(wsups_count(w.sups) == 0 && !wsched_busy(w.sched) &&
+	    w.drain)) {
 		if (loop_run(w.loop) != 0) {
 			fprintf(stderr, "dagexec: event loop: %s\n",
 			    strerror(errno));
@@ -697,6 +743,7 @@ cmd_watch(int argc, char **argv)
 	ret = watch_status(&w);
 out:
 	/* the supervisors go on; a bundle being copied is finished first */
+	wsched_free(w.sched);
 	wsups_free(w.sups);
 	while (w.nstuck > 0)
 		free(w.stuck[--w.nstuck]);

@@ -71,3 +71,17 @@ diags_print(FILE *fp, const char *file, const struct diags *d)
 			fprintf(fp, "%s: error: %s\n", file, d->v[i].msg);
 	}
 }
+
+char *
+diags_text(const char *file, const struct diags *d)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *fp = open_memstream(&buf, &len);
+
+	if (fp == NULL)
+		return xstrdup("invalid manifest\n");
+	diags_print(fp, file, d);
+	fclose(fp);
+	return buf;
+}

@@ -29,5 +29,8 @@ void diags_add(struct diags *d, int line, int col, const char *fmt, ...)
 void diags_sort(struct diags *d);
 /* Print every entry as "FILE:LINE:COL: error: MSG\n" (or "FILE: error: MSG"). */
 void diags_print(FILE *fp, const char *file, const struct diags *d);
+/* What diags_print prints, as a new string (what a refused file's .error
+ * holds). */
+char *diags_text(const char *file, const struct diags *d);
 
 #endif

@@ -98,9 +98,22 @@ env_in_name(const char *need, const char *key)
 	return s;
 }
 
+char *
+job_side_path(const struct job *j, size_t i, const char *name, bool rel)
+{
+	const char *id = j->m->nodes[i].id;
+	const char *sb = j->procs[i] != NULL ? j->procs[i]->sbdir : NULL;
+
+	if (sb == NULL)
+		return rel ? xasprintf("%s.%s", id, name) :
+		    xasprintf("%s/io/%s.%s", j->dir, id, name);
+	return rel ? xasprintf("%s/%s", sb, name) :
+	    xasprintf("%s/io/%s/%s", j->dir, sb, name);
+}
+
 char **
 env_build(struct job *j, size_t i, int attempt, const char *out_path,
-    const char *metrics_path, const char *pwd)
+    const char *metrics_path, const char *tmpdir, const char *pwd)
 {
 	const struct node *n = &j->m->nodes[i];
 	struct envbuf eb = { NULL, 0, 0, NULL, 0 };
@@ -127,6 +140,10 @@ env_build(struct job *j, size_t i, int attempt, const char *out_path,
 	env_set(&eb, "DAGEXEC_WORKDIR", j->workdir);
 	env_set(&eb, "DAGEXEC_OUTPUT", out_path);
 	env_set(&eb, "DAGEXEC_METRICS", metrics_path);
+	if (j->scheduled_at != NULL)
+		env_set(&eb, "DAGEXEC_SCHEDULED_AT", j->scheduled_at);
+	if (tmpdir != NULL)
+		env_set(&eb, "TMPDIR", tmpdir);
 	for (k = 0; k < n->nneeds; k++) {
 		o = &j->outs[n->needs[k]];
 		for (q = 0; q < o->n; q++) {

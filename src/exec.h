@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "sandbox.h"
+
 struct attempt_end;
 struct job;
 
@@ -41,11 +43,12 @@ extern const struct exec_ops exec_slurm;	/* a Slurm job */
 
 /* A program a local attempt runs instead of the node's own (the __http
  * child): this binary, with the argv that prepare fills (at most 4 words
- * and NULL) from the node's environment envp, 0 or -1 with *cause; release
- * frees what prepare allocated in argv. */
+ * and NULL) for node i from its environment envp, and *port the TCP port it
+ * will connect to (for its sandbox; -1: none), 0 or -1 with *cause;
+ * release frees what prepare allocated in argv. */
 struct exec_child {
 	int	(*prepare)(struct job *j, size_t i, char **envp, char **argv,
-		    char **cause);
+		    int *port, char **cause);
 	void	(*release)(char **argv);
 };
 
@@ -63,5 +66,23 @@ int	exec_local_kill_strays(struct job *j, size_t i, int sig);
 /* Resume: SIGKILL what is left in group pgid of node i's interrupted
  * attempt (the processes that carry this job's DAGEXEC_JOB). */
 void	exec_local_kill_leftovers(struct job *j, size_t i, pid_t pgid);
+
+/* ---- exec_sandbox.c: the directories of sandboxed attempts -------------- */
+
+/* Give node i's next attempt a directory of its own in io/ (np->sbdir),
+ * with tmp/ in it: an empty one the job's thread made ahead, or one made
+ * now. 0, or -1 with *cause. */
+int	exec_sandbox_take(struct job *j, size_t i, char **cause);
+/* Remove node i's attempt's directory (np->sbdir, then NULL) with what is
+ * in it, on the job's thread; a failure is logged. */
+void	exec_sandbox_remove(struct job *j, size_t i);
+/* A resumed job: remove what attempts of the interrupted run left in io/. */
+void	exec_sandbox_leftovers(struct job *j);
+/* Remove the directories made ahead, and wait until everything given to
+ * the job's thread is done. */
+void	exec_sandbox_drain(struct job *j);
+/* An attempt of node i ran with a sandbox of this level (SANDBOX_UNSET:
+ * none asked for): j->sandbox keeps the weakest of its attempts. */
+void	exec_sandbox_note(struct job *j, size_t i, enum sandbox_level level);
 
 #endif

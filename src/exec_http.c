@@ -1,6 +1,7 @@
 /* The http executor: an http node's request is made by a child of this
  * binary (`dagexec __http SPEC RESULT`), spawned, killed and ended as a
- * local node's; its request and result are files in io/, the owner's. */
+ * local node's; its request and result are files in io/, the owner's (in
+ * the node's own directory there when it has a sandbox). */
 #include "config.h"
 
 #include <errno.h>
@@ -13,6 +14,7 @@
 #include "http.h"
 #include "job_int.h"
 #include "kvfile.h"
+#include "sandbox.h"
 #include "xmalloc.h"
 
 static char http_verb[] = "__http";
@@ -22,10 +24,11 @@ static char http_verb[] = "__http";
  * argv[3] allocated). ${NAME} comes from the manifest env, the node env
  * and the DAGEXEC_* variables of envp, never from our own environment. */
 static int
-http_prepare(struct job *j, size_t i, char **envp, char **argv, char **cause)
+http_prepare(struct job *j, size_t i, char **envp, char **argv, int *port,
+    char **cause)
 {
 	const struct node *n = &j->m->nodes[i];
-	char **vars, **e, *c2 = NULL;
+	char **vars, **e, *c2 = NULL, *url;
 	size_t nv = 0, k;
 	int rc = -1;
 
@@ -51,9 +54,19 @@ http_prepare(struct job *j, size_t i, char **envp, char **argv, char **cause)
 	vars[nv] = NULL;
 	argv[0] = job_argv0;
 	argv[1] = http_verb;
-	argv[2] = xasprintf("%s/io/%s.http.json", j->dir, n->id);
-	argv[3] = xasprintf("%s/io/%s.http.result", j->dir, n->id);
+	argv[2] = job_side_path(j, i, "http.json", false);
+	argv[3] = job_side_path(j, i, "http.result", false);
 	argv[4] = NULL;
+	/* a sandbox lets the child connect to its URL's port (an unknown
+	 * variable is the spec's to report, below) */
+	*port = -1;
+	if (n->sandbox != NULL && (url = http_template(n->http->url, vars,
+	    "url", &c2)) != NULL) {
+		*port = sandbox_url_port(url);
+		free(url);
+	}
+	free(c2);
+	c2 = NULL;
 	if (unlink(argv[3]) != 0 && errno != ENOENT) {
 		*cause = xasprintf("cannot remove '%s': %s", argv[3],
 		    strerror(errno));
@@ -81,7 +94,7 @@ http_result(struct job *j, size_t i, struct attempt_end *e, char **cause)
 	size_t nv = 0, k;
 	int r;
 
-	path = xasprintf("%s/io/%s.http.result", j->dir, j->m->nodes[i].id);
+	path = job_side_path(j, i, "http.result", false);
 	if (job_parse_kv_file(j, AT_FDCWD, path, "the http result", false, &v,
 	    &nv, &c2) != 0) {
 		job_log(j, LOG_WARN, i, "http", "%s", c2);
@@ -107,11 +120,11 @@ http_result(struct job *j, size_t i, struct attempt_end *e, char **cause)
 /* The request file is made in io/, the owner's: as them. */
 static int
 exec_http_prepare(struct job *j, size_t i, char **envp, char **argv,
-    char **cause)
+    int *port, char **cause)
 {
 	int rc;
 
-	rc = http_prepare(j, i, envp, argv, cause);
+	rc = http_prepare(j, i, envp, argv, port, cause);
 	return rc;
 }
 
@@ -139,7 +152,7 @@ exec_http_cleanup(struct job *j, size_t i)
 {
 	char *path;
 
-	path = xasprintf("%s/io/%s.http.json", j->dir, j->m->nodes[i].id);
+	path = job_side_path(j, i, "http.json", false);
 	(void)unlink(path);
 	free(path);
 }

@@ -18,6 +18,7 @@
 
 #include "exec.h"
 #include "job_int.h"
+#include "sandbox.h"
 #include "journal.h"
 #include "shline.h"
 #include "spawn.h"
@@ -182,36 +183,116 @@ fill_rlimits(struct spawn_spec *sp, const struct node *n)
 static char sh_name[] = "sh";
 static char sh_c[] = "-c";
 
+/* Where attempt of node i makes its side files (and, sandboxed, its
+ * TMPDIR): made ready, the paths allocated. 0, or -1 with *cause. */
+static int
+side_files(struct job *j, size_t i, char **out_path, char **met_path,
+    char **tmpdir, char **cause)
+{
+	/* sandboxed: in a new directory of the attempt's own */
+	if (j->m->nodes[i].sandbox != NULL &&
+	    exec_sandbox_take(j, i, cause) != 0)
+		return -1;
+	*out_path = job_side_path(j, i, "output", false);
+	*met_path = job_side_path(j, i, "metrics", false);
+	*tmpdir = NULL;
+	if (j->m->nodes[i].sandbox != NULL) {
+		*tmpdir = job_side_path(j, i, "tmp", false);
+		return 0;
+	}
+	/* the node makes its side files itself (in io/, which is its
+	 * user's); an attempt's are removed once read: only an earlier
+	 * run's (a resumed job) can be left */
+	if (j->resumed && ((unlink(*out_path) != 0 && errno != ENOENT) ||
+	    (unlink(*met_path) != 0 && errno != ENOENT))) {
+		*cause = xasprintf("cannot remove '%s': %s", *out_path,
+		    strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* The Landlock ruleset of node i's attempt (child: it runs this binary;
+ * port: one more TCP port it may connect to, or -1) in *fd, what it
+ * enforces in *level. 0, or -1 with *cause. */
+static int
+sandbox_ruleset(struct job *j, size_t i, bool child, int port, int *fd,
+    enum sandbox_level *level, char **cause)
+{
+	const struct node *n = &j->m->nodes[i];
+	struct sandbox_attempt a;
+	char *dir, *warn = NULL, *c2 = NULL;
+	int rc;
+
+	dir = xasprintf("%s/io/%s", j->dir, j->procs[i]->sbdir);
+	a.workdir = j->workdir;
+	a.sidedir = dir;
+	a.exe = child ? j->self : NULL;
+	a.connect_port = port;
+	rc = sandbox_build(n->sandbox, &a, fd, level, &warn, &c2);
+	if (rc != 0) {
+		*cause = xasprintf("cannot start node '%s': %s", n->id, c2);
+		free(c2);
+	} else if (warn != NULL)
+		job_log(j, LOG_WARN, i, "sandbox", "%s (best_effort: %s)",
+		    warn, sandbox_level_name(*level));
+	free(warn);
+	free(dir);
+	return rc;
+}
+
+/* Attempt of node i runs as pid, its output in the read ends of the
+ * pipes: watch it, journal and log its start. */
+static void
+attempt_started(struct job *j, size_t i, int attempt, pid_t pid, int outfd,
+    int errfd, enum sandbox_level level)
+{
+	const struct node *n = &j->m->nodes[i];
+	struct nodeproc *np = job_proc_reset(j, i, attempt);
+	char b1[UNITS_INT_LEN], b2[UNITS_INT_LEN], b3[UNITS_INT_LEN];
+
+	np->pid = pid;
+	sink_init(&np->out, outfd, j, i, "stdout.log", attempt, n->log_limit);
+	sink_init(&np->err, errfd, j, i, "stderr.log", attempt, n->log_limit);
+	if (loop_add_fd(j->loop, outfd, EPOLLIN, sink_read, np) != 0 ||
+	    loop_add_fd(j->loop, errfd, EPOLLIN, sink_read, np) != 0 ||
+	    loop_watch_child(j->loop, pid, -1, child_exited, np) != 0) {
+		/* cannot happen short of ENOMEM in epoll: kill and fail */
+		job_log(j, LOG_ERROR, i, "internal", "cannot watch pid %ld: %s",
+		    (long)pid, strerror(errno));
+		spawn_kill_group(pid, SIGKILL);
+		abort();
+	}
+	j->running++;
+	if (j->slots != NULL)
+		(*j->slots)++;
+	exec_sandbox_note(j, i, level);
+	journal_add(j->jr, loop_wallclock(), "start", "node", n->id,
+	    "attempt", units_int(attempt, b1), "pid", units_int(pid, b2),
+	    "pgid", units_int(pid, b3), "sandbox", sandbox_level_name(level),
+	    (char *)NULL);
+	job_log(j, LOG_INFO, i, "start", "attempt=%d pid=%ld", attempt,
+	    (long)pid);
+}
+
 int
 exec_local_spawn(struct job *j, size_t i, int attempt,
     const struct exec_child *child, char **causep)
 {
 	const struct node *n = &j->m->nodes[i];
-	struct nodeproc *np = job_proc(j, i);
 	struct spawn_spec sp;
-	char *out_path = NULL, *met_path = NULL;
+	char *out_path = NULL, *met_path = NULL, *tmpdir = NULL;
 	char *cause = NULL, **envp = NULL, *shargv[4];
 	int pout[2] = { -1, -1 }, perr[2] = { -1, -1 };
-	int pidfd = -1;
 	char *childargv[5] = { NULL, NULL, NULL, NULL, NULL };
-	char b1[UNITS_INT_LEN], b2[UNITS_INT_LEN], b3[UNITS_INT_LEN];
 	pid_t pid;
 	struct resolved *rs = NULL;
 	char **words = NULL;
-	int used = -1, rc = 0;
+	enum sandbox_level level = SANDBOX_UNSET;
+	int used = -1, rc = 0, sbfd = -1, port = -1;
 
-	/* the node makes its side files itself (in io/, which is its
-	 * user's); what an earlier attempt left is gone first */
-	out_path = xasprintf("%s/io/%s.output", j->dir, n->id);
-	met_path = xasprintf("%s/io/%s.metrics", j->dir, n->id);
-	/* an attempt's side files are removed once read: only an earlier
-	 * run's (a resumed job) can be left */
-	if (j->resumed && ((unlink(out_path) != 0 && errno != ENOENT) ||
-	    (unlink(met_path) != 0 && errno != ENOENT))) {
-		cause = xasprintf("cannot remove '%s': %s", out_path,
-		    strerror(errno));
-			goto fail;
-	}
+	if (side_files(j, i, &out_path, &met_path, &tmpdir, &cause) != 0)
+		goto fail;
 	/* non-blocking on our end only: the node's end must block, or a
 	 * writer faster than us gets EAGAIN */
 	if (pipe2(pout, O_CLOEXEC) != 0 || pipe2(perr, O_CLOEXEC) != 0 ||
@@ -224,14 +305,14 @@ exec_local_spawn(struct job *j, size_t i, int attempt,
 	 * cannot start so, the shell runs it (and says why, as always) */
 	if (n->kind == NODE_RUN && j->pwd != NULL)
 		words = shline_words(n->run);
-	envp = env_build(j, i, attempt, out_path, met_path,
+	envp = env_build(j, i, attempt, out_path, met_path, tmpdir,
 	    words != NULL ? j->pwd : NULL);
 
 again:
 	memset(&sp, 0, sizeof sp);
 	sp.node = n->id;
 	if (child != NULL) {
-		used = child->prepare(j, i, envp, childargv, &cause);
+		used = child->prepare(j, i, envp, childargv, &port, &cause);
 		if (used != 0)
 			goto fail;
 		used = -1;
@@ -255,10 +336,19 @@ again:
 		rs = job_resolve(j, n->argv[0], envp);
 		sp.paths = rs->paths;
 	}
+	/* built here, in the parent, once for both tries of a line */
+	if (n->sandbox != NULL && level == SANDBOX_UNSET &&
+	    sandbox_ruleset(j, i, child != NULL, port, &sbfd, &level,
+	    &cause) != 0) {
+		if (rs == NULL)
+			spawn_free_paths(sp.paths);
+		goto fail;
+	}
 	sp.envp = envp;
 	sp.cwd = j->workdir;
 	sp.stdout_fd = pout[1];
 	sp.stderr_fd = perr[1];
+	sp.sandbox_fd = sbfd;
 	job_spawn_ids(j, &sp);
 	fill_rlimits(&sp, n);
 	sp.path_used = &used;
@@ -282,30 +372,7 @@ again:
 	pout[1] = perr[1] = -1;
 	if (pid < 0)
 		goto fail;
-
-	job_proc_reset(j, i, attempt);
-	np->pid = pid;
-	sink_init(&np->out, pout[0], j, i, "stdout.log", attempt,
-	    n->log_limit);
-	sink_init(&np->err, perr[0], j, i, "stderr.log", attempt,
-	    n->log_limit);
-	if (loop_add_fd(j->loop, pout[0], EPOLLIN, sink_read, np) != 0 ||
-	    loop_add_fd(j->loop, perr[0], EPOLLIN, sink_read, np) != 0 ||
-	    loop_watch_child(j->loop, pid, pidfd, child_exited, np) != 0) {
-		/* cannot happen short of ENOMEM in epoll: kill and fail */
-		job_log(j, LOG_ERROR, i, "internal", "cannot watch pid %ld: %s",
-		    (long)pid, strerror(errno));
-		spawn_kill_group(pid, SIGKILL);
-		abort();
-	}
-	j->running++;
-	if (j->slots != NULL)
-		(*j->slots)++;
-	journal_add(j->jr, loop_wallclock(), "start", "node", n->id,
-	    "attempt", units_int(attempt, b1), "pid", units_int(pid, b2),
-	    "pgid", units_int(pid, b3), (char *)NULL);
-	job_log(j, LOG_INFO, i, "start", "attempt=%d pid=%ld", attempt,
-	    (long)pid);
+	attempt_started(j, i, attempt, pid, pout[0], perr[0], level);
 	goto out;
 
 fail:
@@ -317,10 +384,14 @@ fail:
 		close(perr[0]);
 	if (perr[1] >= 0)
 		close(perr[1]);
+	if (j->procs[i] != NULL && j->procs[i]->sbdir != NULL)
+		exec_sandbox_remove(j, i);
 	*causep = cause;
 	cause = NULL;
 	rc = -1;
 out:
+	if (sbfd != -1)
+		close(sbfd);
 	if (child != NULL)
 		child->release(childargv);
 	shline_free(words);
@@ -328,6 +399,7 @@ out:
 	free(cause);
 	free(out_path);
 	free(met_path);
+	free(tmpdir);
 	return rc;
 }
 
@@ -596,8 +668,8 @@ exec_local_kill_leftovers(struct job *j, size_t i, pid_t pgid)
 		    "run", killed, (long)pgid);
 }
 
-/* The job is freed: its process group gets SIGKILL, its pipes are closed
- * and what its logs kept is written. */
+/* The job is freed: its process group gets SIGKILL, its pipes are closed,
+ * what its logs kept is written and a sandboxed attempt's directory goes. */
 void
 exec_local_release(struct job *j, size_t i)
 {
@@ -624,6 +696,9 @@ exec_local_release(struct job *j, size_t i)
 		free(np->err.tail);
 		np->err.tail = NULL;
 	}
+	/* also of an attempt whose end was still being read */
+	if (np->sbdir != NULL)
+		exec_sandbox_remove(j, i);
 }
 
 static int

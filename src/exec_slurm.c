@@ -241,7 +241,7 @@ slurm_submit(struct nodeproc *np)
 	script = slurm_io(j, i, np->attempt, "sbatch");
 	so = slurm_io(j, i, np->attempt, "out");
 	se = slurm_io(j, i, np->attempt, "err");
-	envp = env_build(j, i, np->attempt, out_path, met_path, NULL);
+	envp = env_build(j, i, np->attempt, out_path, met_path, NULL, NULL);
 	text = slurm_script(envp, j->workdir, n->kind == NODE_RUN ? n->run :
 	    NULL, n->argv);
 	/* the script is the user's: sbatch reads it as them */

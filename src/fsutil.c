@@ -142,9 +142,11 @@ fs_atomic_abort(int fd, char *tmp)
 	errno = saved;
 }
 
-int
-fs_write_atomic_owned(const char *path, const void *data, size_t len,
-    mode_t mode, uid_t uid, gid_t gid, char **cause)
+/* PATH.tmp.PID written, given to uid:gid, renamed over path; durable: with
+ * the file and then its directory synced. */
+static int
+write_replace(const char *path, const void *data, size_t len, mode_t mode,
+    uid_t uid, gid_t gid, bool durable, char **cause)
 {
 	char *tmp;
 	int fd;
@@ -156,7 +158,29 @@ fs_write_atomic_owned(const char *path, const void *data, size_t len,
 		fs_atomic_abort(fd, tmp);
 		return -1;
 	}
-	return fs_atomic_commit(fd, tmp, path, true, cause);
+	return fs_atomic_commit(fd, tmp, path, durable, cause);
+}
+
+int
+fs_write_atomic_owned(const char *path, const void *data, size_t len,
+    mode_t mode, uid_t uid, gid_t gid, char **cause)
+{
+	return write_replace(path, data, len, mode, uid, gid, true, cause);
+}
+
+int
+fs_replace(const char *path, const void *data, size_t len, mode_t mode,
+    char **cause)
+{
+	return write_replace(path, data, len, mode, (uid_t)-1, (gid_t)-1,
+	    false, cause);
+}
+
+int
+fs_replace_owned(const char *path, const void *data, size_t len, mode_t mode,
+    uid_t uid, gid_t gid, char **cause)
+{
+	return write_replace(path, data, len, mode, uid, gid, false, cause);
 }
 
 int

@@ -15,6 +15,14 @@ int fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
  * place (uid (uid_t)-1: kept as created). */
 int fs_write_atomic_owned(const char *path, const void *data, size_t len,
     mode_t mode, uid_t uid, gid_t gid, char **cause);
+/* The same without the syncs: a reader sees the old file or the new one,
+ * never a part, but a crash may lose the new one. For the files a job
+ * makes again from its journal (state.yaml, summary.txt, the pictures):
+ * the journal and the bundle are what is made durable. */
+int fs_replace(const char *path, const void *data, size_t len, mode_t mode,
+    char **cause);
+int fs_replace_owned(const char *path, const void *data, size_t len,
+    mode_t mode, uid_t uid, gid_t gid, char **cause);
 /* An atomic write in steps, for a file written as it is rendered: create
  * PATH.tmp.PID (read and write, mode, given to uid:gid unless uid is
  * (uid_t)-1) and return its descriptor, *tmp its name (allocated); or -1

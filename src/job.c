@@ -216,7 +216,7 @@ job_proc_drop(struct job *j, size_t i)
 
 	if (np == NULL || np->pid != 0 || np->slurm_live ||
 	    np->ending != NULL || np->kill_timer != NULL ||
-	    np->adopt_id != NULL)
+	    np->adopt_id != NULL || np->sbdir != NULL)
 		return;
 	proc_free(np);
 	j->procs[i] = NULL;
@@ -226,8 +226,11 @@ struct nodeproc *
 job_proc_reset(struct job *j, size_t i, int attempt)
 {
 	struct nodeproc *np = job_proc(j, i);
+	char *sbdir = np->sbdir;
 
+	/* the directory of a sandboxed attempt is made before it starts */
 	memset(np, 0, sizeof *np);
+	np->sbdir = sbdir;
 	np->job = j;
 	np->node = i;
 	np->attempt = attempt;
@@ -445,9 +448,7 @@ job_attempt_ended(struct nodeproc *np, struct attempt_end *ep, char *cause)
 	 * which inotify does not see) */
 	side = np->slurm || io_may_hold(j);
 	iofd = j->io_fd >= 0 ? j->io_fd : AT_FDCWD;
-	path = !side ? NULL : iofd != AT_FDCWD ?
-	    xasprintf("%s.metrics", n->id) :
-	    xasprintf("%s/io/%s.metrics", j->dir, n->id);
+	path = !side ? NULL : job_side_path(j, i, "metrics", iofd != AT_FDCWD);
 	if (side && job_parse_kv_file(j, iofd, path, "$DAGEXEC_METRICS", true,
 	    &en->mv, &en->nm, &c2) != 0) {
 		if (en->e.reason == REASON_NONE)
@@ -466,10 +467,7 @@ job_attempt_ended(struct nodeproc *np, struct attempt_end *ep, char *cause)
 	}
 	free(path);
 	if (en->e.reason == REASON_NONE && side) {
-		if (iofd != AT_FDCWD)
-			path = xasprintf("%s.output", n->id);
-		else
-			path = xasprintf("%s/io/%s.output", j->dir, n->id);
+		path = job_side_path(j, i, "output", iofd != AT_FDCWD);
 		if (job_parse_kv_file(j, iofd, path, "$DAGEXEC_OUTPUT", false,
 		    &en->ov, &en->no, &en->cause) != 0)
 			en->e.reason = REASON_OUTPUT_MISSING;
@@ -505,6 +503,10 @@ node_end_rest(struct ending *en)
 	ex = job_exec(j, i);
 	if (ex->ended != NULL)
 		ex->ended(j, i, &en->e, &en->cause);
+	/* a sandboxed attempt's directory (side files, TMPDIR) goes once
+	 * everything of its end has been read */
+	if (np->sbdir != NULL)
+		exec_sandbox_remove(j, i);
 	en->e.error = en->cause;
 	/* a last line that only repeats the error (an http node's child
 	 * prints it) is not shown twice */
@@ -698,6 +700,8 @@ job_end_retry(struct job *j)
 static void
 job_finish(struct job *j)
 {
+	/* no attempt's directory is being removed once the job is over */
+	exec_sandbox_drain(j);
 	j->done = true;
 	j->finished = loop_now();
 	if (j->state_timer != NULL) {
@@ -907,6 +911,8 @@ job_new(struct loop *l, struct manifest *m, const struct job_config *c,
 	j->slots = c->slots;
 	j->on_slots = c->on_slots;
 	j->spooled = c->spooled;
+	if (c->scheduled_at != NULL)
+		j->scheduled_at = xstrdup(c->scheduled_at);
 	j->cancel_remote = c->cancel_remote;
 	j->bundle = c->bundle != NULL ? xstrdup(c->bundle) : NULL;
 	j->spool = c->spool != NULL ? xstrdup(c->spool) : NULL;
@@ -1220,6 +1226,8 @@ job_free(struct job *j)
 			free(j->reused_from[i]);
 		free(j->reused_from);
 	}
+	exec_sandbox_drain(j);
+	free(j->sandbox);
 	if (j->m != NULL)
 		job_cache_free(j);
 	if (j->state_timer != NULL)
@@ -1231,6 +1239,7 @@ job_free(struct job *j)
 	if (j->notify_pid > 0)
 		spawn_kill_group(j->notify_pid, SIGKILL);
 	free(j->self);
+	free(j->scheduled_at);
 	free(j->notify_status);
 	free(j->notify_error);
 	if (j->jr != NULL)

@@ -64,6 +64,9 @@ struct job_config {
 					   or NULL */
 	const char	*spool;		/* a job of `watch`: its spool, for
 					   the same (copied), or NULL */
+	const char	*scheduled_at;	/* a scheduled firing's time, its
+					   nodes' $DAGEXEC_SCHEDULED_AT
+					   (copied), or NULL */
 };
 
 /* Prepare a job for m (the job takes ownership of m): create its directory

@@ -24,6 +24,7 @@
 
 struct cachestore;
 struct ending;
+struct sbtask;
 struct spawn_spec;
 struct slurm_cmd;
 struct statew;
@@ -79,6 +80,10 @@ struct nodeproc {
 	int			 adopt_attempt;	/* resume: the attempt still
 						   on Slurm (0: none) */
 	char			*adopt_id;	/* and its journalled id */
+	char			*sbdir;		/* a sandboxed attempt's own
+						   directory, io/-relative
+						   (kept by job_proc_reset);
+						   NULL: none */
 };
 
 /* A cached node's key, as computed at its last start. */
@@ -136,6 +141,8 @@ struct job {
 	bool			 resumed;	/* from an earlier run's journal */
 	bool			 lost;		/* resumed only to end it: lost */
 	bool			 spooled;	/* a job of the spool (watch) */
+	char			*scheduled_at;	/* $DAGEXEC_SCHEDULED_AT, or
+						   NULL */
 	int64_t			 first_wall;	/* resumed: the journal's first
 					   event (the job's start); -1 */
 	int64_t			*first_start;	/* resumed: each node's first
@@ -189,6 +196,19 @@ struct job {
 	size_t			 nsaved;
 	char			*bundle;	/* for report.html, or NULL */
 	char			*spool;		/* for report.html, or NULL */
+	unsigned char		*sandbox;	/* per node: the weakest enum
+					   sandbox_level of its attempts;
+					   NULL until one ran sandboxed */
+	struct worker		*sbworker;	/* makes and removes sandboxed
+					   attempts' directories
+					   (exec_sandbox.c) */
+	struct sbtask		*sbtasks;	/* what it was given and has not
+					   handed back */
+	char			**sbpool;	/* directories made ahead, io/-
+					   relative, for the next attempts */
+	size_t			 nsbpool;
+	size_t			 sbpool_cap;
+	unsigned		 sbseq;		/* the last one's number */
 };
 /* ---- job.c -------------------------------------------------------------- */
 
@@ -282,10 +302,18 @@ void	 metrics_free(struct metric *v, size_t n);
  * clean_env. */
 void	  env_init_base(struct job *j);
 /* The environment of attempt of node i (out_path, metrics_path: its side
- * files; pwd: PWD for a line run without the shell, or NULL); free it with
- * env_build_free, as it borrows j->base_env's entries. */
+ * files; tmpdir: its TMPDIR, or NULL to keep ours; pwd: PWD for a line run
+ * without the shell, or NULL); free it with env_build_free, as it borrows
+ * j->base_env's entries. */
 char	**env_build(struct job *j, size_t i, int attempt,
-	    const char *out_path, const char *metrics_path, const char *pwd);
+	    const char *out_path, const char *metrics_path, const char *tmpdir,
+	    const char *pwd);
+/* Where the side file name ("output", "metrics", "http.json",
+ * "http.result") of node i's attempt is: io/NODE.NAME, or, for an attempt
+ * with a sandbox, in its own directory (it may not write in io/),
+ * io/SBDIR/NAME; relative to io/ when rel, else absolute. Allocated. */
+char	 *job_side_path(const struct job *j, size_t i, const char *name,
+	    bool rel);
 /* Free what env_build returned (its borrowed entries stay the job's). */
 void	  env_build_free(const struct job *j, char **v);
 /* Free a NULL-terminated vector of strings and the strings (NULL: none). */

@@ -39,6 +39,16 @@ usage(FILE *fp)
 	    "see dagexec(1) and dagexec.yaml(5).\n");
 }
 
+/* What the spawner runs in a clone, as a user: a job's supervisor, or a
+ * schedule's reader (argv[0] says which). */
+static int
+spawned(int argc, char **argv)
+{
+	if (strcmp(argv[0], "__schedule") == 0)
+		return cmd_schedule(argc, argv);
+	return cmd_supervise(argc, argv);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -68,7 +78,10 @@ main(int argc, char **argv)
 		return cmd_supervise(argc - 1, argv + 1);
 	/* hidden: what starts the supervisors of a `watch` */
 	if (strcmp(argv[1], "__spawner") == 0)
-		return spawner_main(argc, argv, cmd_supervise);
+		return spawner_main(argc, argv, spawned);
+	/* hidden: a schedule's reader under `watch` */
+	if (strcmp(argv[1], "__schedule") == 0)
+		return cmd_schedule(argc - 1, argv + 1);
 	fprintf(stderr, "dagexec: unknown command '%s'\n", argv[1]);
 	usage(stderr);
 	return EXIT_USAGE;

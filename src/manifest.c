@@ -59,12 +59,14 @@ manifest_names_each(void (*fn)(void *, const char *, const char *),
 const char *const top_keys[] = {
 	"name", "max_parallel", "schedule", "on_failure", "deadline",
 	"budget", "env", "workdir", "pools", "notify", "defaults", "nodes",
+	"cron", "timezone", "overlap", "catch_up",
 	NULL
 };
 
+/* cron, timezone, overlap and catch_up last, in enum CRONK_ order */
 enum { TK_NAME, TK_MAX_PARALLEL, TK_SCHEDULE, TK_ON_FAILURE, TK_DEADLINE,
 	TK_BUDGET, TK_ENV, TK_WORKDIR, TK_POOLS, TK_NOTIFY, TK_DEFAULTS,
-	TK_NODES };
+	TK_NODES, TK_CRON };
 
 static const char *const schedule_names[] = { "critical-path", "waves",
 	NULL };
@@ -292,6 +294,7 @@ parse_nodes(struct ctx *c, const struct ynode *nodes, const struct node *dflt,
 			break;
 		}
 		merge_defaults(c, n, set, dflt, dset);
+		check_node_merged(c, n, set);
 	}
 }
 
@@ -381,11 +384,30 @@ build_graph(struct ctx *c)
 }
 
 static void
+parse_name(struct ctx *c, const struct ynode *v)
+{
+	const char *s;
+
+	if (is_null(v)) {
+		yerr(c, v, "'name' must be a string, not null");
+		return;
+	}
+	if (get_str(c, "name", v, &s) != 1)
+		return;
+	if (!valid_id(s, strlen(s))) {
+		yerr(c, v, "invalid name '%s' (expected [A-Za-z0-9._-]{1,64})",
+		    s);
+		return;
+	}
+	c->m->name = xstrdup(s);
+}
+
+static void
 parse_top(struct ctx *c, const struct ynode *root)
 {
 	struct manifest *m = c->m;
 	struct mapit it;
-	struct ynode *k, *v;
+	struct ynode *k, *v, *cron_k[CRONK__N] = { NULL }, *cron_v[CRONK__N];
 	const struct ynode *pools_y = NULL, *defaults_y = NULL;
 	const struct ynode *nodes_y = NULL;
 	struct node dflt;
@@ -408,27 +430,15 @@ parse_top(struct ctx *c, const struct ynode *root)
 		switch (key_index(k->u.s, top_keys)) {
 		case TK_NAME:
 			have_name = true;
-			if (is_null(v)) {
-				yerr(c, v, "'name' must be a string, not "
-				    "null");
-				break;
-			}
-			if (get_str(c, "name", v, &s) != 1)
-				break;
-			if (!valid_id(s, strlen(s))) {
-				yerr(c, v, "invalid name '%s' (expected "
-				    "[A-Za-z0-9._-]{1,64})", s);
-				break;
-			}
-			m->name = xstrdup(s);
+			parse_name(c, v);
 			break;
 		case TK_MAX_PARALLEL:
 			get_intv(c, "max_parallel", v, 1, 100000,
 			    &m->max_parallel);
 			break;
 		case TK_SCHEDULE:
-			if (get_enum(c, "schedule", v, schedule_names,
-			    &e) == 1)
+			if (!cron_misplaced(c, v) && get_enum(c, "schedule",
+			    v, schedule_names, &e) == 1)
 				m->schedule = (enum schedule)e;
 			break;
 		case TK_ON_FAILURE:
@@ -473,6 +483,12 @@ parse_top(struct ctx *c, const struct ynode *root)
 		case TK_NODES:
 			nodes_y = v;
 			break;
+		case TK_CRON: case TK_CRON + 1: case TK_CRON + 2:
+		case TK_CRON + 3:
+			e = key_index(k->u.s, top_keys) - TK_CRON;
+			cron_k[e] = k;
+			cron_v[e] = v;
+			break;
 		default:
 			if (key_index(k->u.s, node_keys) >= 0 &&
 			    suggest(k->u.s, top_keys,
@@ -486,6 +502,7 @@ parse_top(struct ctx *c, const struct ynode *root)
 			break;
 		}
 	}
+	parse_cron_keys(c, cron_k, cron_v);
 	if (!have_name)
 		yerr(c, root, "missing required key 'name'");
 	if (nodes_y == NULL)
@@ -550,6 +567,11 @@ manifest_free(struct manifest *m)
 	if (m->notify != NULL) {
 		free(m->notify->url);
 		free(m->notify);
+	}
+	if (m->cron != NULL) {
+		free(m->cron->expr);
+		free(m->cron->timezone);
+		free(m->cron);
 	}
 	for (i = 0; i < m->nnodes; i++)
 		manifest_node_release(&m->nodes[i]);

@@ -92,6 +92,22 @@ struct cache_spec {
 	int64_t		 max_age_ms;		/* 0: no bound */
 };
 
+/* A node's Landlock sandbox (interface §10): the strict profile and what
+ * the node lists besides. */
+struct sandbox_spec {
+	char		**read;			/* absolute paths: read and
+						   execute */
+	size_t		 nread;
+	char		**write;		/* absolute paths: read, write
+						   and execute */
+	size_t		 nwrite;
+	int		*connect;		/* TCP ports it may connect to */
+	size_t		 nconnect;
+	int		*bind;			/* TCP ports it may bind */
+	size_t		 nbind;
+	bool		 best_effort;		/* default false */
+};
+
 struct node {
 	char		*id;
 	struct mpos	 pos;			/* of the id key */
@@ -126,6 +142,7 @@ struct node {
 						   it with node_slurm */
 	struct cache_spec *cache;		/* NULL: no cache: key; read
 						   it with node_cache */
+	struct sandbox_spec *sandbox;		/* NULL: none */
 };
 
 /* A node's Slurm options and cache settings, the empty ones when it has
@@ -147,6 +164,23 @@ struct pool {
 #define NOTIFY_ON_SUCCESS	0x1u
 #define NOTIFY_ON_FAILURE	0x2u
 
+/* What overlaps under a recurring manifest's `overlap:`. */
+enum overlap {
+	OVERLAP_SKIP,		/* a firing while the last one runs: none */
+	OVERLAP_QUEUE,		/* ... waits for it; at most one waits */
+	OVERLAP_ALL		/* every firing runs */
+};
+
+/* A recurring manifest's keys (SPOOL/schedules/; elsewhere they are
+ * checked and otherwise ignored). */
+struct cron_spec {
+	char		*expr;			/* canonical (cron_canonical) */
+	char		*timezone;		/* NULL: the system's */
+	enum overlap	 overlap;		/* default skip */
+	int64_t		 catch_up_ms;		/* 0: missed firings are not
+						   run */
+};
+
 struct notify_spec {
 	char		*url;
 	unsigned	 on;			/* NOTIFY_ON_*; default both */
@@ -166,6 +200,7 @@ struct manifest {
 	struct pool		*pools;
 	size_t			 npools;
 	struct notify_spec	*notify;	/* NULL: none */
+	struct cron_spec	*cron;		/* NULL: none */
 	struct node		*nodes;		/* in manifest order */
 	size_t			 nnodes;
 	struct graph		 graph;		/* analysed: topo, waves,

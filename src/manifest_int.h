@@ -81,6 +81,15 @@ struct mapit {
 	struct strmap		*seen;
 };
 
+/* The keys of a recurring manifest: cron, timezone, overlap, catch_up,
+ * each with its key node and value, or NULL (manifest_cron.c). */
+enum { CRONK_CRON, CRONK_TIMEZONE, CRONK_OVERLAP, CRONK_CATCH_UP, CRONK__N };
+void parse_cron_keys(struct ctx *c, struct ynode *const *keys,
+    struct ynode *const *vals);
+/* Whether the value of `schedule` looks like a cron expression (a user of
+ * Dagu writes one there): then the error says where it goes. */
+bool cron_misplaced(struct ctx *c, const struct ynode *v);
+
 /* errors */
 void err_add(struct ctx *c, int line, int col, const char *msg);
 void ctx_err(struct ctx *c, int line, int col, const char *fmt, ...)
@@ -155,6 +164,7 @@ void parse_node_keys(struct ctx *c, const struct ynode *map, struct node *n,
     size_t self, uint32_t *set);
 void merge_defaults(struct ctx *c, struct node *n, uint32_t nset,
     const struct node *d, uint32_t dset);
+void check_node_merged(struct ctx *c, const struct node *n, uint32_t set);
 /* manifest_names_each for the tables of manifest_node.c. */
 void manifest_node_names_each(void (*fn)(void *, const char *,
     const char *), void *arg);

@@ -30,6 +30,7 @@ enum nkey {
 	NK_RETRY_DELAY, NK_BACKOFF, NK_MAX_RETRY_DELAY, NK_TIMEOUT,
 	NK_LIMITS, NK_LOG_LIMIT, NK_RETRY_ON, NK_WHEN, NK_ALLOW_FAILURE,
 	NK_POOL, NK_PRIORITY, NK_ESTIMATE, NK_EXECUTOR, NK_SLURM, NK_CACHE,
+	NK_SANDBOX,
 	NK__COUNT
 };
 
@@ -37,7 +38,7 @@ const char *const node_keys[] = {
 	"run", "argv", "http", "needs", "env", "outputs", "retries",
 	"retry_delay", "backoff", "max_retry_delay", "timeout", "limits",
 	"log_limit", "retry_on", "when", "allow_failure", "pool", "priority",
-	"estimate", "executor", "slurm", "cache", NULL
+	"estimate", "executor", "slurm", "cache", "sandbox", NULL
 };
 
 static const char *const backoff_names[] = { "exponential", "fixed", NULL };
@@ -54,6 +55,10 @@ static const char *const http_methods[] = { "GET", "POST", "PUT", "PATCH",
 static const char *const slurm_keys[] = { "partition", "account", "qos",
 	"gres", "cpus", "mem", "time", "extra", NULL };
 static const char *const cache_keys[] = { "inputs", "env", "max_age", NULL };
+static const char *const sandbox_keys[] = { "profile", "read", "write",
+	"connect", "bind", "best_effort", NULL };
+static const char *const sandbox_forms[] = { "strict", "none", NULL };
+static const char *const sandbox_profiles[] = { "strict", NULL };
 
 void
 node_init(struct node *n)
@@ -114,6 +119,18 @@ slurm_release(struct slurm_spec *s)
 	memset(s, 0, sizeof *s);
 }
 
+static void
+sandbox_free(struct sandbox_spec *s)
+{
+	if (s == NULL)
+		return;
+	strv_free(s->read, s->nread);
+	strv_free(s->write, s->nwrite);
+	free(s->connect);
+	free(s->bind);
+	free(s);
+}
+
 void
 manifest_node_release(struct node *n)
 {
@@ -134,6 +151,7 @@ manifest_node_release(struct node *n)
 		free(n->cache);
 		n->cache = NULL;
 	}
+	sandbox_free(n->sandbox);
 }
 
 static void
@@ -482,6 +500,125 @@ parse_cache(struct ctx *c, const struct ynode *v, struct node *n)
 	mapit_release(&it);
 }
 
+/* sandbox.read and sandbox.write: absolute paths (a string or a list). */
+static void
+parse_sandbox_paths(struct ctx *c, const char *key, const struct ynode *v,
+    char ***vp, size_t *np)
+{
+	size_t i;
+
+	if (get_strlist(c, key, v, true, false, false, vp, np) != 1)
+		return;
+	for (i = 0; i < *np; i++)
+		if ((*vp)[i][0] != '/')
+			yerr(c, v, "path '%s' in '%s' must be absolute",
+			    (*vp)[i], key);
+}
+
+/* sandbox.connect and sandbox.bind: TCP ports from lo (a number or a
+ * list); bind's 0 is a port the kernel picks. */
+static void
+parse_sandbox_ports(struct ctx *c, const char *key, const struct ynode *v,
+    int lo, int **vp, size_t *np)
+{
+	const struct ynode *const *items = (const struct ynode *const *)&v;
+	size_t i, cnt = 1;
+	int64_t x;
+
+	if (v->type != Y_SCALAR) {
+		if (want_seq(c, key, v) != 1)
+			return;
+		items = (const struct ynode *const *)v->u.kids;
+		cnt = v->n;
+	}
+	free(*vp);
+	*vp = xcalloc(cnt + 1, sizeof **vp);
+	*np = 0;
+	for (i = 0; i < cnt; i++) {
+		if (is_null(items[i]))
+			yerr(c, items[i], "items of '%s' must be TCP ports, "
+			    "not null", key);
+		else if (get_int(c, key, items[i], lo, 65535, &x) == 1)
+			(*vp)[(*np)++] = (int)x;
+	}
+}
+
+/* sandbox: strict | none | {profile, read, write, connect, bind,
+ * best_effort}; none (n->sandbox NULL) stands against a default. */
+static void
+parse_sandbox(struct ctx *c, const struct ynode *v, struct node *n)
+{
+	struct sandbox_spec *s;
+	struct mapit it;
+	struct ynode *k, *val;
+	int e;
+
+	sandbox_free(n->sandbox);
+	n->sandbox = NULL;
+	if (v->type != Y_MAP) {
+		if (v->type != Y_SCALAR) {
+			yerr(c, v, "'sandbox' must be 'strict', 'none' or a "
+			    "mapping, not %s", ydesc(v));
+			return;
+		}
+		if (get_enum(c, "sandbox", v, sandbox_forms, &e) == 1 &&
+		    e == 0)
+			n->sandbox = xcalloc(1, sizeof *n->sandbox);
+		return;
+	}
+	s = n->sandbox = xcalloc(1, sizeof *n->sandbox);
+	mapit_init(&it, v);
+	while (map_next(c, &it, &k, &val)) {
+		if (is_null(val))
+			continue;
+		switch (key_index(k->u.s, sandbox_keys)) {
+		case 0:
+			(void)get_enum(c, "sandbox.profile", val,
+			    sandbox_profiles, &e);
+			break;
+		case 1:
+			parse_sandbox_paths(c, "sandbox.read", val, &s->read,
+			    &s->nread);
+			break;
+		case 2:
+			parse_sandbox_paths(c, "sandbox.write", val, &s->write,
+			    &s->nwrite);
+			break;
+		case 3:
+			parse_sandbox_ports(c, "sandbox.connect", val, 1,
+			    &s->connect, &s->nconnect);
+			break;
+		case 4:
+			parse_sandbox_ports(c, "sandbox.bind", val, 0,
+			    &s->bind, &s->nbind);
+			break;
+		case 5:
+			(void)get_bool(c, "sandbox.best_effort", val,
+			    &s->best_effort);
+			break;
+		default:
+			unknown_key(c, k, "sandbox key", sandbox_keys,
+			    count_names(sandbox_keys));
+		}
+	}
+	mapit_release(&it);
+}
+
+/* Node n with its defaults merged (set: its own keys): a sandbox is
+ * enforced here, never on Slurm's machines. */
+void
+check_node_merged(struct ctx *c, const struct node *n, uint32_t set)
+{
+	if (n->sandbox != NULL && n->kind != NODE_HTTP &&
+	    n->executor == EXECUTOR_SLURM)
+		ctx_err(c, n->pos.line, n->pos.col, "node '%s': 'sandbox'%s "
+		    "cannot be enforced on 'executor: slurm' (Landlock "
+		    "applies to processes started here)%s", n->id,
+		    set & (1u << NK_SANDBOX) ? "" : " (from defaults)",
+		    set & (1u << NK_SANDBOX) ? "" :
+		    "; give the node 'sandbox: none'");
+}
+
 static void
 parse_retry_on(struct ctx *c, const struct ynode *v, struct node *n)
 {
@@ -716,6 +853,9 @@ parse_node_key(struct ctx *c, int idx, const struct ynode *k,
 	case NK_CACHE:
 		parse_cache(c, val, n);
 		break;
+	case NK_SANDBOX:
+		parse_sandbox(c, val, n);
+		break;
 	}
 	return true;
 }
@@ -775,6 +915,19 @@ strv_copy(char **v, size_t n)
 	out = xcalloc(n + 1, sizeof *out);
 	for (i = 0; i < n; i++)
 		out[i] = xstrdup(v[i]);
+	return out;
+}
+
+static int *
+int_copy(const int *v, size_t n)
+{
+	int *out;
+
+	if (v == NULL)
+		return NULL;
+	out = xcalloc(n + 1, sizeof *out);
+	if (n > 0)
+		memcpy(out, v, n * sizeof *out);
 	return out;
 }
 
@@ -887,6 +1040,16 @@ merge_defaults(struct ctx *c, struct node *n, uint32_t nset,
 		n->slurm->extra = strv_copy(d->slurm->extra,
 		    d->slurm->nextra);
 	}
+	if ((only & (1u << NK_SANDBOX)) && d->sandbox != NULL) {
+		n->sandbox = xcalloc(1, sizeof *n->sandbox);
+		*n->sandbox = *d->sandbox;
+		n->sandbox->read = strv_copy(d->sandbox->read, d->sandbox->nread);
+		n->sandbox->write = strv_copy(d->sandbox->write,
+		    d->sandbox->nwrite);
+		n->sandbox->connect = int_copy(d->sandbox->connect,
+		    d->sandbox->nconnect);
+		n->sandbox->bind = int_copy(d->sandbox->bind, d->sandbox->nbind);
+	}
 }
 
 void
@@ -898,8 +1061,11 @@ manifest_node_names_each(void (*fn)(void *, const char *, const char *),
 	names_each(fn, arg, "key slurm", slurm_keys);
 	names_each(fn, arg, "key cache", cache_keys);
 	names_each(fn, arg, "key limits", limit_names);
+	names_each(fn, arg, "key sandbox", sandbox_keys);
 	names_each(fn, arg, "value backoff", backoff_names);
 	names_each(fn, arg, "value when", when_names);
 	names_each(fn, arg, "value executor", executor_names);
 	names_each(fn, arg, "value method", http_methods);
+	names_each(fn, arg, "value sandbox", sandbox_forms);
+	names_each(fn, arg, "value sandbox.profile", sandbox_profiles);
 }

@@ -13,6 +13,7 @@
 #include "journal.h"
 #include "kvfile.h"
 #include "log.h"
+#include "sandbox.h"
 #include "xmalloc.h"
 
 struct resume {
@@ -99,6 +100,10 @@ resume_event(const struct journal_event *ev, void *arg)
 		r->pgid[i] = s != NULL ? (pid_t)atol(s) : 0;
 		s = journal_get(ev, "executor");
 		r->slurm_open[i] = s != NULL && strcmp(s, "slurm") == 0 ? a : 0;
+		if ((s = journal_get(ev, "sandbox")) != NULL &&
+		    (a = sandbox_level_parse(s)) > 0)
+			exec_sandbox_note(r->job, (size_t)i,
+			    (enum sandbox_level)a);
 		free(r->slurm_id[i]);
 		r->slurm_id[i] = NULL;
 		r->duration[i] = -ev->wall_ms;
@@ -266,6 +271,10 @@ job_resume(struct job *j, const char *path, char **cause)
 				sched_preset_attempts(j->s, i, r.attempts[i]);
 		}
 	}
+	/* the interrupted attempts' processes are gone: their directories
+	 * can go too */
+	if (rc == 0)
+		exec_sandbox_leftovers(j);
 	free(r.attempts);
 	free(r.succeeded);
 	free(r.pgid);

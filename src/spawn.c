@@ -31,6 +31,11 @@
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
 #endif
 
+#ifndef SYS_landlock_restrict_self	/* never asked for: no ruleset is
+					   built without it (sandbox.c) */
+#define SYS_landlock_restrict_self	-1L
+#endif
+
 #define SPAWN_DEFAULT_PATH "/usr/local/bin:/usr/bin:/bin"
 
 enum spawn_stage {
@@ -46,6 +51,7 @@ enum spawn_stage {
 	SPAWN_SETUID,
 	SPAWN_CHDIR,
 	SPAWN_NO_NEW_PRIVS,
+	SPAWN_LANDLOCK,
 	SPAWN_EXECVE
 };
 
@@ -325,6 +331,10 @@ spawn_child(const struct spawn_spec *sp, int errfd, int nullfd, pid_t ppid)
 	umask(sp->umask);
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1)
 		spawn_child_fail(errfd, SPAWN_NO_NEW_PRIVS, 0, errno);
+	/* the sandbox last: it may deny what the steps above need */
+	if (sp->sandbox_fd > 2 && syscall(SYS_landlock_restrict_self,
+	    sp->sandbox_fd, 0U) == -1)
+		spawn_child_fail(errfd, SPAWN_LANDLOCK, 0, errno);
 
 	/* As execvp: go on after ENOENT and the like; EACCES wins. */
 	if (sp->paths == NULL) {
@@ -421,6 +431,9 @@ spawn_message(const struct spawn_spec *sp, const struct spawn_report *rep)
 		break;
 	case SPAWN_NO_NEW_PRIVS:
 		what = xstrdup("prctl(PR_SET_NO_NEW_PRIVS)");
+		break;
+	case SPAWN_LANDLOCK:
+		what = xstrdup("landlock_restrict_self");
 		break;
 	case SPAWN_EXECVE:
 		what = xasprintf("execve '%s'", sp->argv[0]);

@@ -45,6 +45,10 @@ struct spawn_spec {
 	const gid_t	 *groups;
 	size_t		  ngroups;
 	mode_t		  umask;	/* 077 for nodes */
+	int		  sandbox_fd;	/* a Landlock ruleset (sandbox_build,
+					   always above 2) the child restricts
+					   itself to after no_new_privs; 0 or
+					   -1: none. The caller's. */
 	int		 *path_used;	/* if not NULL, set on success to the
 					   index in paths that exec'd, or -1
 					   when that is not known (fork) */
@@ -60,7 +64,8 @@ void spawn_free_paths(char **paths);
 /* Fork and set the child up as interface §3 orders: signals reset, setsid,
  * stdin /dev/null, stdout/stderr from the spec, every other descriptor
  * closed, PR_SET_PDEATHSIG(SIGKILL) with the getppid check, rlimits,
- * groups/gid/uid, chdir, umask, PR_SET_NO_NEW_PRIVS, execve.
+ * groups/gid/uid, chdir, umask, PR_SET_NO_NEW_PRIVS, the Landlock
+ * ruleset, execve.
  * Returns the pid (also the process group and session id) and a pidfd in
  * *pidfd (-1 when the kernel has none or pidfd_open failed: reap on
  * SIGCHLD then), or -1 with *cause, e.g.

@@ -39,6 +39,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "bundle.h"
 #include "cmd.h"
 #include "log.h"
 #include "spawner.h"
@@ -279,8 +280,9 @@ spawner_send_ids(struct spawner *s, const struct spawner_req *r, gid_t gid,
 		add_str(&buf, &len, &cap, envp[i]);
 	h.nenv = (uint32_t)i;
 	fds[nfds++] = r->sock;
-	fds[nfds++] = r->lockfd;
-	if (r->filefd >= 0)
+	if (r->lockfd >= 0)
+		fds[nfds++] = r->lockfd;
+	if (r->lockfd >= 0 && r->filefd >= 0)
 		fds[nfds++] = r->filefd;
 	h.nfds = (uint32_t)nfds;
 	memcpy(buf, &h, sizeof h);
@@ -378,7 +380,7 @@ spawner_spawn(struct spawner **sp, const char *spool,
 
 /* ---- the spawner's side ------------------------------------------------- */
 
-static int	(*spawner_run)(int, char **);	/* cmd_supervise */
+static int	(*spawner_run)(int, char **);	/* __supervise, __schedule */
 static char	*title_start;	/* the command line's memory */
 static size_t	 title_room;
 
@@ -423,11 +425,15 @@ spawner_child(const struct spawner_hdr *h, const gid_t *groups, char **argv,
 	if (setsid() < 0)
 		_exit(126);
 	a = fcntl(fds[0], F_DUPFD, 10);
-	b = fcntl(fds[1], F_DUPFD, 10);
+	/* a schedule's reader comes with its control socket alone */
+	b = h->nfds > 1 ? fcntl(fds[1], F_DUPFD, 10) : -1;
 	if (h->nfds > 2)
 		c = fcntl(fds[2], F_DUPFD, 10);
-	if (a < 0 || b < 0 || (h->nfds > 2 && c < 0) ||
-	    dup2(a, SUPERVISOR_CTL_FD) < 0 || dup2(b, SUPERVISOR_LOCK_FD) < 0)
+	if (a < 0 || (h->nfds > 1 && b < 0) || (h->nfds > 2 && c < 0) ||
+	    dup2(a, SUPERVISOR_CTL_FD) < 0)
+		_exit(126);
+	if (b >= 0 ? dup2(b, SUPERVISOR_LOCK_FD) < 0 :
+	    (close(SUPERVISOR_LOCK_FD), 0) != 0)
 		_exit(126);
 	if (c >= 0 ? dup2(c, SUPERVISOR_FILE_FD) < 0 :
 	    (close(SUPERVISOR_FILE_FD), 0) != 0)
@@ -485,7 +491,7 @@ spawner_one(char *buf, size_t len, const int *fds, int nfds, char **cause)
 	}
 	memcpy(&h, buf, sizeof h);
 	if (h.magic != SPAWNER_MAGIC || h.nfds != (uint32_t)nfds ||
-	    nfds < 2 || h.ngroups > 65536 || h.nargv < 2 ||
+	    nfds < 1 || h.ngroups > 65536 || h.nargv < 2 ||
 	    len < sizeof h + (size_t)h.ngroups * sizeof(gid_t)) {
 		*cause = xstrdup("bad request");
 		return -1;
@@ -573,6 +579,8 @@ spawner_main(int argc, char **argv, int (*run)(int, char **))
 	title_room = (size_t)(argv[argc - 1] + strlen(argv[argc - 1]) + 1 -
 	    argv[0]);
 	(void)signal(SIGPIPE, SIG_IGN);
+	/* done once here, not once a job */
+	bundle_init();
 	buf = xmalloc(SPAWNER_MSG_MAX);
 	for (;;) {
 		n = spawner_recv(buf, SPAWNER_MSG_MAX, fds, &nfds);

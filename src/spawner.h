@@ -15,7 +15,9 @@ struct spawner_req {
 					   passwd entry */
 	char *const	*argv;		/* dagexec __supervise ... */
 	int		 sock;		/* the supervisor's control socket */
-	int		 lockfd;	/* the job's lock */
+	int		 lockfd;	/* the job's lock, or -1 (then no
+					   filefd either): a schedule's
+					   reader */
 	int		 filefd;	/* the dropped file, or -1 */
 };
 

@@ -48,6 +48,8 @@ static const struct {
 	{ "tmp",	01733 },
 	{ "users",	0755 },	/* users/UID/: each user's own (0700) */
 	{ "claims",	0711 },	/* root's: claimed files and job locks */
+	{ "schedules",	01733 },	/* recurring and one-shot manifests */
+	{ "sched",	0711 },	/* root's: what it knows of them */
 };
 
 const char *
@@ -665,6 +667,13 @@ out:
 	return rc;
 }
 
+int
+spool_reject_file(struct spool *sp, const char *sub, const char *name,
+    const char *text, char **cause)
+{
+	return reject_in_place(sp, sub, name, text, cause);
+}
+
 /* What we checked is what we claimed (the name could have been replaced
  * between the check and the rename): the descriptor of dfd/name when it
  * is the file st describes, a plain file of one link; else -1. */
@@ -691,6 +700,13 @@ int
 spool_claim(struct spool *sp, const char *name, struct spool_claim *c,
     char **cause)
 {
+	return spool_claim_from(sp, "incoming", name, c, cause);
+}
+
+int
+spool_claim_from(struct spool *sp, const char *sub, const char *name,
+    struct spool_claim *c, char **cause)
+{
 	struct stat st;
 	unsigned char r[4];
 	char *dir = NULL, *why = NULL;
@@ -699,9 +715,9 @@ spool_claim(struct spool *sp, const char *name, struct spool_claim *c,
 
 	memset(c, 0, sizeof *c);
 	c->fd = -1;
-	in = openat(sp->dirfd, "incoming", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	in = openat(sp->dirfd, sub, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (in < 0) {
-		*cause = xasprintf("cannot open '%s/incoming': %s", sp->path,
+		*cause = xasprintf("cannot open '%s/%s': %s", sp->path, sub,
 		    strerror(errno));
 		return -1;
 	}
@@ -802,7 +818,9 @@ spool_claim(struct spool *sp, const char *name, struct spool_claim *c,
 		return -1;
 	}
 	close(in);
-	(void)fs_sync_parent(dir);
+	/* not synced: after a crash the file is in incoming/ or in its
+	 * claim, and is taken up again from either; what a job relies on is
+	 * synced when it is named (spool_activate) */
 	fd = claimed_same(dfd, name, &st);
 	close(dfd);
 	if (fd < 0) {
@@ -830,7 +848,7 @@ spool_claim(struct spool *sp, const char *name, struct spool_claim *c,
 
 reject:
 	close(in);
-	if (reject_in_place(sp, "incoming", name, why, cause) != 0) {
+	if (reject_in_place(sp, sub, name, why, cause) != 0) {
 		free(why);
 		return -1;
 	}
@@ -1146,4 +1164,92 @@ spool_claim_release(struct spool_claim *c)
 	free(c->path);
 	memset(c, 0, sizeof *c);
 	c->fd = -1;	/* released twice is harmless */
+}
+
+int
+spool_mark_write(const char *dir, int64_t when, uid_t uid, gid_t gid,
+    char **cause)
+{
+	char *p = xasprintf("%s/.scheduled", dir), *text;
+	int rc;
+
+	text = xasprintf("%lld %ld %ld\n", (long long)when, (long)uid,
+	    (long)gid);
+	rc = fs_write_atomic(p, text, strlen(text), 0600, cause);
+	free(text);
+	free(p);
+	return rc;
+}
+
+int
+spool_mark_read(struct spool *sp, const char *claim, int64_t *when,
+    uid_t *uid, gid_t *gid)
+{
+	char *p = xasprintf("%s/claims/%s/.scheduled", sp->path, claim);
+	char buf[96];
+	long long w;
+	long u, g;
+	ssize_t n;
+	int fd;
+
+	fd = open(p, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	free(p);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	if (sscanf(buf, "%lld %ld %ld", &w, &u, &g) != 3 || w <= 0 || u < 0 ||
+	    g < 0)
+		return -1;
+	*when = (int64_t)w;
+	*uid = (uid_t)u;
+	*gid = (gid_t)g;
+	return 0;
+}
+
+int
+spool_claim_reopen(struct spool *sp, const char *claim, struct spool_claim *c,
+    char **cause)
+{
+	char *dir = xasprintf("%s/claims/%s", sp->path, claim);
+	struct dirent *e;
+	struct stat st;
+	DIR *d;
+	int fd = -1;
+
+	memset(c, 0, sizeof *c);
+	c->fd = -1;
+	if ((d = opendir(dir)) == NULL) {
+		*cause = xasprintf("cannot open '%s': %s", dir,
+		    strerror(errno));
+		free(dir);
+		return -1;
+	}
+	while (c->name == NULL && (e = readdir(d)) != NULL)
+		if (e->d_name[0] != '.' && strcmp(e->d_name, "lock") != 0)
+			c->name = xstrdup(e->d_name);
+	closedir(d);
+	if (c->name != NULL) {
+		c->path = xasprintf("%s/%s", dir, c->name);
+		fd = open(c->path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+		    O_CLOEXEC);
+	}
+	if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+	    st.st_nlink != 1 || spool_kind(c->name, &c->kind) != 0) {
+		*cause = xasprintf("'%s' holds no file to take in", dir);
+		if (fd >= 0)
+			close(fd);
+		free(dir);
+		spool_claim_release(c);
+		return -1;
+	}
+	c->fd = fd;
+	c->dir = dir;
+	c->uid = st.st_uid;
+	c->gid = st.st_gid;
+	c->size = st.st_size;
+	return 0;
 }

@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 
@@ -45,6 +46,8 @@ struct spool_claim {
 	uid_t		 uid;		/* the dropper: the file's owner */
 	gid_t		 gid;
 	off_t		 size;
+	int64_t		 scheduled;	/* a scheduled firing's time (seconds
+					   since the epoch), or 0 */
 };
 
 /* The default spool: $DAGEXEC_SPOOL, else LOCALSTATEDIR/spool/dagexec. */
@@ -112,6 +115,27 @@ int spool_clean_temps(struct spool *sp, const char *sub, bool (*match)(
  * another event). */
 int spool_claim(struct spool *sp, const char *name, struct spool_claim *c,
     char **cause);
+/* spool_claim from sub/ (incoming/, schedules/), rejecting into
+ * rejected/ what cannot be claimed. */
+int spool_claim_from(struct spool *sp, const char *sub, const char *name,
+    struct spool_claim *c, char **cause);
+/* Move sub/NAME (whatever it is, never followed) to rejected/ with
+ * NAME.error holding text, both the file owner's alone. */
+int spool_reject_file(struct spool *sp, const char *sub, const char *name,
+    const char *text, char **cause);
+/* A scheduled firing's claim is marked by dir/.scheduled (root's, in the
+ * claim directory dir, absolute): its time and the job's owner, which the
+ * file to take in (root's copy) does not say. 0, or -1 with *cause. */
+int spool_mark_write(const char *dir, int64_t when, uid_t uid, gid_t gid,
+    char **cause);
+/* The mark of claims/CLAIM: 0 with its values, -1 when it has none. */
+int spool_mark_read(struct spool *sp, const char *claim, int64_t *when,
+    uid_t *uid, gid_t *gid);
+/* The claim claims/CLAIM cut short, made again from its one file (not
+ * "lock", not a dot name), checked as spool_claim checks it; uid and gid
+ * are the file's. 0, or -1 with *cause. */
+int spool_claim_reopen(struct spool *sp, const char *claim,
+    struct spool_claim *c, char **cause);
 /* Move a claimed file to rejected/ with NAME.error holding text, and remove
  * the claim directory. */
 int spool_reject_claim(struct spool *sp, struct spool_claim *c,

@@ -16,6 +16,7 @@
 
 #include "errtail.h"
 #include "fsutil.h"
+#include "sandbox.h"
 #include "state.h"
 #include "strbuf.h"
 #include "units.h"
@@ -456,6 +457,12 @@ state_node(struct strbuf *o, struct state_clock *c, const struct manifest *m,
 	if (sj->slurm_jobs != NULL && sj->slurm_jobs[i] != NULL) {
 		strbuf_add(o, "\n    slurm_job: ", 16);
 		state_str(o, sj->slurm_jobs[i], 0);
+	}
+	/* how much of its sandbox the kernel enforced, at its weakest */
+	if (sj->sandbox != NULL && (s = sandbox_level_name(
+	    (enum sandbox_level)sj->sandbox[i])) != NULL) {
+		strbuf_add(o, "\n    sandbox: ", 14);
+		strbuf_add(o, s, strlen(s));
 	}
 	strbuf_add(o, "\n", 1);
 }
@@ -1252,6 +1259,7 @@ state_rd_nodes(struct state_rd *rd, yaml_node_t *nodes, struct state_doc *d)
 		    state_rd_str(rd, v, "error", 1, &dn->error) != 0 ||
 		    state_rd_str(rd, v, "reused_from", 1,
 		    &dn->reused_from) != 0 ||
+		    state_rd_str(rd, v, "sandbox", 1, &dn->sandbox) != 0 ||
 		    state_rd_tail(rd, v, &dn->stderr_tail) != 0)
 			return -1;
 		dn->cached = state_rd_get(rd, v, "cached") != NULL &&
@@ -1277,6 +1285,7 @@ state_doc_free(struct state_doc *d)
 		free(d->nodes[i].error);
 		free(d->nodes[i].stderr_tail);
 		free(d->nodes[i].reused_from);
+		free(d->nodes[i].sandbox);
 		state_rd_metrics_free(d->nodes[i].saved, d->nodes[i].nsaved);
 	}
 	free(d->nodes);

@@ -34,6 +34,10 @@ struct state_job {
 	const struct state_cached *cached;	/* per node, or NULL */
 	const struct metric *saved;	/* the DAG's sums of the hits' */
 	size_t		 nsaved;
+	const unsigned char *sandbox;	/* per node: the weakest enum
+					   sandbox_level of its attempts
+					   (SANDBOX_UNSET: none ran with one),
+					   or NULL */
 };
 
 /* The incremental writer of a job's state.yaml: what it needs to render
@@ -83,6 +87,9 @@ struct state_doc_node {
 	bool		 cached;	/* a cache hit */
 	struct metric	*saved;		/* a hit's metrics, not added */
 	size_t		 nsaved;
+	char		*sandbox;	/* "enforced", "partial", "none";
+					   NULL: absent (no attempt with a
+					   sandbox) */
 };
 
 /* A state.yaml read back (for `dagexec status`). */

@@ -34,6 +34,7 @@ job_fill_state(const struct job *j, struct state_job *sj)
 	sj->cached = j->cached;
 	sj->saved = j->saved;
 	sj->nsaved = j->nsaved;
+	sj->sandbox = j->sandbox;
 }
 
 
@@ -90,10 +91,10 @@ thread_cpu_us(void)
 /*
  * A rewrite while the job runs is rendered on the loop into a temporary
  * file (only what changed; the rest is copied in the kernel from the last
- * file) and made durable by a thread of the job's: fsync, rename, fsync of
- * the directory. The loop never waits for the disk with its node slots
- * idle. One file at a time, in order; statew_flush (the last state, and
- * those of notify) waits until the thread is idle and does it all itself.
+ * file) and renamed into place by a thread of the job's. None is synced:
+ * state.yaml is made again from the journal after a crash. One file at a
+ * time, in order; statew_flush (the last state, and those of notify) waits
+ * until the thread is idle and does it all itself.
  */
 struct statew {
 	pthread_t	 thr;
@@ -131,7 +132,7 @@ statew_main(void *arg)
 
 		cause = NULL;
 		t0 = thread_cpu_us();
-		rc = fs_atomic_commit(fd, tmp, sw->path, true, &cause);
+		rc = fs_atomic_commit(fd, tmp, sw->path, false, &cause);
 
 		pthread_mutex_lock(&sw->mu);
 		sw->busy = false;
@@ -304,7 +305,7 @@ statew_flush(struct job *j)
 	(void)statew_take(j, true, NULL);
 	t0 = thread_cpu_us();
 	if ((fd = statew_render(j, &tmp, &cause)) < 0 ||
-	    fs_atomic_commit(fd, tmp, j->state_path, true, &cause) != 0) {
+	    fs_atomic_commit(fd, tmp, j->state_path, false, &cause) != 0) {
 		job_log(j, LOG_ERROR, SIZE_MAX, "state", "%s", cause);
 		free(cause);
 		j->end_failed = true;

@@ -35,6 +35,7 @@
 #include <sys/epoll.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "bundle.h"
@@ -583,21 +584,6 @@ unpack_drop(struct sup *s, char **work, char **buf, size_t *len,
 	return rc;
 }
 
-/* The diagnostics as `validate` prints them. */
-static char *
-diags_text(const char *file, const struct diags *d)
-{
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *fp = open_memstream(&buf, &len);
-
-	if (fp == NULL)
-		return xstrdup("invalid manifest\n");
-	diags_print(fp, file, d);
-	fclose(fp);
-	return buf;
-}
-
 /* Refuse the dropped file: the daemon moves it to rejected/ with text. */
 static void
 refuse(struct sup *s, const char *text)
@@ -826,7 +812,7 @@ start_job(struct sup *s, struct manifest *m, const char *text, size_t len)
 	struct job_config jc;
 	struct stat st;
 	char *ev = xasprintf("%s/events.log", s->dir), *cause = NULL, *hist;
-	char *cache, *done;
+	char *cache, *done, when[32];
 	int64_t *est;
 
 	memset(&jc, 0, sizeof jc);
@@ -844,6 +830,14 @@ start_job(struct sup *s, struct manifest *m, const char *text, size_t len)
 	jc.cancel_remote = s->a->cancel_remote;
 	jc.resume_log = text == NULL && stat(ev, &st) == 0 ? ev : NULL;
 	jc.lost = s->a->lost && jc.resume_log != NULL;
+	if (s->a->scheduled > 0) {
+		time_t tt = (time_t)s->a->scheduled;
+		struct tm tm;
+
+		gmtime_r(&tt, &tm);
+		strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+		jc.scheduled_at = when;
+	}
 	est = xcalloc(m->nnodes, sizeof *est);
 	s->m = m;
 	hist = xasprintf("%s/history", s->userdir);

@@ -7,6 +7,7 @@
 #define DAGEXEC_SUPERVISOR_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 /* The descriptors a supervisor is started with. */
 #define SUPERVISOR_CTL_FD	3	/* the daemon's end of a socket pair */
@@ -24,6 +25,8 @@ struct supervisor_args {
 	bool		 cleanup;	/* its bundle is in done/ already: only
 					   empty the job directory */
 	bool		 cancel_remote;	/* interrupted: scancel Slurm jobs */
+	int64_t		 scheduled;	/* a scheduled firing's time (seconds
+					   since the epoch), or 0 */
 	int		 file_fd;	/* SUPERVISOR_FILE_FD, or -1 */
 };
 

@@ -82,6 +82,7 @@ struct wsup {
 	char		*bstatus;
 	int		 copy_rc;
 	char		*copy_cause;
+	int64_t		 scheduled;	/* a scheduled firing's time, or 0 */
 	int64_t		 deaths[DEATHS_LOST];
 	int		 ndeaths;
 	struct loop_timer *again;	/* a resume waiting for the lock */
@@ -342,7 +343,7 @@ wsup_spawn(struct wsup *ws, int lockfd, int filefd)
 {
 	struct wsups *t = ws->t;
 	struct spawner_req req;
-	char *argv[12], *cause = NULL;
+	char *argv[16], *cause = NULL;
 	int sv[2], k = 0, pidfd;
 	pid_t pid;
 
@@ -366,6 +367,10 @@ wsup_spawn(struct wsup *ws, int lockfd, int filefd)
 		argv[k++] = xstrdup("--lost");
 	if (t->c.cancel_remote)
 		argv[k++] = xstrdup("--cancel-remote");
+	if (ws->scheduled > 0) {
+		argv[k++] = xstrdup("--scheduled-at");
+		argv[k++] = xasprintf("%lld", (long long)ws->scheduled);
+	}
 	argv[k] = NULL;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
 		log_event(LOG_ERROR, ws->job, NULL, "supervisor", "socketpair: "
@@ -439,6 +444,7 @@ wsups_take(struct wsups *t, struct spool_claim *c)
 	ws->bundle = c->kind != SPOOL_MANIFEST && c->kind != SPOOL_RETRY;
 	ws->uid = c->uid;
 	ws->gid = c->gid;
+	ws->scheduled = c->scheduled;
 	ws->c = *c;
 	memset(c, 0, sizeof *c);
 	c->fd = -1;
@@ -875,6 +881,37 @@ put_back(struct wsups *t, const char *sub, const char *claim)
 	free(dir);
 }
 
+/* A claim whose taking-in was cut short: its file goes back into
+ * incoming/, but a scheduled firing's (claims/X/.scheduled) is taken in
+ * again, keeping its time (at the next start, when the daemon stops). */
+static void
+put_back_claim(struct wsups *t, const char *claim)
+{
+	struct spool_claim c;
+	char *cause = NULL;
+	int64_t when;
+	uid_t uid;
+	gid_t gid;
+
+	if (spool_mark_read(t->c.sp, claim, &when, &uid, &gid) != 0) {
+		put_back(t, "claims", claim);
+		return;
+	}
+	if (t->stopping)
+		return;
+	if (spool_claim_reopen(t->c.sp, claim, &c, &cause) != 0) {
+		log_event(LOG_ERROR, NULL, NULL, "recover", "%s", cause);
+		free(cause);
+		return;
+	}
+	c.uid = uid;
+	c.gid = gid;
+	c.scheduled = when;
+	log_event(LOG_INFO, NULL, NULL, "recover", "file=%s scheduled=%lld: "
+	    "taken in again", c.name, (long long)when);
+	wsups_take(t, &c);
+}
+
 /* Forget a finished job: its directory (emptied by its supervisor) and
  * its claim. */
 static void
@@ -1008,7 +1045,7 @@ wsup_ended(struct wsup *ws, int status)
 		if (ws->c.dir == NULL || (status >= 0 && WIFEXITED(status) &&
 		    WEXITSTATUS(status) == 0)) {
 			spool_claim_release(&ws->c);
-			put_back(t, "claims", ws->claim);
+			put_back_claim(t, ws->claim);
 		} else {
 			text = xasprintf("%s: error: it could not be taken in: "
 			    "the process reading it %s\n", ws->file, why);
@@ -1196,6 +1233,12 @@ on_listen(struct loop *l, int fd, uint32_t events, void *arg)
 	}
 }
 
+pid_t
+wsups_spawn(struct wsups *t, const struct spawner_req *r, char **cause)
+{
+	return spawner_spawn(&t->spawner, spool_path(t->c.sp), r, cause);
+}
+
 int
 wsups_listen(struct wsups *t, char **cause)
 {
@@ -1272,6 +1315,7 @@ recover_claim(struct wsups *t, const char *name)
 	char *cause = NULL, *p;
 	uid_t uid;
 	gid_t gid;
+	int64_t when;
 	int held, grants = 0;
 
 	held = spool_job_lock(t->c.sp, name, false, &cause);
@@ -1284,7 +1328,7 @@ recover_claim(struct wsups *t, const char *name)
 		/* a file being taken in: its supervisor, if alive, gives up
 		 * now that its daemon is gone; then it goes back */
 		if (held == 0)
-			put_back(t, "claims", name);
+			put_back_claim(t, name);
 		else {
 			wsup_add(t, name);
 			probe_later(t);
@@ -1301,6 +1345,8 @@ recover_claim(struct wsups *t, const char *name)
 	ws->uid = uid;
 	ws->gid = gid;
 	ws->file = dropped_file(t, name);
+	if (spool_mark_read(t->c.sp, name, &when, &uid, &gid) == 0)
+		ws->scheduled = when;
 	if (held == 1) {
 		/* a live supervisor: it reconnects and says what it holds */
 		ws->held = grants;

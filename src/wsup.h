@@ -49,6 +49,12 @@ bool wsups_cancel(struct wsups *t, const char *id, uid_t uid, bool now,
 /* Ask every supervisor to interrupt its job (--stop-jobs); returns how
  * many were asked. */
 size_t wsups_stop(struct wsups *t);
+/* Start another helper as a user through the supervisors' spawner (a
+ * schedule's reader: wsched.c), the same way. Its pid (our child), or -1
+ * with *cause. */
+struct spawner_req;
+pid_t wsups_spawn(struct wsups *t, const struct spawner_req *r,
+    char **cause);
 /* The descriptor of SPOOL/ctl, where supervisors reconnect, or -1 with
  * *cause. */
 int wsups_listen(struct wsups *t, char **cause);

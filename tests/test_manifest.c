@@ -367,6 +367,31 @@ static const struct bad bad_cases[] = {
 	{ "cache max_age zero",
 	  "name: t\nnodes:\n  a: {run: x, cache: {max_age: 0}}\n", 3, 32,
 	  "'cache.max_age' must be greater than 0" },
+	{ "sandbox of the wrong type",
+	  "name: t\nnodes:\n  a: {run: x, sandbox: [strict]}\n", 3, 24,
+	  "'sandbox' must be 'strict', 'none' or a mapping, not a sequence" },
+	{ "sandbox profile unknown",
+	  "name: t\nnodes:\n  a: {run: x, sandbox: lax}\n", 3, 24,
+	  "invalid sandbox 'lax' (expected strict or none)" },
+	{ "sandbox key misspelt",
+	  "name: t\nnodes:\n  a: {run: x, sandbox: {best_efort: true}}\n", 3,
+	  25, "unknown sandbox key 'best_efort' (did you mean 'best_effort'?)" },
+	{ "sandbox path relative",
+	  "name: t\nnodes:\n  a: {run: x, sandbox: {read: [data]}}\n", 3, 31,
+	  "path 'data' in 'sandbox.read' must be absolute" },
+	{ "sandbox connect port 0",
+	  "name: t\nnodes:\n  a: {run: x, sandbox: {connect: [0]}}\n", 3, 35,
+	  "'sandbox.connect' must be between 1 and 65535" },
+	{ "sandbox bind port too large",
+	  "name: t\nnodes:\n  a: {run: x, sandbox: {bind: 65536}}\n", 3, 31,
+	  "'sandbox.bind' must be between 0 and 65535" },
+	{ "sandbox on slurm",
+	  "name: t\nnodes:\n  a: {run: x, executor: slurm, sandbox: strict}\n",
+	  3, 3, "node 'a': 'sandbox' cannot be enforced on 'executor: slurm'" },
+	{ "sandbox from defaults on slurm",
+	  "name: t\ndefaults: {sandbox: strict}\nnodes:\n"
+	  "  a: {run: x, executor: slurm}\n", 4, 3,
+	  "'sandbox' (from defaults) cannot be enforced on 'executor: slurm'" },
 	{ "node not a mapping",
 	  "name: t\nnodes:\n  a: hello\n", 3, 6,
 	  "node 'a' must be a mapping, not a string" },
@@ -405,7 +430,43 @@ static const struct bad bad_cases[] = {
 	  "name: t\nx: &a [*a]\n" OK_NODES, 2, 8, "unknown anchor 'a'" },
 	{ "NUL in a double-quoted scalar",
 	  "name: t\nnodes:\n  a: {run: \"x\\0y\"}\n", 3, 12,
-	  "'run' contains a NUL character" },
+	  "'run' contains a NUL character" },	{ "cron: a bad field, at its column",
+	  "name: t\ncron: 0 61 * * *\n" OK_NODES, 2, 9,
+	  "bad 'cron' expression '0 61 * * *': hour '61' is out of range "
+	  "0-23" },
+	{ "cron: quoted, at the column of its text",
+	  "name: t\ncron: '*/5 * * foo *'\n" OK_NODES, 2, 16,
+	  "unknown month name 'foo'" },
+	{ "cron: four fields",
+	  "name: t\ncron: 0 2 * *\n" OK_NODES, 2, 14,
+	  "expected five fields" },
+	{ "cron: never fires",
+	  "name: t\ncron: 0 0 30 2 *\n" OK_NODES, 2, 11,
+	  "never fires" },
+	{ "cron: not a string",
+	  "name: t\ncron: [0, 2]\n" OK_NODES, 2, 7,
+	  "'cron' must be a string" },
+	{ "timezone: unknown",
+	  "name: t\ncron: '@daily'\ntimezone: Europe/Atlantis\n" OK_NODES,
+	  3, 11, "unknown time zone 'Europe/Atlantis'" },
+	{ "timezone: a path",
+	  "name: t\ncron: '@daily'\ntimezone: ../../etc/passwd\n" OK_NODES,
+	  3, 11, "is not a time zone name" },
+	{ "overlap: unknown",
+	  "name: t\ncron: '@daily'\noverlap: replace\n" OK_NODES, 3, 10,
+	  "invalid overlap 'replace' (expected skip, queue or all)" },
+	{ "catch_up: not a duration",
+	  "name: t\ncron: '@daily'\ncatch_up: yes\n" OK_NODES, 3, 11,
+	  "invalid duration 'yes' for 'catch_up'" },
+	{ "timezone without cron",
+	  "name: t\ntimezone: UTC\n" OK_NODES, 2, 1,
+	  "'timezone' needs 'cron'" },
+	{ "catch_up without cron",
+	  "name: t\ncatch_up: 1h\n" OK_NODES, 2, 1,
+	  "'catch_up' needs 'cron'" },
+	{ "a cron expression under schedule",
+	  "name: t\nschedule: 0 2 * * *\n" OK_NODES, 2, 11,
+	  "a cron expression such as '0 2 * * *' goes under 'cron'" },
 };
 
 static void
@@ -499,6 +560,41 @@ test_hint_bound(void)
 }
 
 /* A NUL byte: the position of the first one. */
+/* A recurring manifest's keys, and their defaults. */
+static void
+test_cron_keys(void)
+{
+	struct manifest *m;
+	struct diags d;
+	int rc;
+
+	m = parse("name: t\ncron: '  30\t2 * * mon-fri '\n"
+	    "timezone: Europe/Berlin\noverlap: queue\ncatch_up: 2h\n"
+	    OK_NODES, 0, &d, &rc);
+	CU_ASSERT_EQUAL_FATAL(rc, 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(m->cron);
+	CU_ASSERT_STRING_EQUAL(m->cron->expr, "30 2 * * mon-fri");
+	CU_ASSERT_STRING_EQUAL(m->cron->timezone, "Europe/Berlin");
+	CU_ASSERT_EQUAL(m->cron->overlap, OVERLAP_QUEUE);
+	CU_ASSERT_EQUAL(m->cron->catch_up_ms, 7200000);
+	manifest_free(m);
+	diags_release(&d);
+	m = parse("name: t\ncron: '@hourly'\n" OK_NODES, 0, &d, &rc);
+	CU_ASSERT_EQUAL_FATAL(rc, 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(m->cron);
+	CU_ASSERT_STRING_EQUAL(m->cron->expr, "@hourly");
+	CU_ASSERT_PTR_NULL(m->cron->timezone);
+	CU_ASSERT_EQUAL(m->cron->overlap, OVERLAP_SKIP);
+	CU_ASSERT_EQUAL(m->cron->catch_up_ms, 0);
+	manifest_free(m);
+	diags_release(&d);
+	m = parse("name: t\n" OK_NODES, 0, &d, &rc);
+	CU_ASSERT_EQUAL_FATAL(rc, 0);
+	CU_ASSERT_PTR_NULL(m->cron);
+	manifest_free(m);
+	diags_release(&d);
+}
+
 static void
 test_nul(void)
 {
@@ -1154,6 +1250,62 @@ test_cache(void)
 	diags_release(&d);
 }
 
+/* sandbox: strict or a map, from defaults where a node has none; none
+ * stands against a default (and lets a Slurm node be). */
+static void
+test_sandbox(void)
+{
+	static const char text[] =
+	    "name: s\n"
+	    "defaults: {sandbox: {read: /data, write: [/scratch, /out], "
+	    "connect: [443, 8080], bind: 0, best_effort: true}}\n"
+	    "nodes:\n"
+	    "  a: {run: x}\n"
+	    "  b: {run: y, sandbox: strict}\n"
+	    "  c: {run: z, sandbox: none, executor: slurm}\n";
+	static const char http[] =
+	    "name: h\n"
+	    "defaults: {sandbox: strict, executor: slurm}\n"
+	    "nodes:\n"
+	    "  d: {http: {url: 'http://h/'}}\n";
+	const struct sandbox_spec *s;
+	struct manifest *m;
+	struct diags d;
+	int rc;
+
+	m = parse(text, 0, &d, &rc);
+	if (rc != 0)
+		dump(&d);
+	CU_ASSERT_EQUAL_FATAL(rc, 0);
+	s = m->nodes[0].sandbox;
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	CU_ASSERT_EQUAL_FATAL(s->nread, 1);
+	CU_ASSERT_STRING_EQUAL(s->read[0], "/data");
+	CU_ASSERT_EQUAL_FATAL(s->nwrite, 2);
+	CU_ASSERT_STRING_EQUAL(s->write[1], "/out");
+	CU_ASSERT_EQUAL_FATAL(s->nconnect, 2);
+	CU_ASSERT_EQUAL(s->connect[1], 8080);
+	CU_ASSERT_EQUAL_FATAL(s->nbind, 1);
+	CU_ASSERT_EQUAL(s->bind[0], 0);
+	CU_ASSERT(s->best_effort);
+	s = m->nodes[1].sandbox;
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	CU_ASSERT_EQUAL(s->nread + s->nwrite + s->nconnect + s->nbind, 0);
+	CU_ASSERT(!s->best_effort);
+	CU_ASSERT_PTR_NULL(m->nodes[2].sandbox);
+	manifest_free(m);
+	diags_release(&d);
+
+	/* an http node runs here, whatever its executor */
+	m = parse(http, 0, &d, &rc);
+	if (rc != 0)
+		dump(&d);
+	CU_ASSERT_EQUAL_FATAL(rc, 0);
+	CU_ASSERT_PTR_NOT_NULL(m->nodes[0].sandbox);
+	manifest_free(m);
+	diags_release(&d);
+}
+
 /* Defaults that would copy more values than the bound are refused before
  * they are copied. */
 static void
@@ -1766,6 +1918,7 @@ main(void)
 		{ "invalid manifests", test_bad_table },
 		{ "no hint where none fits", test_no_hint },
 		{ "hints are bounded", test_hint_bound },
+		{ "recurring manifests", test_cron_keys },
 		{ "NUL byte", test_nul },
 		{ "deep nesting", test_deep },
 		{ "alias bounds", test_aliases },
@@ -1778,6 +1931,7 @@ main(void)
 		{ "defaults bound", test_defaults_bound },
 		{ "too many errors", test_too_many_errors },
 		{ "long message", test_long_message },
+		{ "sandbox", test_sandbox },
 		{ "waves", test_waves },
 		{ "insecure hosts", test_insecure_hosts },
 		{ "reasons", test_reasons },

@@ -24,6 +24,7 @@
 #include "fsutil.h"
 #include "manifest.h"
 #include "sched.h"
+#include "sandbox.h"
 #include "state.h"
 #include "xmalloc.h"
 
@@ -929,6 +930,48 @@ test_reused_from(void)
 	free(text);
 }
 
+/* A sandbox's level, last, for the nodes that ran with one; read back. */
+static void
+test_sandbox_level(void)
+{
+	unsigned char levels[NIDS];
+	struct state_job j = sj;
+	struct state_doc *d = NULL;
+	yaml_node_t	*root, *n, *nd;
+	char		*text, *cause = NULL;
+	size_t		 len, i;
+
+	setup_manifest();
+	memset(levels, 0, sizeof levels);
+	levels[0] = SANDBOX_PARTIAL;
+	levels[NIDS - 1] = SANDBOX_NONE;
+	j.sandbox = levels;
+	text = state_render(&man, runp, dagm, 4, &j, &len);
+	CU_ASSERT_FATAL(load(text, len));
+	root = yaml_document_get_root_node(&doc);
+	n = get(root, "nodes");
+	for (i = 0; i < NIDS; i++) {
+		nd = node_at(n->data.mapping.pairs.start[i].value);
+		if (levels[i] == SANDBOX_UNSET) {
+			CU_ASSERT_EQUAL(map_len(nd), 13);
+			continue;
+		}
+		CU_ASSERT_EQUAL_FATAL(map_len(nd), 14);
+		CU_ASSERT_STRING_EQUAL(key_at(nd, 13), "sandbox");
+		CU_ASSERT_STRING_EQUAL(sval(get(nd, "sandbox")),
+		    sandbox_level_name((enum sandbox_level)levels[i]));
+	}
+	yaml_document_delete(&doc);
+	CU_ASSERT_EQUAL_FATAL(state_read_buf("s.yaml", text, len, &d, &cause),
+	    0);
+	CU_ASSERT_STRING_EQUAL(d->nodes[0].sandbox, "partial");
+	CU_ASSERT_STRING_EQUAL(d->nodes[NIDS - 1].sandbox, "none");
+	for (i = 1; i + 1 < d->nnodes; i++)
+		CU_ASSERT_PTR_NULL(d->nodes[i].sandbox);
+	state_doc_free(d);
+	free(text);
+}
+
 /* Cache hits: cached and saved after error for those nodes only, the DAG's
  * saved after metrics, through libyaml, read back by the independent reader
  * and by state_read (numbers as state_number writes them, .inf too). */
@@ -1359,6 +1402,7 @@ main(void)
 		{ "with the real scheduler", test_real_sched },
 		{ "round trip of every string", test_round_trip },
 		{ "reused nodes", test_reused_from },
+		{ "sandbox levels", test_sandbox_level },
 		{ "the last lines of stderr", test_stderr_tail },
 		{ "cache hits and saved", test_cached_saved },
 		{ "a bad saved", test_saved_bad },

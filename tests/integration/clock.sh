@@ -10,28 +10,7 @@
 # and delays asked for, as ratios.
 . "$TOP_SRCDIR/tests/integration/lib.sh"
 
-CC=${CC:-cc}
-if ! command -v "$CC" >/dev/null 2>&1; then
-	echo "skip - no C compiler ('$CC') to build the clock shim"
-	exit 77
-fi
-if ! "$CC" -shared -fPIC -o "$T/clockshim.so" "$TOP_SRCDIR/tests/clockshim.c" \
-    2>"$T/cc.err"; then
-	cat "$T/cc.err"
-	echo "FAIL - the clock shim does not build"
-	exit 1
-fi
-
-OFF="$T/offset"		# the wall clock's offset in seconds, read by the shim
-echo 0 >"$OFF"
-# an ASan build checks that its runtime comes first; the shim does not
-# touch memory, so the check can be left out
-ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0"
-export ASAN_OPTIONS
-
-# $SHIM COMMAND...: runs it with the jumping wall clock (env execs it: the
-# same pid)
-SHIM="env LD_PRELOAD=$T/clockshim.so CLOCKSHIM_FILE=$OFF"
+clockshim
 
 # uptime_ms: the test's own clock, in milliseconds since boot
 uptime_ms() {

@@ -32,15 +32,6 @@ start_daemon() {	# start_daemon SPOOL [ARGS]
 	done
 }
 
-# wait_empty DIR: until DIR is empty (at most 10 s)
-wait_empty() {
-	i=0
-	while [ $i -lt 100 ] && [ -n "$(ls -A "$1")" ]; do
-		sleep 0.1; i=$((i + 1))
-	done
-	[ -z "$(ls -A "$1")" ]
-}
-
 # wait_for COUNT GLOB: until COUNT files match (at most 60 s)
 wait_for() {
 	i=0

@@ -141,6 +141,17 @@ runs() {
 # the last line of stdout: the bundle
 bundle_of() { tail -n 1 "$T/out"; }
 
+# wait_empty DIR: until DIR is empty, at most 10 s (a job's directory in
+# active/ goes once its supervisor has exited, a moment after its bundle
+# is in done/); true when it is
+wait_empty() {
+	_i=0
+	while [ $_i -lt 100 ] && [ -n "$(ls -A "$1")" ]; do
+		sleep 0.1; _i=$((_i + 1))
+	done
+	[ -z "$(ls -A "$1")" ]
+}
+
 # The pids of the job supervisors of spools under $T (`dagexec
 # __supervise --spool $T/...`): they outlive `watch` by design.
 # One pgrep, not a process a /proc entry: on a busy machine the loop took
@@ -190,4 +201,30 @@ finish() {
 	echo "$npass passed, $nfail failed"
 	[ "$nfail" -eq 0 ]
 	exit $?
+}
+
+# clockshim: tests/clockshim.c built into $T (no C compiler: the test is
+# skipped, exit 77; one that fails to build it fails it), OFF the file of
+# the wall clock's offset in seconds (0), and SHIM a command prefix that
+# runs a command with that wall clock: `$SHIM "$DAGEXEC" ...` (env execs
+# it: the same pid)
+clockshim() {
+	CC=${CC:-cc}
+	if ! command -v "$CC" >/dev/null 2>&1; then
+		echo "skip - no C compiler ('$CC') to build the clock shim"
+		exit 77
+	fi
+	if ! "$CC" -shared -fPIC -o "$T/clockshim.so" \
+	    "$TOP_SRCDIR/tests/clockshim.c" 2>"$T/cc.err"; then
+		cat "$T/cc.err"
+		echo "FAIL - the clock shim does not build"
+		exit 1
+	fi
+	OFF="$T/offset"
+	echo 0 >"$OFF"
+	# an ASan build checks that its runtime comes first; the shim does
+	# not touch memory, so the check can be left out
+	ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0"
+	export ASAN_OPTIONS
+	SHIM="env LD_PRELOAD=$T/clockshim.so CLOCKSHIM_FILE=$OFF"
 }

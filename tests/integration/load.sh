@@ -136,12 +136,13 @@ done
 t1=$(date +%s.%N)
 echo "# $NJOBS x $NNODES nodes: $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }') s from the drop to the last bundle"
 check "the daemon lived through the load" kill -0 "$WPID"
+# the last jobs' directories go once their supervisors have exited
+check "nothing is left in active/" wait_empty "$SP/active"
 kill "$SAMPLER" 2>/dev/null; wait "$SAMPLER" 2>/dev/null; SAMPLER=
 stop_daemon
 check "every job has its bundle ($(ls "$SP/done" | wc -l) of $want)" \
     test "$(ls "$SP/done" | wc -l)" -eq "$want"
 check "nothing is left in incoming/" test -z "$(ls -A "$SP/incoming")"
-check "nothing is left in active/" test -z "$(ls -A "$SP/active")"
 check "nothing was rejected" test -z "$(ls -A "$SP/rejected")"
 
 # Read every bundle: one a job, all nodes succeeded; then merge the journals.

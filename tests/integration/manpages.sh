@@ -61,6 +61,7 @@ section_of() {
 	slurm) echo "SLURM" ;;
 	limits) echo "LIMITS" ;;
 	notify) echo "NOTIFY" ;;
+	sandbox) echo "SANDBOX" ;;
 	*) echo "" ;;	# a table this script does not know: anywhere
 	esac
 }
