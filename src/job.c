@@ -965,8 +965,8 @@ job_new(struct loop *l, struct manifest *m, const struct job_config *c,
 	j->io_dirty = true;
 	if (j->io_dir != NULL &&
 	    (j->io_ino = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) != -1 &&
-	    inotify_add_watch(j->io_ino, path, IN_CREATE | IN_MOVED_TO |
-	    IN_ONLYDIR | IN_DONT_FOLLOW) == -1) {
+	    (j->io_wd = inotify_add_watch(j->io_ino, path, IN_CREATE |
+	    IN_MOVED_TO | IN_ONLYDIR | IN_DONT_FOLLOW)) == -1) {
 		close(j->io_ino);
 		j->io_ino = -1;
 	}

@@ -118,6 +118,7 @@ struct job {
 	int			 io_fd;		/* its descriptor, or -1 */
 	int			 io_ino;	/* inotify on io/ (creations),
 						   or -1 */
+	int			 io_wd;		/* its watch */
 	bool			 io_dirty;	/* io/ not known to be empty */
 	int			 children_fd;	/* /proc/self/task/TID/children,
 						   kept open; -1: not yet */
