@@ -211,9 +211,9 @@ if ! [ -x "$DAGEXEC" ] || ! [ -x "$SPAWNLOOP" ] || ! [ -x "$CPUOF" ]; then
 fi
 for p in $PARTS; do
 	case $p in
-	k) part_l ;;
-	l) part_m ;;
-	m) part_n ;;
-	*) echo "unknown part '$p' (k l m)"; exit 64 ;;
+	l) part_l ;;
+	m) part_m ;;
+	n) part_n ;;
+	*) echo "unknown part '$p' (l m n)"; exit 64 ;;
 	esac
 done

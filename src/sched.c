@@ -92,6 +92,7 @@ struct sched {
 	size_t			 workcap;
 
 	uint64_t		*touched_bit;	/* nodes whose record changed */
+	size_t			 touched_words;	/*   (words of touched_bit) */
 	size_t			*touched;	/*   since sched_take_touched */
 	size_t			 ntouched;
 	size_t			 touchedcap;
@@ -397,12 +398,21 @@ work_push(struct sched *s, size_t i)
 /* ---- status --------------------------------------------------------- */
 
 /* Node i's record is about to change: it is listed once for
- * sched_take_touched. */
+ * sched_take_touched. (The bitmap grows with the node: nodes may be
+ * added to a running DAG.) */
 static void
 touch(struct sched *s, size_t i)
 {
 	uint64_t bit = (uint64_t)1 << (i % 64);
+	size_t w = s->touched_words;
 
+	if (i / 64 >= w) {
+		s->touched_words = i / 64 + 1 > 2 * w ? i / 64 + 1 : 2 * w;
+		s->touched_bit = xreallocarray(s->touched_bit,
+		    s->touched_words, sizeof *s->touched_bit);
+		memset(s->touched_bit + w, 0,
+		    (s->touched_words - w) * sizeof *s->touched_bit);
+	}
 	if (s->touched_bit[i / 64] & bit)
 		return;
 	s->touched_bit[i / 64] |= bit;
@@ -739,7 +749,8 @@ sched_new(const struct manifest *m, const struct sched_config *c)
 		s->nr[i].retry_at = -1;
 	}
 	s->counts[NS_PENDING] = n;
-	s->touched_bit = xcalloc(n / 64 + 1, sizeof *s->touched_bit);
+	s->touched_words = n / 64 + 1;
+	s->touched_bit = xcalloc(s->touched_words, sizeof *s->touched_bit);
 
 	/* Bottom levels with the manifest's or the learned estimates. */
 	w = xcalloc(n, sizeof *w);

@@ -510,6 +510,7 @@ struct state_inc {
 	unsigned char	*wstat;		/* per wave: WS_* its line shows */
 	uint64_t	*wdirty;	/* per wave: to render again */
 	size_t		 counts[5];	/* progress */
+	size_t		 size;		/* bytes of src */
 	size_t		 head_len;	/* bytes before the wave lines in src */
 	size_t		 mid_len;	/* between the waves and the nodes */
 };
@@ -923,6 +924,7 @@ state_inc_write(struct state_inc *si, int fd, const struct manifest *m,
 {
 	struct strbuf	 o;
 	struct state_out so;
+	off_t		 end;
 	int		 rc, saved, keep;
 
 	strbuf_init_spill(&o, fd);
@@ -934,6 +936,8 @@ state_inc_write(struct state_inc *si, int fd, const struct manifest *m,
 	saved = errno;
 	strbuf_release(&o);
 	if (rc == 0) {
+		end = lseek(fd, 0, SEEK_CUR);
+		si->size = end > 0 ? (size_t)end : 0;
 		/* the next rewrite copies from this text */
 		if ((keep = fcntl(fd, F_DUPFD_CLOEXEC, 3)) < 0) {
 			saved = errno;
@@ -947,6 +951,12 @@ state_inc_write(struct state_inc *si, int fd, const struct manifest *m,
 	}
 	errno = saved;
 	return rc;
+}
+
+size_t
+state_inc_size(const struct state_inc *si)
+{
+	return si->size;
 }
 
 char *

@@ -59,6 +59,8 @@ void state_inc_touch(struct state_inc *si, size_t i);
 int state_inc_write(struct state_inc *si, int fd, const struct manifest *m,
     const struct node_run *const *runs, const struct metric *metrics,
     size_t nmetrics, const struct state_job *sj);
+/* Bytes of the file the last state_inc_write wrote (0: none). */
+size_t state_inc_size(const struct state_inc *si);
 /* The YAML text of the state of m: runs[i] is node i's record (runs or
  * runs[i] may be NULL: pending), metrics the DAG's sums, sj the job's own
  * fields. A new NUL-terminated buffer; *len its length. The same text as

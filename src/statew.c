@@ -15,6 +15,7 @@
 #include "state.h"
 #include "xmalloc.h"
 
+#define STATE_BYTES_PER_MS	4096	/* and write at most 4 MB a second */
 #define STATE_COST_SHARE	100	/* rewrites take at most 1/100 of the
 					   time (CPU of render and write) */
 
@@ -238,13 +239,19 @@ static void	statew_timer_cb(struct loop *, void *);
  * the kernel, so they are spaced for writing the state to take at most a
  * hundredth of the time, whatever the DAG's size (and never more often
  * than STATE_INTERVAL_MS). CPU, not wall time: a loaded machine or a slow
- * fsync stretches the wall time of a write, not its work, and must not
- * make the state go stale. */
+ * disk stretches the wall time of a write, not its work, and must not
+ * make the state go stale. And the bytes: each rewrite is a new file of
+ * the whole state that the kernel writes back to the disk (tens of MB at
+ * 100,000 nodes), which the nodes' own I/O must not queue behind. */
 static void
 statew_space(struct job *j, int64_t cost)
 {
 	int64_t ms = cost * STATE_COST_SHARE / 1000;
+	int64_t by = j->si != NULL ? (int64_t)(state_inc_size(j->si) /
+	    STATE_BYTES_PER_MS) : 0;
 
+	if (ms < by)
+		ms = by;
 	j->state_interval = ms > STATE_INTERVAL_MS ? ms : STATE_INTERVAL_MS;
 }
 
