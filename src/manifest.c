@@ -588,9 +588,22 @@ manifest_parse(const char *file, const char *text, size_t len,
 	return manifest_parse_max(file, text, len, MANIFEST_MAX_BYTES, mp, d);
 }
 
+static int	parse_owned(const char *, const char *, size_t, size_t,
+    struct manifest **, struct diags *, char *);
+
 int
 manifest_parse_max(const char *file, const char *text, size_t len,
     size_t max, struct manifest **mp, struct diags *d)
+{
+	return parse_owned(file, text, len, max, mp, d, NULL);
+}
+
+/* manifest_parse_max; owned (text itself, or NULL) is freed as soon as
+ * the tree is built: the text of a large manifest and the nodes made from
+ * it are not held at once. */
+static int
+parse_owned(const char *file, const char *text, size_t len, size_t max,
+    struct manifest **mp, struct diags *d, char *owned)
 {
 	struct ctx c;
 	struct ynode *root;
@@ -606,16 +619,20 @@ manifest_parse_max(const char *file, const char *text, size_t len,
 	if (len > max) {
 		diags_add(d, 0, 0, "manifest is larger than %zu bytes "
 		    "(--max-size raises the bound)", max);
+		free(owned);
 		return 1;
 	}
 	if ((nul = memchr(text, '\0', len)) != NULL) {
 		text_position(text, len, (size_t)(nul - text), &line, &col);
 		diags_add(d, line, col, "manifest contains a NUL byte");
 		diags_sort(d);
+		free(owned);
 		return 1;
 	}
 	c.m = xcalloc(1, sizeof *c.m);
 	root = yaml_build(&c, text, len);
+	free(owned);
+	owned = NULL;
 	if (root != NULL) {
 		c.maxvisits = 2 * c.ntree + MANIFEST_ALIAS_VISITS;
 		parse_top(&c, root);
@@ -714,9 +731,7 @@ manifest_load_max(const char *path, size_t max, struct manifest **mp,
 		errno = saved;
 		return -1;
 	}
-	rc = manifest_parse_max(path, buf, len, max, mp, d);
-	free(buf);
-	return rc;
+	return parse_owned(path, buf, len, max, mp, d, buf);
 }
 
 long

@@ -109,9 +109,12 @@ struct sandbox_spec {
 };
 
 struct node {
+	/* 4-byte fields in pairs: no padding, a node of a large DAG
+	 * costs its bytes */
 	char		*id;
 	struct mpos	 pos;			/* of the id key */
 	enum node_kind	 kind;
+	enum backoff	 backoff;		/* default exponential */
 	char		*run;			/* NODE_RUN */
 	char		**argv;			/* NODE_ARGV, NULL-terminated */
 	size_t		 argc;
@@ -122,22 +125,21 @@ struct node {
 	char		**outputs;		/* paths relative to the workdir */
 	size_t		 noutputs;
 	int		 retries;		/* default 0 */
+	enum executor	 executor;
 	int64_t		 retry_delay_ms;	/* default 1000 */
-	enum backoff	 backoff;		/* default exponential */
 	int64_t		 max_retry_delay_ms;	/* default 300000 (5m) */
 	int64_t		 timeout_ms;		/* 0: none */
 	int64_t		 limit[LIMIT__COUNT];	/* valid where limit_set bit */
 	unsigned	 limit_set;		/* 1u << enum limit_kind */
+	bool		 allow_failure;
 	int64_t		 log_limit;		/* bytes; default 10M */
 	unsigned	 retry_on;		/* 1u << enum reason; default all
 						   but spawn_error */
 	enum when	 when;
-	bool		 allow_failure;
 	char		*pool;			/* NULL: none */
 	int		 pool_index;		/* into manifest.pools, or -1 */
 	int		 priority;		/* default 0 */
 	int64_t		 estimate_ms;		/* -1: unset */
-	enum executor	 executor;
 	struct slurm_spec *slurm;		/* NULL: no slurm: key; read
 						   it with node_slurm */
 	struct cache_spec *cache;		/* NULL: no cache: key; read

@@ -102,7 +102,7 @@ struct statew {
 	pthread_mutex_t	 mu;
 	pthread_cond_t	 cv;
 	const char	*path;
-	int		 fd;		/* to make durable; -1: none */
+	int		 fd;		/* to rename into place; -1: none */
 	char		*tmp;		/*   its name */
 	bool		 busy;		/* committing */
 	bool		 quit;
