@@ -19,6 +19,7 @@
 #include "graph.h"
 #include "log.h"
 #include "manifest.h"
+#include "report.h"
 #include "sched.h"
 #include "state.h"
 #include "strbuf.h"
@@ -2019,6 +2020,39 @@ test_streamed(void)
 	manifest_free(m);
 }
 
+/* report.html inlines a small timeline and links a large one, whose text
+ * it is not given (only its size: the end reads a large one no more). */
+static void
+test_report_svg(void)
+{
+	struct manifest	*m = parse(small_yaml);
+	struct report_in in;
+	char		*html, svg[] = "<?xml version=\"1.0\"?>\n<svg>INLINED</svg>\n";
+	size_t		 len;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+	small_setup();
+	memset(&in, 0, sizeof in);
+	in.m = m;
+	in.runs = small_runp;
+	in.sj = &small_sj;
+	in.dir = "/nonexistent";
+	in.svg = svg;
+	in.svg_len = strlen(svg);
+	html = report_render(&in, &len);
+	CU_ASSERT_PTR_NOT_NULL(strstr(html, "<svg>INLINED</svg>"));
+	CU_ASSERT_PTR_NULL(strstr(html, "too large to inline"));
+	free(html);
+	in.svg = "";
+	in.svg_len = REPORT_SVG_MAX + 1;
+	html = report_render(&in, &len);
+	CU_ASSERT_PTR_NOT_NULL(strstr(html, "too large to inline"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(html, "href=\"timeline.svg\""));
+	CU_ASSERT_PTR_NULL(strstr(html, "INLINED"));
+	free(html);
+	manifest_free(m);
+}
+
 int
 main(void)
 {
@@ -2035,6 +2069,7 @@ main(void)
 		{ "running and empty", test_running_and_empty },
 		{ "write", test_write },
 		{ "streamed into a file", test_streamed },
+		{ "report: a timeline inlined or linked", test_report_svg },
 		{ NULL, NULL }
 	};
 
