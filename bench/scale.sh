@@ -1,16 +1,16 @@
 #!/bin/sh
-# Scale and speed (parts l, m, n of `make bench`; also runnable alone):
+# Scale and speed (parts p, q, r of `make bench`; also runnable alone):
 #   sh bench/scale.sh BUILDDIR SRCDIR
 # Prints tables; writes nothing into the tree. See bench/README.md.
 #
 # Environment:
-#   SCALE_PARTS     parts to run, default "l m n"
-#   SCALE_SEEDS     makespan seeds (l), default "1 2 3 4 5"
-#   SCALE_PROCS     makespan slot counts (l), default "2 4 8"
-#   SCALE_ROUNDS_L  interleaved rounds of (l), default 3
-#   SCALE_NODES_M   sizes of (m), default "10000 100000 1000000"
-#   SCALE_SIZES_N   sizes of (n), default "2000 10000"
-#   SCALE_ROUNDS_N  interleaved rounds of (n), default 5
+#   SCALE_PARTS     parts to run, default "p q r"
+#   SCALE_SEEDS     makespan seeds (p), default "1 2 3 4 5"
+#   SCALE_PROCS     makespan slot counts (p), default "2 4 8"
+#   SCALE_ROUNDS_P  interleaved rounds of (p), default 3
+#   SCALE_NODES_Q   sizes of (q), default "10000 100000 1000000"
+#   SCALE_SIZES_R   sizes of (r), default "2000 10000"
+#   SCALE_ROUNDS_R  interleaved rounds of (r), default 5
 #   SCALE_LIMIT     wall limit of one command in seconds, default 3600
 
 set -u
@@ -21,13 +21,13 @@ DAGEXEC=$BUILDDIR/dagexec
 SPAWNLOOP=$BUILDDIR/bench/spawnloop
 CPUOF=$BUILDDIR/bench/cpuof
 GEN="python3 $SRCDIR/bench/gen_dag.py"
-PARTS=${SCALE_PARTS:-l m n}
+PARTS=${SCALE_PARTS:-p q r}
 SEEDS=${SCALE_SEEDS:-1 2 3 4 5}
 PROCS=${SCALE_PROCS:-2 4 8}
-ROUNDS_L=${SCALE_ROUNDS_L:-3}
-NODES_M=${SCALE_NODES_M:-10000 100000 1000000}
-SIZES_N=${SCALE_SIZES_N:-2000 10000}
-ROUNDS_N=${SCALE_ROUNDS_N:-5}
+ROUNDS_P=${SCALE_ROUNDS_P:-3}
+NODES_Q=${SCALE_NODES_Q:-10000 100000 1000000}
+SIZES_R=${SCALE_SIZES_R:-2000 10000}
+ROUNDS_R=${SCALE_ROUNDS_R:-5}
 LIMIT=${SCALE_LIMIT:-3600}
 
 TMP=$(mktemp -d /tmp/dagexec-scale.XXXXXX) || exit 1
@@ -82,11 +82,11 @@ median() {
 	    else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 
-# ---- (l) makespan against the proven lower bound ---------------------------
-part_l() {
-	echo "== (l) makespan against the proven lower bound" \
+# ---- (p) makespan against the proven lower bound ---------------------------
+part_p() {
+	echo "== (p) makespan against the proven lower bound" \
 	    "(bench/makespan_bounds.py): 200 nodes of 'run: sleep X', estimates"
-	echo "given, P = $PROCS, seeds $SEEDS; median wall of $ROUNDS_L" \
+	echo "given, P = $PROCS, seeds $SEEDS; median wall of $ROUNDS_P" \
 	    "interleaved rounds, whole command; ratio = median / bound"
 	seeds=$(echo $SEEDS | tr ' ' ',')
 	procs=$(echo $PROCS | tr ' ' ',')
@@ -107,7 +107,7 @@ part_l() {
 			    >"$TMP/k$seed/m$P.yaml"
 			: >"$TMP/k.dagexec"; : >"$TMP/k.make"; : >"$TMP/k.ninja"
 			r=0
-			while [ $r -lt "$ROUNDS_L" ]; do
+			while [ $r -lt "$ROUNDS_P" ]; do
 				r=$((r + 1))
 				out=$(mktemp -d "$TMP/out.XXXXXX")
 				wall "$DAGEXEC" run -j "$P" -q -o "$out" \
@@ -134,13 +134,13 @@ part_l() {
 	echo
 }
 
-# ---- (m) memory at scale ---------------------------------------------------
-part_m() {
-	echo "== (m) peak RSS (bench/cpuof: the command's own process) of" \
+# ---- (q) memory at scale ---------------------------------------------------
+part_q() {
+	echo "== (q) peak RSS (bench/cpuof: the command's own process) of" \
 	    "'dagexec validate' and 'dagexec run -j2' on N x 'argv: [true]'"
 	printf '%9s %-16s %9s %9s %13s\n' nodes command wall_s rss_MiB \
 	    bytes/node
-	for n in $NODES_M; do
+	for n in $NODES_Q; do
 		$GEN --nodes "$n" --seed 1 --needs 0 --cmd true >"$TMP/l.yaml"
 		size=$(wc -c <"$TMP/l.yaml")
 		# a million nodes are about 28 MB of YAML: over the default
@@ -162,12 +162,12 @@ part_m() {
 	echo
 }
 
-# ---- (n) against make, whole command ---------------------------------------
-part_n() {
-	echo "== (n) N x 'argv: [true]' at -j2, whole command: median wall of" \
-	    "$ROUNDS_N interleaved rounds (dagexec, make, spawnloop in turn)"
+# ---- (r) against make, whole command ---------------------------------------
+part_r() {
+	echo "== (r) N x 'argv: [true]' at -j2, whole command: median wall of" \
+	    "$ROUNDS_R interleaved rounds (dagexec, make, spawnloop in turn)"
 	printf '%7s %-12s %9s %9s %9s\n' nodes runner median_s vs_make vs_spawn
-	for n in $SIZES_N; do
+	for n in $SIZES_R; do
 		$GEN --nodes "$n" --seed 1 --needs 0 --cmd true >"$TMP/m.yaml"
 		mkdir -p "$TMP/mk$n"
 		$GEN --nodes "$n" --seed 1 --needs 0 --cmd true --no-stamp \
@@ -175,7 +175,7 @@ part_n() {
 		: >"$TMP/m.dagexec"; : >"$TMP/m.make"; : >"$TMP/m.spawn"
 		wins=0
 		r=0
-		while [ $r -lt "$ROUNDS_N" ]; do
+		while [ $r -lt "$ROUNDS_R" ]; do
 			r=$((r + 1))
 			out=$(mktemp -d "$TMP/out.XXXXXX")
 			wall "$DAGEXEC" run -j 2 -q -o "$out" "$TMP/m.yaml"
@@ -199,7 +199,7 @@ part_n() {
 			printf '%7s %-12s %9s %9s %9s\n' "$n" "$who" "$v" \
 			    "$(ratio "$v" "$mm")" "$(ratio "$v" "$msp")"
 		done
-		echo "$n nodes: dagexec faster than make in $wins of $ROUNDS_N rounds"
+		echo "$n nodes: dagexec faster than make in $wins of $ROUNDS_R rounds"
 	done
 	echo
 }
@@ -211,9 +211,9 @@ if ! [ -x "$DAGEXEC" ] || ! [ -x "$SPAWNLOOP" ] || ! [ -x "$CPUOF" ]; then
 fi
 for p in $PARTS; do
 	case $p in
-	l) part_l ;;
-	m) part_m ;;
-	n) part_n ;;
-	*) echo "unknown part '$p' (l m n)"; exit 64 ;;
+	p) part_p ;;
+	q) part_q ;;
+	r) part_r ;;
+	*) echo "unknown part '$p' (p q r)"; exit 64 ;;
 	esac
 done

@@ -737,9 +737,28 @@ entry_dir(const char *dir, const char *key)
 	return xasprintf("%s/%.2s/%s", dir, key, key);
 }
 
+static void
+id_of_stat(const struct stat *st, struct cache_id *id)
+{
+	id->dev = (uint64_t)st->st_dev;
+	id->ino = (uint64_t)st->st_ino;
+}
+
+void
+cache_id_of(const char *dir, const char *key, struct cache_id *id)
+{
+	char *path = entry_dir(dir, key);
+	struct stat st;
+
+	memset(id, 0, sizeof *id);
+	if (lstat(path, &st) == 0)
+		id_of_stat(&st, id);
+	free(path);
+}
+
 int
 cache_lookup(const char *dir, const char *key, struct cache_entry **out,
-    char **cause)
+    struct cache_id *seen, char **cause)
 {
 	struct cache_entry *e;
 	struct stat st;
@@ -747,6 +766,8 @@ cache_lookup(const char *dir, const char *key, struct cache_entry **out,
 	char *why_alloc = NULL;
 
 	*out = NULL;
+	if (seen != NULL)
+		memset(seen, 0, sizeof *seen);
 	e = xcalloc(1, sizeof *e);
 	e->fd = -1;
 	e->dir = entry_dir(dir, key);
@@ -754,6 +775,8 @@ cache_lookup(const char *dir, const char *key, struct cache_entry **out,
 		cache_entry_free(e);
 		return 0;
 	}
+	if (seen != NULL)
+		id_of_stat(&st, seen);
 	why = entry_read(e, true, true, &why_alloc);
 	if (why == NULL && strcmp(e->key, key) != 0)
 		why = "it holds another key";
@@ -885,31 +908,38 @@ out:
 	return rc;
 }
 
-/* Does the entry at final hold p's key, whole, stored since the attempt
- * that made p began? Then another run stored it while this one ran the
- * node (both had missed): it is as good as p's, and readers may be using
- * it. An entry from before that began is one this run's lookup refused
- * (expired, damaged). */
+/* Does the entry at final hold p's key, whole, and is it not the one this
+ * run looked at and did not use (p->refused)? Then another run stored it
+ * while this one ran the node (both had missed): it is as good as p's, and
+ * readers may be using it, so it stays. Which entry it is, is told by its
+ * directory, not by its time: an entry's meta is written before it is
+ * renamed into place, so another run may miss it after its time. */
 static bool
 store_current(const char *final, const struct cache_put *p)
 {
 	struct cache_entry e;
+	struct stat st;
 	char *why_alloc = NULL;
 	bool ok;
 
+	if (lstat(final, &st) != 0)
+		return false;
+	if ((p->refused.dev != 0 || p->refused.ino != 0) &&
+	    (uint64_t)st.st_dev == p->refused.dev &&
+	    (uint64_t)st.st_ino == p->refused.ino)
+		return false;
 	memset(&e, 0, sizeof e);
 	e.fd = -1;
 	e.dir = xstrdup(final);
 	ok = entry_read(&e, true, false, &why_alloc) == NULL &&
-	    strcmp(e.key, p->key) == 0 &&
-	    e.created_ms >= p->created_ms - p->duration_ms;
+	    strcmp(e.key, p->key) == 0;
 	free(why_alloc);
 	cache_entry_release(&e);
 	return ok;
 }
 
-/* Rename tmp to final, over an older entry of the key. 0, 1 when another
- * run's entry made since p's attempt began is kept instead, or -1 with
+/* Rename tmp to final, over the entry of the key p refused. 0, 1 when
+ * another run's whole entry is kept instead, or -1 with
  * *cause. Other runs may store the key at the same time: a rename onto an
  * entry (ENOTEMPTY, EEXIST) is looked at, an older entry that another run
  * moved away first (ENOENT) is gone already; either way, try again. */

@@ -100,6 +100,13 @@ struct cache_entry {
 					   (the one verified); else -1 */
 };
 
+/* Which directory an entry was, to tell it from one stored in its place
+ * later; both zero for none. */
+struct cache_id {
+	uint64_t	 dev;
+	uint64_t	 ino;
+};
+
 /* What a success stores. */
 struct cache_put {
 	const char		*key;
@@ -116,6 +123,11 @@ struct cache_put {
 	size_t			 noutputs;
 	int			 outputs_fd;	/* found beneath this directory
 						   (-1 when there are none) */
+	struct cache_id		 refused;	/* the entry of the key this
+						   run looked at and did not
+						   use, replaced by this one;
+						   any other whole entry of
+						   the key is kept instead */
 };
 
 /* The cache directory: dir when not NULL, else $DAGEXEC_CACHE, else
@@ -124,9 +136,12 @@ struct cache_put {
 char *cache_dir_default(const char *dir, char **cause);
 /* Look key up in the store dir: 1 and a verified entry in *out (marked
  * used), 0 when there is none, or -1 with *cause when there is one that
- * cannot be read or fails its checksums (a miss, never a wrong hit). */
+ * cannot be read or fails its checksums (a miss, never a wrong hit). *seen
+ * (when not NULL) says which entry was looked at, if any. */
 int cache_lookup(const char *dir, const char *key, struct cache_entry **out,
-    char **cause);
+    struct cache_id *seen, char **cause);
+/* Which entry of key the store dir holds now, if any. */
+void cache_id_of(const char *dir, const char *key, struct cache_id *id);
 /* The directory of e's outputs, open (O_DIRECTORY), or -1 with *cause. */
 int cache_entry_outputs(const struct cache_entry *e, char **cause);
 /* Free an entry; NULL is fine. */

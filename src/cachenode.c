@@ -33,6 +33,7 @@ struct cachestore {
 	size_t		 nmetrics;
 	int64_t		 duration_ms;
 	int64_t		 created_ms;
+	struct cache_id	 refused;	/* what its lookup did not use */
 	char		*warn;		/* for the loop to log */
 	int		 stored;	/* 1 stored, 2 another run's entry kept */
 };
@@ -69,32 +70,6 @@ job_cache_free(struct job *j)
 }
 
 void
-metrics_free(struct metric *v, size_t n)
-{
-	size_t k;
-
-	for (k = 0; k < n; k++)
-		free(v[k].name);
-	free(v);
-}
-
-static void
-metric_sum(struct metric **v, size_t *n, const char *name, double value)
-{
-	size_t k;
-
-	for (k = 0; k < *n; k++)
-		if (strcmp((*v)[k].name, name) == 0) {
-			(*v)[k].value += value;
-			return;
-		}
-	*v = xreallocarray(*v, *n + 1, sizeof **v);
-	(*v)[*n].name = xstrdup(name);
-	(*v)[*n].value = value;
-	(*n)++;
-}
-
-void
 job_note_cached(struct job *j, size_t i)
 {
 	if (i >= j->m->nnodes)
@@ -117,8 +92,8 @@ job_note_saved(struct job *j, size_t i, const char *name, const char *value)
 	if (end == value || *end != '\0')
 		return;
 	job_note_cached(j, i);
-	metric_sum(&j->cached[i].saved, &j->cached[i].nsaved, name, v);
-	metric_sum(&j->saved, &j->nsaved, name, v);
+	metric_add(&j->cached[i].saved, &j->cached[i].nsaved, name, v);
+	metric_add(&j->saved, &j->nsaved, name, v);
 }
 
 /* The key of node i as things are now, with the owner's ids. */
@@ -268,10 +243,15 @@ job_cache_start(struct job *j, size_t i, int attempt)
 		free(cause);
 		return false;
 	}
-	/* a retry keeps its attempt number; a named --from node runs */
-	if (attempt != 1 || nc->skip)
+	/* a retry keeps its attempt number and what its first attempt
+	 * looked at; a named --from node runs, and replaces the entry */
+	if (attempt != 1)
 		return false;
-	r = cache_lookup(j->cache_dir, nc->key, &e, &cause);
+	if (nc->skip) {
+		cache_id_of(j->cache_dir, nc->key, &nc->refused);
+		return false;
+	}
+	r = cache_lookup(j->cache_dir, nc->key, &e, &nc->refused, &cause);
 	if (r < 0) {
 		job_log(j, LOG_WARN, i, "cache", "%s: a miss", cause);
 		free(cause);
@@ -299,10 +279,19 @@ job_cache_store_new(struct job *j, size_t i, const struct kv *values,
 
 	if (j->nc == NULL || !node_cache(nd)->enabled || !j->nc[i].keyed)
 		return NULL;
+	/* the store is a file dagexec writes: no secret goes there */
+	for (k = 0; k < nvalues; k++)
+		if (secrets_hit(j->secrets, values[k].value,
+		    strlen(values[k].value))) {
+			job_log(j, LOG_INFO, i, "cache", "not stored: its "
+			    "value '%s' holds a secret", values[k].key);
+			return NULL;
+		}
 	cs = xcalloc(1, sizeof *cs);
 	cs->job = j;
 	cs->node = i;
 	memcpy(cs->key, j->nc[i].key, sizeof cs->key);
+	cs->refused = j->nc[i].refused;
 	need_values_of(j, i, &nv, &nn);
 	cs->need_values = xcalloc(nd->nneeds + 1, sizeof *cs->need_values);
 	cs->nneed_values = nn;
@@ -322,10 +311,10 @@ job_cache_store_new(struct job *j, size_t i, const struct kv *values,
 	cs->nvalues = nvalues;
 	/* what getting this success cost: its earlier attempts too */
 	for (k = 0; r != NULL && k < r->nmetrics; k++)
-		metric_sum(&sum, &nsum, r->metrics[k].name,
+		metric_add(&sum, &nsum, r->metrics[k].name,
 		    r->metrics[k].value);
 	for (k = 0; k < nm; k++)
-		metric_sum(&sum, &nsum, m[k].name, m[k].value);
+		metric_add(&sum, &nsum, m[k].name, m[k].value);
 	cs->metrics = xcalloc(nsum + 1, sizeof *cs->metrics);
 	for (k = 0; k < nsum; k++) {
 		cs->metrics[k].key = xstrdup(sum[k].name);
@@ -388,6 +377,7 @@ job_cache_store_run(struct cachestore *cs)
 	p.job = j->id;
 	p.created_ms = cs->created_ms;
 	p.duration_ms = cs->duration_ms;
+	p.refused = cs->refused;
 	p.values = cs->values;
 	p.nvalues = cs->nvalues;
 	p.metrics = cs->metrics;

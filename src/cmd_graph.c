@@ -11,12 +11,15 @@
 
 #include "cmd.h"
 #include "diag.h"
+#include "job.h"
 #include "manifest.h"
 #include "render.h"
 #include "runref.h"
 #include "spool.h"
 #include "state.h"
 #include "xmalloc.h"
+
+#define GRAPH_JOURNAL_MAX	((size_t)1 << 30)	/* events.log read */
 
 static void
 graph_usage(FILE *fp)
@@ -29,7 +32,8 @@ graph_usage(FILE *fp)
 	    "With --state RUN, the DOT nodes are coloured by their status in "
 	    "RUN: a result\nbundle, a job directory, a job id looked up in "
 	    "SPOOL, or a state.yaml; MANIFEST\ndefaults to the run's own:\n"
-	    "  dagexec graph --state JOB.tar.gz | dot -Tsvg > run.svg\n\n"
+	    "  dagexec graph --state JOB.tar.gz | dot -Tsvg > run.svg\n"
+	    "A dynamic foreach is drawn with the instances it had in RUN.\n\n"
 	    "  -s, --spool SPOOL   where a job id is looked up (default "
 	    "$DAGEXEC_SPOOL, then\n                      %s)\n\n"
 	    "exit status: 0 printed, 65 the manifest or the state is invalid, "
@@ -51,7 +55,23 @@ graph_state_file(const char *path, struct state_doc **doc)
 	    EXIT_DATAERR;
 }
 
-/* The state of the run arg, and its manifest when want_manifest: 0, or an
+/* The instances a dynamic foreach had in run r, made again in m from the
+ * run's events.log (none: m is drawn as written). */
+static void
+graph_expand_as_run(const struct runref *r, struct manifest *m)
+{
+	char *buf = NULL, *cause = NULL;
+	size_t len;
+
+	if (runref_read(r, "events.log", GRAPH_JOURNAL_MAX, &buf, &len,
+	    &cause) == 0 && job_expand_replay_buf(m, buf, len, &cause) != 0)
+		fprintf(stderr, "dagexec: graph: %s\n", cause);
+	free(cause);
+	free(buf);
+}
+
+/* The state of the run arg, and its manifest when want_manifest (the
+ * manifest given, *m, otherwise), with the run's instances: 0, or an
  * exit status (said). */
 static int
 graph_run(const char *arg, const char *spool, struct state_doc **doc,
@@ -85,8 +105,11 @@ graph_run(const char *arg, const char *spool, struct state_doc **doc,
 		fprintf(stderr, "dagexec: graph: %s\n", cause);
 		goto out;
 	}
-	if (!want_manifest)
+	if (!want_manifest) {
+		if (*m != NULL)
+			graph_expand_as_run(&r, *m);
 		goto out;
+	}
 	name = xasprintf("%s/manifest.yaml", r.job);
 	diags_init(&d);
 	if (runref_read(&r, "manifest.yaml", MANIFEST_MAX_BYTES, &buf, &len,
@@ -96,7 +119,8 @@ graph_run(const char *arg, const char *spool, struct state_doc **doc,
 	} else if (manifest_parse(name, buf, len, m, &d) != 0) {
 		diags_print(stderr, name, &d);
 		ret = EXIT_DATAERR;
-	}
+	} else
+		graph_expand_as_run(&r, *m);
 	diags_release(&d);
 	free(name);
 out:

@@ -333,17 +333,16 @@ run_targets(struct manifest *m, char **targets, size_t ntargets)
 {
 	bool *keep;
 	size_t k;
-	long i;
 
 	keep = xcalloc(m->nnodes + 1, sizeof *keep);
 	for (k = 0; k < ntargets; k++) {
-		if ((i = manifest_find(m, targets[k])) < 0) {
+		/* a foreach node names all its instances */
+		if (!manifest_named(m, targets[k], keep)) {
 			fprintf(stderr, "dagexec: run: unknown node '%s' in "
 			    "--target\n", targets[k]);
 			free(keep);
 			return EXIT_USAGE;
 		}
-		keep[i] = true;
 	}
 	(void)retry_needed(&m->graph, keep);
 	manifest_keep(m, keep);

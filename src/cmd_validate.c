@@ -16,7 +16,9 @@ validate_usage(FILE *fp)
 {
 	fprintf(fp, "usage: dagexec validate [--max-size SIZE] MANIFEST...\n\n"
 	    "Check each manifest against dagexec.yaml(5) without running it.\n"
-	    "Prints every error as FILE:LINE:COL: error: MESSAGE on stderr.\n"
+	    "Prints every error as FILE:LINE:COL: error: MESSAGE on stderr,\n"
+	    "and FILE:LINE:COL: warning: MESSAGE for what is valid but likely\n"
+	    "a mistake (a warning does not change the exit status).\n"
 	    "'-' reads standard input.\n\n"
 	    "      --max-size SIZE     refuse a manifest larger than SIZE "
 	    "(default 16M,\n"
@@ -80,6 +82,10 @@ cmd_validate(int argc, char **argv)
 		cause = NULL;
 		switch (manifest_load_max(argv[i], max, &m, &d, &cause)) {
 		case 0:
+			/* warnings: valid, but likely not what was meant */
+			manifest_lint(m, &d);
+			diags_sort(&d);
+			diags_print(stderr, argv[i], &d);
 			manifest_free(m);
 			break;
 		case 1:

@@ -24,19 +24,40 @@ diags_release(struct diags *d)
 	diags_init(d);
 }
 
+static void	diags_addv(struct diags *, int, int, int, const char *,
+		    va_list) __attribute__((format(printf, 5, 0)));
+
+static void
+diags_addv(struct diags *d, int warning, int line, int col, const char *fmt,
+    va_list ap)
+{
+	xgrow(&d->v, &d->cap, d->n + 1, sizeof *d->v);
+	d->v[d->n].msg = xvasprintf(fmt, ap);
+	d->v[d->n].line = line;
+	d->v[d->n].col = col;
+	d->v[d->n].seq = d->n;
+	d->v[d->n].warning = warning;
+	d->n++;
+}
+
 void
 diags_add(struct diags *d, int line, int col, const char *fmt, ...)
 {
 	va_list ap;
 
-	xgrow(&d->v, &d->cap, d->n + 1, sizeof *d->v);
 	va_start(ap, fmt);
-	d->v[d->n].msg = xvasprintf(fmt, ap);
+	diags_addv(d, 0, line, col, fmt, ap);
 	va_end(ap);
-	d->v[d->n].line = line;
-	d->v[d->n].col = col;
-	d->v[d->n].seq = d->n;
-	d->n++;
+}
+
+void
+diags_warn(struct diags *d, int line, int col, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	diags_addv(d, 1, line, col, fmt, ap);
+	va_end(ap);
 }
 
 static int
@@ -63,12 +84,15 @@ diags_print(FILE *fp, const char *file, const struct diags *d)
 {
 	size_t i;
 
+	const char *what;
+
 	for (i = 0; i < d->n; i++) {
+		what = d->v[i].warning ? "warning" : "error";
 		if (d->v[i].line > 0)
-			fprintf(fp, "%s:%d:%d: error: %s\n", file, d->v[i].line,
-			    d->v[i].col, d->v[i].msg);
+			fprintf(fp, "%s:%d:%d: %s: %s\n", file, d->v[i].line,
+			    d->v[i].col, what, d->v[i].msg);
 		else
-			fprintf(fp, "%s: error: %s\n", file, d->v[i].msg);
+			fprintf(fp, "%s: %s: %s\n", file, what, d->v[i].msg);
 	}
 }
 

@@ -19,10 +19,25 @@
 
 static char http_verb[] = "__http";
 
+/* Whether envp entry e sets one of node n's secrets. */
+static bool
+is_secret_var(const struct node *n, const char *e)
+{
+	size_t k, len;
+
+	for (k = 0; k < n->secrets.n; k++) {
+		len = strlen(n->secrets.v[k].key);
+		if (strncmp(e, n->secrets.v[k].key, len) == 0 && e[len] == '=')
+			return true;
+	}
+	return false;
+}
+
 /* Write the resolved request of http node i into io/NODE.http.json (the
  * job user's) and fill argv with `dagexec __http SPEC RESULT` (argv[2] and
- * argv[3] allocated). ${NAME} comes from the manifest env, the node env
- * and the DAGEXEC_* variables of envp, never from our own environment. */
+ * argv[3] allocated). ${NAME} comes from the manifest env, the node env,
+ * the node's secrets and the DAGEXEC_* variables of envp, never from our
+ * own environment. */
 static int
 http_prepare(struct job *j, size_t i, char **envp, char **argv, int *port,
     char **cause)
@@ -45,8 +60,9 @@ http_prepare(struct job *j, size_t i, char **envp, char **argv, int *port,
 		vars[nv++] = xasprintf("%s=%s", n->env.v[k].key,
 		    n->env.v[k].value);
 	for (e = envp; *e != NULL; e++) {
-		if (strncmp(*e, "DAGEXEC_", 8) != 0 ||
-		    strncmp(*e, "DAGEXEC_SPOOL=", 14) == 0)
+		if ((strncmp(*e, "DAGEXEC_", 8) != 0 ||
+		    strncmp(*e, "DAGEXEC_SPOOL=", 14) == 0) &&
+		    !is_secret_var(n, *e))
 			continue;
 		vars = xreallocarray(vars, nv + 2, sizeof *vars);
 		vars[nv++] = xstrdup(*e);

@@ -180,6 +180,25 @@ fill_rlimits(struct spawn_spec *sp, const struct node *n)
 	set_rlimit(sp, RLIMIT_CORE, v, v);
 }
 
+/* The environment of attempt of node i, with its secrets, read now, as
+ * the attempt starts, by us: the job's owner. NULL with *cause when one
+ * cannot be read. */
+static char **
+attempt_env(struct job *j, size_t i, int attempt, const char *out_path,
+    const char *met_path, const char *tmpdir, const char *pwd, char **cause)
+{
+	struct kv *secrets = NULL;
+	size_t nsecrets = 0;
+	char **envp;
+
+	if (env_secrets_read(j, i, &secrets, &nsecrets, cause) != 0)
+		return NULL;
+	envp = env_build(j, i, attempt, out_path, met_path, tmpdir, pwd,
+	    secrets, nsecrets, cause);
+	env_secrets_free(secrets, nsecrets);
+	return envp;
+}
+
 static char sh_name[] = "sh";
 static char sh_c[] = "-c";
 
@@ -221,7 +240,9 @@ sandbox_ruleset(struct job *j, size_t i, bool child, int port, int *fd,
 {
 	const struct node *n = &j->m->nodes[i];
 	struct sandbox_attempt a;
+	const char *id;
 	char *dir, *warn = NULL, *c2 = NULL;
+	size_t k;
 	int rc;
 
 	dir = xasprintf("%s/io/%s", j->dir, j->procs[i]->sbdir);
@@ -229,7 +250,21 @@ sandbox_ruleset(struct job *j, size_t i, bool child, int port, int *fd,
 	a.sidedir = dir;
 	a.exe = child ? j->self : NULL;
 	a.connect_port = port;
+	/* the values/ directories of its needs and the groups it needs
+	 * whole, and their private/values/ (a value holding a secret):
+	 * $DAGEXEC_IN_*_FILE (env_build wrote them) */
+	a.nvalues = 0;
+	a.values = xcalloc(2 * (n->nneeds + n->nneed_groups) + 1,
+	    sizeof *a.values);
+	for (k = 0; k < n->nneeds + n->nneed_groups; k++) {
+		id = k < n->nneed_groups ? n->need_groups[k] :
+		    j->m->nodes[n->needs[k - n->nneed_groups]].id;
+		a.values[a.nvalues++] = xasprintf("%s/values/%s", j->dir, id);
+		a.values[a.nvalues++] = xasprintf("%s/private/values/%s",
+		    j->dir, id);
+	}
 	rc = sandbox_build(n->sandbox, &a, fd, level, &warn, &c2);
+	env_free(a.values);
 	if (rc != 0) {
 		*cause = xasprintf("cannot start node '%s': %s", n->id, c2);
 		free(c2);
@@ -252,6 +287,7 @@ attempt_started(struct job *j, size_t i, int attempt, pid_t pid, int outfd,
 	char b1[UNITS_INT_LEN], b2[UNITS_INT_LEN], b3[UNITS_INT_LEN];
 
 	np->pid = pid;
+	meter_start(j, i);
 	sink_init(&np->out, outfd, j, i, "stdout.log", attempt, n->log_limit);
 	sink_init(&np->err, errfd, j, i, "stderr.log", attempt, n->log_limit);
 	if (loop_add_fd(j->loop, outfd, EPOLLIN, sink_read, np) != 0 ||
@@ -305,8 +341,10 @@ exec_local_spawn(struct job *j, size_t i, int attempt,
 	 * cannot start so, the shell runs it (and says why, as always) */
 	if (n->kind == NODE_RUN && j->pwd != NULL)
 		words = shline_words(n->run);
-	envp = env_build(j, i, attempt, out_path, met_path, tmpdir,
-	    words != NULL ? j->pwd : NULL);
+	envp = attempt_env(j, i, attempt, out_path, met_path, tmpdir,
+	    words != NULL ? j->pwd : NULL, &cause);
+	if (envp == NULL)
+		goto fail;
 
 again:
 	memset(&sp, 0, sizeof sp);

@@ -234,6 +234,7 @@ slurm_submit(struct nodeproc *np)
 	const struct node *n = &j->m->nodes[i];
 	char *out_path, *met_path, **envp, *text, *script, *so, *se;
 	char **argv, **env, *a, *cause = NULL;
+	size_t k;
 	int rc;
 
 	out_path = xasprintf("%s/io/%s.output", j->dir, n->id);
@@ -241,7 +242,27 @@ slurm_submit(struct nodeproc *np)
 	script = slurm_io(j, i, np->attempt, "sbatch");
 	so = slurm_io(j, i, np->attempt, "out");
 	se = slurm_io(j, i, np->attempt, "err");
-	envp = env_build(j, i, np->attempt, out_path, met_path, NULL, NULL);
+	envp = env_build(j, i, np->attempt, out_path, met_path, NULL, NULL,
+	    NULL, 0, &cause);
+	if (envp == NULL) {
+		slurm_fail(np, cause);
+		goto out;
+	}
+	/* the script holds the environment: a value from a need that holds
+	 * a secret must not go into it (nor secrets, refused at validation;
+	 * the caller's own environment is the caller's) */
+	for (k = 0; envp[k] != NULL; k++)
+		if (strncmp(envp[k], "DAGEXEC_IN_", 11) == 0 &&
+		    secrets_hit(j->secrets, envp[k], strlen(envp[k])))
+			break;
+	if (envp[k] != NULL) {
+		cause = xasprintf("'%.*s' holds a secret: it would be written "
+		    "into the batch script", (int)strcspn(envp[k], "="),
+		    envp[k]);
+		env_build_free(j, envp);
+		slurm_fail(np, cause);
+		goto out;
+	}
 	text = slurm_script(envp, j->workdir, n->kind == NODE_RUN ? n->run :
 	    NULL, n->argv);
 	/* the script is the user's: sbatch reads it as them */

@@ -90,8 +90,9 @@ http_template(const char *s, char *const *vars, const char *what,
 		}
 		if ((v = var_lookup(vars, p + 2, k - 2)) == NULL) {
 			*cause = xasprintf("%s: unknown variable '%.*s' (only "
-			    "the manifest env, the node env and DAGEXEC_* are "
-			    "available)", what, (int)(k - 2), p + 2);
+			    "the manifest env, the node env, its secrets and "
+			    "DAGEXEC_* are available)", what, (int)(k - 2),
+			    p + 2);
 			goto fail;
 		}
 		strbuf_add(&b, v, strlen(v));

@@ -139,13 +139,15 @@ static void
 fail_start(struct job *j, size_t i, const char *cause)
 {
 	struct attempt_end e;
+	char *masked = job_mask(j, cause);
 
 	memset(&e, 0, sizeof e);
 	e.reason = REASON_SPAWN_ERROR;
 	e.exit_code = -1;
-	e.error = cause;
-	job_log(j, LOG_WARN, i, "spawn-error", "%s", cause);
+	e.error = masked;
+	job_log(j, LOG_WARN, i, "spawn-error", "%s", masked);
 	sched_ended(j->s, i, loop_now(), &e);
+	free(masked);
 }
 
 /* The executor of node i: an http node's request is made by a local child
@@ -298,7 +300,10 @@ struct ending {
 	/* the copy of the declared outputs */
 	int			 workdir_fd;
 	const char		*workdir_err;	/* why it is -1 */
-	const struct node	*n;
+	char *const		*outputs;	/* the node's declared outputs
+					   (its array: a dynamic foreach
+					   moves the nodes, not this) */
+	size_t			 noutputs;
 	char			*dest;		/* DIR/outputs/NODE */
 	bool			 check_owner;	/* only plain files of the
 						   owner's, with one link */
@@ -360,8 +365,8 @@ ending_copy(struct ending *en)
 		    en->workdir_err : "no work directory");
 		return;
 	}
-	for (k = 0; en->copy_cause == NULL && k < en->n->noutputs; k++)
-		(void)bundle_collect_output(en->workdir_fd, en->n->outputs[k],
+	for (k = 0; en->copy_cause == NULL && k < en->noutputs; k++)
+		(void)bundle_collect_output(en->workdir_fd, en->outputs[k],
 		    en->dest, en->check_owner ? &en->owner : NULL,
 		    &en->copy_cause);
 	/* stored once its outputs are in outputs/NODE and before its
@@ -376,6 +381,7 @@ ending_done(void *arg)
 {
 	struct ending *en = arg;
 
+	en->np->job->copying--;
 	if (en->store != NULL)
 		job_cache_store_done(en->store);
 	if (en->copy_cause != NULL && en->e.reason == REASON_NONE) {
@@ -398,16 +404,20 @@ ending_work(void *arg)
 static void
 ending_copy_start(struct job *j, struct ending *en)
 {
+	const struct node *n = &j->m->nodes[en->np->node];
+
 	en->workdir_fd = j->workdir_fd;
 	en->workdir_err = j->workdir_err;
-	en->n = &j->m->nodes[en->np->node];
-	en->dest = xasprintf("%s/outputs/%s", j->dir, en->n->id);
+	en->outputs = n->outputs;
+	en->noutputs = n->noutputs;
+	en->dest = xasprintf("%s/outputs/%s", j->dir, n->id);
 	en->check_owner = j->spooled;
 	en->owner.uid = geteuid();
 	en->owner.gid = getegid();
 	if (j->copier == NULL)
 		j->copier = worker_new(j->loop);
 	en->np->ending = en;
+	j->copying++;
 	worker_run(j->copier, ending_work, ending_done, en);
 }
 
@@ -427,6 +437,7 @@ job_attempt_ended(struct nodeproc *np, struct attempt_end *ep, char *cause)
 
 	np->pid = 0;
 	np->slurm_live = false;
+	meter_end(np);
 	if (np->kill_timer != NULL) {
 		loop_timer_cancel(j->loop, np->kill_timer);
 		np->kill_timer = NULL;
@@ -486,6 +497,39 @@ job_attempt_ended(struct nodeproc *np, struct attempt_end *ep, char *cause)
 		node_end_rest(en);
 }
 
+/* Journal node i's $DAGEXEC_OUTPUT values. Those that hold a secret are
+ * kept in the job's private side file (secret_values_write), written
+ * before the journal says "***" in their place. */
+static void
+journal_outputs(struct job *j, size_t i)
+{
+	const struct kvlist *o = &j->outs[i];
+	const char *id = j->m->nodes[i].id;
+	struct kv *sv;
+	size_t k, ns = 0;
+	bool *hit;
+	char *cause = NULL;
+
+	hit = xcalloc(o->n + 1, sizeof *hit);
+	sv = xcalloc(o->n + 1, sizeof *sv);
+	for (k = 0; k < o->n; k++)
+		if ((hit[k] = secrets_hit(j->secrets, o->v[k].value,
+		    strlen(o->v[k].value))))
+			sv[ns++] = o->v[k];
+	if (ns > 0 && secret_values_write(j->dir, id, sv, ns, &cause) != 0) {
+		job_log(j, LOG_ERROR, i, "secret", "%s: a resume will run "
+		    "the node again", cause);
+		free(cause);
+	}
+	for (k = 0; k < o->n; k++)
+		journal_add(j->jr, loop_wallclock(), "output", "node", id,
+		    "key", o->v[k].key, "value", hit[k] ? SECRET_MASK :
+		    o->v[k].value, "secret", hit[k] ? "yes" : NULL,
+		    (char *)NULL);
+	free(sv);
+	free(hit);
+}
+
 /* The rest of an attempt's end, once its outputs are copied. */
 static void
 node_end_rest(struct ending *en)
@@ -496,7 +540,7 @@ node_end_rest(struct ending *en)
 	const struct node *n = &j->m->nodes[i];
 	const struct exec_ops *ex;
 	char b1[UNITS_INT_LEN], b2[UNITS_INT_LEN], b3[UNITS_INT_LEN],
-	    b4[UNITS_INT_LEN], b5[UNITS_INT_LEN];
+	    b4[UNITS_INT_LEN], b5[UNITS_INT_LEN], *masked;
 	const struct node_run *run;
 
 	np->ending = NULL;
@@ -507,6 +551,10 @@ node_end_rest(struct ending *en)
 	 * everything of its end has been read */
 	if (np->sbdir != NULL)
 		exec_sandbox_remove(j, i);
+	/* an error line may quote what the node wrote or sent */
+	masked = job_mask(j, en->cause);
+	free(en->cause);
+	en->cause = masked;
 	en->e.error = en->cause;
 	/* a last line that only repeats the error (an http node's child
 	 * prints it) is not shown twice */
@@ -518,10 +566,7 @@ node_end_rest(struct ending *en)
 		j->outs[i].n = en->no;
 		en->ov = NULL;
 		en->no = 0;
-		for (k = 0; k < j->outs[i].n; k++)
-			journal_add(j->jr, loop_wallclock(), "output",
-			    "node", n->id, "key", j->outs[i].v[k].key,
-			    "value", j->outs[i].v[k].value, (char *)NULL);
+		journal_outputs(j, i);
 	}
 	/* the attempt's length on the monotonic clock: a resume takes it
 	 * from here, not from the dates, which a jump of the clock moves */
@@ -757,6 +802,8 @@ job_pump_n(struct job *j, int max_starts)
 	j->in_pump = true;
 	do {
 		j->pump_again = false;
+		if (j->nexpand_wait > 0 && j->copying == 0)
+			job_expand_waiting(j);
 		now = loop_now();
 		while (sched_next(j->s, now, max_starts - started, &a)) {
 			changed = true;
@@ -784,6 +831,9 @@ job_pump_n(struct job *j, int max_starts)
 				break;
 			case SA_CHANGE:
 				log_change(j, &a);
+				break;
+			case SA_EXPAND:
+				job_expand(j, a.node);
 				break;
 			}
 			now = loop_now();
@@ -839,6 +889,12 @@ job_pump(struct job *j)
 }
 
 void
+job_kick(struct job *j)
+{
+	job_pump(j);
+}
+
+void
 job_set_cancel_remote(struct job *j, bool yes)
 {
 	j->cancel_remote = yes;
@@ -874,6 +930,18 @@ job_private_dir(struct job *j, const char *sub, char **cause)
 	return rc;
 }
 
+/* A seed for the jitter of retry delays: it differs from job to job. */
+static uint64_t
+job_seed(void)
+{
+	uint64_t seed;
+
+	if (getrandom(&seed, sizeof seed, GRND_NONBLOCK) !=
+	    (ssize_t)sizeof seed)
+		seed = (uint64_t)loop_wallclock() ^ (uint64_t)getpid();
+	return seed;
+}
+
 char *
 job_make_id(const char *name)
 {
@@ -891,6 +959,33 @@ job_make_id(const char *name)
 	return xasprintf("%s-%s-%02x%02x", name, ts, r[0], r[1]);
 }
 
+/* Open DIR/io, through which side files are looked up (without it, by
+ * path), and watch it for anything made in it, so that a node's end need
+ * not list it while it stays empty (without inotify, it is listed). */
+static void
+job_open_io(struct job *j)
+{
+	char *path = xasprintf("%s/io", j->dir);
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC)) != -1) {
+		if ((j->io_dir = fdopendir(fd)) != NULL)
+			j->io_fd = fd;
+		else
+			close(fd);
+	}
+	j->io_dirty = true;
+	if (j->io_dir != NULL &&
+	    (j->io_ino = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) != -1 &&
+	    (j->io_wd = inotify_add_watch(j->io_ino, path, IN_CREATE |
+	    IN_MOVED_TO | IN_ONLYDIR | IN_DONT_FOLLOW)) == -1) {
+		close(j->io_ino);
+		j->io_ino = -1;
+	}
+	free(path);
+}
+
 struct job *
 job_new(struct loop *l, struct manifest *m, const struct job_config *c,
     char **cause)
@@ -898,8 +993,8 @@ job_new(struct loop *l, struct manifest *m, const struct job_config *c,
 	struct job *j = xcalloc(1, sizeof *j);
 	struct sched_config sc;
 	char *path, *abs;
+	size_t n0;
 	long ncpu;
-	int fd;
 
 	j->loop = l;
 	j->m = m;
@@ -940,7 +1035,8 @@ job_new(struct loop *l, struct manifest *m, const struct job_config *c,
 	 * state.yaml stays readable by anyone */
 	if (job_private_dir(j, "nodes", cause) != 0 ||
 	    job_private_dir(j, "outputs", cause) != 0 ||
-	    job_private_dir(j, "io", cause) != 0)
+	    job_private_dir(j, "io", cause) != 0 ||
+	    job_private_dir(j, "values", cause) != 0)
 		goto fail;
 	path = xasprintf("%s/nodes", j->dir);
 	j->nodes_fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
@@ -951,26 +1047,7 @@ job_new(struct loop *l, struct manifest *m, const struct job_config *c,
 		    strerror(errno));
 		goto fail;
 	}
-	/* side files are looked up relative to io/; without it, by path */
-	path = xasprintf("%s/io", j->dir);
-	if ((fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-	    O_CLOEXEC)) != -1) {
-		if ((j->io_dir = fdopendir(fd)) != NULL)
-			j->io_fd = fd;
-		else
-			close(fd);
-	}
-	/* watched for anything made in it, so that a node's end need not
-	 * list it while it stays empty; without inotify, it is listed */
-	j->io_dirty = true;
-	if (j->io_dir != NULL &&
-	    (j->io_ino = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) != -1 &&
-	    (j->io_wd = inotify_add_watch(j->io_ino, path, IN_CREATE |
-	    IN_MOVED_TO | IN_ONLYDIR | IN_DONT_FOLLOW)) == -1) {
-		close(j->io_ino);
-		j->io_ino = -1;
-	}
-	free(path);
+	job_open_io(j);
 	if (m->workdir != NULL)
 		j->workdir = xstrdup(m->workdir);
 	else {
@@ -1015,15 +1092,22 @@ job_new(struct loop *l, struct manifest *m, const struct job_config *c,
 	    (ncpu > 0 ? (int)ncpu : 1);
 	if (c->jobs > 0 && c->jobs < sc.max_parallel)
 		sc.max_parallel = c->jobs;
+	sc.seed = job_seed();
+	/* a resumed job has the instances its journal made, before the
+	 * scheduler is made for its nodes (those of the manifest keep
+	 * their indices: the estimates given stay theirs) */
+	n0 = m->nnodes;
+	if (c->resume_log != NULL && job_expand_replay(m, c->resume_log,
+	    cause) != 0)
+		goto fail;
 	if (c->estimates != NULL) {
 		j->estimates = xcalloc(m->nnodes, sizeof *j->estimates);
 		memcpy(j->estimates, c->estimates,
-		    m->nnodes * sizeof *j->estimates);
+		    n0 * sizeof *j->estimates);
 		sc.estimate_ms = j->estimates;
 	}
 	j->s = sched_new(m, &sc);
-	j->procs = xcalloc(m->nnodes, sizeof *j->procs);
-	j->outs = xcalloc(m->nnodes, sizeof *j->outs);
+	job_grow(j, 0);
 	j->lost = c->lost;
 	job_cache_init(j, c);
 	if (c->resume_log != NULL) {
@@ -1091,6 +1175,8 @@ job_start(struct job *j, char **cause)
 	char *n;
 
 	(void)cause;
+	/* the metrics of running nodes, when a budget needs them */
+	meter_init(j);
 	now = loop_now();
 	j->started = now;
 	n = job_num((int64_t)j->m->nnodes);
@@ -1202,6 +1288,7 @@ job_free(struct job *j)
 		return;
 	statew_stop(j);
 	worker_free(j->copier);
+	meter_free(j);
 	if (j->procs != NULL) {
 		for (i = 0; i < j->m->nnodes; i++) {
 			if ((np = j->procs[i]) == NULL)
@@ -1216,6 +1303,11 @@ job_free(struct job *j)
 			kvfile_free(j->outs[i].v, j->outs[i].n);
 		free(j->outs);
 	}
+	free(j->expand_wait);
+	strmap_free(j->values_done);
+	for (i = 0; i < j->nvalues_paths; i++)
+		free(j->values_paths[i]);
+	free(j->values_paths);
 	if (j->slurm_jobs != NULL) {
 		for (i = 0; i < j->m->nnodes; i++)
 			free(j->slurm_jobs[i]);
@@ -1265,6 +1357,7 @@ job_free(struct job *j)
 	strmap_free(j->rs);
 	sched_free(j->s);
 	manifest_free(j->m);
+	secrets_free(j->secrets);
 	env_free(j->base_env);
 	free(j->estimates);
 	free(j->first_start);

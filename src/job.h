@@ -145,4 +145,18 @@ struct unrun {
 int job_succeed_unrun(struct job *j, size_t i, const struct unrun *u,
     char **cause);
 
+/* The expansions of dynamic foreach nodes the journal path (an events.log)
+ * holds, made again in m: the same instances (a resumed job, before its
+ * scheduler is made; a finished job read back). An expansion of a node m
+ * does not have unexpanded is left out. 0, or -1 with *cause (the journal
+ * cannot be read or is malformed). (expand.c) */
+int job_expand_replay(struct manifest *m, const char *path, char **cause);
+/* The same from the len bytes of an events.log at buf. */
+int job_expand_replay_buf(struct manifest *m, const char *buf, size_t len,
+    char **cause);
+/* Before job_start: j's manifest was expanded for the dynamic foreach
+ * group with the items of value (as an earlier job did: a retry); the
+ * journal says so, so that a resumed job makes the same instances. */
+void job_note_expanded(struct job *j, const char *group, const char *value);
+
 #endif

@@ -17,6 +17,7 @@
 #include "loop.h"
 #include "manifest.h"
 #include "sched.h"
+#include "secret.h"
 #include "state.h"
 
 #define READ_CHUNK		65536	/* one read of a node's output */
@@ -25,6 +26,8 @@
 struct cachestore;
 struct ending;
 struct sbtask;
+struct meter;
+struct meters;
 struct spawn_spec;
 struct slurm_cmd;
 struct statew;
@@ -50,6 +53,7 @@ struct logsink {
 	int64_t	 ring_pos;	/* next write position */
 	int64_t	 ring_len;	/* valid bytes */
 	int64_t	 dropped;
+	struct maskstream mask;	/* bytes that may begin a secret */
 	/* stderr: its last ERRTAIL_KEEP bytes, for the attempt's end */
 	bool	 keep_last;
 	char	*last;		/* ERRTAIL_KEEP bytes, made on the first */
@@ -84,6 +88,8 @@ struct nodeproc {
 						   directory, io/-relative
 						   (kept by job_proc_reset);
 						   NULL: none */
+	struct meter		*meter;		/* its metrics file followed
+						   (meter.c), or NULL */
 };
 
 /* A cached node's key, as computed at its last start. */
@@ -91,6 +97,7 @@ struct nodecache {
 	bool	 skip;			/* never looked up (retry --from) */
 	bool	 keyed;			/* key holds its last start's key */
 	char	 key[CACHE_KEY_LEN + 1];
+	struct cache_id refused;	/* the entry its lookup did not use */
 };
 
 /* What spawn_resolve gave for one program under one PATH, best first. */
@@ -152,7 +159,9 @@ struct job {
 					   of a node that succeeded */
 	void			(*on_slots)(struct job *, void *);
 	struct nodeproc		**procs;	/* per node: its attempt in
-					   flight, or NULL (job_proc) */
+					   flight, or NULL (job_proc);
+					   the array grows with a
+					   dynamic foreach */
 	struct kvlist		*outs;		/* per node: the
 					   $DAGEXEC_OUTPUT values of its
 					   last success */
@@ -195,6 +204,12 @@ struct job {
 					   saved; NULL until one is */
 	struct metric		*saved;		/* the DAG's sums of those */
 	size_t			 nsaved;
+	struct meters		*meters;	/* the metrics of running
+					   nodes followed (meter.c), or
+					   NULL */
+	struct secrets		*secrets;	/* every secret value read so
+					   far, masked in what is written;
+					   NULL until one is */
 	char			*bundle;	/* for report.html, or NULL */
 	char			*spool;		/* for report.html, or NULL */
 	unsigned char		*sandbox;	/* per node: the weakest enum
@@ -210,6 +225,18 @@ struct job {
 	size_t			 nsbpool;
 	size_t			 sbpool_cap;
 	unsigned		 sbseq;		/* the last one's number */
+	int			 copying;	/* endings whose outputs are being
+					   copied (the worker reads the
+					   manifest meanwhile) */
+	size_t			*expand_wait;	/* dynamic foreach nodes due
+					   while a copy ran */
+	size_t			 nexpand_wait;
+	size_t			 expand_wait_cap;
+	struct strmap		*values_done;	/* values/SOURCE/KEY files
+					   written by this run: */
+	char			**values_paths;	/*   its keys */
+	size_t			 nvalues_paths;
+	size_t			 values_paths_cap;
 };
 /* ---- job.c -------------------------------------------------------------- */
 
@@ -246,6 +273,9 @@ void	 job_state_touch(struct job *j);
 /* What state.yaml shows of node i beside its scheduler record changed
  * (its Slurm job, reuse, cache hit): its entry is rendered again. */
 void	 job_state_node(struct job *j, size_t i);
+/* Something outside job.c told the scheduler of an event: carry out what
+ * it decided (kills, starts, changes). */
+void	 job_kick(struct job *j);
 
 /* jobend.c: the files of the job's end, and its notification */
 void	 job_write_end(struct job *j, bool journal);
@@ -294,8 +324,21 @@ void	 job_cache_store_run(struct cachestore *cs);
 /* Back on the loop: log what came of it. */
 void	 job_cache_store_done(struct cachestore *cs);
 void	 job_cache_store_free(struct cachestore *cs);
-/* Free n metrics and the array. */
-void	 metrics_free(struct metric *v, size_t n);
+
+/* Wait until the state writer's thread reads nothing of the manifest. */
+void	 job_state_quiet(struct job *j);
+
+/* ---- expand.c: a dynamic foreach ----------------------------------------- */
+
+/* Records for m->nnodes nodes (from old): the job's arrays grow. */
+void	 job_grow(struct job *j, size_t old);
+/* Node t, a dynamic foreach, is due (SA_EXPAND): make its instances from
+ * the value of the node it expands over (journalled first), or end it
+ * (no items: skipped, reason empty; too many: failed). Waits while an
+ * output copy runs (the worker reads the manifest). */
+void	 job_expand(struct job *j, size_t t);
+/* The expansions put off by job_expand, once no copy runs. */
+void	 job_expand_waiting(struct job *j);
 
 /* ---- env.c: the environment of a job's nodes ---------------------------- */
 
@@ -304,21 +347,50 @@ void	 metrics_free(struct metric *v, size_t n);
 void	  env_init_base(struct job *j);
 /* The environment of attempt of node i (out_path, metrics_path: its side
  * files; tmpdir: its TMPDIR, or NULL to keep ours; pwd: PWD for a line run
- * without the shell, or NULL); free it with env_build_free, as it borrows
- * j->base_env's entries. */
+ * without the shell, or NULL; secrets: its nsecrets values from
+ * env_secrets_read, or NULL); free it with env_build_free, as it borrows
+ * j->base_env's entries. The values its needs pass on are written to
+ * DIR/values/ first (or private/, see env_needs): NULL with *cause when
+ * one cannot be. */
 char	**env_build(struct job *j, size_t i, int attempt,
 	    const char *out_path, const char *metrics_path, const char *tmpdir,
-	    const char *pwd);
+	    const char *pwd, const struct kv *secrets, size_t nsecrets,
+	    char **cause);
 /* Where the side file name ("output", "metrics", "http.json",
  * "http.result") of node i's attempt is: io/NODE.NAME, or, for an attempt
  * with a sandbox, in its own directory (it may not write in io/),
  * io/SBDIR/NAME; relative to io/ when rel, else absolute. Allocated. */
 char	 *job_side_path(const struct job *j, size_t i, const char *name,
 	    bool rel);
+/* Read node i's secrets (its own and the manifest's) with our ids, the
+ * job owner's, as its attempt starts, into *out (*n of them, free with
+ * env_secrets_free); every value is masked from now on (j->secrets).
+ * Under the spool a secret file must be the owner's and readable by no
+ * one else. 0, or -1 with *cause (allocated), the attempt's spawn error. */
+int	  env_secrets_read(struct job *j, size_t i, struct kv **out,
+	    size_t *n, char **cause);
+void	  env_secrets_free(struct kv *v, size_t n);
+/* str with every secret value read so far replaced by "***" (allocated;
+ * NULL for NULL). */
+char	 *job_mask(const struct job *j, const char *str);
 /* Free what env_build returned (its borrowed entries stay the job's). */
 void	  env_build_free(const struct job *j, char **v);
 /* Free a NULL-terminated vector of strings and the strings (NULL: none). */
 void	  env_free(char **v);
+
+/* ---- meter.c: metrics followed while nodes run --------------------------- */
+
+/* When the DAG or a node has a budget, watch io/ so that what running
+ * nodes append to $DAGEXEC_METRICS reaches the scheduler at once
+ * (sched_progress); else nothing (j->meters NULL). */
+void	meter_init(struct job *j);
+/* Attempt of node i started (its record reset): a sandboxed one's own
+ * directory is watched too. */
+void	meter_start(struct job *j, size_t i);
+/* The attempt of np ended: forget what was read of it. */
+void	meter_end(struct nodeproc *np);
+/* Stop watching (job_free). */
+void	meter_free(struct job *j);
 
 /* ---- sink.c: a node's logs ---------------------------------------------- */
 

@@ -26,11 +26,48 @@ key_char(char c)
 	    (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.';
 }
 
+/* The KEY<<DELIM form: the lines after it up to a line DELIM are the value
+ * (GitHub Actions' multi-line values), without the newline before DELIM.
+ * lt..eol is "<<DELIM"; *next (the line after it) is moved past the
+ * closing line and *lineno to it. The value, or NULL with *why (and
+ * *lineno the line at fault). */
+static char *
+kv_heredoc(const char *buf, size_t len, const char *lt, const char *eol,
+    const char **next, size_t *lineno, const char **why)
+{
+	const char *delim = lt + 2, *start = *next, *p = *next, *e;
+	size_t dlen = (size_t)(eol - delim), first = *lineno;
+
+	if (dlen == 0) {
+		*why = "empty delimiter after '<<'";
+		return NULL;
+	}
+	while (p < buf + len) {
+		(*lineno)++;
+		e = memchr(p, '\n', (size_t)(buf + len - p));
+		if (e == NULL)
+			e = buf + len;
+		if ((size_t)(e - p) == dlen && memcmp(p, delim, dlen) == 0) {
+			*next = e < buf + len ? e + 1 : e;
+			return xstrndup(start, p > start ?
+			    (size_t)(p - 1 - start) : 0);
+		}
+		if (memchr(p, '\0', (size_t)(e - p)) != NULL) {
+			*why = "holds a NUL byte";
+			return NULL;
+		}
+		p = e < buf + len ? e + 1 : e;
+	}
+	*lineno = first;
+	*why = "no closing delimiter line";
+	return NULL;
+}
+
 int
 kvfile_parse(const char *buf, size_t len, const char *what, bool numeric,
     struct kv **out, size_t *nout, char **cause)
 {
-	const char *line, *next, *eol, *eq, *p, *why;
+	const char *line, *next, *eol, *eq, *lt, *p, *why;
 	char *value, *end;
 	size_t cap = 0, n = 0, lineno = 0;
 	struct kv *v = NULL;
@@ -50,6 +87,11 @@ kvfile_parse(const char *buf, size_t len, const char *what, bool numeric,
 			goto bad;
 		}
 		eq = memchr(line, '=', (size_t)(eol - line));
+		lt = memmem(line, (size_t)(eol - line), "<<", 2);
+		if (lt != NULL && !numeric && (eq == NULL || lt < eq))
+			eq = lt;	/* KEY<<DELIM */
+		else
+			lt = NULL;
 		if (eq == NULL) {
 			why = "no '='";
 			goto bad;
@@ -65,7 +107,13 @@ kvfile_parse(const char *buf, size_t len, const char *what, bool numeric,
 				goto bad;
 			}
 		}
-		value = xstrndup(eq + 1, (size_t)(eol - eq - 1));
+		if (lt != NULL) {
+			value = kv_heredoc(buf, len, lt, eol, &next, &lineno,
+			    &why);
+			if (value == NULL)
+				goto bad;
+		} else
+			value = xstrndup(eq + 1, (size_t)(eol - eq - 1));
 		if (numeric) {
 			errno = 0;
 			(void)strtod(value, &end);
@@ -96,7 +144,8 @@ bad:
 	 * the bundle and the logs.
 	 */
 	*cause = xasprintf("malformed line %zu in %s: %s (expected %s)",
-	    lineno, what, why, numeric ? "NAME=NUMBER" : "KEY=VALUE");
+	    lineno, what, why, numeric ? "NAME=NUMBER" :
+	    "KEY=VALUE or KEY<<DELIMITER");
 	kvfile_free(v, n);
 	return -1;
 }

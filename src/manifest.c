@@ -59,14 +59,14 @@ manifest_names_each(void (*fn)(void *, const char *, const char *),
 const char *const top_keys[] = {
 	"name", "max_parallel", "schedule", "on_failure", "deadline",
 	"budget", "env", "workdir", "pools", "notify", "defaults", "nodes",
-	"cron", "timezone", "overlap", "catch_up",
+	"cron", "timezone", "overlap", "catch_up", "secrets",
 	NULL
 };
 
 /* cron, timezone, overlap and catch_up last, in enum CRONK_ order */
 enum { TK_NAME, TK_MAX_PARALLEL, TK_SCHEDULE, TK_ON_FAILURE, TK_DEADLINE,
 	TK_BUDGET, TK_ENV, TK_WORKDIR, TK_POOLS, TK_NOTIFY, TK_DEFAULTS,
-	TK_NODES, TK_CRON };
+	TK_NODES, TK_CRON, TK_SECRETS = TK_CRON + 4 };
 
 static const char *const schedule_names[] = { "critical-path", "waves",
 	NULL };
@@ -83,17 +83,21 @@ top_names_each(void (*fn)(void *, const char *, const char *), void *arg)
 	names_each(fn, arg, "value on_failure", on_failure_names);
 }
 
-static void
-parse_budget(struct ctx *c, const struct ynode *v)
+/* A budget: NAME -> number > 0, into *items (*n of them), replacing what
+ * was there. Used for the DAG's and a node's. */
+void
+parse_budget_map(struct ctx *c, const char *key, const struct ynode *v,
+    struct budget_item **items, size_t *n)
 {
-	struct manifest *m = c->m;
 	struct mapit it;
 	struct ynode *k, *val;
 	double x;
 
-	if (want_map(c, "budget", v) != 1)
+	if (want_map(c, key, v) != 1)
 		return;
-	m->budget = xcalloc(v->n / 2 + 1, sizeof *m->budget);
+	budget_free(*items, *n);
+	*items = xcalloc(v->n / 2 + 1, sizeof **items);
+	*n = 0;
 	mapit_init(&it, v);
 	while (map_next(c, &it, &k, &val)) {
 		if (!valid_budgetname(k->u.s)) {
@@ -110,10 +114,21 @@ parse_budget(struct ctx *c, const struct ynode *v)
 			yerr(c, val, "'%s' must be greater than 0", k->u.s);
 			continue;
 		}
-		m->budget[m->nbudget].name = xstrdup(k->u.s);
-		m->budget[m->nbudget].limit = x;
-		m->nbudget++;
+		(*items)[*n].name = xstrdup(k->u.s);
+		(*items)[*n].limit = x;
+		(*n)++;
 	}
+	mapit_release(&it);
+}
+
+void
+budget_free(struct budget_item *items, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(items[i].name);
+	free(items);
 }
 
 static void
@@ -295,6 +310,7 @@ parse_nodes(struct ctx *c, const struct ynode *nodes, const struct node *dflt,
 		}
 		merge_defaults(c, n, set, dflt, dset);
 		check_node_merged(c, n, set);
+		node_finish(c, n);
 	}
 }
 
@@ -347,26 +363,10 @@ static void
 build_graph(struct ctx *c)
 {
 	struct manifest *m = c->m;
-	size_t *nneeds, i, *cycle = NULL, len;
-	const size_t **needs;
-	int64_t *weight;
+	size_t *cycle = NULL, len;
 	char *msg;
 
-	nneeds = xcalloc(m->nnodes + 1, sizeof *nneeds);
-	needs = xcalloc(m->nnodes + 1, sizeof *needs);
-	weight = xcalloc(m->nnodes + 1, sizeof *weight);
-	for (i = 0; i < m->nnodes; i++) {
-		nneeds[i] = m->nodes[i].nneeds;
-		needs[i] = m->nodes[i].needs;
-		weight[i] = m->nodes[i].estimate_ms >= 0 ?
-		    m->nodes[i].estimate_ms : 1000;
-	}
-	graph_init(&m->graph, m->nnodes, nneeds,
-	    (const size_t *const *)needs, weight);
-	free(nneeds);
-	free(needs);
-	free(weight);
-	if (graph_analyze(&m->graph) == 0)
+	if (manifest_reindex(m) == 0)
 		return;
 	len = graph_find_cycle(&m->graph, &cycle);
 	if (len == 0) {
@@ -456,7 +456,8 @@ parse_top(struct ctx *c, const struct ynode *root)
 			}
 			break;
 		case TK_BUDGET:
-			parse_budget(c, v);
+			parse_budget_map(c, "budget", v, &m->budget,
+			    &m->nbudget);
 			break;
 		case TK_ENV:
 			get_env(c, "env", v, &m->env);
@@ -488,6 +489,9 @@ parse_top(struct ctx *c, const struct ynode *root)
 			e = key_index(k->u.s, top_keys) - TK_CRON;
 			cron_k[e] = k;
 			cron_v[e] = v;
+			break;
+		case TK_SECRETS:
+			parse_secrets(c, v, &m->secrets);
 			break;
 		default:
 			if (key_index(k->u.s, node_keys) >= 0 &&
@@ -538,8 +542,10 @@ parse_top(struct ctx *c, const struct ynode *root)
 					free(c->mark);
 					c->mark = NULL;
 					arena_free(&c->arena);
-					build_graph(c);
+					foreach_expand(c);
 				}
+				if (!c->stop)
+					build_graph(c);
 			}
 		}
 	}
@@ -556,10 +562,9 @@ manifest_free(struct manifest *m)
 	if (m == NULL)
 		return;
 	free(m->name);
-	for (i = 0; i < m->nbudget; i++)
-		free(m->budget[i].name);
-	free(m->budget);
+	budget_free(m->budget, m->nbudget);
 	kvlist_free(&m->env);
+	kvlist_free(&m->secrets);
 	free(m->workdir);
 	for (i = 0; i < m->npools; i++)
 		free(m->pools[i].name);
@@ -578,6 +583,8 @@ manifest_free(struct manifest *m)
 	free(m->nodes);
 	graph_release(&m->graph);
 	strmap_free(m->ids);
+	free(m->order);
+	free(m->rank);
 	free(m);
 }
 
@@ -608,6 +615,7 @@ parse_owned(const char *file, const char *text, size_t len, size_t max,
 	struct ctx c;
 	struct ynode *root;
 	const char *nul;
+	size_t k;
 	int line, col;
 
 	*mp = NULL;
@@ -641,6 +649,9 @@ parse_owned(const char *file, const char *text, size_t len, size_t max,
 	strmap_free(c.pools);
 	free(c.mark);
 	free(c.pairidx);
+	for (k = 0; k < c.nineeds; k++)
+		free(c.ineeds[k].label);
+	free(c.ineeds);
 	if (c.nerr > 0 || c.stop) {
 		manifest_free(c.m);
 		diags_sort(d);

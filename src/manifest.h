@@ -19,6 +19,9 @@ struct strmap;
 #define MANIFEST_MAX_ALIASES	100		/* alias nodes in one document */
 #define MANIFEST_MAX_NODES	1000000
 #define MANIFEST_ID_MAX		64
+#define MANIFEST_INSTANCES_MAX	10000		/* instances of one foreach */
+#define MANIFEST_INSTANCE_ID_MAX 200		/* bytes of NODE[...] */
+#define MANIFEST_MAX_EDGES	10000000	/* needs, once foreach expanded */
 
 
 enum node_kind { NODE_RUN, NODE_ARGV, NODE_HTTP };
@@ -92,6 +95,14 @@ struct cache_spec {
 	int64_t		 max_age_ms;		/* 0: no bound */
 };
 
+/* An exit status range of retry_on ("exit:75", "exit:100-113"). */
+struct exit_range {
+	int	lo;
+	int	hi;
+};
+
+struct budget_item;
+
 /* A node's Landlock sandbox (interface §10): the strict profile and what
  * the node lists besides. */
 struct sandbox_spec {
@@ -106,6 +117,22 @@ struct sandbox_spec {
 	int		*bind;			/* TCP ports it may bind */
 	size_t		 nbind;
 	bool		 best_effort;		/* default false */
+};
+
+/* foreach (interface §9): the lists of a crossed map, or one list (key
+ * NULL), as written; or, for a dynamic foreach, the need and the value
+ * whose lines are its items. */
+struct foreach_spec {
+	struct mpos	 pos;			/* of the foreach key */
+	char		**keys;			/* nkeys; NULL entry: a list */
+	char		***vals;		/* vals[k][0 .. nvals[k]-1] */
+	size_t		*nvals;
+	size_t		 nkeys;
+	size_t		 from;			/* dynamic: a node index, else
+						   SIZE_MAX */
+	char		*key;			/* dynamic: the value's key */
+	struct mpos	 from_pos;
+	struct mpos	 key_pos;
 };
 
 struct node {
@@ -145,6 +172,34 @@ struct node {
 	struct cache_spec *cache;		/* NULL: no cache: key; read
 						   it with node_cache */
 	struct sandbox_spec *sandbox;		/* NULL: none */
+	/* foreach: an instance has group (the id as written) and inst (its
+	 * 1-based place among the instances) and its item (one entry with a
+	 * NULL key for a list, else one a key of the crossed map); a dynamic
+	 * foreach not yet expanded has group and foreach, and inst 0 */
+	char		*group;
+	size_t		 inst;
+	struct kvlist	 item;
+	struct foreach_spec *foreach;
+	char		**need_groups;		/* foreach nodes needed whole
+						   (`needs: [NODE]`): their
+						   values reach this one
+						   joined, a line an instance */
+	size_t		 nneed_groups;
+	char		*item_from;		/* an instance of a dynamic
+						   foreach: the node and the */
+	char		*item_key;		/*   value its item is a line
+						   of */
+	struct exit_range *retry_exits;		/* retry_on "exit:N[-M]": these
+						   exit statuses are retried
+						   even when 'exit' is not */
+	size_t		 nretry_exits;
+	bool		 jitter;		/* full jitter on retry delays */
+	struct kvlist	 secrets;		/* NAME -> file, the manifest's
+						   own merged in (the node's
+						   win) */
+	struct budget_item *budget;		/* caps on this node's metric
+						   sums (over its attempts) */
+	size_t		 nbudget;
 };
 
 /* A node's Slurm options and cache settings, the empty ones when it has
@@ -209,7 +264,27 @@ struct manifest {
 						   blevels (weights: estimate
 						   in ms, 1000 where unset) */
 	struct strmap		*ids;		/* node id -> index */
+	size_t			*order;		/* the nodes in the order a
+						   person reads them (k ->
+						   index), the instances of a
+						   dynamic foreach together in
+						   its place; NULL: index
+						   order */
+	size_t			*rank;		/* its inverse (index -> k) */
+	struct kvlist		 secrets;	/* top level: NAME -> file (also
+						   merged into every node's) */
+	unsigned		 shape;		/* bumped whenever the nodes,
+						   their ids or the graph are
+						   made again (a dynamic
+						   foreach expanded): what
+						   keeps per-node state fits
+						   it again */
 };
+
+/* The node shown k-th (see manifest.order). */
+#define MANIFEST_AT(m, k)	((m)->order != NULL ? (m)->order[k] : (k))
+/* Where node i is shown. */
+#define MANIFEST_RANK(m, i)	((m)->rank != NULL ? (m)->rank[i] : (i))
 
 /* Parse and validate len bytes of YAML. file names the input in messages.
  * Returns 0 and a new manifest in *mp; or 1 with *mp NULL and every error,
@@ -238,6 +313,29 @@ long manifest_find(const struct manifest *m, const char *id);
 bool manifest_id_ok(const char *s);
 /* Free what node n owns (not n itself). */
 void manifest_node_release(struct node *n);
+/* Expand the dynamic foreach node t (its foreach set, not yet expanded) into
+ * one instance a line of items (nitems >= 1, each a line without its
+ * newline): the first instance takes t's place, the others are appended;
+ * every node that needs t needs them all; ids and the graph are made
+ * again (pointers into m->nodes do not survive). 0, or -1 with *cause
+ * (too many items). (manifest_foreach.c) */
+int manifest_expand(struct manifest *m, size_t t, const char *const *items,
+    size_t nitems, char **cause);
+/* The items of a dynamic foreach in value: its lines, empty ones left out.
+ * *items (new) points into *buf, a new copy of value; free both. */
+size_t manifest_items(const char *value, char **buf,
+    const char ***items);
+/* The instance label of the items of one key, as foreach ids show it: the
+ * item where it is a valid id and unique among them, else its 1-based
+ * place (labels[k] new; free each and the array). */
+char **manifest_labels(const char *const *items, size_t n);
+/* Mark in on[] the nodes a person names name: the node of that id, else
+ * every instance of the foreach node name (or the node itself, a dynamic
+ * foreach not yet expanded). False when there is none. */
+bool manifest_named(const struct manifest *m, const char *name, bool *on);
+/* Warnings about a valid manifest (a dynamic foreach over a value its need
+ * does not seem to write), appended to d. */
+void manifest_lint(const struct manifest *m, struct diags *d);
 /* Keep only the nodes i with keep[i] (which must hold every need of a kept
  * node), in manifest order: the others are freed, needs renumbered, the ids
  * and the graph (topological order, waves, bottom levels) made again.

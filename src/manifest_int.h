@@ -56,6 +56,16 @@ struct arena {
 	struct achunk	*head;
 };
 
+/* A need on one instance of a foreach node ("NODE[LABEL]"), resolved once
+ * the instances are made. */
+struct ineed {
+	size_t		 node;		/* the node that needs it */
+	size_t		 base;		/* NODE */
+	char		*label;		/* LABEL */
+	int		 line;
+	int		 col;
+};
+
 struct ctx {
 	const char	*file;
 	struct diags	*d;
@@ -73,6 +83,9 @@ struct ctx {
 	size_t		*pairidx;	/* per pair of `nodes`: its node, or
 					   SIZE_MAX */
 	size_t		 suggested;	/* node ids compared for suggestions */
+	struct ineed	*ineeds;	/* needs on one instance */
+	size_t		 nineeds;
+	size_t		 ineedcap;
 };
 
 struct mapit {
@@ -164,6 +177,17 @@ void parse_node_keys(struct ctx *c, const struct ynode *map, struct node *n,
     size_t self, uint32_t *set);
 void merge_defaults(struct ctx *c, struct node *n, uint32_t nset,
     const struct node *d, uint32_t dset);
+/* secrets: NAME -> FILE (absolute, or ~/ under the owner's home). */
+void parse_secrets(struct ctx *c, const struct ynode *v, struct kvlist *l);
+/* After defaults: the manifest's secrets merged into node n, and the
+ * checks that need all of a node's keys (secrets on Slurm, a name in both
+ * env and secrets). */
+void node_finish(struct ctx *c, struct node *n);
+
+/* budgets (manifest.c) */
+void parse_budget_map(struct ctx *c, const char *key, const struct ynode *v,
+    struct budget_item **items, size_t *n);
+void budget_free(struct budget_item *items, size_t n);
 void check_node_merged(struct ctx *c, const struct node *n, uint32_t set);
 /* manifest_names_each for the tables of manifest_node.c. */
 void manifest_node_names_each(void (*fn)(void *, const char *,
@@ -171,4 +195,27 @@ void manifest_node_names_each(void (*fn)(void *, const char *,
 /* fn(arg, what, name) for each name of the NULL-terminated names. */
 void names_each(void (*fn)(void *, const char *, const char *), void *arg,
     const char *what, const char *const *names);
+/* Copy what src runs and how into dst (uninitialised): everything but its
+ * id, needs, need_groups and foreach parts (dst gets none). Every pointer
+ * a node owns is copied here: a key added to struct node that owns memory
+ * must be copied here too. */
+void node_copy(struct node *dst, const struct node *src);
+
+/* foreach (manifest_foreach.c) */
+void parse_foreach(struct ctx *c, const struct ynode *k,
+    const struct ynode *v, struct node *n, size_t self);
+/* A need named s that is no node id: true when it names an instance
+ * (NODE[LABEL] of a known NODE), recorded for foreach_expand. */
+bool foreach_need(struct ctx *c, const struct ynode *it, const char *s,
+    size_t self);
+/* Make the instances of every foreach with lists, resolve needs on
+ * foreach nodes and their instances, and make the ids again. */
+void foreach_expand(struct ctx *c);
+void foreach_spec_free(struct foreach_spec *f);
+/* manifest_names_each for the keys of a dynamic foreach. */
+void foreach_names_each(void (*fn)(void *, const char *, const char *),
+    void *arg);
+/* The ids and the graph of m made again from its nodes; -1 on a cycle
+ * (manifest_keep.c). */
+int manifest_reindex(struct manifest *m);
 #endif

@@ -30,7 +30,8 @@ enum nkey {
 	NK_RETRY_DELAY, NK_BACKOFF, NK_MAX_RETRY_DELAY, NK_TIMEOUT,
 	NK_LIMITS, NK_LOG_LIMIT, NK_RETRY_ON, NK_WHEN, NK_ALLOW_FAILURE,
 	NK_POOL, NK_PRIORITY, NK_ESTIMATE, NK_EXECUTOR, NK_SLURM, NK_CACHE,
-	NK_SANDBOX,
+	NK_SANDBOX, NK_FOREACH,
+	NK_JITTER, NK_SECRETS, NK_BUDGET,
 	NK__COUNT
 };
 
@@ -38,7 +39,8 @@ const char *const node_keys[] = {
 	"run", "argv", "http", "needs", "env", "outputs", "retries",
 	"retry_delay", "backoff", "max_retry_delay", "timeout", "limits",
 	"log_limit", "retry_on", "when", "allow_failure", "pool", "priority",
-	"estimate", "executor", "slurm", "cache", "sandbox", NULL
+	"estimate", "executor", "slurm", "cache", "sandbox", "foreach",
+	"jitter", "secrets", "budget", NULL
 };
 
 static const char *const backoff_names[] = { "exponential", "fixed", NULL };
@@ -152,6 +154,15 @@ manifest_node_release(struct node *n)
 		n->cache = NULL;
 	}
 	sandbox_free(n->sandbox);
+	free(n->group);
+	kvlist_free(&n->item);
+	foreach_spec_free(n->foreach);
+	strv_free(n->need_groups, n->nneed_groups);
+	free(n->item_from);
+	free(n->item_key);
+	free(n->retry_exits);
+	kvlist_free(&n->secrets);
+	budget_free(n->budget, n->nbudget);
 }
 
 static void
@@ -500,6 +511,143 @@ parse_cache(struct ctx *c, const struct ynode *v, struct node *n)
 	mapit_release(&it);
 }
 
+/* secrets: NAME -> FILE. The file is read when an attempt starts, as the
+ * job's owner: an absolute path, or ~/PATH under the owner's home. */
+void
+parse_secrets(struct ctx *c, const struct ynode *v, struct kvlist *l)
+{
+	struct mapit it;
+	struct ynode *k, *val;
+	const char *s;
+
+	if (want_map(c, "secrets", v) != 1)
+		return;
+	kvlist_free(l);
+	l->v = xcalloc(v->n / 2 + 1, sizeof *l->v);
+	mapit_init(&it, v);
+	while (map_next(c, &it, &k, &val)) {
+		if (!valid_envname(k->u.s)) {
+			yerr(c, k, "invalid secret name '%s' (it names an "
+			    "environment variable: [A-Za-z_][A-Za-z0-9_]*)",
+			    k->u.s);
+			continue;
+		}
+		if (strncmp(k->u.s, "DAGEXEC_", 8) == 0) {
+			yerr(c, k, "secret name '%s' is reserved (DAGEXEC_ "
+			    "names are set by dagexec)", k->u.s);
+			continue;
+		}
+		if (is_null(val)) {
+			yerr(c, val, "secret '%s' must name a file, not null",
+			    k->u.s);
+			continue;
+		}
+		if (get_str(c, k->u.s, val, &s) != 1)
+			continue;
+		if (*s != '/' && strncmp(s, "~/", 2) != 0) {
+			yerr(c, val, "secret '%s': the file must be an "
+			    "absolute path or start with '~/', not '%s'",
+			    k->u.s, s);
+			continue;
+		}
+		if (strcmp(s, "~/") == 0 || s[strlen(s) - 1] == '/') {
+			yerr(c, val, "secret '%s': '%s' names a directory, "
+			    "not a file", k->u.s, s);
+			continue;
+		}
+		l->v[l->n].key = xstrdup(k->u.s);
+		l->v[l->n].value = xstrdup(s);
+		l->n++;
+	}
+}
+
+/* Add to l the entries of from whose names l does not have. */
+static void
+kvlist_merge(struct kvlist *l, const struct kvlist *from)
+{
+	size_t i, j, add = 0;
+
+	if (from->n == 0)
+		return;
+	l->v = xreallocarray(l->v, l->n + from->n + 1, sizeof *l->v);
+	for (i = 0; i < from->n; i++) {
+		for (j = 0; j < l->n; j++)
+			if (strcmp(l->v[j].key, from->v[i].key) == 0)
+				break;
+		if (j < l->n)
+			continue;
+		l->v[l->n + add].key = xstrdup(from->v[i].key);
+		l->v[l->n + add].value = xstrdup(from->v[i].value);
+		add++;
+	}
+	l->n += add;
+}
+
+void
+node_finish(struct ctx *c, struct node *n)
+{
+	const struct kvlist *envs[2] = { &c->m->env, &n->env };
+	size_t i, j, e;
+
+	kvlist_merge(&n->secrets, &c->m->secrets);
+	if (n->secrets.n == 0)
+		return;
+	if (n->executor == EXECUTOR_SLURM && n->kind != NODE_HTTP) {
+		ctx_err(c, n->pos.line, n->pos.col, "node '%s' runs on "
+		    "slurm: secrets are refused there (the batch script "
+		    "would hold them)%s", n->id, c->m->secrets.n > 0 ?
+		    "; set the manifest's secrets on the nodes that use "
+		    "them" : "");
+		return;
+	}
+	for (i = 0; i < n->secrets.n; i++)
+		for (e = 0; e < 2; e++)
+			for (j = 0; j < envs[e]->n; j++)
+				if (strcmp(envs[e]->v[j].key,
+				    n->secrets.v[i].key) == 0)
+					ctx_err(c, n->pos.line, n->pos.col,
+					    "node '%s': '%s' is both in "
+					    "%s'env' and in 'secrets'", n->id,
+					    n->secrets.v[i].key, e == 0 ?
+					    "the manifest's " : "");
+}
+
+/* "exit:N" or "exit:N-M" (1 <= N <= M <= 255) into *r; false when s is
+ * not of that form (an error is reported when it starts with "exit:"). */
+static bool
+parse_exit_range(struct ctx *c, const struct ynode *it, struct exit_range *r)
+{
+	const char *s = it->u.s + 5;
+	char *end;
+	long lo, hi;
+
+	if (strncmp(it->u.s, "exit:", 5) != 0)
+		return false;
+	errno = 0;
+	lo = *s >= '0' && *s <= '9' ? strtol(s, &end, 10) : -1;
+	hi = lo;
+	if (lo >= 0 && *end == '-') {
+		s = end + 1;
+		hi = *s >= '0' && *s <= '9' ? strtol(s, &end, 10) : -1;
+	}
+	if (lo < 0 || hi < 0 || *end != '\0' || errno != 0) {
+		yerr(c, it, "invalid retry_on exit status '%s' (expected "
+		    "exit:N or exit:N-M)", it->u.s);
+		r->lo = -1;
+		return true;
+	}
+	if (lo < 1 || hi > 255 || lo > hi) {
+		yerr(c, it, "invalid retry_on exit status '%s' (N and M "
+		    "between 1 and 255, N <= M)", it->u.s);
+		r->lo = -1;
+		return true;
+	}
+	r->lo = (int)lo;
+	r->hi = (int)hi;
+	return true;
+}
+
+/* retry_on: failure classes and exit statuses ("exit:75", "exit:100-113"). */
 /* sandbox.read and sandbox.write: absolute paths (a string or a list). */
 static void
 parse_sandbox_paths(struct ctx *c, const char *key, const struct ynode *v,
@@ -623,22 +771,33 @@ static void
 parse_retry_on(struct ctx *c, const struct ynode *v, struct node *n)
 {
 	const struct ynode *it;
+	struct exit_range *ranges;
 	unsigned mask = 0;
-	size_t i;
+	size_t i, nr = 0;
 	int r, bad = 0;
 
 	if (want_seq(c, "retry_on", v) != 1)
 		return;
+	ranges = xcalloc(v->n + 1, sizeof *ranges);
 	for (i = 0; i < v->n; i++) {
 		it = v->u.kids[i];
+		if (it->type == Y_SCALAR && parse_exit_range(c, it,
+		    &ranges[nr])) {
+			if (ranges[nr].lo < 0)
+				bad = 1;
+			else
+				nr++;
+			continue;
+		}
 		r = it->type == Y_SCALAR ? reason_parse(it->u.s) : -1;
 		if (r < 0 || ((1u << r) & RETRYABLE_MASK) == 0) {
 			if (it->type == Y_SCALAR)
 				yerr(c, it, "invalid retry_on class '%s' "
 				    "(expected exit, signal, timeout, "
 				    "rlimit_cpu, rlimit_fsize, spawn_error, "
-				    "output_missing, http_status, checksum or "
-				    "lost)", it->u.s);
+				    "output_missing, http_status, checksum, "
+				    "lost, oom, or exit statuses as exit:N or "
+				    "exit:N-M)", it->u.s);
 			else
 				yerr(c, it, "items of 'retry_on' must be "
 				    "strings, not %s", ydesc(it));
@@ -647,8 +806,16 @@ parse_retry_on(struct ctx *c, const struct ynode *v, struct node *n)
 		}
 		mask |= 1u << r;
 	}
-	if (!bad)
-		n->retry_on = mask;
+	if (bad) {
+		free(ranges);
+		return;
+	}
+	n->retry_on = mask;
+	free(n->retry_exits);
+	n->retry_exits = nr > 0 ? ranges : NULL;
+	n->nretry_exits = nr;
+	if (nr == 0)
+		free(ranges);
 }
 
 static void
@@ -713,6 +880,8 @@ parse_needs(struct ctx *c, const struct ynode *v, struct node *n, size_t self)
 			continue;
 		}
 		if (!strmap_get(c->m->ids, it->u.s, &idx)) {
+			if (foreach_need(c, it, it->u.s, self))
+				continue;
 			if ((sg = suggest_node(c, it->u.s, self)) != NULL)
 				yerr(c, it, "node '%s' needs unknown node '%s' "
 				    "(did you mean '%s'?)", n->id, it->u.s,
@@ -856,6 +1025,19 @@ parse_node_key(struct ctx *c, int idx, const struct ynode *k,
 	case NK_SANDBOX:
 		parse_sandbox(c, val, n);
 		break;
+	case NK_FOREACH:
+		parse_foreach(c, k, val, n, self);
+		break;
+	case NK_JITTER:
+		if (get_bool(c, "jitter", val, &n->jitter) != 1)
+			return false;
+		break;
+	case NK_SECRETS:
+		parse_secrets(c, val, &n->secrets);
+		break;
+	case NK_BUDGET:
+		parse_budget_map(c, "budget", val, &n->budget, &n->nbudget);
+		break;
 	}
 	return true;
 }
@@ -885,7 +1067,7 @@ parse_node_keys(struct ctx *c, const struct ynode *map, struct node *n,
 			unknown_key(c, k, "key", node_keys, NK__COUNT);
 			continue;
 		}
-		if (dflt && idx <= NK_NEEDS) {
+		if (dflt && (idx <= NK_NEEDS || idx == NK_FOREACH)) {
 			yerr(c, k, "'%s' cannot have a default", k->u.s);
 			continue;
 		}
@@ -935,6 +1117,76 @@ static char *
 str_copy(const char *s)
 {
 	return s == NULL ? NULL : xstrdup(s);
+}
+
+/* Deep copies of a node's Slurm options and cache settings (NULL: none). */
+static struct slurm_spec *
+slurm_copy(const struct slurm_spec *s)
+{
+	struct slurm_spec *c;
+
+	if (s == NULL)
+		return NULL;
+	c = xmalloc(sizeof *c);
+	*c = *s;
+	c->partition = str_copy(s->partition);
+	c->account = str_copy(s->account);
+	c->qos = str_copy(s->qos);
+	c->gres = str_copy(s->gres);
+	c->extra = strv_copy(s->extra, s->nextra);
+	return c;
+}
+
+static struct cache_spec *
+cache_copy(const struct cache_spec *s)
+{
+	struct cache_spec *c;
+
+	if (s == NULL)
+		return NULL;
+	c = xmalloc(sizeof *c);
+	*c = *s;
+	c->inputs = strv_copy(s->inputs, s->ninputs);
+	c->env = strv_copy(s->env, s->nenv);
+	return c;
+}
+
+/* A deep copy of s (NULL: none). */
+static struct sandbox_spec *
+sandbox_copy(const struct sandbox_spec *s)
+{
+	struct sandbox_spec *c;
+
+	if (s == NULL)
+		return NULL;
+	c = xmalloc(sizeof *c);
+	*c = *s;
+	c->read = strv_copy(s->read, s->nread);
+	c->write = strv_copy(s->write, s->nwrite);
+	c->connect = int_copy(s->connect, s->nconnect);
+	c->bind = int_copy(s->bind, s->nbind);
+	return c;
+}
+
+/* Add the default budget items whose names node n does not cap. */
+static void
+budget_merge(struct node *n, const struct node *d)
+{
+	size_t i, j, add = 0;
+
+	n->budget = xreallocarray(n->budget, n->nbudget + d->nbudget + 1,
+	    sizeof *n->budget);
+	for (i = 0; i < d->nbudget; i++) {
+		for (j = 0; j < n->nbudget; j++)
+			if (strcmp(n->budget[j].name, d->budget[i].name) == 0)
+				break;
+		if (j < n->nbudget)
+			continue;
+		n->budget[n->nbudget + add].name = xstrdup(d->budget[i].name);
+		n->budget[n->nbudget + add].limit = d->budget[i].limit;
+		add++;
+	}
+	n->nbudget += add;
 }
 
 /* Apply defaults d (keys in dset) to node n (keys in nset). */
@@ -1007,8 +1259,22 @@ merge_defaults(struct ctx *c, struct node *n, uint32_t nset,
 		n->timeout_ms = d->timeout_ms;
 	if (only & (1u << NK_LOG_LIMIT))
 		n->log_limit = d->log_limit;
-	if (only & (1u << NK_RETRY_ON))
+	if (only & (1u << NK_RETRY_ON)) {
 		n->retry_on = d->retry_on;
+		if (d->nretry_exits > 0) {
+			n->retry_exits = xcalloc(d->nretry_exits,
+			    sizeof *n->retry_exits);
+			memcpy(n->retry_exits, d->retry_exits,
+			    d->nretry_exits * sizeof *n->retry_exits);
+			n->nretry_exits = d->nretry_exits;
+		}
+	}
+	if (only & (1u << NK_JITTER))
+		n->jitter = d->jitter;
+	if (dset & (1u << NK_SECRETS))
+		kvlist_merge(&n->secrets, &d->secrets);
+	if (dset & (1u << NK_BUDGET))
+		budget_merge(n, d);
 	if (only & (1u << NK_WHEN))
 		n->when = d->when;
 	if (only & (1u << NK_ALLOW_FAILURE))
@@ -1023,33 +1289,12 @@ merge_defaults(struct ctx *c, struct node *n, uint32_t nset,
 		n->estimate_ms = d->estimate_ms;
 	if (only & (1u << NK_EXECUTOR))
 		n->executor = d->executor;
-	if ((only & (1u << NK_CACHE)) && d->cache != NULL) {
-		n->cache = xmalloc(sizeof *n->cache);
-		*n->cache = *d->cache;
-		n->cache->inputs = strv_copy(d->cache->inputs,
-		    d->cache->ninputs);
-		n->cache->env = strv_copy(d->cache->env, d->cache->nenv);
-	}
-	if ((only & (1u << NK_SLURM)) && d->slurm != NULL) {
-		n->slurm = xmalloc(sizeof *n->slurm);
-		*n->slurm = *d->slurm;
-		n->slurm->partition = str_copy(d->slurm->partition);
-		n->slurm->account = str_copy(d->slurm->account);
-		n->slurm->qos = str_copy(d->slurm->qos);
-		n->slurm->gres = str_copy(d->slurm->gres);
-		n->slurm->extra = strv_copy(d->slurm->extra,
-		    d->slurm->nextra);
-	}
-	if ((only & (1u << NK_SANDBOX)) && d->sandbox != NULL) {
-		n->sandbox = xcalloc(1, sizeof *n->sandbox);
-		*n->sandbox = *d->sandbox;
-		n->sandbox->read = strv_copy(d->sandbox->read, d->sandbox->nread);
-		n->sandbox->write = strv_copy(d->sandbox->write,
-		    d->sandbox->nwrite);
-		n->sandbox->connect = int_copy(d->sandbox->connect,
-		    d->sandbox->nconnect);
-		n->sandbox->bind = int_copy(d->sandbox->bind, d->sandbox->nbind);
-	}
+	if ((only & (1u << NK_CACHE)) && d->cache != NULL)
+		n->cache = cache_copy(d->cache);
+	if ((only & (1u << NK_SLURM)) && d->slurm != NULL)
+		n->slurm = slurm_copy(d->slurm);
+	if (only & (1u << NK_SANDBOX))
+		n->sandbox = sandbox_copy(d->sandbox);
 }
 
 void
@@ -1068,4 +1313,80 @@ manifest_node_names_each(void (*fn)(void *, const char *, const char *),
 	names_each(fn, arg, "value method", http_methods);
 	names_each(fn, arg, "value sandbox", sandbox_forms);
 	names_each(fn, arg, "value sandbox.profile", sandbox_profiles);
+	foreach_names_each(fn, arg);
+}
+
+static struct http_spec *
+http_copy(const struct http_spec *h)
+{
+	struct http_spec *c;
+	size_t k;
+
+	if (h == NULL)
+		return NULL;
+	c = xmalloc(sizeof *c);
+	*c = *h;
+	c->url = str_copy(h->url);
+	c->method = str_copy(h->method);
+	c->headers.v = xcalloc(h->headers.n + 1, sizeof *c->headers.v);
+	for (k = 0; k < h->headers.n; k++) {
+		c->headers.v[k].key = xstrdup(h->headers.v[k].key);
+		c->headers.v[k].value = xstrdup(h->headers.v[k].value);
+	}
+	c->body = str_copy(h->body);
+	c->body_file = str_copy(h->body_file);
+	c->save = str_copy(h->save);
+	c->sha256 = str_copy(h->sha256);
+	if (h->expect != NULL) {
+		c->expect = xcalloc(h->nexpect + 1, sizeof *c->expect);
+		for (k = 0; k < h->nexpect; k++)
+			c->expect[k] = h->expect[k];
+	}
+	return c;
+}
+
+void
+node_copy(struct node *dst, const struct node *src)
+{
+	size_t k;
+
+	*dst = *src;
+	dst->id = NULL;
+	dst->needs = NULL;
+	dst->nneeds = 0;
+	dst->group = NULL;
+	dst->inst = 0;
+	memset(&dst->item, 0, sizeof dst->item);
+	dst->foreach = NULL;
+	dst->need_groups = NULL;
+	dst->nneed_groups = 0;
+	dst->item_from = NULL;
+	dst->item_key = NULL;
+	dst->run = str_copy(src->run);
+	dst->argv = strv_copy(src->argv, src->argc);
+	dst->http = http_copy(src->http);
+	dst->env.v = xcalloc(src->env.n + 1, sizeof *dst->env.v);
+	for (k = 0; k < src->env.n; k++) {
+		dst->env.v[k].key = xstrdup(src->env.v[k].key);
+		dst->env.v[k].value = xstrdup(src->env.v[k].value);
+	}
+	dst->outputs = strv_copy(src->outputs, src->noutputs);
+	dst->pool = str_copy(src->pool);
+	/* an instance owns its settings: each is released once */
+	dst->slurm = slurm_copy(src->slurm);
+	dst->cache = cache_copy(src->cache);
+	dst->sandbox = sandbox_copy(src->sandbox);
+	dst->retry_exits = NULL;
+	if (src->nretry_exits > 0) {
+		dst->retry_exits = xcalloc(src->nretry_exits,
+		    sizeof *dst->retry_exits);
+		memcpy(dst->retry_exits, src->retry_exits,
+		    src->nretry_exits * sizeof *dst->retry_exits);
+	}
+	memset(&dst->secrets, 0, sizeof dst->secrets);
+	kvlist_merge(&dst->secrets, &src->secrets);
+	dst->budget = NULL;
+	dst->nbudget = 0;
+	if (src->nbudget > 0)
+		budget_merge(dst, src);
 }

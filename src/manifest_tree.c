@@ -294,10 +294,45 @@ text_char_at(const char *text, size_t len, int line, int col)
 /* Report libyaml's error, at the place it names: a tab where the scanner
  * stopped is said to be one (libyaml says "found character that cannot
  * start any token"), and so is a reserved indicator. */
+static bool
+id_char(char ch)
+{
+	return isalnum((unsigned char)ch) || ch == '_' || ch == '-' || ch == '.';
+}
+
+/* After "did not find expected ',' or ']'" where a '[' follows a word: an
+ * instance id such as a[x] written unquoted in a flow sequence, which YAML
+ * reads as a nested sequence. The hint, quoting it, into buf (else ""). */
+static const char *
+flow_instance_hint(const yaml_parser_t *p, const char *text, size_t len,
+    char *buf, size_t size)
+{
+	size_t at = p->problem_mark.index, b, e;
+
+	buf[0] = '\0';
+	if (p->problem == NULL || strstr(p->problem, "expected ','") == NULL ||
+	    at == 0 || at >= len || text[at] != '[' || !id_char(text[at - 1]))
+		return buf;
+	for (b = at; b > 0 && at - b < MANIFEST_ID_MAX && id_char(text[b - 1]);
+	    b--)
+		;
+	for (e = at + 1; e < len && e - at < MANIFEST_INSTANCE_ID_MAX &&
+	    text[e] != ']' && text[e] != '\n'; e++)
+		;
+	if (e < len && text[e] == ']')
+		snprintf(buf, size, "; quote an instance id in a [...] list: "
+		    "[\"%.*s\"]", (int)(e + 1 - b), text + b);
+	else
+		snprintf(buf, size, "; quote an instance id in a [...] list, "
+		    "as in [\"NODE[a]\"]");
+	return buf;
+}
+
 static void
 parse_error(struct ctx *c, const yaml_parser_t *p, const char *text,
     size_t len)
 {
+	char hint[MANIFEST_INSTANCE_ID_MAX + 64];
 	int line, col, ch;
 
 	line = (int)p->problem_mark.line + 1;
@@ -320,11 +355,12 @@ parse_error(struct ctx *c, const yaml_parser_t *p, const char *text,
 		ctx_err(c, line, col, "%s", p->problem != NULL ?
 		    p->problem : "cannot read the text");
 	} else if (p->context != NULL)
-		ctx_err(c, line, col, "%s (%s started at %d:%d)",
+		ctx_err(c, line, col, "%s (%s started at %d:%d)%s",
 		    p->problem != NULL ?
 		    p->problem : "syntax error", p->context,
 		    (int)p->context_mark.line + 1,
-		    (int)p->context_mark.column + 1);
+		    (int)p->context_mark.column + 1,
+		    flow_instance_hint(p, text, len, hint, sizeof hint));
 	else
 		ctx_err(c, line, col, "%s",
 		    p->problem != NULL ? p->problem : "syntax error");

@@ -110,6 +110,36 @@ def_slurm(struct strbuf *b, const struct slurm_spec *s)
 		def_str(b, "extra", s->extra[k]);
 }
 
+static int
+cmp_kv_key(const void *a, const void *b)
+{
+	const struct kv *const *x = a, *const *y = b;
+
+	return strcmp((*x)->key, (*y)->key);
+}
+
+/* Which secrets, from which files, sorted by name (their values are not
+ * part of the definition); nothing when it has none, so that the keys of
+ * nodes without secrets stay what they were. */
+static void
+def_secrets(struct strbuf *b, const struct node *n)
+{
+	const struct kv **v;
+	size_t k;
+
+	if (n->secrets.n == 0)
+		return;
+	v = xcalloc(n->secrets.n, sizeof *v);
+	for (k = 0; k < n->secrets.n; k++)
+		v[k] = &n->secrets.v[k];
+	qsort(v, n->secrets.n, sizeof *v, cmp_kv_key);
+	for (k = 0; k < n->secrets.n; k++) {
+		def_str(b, "secret", v[k]->key);
+		def_str(b, "=", v[k]->value);
+	}
+	free(v);
+}
+
 char *
 nodedef_canon(const struct manifest *m, size_t i, size_t *len)
 {
@@ -141,6 +171,18 @@ nodedef_canon(const struct manifest *m, size_t i, size_t *len)
 	def_int(&b, "executor", n->executor);
 	if (n->executor == EXECUTOR_SLURM)
 		def_slurm(&b, node_slurm(n));
+	/* a foreach instance's item: two instances run the same command
+	 * on different items */
+	for (k = 0; k < n->item.n; k++) {
+		def_str(&b, "item", n->item.v[k].key != NULL ?
+		    n->item.v[k].key : "");
+		def_str(&b, "=", n->item.v[k].value);
+	}
+	if (n->foreach != NULL && n->foreach->from < m->nnodes) {
+		def_str(&b, "foreach_from", m->nodes[n->foreach->from].id);
+		def_str(&b, "foreach_key", n->foreach->key);
+	}
+	def_secrets(&b, n);
 	if (b.s == NULL)
 		b.s = xstrdup("");
 	*len = b.len;

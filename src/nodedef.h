@@ -1,6 +1,8 @@
 /* A node's definition in a canonical form: what it runs, the environment
- * the manifest and the node give it, its limits, its outputs and its
- * executor; not its needs, its retry policy or the YAML's bytes and
+ * the manifest and the node give it, its limits, its outputs, its
+ * executor, its foreach item (or what a dynamic foreach expands over) and
+ * which secret files it reads (not their content); not its needs, its
+ * retry policy or the YAML's bytes and
  * comments. Two manifests' nodes are compared with it (retry --manifest),
  * and a cache key can hash it. */
 #ifndef DAGEXEC_NODEDEF_H

@@ -27,6 +27,8 @@ struct oldnode {
 	enum node_status	 status;
 	struct kv		*values;	/* of its last attempt */
 	size_t			 nvalues;
+	bool			 lost;		/* a value held a secret: it is
+						   not at hand */
 };
 
 struct oldjob {
@@ -77,11 +79,18 @@ oldjob_event(const struct journal_event *ev, void *arg)
 		kvfile_free(on->values, on->nvalues);
 		on->values = NULL;
 		on->nvalues = 0;
+		on->lost = false;
 	} else if (strcmp(ev->event, "output") == 0) {
 		k = journal_get(ev, "key");
 		v = journal_get(ev, "value");
 		if (k == NULL || v == NULL)
 			return 0;
+		/* a value that held a secret is "***" here: the journal
+		 * never has it (its side file is the job's own) */
+		if (journal_get(ev, "secret") != NULL) {
+			on->lost = true;
+			return 0;
+		}
 		on->values = xreallocarray(on->values, on->nvalues + 1,
 		    sizeof *on->values);
 		on->values[on->nvalues].key = xstrdup(k);
@@ -275,6 +284,22 @@ oldjob_has_node(const struct oldjob *o, const char *id)
 	return o->listed == NULL || strmap_get(o->listed, id, &k);
 }
 
+bool
+oldjob_has_group(const struct oldjob *o, const char *group)
+{
+	size_t k, len = strlen(group);
+	const char *id;
+
+	if (oldjob_has_node(o, group))
+		return true;
+	for (k = 0; k < o->state->nnodes; k++) {
+		id = o->state->nodes[k].id;
+		if (strncmp(id, group, len) == 0 && id[len] == '[')
+			return true;
+	}
+	return false;
+}
+
 enum node_status
 oldjob_node(const struct oldjob *o, const char *id, const struct kv **values,
     size_t *nvalues)
@@ -284,6 +309,8 @@ oldjob_node(const struct oldjob *o, const char *id, const struct kv **values,
 	*values = NULL;
 	*nvalues = 0;
 	if (!strmap_get(o->ids, id, &k))
+		return NS_PENDING;
+	if (o->nodes[k].status == NS_SUCCEEDED && o->nodes[k].lost)
 		return NS_PENDING;
 	if (o->nodes[k].status == NS_SUCCEEDED) {
 		*values = o->nodes[k].values;

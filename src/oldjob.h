@@ -31,9 +31,13 @@ const char *oldjob_manifest(const struct oldjob *o, size_t *len);
 /* True when its state lists node id (a run --target lists only some of
  * the manifest's nodes); true for every id when it has no state. */
 bool oldjob_has_node(const struct oldjob *o, const char *id);
+/* The same for a foreach node as written (group): true when its state
+ * lists the node or one of its instances (group[...]). */
+bool oldjob_has_group(const struct oldjob *o, const char *group);
 /* How node id ended (NS_PENDING: it never did) and, when it succeeded,
  * the values its last attempt wrote to $DAGEXEC_OUTPUT (*values may be
- * NULL). */
+ * NULL). A success with a value that held a secret is NS_PENDING: the
+ * journal holds "***" for it, so the node must run again. */
 enum node_status oldjob_node(const struct oldjob *o, const char *id,
     const struct kv **values, size_t *nvalues);
 /* True when every output node id declares (n) is among its kept outputs. */

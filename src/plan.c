@@ -202,6 +202,7 @@ plan_step(struct plan *p, struct pevq *q, int64_t now)
 			pevq_push(q, e);
 			break;
 		case SA_CHANGE:
+		case SA_EXPAND:		/* never: expand_as_one */
 			break;
 		}
 	}
@@ -380,6 +381,8 @@ plan_new(const struct manifest *m, int parallelism, const int64_t *learned,
 	/* the learned estimates order ready nodes as they do in a run */
 	memset(&sc, 0, sizeof sc);
 	sc.max_parallel = p->parallelism;
+	/* a dynamic foreach, whose items are not known, counts as one */
+	sc.expand_as_one = true;
 	if (learned != NULL) {
 		est = xcalloc(m->nnodes + 1, sizeof *est);
 		memcpy(est, learned, m->nnodes * sizeof *est);

@@ -43,7 +43,7 @@ void
 render_dot_doc(FILE *fp, const struct manifest *m, const struct state_doc *d)
 {
 	const struct state_doc_node	*dn;
-	size_t				 i, k;
+	size_t				 i, k, q;
 	long				 idx;
 	const char			**st;
 	char				 *e;
@@ -57,7 +57,8 @@ render_dot_doc(FILE *fp, const struct manifest *m, const struct state_doc *d)
 	fprintf(fp, "digraph \"%s\" {\n\trankdir=LR;\n"
 	    "\tnode [shape=box, style=\"rounded,filled\", "
 	    "fillcolor=\"#ffffff\", fontname=\"sans-serif\"];\n", m->name);
-	for (i = 0; i < m->nnodes; i++) {
+	for (q = 0; q < m->nnodes; q++) {
+		i = MANIFEST_AT(m, q);
 		if (st[i] == NULL) {
 			fprintf(fp, "\t\"%s\";\n", m->nodes[i].id);
 			continue;
@@ -71,10 +72,12 @@ render_dot_doc(FILE *fp, const struct manifest *m, const struct state_doc *d)
 		    m->nodes[i].id, status_color_name(st[i]), e);
 		free(e);
 	}
-	for (i = 0; i < m->nnodes; i++)
+	for (q = 0; q < m->nnodes; q++) {
+		i = MANIFEST_AT(m, q);
 		for (k = 0; k < m->nodes[i].nneeds; k++)
 			fprintf(fp, "\t\"%s\" -> \"%s\";\n",
 			    m->nodes[m->nodes[i].needs[k]].id, m->nodes[i].id);
+	}
 	fprintf(fp, "}\n");
 	free(st);
 }
@@ -82,14 +85,15 @@ render_dot_doc(FILE *fp, const struct manifest *m, const struct state_doc *d)
 void
 render_dot(FILE *fp, const struct manifest *m, const struct sched *s)
 {
-	size_t i, k;
+	size_t i, k, q;
 	const struct node *n;
 
 	/* ids and the name match [A-Za-z0-9._-]: no quoting needed */
 	fprintf(fp, "digraph \"%s\" {\n\trankdir=LR;\n"
 	    "\tnode [shape=box, style=\"rounded,filled\", "
 	    "fillcolor=\"#ffffff\", fontname=\"sans-serif\"];\n", m->name);
-	for (i = 0; i < m->nnodes; i++) {
+	for (k = 0; k < m->nnodes; k++) {
+		i = MANIFEST_AT(m, k);
 		n = &m->nodes[i];
 		if (s != NULL)
 			fprintf(fp, "\t\"%s\" [fillcolor=\"%s\", "
@@ -99,8 +103,8 @@ render_dot(FILE *fp, const struct manifest *m, const struct sched *s)
 		else
 			fprintf(fp, "\t\"%s\";\n", n->id);
 	}
-	for (i = 0; i < m->nnodes; i++) {
-		n = &m->nodes[i];
+	for (q = 0; q < m->nnodes; q++) {
+		n = &m->nodes[MANIFEST_AT(m, q)];
 		for (k = 0; k < n->nneeds; k++)
 			fprintf(fp, "\t\"%s\" -> \"%s\";\n",
 			    m->nodes[n->needs[k]].id, n->id);
@@ -112,7 +116,7 @@ void
 render_waves(FILE *fp, const struct manifest *m)
 {
 	const struct graph *g = &m->graph;
-	size_t *start, *order, *fill, i, w;
+	size_t *start, *order, *fill, i, k, w;
 
 	/* bucket the nodes by wave, keeping manifest order inside a wave */
 	start = xcalloc(g->nwaves + 1, sizeof *start);
@@ -122,7 +126,8 @@ render_waves(FILE *fp, const struct manifest *m)
 		start[g->wave[i] + 1]++;
 	for (w = 0; w < g->nwaves; w++)
 		start[w + 1] += start[w];
-	for (i = 0; i < m->nnodes; i++) {
+	for (k = 0; k < m->nnodes; k++) {
+		i = MANIFEST_AT(m, k);
 		w = g->wave[i];
 		order[start[w] + fill[w]++] = i;
 	}
@@ -149,16 +154,23 @@ render_rank(enum node_status s)
 	}
 }
 
+struct summary_by {
+	const struct sched	*s;
+	const struct manifest	*m;
+};
+
 static int
 summary_cmp(const void *a, const void *b, void *arg)
 {
-	const struct sched *s = *(const struct sched **)arg;
+	const struct summary_by *by = arg;
 	size_t x = *(const size_t *)a, y = *(const size_t *)b;
-	int rx = render_rank(sched_node(s, x)->status);
-	int ry = render_rank(sched_node(s, y)->status);
+	int rx = render_rank(sched_node(by->s, x)->status);
+	int ry = render_rank(sched_node(by->s, y)->status);
 
 	if (rx != ry)
 		return rx - ry;
+	x = MANIFEST_RANK(by->m, x);
+	y = MANIFEST_RANK(by->m, y);
 	return x < y ? -1 : x > y;
 }
 
@@ -337,6 +349,7 @@ void
 render_summary(FILE *fp, const struct manifest *m, const struct sched *s,
     const struct state_job *sj, int64_t duration_ms)
 {
+	struct summary_by by;
 	size_t *order, i, counts[NS__COUNT], nmet, nreused = 0,
 	    ncached = 0;
 	const char *status;
@@ -356,7 +369,9 @@ render_summary(FILE *fp, const struct manifest *m, const struct sched *s,
 	}
 	if (width > 40)
 		width = 40;
-	qsort_r(order, m->nnodes, sizeof *order, summary_cmp, &s);
+	by.s = s;
+	by.m = m;
+	qsort_r(order, m->nnodes, sizeof *order, summary_cmp, &by);
 	/* NODE STATUS ATTEMPTS TIME CPU MAXRSS METRICS ERROR: the error is
 	 * cut so that a line fits SUMMARY_WIDTH columns */
 	fprintf(fp, "%-*s  %-10s %8s %9s %9s %7s  %-*s  %s\n", width, "NODE",

@@ -237,6 +237,8 @@ rp_cmp(const void *a, const void *b, void *arg)
 
 	if (rx != ry)
 		return rx - ry;
+	x = MANIFEST_RANK(in->m, x);
+	y = MANIFEST_RANK(in->m, y);
 	return x < y ? -1 : x > y;
 }
 

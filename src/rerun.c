@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -27,6 +28,10 @@ struct rerun {
 	bool		*forced;	/* per node of m: changed or new */
 	bool		*reuse;
 	bool		*skip;		/* --from: not from the cache */
+	char		**exp_group;	/* the dynamic foreach nodes expanded
+					   as the earlier job did: */
+	char		**exp_value;	/*   the value their items are from */
+	size_t		 nexp;
 };
 
 /* Parse text (named name) into *m; 0, or -1 with errno EILSEQ and d. */
@@ -51,7 +56,9 @@ rerun_scope(struct manifest *m, const struct oldjob *old)
 	size_t i;
 
 	for (i = 0; i < m->nnodes; i++)
-		if (!(keep[i] = oldjob_has_node(old, m->nodes[i].id)))
+		if (!(keep[i] = m->nodes[i].foreach != NULL ?
+		    oldjob_has_group(old, m->nodes[i].group) :
+		    oldjob_has_node(old, m->nodes[i].id)))
 			all = false;
 	if (all) {
 		free(keep);
@@ -152,6 +159,55 @@ fail:
 	return -1;
 }
 
+/* A dynamic foreach whose node it expands over is reused: its items are
+ * that node's value in the earlier job, so it is expanded here as it was
+ * there, and its instances that succeeded can be reused. True when one
+ * was. */
+static bool
+rerun_expand(struct rerun *r)
+{
+	struct manifest *m = r->m;
+	const struct foreach_spec *f;
+	const struct kv *values;
+	const char **items, *v;
+	char *buf, *c2 = NULL;
+	size_t t, nvalues, k, n, old;
+	bool did = false;
+
+	for (t = 0; m != NULL && t < m->nnodes; t++) {
+		if ((f = m->nodes[t].foreach) == NULL || !r->reuse[f->from])
+			continue;
+		(void)oldjob_node(r->old, m->nodes[f->from].id, &values,
+		    &nvalues);
+		for (v = NULL, k = 0; k < nvalues; k++)
+			if (strcmp(values[k].key, f->key) == 0)
+				v = values[k].value;
+		if (v == NULL)
+			continue;	/* skipped when it runs */
+		n = manifest_items(v, &buf, &items);
+		old = m->nnodes;
+		r->exp_group = xreallocarray(r->exp_group, r->nexp + 1,
+		    sizeof *r->exp_group);
+		r->exp_value = xreallocarray(r->exp_value, r->nexp + 1,
+		    sizeof *r->exp_value);
+		r->exp_group[r->nexp] = xstrdup(m->nodes[t].group);
+		if (n > 0 && manifest_expand(m, t, items, n, &c2) == 0) {
+			r->exp_value[r->nexp++] = xstrdup(v);
+			r->forced = xreallocarray(r->forced, m->nnodes + 1,
+			    sizeof *r->forced);
+			for (k = old; k < m->nnodes; k++)
+				r->forced[k] = r->forced[t];
+			did = true;
+		} else
+			free(r->exp_group[r->nexp]);
+		free(c2);
+		c2 = NULL;
+		free(items);
+		free(buf);
+	}
+	return did;
+}
+
 long
 rerun_plan(struct rerun *r, char *const *from, size_t nfrom, size_t *bad,
     char **cause)
@@ -159,23 +215,19 @@ rerun_plan(struct rerun *r, char *const *from, size_t nfrom, size_t *bad,
 	const struct manifest *m = r->mv;
 	const struct kv *values;
 	bool *succeeded;
-	size_t i, nvalues, nrun;
-	long k;
+	size_t i, nvalues, nrun, unknown;
 
+again:
 	free(r->skip);
 	r->skip = xcalloc(m->nnodes + 1, sizeof *r->skip);
-	for (i = 0; i < nfrom; i++) {
-		if ((k = manifest_find(m, from[i])) < 0) {
-			*bad = i;
-			*cause = xasprintf("unknown node '%s' in --from",
-			    from[i]);
-			errno = EINVAL;
-			return -1;
-		}
-		r->forced[k] = true;
-		/* the nodes --from names run whatever the cache holds */
-		r->skip[k] = true;
-	}
+	/* the nodes --from names run whatever the cache holds; an instance
+	 * of a foreach expanded below is known once it is */
+	for (i = 0, unknown = SIZE_MAX; i < nfrom; i++)
+		if (!manifest_named(m, from[i], r->skip) && unknown == SIZE_MAX)
+			unknown = i;
+	for (i = 0; i < m->nnodes; i++)
+		if (r->skip[i])
+			r->forced[i] = true;
 	/* a success counts only with every declared output kept */
 	succeeded = xcalloc(m->nnodes + 1, sizeof *succeeded);
 	for (i = 0; i < m->nnodes; i++)
@@ -186,6 +238,15 @@ rerun_plan(struct rerun *r, char *const *from, size_t nfrom, size_t *bad,
 	r->reuse = xcalloc(m->nnodes + 1, sizeof *r->reuse);
 	nrun = retry_plan(&m->graph, succeeded, r->forced, r->reuse);
 	free(succeeded);
+	if (rerun_expand(r))
+		goto again;
+	if (unknown != SIZE_MAX) {
+		*bad = unknown;
+		*cause = xasprintf("unknown node '%s' in --from",
+		    from[unknown]);
+		errno = EINVAL;
+		return -1;
+	}
 	return (long)nrun;
 }
 
@@ -236,6 +297,9 @@ rerun_preset(const struct rerun *r, struct job *j, char **cause)
 
 	job = job != NULL ? job + 1 : job_dir(j);
 	logs = xasprintf("%s/nodes", job_dir(j));
+	/* the expansions first: a resumed retry makes these instances */
+	for (i = 0; i < r->nexp; i++)
+		job_note_expanded(j, r->exp_group[i], r->exp_value[i]);
 	/* needs first: when one fails, none of what depends on it has been
 	 * preset, so the nodes left pending can run as they are */
 	for (t = 0; r->reuse != NULL && t < m->nnodes && rc == 0; t++) {
@@ -268,6 +332,8 @@ rerun_preset(const struct rerun *r, struct job *j, char **cause)
 void
 rerun_free(struct rerun *r)
 {
+	size_t i;
+
 	if (r == NULL)
 		return;
 	oldjob_free(r->old);
@@ -277,5 +343,11 @@ rerun_free(struct rerun *r)
 	free(r->forced);
 	free(r->reuse);
 	free(r->skip);
+	for (i = 0; i < r->nexp; i++) {
+		free(r->exp_group[i]);
+		free(r->exp_value[i]);
+	}
+	free(r->exp_group);
+	free(r->exp_value);
 	free(r);
 }

@@ -27,6 +27,8 @@ struct resume {
 	int		*slurm_open;	/* a Slurm attempt that never ended */
 	char		**slurm_id;	/* and its Slurm job, when on file */
 	enum node_status *status;	/* each node's last, NS_PENDING: none */
+	bool		*values_lost;	/* a value that held a secret is not
+					   in the private side file */
 	bool		 finished;	/* the journal says the job ended: */
 	enum dag_status	 end;		/*   as this */
 };
@@ -61,6 +63,33 @@ resume_node(const struct resume *r, const struct journal_event *ev)
 	const char *id = journal_get(ev, "node");
 
 	return id != NULL ? manifest_find(r->job->m, id) : -1;
+}
+
+/* A value node i wrote: from the private side file when it held a secret
+ * (it is masked from now on, as the secret it holds may not be read again
+ * in this run). */
+static void
+resume_output(struct resume *r, size_t i, const char *k, const char *v,
+    bool secret)
+{
+	struct job *j = r->job;
+	struct kvlist *o = &j->outs[i];
+	char *sv = NULL;
+
+	if (secret) {
+		sv = secret_values_get(j->dir, j->m->nodes[i].id, k);
+		if (sv == NULL) {
+			r->values_lost[i] = true;
+			return;
+		}
+		if (j->secrets == NULL)
+			j->secrets = secrets_new();
+		secrets_add(j->secrets, sv, strlen(sv));
+	}
+	o->v = xreallocarray(o->v, o->n + 1, sizeof *o->v);
+	o->v[o->n].key = xstrdup(k);
+	o->v[o->n].value = sv != NULL ? sv : xstrdup(v);
+	o->n++;
 }
 
 static int
@@ -113,6 +142,7 @@ resume_event(const struct journal_event *ev, void *arg)
 		kvfile_free(o->v, o->n);
 		o->v = NULL;
 		o->n = 0;
+		r->values_lost[i] = false;
 	} else if (strcmp(ev->event, "slurm_job") == 0) {
 		s = journal_get(ev, "attempt");
 		v = journal_get(ev, "id");
@@ -150,12 +180,9 @@ resume_event(const struct journal_event *ev, void *arg)
 	} else if (strcmp(ev->event, "output") == 0) {
 		k = journal_get(ev, "key");
 		v = journal_get(ev, "value");
-		if (k != NULL && v != NULL) {
-			o->v = xreallocarray(o->v, o->n + 1, sizeof *o->v);
-			o->v[o->n].key = xstrdup(k);
-			o->v[o->n].value = xstrdup(v);
-			o->n++;
-		}
+		if (k != NULL && v != NULL)
+			resume_output(r, (size_t)i, k, v,
+			    journal_get(ev, "secret") != NULL);
 	}
 	return 0;
 }
@@ -183,8 +210,17 @@ job_resume(struct job *j, const char *path, char **cause)
 	r.slurm_open = xcalloc(n, sizeof *r.slurm_open);
 	r.slurm_id = xcalloc(n, sizeof *r.slurm_id);
 	r.status = xcalloc(n, sizeof *r.status);
+	r.values_lost = xcalloc(n + 1, sizeof *r.values_lost);
 	r.finished = false;
 	rc = journal_replay(path, resume_event, &r, cause);
+	/* a success whose secret values are gone runs again */
+	for (i = 0; rc == 0 && !r.finished && i < n; i++)
+		if (r.succeeded[i] && r.values_lost[i]) {
+			job_log(j, LOG_WARN, i, "resume", "a value that held a "
+			    "secret is not in private/%s.values: the node "
+			    "runs again", j->m->nodes[i].id);
+			r.succeeded[i] = false;
+		}
 	if (rc == 0 && r.finished) {
 		/*
 		 * The job ended before the daemon went away (its bundle not
@@ -286,5 +322,6 @@ job_resume(struct job *j, const char *path, char **cause)
 	free(r.slurm_id);
 	free(r.slurm_open);
 	free(r.status);
+	free(r.values_lost);
 	return rc == 0 ? 0 : -1;
 }

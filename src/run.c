@@ -1,9 +1,11 @@
 /* The names of the run vocabulary (run.h), as interface §6 writes them. */
 #include "config.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "run.h"
+#include "xmalloc.h"
 
 static const char *const reason_names[REASON__COUNT] = {
 	[REASON_NONE] = NULL,
@@ -22,6 +24,7 @@ static const char *const reason_names[REASON__COUNT] = {
 	[REASON_DEADLINE] = "deadline",
 	[REASON_LOST] = "lost",
 	[REASON_OOM] = "oom",
+	[REASON_EMPTY] = "empty",
 };
 
 const char *
@@ -75,4 +78,41 @@ dag_status_name(enum dag_status st)
 	if ((unsigned)st >= DS__COUNT)
 		return ("unknown");
 	return (dag_status_names[st]);
+}
+
+void
+metric_add(struct metric **v, size_t *n, const char *name, double value)
+{
+	size_t k;
+
+	for (k = 0; k < *n; k++)
+		if (strcmp((*v)[k].name, name) == 0) {
+			(*v)[k].value += value;
+			return;
+		}
+	*v = xreallocarray(*v, *n + 1, sizeof **v);
+	(*v)[*n].name = xstrdup(name);
+	(*v)[*n].value = value;
+	(*n)++;
+}
+
+double
+metric_get(const struct metric *v, size_t n, const char *name)
+{
+	size_t k;
+
+	for (k = 0; k < n; k++)
+		if (strcmp(v[k].name, name) == 0)
+			return v[k].value;
+	return 0;
+}
+
+void
+metrics_free(struct metric *v, size_t n)
+{
+	size_t k;
+
+	for (k = 0; k < n; k++)
+		free(v[k].name);
+	free(v);
 }

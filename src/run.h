@@ -26,6 +26,7 @@ enum reason {
 	REASON_DEADLINE,
 	REASON_LOST,
 	REASON_OOM,			/* killed for memory (Slurm) */
+	REASON_EMPTY,			/* a dynamic foreach had no item */
 	REASON__COUNT
 };
 /* "exit", "signal", ...; NULL for REASON_NONE. */
@@ -67,6 +68,13 @@ struct metric {
 	char	*name;
 	double	 value;
 };
+/* Add value to metric name of *v (*n of them), appending it when it is
+ * not there (the name copied). */
+void metric_add(struct metric **v, size_t *n, const char *name, double value);
+/* The value of metric name in v (n of them); 0 when it is not there. */
+double metric_get(const struct metric *v, size_t n, const char *name);
+/* Free n metrics and the array (NULL is fine). */
+void metrics_free(struct metric *v, size_t n);
 
 /* One attempt of a node, for the state, the timeline and the trace. */
 struct attempt {

@@ -364,6 +364,9 @@ sb_rules(struct sb *b, const struct sandbox_spec *spec,
 	sb_path(b, a->sidedir, SB_WRITE, NULL, true);
 	if (a->exe != NULL)
 		sb_path(b, a->exe, SB_READ, NULL, true);
+	for (i = 0; i < a->nvalues; i++)
+		sb_path(b, a->values[i], LL_FS_READ_FILE | LL_FS_READ_DIR,
+		    NULL, false);
 	for (i = 0; i < spec->nread; i++)
 		sb_path(b, spec->read[i], SB_READ, "read", false);
 	for (i = 0; i < spec->nwrite; i++)

@@ -40,6 +40,10 @@ struct sandbox_attempt {
 					   or NULL */
 	int		 connect_port;	/* a TCP port it may connect to too
 					   (an http node's URL); -1: none */
+	char		**values;	/* directories it may read (the
+					   values its needs pass on); those
+					   that do not exist are left out */
+	size_t		 nvalues;
 };
 
 /* Build the Landlock ruleset of spec for one attempt, with the best ABI

@@ -25,127 +25,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sched.h"
+#include "sched_int.h"
 #include "xmalloc.h"
 
-enum { Q_NONE, Q_HEAP, Q_PARKED };
-enum { T_RETRY, T_TIMEOUT };
-enum { H_NONE, H_BUDGET, H_DEADLINE, H_CANCEL };
-
-struct timer {
-	int64_t	at;
-	size_t	node;
-	int	attempt;
-	int	kind;
-};
-
-struct kill {
-	size_t		node;
-	int		attempt;
-	enum reason	reason;
-};
-
-struct change {
-	size_t			node;
-	enum node_status	status;
-};
-
-struct heap {
-	size_t	*v;
-	size_t	 n;
-	size_t	 cap;
-};
-
-struct sched {
-	const struct manifest	*m;
-	const struct graph	*g;
-	size_t			 n;
-	int			 max_parallel;
-	struct node_run		*nr;
-	int64_t			*blevel;
-	size_t			*nunfinal;	/* needs not yet final */
-	unsigned char		*q;		/* Q_* */
-	enum reason		*killed;	/* delivered kill of the
-						   running attempt */
-	size_t			 counts[NS__COUNT];
-	size_t			 nfinal;
-	int			 nrunning;
-
-	struct heap		*ready;		/* npools + 1 */
-	size_t			 nheaps;
-	int			*pool_running;
-
-	struct timer		*timers;
-	size_t			 ntimers;
-	size_t			 timerscap;
-
-	int			*freeslot;	/* min-heap of free slots */
-	size_t			 nfreeslot;
-
-	size_t			 cur_wave;
-	size_t			*wave_left;
-	size_t			*parked_head;	/* per wave, SIZE_MAX: none */
-	size_t			*parked_next;
-
-	size_t			*work;		/* eligible nodes to judge */
-	size_t			 nwork;
-	size_t			 workcap;
-
-	uint64_t		*touched_bit;	/* nodes whose record changed */
-	size_t			 touched_words;	/*   (words of touched_bit) */
-	size_t			*touched;	/*   since sched_take_touched */
-	size_t			 ntouched;
-	size_t			 touchedcap;
-
-	struct change		*changes;
-	size_t			 chead;
-	size_t			 nchanges;
-	size_t			 changescap;
-	struct kill		*kills;
-	size_t			 khead;
-	size_t			 nkills;
-	size_t			 killscap;
-
-	struct metric		*metrics;
-	size_t			 nmetrics;
-
-	int			 begun;
-	int64_t			 begin_ms;
-	int64_t			 deadline_at;	/* INT64_MAX: none */
-	int			 deadline_done;
-
-	int			 failed;	/* a node failed the DAG */
-	int			 stopping;	/* on_failure stop/abort hit */
-	int			 stop_pass;	/* the stop walk is due */
-	size_t			 stop_node;
-	int			 halt;		/* H_*: nothing starts */
-	int			 spare_always;	/* ... but a cancel's `when:
-						   always` nodes (sched_stop) */
-	int			 halt_pass;	/* the halt walk is due */
-	enum dag_status		 end_status;	/* with halt */
-	char			*halt_error;	/* for nodes skipped by it */
-};
-
-static const char *signal_names[] = {
-	[SIGHUP] = "SIGHUP", [SIGINT] = "SIGINT", [SIGQUIT] = "SIGQUIT",
-	[SIGILL] = "SIGILL", [SIGTRAP] = "SIGTRAP", [SIGABRT] = "SIGABRT",
-	[SIGBUS] = "SIGBUS", [SIGFPE] = "SIGFPE", [SIGKILL] = "SIGKILL",
-	[SIGUSR1] = "SIGUSR1", [SIGSEGV] = "SIGSEGV", [SIGUSR2] = "SIGUSR2",
-	[SIGPIPE] = "SIGPIPE", [SIGALRM] = "SIGALRM", [SIGTERM] = "SIGTERM",
-	[SIGCHLD] = "SIGCHLD", [SIGCONT] = "SIGCONT", [SIGSTOP] = "SIGSTOP",
-	[SIGTSTP] = "SIGTSTP", [SIGTTIN] = "SIGTTIN", [SIGTTOU] = "SIGTTOU",
-	[SIGURG] = "SIGURG", [SIGXCPU] = "SIGXCPU", [SIGXFSZ] = "SIGXFSZ",
-	[SIGVTALRM] = "SIGVTALRM", [SIGPROF] = "SIGPROF",
-	[SIGWINCH] = "SIGWINCH", [SIGIO] = "SIGIO", [SIGSYS] = "SIGSYS",
-#ifdef SIGSTKFLT
-	[SIGSTKFLT] = "SIGSTKFLT",
-#endif
-#ifdef SIGPWR
-	[SIGPWR] = "SIGPWR",
-#endif
-};
-
 static void	settle(struct sched *, int64_t);
+static void	kill_running(struct sched *, enum reason);
+static void	halt(struct sched *, int, enum dag_status, char *);
 
 enum reason
 sched_classify(int exit_code, int sig)
@@ -159,47 +44,6 @@ sched_classify(int exit_code, int sig)
 	if (exit_code == 0)
 		return (REASON_NONE);
 	return (REASON_EXIT);
-}
-
-/* "SIGTERM", or "signal 40" into buf. */
-static const char *
-signame(int sig, char *buf, size_t len)
-{
-	if (sig > 0 && (size_t)sig < sizeof signal_names /
-	    sizeof signal_names[0] && signal_names[sig] != NULL)
-		return (signal_names[sig]);
-	snprintf(buf, len, "signal %d", sig);
-	return (buf);
-}
-
-/* Shortest exact duration: "500ms", "30s", "1m30s", "2h", "1d". */
-static char *
-fmt_duration(int64_t ms)
-{
-	static const struct {
-		const char	*unit;
-		int64_t		 ms;
-	} u[] = {
-		{ "d", 86400000 }, { "h", 3600000 }, { "m", 60000 },
-		{ "s", 1000 }, { "ms", 1 }
-	};
-	char	*s, *t;
-	size_t	 k;
-	int64_t	 v;
-
-	if (ms <= 0)
-		return (xstrdup("0s"));
-	s = xstrdup("");
-	for (k = 0; k < sizeof u / sizeof u[0]; k++) {
-		v = ms / u[k].ms;
-		ms %= u[k].ms;
-		if (v == 0)
-			continue;
-		t = xasprintf("%s%lld%s", s, (long long)v, u[k].unit);
-		free(s);
-		s = t;
-	}
-	return (s);
 }
 
 /* ---- heaps ---------------------------------------------------------- */
@@ -570,6 +414,35 @@ enqueue(struct sched *s, size_t i)
 	heap_push(s, &s->ready[s->m->nodes[i].pool_index + 1], i);
 }
 
+/*
+ * Whether final need j counts as a failure for when: failure: it failed,
+ * timed out or was cancelled (with allow_failure too: it did fail,
+ * allow_failure only keeps the DAG from failing because of it), or it was
+ * skipped because of such a failure above it. A need skipped for another
+ * reason (its own when: failure found nothing, the DAG stopped, a budget,
+ * the deadline) does not count.
+ */
+static int
+need_failed(const struct sched *s, size_t j)
+{
+	enum node_status st = s->nr[j].status;
+
+	return (st == NS_FAILED || st == NS_TIMED_OUT || st == NS_CANCELLED ||
+	    (st == NS_SKIPPED && s->upfail[j]));
+}
+
+/* Whether a need of node i counts as a failure (need_failed). */
+static int
+any_failed(const struct sched *s, size_t i)
+{
+	size_t	k;
+
+	for (k = s->g->need_off[i]; k < s->g->need_off[i + 1]; k++)
+		if (need_failed(s, s->g->need[k]))
+			return (1);
+	return (0);
+}
+
 /* Every need of pending node i is final: apply its trigger rule. */
 static void
 judge(struct sched *s, size_t i, int64_t now)
@@ -596,6 +469,7 @@ judge(struct sched *s, size_t i, int64_t now)
 			    rj->status == NS_TIMED_OUT) &&
 			    s->m->nodes[j].allow_failure)
 				break;
+			s->upfail[i] = any_failed(s, i);
 			skip(s, i, REASON_UPSTREAM_FAILED, xasprintf(
 			    "need '%s' %s", s->m->nodes[j].id,
 			    rj->status == NS_FAILED ? "failed" :
@@ -604,14 +478,7 @@ judge(struct sched *s, size_t i, int64_t now)
 			    "was skipped"), now);
 			return;
 		case WHEN_FAILURE:
-			/*
-			 * A need that failed with allow_failure counts too:
-			 * it did fail, allow_failure only keeps the DAG from
-			 * failing because of it. Skipped needs do not count.
-			 */
-			if (rj->status == NS_FAILED ||
-			    rj->status == NS_TIMED_OUT ||
-			    rj->status == NS_CANCELLED)
+			if (need_failed(s, j))
 				any = 1;
 			break;
 		case WHEN_ALWAYS:
@@ -624,6 +491,25 @@ judge(struct sched *s, size_t i, int64_t now)
 	}
 	if (!may_start(s, i)) {
 		skip(s, i, REASON_CANCELLED, stop_error(s), now);
+		return;
+	}
+	if (nd->foreach != NULL && !s->expand_as_one) {
+		/* a dynamic foreach: its instances are made first (SA_EXPAND),
+		 * from the values of the node it expands over */
+		j = nd->foreach->from;
+		if (j >= s->n || s->nr[j].status != NS_SUCCEEDED) {
+			s->upfail[i] = j < s->n && need_failed(s, j);
+			skip(s, i, REASON_UPSTREAM_FAILED, xasprintf("nothing "
+			    "to expand: '%s' did not succeed", j < s->n ?
+			    s->m->nodes[j].id : "?"), now);
+			return;
+		}
+		s->q[i] = Q_EXPAND;
+		if (s->ehead > 0 && s->ehead == s->nexpands)
+			s->ehead = s->nexpands = 0;
+		xgrow(&s->expands, &s->expandscap, s->nexpands + 1,
+		    sizeof *s->expands);
+		s->expands[s->nexpands++] = i;
 		return;
 	}
 	enqueue(s, i);
@@ -726,6 +612,46 @@ halt(struct sched *s, int why, enum dag_status st, char *error)
 
 /* ---- lifecycle ------------------------------------------------------ */
 
+/* Grow the per-node records from s->n to n nodes, the new ones pending
+ * (sched_new, and a dynamic foreach's instances). */
+static void
+sched_grow(struct sched *s, size_t n)
+{
+	size_t i;
+
+	s->nr = xreallocarray(s->nr, n, sizeof *s->nr);
+	s->blevel = xreallocarray(s->blevel, n, sizeof *s->blevel);
+	s->nunfinal = xreallocarray(s->nunfinal, n, sizeof *s->nunfinal);
+	s->q = xreallocarray(s->q, n, 1);
+	s->killed = xreallocarray(s->killed, n, sizeof *s->killed);
+	s->parked_next = xreallocarray(s->parked_next, n,
+	    sizeof *s->parked_next);
+	s->live = xreallocarray(s->live, n + 1, sizeof *s->live);
+	s->nlive = xreallocarray(s->nlive, n + 1, sizeof *s->nlive);
+	s->over = xreallocarray(s->over, n + 1, sizeof *s->over);
+	s->over_sum = xreallocarray(s->over_sum, n + 1, sizeof *s->over_sum);
+	s->upfail = xreallocarray(s->upfail, n + 1, 1);
+	for (i = s->n; i < n; i++) {
+		memset(&s->nr[i], 0, sizeof s->nr[i]);
+		s->nr[i].status = NS_PENDING;
+		s->nr[i].exit_code = -1;
+		s->nr[i].started_ms = -1;
+		s->nr[i].finished_ms = -1;
+		s->nr[i].retry_at = -1;
+		s->nunfinal[i] = 0;
+		s->q[i] = Q_NONE;
+		s->killed[i] = REASON_NONE;
+		s->parked_next[i] = SIZE_MAX;
+		s->live[i] = NULL;
+		s->nlive[i] = 0;
+		s->over[i] = SIZE_MAX;
+		s->over_sum[i] = 0;
+		s->upfail[i] = 0;
+	}
+	s->counts[NS_PENDING] += n - s->n;
+	s->n = n;
+}
+
 struct sched *
 sched_new(const struct manifest *m, const struct sched_config *c)
 {
@@ -737,20 +663,10 @@ sched_new(const struct manifest *m, const struct sched_config *c)
 	s = xcalloc(1, sizeof *s);
 	s->m = m;
 	s->g = g;
-	s->n = n;
 	s->max_parallel = c != NULL && c->max_parallel > 0 ?
 	    c->max_parallel : 1;
-	s->nr = xcalloc(n, sizeof *s->nr);
-	for (i = 0; i < n; i++) {
-		s->nr[i].status = NS_PENDING;
-		s->nr[i].exit_code = -1;
-		s->nr[i].started_ms = -1;
-		s->nr[i].finished_ms = -1;
-		s->nr[i].retry_at = -1;
-	}
-	s->counts[NS_PENDING] = n;
-	s->touched_words = n / 64 + 1;
-	s->touched_bit = xcalloc(s->touched_words, sizeof *s->touched_bit);
+	s->expand_as_one = c != NULL && c->expand_as_one;
+	sched_grow(s, n);	/* every node pending */
 
 	/* Bottom levels with the manifest's or the learned estimates. */
 	w = xcalloc(n, sizeof *w);
@@ -760,7 +676,6 @@ sched_new(const struct manifest *m, const struct sched_config *c)
 			e = c->estimate_ms[i];
 		w[i] = e > 0 ? e : 1;
 	}
-	s->blevel = xcalloc(n, sizeof *s->blevel);
 	for (t = n; t > 0; t--) {
 		i = g->topo[t - 1];
 		e = 0;
@@ -771,9 +686,6 @@ sched_new(const struct manifest *m, const struct sched_config *c)
 	}
 	free(w);
 
-	s->nunfinal = xcalloc(n, sizeof *s->nunfinal);
-	s->q = xcalloc(n, 1);
-	s->killed = xcalloc(n, sizeof *s->killed);
 	s->nheaps = m->npools + 1;
 	s->ready = xcalloc(s->nheaps, sizeof *s->ready);
 	s->pool_running = xcalloc(s->nheaps, sizeof *s->pool_running);
@@ -784,9 +696,10 @@ sched_new(const struct manifest *m, const struct sched_config *c)
 	s->parked_head = xcalloc(g->nwaves + 1, sizeof *s->parked_head);
 	for (p = 0; p <= g->nwaves; p++)
 		s->parked_head[p] = SIZE_MAX;
-	s->parked_next = xcalloc(n, sizeof *s->parked_next);
 	s->deadline_at = INT64_MAX;
 	s->end_status = DS_RUNNING;
+	s->dag_over = SIZE_MAX;
+	s->rng = c != NULL && c->seed != 0 ? c->seed : 0x9e3779b97f4a7c15ULL;
 	return (s);
 }
 
@@ -804,7 +717,14 @@ sched_free(struct sched *s)
 			free(s->nr[i].metrics[k].name);
 		free(s->nr[i].metrics);
 		free(s->nr[i].hist);
+		metrics_free(s->live[i], s->nlive[i]);
 	}
+	free(s->live);
+	free(s->nlive);
+	metrics_free(s->live_total, s->nlive_total);
+	free(s->over);
+	free(s->over_sum);
+	free(s->upfail);
 	for (k = 0; k < s->nmetrics; k++)
 		free(s->metrics[k].name);
 	free(s->metrics);
@@ -827,6 +747,7 @@ sched_free(struct sched *s)
 	free(s->work);
 	free(s->changes);
 	free(s->kills);
+	free(s->expands);
 	free(s->halt_error);
 	free(s);
 }
@@ -978,7 +899,7 @@ tick(struct sched *s, int64_t now)
 			s->halt_pass = 1;
 		}
 		kill_running(s, REASON_DEADLINE);
-		d = fmt_duration(s->m->deadline_ms);
+		d = sched_fmt_duration(s->m->deadline_ms);
 		halt(s, H_DEADLINE, DS_TIMED_OUT,
 		    xasprintf("not started: deadline %s reached", d));
 		free(d);
@@ -1097,6 +1018,17 @@ sched_next(struct sched *s, int64_t now, int slots, struct sched_action *a)
 		s->chead++;
 		return (1);
 	}
+	while (s->ehead < s->nexpands) {
+		i = s->expands[s->ehead++];
+		if (!sched_expanding(s, i))
+			continue;
+		memset(a, 0, sizeof *a);
+		a->kind = SA_EXPAND;
+		a->node = i;
+		a->status = NS_PENDING;
+		ret = 1;
+		goto out;
+	}
 	while (s->khead < s->nkills) {
 		k = &s->kills[s->khead++];
 		if (s->nr[k->node].status != NS_RUNNING ||
@@ -1139,6 +1071,7 @@ sched_unstarted(struct sched *s, size_t i, int64_t now)
 	/* as if start() had not run: its timeout timer no longer matches
 	 * the attempt number and is dropped */
 	r->nhist--;
+	sched_live_clear(s, i);
 	slot_push(s, r->hist[r->nhist].slot);
 	s->nrunning--;
 	s->pool_running[nd->pool_index + 1]--;
@@ -1153,109 +1086,50 @@ sched_unstarted(struct sched *s, size_t i, int64_t now)
 	timers_clean(s);
 }
 
+/* The DAG's sums (ended attempts and running ones' reports) against its
+ * budget: once reached, nothing starts, and under on_failure: abort what
+ * runs is killed. */
 static void
-metric_add(struct metric **v, size_t *n, const struct metric *m)
+dag_budget_check(struct sched *s)
 {
 	size_t	k;
 
-	for (k = 0; k < *n; k++) {
-		if (strcmp((*v)[k].name, m->name) == 0) {
-			(*v)[k].value += m->value;
-			return;
-		}
-	}
-	*v = xreallocarray(*v, *n + 1, sizeof **v);
-	(*v)[*n].name = xstrdup(m->name);
-	(*v)[*n].value = m->value;
-	(*n)++;
+	if (s->halt != H_NONE || (k = sched_dag_over(s)) == SIZE_MAX)
+		return;
+	s->dag_over = k;
+	if (s->m->on_failure == ONFAIL_ABORT)
+		kill_running(s, REASON_BUDGET);
+	halt(s, H_BUDGET, DS_BUDGET_EXCEEDED, xasprintf(
+	    "not started: budget '%s' reached", s->m->budget[k].name));
 }
 
-/* The line for a person when the executor gave none. */
-static char *
-end_error(const struct sched *s, size_t i, enum reason why,
-    const struct attempt_end *e)
+void
+sched_progress(struct sched *s, size_t i, int64_t now,
+    const struct metric *mv, size_t n)
 {
-	char	 buf[32], *d, *how, *msg;
+	size_t	k;
+	double	old, sum;
 
-	if (e->signal != 0)
-		how = xasprintf("killed by %s", signame(e->signal, buf,
-		    sizeof buf));
-	else if (e->exit_code >= 0)
-		how = xasprintf("exited with status %d", e->exit_code);
-	else
-		how = NULL;
-	switch (why) {
-	case REASON_TIMEOUT:
-		d = fmt_duration(s->m->nodes[i].timeout_ms);
-		if (how != NULL)
-			msg = xasprintf("%s after timeout %s", how, d);
-		else
-			msg = xasprintf("timeout %s reached", d);
-		free(d);
-		break;
-	case REASON_DEADLINE:
-		d = fmt_duration(s->m->deadline_ms);
-		msg = xasprintf("deadline %s reached", d);
-		free(d);
-		break;
-	case REASON_CANCELLED:
-		if (s->halt == H_CANCEL)
-			msg = xstrdup(s->halt_error);
-		else if (s->stopping)
-			msg = xasprintf("cancelled: the DAG stopped after '%s' "
-			    "failed", s->m->nodes[s->stop_node].id);
-		else
-			msg = xstrdup("cancelled");
-		break;
-	case REASON_RLIMIT_CPU:
-		msg = xasprintf("%s: cpu time limit reached",
-		    how != NULL ? how : "killed by SIGXCPU");
-		break;
-	case REASON_RLIMIT_FSIZE:
-		msg = xasprintf("%s: file size limit reached",
-		    how != NULL ? how : "killed by SIGXFSZ");
-		break;
-	case REASON_SPAWN_ERROR:
-		msg = xstrdup("cannot start");
-		break;
-	case REASON_OUTPUT_MISSING:
-		msg = xstrdup("an output is missing");
-		break;
-	case REASON_HTTP_STATUS:
-		msg = xstrdup("unexpected http status");
-		break;
-	case REASON_CHECKSUM:
-		msg = xstrdup("checksum mismatch");
-		break;
-	case REASON_LOST:
-		msg = xstrdup("the attempt was lost");
-		break;
-	case REASON_OOM:
-		msg = xasprintf("%s: memory limit exceeded",
-		    how != NULL ? how : "killed");
-		break;
-	default:
-		msg = how != NULL ? xstrdup(how) : xstrdup("failed");
-		break;
+	if (!s->begun || i >= s->n || s->nr[i].status != NS_RUNNING)
+		return;
+	for (k = 0; k < n; k++) {
+		if (mv[k].name == NULL)
+			continue;
+		old = metric_get(s->live[i], s->nlive[i], mv[k].name);
+		metric_add(&s->live[i], &s->nlive[i], mv[k].name,
+		    mv[k].value - old);
+		metric_add(&s->live_total, &s->nlive_total, mv[k].name,
+		    mv[k].value - old);
 	}
-	free(how);
-	return (msg);
-}
-
-/* Backoff before the retry that follows failed attempt number attempt. */
-static int64_t
-retry_delay(const struct node *nd, int attempt)
-{
-	int64_t	d = nd->retry_delay_ms > 0 ? nd->retry_delay_ms : 0;
-	int64_t	cap = nd->max_retry_delay_ms > 0 ? nd->max_retry_delay_ms :
-		    INT64_MAX;
-	int	k;
-
-	if (nd->backoff == BACKOFF_EXPONENTIAL) {
-		for (k = 1; k < attempt && d < cap; k++)
-			d = d > INT64_MAX / 2 ? INT64_MAX : d * 2;
+	if (s->over[i] == SIZE_MAX &&
+	    (k = sched_node_over(s, i, &sum)) != SIZE_MAX) {
+		s->over[i] = k;
+		s->over_sum[i] = sum;
+		kill_push(s, i, REASON_BUDGET);
 	}
-	return (d < cap ? d : cap);
+	dag_budget_check(s);
+	settle(s, now);
+	timers_clean(s);
 }
 
 void
@@ -1267,6 +1141,7 @@ sched_ended(struct sched *s, size_t i, int64_t now,
 	struct attempt		*at;
 	enum reason		 why;
 	size_t			 k;
+	double			 sum;
 	int64_t			 delay;
 
 	if (i >= s->n || s->nr[i].status != NS_RUNNING)
@@ -1290,25 +1165,27 @@ sched_ended(struct sched *s, size_t i, int64_t now,
 	r->cpu_ms += e->cpu_ms;
 	if (e->max_rss_kb > r->max_rss_kb)
 		r->max_rss_kb = e->max_rss_kb;
+	/* the attempt's final sums replace what it reported while it ran */
+	sched_live_clear(s, i);
 	for (k = 0; k < e->nmetrics; k++) {
 		if (e->metrics[k].name == NULL)
 			continue;
-		metric_add(&r->metrics, &r->nmetrics, &e->metrics[k]);
-		metric_add(&s->metrics, &s->nmetrics, &e->metrics[k]);
+		metric_add(&r->metrics, &r->nmetrics, e->metrics[k].name,
+		    e->metrics[k].value);
+		metric_add(&s->metrics, &s->nmetrics, e->metrics[k].name,
+		    e->metrics[k].value);
 	}
-	for (k = 0; k < s->m->nbudget; k++) {
-		const struct budget_item	*b = &s->m->budget[k];
-		size_t				 j;
-
-		for (j = 0; j < s->nmetrics; j++)
-			if (strcmp(s->metrics[j].name, b->name) == 0)
-				break;
-		if (j < s->nmetrics && s->metrics[j].value >= b->limit) {
-			halt(s, H_BUDGET, DS_BUDGET_EXCEEDED, xasprintf(
-			    "not started: budget '%s' reached", b->name));
-			break;
+	/* a node whose sums reached its budget fails for it, also when it
+	 * ended before it could be killed (unless the DAG ended it) */
+	if ((k = sched_node_over(s, i, &sum)) != SIZE_MAX &&
+	    why != REASON_CANCELLED && why != REASON_DEADLINE) {
+		if (s->over[i] == SIZE_MAX) {
+			s->over[i] = k;
+			s->over_sum[i] = sum;
 		}
+		why = REASON_BUDGET;
 	}
+	dag_budget_check(s);
 	s->killed[i] = REASON_NONE;
 	/* a failure's last lines of stderr, shown with its error */
 	free(r->stderr_tail);
@@ -1325,10 +1202,10 @@ sched_ended(struct sched *s, size_t i, int64_t now,
 	if (e->error != NULL && why == e->reason)
 		set_error(r, xstrdup(e->error));
 	else
-		set_error(r, end_error(s, i, why, e));
+		set_error(r, sched_end_error(s, i, why, e));
 	if (r->attempts < 1 + (nd->retries > 0 ? nd->retries : 0) &&
-	    (nd->retry_on & (1u << why)) && may_start(s, i)) {
-		delay = retry_delay(nd, r->attempts);
+	    sched_retryable(nd, why, e->exit_code) && may_start(s, i)) {
+		delay = sched_retry_delay(s, nd, r->attempts);
 		if (e->retry_after_ms > 0 && why == e->reason) {
 			int64_t ra = e->retry_after_ms;
 
@@ -1385,6 +1262,54 @@ void
 sched_stop(struct sched *s, int64_t now)
 {
 	cancel_halt(s, now, DS_CANCELLED, 1);
+}
+
+bool
+sched_expanding(const struct sched *s, size_t i)
+{
+	return i < s->n && s->q[i] == Q_EXPAND && s->nr[i].status == NS_PENDING;
+}
+
+void
+sched_expand(struct sched *s, size_t t, size_t nitems, int64_t now,
+    enum reason why, const char *error)
+{
+	const struct graph	*g = s->g;
+	struct node_run		*r;
+	size_t			 old = s->n, i, k, d;
+
+	if (!sched_expanding(s, t))
+		return;
+	s->q[t] = Q_NONE;
+	r = &s->nr[t];
+	if (why != REASON_NONE || nitems == 0) {
+		r->reason = why != REASON_NONE ? why : REASON_EMPTY;
+		set_error(r, xstrdup(error != NULL ? error : "no items"));
+		node_final(s, t, r->reason == REASON_EMPTY ? NS_SKIPPED :
+		    NS_FAILED, now);
+		goto out;
+	}
+	/* the manifest holds the instances: the first at t, the others
+	 * from old on, with t's needs, dependents and so bottom level */
+	sched_grow(s, s->m->nnodes);
+	touch(s, t);			/* its id and item are the first's */
+	for (i = old; i < s->n; i++) {
+		touch(s, i);
+		s->blevel[i] = s->blevel[t];
+		if (g->wave != NULL)
+			s->wave_left[g->wave[i]]++;
+	}
+	for (k = g->dep_off[t]; k < g->dep_off[t + 1]; k++) {
+		d = g->dep[k];
+		if (!node_status_final(s->nr[d].status))
+			s->nunfinal[d] += s->n - old;
+	}
+	for (i = s->n; i > old; i--)
+		work_push(s, i - 1);
+	work_push(s, t);
+out:
+	settle(s, now);
+	timers_clean(s);
 }
 
 /* ---- queries -------------------------------------------------------- */

@@ -19,8 +19,11 @@ enum sched_action_kind {
 	SA_KILL,		/* end the running attempt of `node` now
 				   (SIGTERM, then SIGKILL); `reason` says why:
 				   timeout, deadline, cancelled */
-	SA_CHANGE		/* `node` changed status (for the journal and
+	SA_CHANGE,		/* `node` changed status (for the journal and
 				   the log): see sched_node(node)->status */
+	SA_EXPAND		/* `node`, a dynamic foreach, is due: its
+				   instances are to be made (manifest_expand)
+				   and told with sched_expand */
 };
 
 struct sched_action {
@@ -41,6 +44,11 @@ struct sched_config {
 	const int64_t	*estimate_ms;	/* per node, learned estimates used
 					   where the manifest has none
 					   (<= 0: unknown); may be NULL */
+	bool		 expand_as_one;	/* a dynamic foreach starts as one
+					   node, never SA_EXPAND (plan: its
+					   items are not known) */
+	uint64_t	 seed;		/* of the retry delays' jitter (the
+					   same seed, the same delays) */
 };
 
 struct sched;
@@ -87,6 +95,13 @@ bool sched_startable(struct sched *s);
 /* The running attempt of node i ended at now. */
 void sched_ended(struct sched *s, size_t i, int64_t now,
     const struct attempt_end *e);
+/* The running attempt of node i has reported these metric sums so far
+ * (this attempt's totals, each report replacing the last; sched_ended
+ * takes the final ones). A node whose sums reach its own budget is killed
+ * (SA_KILL, reason budget); the DAG's budget reached stops new starts, and
+ * under on_failure: abort kills what runs. */
+void sched_progress(struct sched *s, size_t i, int64_t now,
+    const struct metric *m, size_t n);
 /* Stop the DAG: start nothing more, kill what runs (SA_KILL with reason
  * cancelled), and end as `why` (DS_CANCELLED or DS_INTERRUPTED). */
 void sched_cancel(struct sched *s, int64_t now, enum dag_status why);
@@ -99,6 +114,16 @@ void sched_stop(struct sched *s, int64_t now);
  * succeeded at now without an attempt (a cache hit). Its slot, its place in
  * its pool and the attempt number are given back; its dependents may start. */
 void sched_unstarted(struct sched *s, size_t i, int64_t now);
+/* Whether node i (a dynamic foreach) waits for its expansion: SA_EXPAND was
+ * or will be handed out and nothing ended it meanwhile (a stop). */
+bool sched_expanding(const struct sched *s, size_t i);
+/* Node t was expanded into nitems instances: the manifest (m of sched_new)
+ * holds them already, the first at t, the others at its end. With nitems 0
+ * or why set (not REASON_NONE) there are none: t ends skipped (why
+ * REASON_EMPTY, or none given) or failed (another why), error saying why.
+ * Ignored unless sched_expanding(t). */
+void sched_expand(struct sched *s, size_t t, size_t nitems, int64_t now,
+    enum reason why, const char *error);
 /* The earliest time at which sched_next may have something to do without
  * another event (a retry, a timeout, the deadline); INT64_MAX if none. */
 int64_t sched_wakeup(const struct sched *s);

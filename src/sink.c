@@ -1,5 +1,6 @@
 /* A node's logs: each output stream of an attempt into
- * DIR/nodes/NODE/NAME, capped, opened with the job owner's ids. */
+ * DIR/nodes/NODE/NAME, its secrets masked, capped, opened with the job
+ * owner's ids. */
 #include "config.h"
 
 #include <errno.h>
@@ -140,8 +141,10 @@ sink_open(struct logsink *ls)
 	return ls->file;
 }
 
-void
-sink_write(struct logsink *ls, const char *buf, size_t len)
+/* Append len bytes, already masked: the head to the file, the tail to
+ * the ring. */
+static void
+sink_put(struct logsink *ls, const char *buf, size_t len)
 {
 	size_t take, first;
 
@@ -187,6 +190,26 @@ sink_write(struct logsink *ls, const char *buf, size_t len)
 		ls->ring_len = ls->tail_max;
 }
 
+static void
+sink_put_cb(void *arg, const char *buf, size_t len)
+{
+	sink_put(arg, buf, len);
+}
+
+/*
+ * Append len bytes of what the node wrote. The secret values the job has
+ * read are masked first, before the cut of log_limit and across reads: a
+ * value split between two reads (a node that writes it byte by byte) is
+ * held back until the next read shows whether it is whole.
+ */
+void
+sink_write(struct logsink *ls, const char *buf, size_t len)
+{
+	if (len == 0)
+		return;
+	secrets_stream(ls->job->secrets, &ls->mask, buf, len, sink_put_cb, ls);
+}
+
 /* Write the kept tail and close the file. */
 void
 sink_finish(struct logsink *ls)
@@ -194,6 +217,9 @@ sink_finish(struct logsink *ls)
 	char *line;
 	int64_t start;
 
+	/* the stream is over: what was held back goes out, masked, and
+	 * then its last lines are taken */
+	secrets_stream_end(ls->job->secrets, &ls->mask, sink_put_cb, ls);
 	sink_take_last(ls);
 	if (ls->file < 0)
 		return;

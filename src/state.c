@@ -499,6 +499,7 @@ struct state_inc {
 	size_t		 nw;		/* waves (0: no wave lines) */
 	int64_t		 mono_base;	/* the clock the times were */
 	int64_t		 wall_base;	/*   written with */
+	unsigned	 shape;		/* the manifest's shape they fit */
 	uint32_t	*len;		/* per node: its entry's bytes in src */
 	unsigned char	*cls;		/* per node: CLS_* it counts for */
 	uint64_t	*dirty;		/* per node: to render again */
@@ -627,6 +628,57 @@ state_count(struct state_inc *si, const struct manifest *m, size_t i,
 		si->wdirty[w / 64] |= (uint64_t)1 << (w % 64);
 }
 
+static bool
+state_bit(const uint64_t *v, size_t i)
+{
+	return (v[i / 64] >> (i % 64)) & 1;
+}
+
+/* si->woff and si->order (new) for m's graph and si->nw waves: the nodes
+ * by wave, in the order they are shown within each (a counting sort). */
+static void
+state_inc_order(struct state_inc *si, const struct manifest *m)
+{
+	const struct graph	*g = &m->graph;
+	size_t			 i, k, w, *fill;
+
+	si->woff = xcalloc(si->nw + 2, sizeof *si->woff);
+	si->order = xcalloc(si->n + 1, sizeof *si->order);
+	for (i = 0; si->nw > 0 && i < si->n; i++)
+		if (g->wave[i] < si->nw)
+			si->woff[g->wave[i] + 1]++;
+	for (w = 0; w < si->nw; w++)
+		si->woff[w + 1] += si->woff[w];
+	fill = xcalloc(si->nw + 1, sizeof *fill);
+	for (k = 0; si->nw > 0 && k < si->n; k++) {
+		i = MANIFEST_AT(m, k);
+		w = g->wave[i];
+		if (w < si->nw)
+			si->order[si->woff[w] + fill[w]++] = (uint32_t)i;
+	}
+	free(fill);
+}
+
+/* The per-wave sums counted again from every node's class (the new nodes'
+ * from runs: from si->n0 on); a wave whose line would show another status
+ * is rendered again. */
+static void
+state_inc_recount(struct state_inc *si, const struct manifest *m,
+    const struct node_run *const *runs, size_t n0)
+{
+	size_t	i, w;
+
+	memset(si->counts, 0, sizeof si->counts);
+	memset(si->wfinal, 0, si->nw * sizeof *si->wfinal);
+	memset(si->wstarted, 0, si->nw * sizeof *si->wstarted);
+	for (i = 0; i < si->n; i++)
+		state_count(si, m, i, i < n0 ? si->cls[i] :
+		    state_cls(state_run_of(runs, i)), true);
+	for (w = 0; w < si->nw; w++)
+		if (state_wstat(si, w) != si->wstat[w])
+			si->wdirty[w / 64] |= (uint64_t)1 << (w % 64);
+}
+
 /* Fit the arrays to m (its nodes, its waves) and count every node: the
  * next rewrite renders everything. */
 static void
@@ -634,44 +686,112 @@ state_inc_build(struct state_inc *si, const struct manifest *m,
     const struct node_run *const *runs, const struct state_job *sj)
 {
 	const struct graph	*g = &m->graph;
-	size_t			 i, w, *fill, nbits;
+	size_t			 nbits;
 
 	state_inc_clear(si);
 	si->n = m->nnodes;
 	si->nw = g->wave != NULL && m->nnodes > 0 ? g->nwaves : 0;
+	si->shape = m->shape;
 	si->mono_base = sj->mono_base_ms;
 	si->wall_base = sj->wall_base_ms;
-	memset(si->counts, 0, sizeof si->counts);
 	nbits = si->n / 64 + 1;
 	si->len = xcalloc(si->n + 1, sizeof *si->len);
 	si->cls = xcalloc(si->n + 1, 1);
 	si->dirty = xcalloc(nbits, sizeof *si->dirty);
-	si->woff = xcalloc(si->nw + 2, sizeof *si->woff);
 	si->wlen = xcalloc(si->nw + 1, sizeof *si->wlen);
 	si->wfinal = xcalloc(si->nw + 1, sizeof *si->wfinal);
 	si->wstarted = xcalloc(si->nw + 1, sizeof *si->wstarted);
 	si->wstat = xcalloc(si->nw + 1, 1);
 	si->wdirty = xcalloc(si->nw / 64 + 1, sizeof *si->wdirty);
-	si->order = xcalloc(si->n + 1, sizeof *si->order);
-	/* nodes by wave, manifest order kept (a counting sort) */
-	for (i = 0; si->nw > 0 && i < si->n; i++)
-		if (g->wave[i] < si->nw)
-			si->woff[g->wave[i] + 1]++;
-	for (w = 0; w < si->nw; w++)
-		si->woff[w + 1] += si->woff[w];
-	fill = xcalloc(si->nw + 1, sizeof *fill);
-	for (i = 0; si->nw > 0 && i < si->n; i++) {
-		w = g->wave[i];
-		if (w < si->nw)
-			si->order[si->woff[w] + fill[w]++] = (uint32_t)i;
-	}
-	free(fill);
-	for (i = 0; i < si->n; i++)
-		state_count(si, m, i, state_cls(state_run_of(runs, i)), true);
+	state_inc_order(si, m);
+	state_inc_recount(si, m, runs, 0);
 	memset(si->dirty, 0xff, nbits * sizeof *si->dirty);
 	memset(si->wdirty, 0xff, (si->nw / 64 + 1) * sizeof *si->wdirty);
 	si->ready = true;
 	si->valid = false;
+}
+
+/* Grow array v of old entries (each size bytes) to n, the new ones 0. */
+static void *
+state_grow(void *v, size_t old, size_t n, size_t size)
+{
+	v = xreallocarray(v, n + 1, size);
+	memset((char *)v + old * size, 0, (n + 1 - old) * size);
+	return v;
+}
+
+/* Whether wave w's members changed from old[ooff[w] .. ooff[w+1]), or
+ * one of them is to be rendered again (its id may have changed: the node
+ * a dynamic foreach expanded is its first instance). */
+static bool
+state_wave_changed(const struct state_inc *si, size_t w,
+    const uint32_t *old, const size_t *ooff, size_t onw)
+{
+	size_t	k;
+
+	if (w >= onw || ooff[w + 1] - ooff[w] != si->woff[w + 1] - si->woff[w])
+		return true;
+	for (k = si->woff[w]; k < si->woff[w + 1]; k++)
+		if (old[ooff[w] + k - si->woff[w]] != si->order[k] ||
+		    state_bit(si->dirty, si->order[k]))
+			return true;
+	return false;
+}
+
+/*
+ * Nodes were added to m, or ids and the graph made again, while the job
+ * runs (a dynamic foreach made its instances). The entries of the nodes
+ * that were there are still in src, in the order they are shown:
+ * manifest_order_make sorts by place, then index, and an added node is
+ * placed among them without moving any. So the arrays grow, and only the
+ * new entries, those already to render (the expanded node among them:
+ * the scheduler lists it), those whose wave changed, and the lines of the
+ * waves whose members changed are rendered; the rest is still copied.
+ */
+static void
+state_inc_reshape(struct state_inc *si, const struct manifest *m,
+    const struct node_run *const *runs)
+{
+	const struct graph	*g = &m->graph;
+	size_t			 old = si->n, onw = si->nw, *ooff = si->woff;
+	size_t			 i, k, w, nw;
+	uint32_t		*oorder = si->order, *ow;
+
+	nw = g->wave != NULL && m->nnodes > 0 ? g->nwaves : 0;
+	/* each node's wave in the file */
+	ow = xcalloc(old + 1, sizeof *ow);
+	memset(ow, 0xff, (old + 1) * sizeof *ow);
+	for (w = 0; w < onw; w++)
+		for (k = ooff[w]; k < ooff[w + 1]; k++)
+			ow[oorder[k]] = (uint32_t)w;
+	si->n = m->nnodes;
+	si->nw = nw;
+	si->shape = m->shape;
+	si->len = state_grow(si->len, old, si->n, sizeof *si->len);
+	si->cls = state_grow(si->cls, old, si->n, 1);
+	si->dirty = state_grow(si->dirty, old / 64 + 1, si->n / 64 + 1,
+	    sizeof *si->dirty);
+	for (i = old; i < si->n; i++)
+		si->dirty[i / 64] |= (uint64_t)1 << (i % 64);
+	for (i = 0; i < old; i++)
+		if (ow[i] != (nw > 0 && g->wave[i] < nw ? g->wave[i] :
+		    UINT32_MAX))
+			si->dirty[i / 64] |= (uint64_t)1 << (i % 64);
+	free(ow);
+	si->wlen = state_grow(si->wlen, onw, nw, sizeof *si->wlen);
+	si->wfinal = state_grow(si->wfinal, onw, nw, sizeof *si->wfinal);
+	si->wstarted = state_grow(si->wstarted, onw, nw,
+	    sizeof *si->wstarted);
+	si->wstat = state_grow(si->wstat, onw, nw, 1);
+	si->wdirty = state_grow(si->wdirty, onw / 64 + 1, nw / 64 + 1,
+	    sizeof *si->wdirty);
+	state_inc_order(si, m);
+	for (w = 0; w < nw; w++)
+		if (state_wave_changed(si, w, oorder, ooff, onw))
+			si->wdirty[w / 64] |= (uint64_t)1 << (w % 64);
+	free(oorder);
+	free(ooff);
+	state_inc_recount(si, m, runs, old);
 }
 
 /* Where the text goes: o (spilling into dst, or kept whole when dst is
@@ -736,12 +856,6 @@ state_copy(struct state_out *so, off_t *src_off, size_t len)
 		so->copy_off = *src_off;
 	so->copy_len += len;
 	*src_off += (off_t)len;
-}
-
-static bool
-state_bit(const uint64_t *v, size_t i)
-{
-	return (v[i / 64] >> (i % 64)) & 1;
 }
 
 static void
@@ -830,7 +944,7 @@ state_body(struct state_out *so, struct state_clock *c,
     const struct node_run *const *runs, off_t src_off)
 {
 	struct strbuf	*o = so->o;
-	size_t		 i, w, at;
+	size_t		 i, k, w, at;
 
 	for (w = 0; w < si->nw; w++) {
 		if (si->valid && !state_bit(si->wdirty, w)) {
@@ -852,7 +966,8 @@ state_body(struct state_out *so, struct state_clock *c,
 	else
 		strbuf_add(o, "nodes:\n", 7);
 	si->mid_len = strbuf_total(o) - at;
-	for (i = 0; i < si->n; i++) {
+	for (k = 0; k < si->n; k++) {
+		i = MANIFEST_AT(m, k);
 		if (si->valid && !state_bit(si->dirty, i)) {
 			state_copy(so, &src_off, si->len[i]);
 			continue;
@@ -880,10 +995,12 @@ state_emit(struct state_inc *si, struct state_out *so,
 	off_t			 src_off;
 
 	nw = m->graph.wave != NULL && m->nnodes > 0 ? m->graph.nwaves : 0;
-	if (!si->ready || si->n != m->nnodes || si->nw != nw ||
+	if (!si->ready || si->n > m->nnodes || si->nw > nw ||
 	    si->mono_base != sj->mono_base_ms ||
 	    si->wall_base != sj->wall_base_ms)
 		state_inc_build(si, m, runs, sj);
+	else if (si->n != m->nnodes || si->nw != nw || si->shape != m->shape)
+		state_inc_reshape(si, m, runs);
 	if (so->src < 0)
 		si->valid = false;
 	/* what the touched nodes count for now */

@@ -211,6 +211,12 @@ statew_take(struct job *j, bool wait, bool *busy)
 }
 
 void
+job_state_quiet(struct job *j)
+{
+	(void)statew_take(j, true, NULL);
+}
+
+void
 statew_stop(struct job *j)
 {
 	struct statew *sw = j->sw;

@@ -503,6 +503,8 @@ tl_row_cmp(const void *pa, const void *pb)
 	sb = rb != NULL && rb->nhist > 0 ? rb->hist[0].start_ms : INT64_MAX;
 	if (sa != sb)
 		return sa < sb ? -1 : 1;
+	a = MANIFEST_RANK(tl_sort_m, a);
+	b = MANIFEST_RANK(tl_sort_m, b);
 	return a < b ? -1 : a > b;
 }
 

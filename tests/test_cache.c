@@ -279,10 +279,11 @@ static const char key1[] =
     "1111111111111111111111111111111111111111111111111111111111111111";
 
 /* Store an entry of key1 with data.csv (and sub/x) from outputs/prep,
- * made by an attempt of 1234 ms that ended at created; want what
+ * made by an attempt of 1234 ms that ended at created, by a run whose
+ * lookup did not use the entry refused (NULL: it saw none); want what
  * cache_store returns. */
 static void
-store_want(int64_t created, int want)
+store_want(int64_t created, const struct cache_id *refused, int want)
 {
 	struct kv vals[2] = { { s_rows, s_10 }, { s_msg, s_abc } };
 	struct kv mets[1] = { { s_tokens, s_45 } };
@@ -311,6 +312,8 @@ store_want(int64_t created, int want)
 	p.outputs = outs;
 	p.noutputs = 2;
 	p.outputs_fd = fd;
+	if (refused != NULL)
+		p.refused = *refused;
 	CU_ASSERT_EQUAL(cache_store(store, &p, &cause), want);
 	if (cause != NULL)
 		fprintf(stderr, "%s\n", cause);
@@ -321,21 +324,24 @@ store_want(int64_t created, int want)
 static void
 store_one(int64_t created)
 {
-	store_want(created, 0);
+	store_want(created, NULL, 0);
 }
 
 static void
 test_store_lookup(void)
 {
+	struct cache_id seen, old;
 	struct cache_entry *e = NULL;
 	char *cause = NULL, *tmp, buf[16];
 	struct stat st;
 	ssize_t r;
 	int fd, fd2;
 
-	CU_ASSERT_EQUAL(cache_lookup(store, key1, &e, &cause), 0);
+	CU_ASSERT_EQUAL(cache_lookup(store, key1, &e, &seen, &cause), 0);
+	CU_ASSERT_EQUAL(seen.ino, 0);
 	store_one(1000);
-	CU_ASSERT_EQUAL_FATAL(cache_lookup(store, key1, &e, &cause), 1);
+	CU_ASSERT_EQUAL_FATAL(cache_lookup(store, key1, &e, &seen, &cause), 1);
+	CU_ASSERT_NOT_EQUAL(seen.ino, 0);
 	CU_ASSERT_STRING_EQUAL(e->node, "prep");
 	CU_ASSERT_STRING_EQUAL(e->job, "k-1");
 	CU_ASSERT_EQUAL(e->created_ms, 1000);
@@ -361,20 +367,29 @@ test_store_lookup(void)
 	tmp = xasprintf("%s/11/%s/meta", store, key1);
 	CU_ASSERT_EQUAL(stat(tmp, &st), 0);
 	free(tmp);
-	/* a store whose attempt began before the entry was made (another
-	 * run stored the key meanwhile) keeps that entry, and leaves
-	 * nothing in tmp/ */
-	store_want(2000, 1);
-	CU_ASSERT_EQUAL_FATAL(cache_lookup(store, key1, &e, &cause), 1);
+	/* a store by a run that saw no entry (another run stored the key
+	 * while both ran the node) keeps that entry, however old its time,
+	 * and leaves nothing in tmp/ */
+	store_want(2000, NULL, 1);
+	CU_ASSERT_EQUAL_FATAL(cache_lookup(store, key1, &e, NULL, &cause), 1);
 	CU_ASSERT_EQUAL(e->created_ms, 1000);
 	cache_entry_free(e);
 	tmp = xasprintf("%s/tmp", store);
 	CU_ASSERT_EQUAL(rmdir(tmp), 0);
 	free(tmp);
-	/* one whose attempt began after it was made replaces it (the
-	 * lookup refused it: older than max_age) */
-	store_one(5000);
-	CU_ASSERT_EQUAL_FATAL(cache_lookup(store, key1, &e, &cause), 1);
+	/* one whose lookup refused that entry (older than max_age)
+	 * replaces it */
+	cache_id_of(store, key1, &old);
+	CU_ASSERT_EQUAL(old.ino, seen.ino);
+	store_want(5000, &old, 0);
+	CU_ASSERT_EQUAL_FATAL(cache_lookup(store, key1, &e, &seen, &cause), 1);
+	CU_ASSERT_EQUAL(e->created_ms, 5000);
+	CU_ASSERT_NOT_EQUAL(seen.ino, old.ino);
+	cache_entry_free(e);
+	/* one that refused an entry another run has replaced since keeps
+	 * the new one (readers may be restoring from it) */
+	store_want(9000, &old, 1);
+	CU_ASSERT_EQUAL_FATAL(cache_lookup(store, key1, &e, NULL, &cause), 1);
 	CU_ASSERT_EQUAL(e->created_ms, 5000);
 	cache_entry_free(e);
 }
@@ -404,7 +419,7 @@ expect_corrupt(const char *why)
 	struct cache_entry *e = NULL;
 	char *cause = NULL;
 
-	CU_ASSERT_EQUAL(cache_lookup(store, key1, &e, &cause), -1);
+	CU_ASSERT_EQUAL(cache_lookup(store, key1, &e, NULL, &cause), -1);
 	CU_ASSERT_PTR_NULL(e);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(cause);
 	CU_ASSERT_PTR_NOT_NULL(strstr(cause, why));
@@ -473,7 +488,7 @@ test_missing_output(void)
 	CU_ASSERT_PTR_NOT_NULL(cause);
 	free(cause);
 	cause = NULL;
-	CU_ASSERT_EQUAL(cache_lookup(store, key1, &e, &cause), 0);
+	CU_ASSERT_EQUAL(cache_lookup(store, key1, &e, NULL, &cause), 0);
 }
 
 static void

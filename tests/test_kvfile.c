@@ -54,6 +54,40 @@ test_good(void)
 	kvfile_free(v, n);
 }
 
+/* KEY<<DELIM ... DELIM: multi-line values, as GitHub Actions reads them. */
+static void
+test_multiline(void)
+{
+	static const char text[] = "a=1\ntasks<<EOF\nfirst task\n\n"
+	    "third=x<<y\nEOF\nb<<END\nEND\nc=2<<3\nd<<EOF\nonly\nEOF";
+	struct kv *v;
+	char *cause = NULL;
+	size_t n;
+
+	CU_ASSERT_EQUAL_FATAL(kvfile_parse(text, sizeof text - 1, OUT, false,
+	    &v, &n, &cause), 0);
+	CU_ASSERT_EQUAL_FATAL(n, 5);
+	CU_ASSERT_STRING_EQUAL(v[0].value, "1");
+	CU_ASSERT_STRING_EQUAL(v[1].key, "tasks");
+	/* the lines between, empty ones kept, without the last newline */
+	CU_ASSERT_STRING_EQUAL(v[1].value, "first task\n\nthird=x<<y");
+	CU_ASSERT_STRING_EQUAL(v[2].key, "b");
+	CU_ASSERT_STRING_EQUAL(v[2].value, "");
+	/* "<<" after the '=' is part of a plain value */
+	CU_ASSERT_STRING_EQUAL(v[3].key, "c");
+	CU_ASSERT_STRING_EQUAL(v[3].value, "2<<3");
+	/* the closing line may be the last, without its newline */
+	CU_ASSERT_STRING_EQUAL(v[4].value, "only");
+	kvfile_free(v, n);
+
+	/* a metric has no multi-line form: no '=' */
+	CU_ASSERT_EQUAL(kvfile_parse("tokens<<E\n1\nE\n", 14, "M", true, &v,
+	    &n, &cause), -1);
+	CU_ASSERT_STRING_EQUAL(cause, "malformed line 1 in M: no '=' "
+	    "(expected NAME=NUMBER)");
+	free(cause);
+}
+
 /* One malformation: the line (after a good first line and an empty one,
  * so it is line 3) and the reason the message must give. */
 struct bad {
@@ -83,6 +117,11 @@ static const struct bad bad_cases[] = {
 	{ "=" SECRET, 0, true, "empty key" },
 	{ "my " SECRET "=1", 0, true,
 	  "key holds a character outside [A-Za-z0-9_.-]" },
+	/* the KEY<<DELIM line is the one named, before the good line */
+	{ "k<<EOF\n" SECRET, 0, false, "no closing delimiter line" },
+	{ "k<<\n" SECRET, 0, false, "empty delimiter after '<<'" },
+	{ "my key<<EOF\n" SECRET "\nEOF", 0, false,
+	  "key holds a character outside [A-Za-z0-9_.-]" },
 };
 
 static void
@@ -110,7 +149,7 @@ test_bad(void)
 		CU_ASSERT_PTR_NOT_NULL_FATAL(cause);
 		want = xasprintf("malformed line 3 in %s: %s (expected %s)",
 		    b->numeric ? "$DAGEXEC_METRICS" : OUT, b->why,
-		    b->numeric ? "NAME=NUMBER" : "KEY=VALUE");
+		    b->numeric ? "NAME=NUMBER" : "KEY=VALUE or KEY<<DELIMITER");
 		CU_ASSERT_STRING_EQUAL(cause, want);
 		/* no part of the line: not the secret, not a piece of it */
 		CU_ASSERT_PTR_NULL(strstr(cause, SECRET));
@@ -134,9 +173,10 @@ test_random_never_quoted(void)
 		"no '='", "empty key",
 		"key holds a character outside [A-Za-z0-9_.-]",
 		"holds a NUL byte", "empty value", "value is not a number",
-		"value is out of range",
+		"value is out of range", "no closing delimiter line",
+		"empty delimiter after '<<'",
 	};
-	static const char alphabet[] = "=\n\0 :aZ9_.-\t\033%x";
+	static const char alphabet[] = "=\n\0 :aZ9_.-\t\033%x<<";
 	char text[512], *cause, *p;
 	struct kv *v;
 	size_t iter, len, n, k, w, fails = 0, bad = 0, line;
@@ -181,7 +221,8 @@ test_random_never_quoted(void)
 				if (strncmp(p, whys[w], k) == 0 &&
 				    strcmp(p + k, numeric ?
 				    " (expected NAME=NUMBER)" :
-				    " (expected KEY=VALUE)") == 0)
+				    " (expected KEY=VALUE or KEY<<DELIMITER)") ==
+				    0)
 					known = true;
 			}
 		}
@@ -198,6 +239,7 @@ main(void)
 {
 	static const struct cunit_test tests[] = {
 		{ "good lines", test_good },
+		{ "multi-line values", test_multiline },
 		{ "each malformation, never quoted", test_bad },
 		{ "random files, never quoted", test_random_never_quoted },
 		{ NULL, NULL }

@@ -330,6 +330,67 @@ static const struct bad bad_cases[] = {
 	  "name: t\nnodes:\n  a:\n    run: x\n"
 	  "    retry_on: [exit, upstream_failed]"
 	  "\n", 5, 22, "invalid retry_on class 'upstream_failed'" },
+	{ "retry_on exit status 0",
+	  "name: t\nnodes:\n  a:\n    run: x\n"
+	  "    retry_on: [timeout, \"exit:0\"]\n", 5, 25,
+	  "invalid retry_on exit status 'exit:0' (N and M between 1 and 255" },
+	{ "retry_on exit range reversed",
+	  "name: t\nnodes:\n  a:\n    run: x\n"
+	  "    retry_on: [\"exit:113-100\"]\n", 5, 16,
+	  "invalid retry_on exit status 'exit:113-100'" },
+	{ "retry_on exit not a number",
+	  "name: t\nnodes:\n  a:\n    run: x\n"
+	  "    retry_on: [\"exit:x\"]\n", 5, 16,
+	  "invalid retry_on exit status 'exit:x' (expected exit:N or "
+	  "exit:N-M)" },
+	{ "retry_on exit over 255",
+	  "name: t\nnodes:\n  a:\n    run: x\n"
+	  "    retry_on: [\"exit:1-256\"]\n", 5, 16,
+	  "invalid retry_on exit status 'exit:1-256'" },
+	{ "jitter",
+	  "name: t\nnodes:\n  a:\n    run: x\n    jitter: 2\n", 5, 13,
+	  "'jitter' must be a boolean" },
+	{ "node budget zero",
+	  "name: t\nnodes:\n  a:\n    run: x\n    budget: {tokens: 0}\n", 5,
+	  22, "'tokens' must be greater than 0" },
+	{ "node budget name",
+	  "name: t\nnodes:\n  a:\n    run: x\n    budget: {'a b': 1}\n", 5,
+	  14, "invalid budget name 'a b'" },
+	{ "node budget not a map",
+	  "name: t\nnodes:\n  a:\n    run: x\n    budget: 5\n", 5, 13,
+	  "'budget' must be a mapping" },
+	{ "secret relative path",
+	  "name: t\nnodes:\n  a:\n    run: x\n    secrets: {K: k.txt}\n", 5,
+	  18, "secret 'K': the file must be an absolute path or start with "
+	  "'~/', not 'k.txt'" },
+	{ "secret name",
+	  "name: t\nnodes:\n  a:\n    run: x\n    secrets: {1K: /k}\n", 5,
+	  15, "invalid secret name '1K'" },
+	{ "secret reserved name",
+	  "name: t\nsecrets: {DAGEXEC_K: /k}\n" OK_NODES, 2, 11,
+	  "secret name 'DAGEXEC_K' is reserved" },
+	{ "secret null",
+	  "name: t\nsecrets: {K: ~}\n" OK_NODES, 2, 14,
+	  "secret 'K' must name a file, not null" },
+	{ "secret a directory",
+	  "name: t\nsecrets: {K: /run/}\n" OK_NODES, 2, 14,
+	  "secret 'K': '/run/' names a directory, not a file" },
+	{ "secrets not a map",
+	  "name: t\nsecrets: [/k]\n" OK_NODES, 2, 10,
+	  "'secrets' must be a mapping" },
+	{ "secret on slurm",
+	  "name: t\nnodes:\n  a:\n    run: x\n    executor: slurm\n"
+	  "    secrets: {K: /k}\n", 3, 3,
+	  "node 'a' runs on slurm: secrets are refused there (the batch "
+	  "script would hold them)" },
+	{ "top-level secret reaching a slurm node",
+	  "name: t\nsecrets: {K: /k}\ndefaults: {executor: slurm}\nnodes:\n"
+	  "  a: {run: x}\n", 5, 3,
+	  "set the manifest's secrets on the nodes that use them" },
+	{ "secret also in env",
+	  "name: t\nenv: {K: v}\nnodes:\n  a:\n    run: x\n"
+	  "    secrets: {K: /k}\n", 4, 3,
+	  "node 'a': 'K' is both in the manifest's 'env' and in 'secrets'" },
 	{ "slurm cpus",
 	  "name: t\nnodes:\n  a:\n    run: x\n    slurm: {cpus: 5000}\n", 5, 19,
 	  "'cpus' must be between 1 and 4096" },
@@ -1306,6 +1367,60 @@ test_sandbox(void)
 	diags_release(&d);
 }
 
+/* retry_on exit statuses, jitter, budgets and secrets, from defaults and
+ * the top level where a node has none. */
+static void
+test_data_keys(void)
+{
+	static const char text[] =
+	    "name: d\n"
+	    "secrets: {API_KEY: /run/key, TOKEN: ~/token}\n"
+	    "defaults:\n"
+	    "  retry_on: [timeout, \"exit:75\", exit:100-113]\n"
+	    "  jitter: true\n"
+	    "  budget: {tokens: 1000, cost: 0.5}\n"
+	    "nodes:\n"
+	    "  a: {run: x, secrets: {TOKEN: /other}, budget: {tokens: 10}}\n"
+	    "  b: {run: y, retry_on: [exit], jitter: false}\n";
+	struct manifest *m;
+	struct diags d;
+	const struct node *a, *b;
+	int rc;
+
+	m = parse(text, 0, &d, &rc);
+	if (rc != 0)
+		dump(&d);
+	CU_ASSERT_EQUAL_FATAL(rc, 0);
+	a = &m->nodes[0];
+	b = &m->nodes[1];
+	CU_ASSERT_EQUAL(a->retry_on, 1u << REASON_TIMEOUT);
+	CU_ASSERT_EQUAL_FATAL(a->nretry_exits, 2);
+	CU_ASSERT_EQUAL(a->retry_exits[0].lo, 75);
+	CU_ASSERT_EQUAL(a->retry_exits[0].hi, 75);
+	CU_ASSERT_EQUAL(a->retry_exits[1].lo, 100);
+	CU_ASSERT_EQUAL(a->retry_exits[1].hi, 113);
+	CU_ASSERT(a->jitter);
+	CU_ASSERT_EQUAL(b->retry_on, 1u << REASON_EXIT);
+	CU_ASSERT_EQUAL(b->nretry_exits, 0);
+	CU_ASSERT(!b->jitter);
+	/* the node's own tokens cap wins, cost comes from defaults */
+	CU_ASSERT_EQUAL_FATAL(a->nbudget, 2);
+	CU_ASSERT_STRING_EQUAL(a->budget[0].name, "tokens");
+	CU_ASSERT_DOUBLE_EQUAL(a->budget[0].limit, 10, 1e-9);
+	CU_ASSERT_STRING_EQUAL(a->budget[1].name, "cost");
+	CU_ASSERT_EQUAL(b->nbudget, 2);
+	/* the node's own TOKEN file wins; API_KEY from the top level */
+	CU_ASSERT_EQUAL_FATAL(a->secrets.n, 2);
+	CU_ASSERT_STRING_EQUAL(a->secrets.v[0].key, "TOKEN");
+	CU_ASSERT_STRING_EQUAL(a->secrets.v[0].value, "/other");
+	CU_ASSERT_STRING_EQUAL(a->secrets.v[1].key, "API_KEY");
+	CU_ASSERT_EQUAL_FATAL(b->secrets.n, 2);
+	CU_ASSERT_STRING_EQUAL(b->secrets.v[1].value, "~/token");
+	CU_ASSERT_EQUAL(m->secrets.n, 2);
+	manifest_free(m);
+	diags_release(&d);
+}
+
 /* Defaults that would copy more values than the bound are refused before
  * they are copied. */
 static void
@@ -1928,6 +2043,7 @@ main(void)
 		{ "every field", test_full },
 		{ "defaults", test_defaults },
 		{ "cache", test_cache },
+		{ "data keys", test_data_keys },
 		{ "defaults bound", test_defaults_bound },
 		{ "too many errors", test_too_many_errors },
 		{ "long message", test_long_message },

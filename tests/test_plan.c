@@ -410,7 +410,7 @@ static void
 reference(const struct manifest *m, int cap, int64_t *start, int64_t *end)
 {
 	static const struct attempt_end ok = { .reason = REASON_NONE };
-	struct sched_config	 sc = { cap, NULL };
+	struct sched_config	 sc = { cap, NULL, false, 0 };
 	struct sched_action	 a;
 	struct sched		*s;
 	int64_t			*due, now = 0;

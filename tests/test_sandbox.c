@@ -317,6 +317,57 @@ test_listed_paths(void)
 	free(list[1]);
 }
 
+/* The values/ directories of an attempt's needs: read, not written; one
+ * that does not exist is left out without a word. */
+static void
+test_values(void)
+{
+	struct sandbox_spec spec;
+	struct sandbox_attempt a;
+	enum sandbox_level level;
+	char *warn = NULL, *cause = NULL, *dirs[3], *val, *other;
+	int fd, status;
+	pid_t pid;
+
+	if (!have_landlock())
+		return;
+	attempt_init(&spec, &a);
+	dirs[0] = xasprintf("%s/values", base);
+	CU_ASSERT_EQUAL_FATAL(mkdir(dirs[0], 0700), 0);
+	free(dirs[0]);
+	dirs[0] = xasprintf("%s/values/need", base);
+	dirs[1] = xasprintf("%s/values/gone", base);
+	dirs[2] = NULL;
+	val = xasprintf("%s/key", dirs[0]);
+	other = xasprintf("%s/values/other", base);
+	CU_ASSERT_EQUAL_FATAL(mkdir(dirs[0], 0700), 0);
+	CU_ASSERT_EQUAL_FATAL(mkdir(other, 0700), 0);
+	CU_ASSERT_EQUAL_FATAL(fs_write_atomic(val, "v", 1, 0600, NULL), 0);
+	a.values = dirs;
+	a.nvalues = 2;
+	CU_ASSERT_EQUAL_FATAL(sandbox_build(&spec, &a, &fd, &level, &warn,
+	    &cause), 0);
+	CU_ASSERT_EQUAL(level, SANDBOX_ENFORCED);
+	CU_ASSERT_PTR_NULL(warn);
+	pid = fork();
+	CU_ASSERT_FATAL(pid != -1);
+	if (pid == 0) {
+		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
+		    syscall(SYS_landlock_restrict_self, fd, 0) != 0)
+			_exit(2);
+		_exit(try_open(val, O_RDONLY) == 0 &&
+		    try_open(val, O_WRONLY) == EACCES &&
+		    try_open(other, O_RDONLY | O_DIRECTORY) == EACCES ? 0 : 1);
+	}
+	close(fd);
+	CU_ASSERT_EQUAL(waitpid(pid, &status, 0), pid);
+	CU_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	free(dirs[0]);
+	free(dirs[1]);
+	free(val);
+	free(other);
+}
+
 /* spawn_start with the ruleset: the node's program runs restricted. */
 static void
 test_spawn(void)
@@ -381,6 +432,7 @@ main(void)
 		{ "strict: what a child may and may not", test_strict_applied },
 		{ "listed paths: files, missing, best_effort",
 		    test_listed_paths },
+		{ "the values of needs: read only", test_values },
 		{ "spawn_start restricts the child", test_spawn },
 		{ NULL, NULL }
 	};

@@ -141,8 +141,14 @@ man_free(struct manifest *m)
 	size_t	i;
 
 	for (i = 0; i < m->nnodes; i++) {
+		size_t k;
+
 		free(m->nodes[i].id);
 		free(m->nodes[i].needs);
+		free(m->nodes[i].retry_exits);
+		for (k = 0; k < m->nodes[i].nbudget; k++)
+			free(m->nodes[i].budget[k].name);
+		free(m->nodes[i].budget);
 	}
 	for (i = 0; i < m->npools; i++)
 		free(m->pools[i].name);
@@ -262,6 +268,7 @@ fx_init(struct fx *f, struct manifest *m, int maxpar, const int64_t *est)
 	f->m = m;
 	f->maxpar = maxpar;
 	f->slots = INT_MAX;
+	memset(&c, 0, sizeof c);
 	c.max_parallel = maxpar;
 	c.estimate_ms = est;
 	f->s = sched_new(m, &c);
@@ -353,6 +360,11 @@ fx_run(struct fx *f)
 				f->bad++;	/* no change after final */
 			f->seen[a.node] = a.status;
 			fx_log(f, "%s=%s", n->id, node_status_name(a.status));
+			break;
+		case SA_EXPAND:
+			if (!sched_expanding(f->s, a.node))
+				f->bad++;
+			fx_log(f, "*%s", n->id);
 			break;
 		}
 	}
@@ -1061,16 +1073,64 @@ test_when(void)
 	CU_ASSERT_EQUAL(sched_status(f.s), DS_SUCCEEDED);
 	fx_done(&f);
 
-	/* a failure handler whose need is skipped does not run */
-	m = man_new("a b:a c:b");
+	/* a failure handler whose need was skipped because of a failure
+	 * above it runs, however far above */
+	m = man_new("a b:a x:b c:x");
 	nd(m, "c")->when = WHEN_FAILURE;
 	fx_init(&f, m, 2, NULL);
 	sched_begin(f.s, 0);
 	RUN("+a");
 	fx_exit(&f, "a", 1);
-	RUN("a=failed b=skipped c=skipped");
-	CU_ASSERT_EQUAL(fx_node(&f, "c")->reason, REASON_NONE);
+	RUN("a=failed b=skipped x=skipped +c");
+	fx_ok(&f, "c");
+	RUN("c=succeeded");
 	CU_ASSERT_EQUAL(sched_status(f.s), DS_FAILED);
+	fx_done(&f);
+
+	/* a timed-out or allowed failure above counts too */
+	m = man_new("a b:a c:b");
+	nd(m, "a")->timeout_ms = 10;
+	nd(m, "c")->when = WHEN_FAILURE;
+	fx_init(&f, m, 2, NULL);
+	sched_begin(f.s, 0);
+	RUN("+a");
+	f.now = 10;
+	RUN("!a:timeout");
+	fx_sig(&f, "a", SIGTERM);
+	RUN("a=timed_out b=skipped +c");
+	fx_ok(&f, "c");
+	RUN("c=succeeded");
+	fx_done(&f);
+
+	/* a need skipped for no failure does not count: h (when: failure)
+	 * finds none, x is skipped below it, y finds none either */
+	m = man_new("a h:a x:h y:x");
+	nd(m, "h")->when = WHEN_FAILURE;
+	nd(m, "y")->when = WHEN_FAILURE;
+	fx_init(&f, m, 2, NULL);
+	sched_begin(f.s, 0);
+	RUN("+a");
+	fx_ok(&f, "a");
+	RUN("a=succeeded h=skipped x=skipped y=skipped");
+	CU_ASSERT_EQUAL(fx_node(&f, "x")->reason, REASON_UPSTREAM_FAILED);
+	CU_ASSERT_EQUAL(fx_node(&f, "y")->reason, REASON_NONE);
+	CU_ASSERT_STRING_EQUAL(fx_node(&f, "y")->error, "no need failed");
+	CU_ASSERT_EQUAL(sched_status(f.s), DS_SUCCEEDED);
+	fx_done(&f);
+
+	/* nor does one skipped because the DAG stopped (on_failure: stop):
+	 * s waits for the slot a holds when a fails */
+	m = man_new("a s b:s c:b");
+	m->on_failure = ONFAIL_STOP;
+	nd(m, "a")->priority = 10;
+	nd(m, "c")->when = WHEN_FAILURE;
+	fx_init(&f, m, 1, NULL);
+	sched_begin(f.s, 0);
+	RUN("+a");
+	fx_exit(&f, "a", 1);
+	RUN("a=failed s=skipped b=skipped c=skipped");
+	CU_ASSERT_EQUAL(fx_node(&f, "s")->reason, REASON_CANCELLED);
+	CU_ASSERT_STRING_EQUAL(fx_node(&f, "c")->error, "no need failed");
 	fx_done(&f);
 }
 
@@ -1114,6 +1174,276 @@ test_budget(void)
 	CU_ASSERT_EQUAL(fx_node(&f, "a")->nmetrics, 2);
 	CU_ASSERT_PTR_NOT_EQUAL(fx_node(&f, "a")->metrics[0].name, ma[0].name);
 	fx_done(&f);
+}
+
+/* retry_on exit statuses: "exit:75" and "exit:100-113" beside a class. */
+static void
+test_retry_on_exit(void)
+{
+	struct manifest		*m = man_new("a b c d e");
+	struct exit_range	 r[2] = { { 75, 75 }, { 100, 113 } };
+	struct fx		 f;
+	size_t			 i;
+
+	for (i = 0; i < m->nnodes; i++) {
+		m->nodes[i].retries = 1;
+		m->nodes[i].retry_delay_ms = 10;
+		m->nodes[i].retry_on = 1u << REASON_TIMEOUT;
+		m->nodes[i].retry_exits = xcalloc(2, sizeof r[0]);
+		memcpy(m->nodes[i].retry_exits, r, sizeof r);
+		m->nodes[i].nretry_exits = 2;
+	}
+	fx_init(&f, m, 5, NULL);
+	sched_begin(f.s, 0);
+	RUN("+a +b +c +d +e");
+	fx_exit(&f, "a", 75);
+	fx_exit(&f, "b", 100);
+	fx_exit(&f, "c", 113);
+	fx_exit(&f, "d", 114);
+	fx_sig(&f, "e", SIGKILL);
+	RUN("a=retrying b=retrying c=retrying d=failed e=failed");
+	CU_ASSERT_EQUAL(fx_node(&f, "d")->attempts, 1);
+	CU_ASSERT_EQUAL(fx_node(&f, "e")->reason, REASON_SIGNAL);
+	f.now = 10;
+	RUN("+a#2 +b#2 +c#2");
+	fx_exit(&f, "a", 75);
+	fx_ok(&f, "b");
+	fx_exit(&f, "c", 1);
+	RUN("a=failed b=succeeded c=failed");
+	CU_ASSERT_EQUAL(fx_node(&f, "a")->attempts, 2);
+	fx_done(&f);
+
+	/* the class 'exit' takes every status, the ranges add nothing */
+	m = man_new("a");
+	nd(m, "a")->retries = 1;
+	nd(m, "a")->retry_on = 1u << REASON_EXIT;
+	nd(m, "a")->retry_exits = xcalloc(1, sizeof r[0]);
+	nd(m, "a")->retry_exits[0] = r[0];
+	nd(m, "a")->nretry_exits = 1;
+	fx_init(&f, m, 1, NULL);
+	sched_begin(f.s, 0);
+	RUN("+a");
+	fx_exit(&f, "a", 3);
+	RUN("a=retrying");
+	fx_done(&f);
+}
+
+/* The retry delays of a node with jitter, seed as given. */
+static void
+jitter_delays(uint64_t seed, int64_t *d, int nd_)
+{
+	struct manifest		*m = man_new("a");
+	struct sched_config	 c;
+	struct fx		 f;
+
+	nd(m, "a")->retries = nd_;
+	nd(m, "a")->jitter = true;
+	nd(m, "a")->retry_delay_ms = 100;
+	nd(m, "a")->max_retry_delay_ms = 1600;
+	fx_init(&f, m, 1, NULL);
+	sched_free(f.s);
+	memset(&c, 0, sizeof c);
+	c.max_parallel = 1;
+	c.seed = seed;
+	f.s = sched_new(m, &c);
+	sched_begin(f.s, 0);
+	delays(&f, "a", d, nd_);
+	fx_ok(&f, "a");
+	RUN("a=succeeded");
+	fx_done(&f);
+}
+
+/* jitter: each delay uniformly in [0, the backoff's], capped by
+ * max_retry_delay; the same seed, the same delays. */
+static void
+test_jitter(void)
+{
+	enum { N = 60 };
+	int64_t	d1[N], d2[N], d3[N], cap;
+	int	k, same12 = 1, same13 = 1, low = 0, high = 0, at_cap = 0;
+
+	jitter_delays(7, d1, N);
+	jitter_delays(7, d2, N);
+	jitter_delays(8, d3, N);
+	for (k = 0; k < N; k++) {
+		cap = k >= 4 ? 1600 : 100 << k;
+		CU_ASSERT(d1[k] >= 0 && d1[k] <= cap);
+		CU_ASSERT(d3[k] >= 0 && d3[k] <= cap);
+		if (d1[k] != d2[k])
+			same12 = 0;
+		if (d1[k] != d3[k])
+			same13 = 0;
+		if (k >= 4) {
+			/* spread over the range: both halves are hit */
+			if (d1[k] < cap / 2)
+				low++;
+			else
+				high++;
+			if (d1[k] == cap)
+				at_cap++;
+		}
+	}
+	CU_ASSERT(same12);
+	CU_ASSERT(!same13);
+	CU_ASSERT(low >= 10);
+	CU_ASSERT(high >= 10);
+	CU_ASSERT(at_cap < 5);
+}
+
+static void
+node_budget(struct manifest *m, const char *id, const char *name,
+    double limit)
+{
+	struct node *n = nd(m, id);
+
+	n->budget = xreallocarray(n->budget, n->nbudget + 1,
+	    sizeof *n->budget);
+	n->budget[n->nbudget].name = xstrdup(name);
+	n->budget[n->nbudget].limit = limit;
+	n->nbudget++;
+}
+
+/* A node budget reached while the node runs kills it at once; it fails
+ * with reason budget, is not retried, its dependents are skipped. */
+static void
+test_node_budget(void)
+{
+	struct manifest		*m = man_new("a b:a c");
+	struct fx		 f;
+	const struct node_run	*r;
+	struct metric		 p1[] = { { s_tokens, 60 } };
+	struct metric		 p2[] = { { s_tokens, 100 }, { s_cost, 1 } };
+	struct metric		 fin[] = { { s_tokens, 130 } };
+
+	node_budget(m, "a", "cost", 5);
+	node_budget(m, "a", "tokens", 100);
+	nd(m, "a")->retries = 3;
+	fx_init(&f, m, 2, NULL);
+	sched_begin(f.s, 0);
+	RUN("+a +c");
+	f.now = 5;
+	sched_progress(f.s, idx(m, "a"), f.now, p1, 1);
+	RUN("");
+	/* a report of another node's, or of one not running, is nothing */
+	sched_progress(f.s, idx(m, "b"), f.now, p2, 2);
+	RUN("");
+	f.now = 6;
+	sched_progress(f.s, idx(m, "a"), f.now, p2, 2);
+	RUN("!a:budget");
+	/* reported again before it died: one kill */
+	sched_progress(f.s, idx(m, "a"), f.now, fin, 1);
+	RUN("");
+	f.now = 8;
+	fx_end_full(&f, idx(m, "a"), REASON_SIGNAL, -1, SIGTERM, NULL, fin, 1,
+	    0, 0);
+	RUN("a=failed b=skipped");
+	r = fx_node(&f, "a");
+	CU_ASSERT_EQUAL(r->reason, REASON_BUDGET);
+	CU_ASSERT_EQUAL(r->attempts, 1);
+	CU_ASSERT_STRING_EQUAL(r->error,
+	    "killed by SIGTERM: budget 'tokens' reached: 130 of 100");
+	CU_ASSERT_DOUBLE_EQUAL(r->metrics[0].value, 130, 1e-9);
+	fx_ok(&f, "c");
+	RUN("c=succeeded");
+	CU_ASSERT_EQUAL(sched_status(f.s), DS_FAILED);
+	fx_done(&f);
+
+	/* reached at its end (it exited before a report was read): failed
+	 * all the same, with allow_failure its dependents run */
+	m = man_new("a b:a");
+	node_budget(m, "a", "tokens", 100);
+	nd(m, "a")->allow_failure = true;
+	fx_init(&f, m, 2, NULL);
+	sched_begin(f.s, 0);
+	RUN("+a");
+	fx_end_full(&f, idx(m, "a"), REASON_NONE, 0, 0, NULL, fin, 1, 0, 0);
+	RUN("a=failed +b");
+	CU_ASSERT_EQUAL(fx_node(&f, "a")->reason, REASON_BUDGET);
+	CU_ASSERT_STRING_EQUAL(fx_node(&f, "a")->error,
+	    "exited with status 0: budget 'tokens' reached: 130 of 100");
+	fx_ok(&f, "b");
+	RUN("b=succeeded");
+	CU_ASSERT_EQUAL(sched_status(f.s), DS_SUCCEEDED);
+	fx_done(&f);
+
+	/* summed over attempts: 60 in the first, 40 reported by the
+	 * second reach 100 */
+	m = man_new("a");
+	node_budget(m, "a", "tokens", 100);
+	nd(m, "a")->retries = 5;
+	nd(m, "a")->retry_delay_ms = 1;
+	fx_init(&f, m, 1, NULL);
+	sched_begin(f.s, 0);
+	RUN("+a");
+	fx_end_full(&f, 0, REASON_EXIT, 1, 0, NULL, p1, 1, 0, 0);
+	RUN("a=retrying");
+	f.now = 1;
+	RUN("+a#2");
+	p1[0].value = 39;
+	sched_progress(f.s, 0, f.now, p1, 1);
+	RUN("");
+	p1[0].value = 40;
+	sched_progress(f.s, 0, f.now, p1, 1);
+	RUN("!a:budget");
+	fx_sig(&f, "a", SIGTERM);
+	RUN("a=failed");
+	CU_ASSERT_EQUAL(fx_node(&f, "a")->attempts, 2);
+	/* it ended with an empty metrics file (it truncated it): the kill
+	 * decides, and the error says what was reported */
+	CU_ASSERT_EQUAL(fx_node(&f, "a")->reason, REASON_BUDGET);
+	CU_ASSERT_STRING_EQUAL(fx_node(&f, "a")->error,
+	    "killed by SIGTERM: budget 'tokens' reached: 100 of 100");
+	fx_done(&f);
+}
+
+/* The DAG's budget is checked while nodes run: reached, nothing starts;
+ * running nodes finish (continue) or are killed (abort). */
+static void
+test_budget_live(void)
+{
+	struct manifest		*m;
+	struct fx		 f;
+	struct metric		 p[] = { { s_tokens, 70 } };
+	const struct metric	*mv;
+	size_t			 n;
+	int			 abort_;
+
+	for (abort_ = 0; abort_ <= 1; abort_++) {
+		m = man_new("a b c d:a");
+		man_budget(m, "tokens", 100);
+		m->on_failure = abort_ ? ONFAIL_ABORT : ONFAIL_CONTINUE;
+		fx_init(&f, m, 2, NULL);
+		sched_begin(f.s, 0);
+		RUN("+a +b");
+		sched_progress(f.s, idx(m, "a"), 0, p, 1);
+		RUN("");
+		p[0].value = 30;
+		sched_progress(f.s, idx(m, "b"), 0, p, 1);
+		if (!abort_) {
+			RUN("c=skipped d=skipped");
+			fx_ok(&f, "a");
+			fx_ok(&f, "b");
+			RUN("a=succeeded b=succeeded");
+			CU_ASSERT_EQUAL(f.killed[idx(m, "a")], 0);
+		} else {
+			RUN("c=skipped d=skipped !a:budget !b:budget");
+			fx_sig(&f, "a", SIGTERM);
+			fx_sig(&f, "b", SIGTERM);
+			RUN("a=failed b=failed");
+			CU_ASSERT_STRING_EQUAL(fx_node(&f, "a")->error,
+			    "killed by SIGTERM: the DAG's budget 'tokens' "
+			    "reached");
+		}
+		CU_ASSERT_EQUAL(fx_node(&f, "c")->reason, REASON_BUDGET);
+		CU_ASSERT_EQUAL(sched_status(f.s), DS_BUDGET_EXCEEDED);
+		/* the reports only counted while the nodes ran: the sums
+		 * are what they reported at their ends (nothing here) */
+		mv = sched_metrics(f.s, &n);
+		CU_ASSERT_EQUAL(n, 0);
+		(void)mv;
+		p[0].value = 70;
+		fx_done(&f);
+	}
 }
 
 /* cpu_ms summed, max_rss_kb maxed, metrics summed over attempts. */
@@ -1984,6 +2314,10 @@ main(void)
 		{ "abort", test_abort },
 		{ "when", test_when },
 		{ "budget", test_budget },
+		{ "retry_on_exit", test_retry_on_exit },
+		{ "jitter", test_jitter },
+		{ "node_budget", test_node_budget },
+		{ "budget_live", test_budget_live },
 		{ "accounting", test_accounting },
 		{ "deadline", test_deadline },
 		{ "cancel", test_cancel },

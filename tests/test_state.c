@@ -1159,7 +1159,7 @@ test_real_sched(void)
 	    "  d: {run: 'true', needs: [b]}\n";
 	struct manifest		*m = NULL;
 	struct diags		 dg;
-	struct sched_config	 cfg = { 4, NULL };
+	struct sched_config	 cfg = { 4, NULL, false, 0 };
 	struct sched		*s;
 	struct attempt_end	 e;
 	struct metric		 met = { (char []){ "tokens" }, 10 };

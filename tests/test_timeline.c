@@ -1924,7 +1924,7 @@ test_write(void)
 	char		*cause = NULL;
 	size_t		 len;
 	struct sched	*s;
-	struct sched_config c = { 2, NULL };
+	struct sched_config c = { 2, NULL, false, 0 };
 	const struct node_run **runs;
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(m);

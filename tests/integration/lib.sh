@@ -126,6 +126,23 @@ unpack() {
 	S="$X/state.yaml"
 }
 
+# run_unpack NAME MANIFEST: `dagexec run` it into $T/NAME.out, $rc its
+# exit status, its bundle unpacked as unpack does ($X, $S); a run without
+# a bundle fails the test, with its stderr
+run_unpack() {
+	mkdir -p "$T/$1.out"
+	"$DAGEXEC" run -o "$T/$1.out" "$2" >"$T/$1.stdout" 2>"$T/$1.stderr"
+	rc=$?
+	X=; S=
+	b=$(tail -n 1 "$T/$1.stdout")
+	if [ -f "$b" ]; then
+		unpack "$b" "$1"
+	else
+		fail "$1: no bundle"
+		sed 's/^/  | /' "$T/$1.stderr" | head -20
+	fi
+}
+
 # expect_state DESCRIPTION KEY VALUE (of $S)
 expect_state() {
 	got=$(yget "$S" "$2" 2>/dev/null)

@@ -175,7 +175,7 @@ runjob secret secret.yaml
 check "a malformed output line fails the run" test "$rc" -eq 1
 expect_state "the node's reason is output_missing" nodes.leaky.reason output_missing
 state_grep "the error says what is wrong with which line" nodes.leaky.error \
-    "^malformed line 2 in [$]DAGEXEC_OUTPUT: no '=' (expected KEY=VALUE)\$"
+    "^malformed line 2 in [$]DAGEXEC_OUTPUT: no '=' (expected KEY=VALUE or KEY<<DELIMITER)\$"
 no_grep_file "the secret is not on stderr" hunter2xyz "$T/secret.stderr"
 no_grep_file "the secret is not on stdout" hunter2xyz "$T/secret.stdout"
 for f in state.yaml summary.txt events.log; do

@@ -4,7 +4,8 @@
 # ports; a sandbox that cannot be enforced whole (a listed path that does
 # not exist; an older kernel, through tests/landlockshim.c) fails the
 # attempt with spawn_error unless best_effort; the state's sandbox field,
-# the weakest of a node's attempts across a resume; no sandbox on Slurm.
+# the weakest of a node's attempts across a resume; no sandbox on Slurm;
+# the values/ files of a node's needs readable, no others.
 # Tests run as root, and Landlock restricts root too.
 . "$TOP_SRCDIR/tests/integration/lib.sh"
 
@@ -127,6 +128,38 @@ no_grep_file "tmpdir: nothing was left over" "left over" "$J/nodes/twice/stdout.
 expect_state "tmpdir: sandbox from defaults" nodes.twice.sandbox enforced
 check "tmpdir: each attempt had a TMPDIR of its own" test "$(sed -n 's/^attempt [0-9]* //p' "$J/nodes/twice/stdout.log" | sort -u | wc -l)" -eq 2
 check "tmpdir: both are gone after the node" no_sandbox_dirs
+
+# --- the values of its needs, by file: read, nothing else of values/ -------
+cat >values.yaml <<'Y'
+name: values
+nodes:
+  planner:
+    run: |
+      { echo 'tasks<<EOF'; printf 'a\nb\n'; echo EOF; } >> "$DAGEXEC_OUTPUT"
+  agent:
+    foreach: {from: planner, key: tasks}
+    sandbox: strict
+    run: echo "answer=got $DAGEXEC_ITEM" >> "$DAGEXEC_OUTPUT"
+  other:
+    run: echo "hidden=not for merge" >> "$DAGEXEC_OUTPUT"
+  first:
+    needs: [other]
+    run: 'true'
+  merge:
+    needs: [agent, first]
+    sandbox: strict
+    run: |
+      cat "$DAGEXEC_IN_AGENT_ANSWER_FILE"; echo
+      if cat "$(dirname "$DAGEXEC_IN_AGENT_ANSWER_FILE")/../other/hidden"; then echo "read other"; fi
+      if echo x >> "$DAGEXEC_IN_AGENT_ANSWER_FILE"; then echo "wrote"; fi
+Y
+runjob values values.yaml
+check "values: the run succeeds" test "$rc" -eq 0
+check "values: a sandboxed fan-in reads its needs' values by file" \
+    test "$(grep -c '^got [ab]$' "$J/nodes/merge/stdout.log" 2>/dev/null)" -eq 2
+no_grep_file "values: not the values of a node it does not need" "read other" "$J/nodes/merge/stdout.log"
+no_grep_file "values: and it cannot write them" "wrote" "$J/nodes/merge/stdout.log"
+check "values: the value it may not read is there" test -f "$J/values/other/hidden"
 
 # --- TCP: connect and bind, listed or not; an http node's URL ---------------
 python3 "$TOP_SRCDIR/tests/integration/http_server.py" "$T/port" "$T/rec" \

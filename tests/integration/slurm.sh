@@ -5,7 +5,8 @@
 # outputs and a metric across, slurm_job in state.yaml and events.log; a
 # failing node (exit code, reason, stderr.log) and a retried one; a 3 s
 # timeout that scancels; on_failure: abort that scancels; slurm.mem and
-# limits.memory ending as oom. With
+# limits.memory ending as oom; foreach instances (a crossed map and a
+# dynamic fan-out) on Slurm. With
 # `dagexec watch` on a spool: a node's environment; cancel; kill -9 while two
 # Slurm nodes run, one ending while the daemon is down (same Slurm ids, one
 # submission each in jobcomp.txt); kill -9 between the attempt and its Slurm
@@ -330,6 +331,34 @@ expect_state "oom: limits.memory 100M and 400 MB: reason oom" nodes.hoglimit.rea
 lid=$(st nodes.hoglimit.slurm_job)
 check "oom: limits.memory became --mem=100M ($(sfield "$lid" MinMemoryNode))" test "$(sfield "$lid" MinMemoryNode)" = 100M
 expect_state "oom: a node within its memory succeeds" nodes.small.status succeeded
+
+# ---- foreach instances on Slurm: ids with [ ] = , in names and comments ---------
+cat >fe.yaml <<'Y'
+name: fe
+nodes:
+  planner:
+    run: printf 'tasks<<EOF\nalpha\nb c\nEOF\n' >> "$DAGEXEC_OUTPUT"
+  agent:
+    foreach: {from: planner, key: tasks}
+    executor: slurm
+    run: echo "answer=$DAGEXEC_ITEM" >> "$DAGEXEC_OUTPUT"
+  sweep:
+    foreach: {m: [x, y]}
+    executor: slurm
+    run: echo "m=$DAGEXEC_ITEM_M on $SLURM_JOB_ID"
+  merge:
+    needs: [agent, sweep]
+    run: cat "$DAGEXEC_IN_AGENT_ANSWER_FILE"
+Y
+runjob fe -j 4 fe.yaml
+check "foreach: instances run on Slurm (exit $rc)" test "$rc" -eq 0
+expect_state "foreach: a dynamic instance ran on Slurm" "nodes.agent[2].status" succeeded
+fid=$(st "nodes.sweep[m=y].slurm_job")
+check "foreach: a crossed instance has its Slurm job ('$fid')" digits "$fid"
+grep_file "foreach: its item reached it on Slurm" "^m=y on $fid\$" "$X/nodes/sweep[m=y]/stdout.log"
+check "foreach: its --comment names the instance" sh -c "scontrol -o show job '$fid' | grep -q 'Comment=dagexec:fe-[^ ]*:sweep\[m=y\]:1'"
+check "foreach: the answers of the Slurm instances reach merge" \
+    test "$(cat "$X/nodes/merge/stdout.log")" = "$(printf 'alpha\nb c')"
 
 # ---- the spool: cancel, and kill -9 of the daemon --------------------------------
 start_daemon() {
