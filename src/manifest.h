@@ -159,6 +159,7 @@ struct node {
 	int64_t		 limit[LIMIT__COUNT];	/* valid where limit_set bit */
 	unsigned	 limit_set;		/* 1u << enum limit_kind */
 	bool		 allow_failure;
+	bool		 jitter;		/* full jitter on retry delays */
 	int64_t		 log_limit;		/* bytes; default 10M */
 	unsigned	 retry_on;		/* 1u << enum reason; default all
 						   but spawn_error */
@@ -193,7 +194,6 @@ struct node {
 						   exit statuses are retried
 						   even when 'exit' is not */
 	size_t		 nretry_exits;
-	bool		 jitter;		/* full jitter on retry delays */
 	struct kvlist	 secrets;		/* NAME -> file, the manifest's
 						   own merged in (the node's
 						   win) */
