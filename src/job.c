@@ -206,6 +206,7 @@ proc_free(struct nodeproc *np)
 	 * ran */
 	if (np->ending != NULL)
 		ending_free(np->ending);
+	meter_end(np);
 	free(np->slurm_id);
 	free(np->adopt_id);
 	free(np);
