@@ -1314,6 +1314,7 @@ job_free(struct job *j)
 			free(j->slurm_jobs[i]);
 		free(j->slurm_jobs);
 	}
+	slurm_cmds_drop(j->loop);	/* an sbatch, scancel or squeue let go */
 	if (j->reused_from != NULL) {
 		for (i = 0; i < j->m->nnodes; i++)
 			free(j->reused_from[i]);

@@ -542,6 +542,26 @@ loop_watch_child(struct loop *l, pid_t pid, int pidfd, loop_child_cb cb,
 	return (0);
 }
 
+int
+loop_unwatch_child(struct loop *l, pid_t pid)
+{
+	struct loop_ent	*e;
+
+	TAILQ_FOREACH(e, &l->children, entry)
+		if (e->pid == pid)
+			break;
+	if (e == NULL)
+		return (-1);
+	TAILQ_REMOVE(&l->children, e, entry);
+	if (e->fd != -1) {
+		epoll_ctl(l->epfd, EPOLL_CTL_DEL, e->fd, NULL);
+		close(e->fd);
+		e->fd = -1;
+	}
+	loop_bury(l, e);
+	return (0);
+}
+
 /* Reap e if it has exited and run its callback; returns 1 if it ran. */
 static int
 loop_reap(struct loop *l, struct loop_ent *e)

@@ -66,6 +66,10 @@ int loop_on_signal(struct loop *l, int signo, loop_signal_cb cb, void *arg);
 int loop_watch_child(struct loop *l, pid_t pid, int pidfd, loop_child_cb cb,
     void *arg);
 
+/* Stop watching child pid (its pidfd is closed; it is not reaped, and its
+ * callback never runs). 0, or -1 when the loop did not watch it. */
+int loop_unwatch_child(struct loop *l, pid_t pid);
+
 /* True when pid is a child the loop watches (and will reap). */
 int loop_watches_child(const struct loop *l, pid_t pid);
 

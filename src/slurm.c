@@ -414,16 +414,27 @@ struct slurm_cmd {
 	struct strbuf	 out;
 	slurm_cmd_cb	 cb;
 	void		*arg;
+	struct slurm_cmd *next;		/* in forgotten, when it is */
 };
+
+/* Commands forgotten and not done yet: a job may end before they do. */
+static struct slurm_cmd *forgotten;
 
 static void
 cmd_done(struct slurm_cmd *c)
 {
+	struct slurm_cmd **pp;
+
 	if (!c->exited || c->fd >= 0)
 		return;
 	if (!c->forgotten)
 		c->cb(c->status, c->out.s != NULL ? c->out.s : "", c->out.len,
 		    c->arg);
+	for (pp = &forgotten; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == c) {
+			*pp = c->next;
+			break;
+		}
 	free(c->out.s);
 	free(c);
 }
@@ -518,8 +529,39 @@ slurm_cmd_forget(struct loop *l, struct slurm_cmd *c)
 	if (c == NULL)
 		return;
 	c->forgotten = true;
+	c->next = forgotten;
+	forgotten = c;
 	if (!c->exited)
 		spawn_kill_group(c->pid, SIGTERM);
+}
+
+size_t
+slurm_cmds_forgotten(void)
+{
+	const struct slurm_cmd *c;
+	size_t n = 0;
+
+	for (c = forgotten; c != NULL; c = c->next)
+		n++;
+	return n;
+}
+
+void
+slurm_cmds_drop(struct loop *l)
+{
+	struct slurm_cmd *c;
+
+	while ((c = forgotten) != NULL) {
+		forgotten = c->next;
+		if (c->fd >= 0) {
+			loop_del_fd(l, c->fd);
+			close(c->fd);
+		}
+		if (!c->exited)
+			(void)loop_unwatch_child(l, c->pid);
+		free(c->out.s);
+		free(c);
+	}
 }
 
 /* ---- the tracker ------------------------------------------------------- */

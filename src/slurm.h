@@ -78,6 +78,11 @@ struct slurm_cmd *slurm_cmd_run(struct loop *l, char **argv, char **envp,
     slurm_cmd_cb cb, void *arg, char **cause);
 /* Never call back; the child is killed and reaped. NULL is fine. */
 void slurm_cmd_forget(struct loop *l, struct slurm_cmd *c);
+/* Let go of the forgotten commands still running, before l is freed: the
+ * loop stops watching them (their children were signalled already). */
+void slurm_cmds_drop(struct loop *l);
+/* How many forgotten commands still run. */
+size_t slurm_cmds_forgotten(void);
 
 /* The tracker: one squeue for every tracked job a tick, the tick doubling
  * from 250 ms to 5 s while nothing changes. cb runs once, when id reached a

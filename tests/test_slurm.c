@@ -518,6 +518,65 @@ test_tracker(void)
 	free(bin);
 }
 
+static char s_sh[] = "/bin/sh", s_dash_c[] = "-c", s_quick[] = "exit 0",
+    s_ignore_term[] = "trap '' TERM; sleep 1", s_path_env[] = "PATH=/usr/bin:/bin";
+
+static void
+cmd_cb(int status, const char *out, size_t len, void *arg)
+{
+	(void)status;
+	(void)out;
+	(void)len;
+	(*(int *)arg)++;
+}
+
+/* A command forgotten while it still runs (a job that ends while its
+ * squeue is out) is let go with the loop: never called back, nothing
+ * left allocated (the sanitizer build's LeakSanitizer checks that), and
+ * the loop runs on safely after its child exits. */
+static void
+test_forget(void)
+{
+	char *argv[] = { s_sh, s_dash_c, s_ignore_term, NULL };
+	char *envp[] = { s_path_env, NULL };
+	struct slurm_cmd *c;
+	struct loop *l;
+	char *cause = NULL;
+	int calls = 0;
+	int64_t t0;
+
+	l = loop_new(&cause);
+	CU_ASSERT_FATAL(l != NULL);
+	c = slurm_cmd_run(l, argv, envp, cmd_cb, &calls, &cause);
+	CU_ASSERT_FATAL(c != NULL);
+	slurm_cmd_forget(l, c);
+	CU_ASSERT_EQUAL(slurm_cmds_forgotten(), 1);
+	slurm_cmds_drop(l);
+	CU_ASSERT_EQUAL(slurm_cmds_forgotten(), 0);
+	t0 = loop_now();
+	while (loop_now() - t0 < 800)
+		loop_run_once(l, 100);
+	CU_ASSERT_EQUAL(calls, 0);
+	/* a command that ends is freed by the loop as before */
+	argv[2] = s_quick;
+	c = slurm_cmd_run(l, argv, envp, cmd_cb, &calls, &cause);
+	CU_ASSERT_FATAL(c != NULL);
+	t0 = loop_now();
+	while (calls == 0 && loop_now() - t0 < 10000)
+		loop_run_once(l, 100);
+	CU_ASSERT_EQUAL(calls, 1);
+	/* one forgotten that ends before the job does leaves the list */
+	c = slurm_cmd_run(l, argv, envp, cmd_cb, &calls, &cause);
+	CU_ASSERT_FATAL(c != NULL);
+	slurm_cmd_forget(l, c);
+	t0 = loop_now();
+	while (slurm_cmds_forgotten() > 0 && loop_now() - t0 < 10000)
+		loop_run_once(l, 100);
+	CU_ASSERT_EQUAL(slurm_cmds_forgotten(), 0);
+	CU_ASSERT_EQUAL(calls, 1);
+	loop_free(l);
+}
+
 int
 main(void)
 {
@@ -530,6 +589,7 @@ main(void)
 		{ "oom text", test_oom_text },
 		{ "environment", test_env },
 		{ "tracker", test_tracker },
+		{ "forgotten command", test_forget },
 		{ NULL, NULL }
 	};
 
