@@ -275,8 +275,7 @@ env_group(struct job *j, const struct node *n, const char *group,
 		for (q = 0; q < o->n; q++) {
 			/* the last value of a key an instance wrote twice */
 			for (x = q + 1; x < o->n; x++)
-				if (strcmp(o->v[x].key,
-				    o->v[q].key) == 0)
+				if (strcmp(o->v[x].key, o->v[q].key) == 0)
 					break;
 			if (x < o->n)
 				continue;

@@ -474,7 +474,8 @@ state_node(struct strbuf *o, struct state_clock *c, const struct manifest *m,
  * other entry is copied, in the kernel (copy_file_range), from the file the
  * last rewrite wrote, which si keeps open: what a rewrite costs in this
  * process grows with what changed, not with the DAG, and its memory is a
- * few bytes a node (the length of its entry, what it counted for). The
+ * few bytes a node (the length of its entry, what it counted for). Nodes
+ * added while the job runs grow those arrays (state_inc_reshape). The
  * whole state (state_render) is the same writer with nothing to copy.
  */
 
@@ -501,7 +502,8 @@ struct state_inc {
 	uint32_t	*len;		/* per node: its entry's bytes in src */
 	unsigned char	*cls;		/* per node: CLS_* it counts for */
 	uint64_t	*dirty;		/* per node: to render again */
-	uint32_t	*order;		/* nodes by wave, manifest order within */
+	uint32_t	*order;		/* nodes by wave, in the order shown
+					   within (MANIFEST_AT) */
 	size_t		*woff;		/* wave w: order[woff[w] .. woff[w+1]) */
 	uint32_t	*wlen;		/* per wave: its line's bytes in src */
 	size_t		*wfinal;	/* per wave: nodes final */

@@ -53,9 +53,11 @@ void state_inc_touch(struct state_inc *si, size_t i);
 /* Write the state of these records (as state_render) into fd, a new empty
  * file opened for reading and writing: the entries touched since the last
  * call rendered, the rest copied from the file of the last call (all
- * rendered the first time, after a failure, and when the nodes, the waves
- * or sj's clock bases changed). si then keeps a descriptor of fd's file for
- * the next call. 0, or -1 with errno. */
+ * rendered the first time, after a failure, when nodes or waves went, and
+ * when sj's clock bases changed). Nodes added to m since (m->shape moved:
+ * a dynamic foreach expanded) are rendered with the entries and wave lines
+ * they change; the others are still copied. si then keeps a descriptor of
+ * fd's file for the next call. 0, or -1 with errno. */
 int state_inc_write(struct state_inc *si, int fd, const struct manifest *m,
     const struct node_run *const *runs, const struct metric *metrics,
     size_t nmetrics, const struct state_job *sj);
