@@ -89,7 +89,7 @@ cache_node_key(const struct cache_keyin *in, char key[CACHE_KEY_LEN + 1],
     char **warn, char **cause)
 {
 	const struct node *n = &in->m->nodes[in->node];
-	const struct cache_spec *cs = &n->cache;
+	const struct cache_spec *cs = node_cache(n);
 	struct strbuf w = STRBUF_INIT;
 	struct cache_hash *h;
 	char *def, **names;

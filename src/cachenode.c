@@ -45,7 +45,7 @@ job_cache_init(struct job *j, const struct job_config *c)
 	bool any = false;
 
 	for (i = 0; i < j->m->nnodes; i++)
-		any = any || j->m->nodes[i].cache.enabled;
+		any = any || node_cache(&j->m->nodes[i])->enabled;
 	if (c->cache_dir == NULL || !any)
 		return;
 	j->cache_dir = xstrdup(c->cache_dir);
@@ -77,6 +77,7 @@ job_note_cached(struct job *j, size_t i)
 	if (j->cached == NULL)
 		j->cached = xcalloc(j->m->nnodes, sizeof *j->cached);
 	j->cached[i].hit = true;
+	job_state_node(j, i);
 }
 
 void
@@ -147,8 +148,8 @@ need_values_of(struct job *j, size_t i, struct kv ***v, size_t **n)
 	*v = xcalloc(nd->nneeds + 1, sizeof **v);
 	*n = xcalloc(nd->nneeds + 1, sizeof **n);
 	for (k = 0; k < nd->nneeds; k++) {
-		(*v)[k] = j->procs[nd->needs[k]]->outputs;
-		(*n)[k] = j->procs[nd->needs[k]]->noutputs;
+		(*v)[k] = j->outs[nd->needs[k]].v;
+		(*n)[k] = j->outs[nd->needs[k]].n;
 	}
 }
 
@@ -161,11 +162,11 @@ entry_fits(struct job *j, size_t i, const struct cache_entry *e)
 	char b[32];
 	size_t k, q;
 
-	if (n->cache.max_age_ms > 0 &&
-	    loop_wallclock() - e->created_ms > n->cache.max_age_ms) {
+	if (node_cache(n)->max_age_ms > 0 &&
+	    loop_wallclock() - e->created_ms > node_cache(n)->max_age_ms) {
 		job_log(j, LOG_INFO, i, "cache", "entry %.12s is older than "
 		    "max_age %s: the node runs", e->key,
-		    units_format_duration(n->cache.max_age_ms, b, sizeof b));
+		    units_format_duration(node_cache(n)->max_age_ms, b, sizeof b));
 		return false;
 	}
 	for (k = 0; k < n->noutputs; k++) {
@@ -226,7 +227,7 @@ job_cache_start(struct job *j, size_t i, int attempt)
 	bool done = false;
 	int r;
 
-	if (j->nc == NULL || !j->m->nodes[i].cache.enabled)
+	if (j->nc == NULL || !node_cache(&j->m->nodes[i])->enabled)
 		return false;
 	nc = &j->nc[i];
 	need_values_of(j, i, &nv, &nn);
@@ -276,7 +277,7 @@ job_cache_store_new(struct job *j, size_t i, const struct kv *values,
 	struct kv **nv;
 	size_t *nn;
 
-	if (j->nc == NULL || !nd->cache.enabled || !j->nc[i].keyed)
+	if (j->nc == NULL || !node_cache(nd)->enabled || !j->nc[i].keyed)
 		return NULL;
 	/* the store is a file dagexec writes: no secret goes there */
 	for (k = 0; k < nvalues; k++)

@@ -47,6 +47,9 @@ struct run_opts {
 int run_option(struct run_opts *o, int c, const char *arg, const char *cmd);
 /* --containment ARG of command cmd into *m: 0, or -1 (said on stderr). */
 int cmd_containment(const char *cmd, const char *arg, enum cgroup_mode *m);
+/* The argument of --max-size for command cmd (a size such as 64M, at most
+ * MANIFEST_MAX_SIZE) into *max: 0, or -1 said on stderr. */
+int max_size_option(const char *arg, const char *cmd, size_t *max);
 /* Run m (taken) made from text, write its bundle into o->outdir and print
  * its path; the exit status of interface §1. */
 int run_job(struct manifest *m, const char *text, size_t len,

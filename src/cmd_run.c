@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,7 +31,7 @@ run_usage(FILE *fp)
 	fprintf(fp, "usage: dagexec run [-j N] [-o DIR] [--bundle-format gz|zst] "
 	    "[--keep] [-q]\n                   [--target NODE]... "
 	    "[--cache DIR | --no-cache]\n                   [--containment "
-	    "auto|cgroup|rlimits] MANIFEST\n\n"
+	    "auto|cgroup|rlimits] [--max-size SIZE] MANIFEST\n\n"
 	    "Run one DAG in the foreground and write its result bundle into "
 	    "DIR\n(default: the current directory); print the bundle's path "
 	    "last. In the bundle,\nJOB/report.html shows the run on one page "
@@ -56,6 +57,10 @@ run_usage(FILE *fp)
 	    "                          where ours is writable, else rlimits; "
 	    "cgroup: that or\n"
 	    "                          exit 71; rlimits: no cgroups\n\n"
+	    "      --max-size SIZE     refuse a manifest larger than SIZE "
+	    "(default 16M,\n"
+	    "                          at most 1G; a million nodes take about "
+	    "30M)\n\n"
 	    "exit status: 0 succeeded, 1 the DAG failed, 64 usage or unknown "
 	    "target,\n65 invalid manifest, 66 unreadable manifest, 71 "
 	    "--containment cgroup and\nno cgroup can be made, 73 cannot "
@@ -191,7 +196,7 @@ run_cached(const struct manifest *m)
 	size_t i;
 
 	for (i = 0; i < m->nnodes; i++)
-		if (m->nodes[i].cache.enabled)
+		if (node_cache(&m->nodes[i])->enabled)
 			return true;
 	return false;
 }
@@ -225,6 +230,10 @@ run_job(struct manifest *m, const char *text, size_t len,
 	int64_t *est = NULL;
 	int ret;
 
+	/* one malloc arena for every thread: what the job's threads (the
+	 * state's, the journal's, the end's) free is reused by the others
+	 * instead of staying resident in arenas of their own */
+	(void)mallopt(M_ARENA_MAX, 1);
 	id = job_make_id(m->name);
 	jobdir = xasprintf("%s/%s", outdir, id);
 	bundle = xasprintf("%s/%s%s", outdir, id, bundle_ext(o->fmt));
@@ -307,15 +316,18 @@ run_job(struct manifest *m, const char *text, size_t len,
 		run_history_update(job_manifest(rc.job), job_sched(rc.job));
 	if (!o->quiet && isatty(STDERR_FILENO))
 		job_render_summary(rc.job, stderr);
-	if (bundle_write(bundle, o->fmt, id, job_dir(rc.job), NULL,
-	    &cause) != 0) {
+	/* the records of a large DAG are let go before the bundle's
+	 * buffers are taken: the two never add up */
+	job_free(rc.job);
+	rc.job = NULL;
+	if (bundle_write(bundle, o->fmt, id, jobdir, NULL, &cause) != 0) {
 		fprintf(stderr, "dagexec: %s\n", cause);
 		fprintf(stderr, "dagexec: the job directory '%s' is kept\n",
 		    jobdir);
 		ret = EXIT_CANTCREAT;
 		goto out;
 	}
-	if (!o->keep && fs_remove_tree(job_dir(rc.job), &cause) != 0) {
+	if (!o->keep && fs_remove_tree(jobdir, &cause) != 0) {
 		fprintf(stderr, "dagexec: warning: %s\n", cause);
 		free(cause);
 		cause = NULL;
@@ -383,9 +395,11 @@ cmd_run(int argc, char **argv)
 		{ "no-cache", no_argument, NULL, 'N' },
 		{ "containment", required_argument, NULL, 'K' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "max-size", required_argument, NULL, 'M' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct run_opts ro;
+	size_t max = MANIFEST_MAX_BYTES;
 	struct manifest *m = NULL;
 	struct diags d;
 	char *cause = NULL, *text = NULL, **targets = NULL;
@@ -408,6 +422,12 @@ cmd_run(int argc, char **argv)
 			    sizeof *targets);
 			targets[ntargets++] = optarg;
 			break;
+		case 'M':
+			if (max_size_option(optarg, "run", &max) != 0) {
+				free(targets);
+				return EXIT_USAGE;
+			}
+			break;
 		case 'h':
 			run_usage(stdout);
 			free(targets);
@@ -428,13 +448,13 @@ cmd_run(int argc, char **argv)
 	 * were validated */
 	file = argv[optind];
 	if (strcmp(file, "-") == 0 ?
-	    fs_read_fd(STDIN_FILENO, "(standard input)", MANIFEST_MAX_BYTES,
-	    &text, &len, &cause) != 0 :
-	    fs_read_file(file, MANIFEST_MAX_BYTES, &text, &len, &cause) != 0) {
+	    fs_read_fd(STDIN_FILENO, "(standard input)", max, &text, &len,
+	    &cause) != 0 :
+	    fs_read_file(file, max, &text, &len, &cause) != 0) {
 		free(targets);
 		if (errno == EFBIG) {
-			fprintf(stderr, "%s: error: manifest is larger than %u "
-			    "bytes\n", file, MANIFEST_MAX_BYTES);
+			fprintf(stderr, "%s: error: manifest is larger than %zu "
+			    "bytes (--max-size raises the bound)\n", file, max);
 			free(cause);
 			return EXIT_DATAERR;
 		}
@@ -443,7 +463,7 @@ cmd_run(int argc, char **argv)
 		return EXIT_NOINPUT;
 	}
 	diags_init(&d);
-	if (manifest_parse(file, text, len, &m, &d) != 0) {
+	if (manifest_parse_max(file, text, len, max, &m, &d) != 0) {
 		diags_print(stderr, file, &d);
 		diags_release(&d);
 		free(text);

@@ -126,7 +126,8 @@ env_in_name(const char *prefix, const char *need, const char *key)
 char *
 job_side_path(const struct job *j, size_t i, const char *name, bool rel)
 {
-	const char *id = j->m->nodes[i].id, *sb = j->procs[i]->sbdir;
+	const char *id = j->m->nodes[i].id;
+	const char *sb = j->procs[i] != NULL ? j->procs[i]->sbdir : NULL;
 
 	if (sb == NULL)
 		return rel ? xasprintf("%s.%s", id, name) :
@@ -257,7 +258,7 @@ env_group(struct job *j, const struct node *n, const char *group,
     struct passed **v, size_t *nv, size_t *cap)
 {
 	const struct manifest *m = j->m;
-	const struct nodeproc *np;
+	const struct kvlist *o;
 	struct strbuf *vals = NULL;
 	const char **keys = NULL;
 	size_t *inst, ninst = 0, nkeys = 0, kcap = 0, vcap = 0, k, q, x;
@@ -270,23 +271,22 @@ env_group(struct job *j, const struct node *n, const char *group,
 			inst[ninst++] = n->needs[k];
 	qsort_r(inst, ninst, sizeof *inst, inst_cmp, j->m);
 	for (k = 0; k < ninst; k++) {
-		np = j->procs[inst[k]];
-		for (q = 0; q < np->noutputs; q++) {
+		o = &j->outs[inst[k]];
+		for (q = 0; q < o->n; q++) {
 			/* the last value of a key an instance wrote twice */
-			for (x = q + 1; x < np->noutputs; x++)
-				if (strcmp(np->outputs[x].key,
-				    np->outputs[q].key) == 0)
+			for (x = q + 1; x < o->n; x++)
+				if (strcmp(o->v[x].key, o->v[q].key) == 0)
 					break;
-			if (x < np->noutputs)
+			if (x < o->n)
 				continue;
-			val = np->outputs[q].value;
+			val = o->v[q].value;
 			for (x = 0; x < nkeys; x++)
-				if (strcmp(keys[x], np->outputs[q].key) == 0)
+				if (strcmp(keys[x], o->v[q].key) == 0)
 					break;
 			if (x == nkeys) {
 				xgrow(&keys, &kcap, nkeys + 1, sizeof *keys);
 				xgrow(&vals, &vcap, nkeys + 1, sizeof *vals);
-				keys[nkeys] = np->outputs[q].key;
+				keys[nkeys] = o->v[q].key;
 				memset(&vals[nkeys], 0, sizeof vals[nkeys]);
 				nkeys++;
 			} else
@@ -319,7 +319,7 @@ static int
 env_needs(struct job *j, size_t i, struct envbuf *eb, char **cause)
 {
 	const struct node *n = &j->m->nodes[i], *d;
-	const struct nodeproc *np;
+	const struct kvlist *o;
 	struct passed *v = NULL, **byl;
 	size_t nv = 0, cap = 0, k, q, g, total = 0;
 	char *name, *fname, *path;
@@ -332,15 +332,15 @@ env_needs(struct job *j, size_t i, struct envbuf *eb, char **cause)
 				break;
 		if (d->group != NULL && g < n->nneed_groups)
 			continue;	/* with its group, below */
-		np = j->procs[n->needs[k]];
-		for (q = 0; q < np->noutputs; q++)
+		o = &j->outs[n->needs[k]];
+		for (q = 0; q < o->n; q++)
 			/* an instance has its line in $DAGEXEC_ITEM: the
 			 * value it is a line of goes by file only, or a
 			 * fan-out of N would copy it N times */
-			passed_add(&v, &nv, &cap, d->id, np->outputs[q].key,
-			    np->outputs[q].value, NULL, n->item_from != NULL &&
+			passed_add(&v, &nv, &cap, d->id, o->v[q].key,
+			    o->v[q].value, NULL, n->item_from != NULL &&
 			    strcmp(n->item_from, d->id) == 0 &&
-			    strcmp(n->item_key, np->outputs[q].key) == 0);
+			    strcmp(n->item_key, o->v[q].key) == 0);
 	}
 	for (g = 0; g < n->nneed_groups; g++)
 		env_group(j, n, n->need_groups[g], &v, &nv, &cap);

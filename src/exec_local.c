@@ -362,10 +362,9 @@ attempt_started(struct job *j, size_t i, int attempt, pid_t pid, int outfd,
     int errfd, enum sandbox_level level, char *cg)
 {
 	const struct node *n = &j->m->nodes[i];
-	struct nodeproc *np = j->procs[i];
+	struct nodeproc *np = job_proc_reset(j, i, attempt);
 	char b1[UNITS_INT_LEN], b2[UNITS_INT_LEN], b3[UNITS_INT_LEN];
 
-	job_proc_reset(j, i, attempt);
 	np->pid = pid;
 	np->cg = cg;
 	meter_start(j, i);
@@ -509,7 +508,7 @@ fail:
 		close(perr[0]);
 	if (perr[1] >= 0)
 		close(perr[1]);
-	if (j->procs[i]->sbdir != NULL)
+	if (j->procs[i] != NULL && j->procs[i]->sbdir != NULL)
 		exec_sandbox_remove(j, i);
 	if (cgname != NULL)
 		cgroup_attempt_end(j->cg, cgname, CGROUP_END_MS, &u);
@@ -562,7 +561,7 @@ exec_local_kill(struct job *j, size_t i, int sig)
 {
 	struct nodeproc *np = j->procs[i];
 
-	if (np->pid <= 0)
+	if (np == NULL || np->pid <= 0)
 		return;
 	spawn_kill_group(np->pid, sig);
 	if (np->cg != NULL)
@@ -846,6 +845,8 @@ exec_local_release(struct job *j, size_t i)
 	struct nodeproc *np = j->procs[i];
 	struct cgroup_usage u;
 
+	if (np == NULL)
+		return;
 	if (np->pid > 0)
 		spawn_kill_group(np->pid, SIGKILL);
 	if (np->cg != NULL) {

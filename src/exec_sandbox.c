@@ -227,7 +227,7 @@ sb_queue(struct job *j, size_t node, char *name)
 int
 exec_sandbox_take(struct job *j, size_t i, char **cause)
 {
-	struct nodeproc *np = j->procs[i];
+	struct nodeproc *np = job_proc(j, i);
 	char *name, *path;
 
 	if (np->sbdir != NULL)
@@ -258,7 +258,7 @@ exec_sandbox_remove(struct job *j, size_t i)
 {
 	struct nodeproc *np = j->procs[i];
 
-	if (np->sbdir == NULL)
+	if (np == NULL || np->sbdir == NULL)
 		return;
 	sb_queue(j, i, np->sbdir);
 	np->sbdir = NULL;
@@ -372,6 +372,8 @@ exec_sandbox_note(struct job *j, size_t i, enum sandbox_level level)
 		return;
 	if (j->sandbox == NULL)
 		j->sandbox = xcalloc(j->m->nnodes, sizeof *j->sandbox);
-	if (level > j->sandbox[i])
+	if (level > j->sandbox[i]) {
 		j->sandbox[i] = (unsigned char)level;
+		job_state_node(j, i);
+	}
 }

@@ -114,7 +114,7 @@ slurm_finished(const struct slurm_job_state *st, void *arg)
 	} else if (oom && r != REASON_NONE && r != REASON_CANCELLED) {
 		e.reason = REASON_OOM;
 		cause = xasprintf("Slurm job %s was killed for memory "
-		    "(limit %s)", st->id, n->slurm.mem > 0 ||
+		    "(limit %s)", st->id, node_slurm(n)->mem > 0 ||
 		    (n->limit_set & (1u << LIMIT_MEMORY)) ? "from the manifest" :
 		    "of the partition");
 	} else if (r == REASON_OOM)
@@ -147,6 +147,7 @@ slurm_attach(struct nodeproc *np, const char *id, bool journal)
 		j->slurm_jobs = xcalloc(j->m->nnodes, sizeof *j->slurm_jobs);
 	free(j->slurm_jobs[i]);
 	j->slurm_jobs[i] = xstrdup(id);
+	job_state_node(j, i);
 	if (journal) {
 		a = job_num(np->attempt);
 		journal_add(j->jr, loop_wallclock(), "slurm_job", "node",
@@ -383,7 +384,7 @@ slurm_lookup(struct nodeproc *np)
 static void
 slurm_start(struct job *j, size_t i, int attempt)
 {
-	struct nodeproc *np = j->procs[i];
+	struct nodeproc *np = job_proc(j, i);
 	int adopt = np->adopt_attempt;
 	char *adopt_id = np->adopt_id;
 
@@ -457,7 +458,7 @@ slurm_kill(struct job *j, size_t i)
 {
 	struct nodeproc *np = j->procs[i];
 
-	if (!np->slurm_live)
+	if (np == NULL || !np->slurm_live)
 		return;
 	if (j->interrupted && !j->cancel_remote) {
 		slurm_detach(j, i);

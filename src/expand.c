@@ -36,22 +36,16 @@ grow_minus1(int64_t **v, size_t old, size_t n)
 void
 job_grow(struct job *j, size_t old)
 {
-	struct nodeproc *block;
-	size_t n = j->m->nnodes, i;
+	size_t n = j->m->nnodes;
 
-	if (n <= old)
+	if (n <= old && j->procs != NULL)
 		return;
-	/* the records of running nodes stay where they are */
-	block = xcalloc(n - old, sizeof *block);
-	j->proc_blocks = xreallocarray(j->proc_blocks, j->nproc_blocks + 1,
-	    sizeof *j->proc_blocks);
-	j->proc_blocks[j->nproc_blocks++] = block;
-	j->procs = xreallocarray(j->procs, n, sizeof *j->procs);
-	for (i = old; i < n; i++) {
-		j->procs[i] = &block[i - old];
-		j->procs[i]->job = j;
-		j->procs[i]->node = i;
-	}
+	/* a node's attempt record is made as it starts (job_proc): a node
+	 * added costs a pointer here, and its last success's values */
+	j->procs = xreallocarray(j->procs, n + 1, sizeof *j->procs);
+	memset(j->procs + old, 0, (n + 1 - old) * sizeof *j->procs);
+	j->outs = xreallocarray(j->outs, n + 1, sizeof *j->outs);
+	memset(j->outs + old, 0, (n + 1 - old) * sizeof *j->outs);
 	if (old == 0)
 		return;
 	GROW_ZERO(j->slurm_jobs, old, n);
@@ -79,16 +73,16 @@ expand_join(const char *const *items, size_t n)
 	return b.s != NULL ? b.s : xstrdup("");
 }
 
-/* The value key of node from's last success, or NULL. */
+/* The value key of a node's last success (its values o), or NULL. */
 static const char *
-expand_value(const struct nodeproc *np, const char *key)
+expand_value(const struct kvlist *o, const char *key)
 {
 	const char *v = NULL;
 	size_t k;
 
-	for (k = 0; k < np->noutputs; k++)
-		if (strcmp(np->outputs[k].key, key) == 0)
-			v = np->outputs[k].value;	/* the last one */
+	for (k = 0; k < o->n; k++)
+		if (strcmp(o->v[k].key, key) == 0)
+			v = o->v[k].value;	/* the last one */
 	return v;
 }
 
@@ -125,7 +119,7 @@ job_expand(struct job *j, size_t t)
 		return;
 	}
 	from = j->m->nodes[f->from].id;
-	if ((value = expand_value(j->procs[f->from], f->key)) == NULL) {
+	if ((value = expand_value(&j->outs[f->from], f->key)) == NULL) {
 		expand_none(j, t, REASON_EMPTY, xasprintf("no items: '%s' "
 		    "wrote no value '%s'", from, f->key));
 		return;

@@ -2,7 +2,6 @@
 
 #include <dirent.h>
 #include <errno.h>
-#include <stdbool.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
@@ -92,6 +91,98 @@ fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
 }
 
 int
+fs_atomic_open(const char *path, mode_t mode, uid_t uid, gid_t gid,
+    char **tmpp, char **cause)
+{
+	char *tmp = xasprintf("%s.tmp.%ld", path, (long)getpid());
+	int fd, saved;
+
+	fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
+	    mode);
+	if (fd < 0) {
+		fail(cause, "create", tmp);
+		free(tmp);
+		return -1;
+	}
+	if (fchmod(fd, mode) != 0 ||
+	    (uid != (uid_t)-1 && fchown(fd, uid, gid) != 0)) {
+		fail(cause, "write", tmp);
+		saved = errno;
+		close(fd);
+		unlink(tmp);
+		free(tmp);
+		errno = saved;
+		return -1;
+	}
+	*tmpp = tmp;
+	return fd;
+}
+
+int
+fs_atomic_commit(int fd, char *tmp, const char *path, bool sync,
+    char **cause)
+{
+	int saved;
+
+	if (sync && fsync(fd) != 0) {
+		fail(cause, "write", tmp);
+		saved = errno;
+		close(fd);
+		errno = saved;
+		goto out_unlink;
+	}
+	if (close(fd) != 0) {
+		fail(cause, "write", tmp);
+		goto out_unlink;
+	}
+	if (rename(tmp, path) != 0) {
+		fail(cause, "rename into", path);
+		goto out_unlink;
+	}
+	free(tmp);
+	if (sync)
+		(void)fs_sync_parent(path);
+	return 0;
+
+out_unlink:
+	saved = errno;
+	unlink(tmp);
+	free(tmp);
+	errno = saved;
+	return -1;
+}
+
+void
+fs_atomic_abort(int fd, char *tmp)
+{
+	int saved = errno;
+
+	close(fd);
+	unlink(tmp);
+	free(tmp);
+	errno = saved;
+}
+
+/* PATH.tmp.PID written, given to uid:gid, renamed over path; durable: with
+ * the file and then its directory synced. */
+static int
+write_replace(const char *path, const void *data, size_t len, mode_t mode,
+    uid_t uid, gid_t gid, bool durable, char **cause)
+{
+	char *tmp;
+	int fd;
+
+	if ((fd = fs_atomic_open(path, mode, uid, gid, &tmp, cause)) < 0)
+		return -1;
+	if (fs_write_all(fd, data, len) != 0) {
+		fail(cause, "write", tmp);
+		fs_atomic_abort(fd, tmp);
+		return -1;
+	}
+	return fs_atomic_commit(fd, tmp, path, durable, cause);
+}
+
+int
 fs_write_atomic_owned(const char *path, const void *data, size_t len,
     mode_t mode, uid_t uid, gid_t gid, char **cause)
 {
@@ -111,55 +202,6 @@ fs_replace_owned(const char *path, const void *data, size_t len, mode_t mode,
     uid_t uid, gid_t gid, char **cause)
 {
 	return write_replace(path, data, len, mode, uid, gid, false, cause);
-}
-
-/* PATH.tmp.PID written, given to uid:gid, renamed over path; durable: with
- * the file and then its directory synced. */
-static int
-write_replace(const char *path, const void *data, size_t len, mode_t mode,
-    uid_t uid, gid_t gid, bool durable, char **cause)
-{
-	char *tmp = xasprintf("%s.tmp.%ld", path, (long)getpid());
-	int fd, saved;
-
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
-	    mode);
-	if (fd < 0) {
-		fail(cause, "create", tmp);
-		goto out_free;
-	}
-	if (fchmod(fd, mode) != 0 ||
-	    (uid != (uid_t)-1 && fchown(fd, uid, gid) != 0) ||
-	    fs_write_all(fd, data, len) != 0 || (durable && fsync(fd) != 0)) {
-		fail(cause, "write", tmp);
-		goto out_close;
-	}
-	if (close(fd) != 0) {
-		fd = -1;
-		fail(cause, "write", tmp);
-		goto out_unlink;
-	}
-	fd = -1;
-	if (rename(tmp, path) != 0) {
-		fail(cause, "rename into", path);
-		goto out_unlink;
-	}
-	free(tmp);
-	if (durable)
-		(void)fs_sync_parent(path);
-	return 0;
-
-out_close:
-	saved = errno;
-	close(fd);
-	errno = saved;
-out_unlink:
-	saved = errno;
-	unlink(tmp);
-	errno = saved;
-out_free:
-	free(tmp);
-	return -1;
 }
 
 int

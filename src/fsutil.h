@@ -2,6 +2,7 @@
 #ifndef DAGEXEC_FSUTIL_H
 #define DAGEXEC_FSUTIL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -22,6 +23,20 @@ int fs_replace(const char *path, const void *data, size_t len, mode_t mode,
     char **cause);
 int fs_replace_owned(const char *path, const void *data, size_t len,
     mode_t mode, uid_t uid, gid_t gid, char **cause);
+/* An atomic write in steps, for a file written as it is rendered: create
+ * PATH.tmp.PID (read and write, mode, given to uid:gid unless uid is
+ * (uid_t)-1) and return its descriptor, *tmp its name (allocated); or -1
+ * with errno and *cause. */
+int fs_atomic_open(const char *path, mode_t mode, uid_t uid, gid_t gid,
+    char **tmp, char **cause);
+/* Then: with sync, fsync fd; close it; rename tmp over path; with sync,
+ * fsync the directory. tmp is freed (and removed on failure). 0, or -1
+ * with errno and *cause. A file that a durable copy is made of (the
+ * bundle, fsynced) needs no sync of its own. */
+int fs_atomic_commit(int fd, char *tmp, const char *path, bool sync,
+    char **cause);
+/* Give up: close fd, remove tmp and free it (errno kept). */
+void fs_atomic_abort(int fd, char *tmp);
 
 /* Read a whole file into a new NUL-terminated buffer (*len excludes the NUL).
  * Fails with EFBIG when the file holds more than max bytes. O_NOFOLLOW is not

@@ -10,7 +10,6 @@
 
 #include "fsutil.h"
 #include "history.h"
-#include "strmap.h"
 #include "xmalloc.h"
 
 #define HISTORY_MAX_BYTES	(64u << 20)
@@ -203,55 +202,80 @@ write_handler(void *data, unsigned char *buf, size_t size)
 	return fwrite(buf, 1, size, fp) == size;
 }
 
+/* The length of node i's last attempt, when it succeeded: 1 and *d. */
+static int
+hist_duration(const struct sched *s, size_t i, double *d)
+{
+	const struct node_run *r = sched_node(s, i);
+	const struct attempt *a;
+
+	if (r->status != NS_SUCCEEDED || r->nhist == 0)
+		return 0;
+	a = &r->hist[r->nhist - 1];
+	if (a->end_ms < a->start_ms)
+		return 0;
+	*d = (double)(a->end_ms - a->start_ms);
+	return 1;
+}
+
+/*
+ * The file is written as it is emitted, and renamed over the old one
+ * without an fsync: a history lost in a crash only costs the estimates of
+ * one run, and a large DAG's history is never held twice in memory.
+ */
 int
 history_update(const char *path, const struct manifest *m,
     const struct sched *s, char **cause)
 {
 	struct hist h;
-	struct strmap *idx;
-	const struct node_run *r;
-	const struct attempt *a;
+	unsigned char *seen;
 	yaml_emitter_t e;
 	yaml_event_t ev;
-	char *buf = NULL, num[64];
-	size_t len = 0, i, k;
-	FILE *fp;
+	char num[64], *tmp = NULL;
+	size_t i, k;
+	long at;
+	FILE *fp = NULL;
 	double d;
-	int rc = -1, ok = 0;
+	int rc = -1, ok = 0, fd, dfd = -1;
 
 	if (hist_read(path, &h, cause) != 0)
 		memset(&h, 0, sizeof h);	/* a broken file is replaced */
-	idx = strmap_new(h.n + m->nnodes);
-	for (i = 0; i < h.n; i++)
-		(void)strmap_put(idx, h.v[i].id, i, NULL);
-	for (i = 0; i < m->nnodes; i++) {
-		r = sched_node(s, i);
-		if (r->status != NS_SUCCEEDED || r->nhist == 0)
+	seen = xcalloc(m->nnodes + 1, 1);
+	for (k = 0; k < h.n; k++) {
+		if ((at = manifest_find(m, h.v[k].id)) < 0)
 			continue;
-		a = &r->hist[r->nhist - 1];
-		if (a->end_ms < a->start_ms)
+		seen[at] = 1;
+		if (!hist_duration(s, (size_t)at, &d))
 			continue;
-		d = (double)(a->end_ms - a->start_ms);
-		if (!strmap_get(idx, m->nodes[i].id, &k)) {
-			xgrow(&h.v, &h.cap, h.n + 1, sizeof *h.v);
-			k = h.n++;
-			h.v[k].id = xstrdup(m->nodes[i].id);
-			h.v[k].mean_ms = d;
-			h.v[k].runs = 0;
-			(void)strmap_put(idx, h.v[k].id, k, NULL);
-		} else
-			h.v[k].mean_ms = HISTORY_WEIGHT * d +
-			    (1 - HISTORY_WEIGHT) * h.v[k].mean_ms;
+		h.v[k].mean_ms = HISTORY_WEIGHT * d +
+		    (1 - HISTORY_WEIGHT) * h.v[k].mean_ms;
 		h.v[k].runs++;
 	}
-	strmap_free(idx);
+	for (i = 0; i < m->nnodes; i++) {
+		if (seen[i] || !hist_duration(s, i, &d))
+			continue;
+		xgrow(&h.v, &h.cap, h.n + 1, sizeof *h.v);
+		k = h.n++;
+		h.v[k].id = xstrdup(m->nodes[i].id);
+		h.v[k].mean_ms = d;
+		h.v[k].runs = 1;
+	}
+	free(seen);
 
-	if ((fp = open_memstream(&buf, &len)) == NULL) {
-		*cause = xasprintf("cannot write history: %s", strerror(errno));
+	if ((fd = fs_atomic_open(path, 0600, (uid_t)-1, (gid_t)-1, &tmp,
+	    cause)) < 0)
+		goto out;
+	if ((dfd = dup(fd)) < 0 || (fp = fdopen(dfd, "w")) == NULL) {
+		*cause = xasprintf("cannot write '%s': %s", tmp,
+		    strerror(errno));
+		if (dfd >= 0)
+			close(dfd);
+		fs_atomic_abort(fd, tmp);
 		goto out;
 	}
 	if (!yaml_emitter_initialize(&e)) {
 		fclose(fp);
+		fs_atomic_abort(fd, tmp);
 		*cause = xstrdup("cannot initialise the YAML emitter");
 		goto out;
 	}
@@ -307,11 +331,16 @@ emit_fail:
 		*cause = xasprintf("cannot write history: %s",
 		    e.problem ? e.problem : "emitter error");
 	yaml_emitter_delete(&e);
-	fclose(fp);
+	if (fclose(fp) != 0 && ok) {
+		*cause = xasprintf("cannot write '%s': %s", tmp,
+		    strerror(errno));
+		ok = 0;
+	}
 	if (ok)
-		rc = fs_replace(path, buf, len, 0600, cause);
+		rc = fs_atomic_commit(fd, tmp, path, false, cause);
+	else
+		fs_atomic_abort(fd, tmp);
 out:
-	free(buf);
 	hist_release(&h);
 	return rc;
 }

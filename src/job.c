@@ -185,24 +185,60 @@ kill_node(struct job *j, size_t i, int sig)
 	job_exec(j, i)->kill(j, i, sig);
 }
 
-/* Node i's record, cleared for attempt: only the outputs of its last
- * success stay (its dependants may still read them), and the directory of
- * a sandboxed attempt, made before it started. */
+struct nodeproc *
+job_proc(struct job *j, size_t i)
+{
+	if (j->procs[i] == NULL)
+		j->procs[i] = xcalloc(1, sizeof *j->procs[i]);
+	return j->procs[i];
+}
+
+struct ending;
+static void	ending_free(struct ending *);
+
+/* What a record still owns (its attempt is over or the job is freed). */
+static void
+proc_free(struct nodeproc *np)
+{
+	free(np->out.error);
+	free(np->err.error);
+	/* a copy the worker did (worker_free waited) but whose end never
+	 * ran */
+	if (np->ending != NULL)
+		ending_free(np->ending);
+	meter_end(np);
+	free(np->slurm_id);
+	free(np->adopt_id);
+	free(np->cg);
+	free(np);
+}
+
 void
-job_proc_reset(struct job *j, size_t i, int attempt)
+job_proc_drop(struct job *j, size_t i)
 {
 	struct nodeproc *np = j->procs[i];
-	struct kv *keep = np->outputs;
-	size_t nkeep = np->noutputs;
+
+	if (np == NULL || np->pid != 0 || np->slurm_live ||
+	    np->ending != NULL || np->kill_timer != NULL ||
+	    np->adopt_id != NULL || np->sbdir != NULL || np->cg != NULL)
+		return;
+	proc_free(np);
+	j->procs[i] = NULL;
+}
+
+struct nodeproc *
+job_proc_reset(struct job *j, size_t i, int attempt)
+{
+	struct nodeproc *np = job_proc(j, i);
 	char *sbdir = np->sbdir;
 
+	/* the directory of a sandboxed attempt is made before it starts */
 	memset(np, 0, sizeof *np);
-	np->outputs = keep;
-	np->noutputs = nkeep;
 	np->sbdir = sbdir;
 	np->job = j;
 	np->node = i;
 	np->attempt = attempt;
+	return np;
 }
 
 /* What every child of the job gets: a private umask. (Under the spool the
@@ -469,28 +505,28 @@ job_attempt_ended(struct nodeproc *np, struct attempt_end *ep, char *cause)
 static void
 journal_outputs(struct job *j, size_t i)
 {
-	const struct nodeproc *np = j->procs[i];
+	const struct kvlist *o = &j->outs[i];
 	const char *id = j->m->nodes[i].id;
 	struct kv *sv;
 	size_t k, ns = 0;
 	bool *hit;
 	char *cause = NULL;
 
-	hit = xcalloc(np->noutputs + 1, sizeof *hit);
-	sv = xcalloc(np->noutputs + 1, sizeof *sv);
-	for (k = 0; k < np->noutputs; k++)
-		if ((hit[k] = secrets_hit(j->secrets, np->outputs[k].value,
-		    strlen(np->outputs[k].value))))
-			sv[ns++] = np->outputs[k];
+	hit = xcalloc(o->n + 1, sizeof *hit);
+	sv = xcalloc(o->n + 1, sizeof *sv);
+	for (k = 0; k < o->n; k++)
+		if ((hit[k] = secrets_hit(j->secrets, o->v[k].value,
+		    strlen(o->v[k].value))))
+			sv[ns++] = o->v[k];
 	if (ns > 0 && secret_values_write(j->dir, id, sv, ns, &cause) != 0) {
 		job_log(j, LOG_ERROR, i, "secret", "%s: a resume will run "
 		    "the node again", cause);
 		free(cause);
 	}
-	for (k = 0; k < np->noutputs; k++)
+	for (k = 0; k < o->n; k++)
 		journal_add(j->jr, loop_wallclock(), "output", "node", id,
-		    "key", np->outputs[k].key, "value", hit[k] ? SECRET_MASK :
-		    np->outputs[k].value, "secret", hit[k] ? "yes" : NULL,
+		    "key", o->v[k].key, "value", hit[k] ? SECRET_MASK :
+		    o->v[k].value, "secret", hit[k] ? "yes" : NULL,
 		    (char *)NULL);
 	free(sv);
 	free(hit);
@@ -527,9 +563,9 @@ node_end_rest(struct ending *en)
 	en->tail = errtail_unecho(en->tail, en->cause);
 	en->e.stderr_tail = en->tail;
 	if (en->e.reason == REASON_NONE) {
-		kvfile_free(np->outputs, np->noutputs);
-		np->outputs = en->ov;
-		np->noutputs = en->no;
+		kvfile_free(j->outs[i].v, j->outs[i].n);
+		j->outs[i].v = en->ov;
+		j->outs[i].n = en->no;
 		en->ov = NULL;
 		en->no = 0;
 		journal_outputs(j, i);
@@ -552,6 +588,7 @@ node_end_rest(struct ending *en)
 
 	sched_ended(j->s, i, loop_now(), &en->e);
 	ending_free(en);
+	job_proc_drop(j, i);
 	job_pump(j);
 }
 
@@ -943,8 +980,8 @@ job_open_io(struct job *j)
 	j->io_dirty = true;
 	if (j->io_dir != NULL &&
 	    (j->io_ino = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) != -1 &&
-	    inotify_add_watch(j->io_ino, path, IN_CREATE | IN_MOVED_TO |
-	    IN_ONLYDIR | IN_DONT_FOLLOW) == -1) {
+	    (j->io_wd = inotify_add_watch(j->io_ino, path, IN_CREATE |
+	    IN_MOVED_TO | IN_ONLYDIR | IN_DONT_FOLLOW)) == -1) {
 		close(j->io_ino);
 		j->io_ino = -1;
 	}
@@ -1260,21 +1297,14 @@ job_free(struct job *j)
 			if ((np = j->procs[i]) == NULL)
 				continue;
 			job_exec(j, i)->release(j, i);
-			free(np->out.error);
-			free(np->err.error);
-			/* a copy the worker did (worker_free waited) but
-			 * whose end never ran */
-			if (np->ending != NULL)
-				ending_free(np->ending);
-			kvfile_free(np->outputs, np->noutputs);
-			meter_end(np);
-			free(np->slurm_id);
-			free(np->adopt_id);
+			proc_free(np);
 		}
 		free(j->procs);
-		for (i = 0; i < j->nproc_blocks; i++)
-			free(j->proc_blocks[i]);
-		free(j->proc_blocks);
+	}
+	if (j->outs != NULL) {
+		for (i = 0; i < j->m->nnodes; i++)
+			kvfile_free(j->outs[i].v, j->outs[i].n);
+		free(j->outs);
 	}
 	free(j->expand_wait);
 	strmap_free(j->values_done);

@@ -76,8 +76,6 @@ struct nodeproc {
 	struct loop_timer	*kill_timer;
 	bool			 killing;
 	struct ending		*ending;	/* its outputs are being copied */
-	struct kv		*outputs;	/* $DAGEXEC_OUTPUT of success */
-	size_t			 noutputs;
 	/* executor: slurm */
 	bool			 slurm;		/* this attempt runs on Slurm */
 	bool			 slurm_live;	/* submitting or tracked */
@@ -129,6 +127,7 @@ struct job {
 	int			 io_fd;		/* its descriptor, or -1 */
 	int			 io_ino;	/* inotify on io/ (creations),
 						   or -1 */
+	int			 io_wd;		/* its watch */
 	bool			 io_dirty;	/* io/ not known to be empty */
 	int			 children_fd;	/* /proc/self/task/TID/children,
 						   kept open; -1: not yet */
@@ -139,6 +138,7 @@ struct job {
 	size_t			 nrs_ents;
 	size_t			 rs_cap;
 	struct statew		*sw;		/* state.yaml writer thread */
+	struct state_inc	*si;		/* what it wrote last */
 	char			*state_path;
 	bool			 clean_env;
 	enum job_progress	 progress;
@@ -160,12 +160,13 @@ struct job {
 	int64_t			*done_span;	/* resumed: first start to end
 					   of a node that succeeded */
 	void			(*on_slots)(struct job *, void *);
-	struct nodeproc		**procs;	/* per node; a record never
-					   moves (the loop's callbacks hold
-					   it), the array grows with a
+	struct nodeproc		**procs;	/* per node: its attempt in
+					   flight, or NULL (job_proc);
+					   the array grows with a
 					   dynamic foreach */
-	struct nodeproc		**proc_blocks;	/* what procs point into */
-	size_t			 nproc_blocks;
+	struct kvlist		*outs;		/* per node: the
+					   $DAGEXEC_OUTPUT values of its
+					   last success */
 	char			**base_env;	/* NULL-terminated, owned */
 	size_t			 nbase_env;
 	int64_t			 wall_base;
@@ -257,9 +258,14 @@ void	 job_spawn_ids(const struct job *j, struct spawn_spec *sp);
 int	 job_parse_kv_file(const struct job *j, int dirfd, const char *path,
 	    const char *what, bool numeric, struct kv **out, size_t *nout,
 	    char **cause);
-/* Clear node i's record for attempt (the outputs of its last success
- * stay). */
-void	 job_proc_reset(struct job *j, size_t i, int attempt);
+/* Node i's record of the attempt in flight, made when missing: a node
+ * that waits or is over costs a pointer, not a record (job_proc_drop). */
+struct nodeproc *job_proc(struct job *j, size_t i);
+/* Free node i's record once its attempt is over (nothing runs, nothing is
+ * being copied); the outputs of its last success are j->outs[i]'s. */
+void	 job_proc_drop(struct job *j, size_t i);
+/* Node i's record, cleared for attempt; returned. */
+struct nodeproc *job_proc_reset(struct job *j, size_t i, int attempt);
 /* The attempt of np ended as e says (cause: an error line, taken, or
  * NULL): read its side files, copy its outputs, journal its end and tell
  * the scheduler. Every started attempt comes here exactly once. */
@@ -267,6 +273,9 @@ void	 job_attempt_ended(struct nodeproc *np, struct attempt_end *e,
 	    char *cause);
 /* Something state.yaml shows changed: write it soon. */
 void	 job_state_touch(struct job *j);
+/* What state.yaml shows of node i beside its scheduler record changed
+ * (its Slurm job, reuse, cache hit): its entry is rendered again. */
+void	 job_state_node(struct job *j, size_t i);
 /* Something outside job.c told the scheduler of an event: carry out what
  * it decided (kills, starts, changes). */
 void	 job_kick(struct job *j);

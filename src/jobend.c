@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "fsutil.h"
@@ -154,13 +156,15 @@ notify_start(struct job *j)
 /* ---- the end: the pictures beside the final state ---------------------- */
 
 /* summary.txt, timeline.svg, trace.json and report.html (which inlines
- * the timeline's text) are each rendered and written by a thread of their
+ * the timeline when it is small) are each rendered by a thread of their
  * own while the loop writes the final state and the graph: the end of a
- * run is on the critical path of every `dagexec run`. None of them is
- * synced (fs_replace): they are made again from the journal after a
- * crash, and the bundle that packs them is synced. The threads only read the finished job (nothing changes it any more) and
- * write into the job directory with the identity the state writer has:
- * the process's own, never a node owner's. */
+ * run is on the critical path of every `dagexec run`. Each is written into
+ * its file as it is made (a DAG of a million nodes is never held whole in
+ * memory) and renamed into place without an fsync of its own: the bundle
+ * they go into is fsynced, and a job directory that outlives a crash is
+ * made again from the journal. The threads only read the finished job
+ * (nothing changes it any more) and write into the job directory with the
+ * identity the state writer has: the process's own, never a node owner's. */
 #define FINALE_FILES	4
 
 struct finale;
@@ -182,11 +186,10 @@ struct finale {
 	const char		 *dir;
 	const char		 *bundle;
 	const char		 *spool;
-	pthread_mutex_t		  svg_lock;	/* the timeline's text, for */
-	pthread_cond_t		  svg_cond;	/*   the report */
-	char			 *svg;
-	size_t			  svg_len;
-	bool			  svg_done;
+	pthread_mutex_t		  svg_lock;	/* the timeline, for the */
+	pthread_cond_t		  svg_cond;	/*   report: */
+	bool			  svg_done;	/* written, or failed */
+	bool			  svg_ok;	/* written */
 	struct finale_file	  file[FINALE_FILES];
 };
 
@@ -194,28 +197,76 @@ static const char *const finale_names[FINALE_FILES] = {
 	"summary.txt", "timeline.svg", "trace.json", "report.html"
 };
 
-/* report.html, with the timeline's text inlined: it waits for the
- * timeline's thread to hand it over. */
+/* report.html, with the timeline inlined when it is small: it waits for
+ * the timeline's thread to have written it. */
 static char *
 finale_report(struct finale *f, size_t *len)
 {
 	struct report_in in;
+	struct stat st;
+	char *path, *svg = NULL, *text;
+	size_t svg_len = 0;
+	bool ok;
 
 	pthread_mutex_lock(&f->svg_lock);
 	while (!f->svg_done)
 		pthread_cond_wait(&f->svg_cond, &f->svg_lock);
+	ok = f->svg_ok;
 	pthread_mutex_unlock(&f->svg_lock);
+	path = xasprintf("%s/timeline.svg", f->dir);
+	if (ok && stat(path, &st) == 0) {
+		/* a large one is linked: only its size is read */
+		if (st.st_size > (off_t)REPORT_SVG_MAX)
+			svg_len = (size_t)st.st_size;
+		else if (fs_read_file(path, REPORT_SVG_MAX, &svg, &svg_len,
+		    NULL) != 0)
+			svg = NULL;
+	}
+	free(path);
 	memset(&in, 0, sizeof in);
 	in.m = f->m;
 	in.runs = f->runs;
 	in.metrics = sched_metrics(f->s, &in.nmetrics);
 	in.sj = &f->sj;
-	in.svg = f->svg;
-	in.svg_len = f->svg_len;
+	in.svg = svg != NULL ? svg : svg_len > 0 ? "" : NULL;
+	in.svg_len = svg_len;
 	in.dir = f->dir;
 	in.bundle = f->bundle;
 	in.spool = f->spool;
-	return report_render(&in, len);
+	text = report_render(&in, len);
+	free(svg);
+	return text;
+}
+
+/* Render file k of the end into fd. 0, or -1 with errno. */
+static int
+finale_render(struct finale *f, size_t k, int fd)
+{
+	FILE *fp;
+	char *text;
+	size_t len;
+	int rc, dfd;
+
+	switch (k) {
+	case 0:
+		if ((dfd = dup(fd)) < 0)
+			return -1;
+		if ((fp = fdopen(dfd, "w")) == NULL) {
+			close(dfd);
+			return -1;
+		}
+		render_summary(fp, f->m, f->s, &f->sj, f->duration);
+		return fclose(fp) == 0 ? 0 : -1;
+	case 1:
+		return timeline_write_fd(fd, f->m, f->runs, &f->sj);
+	case 2:
+		return trace_write_fd(fd, f->m, f->runs, &f->sj);
+	default:
+		text = finale_report(f, &len);
+		rc = fs_write_all(fd, text, len);
+		free(text);
+		return rc;
+	}
 }
 
 static void *
@@ -223,51 +274,32 @@ finale_main(void *arg)
 {
 	struct finale_file *ff = arg;
 	struct finale *f = ff->f;
-	FILE *fp;
-	char *text = NULL, *path;
-	size_t len = 0;
+	char *path, *tmp;
+	int fd, rc = -1;
 
-	switch (ff->k) {
-	case 0:
-		if ((fp = open_memstream(&text, &len)) == NULL)
-			break;
-		render_summary(fp, f->m, f->s, &f->sj, f->duration);
-		if (fclose(fp) != 0) {
-			free(text);
-			text = NULL;
-		}
-		break;
-	case 1:
-		text = timeline_render(f->m, f->runs, &f->sj, &len);
+	path = xasprintf("%s/%s", f->dir, finale_names[ff->k]);
+	fd = fs_atomic_open(path, 0600, (uid_t)-1, (gid_t)-1, &tmp,
+	    &ff->cause);
+	if (fd >= 0 && finale_render(f, ff->k, fd) != 0) {
+		ff->cause = xasprintf("cannot write '%s': %s", path,
+		    strerror(errno));
+		fs_atomic_abort(fd, tmp);
+	} else if (fd >= 0)
+		rc = fs_atomic_commit(fd, tmp, path, false, &ff->cause);
+	free(path);
+	if (ff->k == 1) {
 		pthread_mutex_lock(&f->svg_lock);
-		f->svg = text;		/* read by both, freed at the join */
-		f->svg_len = len;
+		f->svg_ok = rc == 0;
 		f->svg_done = true;
 		pthread_cond_signal(&f->svg_cond);
 		pthread_mutex_unlock(&f->svg_lock);
-		break;
-	case 2:
-		text = trace_render(f->m, f->runs, &f->sj, &len);
-		break;
-	default:
-		text = finale_report(f, &len);
-		break;
 	}
-	path = xasprintf("%s/%s", f->dir, finale_names[ff->k]);
-	if (text == NULL)
-		ff->cause = xasprintf("cannot render '%s': %s", path,
-		    strerror(errno));
-	else
-		(void)fs_replace(path, text, len, 0600, &ff->cause);
-	free(path);
-	if (ff->k != 1)
-		free(text);
 	return NULL;
 }
 
 /* Start the threads, with every signal blocked in them (the loop reads
  * them from its signalfd); a file no thread can be had for is done at the
- * join. */
+ * join (the timeline before the report, which waits for it). */
 static void
 finale_start(struct job *j, struct finale *f)
 {
@@ -317,25 +349,60 @@ finale_join(struct job *j, struct finale *f)
 		free(ff->cause);
 	}
 	free(f->runs);
-	free(f->svg);
 	pthread_mutex_destroy(&f->svg_lock);
 	pthread_cond_destroy(&f->svg_cond);
 }
 
+/* graph.dot, coloured by the nodes' statuses, written as it is made. */
+static void
+job_write_dot(struct job *j)
+{
+	char *path, *tmp, *cause = NULL;
+	FILE *fp = NULL;
+	int fd, dfd = -1;
+
+	path = xasprintf("%s/graph.dot", j->dir);
+	fd = fs_atomic_open(path, 0600, (uid_t)-1, (gid_t)-1, &tmp, &cause);
+	if (fd >= 0 && ((dfd = dup(fd)) < 0 ||
+	    (fp = fdopen(dfd, "w")) == NULL)) {
+		if (dfd >= 0)
+			close(dfd);
+		fp = NULL;
+	}
+	if (fp != NULL)
+		render_dot(fp, j->m, j->s);
+	if (fd >= 0 && (fp == NULL || fclose(fp) != 0)) {
+		cause = xasprintf("cannot write '%s': %s", path,
+		    strerror(errno));
+		fs_atomic_abort(fd, tmp);
+	} else if (fd >= 0)
+		(void)fs_atomic_commit(fd, tmp, path, false, &cause);
+	if (cause != NULL) {
+		job_log(j, LOG_ERROR, SIZE_MAX, "finish", "%s", cause);
+		free(cause);
+		j->end_failed = true;
+	}
+	free(path);
+}
+
 /* Write the files of the job's end: the final state, summary.txt,
- * timeline.svg, trace.json, report.html and graph.dot, and sync the journal (with
- * journal, its finish is added first), while the threads render.
- * j->end_failed says whether one of them could not be written. */
+ * timeline.svg, trace.json, report.html and graph.dot, and sync the
+ * journal (with journal, its finish is added first), while the threads
+ * render. j->end_failed says whether one of them could not be written. */
 void
 job_write_end(struct job *j, bool journal)
 {
 	struct finale f;
-	char *path, *cause = NULL, *text;
-	size_t len;
-	FILE *fp;
+	char *cause = NULL;
 
 	j->end_failed = false;
 	finale_start(j, &f);
+	/* no node reads io/ any more: its watch is let go now, so that its
+	 * mark is destroyed in the kernel's background while the end is
+	 * written (closing a descriptor that still watches waits for an RCU
+	 * grace period, 10-15 ms at the very end of the command) */
+	if (j->io_ino >= 0 && sched_finished(j->s))
+		(void)inotify_rm_watch(j->io_ino, j->io_wd);
 	statew_flush(j);
 	if (journal)
 		journal_add(j->jr, loop_wallclock(), "finish", "status",
@@ -344,20 +411,8 @@ job_write_end(struct job *j, bool journal)
 	if (journal_sync(j->jr, &cause) != 0) {
 		job_log(j, LOG_ERROR, SIZE_MAX, "journal", "%s", cause);
 		free(cause);
-		cause = NULL;
 		j->end_failed = true;
 	}
-	path = xasprintf("%s/graph.dot", j->dir);
-	if ((fp = open_memstream(&text, &len)) != NULL) {
-		render_dot(fp, j->m, j->s);
-		if (fclose(fp) == 0 && fs_replace(path, text, len, 0600,
-		    &cause) != 0) {
-			job_log(j, LOG_ERROR, SIZE_MAX, "finish", "%s", cause);
-			free(cause);
-			j->end_failed = true;
-		}
-		free(text);
-	}
-	free(path);
+	job_write_dot(j);
 	finale_join(j, &f);
 }

@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -300,7 +301,7 @@ parse_nodes(struct ctx *c, const struct ynode *nodes, const struct node *dflt,
 		parse_node_keys(c, v, n, idx, &set);
 		/* Refuse before copying, so that memory stays bounded. */
 		c->copies += 1 + dflt->env.n + dflt->noutputs +
-		    dflt->slurm.nextra;
+		    node_slurm(dflt)->nextra;
 		if (c->copies > MANIFEST_DEFAULT_COPIES) {
 			yerr(c, dflt_y, "defaults expand to too many values "
 			    "(more than %d)", MANIFEST_DEFAULT_COPIES);
@@ -591,6 +592,26 @@ int
 manifest_parse(const char *file, const char *text, size_t len,
     struct manifest **mp, struct diags *d)
 {
+	return manifest_parse_max(file, text, len, MANIFEST_MAX_BYTES, mp, d);
+}
+
+static int	parse_owned(const char *, const char *, size_t, size_t,
+    struct manifest **, struct diags *, char *);
+
+int
+manifest_parse_max(const char *file, const char *text, size_t len,
+    size_t max, struct manifest **mp, struct diags *d)
+{
+	return parse_owned(file, text, len, max, mp, d, NULL);
+}
+
+/* manifest_parse_max; owned (text itself, or NULL) is freed as soon as
+ * the tree is built: the text of a large manifest and the nodes made from
+ * it are not held at once. */
+static int
+parse_owned(const char *file, const char *text, size_t len, size_t max,
+    struct manifest **mp, struct diags *d, char *owned)
+{
 	struct ctx c;
 	struct ynode *root;
 	const char *nul;
@@ -601,19 +622,25 @@ manifest_parse(const char *file, const char *text, size_t len,
 	memset(&c, 0, sizeof c);
 	c.file = file;
 	c.d = d;
-	if (len > MANIFEST_MAX_BYTES) {
-		diags_add(d, 0, 0, "manifest is larger than %u bytes",
-		    MANIFEST_MAX_BYTES);
+	if (max > MANIFEST_MAX_SIZE)
+		max = MANIFEST_MAX_SIZE;
+	if (len > max) {
+		diags_add(d, 0, 0, "manifest is larger than %zu bytes "
+		    "(--max-size raises the bound)", max);
+		free(owned);
 		return 1;
 	}
 	if ((nul = memchr(text, '\0', len)) != NULL) {
 		text_position(text, len, (size_t)(nul - text), &line, &col);
 		diags_add(d, line, col, "manifest contains a NUL byte");
 		diags_sort(d);
+		free(owned);
 		return 1;
 	}
 	c.m = xcalloc(1, sizeof *c.m);
 	root = yaml_build(&c, text, len);
+	free(owned);
+	owned = NULL;
 	if (root != NULL) {
 		c.maxvisits = 2 * c.ntree + MANIFEST_ALIAS_VISITS;
 		parse_top(&c, root);
@@ -634,14 +661,21 @@ manifest_parse(const char *file, const char *text, size_t len,
 	return 0;
 }
 
-/* Read at most max + 1 bytes of fd. */
+/* Read at most max + 1 bytes of fd (a regular file's size is allocated
+ * at once: a large manifest is not held twice while it grows). */
 static int
 manifest_read(int fd, const char *name, size_t max, char **bufp, size_t *lenp,
     char **cause)
 {
 	size_t cap = 65536, len = 0, want;
-	char *buf = xmalloc(cap);
+	struct stat st;
+	char *buf;
 	ssize_t n;
+
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+	    (uint64_t)st.st_size < (uint64_t)max)
+		cap = (size_t)st.st_size + 2;
+	buf = xmalloc(cap);
 
 	for (;;) {
 		if (len == cap) {
@@ -676,6 +710,13 @@ int
 manifest_load(const char *path, struct manifest **mp, struct diags *d,
     char **cause)
 {
+	return manifest_load_max(path, MANIFEST_MAX_BYTES, mp, d, cause);
+}
+
+int
+manifest_load_max(const char *path, size_t max, struct manifest **mp,
+    struct diags *d, char **cause)
+{
 	char *buf;
 	size_t len;
 	int fd, rc, saved;
@@ -691,7 +732,9 @@ manifest_load(const char *path, struct manifest **mp, struct diags *d,
 		errno = saved;
 		return -1;
 	}
-	rc = manifest_read(fd, path, MANIFEST_MAX_BYTES, &buf, &len, cause);
+	if (max > MANIFEST_MAX_SIZE)
+		max = MANIFEST_MAX_SIZE;
+	rc = manifest_read(fd, path, max, &buf, &len, cause);
 	saved = errno;
 	if (fd != STDIN_FILENO)
 		close(fd);
@@ -699,15 +742,7 @@ manifest_load(const char *path, struct manifest **mp, struct diags *d,
 		errno = saved;
 		return -1;
 	}
-	if (len > MANIFEST_MAX_BYTES) {
-		free(buf);
-		diags_add(d, 0, 0, "manifest is larger than %u bytes",
-		    MANIFEST_MAX_BYTES);
-		return 1;
-	}
-	rc = manifest_parse(path, buf, len, mp, d);
-	free(buf);
-	return rc;
+	return parse_owned(path, buf, len, max, mp, d, buf);
 }
 
 long

@@ -14,6 +14,7 @@
 struct strmap;
 
 #define MANIFEST_MAX_BYTES	(16u << 20)	/* default size bound */
+#define MANIFEST_MAX_SIZE	(1u << 30)	/* the most --max-size takes */
 #define MANIFEST_MAX_DEPTH	64		/* nesting of mappings/sequences */
 #define MANIFEST_MAX_ALIASES	100		/* alias nodes in one document */
 #define MANIFEST_MAX_NODES	1000000
@@ -139,9 +140,12 @@ struct foreach_spec {
 };
 
 struct node {
+	/* 4-byte fields in pairs: no padding, a node of a large DAG
+	 * costs its bytes */
 	char		*id;
 	struct mpos	 pos;			/* of the id key */
 	enum node_kind	 kind;
+	enum backoff	 backoff;		/* default exponential */
 	char		*run;			/* NODE_RUN */
 	char		**argv;			/* NODE_ARGV, NULL-terminated */
 	size_t		 argc;
@@ -152,24 +156,26 @@ struct node {
 	char		**outputs;		/* paths relative to the workdir */
 	size_t		 noutputs;
 	int		 retries;		/* default 0 */
+	enum executor	 executor;
 	int64_t		 retry_delay_ms;	/* default 1000 */
-	enum backoff	 backoff;		/* default exponential */
 	int64_t		 max_retry_delay_ms;	/* default 300000 (5m) */
 	int64_t		 timeout_ms;		/* 0: none */
 	int64_t		 limit[LIMIT__COUNT];	/* valid where limit_set bit */
 	unsigned	 limit_set;		/* 1u << enum limit_kind */
+	bool		 allow_failure;
+	bool		 jitter;		/* full jitter on retry delays */
 	int64_t		 log_limit;		/* bytes; default 10M */
 	unsigned	 retry_on;		/* 1u << enum reason; default all
 						   but spawn_error */
 	enum when	 when;
-	bool		 allow_failure;
 	char		*pool;			/* NULL: none */
 	int		 pool_index;		/* into manifest.pools, or -1 */
 	int		 priority;		/* default 0 */
 	int64_t		 estimate_ms;		/* -1: unset */
-	enum executor	 executor;
-	struct slurm_spec slurm;
-	struct cache_spec cache;
+	struct slurm_spec *slurm;		/* NULL: no slurm: key; read
+						   it with node_slurm */
+	struct cache_spec *cache;		/* NULL: no cache: key; read
+						   it with node_cache */
 	struct sandbox_spec *sandbox;		/* NULL: none */
 	/* foreach: an instance has group (the id as written) and inst (its
 	 * 1-based place among the instances) and its item (one entry with a
@@ -192,7 +198,6 @@ struct node {
 						   exit statuses are retried
 						   even when 'exit' is not */
 	size_t		 nretry_exits;
-	bool		 jitter;		/* full jitter on retry delays */
 	struct kvlist	 secrets;		/* NAME -> file, the manifest's
 						   own merged in (the node's
 						   win) */
@@ -200,6 +205,12 @@ struct node {
 						   sums (over its attempts) */
 	size_t		 nbudget;
 };
+
+/* A node's Slurm options and cache settings, the empty ones when it has
+ * none (a node of a large DAG pays a pointer for each, not the struct):
+ * never NULL. */
+const struct slurm_spec *node_slurm(const struct node *n);
+const struct cache_spec *node_cache(const struct node *n);
 
 struct budget_item {
 	char	*name;
@@ -266,6 +277,12 @@ struct manifest {
 	size_t			*rank;		/* its inverse (index -> k) */
 	struct kvlist		 secrets;	/* top level: NAME -> file (also
 						   merged into every node's) */
+	unsigned		 shape;		/* bumped whenever the nodes,
+						   their ids or the graph are
+						   made again (a dynamic
+						   foreach expanded): what
+						   keeps per-node state fits
+						   it again */
 };
 
 /* The node shown k-th (see manifest.order). */
@@ -279,6 +296,14 @@ struct manifest {
  * NUL-terminated; NUL bytes inside are an error. */
 int manifest_parse(const char *file, const char *text, size_t len,
     struct manifest **mp, struct diags *d);
+/* manifest_parse with a size bound of max bytes instead of
+ * MANIFEST_MAX_BYTES (at most MANIFEST_MAX_SIZE). */
+int manifest_parse_max(const char *file, const char *text, size_t len,
+    size_t max, struct manifest **mp, struct diags *d);
+/* manifest_load with a size bound of max bytes (at most
+ * MANIFEST_MAX_SIZE). */
+int manifest_load_max(const char *path, size_t max, struct manifest **mp,
+    struct diags *d, char **cause);
 /* Read path (at most MANIFEST_MAX_BYTES) and parse it. Returns 0 or 1 as
  * manifest_parse, or -1 with errno set and *cause a message when the file
  * cannot be read. "-" reads standard input. */

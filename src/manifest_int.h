@@ -36,7 +36,7 @@ struct ynode {
 	int		 line;
 	int		 col;
 	uint32_t	 n;		/* scalar length; kids (map: 2 a pair);
-					   the text is at most 16 MiB */
+					   the text is at most 1 GiB */
 	unsigned char	 type;
 	unsigned char	 plain;		/* plain scalar (not quoted, no tag) */
 	union {

@@ -91,6 +91,7 @@ manifest_reindex(struct manifest *m)
 	    weight);
 	rc = graph_analyze(&m->graph);
 	manifest_order_make(m);
+	m->shape++;
 	free(nneeds);
 	free(needs);
 	free(weight);

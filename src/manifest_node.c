@@ -93,9 +93,26 @@ http_free(struct http_spec *h)
 	free(h);
 }
 
+static const struct slurm_spec slurm_none;
+static const struct cache_spec cache_none;
+
+const struct slurm_spec *
+node_slurm(const struct node *n)
+{
+	return n->slurm != NULL ? n->slurm : &slurm_none;
+}
+
+const struct cache_spec *
+node_cache(const struct node *n)
+{
+	return n->cache != NULL ? n->cache : &cache_none;
+}
+
 static void
 slurm_release(struct slurm_spec *s)
 {
+	if (s == NULL)
+		return;
 	free(s->partition);
 	free(s->account);
 	free(s->qos);
@@ -127,9 +144,15 @@ manifest_node_release(struct node *n)
 	kvlist_free(&n->env);
 	strv_free(n->outputs, n->noutputs);
 	free(n->pool);
-	slurm_release(&n->slurm);
-	strv_free(n->cache.inputs, n->cache.ninputs);
-	strv_free(n->cache.env, n->cache.nenv);
+	slurm_release(n->slurm);
+	free(n->slurm);
+	n->slurm = NULL;
+	if (n->cache != NULL) {
+		strv_free(n->cache->inputs, n->cache->ninputs);
+		strv_free(n->cache->env, n->cache->nenv);
+		free(n->cache);
+		n->cache = NULL;
+	}
 	sandbox_free(n->sandbox);
 	free(n->group);
 	kvlist_free(&n->item);
@@ -415,13 +438,16 @@ parse_limits(struct ctx *c, const struct ynode *v, struct node *n)
 static void
 parse_slurm(struct ctx *c, const struct ynode *v, struct node *n)
 {
-	struct slurm_spec *s = &n->slurm;
+	struct slurm_spec *s;
 	struct mapit it;
 	struct ynode *k, *val;
 	int64_t x;
 
 	if (want_map(c, "slurm", v) != 1)
 		return;
+	if (n->slurm == NULL)
+		n->slurm = xcalloc(1, sizeof *n->slurm);
+	s = n->slurm;
 	slurm_release(s);
 	mapit_init(&it, v);
 	while (map_next(c, &it, &k, &val)) {
@@ -469,11 +495,14 @@ parse_slurm(struct ctx *c, const struct ynode *v, struct node *n)
 static void
 parse_cache(struct ctx *c, const struct ynode *v, struct node *n)
 {
-	struct cache_spec *cs = &n->cache;
+	struct cache_spec *cs;
 	struct mapit it;
 	struct ynode *k, *val;
 	size_t i;
 
+	if (n->cache == NULL)
+		n->cache = xcalloc(1, sizeof *n->cache);
+	cs = n->cache;
 	strv_free(cs->inputs, cs->ninputs);
 	strv_free(cs->env, cs->nenv);
 	memset(cs, 0, sizeof *cs);
@@ -1126,6 +1155,38 @@ str_copy(const char *s)
 	return s == NULL ? NULL : xstrdup(s);
 }
 
+/* Deep copies of a node's Slurm options and cache settings (NULL: none). */
+static struct slurm_spec *
+slurm_copy(const struct slurm_spec *s)
+{
+	struct slurm_spec *c;
+
+	if (s == NULL)
+		return NULL;
+	c = xmalloc(sizeof *c);
+	*c = *s;
+	c->partition = str_copy(s->partition);
+	c->account = str_copy(s->account);
+	c->qos = str_copy(s->qos);
+	c->gres = str_copy(s->gres);
+	c->extra = strv_copy(s->extra, s->nextra);
+	return c;
+}
+
+static struct cache_spec *
+cache_copy(const struct cache_spec *s)
+{
+	struct cache_spec *c;
+
+	if (s == NULL)
+		return NULL;
+	c = xmalloc(sizeof *c);
+	*c = *s;
+	c->inputs = strv_copy(s->inputs, s->ninputs);
+	c->env = strv_copy(s->env, s->nenv);
+	return c;
+}
+
 /* A deep copy of s (NULL: none). */
 static struct sandbox_spec *
 sandbox_copy(const struct sandbox_spec *s)
@@ -1264,19 +1325,10 @@ merge_defaults(struct ctx *c, struct node *n, uint32_t nset,
 		n->estimate_ms = d->estimate_ms;
 	if (only & (1u << NK_EXECUTOR))
 		n->executor = d->executor;
-	if (only & (1u << NK_CACHE)) {
-		n->cache = d->cache;
-		n->cache.inputs = strv_copy(d->cache.inputs, d->cache.ninputs);
-		n->cache.env = strv_copy(d->cache.env, d->cache.nenv);
-	}
-	if (only & (1u << NK_SLURM)) {
-		n->slurm = d->slurm;
-		n->slurm.partition = str_copy(d->slurm.partition);
-		n->slurm.account = str_copy(d->slurm.account);
-		n->slurm.qos = str_copy(d->slurm.qos);
-		n->slurm.gres = str_copy(d->slurm.gres);
-		n->slurm.extra = strv_copy(d->slurm.extra, d->slurm.nextra);
-	}
+	if ((only & (1u << NK_CACHE)) && d->cache != NULL)
+		n->cache = cache_copy(d->cache);
+	if ((only & (1u << NK_SLURM)) && d->slurm != NULL)
+		n->slurm = slurm_copy(d->slurm);
 	if (only & (1u << NK_SANDBOX))
 		n->sandbox = sandbox_copy(d->sandbox);
 }
@@ -1356,13 +1408,9 @@ node_copy(struct node *dst, const struct node *src)
 	}
 	dst->outputs = strv_copy(src->outputs, src->noutputs);
 	dst->pool = str_copy(src->pool);
-	dst->slurm.partition = str_copy(src->slurm.partition);
-	dst->slurm.account = str_copy(src->slurm.account);
-	dst->slurm.qos = str_copy(src->slurm.qos);
-	dst->slurm.gres = str_copy(src->slurm.gres);
-	dst->slurm.extra = strv_copy(src->slurm.extra, src->slurm.nextra);
-	dst->cache.inputs = strv_copy(src->cache.inputs, src->cache.ninputs);
-	dst->cache.env = strv_copy(src->cache.env, src->cache.nenv);
+	/* an instance owns its settings: each is released once */
+	dst->slurm = slurm_copy(src->slurm);
+	dst->cache = cache_copy(src->cache);
 	dst->sandbox = sandbox_copy(src->sandbox);
 	dst->retry_exits = NULL;
 	if (src->nretry_exits > 0) {

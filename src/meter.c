@@ -220,7 +220,8 @@ meter_event(struct loop *l, int fd, uint32_t events, void *arg)
 		    ev = (const struct inotify_event *)((const char *)ev +
 		    sizeof *ev + ev->len)) {
 			i = meter_node(j, ev);
-			if (i < 0 || j->procs[i]->pid <= 0 ||
+			if (i < 0 || j->procs[i] == NULL ||
+			    j->procs[i]->pid <= 0 ||
 			    j->procs[i]->slurm || j->done)
 				continue;
 			meter_read(j, (size_t)i);

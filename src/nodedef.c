@@ -170,7 +170,7 @@ nodedef_canon(const struct manifest *m, size_t i, size_t *len)
 	free(outs);
 	def_int(&b, "executor", n->executor);
 	if (n->executor == EXECUTOR_SLURM)
-		def_slurm(&b, &n->slurm);
+		def_slurm(&b, node_slurm(n));
 	/* a foreach instance's item: two instances run the same command
 	 * on different items */
 	for (k = 0; k < n->item.n; k++) {

@@ -31,7 +31,10 @@ struct report_in {
 							   times, reuse, hits */
 	const char			 *svg;		/* timeline.svg's text
 							   (svg_len bytes), or
-							   NULL */
+							   NULL; past
+							   REPORT_SVG_MAX only
+							   svg_len is read (it
+							   is linked) */
 	size_t				  svg_len;
 	const char			 *dir;		/* the job directory:
 							   the logs are read

@@ -73,7 +73,7 @@ resume_output(struct resume *r, size_t i, const char *k, const char *v,
     bool secret)
 {
 	struct job *j = r->job;
-	struct nodeproc *np = j->procs[i];
+	struct kvlist *o = &j->outs[i];
 	char *sv = NULL;
 
 	if (secret) {
@@ -86,18 +86,17 @@ resume_output(struct resume *r, size_t i, const char *k, const char *v,
 			j->secrets = secrets_new();
 		secrets_add(j->secrets, sv, strlen(sv));
 	}
-	np->outputs = xreallocarray(np->outputs, np->noutputs + 1,
-	    sizeof *np->outputs);
-	np->outputs[np->noutputs].key = xstrdup(k);
-	np->outputs[np->noutputs].value = sv != NULL ? sv : xstrdup(v);
-	np->noutputs++;
+	o->v = xreallocarray(o->v, o->n + 1, sizeof *o->v);
+	o->v[o->n].key = xstrdup(k);
+	o->v[o->n].value = sv != NULL ? sv : xstrdup(v);
+	o->n++;
 }
 
 static int
 resume_event(const struct journal_event *ev, void *arg)
 {
 	struct resume *r = arg;
-	struct nodeproc *np;
+	struct kvlist *o;
 	const char *s, *k, *v;
 	long i = resume_node(r, ev);
 	long long ms;
@@ -118,7 +117,7 @@ resume_event(const struct journal_event *ev, void *arg)
 	}
 	if (i < 0)
 		return 0;
-	np = r->job->procs[i];
+	o = &r->job->outs[i];
 	if (strcmp(ev->event, "start") == 0) {
 		s = journal_get(ev, "attempt");
 		a = s != NULL ? atoi(s) : 0;
@@ -140,9 +139,9 @@ resume_event(const struct journal_event *ev, void *arg)
 		if (r->job->first_start[i] < 0)
 			r->job->first_start[i] = ev->wall_ms;
 		r->last_start[i] = ev->wall_ms;
-		kvfile_free(np->outputs, np->noutputs);
-		np->outputs = NULL;
-		np->noutputs = 0;
+		kvfile_free(o->v, o->n);
+		o->v = NULL;
+		o->n = 0;
 		r->values_lost[i] = false;
 	} else if (strcmp(ev->event, "slurm_job") == 0) {
 		s = journal_get(ev, "attempt");
@@ -298,8 +297,9 @@ job_resume(struct job *j, const char *path, char **cause)
 			else if (r.slurm_open[i] > 0) {
 				/* still Slurm's: its next start adopts the
 				 * same attempt, never a second submission */
-				j->procs[i]->adopt_attempt = r.slurm_open[i];
-				j->procs[i]->adopt_id = r.slurm_id[i];
+				job_proc(j, i)->adopt_attempt =
+				    r.slurm_open[i];
+				job_proc(j, i)->adopt_id = r.slurm_id[i];
 				r.slurm_id[i] = NULL;
 				sched_preset_attempts(j->s, i,
 				    r.slurm_open[i] - 1);

@@ -241,11 +241,36 @@ work_push(struct sched *s, size_t i)
 
 /* ---- status --------------------------------------------------------- */
 
+/* Node i's record is about to change: it is listed once for
+ * sched_take_touched. (The bitmap grows with the node: nodes may be
+ * added to a running DAG.) */
+static void
+touch(struct sched *s, size_t i)
+{
+	uint64_t bit = (uint64_t)1 << (i % 64);
+	size_t w = s->touched_words;
+
+	if (i / 64 >= w) {
+		s->touched_words = i / 64 + 1 > 2 * w ? i / 64 + 1 : 2 * w;
+		s->touched_bit = xreallocarray(s->touched_bit,
+		    s->touched_words, sizeof *s->touched_bit);
+		memset(s->touched_bit + w, 0,
+		    (s->touched_words - w) * sizeof *s->touched_bit);
+	}
+	if (s->touched_bit[i / 64] & bit)
+		return;
+	s->touched_bit[i / 64] |= bit;
+	xgrow(&s->touched, &s->touchedcap, s->ntouched + 1,
+	    sizeof *s->touched);
+	s->touched[s->ntouched++] = i;
+}
+
 static void
 set_status(struct sched *s, size_t i, enum node_status st)
 {
 	struct node_run	*r = &s->nr[i];
 
+	touch(s, i);
 	if (r->status == st)
 		return;
 	s->counts[r->status]--;
@@ -341,6 +366,7 @@ skip(struct sched *s, size_t i, enum reason why, char *error, int64_t now)
 {
 	struct node_run	*r = &s->nr[i];
 
+	touch(s, i);
 	r->reason = why;
 	set_error(r, error);
 	node_final(s, i, NS_SKIPPED, now);
@@ -353,6 +379,7 @@ halt_end(struct sched *s, size_t i, int64_t now)
 {
 	struct node_run	*r = &s->nr[i];
 
+	touch(s, i);
 	if (s->halt == H_CANCEL) {
 		r->reason = REASON_CANCELLED;
 		set_error(r, xstrdup(s->halt_error));
@@ -511,6 +538,7 @@ stop_walk(struct sched *s, int64_t now)
 		if (may_start(s, i))
 			continue;
 		if (r->status == NS_RETRYING) {
+			touch(s, i);
 			if (s->halt == H_CANCEL) {
 				r->reason = REASON_CANCELLED;
 				set_error(r, xstrdup(s->halt_error));
@@ -705,6 +733,8 @@ sched_free(struct sched *s)
 	free(s->ready);
 	free(s->pool_running);
 	free(s->nr);
+	free(s->touched_bit);
+	free(s->touched);
 	free(s->blevel);
 	free(s->nunfinal);
 	free(s->q);
@@ -732,6 +762,7 @@ sched_preset_final(struct sched *s, size_t i, enum node_status st,
 	    !node_status_final(st))
 		return;
 	r = &s->nr[i];
+	touch(s, i);
 	r->attempts = attempts;
 	r->exit_code = st == NS_SUCCEEDED ? 0 : -1;
 	/* Made relative to sched_begin's now there: ended at the start. */
@@ -781,6 +812,7 @@ sched_preset_attempts(struct sched *s, size_t i, int attempts)
 {
 	if (s->begun || i >= s->n || s->nr[i].status != NS_PENDING)
 		return;
+	touch(s, i);
 	s->nr[i].attempts = attempts > 0 ? attempts : 0;
 }
 
@@ -802,6 +834,7 @@ sched_begin(struct sched *s, int64_t now)
 		r = &s->nr[i];
 		if (node_status_final(r->status)) {
 			/* preset: ended before this run began */
+			touch(s, i);
 			r->started_ms += now;
 			r->finished_ms = now;
 			continue;
@@ -830,6 +863,7 @@ sched_preset_times(struct sched *s, size_t i, int64_t started_ms,
 	if (!s->begun || i >= s->n || started_ms < 0)
 		return;
 	r = &s->nr[i];
+	touch(s, i);
 	if (r->status == NS_SUCCEEDED && r->nhist == 0 && span_ms >= 0) {
 		r->started_ms = started_ms;
 		r->finished_ms = started_ms > INT64_MAX - span_ms ? INT64_MAX :
@@ -935,6 +969,7 @@ start(struct sched *s, size_t i, int64_t now, struct sched_action *a)
 	int			 slot;
 
 	slot = slot_pop(s);
+	touch(s, i);
 	s->q[i] = Q_NONE;
 	s->killed[i] = REASON_NONE;
 	r->attempts++;
@@ -1032,6 +1067,7 @@ sched_unstarted(struct sched *s, size_t i, int64_t now)
 		return;
 	nd = &s->m->nodes[i];
 	r = &s->nr[i];
+	touch(s, i);
 	/* as if start() had not run: its timeout timer no longer matches
 	 * the attempt number and is dropped */
 	r->nhist--;
@@ -1112,6 +1148,7 @@ sched_ended(struct sched *s, size_t i, int64_t now,
 		return;
 	nd = &s->m->nodes[i];
 	r = &s->nr[i];
+	touch(s, i);
 	why = e->reason;
 	if (s->killed[i] != REASON_NONE)
 		why = s->killed[i];	/* a kill we asked for decides */
@@ -1255,7 +1292,9 @@ sched_expand(struct sched *s, size_t t, size_t nitems, int64_t now,
 	/* the manifest holds the instances: the first at t, the others
 	 * from old on, with t's needs, dependents and so bottom level */
 	sched_grow(s, s->m->nnodes);
+	touch(s, t);			/* its id and item are the first's */
 	for (i = old; i < s->n; i++) {
+		touch(s, i);
 		s->blevel[i] = s->blevel[t];
 		if (g->wave != NULL)
 			s->wave_left[g->wave[i]]++;
@@ -1324,6 +1363,20 @@ sched_runs(const struct sched *s)
 	for (i = 0; i < n; i++)
 		runs[i] = sched_node(s, i);
 	return runs;
+}
+
+void
+sched_take_touched(struct sched *s, void (*fn)(void *, size_t), void *arg)
+{
+	size_t k, i;
+
+	for (k = 0; k < s->ntouched; k++) {
+		i = s->touched[k];
+		s->touched_bit[i / 64] &= ~((uint64_t)1 << (i % 64));
+		if (fn != NULL)
+			fn(arg, i);
+	}
+	s->ntouched = 0;
 }
 
 const struct metric *

@@ -138,6 +138,11 @@ const struct node_run *sched_node(const struct sched *s, size_t i);
 /* Every node's record, as a new array of m->nnodes pointers (into s) that
  * the caller frees: the form state, timeline and trace render from. */
 const struct node_run **sched_runs(const struct sched *s);
+/* fn(arg, i) once for each node i whose record changed since the last
+ * call (or since sched_new), in no particular order; the list is emptied.
+ * fn NULL: only empty it. */
+void sched_take_touched(struct sched *s, void (*fn)(void *, size_t),
+    void *arg);
 /* The DAG's metric sums (*n entries). */
 const struct metric *sched_metrics(const struct sched *s, size_t *n);
 /* Counts of nodes per status, indexed by enum node_status. */

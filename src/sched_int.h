@@ -75,6 +75,12 @@ struct sched {
 	size_t			 nwork;
 	size_t			 workcap;
 
+	uint64_t		*touched_bit;	/* nodes whose record changed */
+	size_t			 touched_words;	/*   (words of touched_bit) */
+	size_t			*touched;	/*   since sched_take_touched */
+	size_t			 ntouched;
+	size_t			 touchedcap;
+
 	struct change		*changes;
 	size_t			 chead;
 	size_t			 nchanges;

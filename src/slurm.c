@@ -63,7 +63,7 @@ char *
 slurm_script(char *const *envp, const char *workdir, const char *run,
     char *const *argv)
 {
-	struct strbuf b = { NULL, 0, 0 };
+	struct strbuf b = STRBUF_INIT;
 	const char *eq;
 	char *code;
 	size_t i;
@@ -124,7 +124,7 @@ slurm_sbatch_argv(const struct node *n, const char *dag, const char *job,
     int attempt, const char *script, const char *out, const char *err,
     const char *workdir)
 {
-	const struct slurm_spec *s = &n->slurm;
+	const struct slurm_spec *s = node_slurm(n);
 	struct argv a = { NULL, 0, 0 };
 	int64_t mem = 0, ms = 0, min;
 	size_t i;
@@ -301,7 +301,7 @@ char **
 slurm_queue_argv(char *const *ids, size_t n, const char *name)
 {
 	struct argv a = { NULL, 0, 0 };
-	struct strbuf b = { NULL, 0, 0 };
+	struct strbuf b = STRBUF_INIT;
 	size_t i;
 
 	argv_add(&a, xstrdup("squeue"));

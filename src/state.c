@@ -1,16 +1,18 @@
+/* A job's state.yaml written: the whole text (state_render, state_write)
+ * and, while the job runs, the incremental writer that renders only what
+ * changed (state_inc_write). Read back by state_read.c. */
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <math.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-#include <yaml.h>
+#include <unistd.h>
 
 #include "errtail.h"
 #include "fsutil.h"
@@ -19,8 +21,6 @@
 #include "strbuf.h"
 #include "units.h"
 #include "xmalloc.h"
-
-#define STATE_MAX_BYTES	((size_t)1 << 30)	/* state_read bound */
 
 char *
 state_format_time(int64_t wall_ms, char *buf, size_t len)
@@ -465,123 +465,619 @@ state_node(struct strbuf *o, struct state_clock *c, const struct manifest *m,
 	strbuf_add(o, "\n", 1);
 }
 
-/* Nodes by wave, manifest order kept (a counting sort): wave w's nodes are
- * order[off[w]] to order[off[w + 1] - 1]. Free both. */
+/*
+ * The incremental writer. A state.yaml is a header (the job's fields, the
+ * progress counts), one line a wave, one entry a node, and a footer (the
+ * DAG's metrics, the notification). A rewrite renders the header, the
+ * footer, and only the entries whose record changed since the last one
+ * (state_inc_touch) and the lines of the waves whose status changed; every
+ * other entry is copied, in the kernel (copy_file_range), from the file the
+ * last rewrite wrote, which si keeps open: what a rewrite costs in this
+ * process grows with what changed, not with the DAG, and its memory is a
+ * few bytes a node (the length of its entry, what it counted for). Nodes
+ * added while the job runs grow those arrays (state_inc_reshape). The
+ * whole state (state_render) is the same writer with nothing to copy.
+ */
+
+#define CLS_PROGRESS	0x07	/* a column of progress: */
+#define CLS_FINAL	0x08	/* final: counts to a wave's completion */
+#define CLS_STARTED	0x10	/* began: its wave is running */
+
+static const char *const state_progress_names[5] = { "pending", "running",
+	"succeeded", "failed", "skipped" };
+
+enum { WS_PENDING, WS_RUNNING, WS_COMPLETED };
+static const char *const state_wave_names[3] = { "pending", "running",
+	"completed" };
+
+struct state_inc {
+	bool		 ready;		/* the arrays below fit the records */
+	bool		 valid;		/* the lengths describe src's text */
+	int		 src;		/* the last file written, or -1 */
+	size_t		 n;		/* nodes */
+	size_t		 nw;		/* waves (0: no wave lines) */
+	int64_t		 mono_base;	/* the clock the times were */
+	int64_t		 wall_base;	/*   written with */
+	unsigned	 shape;		/* the manifest's shape they fit */
+	uint32_t	*len;		/* per node: its entry's bytes in src */
+	unsigned char	*cls;		/* per node: CLS_* it counts for */
+	uint64_t	*dirty;		/* per node: to render again */
+	uint32_t	*order;		/* nodes by wave, in the order shown
+					   within (MANIFEST_AT) */
+	size_t		*woff;		/* wave w: order[woff[w] .. woff[w+1]) */
+	uint32_t	*wlen;		/* per wave: its line's bytes in src */
+	size_t		*wfinal;	/* per wave: nodes final */
+	size_t		*wstarted;	/* per wave: nodes that began */
+	unsigned char	*wstat;		/* per wave: WS_* its line shows */
+	uint64_t	*wdirty;	/* per wave: to render again */
+	size_t		 counts[5];	/* progress */
+	size_t		 size;		/* bytes of src */
+	size_t		 head_len;	/* bytes before the wave lines in src */
+	size_t		 mid_len;	/* between the waves and the nodes */
+};
+
+struct state_inc *
+state_inc_new(void)
+{
+	struct state_inc *si = xcalloc(1, sizeof *si);
+
+	si->src = -1;
+	return si;
+}
+
 static void
-state_wave_order(const struct manifest *m, size_t nw, size_t **offp,
-    size_t **orderp)
+state_inc_clear(struct state_inc *si)
+{
+	free(si->len);
+	free(si->cls);
+	free(si->dirty);
+	free(si->order);
+	free(si->woff);
+	free(si->wlen);
+	free(si->wfinal);
+	free(si->wstarted);
+	free(si->wstat);
+	free(si->wdirty);
+	si->len = NULL;
+	si->cls = NULL;
+	si->dirty = si->wdirty = NULL;
+	si->order = si->wlen = NULL;
+	si->woff = si->wfinal = si->wstarted = NULL;
+	si->wstat = NULL;
+	si->ready = si->valid = false;
+}
+
+void
+state_inc_free(struct state_inc *si)
+{
+	if (si == NULL)
+		return;
+	state_inc_clear(si);
+	if (si->src >= 0)
+		close(si->src);
+	free(si);
+}
+
+void
+state_inc_touch(struct state_inc *si, size_t i)
+{
+	if (si->ready && i < si->n)
+		si->dirty[i / 64] |= (uint64_t)1 << (i % 64);
+}
+
+static const struct node_run *
+state_run_of(const struct node_run *const *runs, size_t i)
+{
+	return runs != NULL && runs[i] != NULL ? runs[i] : &state_pending_run;
+}
+
+/* What node record r counts for: its progress column, final, began. */
+static unsigned char
+state_cls(const struct node_run *r)
+{
+	unsigned char c;
+
+	switch (r->status) {
+	case NS_RUNNING:	c = 1; break;
+	case NS_SUCCEEDED:	c = 2; break;
+	case NS_FAILED:
+	case NS_TIMED_OUT:
+	case NS_CANCELLED:	c = 3; break;
+	case NS_SKIPPED:	c = 4; break;
+	default:		c = 0; break;
+	}
+	if (node_status_final(r->status))
+		c |= CLS_FINAL;
+	if (r->status != NS_PENDING || r->attempts > 0)
+		c |= CLS_STARTED;
+	return c;
+}
+
+static unsigned char
+state_wstat(const struct state_inc *si, size_t w)
+{
+	if (si->wfinal[w] == si->woff[w + 1] - si->woff[w])
+		return WS_COMPLETED;
+	return si->wstarted[w] > 0 ? WS_RUNNING : WS_PENDING;
+}
+
+/* Node i counts for c from now on (was: si->cls[i]). */
+static void
+state_count(struct state_inc *si, const struct manifest *m, size_t i,
+    unsigned char c, bool add_only)
+{
+	unsigned char	 old = si->cls[i];
+	size_t		 w;
+
+	if (!add_only) {
+		if (old == c)
+			return;
+		si->counts[old & CLS_PROGRESS]--;
+	}
+	si->counts[c & CLS_PROGRESS]++;
+	si->cls[i] = c;
+	if (si->nw == 0 || (w = m->graph.wave[i]) >= si->nw)
+		return;
+	if (!add_only) {
+		si->wfinal[w] -= (old & CLS_FINAL) != 0;
+		si->wstarted[w] -= (old & CLS_STARTED) != 0;
+	}
+	si->wfinal[w] += (c & CLS_FINAL) != 0;
+	si->wstarted[w] += (c & CLS_STARTED) != 0;
+	if (state_wstat(si, w) != si->wstat[w])
+		si->wdirty[w / 64] |= (uint64_t)1 << (w % 64);
+}
+
+static bool
+state_bit(const uint64_t *v, size_t i)
+{
+	return (v[i / 64] >> (i % 64)) & 1;
+}
+
+/* si->woff and si->order (new) for m's graph and si->nw waves: the nodes
+ * by wave, in the order they are shown within each (a counting sort). */
+static void
+state_inc_order(struct state_inc *si, const struct manifest *m)
 {
 	const struct graph	*g = &m->graph;
-	size_t			*off, *order, *fill, i, k, w;
+	size_t			 i, k, w, *fill;
 
-	off = xcalloc(nw + 1, sizeof *off);
-	fill = xcalloc(nw, sizeof *fill);
-	order = xcalloc(m->nnodes, sizeof *order);
-	for (i = 0; i < m->nnodes; i++) {
-		if (g->wave[i] < nw)
-			off[g->wave[i] + 1]++;
-	}
-	for (w = 0; w < nw; w++)
-		off[w + 1] += off[w];
-	for (k = 0; k < m->nnodes; k++) {
+	si->woff = xcalloc(si->nw + 2, sizeof *si->woff);
+	si->order = xcalloc(si->n + 1, sizeof *si->order);
+	for (i = 0; si->nw > 0 && i < si->n; i++)
+		if (g->wave[i] < si->nw)
+			si->woff[g->wave[i] + 1]++;
+	for (w = 0; w < si->nw; w++)
+		si->woff[w + 1] += si->woff[w];
+	fill = xcalloc(si->nw + 1, sizeof *fill);
+	for (k = 0; si->nw > 0 && k < si->n; k++) {
 		i = MANIFEST_AT(m, k);
 		w = g->wave[i];
-		if (w < nw)
-			order[off[w] + fill[w]++] = i;
+		if (w < si->nw)
+			si->order[si->woff[w] + fill[w]++] = (uint32_t)i;
 	}
 	free(fill);
-	*offp = off;
-	*orderp = order;
 }
 
-/* "completed" (every node final), "running" (one started) or "pending". */
-static const char *
-state_wave_status(const struct node_run *const *runs, const size_t *order,
-    size_t from, size_t to)
-{
-	const struct node_run	*r;
-	int			 all_final = 1, started = 0;
-	size_t			 k;
-
-	for (k = from; k < to; k++) {
-		r = runs != NULL && runs[order[k]] != NULL ?
-		    runs[order[k]] : &state_pending_run;
-		if (!node_status_final(r->status))
-			all_final = 0;
-		if (r->status != NS_PENDING || r->attempts > 0)
-			started = 1;
-	}
-	return all_final ? "completed" : started ? "running" : "pending";
-}
-
+/* The per-wave sums counted again from every node's class (the new nodes'
+ * from runs: from si->n0 on); a wave whose line would show another status
+ * is rendered again. */
 static void
-state_waves(struct strbuf *o, const struct manifest *m,
+state_inc_recount(struct state_inc *si, const struct manifest *m,
+    const struct node_run *const *runs, size_t n0)
+{
+	size_t	i, w;
+
+	memset(si->counts, 0, sizeof si->counts);
+	memset(si->wfinal, 0, si->nw * sizeof *si->wfinal);
+	memset(si->wstarted, 0, si->nw * sizeof *si->wstarted);
+	for (i = 0; i < si->n; i++)
+		state_count(si, m, i, i < n0 ? si->cls[i] :
+		    state_cls(state_run_of(runs, i)), true);
+	for (w = 0; w < si->nw; w++)
+		if (state_wstat(si, w) != si->wstat[w])
+			si->wdirty[w / 64] |= (uint64_t)1 << (w % 64);
+}
+
+/* Fit the arrays to m (its nodes, its waves) and count every node: the
+ * next rewrite renders everything. */
+static void
+state_inc_build(struct state_inc *si, const struct manifest *m,
+    const struct node_run *const *runs, const struct state_job *sj)
+{
+	const struct graph	*g = &m->graph;
+	size_t			 nbits;
+
+	state_inc_clear(si);
+	si->n = m->nnodes;
+	si->nw = g->wave != NULL && m->nnodes > 0 ? g->nwaves : 0;
+	si->shape = m->shape;
+	si->mono_base = sj->mono_base_ms;
+	si->wall_base = sj->wall_base_ms;
+	nbits = si->n / 64 + 1;
+	si->len = xcalloc(si->n + 1, sizeof *si->len);
+	si->cls = xcalloc(si->n + 1, 1);
+	si->dirty = xcalloc(nbits, sizeof *si->dirty);
+	si->wlen = xcalloc(si->nw + 1, sizeof *si->wlen);
+	si->wfinal = xcalloc(si->nw + 1, sizeof *si->wfinal);
+	si->wstarted = xcalloc(si->nw + 1, sizeof *si->wstarted);
+	si->wstat = xcalloc(si->nw + 1, 1);
+	si->wdirty = xcalloc(si->nw / 64 + 1, sizeof *si->wdirty);
+	state_inc_order(si, m);
+	state_inc_recount(si, m, runs, 0);
+	memset(si->dirty, 0xff, nbits * sizeof *si->dirty);
+	memset(si->wdirty, 0xff, (si->nw / 64 + 1) * sizeof *si->wdirty);
+	si->ready = true;
+	si->valid = false;
+}
+
+/* Grow array v of old entries (each size bytes) to n, the new ones 0. */
+static void *
+state_grow(void *v, size_t old, size_t n, size_t size)
+{
+	v = xreallocarray(v, n + 1, size);
+	memset((char *)v + old * size, 0, (n + 1 - old) * size);
+	return v;
+}
+
+/* Whether wave w's members changed from old[ooff[w] .. ooff[w+1]), or
+ * one of them is to be rendered again (its id may have changed: the node
+ * a dynamic foreach expanded is its first instance). */
+static bool
+state_wave_changed(const struct state_inc *si, size_t w,
+    const uint32_t *old, const size_t *ooff, size_t onw)
+{
+	size_t	k;
+
+	if (w >= onw || ooff[w + 1] - ooff[w] != si->woff[w + 1] - si->woff[w])
+		return true;
+	for (k = si->woff[w]; k < si->woff[w + 1]; k++)
+		if (old[ooff[w] + k - si->woff[w]] != si->order[k] ||
+		    state_bit(si->dirty, si->order[k]))
+			return true;
+	return false;
+}
+
+/*
+ * Nodes were added to m, or ids and the graph made again, while the job
+ * runs (a dynamic foreach made its instances). The entries of the nodes
+ * that were there are still in src, in the order they are shown:
+ * manifest_order_make sorts by place, then index, and an added node is
+ * placed among them without moving any. So the arrays grow, and only the
+ * new entries, those already to render (the expanded node among them:
+ * the scheduler lists it), those whose wave changed, and the lines of the
+ * waves whose members changed are rendered; the rest is still copied.
+ */
+static void
+state_inc_reshape(struct state_inc *si, const struct manifest *m,
     const struct node_run *const *runs)
 {
 	const struct graph	*g = &m->graph;
-	size_t			*off, *order, w, k, nw;
-	const char		*s;
+	size_t			 old = si->n, onw = si->nw, *ooff = si->woff;
+	size_t			 i, k, w, nw;
+	uint32_t		*oorder = si->order, *ow;
 
-	nw = g->wave != NULL ? g->nwaves : 0;
-	if (nw == 0 || m->nnodes == 0) {
-		strbuf_add(o, "waves: []\n", 10);
-		return;
-	}
-	strbuf_add(o, "waves:\n", 7);
-	state_wave_order(m, nw, &off, &order);
-	for (w = 0; w < nw; w++) {
-		strbuf_add(o, "- {wave: ", 9);
-		strbuf_int(o, (int64_t)w);
-		strbuf_add(o, ", status: ", 10);
-		s = state_wave_status(runs, order, off[w], off[w + 1]);
-		strbuf_add(o, s, strlen(s));
-		strbuf_add(o, ", nodes: [", 10);
-		for (k = off[w]; k < off[w + 1]; k++) {
-			if (k > off[w])
-				strbuf_add(o, ", ", 2);
-			state_str(o, m->nodes[order[k]].id, 1);
-		}
-		strbuf_add(o, "]}\n", 3);
-	}
-	free(order);
-	free(off);
+	nw = g->wave != NULL && m->nnodes > 0 ? g->nwaves : 0;
+	/* each node's wave in the file */
+	ow = xcalloc(old + 1, sizeof *ow);
+	memset(ow, 0xff, (old + 1) * sizeof *ow);
+	for (w = 0; w < onw; w++)
+		for (k = ooff[w]; k < ooff[w + 1]; k++)
+			ow[oorder[k]] = (uint32_t)w;
+	si->n = m->nnodes;
+	si->nw = nw;
+	si->shape = m->shape;
+	si->len = state_grow(si->len, old, si->n, sizeof *si->len);
+	si->cls = state_grow(si->cls, old, si->n, 1);
+	si->dirty = state_grow(si->dirty, old / 64 + 1, si->n / 64 + 1,
+	    sizeof *si->dirty);
+	for (i = old; i < si->n; i++)
+		si->dirty[i / 64] |= (uint64_t)1 << (i % 64);
+	for (i = 0; i < old; i++)
+		if (ow[i] != (nw > 0 && g->wave[i] < nw ? g->wave[i] :
+		    UINT32_MAX))
+			si->dirty[i / 64] |= (uint64_t)1 << (i % 64);
+	free(ow);
+	si->wlen = state_grow(si->wlen, onw, nw, sizeof *si->wlen);
+	si->wfinal = state_grow(si->wfinal, onw, nw, sizeof *si->wfinal);
+	si->wstarted = state_grow(si->wstarted, onw, nw,
+	    sizeof *si->wstarted);
+	si->wstat = state_grow(si->wstat, onw, nw, 1);
+	si->wdirty = state_grow(si->wdirty, onw / 64 + 1, nw / 64 + 1,
+	    sizeof *si->wdirty);
+	state_inc_order(si, m);
+	for (w = 0; w < nw; w++)
+		if (state_wave_changed(si, w, oorder, ooff, onw))
+			si->wdirty[w / 64] |= (uint64_t)1 << (w % 64);
+	free(oorder);
+	free(ooff);
+	state_inc_recount(si, m, runs, old);
 }
 
-/* Nodes per progress column: pending (and retrying), running, succeeded,
- * failed (timed out, cancelled), skipped. */
-static void
-state_progress(struct strbuf *o, const struct manifest *m,
-    const struct node_run *const *runs)
-{
-	static const char *const names[5] = { "pending", "running",
-		"succeeded", "failed", "skipped" };
-	const struct node_run	*r;
-	size_t			 counts[5] = { 0 }, i;
-	int			 k;
+/* Where the text goes: o (spilling into dst, or kept whole when dst is
+ * -1), and what is still to copy from src before the next text. */
+struct state_out {
+	struct strbuf	*o;
+	int		 src;
+	int		 dst;
+	off_t		 copy_off;	/* in src */
+	size_t		 copy_len;
+	int		 err;
+};
 
-	for (i = 0; i < m->nnodes; i++) {
-		r = runs != NULL && runs[i] != NULL ? runs[i] :
-		    &state_pending_run;
-		switch (r->status) {
-		case NS_RUNNING:	k = 1; break;
-		case NS_SUCCEEDED:	k = 2; break;
-		case NS_FAILED:
-		case NS_TIMED_OUT:
-		case NS_CANCELLED:	k = 3; break;
-		case NS_SKIPPED:	k = 4; break;
-		default:		k = 0; break;
-		}
-		counts[k]++;
+/* Copy what is pending from src to dst, after the text before it. */
+static void
+state_copy_flush(struct state_out *so)
+{
+	char	 buf[65536];
+	off_t	 off = so->copy_off;
+	size_t	 left = so->copy_len;
+	ssize_t	 n;
+
+	so->copy_len = 0;
+	if (left == 0 || so->err != 0)
+		return;
+	if (strbuf_flush(so->o) != 0) {
+		so->err = errno;
+		return;
 	}
-	strbuf_add(o, "progress: {total: ", 18);
+	while (left > 0) {
+		n = copy_file_range(so->src, &off, so->dst, NULL, left, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n > 0) {
+			left -= (size_t)n;
+			continue;
+		}
+		if (n == 0 || (errno != EXDEV && errno != ENOSYS &&
+		    errno != EOPNOTSUPP && errno != EINVAL)) {
+			so->err = n == 0 ? EIO : errno;
+			return;
+		}
+		/* a file system copy_file_range cannot copy within */
+		n = pread(so->src, buf, left < sizeof buf ? left : sizeof buf,
+		    off);
+		if (n <= 0 || fs_write_all(so->dst, buf, (size_t)n) != 0) {
+			so->err = n == 0 ? EIO : errno;
+			return;
+		}
+		off += n;
+		left -= (size_t)n;
+	}
+}
+
+/* The next len bytes of src are kept as they are. */
+static void
+state_copy(struct state_out *so, off_t *src_off, size_t len)
+{
+	if (so->copy_len > 0 && so->copy_off + (off_t)so->copy_len != *src_off)
+		state_copy_flush(so);
+	if (so->copy_len == 0)
+		so->copy_off = *src_off;
+	so->copy_len += len;
+	*src_off += (off_t)len;
+}
+
+static void
+state_wave_line(struct strbuf *o, const struct state_inc *si,
+    const struct manifest *m, size_t w)
+{
+	size_t	k;
+	const char *s = state_wave_names[si->wstat[w]];
+
+	strbuf_add(o, "- {wave: ", 9);
+	strbuf_int(o, (int64_t)w);
+	strbuf_add(o, ", status: ", 10);
+	strbuf_add(o, s, strlen(s));
+	strbuf_add(o, ", nodes: [", 10);
+	for (k = si->woff[w]; k < si->woff[w + 1]; k++) {
+		if (k > si->woff[w])
+			strbuf_add(o, ", ", 2);
+		state_str(o, m->nodes[si->order[k]].id, 1);
+	}
+	strbuf_add(o, "]}\n", 3);
+}
+
+static void
+state_head(struct strbuf *o, struct state_clock *c, const struct manifest *m,
+    const struct state_inc *si, const struct state_job *sj)
+{
+	const char	*s;
+	int		 k;
+
+	strbuf_add(o, "dag: ", 5);
+	state_str(o, m->name != NULL ? m->name : "", 0);
+	strbuf_add(o, "\njob: ", 6);
+	state_str(o, sj->job != NULL ? sj->job : "", 0);
+	strbuf_add(o, "\nstatus: ", 9);
+	s = dag_status_name(sj->status);
+	strbuf_add(o, s, strlen(s));
+	strbuf_add(o, "\nstarted_at: ", 13);
+	state_time(o, c, sj->started_ms);
+	strbuf_add(o, "\nfinished_at: ", 14);
+	state_time(o, c, sj->finished_ms);
+	strbuf_add(o, "\nduration_ms: ", 14);
+	state_duration(o, sj->started_ms, sj->finished_ms);
+	if (sj->containment != NULL) {
+		strbuf_add(o, "\ncontainment: ", 14);
+		state_str(o, sj->containment, 0);
+	}
+	strbuf_add(o, "\nprogress: {total: ", 19);
 	strbuf_int(o, (int64_t)m->nnodes);
 	for (k = 0; k < 5; k++) {
 		strbuf_add(o, ", ", 2);
-		strbuf_add(o, names[k], strlen(names[k]));
+		s = state_progress_names[k];
+		strbuf_add(o, s, strlen(s));
 		strbuf_add(o, ": ", 2);
-		strbuf_int(o, (int64_t)counts[k]);
+		strbuf_int(o, (int64_t)si->counts[k]);
 	}
 	strbuf_add(o, "}\n", 2);
+	if (si->nw == 0)
+		strbuf_add(o, "waves: []\n", 10);
+	else
+		strbuf_add(o, "waves:\n", 7);
+}
+
+static void
+state_foot(struct strbuf *o, const struct metric *metrics, size_t nmetrics,
+    const struct state_job *sj)
+{
+	strbuf_add(o, "metrics: ", 9);
+	state_metrics(o, metrics, nmetrics);
+	if (sj->cached != NULL) {
+		strbuf_add(o, "\nsaved: ", 8);
+		state_metrics(o, sj->saved, sj->nsaved);
+	}
+	if (sj->notify_status != NULL) {
+		strbuf_add(o, "\nnotify: {status: ", 18);
+		state_str(o, sj->notify_status, 1);
+		if (sj->notify_error != NULL) {
+			strbuf_add(o, ", error: ", 9);
+			state_str(o, sj->notify_error, 1);
+		}
+		strbuf_add(o, "}", 1);
+	}
+	strbuf_add(o, "\n", 1);
+}
+
+/* The wave lines and the node entries: those marked rendered, the others
+ * copied from src (only when si->valid). */
+static void
+state_body(struct state_out *so, struct state_clock *c,
+    struct state_inc *si, const struct manifest *m,
+    const struct node_run *const *runs, off_t src_off)
+{
+	struct strbuf	*o = so->o;
+	size_t		 i, k, w, at;
+
+	for (w = 0; w < si->nw; w++) {
+		if (si->valid && !state_bit(si->wdirty, w)) {
+			state_copy(so, &src_off, si->wlen[w]);
+			continue;
+		}
+		state_copy_flush(so);	/* what comes before it */
+		src_off += si->wlen[w];
+		si->wstat[w] = state_wstat(si, w);
+		at = strbuf_total(o);
+		state_wave_line(o, si, m, w);
+		si->wlen[w] = (uint32_t)(strbuf_total(o) - at);
+	}
+	state_copy_flush(so);
+	src_off += (off_t)si->mid_len;
+	at = strbuf_total(o);
+	if (m->nnodes == 0)
+		strbuf_add(o, "nodes: {}\n", 10);
+	else
+		strbuf_add(o, "nodes:\n", 7);
+	si->mid_len = strbuf_total(o) - at;
+	for (k = 0; k < si->n; k++) {
+		i = MANIFEST_AT(m, k);
+		if (si->valid && !state_bit(si->dirty, i)) {
+			state_copy(so, &src_off, si->len[i]);
+			continue;
+		}
+		state_copy_flush(so);
+		src_off += si->len[i];
+		at = strbuf_total(o);
+		state_node(o, c, m, i, state_run_of(runs, i));
+		si->len[i] = (uint32_t)(strbuf_total(o) - at);
+	}
+	state_copy_flush(so);
+}
+
+/* Render the state of these records through so: everything when si has
+ * nothing to copy from (or its records changed shape), else what changed.
+ * 0, or -1 with errno (then everything is rendered next time). */
+static int
+state_emit(struct state_inc *si, struct state_out *so,
+    const struct manifest *m, const struct node_run *const *runs,
+    const struct metric *metrics, size_t nmetrics, const struct state_job *sj)
+{
+	struct state_clock	 c;
+	size_t			 i, k, nw;
+	uint64_t		 bits;
+	off_t			 src_off;
+
+	nw = m->graph.wave != NULL && m->nnodes > 0 ? m->graph.nwaves : 0;
+	if (!si->ready || si->n > m->nnodes || si->nw > nw ||
+	    si->mono_base != sj->mono_base_ms ||
+	    si->wall_base != sj->wall_base_ms)
+		state_inc_build(si, m, runs, sj);
+	else if (si->n != m->nnodes || si->nw != nw || si->shape != m->shape)
+		state_inc_reshape(si, m, runs);
+	if (so->src < 0)
+		si->valid = false;
+	/* what the touched nodes count for now */
+	for (k = 0; k <= si->n / 64; k++) {
+		for (bits = si->dirty[k]; bits != 0; bits &= bits - 1) {
+			i = k * 64 + (size_t)__builtin_ctzll(bits);
+			if (i < si->n)
+				state_count(si, m, i,
+				    state_cls(state_run_of(runs, i)), false);
+		}
+	}
+	memset(&c, 0, sizeof c);
+	c.sj = sj;
+	c.secs = (time_t)-1;
+	src_off = (off_t)si->head_len;
+	i = strbuf_total(so->o);
+	state_head(so->o, &c, m, si, sj);
+	si->head_len = strbuf_total(so->o) - i;
+	state_body(so, &c, si, m, runs, src_off);
+	state_foot(so->o, metrics, nmetrics, sj);
+	if (so->err == 0 && so->dst >= 0 && strbuf_flush(so->o) != 0)
+		so->err = errno;
+	if (so->err != 0) {
+		si->ready = si->valid = false;
+		errno = so->err;
+		return -1;
+	}
+	memset(si->dirty, 0, (si->n / 64 + 1) * sizeof *si->dirty);
+	memset(si->wdirty, 0, (si->nw / 64 + 1) * sizeof *si->wdirty);
+	si->valid = true;
+	return 0;
+}
+
+int
+state_inc_write(struct state_inc *si, int fd, const struct manifest *m,
+    const struct node_run *const *runs, const struct metric *metrics,
+    size_t nmetrics, const struct state_job *sj)
+{
+	struct strbuf	 o;
+	struct state_out so;
+	off_t		 end;
+	int		 rc, saved, keep;
+
+	strbuf_init_spill(&o, fd);
+	memset(&so, 0, sizeof so);
+	so.o = &o;
+	so.src = si->src;
+	so.dst = fd;
+	rc = state_emit(si, &so, m, runs, metrics, nmetrics, sj);
+	saved = errno;
+	strbuf_release(&o);
+	if (rc == 0) {
+		end = lseek(fd, 0, SEEK_CUR);
+		si->size = end > 0 ? (size_t)end : 0;
+		/* the next rewrite copies from this text */
+		if ((keep = fcntl(fd, F_DUPFD_CLOEXEC, 3)) < 0) {
+			saved = errno;
+			si->valid = false;
+		}
+		if (si->src >= 0)
+			close(si->src);
+		si->src = keep;
+		if (keep < 0)
+			si->ready = false;
+	}
+	errno = saved;
+	return rc;
+}
+
+size_t
+state_inc_size(const struct state_inc *si)
+{
+	return si->size;
 }
 
 char *
@@ -589,62 +1085,16 @@ state_render(const struct manifest *m, const struct node_run *const *runs,
     const struct metric *metrics, size_t nmetrics, const struct state_job *sj,
     size_t *len)
 {
-	struct strbuf		 o;
-	struct state_clock	 c;
-	size_t			 i, k;
-	const char		*s;
+	struct strbuf		 o = STRBUF_INIT;
+	struct state_out	 so;
+	struct state_inc	*si = state_inc_new();
 
-	memset(&o, 0, sizeof o);
-	memset(&c, 0, sizeof c);
-	c.sj = sj;
-	c.secs = (time_t)-1;
 	(void)strbuf_room(&o, 256 + m->nnodes * 320);
-
-	strbuf_add(&o, "dag: ", 5);
-	state_str(&o, m->name != NULL ? m->name : "", 0);
-	strbuf_add(&o, "\njob: ", 6);
-	state_str(&o, sj->job != NULL ? sj->job : "", 0);
-	strbuf_add(&o, "\nstatus: ", 9);
-	s = dag_status_name(sj->status);
-	strbuf_add(&o, s, strlen(s));
-	strbuf_add(&o, "\nstarted_at: ", 13);
-	state_time(&o, &c, sj->started_ms);
-	strbuf_add(&o, "\nfinished_at: ", 14);
-	state_time(&o, &c, sj->finished_ms);
-	strbuf_add(&o, "\nduration_ms: ", 14);
-	state_duration(&o, sj->started_ms, sj->finished_ms);
-	if (sj->containment != NULL) {
-		strbuf_add(&o, "\ncontainment: ", 14);
-		state_str(&o, sj->containment, 0);
-	}
-	strbuf_add(&o, "\n", 1);
-	state_progress(&o, m, runs);
-	state_waves(&o, m, runs);
-	if (m->nnodes == 0)
-		strbuf_add(&o, "nodes: {}\n", 10);
-	else
-		strbuf_add(&o, "nodes:\n", 7);
-	for (k = 0; k < m->nnodes; k++) {
-		i = MANIFEST_AT(m, k);
-		state_node(&o, &c, m, i, runs != NULL && runs[i] != NULL ?
-		    runs[i] : &state_pending_run);
-	}
-	strbuf_add(&o, "metrics: ", 9);
-	state_metrics(&o, metrics, nmetrics);
-	if (sj->cached != NULL) {
-		strbuf_add(&o, "\nsaved: ", 8);
-		state_metrics(&o, sj->saved, sj->nsaved);
-	}
-	if (sj->notify_status != NULL) {
-		strbuf_add(&o, "\nnotify: {status: ", 18);
-		state_str(&o, sj->notify_status, 1);
-		if (sj->notify_error != NULL) {
-			strbuf_add(&o, ", error: ", 9);
-			state_str(&o, sj->notify_error, 1);
-		}
-		strbuf_add(&o, "}", 1);
-	}
-	strbuf_add(&o, "\n", 1);
+	memset(&so, 0, sizeof so);
+	so.o = &o;
+	so.src = so.dst = -1;
+	(void)state_emit(si, &so, m, runs, metrics, nmetrics, sj);
+	state_inc_free(si);
 	*len = o.len;
 	return o.s;
 }
@@ -662,407 +1112,6 @@ state_write(const char *path, const struct manifest *m,
 	rc = fs_write_atomic(path, text, len, 0644, cause);
 	saved = errno;
 	free(text);
-	errno = saved;
-	return rc;
-}
-
-/* ---- the reader ------------------------------------------------------- */
-
-struct state_rd {
-	yaml_document_t	 doc;
-	const char	*name;
-	char		*why;		/* the first problem */
-};
-
-static yaml_node_t *
-state_rd_get(struct state_rd *rd, yaml_node_t *map, const char *key)
-{
-	yaml_node_pair_t	*p;
-	yaml_node_t		*k;
-
-	if (map == NULL || map->type != YAML_MAPPING_NODE)
-		return NULL;
-	for (p = map->data.mapping.pairs.start;
-	    p < map->data.mapping.pairs.top; p++) {
-		k = yaml_document_get_node(&rd->doc, p->key);
-		if (k != NULL && k->type == YAML_SCALAR_NODE &&
-		    strlen(key) == k->data.scalar.length &&
-		    memcmp(k->data.scalar.value, key, k->data.scalar.length)
-		    == 0)
-			return yaml_document_get_node(&rd->doc, p->value);
-	}
-	return NULL;
-}
-
-static int state_rd_fail(struct state_rd *, const char *, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static int
-state_rd_fail(struct state_rd *rd, const char *fmt, ...)
-{
-	va_list	ap;
-
-	if (rd->why == NULL) {
-		va_start(ap, fmt);
-		rd->why = xvasprintf(fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
-
-static int
-state_rd_is_null(const yaml_node_t *n)
-{
-	const char	*v;
-
-	if (n == NULL)
-		return 1;
-	if (n->type != YAML_SCALAR_NODE ||
-	    n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
-		return 0;
-	v = (const char *)n->data.scalar.value;
-	return *v == '\0' || strcmp(v, "~") == 0 || strcasecmp(v, "null") == 0;
-}
-
-/* Is n the scalar true? */
-static bool
-state_rd_true(const yaml_node_t *n)
-{
-	return n->type == YAML_SCALAR_NODE &&
-	    strcmp((const char *)n->data.scalar.value, "true") == 0;
-}
-
-/* A string (NULL allowed when nullable). */
-static int
-state_rd_str(struct state_rd *rd, yaml_node_t *map, const char *key,
-    int nullable, char **out)
-{
-	yaml_node_t	*n = state_rd_get(rd, map, key);
-
-	*out = NULL;
-	if (nullable && state_rd_is_null(n))
-		return 0;
-	if (n == NULL)
-		return state_rd_fail(rd, "missing '%s'", key);
-	if (n->type != YAML_SCALAR_NODE)
-		return state_rd_fail(rd, "'%s' is not a string", key);
-	if (strlen((char *)n->data.scalar.value) != n->data.scalar.length)
-		return state_rd_fail(rd, "'%s' holds a NUL byte", key);
-	*out = xstrdup((char *)n->data.scalar.value);
-	return 0;
-}
-
-/* A non-negative integer (-1 for null when nullable). */
-static int
-state_rd_int(struct state_rd *rd, yaml_node_t *map, const char *key,
-    int nullable, int64_t max, int64_t *out)
-{
-	yaml_node_t	*n = state_rd_get(rd, map, key);
-	const char	*v;
-	char		*end;
-	long long	 x;
-
-	*out = -1;
-	if (nullable && state_rd_is_null(n))
-		return 0;
-	if (n == NULL)
-		return state_rd_fail(rd, "missing '%s'", key);
-	if (n->type != YAML_SCALAR_NODE ||
-	    n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
-		return state_rd_fail(rd, "'%s' is not an integer", key);
-	v = (const char *)n->data.scalar.value;
-	if (*v < '0' || *v > '9')
-		return state_rd_fail(rd, "'%s' is not an integer", key);
-	errno = 0;
-	x = strtoll(v, &end, 10);
-	if (errno != 0 || *end != '\0' || x > max)
-		return state_rd_fail(rd, "'%s' is not an integer in range",
-		    key);
-	*out = x;
-	return 0;
-}
-
-static int
-state_rd_count(struct state_rd *rd, yaml_node_t *map, const char *key,
-    size_t *out)
-{
-	int64_t	v;
-
-	if (state_rd_int(rd, map, key, 0, INT64_MAX, &v) != 0)
-		return -1;
-	*out = (size_t)v;
-	return 0;
-}
-
-/* A number as state_number writes it (YAML's .inf, -.inf and .nan too). */
-static int
-state_rd_number(const char *v, double *out)
-{
-	char	*end;
-
-	if (strcmp(v, ".nan") == 0)
-		*out = NAN;
-	else if (strcmp(v, ".inf") == 0 || strcmp(v, "-.inf") == 0)
-		*out = *v == '-' ? -INFINITY : INFINITY;
-	else {
-		errno = 0;
-		*out = strtod(v, &end);
-		if (errno == ERANGE || *end != '\0' || end == v ||
-		    isnan(*out) || isinf(*out))
-			return -1;
-	}
-	return 0;
-}
-
-/* A metrics mapping (name: number) under key; absent or null is none. */
-static int
-state_rd_metrics(struct state_rd *rd, yaml_node_t *map, const char *key,
-    struct metric **out, size_t *nout)
-{
-	yaml_node_t		*n = state_rd_get(rd, map, key), *k, *v;
-	yaml_node_pair_t	*p;
-	struct metric		*m;
-
-	*out = NULL;
-	*nout = 0;
-	if (state_rd_is_null(n))
-		return 0;
-	if (n->type != YAML_MAPPING_NODE)
-		return state_rd_fail(rd, "'%s' is not a mapping", key);
-	*out = xcalloc((size_t)(n->data.mapping.pairs.top -
-	    n->data.mapping.pairs.start) + 1, sizeof **out);
-	for (p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top;
-	    p++) {
-		k = yaml_document_get_node(&rd->doc, p->key);
-		v = yaml_document_get_node(&rd->doc, p->value);
-		if (k == NULL || k->type != YAML_SCALAR_NODE ||
-		    strlen((char *)k->data.scalar.value) !=
-		    k->data.scalar.length || v == NULL ||
-		    v->type != YAML_SCALAR_NODE)
-			return state_rd_fail(rd, "'%s' is not a mapping of "
-			    "names to numbers", key);
-		m = &(*out)[(*nout)++];
-		m->name = xstrdup((char *)k->data.scalar.value);
-		if (state_rd_number((char *)v->data.scalar.value,
-		    &m->value) != 0)
-			return state_rd_fail(rd, "'%s' of '%s' is not a "
-			    "number", m->name, key);
-	}
-	return 0;
-}
-
-static void
-state_rd_metrics_free(struct metric *v, size_t n)
-{
-	while (n > 0)
-		free(v[--n].name);
-	free(v);
-}
-
-/* A node's stderr_tail (absent or null: none): a sequence of strings,
- * each made safe again (the file may have been edited), the last
- * ERRTAIL_LINES joined by '\n'. */
-static int
-state_rd_tail(struct state_rd *rd, yaml_node_t *map, char **out)
-{
-	yaml_node_t	*n = state_rd_get(rd, map, "stderr_tail"), *it;
-	yaml_node_item_t *p, *from;
-	struct strbuf	 o = STRBUF_INIT;
-	char		*line;
-
-	*out = NULL;
-	if (state_rd_is_null(n))
-		return 0;
-	if (n->type != YAML_SEQUENCE_NODE)
-		return state_rd_fail(rd, "'%s' is not a sequence",
-		    "stderr_tail");
-	from = n->data.sequence.items.start;
-	if (n->data.sequence.items.top - from > ERRTAIL_LINES)
-		from = n->data.sequence.items.top - ERRTAIL_LINES;
-	for (p = from; p < n->data.sequence.items.top; p++) {
-		it = yaml_document_get_node(&rd->doc, *p);
-		if (it == NULL || it->type != YAML_SCALAR_NODE) {
-			free(o.s);
-			return state_rd_fail(rd, "an item of '%s' is not a "
-			    "string", "stderr_tail");
-		}
-		line = errtail_safe((const char *)it->data.scalar.value,
-		    it->data.scalar.length);
-		if (o.len > 0)
-			strbuf_add(&o, "\n", 1);
-		strbuf_str(&o, line);
-		free(line);
-	}
-	*out = o.s;
-	return 0;
-}
-
-static int
-state_rd_nodes(struct state_rd *rd, yaml_node_t *nodes, struct state_doc *d)
-{
-	yaml_node_pair_t	*p;
-	yaml_node_t		*k, *v;
-	struct state_doc_node	*dn;
-	size_t			 n;
-	int64_t			 x;
-
-	if (nodes == NULL)
-		return state_rd_fail(rd, "missing '%s'", "nodes");
-	if (state_rd_is_null(nodes))
-		return 0;
-	if (nodes->type != YAML_MAPPING_NODE)
-		return state_rd_fail(rd, "'%s' is not a mapping", "nodes");
-	n = (size_t)(nodes->data.mapping.pairs.top -
-	    nodes->data.mapping.pairs.start);
-	d->nodes = xcalloc(n + 1, sizeof *d->nodes);
-	for (p = nodes->data.mapping.pairs.start;
-	    p < nodes->data.mapping.pairs.top; p++) {
-		k = yaml_document_get_node(&rd->doc, p->key);
-		v = yaml_document_get_node(&rd->doc, p->value);
-		if (k == NULL || k->type != YAML_SCALAR_NODE ||
-		    strlen((char *)k->data.scalar.value) !=
-		    k->data.scalar.length)
-			return state_rd_fail(rd, "a node id is not a %s",
-			    "string");
-		if (v == NULL || v->type != YAML_MAPPING_NODE)
-			return state_rd_fail(rd, "node '%s' is not a mapping",
-			    (char *)k->data.scalar.value);
-		dn = &d->nodes[d->nnodes++];
-		dn->id = xstrdup((char *)k->data.scalar.value);
-		dn->duration_ms = -1;
-		if (state_rd_str(rd, v, "status", 0, &dn->status) != 0 ||
-		    state_rd_int(rd, v, "attempts", 0, INT32_MAX, &x) != 0)
-			return -1;
-		dn->attempts = (int)x;
-		if (state_rd_int(rd, v, "duration_ms", 1, INT64_MAX,
-		    &dn->duration_ms) != 0 ||
-		    state_rd_str(rd, v, "reason", 1, &dn->reason) != 0 ||
-		    state_rd_str(rd, v, "error", 1, &dn->error) != 0 ||
-		    state_rd_str(rd, v, "reused_from", 1,
-		    &dn->reused_from) != 0 ||
-		    state_rd_str(rd, v, "sandbox", 1, &dn->sandbox) != 0 ||
-		    state_rd_tail(rd, v, &dn->stderr_tail) != 0)
-			return -1;
-		dn->cached = state_rd_get(rd, v, "cached") != NULL &&
-		    state_rd_true(state_rd_get(rd, v, "cached"));
-		if (state_rd_metrics(rd, v, "saved", &dn->saved,
-		    &dn->nsaved) != 0)
-			return -1;
-	}
-	return 0;
-}
-
-void
-state_doc_free(struct state_doc *d)
-{
-	size_t	i;
-
-	if (d == NULL)
-		return;
-	for (i = 0; i < d->nnodes; i++) {
-		free(d->nodes[i].id);
-		free(d->nodes[i].status);
-		free(d->nodes[i].reason);
-		free(d->nodes[i].error);
-		free(d->nodes[i].stderr_tail);
-		free(d->nodes[i].reused_from);
-		free(d->nodes[i].sandbox);
-		state_rd_metrics_free(d->nodes[i].saved, d->nodes[i].nsaved);
-	}
-	free(d->nodes);
-	state_rd_metrics_free(d->saved, d->nsaved);
-	free(d->dag);
-	free(d->job);
-	free(d->status);
-	free(d->started_at);
-	free(d->finished_at);
-	free(d);
-}
-
-int
-state_read_buf(const char *name, const char *buf, size_t len,
-    struct state_doc **out, char **cause)
-{
-	yaml_parser_t		 parser;
-	struct state_rd		 rd;
-	struct state_doc	*d;
-	yaml_node_t		*root, *prog;
-	int			 rc = -1;
-
-	*out = NULL;
-	memset(&rd, 0, sizeof rd);
-	rd.name = name;
-	if (!yaml_parser_initialize(&parser))
-		abort();
-	yaml_parser_set_input_string(&parser, (const unsigned char *)buf, len);
-	if (!yaml_parser_load(&parser, &rd.doc)) {
-		*cause = xasprintf("%s:%zu:%zu: %s", name,
-		    parser.problem_mark.line + 1,
-		    parser.problem_mark.column + 1,
-		    parser.problem != NULL ? parser.problem : "bad YAML");
-		yaml_parser_delete(&parser);
-		errno = EINVAL;
-		return -1;
-	}
-	yaml_parser_delete(&parser);
-
-	d = xcalloc(1, sizeof *d);
-	root = yaml_document_get_root_node(&rd.doc);
-	if (root == NULL || root->type != YAML_MAPPING_NODE) {
-		state_rd_fail(&rd, "%s", "not a YAML mapping");
-		goto out;
-	}
-	if (state_rd_str(&rd, root, "dag", 0, &d->dag) != 0 ||
-	    state_rd_str(&rd, root, "job", 0, &d->job) != 0 ||
-	    state_rd_str(&rd, root, "status", 0, &d->status) != 0 ||
-	    state_rd_str(&rd, root, "started_at", 1, &d->started_at) != 0 ||
-	    state_rd_str(&rd, root, "finished_at", 1, &d->finished_at) != 0 ||
-	    state_rd_int(&rd, root, "duration_ms", 1, INT64_MAX,
-	    &d->duration_ms) != 0)
-		goto out;
-	prog = state_rd_get(&rd, root, "progress");
-	if (prog == NULL || prog->type != YAML_MAPPING_NODE) {
-		state_rd_fail(&rd, "'%s' is missing or not a mapping",
-		    "progress");
-		goto out;
-	}
-	if (state_rd_count(&rd, prog, "total", &d->total) != 0 ||
-	    state_rd_count(&rd, prog, "pending", &d->pending) != 0 ||
-	    state_rd_count(&rd, prog, "running", &d->running) != 0 ||
-	    state_rd_count(&rd, prog, "succeeded", &d->succeeded) != 0 ||
-	    state_rd_count(&rd, prog, "failed", &d->failed) != 0 ||
-	    state_rd_count(&rd, prog, "skipped", &d->skipped) != 0)
-		goto out;
-	if (state_rd_nodes(&rd, state_rd_get(&rd, root, "nodes"), d) != 0 ||
-	    state_rd_metrics(&rd, root, "saved", &d->saved, &d->nsaved) != 0)
-		goto out;
-	rc = 0;
-out:
-	yaml_document_delete(&rd.doc);
-	if (rc != 0) {
-		*cause = xasprintf("%s: %s", name, rd.why);
-		free(rd.why);
-		state_doc_free(d);
-		errno = EINVAL;
-		return -1;
-	}
-	*out = d;
-	return 0;
-}
-
-int
-state_read(const char *path, struct state_doc **out, char **cause)
-{
-	char	*buf;
-	size_t	 len;
-	int	 rc, saved;
-
-	*out = NULL;
-	if (fs_read_file(path, STATE_MAX_BYTES, &buf, &len, cause) != 0)
-		return -1;
-	rc = state_read_buf(path, buf, len, out, cause);
-	saved = errno;
-	free(buf);
 	errno = saved;
 	return rc;
 }

@@ -42,9 +42,33 @@ struct state_job {
 					   "rlimits"; NULL: not shown */
 };
 
+/* The incremental writer of a job's state.yaml: what it needs to render
+ * only what changed since the file it wrote last (which it keeps open and
+ * copies the rest from). Owned by the loop's thread. */
+struct state_inc;
+
+struct state_inc *state_inc_new(void);
+void state_inc_free(struct state_inc *si);
+/* Node i's entry must be rendered again: its record, or what sj says of it
+ * (slurm_jobs, reused_from, cached), changed. */
+void state_inc_touch(struct state_inc *si, size_t i);
+/* Write the state of these records (as state_render) into fd, a new empty
+ * file opened for reading and writing: the entries touched since the last
+ * call rendered, the rest copied from the file of the last call (all
+ * rendered the first time, after a failure, when nodes or waves went, and
+ * when sj's clock bases changed). Nodes added to m since (m->shape moved:
+ * a dynamic foreach expanded) are rendered with the entries and wave lines
+ * they change; the others are still copied. si then keeps a descriptor of
+ * fd's file for the next call. 0, or -1 with errno. */
+int state_inc_write(struct state_inc *si, int fd, const struct manifest *m,
+    const struct node_run *const *runs, const struct metric *metrics,
+    size_t nmetrics, const struct state_job *sj);
+/* Bytes of the file the last state_inc_write wrote (0: none). */
+size_t state_inc_size(const struct state_inc *si);
 /* The YAML text of the state of m: runs[i] is node i's record (runs or
  * runs[i] may be NULL: pending), metrics the DAG's sums, sj the job's own
- * fields. A new NUL-terminated buffer; *len its length. */
+ * fields. A new NUL-terminated buffer; *len its length. The same text as
+ * state_inc_write. */
 char *state_render(const struct manifest *m,
     const struct node_run *const *runs, const struct metric *metrics,
     size_t nmetrics, const struct state_job *sj, size_t *len);

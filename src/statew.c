@@ -4,7 +4,9 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "cgroup.h"
@@ -14,6 +16,7 @@
 #include "state.h"
 #include "xmalloc.h"
 
+#define STATE_BYTES_PER_MS	4096	/* and write at most 4 MB a second */
 #define STATE_COST_SHARE	100	/* rewrites take at most 1/100 of the
 					   time (CPU of render and write) */
 
@@ -38,19 +41,43 @@ job_fill_state(const struct job *j, struct state_job *sj)
 }
 
 
-/* The state of the job as its scheduler knows it. */
-static char *
-statew_render(const struct job *j, const struct state_job *sj, size_t *len)
+/* A node's record changed in the scheduler: its entry is rendered again. */
+static void
+statew_touched(void *arg, size_t i)
 {
-	const struct node_run	**runs = sched_runs(j->s);
-	const struct metric	 *metrics;
-	size_t			  nmetrics;
-	char			 *text;
+	state_inc_touch(arg, i);
+}
 
+/* Render the job's state into a new temporary file beside state.yaml:
+ * what changed since the last one, the rest copied from it. Its descriptor,
+ * *tmp its name; or -1 with *cause. */
+static int
+statew_render(struct job *j, char **tmp, char **cause)
+{
+	const struct node_run **runs;
+	const struct metric *metrics;
+	struct state_job sj;
+	size_t nmetrics;
+	int fd, rc;
+
+	if (j->si == NULL)
+		j->si = state_inc_new();
+	sched_take_touched(j->s, statew_touched, j->si);
+	if ((fd = fs_atomic_open(j->state_path, 0600, (uid_t)-1, (gid_t)-1,
+	    tmp, cause)) < 0)
+		return -1;
+	job_fill_state(j, &sj);
+	runs = sched_runs(j->s);
 	metrics = sched_metrics(j->s, &nmetrics);
-	text = state_render(j->m, runs, metrics, nmetrics, sj, len);
+	rc = state_inc_write(j->si, fd, j->m, runs, metrics, nmetrics, &sj);
 	free(runs);
-	return text;
+	if (rc != 0) {
+		*cause = xasprintf("cannot write '%s': %s", *tmp,
+		    strerror(errno));
+		fs_atomic_abort(fd, *tmp);
+		return -1;
+	}
+	return fd;
 }
 
 /* The calling thread's CPU time in microseconds (0 if it cannot be read). */
@@ -65,66 +92,50 @@ thread_cpu_us(void)
 }
 
 /*
- * The rewrites while the job runs are rendered on the loop but written
- * (create, write, rename) by a thread of the job's: at 10,000 nodes the
- * write is most of a rewrite's cost, and the loop would wait for the disk
- * with its node slots idle. None is synced: state.yaml is made again from
- * the journal after a crash (fs_replace). One write at a
+ * A rewrite while the job runs is rendered on the loop into a temporary
+ * file (only what changed; the rest is copied in the kernel from the last
+ * file) and renamed into place by a thread of the job's. None is synced:
+ * state.yaml is made again from the journal after a crash. One file at a
  * time, in order; statew_flush (the last state, and those of notify) waits
- * until the thread is idle and writes itself. The first state of a new
- * job, every node pending, is rendered by the thread too (from the
- * manifest alone: no scheduler record is read off the loop's thread).
+ * until the thread is idle and does it all itself.
  */
 struct statew {
 	pthread_t	 thr;
 	pthread_mutex_t	 mu;
 	pthread_cond_t	 cv;
 	const char	*path;
-	uid_t		 uid;		/* state.yaml is the job owner's */
-	gid_t		 gid;		/*   ((uid_t)-1: ours) */
-	char		*text;		/* to write; NULL: none */
-	size_t		 len;
-	const struct manifest *pending_m; /* to render all pending, with */
-	struct state_job pending_sj;	/*   these job fields; NULL: none */
-	bool		 busy;		/* writing */
+	int		 fd;		/* to rename into place; -1: none */
+	char		*tmp;		/*   its name */
+	bool		 busy;		/* committing */
 	bool		 quit;
-	char		*err;		/* why the last write failed */
-	int64_t		 cost;		/* CPU us the last write took */
+	char		*err;		/* why the last commit failed */
+	int64_t		 cost;		/* CPU us the last commit took */
 };
 
 static void *
 statew_main(void *arg)
 {
 	struct statew *sw = arg;
-	const struct manifest *pm;
-	struct state_job psj;
-	char *text, *cause;
-	size_t len;
+	char *tmp, *cause;
 	int64_t t0;
-	int rc;
+	int fd, rc;
 
 	pthread_mutex_lock(&sw->mu);
 	for (;;) {
-		while (sw->text == NULL && sw->pending_m == NULL && !sw->quit)
+		while (sw->fd < 0 && !sw->quit)
 			pthread_cond_wait(&sw->cv, &sw->mu);
-		if (sw->text == NULL && sw->pending_m == NULL)
+		if (sw->fd < 0)
 			break;
-		text = sw->text;
-		len = sw->len;
-		sw->text = NULL;
-		pm = sw->pending_m;
-		psj = sw->pending_sj;
-		sw->pending_m = NULL;
+		fd = sw->fd;
+		tmp = sw->tmp;
+		sw->fd = -1;
+		sw->tmp = NULL;
 		sw->busy = true;
 		pthread_mutex_unlock(&sw->mu);
 
 		cause = NULL;
 		t0 = thread_cpu_us();
-		if (text == NULL)
-			text = state_render(pm, NULL, NULL, 0, &psj, &len);
-		rc = fs_replace_owned(sw->path, text, len, 0600, sw->uid,
-		    sw->gid, &cause);
-		free(text);
+		rc = fs_atomic_commit(fd, tmp, sw->path, false, &cause);
 
 		pthread_mutex_lock(&sw->mu);
 		sw->busy = false;
@@ -139,9 +150,9 @@ statew_main(void *arg)
 	return NULL;
 }
 
-/* The writer thread, started on first use with every signal blocked (the
- * loop reads them from its signalfd: none may be taken by this thread).
- * NULL when it cannot be started: then the loop writes. */
+/* The committing thread, started on first use with every signal blocked
+ * (the loop reads them from its signalfd: none may be taken by this
+ * thread). NULL when it cannot be started: then the loop commits. */
 static struct statew *
 statew_get(struct job *j)
 {
@@ -153,8 +164,7 @@ statew_get(struct job *j)
 		return j->sw;
 	sw = xcalloc(1, sizeof *sw);
 	sw->path = j->state_path;
-	sw->uid = (uid_t)-1;
-	sw->gid = (gid_t)-1;
+	sw->fd = -1;
 	pthread_mutex_init(&sw->mu, NULL);
 	pthread_cond_init(&sw->cv, NULL);
 	sigfillset(&all);
@@ -171,9 +181,9 @@ statew_get(struct job *j)
 	return sw;
 }
 
-/* What the thread last did: a failed write is logged, and how long its
- * last write took (ms) is returned. With wait, once it has nothing left
- * to do; else *busy says whether it is still writing. Called with the
+/* What the thread last did: a failed commit is logged, and how long its
+ * last commit took (us of CPU) is returned. With wait, once it has nothing
+ * left to do; else *busy says whether it is still at it. Called with the
  * lock not held. */
 static int64_t
 statew_take(struct job *j, bool wait, bool *busy)
@@ -187,10 +197,10 @@ statew_take(struct job *j, bool wait, bool *busy)
 	if (sw == NULL)
 		return 0;
 	pthread_mutex_lock(&sw->mu);
-	while (wait && (sw->busy || sw->text != NULL || sw->pending_m != NULL))
+	while (wait && (sw->busy || sw->fd >= 0))
 		pthread_cond_wait(&sw->cv, &sw->mu);
 	if (busy != NULL)
-		*busy = sw->busy || sw->text != NULL || sw->pending_m != NULL;
+		*busy = sw->busy || sw->fd >= 0;
 	err = sw->err;
 	sw->err = NULL;
 	cost = sw->cost;
@@ -213,6 +223,8 @@ statew_stop(struct job *j)
 {
 	struct statew *sw = j->sw;
 
+	state_inc_free(j->si);
+	j->si = NULL;
 	if (sw == NULL)
 		return;
 	pthread_mutex_lock(&sw->mu);
@@ -220,7 +232,8 @@ statew_stop(struct job *j)
 	pthread_cond_signal(&sw->cv);
 	pthread_mutex_unlock(&sw->mu);
 	pthread_join(sw->thr, NULL);
-	free(sw->text);
+	if (sw->fd >= 0)
+		fs_atomic_abort(sw->fd, sw->tmp);
 	free(sw->err);
 	pthread_cond_destroy(&sw->cv);
 	pthread_mutex_destroy(&sw->mu);
@@ -230,29 +243,35 @@ statew_stop(struct job *j)
 
 static void	statew_timer_cb(struct loop *, void *);
 
-/* A rewrite that took cost us of CPU: a rewrite costs O(nodes), so they
- * are spaced for writing the state to take at most a hundredth of the time,
- * whatever the DAG's size (and never more often than STATE_INTERVAL_MS).
- * CPU, not wall time: a loaded machine or a slow fsync stretches the wall
- * time of a write, not its work, and must not make the state go stale. */
+/* A rewrite that took cost us of CPU: a rewrite copies the whole file in
+ * the kernel, so they are spaced for writing the state to take at most a
+ * hundredth of the time, whatever the DAG's size (and never more often
+ * than STATE_INTERVAL_MS). CPU, not wall time: a loaded machine or a slow
+ * disk stretches the wall time of a write, not its work, and must not
+ * make the state go stale. And the bytes: each rewrite is a new file of
+ * the whole state that the kernel writes back to the disk (tens of MB at
+ * 100,000 nodes), which the nodes' own I/O must not queue behind. */
 static void
 statew_space(struct job *j, int64_t cost)
 {
 	int64_t ms = cost * STATE_COST_SHARE / 1000;
+	int64_t by = j->si != NULL ? (int64_t)(state_inc_size(j->si) /
+	    STATE_BYTES_PER_MS) : 0;
 
+	if (ms < by)
+		ms = by;
 	j->state_interval = ms > STATE_INTERVAL_MS ? ms : STATE_INTERVAL_MS;
 }
 
-/* A rewrite while the job runs: rendered here, written by the thread. */
+/* A rewrite while the job runs: rendered here, committed by the thread. */
 static void
 statew_flush_async(struct job *j)
 {
 	struct statew *sw;
-	struct state_job sj;
-	char *text;
-	size_t len;
+	char *tmp, *cause = NULL;
 	int64_t t0, cost;
 	bool busy;
+	int fd;
 
 	if ((sw = statew_get(j)) == NULL) {
 		statew_flush(j);
@@ -260,76 +279,63 @@ statew_flush_async(struct job *j)
 	}
 	cost = statew_take(j, false, &busy);
 	if (busy) {
-		/* the last one is still being written: try again later */
+		/* the last one is still being committed: try again later */
 		if (j->state_timer == NULL)
 			j->state_timer = loop_timer_at(j->loop, loop_now() +
 			    STATE_INTERVAL_MS, statew_timer_cb, j);
 		return;
 	}
 	t0 = thread_cpu_us();
-	job_fill_state(j, &sj);
-	text = statew_render(j, &sj, &len);
-	pthread_mutex_lock(&sw->mu);
-	sw->text = text;
-	sw->len = len;
-	pthread_cond_signal(&sw->cv);
-	pthread_mutex_unlock(&sw->mu);
+	if ((fd = statew_render(j, &tmp, &cause)) < 0) {
+		job_log(j, LOG_ERROR, SIZE_MAX, "state", "%s", cause);
+		free(cause);
+	} else {
+		pthread_mutex_lock(&sw->mu);
+		sw->fd = fd;
+		sw->tmp = tmp;
+		pthread_cond_signal(&sw->cv);
+		pthread_mutex_unlock(&sw->mu);
+	}
 	j->last_state = loop_now();
 	j->state_dirty = false;
-	/* as statew_flush, with the thread's last write in the cost: the
-	 * state is rewritten as often as when the loop wrote it */
+	/* as statew_flush, with the thread's last commit in the cost */
 	statew_space(j, cost + thread_cpu_us() - t0);
 }
 
-/* The first state of a new job, every node pending: rendered and written
- * by the thread while the first nodes start. A resumed job's first state
- * has records the loop owns: rendered here. */
+/* The first state of a job, every node pending (or, resumed, as its
+ * journal says). */
 void
 statew_flush_first(struct job *j)
 {
-	struct statew *sw;
-
-	if (j->resumed || (sw = statew_get(j)) == NULL) {
-		statew_flush_async(j);
-		return;
-	}
-	pthread_mutex_lock(&sw->mu);
-	job_fill_state(j, &sw->pending_sj);
-	/* no Slurm job yet; the thread reads nothing the loop changes */
-	sw->pending_sj.slurm_jobs = NULL;
-	sw->pending_sj.reused_from = NULL;
-	sw->pending_sj.cached = NULL;
-	sw->pending_sj.sandbox = NULL;
-	sw->pending_sj.saved = NULL;
-	sw->pending_sj.nsaved = 0;
-	sw->pending_m = j->m;
-	pthread_cond_signal(&sw->cv);
-	pthread_mutex_unlock(&sw->mu);
-	j->last_state = loop_now();
-	j->state_dirty = false;
+	statew_flush_async(j);
 }
 
 void
 statew_flush(struct job *j)
 {
-	struct state_job sj;
-	char *cause = NULL, *text;
-	size_t len;
+	char *cause = NULL, *tmp;
 	int64_t t0;
+	int fd;
 
 	(void)statew_take(j, true, NULL);
 	t0 = thread_cpu_us();
-	job_fill_state(j, &sj);
-	text = statew_render(j, &sj, &len);
-	if (fs_replace(j->state_path, text, len, 0600, &cause) != 0) {
+	if ((fd = statew_render(j, &tmp, &cause)) < 0 ||
+	    fs_atomic_commit(fd, tmp, j->state_path, false, &cause) != 0) {
 		job_log(j, LOG_ERROR, SIZE_MAX, "state", "%s", cause);
 		free(cause);
 		j->end_failed = true;
 	}
-	free(text);
 	j->last_state = loop_now();
 	j->state_dirty = false;
 	statew_space(j, thread_cpu_us() - t0);
+}
+
+void
+job_state_node(struct job *j, size_t i)
+{
+	if (j->si != NULL)
+		state_inc_touch(j->si, i);
+	job_state_touch(j);
 }
 
 static void

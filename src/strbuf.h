@@ -11,9 +11,27 @@ struct strbuf {
 	char	*s;		/* NUL-terminated once anything was added */
 	size_t	 len;
 	size_t	 cap;
+	int	 fd;		/* with spill: where the text goes */
+	int	 err;		/* the errno of a write that failed, or 0 */
+	size_t	 spilled;	/* bytes written to fd so far */
+	int	 spill;		/* text past STRBUF_SPILL bytes is written to
+				   fd and dropped from s */
 };
 
-#define STRBUF_INIT	{ NULL, 0, 0 }
+#define STRBUF_INIT	{ NULL, 0, 0, -1, 0, 0, 0 }
+#define STRBUF_SPILL	65536
+
+/* A buffer that writes its text to fd whenever it holds more than
+ * STRBUF_SPILL bytes: a file of any size is rendered in bounded memory.
+ * Nothing may read back text once more is appended. */
+void strbuf_init_spill(struct strbuf *b, int fd);
+/* Write what is held to fd (a spilling buffer): 0, or -1 with errno (also
+ * for an earlier write that failed). */
+int strbuf_flush(struct strbuf *b);
+/* Bytes appended in all, those already written to fd included. */
+#define strbuf_total(b)	((b)->spilled + (b)->len)
+/* Free the text; the buffer is empty again (fd is not closed). */
+void strbuf_release(struct strbuf *b);
 
 /* Room for n more bytes and a NUL after the text: where they go. The
  * caller writes there and moves len; the NUL is its to write. */

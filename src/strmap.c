@@ -12,7 +12,6 @@
 struct strmap_slot {
 	const char	*key;
 	size_t		 value;
-	uint64_t	 hash;
 };
 
 struct strmap {
@@ -80,9 +79,9 @@ strmap_lookup(const struct strmap *m, const char *key, uint64_t h)
 
 	for (;;) {
 		s = &m->slot[i];
-		if (s->key == NULL)
-			return s;
-		if (s->hash == h && strcmp(s->key, key) == 0)
+		/* no hash kept in the slot: 16 bytes, not 24, a slot of a
+		 * million-node manifest's ids; a probe compares the key */
+		if (s->key == NULL || strcmp(s->key, key) == 0)
 			return s;
 		i = (i + 1) & mask;
 	}
@@ -99,7 +98,7 @@ strmap_grow(struct strmap *m)
 	for (i = 0; i < oldcap; i++) {
 		if (old[i].key == NULL)
 			continue;
-		s = strmap_lookup(m, old[i].key, old[i].hash);
+		s = strmap_lookup(m, old[i].key, strmap_hash(old[i].key));
 		*s = old[i];
 	}
 	free(old);
@@ -123,7 +122,6 @@ strmap_put(struct strmap *m, const char *key, size_t value, size_t *old)
 	}
 	s->key = key;
 	s->value = value;
-	s->hash = h;
 	m->count++;
 	return 0;
 }

@@ -926,12 +926,12 @@ tl_axis(struct strbuf *b, const struct timeline_geom *g, double height)
 	strbuf_lit(b, "</g>\n");
 }
 
-char *
-timeline_render(const struct manifest *m, const struct node_run *const *runs,
-    const struct state_job *sj, size_t *len)
+/* The SVG text into b (which may spill into a file). */
+static void
+tl_emit(struct strbuf *b, const struct manifest *m,
+    const struct node_run *const *runs, const struct state_job *sj)
 {
 	struct timeline_geom	 g;
-	struct strbuf		 b = STRBUF_INIT;
 	struct tl_clock		 clk = { false, 0, "" };
 	const struct node_run	*r;
 	unsigned char		*crit;
@@ -963,54 +963,54 @@ timeline_render(const struct manifest *m, const struct node_run *const *runs,
 	lc = tl_label_chars(m);
 
 	/* a guess at the size: about 400 bytes a row with one attempt */
-	if (n < SIZE_MAX / 1024)
-		strbuf_room(&b, 4096 + n * 400);
+	if (n < SIZE_MAX / 1024 && !b->spill)
+		strbuf_room(b, 4096 + n * 400);
 
-	strbuf_lit(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+	strbuf_lit(b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
 	    "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" ");
-	tl_size(&b, width, height);
-	strbuf_lit(&b, " viewBox=\"0 0 ");
-	tl_fixed(&b, width, 0);
-	strbuf_lit(&b, " ");
-	tl_fixed(&b, height, 0);
-	strbuf_lit(&b, "\" font-family=\"DejaVu Sans, Helvetica, Arial, "
+	tl_size(b, width, height);
+	strbuf_lit(b, " viewBox=\"0 0 ");
+	tl_fixed(b, width, 0);
+	strbuf_lit(b, " ");
+	tl_fixed(b, height, 0);
+	strbuf_lit(b, "\" font-family=\"DejaVu Sans, Helvetica, Arial, "
 	    "sans-serif\" font-size=\"11\">\n<title>");
-	tl_str(&b, m->name);
-	strbuf_lit(&b, " ");
+	tl_str(b, m->name);
+	strbuf_lit(b, " ");
 	if (sj != NULL && sj->job != NULL)
-		tl_esc(&b, sj->job, strlen(sj->job));
-	strbuf_lit(&b, "</title>\n<rect class=\"bg\" x=\"0\" y=\"0\" ");
-	tl_size(&b, width, height);
-	strbuf_lit(&b, " fill=\"#ffffff\"/>\n<text class=\"head\" x=\"8\" "
+		tl_esc(b, sj->job, strlen(sj->job));
+	strbuf_lit(b, "</title>\n<rect class=\"bg\" x=\"0\" y=\"0\" ");
+	tl_size(b, width, height);
+	strbuf_lit(b, " fill=\"#ffffff\"/>\n<text class=\"head\" x=\"8\" "
 	    "y=\"18\" font-size=\"14\" font-weight=\"bold\">");
-	tl_str(&b, m->name);
-	strbuf_lit(&b, ": ");
-	tl_str(&b, sj != NULL ? dag_status_name(sj->status) : "unknown");
-	strbuf_lit(&b, " in ");
-	tl_dur(&b, sj != NULL && sj->started_ms >= 0 && sj->finished_ms >= 0 ?
+	tl_str(b, m->name);
+	strbuf_lit(b, ": ");
+	tl_str(b, sj != NULL ? dag_status_name(sj->status) : "unknown");
+	strbuf_lit(b, " in ");
+	tl_dur(b, sj != NULL && sj->started_ms >= 0 && sj->finished_ms >= 0 ?
 	    sj->finished_ms - sj->started_ms : g.span);
-	strbuf_lit(&b, ", ");
-	tl_uint(&b, n);
-	strbuf_lit(&b, " nodes, parallelism ");
-	tl_uint(&b, peak);
+	strbuf_lit(b, ", ");
+	tl_uint(b, n);
+	strbuf_lit(b, " nodes, parallelism ");
+	tl_uint(b, peak);
 	if (m->max_parallel > 0) {
-		strbuf_lit(&b, " of ");
-		tl_int(&b, m->max_parallel);
+		strbuf_lit(b, " of ");
+		tl_int(b, m->max_parallel);
 	}
-	strbuf_lit(&b, "</text>\n");
+	strbuf_lit(b, "</text>\n");
 	if (sj != NULL && sj->job != NULL) {
 		when[0] = '\0';
 		if (sj->started_ms >= 0)
 			state_format_time(sj->wall_base_ms + sj->started_ms -
 			    sj->mono_base_ms, when, sizeof when);
-		strbuf_lit(&b, "<text x=\"8\" y=\"32\" fill=\"#555555\">");
-		tl_esc(&b, sj->job, strlen(sj->job));
-		strbuf_lit(&b, ", started ");
-		tl_str(&b, when);
-		strbuf_lit(&b, "</text>\n");
+		strbuf_lit(b, "<text x=\"8\" y=\"32\" fill=\"#555555\">");
+		tl_esc(b, sj->job, strlen(sj->job));
+		strbuf_lit(b, ", started ");
+		tl_str(b, when);
+		strbuf_lit(b, "</text>\n");
 	}
 
-	tl_axis(&b, &g, height);
+	tl_axis(b, &g, height);
 
 	/* rows */
 	y = TL_TOP;
@@ -1019,43 +1019,65 @@ timeline_render(const struct manifest *m, const struct node_run *const *runs,
 		i = row[k];
 		if (m->graph.wave[i] != wave) {
 			wave = m->graph.wave[i];
-			strbuf_lit(&b, "<line class=\"wave\" x1=\"0\" y1=\"");
-			tl_fixed(&b, y + TL_WAVE_GAP / 2.0, 1);
-			strbuf_lit(&b, "\" x2=\"");
-			tl_fixed(&b, width, 0);
-			strbuf_lit(&b, "\" y2=\"");
-			tl_fixed(&b, y + TL_WAVE_GAP / 2.0, 1);
-			strbuf_lit(&b, "\" stroke=\"#bbbbbb\" "
+			strbuf_lit(b, "<line class=\"wave\" x1=\"0\" y1=\"");
+			tl_fixed(b, y + TL_WAVE_GAP / 2.0, 1);
+			strbuf_lit(b, "\" x2=\"");
+			tl_fixed(b, width, 0);
+			strbuf_lit(b, "\" y2=\"");
+			tl_fixed(b, y + TL_WAVE_GAP / 2.0, 1);
+			strbuf_lit(b, "\" stroke=\"#bbbbbb\" "
 			    "stroke-dasharray=\"4,3\"/>\n");
 			y += TL_WAVE_GAP;
 		}
 		r = tl_run(runs, i);
 		if (k % 2 == 1) {
-			strbuf_lit(&b, "<rect class=\"row\" x=\"0\" y=\"");
-			tl_fixed(&b, y, 1);
-			strbuf_lit(&b, "\" width=\"");
-			tl_fixed(&b, width, 0);
-			strbuf_lit(&b, "\" height=\"");
-			tl_fixed(&b, h, 1);
-			strbuf_lit(&b, "\" fill=\"#f6f6f6\"/>\n");
+			strbuf_lit(b, "<rect class=\"row\" x=\"0\" y=\"");
+			tl_fixed(b, y, 1);
+			strbuf_lit(b, "\" width=\"");
+			tl_fixed(b, width, 0);
+			strbuf_lit(b, "\" height=\"");
+			tl_fixed(b, h, 1);
+			strbuf_lit(b, "\" fill=\"#f6f6f6\"/>\n");
 		}
 		unrun = tl_unrun(sj, i);
 		if (unrun != NULL)
 			*(*unrun == '\0' ? &any_cached : &any_reused) = true;
 		if (k % g.label_every == 0)
-			tl_label(&b, m, i, r, y, h, lc, crit[i] != 0, unrun);
-		tl_unrun_mark(&b, &g, m, i, r, unrun, y, h);
-		tl_bars(&b, &g, m, i, r, t_end, y, crit[i] != 0, sj, &clk);
+			tl_label(b, m, i, r, y, h, lc, crit[i] != 0, unrun);
+		tl_unrun_mark(b, &g, m, i, r, unrun, y, h);
+		tl_bars(b, &g, m, i, r, t_end, y, crit[i] != 0, sj, &clk);
 		y += h;
 	}
-	x1 = tl_legend(&b, 8, y + 14);
-	tl_unrun_legend(&b, x1, y + 14, any_reused, any_cached);
-	strbuf_lit(&b, "</svg>\n");
+	x1 = tl_legend(b, 8, y + 14);
+	tl_unrun_legend(b, x1, y + 14, any_reused, any_cached);
+	strbuf_lit(b, "</svg>\n");
 	free(row);
 	free(crit);
-	b.s[b.len] = '\0';
+}
+
+char *
+timeline_render(const struct manifest *m, const struct node_run *const *runs,
+    const struct state_job *sj, size_t *len)
+{
+	struct strbuf b = STRBUF_INIT;
+
+	tl_emit(&b, m, runs, sj);
 	*len = b.len;
 	return b.s;
+}
+
+int
+timeline_write_fd(int fd, const struct manifest *m,
+    const struct node_run *const *runs, const struct state_job *sj)
+{
+	struct strbuf b;
+	int rc;
+
+	strbuf_init_spill(&b, fd);
+	tl_emit(&b, m, runs, sj);
+	rc = strbuf_flush(&b);
+	strbuf_release(&b);
+	return rc;
 }
 
 int

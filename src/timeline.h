@@ -38,6 +38,10 @@ void timeline_geom(const struct manifest *m,
 char *timeline_render(const struct manifest *m,
     const struct node_run *const *runs, const struct state_job *sj,
     size_t *len);
+/* timeline_render's text written into fd as it is made, in bounded
+ * memory. 0, or -1 with errno. */
+int timeline_write_fd(int fd, const struct manifest *m,
+    const struct node_run *const *runs, const struct state_job *sj);
 /* timeline_render, written atomically to path (mode 0644). Returns 0 or -1
  * with *cause. */
 int timeline_write(const char *path, const struct manifest *m,

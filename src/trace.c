@@ -95,13 +95,12 @@ trace_outcome(const struct node_run *r, size_t k)
  * right after a member that has a next, no newline at the end. The suite
  * (tests/test_timeline.c) compares it with a jansson-built reference.
  */
-char *
-trace_render(const struct manifest *m, const struct node_run *const *runs,
-    const struct state_job *sj, size_t *len)
+static void
+trace_emit(struct strbuf *b, const struct manifest *m,
+    const struct node_run *const *runs, const struct state_job *sj)
 {
 	const struct node_run	*r;
 	const struct attempt	*a;
-	struct strbuf		 b = STRBUF_INIT;
 	unsigned char		*slot_seen = NULL;
 	const char		*reason;
 	size_t			 i, k, nslots = 0, natt = 0;
@@ -139,29 +138,29 @@ trace_render(const struct manifest *m, const struct node_run *const *runs,
 		t_end = t0;
 
 	/* a guess at the size: about 230 bytes an attempt, 250 a slot */
-	if (natt < SIZE_MAX / 512 && nslots < SIZE_MAX / 512)
-		(void)strbuf_room(&b, 1024 + natt * 256 + nslots * 256);
+	if (natt < SIZE_MAX / 512 && nslots < SIZE_MAX / 512 && !b->spill)
+		(void)strbuf_room(b, 1024 + natt * 256 + nslots * 256);
 
-	strbuf_lit(&b, "{\n \"traceEvents\": [\n  {\n"
+	strbuf_lit(b, "{\n \"traceEvents\": [\n  {\n"
 	    "   \"name\": \"process_name\",\n   \"ph\": \"M\",\n"
 	    "   \"pid\": 1,\n   \"args\": {\n    \"name\": ");
-	trace_str(&b, m->name);
-	strbuf_lit(&b, "\n   }\n  }");
+	trace_str(b, m->name);
+	strbuf_lit(b, "\n   }\n  }");
 	for (i = 0; i < nslots; i++) {
 		if (!slot_seen[i])
 			continue;
-		strbuf_lit(&b, ",\n  {\n   \"name\": \"thread_name\",\n"
+		strbuf_lit(b, ",\n  {\n   \"name\": \"thread_name\",\n"
 		    "   \"ph\": \"M\",\n   \"pid\": 1,\n   \"tid\": ");
-		strbuf_int(&b, (int64_t)i);
-		strbuf_lit(&b, ",\n   \"args\": {\n    \"name\": \"slot ");
-		strbuf_int(&b, (int64_t)i);
-		strbuf_lit(&b, "\"\n   }\n  },\n  {\n"
+		strbuf_int(b, (int64_t)i);
+		strbuf_lit(b, ",\n   \"args\": {\n    \"name\": \"slot ");
+		strbuf_int(b, (int64_t)i);
+		strbuf_lit(b, "\"\n   }\n  },\n  {\n"
 		    "   \"name\": \"thread_sort_index\",\n   \"ph\": \"M\",\n"
 		    "   \"pid\": 1,\n   \"tid\": ");
-		strbuf_int(&b, (int64_t)i);
-		strbuf_lit(&b, ",\n   \"args\": {\n    \"sort_index\": ");
-		strbuf_int(&b, (int64_t)i);
-		strbuf_lit(&b, "\n   }\n  }");
+		strbuf_int(b, (int64_t)i);
+		strbuf_lit(b, ",\n   \"args\": {\n    \"sort_index\": ");
+		strbuf_int(b, (int64_t)i);
+		strbuf_lit(b, "\n   }\n  }");
 	}
 	for (i = 0; runs != NULL && i < m->nnodes; i++) {
 		if ((r = runs[i]) == NULL)
@@ -169,59 +168,82 @@ trace_render(const struct manifest *m, const struct node_run *const *runs,
 		for (k = 0; k < r->nhist; k++) {
 			a = &r->hist[k];
 			end = a->end_ms >= 0 ? a->end_ms : t_end;
-			strbuf_lit(&b, ",\n  {\n   \"name\": ");
-			trace_str(&b, m->nodes[i].id);
-			strbuf_lit(&b, ",\n   \"cat\": \"node\",\n"
+			strbuf_lit(b, ",\n  {\n   \"name\": ");
+			trace_str(b, m->nodes[i].id);
+			strbuf_lit(b, ",\n   \"cat\": \"node\",\n"
 			    "   \"ph\": \"X\",\n   \"ts\": ");
-			strbuf_int(&b, (a->start_ms - t0) * 1000);
-			strbuf_lit(&b, ",\n   \"dur\": ");
-			strbuf_int(&b, (end - a->start_ms) * 1000);
-			strbuf_lit(&b, ",\n   \"pid\": 1,\n   \"tid\": ");
-			strbuf_int(&b, a->slot >= 0 ? a->slot : 0);
-			strbuf_lit(&b, ",\n   \"args\": {\n    \"attempt\": ");
-			strbuf_int(&b, (int64_t)(k + 1));
-			strbuf_lit(&b, ",\n    \"status\": ");
-			trace_str(&b, trace_outcome(r, k));
-			strbuf_lit(&b, ",\n    \"exit\": ");
+			strbuf_int(b, (a->start_ms - t0) * 1000);
+			strbuf_lit(b, ",\n   \"dur\": ");
+			strbuf_int(b, (end - a->start_ms) * 1000);
+			strbuf_lit(b, ",\n   \"pid\": 1,\n   \"tid\": ");
+			strbuf_int(b, a->slot >= 0 ? a->slot : 0);
+			strbuf_lit(b, ",\n   \"args\": {\n    \"attempt\": ");
+			strbuf_int(b, (int64_t)(k + 1));
+			strbuf_lit(b, ",\n    \"status\": ");
+			trace_str(b, trace_outcome(r, k));
+			strbuf_lit(b, ",\n    \"exit\": ");
 			if (a->exit_code >= 0)
-				strbuf_int(&b, a->exit_code);
+				strbuf_int(b, a->exit_code);
 			else
-				strbuf_lit(&b, "null");
+				strbuf_lit(b, "null");
 			if (a->signal > 0) {
-				strbuf_lit(&b, ",\n    \"signal\": ");
-				strbuf_int(&b, a->signal);
+				strbuf_lit(b, ",\n    \"signal\": ");
+				strbuf_int(b, a->signal);
 			}
 			/* no name (out of range): no member, as before */
 			if (a->reason != REASON_NONE &&
 			    (reason = reason_name(a->reason)) != NULL) {
-				strbuf_lit(&b, ",\n    \"reason\": ");
-				trace_str(&b, reason);
+				strbuf_lit(b, ",\n    \"reason\": ");
+				trace_str(b, reason);
 			}
-			strbuf_lit(&b, ",\n    \"error\": ");
+			strbuf_lit(b, ",\n    \"error\": ");
 			if (k + 1 == r->nhist && r->error != NULL)
-				trace_str(&b, r->error);
+				trace_str(b, r->error);
 			else
-				strbuf_lit(&b, "null");
-			strbuf_lit(&b, "\n   }\n  }");
+				strbuf_lit(b, "null");
+			strbuf_lit(b, "\n   }\n  }");
 		}
 	}
-	strbuf_lit(&b, "\n ],\n \"displayTimeUnit\": \"ms\",\n"
+	strbuf_lit(b, "\n ],\n \"displayTimeUnit\": \"ms\",\n"
 	    " \"otherData\": {\n  \"dag\": ");
-	trace_str(&b, m->name);
-	strbuf_lit(&b, ",\n  \"status\": ");
-	trace_str(&b, sj != NULL ? dag_status_name(sj->status) : "unknown");
+	trace_str(b, m->name);
+	strbuf_lit(b, ",\n  \"status\": ");
+	trace_str(b, sj != NULL ? dag_status_name(sj->status) : "unknown");
 	if (sj != NULL && sj->job != NULL) {
-		strbuf_lit(&b, ",\n  \"job\": ");
-		trace_str(&b, sj->job);
+		strbuf_lit(b, ",\n  \"job\": ");
+		trace_str(b, sj->job);
 	}
 	if (sj != NULL) {
 		state_format_time(sj->wall_base_ms + t0 - sj->mono_base_ms,
 		    when, sizeof when);
-		strbuf_lit(&b, ",\n  \"started_at\": ");
-		trace_str(&b, when);
+		strbuf_lit(b, ",\n  \"started_at\": ");
+		trace_str(b, when);
 	}
-	strbuf_lit(&b, "\n }\n}");
+	strbuf_lit(b, "\n }\n}");
 	free(slot_seen);
+}
+
+char *
+trace_render(const struct manifest *m, const struct node_run *const *runs,
+    const struct state_job *sj, size_t *len)
+{
+	struct strbuf b = STRBUF_INIT;
+
+	trace_emit(&b, m, runs, sj);
 	*len = b.len;
 	return b.s;
+}
+
+int
+trace_write_fd(int fd, const struct manifest *m,
+    const struct node_run *const *runs, const struct state_job *sj)
+{
+	struct strbuf b;
+	int rc;
+
+	strbuf_init_spill(&b, fd);
+	trace_emit(&b, m, runs, sj);
+	rc = strbuf_flush(&b);
+	strbuf_release(&b);
+	return rc;
 }

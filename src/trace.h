@@ -17,5 +17,9 @@
 char *trace_render(const struct manifest *m,
     const struct node_run *const *runs, const struct state_job *sj,
     size_t *len);
+/* trace_render's text written into fd as it is made, in bounded memory.
+ * 0, or -1 with errno. */
+int trace_write_fd(int fd, const struct manifest *m,
+    const struct node_run *const *runs, const struct state_job *sj);
 
 #endif

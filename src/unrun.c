@@ -28,6 +28,7 @@ job_note_reused(struct job *j, size_t i, const char *from)
 		j->reused_from = xcalloc(j->m->nnodes, sizeof *j->reused_from);
 	free(j->reused_from[i]);
 	j->reused_from[i] = xstrdup(from);
+	job_state_node(j, i);
 }
 
 /* Copy node i's declared outputs from the directory fd into the work
@@ -74,15 +75,16 @@ unrun_now(const struct job *j, size_t i, const struct unrun *u)
 	if (sched_status(j->s) == DS_QUEUED)
 		return r->status == NS_PENDING;
 	return u->kind == UNRUN_CACHED && r->status == NS_RUNNING &&
-	    r->attempts == 1 && j->procs[i]->pid == 0 &&
-	    !j->procs[i]->slurm_live && j->procs[i]->ending == NULL;
+	    r->attempts == 1 && (j->procs[i] == NULL ||
+	    (j->procs[i]->pid == 0 && !j->procs[i]->slurm_live &&
+	    j->procs[i]->ending == NULL));
 }
 
 int
 job_succeed_unrun(struct job *j, size_t i, const struct unrun *u,
     char **cause)
 {
-	struct nodeproc *np = j->procs[i];
+	struct kvlist *o = &j->outs[i];
 	const char *id = j->m->nodes[i].id;
 	int64_t now = loop_wallclock();
 	bool begun = sched_status(j->s) != DS_QUEUED;
@@ -95,12 +97,12 @@ job_succeed_unrun(struct job *j, size_t i, const struct unrun *u,
 	}
 	if (unrun_outputs(j, i, u->outputs_fd, cause) != 0)
 		return -1;
-	kvfile_free(np->outputs, np->noutputs);
-	np->outputs = xcalloc(u->nvalues + 1, sizeof *np->outputs);
-	np->noutputs = u->nvalues;
+	kvfile_free(o->v, o->n);
+	o->v = xcalloc(u->nvalues + 1, sizeof *o->v);
+	o->n = u->nvalues;
 	for (k = 0; k < u->nvalues; k++) {
-		np->outputs[k].key = xstrdup(u->values[k].key);
-		np->outputs[k].value = xstrdup(u->values[k].value);
+		o->v[k].key = xstrdup(u->values[k].key);
+		o->v[k].value = xstrdup(u->values[k].value);
 	}
 	/* before the job's "begin": the node ended before the job began;
 	 * a resume (resume_event) and a later retry read it back */
@@ -121,9 +123,9 @@ job_succeed_unrun(struct job *j, size_t i, const struct unrun *u,
 			    u->metrics[k].value);
 		}
 	}
-	for (k = 0; k < np->noutputs; k++)
+	for (k = 0; k < o->n; k++)
 		journal_add(j->jr, now, "output", "node", id, "key",
-		    np->outputs[k].key, "value", np->outputs[k].value,
+		    o->v[k].key, "value", o->v[k].value,
 		    (char *)NULL);
 	/* a key is shown by its first 12 digits, a job id whole */
 	if (u->kind == UNRUN_REUSED)

@@ -25,12 +25,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cgroup.h"
@@ -43,89 +41,8 @@
 #include "supervisor.h"
 #include "worker.h"
 #include "wsup.h"
+#include "wsup_int.h"
 #include "xmalloc.h"
-
-#define HELLO_WAIT_MS	5000	/* for adopted supervisors to say what they
-				   hold, before slots are granted again */
-#define PROBE_MS	1000	/* how often an unreachable supervisor's
-				   lock is tested */
-#define RECORD_MS	1000	/* a lock's record of slots is this old at
-				   most */
-#define DEATHS_LOST	3	/* deaths within DEATHS_WINDOW_MS: lost */
-#define DEATHS_WINDOW_MS 60000
-#define CGROUP_NAME_MAX	63	/* a claim's cgroup name in its lock */
-#define CGROUP_NAME_SCAN "63"
-
-struct wsup {
-	struct wsups	*t;
-	char		*claim;		/* its entry in claims/ */
-	char		*job;		/* NULL until the DAG is named */
-	char		*file;		/* the dropped file's name, or NULL */
-	char		*cgroup;	/* its cgroup under dagexec/, named when
-					   the file is claimed so that the
-					   supervisor is born in it (moving a
-					   process costs an RCU grace period);
-					   NULL: named by the job's id */
-	struct spool_claim c;		/* while being taken in */
-	bool		 bundle;	/* the dropped file is an archive */
-	uid_t		 uid;
-	gid_t		 gid;
-	pid_t		 pid;		/* 0: not known (adopted, silent) */
-	int		 pidfd;		/* adopted: watched; -1 */
-	bool		 child;		/* ours: the loop reaps it */
-	int		 sock;		/* -1: not connected */
-	int		 held;		/* node slots it holds */
-	bool		 wants;
-	int		 yielding;	/* slots it was asked to give back */
-	bool		 dirty;		/* its record is behind */
-	bool		 said;		/* it has said what it holds */
-	int		 cancel;	/* to send once connected: 0 none,
-					   1 cancel, 2 cancel now */
-	bool		 rejected;	/* the file went to rejected/ */
-	bool		 collected;	/* its bundle is in done/ */
-	bool		 copying;
-	bool		 gone;
-	bool		 lost;		/* to be ended as lost */
-	bool		 lost_spawned;	/* its supervisor was told so */
-	int		 bfd;		/* the bundle being copied */
-	off_t		 bsize;
-	char		*bstatus;
-	int		 copy_rc;
-	char		*copy_cause;
-	int64_t		 scheduled;	/* a scheduled firing's time, or 0 */
-	int64_t		 deaths[DEATHS_LOST];
-	int		 ndeaths;
-	struct loop_timer *again;	/* a resume waiting for the lock */
-};
-
-/* A connection to SPOOL/ctl that has not said who it is yet. */
-struct wconn {
-	struct wsups	*t;
-	int		 fd;
-	pid_t		 pid;
-	uid_t		 uid;
-	int		 pidfd;
-};
-
-struct wsups {
-	struct wsups_config c;
-	struct wsup	**v;
-	size_t		 n;
-	size_t		 cap_v;
-	size_t		 rr;
-	int		 granted;	/* slots held by all supervisors */
-	size_t		 ncollected;	/* bundles collected */
-	size_t		 nfailed;	/* ... of jobs that did not succeed */
-	size_t		 nrejected;	/* files its supervisors refused */
-	bool		 frozen;	/* waiting for adopted ones' hello */
-	bool		 stopping;	/* --stop-jobs: interrupting them */
-	int		 lfd;		/* SPOOL/ctl */
-	struct worker	*copier;
-	struct loop_timer *thaw;
-	struct loop_timer *probe;
-	struct loop_timer *rec_timer;
-	struct spawner	*spawner;	/* started on first use */
-};
 
 static void	wsup_spawn(struct wsup *, int, int);
 static void	wsup_resume(struct wsup *);
@@ -133,8 +50,6 @@ static void	wsup_ended(struct wsup *, int);
 static void	grant_round(struct wsups *);
 static void	on_sock(struct loop *, int, uint32_t, void *);
 static void	probe_later(struct wsups *);
-static void	record_later(struct wsup *);
-static void	record_cb(struct loop *, void *);
 static void	ask_yield(struct wsups *);
 static void	send_cancel(struct wsup *);
 
@@ -186,8 +101,7 @@ wsups_free(struct wsups *t)
 		(void)loop_close_fd(t->c.loop, t->lfd);
 	loop_timer_cancel(t->c.loop, t->thaw);
 	loop_timer_cancel(t->c.loop, t->probe);
-	if (t->rec_timer != NULL)
-		record_cb(t->c.loop, t);
+	wsup_record_flush(t);
 	spawner_free(t->spawner);
 	free(t);
 }
@@ -252,113 +166,6 @@ wsup_find(struct wsups *t, const char *job)
 		if (t->v[i]->job != NULL && strcmp(t->v[i]->job, job) == 0)
 			return t->v[i];
 	return NULL;
-}
-
-/* ---- the lock's record: owner and slots, for a later daemon ------------- */
-
-static void
-record(struct wsup *ws)
-{
-	char *path, buf[160];
-	int fd, n;
-
-	path = xasprintf("%s/claims/%s/lock", spool_path(ws->t->c.sp),
-	    ws->claim);
-	fd = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
-	free(path);
-	if (fd < 0)
-		return;
-	n = snprintf(buf, sizeof buf, "uid %ld\ngid %ld\ngrants %d\n%s%s%s",
-	    (long)ws->uid, (long)ws->gid, ws->held, ws->cgroup != NULL ?
-	    "cgroup " : "", ws->cgroup != NULL ? ws->cgroup : "",
-	    ws->cgroup != NULL ? "\n" : "");
-	if (ftruncate(fd, 0) != 0 || pwrite(fd, buf, (size_t)n, 0) != n)
-		log_event(LOG_WARN, ws->job, NULL, "lock", "cannot record the "
-		    "job's slots: %s", strerror(errno));
-	close(fd);
-}
-
-/* Slots change at every node's start and end: their record is written at
- * most every RECORD_MS (what a later daemon reads is that old at most). */
-static void
-record_cb(struct loop *l, void *arg)
-{
-	struct wsups *t = arg;
-	size_t i;
-
-	(void)l;
-	t->rec_timer = NULL;
-	for (i = 0; i < t->n; i++)
-		if (t->v[i]->dirty) {
-			t->v[i]->dirty = false;
-			record(t->v[i]);
-		}
-}
-
-static void
-record_later(struct wsup *ws)
-{
-	ws->dirty = true;
-	if (ws->t->rec_timer == NULL)
-		ws->t->rec_timer = loop_timer_at(ws->t->c.loop, loop_now() +
-		    RECORD_MS, record_cb, ws->t);
-}
-
-static int
-read_record(struct wsups *t, const char *claim, uid_t *uid, gid_t *gid,
-    int *grants, char **cgroup)
-{
-	char *path, buf[160], cg[CGROUP_NAME_MAX + 1];
-	long u, g;
-	int fd, k, n;
-
-	*cgroup = NULL;
-	path = xasprintf("%s/claims/%s/lock", spool_path(t->c.sp), claim);
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	free(path);
-	if (fd < 0)
-		return -1;
-	n = (int)pread(fd, buf, sizeof buf - 1, 0);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = '\0';
-	if (sscanf(buf, "uid %ld gid %ld grants %d", &u, &g, &k) != 3 ||
-	    u < 0 || g < 0 || k < 0)
-		return -1;
-	*uid = (uid_t)u;
-	*gid = (gid_t)g;
-	*grants = k;
-	/* written by a daemon that names cgroups at the claim */
-	if ((path = strstr(buf, "\ncgroup ")) != NULL &&
-	    sscanf(path + 8, "%" CGROUP_NAME_SCAN "s", cg) == 1)
-		*cgroup = xstrdup(cg);
-	return 0;
-}
-
-/* The name of ws's job's cgroup under dagexec/ (NULL: none yet). */
-static const char *
-cgroup_of(const struct wsup *ws)
-{
-	return ws->cgroup != NULL ? ws->cgroup : ws->job;
-}
-
-/* A name for a claimed file's cgroup, unique among the spool's: the
- * supervisor is born in it, before its job has an id. */
-static char *
-cgroup_new_name(void)
-{
-	static unsigned long seq;
-	unsigned char r[8];
-	char hex[17];
-	size_t k;
-
-	if (getrandom(r, sizeof r, GRND_NONBLOCK) != sizeof r)
-		return xasprintf("claim-%lx-%lx-%lx", (unsigned long)time(NULL),
-		    (unsigned long)getpid(), ++seq);
-	for (k = 0; k < sizeof r; k++)
-		snprintf(hex + 2 * k, 3, "%02x", r[k]);
-	return xasprintf("claim-%s", hex);
 }
 
 /* ---- starting a supervisor ---------------------------------------------- */
@@ -429,8 +236,8 @@ wsup_spawn(struct wsup *ws, int lockfd, int filefd)
 	req.lockfd = lockfd;
 	req.filefd = filefd;
 	/* born in its job's cgroup, made (or emptied) now */
-	req.cgroupfd = cgroup_of(ws) != NULL ? cgroup_daemon_job(t->c.cg,
-	    cgroup_of(ws), ws->job, ws->uid, ws->gid) : -1;
+	req.cgroupfd = wsup_cgroup(ws) != NULL ? cgroup_daemon_job(t->c.cg,
+	    wsup_cgroup(ws), ws->job, ws->uid, ws->gid) : -1;
 	req.in_cgroup = req.cgroupfd >= 0;
 	pid = spawner_spawn(&t->spawner, spool_path(t->c.sp), &req, &cause);
 	close(sv[1]);
@@ -518,8 +325,8 @@ wsups_take(struct wsups *t, struct spool_claim *c)
 		return;
 	}
 	if (t->c.cg != NULL)
-		ws->cgroup = cgroup_new_name();
-	record(ws);
+		ws->cgroup = wsup_cgroup_new_name();
+	wsup_record(ws);
 	wsup_spawn(ws, lockfd, filefd);
 	if (ws->gone)
 		wsup_remove(ws);
@@ -635,7 +442,7 @@ grant_round(struct wsups *t)
 			continue;
 		ws->held++;
 		t->granted++;
-		record_later(ws);
+		wsup_record_later(ws);
 		tried = 0;
 	}
 	ask_yield(t);
@@ -825,7 +632,7 @@ on_message(struct wsup *ws, const char *msg, int fd)
 			t->granted -= (int)n;
 			ws->yielding -= ws->yielding < (int)n ? ws->yielding :
 			    (int)n;
-			record_later(ws);
+			wsup_record_later(ws);
 			grant_round(t);
 		}
 	} else if (ctl_is(msg, "name", &rest))
@@ -1041,7 +848,7 @@ wsup_resume(struct wsup *ws)
 	}
 	ws->gone = false;
 	ws->pid = 0;
-	record(ws);
+	wsup_record(ws);
 	wsup_spawn(ws, lockfd, filefd);
 	if (ws->gone)
 		wsup_remove(ws);
@@ -1082,7 +889,7 @@ wsup_ended(struct wsup *ws, int status)
 		(void)loop_close_fd(t->c.loop, ws->pidfd);
 		ws->pidfd = -1;
 	}
-	cgroup_daemon_end(t->c.cg, cgroup_of(ws), ws->job);
+	cgroup_daemon_end(t->c.cg, wsup_cgroup(ws), ws->job);
 	t->granted -= ws->held;
 	ws->held = 0;
 	ws->yielding = 0;
@@ -1259,7 +1066,7 @@ on_conn(struct loop *l, int fd, uint32_t events, void *arg)
 	ws->held = held;
 	ws->yielding = 0;
 	ws->said = true;
-	record(ws);
+	wsup_record(ws);
 	log_event(LOG_INFO, ws->job, NULL, "adopt", "supervisor pid=%ld holds "
 	    "%d slot(s)", (long)ws->pid, held);
 	(void)ctl_send(ws->sock, -1, "cap %d", t->c.cap == INT_MAX ? 0 :
@@ -1401,7 +1208,7 @@ recover_claim(struct wsups *t, const char *name)
 		/* a file being taken in: its supervisor, if alive, gives up
 		 * now that its daemon is gone; then it goes back, and its
 		 * cgroup goes when it has */
-		(void)read_record(t, name, &uid, &gid, &grants, &cg);
+		(void)wsup_read_record(t, name, &uid, &gid, &grants, &cg);
 		if (held == 0) {
 			cgroup_daemon_end(t->c.cg, cg, NULL);
 			free(cg);
@@ -1413,7 +1220,7 @@ recover_claim(struct wsups *t, const char *name)
 		}
 		return;
 	}
-	if (read_record(t, name, &uid, &gid, &grants, &cg) != 0) {
+	if (wsup_read_record(t, name, &uid, &gid, &grants, &cg) != 0) {
 		log_event(LOG_ERROR, name, NULL, "recover", "claims/%s/lock "
 		    "holds no owner: left alone", name);
 		return;

@@ -939,6 +939,70 @@ test_lint(void)
 	diags_release(&d);
 }
 
+/* Every instance owns its slurm: and cache: settings, copied from the node
+ * as written (a static foreach) or from the node expanded (a dynamic
+ * one): the same values, not the same memory, each freed once. */
+static void
+test_instance_settings(void)
+{
+	static const char text[] =
+	    "name: t\n"
+	    "nodes:\n"
+	    "  plan: {run: x}\n"
+	    "  sweep:\n"
+	    "    foreach: [a, b, c]\n"
+	    "    executor: slurm\n"
+	    "    slurm: {partition: gpu, extra: [--exclusive]}\n"
+	    "    cache: {inputs: [data/in], env: [HOME]}\n"
+	    "    run: x\n"
+	    "  agent:\n"
+	    "    foreach: {from: plan, key: tasks}\n"
+	    "    executor: slurm\n"
+	    "    slurm: {partition: cpu, qos: low}\n"
+	    "    cache: {inputs: [data/in]}\n"
+	    "    run: x\n";
+	static const char *items[] = { "x", "y" };
+	static const char *ids[] = { "sweep[a]", "sweep[b]", "sweep[c]",
+	    "agent[x]", "agent[y]" };
+	const struct node *n, *o;
+	struct manifest *m;
+	struct diags d;
+	char *cause = NULL;
+	size_t k, q;
+
+	m = parse(text, &d);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+	CU_ASSERT_EQUAL(manifest_expand(m, idx(m, "agent"), items, 2, &cause),
+	    0);
+	for (k = 0; k < 5; k++) {
+		n = &m->nodes[idx(m, ids[k])];
+		CU_ASSERT_PTR_NOT_NULL_FATAL(n->slurm);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(n->cache);
+		CU_ASSERT_STRING_EQUAL(node_slurm(n)->partition,
+		    k < 3 ? "gpu" : "cpu");
+		CU_ASSERT_STRING_EQUAL(node_cache(n)->inputs[0], "data/in");
+		for (q = 0; q < k; q++) {
+			o = &m->nodes[idx(m, ids[q])];
+			CU_ASSERT(o->slurm != n->slurm);
+			CU_ASSERT(o->cache != n->cache);
+			CU_ASSERT(o->cache->inputs != n->cache->inputs);
+		}
+	}
+	n = &m->nodes[idx(m, "sweep[c]")];
+	CU_ASSERT_EQUAL_FATAL(node_slurm(n)->nextra, 1);
+	CU_ASSERT_STRING_EQUAL(node_slurm(n)->extra[0], "--exclusive");
+	CU_ASSERT_STRING_EQUAL(node_cache(n)->env[0], "HOME");
+	CU_ASSERT_STRING_EQUAL(node_slurm(&m->nodes[idx(m, "agent[y]")])->qos,
+	    "low");
+	/* a node of neither reads the empty ones */
+	n = &m->nodes[idx(m, "plan")];
+	CU_ASSERT_PTR_NULL(n->slurm);
+	CU_ASSERT_PTR_NULL(node_slurm(n)->partition);
+	CU_ASSERT(!node_cache(n)->enabled);
+	manifest_free(m);
+	diags_release(&d);
+}
+
 int
 main(void)
 {
@@ -948,6 +1012,8 @@ main(void)
 		{ "errors at their line and column", test_bad },
 		{ "10,000 instances and 200 bytes", test_bounds },
 		{ "a dynamic foreach expanded", test_expand_manifest },
+		{ "instances own their slurm and cache settings",
+		    test_instance_settings },
 		{ "the scheduler expands", test_sched_expand },
 		{ "zero and too many items", test_sched_empty },
 		{ "a stop before the expansion", test_sched_stop },

@@ -1153,15 +1153,15 @@ test_full(void)
 	CU_ASSERT_EQUAL(n->priority, -5);
 	CU_ASSERT_EQUAL(n->estimate_ms, 120000);
 	CU_ASSERT_EQUAL(n->executor, EXECUTOR_SLURM);
-	CU_ASSERT_STRING_EQUAL(n->slurm.partition, "gpu");
-	CU_ASSERT_STRING_EQUAL(n->slurm.account, "lab");
-	CU_ASSERT_STRING_EQUAL(n->slurm.qos, "high");
-	CU_ASSERT_STRING_EQUAL(n->slurm.gres, "gpu:1");
-	CU_ASSERT_EQUAL(n->slurm.cpus, 8);
-	CU_ASSERT_EQUAL(n->slurm.mem, 16LL << 30);
-	CU_ASSERT_EQUAL(n->slurm.time_ms, 3600000);
-	CU_ASSERT_EQUAL_FATAL(n->slurm.nextra, 1);
-	CU_ASSERT_STRING_EQUAL(n->slurm.extra[0], "--exclusive");
+	CU_ASSERT_STRING_EQUAL(node_slurm(n)->partition, "gpu");
+	CU_ASSERT_STRING_EQUAL(node_slurm(n)->account, "lab");
+	CU_ASSERT_STRING_EQUAL(node_slurm(n)->qos, "high");
+	CU_ASSERT_STRING_EQUAL(node_slurm(n)->gres, "gpu:1");
+	CU_ASSERT_EQUAL(node_slurm(n)->cpus, 8);
+	CU_ASSERT_EQUAL(node_slurm(n)->mem, 16LL << 30);
+	CU_ASSERT_EQUAL(node_slurm(n)->time_ms, 3600000);
+	CU_ASSERT_EQUAL_FATAL(node_slurm(n)->nextra, 1);
+	CU_ASSERT_STRING_EQUAL(node_slurm(n)->extra[0], "--exclusive");
 
 	n = &m->nodes[2];
 	CU_ASSERT_EQUAL(n->kind, NODE_HTTP);
@@ -1267,9 +1267,9 @@ test_defaults(void)
 	CU_ASSERT_EQUAL(a->pool_index, 0);
 	CU_ASSERT_EQUAL(a->retry_on, 1u << REASON_TIMEOUT);
 	CU_ASSERT_EQUAL(a->when, WHEN_ALWAYS);
-	CU_ASSERT_STRING_EQUAL(a->slurm.partition, "p");
-	CU_ASSERT_EQUAL_FATAL(a->slurm.nextra, 1);
-	CU_ASSERT_STRING_EQUAL(a->slurm.extra[0], "-x");
+	CU_ASSERT_STRING_EQUAL(node_slurm(a)->partition, "p");
+	CU_ASSERT_EQUAL_FATAL(node_slurm(a)->nextra, 1);
+	CU_ASSERT_STRING_EQUAL(node_slurm(a)->extra[0], "-x");
 
 	CU_ASSERT_EQUAL(b->timeout_ms, 5000);
 	CU_ASSERT_EQUAL(b->retries, 0);
@@ -1315,16 +1315,16 @@ test_cache(void)
 	if (rc != 0)
 		dump(&d);
 	CU_ASSERT_EQUAL_FATAL(rc, 0);
-	CU_ASSERT(m->nodes[0].cache.enabled);
-	CU_ASSERT_EQUAL_FATAL(m->nodes[0].cache.ninputs, 1);
-	CU_ASSERT_STRING_EQUAL(m->nodes[0].cache.inputs[0], "data/*.csv");
-	CU_ASSERT_EQUAL_FATAL(m->nodes[0].cache.nenv, 2);
-	CU_ASSERT_STRING_EQUAL(m->nodes[0].cache.env[1], "HOME");
-	CU_ASSERT_EQUAL(m->nodes[0].cache.max_age_ms, 7LL * 86400000);
-	CU_ASSERT(!m->nodes[1].cache.enabled);
-	CU_ASSERT(m->nodes[2].cache.enabled);
-	CU_ASSERT_EQUAL(m->nodes[2].cache.ninputs, 0);
-	CU_ASSERT_EQUAL(m->nodes[2].cache.max_age_ms, 0);
+	CU_ASSERT(node_cache(&m->nodes[0])->enabled);
+	CU_ASSERT_EQUAL_FATAL(node_cache(&m->nodes[0])->ninputs, 1);
+	CU_ASSERT_STRING_EQUAL(node_cache(&m->nodes[0])->inputs[0], "data/*.csv");
+	CU_ASSERT_EQUAL_FATAL(node_cache(&m->nodes[0])->nenv, 2);
+	CU_ASSERT_STRING_EQUAL(node_cache(&m->nodes[0])->env[1], "HOME");
+	CU_ASSERT_EQUAL(node_cache(&m->nodes[0])->max_age_ms, 7LL * 86400000);
+	CU_ASSERT(!node_cache(&m->nodes[1])->enabled);
+	CU_ASSERT(node_cache(&m->nodes[2])->enabled);
+	CU_ASSERT_EQUAL(node_cache(&m->nodes[2])->ninputs, 0);
+	CU_ASSERT_EQUAL(node_cache(&m->nodes[2])->max_age_ms, 0);
 	manifest_free(m);
 	diags_release(&d);
 }

@@ -2012,9 +2012,66 @@ big_fails(struct evq *q, const struct manifest *m, size_t i, int attempt)
 	return (i >= m->nnodes - m->nnodes / 100 && x % 50 == 0);
 }
 
-static void
-big_run(size_t n, enum schedule sched, int maxpar)
+/* A digest of everything state.yaml shows of a node's record. */
+static uint64_t
+rec_sig(const struct node_run *r)
 {
+	uint64_t	h = 1469598103934665603ULL;
+	int64_t		v[12];
+	size_t		k;
+	const char	*p;
+
+	v[0] = r->status;
+	v[1] = r->attempts;
+	v[2] = r->exit_code;
+	v[3] = r->signal;
+	v[4] = r->started_ms;
+	v[5] = r->finished_ms;
+	v[6] = r->cpu_ms;
+	v[7] = r->max_rss_kb;
+	v[8] = r->reason;
+	v[9] = (int64_t)r->nmetrics;
+	v[10] = (int64_t)r->nhist;
+	v[11] = r->nhist > 0 ? r->hist[r->nhist - 1].end_ms : -2;
+	for (k = 0; k < 12; k++)
+		h = (h ^ (uint64_t)v[k]) * 1099511628211ULL;
+	for (p = r->error; p != NULL && *p != '\0'; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+	for (p = r->stderr_tail; p != NULL && *p != '\0'; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+	return h;
+}
+
+static void
+mark_touched(void *arg, size_t i)
+{
+	((unsigned char *)arg)[i] = 1;
+}
+
+/* Every node whose record changed since the last look was reported by
+ * sched_take_touched. */
+static void
+check_touched(struct fx *f, uint64_t *sig, unsigned char *seen)
+{
+	size_t	i, missed = 0;
+	uint64_t h;
+
+	memset(seen, 0, f->m->nnodes);
+	sched_take_touched(f->s, mark_touched, seen);
+	for (i = 0; i < f->m->nnodes; i++) {
+		h = rec_sig(sched_node(f->s, i));
+		if (h != sig[i] && !seen[i])
+			missed++;
+		sig[i] = h;
+	}
+	CU_ASSERT_EQUAL(missed, 0);
+}
+
+static void
+big_run(size_t n, enum schedule sched, int maxpar, bool touched)
+{
+	uint64_t		*sig = xcalloc(n, sizeof *sig);
+	unsigned char		*seen = xcalloc(n, 1);
 	struct manifest		*m = man_alloc(n);
 	struct fx		 f;
 	struct evq		 q = { NULL, 0, 0, 88172645463325252ULL };
@@ -2066,9 +2123,13 @@ big_run(size_t n, enum schedule sched, int maxpar)
 	f.arg = &q;
 	f.on_start = big_start;
 	f.on_kill = big_kill;
+	for (i = 0; i < n; i++)
+		sig[i] = rec_sig(sched_node(f.s, i));
 	sched_begin(f.s, 0);
 	for (;;) {
 		fx_run(&f);
+		if (touched)
+			check_touched(&f, sig, seen);
 		if (sched_finished(f.s))
 			break;
 		next = sched_wakeup(f.s);
@@ -2094,8 +2155,12 @@ big_run(size_t n, enum schedule sched, int maxpar)
 			else
 				fx_end_full(&f, e.node, REASON_NONE, 0, 0,
 				    NULL, NULL, 0, 1, 1);
+			if (touched)
+				check_touched(&f, sig, seen);
 		}
 	}
+	free(sig);
+	free(seen);
 	CU_ASSERT(sched_finished(f.s));
 	CU_ASSERT(events >= n / 2);
 	sched_counts(f.s, counts);
@@ -2163,13 +2228,70 @@ big_run(size_t n, enum schedule sched, int maxpar)
 static void
 test_big(void)
 {
-	big_run(100000, SCHEDULE_CRITICAL_PATH, 16);
+	big_run(100000, SCHEDULE_CRITICAL_PATH, 16, false);
 }
 
 static void
 test_big_waves(void)
 {
-	big_run(20000, SCHEDULE_WAVES, 8);
+	big_run(20000, SCHEDULE_WAVES, 8, false);
+}
+
+/* Every change to a record is reported by sched_take_touched: presets,
+ * starts, ends, retries, a stop and a cancel, and two random DAGs. */
+static void
+test_touched(void)
+{
+	struct manifest	*m = man_new("a b:a c:a d:c e f:e g");
+	struct fx	 f;
+	uint64_t	 sig[7];
+	unsigned char	 seen[7];
+	size_t		 i, round;
+
+	nd(m, "c")->when = WHEN_ALWAYS;
+	nd(m, "e")->retries = 1;
+	nd(m, "e")->retry_delay_ms = 5;
+	fx_init(&f, m, 3, NULL);
+	for (i = 0; i < 7; i++)
+		sig[i] = rec_sig(sched_node(f.s, i));
+	sched_preset_attempts(f.s, idx(m, "f"), 2);
+	sched_preset_succeeded(f.s, idx(m, "g"), 1, 30);
+	f.seen[idx(m, "g")] = NS_SUCCEEDED;	/* a preset is no change */
+	check_touched(&f, sig, seen);
+	sched_begin(f.s, 100);
+	check_touched(&f, sig, seen);
+	sched_preset_times(f.s, idx(m, "g"), 50, 30);
+	check_touched(&f, sig, seen);
+	for (round = 0; round < 6; round++) {
+		fx_run(&f);
+		check_touched(&f, sig, seen);
+		f.now += 10;
+		if (round == 1)
+			fx_exit(&f, "e", 1);	/* retried */
+		else if (round == 3)
+			sched_stop(f.s, f.now);
+		else if (round == 4)
+			sched_cancel(f.s, f.now, DS_CANCELLED);
+		else {
+			for (i = 0; i < 7; i++)
+				if (f.running[i] > 0) {
+					fx_end_full(&f, i, REASON_NONE, 0, 0,
+					    NULL, NULL, 0, 1, 1);
+					break;
+				}
+		}
+		check_touched(&f, sig, seen);
+	}
+	for (i = 0; i < 7; i++)
+		if (f.running[i] > 0)
+			fx_end_full(&f, i, REASON_SIGNAL, -1, SIGTERM, NULL,
+			    NULL, 0, 1, 1);
+	fx_run(&f);
+	check_touched(&f, sig, seen);
+	CU_ASSERT(sched_finished(f.s));
+	fx_done(&f);
+	big_run(1500, SCHEDULE_CRITICAL_PATH, 4, true);
+	big_run(600, SCHEDULE_WAVES, 3, true);
 }
 
 int
@@ -2212,6 +2334,7 @@ main(void)
 		{ "backoff_saturates", test_backoff_saturates },
 		{ "big", test_big },
 		{ "big_waves", test_big_waves },
+		{ "touched records", test_touched },
 		{ NULL, NULL }
 	};
 	int	rc;

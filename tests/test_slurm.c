@@ -161,10 +161,12 @@ test_sbatch_argv(void)
 	char id[] = "train", part[] = "gpu", acct[] = "proj", qos[] = "high";
 	char gres[] = "gpu:1", **extra = strv(extra0);
 	struct node n;
+	struct slurm_spec ss;
 	char **a;
 	size_t k;
 
 	memset(&n, 0, sizeof n);
+	memset(&ss, 0, sizeof ss);
 	n.id = id;
 	/* nothing given: cpus 1, no mem, no time */
 	a = slurm_sbatch_argv(&n, "dag", "dag-1", 2, "/s/x.sbatch", "/o",
@@ -202,15 +204,16 @@ test_sbatch_argv(void)
 
 	/* slurm: wins over limits and timeout; extra kept in order, last
 	 * before the script */
-	n.slurm.cpus = 4;
-	n.slurm.mem = 2LL << 30;
-	n.slurm.time_ms = 3600000;
-	n.slurm.partition = part;
-	n.slurm.account = acct;
-	n.slurm.qos = qos;
-	n.slurm.gres = gres;
-	n.slurm.extra = extra;
-	n.slurm.nextra = 2;
+	n.slurm = &ss;
+	ss.cpus = 4;
+	ss.mem = 2LL << 30;
+	ss.time_ms = 3600000;
+	ss.partition = part;
+	ss.account = acct;
+	ss.qos = qos;
+	ss.gres = gres;
+	ss.extra = extra;
+	ss.nextra = 2;
 	a = slurm_sbatch_argv(&n, "d", "j", 1, "/s", "/o", "/e", "/w");
 	CU_ASSERT(has(a, "--cpus-per-task=4"));
 	CU_ASSERT(has(a, "--mem=2048M"));

@@ -6,6 +6,7 @@
 #include <limits.h>
 #include <math.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +18,7 @@
 #include <yaml.h>
 
 #include "cunit_main.h"
+#include "rng.h"
 #include "diag.h"
 #include "errtail.h"
 #include "fsutil.h"
@@ -1269,6 +1271,250 @@ test_real_sched(void)
 	free(path);
 }
 
+/* ---- incremental rewrites --------------------------------------------- */
+
+static char inc_e1[] = "exit 1", inc_e2[] = "a \"quoted\" one",
+    inc_e3[] = "line\nbreak", inc_e4[] = "caf\xc3\xa9";
+static char *const inc_errs[] = { NULL, inc_e1, inc_e2, inc_e3, inc_e4 };
+
+/* Change node i's record at random (status, counts, times, error). */
+static void
+inc_change(struct node_run *r, int64_t now)
+{
+	r->status = (enum node_status)(rng() % NS__COUNT);
+	r->attempts = (int)(rng() % 4);
+	r->exit_code = (int)(rng() % 3) - 1;
+	r->signal = rng() % 5 == 0 ? 9 : 0;
+	r->started_ms = rng() % 4 == 0 ? -1 : now - (int64_t)(rng() % 5000);
+	r->finished_ms = rng() % 2 == 0 ? -1 : now;
+	r->cpu_ms = (int64_t)(rng() % 100000);
+	r->max_rss_kb = (int64_t)(rng() % 1000000);
+	r->reason = (enum reason)(rng() % REASON__COUNT);
+	r->error = inc_errs[rng() % (sizeof inc_errs /
+	    sizeof inc_errs[0])];
+}
+
+/* One rewrite of these records by si into a new file at path: true when
+ * it is byte for byte what state_render writes of them, and its text reads
+ * back with every node. */
+static bool
+inc_check(struct state_inc *si, const char *path, const struct manifest *m,
+    const struct node_run *const *rv, const struct metric *met,
+    size_t nmet, const struct state_job *j, size_t round)
+{
+	struct state_doc *d = NULL;
+	char	*text, *file, *cause = NULL;
+	size_t	 len, flen, i;
+	int	 fd;
+	bool	 same;
+
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	CU_ASSERT_FATAL(fd >= 0);
+	CU_ASSERT_EQUAL_FATAL(state_inc_write(si, fd, m, rv, met, nmet, j),
+	    0);
+	close(fd);
+	/* the next round writes a new file: this one stays whole */
+	CU_ASSERT_EQUAL_FATAL(fs_read_file(path, SIZE_MAX / 2, &file, &flen,
+	    &cause), 0);
+	unlink(path);
+	CU_ASSERT_EQUAL(state_inc_size(si), flen);
+	text = state_render(m, rv, met, nmet, j, &len);
+	CU_ASSERT_EQUAL(flen, len);
+	same = flen == len && memcmp(file, text, len) == 0;
+	if (!same) {
+		for (i = 0; i < len && i < flen && file[i] == text[i]; i++)
+			;
+		fprintf(stderr, "\nround %zu: the rewrite differs at byte "
+		    "%zu: '%.60s' against '%.60s'\n", round, i,
+		    file + (i > 20 ? i - 20 : 0), text + (i > 20 ? i - 20 : 0));
+		CU_FAIL("incremental text differs");
+	} else {
+		CU_ASSERT_EQUAL_FATAL(state_read_buf("inc", file, flen, &d,
+		    &cause), 0);
+		CU_ASSERT_EQUAL(d->nnodes, m->nnodes);
+		state_doc_free(d);
+	}
+	free(file);
+	free(text);
+	return same;
+}
+
+/* Rewrite after rewrite, each into a new file, with a few records
+ * changed (and touched) in between: every file is byte for byte what
+ * state_render writes of the same records, whose text is read back. */
+static void
+test_incremental(void)
+{
+	size_t		 n = 300, nw = 7, i, k, round;
+	struct manifest	 im;
+	struct node	*in = xcalloc(n, sizeof *in);
+	size_t		*iw = xcalloc(n, sizeof *iw);
+	struct node_run	*ir = xcalloc(n, sizeof *ir);
+	const struct node_run **irp = xcalloc(n, sizeof *irp);
+	struct state_inc *si = state_inc_new();
+	struct state_job j = sj;
+	char		*path;
+
+	rng_state = 20;
+	memset(&im, 0, sizeof im);
+	im.name = dagname;
+	im.nodes = in;
+	im.nnodes = n;
+	for (i = 0; i < n; i++) {
+		in[i].id = xasprintf("node-%zu", i);
+		iw[i] = (i * 3) % nw;
+		ir[i].status = NS_PENDING;
+		ir[i].exit_code = -1;
+		ir[i].started_ms = ir[i].finished_ms = -1;
+		irp[i] = &ir[i];
+	}
+	im.graph.n = n;
+	im.graph.wave = iw;
+	im.graph.nwaves = nw;
+	path = xasprintf("%s/inc.yaml", tmpdir);
+	for (round = 0; round < 60; round++) {
+		/* a few nodes, or (now and then) most of them */
+		k = round % 10 == 5 ? n : 1 + rng() % 12;
+		while (k-- > 0) {
+			i = rng() % n;
+			inc_change(&ir[i], 2000 + (int64_t)round * 10);
+			state_inc_touch(si, i);
+		}
+		/* every node of a wave final, then one again running */
+		if (round == 30)
+			for (i = 0; i < n; i++)
+				if (iw[i] == 2) {
+					ir[i].status = NS_SUCCEEDED;
+					state_inc_touch(si, i);
+				}
+		j.status = round + 1 < 60 ? DS_RUNNING : DS_FAILED;
+		if (!inc_check(si, path, &im, irp, dagm, 4, &j, round))
+			break;
+	}
+	state_inc_free(si);
+	free(path);
+	for (i = 0; i < n; i++)
+		free(in[i].id);
+	free(in);
+	free(iw);
+	free(ir);
+	free(irp);
+}
+
+static void
+inc_touched(void *arg, size_t i)
+{
+	state_inc_touch(arg, i);
+}
+
+/* A rewrite of s's records, only those it listed as touched rendered
+ * again; true when it is what state_render writes. */
+static bool
+grow_rewrite(struct state_inc *si, struct sched *s, const struct manifest *m,
+    const char *path, size_t round)
+{
+	struct state_job	 j = sj;
+	const struct node_run	**rv;
+	const struct metric	*met;
+	size_t			 nmet;
+	bool			 same;
+
+	sched_take_touched(s, inc_touched, si);
+	j.status = sched_status(s);
+	rv = sched_runs(s);
+	met = sched_metrics(s, &nmet);
+	same = inc_check(si, path, m, rv, met, nmet, &j, round);
+	free(rv);
+	return same;
+}
+
+/* A DAG that grows between rewrites, driven by the real scheduler as a job
+ * does: two dynamic foreach nodes expand (forty instances, shown in the
+ * middle of the nodes, and one, whose node only changes its id: rewritten
+ * at once, before anything of it starts), and every rewrite, with only
+ * what the scheduler listed as touched rendered again, is byte for byte
+ * what state_render writes. */
+static void
+test_incremental_grow(void)
+{
+	static const char yaml[] =
+	    "name: grow\n"
+	    "nodes:\n"
+	    "  plan: {run: x}\n"
+	    "  a: {run: x}\n"
+	    "  fan:\n"
+	    "    foreach: {from: plan, key: items}\n"
+	    "    run: x\n"
+	    "  one:\n"
+	    "    foreach: {from: plan, key: single}\n"
+	    "    needs: [b]\n"
+	    "    run: x\n"
+	    "  b: {run: x, needs: [a]}\n"
+	    "  merge: {run: x, needs: [fan, one, b]}\n"
+	    "  last: {run: x, needs: [merge]}\n";
+	static const char *const single[] = { "only" };
+	const char		*items[40];
+	char			 labels[40][8];
+	struct manifest		*m = NULL;
+	struct diags		 dg;
+	struct sched_config	 cfg = { 3, NULL, false, 0 };
+	struct sched		*s;
+	struct sched_action	 a;
+	struct attempt_end	 e;
+	struct state_inc	*si = state_inc_new();
+	size_t			 run[64], nrun = 0, k, round, grew = 0;
+	char			*path = xasprintf("%s/grow.yaml", tmpdir);
+	char			*cause = NULL;
+	int64_t			 now = 0;
+
+	for (k = 0; k < 40; k++) {
+		snprintf(labels[k], sizeof labels[k], "t%zu", k);
+		items[k] = labels[k];
+	}
+	diags_init(&dg);
+	CU_ASSERT_EQUAL_FATAL(manifest_parse("grow.yaml", yaml,
+	    sizeof yaml - 1, &m, &dg), 0);
+	diags_release(&dg);
+	s = sched_new(m, &cfg);
+	sched_begin(s, 0);
+	memset(&e, 0, sizeof e);
+	for (round = 0; round < 200 && !sched_finished(s); round++) {
+		now += 10;
+		while (sched_next(s, now, INT_MAX, &a) == 1) {
+			if (a.kind == SA_START)
+				run[nrun++] = a.node;
+			if (a.kind != SA_EXPAND)
+				continue;
+			k = strcmp(m->nodes[a.node].id, "fan") == 0 ? 40 : 1;
+			CU_ASSERT_EQUAL_FATAL(manifest_expand(m, a.node,
+			    k == 40 ? items : single, k, &cause), 0);
+			sched_expand(s, a.node, k, now, REASON_NONE, NULL);
+			grew++;
+			if (k == 1 && !grow_rewrite(si, s, m, path, round))
+				break;
+		}
+		/* the first to start ends: one a round (now and then a
+		 * failure, retried by none: its dependents are skipped) */
+		if (nrun > 0) {
+			e.exit_code = round % 7 == 6 ? 1 : 0;
+			e.reason = e.exit_code != 0 ? REASON_EXIT : REASON_NONE;
+			sched_ended(s, run[0], now, &e);
+			memmove(run, run + 1, --nrun * sizeof *run);
+		}
+		if (!grow_rewrite(si, s, m, path, round))
+			break;
+	}
+	CU_ASSERT(sched_finished(s));
+	CU_ASSERT_EQUAL(grew, 2);
+	CU_ASSERT_EQUAL(m->nnodes, 7 + 39);
+	CU_ASSERT(manifest_find(m, "one[only]") >= 0);
+	CU_ASSERT(manifest_find(m, "fan[t39]") >= 0);
+	state_inc_free(si);
+	sched_free(s);
+	manifest_free(m);
+	free(path);
+}
+
 int
 main(void)
 {
@@ -1287,6 +1533,9 @@ main(void)
 		{ "the last lines of stderr", test_stderr_tail },
 		{ "cache hits and saved", test_cached_saved },
 		{ "a bad saved", test_saved_bad },
+		{ "incremental rewrites", test_incremental },
+		{ "incremental rewrites of a DAG that grows",
+		    test_incremental_grow },
 		{ NULL, NULL }
 	};
 	char		*cause = NULL;

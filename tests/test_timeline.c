@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <CUnit/Basic.h>
 #include <jansson.h>
@@ -18,8 +19,10 @@
 #include "graph.h"
 #include "log.h"
 #include "manifest.h"
+#include "report.h"
 #include "sched.h"
 #include "state.h"
+#include "strbuf.h"
 #include "timeline.h"
 #include "trace.h"
 #include "xmalloc.h"
@@ -1946,6 +1949,110 @@ test_write(void)
 	CU_ASSERT_EQUAL(fs_remove_tree(dir, NULL), 0);
 }
 
+/* Written into a file as they are made (in pieces of STRBUF_SPILL
+ * bytes), the timeline and the trace are the bytes rendered whole. */
+static void
+test_streamed(void)
+{
+	struct manifest	*m;
+	struct strbuf	 y = STRBUF_INIT;
+	struct node_run	*r;
+	struct attempt	*h;
+	const struct node_run **rp;
+	char		 path[] = "/tmp/test_timeline.XXXXXX", *want, *got;
+	char		*cause = NULL;
+	size_t		 n = 3000, i, wlen, glen;
+	int		 fd, k;
+
+	strbuf_str(&y, "name: streamed\nnodes:\n");
+	for (i = 0; i < n; i++) {
+		strbuf_str(&y, "  node-");
+		strbuf_int(&y, (int64_t)i);
+		strbuf_str(&y, i == 0 ? ": {run: 'true'}\n" :
+		    ": {run: 'true', needs: [node-0]}\n");
+	}
+	m = parse(y.s);
+	strbuf_release(&y);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+	r = xcalloc(n, sizeof *r);
+	h = xcalloc(n, sizeof *h);
+	rp = xcalloc(n, sizeof *rp);
+	for (i = 0; i < n; i++) {
+		h[i].start_ms = 1000 + (int64_t)i * 3;
+		h[i].end_ms = h[i].start_ms + 2 + (int64_t)(i % 7);
+		h[i].reason = i % 11 == 0 ? REASON_EXIT : REASON_NONE;
+		h[i].exit_code = i % 11 == 0 ? 1 : 0;
+		h[i].slot = (int)(i % 2);
+		r[i].status = i % 11 == 0 ? NS_FAILED : NS_SUCCEEDED;
+		r[i].attempts = 1;
+		r[i].hist = &h[i];
+		r[i].nhist = 1;
+		r[i].started_ms = h[i].start_ms;
+		r[i].finished_ms = h[i].end_ms;
+		rp[i] = &r[i];
+	}
+	for (k = 0; k < 2; k++) {
+		fd = mkstemp(path);
+		CU_ASSERT_FATAL(fd >= 0);
+		if (k == 0) {
+			want = timeline_render(m, rp, &small_sj, &wlen);
+			CU_ASSERT_EQUAL(timeline_write_fd(fd, m, rp, &small_sj),
+			    0);
+		} else {
+			want = trace_render(m, rp, &small_sj, &wlen);
+			CU_ASSERT_EQUAL(trace_write_fd(fd, m, rp, &small_sj),
+			    0);
+		}
+		close(fd);
+		CU_ASSERT(wlen > 4 * STRBUF_SPILL);
+		CU_ASSERT_EQUAL_FATAL(fs_read_file(path, SIZE_MAX / 2, &got,
+		    &glen, &cause), 0);
+		CU_ASSERT_EQUAL(glen, wlen);
+		CU_ASSERT(glen == wlen && memcmp(got, want, glen) == 0);
+		unlink(path);
+		strcpy(path, "/tmp/test_timeline.XXXXXX");
+		free(got);
+		free(want);
+	}
+	free(r);
+	free(h);
+	free(rp);
+	manifest_free(m);
+}
+
+/* report.html inlines a small timeline and links a large one, whose text
+ * it is not given (only its size: the end reads a large one no more). */
+static void
+test_report_svg(void)
+{
+	struct manifest	*m = parse(small_yaml);
+	struct report_in in;
+	char		*html, svg[] = "<?xml version=\"1.0\"?>\n<svg>INLINED</svg>\n";
+	size_t		 len;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+	small_setup();
+	memset(&in, 0, sizeof in);
+	in.m = m;
+	in.runs = small_runp;
+	in.sj = &small_sj;
+	in.dir = "/nonexistent";
+	in.svg = svg;
+	in.svg_len = strlen(svg);
+	html = report_render(&in, &len);
+	CU_ASSERT_PTR_NOT_NULL(strstr(html, "<svg>INLINED</svg>"));
+	CU_ASSERT_PTR_NULL(strstr(html, "too large to inline"));
+	free(html);
+	in.svg = "";
+	in.svg_len = REPORT_SVG_MAX + 1;
+	html = report_render(&in, &len);
+	CU_ASSERT_PTR_NOT_NULL(strstr(html, "too large to inline"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(html, "href=\"timeline.svg\""));
+	CU_ASSERT_PTR_NULL(strstr(html, "INLINED"));
+	free(html);
+	manifest_free(m);
+}
+
 int
 main(void)
 {
@@ -1961,6 +2068,8 @@ main(void)
 		{ "escaping", test_escaping },
 		{ "running and empty", test_running_and_empty },
 		{ "write", test_write },
+		{ "streamed into a file", test_streamed },
+		{ "report: a timeline inlined or linked", test_report_svg },
 		{ NULL, NULL }
 	};
 

@@ -63,6 +63,23 @@ grep_file "the empty file says so" 'empty' "$T/err"
 head -c 17825792 /dev/zero | tr '\0' '#' >big.yaml
 expect_status 65 "a 17 MiB manifest" timeout 20 "$DAGEXEC" validate big.yaml
 grep_file "the size bound is named" 'larger than' "$T/err"
+grep_file "the bound's option is named" '\-\-max-size' "$T/err"
+# --max-size raises the bound (the file is then read: all comments, empty)
+expect_status 65 "a 17 MiB manifest under --max-size 20M" timeout 20 "$DAGEXEC" validate --max-size 20M big.yaml
+grep_file "it is read, and empty" 'empty' "$T/err"
+if grep -q 'larger than' "$T/err"; then
+	fail "--max-size 20M still refuses 17 MiB"
+else
+	pass "--max-size 20M takes 17 MiB"
+fi
+# and lowers it, for run too
+printf 'name: small\nnodes:\n  a: {argv: [true]}\n' >small.yaml
+expect_status 65 "validate --max-size 10 of a larger file" "$DAGEXEC" validate --max-size 10 small.yaml
+grep_file "validate names the bound" 'larger than 10 bytes' "$T/err"
+expect_status 65 "run --max-size 10 of a larger file" "$DAGEXEC" run -q -o "$T" --max-size 10 small.yaml
+grep_file "run names the bound" 'larger than 10 bytes' "$T/err"
+expect_status 64 "--max-size 2G" "$DAGEXEC" validate --max-size 2G small.yaml
+expect_status 64 "--max-size nonsense" "$DAGEXEC" run --max-size lots small.yaml
 
 # billion laughs: nine levels of nine aliases
 {
