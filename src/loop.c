@@ -542,16 +542,10 @@ loop_watch_child(struct loop *l, pid_t pid, int pidfd, loop_child_cb cb,
 	return (0);
 }
 
-int
-loop_unwatch_child(struct loop *l, pid_t pid)
+/* e is no longer watched: out of the list, its pidfd closed. */
+static void
+loop_child_forget(struct loop *l, struct loop_ent *e)
 {
-	struct loop_ent	*e;
-
-	TAILQ_FOREACH(e, &l->children, entry)
-		if (e->pid == pid)
-			break;
-	if (e == NULL)
-		return (-1);
 	TAILQ_REMOVE(&l->children, e, entry);
 	if (e->fd != -1) {
 		epoll_ctl(l->epfd, EPOLL_CTL_DEL, e->fd, NULL);
@@ -559,6 +553,18 @@ loop_unwatch_child(struct loop *l, pid_t pid)
 		e->fd = -1;
 	}
 	loop_bury(l, e);
+}
+
+static struct loop_ent	*loop_find_child(struct loop *, pid_t);
+
+int
+loop_unwatch_child(struct loop *l, pid_t pid)
+{
+	struct loop_ent	*e;
+
+	if ((e = loop_find_child(l, pid)) == NULL)
+		return (-1);
+	loop_child_forget(l, e);
 	return (0);
 }
 
@@ -576,13 +582,7 @@ loop_reap(struct loop *l, struct loop_ent *e)
 	while (r == -1 && errno == EINTR);
 	if (r == 0)
 		return (0);
-	TAILQ_REMOVE(&l->children, e, entry);
-	if (e->fd != -1) {
-		epoll_ctl(l->epfd, EPOLL_CTL_DEL, e->fd, NULL);
-		close(e->fd);
-		e->fd = -1;
-	}
-	loop_bury(l, e);
+	loop_child_forget(l, e);
 	if (r == -1)
 		return (0);	/* ECHILD: reaped by someone else, no status */
 	e->child_cb(l, e->pid, status, &ru, e->arg);
