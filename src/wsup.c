@@ -6,9 +6,9 @@
  * What root still does for a job: claim the file by rename into
  * claims/.claim-NAME/ (root's), take the job's lock there (an OFD lock on
  * claims/X/lock, whose open file description only the supervisor holds),
- * start the supervisor with every id the owner's (spawner.c),
- * make the empty active/JOB/ for the owner when the supervisor names the
- * DAG, move a refused file to rejected/, hand out node slots, and copy the
+ * make the job's cgroup (claim-HEX, under cgroups) and start the
+ * supervisor in it with every id the owner's (spawner.c), make the empty
+ * active/JOB/ for the owner when the supervisor names the DAG, move a refused file to rejected/, hand out node slots, and copy the
  * finished bundle from the descriptor the supervisor sends into done/.
  * A later daemon finds a live supervisor by its held lock, and knows it,
  * when it reconnects to SPOOL/ctl, by the lock's descriptor it sends.
@@ -248,6 +248,9 @@ wsup_spawn(struct wsup *ws, int lockfd, int filefd)
 		    "start it: %s", cause);
 		free(cause);
 		close(sv[0]);
+		/* the cgroup made for it goes too */
+		if (req.in_cgroup)
+			cgroup_daemon_end(t->c.cg, wsup_cgroup(ws), ws->job);
 		goto out;
 	}
 	ws->lost_spawned = ws->lost;
