@@ -233,8 +233,10 @@ doctor_print(FILE *fp, const struct doctor_host *h)
 static void
 missing_at(FILE *fp, const char *file, const struct node *n)
 {
+	const char *group = node_extra(n)->group;
+
 	fprintf(fp, "missing      %s:%d:%d: node '%s': ", file, n->pos.line,
-	    n->pos.col, n->group != NULL ? n->group : n->id);
+	    n->pos.col, group != NULL ? group : n->id);
 }
 
 /* A sandbox's Landlock and its listed paths; the count missing. */
@@ -311,7 +313,7 @@ doctor_check(FILE *fp, const struct doctor_host *h, const struct manifest *m,
 	for (i = 0; i < m->nnodes; i++) {
 		n = &m->nodes[i];
 		/* a foreach's instances share its definition: its first */
-		if (n->group != NULL && n->inst > 1)
+		if (node_extra(n)->group != NULL && node_extra(n)->inst > 1)
 			continue;
 		missing += check_sandbox(fp, h, n, file);
 		missing += check_limits(fp, h, n, file);

@@ -247,8 +247,10 @@ inst_cmp(const void *a, const void *b, void *arg)
 	const struct manifest *m = arg;
 	size_t x = *(const size_t *)a, y = *(const size_t *)b;
 
-	return m->nodes[x].inst < m->nodes[y].inst ? -1 :
-	    m->nodes[x].inst > m->nodes[y].inst;
+	size_t ix = node_extra(&m->nodes[x])->inst;
+	size_t iy = node_extra(&m->nodes[y])->inst;
+
+	return ix < iy ? -1 : ix > iy;
 }
 
 /* The values of the instances of group (needed whole by node n): for each
@@ -259,6 +261,7 @@ env_group(struct job *j, const struct node *n, const char *group,
 {
 	const struct manifest *m = j->m;
 	const struct kvlist *o;
+	const char *gx;
 	struct strbuf *vals = NULL;
 	const char **keys = NULL;
 	size_t *inst, ninst = 0, nkeys = 0, kcap = 0, vcap = 0, k, q, x;
@@ -266,8 +269,8 @@ env_group(struct job *j, const struct node *n, const char *group,
 
 	inst = xcalloc(n->nneeds + 1, sizeof *inst);
 	for (k = 0; k < n->nneeds; k++)
-		if (m->nodes[n->needs[k]].group != NULL &&
-		    strcmp(m->nodes[n->needs[k]].group, group) == 0)
+		if ((gx = node_extra(&m->nodes[n->needs[k]])->group) != NULL &&
+		    strcmp(gx, group) == 0)
 			inst[ninst++] = n->needs[k];
 	qsort_r(inst, ninst, sizeof *inst, inst_cmp, j->m);
 	for (k = 0; k < ninst; k++) {
@@ -319,6 +322,8 @@ static int
 env_needs(struct job *j, size_t i, struct envbuf *eb, char **cause)
 {
 	const struct node *n = &j->m->nodes[i], *d;
+	const struct node_extra *nx = node_extra(n);
+	const char *dg;
 	const struct kvlist *o;
 	struct passed *v = NULL, **byl;
 	size_t nv = 0, cap = 0, k, q, g, total = 0;
@@ -327,10 +332,11 @@ env_needs(struct job *j, size_t i, struct envbuf *eb, char **cause)
 
 	for (k = 0; k < n->nneeds; k++) {
 		d = &j->m->nodes[n->needs[k]];
-		for (g = 0; d->group != NULL && g < n->nneed_groups; g++)
-			if (strcmp(n->need_groups[g], d->group) == 0)
+		dg = node_extra(d)->group;
+		for (g = 0; dg != NULL && g < nx->nneed_groups; g++)
+			if (strcmp(nx->need_groups[g], dg) == 0)
 				break;
-		if (d->group != NULL && g < n->nneed_groups)
+		if (dg != NULL && g < nx->nneed_groups)
 			continue;	/* with its group, below */
 		o = &j->outs[n->needs[k]];
 		for (q = 0; q < o->n; q++)
@@ -338,12 +344,12 @@ env_needs(struct job *j, size_t i, struct envbuf *eb, char **cause)
 			 * value it is a line of goes by file only, or a
 			 * fan-out of N would copy it N times */
 			passed_add(&v, &nv, &cap, d->id, o->v[q].key,
-			    o->v[q].value, NULL, n->item_from != NULL &&
-			    strcmp(n->item_from, d->id) == 0 &&
-			    strcmp(n->item_key, o->v[q].key) == 0);
+			    o->v[q].value, NULL, nx->item_from != NULL &&
+			    strcmp(nx->item_from, d->id) == 0 &&
+			    strcmp(nx->item_key, o->v[q].key) == 0);
 	}
-	for (g = 0; g < n->nneed_groups; g++)
-		env_group(j, n, n->need_groups[g], &v, &nv, &cap);
+	for (g = 0; g < nx->nneed_groups; g++)
+		env_group(j, n, nx->need_groups[g], &v, &nv, &cap);
 	/* the longest by file only, until the rest fit */
 	byl = xcalloc(nv + 1, sizeof *byl);
 	for (k = 0; k < nv; k++) {
@@ -385,16 +391,17 @@ env_needs(struct job *j, size_t i, struct envbuf *eb, char **cause)
 static void
 env_item(const struct node *n, struct envbuf *eb)
 {
+	const struct kvlist *item = &node_extra(n)->item;
 	char *name;
 	size_t k;
 
-	for (k = 0; k < n->item.n; k++) {
-		if (n->item.v[k].key == NULL) {
-			env_set(eb, "DAGEXEC_ITEM", n->item.v[k].value);
+	for (k = 0; k < item->n; k++) {
+		if (item->v[k].key == NULL) {
+			env_set(eb, "DAGEXEC_ITEM", item->v[k].value);
 			continue;
 		}
-		name = env_in_name("DAGEXEC_ITEM_", n->item.v[k].key, NULL);
-		env_set(eb, name, n->item.v[k].value);
+		name = env_in_name("DAGEXEC_ITEM_", item->v[k].key, NULL);
+		env_set(eb, name, item->v[k].value);
 		free(name);
 	}
 }
@@ -448,7 +455,7 @@ int
 env_secrets_read(struct job *j, size_t i, struct kv **out, size_t *n,
     char **cause)
 {
-	const struct kvlist *l = &j->m->nodes[i].secrets;
+	const struct kvlist *l = &node_extra(&j->m->nodes[i])->secrets;
 	struct kv *v;
 	size_t k;
 

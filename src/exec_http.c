@@ -23,11 +23,12 @@ static char http_verb[] = "__http";
 static bool
 is_secret_var(const struct node *n, const char *e)
 {
+	const struct kvlist *sec = &node_extra(n)->secrets;
 	size_t k, len;
 
-	for (k = 0; k < n->secrets.n; k++) {
-		len = strlen(n->secrets.v[k].key);
-		if (strncmp(e, n->secrets.v[k].key, len) == 0 && e[len] == '=')
+	for (k = 0; k < sec->n; k++) {
+		len = strlen(sec->v[k].key);
+		if (strncmp(e, sec->v[k].key, len) == 0 && e[len] == '=')
 			return true;
 	}
 	return false;

@@ -244,6 +244,7 @@ sandbox_ruleset(struct job *j, size_t i, bool child, int port, int *fd,
     enum sandbox_level *level, char **cause)
 {
 	const struct node *n = &j->m->nodes[i];
+	const struct node_extra *x = node_extra(n);
 	struct sandbox_attempt a;
 	const char *id;
 	char *dir, *warn = NULL, *c2 = NULL;
@@ -259,11 +260,11 @@ sandbox_ruleset(struct job *j, size_t i, bool child, int port, int *fd,
 	 * whole, and their private/values/ (a value holding a secret):
 	 * $DAGEXEC_IN_*_FILE (env_build wrote them) */
 	a.nvalues = 0;
-	a.values = xcalloc(2 * (n->nneeds + n->nneed_groups) + 1,
+	a.values = xcalloc(2 * (n->nneeds + x->nneed_groups) + 1,
 	    sizeof *a.values);
-	for (k = 0; k < n->nneeds + n->nneed_groups; k++) {
-		id = k < n->nneed_groups ? n->need_groups[k] :
-		    j->m->nodes[n->needs[k - n->nneed_groups]].id;
+	for (k = 0; k < n->nneeds + x->nneed_groups; k++) {
+		id = k < x->nneed_groups ? x->need_groups[k] :
+		    j->m->nodes[n->needs[k - x->nneed_groups]].id;
 		a.values[a.nvalues++] = xasprintf("%s/values/%s", j->dir, id);
 		a.values[a.nvalues++] = xasprintf("%s/private/values/%s",
 		    j->dir, id);

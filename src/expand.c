@@ -99,7 +99,7 @@ void
 job_expand(struct job *j, size_t t)
 {
 	const struct node *n = &j->m->nodes[t];
-	const struct foreach_spec *f = n->foreach;
+	const struct foreach_spec *f = node_extra(n)->foreach;
 	const char *value, *from;
 	const char **items = NULL;
 	char *buf = NULL, *joined, *group, *cause = NULL;
@@ -143,7 +143,7 @@ job_expand(struct job *j, size_t t)
 		goto out;
 	/* on file before anything of it is relied on: a resumed job makes
 	 * these instances, whatever the need would write if run again */
-	group = xstrdup(n->group);
+	group = xstrdup(node_extra(n)->group);
 	joined = expand_join(items, nitems);
 	snprintf(num, sizeof num, "%zu", nitems);
 	journal_add(j->jr, loop_wallclock(), "expand", "node", group, "count",
@@ -205,7 +205,7 @@ expand_replay_event(const struct journal_event *ev, void *arg)
 	if ((id = journal_get(ev, "node")) == NULL ||
 	    (items = journal_get(ev, "items")) == NULL ||
 	    (t = manifest_find(r->m, id)) < 0 ||
-	    r->m->nodes[t].foreach == NULL)
+	    node_extra(&r->m->nodes[t])->foreach == NULL)
 		return 0;
 	n = manifest_items(items, &buf, &v);
 	if (n > 0 && n <= MANIFEST_INSTANCES_MAX &&

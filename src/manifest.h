@@ -139,6 +139,39 @@ struct foreach_spec {
 	struct mpos	 key_pos;
 };
 
+/* What a node has only when it uses foreach, retry_on's exit codes,
+ * secrets or a budget: behind one pointer, so that a node of a large DAG
+ * without them pays 8 bytes, not these 120. */
+struct node_extra {
+	/* foreach: an instance has group (the id as written) and inst (its
+	 * 1-based place among the instances) and its item (one entry with a
+	 * NULL key for a list, else one a key of the crossed map); a dynamic
+	 * foreach not yet expanded has group and foreach, and inst 0 */
+	char		*group;
+	size_t		 inst;
+	struct kvlist	 item;
+	struct foreach_spec *foreach;
+	char		**need_groups;		/* foreach nodes needed whole
+						   (`needs: [NODE]`): their
+						   values reach this one
+						   joined, a line an instance */
+	size_t		 nneed_groups;
+	char		*item_from;		/* an instance of a dynamic
+						   foreach: the node and the */
+	char		*item_key;		/*   value its item is a line
+						   of */
+	struct exit_range *retry_exits;		/* retry_on "exit:N[-M]": these
+						   exit statuses are retried
+						   even when 'exit' is not */
+	size_t		 nretry_exits;
+	struct kvlist	 secrets;		/* NAME -> file, the manifest's
+						   own merged in (the node's
+						   win) */
+	struct budget_item *budget;		/* caps on this node's metric
+						   sums (over its attempts) */
+	size_t		 nbudget;
+};
+
 struct node {
 	/* 4-byte fields in pairs: no padding, a node of a large DAG
 	 * costs its bytes */
@@ -177,33 +210,10 @@ struct node {
 	struct cache_spec *cache;		/* NULL: no cache: key; read
 						   it with node_cache */
 	struct sandbox_spec *sandbox;		/* NULL: none */
-	/* foreach: an instance has group (the id as written) and inst (its
-	 * 1-based place among the instances) and its item (one entry with a
-	 * NULL key for a list, else one a key of the crossed map); a dynamic
-	 * foreach not yet expanded has group and foreach, and inst 0 */
-	char		*group;
-	size_t		 inst;
-	struct kvlist	 item;
-	struct foreach_spec *foreach;
-	char		**need_groups;		/* foreach nodes needed whole
-						   (`needs: [NODE]`): their
-						   values reach this one
-						   joined, a line an instance */
-	size_t		 nneed_groups;
-	char		*item_from;		/* an instance of a dynamic
-						   foreach: the node and the */
-	char		*item_key;		/*   value its item is a line
-						   of */
-	struct exit_range *retry_exits;		/* retry_on "exit:N[-M]": these
-						   exit statuses are retried
-						   even when 'exit' is not */
-	size_t		 nretry_exits;
-	struct kvlist	 secrets;		/* NAME -> file, the manifest's
-						   own merged in (the node's
-						   win) */
-	struct budget_item *budget;		/* caps on this node's metric
-						   sums (over its attempts) */
-	size_t		 nbudget;
+	struct node_extra *extra;		/* NULL: no foreach, retry
+						   exit codes, secrets or
+						   budget; read it with
+						   node_extra */
 };
 
 /* A node's Slurm options and cache settings, the empty ones when it has
@@ -211,6 +221,12 @@ struct node {
  * never NULL. */
 const struct slurm_spec *node_slurm(const struct node *n);
 const struct cache_spec *node_cache(const struct node *n);
+
+/* A node's foreach, retry exit codes, secrets and budget: the empty ones
+ * when it has none (never NULL). node_extra_own gives the node its own
+ * record first when it has none, to be written. */
+const struct node_extra *node_extra(const struct node *n);
+struct node_extra *node_extra_own(struct node *n);
 
 struct budget_item {
 	char	*name;

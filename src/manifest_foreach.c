@@ -253,8 +253,10 @@ parse_foreach(struct ctx *c, const struct ynode *k, const struct ynode *v,
 	size_t i, cnt, nerr = c->nerr;
 	bool dynamic = false;
 
-	foreach_spec_free(n->foreach);
-	n->foreach = NULL;
+	if (n->extra != NULL) {
+		foreach_spec_free(n->extra->foreach);
+		n->extra->foreach = NULL;
+	}
 	f = xcalloc(1, sizeof *f);
 	f->pos.line = k->line;
 	f->pos.col = k->col;
@@ -284,7 +286,7 @@ parse_foreach(struct ctx *c, const struct ynode *k, const struct ynode *v,
 		foreach_spec_free(f);
 		return;
 	}
-	n->foreach = f;
+	node_extra_own(n)->foreach = f;
 }
 
 bool
@@ -421,21 +423,22 @@ static void
 instance_set(struct node *n, const char *group, const struct foreach_spec *f,
     char ***lab, const size_t *pos, size_t inst)
 {
+	struct node_extra *x = node_extra_own(n);
 	size_t k;
 
 	free(n->id);
 	n->id = instance_id(group, f, lab, pos);
-	free(n->group);
-	n->group = xstrdup(group);
-	n->inst = inst;
-	kvlist_free(&n->item);
-	n->item.v = xcalloc(f->nkeys + 1, sizeof *n->item.v);
+	free(x->group);
+	x->group = xstrdup(group);
+	x->inst = inst;
+	kvlist_free(&x->item);
+	x->item.v = xcalloc(f->nkeys + 1, sizeof *x->item.v);
 	for (k = 0; k < f->nkeys; k++) {
-		n->item.v[k].key = f->keys[k] != NULL ? xstrdup(f->keys[k]) :
+		x->item.v[k].key = f->keys[k] != NULL ? xstrdup(f->keys[k]) :
 		    NULL;
-		n->item.v[k].value = xstrdup(f->vals[k][pos[k]]);
+		x->item.v[k].value = xstrdup(f->vals[k][pos[k]]);
 	}
-	n->item.n = f->nkeys;
+	x->item.n = f->nkeys;
 }
 
 /* The next odometer position, first key slowest. */
@@ -469,8 +472,9 @@ struct fex {
 static bool
 is_static(const struct node *n)
 {
-	return n->foreach != NULL && n->foreach->from == SIZE_MAX &&
-	    n->foreach->key == NULL;
+	const struct foreach_spec *f = node_extra(n)->foreach;
+
+	return f != NULL && f->from == SIZE_MAX && f->key == NULL;
 }
 
 /* The instances of old node i into fx->nodes from fx->first[i]; false
@@ -479,7 +483,7 @@ static bool
 fex_instances(struct fex *fx, size_t i)
 {
 	const struct node *o = &fx->old[i];
-	const struct foreach_spec *f = o->foreach;
+	const struct foreach_spec *f = node_extra(o)->foreach;
 	struct node *n;
 	char ***lab;
 	size_t *pos, q;
@@ -524,6 +528,7 @@ fex_ineed(struct fex *fx, size_t i, const struct ineed *in, size_t **v,
     size_t *nv, size_t *cap)
 {
 	const struct node *b = &fx->old[in->base];
+	const struct foreach_spec *bf = node_extra(b)->foreach;
 	char *id;
 	size_t x;
 
@@ -532,7 +537,7 @@ fex_ineed(struct fex *fx, size_t i, const struct ineed *in, size_t **v,
 		    "one of its own instances", b->id, b->id, in->label);
 		return false;
 	}
-	if (b->foreach == NULL) {
+	if (bf == NULL) {
 		ctx_err(fx->c, in->line, in->col, "node '%s' needs "
 		    "'%s[%s]', but '%s' has no foreach", fx->old[i].id, b->id,
 		    in->label, b->id);
@@ -542,7 +547,7 @@ fex_ineed(struct fex *fx, size_t i, const struct ineed *in, size_t **v,
 		ctx_err(fx->c, in->line, in->col, "node '%s' needs "
 		    "'%s[%s]', but the instances of '%s' are known only when "
 		    "'%s' has run (need '%s': all of them)", fx->old[i].id,
-		    b->id, in->label, b->id, fx->old[b->foreach->from].id,
+		    b->id, in->label, b->id, fx->old[bf->from].id,
 		    b->id);
 		return false;
 	}
@@ -566,6 +571,8 @@ static void
 fex_needs(struct fex *fx, size_t i)
 {
 	const struct node *o = &fx->old[i];
+	const struct foreach_spec *of = node_extra(o)->foreach;
+	struct node_extra *x;
 	struct node *n;
 	size_t *v = NULL, nv = 0, cap = 0, k, q, g = 0, f;
 	char **groups;
@@ -576,15 +583,15 @@ fex_needs(struct fex *fx, size_t i)
 		for (q = 0; q < fx->cnt[f]; q++)
 			need_add(fx, fx->first[i], fx->first[f] + q, &v, &nv,
 			    &cap);
-		if (fx->old[f].foreach != NULL)
+		if (node_extra(&fx->old[f])->foreach != NULL)
 			groups[g++] = xstrdup(fx->old[f].id);
 	}
 	/* a dynamic foreach needs the node it expands over */
-	if (o->foreach != NULL && o->foreach->from != SIZE_MAX) {
-		f = o->foreach->from;
-		if (fx->old[f].foreach != NULL)
-			ctx_err(fx->c, o->foreach->from_pos.line,
-			    o->foreach->from_pos.col, "'foreach.from' of node "
+	if (of != NULL && of->from != SIZE_MAX) {
+		f = of->from;
+		if (node_extra(&fx->old[f])->foreach != NULL)
+			ctx_err(fx->c, of->from_pos.line,
+			    of->from_pos.col, "'foreach.from' of node "
 			    "'%s' names '%s', which has a foreach itself",
 			    o->id, fx->old[f].id);
 		else
@@ -609,10 +616,14 @@ fex_needs(struct fex *fx, size_t i)
 		if (nv > 0)
 			memcpy(n->needs, v, nv * sizeof *v);
 		n->nneeds = nv;
-		n->need_groups = xcalloc(g + 1, sizeof *n->need_groups);
+		/* a node that needs no foreach node whole has no record */
+		if (g == 0)
+			continue;
+		x = node_extra_own(n);
+		x->need_groups = xcalloc(g + 1, sizeof *x->need_groups);
 		for (k = 0; k < g; k++)
-			n->need_groups[k] = xstrdup(groups[k]);
-		n->nneed_groups = g;
+			x->need_groups[k] = xstrdup(groups[k]);
+		x->nneed_groups = g;
 	}
 	strv_free(groups, g);
 	free(v);
@@ -622,11 +633,12 @@ void
 foreach_expand(struct ctx *c)
 {
 	struct manifest *m = c->m;
+	const struct foreach_spec *f;
 	struct fex fx;
 	size_t i, q, total = 0, nfe = 0;
 
 	for (i = 0; i < m->nnodes; i++)
-		if (m->nodes[i].foreach != NULL)
+		if (node_extra(&m->nodes[i])->foreach != NULL)
 			nfe++;
 	if (nfe == 0 && c->nineeds == 0)
 		return;
@@ -639,7 +651,7 @@ foreach_expand(struct ctx *c)
 	for (i = 0; i < m->nnodes; i++) {
 		fx.first[i] = total;
 		fx.cnt[i] = is_static(&m->nodes[i]) ?
-		    foreach_count(m->nodes[i].foreach) : 1;
+		    foreach_count(m->nodes[i].extra->foreach) : 1;
 		total += fx.cnt[i];
 	}
 	if (total > MANIFEST_MAX_NODES) {
@@ -659,8 +671,9 @@ foreach_expand(struct ctx *c)
 		fx.nodes[fx.first[i]] = m->nodes[i];
 		fx.nodes[fx.first[i]].needs = NULL;
 		fx.nodes[fx.first[i]].nneeds = 0;
-		if (m->nodes[i].foreach != NULL)
-			fx.nodes[fx.first[i]].group = xstrdup(m->nodes[i].id);
+		if (node_extra(&m->nodes[i])->foreach != NULL)
+			fx.nodes[fx.first[i]].extra->group =
+			    xstrdup(m->nodes[i].id);
 	}
 	fx.ids = strmap_new(total);
 	for (q = 0; q < total; q++)
@@ -669,11 +682,11 @@ foreach_expand(struct ctx *c)
 	for (i = 0; i < m->nnodes && !c->stop; i++)
 		fex_needs(&fx, i);
 	/* the dynamic ones expand over a node that moved */
-	for (q = 0; q < total; q++)
-		if (fx.nodes[q].foreach != NULL &&
-		    fx.nodes[q].foreach->from != SIZE_MAX)
-			fx.nodes[q].foreach->from =
-			    fx.first[fx.nodes[q].foreach->from];
+	for (q = 0; q < total; q++) {
+		f = node_extra(&fx.nodes[q])->foreach;
+		if (f != NULL && f->from != SIZE_MAX)
+			fx.nodes[q].extra->foreach->from = fx.first[f->from];
+	}
 	/* the nodes as written: what was moved is not freed twice */
 	for (i = 0; i < m->nnodes; i++) {
 		if (is_static(&m->nodes[i]))
@@ -719,12 +732,14 @@ manifest_expand(struct manifest *m, size_t t, const char *const *items,
 {
 	struct foreach_spec f;
 	struct node *tn, *n;
+	struct node_extra *tx, *x;
 	const struct graph *g = &m->graph;
 	char ***lab, *keys[1] = { NULL }, **vals, *group;
 	const char *from;
 	size_t pos[1], q, k, d, first = m->nnodes, nv;
 
-	if (t >= m->nnodes || m->nodes[t].foreach == NULL || nitems == 0) {
+	if (t >= m->nnodes || node_extra(&m->nodes[t])->foreach == NULL ||
+	    nitems == 0) {
 		*cause = xstrdup("no dynamic foreach to expand");
 		return -1;
 	}
@@ -745,33 +760,37 @@ manifest_expand(struct manifest *m, size_t t, const char *const *items,
 	m->nodes = xreallocarray(m->nodes, m->nnodes + nitems - 1,
 	    sizeof *m->nodes);
 	tn = &m->nodes[t];
-	from = m->nodes[tn->foreach->from].id;
+	tx = tn->extra;
+	from = m->nodes[tx->foreach->from].id;
 	for (q = 1; q < nitems; q++) {
 		n = &m->nodes[first + q - 1];
 		node_copy(n, tn);
 		pos[0] = q;
-		instance_set(n, tn->group, &f, lab, pos, q + 1);
-		n->item_from = xstrdup(from);
-		n->item_key = xstrdup(tn->foreach->key);
+		instance_set(n, tx->group, &f, lab, pos, q + 1);
+		x = n->extra;
+		x->item_from = xstrdup(from);
+		x->item_key = xstrdup(tx->foreach->key);
 		n->needs = xcalloc(tn->nneeds + 1, sizeof *n->needs);
 		if (tn->nneeds > 0)
 			memcpy(n->needs, tn->needs, tn->nneeds *
 			    sizeof *n->needs);
 		n->nneeds = tn->nneeds;
-		n->need_groups = xcalloc(tn->nneed_groups + 1,
-		    sizeof *n->need_groups);
-		for (k = 0; k < tn->nneed_groups; k++)
-			n->need_groups[k] = xstrdup(tn->need_groups[k]);
-		n->nneed_groups = tn->nneed_groups;
+		if (tx->nneed_groups == 0)
+			continue;
+		x->need_groups = xcalloc(tx->nneed_groups + 1,
+		    sizeof *x->need_groups);
+		for (k = 0; k < tx->nneed_groups; k++)
+			x->need_groups[k] = xstrdup(tx->need_groups[k]);
+		x->nneed_groups = tx->nneed_groups;
 	}
 	pos[0] = 0;
-	group = xstrdup(tn->group);
+	group = xstrdup(tx->group);
 	instance_set(tn, group, &f, lab, pos, 1);
 	free(group);
-	tn->item_from = xstrdup(from);
-	tn->item_key = xstrdup(tn->foreach->key);
-	foreach_spec_free(tn->foreach);
-	tn->foreach = NULL;
+	tx->item_from = xstrdup(from);
+	tx->item_key = xstrdup(tx->foreach->key);
+	foreach_spec_free(tx->foreach);
+	tx->foreach = NULL;
 	spec_labels_free(&f, lab);
 	strv_free(vals, nitems);
 	/* whoever needed the node needs every instance */
@@ -802,8 +821,8 @@ manifest_named(const struct manifest *m, const char *name, bool *on)
 		return true;
 	}
 	for (i = 0; i < m->nnodes; i++)
-		if (m->nodes[i].group != NULL &&
-		    strcmp(m->nodes[i].group, name) == 0)
+		if (node_extra(&m->nodes[i])->group != NULL &&
+		    strcmp(m->nodes[i].extra->group, name) == 0)
 			on[i] = any = true;
 	return any;
 }
@@ -820,8 +839,8 @@ manifest_lint(const struct manifest *m, struct diags *d)
 
 	for (i = 0; i < m->nnodes; i++) {
 		n = &m->nodes[i];
-		if ((f = n->foreach) == NULL || f->from == SIZE_MAX ||
-		    f->key == NULL)
+		f = node_extra(n)->foreach;
+		if (f == NULL || f->from == SIZE_MAX || f->key == NULL)
 			continue;
 		src = &m->nodes[f->from];
 		said = src->run != NULL && strstr(src->run, f->key) != NULL;
@@ -832,8 +851,8 @@ manifest_lint(const struct manifest *m, struct diags *d)
 		diags_warn(d, f->key_pos.line, f->key_pos.col, "node '%s' "
 		    "expands over value '%s' of '%s', which its command does "
 		    "not mention: if '%s' writes no such value, '%s' is "
-		    "skipped (reason empty)", n->group != NULL ? n->group :
-		    n->id, f->key, src->id, src->id, n->group != NULL ?
-		    n->group : n->id);
+		    "skipped (reason empty)", n->extra->group != NULL ?
+		    n->extra->group : n->id, f->key, src->id, src->id,
+		    n->extra->group != NULL ? n->extra->group : n->id);
 	}
 }

@@ -36,8 +36,9 @@ manifest_order_make(struct manifest *m)
 	m->order = m->rank = NULL;
 	first = strmap_new(16);
 	for (i = 0; i < n; i++)
-		if (m->nodes[i].inst == 1)
-			(void)strmap_put(first, m->nodes[i].group, i, NULL);
+		if (node_extra(&m->nodes[i])->inst == 1)
+			(void)strmap_put(first, m->nodes[i].extra->group, i,
+			    NULL);
 	if (strmap_count(first) == 0) {
 		strmap_free(first);
 		return;
@@ -46,8 +47,8 @@ manifest_order_make(struct manifest *m)
 	order = xcalloc(n + 1, sizeof *order);
 	for (i = 0; i < n; i++) {
 		order[i] = i;
-		place[i] = m->nodes[i].inst > 0 &&
-		    strmap_get(first, m->nodes[i].group, &f) ? f : i;
+		place[i] = node_extra(&m->nodes[i])->inst > 0 &&
+		    strmap_get(first, m->nodes[i].extra->group, &f) ? f : i;
 	}
 	strmap_free(first);
 	qsort_r(order, n, sizeof *order, order_cmp, place);
@@ -101,6 +102,7 @@ manifest_reindex(struct manifest *m)
 void
 manifest_keep(struct manifest *m, const bool *keep)
 {
+	struct foreach_spec *fe;
 	size_t *to, i, k, n = 0;
 	struct node *nd;
 
@@ -120,8 +122,9 @@ manifest_keep(struct manifest *m, const bool *keep)
 		for (k = 0; k < nd->nneeds; k++)
 			nd->needs[k] = to[nd->needs[k]];
 		/* a dynamic foreach needs the node it expands over */
-		if (nd->foreach != NULL && nd->foreach->from != SIZE_MAX)
-			nd->foreach->from = to[nd->foreach->from];
+		fe = node_extra(nd)->foreach;
+		if (fe != NULL && fe->from != SIZE_MAX)
+			fe->from = to[fe->from];
 	}
 	/* a part of an acyclic graph is acyclic */
 	(void)manifest_reindex(m);

@@ -108,6 +108,39 @@ node_cache(const struct node *n)
 	return n->cache != NULL ? n->cache : &cache_none;
 }
 
+static const struct node_extra extra_none;
+
+const struct node_extra *
+node_extra(const struct node *n)
+{
+	return n->extra != NULL ? n->extra : &extra_none;
+}
+
+struct node_extra *
+node_extra_own(struct node *n)
+{
+	if (n->extra == NULL)
+		n->extra = xcalloc(1, sizeof *n->extra);
+	return n->extra;
+}
+
+static void
+node_extra_free(struct node_extra *x)
+{
+	if (x == NULL)
+		return;
+	free(x->group);
+	kvlist_free(&x->item);
+	foreach_spec_free(x->foreach);
+	strv_free(x->need_groups, x->nneed_groups);
+	free(x->item_from);
+	free(x->item_key);
+	free(x->retry_exits);
+	kvlist_free(&x->secrets);
+	budget_free(x->budget, x->nbudget);
+	free(x);
+}
+
 static void
 slurm_release(struct slurm_spec *s)
 {
@@ -154,15 +187,8 @@ manifest_node_release(struct node *n)
 		n->cache = NULL;
 	}
 	sandbox_free(n->sandbox);
-	free(n->group);
-	kvlist_free(&n->item);
-	foreach_spec_free(n->foreach);
-	strv_free(n->need_groups, n->nneed_groups);
-	free(n->item_from);
-	free(n->item_key);
-	free(n->retry_exits);
-	kvlist_free(&n->secrets);
-	budget_free(n->budget, n->nbudget);
+	node_extra_free(n->extra);
+	n->extra = NULL;
 }
 
 static void
@@ -623,10 +649,13 @@ void
 node_finish(struct ctx *c, struct node *n)
 {
 	const struct kvlist *envs[2] = { &c->m->env, &n->env };
+	const struct kvlist *sec;
 	size_t i, j, e;
 
-	kvlist_merge(&n->secrets, &c->m->secrets);
-	if (n->secrets.n == 0)
+	if (c->m->secrets.n > 0)
+		kvlist_merge(&node_extra_own(n)->secrets, &c->m->secrets);
+	sec = &node_extra(n)->secrets;
+	if (sec->n == 0)
 		return;
 	if (n->executor == EXECUTOR_SLURM && n->kind != NODE_HTTP) {
 		ctx_err(c, n->pos.line, n->pos.col, "node '%s' runs on "
@@ -636,15 +665,15 @@ node_finish(struct ctx *c, struct node *n)
 		    "them" : "");
 		return;
 	}
-	for (i = 0; i < n->secrets.n; i++)
+	for (i = 0; i < sec->n; i++)
 		for (e = 0; e < 2; e++)
 			for (j = 0; j < envs[e]->n; j++)
 				if (strcmp(envs[e]->v[j].key,
-				    n->secrets.v[i].key) == 0)
+				    sec->v[i].key) == 0)
 					ctx_err(c, n->pos.line, n->pos.col,
 					    "node '%s': '%s' is both in "
 					    "%s'env' and in 'secrets'", n->id,
-					    n->secrets.v[i].key, e == 0 ?
+					    sec->v[i].key, e == 0 ?
 					    "the manifest's " : "");
 }
 
@@ -808,6 +837,7 @@ parse_retry_on(struct ctx *c, const struct ynode *v, struct node *n)
 {
 	const struct ynode *it;
 	struct exit_range *ranges;
+	struct node_extra *x;
 	unsigned mask = 0;
 	size_t i, nr = 0;
 	int r, bad = 0;
@@ -847,11 +877,19 @@ parse_retry_on(struct ctx *c, const struct ynode *v, struct node *n)
 		return;
 	}
 	n->retry_on = mask;
-	free(n->retry_exits);
-	n->retry_exits = nr > 0 ? ranges : NULL;
-	n->nretry_exits = nr;
-	if (nr == 0)
+	if (nr == 0) {
 		free(ranges);
+		if (n->extra != NULL) {
+			free(n->extra->retry_exits);
+			n->extra->retry_exits = NULL;
+			n->extra->nretry_exits = 0;
+		}
+		return;
+	}
+	x = node_extra_own(n);
+	free(x->retry_exits);
+	x->retry_exits = ranges;
+	x->nretry_exits = nr;
 }
 
 static void
@@ -943,6 +981,7 @@ static bool
 parse_node_key(struct ctx *c, int idx, const struct ynode *k,
     const struct ynode *val, struct node *n, size_t self, int *nkinds)
 {
+	struct node_extra *xt;
 	int64_t x;
 	int e;
 
@@ -1069,10 +1108,11 @@ parse_node_key(struct ctx *c, int idx, const struct ynode *k,
 			return false;
 		break;
 	case NK_SECRETS:
-		parse_secrets(c, val, &n->secrets);
+		parse_secrets(c, val, &node_extra_own(n)->secrets);
 		break;
 	case NK_BUDGET:
-		parse_budget_map(c, "budget", val, &n->budget, &n->nbudget);
+		xt = node_extra_own(n);
+		parse_budget_map(c, "budget", val, &xt->budget, &xt->nbudget);
 		break;
 	}
 	return true;
@@ -1206,10 +1246,12 @@ sandbox_copy(const struct sandbox_spec *s)
 
 /* Add the default budget items whose names node n does not cap. */
 static void
-budget_merge(struct node *n, const struct node *d)
+budget_merge(struct node_extra *n, const struct node_extra *d)
 {
 	size_t i, j, add = 0;
 
+	if (d->nbudget == 0)
+		return;
 	n->budget = xreallocarray(n->budget, n->nbudget + d->nbudget + 1,
 	    sizeof *n->budget);
 	for (i = 0; i < d->nbudget; i++) {
@@ -1223,6 +1265,38 @@ budget_merge(struct node *n, const struct node *d)
 		add++;
 	}
 	n->nbudget += add;
+}
+
+/* Give dst (which has none) a copy of src's retry exit ranges. */
+static void
+exits_copy(struct node_extra *dst, const struct node_extra *src)
+{
+	dst->retry_exits = NULL;
+	dst->nretry_exits = src->nretry_exits;
+	if (src->nretry_exits == 0)
+		return;
+	dst->retry_exits = xcalloc(src->nretry_exits,
+	    sizeof *dst->retry_exits);
+	memcpy(dst->retry_exits, src->retry_exits,
+	    src->nretry_exits * sizeof *dst->retry_exits);
+}
+
+/* A node's own copy of src's retry exit ranges, secrets and budget, none
+ * of foreach's fields (an instance sets its own): NULL when src has none
+ * of them. */
+static struct node_extra *
+node_extra_copy(const struct node_extra *src)
+{
+	struct node_extra *x;
+
+	if (src == NULL || (src->nretry_exits == 0 && src->secrets.n == 0 &&
+	    src->nbudget == 0))
+		return NULL;
+	x = xcalloc(1, sizeof *x);
+	exits_copy(x, src);
+	kvlist_merge(&x->secrets, &src->secrets);
+	budget_merge(x, src);
+	return x;
 }
 
 /* Apply defaults d (keys in dset) to node n (keys in nset). */
@@ -1297,20 +1371,15 @@ merge_defaults(struct ctx *c, struct node *n, uint32_t nset,
 		n->log_limit = d->log_limit;
 	if (only & (1u << NK_RETRY_ON)) {
 		n->retry_on = d->retry_on;
-		if (d->nretry_exits > 0) {
-			n->retry_exits = xcalloc(d->nretry_exits,
-			    sizeof *n->retry_exits);
-			memcpy(n->retry_exits, d->retry_exits,
-			    d->nretry_exits * sizeof *n->retry_exits);
-			n->nretry_exits = d->nretry_exits;
-		}
+		if (node_extra(d)->nretry_exits > 0)
+			exits_copy(node_extra_own(n), d->extra);
 	}
 	if (only & (1u << NK_JITTER))
 		n->jitter = d->jitter;
-	if (dset & (1u << NK_SECRETS))
-		kvlist_merge(&n->secrets, &d->secrets);
-	if (dset & (1u << NK_BUDGET))
-		budget_merge(n, d);
+	if ((dset & (1u << NK_SECRETS)) && node_extra(d)->secrets.n > 0)
+		kvlist_merge(&node_extra_own(n)->secrets, &d->extra->secrets);
+	if ((dset & (1u << NK_BUDGET)) && node_extra(d)->nbudget > 0)
+		budget_merge(node_extra_own(n), d->extra);
 	if (only & (1u << NK_WHEN))
 		n->when = d->when;
 	if (only & (1u << NK_ALLOW_FAILURE))
@@ -1390,14 +1459,6 @@ node_copy(struct node *dst, const struct node *src)
 	dst->id = NULL;
 	dst->needs = NULL;
 	dst->nneeds = 0;
-	dst->group = NULL;
-	dst->inst = 0;
-	memset(&dst->item, 0, sizeof dst->item);
-	dst->foreach = NULL;
-	dst->need_groups = NULL;
-	dst->nneed_groups = 0;
-	dst->item_from = NULL;
-	dst->item_key = NULL;
 	dst->run = str_copy(src->run);
 	dst->argv = strv_copy(src->argv, src->argc);
 	dst->http = http_copy(src->http);
@@ -1412,17 +1473,5 @@ node_copy(struct node *dst, const struct node *src)
 	dst->slurm = slurm_copy(src->slurm);
 	dst->cache = cache_copy(src->cache);
 	dst->sandbox = sandbox_copy(src->sandbox);
-	dst->retry_exits = NULL;
-	if (src->nretry_exits > 0) {
-		dst->retry_exits = xcalloc(src->nretry_exits,
-		    sizeof *dst->retry_exits);
-		memcpy(dst->retry_exits, src->retry_exits,
-		    src->nretry_exits * sizeof *dst->retry_exits);
-	}
-	memset(&dst->secrets, 0, sizeof dst->secrets);
-	kvlist_merge(&dst->secrets, &src->secrets);
-	dst->budget = NULL;
-	dst->nbudget = 0;
-	if (src->nbudget > 0)
-		budget_merge(dst, src);
+	dst->extra = node_extra_copy(src->extra);
 }

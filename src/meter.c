@@ -59,7 +59,7 @@ meter_wanted(const struct manifest *m)
 	if (m->nbudget > 0)
 		return true;
 	for (i = 0; i < m->nnodes; i++)
-		if (m->nodes[i].nbudget > 0)
+		if (node_extra(&m->nodes[i])->nbudget > 0)
 			return true;
 	return false;
 }

@@ -124,16 +124,17 @@ cmp_kv_key(const void *a, const void *b)
 static void
 def_secrets(struct strbuf *b, const struct node *n)
 {
+	const struct kvlist *sec = &node_extra(n)->secrets;
 	const struct kv **v;
 	size_t k;
 
-	if (n->secrets.n == 0)
+	if (sec->n == 0)
 		return;
-	v = xcalloc(n->secrets.n, sizeof *v);
-	for (k = 0; k < n->secrets.n; k++)
-		v[k] = &n->secrets.v[k];
-	qsort(v, n->secrets.n, sizeof *v, cmp_kv_key);
-	for (k = 0; k < n->secrets.n; k++) {
+	v = xcalloc(sec->n, sizeof *v);
+	for (k = 0; k < sec->n; k++)
+		v[k] = &sec->v[k];
+	qsort(v, sec->n, sizeof *v, cmp_kv_key);
+	for (k = 0; k < sec->n; k++) {
 		def_str(b, "secret", v[k]->key);
 		def_str(b, "=", v[k]->value);
 	}
@@ -144,6 +145,7 @@ char *
 nodedef_canon(const struct manifest *m, size_t i, size_t *len)
 {
 	const struct node *n = &m->nodes[i];
+	const struct node_extra *x = node_extra(n);
 	struct strbuf b = STRBUF_INIT;
 	char **outs;
 	size_t k;
@@ -173,14 +175,14 @@ nodedef_canon(const struct manifest *m, size_t i, size_t *len)
 		def_slurm(&b, node_slurm(n));
 	/* a foreach instance's item: two instances run the same command
 	 * on different items */
-	for (k = 0; k < n->item.n; k++) {
-		def_str(&b, "item", n->item.v[k].key != NULL ?
-		    n->item.v[k].key : "");
-		def_str(&b, "=", n->item.v[k].value);
+	for (k = 0; k < x->item.n; k++) {
+		def_str(&b, "item", x->item.v[k].key != NULL ?
+		    x->item.v[k].key : "");
+		def_str(&b, "=", x->item.v[k].value);
 	}
-	if (n->foreach != NULL && n->foreach->from < m->nnodes) {
-		def_str(&b, "foreach_from", m->nodes[n->foreach->from].id);
-		def_str(&b, "foreach_key", n->foreach->key);
+	if (x->foreach != NULL && x->foreach->from < m->nnodes) {
+		def_str(&b, "foreach_from", m->nodes[x->foreach->from].id);
+		def_str(&b, "foreach_key", x->foreach->key);
 	}
 	def_secrets(&b, n);
 	if (b.s == NULL)

@@ -56,8 +56,8 @@ rerun_scope(struct manifest *m, const struct oldjob *old)
 	size_t i;
 
 	for (i = 0; i < m->nnodes; i++)
-		if (!(keep[i] = m->nodes[i].foreach != NULL ?
-		    oldjob_has_group(old, m->nodes[i].group) :
+		if (!(keep[i] = node_extra(&m->nodes[i])->foreach != NULL ?
+		    oldjob_has_group(old, m->nodes[i].extra->group) :
 		    oldjob_has_node(old, m->nodes[i].id)))
 			all = false;
 	if (all) {
@@ -175,7 +175,8 @@ rerun_expand(struct rerun *r)
 	bool did = false;
 
 	for (t = 0; m != NULL && t < m->nnodes; t++) {
-		if ((f = m->nodes[t].foreach) == NULL || !r->reuse[f->from])
+		f = node_extra(&m->nodes[t])->foreach;
+		if (f == NULL || !r->reuse[f->from])
 			continue;
 		(void)oldjob_node(r->old, m->nodes[f->from].id, &values,
 		    &nvalues);
@@ -190,7 +191,7 @@ rerun_expand(struct rerun *r)
 		    sizeof *r->exp_group);
 		r->exp_value = xreallocarray(r->exp_value, r->nexp + 1,
 		    sizeof *r->exp_value);
-		r->exp_group[r->nexp] = xstrdup(m->nodes[t].group);
+		r->exp_group[r->nexp] = xstrdup(m->nodes[t].extra->group);
 		if (n > 0 && manifest_expand(m, t, items, n, &c2) == 0) {
 			r->exp_value[r->nexp++] = xstrdup(v);
 			r->forced = xreallocarray(r->forced, m->nnodes + 1,

@@ -448,6 +448,7 @@ static void
 judge(struct sched *s, size_t i, int64_t now)
 {
 	const struct node	*nd = &s->m->nodes[i];
+	const struct foreach_spec *fe;
 	const struct node_run	*rj;
 	size_t			 k, j;
 	int			 any = 0;
@@ -493,10 +494,10 @@ judge(struct sched *s, size_t i, int64_t now)
 		skip(s, i, REASON_CANCELLED, stop_error(s), now);
 		return;
 	}
-	if (nd->foreach != NULL && !s->expand_as_one) {
+	if ((fe = node_extra(nd)->foreach) != NULL && !s->expand_as_one) {
 		/* a dynamic foreach: its instances are made first (SA_EXPAND),
 		 * from the values of the node it expands over */
-		j = nd->foreach->from;
+		j = fe->from;
 		if (j >= s->n || s->nr[j].status != NS_SUCCEEDED) {
 			s->upfail[i] = j < s->n && need_failed(s, j);
 			skip(s, i, REASON_UPSTREAM_FAILED, xasprintf("nothing "

@@ -72,16 +72,16 @@ sched_live_clear(struct sched *s, size_t i)
 size_t
 sched_node_over(const struct sched *s, size_t i, double *sump)
 {
-	const struct node	*nd = &s->m->nodes[i];
+	const struct node_extra	*x = node_extra(&s->m->nodes[i]);
 	const struct node_run	*r = &s->nr[i];
 	size_t			 k;
 	double			 sum;
 
-	for (k = 0; k < nd->nbudget; k++) {
+	for (k = 0; k < x->nbudget; k++) {
 		sum = metric_get(r->metrics, r->nmetrics,
-		    nd->budget[k].name) + metric_get(s->live[i],
-		    s->nlive[i], nd->budget[k].name);
-		if (sum >= nd->budget[k].limit) {
+		    x->budget[k].name) + metric_get(s->live[i],
+		    s->nlive[i], x->budget[k].name);
+		if (sum >= x->budget[k].limit) {
 			*sump = sum;
 			return (k);
 		}
@@ -131,7 +131,7 @@ budget_error(const struct sched *s, size_t i, const char *how)
 		    b != NULL ? " '" : "", b != NULL ? b->name : "",
 		    b != NULL ? "'" : ""));
 	}
-	b = &nd->budget[s->over[i]];
+	b = &node_extra(nd)->budget[s->over[i]];
 	/* what it reported when it was killed, or more at its end */
 	v = metric_get(r->metrics, r->nmetrics, b->name);
 	sum = fmt_number(v > s->over_sum[i] ? v : s->over_sum[i]);
@@ -237,7 +237,8 @@ rng_next(struct sched *s)
 int
 sched_retryable(const struct node *nd, enum reason why, int code)
 {
-	size_t	k;
+	const struct node_extra	*x = node_extra(nd);
+	size_t			 k;
 
 	if (why == REASON_BUDGET)
 		return (0);
@@ -245,9 +246,9 @@ sched_retryable(const struct node *nd, enum reason why, int code)
 		return (1);
 	if (why != REASON_EXIT)
 		return (0);
-	for (k = 0; k < nd->nretry_exits; k++)
-		if (code >= nd->retry_exits[k].lo &&
-		    code <= nd->retry_exits[k].hi)
+	for (k = 0; k < x->nretry_exits; k++)
+		if (code >= x->retry_exits[k].lo &&
+		    code <= x->retry_exits[k].hi)
 			return (1);
 	return (0);
 }

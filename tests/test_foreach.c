@@ -106,34 +106,37 @@ test_list_and_crossed(void)
 	CU_ASSERT_STRING_EQUAL(m->nodes[3].id, "train[model=large,seed=1]");
 	CU_ASSERT_STRING_EQUAL(m->nodes[4].id, "train[model=large,seed=2]");
 	n = &m->nodes[3];
-	CU_ASSERT_STRING_EQUAL(n->group, "train");
-	CU_ASSERT_EQUAL(n->inst, 3);
-	CU_ASSERT_EQUAL_FATAL(n->item.n, 2);
-	CU_ASSERT_STRING_EQUAL(n->item.v[0].key, "model");
-	CU_ASSERT_STRING_EQUAL(n->item.v[0].value, "large");
-	CU_ASSERT_STRING_EQUAL(n->item.v[1].key, "seed");
-	CU_ASSERT_STRING_EQUAL(n->item.v[1].value, "1");
+	CU_ASSERT_STRING_EQUAL(node_extra(n)->group, "train");
+	CU_ASSERT_EQUAL(node_extra(n)->inst, 3);
+	CU_ASSERT_EQUAL_FATAL(node_extra(n)->item.n, 2);
+	CU_ASSERT_STRING_EQUAL(node_extra(n)->item.v[0].key, "model");
+	CU_ASSERT_STRING_EQUAL(node_extra(n)->item.v[0].value, "large");
+	CU_ASSERT_STRING_EQUAL(node_extra(n)->item.v[1].key, "seed");
+	CU_ASSERT_STRING_EQUAL(node_extra(n)->item.v[1].value, "1");
 	CU_ASSERT_STRING_EQUAL(n->run, "x");
 	/* an item that is no id, or not unique, shows its place */
 	CU_ASSERT_STRING_EQUAL(m->nodes[5].id, "eval[1]");
 	CU_ASSERT_STRING_EQUAL(m->nodes[6].id, "eval[2]");
 	CU_ASSERT_STRING_EQUAL(m->nodes[7].id, "eval[3]");
 	CU_ASSERT_STRING_EQUAL(m->nodes[8].id, "eval[4]");
-	CU_ASSERT_PTR_NULL(m->nodes[6].item.v[0].key);
-	CU_ASSERT_STRING_EQUAL(m->nodes[6].item.v[0].value, "b b");
-	CU_ASSERT_STRING_EQUAL(m->nodes[8].item.v[0].value, "a");
+	CU_ASSERT_PTR_NULL(node_extra(&m->nodes[6])->item.v[0].key);
+	CU_ASSERT_STRING_EQUAL(node_extra(&m->nodes[6])->item.v[0].value,
+	    "b b");
+	CU_ASSERT_STRING_EQUAL(node_extra(&m->nodes[8])->item.v[0].value,
+	    "a");
 	/* needs: [train] is every instance; one by its id */
 	s = needs_of(m, "eval[2]");
 	CU_ASSERT_STRING_EQUAL(s, "train[model=small,seed=1] "
 	    "train[model=small,seed=2] train[model=large,seed=1] "
 	    "train[model=large,seed=2]");
 	free(s);
-	CU_ASSERT_EQUAL(m->nodes[6].nneed_groups, 1);
-	CU_ASSERT_STRING_EQUAL(m->nodes[6].need_groups[0], "train");
+	CU_ASSERT_EQUAL(node_extra(&m->nodes[6])->nneed_groups, 1);
+	CU_ASSERT_STRING_EQUAL(node_extra(&m->nodes[6])->need_groups[0],
+	    "train");
 	s = needs_of(m, "one");
 	CU_ASSERT_STRING_EQUAL(s, "train[model=large,seed=2] eval[3]");
 	free(s);
-	CU_ASSERT_EQUAL(m->nodes[idx(m, "one")].nneed_groups, 0);
+	CU_ASSERT_EQUAL(node_extra(&m->nodes[idx(m, "one")])->nneed_groups, 0);
 	s = needs_of(m, "all");
 	CU_ASSERT_STRING_EQUAL(s, "eval[1] eval[2] eval[3] eval[4] "
 	    "train[model=small,seed=1]");
@@ -371,8 +374,8 @@ test_expand_manifest(void)
 	m = parse(dyn_text, &d);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
 	t = idx(m, "agent");
-	CU_ASSERT_PTR_NOT_NULL_FATAL(m->nodes[t].foreach);
-	CU_ASSERT_STRING_EQUAL(m->nodes[t].group, "agent");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(node_extra(&m->nodes[t])->foreach);
+	CU_ASSERT_STRING_EQUAL(node_extra(&m->nodes[t])->group, "agent");
 	/* the node it expands over is a need */
 	s = needs_of(m, "agent");
 	CU_ASSERT_STRING_EQUAL(s, "plan");
@@ -382,10 +385,10 @@ test_expand_manifest(void)
 	CU_ASSERT_STRING_EQUAL(m->nodes[t].id, "agent[1]");
 	CU_ASSERT_STRING_EQUAL(m->nodes[5].id, "agent[ok]");
 	CU_ASSERT_STRING_EQUAL(m->nodes[6].id, "agent[tests]");
-	CU_ASSERT_STRING_EQUAL(m->nodes[t].item.v[0].value,
+	CU_ASSERT_STRING_EQUAL(node_extra(&m->nodes[t])->item.v[0].value,
 	    "write the parser");
-	CU_ASSERT_PTR_NULL(m->nodes[t].foreach);
-	CU_ASSERT_EQUAL(m->nodes[6].inst, 3);
+	CU_ASSERT_PTR_NULL(node_extra(&m->nodes[t])->foreach);
+	CU_ASSERT_EQUAL(node_extra(&m->nodes[6])->inst, 3);
 	CU_ASSERT_EQUAL(m->nodes[6].estimate_ms, 60000);
 	s = needs_of(m, "agent[tests]");
 	CU_ASSERT_STRING_EQUAL(s, "plan");
@@ -647,8 +650,13 @@ static const char owned_text[] =
 static void
 same_not_shared(const struct node *a, const struct node *b)
 {
+	const struct node_extra *xa = a->extra, *xb = b->extra;
 	size_t k;
 
+	/* each instance owns its record: freed once each */
+	CU_ASSERT_PTR_NOT_NULL_FATAL(xa);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(xb);
+	CU_ASSERT(xa != xb);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(a->sandbox);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(b->sandbox);
 	CU_ASSERT(a->sandbox != b->sandbox);
@@ -661,30 +669,30 @@ same_not_shared(const struct node *a, const struct node *b)
 	CU_ASSERT_EQUAL_FATAL(a->sandbox->nconnect, b->sandbox->nconnect);
 	CU_ASSERT(a->sandbox->connect != b->sandbox->connect);
 	CU_ASSERT_EQUAL(a->sandbox->connect[0], b->sandbox->connect[0]);
-	CU_ASSERT_EQUAL_FATAL(a->secrets.n, b->secrets.n);
-	CU_ASSERT_EQUAL(a->secrets.n, 2);	/* its own and the top's */
-	CU_ASSERT(a->secrets.v != b->secrets.v);
-	for (k = 0; k < a->secrets.n; k++) {
-		CU_ASSERT(a->secrets.v[k].key != b->secrets.v[k].key);
-		CU_ASSERT_STRING_EQUAL(a->secrets.v[k].key,
-		    b->secrets.v[k].key);
-		CU_ASSERT_STRING_EQUAL(a->secrets.v[k].value,
-		    b->secrets.v[k].value);
+	CU_ASSERT_EQUAL_FATAL(xa->secrets.n, xb->secrets.n);
+	CU_ASSERT_EQUAL(xa->secrets.n, 2);	/* its own and the top's */
+	CU_ASSERT(xa->secrets.v != xb->secrets.v);
+	for (k = 0; k < xa->secrets.n; k++) {
+		CU_ASSERT(xa->secrets.v[k].key != xb->secrets.v[k].key);
+		CU_ASSERT_STRING_EQUAL(xa->secrets.v[k].key,
+		    xb->secrets.v[k].key);
+		CU_ASSERT_STRING_EQUAL(xa->secrets.v[k].value,
+		    xb->secrets.v[k].value);
 	}
-	CU_ASSERT_EQUAL_FATAL(a->nbudget, b->nbudget);
-	CU_ASSERT(a->budget != b->budget);
-	for (k = 0; k < a->nbudget; k++) {
-		CU_ASSERT(a->budget[k].name != b->budget[k].name);
-		CU_ASSERT_STRING_EQUAL(a->budget[k].name, b->budget[k].name);
-		CU_ASSERT_DOUBLE_EQUAL(a->budget[k].limit, b->budget[k].limit,
+	CU_ASSERT_EQUAL_FATAL(xa->nbudget, xb->nbudget);
+	CU_ASSERT(xa->budget != xb->budget);
+	for (k = 0; k < xa->nbudget; k++) {
+		CU_ASSERT(xa->budget[k].name != xb->budget[k].name);
+		CU_ASSERT_STRING_EQUAL(xa->budget[k].name, xb->budget[k].name);
+		CU_ASSERT_DOUBLE_EQUAL(xa->budget[k].limit, xb->budget[k].limit,
 		    1e-9);
 	}
-	CU_ASSERT_EQUAL_FATAL(a->nretry_exits, b->nretry_exits);
-	CU_ASSERT(a->nretry_exits > 0);
-	CU_ASSERT(a->retry_exits != b->retry_exits);
-	for (k = 0; k < a->nretry_exits; k++) {
-		CU_ASSERT_EQUAL(a->retry_exits[k].lo, b->retry_exits[k].lo);
-		CU_ASSERT_EQUAL(a->retry_exits[k].hi, b->retry_exits[k].hi);
+	CU_ASSERT_EQUAL_FATAL(xa->nretry_exits, xb->nretry_exits);
+	CU_ASSERT(xa->nretry_exits > 0);
+	CU_ASSERT(xa->retry_exits != xb->retry_exits);
+	for (k = 0; k < xa->nretry_exits; k++) {
+		CU_ASSERT_EQUAL(xa->retry_exits[k].lo, xb->retry_exits[k].lo);
+		CU_ASSERT_EQUAL(xa->retry_exits[k].hi, xb->retry_exits[k].hi);
 	}
 	CU_ASSERT_EQUAL(a->jitter, b->jitter);
 }
@@ -702,7 +710,7 @@ test_owned_copies(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
 	same_not_shared(&m->nodes[idx(m, "sweep[x]")],
 	    &m->nodes[idx(m, "sweep[y]")]);
-	CU_ASSERT_EQUAL(m->nodes[idx(m, "sweep[y]")].nbudget, 2);
+	CU_ASSERT_EQUAL(node_extra(&m->nodes[idx(m, "sweep[y]")])->nbudget, 2);
 	CU_ASSERT_EQUAL(manifest_expand(m, idx(m, "agent"), items, 3, &cause),
 	    0);
 	same_not_shared(&m->nodes[idx(m, "agent[a]")],
@@ -710,9 +718,9 @@ test_owned_copies(void)
 	same_not_shared(&m->nodes[idx(m, "agent[b]")],
 	    &m->nodes[idx(m, "agent[c]")]);
 	a = &m->nodes[idx(m, "agent[c]")];
-	CU_ASSERT_EQUAL_FATAL(a->nretry_exits, 2);
-	CU_ASSERT_EQUAL(a->retry_exits[1].lo, 100);
-	CU_ASSERT_EQUAL(a->retry_exits[1].hi, 113);
+	CU_ASSERT_EQUAL_FATAL(node_extra(a)->nretry_exits, 2);
+	CU_ASSERT_EQUAL(node_extra(a)->retry_exits[1].lo, 100);
+	CU_ASSERT_EQUAL(node_extra(a)->retry_exits[1].hi, 113);
 	CU_ASSERT(a->jitter);
 	CU_ASSERT_EQUAL(a->sandbox->nwrite, 1);
 	CU_ASSERT_EQUAL(a->sandbox->bind[0], 8080);

@@ -1412,28 +1412,28 @@ test_data_keys(void)
 	a = &m->nodes[0];
 	b = &m->nodes[1];
 	CU_ASSERT_EQUAL(a->retry_on, 1u << REASON_TIMEOUT);
-	CU_ASSERT_EQUAL_FATAL(a->nretry_exits, 2);
-	CU_ASSERT_EQUAL(a->retry_exits[0].lo, 75);
-	CU_ASSERT_EQUAL(a->retry_exits[0].hi, 75);
-	CU_ASSERT_EQUAL(a->retry_exits[1].lo, 100);
-	CU_ASSERT_EQUAL(a->retry_exits[1].hi, 113);
+	CU_ASSERT_EQUAL_FATAL(node_extra(a)->nretry_exits, 2);
+	CU_ASSERT_EQUAL(node_extra(a)->retry_exits[0].lo, 75);
+	CU_ASSERT_EQUAL(node_extra(a)->retry_exits[0].hi, 75);
+	CU_ASSERT_EQUAL(node_extra(a)->retry_exits[1].lo, 100);
+	CU_ASSERT_EQUAL(node_extra(a)->retry_exits[1].hi, 113);
 	CU_ASSERT(a->jitter);
 	CU_ASSERT_EQUAL(b->retry_on, 1u << REASON_EXIT);
-	CU_ASSERT_EQUAL(b->nretry_exits, 0);
+	CU_ASSERT_EQUAL(node_extra(b)->nretry_exits, 0);
 	CU_ASSERT(!b->jitter);
 	/* the node's own tokens cap wins, cost comes from defaults */
-	CU_ASSERT_EQUAL_FATAL(a->nbudget, 2);
-	CU_ASSERT_STRING_EQUAL(a->budget[0].name, "tokens");
-	CU_ASSERT_DOUBLE_EQUAL(a->budget[0].limit, 10, 1e-9);
-	CU_ASSERT_STRING_EQUAL(a->budget[1].name, "cost");
-	CU_ASSERT_EQUAL(b->nbudget, 2);
+	CU_ASSERT_EQUAL_FATAL(node_extra(a)->nbudget, 2);
+	CU_ASSERT_STRING_EQUAL(node_extra(a)->budget[0].name, "tokens");
+	CU_ASSERT_DOUBLE_EQUAL(node_extra(a)->budget[0].limit, 10, 1e-9);
+	CU_ASSERT_STRING_EQUAL(node_extra(a)->budget[1].name, "cost");
+	CU_ASSERT_EQUAL(node_extra(b)->nbudget, 2);
 	/* the node's own TOKEN file wins; API_KEY from the top level */
-	CU_ASSERT_EQUAL_FATAL(a->secrets.n, 2);
-	CU_ASSERT_STRING_EQUAL(a->secrets.v[0].key, "TOKEN");
-	CU_ASSERT_STRING_EQUAL(a->secrets.v[0].value, "/other");
-	CU_ASSERT_STRING_EQUAL(a->secrets.v[1].key, "API_KEY");
-	CU_ASSERT_EQUAL_FATAL(b->secrets.n, 2);
-	CU_ASSERT_STRING_EQUAL(b->secrets.v[1].value, "~/token");
+	CU_ASSERT_EQUAL_FATAL(node_extra(a)->secrets.n, 2);
+	CU_ASSERT_STRING_EQUAL(node_extra(a)->secrets.v[0].key, "TOKEN");
+	CU_ASSERT_STRING_EQUAL(node_extra(a)->secrets.v[0].value, "/other");
+	CU_ASSERT_STRING_EQUAL(node_extra(a)->secrets.v[1].key, "API_KEY");
+	CU_ASSERT_EQUAL_FATAL(node_extra(b)->secrets.n, 2);
+	CU_ASSERT_STRING_EQUAL(node_extra(b)->secrets.v[1].value, "~/token");
 	CU_ASSERT_EQUAL(m->secrets.n, 2);
 	manifest_free(m);
 	diags_release(&d);
@@ -1995,6 +1995,61 @@ test_random_cycle_messages(void)
 	free(adj);
 }
 
+/* The settings few nodes have (foreach, retry exit codes, secrets, a
+ * budget) sit behind one pointer, NULL for a node without any of them: a
+ * node of a large DAG pays 8 bytes for them. Reading needs no check. */
+static void
+test_node_extra(void)
+{
+	const char *text =
+	    "name: x\n"
+	    "nodes:\n"
+	    "  plain: {run: x, retry_on: [timeout], env: {A: b}}\n"
+	    "  exits: {run: x, retry_on: [\"exit:75\"]}\n"
+	    "  capped: {run: x, budget: {tokens: 5}}\n"
+	    "  fan: {run: x, foreach: [p, q]}\n"
+	    "  all: {run: x, needs: [fan]}\n"
+	    "  one: {run: x, needs: [plain, \"fan[q]\"]}\n";
+	const char *top = "name: y\nsecrets: {K: /k}\nnodes:\n  a: {run: x}\n";
+	struct manifest *m;
+	struct diags d;
+	const struct node *n;
+	int rc;
+
+	printf("\n    sizeof(struct node) %zu, struct node_extra %zu\n",
+	    sizeof (struct node), sizeof (struct node_extra));
+	m = parse(text, 0, &d, &rc);
+	CU_ASSERT_EQUAL_FATAL(rc, 0);
+	n = &m->nodes[manifest_find(m, "plain")];
+	CU_ASSERT_PTR_NULL(n->extra);
+	CU_ASSERT_EQUAL(node_extra(n)->nretry_exits, 0);
+	CU_ASSERT_EQUAL(node_extra(n)->secrets.n, 0);
+	CU_ASSERT_EQUAL(node_extra(n)->nbudget, 0);
+	CU_ASSERT_PTR_NULL(node_extra(n)->group);
+	CU_ASSERT_PTR_NULL(node_extra(n)->foreach);
+	CU_ASSERT_EQUAL(node_extra(n)->nneed_groups, 0);
+	CU_ASSERT_PTR_NULL(m->nodes[manifest_find(m, "one")].extra);
+	n = &m->nodes[manifest_find(m, "exits")];
+	CU_ASSERT_PTR_NOT_NULL(n->extra);
+	CU_ASSERT_EQUAL(node_extra(n)->nretry_exits, 1);
+	CU_ASSERT_EQUAL(node_extra(&m->nodes[manifest_find(m, "capped")])->
+	    nbudget, 1);
+	n = &m->nodes[manifest_find(m, "fan[q]")];
+	CU_ASSERT_STRING_EQUAL(node_extra(n)->group, "fan");
+	CU_ASSERT_EQUAL(node_extra(n)->inst, 2);
+	n = &m->nodes[manifest_find(m, "all")];
+	CU_ASSERT_EQUAL_FATAL(node_extra(n)->nneed_groups, 1);
+	CU_ASSERT_STRING_EQUAL(node_extra(n)->need_groups[0], "fan");
+	manifest_free(m);
+	diags_release(&d);
+	/* the manifest's secrets are every node's */
+	m = parse(top, 0, &d, &rc);
+	CU_ASSERT_EQUAL_FATAL(rc, 0);
+	CU_ASSERT_EQUAL(node_extra(&m->nodes[0])->secrets.n, 1);
+	manifest_free(m);
+	diags_release(&d);
+}
+
 /* A generated DAG of many nodes: ids, needs, waves, all through strmap. */
 static void
 test_large(void)
@@ -2073,6 +2128,7 @@ main(void)
 		{ "large", test_large },
 		{ "cycle message", test_cycle_message },
 		{ "random cycle messages", test_random_cycle_messages },
+		{ "node extra", test_node_extra },
 		{ NULL, NULL }
 	};
 

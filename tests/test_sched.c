@@ -143,12 +143,17 @@ man_free(struct manifest *m)
 	for (i = 0; i < m->nnodes; i++) {
 		size_t k;
 
+		struct node_extra *x = m->nodes[i].extra;
+
 		free(m->nodes[i].id);
 		free(m->nodes[i].needs);
-		free(m->nodes[i].retry_exits);
-		for (k = 0; k < m->nodes[i].nbudget; k++)
-			free(m->nodes[i].budget[k].name);
-		free(m->nodes[i].budget);
+		if (x == NULL)
+			continue;
+		free(x->retry_exits);
+		for (k = 0; k < x->nbudget; k++)
+			free(x->budget[k].name);
+		free(x->budget);
+		free(x);
 	}
 	for (i = 0; i < m->npools; i++)
 		free(m->pools[i].name);
@@ -1182,6 +1187,7 @@ test_retry_on_exit(void)
 {
 	struct manifest		*m = man_new("a b c d e");
 	struct exit_range	 r[2] = { { 75, 75 }, { 100, 113 } };
+	struct node_extra	*x;
 	struct fx		 f;
 	size_t			 i;
 
@@ -1189,9 +1195,10 @@ test_retry_on_exit(void)
 		m->nodes[i].retries = 1;
 		m->nodes[i].retry_delay_ms = 10;
 		m->nodes[i].retry_on = 1u << REASON_TIMEOUT;
-		m->nodes[i].retry_exits = xcalloc(2, sizeof r[0]);
-		memcpy(m->nodes[i].retry_exits, r, sizeof r);
-		m->nodes[i].nretry_exits = 2;
+		x = node_extra_own(&m->nodes[i]);
+		x->retry_exits = xcalloc(2, sizeof r[0]);
+		memcpy(x->retry_exits, r, sizeof r);
+		x->nretry_exits = 2;
 	}
 	fx_init(&f, m, 5, NULL);
 	sched_begin(f.s, 0);
@@ -1217,9 +1224,10 @@ test_retry_on_exit(void)
 	m = man_new("a");
 	nd(m, "a")->retries = 1;
 	nd(m, "a")->retry_on = 1u << REASON_EXIT;
-	nd(m, "a")->retry_exits = xcalloc(1, sizeof r[0]);
-	nd(m, "a")->retry_exits[0] = r[0];
-	nd(m, "a")->nretry_exits = 1;
+	x = node_extra_own(nd(m, "a"));
+	x->retry_exits = xcalloc(1, sizeof r[0]);
+	x->retry_exits[0] = r[0];
+	x->nretry_exits = 1;
 	fx_init(&f, m, 1, NULL);
 	sched_begin(f.s, 0);
 	RUN("+a");
@@ -1294,13 +1302,13 @@ static void
 node_budget(struct manifest *m, const char *id, const char *name,
     double limit)
 {
-	struct node *n = nd(m, id);
+	struct node_extra *x = node_extra_own(nd(m, id));
 
-	n->budget = xreallocarray(n->budget, n->nbudget + 1,
-	    sizeof *n->budget);
-	n->budget[n->nbudget].name = xstrdup(name);
-	n->budget[n->nbudget].limit = limit;
-	n->nbudget++;
+	x->budget = xreallocarray(x->budget, x->nbudget + 1,
+	    sizeof *x->budget);
+	x->budget[x->nbudget].name = xstrdup(name);
+	x->budget[x->nbudget].limit = limit;
+	x->nbudget++;
 }
 
 /* A node budget reached while the node runs kills it at once; it fails
