@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -126,8 +125,11 @@ wsup_cgroup_new_name(void)
 	size_t k;
 
 	if (getrandom(r, sizeof r, GRND_NONBLOCK) != sizeof r)
-		return xasprintf("claim-%lx-%lx-%lx", (unsigned long)time(NULL),
-		    (unsigned long)getpid(), ++seq);
+		/* cgroups do not outlive a boot: the monotonic clock, our
+		 * pid and a count are unique enough among them */
+		return xasprintf("claim-%llx-%lx-%lx",
+		    (unsigned long long)loop_now(), (unsigned long)getpid(),
+		    ++seq);
 	for (k = 0; k < sizeof r; k++)
 		snprintf(hex + 2 * k, 3, "%02x", r[k]);
 	return xasprintf("claim-%s", hex);
