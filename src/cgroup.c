@@ -1108,10 +1108,15 @@ cgroup_attempt_end(struct cgroup_job *cj, const char *name, int wait_ms,
 	u->cpu_ms = u->peak_kb = -1;
 	u->oom_kills = 0;
 	u->leftovers = 0;
+	u->gone = false;
 	/* the usual end: nothing is left, and the rmdir says so (a read of
 	 * cgroup.events first would cost an open a node) */
 	attempt_usage(cj, name, u);
-	if (unlinkat(cj->fd, name, AT_REMOVEDIR) == 0 || errno != EBUSY)
+	if (unlinkat(cj->fd, name, AT_REMOVEDIR) == 0) {
+		u->gone = true;
+		return;
+	}
+	if (errno != EBUSY)
 		return;
 	if (cg_populated(cj->fd, name) > 0) {
 		if (cg_path(path, name, "cgroup.procs") == 0 &&
@@ -1123,7 +1128,9 @@ cgroup_attempt_end(struct cgroup_job *cj, const char *name, int wait_ms,
 		(void)cg_kill_wait(cj->fd, name, wait_ms);
 		attempt_usage(cj, name, u);
 	}
-	if (cg_remove(cj->fd, name) != 0)
+	if (cg_remove(cj->fd, name) == 0)
+		u->gone = true;
+	else
 		busy_add(cj, name);
 }
 

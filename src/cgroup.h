@@ -109,6 +109,8 @@ struct cgroup_usage {
 	int64_t	peak_kb;	/* memory.peak / 1024; -1 when none */
 	int64_t	oom_kills;	/* memory.events oom_kill */
 	int	leftovers;	/* processes still in it, killed */
+	bool	gone;		/* the cgroup is removed: none of its
+				   processes lives */
 };
 
 /* Make the cgroup of attempt of node (JOB/NODE.N, where a node id has
@@ -124,8 +126,8 @@ int cgroup_attempt_new(struct cgroup_job *cj, const char *node, int attempt,
  * fork). How many were signalled (SIGKILL: 1 when any). */
 int cgroup_attempt_signal(struct cgroup_job *cj, const char *name, int sig);
 /* The attempt is over: kill what is left in its cgroup, wait for it to
- * go (at most wait_ms), read *u, remove the cgroup (or leave it to
- * cgroup_job_free when something still dies). */
+ * go (at most wait_ms), read *u, remove the cgroup (u->gone; else it is
+ * left to cgroup_job_free while something still dies). */
 void cgroup_attempt_end(struct cgroup_job *cj, const char *name, int wait_ms,
     struct cgroup_usage *u);
 

@@ -73,9 +73,11 @@ void	exec_local_kill_leftovers(struct job *j, size_t i, pid_t pgid);
  * with tmp/ in it: an empty one the job's thread made ahead, or one made
  * now. 0, or -1 with *cause. */
 int	exec_sandbox_take(struct job *j, size_t i, char **cause);
-/* Remove node i's attempt's directory (np->sbdir, then NULL) with what is
- * in it, on the job's thread; a failure is logged. */
-void	exec_sandbox_remove(struct job *j, size_t i);
+/* Retire node i's attempt's directory (np->sbdir, then NULL) on the job's
+ * thread: with reuse (no process of the attempt lives), emptied of its
+ * side files it serves a later attempt when all that is left is an empty
+ * tmp/; else it is removed with what is in it. A failure is logged. */
+void	exec_sandbox_remove(struct job *j, size_t i, bool reuse);
 /* A resumed job: remove what attempts of the interrupted run left in io/. */
 void	exec_sandbox_leftovers(struct job *j);
 /* Remove the directories made ahead, and wait until everything given to

@@ -368,6 +368,7 @@ attempt_started(struct job *j, size_t i, int attempt, pid_t pid, int outfd,
 
 	np->pid = pid;
 	np->cg = cg;
+	np->sblevel = (unsigned char)level;
 	meter_start(j, i);
 	sink_init(&np->out, outfd, j, i, "stdout.log", attempt, n->log_limit);
 	sink_init(&np->err, errfd, j, i, "stderr.log", attempt, n->log_limit);
@@ -510,7 +511,7 @@ fail:
 	if (perr[1] >= 0)
 		close(perr[1]);
 	if (j->procs[i] != NULL && j->procs[i]->sbdir != NULL)
-		exec_sandbox_remove(j, i);
+		exec_sandbox_remove(j, i, false);
 	if (cgname != NULL)
 		cgroup_attempt_end(j->cg, cgname, CGROUP_END_MS, &u);
 	*causep = cause;
@@ -651,6 +652,12 @@ node_try_end(struct nodeproc *np)
 			job_log(j, LOG_WARN, i, "leftover", "killed what was "
 			    "left in the node's cgroup (%d process(es))",
 			    u.leftovers);
+		/* a sandboxed attempt cannot write to cgroup.procs, so
+		 * none of its processes left its cgroup: with the cgroup
+		 * gone, they are all gone, and its directory can serve the
+		 * next attempt */
+		np->sbclean = u.gone && (np->sblevel == SANDBOX_ENFORCED ||
+		    np->sblevel == SANDBOX_PARTIAL);
 		if (u.cpu_ms >= 0)
 			e.cpu_ms = u.cpu_ms;
 		if (u.peak_kb >= 0)
@@ -875,7 +882,7 @@ exec_local_release(struct job *j, size_t i)
 	}
 	/* also of an attempt whose end was still being read */
 	if (np->sbdir != NULL)
-		exec_sandbox_remove(j, i);
+		exec_sandbox_remove(j, i, false);
 }
 
 static int

@@ -12,7 +12,14 @@
  * twice: an attempt's processes, and its Landlock ruleset, which names the
  * directory's inode, keep no access to the next attempt's.
  *
- * An ended attempt's directory is emptied (a TMPDIR may hold much) and
+ * Except when nothing of the attempt can reach it any more: an attempt
+ * that ran in a cgroup of its own under Landlock cannot write to
+ * cgroup.procs, so none of its processes left that cgroup, and once the
+ * cgroup is removed none lives. Such an attempt's directory, its side
+ * files unlinked and its tmp/ found empty, goes back to the pool as it is
+ * (its mode reset): no inode is made or freed for the next attempt.
+ *
+ * Another ended attempt's directory is emptied (a TMPDIR may hold much) and
  * moved, empty, into io/sandbox.ended/, which goes at the job's end: on
  * ext4 without a journal, a new inode skips those freed in the last 5
  * seconds (recently_deleted), so a directory made right after thousands
@@ -25,6 +32,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -54,6 +62,8 @@ struct sbtask {
 	char		*make;		/* to make, io/-relative */
 	char		*make_path;	/* absolute */
 	char		*error;		/* set on the thread */
+	bool		 reuse;		/* retire may serve again */
+	bool		 reused;	/* it will: back to the pool */
 	bool		 made;
 };
 
@@ -83,20 +93,74 @@ out:
 	return rc;
 }
 
-/* Whether directory path holds nothing; errors count as not empty. */
+/* Whether the directory open as fd (taken) holds nothing; errors count as
+ * not empty. */
 static bool
-sb_empty(const char *path)
+sb_fd_empty(int fd)
 {
 	struct dirent *e;
 	bool empty = true;
 	DIR *d;
 
-	if ((d = opendir(path)) == NULL)
-		return errno == ENOENT;
+	if ((d = fdopendir(fd)) == NULL) {
+		close(fd);
+		return false;
+	}
 	while (empty && (e = readdir(d)) != NULL)
 		empty = strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0;
 	closedir(d);
 	return empty;
+}
+
+/* Whether directory path (not a link) holds nothing; a path that does not
+ * exist counts as empty, errors as not. */
+static bool
+sb_empty(const char *path)
+{
+	int fd;
+
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd == -1)
+		return errno == ENOENT;
+	return sb_fd_empty(fd);
+}
+
+/* Make the ended attempt's directory at path ready for another: its side
+ * files unlinked, modes back to 0700. Only when what is left is an empty
+ * tmp/ of its own (a directory, not a link), else false and the directory
+ * is retired as any other. */
+static bool
+sb_recycle(const char *path)
+{
+	struct dirent *e;
+	struct stat st;
+	bool ok = true, tmp = false;
+	int fd, tfd = -1;
+	DIR *d;
+
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd == -1)
+		return false;
+	if ((d = fdopendir(fd)) == NULL) {
+		close(fd);
+		return false;
+	}
+	while (ok && (e = readdir(d)) != NULL) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		if (strcmp(e->d_name, "tmp") == 0)
+			tmp = ok = fstatat(fd, "tmp", &st,
+			    AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
+		else
+			ok = unlinkat(fd, e->d_name, 0) == 0;
+	}
+	if (ok && tmp)
+		tfd = openat(fd, "tmp", O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+		    O_CLOEXEC);
+	ok = tfd != -1 && fchmod(tfd, 0700) == 0 && fchmod(fd, 0700) == 0 &&
+	    sb_fd_empty(tfd);
+	closedir(d);
+	return ok;
 }
 
 /* An ended attempt's directory: emptied of what its TMPDIR holds, then
@@ -132,9 +196,13 @@ sb_work(void *arg)
 	struct sbtask *t = arg;
 	char *cause = NULL;
 
-	if (t->retire != NULL)
-		sb_retire(t);
-	if (t->make == NULL)
+	if (t->retire != NULL) {
+		if (t->reuse && sb_recycle(t->retire))
+			t->reused = true;
+		else
+			sb_retire(t);
+	}
+	if (t->make == NULL || t->reused)
 		return;
 	if (sb_make(t->make_path, &cause) == 0)
 		t->made = true;
@@ -160,6 +228,12 @@ sb_done(void *arg)
 	}
 	if (t->error != NULL)
 		job_log(j, LOG_WARN, t->node, "sandbox", "%s", t->error);
+	if (t->reused) {
+		xgrow(&j->sbpool, &j->sbpool_cap, j->nsbpool + 1,
+		    sizeof *j->sbpool);
+		j->sbpool[j->nsbpool++] = t->name;
+		t->name = NULL;
+	}
 	if (t->made) {
 		xgrow(&j->sbpool, &j->sbpool_cap, j->nsbpool + 1,
 		    sizeof *j->sbpool);
@@ -195,15 +269,17 @@ sb_ahead(const struct job *j)
 }
 
 /* Give the thread node's directory name (io/-relative, taken; NULL: none)
- * to retire, and a new one to make when the pool is short. */
+ * to retire (or, with reuse, to recycle), and a new one to make when the
+ * pool is short (and the retired one does not serve). */
 static void
-sb_queue(struct job *j, size_t node, char *name)
+sb_queue(struct job *j, size_t node, char *name, bool reuse)
 {
 	struct sbtask *t;
 
 	t = xcalloc(1, sizeof *t);
 	t->job = j;
 	t->node = node;
+	t->reuse = reuse;
 	if (name != NULL) {
 		t->name = name;
 		t->retire = xasprintf("%s/io/%s", j->dir, name);
@@ -231,7 +307,7 @@ exec_sandbox_take(struct job *j, size_t i, char **cause)
 	char *name, *path;
 
 	if (np->sbdir != NULL)
-		exec_sandbox_remove(j, i);
+		exec_sandbox_remove(j, i, false);
 	if (j->nsbpool > 0) {
 		name = j->sbpool[--j->nsbpool];
 	} else {
@@ -249,18 +325,18 @@ exec_sandbox_take(struct job *j, size_t i, char **cause)
 	/* the first attempts fill the pool; then each end refills it */
 	if (sb_ahead(j) == 0)
 		while (sb_ahead(j) < SB_POOL)
-			sb_queue(j, SIZE_MAX, NULL);
+			sb_queue(j, SIZE_MAX, NULL, false);
 	return 0;
 }
 
 void
-exec_sandbox_remove(struct job *j, size_t i)
+exec_sandbox_remove(struct job *j, size_t i, bool reuse)
 {
 	struct nodeproc *np = j->procs[i];
 
 	if (np == NULL || np->sbdir == NULL)
 		return;
-	sb_queue(j, i, np->sbdir);
+	sb_queue(j, i, np->sbdir, reuse);
 	np->sbdir = NULL;
 }
 

@@ -552,7 +552,7 @@ node_end_rest(struct ending *en)
 	/* a sandboxed attempt's directory (side files, TMPDIR) goes once
 	 * everything of its end has been read */
 	if (np->sbdir != NULL)
-		exec_sandbox_remove(j, i);
+		exec_sandbox_remove(j, i, np->sbclean);
 	/* an error line may quote what the node wrote or sent */
 	masked = job_mask(j, en->cause);
 	free(en->cause);

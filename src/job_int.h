@@ -90,6 +90,11 @@ struct nodeproc {
 						   NULL: none */
 	char			*cg;		/* its cgroup in the job's, or
 						   NULL */
+	unsigned char		 sblevel;	/* its sandbox (enum
+						   sandbox_level) */
+	bool			 sbclean;	/* ended with its cgroup gone:
+						   none of its processes
+						   lives (sbdir reusable) */
 	struct meter		*meter;		/* its metrics file followed
 						   (meter.c), or NULL */
 };

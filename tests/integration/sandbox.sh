@@ -27,13 +27,14 @@ SECRET="$T/secret"
 echo "not for nodes" >"$SECRET"
 chmod 600 "$SECRET"
 
-# runjob NAME MANIFEST [ENV...]: dagexec run --keep into $T/NAME.out; sets
-# $rc, $J (the kept job directory) and $S (its state.yaml)
+# runjob NAME MANIFEST [ENV...]: dagexec run --keep $RUN_ARGS into
+# $T/NAME.out; sets $rc, $J (the kept job directory) and $S (its state.yaml)
+RUN_ARGS=
 runjob() {
 	name=$1; y=$2; shift 2
 	rm -rf "$T/$name.out"
 	mkdir -p "$T/$name.out"
-	env "$@" "$DAGEXEC" run --keep -o "$T/$name.out" "$y" \
+	env "$@" "$DAGEXEC" run --keep $RUN_ARGS -o "$T/$name.out" "$y" \
 	    >"$T/$name.stdout" 2>"$T/$name.stderr"
 	rc=$?
 	J=$(find "$T/$name.out" -mindepth 1 -maxdepth 1 -type d | head -n 1)
@@ -128,6 +129,60 @@ no_grep_file "tmpdir: nothing was left over" "left over" "$J/nodes/twice/stdout.
 expect_state "tmpdir: sandbox from defaults" nodes.twice.sandbox enforced
 check "tmpdir: each attempt had a TMPDIR of its own" test "$(sed -n 's/^attempt [0-9]* //p' "$J/nodes/twice/stdout.log" | sort -u | wc -l)" -eq 2
 check "tmpdir: both are gone after the node" no_sandbox_dirs
+
+# --- an attempt's directory serves again only when nothing of it lives -----
+# A chain of sandboxed nodes, one at a time: each checks that its TMPDIR is
+# empty, mode 0700, and prints it; some leave what must not reach a later
+# attempt (a file, a side file, a mode, a link to a directory that must be
+# kept, a process that went its own way). Under cgroups a directory left
+# clean (its cgroup gone) serves again; under rlimits none does.
+mkdir "$T/keep.d"
+echo "kept" >"$T/keep.d/file"
+cat >reuse.yaml <<Y
+name: reuse
+defaults:
+  sandbox: strict
+nodes:
+  r0: {run: 'true'}
+Y
+i=1
+for leave in '' 'echo x > "$TMPDIR/left"' '' 'chmod 777 "$TMPDIR"' '' \
+    'echo v=1 > "$DAGEXEC_OUTPUT"' '' \
+    "rmdir \"\$TMPDIR\" && ln -s $T/keep.d \"\$TMPDIR\"" '' \
+    'setsid sh -c "sleep 5 &" </dev/null >/dev/null 2>&1' '' ''; do
+	cat >>reuse.yaml <<Y
+  r$i:
+    needs: [r$((i - 1))]
+    run: |
+      ls -A "\$TMPDIR" | grep -q . && { echo "found: \$(ls -A "\$TMPDIR")"; exit 3; }
+      echo "dir \$TMPDIR \$(stat -c %a "\$TMPDIR")"
+      $leave
+Y
+	i=$((i + 1))
+done
+for how in auto rlimits; do
+	RUN_ARGS="--containment $how"
+	runjob "reuse-$how" reuse.yaml
+	RUN_ARGS=
+	check "reuse ($how): the run succeeds" test "$rc" -eq 0
+	cat "$J"/nodes/r*/stdout.log >"$T/reuse-$how.dirs"
+	no_grep_file "reuse ($how): no attempt found what an earlier one left" \
+	    "found" "$T/reuse-$how.dirs"
+	check "reuse ($how): every TMPDIR was 0700" \
+	    test "$(grep -c ' 700$' "$T/reuse-$how.dirs")" -eq 12
+	check "reuse ($how): the linked directory is untouched" \
+	    grep -qx kept "$T/keep.d/file"
+	check "reuse ($how): no directory of an attempt is left" no_sandbox_dirs
+	distinct=$(awk '{ print $2 }' "$T/reuse-$how.dirs" | sort -u | wc -l)
+	if [ "$how" = rlimits ] ||
+	    [ "$(yget "$S" containment 2>/dev/null)" = rlimits ]; then
+		check "reuse ($how): without cgroups each attempt had its own" \
+		    test "$distinct" -eq 12
+	else
+		check "reuse ($how): directories left clean served again" \
+		    test "$distinct" -lt 8
+	fi
+done
 
 # --- the values of its needs, by file: read, nothing else of values/ -------
 cat >values.yaml <<'Y'
