@@ -280,12 +280,12 @@ check_limits(FILE *fp, const struct doctor_host *h, const struct node *n,
 {
 	unsigned have = controllers_usable(h), miss = 0;
 
-	if (n->executor == EXECUTOR_SLURM || ((n->limit_set &
-	    (1u << LIMIT_BEST_EFFORT)) && n->limit[LIMIT_BEST_EFFORT] != 0))
+	if (n->executor == EXECUTOR_SLURM ||
+	    node_limit(n, LIMIT_BEST_EFFORT) != 0)
 		return 0;
-	if ((n->limit_set & (1u << LIMIT_PIDS)) && !(have & CG_PIDS))
+	if (node_limit_set(n, LIMIT_PIDS) && !(have & CG_PIDS))
 		miss |= CG_PIDS;
-	if ((n->limit_set & (1u << LIMIT_CPUS)) && !(have & CG_CPU))
+	if (node_limit_set(n, LIMIT_CPUS) && !(have & CG_CPU))
 		miss |= CG_CPU;
 	if (miss == 0)
 		return 0;

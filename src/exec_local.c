@@ -162,26 +162,26 @@ fill_rlimits(struct spawn_spec *sp, const struct node *n, unsigned have)
 {
 	rlim_t v;
 
-	if (n->limit_set & (1u << LIMIT_CPU)) {
+	if (node_limit_set(n, LIMIT_CPU)) {
 		/* soft first, so the node gets SIGXCPU (rlimit_cpu), not
 		 * SIGKILL at the hard limit */
-		v = (rlim_t)((n->limit[LIMIT_CPU] + 999) / 1000);
+		v = (rlim_t)((node_limit(n, LIMIT_CPU) + 999) / 1000);
 		set_rlimit(sp, RLIMIT_CPU, v, v + 1);
 	}
-	if ((n->limit_set & (1u << LIMIT_MEMORY)) && !(have & CG_MEMORY))
-		set_rlimit(sp, RLIMIT_AS, (rlim_t)n->limit[LIMIT_MEMORY],
-		    (rlim_t)n->limit[LIMIT_MEMORY]);
-	if (n->limit_set & (1u << LIMIT_FSIZE))
-		set_rlimit(sp, RLIMIT_FSIZE, (rlim_t)n->limit[LIMIT_FSIZE],
-		    (rlim_t)n->limit[LIMIT_FSIZE]);
-	if (n->limit_set & (1u << LIMIT_NOFILE))
-		set_rlimit(sp, RLIMIT_NOFILE, (rlim_t)n->limit[LIMIT_NOFILE],
-		    (rlim_t)n->limit[LIMIT_NOFILE]);
-	if (n->limit_set & (1u << LIMIT_NPROC))
-		set_rlimit(sp, RLIMIT_NPROC, (rlim_t)n->limit[LIMIT_NPROC],
-		    (rlim_t)n->limit[LIMIT_NPROC]);
-	v = (n->limit_set & (1u << LIMIT_CORE)) ?
-	    (rlim_t)n->limit[LIMIT_CORE] : 0;
+	if (node_limit_set(n, LIMIT_MEMORY) && !(have & CG_MEMORY))
+		set_rlimit(sp, RLIMIT_AS, (rlim_t)node_limit(n, LIMIT_MEMORY),
+		    (rlim_t)node_limit(n, LIMIT_MEMORY));
+	if (node_limit_set(n, LIMIT_FSIZE))
+		set_rlimit(sp, RLIMIT_FSIZE, (rlim_t)node_limit(n, LIMIT_FSIZE),
+		    (rlim_t)node_limit(n, LIMIT_FSIZE));
+	if (node_limit_set(n, LIMIT_NOFILE))
+		set_rlimit(sp, RLIMIT_NOFILE,
+		    (rlim_t)node_limit(n, LIMIT_NOFILE),
+		    (rlim_t)node_limit(n, LIMIT_NOFILE));
+	if (node_limit_set(n, LIMIT_NPROC))
+		set_rlimit(sp, RLIMIT_NPROC, (rlim_t)node_limit(n, LIMIT_NPROC),
+		    (rlim_t)node_limit(n, LIMIT_NPROC));
+	v = (rlim_t)node_limit(n, LIMIT_CORE);
 	set_rlimit(sp, RLIMIT_CORE, v, v);
 }
 
@@ -295,17 +295,17 @@ cgroup_limits(struct job *j, size_t i, struct cgroup_limits *cl,
 	char *why;
 
 	memset(cl, 0, sizeof *cl);
-	if ((n->limit_set & (1u << LIMIT_MEMORY)) && (have & CG_MEMORY))
-		cl->memory = n->limit[LIMIT_MEMORY];
-	if (n->limit_set & (1u << LIMIT_PIDS)) {
+	if (node_limit_set(n, LIMIT_MEMORY) && (have & CG_MEMORY))
+		cl->memory = node_limit(n, LIMIT_MEMORY);
+	if (node_limit_set(n, LIMIT_PIDS)) {
 		if (have & CG_PIDS)
-			cl->pids = n->limit[LIMIT_PIDS];
+			cl->pids = node_limit(n, LIMIT_PIDS);
 		else
 			miss |= CG_PIDS;
 	}
-	if (n->limit_set & (1u << LIMIT_CPUS)) {
+	if (node_limit_set(n, LIMIT_CPUS)) {
 		if (have & CG_CPU)
-			cl->cpus_milli = n->limit[LIMIT_CPUS];
+			cl->cpus_milli = node_limit(n, LIMIT_CPUS);
 		else
 			miss |= CG_CPU;
 	}
@@ -314,8 +314,7 @@ cgroup_limits(struct job *j, size_t i, struct cgroup_limits *cl,
 	what = miss == (CG_PIDS | CG_CPU) ? "limits.pids and limits.cpus" :
 	    miss == CG_PIDS ? "limits.pids" : "limits.cpus";
 	why = cgroup_job_why(j->cg, miss);
-	if ((n->limit_set & (1u << LIMIT_BEST_EFFORT)) &&
-	    n->limit[LIMIT_BEST_EFFORT] != 0) {
+	if (node_limit(n, LIMIT_BEST_EFFORT) != 0) {
 		job_log(j, LOG_WARN, i, "limits", "%s not enforced "
 		    "(best_effort): %s", what, why);
 		free(why);
@@ -666,7 +665,8 @@ node_try_end(struct nodeproc *np)
 			e.reason = REASON_OOM;
 			cause = xasprintf("killed by the OOM killer: "
 			    "limits.memory %s",
-			    units_format_size(j->m->nodes[i].limit[LIMIT_MEMORY],
+			    units_format_size(node_limit(&j->m->nodes[i],
+			    LIMIT_MEMORY),
 			    size, sizeof size));
 		}
 		free(np->cg);

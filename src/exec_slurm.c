@@ -115,7 +115,7 @@ slurm_finished(const struct slurm_job_state *st, void *arg)
 		e.reason = REASON_OOM;
 		cause = xasprintf("Slurm job %s was killed for memory "
 		    "(limit %s)", st->id, node_slurm(n)->mem > 0 ||
-		    (n->limit_set & (1u << LIMIT_MEMORY)) ? "from the manifest" :
+		    node_limit_set(n, LIMIT_MEMORY) ? "from the manifest" :
 		    "of the partition");
 	} else if (r == REASON_OOM)
 		cause = xasprintf("Slurm job %s ran out of memory", st->id);

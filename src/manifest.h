@@ -172,6 +172,15 @@ struct node_extra {
 	size_t		 nbudget;
 };
 
+/* A node's limits (its `limits:` with the defaults'), one record shared
+ * by the nodes that have the same (the defaults', an instance's
+ * template's): written only through node_limit_put. */
+struct node_limits {
+	int64_t		 v[LIMIT__COUNT];	/* valid where set bit */
+	unsigned	 set;			/* 1u << enum limit_kind */
+	unsigned	 refs;			/* nodes that point to it */
+};
+
 struct node {
 	/* 4-byte fields in pairs: no padding, a node of a large DAG
 	 * costs its bytes */
@@ -193,8 +202,8 @@ struct node {
 	int64_t		 retry_delay_ms;	/* default 1000 */
 	int64_t		 max_retry_delay_ms;	/* default 300000 (5m) */
 	int64_t		 timeout_ms;		/* 0: none */
-	int64_t		 limit[LIMIT__COUNT];	/* valid where limit_set bit */
-	unsigned	 limit_set;		/* 1u << enum limit_kind */
+	struct node_limits *limits;		/* NULL: none; read it with
+						   node_limit */
 	bool		 allow_failure;
 	bool		 jitter;		/* full jitter on retry delays */
 	int64_t		 log_limit;		/* bytes; default 10M */
@@ -221,6 +230,12 @@ struct node {
  * never NULL. */
 const struct slurm_spec *node_slurm(const struct node *n);
 const struct cache_spec *node_cache(const struct node *n);
+
+/* Whether node n sets limit k, and its value (0 where it does not). */
+bool node_limit_set(const struct node *n, enum limit_kind k);
+int64_t node_limit(const struct node *n, enum limit_kind k);
+/* Set limit k of n to v, n's record made its own first. */
+void node_limit_put(struct node *n, enum limit_kind k, int64_t v);
 
 /* A node's foreach, retry exit codes, secrets and budget: the empty ones
  * when it has none (never NULL). node_extra_own gives the node its own

@@ -116,6 +116,45 @@ node_extra(const struct node *n)
 	return n->extra != NULL ? n->extra : &extra_none;
 }
 
+bool
+node_limit_set(const struct node *n, enum limit_kind k)
+{
+	return n->limits != NULL && (n->limits->set & (1u << k)) != 0;
+}
+
+int64_t
+node_limit(const struct node *n, enum limit_kind k)
+{
+	return node_limit_set(n, k) ? n->limits->v[k] : 0;
+}
+
+void
+node_limit_put(struct node *n, enum limit_kind k, int64_t v)
+{
+	struct node_limits *l = n->limits;
+
+	if (l == NULL || l->refs > 1) {
+		l = xcalloc(1, sizeof *l);
+		if (n->limits != NULL) {
+			*l = *n->limits;
+			n->limits->refs--;
+		}
+		l->refs = 1;
+		n->limits = l;
+	}
+	l->v[k] = v;
+	l->set |= 1u << k;
+}
+
+/* Let go of n's limits, freed with the last node that had them. */
+static void
+node_limits_drop(struct node *n)
+{
+	if (n->limits != NULL && --n->limits->refs == 0)
+		free(n->limits);
+	n->limits = NULL;
+}
+
 struct node_extra *
 node_extra_own(struct node *n)
 {
@@ -189,6 +228,7 @@ manifest_node_release(struct node *n)
 	sandbox_free(n->sandbox);
 	node_extra_free(n->extra);
 	n->extra = NULL;
+	node_limits_drop(n);
 }
 
 static void
@@ -456,8 +496,7 @@ parse_limits(struct ctx *c, const struct ynode *v, struct node *n)
 			unknown_key(c, k, "limit", limit_names, LIMIT__COUNT);
 			continue;
 		}
-		n->limit[idx] = x;
-		n->limit_set |= 1u << idx;
+		node_limit_put(n, idx, x);
 	}
 }
 
@@ -1344,14 +1383,15 @@ merge_defaults(struct ctx *c, struct node *n, uint32_t nset,
 		n->env.n += add;
 		strmap_free(seen);
 	}
-	if (dset & (1u << NK_LIMITS)) {
-		for (k = 0; k < LIMIT__COUNT; k++) {
-			if ((d->limit_set & (1u << k)) &&
-			    !(n->limit_set & (1u << k))) {
-				n->limit[k] = d->limit[k];
-				n->limit_set |= 1u << k;
-			}
-		}
+	if ((dset & (1u << NK_LIMITS)) && d->limits != NULL) {
+		if (n->limits == NULL) {
+			n->limits = d->limits;	/* shared, not copied */
+			n->limits->refs++;
+		} else
+			for (k = 0; k < LIMIT__COUNT; k++)
+				if (node_limit_set(d, k) &&
+				    !node_limit_set(n, k))
+					node_limit_put(n, k, node_limit(d, k));
 	}
 	if (only & (1u << NK_OUTPUTS)) {
 		n->outputs = strv_copy(d->outputs, d->noutputs);
@@ -1474,4 +1514,6 @@ node_copy(struct node *dst, const struct node *src)
 	dst->cache = cache_copy(src->cache);
 	dst->sandbox = sandbox_copy(src->sandbox);
 	dst->extra = node_extra_copy(src->extra);
+	if (dst->limits != NULL)
+		dst->limits->refs++;	/* shared: never written in place */
 }

@@ -159,9 +159,9 @@ nodedef_canon(const struct manifest *m, size_t i, size_t *len)
 		def_http(&b, n->http);
 	def_env(&b, m, n);
 	for (l = 0; l < LIMIT__COUNT; l++)
-		if (n->limit_set & (1u << l)) {
+		if (node_limit_set(n, l)) {
 			def_int(&b, "limit", l);
-			def_int(&b, "=", n->limit[l]);
+			def_int(&b, "=", node_limit(n, l));
 		}
 	outs = xcalloc(n->noutputs + 1, sizeof *outs);
 	if (n->noutputs > 0)

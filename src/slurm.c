@@ -146,8 +146,8 @@ slurm_sbatch_argv(const struct node *n, const char *dag, const char *job,
 	    1));
 	if (s->mem > 0)
 		mem = s->mem;
-	else if (n->limit_set & (1u << LIMIT_MEMORY))
-		mem = n->limit[LIMIT_MEMORY];
+	else if (node_limit_set(n, LIMIT_MEMORY))
+		mem = node_limit(n, LIMIT_MEMORY);
 	if (mem > 0)	/* in MiB, rounded up */
 		argv_add(&a, xasprintf("--mem=%lldM",
 		    (long long)((mem + (1 << 20) - 1) >> 20)));

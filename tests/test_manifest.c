@@ -1108,7 +1108,7 @@ test_full(void)
 	CU_ASSERT_EQUAL(n->backoff, BACKOFF_EXPONENTIAL);
 	CU_ASSERT_EQUAL(n->max_retry_delay_ms, 300000);
 	CU_ASSERT_EQUAL(n->timeout_ms, 0);
-	CU_ASSERT_EQUAL(n->limit_set, 0);
+	CU_ASSERT_PTR_NULL(n->limits);
 	CU_ASSERT_EQUAL(n->log_limit, 10 << 20);
 	CU_ASSERT_EQUAL(n->retry_on, (1u << REASON_EXIT) |
 	    (1u << REASON_SIGNAL) | (1u << REASON_TIMEOUT) |
@@ -1137,16 +1137,17 @@ test_full(void)
 	CU_ASSERT_EQUAL(n->backoff, BACKOFF_FIXED);
 	CU_ASSERT_EQUAL(n->max_retry_delay_ms, 60000);
 	CU_ASSERT_EQUAL(n->timeout_ms, 30000);
-	CU_ASSERT_EQUAL(n->limit_set, (1u << LIMIT__COUNT) - 1);
-	CU_ASSERT_EQUAL(n->limit[LIMIT_CPU], 20000);
-	CU_ASSERT_EQUAL(n->limit[LIMIT_MEMORY], 512LL << 20);
-	CU_ASSERT_EQUAL(n->limit[LIMIT_FSIZE], 1LL << 30);
-	CU_ASSERT_EQUAL(n->limit[LIMIT_NOFILE], 256);
-	CU_ASSERT_EQUAL(n->limit[LIMIT_NPROC], 64);
-	CU_ASSERT_EQUAL(n->limit[LIMIT_CORE], 0);
-	CU_ASSERT_EQUAL(n->limit[LIMIT_PIDS], 100);
-	CU_ASSERT_EQUAL(n->limit[LIMIT_CPUS], 1500);
-	CU_ASSERT_EQUAL(n->limit[LIMIT_BEST_EFFORT], 1);
+	CU_ASSERT_FATAL(n->limits != NULL);
+	CU_ASSERT_EQUAL(n->limits->set, (1u << LIMIT__COUNT) - 1);
+	CU_ASSERT_EQUAL(node_limit(n, LIMIT_CPU), 20000);
+	CU_ASSERT_EQUAL(node_limit(n, LIMIT_MEMORY), 512LL << 20);
+	CU_ASSERT_EQUAL(node_limit(n, LIMIT_FSIZE), 1LL << 30);
+	CU_ASSERT_EQUAL(node_limit(n, LIMIT_NOFILE), 256);
+	CU_ASSERT_EQUAL(node_limit(n, LIMIT_NPROC), 64);
+	CU_ASSERT_EQUAL(node_limit(n, LIMIT_CORE), 0);
+	CU_ASSERT_EQUAL(node_limit(n, LIMIT_PIDS), 100);
+	CU_ASSERT_EQUAL(node_limit(n, LIMIT_CPUS), 1500);
+	CU_ASSERT_EQUAL(node_limit(n, LIMIT_BEST_EFFORT), 1);
 	CU_ASSERT_EQUAL(n->log_limit, 65536);
 	CU_ASSERT_EQUAL(n->retry_on, (1u << REASON_EXIT) |
 	    (1u << REASON_SIGNAL) | (1u << REASON_SPAWN_ERROR));
@@ -1258,9 +1259,9 @@ test_defaults(void)
 	CU_ASSERT_EQUAL(a->retries, 2);
 	CU_ASSERT_EQUAL_FATAL(a->env.n, 2);
 	CU_ASSERT_STRING_EQUAL(a->env.v[0].value, "da");
-	CU_ASSERT_EQUAL(a->limit_set, (1u << LIMIT_MEMORY) |
+	CU_ASSERT_EQUAL(a->limits->set, (1u << LIMIT_MEMORY) |
 	    (1u << LIMIT_NOFILE));
-	CU_ASSERT_EQUAL(a->limit[LIMIT_MEMORY], 1LL << 30);
+	CU_ASSERT_EQUAL(node_limit(a, LIMIT_MEMORY), 1LL << 30);
 	CU_ASSERT_EQUAL_FATAL(a->noutputs, 1);
 	CU_ASSERT_STRING_EQUAL(a->outputs[0], "log.txt");
 	CU_ASSERT_STRING_EQUAL(a->pool, "net");
@@ -1279,8 +1280,15 @@ test_defaults(void)
 	CU_ASSERT_STRING_EQUAL(b->env.v[1].key, "C");
 	CU_ASSERT_STRING_EQUAL(b->env.v[2].key, "A");
 	CU_ASSERT_STRING_EQUAL(b->env.v[2].value, "da");
-	CU_ASSERT_EQUAL(b->limit[LIMIT_MEMORY], 2LL << 30);
-	CU_ASSERT_EQUAL(b->limit[LIMIT_NOFILE], 64);
+	CU_ASSERT_EQUAL(node_limit(b, LIMIT_MEMORY), 2LL << 30);
+	CU_ASSERT_EQUAL(node_limit(b, LIMIT_NOFILE), 64);
+	/* the defaults' limits are one record for the nodes silent on
+	 * them; a node that speaks has its own, the defaults' untouched */
+	CU_ASSERT(a->limits == m->nodes[2].limits);
+	CU_ASSERT(b->limits != a->limits);
+	CU_ASSERT_EQUAL(a->limits->refs, 2);
+	CU_ASSERT_EQUAL(b->limits->refs, 1);
+	CU_ASSERT_EQUAL(node_limit(&m->nodes[2], LIMIT_MEMORY), 1LL << 30);
 	CU_ASSERT_EQUAL(b->noutputs, 0);
 	CU_ASSERT_EQUAL(b->when, WHEN_SUCCESS);
 	CU_ASSERT_EQUAL_FATAL(b->nneeds, 1);

@@ -190,8 +190,7 @@ test_sbatch_argv(void)
 
 	/* mem from limits.memory (MiB, rounded up), time from the timeout
 	 * rounded up to whole minutes */
-	n.limit_set = 1u << LIMIT_MEMORY;
-	n.limit[LIMIT_MEMORY] = (100 << 20) + 1;
+	node_limit_put(&n, LIMIT_MEMORY, (100 << 20) + 1);
 	n.timeout_ms = 61000;
 	a = slurm_sbatch_argv(&n, "d", "j", 1, "/s", "/o", "/e", "/w");
 	CU_ASSERT(has(a, "--mem=101M"));
@@ -228,6 +227,7 @@ test_sbatch_argv(void)
 	CU_ASSERT(a[index_of(a, "/s") + 1] == NULL);
 	slurm_argv_free(a);
 	slurm_argv_free(extra);
+	free(n.limits);
 }
 
 static void
