@@ -45,11 +45,15 @@ struct ynode {
 	} u;
 };
 
+#define ACHUNK_SIZE	(256u << 10)	/* an arena's chunk, header included,
+					   unless one value needs more */
+
 struct achunk {
 	struct achunk	*next;
 	size_t		 used;
-	size_t		 size;
-	char		 data[];
+	size_t		 size;		/* of data */
+	bool		 mapped;	/* mmap'd, else malloc'd */
+	char		 data[] __attribute__((aligned(8)));
 };
 
 struct arena {

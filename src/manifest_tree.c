@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include <yaml.h>
 
@@ -32,9 +33,20 @@ arena_alloc(struct arena *a, size_t size)
 
 	size = (size + 7) & ~(size_t)7;
 	if (c == NULL || c->size - c->used < size) {
-		/* Big enough to be mmap'd: freed, it goes back at once. */
-		csize = size > 65536 ? size : 65536;
-		c = xmalloc(sizeof *c + csize);
+		/* A mapping of its own: freed, it goes back to the system at
+		 * once, where a chunk of the heap among the nodes' strings
+		 * would stay in the process (the tree is freed before a run
+		 * starts, and a large DAG's tree is tens of MB). malloc
+		 * where no mapping can be had. */
+		csize = size > ACHUNK_SIZE - sizeof *c ? size :
+		    ACHUNK_SIZE - sizeof *c;
+		c = mmap(NULL, sizeof *c + csize, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (c == MAP_FAILED) {
+			c = xmalloc(sizeof *c + csize);
+			c->mapped = false;
+		} else
+			c->mapped = true;
 		c->size = csize;
 		c->used = 0;
 		c->next = a->head;
@@ -52,7 +64,10 @@ arena_free(struct arena *a)
 
 	for (c = a->head; c != NULL; c = next) {
 		next = c->next;
-		free(c);
+		if (c->mapped)
+			(void)munmap(c, sizeof *c + c->size);
+		else
+			free(c);
 	}
 	a->head = NULL;
 }
