@@ -8,11 +8,11 @@
  * most, and not on the loop: a thread of the job's makes a few ahead,
  * under names of their own (sandbox.PID.SEQ), and the loop only takes one
  * (it makes one itself when none is ready); an attempt's end hands the
- * thread its directory to retire and a new one to make, in one task. A directory is never used
- * twice: an attempt's processes, and its Landlock ruleset, which names the
- * directory's inode, keep no access to the next attempt's.
+ * thread its directory to retire and a new one to make, in one task.
  *
- * Except when nothing of the attempt can reach it any more: an attempt
+ * A directory serves a later attempt only when nothing of the earlier one
+ * can reach it any more (its processes, under a Landlock ruleset that
+ * names the directory's inode, would keep their access): an attempt
  * that ran in a cgroup of its own under Landlock cannot write to
  * cgroup.procs, so none of its processes left that cgroup, and once the
  * cgroup is removed none lives. Such an attempt's directory, its side
