@@ -2,6 +2,8 @@
 # Scale and speed (parts p, q, r of `make bench`; also runnable alone):
 #   sh bench/scale.sh BUILDDIR SRCDIR
 # Prints tables; writes nothing into the tree. See bench/README.md.
+# dagexec runs with --containment rlimits, the targets' mode; (q) and (r)
+# also run the default containment, printed beside.
 #
 # Environment:
 #   SCALE_PARTS     parts to run, default "p q r"
@@ -111,7 +113,7 @@ part_p() {
 				r=$((r + 1))
 				out=$(mktemp -d "$TMP/out.XXXXXX")
 				wall "$DAGEXEC" run -j "$P" -q -o "$out" \
-				    "$TMP/k$seed/m$P.yaml"
+				    --containment rlimits "$TMP/k$seed/m$P.yaml"
 				[ "$RC" = 0 ] && echo "$WALL" >>"$TMP/k.dagexec"
 				rm -rf "$out"
 				wall make -C "$TMP/k$seed/mk" -s -j "$P"
@@ -152,11 +154,18 @@ part_q() {
 		    awk -v k="$RSS" -v n="$n" 'BEGIN { printf "%.0f", k * 1024 / n }')"
 		[ "$RC" != 0 ] && echo "  validate failed (exit $RC)"
 		out=$(mktemp -d "$TMP/out.XXXXXX")
-		rss "$DAGEXEC" run -j 2 -q --max-size "$ms" -o "$out" "$TMP/l.yaml"
-		printf '%9s %-16s %9s %9s %13s\n' "$n" "run -j2" "$WALL" \
-		    "$(mib "$RSS")" "$( [ "$RSS" = unknown ] || \
-		    awk -v k="$RSS" -v n="$n" 'BEGIN { printf "%.0f", k * 1024 / n }')"
-		[ "$RC" != 0 ] && echo "  run failed (exit $RC; 124: cut after $LIMIT s)"
+		for c in rlimits auto; do
+			rss "$DAGEXEC" run -j 2 -q --containment $c \
+			    --max-size "$ms" -o "$out" "$TMP/l.yaml"
+			printf '%9s %-16s %9s %9s %13s\n' "$n" "run -j2 $c" \
+			    "$WALL" "$(mib "$RSS")" "$( [ "$RSS" = unknown ] || \
+			    awk -v k="$RSS" -v n="$n" \
+			    'BEGIN { printf "%.0f", k * 1024 / n }')"
+			[ "$RC" != 0 ] &&
+			    echo "  run failed (exit $RC; 124: cut after $LIMIT s)"
+			rm -rf "$out"
+			mkdir -p "$out"
+		done
 		rm -rf "$out"
 	done
 	echo
@@ -165,22 +174,29 @@ part_q() {
 # ---- (r) against make, whole command ---------------------------------------
 part_r() {
 	echo "== (r) N x 'argv: [true]' at -j2, whole command: median wall of" \
-	    "$ROUNDS_R interleaved rounds (dagexec, make, spawnloop in turn)"
+	    "$ROUNDS_R interleaved rounds (dagexec --containment rlimits," \
+	    "dagexec-auto: the default containment, make, spawnloop in turn)"
 	printf '%7s %-12s %9s %9s %9s\n' nodes runner median_s vs_make vs_spawn
 	for n in $SIZES_R; do
 		$GEN --nodes "$n" --seed 1 --needs 0 --cmd true >"$TMP/m.yaml"
 		mkdir -p "$TMP/mk$n"
 		$GEN --nodes "$n" --seed 1 --needs 0 --cmd true --no-stamp \
 		    --format make >"$TMP/mk$n/Makefile"
-		: >"$TMP/m.dagexec"; : >"$TMP/m.make"; : >"$TMP/m.spawn"
+		: >"$TMP/m.dagexec"; : >"$TMP/m.default"; : >"$TMP/m.make"
+		: >"$TMP/m.spawn"
 		wins=0
 		r=0
 		while [ $r -lt "$ROUNDS_R" ]; do
 			r=$((r + 1))
 			out=$(mktemp -d "$TMP/out.XXXXXX")
-			wall "$DAGEXEC" run -j 2 -q -o "$out" "$TMP/m.yaml"
+			wall "$DAGEXEC" run -j 2 -q --containment rlimits \
+			    -o "$out" "$TMP/m.yaml"
 			d=$WALL
 			[ "$RC" = 0 ] && echo "$WALL" >>"$TMP/m.dagexec"
+			rm -rf "$out"
+			out=$(mktemp -d "$TMP/out.XXXXXX")
+			wall "$DAGEXEC" run -j 2 -q -o "$out" "$TMP/m.yaml"
+			[ "$RC" = 0 ] && echo "$WALL" >>"$TMP/m.default"
 			rm -rf "$out"
 			wall make -C "$TMP/mk$n" -s -j 2
 			[ "$RC" = 0 ] && echo "$WALL" >>"$TMP/m.make"
@@ -190,16 +206,19 @@ part_r() {
 			[ "$RC" = 0 ] && echo "$WALL" >>"$TMP/m.spawn"
 		done
 		md=$(median <"$TMP/m.dagexec")
+		mdd=$(median <"$TMP/m.default")
 		mm=$(median <"$TMP/m.make")
 		msp=$(median <"$TMP/m.spawn")
-		for who in dagexec make spawnloop; do
+		for who in dagexec dagexec-auto make spawnloop; do
 			case $who in
-			dagexec) v=$md ;; make) v=$mm ;; spawnloop) v=$msp ;;
+			dagexec) v=$md ;; dagexec-auto) v=$mdd ;;
+			make) v=$mm ;; spawnloop) v=$msp ;;
 			esac
 			printf '%7s %-12s %9s %9s %9s\n' "$n" "$who" "$v" \
 			    "$(ratio "$v" "$mm")" "$(ratio "$v" "$msp")"
 		done
-		echo "$n nodes: dagexec faster than make in $wins of $ROUNDS_R rounds"
+		echo "$n nodes: dagexec (rlimits) faster than make in $wins of" \
+		    "$ROUNDS_R rounds"
 	done
 	echo
 }
