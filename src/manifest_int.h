@@ -205,6 +205,15 @@ void names_each(void (*fn)(void *, const char *, const char *), void *arg,
  * must be copied here too. */
 void node_copy(struct node *dst, const struct node *src);
 
+/* http: (manifest_http.c) */
+void parse_http(struct ctx *c, const struct ynode *v, struct node *n);
+struct http_spec *node_http_copy(const struct http_spec *h);
+void node_http_free(struct http_spec *h);
+/* manifest_names_each for the http: keys and methods. */
+void http_names_each(void (*fn)(void *, const char *, const char *),
+    void *arg);
+char *str_copy(const char *s);		/* NULL stays NULL */
+
 /* foreach (manifest_foreach.c) */
 void parse_foreach(struct ctx *c, const struct ynode *k,
     const struct ynode *v, struct node *n, size_t self);
