@@ -149,9 +149,9 @@ struct passed {
 
 /* Make directory path (0700) unless it is there. 0, or -1 with *cause. */
 static int
-env_mkdir(const char *path, char **cause)
+env_mkdir(const char *path, mode_t mode, char **cause)
 {
-	if (mkdir(path, 0700) != 0 && errno != EEXIST) {
+	if (mkdir(path, mode) != 0 && errno != EEXIST) {
 		*cause = xasprintf("cannot create '%s': %s", path,
 		    strerror(errno));
 		return -1;
@@ -183,15 +183,18 @@ env_value_file(struct job *j, const struct passed *p, char **cause)
 	t = secrets_hit(j->secrets, p->value, strlen(p->value)) ? 1 : 0;
 	if (t == 1) {
 		dir = xasprintf("%s/private", j->dir);
-		rc = env_mkdir(dir, cause);
-		free(dir);
-		dir = xasprintf("%s/private/values", j->dir);
-		rc = rc != 0 ? rc : env_mkdir(dir, cause);
+		rc = env_mkdir(dir, 0700, cause);
 		free(dir);
 	}
+	/* values/ is made by the first value passed on, not with the job:
+	 * most jobs pass none, and a new directory costs a job's start */
+	dir = xasprintf("%s/%s", j->dir, tops[t]);
+	rc = rc != 0 ? rc : env_mkdir(dir, j->spooled || t == 1 ? 0700 : 0755,
+	    cause);
+	free(dir);
 	path = xasprintf("%s/%s/%s/%s", j->dir, tops[t], p->source, p->key);
 	dir = xasprintf("%s/%s/%s", j->dir, tops[t], p->source);
-	rc = rc != 0 ? rc : env_mkdir(dir, cause);
+	rc = rc != 0 ? rc : env_mkdir(dir, 0700, cause);
 	free(dir);
 	if (rc != 0) {
 		free(path);

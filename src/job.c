@@ -1038,8 +1038,7 @@ job_new(struct loop *l, struct manifest *m, const struct job_config *c,
 	 * state.yaml stays readable by anyone */
 	if (job_private_dir(j, "nodes", cause) != 0 ||
 	    job_private_dir(j, "outputs", cause) != 0 ||
-	    job_private_dir(j, "io", cause) != 0 ||
-	    job_private_dir(j, "values", cause) != 0)
+	    job_private_dir(j, "io", cause) != 0)
 		goto fail;
 	path = xasprintf("%s/nodes", j->dir);
 	j->nodes_fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
@@ -1124,8 +1123,10 @@ job_new(struct loop *l, struct manifest *m, const struct job_config *c,
 	(void)prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
 	j->mono_base = loop_now();
 	j->wall_base = loop_wallclock();
-	job_reserve(j);
-	statew_flush_first(j);
+	/* state.yaml is first written once the first nodes have started
+	 * (job_start): a node's start touches it before then, and waits
+	 * for no rewrite */
+	j->last_state = loop_now();
 	return j;
 
 fail:
@@ -1192,6 +1193,11 @@ job_start(struct job *j, char **cause)
 	job_log(j, LOG_INFO, SIZE_MAX, "begin", "dag=%s nodes=%zu",
 	    j->m->name, j->m->nnodes);
 	job_pump(j);
+	/* what does not have to come before the first node, after it */
+	if (!j->done) {
+		statew_flush_first(j);
+		job_reserve(j);
+	}
 	return 0;
 }
 

@@ -294,7 +294,7 @@ int	 job_resume(struct job *j, const char *path, char **cause);
 
 /* statew.c: state.yaml while the job runs, and at its end */
 void	 job_fill_state(const struct job *j, struct state_job *sj);
-void	 statew_flush_first(struct job *j);	/* every node pending */
+void	 statew_flush_first(struct job *j);	/* after the first starts */
 void	 statew_flush(struct job *j);		/* now, on this thread */
 void	 statew_stop(struct job *j);
 /* argv[0] of the children that run this binary (__http, __notify). */

@@ -302,8 +302,9 @@ statew_flush_async(struct job *j)
 	statew_space(j, cost + thread_cpu_us() - t0);
 }
 
-/* The first state of a job, every node pending (or, resumed, as its
- * journal says). */
+/* The first state of a job, written once its first nodes have started:
+ * they show running, the others pending (or, resumed, as its journal
+ * says). */
 void
 statew_flush_first(struct job *j)
 {
