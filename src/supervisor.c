@@ -35,6 +35,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -535,6 +536,38 @@ wait_for_id(struct sup *s, char **cause)
 	return id;
 }
 
+/* The slot a capped daemon offers with the id comes in a message right
+ * after it: taken before the job is made, so that its first node starts
+ * in job_start, not a loop turn later. Only "grant" and "cap" are taken
+ * here (looked at first with MSG_PEEK); any other message waits for the
+ * loop. */
+static void
+take_first_grant(struct sup *s)
+{
+	char peek[16], *buf;
+	ssize_t n;
+	int got;
+
+	if (s->ctl < 0)
+		return;
+	buf = xmalloc(CTL_MAX + 1);
+	for (;;) {
+		n = recv(s->ctl, peek, sizeof peek - 1, MSG_PEEK | MSG_DONTWAIT);
+		if (n <= 0)
+			break;
+		peek[n] = '\0';
+		if (!ctl_is(peek, "grant", NULL) && !ctl_is(peek, "cap", NULL))
+			break;
+		if ((n = ctl_recv(s->ctl, buf, &got)) <= 0) {
+			if (got >= 0)
+				close(got);
+			break;
+		}
+		on_message(s, buf, got);
+	}
+	free(buf);
+}
+
 /* In a message about a file read through /proc/self/fd/N (src), say the
  * file's name (shown) instead of the descriptor's. */
 static void
@@ -908,6 +941,7 @@ start_job(struct sup *s, struct manifest *m, const char *text, size_t len)
 	    bundle_ext(BUNDLE_TGZ));
 	jc.bundle = done;
 	jc.spool = s->a->spool;
+	take_first_grant(s);
 	s->j = job_new(s->loop, m, &jc, &cause);
 	free(done);
 	free(cache);
