@@ -1172,6 +1172,8 @@ job_resume_times(struct job *j, int64_t now)
 	}
 }
 
+static void	job_halt(struct job *, enum dag_status, bool);
+
 int
 job_start(struct job *j, char **cause)
 {
@@ -1192,6 +1194,13 @@ job_start(struct job *j, char **cause)
 		job_resume_times(j, now);
 	job_log(j, LOG_INFO, SIZE_MAX, "begin", "dag=%s nodes=%zu",
 	    j->m->name, j->m->nnodes);
+	if (j->resume_cancel != 0) {
+		/* cancelled before it was interrupted: nothing the cancel
+		 * stopped runs again (what it spared still runs) */
+		job_log(j, LOG_WARN, SIZE_MAX, "resume", "it was cancelled "
+		    "before it was interrupted: it stays cancelled");
+		job_halt(j, DS_CANCELLED, j->resume_cancel == 1);
+	}
 	job_pump(j);
 	/* what does not have to come before the first node, after it */
 	if (!j->done) {
@@ -1220,8 +1229,9 @@ job_halt(struct job *j, enum dag_status why, bool spare)
 		j->interrupted = true;
 	job_log(j, LOG_WARN, SIZE_MAX, "stop", "%s%s", dag_status_name(why),
 	    spare ? " (when: always nodes still run)" : "");
+	/* a resume reads it back: a cancelled job stays cancelled */
 	journal_add(j->jr, loop_wallclock(), "stop", "status",
-	    dag_status_name(why), (char *)NULL);
+	    dag_status_name(why), "spare", spare ? "1" : "0", (char *)NULL);
 	if (spare)
 		sched_stop(j->s, loop_now());
 	else

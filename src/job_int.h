@@ -154,6 +154,9 @@ struct job {
 	int			*slots;		/* shared: nodes running */
 	int64_t			*estimates;
 	bool			 resumed;	/* from an earlier run's journal */
+	int			 resume_cancel;	/* its journal says it was
+						   cancelled: 1 sparing when:
+						   always nodes, 2 not; 0 */
 	bool			 lost;		/* resumed only to end it: lost */
 	bool			 spooled;	/* a job of the spool (watch) */
 	char			*scheduled_at;	/* $DAGEXEC_SCHEDULED_AT, or

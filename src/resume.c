@@ -31,6 +31,8 @@ struct resume {
 					   in the private side file */
 	bool		 finished;	/* the journal says the job ended: */
 	enum dag_status	 end;		/*   as this */
+	int		 cancel;	/* it was cancelled: 1 sparing when:
+					   always nodes, 2 not; 0 */
 };
 
 /* The status named name (one of n names[]), or -1. */
@@ -106,6 +108,15 @@ resume_event(const struct journal_event *ev, void *arg)
 	/* the job began with the journal: every later run resumed it */
 	if (r->job->first_wall < 0)
 		r->job->first_wall = ev->wall_ms;
+	if (strcmp(ev->event, "stop") == 0) {
+		/* a cancel holds across an interruption; a journal from
+		 * before "spare" was written had only the sparing cancel */
+		s = journal_get(ev, "spare");
+		if (status_lookup(journal_get(ev, "status"), dag_status_at,
+		    DS__COUNT) == DS_CANCELLED)
+			r->cancel = s != NULL && strcmp(s, "0") == 0 ? 2 : 1;
+		return 0;
+	}
 	if (strcmp(ev->event, "finish") == 0) {
 		a = status_lookup(journal_get(ev, "status"), dag_status_at,
 		    DS__COUNT);
@@ -212,6 +223,7 @@ job_resume(struct job *j, const char *path, char **cause)
 	r.status = xcalloc(n, sizeof *r.status);
 	r.values_lost = xcalloc(n + 1, sizeof *r.values_lost);
 	r.finished = false;
+	r.cancel = 0;
 	rc = journal_replay(path, resume_event, &r, cause);
 	/* a success whose secret values are gone runs again */
 	for (i = 0; rc == 0 && !r.finished && i < n; i++)
@@ -261,6 +273,7 @@ job_resume(struct job *j, const char *path, char **cause)
 		job_log(j, LOG_ERROR, SIZE_MAX, "lost", "its supervisor died 3 "
 		    "times within a minute: the job ends failed");
 	} else if (rc == 0) {
+		j->resume_cancel = r.cancel;
 		for (i = 0; i < n; i++) {
 			if (r.pgid[i] != 0) {
 				exec_local_kill_leftovers(j, i, r.pgid[i]);

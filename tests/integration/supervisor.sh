@@ -283,6 +283,29 @@ check "chain: the interrupted c2 ran again, once" test "$(lines "$P/chain.runs" 
 check "chain: c3 ran once" test "$(lines "$P/chain.runs" '^c3$')" -eq 1
 grep_file "chain: the daemon saw the supervisor die" "chain-.* supervisor killed by signal 9: the job resumes" "$T/watch.log"
 
+# --- a cancel outlives kill -9 of the supervisor: the resumed job stays cancelled --
+# (the cancel is in the journal: the new supervisor runs no node the cancel
+# stopped, only the when: always ones it spared)
+cat >cx.yaml <<Y
+name: cx
+nodes:
+  k1: {run: "echo k1 >> $P/cx.runs; sleep 30"}
+  k2: {run: "echo k2 >> $P/cx.runs", needs: [k1]}
+  tidy: {run: "echo tidy >> $P/cx.runs; touch $P/cx.tidy; sleep 2", needs: [k1], when: always}
+Y
+drop cx.yaml
+wait_for 1 "$P/cx.runs"
+XJ=$(ls "$SP/active" | grep '^cx-')
+"$DAGEXEC" cancel -s "$SP" "$XJ" >/dev/null 2>&1
+wait_for 1 "$P/cx.tidy"
+kill -KILL $(supervisor_pids) 2>/dev/null
+b=$(bundle_of cx)
+check "cancel, kill -9: the resumed job ends cancelled" test -n "$b" -a "$(bundle_state "$b" status 2>/dev/null)" = cancelled
+check "cancel, kill -9: k1 did not run again" test "$(lines "$P/cx.runs" '^k1$')" -eq 1
+check "cancel, kill -9: k2 never ran" test "$(lines "$P/cx.runs" '^k2$')" -eq 0
+check "cancel, kill -9: the spared tidy ran" test "$(lines "$P/cx.runs" '^tidy$')" -ge 1
+grep_file "cancel, kill -9: the new supervisor keeps the cancel" "cx-.* resume.*cancel" "$T/watch.log"
+
 # --- a manifest.yaml torn by a crash before its sync: taken in again from the -------
 # dropped file, which the daemon keeps until the supervisor has synced the copy
 # (a machine that went down right after the first nodes started leaves that)
