@@ -147,7 +147,7 @@ struct passed {
 	bool		 by_file_only;
 };
 
-/* Make directory path (0700) unless it is there. 0, or -1 with *cause. */
+/* Make directory path (mode) unless it is there. 0, or -1 with *cause. */
 static int
 env_mkdir(const char *path, mode_t mode, char **cause)
 {
