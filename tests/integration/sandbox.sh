@@ -105,6 +105,9 @@ expect_state "strict: the state says enforced" nodes.probe.sandbox enforced
 expect_state "strict: its dependent ran" nodes.use.status succeeded
 check "strict: no sandbox field for a node without one" \
     test -z "$(yget "$S" nodes.use.sandbox 2>/dev/null)"
+check "strict: values/ was made for the value passed on, 0755 less the umask" \
+    test -d "$J/values/probe" -a "$(stat -c %a "$J/values" 2>/dev/null)" = \
+    "$(printf '%o' $((0755 & ~0$(umask))))"
 
 # --- a private TMPDIR per attempt ------------------------------------------
 cat >tmpdir.yaml <<'Y'
@@ -129,6 +132,7 @@ no_grep_file "tmpdir: nothing was left over" "left over" "$J/nodes/twice/stdout.
 expect_state "tmpdir: sandbox from defaults" nodes.twice.sandbox enforced
 check "tmpdir: each attempt had a TMPDIR of its own" test "$(sed -n 's/^attempt [0-9]* //p' "$J/nodes/twice/stdout.log" | sort -u | wc -l)" -eq 2
 check "tmpdir: both are gone after the node" no_sandbox_dirs
+check "tmpdir: no values/ in a job that passed none on" test ! -e "$J/values"
 
 # --- an attempt's directory serves again only when nothing of it lives -----
 # A chain of sandboxed nodes, one at a time: each checks that its TMPDIR is
