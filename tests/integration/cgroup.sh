@@ -333,6 +333,40 @@ check "crash: the node ran again (attempt 2)" \
 check "crash: the escapee of the interrupted attempt is gone" wait_gone "$p"
 grep_file "crash: the daemon says it killed what was left" \
     "crash-.* leftover killing what is left in" "$T/watch.log"
+
+# --- a lock record whose cgroup name leaves dagexec/ is not followed ----------
+# (claims/ is root's: only a damaged record could say this; a new daemon
+# must not kill what is in a cgroup outside its own)
+cat >bent.yaml <<Y
+name: bent
+nodes:
+  b:
+    run: |
+      [ "\$DAGEXEC_ATTEMPT" -gt 1 ] && exit 0
+      touch $P/bent.started
+      sleep 300
+Y
+drop_as "$U" bent.yaml
+wait_file "$P/bent.started"
+bj=$(ls "$SP/active" | grep '^bent-')
+dagexec_cg=$(dirname "$(cgdir "$WPID")")
+canary="$(dirname "$dagexec_cg")/dagexec-canary.$$"
+mkdir "$canary"
+sleep 300 &
+cpid=$!
+echo "$cpid" >"$canary/cgroup.procs"
+kill -KILL "$WPID" $(supervisor_pids) 2>/dev/null
+wait "$WPID" 2>/dev/null
+WPID=
+sed -i "s|^cgroup .*|cgroup ../$(basename "$canary")|" "$SP/claims/$bj/lock"
+start_watch "$SP"
+b=$(done_of bent)
+check "bent record: the job is taken back and ends" test -n "$b"
+check "bent record: the process in a cgroup outside dagexec/ lives" \
+    test -d "/proc/$cpid" -a "$(cgdir "$cpid")" = "$canary"
+kill -KILL "$cpid" 2>/dev/null
+wait "$cpid" 2>/dev/null
+i=0; while [ $i -lt 50 ] && ! rmdir "$canary" 2>/dev/null; do sleep 0.1; i=$((i + 1)); done
 stop_daemon
 
 finish
