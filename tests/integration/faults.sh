@@ -376,7 +376,8 @@ DSP="$T/dspool"
 : >"$T/watch.log.d"
 "$DAGEXEC" watch -s "$DSP" >>"$T/watch.log.d" 2>&1 &
 WPID=$!
-i=0; while [ $i -lt 50 ] && [ "$(cat "$DSP/lock" 2>/dev/null)" != "$WPID" ]; do sleep 0.1; i=$((i + 1)); done
+# its watches are set once it logs its start (the lock comes before them)
+i=0; while [ $i -lt 50 ] && ! grep -q ' watch spool=' "$T/watch.log.d"; do sleep 0.1; i=$((i + 1)); done
 mv "$DSP/incoming" "$DSP/incoming.away"
 sleep 0.5
 check "the daemon lives with incoming/ renamed away" kill -0 "$WPID"
