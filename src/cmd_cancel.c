@@ -64,12 +64,14 @@ cancel_ask(const char *dir, const char *job, bool now)
 	return 0;
 }
 
-/* Every job in active/ whose manifest the caller may read (theirs, mode
- * 0600; root reads all): asked for, its id printed. */
+/* Every job in active/ whose directory the caller may write (theirs, mode
+ * 0700; root all): asked for, its id printed. The directory, not a file in
+ * it: it is the owner's from the claim on, before the supervisor writes
+ * anything. */
 static int
 cancel_all(const char *dir, bool now)
 {
-	char *active = xasprintf("%s/active", dir), *man;
+	char *active = xasprintf("%s/active", dir), *jdir;
 	struct dirent *de;
 	DIR *d;
 	int ret = 0, rc;
@@ -83,14 +85,14 @@ cancel_all(const char *dir, bool now)
 	while ((de = readdir(d)) != NULL) {
 		if (!job_id_ok(de->d_name))
 			continue;
-		man = xasprintf("%s/%s/manifest.yaml", active, de->d_name);
-		if (access(man, R_OK) == 0) {
+		jdir = xasprintf("%s/%s", active, de->d_name);
+		if (access(jdir, W_OK | X_OK) == 0) {
 			if ((rc = cancel_ask(dir, de->d_name, now)) != 0)
 				ret = rc;
 			else
 				printf("%s\n", de->d_name);
 		}
-		free(man);
+		free(jdir);
 	}
 	closedir(d);
 	free(active);
