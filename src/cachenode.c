@@ -230,6 +230,13 @@ job_cache_start(struct job *j, size_t i, int attempt)
 	if (j->nc == NULL || !node_cache(&j->m->nodes[i])->enabled)
 		return false;
 	nc = &j->nc[i];
+	/* the key reads its needs' outputs from there (on the loop: the
+	 * store's keying, on the worker, finds it made) */
+	if (job_outputs_dir(j, &cause) != 0) {
+		job_log(j, LOG_WARN, i, "cache", "no key: %s", cause);
+		free(cause);
+		return false;
+	}
 	need_values_of(j, i, &nv, &nn);
 	r = node_key(j, i, nv, nn, nc->key, &warn, &cause);
 	free(nv);

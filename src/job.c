@@ -407,12 +407,17 @@ static void
 ending_copy_start(struct job *j, struct ending *en)
 {
 	const struct node *n = &j->m->nodes[en->np->node];
+	char *c = NULL;
 
 	en->workdir_fd = j->workdir_fd;
 	en->workdir_err = j->workdir_err;
 	en->outputs = n->outputs;
 	en->noutputs = n->noutputs;
 	en->dest = xasprintf("%s/outputs/%s", j->dir, n->id);
+	/* on the loop, which owns the flag; when it fails, the copy's own
+	 * mkdir says why */
+	if (job_outputs_dir(j, &c) != 0)
+		free(c);
 	en->check_owner = j->spooled;
 	en->owner.uid = geteuid();
 	en->owner.gid = getegid();
@@ -932,6 +937,17 @@ job_private_dir(struct job *j, const char *sub, char **cause)
 	return rc;
 }
 
+int
+job_outputs_dir(struct job *j, char **cause)
+{
+	if (j->outputs_made)
+		return 0;
+	if (job_private_dir(j, "outputs", cause) != 0)
+		return -1;
+	j->outputs_made = true;
+	return 0;
+}
+
 /* A seed for the jitter of retry delays: it differs from job to job. */
 static uint64_t
 job_seed(void)
@@ -1036,8 +1052,9 @@ job_new(struct loop *l, struct manifest *m, const struct job_config *c,
 	j->dir = abs;
 	/* logs and outputs are the job owner's, like its work directory;
 	 * state.yaml stays readable by anyone */
+	/* outputs/ comes later (job_outputs_dir): a new directory here is
+	 * a new inode, some tenths of a millisecond before the first node */
 	if (job_private_dir(j, "nodes", cause) != 0 ||
-	    job_private_dir(j, "outputs", cause) != 0 ||
 	    job_private_dir(j, "io", cause) != 0)
 		goto fail;
 	path = xasprintf("%s/nodes", j->dir);
@@ -1178,7 +1195,7 @@ int
 job_start(struct job *j, char **cause)
 {
 	int64_t now;
-	char *n;
+	char *n, *c2 = NULL;
 
 	(void)cause;
 	/* the metrics of running nodes, when a budget needs them */
@@ -1206,6 +1223,10 @@ job_start(struct job *j, char **cause)
 	if (!j->done) {
 		statew_flush_first(j);
 		job_reserve(j);
+	}
+	if (job_outputs_dir(j, &c2) != 0) {
+		job_log(j, LOG_WARN, SIZE_MAX, "begin", "%s", c2);
+		free(c2);
 	}
 	return 0;
 }

@@ -127,6 +127,7 @@ struct job {
 	int			 workdir_fd;
 	char			*workdir_err;	/* why workdir_fd is -1 */
 	int			 nodes_fd;	/* DIR/nodes */
+	bool			 outputs_made;	/* DIR/outputs is there */
 	struct worker		*copier;	/* copies declared outputs */
 	DIR			*io_dir;	/* DIR/io, or NULL */
 	int			 io_fd;		/* its descriptor, or -1 */
@@ -272,6 +273,9 @@ struct nodeproc *job_proc(struct job *j, size_t i);
 /* Free node i's record once its attempt is over (nothing runs, nothing is
  * being copied); the outputs of its last success are j->outs[i]'s. */
 void	 job_proc_drop(struct job *j, size_t i);
+/* Make DIR/outputs when it is not there yet: it is made after the first
+ * nodes have started, or before, by the first that needs it. */
+int	 job_outputs_dir(struct job *j, char **cause);
 /* Node i's record, cleared for attempt; returned. */
 struct nodeproc *job_proc_reset(struct job *j, size_t i, int attempt);
 /* The attempt of np ended as e says (cause: an error line, taken, or

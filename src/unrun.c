@@ -49,6 +49,8 @@ unrun_outputs(struct job *j, size_t i, int fd, char **cause)
 		    n->id, fd < 0 ? "none were kept" : j->workdir_err);
 		return -1;
 	}
+	if (job_outputs_dir(j, cause) != 0)
+		return -1;
 	dest = xasprintf("%s/outputs/%s", j->dir, n->id);
 	for (k = 0; rc == 0 && k < n->noutputs; k++) {
 		if (bundle_collect_output(fd, n->outputs[k], j->workdir, NULL,
