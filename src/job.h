@@ -27,11 +27,9 @@ struct job_config {
 					   nodes/, outputs/, work/ */
 	const char	*manifest_text;	/* written to DIR/manifest.yaml (the
 					   bytes that were validated), or
-					   NULL when it is there already */
+					   NULL when it is there already or
+					   the caller writes it */
 	size_t		 manifest_len;
-	bool		 manifest_unsynced;	/* written without a sync (the
-					   caller syncs it once the first
-					   nodes have started) */
 	int		 jobs;		/* -j: cap on this DAG's nodes (0: none) */
 	bool		 clean_env;	/* watch: PATH HOME USER LANG TZ only */
 	enum job_progress progress;	/* what goes to stderr */

@@ -79,8 +79,10 @@ struct sup {
 	bool		 over;		/* the job ended */
 	enum dag_status	 status;
 	struct worker	*packer;	/* the manifest's sync, the bundle */
-	char		*man_path;	/* manifest.yaml, being synced */
-	int		 man_errno;	/* its sync's, 0 when it worked */
+	char		*man_path;	/* manifest.yaml, being written */
+	char		*man_text;	/* its bytes, until written */
+	size_t		 man_len;
+	char		*man_cause;	/* why it could not be, or NULL */
 	bool		 packing;
 	bool		 packed;	/* the bundle is written */
 	int		 pack_rc;
@@ -647,8 +649,14 @@ ask_id(struct sup *s, const char *name)
 
 	if (s->job != NULL)
 		return 0;
-	if (ctl_send(s->ctl, -1, "name %s", name) != 0 ||
-	    (s->job = wait_for_id(s, &cause)) == NULL) {
+	if (ctl_send(s->ctl, -1, "name %s", name) == 0) {
+		/* while the daemon makes the job's directory: the cgroup
+		 * the spawner started us in (JOB/supervisor), when it did */
+		if (s->cg == NULL)
+			s->cg = cgroup_job_self();
+		s->job = wait_for_id(s, &cause);
+	}
+	if (s->job == NULL) {
 		log_event(LOG_ERROR, NULL, NULL, "claim", "file=%s: %s",
 		    s->a->file, cause != NULL ? cause : strerror(errno));
 		free(cause);
@@ -845,43 +853,48 @@ on_signal(struct loop *l, int signo, void *arg)
 		sup_quit(s, 75);
 }
 
-/* The job's manifest.yaml, written without a sync so that the first nodes
- * start without waiting for the disk, is synced on the worker's thread
- * (the loop goes on granting and starting nodes); then the daemon may let
- * the dropped copy go. When it cannot be synced, the copy stays (a resume
- * that finds manifest.yaml torn takes the job in from the copy). */
+/* The job's manifest.yaml is written and synced on the worker's thread
+ * once the first nodes have started (the loop goes on granting and
+ * starting nodes); then the daemon may let the dropped copy go. When it
+ * cannot be written, the copy stays: a resume that finds no manifest.yaml,
+ * or a torn one, takes the job in again from it. */
 static void
-man_sync_work(void *arg)
+man_write_work(void *arg)
 {
 	struct sup *s = arg;
 
-	s->man_errno = fs_sync_path(s->man_path) == 0 ? 0 : errno;
+	(void)fs_write_atomic(s->man_path, s->man_text, s->man_len, 0600,
+	    &s->man_cause);
 }
 
 static void
-man_sync_done(void *arg)
+man_write_done(void *arg)
 {
 	struct sup *s = arg;
 
-	if (s->man_errno != 0)
-		log_event(LOG_WARN, s->job, NULL, "start", "cannot sync '%s': "
-		    "%s (the dropped file is kept)", s->man_path,
-		    strerror(s->man_errno));
+	free(s->man_text);
+	s->man_text = NULL;
+	if (s->man_cause != NULL)
+		log_event(LOG_WARN, s->job, NULL, "start", "%s (the dropped "
+		    "file is kept)", s->man_cause);
 	else
 		sup_send(s, -1, "running");
 }
 
+/* Take text (the manifest's bytes) to write it as manifest.yaml. */
 static void
-manifest_sync_begin(struct sup *s)
+manifest_write_begin(struct sup *s, char *text, size_t len)
 {
 	if (s->packer == NULL)
 		s->packer = worker_new(s->loop);
 	s->man_path = xasprintf("%s/manifest.yaml", s->dir);
-	worker_run(s->packer, man_sync_work, man_sync_done, s);
+	s->man_text = text;
+	s->man_len = len;
+	worker_run(s->packer, man_write_work, man_write_done, s);
 }
 
 static int
-start_job(struct sup *s, struct manifest *m, const char *text, size_t len)
+start_job(struct sup *s, struct manifest *m, char *text, size_t len)
 {
 	struct job_config jc;
 	struct stat st;
@@ -890,18 +903,19 @@ start_job(struct sup *s, struct manifest *m, const char *text, size_t len)
 	int64_t *est;
 
 	memset(&jc, 0, sizeof jc);
-	/* the daemon has put us in our job's cgroup by now, when it can */
+	/* a resumed job's (a new one's was looked up in ask_id) */
 	if (s->cg == NULL)
 		s->cg = cgroup_job_self();
 	jc.cgroup = s->cg;
 	jc.id = s->job;
 	jc.dir = s->dir;
-	jc.manifest_text = text;
-	jc.manifest_len = len;
-	/* synced once the first nodes have started (below): until the
-	 * daemon hears "running", the dropped copy in claims/ is kept. Not
-	 * for a bundle: taking one in again would unpack over work/ */
-	jc.manifest_unsynced = text != NULL && !s->a->bundle;
+	/* written once the first nodes have started (below): until the
+	 * daemon hears "running", the dropped copy in claims/ is kept. A
+	 * bundle's first: taking one in again would unpack over work/ */
+	if (s->a->bundle) {
+		jc.manifest_text = text;
+		jc.manifest_len = len;
+	}
 	jc.clean_env = true;
 	jc.spooled = true;
 	jc.progress = PROGRESS_LINES;
@@ -951,6 +965,7 @@ start_job(struct sup *s, struct manifest *m, const char *text, size_t len)
 		s->m = NULL;
 		log_event(LOG_ERROR, s->job, NULL, "start", "%s", cause);
 		free(cause);
+		free(text);
 		return -1;
 	}
 	/* a retry: the reused nodes end before anything starts (in the
@@ -968,8 +983,14 @@ start_job(struct sup *s, struct manifest *m, const char *text, size_t len)
 		log_event(LOG_ERROR, s->job, NULL, "start", "%s", cause);
 		free(cause);
 	}
-	if (text != NULL)
-		manifest_sync_begin(s);
+	if (text != NULL && !s->a->bundle)
+		manifest_write_begin(s, text, len);
+	else {
+		/* a bundle's manifest.yaml was written and synced by job_new */
+		if (text != NULL)
+			sup_send(s, -1, "running");
+		free(text);
+	}
 	sup_slots(s->j, s);
 	return 0;
 }
@@ -999,8 +1020,8 @@ sup_prepare(struct sup *s)
 				    "from its journal");
 				return start_job(s, m, NULL, 0);
 			}
-			/* written, not synced yet, when the machine went
-			 * down: the dropped file is still there then */
+			/* torn (by an older version, which wrote it without
+			 * a sync): the dropped file is still there then */
 			log_event(s->a->file_fd < 0 ? LOG_ERROR : LOG_WARN,
 			    s->job, NULL, "resume", "%s: %s", s->a->file_fd < 0 ?
 			    "cannot resume" : "taken in again from the dropped "
@@ -1008,20 +1029,24 @@ sup_prepare(struct sup *s)
 			free(cause);
 			if (s->a->file_fd < 0)
 				return -1;
-		} else
+		} else {
 			free(man);
-		if (s->a->file_fd < 0) {
-			log_event(LOG_ERROR, s->job, NULL, "resume", "cannot "
-			    "resume: no manifest.yaml and no dropped file");
-			return -1;
+			/* not written yet when the machine went down (it is
+			 * written once the first nodes have started) */
+			if (s->a->file_fd < 0) {
+				log_event(LOG_ERROR, s->job, NULL, "resume",
+				    "cannot resume: no manifest.yaml and no "
+				    "dropped file");
+				return -1;
+			}
+			log_event(LOG_WARN, s->job, NULL, "resume", "taken in "
+			    "again from the dropped file: no manifest.yaml");
 		}
 	}
 	rc = take_in(s, &m, &text, &len);
 	if (rc != 0)
 		return rc;
-	rc = start_job(s, m, text, len);
-	free(text);
-	return rc;
+	return start_job(s, m, text, len);
 }
 
 int
@@ -1085,6 +1110,8 @@ supervisor_main(const struct supervisor_args *a)
 out:
 	worker_free(s.packer);
 	free(s.man_path);
+	free(s.man_text);
+	free(s.man_cause);
 	rerun_free(s.rr);
 	if (s.j != NULL)
 		job_free(s.j);

@@ -306,9 +306,10 @@ check "cancel, kill -9: k2 never ran" test "$(lines "$P/cx.runs" '^k2$')" -eq 0
 check "cancel, kill -9: the spared tidy ran" test "$(lines "$P/cx.runs" '^tidy$')" -ge 1
 grep_file "cancel, kill -9: the new supervisor keeps the cancel" "cx-.* resume.*cancel" "$T/watch.log"
 
-# --- a manifest.yaml torn by a crash before its sync: taken in again from the -------
-# dropped file, which the daemon keeps until the supervisor has synced the copy
-# (a machine that went down right after the first nodes started leaves that)
+# --- no manifest.yaml, or a torn one, after a crash: taken in again from the -------
+# dropped file, which the daemon keeps until the supervisor has written and synced
+# its copy (a machine that went down right after the first nodes started leaves
+# none; an older version, which wrote it without a sync, a torn one)
 cat >torn.yaml <<Y
 name: torn
 nodes:
@@ -336,6 +337,27 @@ grep_file "torn: the supervisor said where the job came from" "$TJ resume taken 
 D=$(unpack "$b")
 check "torn: the bundle's manifest.yaml is whole" cmp -s torn.yaml "$D/manifest.yaml"
 check "torn: the dropped file is gone at the end" test ! -e "$SP/claims/$TJ"
+
+sed 's/torn/gone/g' torn.yaml >gone.yaml
+drop gone.yaml
+wait_for 1 "$P/gone.t2"
+GJ=$(ls "$SP/active" | grep '^gone-')
+kill -TERM "$WPID"; wait "$WPID"; WPID=
+kill -KILL $(supervisor_pids) 2>/dev/null
+rm -f "$SP/active/$GJ/manifest.yaml"
+cp gone.yaml "$SP/claims/$GJ/gone.yaml"
+chown "$U" "$SP/claims/$GJ/gone.yaml"
+chmod 600 "$SP/claims/$GJ/gone.yaml"
+start_daemon
+b=$(bundle_of gone)
+check "no manifest.yaml: the job succeeded" test -n "$b" -a "$(bundle_state "$b" status 2>/dev/null)" = succeeded
+check "no manifest.yaml: t1 ran once" test "$(lines "$P/gone.runs" '^t1$')" -eq 1
+check "no manifest.yaml: the interrupted t2 ran again, once" test "$(lines "$P/gone.runs" '^t2$')" -eq 2
+check "no manifest.yaml: t3 ran once" test "$(lines "$P/gone.runs" '^t3$')" -eq 1
+grep_file "no manifest.yaml: the supervisor said where the job came from" "$GJ resume taken in again from the dropped file: no manifest.yaml" "$T/watch.log"
+D=$(unpack "$b")
+check "no manifest.yaml: the bundle's manifest.yaml is whole" cmp -s gone.yaml "$D/manifest.yaml"
+check "no manifest.yaml: the dropped file is gone at the end" test ! -e "$SP/claims/$GJ"
 
 # --- three deaths within a minute: failed, lost ----------------------------------------
 cat >doomed.yaml <<Y
