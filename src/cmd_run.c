@@ -257,6 +257,7 @@ run_job(struct manifest *m, const char *text, size_t len,
 	jc.dir = jobdir;
 	jc.manifest_text = text;
 	jc.manifest_len = len;
+	jc.manifest_nosync = true;
 	jc.jobs = o->jobs;
 	jc.clean_env = false;
 	est = run_history_load(m);

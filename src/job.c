@@ -1091,8 +1091,8 @@ job_new(struct loop *l, struct manifest *m, const struct job_config *c,
 	j->pwd = realpath(j->workdir, NULL);
 	if (c->manifest_text != NULL) {
 		path = xasprintf("%s/manifest.yaml", j->dir);
-		if (fs_write_atomic(path, c->manifest_text, c->manifest_len,
-		    0600, cause) != 0) {
+		if ((c->manifest_nosync ? fs_replace : fs_write_atomic)(path,
+		    c->manifest_text, c->manifest_len, 0600, cause) != 0) {
 			free(path);
 			goto fail;
 		}

@@ -30,6 +30,9 @@ struct job_config {
 					   NULL when it is there already or
 					   the caller writes it */
 	size_t		 manifest_len;
+	bool		 manifest_nosync;	/* written without a sync:
+					   nothing resumes the job (a run),
+					   its bundle is synced */
 	int		 jobs;		/* -j: cap on this DAG's nodes (0: none) */
 	bool		 clean_env;	/* watch: PATH HOME USER LANG TZ only */
 	enum job_progress progress;	/* what goes to stderr */
