@@ -10,6 +10,8 @@
 
 #include "fsutil.h"
 #include "history.h"
+#include "state.h"
+#include "strbuf.h"
 #include "xmalloc.h"
 
 #define HISTORY_MAX_BYTES	(64u << 20)
@@ -178,30 +180,6 @@ history_load(const char *path, const struct manifest *m, int64_t *est,
 	return 0;
 }
 
-static int
-emit(yaml_emitter_t *e, yaml_event_t *ev)
-{
-	return yaml_emitter_emit(e, ev) ? 0 : -1;
-}
-
-static int
-emit_scalar(yaml_emitter_t *e, const char *s)
-{
-	yaml_event_t ev;
-
-	yaml_scalar_event_initialize(&ev, NULL, NULL, (yaml_char_t *)(uintptr_t)s,
-	    (int)strlen(s), 1, 1, YAML_ANY_SCALAR_STYLE);
-	return emit(e, &ev);
-}
-
-static int
-write_handler(void *data, unsigned char *buf, size_t size)
-{
-	FILE *fp = data;
-
-	return fwrite(buf, 1, size, fp) == size;
-}
-
 /* The length of node i's last attempt, when it succeeded: 1 and *d. */
 static int
 hist_duration(const struct sched *s, size_t i, double *d)
@@ -219,7 +197,7 @@ hist_duration(const struct sched *s, size_t i, double *d)
 }
 
 /*
- * The file is written as it is emitted, and renamed over the old one
+ * The file is written as it is rendered, and renamed over the old one
  * without an fsync: a history lost in a crash only costs the estimates of
  * one run, and a large DAG's history is never held twice in memory.
  */
@@ -227,19 +205,19 @@ int
 history_update(const char *path, const struct manifest *m,
     const struct sched *s, char **cause)
 {
+	struct strbuf b = STRBUF_INIT;
 	struct hist h;
 	unsigned char *seen;
-	yaml_emitter_t e;
-	yaml_event_t ev;
-	char num[64], *tmp = NULL;
+	char num[80], *tmp = NULL, *c2 = NULL;
 	size_t i, k;
 	long at;
-	FILE *fp = NULL;
 	double d;
-	int rc = -1, ok = 0, fd, dfd = -1;
+	int rc = -1, fd;
 
-	if (hist_read(path, &h, cause) != 0)
-		memset(&h, 0, sizeof h);	/* a broken file is replaced */
+	if (hist_read(path, &h, &c2) != 0) {
+		free(c2);		/* a broken file is replaced */
+		memset(&h, 0, sizeof h);
+	}
 	seen = xcalloc(m->nnodes + 1, 1);
 	for (k = 0; k < h.n; k++) {
 		if ((at = manifest_find(m, h.v[k].id)) < 0)
@@ -262,85 +240,33 @@ history_update(const char *path, const struct manifest *m,
 	}
 	free(seen);
 
+	/* written as the state writer writes, through a buffer that
+	 * spills into the file (libyaml's emitter took most of the end of
+	 * a run of thousands of nodes); hist_parse, libyaml's parser, reads
+	 * it back */
 	if ((fd = fs_atomic_open(path, 0600, (uid_t)-1, (gid_t)-1, &tmp,
 	    cause)) < 0)
 		goto out;
-	if ((dfd = dup(fd)) < 0 || (fp = fdopen(dfd, "w")) == NULL) {
-		*cause = xasprintf("cannot write '%s': %s", tmp,
-		    strerror(errno));
-		if (dfd >= 0)
-			close(dfd);
-		fs_atomic_abort(fd, tmp);
-		goto out;
-	}
-	if (!yaml_emitter_initialize(&e)) {
-		fclose(fp);
-		fs_atomic_abort(fd, tmp);
-		*cause = xstrdup("cannot initialise the YAML emitter");
-		goto out;
-	}
-	yaml_emitter_set_output(&e, write_handler, fp);
-	yaml_emitter_set_unicode(&e, 1);
-	yaml_stream_start_event_initialize(&ev, YAML_UTF8_ENCODING);
-	if (emit(&e, &ev) != 0)
-		goto emit_fail;
-	yaml_document_start_event_initialize(&ev, NULL, NULL, NULL, 1);
-	if (emit(&e, &ev) != 0)
-		goto emit_fail;
-	yaml_mapping_start_event_initialize(&ev, NULL, NULL, 1,
-	    YAML_BLOCK_MAPPING_STYLE);
-	if (emit(&e, &ev) != 0 || emit_scalar(&e, "dag") != 0 ||
-	    emit_scalar(&e, m->name) != 0 || emit_scalar(&e, "nodes") != 0)
-		goto emit_fail;
-	yaml_mapping_start_event_initialize(&ev, NULL, NULL, 1,
-	    YAML_BLOCK_MAPPING_STYLE);
-	if (emit(&e, &ev) != 0)
-		goto emit_fail;
+	strbuf_init_spill(&b, fd);
+	strbuf_lit(&b, "dag: ");
+	state_scalar(&b, m->name, 0);
+	strbuf_lit(&b, "\nnodes:\n");
 	for (i = 0; i < h.n; i++) {
-		if (emit_scalar(&e, h.v[i].id) != 0)
-			goto emit_fail;
-		yaml_mapping_start_event_initialize(&ev, NULL, NULL, 1,
-		    YAML_FLOW_MAPPING_STYLE);
-		if (emit(&e, &ev) != 0 || emit_scalar(&e, "mean_ms") != 0)
-			goto emit_fail;
-		snprintf(num, sizeof num, "%.0f", h.v[i].mean_ms);
-		if (emit_scalar(&e, num) != 0 || emit_scalar(&e, "runs") != 0)
-			goto emit_fail;
-		snprintf(num, sizeof num, "%ld", h.v[i].runs);
-		if (emit_scalar(&e, num) != 0)
-			goto emit_fail;
-		yaml_mapping_end_event_initialize(&ev);
-		if (emit(&e, &ev) != 0)
-			goto emit_fail;
+		strbuf_lit(&b, "  ");
+		state_scalar(&b, h.v[i].id, 0);
+		snprintf(num, sizeof num, ": {mean_ms: %.0f, runs: %ld}\n",
+		    h.v[i].mean_ms, h.v[i].runs);
+		strbuf_str(&b, num);
 	}
-	yaml_mapping_end_event_initialize(&ev);
-	if (emit(&e, &ev) != 0)
-		goto emit_fail;
-	yaml_mapping_end_event_initialize(&ev);
-	if (emit(&e, &ev) != 0)
-		goto emit_fail;
-	yaml_document_end_event_initialize(&ev, 1);
-	if (emit(&e, &ev) != 0)
-		goto emit_fail;
-	yaml_stream_end_event_initialize(&ev);
-	if (emit(&e, &ev) != 0)
-		goto emit_fail;
-	ok = 1;
-emit_fail:
-	if (!ok)
-		*cause = xasprintf("cannot write history: %s",
-		    e.problem ? e.problem : "emitter error");
-	yaml_emitter_delete(&e);
-	if (fclose(fp) != 0 && ok) {
+	if (strbuf_flush(&b) != 0) {
 		*cause = xasprintf("cannot write '%s': %s", tmp,
-		    strerror(errno));
-		ok = 0;
-	}
-	if (ok)
-		rc = fs_atomic_commit(fd, tmp, path, false, cause);
-	else
+		    strerror(b.err));
 		fs_atomic_abort(fd, tmp);
+		goto out;
+	}
+	rc = fs_atomic_commit(fd, tmp, path, false, cause);
 out:
+	strbuf_release(&b);
 	hist_release(&h);
 	return rc;
 }

@@ -253,6 +253,12 @@ state_str(struct strbuf *o, const char *s, int flow)
 		state_quoted(o, s, len);
 }
 
+void
+state_scalar(struct strbuf *o, const char *s, int flow)
+{
+	state_str(o, s, flow);
+}
+
 /* Seconds of the last stamp written, kept for the next one: most stamps of
  * a rewrite fall in a few seconds. */
 struct state_clock {

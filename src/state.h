@@ -76,6 +76,11 @@ char *state_render(const struct manifest *m,
 int state_write(const char *path, const struct manifest *m,
     const struct node_run *const *runs, const struct metric *metrics,
     size_t nmetrics, const struct state_job *sj, char **cause);
+struct strbuf;
+/* s as a YAML scalar, the way the state writer writes one: plain where
+ * libyaml reads it back as the same string (in a flow collection when
+ * flow), else double-quoted; NULL as null. */
+void state_scalar(struct strbuf *o, const char *s, int flow);
 /* Format wall ms as "2026-11-28T10:15:00.120Z" into buf (at least 32). */
 char *state_format_time(int64_t wall_ms, char *buf, size_t len);
 

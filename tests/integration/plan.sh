@@ -116,6 +116,27 @@ expect_status 0 "plan after a run" "$DAGEXEC" plan -j 2 --json learn.yaml
 jcheck "after a run, nothing is unknown" 'j[0]["unknown_estimates"] == 0'
 jcheck "the learned makespan is near 0.8 s" '700 <= j[0]["makespan_ms"] <= 1600'
 jcheck "the critical path is slow, after" 'j[0]["critical_path"] == ["slow", "after"]'
+# ids a YAML reader would take for something else unless quoted: PyYAML,
+# a reader independent of ours, reads each back as the id, twice run
+cat >odd.yaml <<'Y'
+name: odd
+nodes:
+  "null": {run: "sleep 0.02"}
+  "true": {run: "sleep 0.02"}
+  "1.5": {run: "sleep 0.02"}
+  "0x1F": {run: "sleep 0.02"}
+  "-x": {run: "sleep 0.02"}
+Y
+expect_status 0 "run of odd ids" "$DAGEXEC" run -q -o "$T" odd.yaml
+expect_status 0 "and again" "$DAGEXEC" run -q -o "$T" odd.yaml
+check "PyYAML reads the history back: each id a string, run twice" python3 -c '
+import sys, yaml
+d = yaml.safe_load(open(sys.argv[1]))
+ids = ["null", "true", "1.5", "0x1F", "-x"]
+sys.exit(0 if d["dag"] == "odd" and sorted(d["nodes"]) == sorted(ids) and
+    all(d["nodes"][i]["runs"] == 2 for i in ids) else 1)' "$H/odd"
+expect_status 0 "plan reads it back: nothing unknown" "$DAGEXEC" plan --json odd.yaml
+jcheck "plan reads it back: nothing unknown" 'j[0]["unknown_estimates"] == 0'
 mkdir -p "$T/hist2"
 printf 'dag: learn\nnodes:\n  slow: {mean_ms: 10000, runs: 3}\n' >"$T/hist2/learn.yaml"
 expect_status 0 "plan --history DIR (watch's NAME.yaml)" "$DAGEXEC" plan -j 2 --json --history "$T/hist2" learn.yaml
