@@ -1051,9 +1051,8 @@ job_new(struct loop *l, struct manifest *m, const struct job_config *c,
 	}
 	j->dir = abs;
 	/* logs and outputs are the job owner's, like its work directory;
-	 * state.yaml stays readable by anyone */
-	/* outputs/ comes later (job_outputs_dir): a new directory here is
-	 * a new inode, some tenths of a millisecond before the first node */
+	 * state.yaml stays readable by anyone. outputs/ comes after the
+	 * first nodes (job_outputs_dir): a new inode costs about 0.1 ms */
 	if (job_private_dir(j, "nodes", cause) != 0 ||
 	    job_private_dir(j, "io", cause) != 0)
 		goto fail;
