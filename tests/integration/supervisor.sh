@@ -310,54 +310,52 @@ grep_file "cancel, kill -9: the new supervisor keeps the cancel" "cx-.* resume.*
 # dropped file, which the daemon keeps until the supervisor has written and synced
 # its copy (a machine that went down right after the first nodes started leaves
 # none; an older version, which wrote it without a sync, a torn one)
-cat >torn.yaml <<Y
-name: torn
+# taken_in_again NAME HOW LABEL LOGLINE: a chain NAME whose supervisor and daemon
+# are killed while t2 runs; its manifest.yaml then emptied (HOW=torn) or removed
+# (HOW=gone), the dropped file put back in its claim; a new daemon must resume it
+taken_in_again() {
+	tia=$1
+	cat >"$tia.yaml" <<Y
+name: $tia
 nodes:
-  t1: {run: "echo t1 >> $P/torn.runs"}
-  t2: {run: "echo t2 >> $P/torn.runs; touch $P/torn.t2; sleep 2", needs: [t1]}
-  t3: {run: "echo t3 >> $P/torn.runs", needs: [t2]}
+  t1: {run: "echo t1 >> $P/$tia.runs"}
+  t2: {run: "echo t2 >> $P/$tia.runs; touch $P/$tia.t2; sleep 2", needs: [t1]}
+  t3: {run: "echo t3 >> $P/$tia.runs", needs: [t2]}
 Y
-drop torn.yaml
-wait_for 1 "$P/torn.t2"
-TJ=$(ls "$SP/active" | grep '^torn-')
-check "torn: the dropped file is let go once the copy is synced" test ! -e "$SP/claims/$TJ/torn.yaml"
-kill -TERM "$WPID"; wait "$WPID"; WPID=
-kill -KILL $(supervisor_pids) 2>/dev/null
-: >"$SP/active/$TJ/manifest.yaml"
-cp torn.yaml "$SP/claims/$TJ/torn.yaml"
-chown "$U" "$SP/claims/$TJ/torn.yaml"
-chmod 600 "$SP/claims/$TJ/torn.yaml"
-start_daemon
-b=$(bundle_of torn)
-check "torn: the job succeeded" test -n "$b" -a "$(bundle_state "$b" status 2>/dev/null)" = succeeded
-check "torn: its journal was resumed: t1 ran once" test "$(lines "$P/torn.runs" '^t1$')" -eq 1
-check "torn: the interrupted t2 ran again, once" test "$(lines "$P/torn.runs" '^t2$')" -eq 2
-check "torn: t3 ran once" test "$(lines "$P/torn.runs" '^t3$')" -eq 1
-grep_file "torn: the supervisor said where the job came from" "$TJ resume taken in again from the dropped file" "$T/watch.log"
-D=$(unpack "$b")
-check "torn: the bundle's manifest.yaml is whole" cmp -s torn.yaml "$D/manifest.yaml"
-check "torn: the dropped file is gone at the end" test ! -e "$SP/claims/$TJ"
-
-sed 's/torn/gone/g' torn.yaml >gone.yaml
-drop gone.yaml
-wait_for 1 "$P/gone.t2"
-GJ=$(ls "$SP/active" | grep '^gone-')
-kill -TERM "$WPID"; wait "$WPID"; WPID=
-kill -KILL $(supervisor_pids) 2>/dev/null
-rm -f "$SP/active/$GJ/manifest.yaml"
-cp gone.yaml "$SP/claims/$GJ/gone.yaml"
-chown "$U" "$SP/claims/$GJ/gone.yaml"
-chmod 600 "$SP/claims/$GJ/gone.yaml"
-start_daemon
-b=$(bundle_of gone)
-check "no manifest.yaml: the job succeeded" test -n "$b" -a "$(bundle_state "$b" status 2>/dev/null)" = succeeded
-check "no manifest.yaml: t1 ran once" test "$(lines "$P/gone.runs" '^t1$')" -eq 1
-check "no manifest.yaml: the interrupted t2 ran again, once" test "$(lines "$P/gone.runs" '^t2$')" -eq 2
-check "no manifest.yaml: t3 ran once" test "$(lines "$P/gone.runs" '^t3$')" -eq 1
-grep_file "no manifest.yaml: the supervisor said where the job came from" "$GJ resume taken in again from the dropped file: no manifest.yaml" "$T/watch.log"
-D=$(unpack "$b")
-check "no manifest.yaml: the bundle's manifest.yaml is whole" cmp -s gone.yaml "$D/manifest.yaml"
-check "no manifest.yaml: the dropped file is gone at the end" test ! -e "$SP/claims/$GJ"
+	drop "$tia.yaml"
+	wait_for 1 "$P/$tia.t2"
+	tij=$(ls "$SP/active" | grep "^$tia-")
+	check "$3: the dropped file is let go once the copy is synced" \
+	    test ! -e "$SP/claims/$tij/$tia.yaml"
+	kill -TERM "$WPID"; wait "$WPID"; WPID=
+	kill -KILL $(supervisor_pids) 2>/dev/null
+	if [ "$2" = torn ]; then
+		: >"$SP/active/$tij/manifest.yaml"
+	else
+		rm -f "$SP/active/$tij/manifest.yaml"
+	fi
+	cp "$tia.yaml" "$SP/claims/$tij/$tia.yaml"
+	chown "$U" "$SP/claims/$tij/$tia.yaml"
+	chmod 600 "$SP/claims/$tij/$tia.yaml"
+	start_daemon
+	b=$(bundle_of "$tia")
+	check "$3: the job succeeded" test -n "$b" -a \
+	    "$(bundle_state "$b" status 2>/dev/null)" = succeeded
+	check "$3: its journal was resumed: t1 ran once" \
+	    test "$(lines "$P/$tia.runs" '^t1$')" -eq 1
+	check "$3: the interrupted t2 ran again, once" \
+	    test "$(lines "$P/$tia.runs" '^t2$')" -eq 2
+	check "$3: t3 ran once" test "$(lines "$P/$tia.runs" '^t3$')" -eq 1
+	grep_file "$3: the supervisor said where the job came from" \
+	    "$tij resume $4" "$T/watch.log"
+	D=$(unpack "$b")
+	check "$3: the bundle's manifest.yaml is whole" \
+	    cmp -s "$tia.yaml" "$D/manifest.yaml"
+	check "$3: the dropped file is gone at the end" test ! -e "$SP/claims/$tij"
+}
+taken_in_again torn torn "torn" "taken in again from the dropped file"
+taken_in_again gone gone "no manifest.yaml" \
+    "taken in again from the dropped file: no manifest.yaml"
 
 # --- three deaths within a minute: failed, lost ----------------------------------------
 cat >doomed.yaml <<Y
