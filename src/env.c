@@ -87,6 +87,17 @@ env_set(struct envbuf *eb, const char *name, const char *value)
 	eb->v[eb->n] = NULL;
 }
 
+/* Add NAME=VALUE where no NAME can be yet: one of dagexec's own names,
+ * which the job's base leaves out (DAGEXEC_SPOOL aside) and a manifest's
+ * env: and secrets: may not use. No scan of what is there. */
+static void
+env_add(struct envbuf *eb, const char *name, const char *value)
+{
+	xgrow(&eb->v, &eb->cap, eb->n + 2, sizeof *eb->v);
+	eb->v[eb->n++] = xasprintf("%s=%s", name, value);
+	eb->v[eb->n] = NULL;
+}
+
 void
 env_free(char **v)
 {
@@ -433,14 +444,16 @@ env_build(struct job *j, size_t i, int attempt, const char *out_path,
 		env_set(&eb, n->env.v[k].key, n->env.v[k].value);
 	for (k = 0; k < nsecrets; k++)
 		env_set(&eb, secrets[k].key, secrets[k].value);
-	env_set(&eb, "DAGEXEC_JOB", j->id);
-	env_set(&eb, "DAGEXEC_NODE", n->id);
-	env_set(&eb, "DAGEXEC_ATTEMPT", units_int(attempt, nb));
-	env_set(&eb, "DAGEXEC_WORKDIR", j->workdir);
-	env_set(&eb, "DAGEXEC_OUTPUT", out_path);
-	env_set(&eb, "DAGEXEC_METRICS", metrics_path);
+	/* appended, not looked for: a node's start builds its environment,
+	 * and the base can be long (`run` passes the caller's) */
+	env_add(&eb, "DAGEXEC_JOB", j->id);
+	env_add(&eb, "DAGEXEC_NODE", n->id);
+	env_add(&eb, "DAGEXEC_ATTEMPT", units_int(attempt, nb));
+	env_add(&eb, "DAGEXEC_WORKDIR", j->workdir);
+	env_add(&eb, "DAGEXEC_OUTPUT", out_path);
+	env_add(&eb, "DAGEXEC_METRICS", metrics_path);
 	if (j->scheduled_at != NULL)
-		env_set(&eb, "DAGEXEC_SCHEDULED_AT", j->scheduled_at);
+		env_add(&eb, "DAGEXEC_SCHEDULED_AT", j->scheduled_at);
 	if (tmpdir != NULL)
 		env_set(&eb, "TMPDIR", tmpdir);
 	env_item(n, &eb);

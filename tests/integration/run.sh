@@ -387,4 +387,22 @@ S=$(ls "$T"/intr.out/*/state.yaml | head -n 1)
 expect_state "the state says interrupted" status interrupted
 check "an interrupted run still writes its bundle" test -f "$(tail -n 1 "$T/intr.stdout")"
 
+# dagexec's own variables: the caller's are not passed down (DAGEXEC_SPOOL
+# aside), and each of a node's is there once, with the node's value
+cat >envown.yaml <<'Y'
+name: envown
+env: {KEPT: "yes"}
+nodes:
+  e1: {argv: [sh, -c, 'env > env.e1']}
+Y
+env DAGEXEC_NODE=caller DAGEXEC_JOB=caller DAGEXEC_OUTPUT=/caller \
+    DAGEXEC_SPOOL=/caller/spool "$DAGEXEC" run -q --keep -o "$T/envown.out" \
+    envown.yaml >/dev/null 2>"$T/envown.err"
+E=$(ls -d "$T"/envown.out/envown-*/ | head -n 1)work/env.e1
+check "a node's DAGEXEC_NODE is its id, once" test "$(grep -c '^DAGEXEC_NODE=' "$E")" = 1 -a "$(grep '^DAGEXEC_NODE=' "$E")" = DAGEXEC_NODE=e1
+check "its DAGEXEC_JOB is the job's id, once" sh -c "test \"\$(grep -c '^DAGEXEC_JOB=envown-' '$E')\" = 1 -a \"\$(grep -c '^DAGEXEC_JOB=' '$E')\" = 1"
+check "its DAGEXEC_OUTPUT is not the caller's" sh -c "test \"\$(grep -c '^DAGEXEC_OUTPUT=' '$E')\" = 1 && ! grep -q '^DAGEXEC_OUTPUT=/caller' '$E'"
+check "the caller's DAGEXEC_SPOOL is passed on" grep -qx 'DAGEXEC_SPOOL=/caller/spool' "$E"
+check "the manifest's env: is there" grep -qx 'KEPT=yes' "$E"
+
 finish
