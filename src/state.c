@@ -236,9 +236,9 @@ state_quoted(struct strbuf *o, const char *s, size_t len)
 	strbuf_add(o, "\"", 1);
 }
 
-/* A string value or key: null, plain or double-quoted. */
-static void
-state_str(struct strbuf *o, const char *s, int flow)
+/* A string value or key: null, plain or double-quoted (state.h). */
+void
+state_scalar(struct strbuf *o, const char *s, int flow)
 {
 	size_t	len;
 
@@ -251,12 +251,6 @@ state_str(struct strbuf *o, const char *s, int flow)
 		strbuf_add(o, s, len);
 	else
 		state_quoted(o, s, len);
-}
-
-void
-state_scalar(struct strbuf *o, const char *s, int flow)
-{
-	state_str(o, s, flow);
 }
 
 /* Seconds of the last stamp written, kept for the next one: most stamps of
@@ -346,7 +340,7 @@ state_metrics(struct strbuf *o, const struct metric *m, size_t n)
 	for (i = 0; i < n; i++) {
 		if (i > 0)
 			strbuf_add(o, ", ", 2);
-		state_str(o, m[i].name, 1);
+		state_scalar(o, m[i].name, 1);
 		strbuf_add(o, ": ", 2);
 		state_number(o, m[i].value);
 	}
@@ -411,7 +405,7 @@ state_node(struct strbuf *o, struct state_clock *c, const struct manifest *m,
 	const char		*s;
 
 	strbuf_add(o, "  ", 2);
-	state_str(o, m->nodes[i].id, 0);
+	state_scalar(o, m->nodes[i].id, 0);
 	strbuf_add(o, ":\n    status: ", 14);
 	s = node_status_name(r->status);
 	strbuf_add(o, s, strlen(s));
@@ -442,15 +436,15 @@ state_node(struct strbuf *o, struct state_clock *c, const struct manifest *m,
 	strbuf_add(o, "\n    metrics: ", 14);
 	state_metrics(o, r->metrics, r->nmetrics);
 	strbuf_add(o, "\n    reason: ", 13);
-	state_str(o, reason_name(r->reason), 0);
+	state_scalar(o, reason_name(r->reason), 0);
 	strbuf_add(o, "\n    error: ", 12);
-	state_str(o, r->error, 0);
+	state_scalar(o, r->error, 0);
 	if (r->stderr_tail != NULL)
 		state_tail(o, r->stderr_tail);
 	/* a success taken from an earlier job (retry): no attempt here */
 	if (sj->reused_from != NULL && sj->reused_from[i] != NULL) {
 		strbuf_add(o, "\n    reused_from: ", 18);
-		state_str(o, sj->reused_from[i], 0);
+		state_scalar(o, sj->reused_from[i], 0);
 	}
 	/* a cache hit: no attempt here, and what it would have cost */
 	cached = sj->cached != NULL ? &sj->cached[i] : NULL;
@@ -460,7 +454,7 @@ state_node(struct strbuf *o, struct state_clock *c, const struct manifest *m,
 	}
 	if (sj->slurm_jobs != NULL && sj->slurm_jobs[i] != NULL) {
 		strbuf_add(o, "\n    slurm_job: ", 16);
-		state_str(o, sj->slurm_jobs[i], 0);
+		state_scalar(o, sj->slurm_jobs[i], 0);
 	}
 	/* how much of its sandbox the kernel enforced, at its weakest */
 	if (sj->sandbox != NULL && (s = sandbox_level_name(
@@ -879,7 +873,7 @@ state_wave_line(struct strbuf *o, const struct state_inc *si,
 	for (k = si->woff[w]; k < si->woff[w + 1]; k++) {
 		if (k > si->woff[w])
 			strbuf_add(o, ", ", 2);
-		state_str(o, m->nodes[si->order[k]].id, 1);
+		state_scalar(o, m->nodes[si->order[k]].id, 1);
 	}
 	strbuf_add(o, "]}\n", 3);
 }
@@ -892,9 +886,9 @@ state_head(struct strbuf *o, struct state_clock *c, const struct manifest *m,
 	int		 k;
 
 	strbuf_add(o, "dag: ", 5);
-	state_str(o, m->name != NULL ? m->name : "", 0);
+	state_scalar(o, m->name != NULL ? m->name : "", 0);
 	strbuf_add(o, "\njob: ", 6);
-	state_str(o, sj->job != NULL ? sj->job : "", 0);
+	state_scalar(o, sj->job != NULL ? sj->job : "", 0);
 	strbuf_add(o, "\nstatus: ", 9);
 	s = dag_status_name(sj->status);
 	strbuf_add(o, s, strlen(s));
@@ -906,7 +900,7 @@ state_head(struct strbuf *o, struct state_clock *c, const struct manifest *m,
 	state_duration(o, sj->started_ms, sj->finished_ms);
 	if (sj->containment != NULL) {
 		strbuf_add(o, "\ncontainment: ", 14);
-		state_str(o, sj->containment, 0);
+		state_scalar(o, sj->containment, 0);
 	}
 	strbuf_add(o, "\nprogress: {total: ", 19);
 	strbuf_int(o, (int64_t)m->nnodes);
@@ -936,10 +930,10 @@ state_foot(struct strbuf *o, const struct metric *metrics, size_t nmetrics,
 	}
 	if (sj->notify_status != NULL) {
 		strbuf_add(o, "\nnotify: {status: ", 18);
-		state_str(o, sj->notify_status, 1);
+		state_scalar(o, sj->notify_status, 1);
 		if (sj->notify_error != NULL) {
 			strbuf_add(o, ", error: ", 9);
-			state_str(o, sj->notify_error, 1);
+			state_scalar(o, sj->notify_error, 1);
 		}
 		strbuf_add(o, "}", 1);
 	}
