@@ -909,9 +909,10 @@ start_job(struct sup *s, struct manifest *m, char *text, size_t len)
 	jc.cgroup = s->cg;
 	jc.id = s->job;
 	jc.dir = s->dir;
-	/* written once the first nodes have started (below): until the
-	 * daemon hears "running", the dropped copy in claims/ is kept. A
-	 * bundle's first: taking one in again would unpack over work/ */
+	/* a manifest is written once the first nodes have started (below);
+	 * until the daemon hears "running", the dropped copy in claims/ is
+	 * kept. A bundle's is written and synced here, before them: taking
+	 * a bundle in again would unpack it over work/ */
 	if (s->a->bundle) {
 		jc.manifest_text = text;
 		jc.manifest_len = len;
